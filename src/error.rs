@@ -1,0 +1,140 @@
+//! The library's one error type.
+//!
+//! Every variant carries enough context to act on: the file, the JSON line and column, the tag,
+//! the offending text, and a hint that names the fix. Findings (warnings, unmatched addresses)
+//! are data, not errors; an [`Error`] means tagnet could not do what was asked.
+
+use std::path::PathBuf;
+
+/// Result with the library [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the library.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file could not be read.
+    #[error("cannot read `{path}`: {source}")]
+    Read {
+        /// The path as given (`-` for standard input).
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The input is not valid JSON or does not have the service-tag shape.
+    #[error(
+        "{origin}: line {line}, column {column}: {message}\n  hint: expected Microsoft's ServiceTags_<Cloud>_<date>.json download or `az network list-service-tags` output"
+    )]
+    Json {
+        /// Where the JSON came from.
+        origin: String,
+        /// 1-based line of the error.
+        line: usize,
+        /// 1-based column of the error.
+        column: usize,
+        /// serde_json's description.
+        message: String,
+    },
+
+    /// A prefix in the file is not a valid IPv4 or IPv6 prefix.
+    #[error(
+        "{origin}: tag `{tag}`: invalid prefix `{text}` (addressPrefixes[{position}]): {reason}\n  hint: each entry must be ADDRESS/LENGTH, e.g. 192.0.2.0/24 or 2001:db8::/32"
+    )]
+    InvalidPrefix {
+        /// Where the JSON came from.
+        origin: String,
+        /// The tag holding it.
+        tag: String,
+        /// The text as written.
+        text: String,
+        /// Position in the tag's `addressPrefixes`.
+        position: usize,
+        /// Why it failed.
+        reason: String,
+    },
+
+    /// The document is well-formed JSON but breaks a rule of the format.
+    #[error("{origin}: {message}\n  hint: {hint}")]
+    Invalid {
+        /// Where the JSON came from.
+        origin: String,
+        /// What is wrong.
+        message: String,
+        /// How to fix it.
+        hint: String,
+    },
+
+    /// A tag name that the snapshot does not hold.
+    #[error("unknown tag `{name}`{}", did_you_mean(suggestions))]
+    UnknownTag {
+        /// The name as typed.
+        name: String,
+        /// Closest known names.
+        suggestions: Vec<String>,
+    },
+
+    /// A region that the snapshot does not hold.
+    #[error("unknown region `{name}`{}", did_you_mean(suggestions))]
+    UnknownRegion {
+        /// The region as typed.
+        name: String,
+        /// Closest known region codes.
+        suggestions: Vec<String>,
+    },
+
+    /// The tag exists, but not in the requested region.
+    #[error("tag `{tag}` has no variant in region `{region}`{}", available(regions))]
+    TagNotInRegion {
+        /// The tag as typed.
+        tag: String,
+        /// The region code.
+        region: String,
+        /// Regions the tag does have.
+        regions: Vec<String>,
+    },
+
+    /// Text that should be an IP address or prefix but is not.
+    #[error("invalid {what} `{text}`: {reason}")]
+    Parse {
+        /// What was expected ("IP address", "prefix").
+        what: &'static str,
+        /// The text as given.
+        text: String,
+        /// Why it failed, with an example of the right form.
+        reason: String,
+    },
+
+    /// A command-level usage error found by the library (conflicting options and the like).
+    #[error("{0}")]
+    Usage(String),
+}
+
+fn did_you_mean(suggestions: &[String]) -> String {
+    match suggestions {
+        [] => String::new(),
+        [one] => format!("; did you mean `{one}`?"),
+        many => format!(
+            "; did you mean one of {}?",
+            many.iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+fn available(regions: &[String]) -> String {
+    if regions.is_empty() {
+        "; it is a cloud-wide tag with no regional variants".to_string()
+    } else {
+        let shown: Vec<&str> = regions.iter().take(12).map(String::as_str).collect();
+        let more = if regions.len() > 12 {
+            format!(" and {} more", regions.len() - 12)
+        } else {
+            String::new()
+        };
+        format!("; it has variants in: {}{more}", shown.join(", "))
+    }
+}

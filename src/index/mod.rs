@@ -1,0 +1,274 @@
+//! Indexes built from a [`Snapshot`]: every tag containing an address, and per-region tries.
+//!
+//! [`TagIndex`] answers "which tags hold this address" with **every** containing tag —
+//! `AzureCloud`, `AzureCloud.<region>`, `<Service>`, `<Service>.<region>` — each with the
+//! matching prefix, for IPv4 and IPv6. Distinct prefixes are swept once into an
+//! [`interval::IntervalTable`]; each elementary segment points at a precomputed, name-sorted
+//! slice of matches (the closure of its innermost prefix and all prefixes containing it). A
+//! lookup is a directory step, a short binary search and a slice: O(log b), no allocation.
+//!
+//! [`RegionIndex`] holds one compressed prefix trie per family and region
+//! ([`prefix_trie::PrefixMap`]), for the regional questions (routes, NSG checks) built on top.
+//!
+//! Build cost is O(n log n) in the number of (tag, prefix) pairs; families and regions are
+//! built in parallel with rayon.
+
+pub mod interval;
+
+use crate::snapshot::{Snapshot, TagId};
+use interval::{IntervalTable, NONE, laminar_sweep};
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use prefix_trie::PrefixMap;
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// Index of a distinct prefix in [`TagIndex::prefix`].
+pub type PrefixId = u32;
+
+/// One tag containing an address, through one of its prefixes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Match {
+    /// The tag ([`Snapshot::tag`]).
+    pub tag: TagId,
+    /// The tag's prefix that contains the address ([`TagIndex::prefix`]).
+    pub prefix: PrefixId,
+}
+
+#[derive(Debug, Clone)]
+struct Family<K> {
+    table: IntervalTable<K, (u32, u32)>,
+    matches: Vec<Match>,
+}
+
+/// Every tag containing an address, for IPv4 and IPv6, plus per-region tries.
+#[derive(Debug, Clone)]
+pub struct TagIndex {
+    v4: Family<u32>,
+    v6: Family<u128>,
+    prefixes: Vec<IpNet>,
+    v4_prefix_count: usize,
+    regions: BTreeMap<String, RegionIndex>,
+}
+
+/// Compressed prefix tries of one region's tags: prefix → tags holding it (sorted by name).
+#[derive(Debug, Clone, Default)]
+pub struct RegionIndex {
+    /// IPv4 prefixes of the region's tags.
+    pub v4: PrefixMap<Ipv4Net, Vec<TagId>>,
+    /// IPv6 prefixes of the region's tags.
+    pub v6: PrefixMap<Ipv6Net, Vec<TagId>>,
+}
+
+impl RegionIndex {
+    /// Every (tag, prefix) of this region containing `ip`, sorted by tag then prefix.
+    pub fn lookup(&self, ip: IpAddr) -> Vec<(TagId, IpNet)> {
+        let mut out: Vec<(TagId, IpNet)> = match ip {
+            IpAddr::V4(a) => self
+                .v4
+                .cover(&Ipv4Net::from(a))
+                .flat_map(|(p, tags)| tags.iter().map(move |&t| (t, IpNet::V4(p))))
+                .collect(),
+            IpAddr::V6(a) => self
+                .v6
+                .cover(&Ipv6Net::from(a))
+                .flat_map(|(p, tags)| tags.iter().map(move |&t| (t, IpNet::V6(p))))
+                .collect(),
+        };
+        out.sort_unstable();
+        out
+    }
+}
+
+trait Net: Copy + Send + Sync {
+    type K: interval::Key;
+    fn range(&self) -> (Self::K, Self::K);
+    fn to_ipnet(self) -> IpNet;
+}
+impl Net for Ipv4Net {
+    type K = u32;
+    fn range(&self) -> (u32, u32) {
+        (self.network().into(), self.broadcast().into())
+    }
+    fn to_ipnet(self) -> IpNet {
+        IpNet::V4(self)
+    }
+}
+impl Net for Ipv6Net {
+    type K = u128;
+    fn range(&self) -> (u128, u128) {
+        (self.network().into(), self.broadcast().into())
+    }
+    fn to_ipnet(self) -> IpNet {
+        IpNet::V6(self)
+    }
+}
+
+/// Builds one family: returns the family index and its distinct prefixes in id order.
+fn build_family<N: Net>(pairs: &mut [(N::K, N::K, TagId, N)]) -> (Family<N::K>, Vec<IpNet>) {
+    pairs.par_sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+    // Group identical prefixes: node i covers pairs[bounds[i]..bounds[i + 1]].
+    let mut ranges: Vec<(N::K, N::K)> = Vec::new();
+    let mut bounds: Vec<usize> = Vec::new();
+    let mut nets: Vec<IpNet> = Vec::new();
+    for (i, p) in pairs.iter().enumerate() {
+        if ranges.last() != Some(&(p.0, p.1)) {
+            ranges.push((p.0, p.1));
+            bounds.push(i);
+            nets.push(p.3.to_ipnet());
+        }
+    }
+    bounds.push(pairs.len());
+    let sweep = laminar_sweep(&ranges);
+    // Closure of node i = its own tags + closure of its parent; parents come first.
+    let mut closure: Vec<(u32, u32)> = Vec::with_capacity(ranges.len());
+    let mut matches: Vec<Match> = Vec::new();
+    let mut scratch: Vec<Match> = Vec::new();
+    for (i, parent) in sweep.parents.iter().enumerate() {
+        scratch.clear();
+        scratch.extend(pairs[bounds[i]..bounds[i + 1]].iter().map(|p| Match {
+            tag: p.2,
+            prefix: i as u32,
+        }));
+        if let Some(p) = parent {
+            let (s, e) = closure[*p as usize];
+            scratch.extend_from_slice(&matches[s as usize..e as usize]);
+        }
+        scratch.sort_unstable();
+        let start = matches.len() as u32;
+        matches.extend_from_slice(&scratch);
+        closure.push((start, matches.len() as u32));
+    }
+    let table = IntervalTable::new(
+        sweep
+            .segments
+            .iter()
+            .map(|&(k, node)| (k, if node == NONE { (0, 0) } else { closure[node as usize] })),
+    );
+    (Family { table, matches }, nets)
+}
+
+impl TagIndex {
+    /// Builds the index of a snapshot.
+    ///
+    /// ```
+    /// # let json = br#"{"changeNumber":1,"cloud":"Public","values":[
+    /// #  {"name":"AzureCloud","properties":{"region":"","systemService":"","addressPrefixes":["192.0.2.0/24"]}},
+    /// #  {"name":"Storage","properties":{"region":"","systemService":"AzureStorage","addressPrefixes":["192.0.2.128/25"]}}]}"#;
+    /// let snap = tagnet::load::from_slice(json, "x")?;
+    /// let index = tagnet::TagIndex::build(&snap);
+    /// let hits = index.lookup("192.0.2.200".parse().unwrap());
+    /// let names: Vec<_> = hits.iter().map(|m| snap.tag(m.tag).name()).collect();
+    /// assert_eq!(names, ["AzureCloud", "Storage"]);
+    /// assert_eq!(index.prefix(hits[1].prefix).to_string(), "192.0.2.128/25");
+    /// # Ok::<(), tagnet::Error>(())
+    /// ```
+    pub fn build(snap: &Snapshot) -> TagIndex {
+        let tags = snap.tags();
+        fn pairs<N: Net>(
+            tags: &[crate::snapshot::Tag],
+            nets: fn(&crate::snapshot::Tag) -> &[N],
+        ) -> Vec<(N::K, N::K, TagId, N)> {
+            tags.iter()
+                .enumerate()
+                .flat_map(|(i, t)| {
+                    nets(t).iter().map(move |n| {
+                        let (s, e) = n.range();
+                        (s, e, i as TagId, *n)
+                    })
+                })
+                .collect()
+        }
+        let (((v4, mut prefixes), (mut v6, v6_nets)), regions) = rayon::join(
+            || {
+                rayon::join(
+                    || build_family::<Ipv4Net>(&mut pairs(tags, |t| t.v4())),
+                    || build_family::<Ipv6Net>(&mut pairs(tags, |t| t.v6())),
+                )
+            },
+            || build_regions(snap),
+        );
+        let v4_prefix_count = prefixes.len();
+        for m in &mut v6.matches {
+            m.prefix += v4_prefix_count as u32;
+        }
+        prefixes.extend(v6_nets);
+        TagIndex {
+            v4,
+            v6,
+            prefixes,
+            v4_prefix_count,
+            regions,
+        }
+    }
+
+    /// Every tag containing an IPv4 address, sorted by tag name then prefix.
+    #[inline]
+    pub fn lookup_v4(&self, ip: Ipv4Addr) -> &[Match] {
+        let (s, e) = self.v4.table.get(u32::from(ip));
+        &self.v4.matches[s as usize..e as usize]
+    }
+
+    /// Every tag containing an IPv6 address, sorted by tag name then prefix.
+    #[inline]
+    pub fn lookup_v6(&self, ip: Ipv6Addr) -> &[Match] {
+        let (s, e) = self.v6.table.get(u128::from(ip));
+        &self.v6.matches[s as usize..e as usize]
+    }
+
+    /// Every tag containing an address, sorted by tag name then prefix.
+    #[inline]
+    pub fn lookup(&self, ip: IpAddr) -> &[Match] {
+        match ip {
+            IpAddr::V4(a) => self.lookup_v4(a),
+            IpAddr::V6(a) => self.lookup_v6(a),
+        }
+    }
+
+    /// The distinct prefix with this id.
+    pub fn prefix(&self, id: PrefixId) -> IpNet {
+        self.prefixes[id as usize]
+    }
+
+    /// All distinct prefixes, IPv4 first, each family sorted by address then length.
+    pub fn prefixes(&self) -> &[IpNet] {
+        &self.prefixes
+    }
+
+    /// Number of distinct (IPv4, IPv6) prefixes.
+    pub fn distinct_prefixes(&self) -> (usize, usize) {
+        (self.v4_prefix_count, self.prefixes.len() - self.v4_prefix_count)
+    }
+
+    /// Number of elementary (IPv4, IPv6) segments.
+    pub fn segments(&self) -> (usize, usize) {
+        (self.v4.table.len(), self.v6.table.len())
+    }
+
+    /// The tries of one region (by exact code, see [`Snapshot::resolve_region`]).
+    pub fn region(&self, code: &str) -> Option<&RegionIndex> {
+        self.regions.get(code)
+    }
+}
+
+fn build_regions(snap: &Snapshot) -> BTreeMap<String, RegionIndex> {
+    let codes: Vec<&str> = snap.regions().collect();
+    codes
+        .par_iter()
+        .map(|&code| {
+            let mut idx = RegionIndex::default();
+            for &id in snap.region_tags(code) {
+                let tag = snap.tag(id);
+                for n in tag.v4() {
+                    idx.v4.entry(*n).or_default().push(id);
+                }
+                for n in tag.v6() {
+                    idx.v6.entry(*n).or_default().push(id);
+                }
+            }
+            (code.to_string(), idx)
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect()
+}

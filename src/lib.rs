@@ -1,0 +1,36 @@
+//! tagnet: Azure service-tag and IP-range analysis.
+//!
+//! Load Microsoft's weekly service-tag file (or the Discovery API output), index every prefix,
+//! and answer which tags hold an address — every one of them, with the matching prefix.
+//!
+//! ```
+//! let json = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/data/example/ServiceTags_Example.json")).unwrap();
+//! let snap = tagnet::load::from_slice(&json, "example")?;
+//! let index = tagnet::TagIndex::build(&snap);
+//! for m in index.lookup("192.0.2.10".parse().unwrap()) {
+//!     println!("{} via {}", snap.tag(m.tag).name(), index.prefix(m.prefix));
+//! }
+//! # Ok::<(), tagnet::Error>(())
+//! ```
+//!
+//! # Layers
+//! - [`load::wire`]: Microsoft's JSON exactly; [`load`]: validation into [`Snapshot`].
+//! - [`index`]: [`TagIndex`] (every containing tag, O(log b) per lookup after an O(n log n)
+//!   build) and per-region compressed tries.
+//! - [`prefixset`]: exact prefix-set algebra and aggregation.
+//! - [`oracle`]: slow, obviously-correct answers the tests compare against.
+//!
+//! # Canonical prefixes
+//! Prefixes are stored canonical: host bits cleared (`192.0.2.77/24` is read as `192.0.2.0/24`,
+//! with a warning), each tag's list sorted by address then length, repeats removed.
+
+pub mod error;
+pub mod index;
+pub mod load;
+pub mod oracle;
+pub mod prefixset;
+pub mod snapshot;
+
+pub use error::{Error, Result};
+pub use index::{Match, TagIndex};
+pub use snapshot::{Snapshot, Tag, TagId};

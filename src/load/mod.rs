@@ -1,0 +1,305 @@
+//! Loading: bytes → wire types → validated [`Snapshot`].
+//!
+//! Reads the weekly download file and the Service Tag Discovery API shape (detected from the
+//! document itself), for every cloud, with IPv4 and IPv6 prefixes mixed. Validation rules:
+//! malformed JSON is an error with line and column; an invalid prefix is an error naming the tag
+//! and the text; a prefix with host bits set is canonicalised (host bits cleared) with a warning;
+//! a prefix repeated inside one tag is kept once with a warning; duplicate tag names and an empty
+//! `values` array are errors. No input makes it panic.
+
+pub mod wire;
+
+use crate::error::{Error, Result};
+use crate::snapshot::{SourceFormat, Snapshot, Tag, Warning};
+use ipnet::IpNet;
+use rayon::prelude::*;
+use std::io::Read;
+use std::path::Path;
+
+/// Reads and validates a snapshot from a file, or from standard input when `path` is `-`.
+///
+/// ```no_run
+/// let snap = tagnet::load::load_path("ServiceTags_Public_20251110.json".as_ref())?;
+/// println!("{} tags", snap.tags().len());
+/// # Ok::<(), tagnet::Error>(())
+/// ```
+pub fn load_path(path: &Path) -> Result<Snapshot> {
+    let (bytes, origin) = read_input(path)?;
+    from_slice(&bytes, &origin)
+}
+
+/// Reads a whole file, or standard input for `-`, returning the bytes and a display name.
+pub fn read_input(path: &Path) -> Result<(Vec<u8>, String)> {
+    let read_err = |source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    if path.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin().lock().read_to_end(&mut buf).map_err(read_err)?;
+        Ok((buf, "<stdin>".to_string()))
+    } else {
+        let bytes = std::fs::read(path).map_err(read_err)?;
+        Ok((bytes, path.display().to_string()))
+    }
+}
+
+/// Parses and validates a snapshot held in memory. `origin` names it in messages.
+///
+/// ```
+/// let json = br#"{"changeNumber": 7, "cloud": "Public", "values": [
+///   {"name": "Example", "id": "Example", "properties": {"changeNumber": 1, "region": "",
+///    "regionId": 0, "platform": "Azure", "systemService": "Example",
+///    "addressPrefixes": ["192.0.2.0/24", "2001:db8::/32"], "networkFeatures": null}}]}"#;
+/// let snap = tagnet::load::from_slice(json, "example.json")?;
+/// assert_eq!(snap.change_number(), 7);
+/// assert_eq!(snap.tags()[0].v4().len(), 1);
+/// # Ok::<(), tagnet::Error>(())
+/// ```
+pub fn from_slice(bytes: &[u8], origin: &str) -> Result<Snapshot> {
+    let doc: wire::Document = serde_json::from_slice(bytes).map_err(|e| Error::Json {
+        origin: origin.to_string(),
+        line: e.line(),
+        column: e.column(),
+        message: strip_position(&e.to_string()),
+    })?;
+    validate(doc, origin)
+}
+
+/// serde_json appends " at line L column C" to its messages; we print those separately.
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+/// Turns wire types into a validated [`Snapshot`].
+pub fn validate(doc: wire::Document, origin: &str) -> Result<Snapshot> {
+    let invalid = |message: String, hint: &str| Error::Invalid {
+        origin: origin.to_string(),
+        message,
+        hint: hint.to_string(),
+    };
+    if doc.values.is_empty() {
+        return Err(invalid(
+            "`values` is empty: the file holds no service tags".into(),
+            "the download may have been cut short; fetch the weekly file again",
+        ));
+    }
+    let format = if doc.change_number.was_string
+        || doc.kind.is_some()
+        || doc.id.is_some()
+        || doc.next_link.is_some()
+    {
+        SourceFormat::DiscoveryApi
+    } else {
+        SourceFormat::Download
+    };
+
+    let checked: Vec<(Tag, Vec<Warning>)> = doc
+        .values
+        .into_par_iter()
+        .enumerate()
+        .map(|(i, v)| validate_tag(v, i, origin))
+        .collect::<Result<_>>()?;
+
+    let mut warnings = Vec::new();
+    let mut tags = Vec::with_capacity(checked.len());
+    for (tag, w) in checked {
+        warnings.extend(w);
+        tags.push(tag);
+    }
+    tags.par_sort_unstable_by(|a, b| a.name().cmp(b.name()));
+    for pair in tags.windows(2) {
+        if pair[0].name().eq_ignore_ascii_case(pair[1].name()) {
+            return Err(invalid(
+                format!(
+                    "duplicate tag name `{}`{}",
+                    pair[1].name(),
+                    if pair[0].name() == pair[1].name() {
+                        String::new()
+                    } else {
+                        format!(" (also written `{}`)", pair[0].name())
+                    }
+                ),
+                "each tag must appear once in `values`; the file may be two snapshots concatenated",
+            ));
+        }
+    }
+    warnings.sort_by(|a: &Warning, b: &Warning| (&a.tag, &a.message).cmp(&(&b.tag, &b.message)));
+    Ok(Snapshot::new(
+        doc.cloud,
+        doc.change_number.value,
+        format,
+        tags,
+        warnings,
+    ))
+}
+
+fn validate_tag(v: wire::Value, index: usize, origin: &str) -> Result<(Tag, Vec<Warning>)> {
+    let name = v.name.trim().to_string();
+    if name.is_empty() {
+        return Err(Error::Invalid {
+            origin: origin.to_string(),
+            message: format!("values[{index}] has an empty `name`"),
+            hint: "every tag needs a name such as `Storage.WestEurope`".into(),
+        });
+    }
+    let mut warnings = Vec::new();
+    if let Some(id) = &v.id
+        && id != &name
+        && !id.is_empty()
+    {
+        warnings.push(Warning {
+            code: "id-differs-from-name",
+            tag: name.clone(),
+            message: format!("`id` is `{id}` but `name` is `{name}`; tagnet uses `name`"),
+        });
+    }
+    let p = v.properties;
+    let mut v4 = Vec::new();
+    let mut v6 = Vec::new();
+    for (position, text) in p.address_prefixes.iter().enumerate() {
+        let net = parse_listed_prefix(text).map_err(|reason| Error::InvalidPrefix {
+            origin: origin.to_string(),
+            tag: name.clone(),
+            text: text.clone(),
+            position,
+            reason,
+        })?;
+        let canon = net.trunc();
+        if canon != net {
+            warnings.push(Warning {
+                code: "host-bits-set",
+                tag: name.clone(),
+                message: format!("prefix `{text}` has host bits set; read as `{canon}`"),
+            });
+        }
+        match canon {
+            IpNet::V4(n) => v4.push(n),
+            IpNet::V6(n) => v6.push(n),
+        }
+    }
+    let before = v4.len() + v6.len();
+    v4.sort_unstable();
+    v4.dedup();
+    v6.sort_unstable();
+    v6.dedup();
+    let repeated = before - v4.len() - v6.len();
+    if repeated > 0 {
+        warnings.push(Warning {
+            code: "repeated-prefix",
+            tag: name.clone(),
+            message: format!("{repeated} prefix(es) listed more than once; each is kept once"),
+        });
+    }
+    let features = p.network_features.map(|mut f| {
+        f.sort();
+        f.dedup();
+        f
+    });
+    let tag = Tag {
+        name,
+        region: p.region.trim().to_ascii_lowercase(),
+        region_id: p.region_id,
+        platform: p.platform,
+        system_service: p.system_service,
+        change_number: p.change_number.map(|c| c.value),
+        network_features: features,
+        v4,
+        v6,
+    };
+    Ok((tag, warnings))
+}
+
+/// Parses a prefix as listed in the file: `ADDRESS/LENGTH`. A bare address is refused here
+/// (the published files never contain one, so it signals a damaged file).
+fn parse_listed_prefix(text: &str) -> std::result::Result<IpNet, String> {
+    let t = text.trim();
+    if !t.contains('/') {
+        return Err("no `/LENGTH`".into());
+    }
+    t.parse::<IpNet>().map_err(|_| {
+        let (addr, len) = t.split_once('/').unwrap_or((t, ""));
+        match addr.parse::<std::net::IpAddr>() {
+            Err(_) => format!("`{addr}` is not an IPv4 or IPv6 address"),
+            Ok(std::net::IpAddr::V4(_)) => format!("length `{len}` is not 0..=32"),
+            Ok(std::net::IpAddr::V6(_)) => format!("length `{len}` is not 0..=128"),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(values: &str) -> String {
+        format!(r#"{{"changeNumber": 3, "cloud": "Public", "values": [{values}]}}"#)
+    }
+    fn tag(name: &str, prefixes: &str) -> String {
+        format!(
+            r#"{{"name": "{name}", "id": "{name}", "properties": {{"changeNumber": 1, "region": "",
+            "regionId": 0, "platform": "Azure", "systemService": "X", "addressPrefixes": [{prefixes}],
+            "networkFeatures": null}}}}"#
+        )
+    }
+
+    #[test]
+    fn malformed_json_reports_line_and_column() {
+        let err = from_slice(b"{\n  \"changeNumber\": 1,\n  \"cloud\": }", "f.json").unwrap_err();
+        match err {
+            Error::Json { line, column, .. } => assert_eq!((line, column), (3, 12)),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn invalid_prefix_names_tag_and_text() {
+        let text = doc(&tag("Bad", r#""192.0.2.0/24", "300.1.2.3/8""#));
+        let err = from_slice(text.as_bytes(), "f.json").unwrap_err().to_string();
+        assert!(err.contains("`Bad`") && err.contains("`300.1.2.3/8`"), "{err}");
+        let text = doc(&tag("Bad", r#""192.0.2.0/33""#));
+        let err = from_slice(text.as_bytes(), "f.json").unwrap_err().to_string();
+        assert!(err.contains("not 0..=32"), "{err}");
+    }
+
+    #[test]
+    fn host_bits_are_cleared_with_a_warning() {
+        let text = doc(&tag("T", r#""192.0.2.77/24", "2001:db8::1/32""#));
+        let snap = from_slice(text.as_bytes(), "f.json").unwrap();
+        assert_eq!(snap.tags()[0].v4()[0].to_string(), "192.0.2.0/24");
+        assert_eq!(snap.tags()[0].v6()[0].to_string(), "2001:db8::/32");
+        assert_eq!(snap.warnings().len(), 2);
+        assert!(snap.warnings().iter().all(|w| w.code == "host-bits-set"));
+    }
+
+    #[test]
+    fn duplicates_and_empty_values_are_errors() {
+        let text = doc(&format!("{},{}", tag("A", ""), tag("a", "")));
+        let err = from_slice(text.as_bytes(), "f.json").unwrap_err().to_string();
+        assert!(err.contains("duplicate tag name"), "{err}");
+        let err = from_slice(doc("").as_bytes(), "f.json").unwrap_err().to_string();
+        assert!(err.contains("`values` is empty"), "{err}");
+    }
+
+    #[test]
+    fn api_shape_is_detected() {
+        let text = r#"{"name": "public", "id": "/subscriptions/x/providers/Microsoft.Network/serviceTags/public",
+          "type": "Microsoft.Network/serviceTags", "changeNumber": "63", "cloud": "Public",
+          "values": [{"name": "ApiManagement", "id": "ApiManagement", "properties": {"changeNumber": "7",
+          "region": "", "systemService": "AzureApiManagement", "addressPrefixes": ["192.0.2.0/24"]}}],
+          "nextLink": ""}"#;
+        let snap = from_slice(text.as_bytes(), "api.json").unwrap();
+        assert_eq!(snap.format(), SourceFormat::DiscoveryApi);
+        assert_eq!(snap.change_number(), 63);
+        assert_eq!(snap.tags()[0].network_features(), None);
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        for input in [&b""[..], b"null", b"[]", b"{}", b"\xff\xfe", b"{\"values\": 3}"] {
+            assert!(from_slice(input, "x").is_err());
+        }
+    }
+}

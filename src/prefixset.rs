@@ -1,0 +1,329 @@
+//! Exact prefix-set algebra over both address families.
+//!
+//! A [`PrefixSet`] is a set of addresses kept as sorted, disjoint, non-adjacent inclusive
+//! ranges per family (inclusive because the top address exists: `255.255.255.255/32` is the
+//! range `[0xffff_ffff, 0xffff_ffff]`). Union, intersection and difference are linear merges;
+//! [`PrefixSet::to_prefixes`] turns the set back into the fewest prefixes covering exactly the
+//! same addresses (exact minimal aggregation: O(n log n) to build, O(n · w) to emit, where w is
+//! the address width).
+
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use rayon::prelude::*;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// Addresses of one family as sorted, disjoint, non-adjacent inclusive ranges.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Ranges {
+    ranges: Vec<(u128, u128)>,
+}
+
+impl Ranges {
+    /// Builds from arbitrary inclusive ranges (any order, overlaps allowed).
+    pub fn from_ranges(mut ranges: Vec<(u128, u128)>) -> Self {
+        if ranges.len() > 50_000 {
+            ranges.par_sort_unstable();
+        } else {
+            ranges.sort_unstable();
+        }
+        let mut out: Vec<(u128, u128)> = Vec::with_capacity(ranges.len());
+        for (s, e) in ranges {
+            match out.last_mut() {
+                // Overlapping or adjacent: extend.
+                Some(last) if s <= last.1.saturating_add(1) => last.1 = last.1.max(e),
+                _ => out.push((s, e)),
+            }
+        }
+        Ranges { ranges: out }
+    }
+
+    /// The ranges, ascending.
+    pub fn ranges(&self) -> &[(u128, u128)] {
+        &self.ranges
+    }
+
+    /// True when no address is in the set.
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    /// Number of addresses (saturating at `u128::MAX` for the whole IPv6 space).
+    pub fn address_count(&self) -> u128 {
+        self.ranges
+            .iter()
+            .fold(0u128, |acc, &(s, e)| acc.saturating_add((e - s).saturating_add(1)))
+    }
+
+    /// True when `addr` is in the set.
+    pub fn contains(&self, addr: u128) -> bool {
+        let i = self.ranges.partition_point(|&(s, _)| s <= addr);
+        i > 0 && self.ranges[i - 1].1 >= addr
+    }
+
+    /// Addresses in either set.
+    pub fn union(&self, other: &Ranges) -> Ranges {
+        let mut all = Vec::with_capacity(self.ranges.len() + other.ranges.len());
+        all.extend_from_slice(&self.ranges);
+        all.extend_from_slice(&other.ranges);
+        Ranges::from_ranges(all)
+    }
+
+    /// Addresses in both sets.
+    pub fn intersection(&self, other: &Ranges) -> Ranges {
+        let (a, b) = (&self.ranges, &other.ranges);
+        let (mut i, mut j) = (0, 0);
+        let mut out = Vec::new();
+        while i < a.len() && j < b.len() {
+            let s = a[i].0.max(b[j].0);
+            let e = a[i].1.min(b[j].1);
+            if s <= e {
+                out.push((s, e));
+            }
+            if a[i].1 < b[j].1 {
+                i += 1;
+            } else {
+                j += 1;
+            }
+        }
+        Ranges { ranges: out }
+    }
+
+    /// Addresses in `self` but not in `other`.
+    pub fn difference(&self, other: &Ranges) -> Ranges {
+        let b = &other.ranges;
+        let mut out = Vec::new();
+        let mut j = 0;
+        for &(s, e) in &self.ranges {
+            let mut cur = s;
+            let mut done = false;
+            while j < b.len() && b[j].1 < cur {
+                j += 1;
+            }
+            let mut k = j;
+            while k < b.len() && b[k].0 <= e {
+                if b[k].0 > cur {
+                    out.push((cur, b[k].0 - 1));
+                }
+                match b[k].1.checked_add(1) {
+                    Some(n) if n <= e => cur = cur.max(n),
+                    _ => {
+                        done = true;
+                        break;
+                    }
+                }
+                k += 1;
+            }
+            if !done {
+                out.push((cur, e));
+            }
+        }
+        Ranges { ranges: out }
+    }
+
+    /// The fewest prefixes of a `bits`-wide family covering exactly these addresses, ascending.
+    pub fn to_prefix_bits(&self, bits: u32) -> Vec<(u128, u8)> {
+        let mut out = Vec::with_capacity(self.ranges.len());
+        for &(s, e) in &self.ranges {
+            split_range(s, e, bits, &mut out);
+        }
+        out
+    }
+}
+
+/// Splits [s, e] into the fewest aligned blocks, pushing (network, prefix length).
+fn split_range(mut s: u128, e: u128, bits: u32, out: &mut Vec<(u128, u8)>) {
+    loop {
+        let align = if s == 0 { bits } else { s.trailing_zeros().min(bits) };
+        let span = e - s; // count - 1
+        let fit = if span == u128::MAX {
+            128
+        } else {
+            127 - (span + 1).leading_zeros()
+        };
+        let k = align.min(fit).min(bits);
+        out.push((s, (bits - k) as u8));
+        let size_minus_one = if k == 128 { u128::MAX } else { (1u128 << k) - 1 };
+        match s.checked_add(size_minus_one) {
+            Some(last) if last < e => s = last + 1,
+            _ => return,
+        }
+    }
+}
+
+/// A set of IPv4 and IPv6 addresses.
+///
+/// ```
+/// use tagnet::prefixset::PrefixSet;
+/// let set = PrefixSet::from_prefixes(["192.0.2.0/25", "192.0.2.128/25", "2001:db8::/33", "2001:db8:8000::/33"]
+///     .iter().map(|p| p.parse().unwrap()));
+/// let agg: Vec<String> = set.to_prefixes().iter().map(|p| p.to_string()).collect();
+/// assert_eq!(agg, ["192.0.2.0/24", "2001:db8::/32"]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PrefixSet {
+    /// IPv4 addresses (as u128 values below 2^32).
+    pub v4: Ranges,
+    /// IPv6 addresses.
+    pub v6: Ranges,
+}
+
+/// The inclusive range of a prefix, as u128.
+pub fn prefix_range(p: &IpNet) -> (u128, u128) {
+    match p {
+        IpNet::V4(n) => (
+            u32::from(n.network()) as u128,
+            u32::from(n.broadcast()) as u128,
+        ),
+        IpNet::V6(n) => (u128::from(n.network()), u128::from(n.broadcast())),
+    }
+}
+
+impl PrefixSet {
+    /// The addresses of these prefixes.
+    pub fn from_prefixes(prefixes: impl IntoIterator<Item = IpNet>) -> Self {
+        let (mut v4, mut v6) = (Vec::new(), Vec::new());
+        for p in prefixes {
+            let r = prefix_range(&p);
+            match p {
+                IpNet::V4(_) => v4.push(r),
+                IpNet::V6(_) => v6.push(r),
+            }
+        }
+        PrefixSet {
+            v4: Ranges::from_ranges(v4),
+            v6: Ranges::from_ranges(v6),
+        }
+    }
+
+    /// Addresses in either set.
+    pub fn union(&self, o: &PrefixSet) -> PrefixSet {
+        PrefixSet {
+            v4: self.v4.union(&o.v4),
+            v6: self.v6.union(&o.v6),
+        }
+    }
+
+    /// Addresses in both sets.
+    pub fn intersection(&self, o: &PrefixSet) -> PrefixSet {
+        PrefixSet {
+            v4: self.v4.intersection(&o.v4),
+            v6: self.v6.intersection(&o.v6),
+        }
+    }
+
+    /// Addresses in `self` but not in `o`.
+    pub fn difference(&self, o: &PrefixSet) -> PrefixSet {
+        PrefixSet {
+            v4: self.v4.difference(&o.v4),
+            v6: self.v6.difference(&o.v6),
+        }
+    }
+
+    /// The fewest prefixes covering exactly these addresses: IPv4 first, ascending.
+    pub fn to_prefixes(&self) -> Vec<IpNet> {
+        let mut out: Vec<IpNet> = self
+            .v4
+            .to_prefix_bits(32)
+            .into_iter()
+            .map(|(a, l)| IpNet::V4(Ipv4Net::new(Ipv4Addr::from(a as u32), l).expect("len <= 32")))
+            .collect();
+        out.extend(
+            self.v6
+                .to_prefix_bits(128)
+                .into_iter()
+                .map(|(a, l)| IpNet::V6(Ipv6Net::new(Ipv6Addr::from(a), l).expect("len <= 128"))),
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeSet;
+
+    /// Oracle: explicit address sets over an 8-bit family.
+    fn expand(ranges: &[(u128, u128)]) -> BTreeSet<u128> {
+        ranges.iter().flat_map(|&(s, e)| s..=e).collect()
+    }
+
+    fn ranges8() -> impl Strategy<Value = Vec<(u128, u128)>> {
+        proptest::collection::vec((0u128..256, 0u32..=8), 0..10).prop_map(|v| {
+            v.into_iter()
+                .map(|(a, len)| {
+                    let size = 1u128 << (8 - len);
+                    let s = a & !(size - 1);
+                    (s, s + size - 1)
+                })
+                .collect()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn algebra_matches_sets(a in ranges8(), b in ranges8()) {
+            let (sa, sb) = (expand(&a), expand(&b));
+            let (ra, rb) = (Ranges::from_ranges(a), Ranges::from_ranges(b));
+            prop_assert_eq!(expand(ra.ranges()), sa.clone());
+            prop_assert_eq!(expand(ra.union(&rb).ranges()), &sa | &sb);
+            prop_assert_eq!(expand(ra.intersection(&rb).ranges()), &sa & &sb);
+            prop_assert_eq!(expand(ra.difference(&rb).ranges()), &sa - &sb);
+            prop_assert_eq!(ra.address_count(), sa.len() as u128);
+            for x in 0..256u128 {
+                prop_assert_eq!(ra.contains(x), sa.contains(&x));
+            }
+        }
+
+        #[test]
+        fn aggregation_is_exact_and_minimal(a in ranges8()) {
+            let set = Ranges::from_ranges(a);
+            let prefixes = set.to_prefix_bits(8);
+            let covered: Vec<(u128, u128)> = prefixes.iter().map(|&(n, l)| (n, n + (1u128 << (8 - l)) - 1)).collect();
+            // Exact: same addresses, no prefix overlapping another.
+            prop_assert_eq!(expand(&covered), expand(set.ranges()));
+            let total: u128 = covered.iter().map(|&(s, e)| e - s + 1).sum();
+            prop_assert_eq!(total, set.address_count());
+            // Minimal: no two output prefixes are mergeable siblings.
+            for w in prefixes.windows(2) {
+                let ((n0, l0), (n1, l1)) = (w[0], w[1]);
+                let sibling = l0 == l1 && l0 > 0 && (n0 >> (8 - l0 as u32)) & 1 == 0 && n1 == n0 + (1u128 << (8 - l0 as u32));
+                prop_assert!(!sibling, "{:?} and {:?} merge", w[0], w[1]);
+            }
+            // Minimal by brute force: greedy from each range is optimal; compare with a DP count.
+            prop_assert_eq!(prefixes.len(), dp_min(set.ranges()));
+        }
+    }
+
+    /// Fewest aligned blocks covering exactly [s, e] over 8 bits, by dynamic programming.
+    fn dp_min(ranges: &[(u128, u128)]) -> usize {
+        ranges.iter().map(|&(s, e)| {
+            let n = (e - s + 1) as usize;
+            let mut best = vec![usize::MAX; n + 1];
+            best[0] = 0;
+            for i in 0..n {
+                if best[i] == usize::MAX { continue; }
+                let start = s + i as u128;
+                for k in 0..=8u32 {
+                    let size = 1usize << k;
+                    if start % (size as u128) == 0 && i + size <= n {
+                        best[i + size] = best[i + size].min(best[i] + 1);
+                    }
+                }
+            }
+            best[n]
+        }).sum()
+    }
+
+    #[test]
+    fn whole_spaces() {
+        let all4 = Ranges::from_ranges(vec![(0, u32::MAX as u128)]);
+        assert_eq!(all4.to_prefix_bits(32), vec![(0, 0)]);
+        let all6 = Ranges::from_ranges(vec![(0, u128::MAX)]);
+        assert_eq!(all6.to_prefix_bits(128), vec![(0, 0)]);
+        assert_eq!(all6.address_count(), u128::MAX);
+        let top = Ranges::from_ranges(vec![(u128::MAX, u128::MAX)]);
+        assert_eq!(top.to_prefix_bits(128), vec![(u128::MAX, 128)]);
+        assert!(all6.difference(&top).contains(u128::MAX - 1));
+        assert!(!all6.difference(&top).contains(u128::MAX));
+    }
+}

@@ -1,0 +1,383 @@
+//! Domain types: a validated snapshot of service tags, and name resolution on it.
+//!
+//! A [`Snapshot`] owns its [`Tag`]s sorted by name; a tag's position in that order is its
+//! [`TagId`], so sorting by id is sorting by name. Each tag's prefixes are canonical (no host
+//! bits), split by family, sorted and free of repeats.
+//!
+//! Names are resolved the way people type them: tags case-insensitively, regions with case,
+//! spaces, `-` and `_` ignored (`eastus2`, `EastUS2`, `East US 2`, `east-us-2`). Regional tags
+//! are selected by `properties.region` and `properties.systemService`, never by cutting the
+//! suffix off a name (Microsoft's suffixes are inconsistent: `AzureCloud.centralfrance`).
+
+use crate::error::{Error, Result};
+use ipnet::{Ipv4Net, Ipv6Net};
+use std::collections::{BTreeMap, HashMap};
+
+/// Index of a tag in [`Snapshot::tags`] (tags are sorted by name).
+pub type TagId = u32;
+
+/// Which JSON shape the snapshot came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceFormat {
+    /// The weekly `ServiceTags_<Cloud>_<date>.json` download.
+    Download,
+    /// The Service Tag Discovery API / `az network list-service-tags`.
+    DiscoveryApi,
+}
+
+/// A non-fatal finding made while loading.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Warning {
+    /// Stable kebab-case code, e.g. `host-bits-set`.
+    pub code: &'static str,
+    /// The tag it concerns.
+    pub tag: String,
+    /// What was found and what tagnet did about it.
+    pub message: String,
+}
+
+/// One service tag.
+#[derive(Debug, Clone)]
+pub struct Tag {
+    pub(crate) name: String,
+    pub(crate) region: String,
+    pub(crate) region_id: Option<i64>,
+    pub(crate) platform: Option<String>,
+    pub(crate) system_service: String,
+    pub(crate) change_number: Option<u64>,
+    pub(crate) network_features: Option<Vec<String>>,
+    pub(crate) v4: Vec<Ipv4Net>,
+    pub(crate) v6: Vec<Ipv6Net>,
+}
+
+impl Tag {
+    /// The tag name as published, e.g. `BatchNodeManagement.EastUS2`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// Lower-case region code, empty for a cloud-wide tag.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+    /// `regionId` (download file only).
+    pub fn region_id(&self) -> Option<i64> {
+        self.region_id
+    }
+    /// `platform` (download file only).
+    pub fn platform(&self) -> Option<&str> {
+        self.platform.as_deref()
+    }
+    /// Owning service, empty for `AzureCloud`.
+    pub fn system_service(&self) -> &str {
+        &self.system_service
+    }
+    /// Per-tag change number.
+    pub fn change_number(&self) -> Option<u64> {
+        self.change_number
+    }
+    /// `networkFeatures` sorted, or `None` where the file has `null` (or the API shape).
+    pub fn network_features(&self) -> Option<&[String]> {
+        self.network_features.as_deref()
+    }
+    /// True when `networkFeatures` lists `feature` (case-insensitive).
+    pub fn has_feature(&self, feature: &str) -> bool {
+        self.network_features()
+            .is_some_and(|f| f.iter().any(|x| x.eq_ignore_ascii_case(feature)))
+    }
+    /// IPv4 prefixes, sorted, canonical, unique.
+    pub fn v4(&self) -> &[Ipv4Net] {
+        &self.v4
+    }
+    /// IPv6 prefixes, sorted, canonical, unique.
+    pub fn v6(&self) -> &[Ipv6Net] {
+        &self.v6
+    }
+    /// True for a tag with a region.
+    pub fn is_regional(&self) -> bool {
+        !self.region.is_empty()
+    }
+    /// The part of the name before the first `.` (`Storage` for `Storage.WestEurope`).
+    pub fn name_base(&self) -> &str {
+        self.name.split('.').next().unwrap_or(&self.name)
+    }
+}
+
+/// A validated snapshot: cloud, change number, tags sorted by name, warnings.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    cloud: String,
+    change_number: u64,
+    format: SourceFormat,
+    tags: Vec<Tag>,
+    warnings: Vec<Warning>,
+    by_lower_name: HashMap<String, TagId>,
+    /// Region code → tags in that region (sorted by id).
+    regions: BTreeMap<String, Vec<TagId>>,
+}
+
+impl Snapshot {
+    pub(crate) fn new(
+        cloud: String,
+        change_number: u64,
+        format: SourceFormat,
+        tags: Vec<Tag>,
+        warnings: Vec<Warning>,
+    ) -> Self {
+        let by_lower_name = tags
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.name.to_ascii_lowercase(), i as TagId))
+            .collect();
+        let mut regions: BTreeMap<String, Vec<TagId>> = BTreeMap::new();
+        for (i, t) in tags.iter().enumerate() {
+            if t.is_regional() {
+                regions.entry(t.region.clone()).or_default().push(i as TagId);
+            }
+        }
+        Snapshot {
+            cloud,
+            change_number,
+            format,
+            tags,
+            warnings,
+            by_lower_name,
+            regions,
+        }
+    }
+
+    /// `Public`, `AzureGovernment`, …
+    pub fn cloud(&self) -> &str {
+        &self.cloud
+    }
+    /// The top-level change number.
+    pub fn change_number(&self) -> u64 {
+        self.change_number
+    }
+    /// Which JSON shape it was read from.
+    pub fn format(&self) -> SourceFormat {
+        self.format
+    }
+    /// All tags, sorted by name.
+    pub fn tags(&self) -> &[Tag] {
+        &self.tags
+    }
+    /// The tag with this id.
+    pub fn tag(&self, id: TagId) -> &Tag {
+        &self.tags[id as usize]
+    }
+    /// Non-fatal findings from loading, sorted by tag.
+    pub fn warnings(&self) -> &[Warning] {
+        &self.warnings
+    }
+    /// Region codes in the snapshot, sorted.
+    pub fn regions(&self) -> impl Iterator<Item = &str> {
+        self.regions.keys().map(String::as_str)
+    }
+    /// The tags of one region (by exact code), sorted by name.
+    pub fn region_tags(&self, region: &str) -> &[TagId] {
+        self.regions.get(region).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Resolves a region as typed to its code.
+    ///
+    /// ```
+    /// # let snap = tagnet::load::from_slice(br#"{"changeNumber":1,"cloud":"Public","values":[
+    /// #  {"name":"AzureCloud.eastus2","properties":{"region":"eastus2","systemService":"","addressPrefixes":[]}}]}"#, "x")?;
+    /// assert_eq!(snap.resolve_region("East US 2")?, "eastus2");
+    /// assert_eq!(snap.resolve_region("east-us-2")?, "eastus2");
+    /// assert!(snap.resolve_region("eastus3").unwrap_err().to_string().contains("did you mean `eastus2`"));
+    /// # Ok::<(), tagnet::Error>(())
+    /// ```
+    pub fn resolve_region(&self, typed: &str) -> Result<&str> {
+        let want = normalize_region(typed);
+        if let Some((code, _)) = self.regions.get_key_value(want.as_str()) {
+            return Ok(code);
+        }
+        // Codes are already normalised in every published file; be lenient if one is not.
+        if let Some(code) = self.regions.keys().find(|c| normalize_region(c) == want) {
+            return Ok(code);
+        }
+        Err(Error::UnknownRegion {
+            name: typed.to_string(),
+            suggestions: suggest(&want, self.regions.keys().map(String::as_str), |s| {
+                normalize_region(s)
+            }),
+        })
+    }
+
+    /// Finds a tag by name, case-insensitively. A cloud-wide tag may also be named by its
+    /// `systemService` when that is unambiguous (`AzureStorage` → `Storage`).
+    pub fn tag_by_name(&self, typed: &str) -> Result<TagId> {
+        let lower = typed.trim().to_ascii_lowercase();
+        if let Some(&id) = self.by_lower_name.get(&lower) {
+            return Ok(id);
+        }
+        let by_service: Vec<TagId> = self
+            .ids()
+            .filter(|&i| {
+                let t = self.tag(i);
+                !t.is_regional() && t.system_service.eq_ignore_ascii_case(&lower)
+            })
+            .collect();
+        if let [one] = by_service[..] {
+            return Ok(one);
+        }
+        Err(Error::UnknownTag {
+            name: typed.to_string(),
+            suggestions: suggest(&lower, self.tags.iter().map(|t| t.name.as_str()), |s| {
+                s.to_ascii_lowercase()
+            }),
+        })
+    }
+
+    /// Resolves a tag as typed, optionally in a region, to the tags it means.
+    ///
+    /// Without a region: the named tag. With a region: a regional tag named directly must be in
+    /// that region; a cloud-wide tag means its regional variants there — the tags whose
+    /// `region` is the region and whose `systemService` is the cloud-wide tag's (also matching
+    /// the name before the `.` when several cloud-wide tags share that service, as `AzureCloud`
+    /// and `AzureFrontDoor.Frontend` share the empty one). A region may hold more than one
+    /// variant (`Storage.EastUS2` and `Storage.EastUS2Stage`); all are returned, sorted.
+    pub fn resolve_tag(&self, typed: &str, region: Option<&str>) -> Result<Vec<TagId>> {
+        let id = self.tag_by_name(typed)?;
+        let Some(region_typed) = region else {
+            return Ok(vec![id]);
+        };
+        let region = self.resolve_region(region_typed)?;
+        let tag = self.tag(id);
+        if tag.is_regional() {
+            if tag.region == region {
+                return Ok(vec![id]);
+            }
+            return Err(Error::TagNotInRegion {
+                tag: tag.name.clone(),
+                region: region.to_string(),
+                regions: vec![tag.region.clone()],
+            });
+        }
+        let variants = self.variants(id);
+        let here: Vec<TagId> = variants
+            .iter()
+            .copied()
+            .filter(|&v| self.tag(v).region == region)
+            .collect();
+        if here.is_empty() {
+            let mut regions: Vec<String> =
+                variants.iter().map(|&v| self.tag(v).region.clone()).collect();
+            regions.sort();
+            regions.dedup();
+            return Err(Error::TagNotInRegion {
+                tag: tag.name.clone(),
+                region: region.to_string(),
+                regions,
+            });
+        }
+        Ok(here)
+    }
+
+    /// The regional variants of a cloud-wide tag, in all regions, sorted by id.
+    pub fn variants(&self, cloud_wide: TagId) -> Vec<TagId> {
+        let tag = self.tag(cloud_wide);
+        if tag.is_regional() {
+            return Vec::new();
+        }
+        let shared_service = self
+            .tags
+            .iter()
+            .filter(|t| !t.is_regional() && t.system_service == tag.system_service)
+            .count()
+            > 1;
+        let by_service: Vec<TagId> = self
+            .ids()
+            .filter(|&i| {
+                let t = self.tag(i);
+                t.is_regional()
+                    && t.system_service == tag.system_service
+                    && (!shared_service || t.name_base().eq_ignore_ascii_case(tag.name_base()))
+            })
+            .collect();
+        if !by_service.is_empty() {
+            return by_service;
+        }
+        // A service whose regional tags carry another systemService (WindowsVirtualDesktop):
+        // fall back to the name.
+        self.ids()
+            .filter(|&i| {
+                let t = self.tag(i);
+                t.is_regional() && t.name_base().eq_ignore_ascii_case(&tag.name)
+            })
+            .collect()
+    }
+
+    fn ids(&self) -> impl Iterator<Item = TagId> + '_ {
+        (0..self.tags.len()).map(|i| i as TagId)
+    }
+}
+
+/// Normalises a region as people type it: lower case, without spaces, `-` or `_`.
+///
+/// ```
+/// assert_eq!(tagnet::snapshot::normalize_region("East US 2"), "eastus2");
+/// ```
+pub fn normalize_region(typed: &str) -> String {
+    typed
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Up to three known names closest to `want` (already normalised by `norm`): names that
+/// contain it or that it contains, then those within a small edit distance.
+pub(crate) fn suggest<'a>(
+    want: &str,
+    known: impl Iterator<Item = &'a str>,
+    norm: impl Fn(&str) -> String,
+) -> Vec<String> {
+    let limit = (want.chars().count() / 3).max(2);
+    let mut scored: Vec<(usize, &str)> = known
+        .filter_map(|k| {
+            let n = norm(k);
+            let d = levenshtein(want, &n);
+            let contains = !want.is_empty() && (n.starts_with(want) || want.starts_with(&n));
+            (d <= limit || contains).then_some((if contains { 0 } else { d }, k))
+        })
+        .collect();
+    scored.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.len().cmp(&b.1.len())).then(a.1.cmp(b.1)));
+    scored.into_iter().take(3).map(|(_, k)| k.to_string()).collect()
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distance() {
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
+        assert_eq!(levenshtein("", "abc"), 3);
+        assert_eq!(levenshtein("eastus2", "eastus2"), 0);
+    }
+
+    #[test]
+    fn suggestions_prefer_close_names() {
+        let known = ["Storage.WestEurope", "Storage.WestUS", "Sql.WestEurope"];
+        let s = suggest("storag.westeurope", known.into_iter(), |s| s.to_ascii_lowercase());
+        assert_eq!(s[0], "Storage.WestEurope");
+    }
+}
