@@ -85,7 +85,10 @@ pub enum Error {
     },
 
     /// The tag exists, but not in the requested region.
-    #[error("tag `{tag}` has no variant in region `{region}`{}", available(regions))]
+    #[error(
+        "tag `{tag}` has no variant in region `{region}`{}",
+        available(regions)
+    )]
     TagNotInRegion {
         /// The tag as typed.
         tag: String,

@@ -48,9 +48,9 @@ impl Ranges {
 
     /// Number of addresses (saturating at `u128::MAX` for the whole IPv6 space).
     pub fn address_count(&self) -> u128 {
-        self.ranges
-            .iter()
-            .fold(0u128, |acc, &(s, e)| acc.saturating_add((e - s).saturating_add(1)))
+        self.ranges.iter().fold(0u128, |acc, &(s, e)| {
+            acc.saturating_add((e - s).saturating_add(1))
+        })
     }
 
     /// True when `addr` is in the set.
@@ -132,7 +132,11 @@ impl Ranges {
 /// Splits [s, e] into the fewest aligned blocks, pushing (network, prefix length).
 fn split_range(mut s: u128, e: u128, bits: u32, out: &mut Vec<(u128, u8)>) {
     loop {
-        let align = if s == 0 { bits } else { s.trailing_zeros().min(bits) };
+        let align = if s == 0 {
+            bits
+        } else {
+            s.trailing_zeros().min(bits)
+        };
         let span = e - s; // count - 1
         let fit = if span == u128::MAX {
             128
@@ -141,7 +145,11 @@ fn split_range(mut s: u128, e: u128, bits: u32, out: &mut Vec<(u128, u8)>) {
         };
         let k = align.min(fit).min(bits);
         out.push((s, (bits - k) as u8));
-        let size_minus_one = if k == 128 { u128::MAX } else { (1u128 << k) - 1 };
+        let size_minus_one = if k == 128 {
+            u128::MAX
+        } else {
+            (1u128 << k) - 1
+        };
         match s.checked_add(size_minus_one) {
             Some(last) if last < e => s = last + 1,
             _ => return,
@@ -296,22 +304,27 @@ mod tests {
 
     /// Fewest aligned blocks covering exactly [s, e] over 8 bits, by dynamic programming.
     fn dp_min(ranges: &[(u128, u128)]) -> usize {
-        ranges.iter().map(|&(s, e)| {
-            let n = (e - s + 1) as usize;
-            let mut best = vec![usize::MAX; n + 1];
-            best[0] = 0;
-            for i in 0..n {
-                if best[i] == usize::MAX { continue; }
-                let start = s + i as u128;
-                for k in 0..=8u32 {
-                    let size = 1usize << k;
-                    if start % (size as u128) == 0 && i + size <= n {
-                        best[i + size] = best[i + size].min(best[i] + 1);
+        ranges
+            .iter()
+            .map(|&(s, e)| {
+                let n = (e - s + 1) as usize;
+                let mut best = vec![usize::MAX; n + 1];
+                best[0] = 0;
+                for i in 0..n {
+                    if best[i] == usize::MAX {
+                        continue;
+                    }
+                    let start = s + i as u128;
+                    for k in 0..=8u32 {
+                        let size = 1usize << k;
+                        if start % (size as u128) == 0 && i + size <= n {
+                            best[i + size] = best[i + size].min(best[i] + 1);
+                        }
                     }
                 }
-            }
-            best[n]
-        }).sum()
+                best[n]
+            })
+            .sum()
     }
 
     #[test]

@@ -132,7 +132,10 @@ impl Snapshot {
         let mut regions: BTreeMap<String, Vec<TagId>> = BTreeMap::new();
         for (i, t) in tags.iter().enumerate() {
             if t.is_regional() {
-                regions.entry(t.region.clone()).or_default().push(i as TagId);
+                regions
+                    .entry(t.region.clone())
+                    .or_default()
+                    .push(i as TagId);
             }
         }
         Snapshot {
@@ -263,8 +266,10 @@ impl Snapshot {
             .filter(|&v| self.tag(v).region == region)
             .collect();
         if here.is_empty() {
-            let mut regions: Vec<String> =
-                variants.iter().map(|&v| self.tag(v).region.clone()).collect();
+            let mut regions: Vec<String> = variants
+                .iter()
+                .map(|&v| self.tag(v).region.clone())
+                .collect();
             regions.sort();
             regions.dedup();
             return Err(Error::TagNotInRegion {
@@ -344,8 +349,16 @@ pub(crate) fn suggest<'a>(
             (d <= limit || contains).then_some((if contains { 0 } else { d }, k))
         })
         .collect();
-    scored.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.len().cmp(&b.1.len())).then(a.1.cmp(b.1)));
-    scored.into_iter().take(3).map(|(_, k)| k.to_string()).collect()
+    scored.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then(a.1.len().cmp(&b.1.len()))
+            .then(a.1.cmp(b.1))
+    });
+    scored
+        .into_iter()
+        .take(3)
+        .map(|(_, k)| k.to_string())
+        .collect()
 }
 
 fn levenshtein(a: &str, b: &str) -> usize {
@@ -377,7 +390,9 @@ mod tests {
     #[test]
     fn suggestions_prefer_close_names() {
         let known = ["Storage.WestEurope", "Storage.WestUS", "Sql.WestEurope"];
-        let s = suggest("storag.westeurope", known.into_iter(), |s| s.to_ascii_lowercase());
+        let s = suggest("storag.westeurope", known.into_iter(), |s| {
+            s.to_ascii_lowercase()
+        });
         assert_eq!(s[0], "Storage.WestEurope");
     }
 }

@@ -73,7 +73,11 @@ pub fn laminar_sweep<K: Key>(ranges: &[(K, K)]) -> Sweep<K> {
             segments.push((start, value));
         }
     }
-    fn pop_until<K: Key>(stack: &mut Vec<(K, u32)>, segments: &mut Vec<(K, u32)>, before: Option<K>) {
+    fn pop_until<K: Key>(
+        stack: &mut Vec<(K, u32)>,
+        segments: &mut Vec<(K, u32)>,
+        before: Option<K>,
+    ) {
         while let Some(&(end, _)) = stack.last() {
             if before.is_some_and(|s| end >= s) {
                 break;

@@ -139,12 +139,16 @@ fn build_family<N: Net>(pairs: &mut [(N::K, N::K, TagId, N)]) -> (Family<N::K>, 
         matches.extend_from_slice(&scratch);
         closure.push((start, matches.len() as u32));
     }
-    let table = IntervalTable::new(
-        sweep
-            .segments
-            .iter()
-            .map(|&(k, node)| (k, if node == NONE { (0, 0) } else { closure[node as usize] })),
-    );
+    let table = IntervalTable::new(sweep.segments.iter().map(|&(k, node)| {
+        (
+            k,
+            if node == NONE {
+                (0, 0)
+            } else {
+                closure[node as usize]
+            },
+        )
+    }));
     (Family { table, matches }, nets)
 }
 
@@ -237,7 +241,10 @@ impl TagIndex {
 
     /// Number of distinct (IPv4, IPv6) prefixes.
     pub fn distinct_prefixes(&self) -> (usize, usize) {
-        (self.v4_prefix_count, self.prefixes.len() - self.v4_prefix_count)
+        (
+            self.v4_prefix_count,
+            self.prefixes.len() - self.v4_prefix_count,
+        )
     }
 
     /// Number of elementary (IPv4, IPv6) segments.

@@ -10,7 +10,7 @@
 pub mod wire;
 
 use crate::error::{Error, Result};
-use crate::snapshot::{SourceFormat, Snapshot, Tag, Warning};
+use crate::snapshot::{Snapshot, SourceFormat, Tag, Warning};
 use ipnet::IpNet;
 use rayon::prelude::*;
 use std::io::Read;
@@ -36,7 +36,10 @@ pub fn read_input(path: &Path) -> Result<(Vec<u8>, String)> {
     };
     if path.as_os_str() == "-" {
         let mut buf = Vec::new();
-        std::io::stdin().lock().read_to_end(&mut buf).map_err(read_err)?;
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut buf)
+            .map_err(read_err)?;
         Ok((buf, "<stdin>".to_string()))
     } else {
         let bytes = std::fs::read(path).map_err(read_err)?;
@@ -257,10 +260,17 @@ mod tests {
     #[test]
     fn invalid_prefix_names_tag_and_text() {
         let text = doc(&tag("Bad", r#""192.0.2.0/24", "300.1.2.3/8""#));
-        let err = from_slice(text.as_bytes(), "f.json").unwrap_err().to_string();
-        assert!(err.contains("`Bad`") && err.contains("`300.1.2.3/8`"), "{err}");
+        let err = from_slice(text.as_bytes(), "f.json")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`Bad`") && err.contains("`300.1.2.3/8`"),
+            "{err}"
+        );
         let text = doc(&tag("Bad", r#""192.0.2.0/33""#));
-        let err = from_slice(text.as_bytes(), "f.json").unwrap_err().to_string();
+        let err = from_slice(text.as_bytes(), "f.json")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not 0..=32"), "{err}");
     }
 
@@ -277,9 +287,13 @@ mod tests {
     #[test]
     fn duplicates_and_empty_values_are_errors() {
         let text = doc(&format!("{},{}", tag("A", ""), tag("a", "")));
-        let err = from_slice(text.as_bytes(), "f.json").unwrap_err().to_string();
+        let err = from_slice(text.as_bytes(), "f.json")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("duplicate tag name"), "{err}");
-        let err = from_slice(doc("").as_bytes(), "f.json").unwrap_err().to_string();
+        let err = from_slice(doc("").as_bytes(), "f.json")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("`values` is empty"), "{err}");
     }
 
@@ -298,7 +312,14 @@ mod tests {
 
     #[test]
     fn garbage_never_panics() {
-        for input in [&b""[..], b"null", b"[]", b"{}", b"\xff\xfe", b"{\"values\": 3}"] {
+        for input in [
+            &b""[..],
+            b"null",
+            b"[]",
+            b"{}",
+            b"\xff\xfe",
+            b"{\"values\": 3}",
+        ] {
             assert!(from_slice(input, "x").is_err());
         }
     }

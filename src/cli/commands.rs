@@ -1,0 +1,646 @@
+//! One function per subcommand: validated options → library call → rendered records.
+
+use super::Status;
+use super::args::{LookupArgs, PrefixesArgs, TagsArgs};
+use super::render::{self, Format, csv_field, json_str};
+use anyhow::{Context, Result};
+use ipnet::IpNet;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::io::Write;
+use std::net::IpAddr;
+use std::path::Path;
+use tagnet::index::RegionIndex;
+use tagnet::prefixset::PrefixSet;
+use tagnet::{Match, Snapshot, TagId, TagIndex};
+
+#[derive(Serialize)]
+struct InfoRecord<'a> {
+    source: String,
+    cloud: &'a str,
+    change_number: u64,
+    format: tagnet::snapshot::SourceFormat,
+    tags: usize,
+    regional_tags: usize,
+    cloud_wide_tags: usize,
+    regions: usize,
+    ipv4_prefixes: usize,
+    ipv6_prefixes: usize,
+    distinct_ipv4_prefixes: usize,
+    distinct_ipv6_prefixes: usize,
+    warnings: &'a [tagnet::snapshot::Warning],
+}
+
+pub fn info(
+    snap: &Snapshot,
+    path: Option<&Path>,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<Status> {
+    let index = TagIndex::build(snap);
+    let (d4, d6) = index.distinct_prefixes();
+    let regional = snap.tags().iter().filter(|t| t.is_regional()).count();
+    let rec = InfoRecord {
+        source: path.map(|p| p.display().to_string()).unwrap_or_default(),
+        cloud: snap.cloud(),
+        change_number: snap.change_number(),
+        format: snap.format(),
+        tags: snap.tags().len(),
+        regional_tags: regional,
+        cloud_wide_tags: snap.tags().len() - regional,
+        regions: snap.regions().count(),
+        ipv4_prefixes: snap.tags().iter().map(|t| t.v4().len()).sum(),
+        ipv6_prefixes: snap.tags().iter().map(|t| t.v6().len()).sum(),
+        distinct_ipv4_prefixes: d4,
+        distinct_ipv6_prefixes: d6,
+        warnings: snap.warnings(),
+    };
+    if format == Format::Json {
+        serde_json::to_writer_pretty(&mut *out, &rec)?;
+        writeln!(out)?;
+        return Ok(Status::Success);
+    }
+    let headers = [
+        "SOURCE",
+        "CLOUD",
+        "CHANGE",
+        "FORMAT",
+        "TAGS",
+        "REGIONAL",
+        "CLOUD_WIDE",
+        "REGIONS",
+        "IPV4",
+        "IPV6",
+        "DISTINCT_IPV4",
+        "DISTINCT_IPV6",
+        "WARNINGS",
+    ];
+    let cells = |r: &InfoRecord| {
+        vec![
+            r.source.clone(),
+            r.cloud.to_string(),
+            r.change_number.to_string(),
+            serde_json::to_value(r.format)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default(),
+            r.tags.to_string(),
+            r.regional_tags.to_string(),
+            r.cloud_wide_tags.to_string(),
+            r.regions.to_string(),
+            r.ipv4_prefixes.to_string(),
+            r.ipv6_prefixes.to_string(),
+            r.distinct_ipv4_prefixes.to_string(),
+            r.distinct_ipv6_prefixes.to_string(),
+            r.warnings.len().to_string(),
+        ]
+    };
+    if format == Format::Table {
+        // Key/value lines read better than one very wide row.
+        let rows: Vec<Vec<String>> = headers
+            .iter()
+            .zip(cells(&rec))
+            .map(|(h, v)| vec![h.to_ascii_lowercase().replace('_', " "), v])
+            .collect();
+        render::table(out, &["FIELD", "VALUE"], &rows)?;
+    } else if format == Format::Ndjson {
+        serde_json::to_writer(&mut *out, &rec)?;
+        writeln!(out)?;
+    } else {
+        render::records(out, format, &headers, std::slice::from_ref(&rec), cells)?;
+    }
+    Ok(Status::Success)
+}
+
+#[derive(Serialize)]
+struct TagRecord<'a> {
+    name: &'a str,
+    region: &'a str,
+    system_service: &'a str,
+    ipv4_prefixes: usize,
+    ipv6_prefixes: usize,
+    network_features: Option<&'a [String]>,
+    change_number: Option<u64>,
+}
+
+pub fn tags(snap: &Snapshot, a: &TagsArgs, format: Format, out: &mut dyn Write) -> Result<Status> {
+    let region = a
+        .region
+        .as_deref()
+        .map(|r| snap.resolve_region(r))
+        .transpose()?;
+    let glob = a.name.as_deref().map(|g| g.to_ascii_lowercase());
+    let recs: Vec<TagRecord> = snap
+        .tags()
+        .iter()
+        .filter(|t| region.is_none_or(|r| t.region() == r))
+        .filter(|t| {
+            a.service
+                .as_deref()
+                .is_none_or(|s| t.system_service().eq_ignore_ascii_case(s))
+        })
+        .filter(|t| a.feature.as_deref().is_none_or(|f| t.has_feature(f)))
+        .filter(|t| {
+            glob.as_deref()
+                .is_none_or(|g| glob_match(g, &t.name().to_ascii_lowercase()))
+        })
+        .map(|t| TagRecord {
+            name: t.name(),
+            region: t.region(),
+            system_service: t.system_service(),
+            ipv4_prefixes: t.v4().len(),
+            ipv6_prefixes: t.v6().len(),
+            network_features: t.network_features(),
+            change_number: t.change_number(),
+        })
+        .collect();
+    render::records(
+        out,
+        format,
+        &["NAME", "REGION", "SERVICE", "IPV4", "IPV6", "FEATURES"],
+        &recs,
+        |r| {
+            vec![
+                r.name.to_string(),
+                r.region.to_string(),
+                r.system_service.to_string(),
+                r.ipv4_prefixes.to_string(),
+                r.ipv6_prefixes.to_string(),
+                r.network_features.map(|f| f.join(" ")).unwrap_or_default(),
+            ]
+        },
+    )?;
+    Ok(if recs.is_empty() {
+        Status::NoMatch
+    } else {
+        Status::Success
+    })
+}
+
+/// `*` matches any run, `?` one character.
+fn glob_match(glob: &str, text: &str) -> bool {
+    let (g, t): (Vec<char>, Vec<char>) = (glob.chars().collect(), text.chars().collect());
+    let (mut gi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if gi < g.len() && (g[gi] == '?' || g[gi] == t[ti]) {
+            gi += 1;
+            ti += 1;
+        } else if gi < g.len() && g[gi] == '*' {
+            star = Some(gi);
+            mark = ti;
+            gi += 1;
+        } else if let Some(s) = star {
+            gi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    g[gi..].iter().all(|&c| c == '*')
+}
+
+#[derive(Serialize)]
+struct PrefixesRecord {
+    tags: Vec<String>,
+    aggregated: bool,
+    prefixes: Vec<String>,
+}
+
+pub fn prefixes(
+    snap: &Snapshot,
+    a: &PrefixesArgs,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<Status> {
+    let mut ids: Vec<TagId> = Vec::new();
+    for t in &a.tag_names {
+        ids.extend(snap.resolve_tag(t, a.region.as_deref())?);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    let mut nets: Vec<IpNet> = Vec::new();
+    for &id in &ids {
+        let t = snap.tag(id);
+        if !a.ipv6 {
+            nets.extend(t.v4().iter().map(|&n| IpNet::V4(n)));
+        }
+        if !a.ipv4 {
+            nets.extend(t.v6().iter().map(|&n| IpNet::V6(n)));
+        }
+    }
+    let nets = if a.aggregate {
+        PrefixSet::from_prefixes(nets).to_prefixes()
+    } else {
+        nets.sort_unstable_by_key(sort_key);
+        nets.dedup();
+        nets
+    };
+    let strings: Vec<String> = nets.iter().map(ToString::to_string).collect();
+    match format {
+        Format::Json => {
+            let rec = PrefixesRecord {
+                tags: ids
+                    .iter()
+                    .map(|&i| snap.tag(i).name().to_string())
+                    .collect(),
+                aggregated: a.aggregate,
+                prefixes: strings,
+            };
+            serde_json::to_writer_pretty(&mut *out, &rec)?;
+            writeln!(out)?;
+        }
+        _ => {
+            #[derive(Serialize)]
+            struct Row<'a> {
+                prefix: &'a str,
+            }
+            let rows: Vec<Row> = strings.iter().map(|p| Row { prefix: p }).collect();
+            render::records(out, format, &["PREFIX"], &rows, |r| {
+                vec![r.prefix.to_string()]
+            })?;
+        }
+    }
+    Ok(Status::Success)
+}
+
+/// IPv4 before IPv6, then address, then length.
+fn sort_key(n: &IpNet) -> (u8, u128, u8) {
+    let (s, _) = tagnet::prefixset::prefix_range(n);
+    (u8::from(matches!(n, IpNet::V6(_))), s, n.prefix_len())
+}
+
+/// Pre-rendered per-tag fields, so a million rows cost a few copies each.
+struct Renderer<'a> {
+    format: Format,
+    snap: &'a Snapshot,
+    json_tag: Vec<String>,
+    csv_tag: Vec<String>,
+    prefix_text: Vec<String>,
+    /// Table column widths: IP, TAG, REGION, SERVICE.
+    widths: [usize; 4],
+}
+
+/// Where the addresses come from, as (1-based line number, text) blocks.
+struct Source<'a> {
+    origin: String,
+    from_args: bool,
+    blocks: Vec<(usize, &'a str)>,
+}
+
+/// Answers one line: `Ok(None)` for a blank or comment line, `Err` for an invalid address.
+fn answer<'a>(
+    raw: &'a str,
+    index: &'a TagIndex,
+    region: Option<&RegionIndex>,
+) -> Result<Option<(std::borrow::Cow<'a, str>, std::borrow::Cow<'a, [Match]>)>, &'a str> {
+    let text = raw.split('#').next().unwrap_or("").trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let ip: IpAddr = text.parse().map_err(|_| text)?;
+    let text = canonical(text, ip);
+    let matches = match region {
+        Some(r) => {
+            let mut m: Vec<Match> = r
+                .lookup(ip)
+                .into_iter()
+                .map(|(tag, net)| Match {
+                    tag,
+                    prefix: index_prefix_id(index, net),
+                })
+                .collect();
+            m.sort_unstable();
+            m.into()
+        }
+        None => index.lookup(ip).into(),
+    };
+    Ok(Some((text, matches)))
+}
+
+/// The result of one block of lines.
+#[derive(Default)]
+struct BlockOut<'a> {
+    text: String,
+    bad: Vec<(usize, &'a str)>,
+    any_match: bool,
+}
+
+pub fn lookup(
+    snap: &Snapshot,
+    a: &LookupArgs,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<Status> {
+    let index = TagIndex::build(snap);
+    let region: Option<&RegionIndex> = match a.region.as_deref() {
+        Some(r) => {
+            let code = snap.resolve_region(r)?;
+            Some(index.region(code).context("region index missing")?)
+        }
+        None => None,
+    };
+    let bytes;
+    let joined;
+    let source = if let Some(path) = &a.input {
+        let origin;
+        (bytes, origin) = tagnet::load::read_input(path)?;
+        let text = std::str::from_utf8(&bytes).map_err(|e| {
+            let line = bytes[..e.valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1;
+            anyhow::anyhow!(
+                "{origin}:{line}: input is not UTF-8 text; expected one IP address per line"
+            )
+        })?;
+        Source {
+            origin,
+            from_args: false,
+            blocks: split_blocks(text, 1 << 16),
+        }
+    } else {
+        joined = a.addresses.join("\n");
+        Source {
+            origin: "<arguments>".into(),
+            from_args: true,
+            blocks: vec![(1, joined.as_str())],
+        }
+    };
+
+    // Table columns are sized from the answers, so the table takes one extra lookup pass.
+    let mut widths = [2usize, 3, 6, 7];
+    if format == Format::Table {
+        let per_block: Vec<[usize; 4]> = source
+            .blocks
+            .par_iter()
+            .map(|&(_, block)| {
+                let mut w = [0usize; 4];
+                for line in block.lines() {
+                    if let Ok(Some((text, ms))) = answer(line, &index, region) {
+                        w[0] = w[0].max(text.len());
+                        for m in ms.iter() {
+                            let t = snap.tag(m.tag);
+                            w[1] = w[1].max(t.name().len());
+                            w[2] = w[2].max(t.region().len());
+                            w[3] = w[3].max(t.system_service().len());
+                        }
+                    }
+                }
+                w
+            })
+            .collect();
+        for w in per_block {
+            for i in 0..4 {
+                widths[i] = widths[i].max(w[i]);
+            }
+        }
+    }
+    let r = Renderer {
+        format,
+        snap,
+        json_tag: snap
+            .tags()
+            .iter()
+            .map(|t| {
+                format!(
+                    "\"tag\":{},\"region\":{},\"system_service\":{}",
+                    json_str(t.name()),
+                    json_str(t.region()),
+                    json_str(t.system_service())
+                )
+            })
+            .collect(),
+        csv_tag: snap
+            .tags()
+            .iter()
+            .map(|t| {
+                format!(
+                    "{},{},{}",
+                    csv_field(t.name()),
+                    csv_field(t.region()),
+                    csv_field(t.system_service())
+                )
+            })
+            .collect(),
+        prefix_text: index
+            .prefixes()
+            .par_iter()
+            .map(ToString::to_string)
+            .collect(),
+        widths,
+    };
+
+    match format {
+        Format::Csv => out.write_all(b"ip,tag,region,system_service,prefix\n")?,
+        Format::Json => out.write_all(b"[")?,
+        Format::Table => {
+            let mut line = String::new();
+            for (h, w) in ["IP", "TAG", "REGION", "SERVICE"].iter().zip(widths) {
+                pad(&mut line, h, w);
+            }
+            line.push_str("PREFIX\n");
+            out.write_all(line.as_bytes())?;
+        }
+        Format::Ndjson => {}
+    }
+
+    // Blocks are answered and rendered in parallel, a wave at a time, and written in input
+    // order; buffers are reused from wave to wave.
+    let wave = rayon::current_num_threads() * 4;
+    let mut outs: Vec<BlockOut> = Vec::new();
+    let mut any = false;
+    let mut wrote_item = false;
+    let mut err = std::io::stderr().lock();
+    for blocks in source.blocks.chunks(wave) {
+        outs.resize_with(blocks.len().max(outs.len()), BlockOut::default);
+        outs[..blocks.len()]
+            .par_iter_mut()
+            .zip(blocks.par_iter())
+            .for_each(|(o, &(first_line, block))| {
+                o.text.clear();
+                o.bad.clear();
+                o.any_match = false;
+                for (k, line) in block.lines().enumerate() {
+                    match answer(line, &index, region) {
+                        Ok(Some((text, ms))) => {
+                            o.any_match |= !ms.is_empty();
+                            r.item(&mut o.text, &text, &ms);
+                        }
+                        Ok(None) => {}
+                        Err(bad) => o.bad.push((first_line + k, bad)),
+                    }
+                }
+            });
+        for o in &outs[..blocks.len()] {
+            if let Some(&(no, text)) = o.bad.first()
+                && source.from_args
+            {
+                anyhow::bail!(
+                    "invalid IP address `{text}` (argument {no}): expected IPv4 like 192.0.2.1 or IPv6 like 2001:db8::1"
+                );
+            }
+            for &(no, text) in &o.bad {
+                let _ = writeln!(
+                    err,
+                    "tagnet: {}:{no}: invalid IP address `{text}`: skipped (expected IPv4 like 192.0.2.1 or IPv6 like 2001:db8::1)",
+                    source.origin
+                );
+            }
+            any |= o.any_match;
+            let mut text = o.text.as_bytes();
+            if format == Format::Json && !wrote_item && !text.is_empty() {
+                text = &text[1..]; // the first item takes no separating comma
+                wrote_item = true;
+            }
+            out.write_all(text)?;
+        }
+    }
+    if format == Format::Json {
+        out.write_all(if wrote_item { b"\n]\n" } else { b"]\n" })?;
+    }
+    Ok(if any {
+        Status::Success
+    } else {
+        Status::NoMatch
+    })
+}
+
+/// Cuts text into blocks of about `size` bytes at line ends, with each block's first line number.
+fn split_blocks(text: &str, size: usize) -> Vec<(usize, &str)> {
+    let mut blocks = Vec::new();
+    let (mut rest, mut line) = (text, 1usize);
+    while !rest.is_empty() {
+        let cut = if rest.len() <= size {
+            rest.len()
+        } else {
+            rest.as_bytes()[size..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(rest.len(), |p| size + p + 1)
+        };
+        let (block, tail) = rest.split_at(cut);
+        blocks.push((line, block));
+        line += block.bytes().filter(|&b| b == b'\n').count();
+        rest = tail;
+    }
+    blocks
+}
+
+/// The text to print for an address: as typed when already canonical (always for IPv4 after
+/// a successful parse), else the canonical form.
+fn canonical(text: &str, ip: IpAddr) -> std::borrow::Cow<'_, str> {
+    match ip {
+        IpAddr::V4(_) => text.into(),
+        IpAddr::V6(_) => {
+            let c = ip.to_string();
+            if c == text { text.into() } else { c.into() }
+        }
+    }
+}
+
+fn index_prefix_id(index: &TagIndex, net: IpNet) -> u32 {
+    let key = sort_key(&net);
+    let all = index.prefixes();
+    let i = all.partition_point(|p| sort_key(p) < key);
+    debug_assert_eq!(all[i], net);
+    i as u32
+}
+
+fn pad(s: &mut String, cell: &str, width: usize) {
+    s.push_str(cell);
+    const SPACES: &str = "                                                                ";
+    let mut n = width.saturating_sub(cell.len()) + 2;
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        s.push_str(&SPACES[..k]);
+        n -= k;
+    }
+}
+
+impl Renderer<'_> {
+    /// Appends one address's answer.
+    fn item(&self, buf: &mut String, ip: &str, ms: &[Match]) {
+        match self.format {
+            Format::Csv => {
+                if ms.is_empty() {
+                    buf.push_str(ip);
+                    buf.push_str(",,,,\n");
+                }
+                for m in ms {
+                    buf.push_str(ip);
+                    buf.push(',');
+                    buf.push_str(&self.csv_tag[m.tag as usize]);
+                    buf.push(',');
+                    buf.push_str(&self.prefix_text[m.prefix as usize]);
+                    buf.push('\n');
+                }
+            }
+            Format::Json | Format::Ndjson => {
+                if self.format == Format::Json {
+                    buf.push_str(",\n");
+                }
+                buf.push_str("{\"ip\":\"");
+                buf.push_str(ip);
+                buf.push_str("\",\"matches\":[");
+                for (i, m) in ms.iter().enumerate() {
+                    if i > 0 {
+                        buf.push(',');
+                    }
+                    buf.push('{');
+                    buf.push_str(&self.json_tag[m.tag as usize]);
+                    buf.push_str(",\"prefix\":\"");
+                    buf.push_str(&self.prefix_text[m.prefix as usize]);
+                    buf.push_str("\"}");
+                }
+                buf.push_str("]}");
+                if self.format == Format::Ndjson {
+                    buf.push('\n');
+                }
+            }
+            Format::Table => {
+                let w = &self.widths;
+                if ms.is_empty() {
+                    pad(buf, ip, w[0]);
+                    pad(buf, "-", w[1]);
+                    pad(buf, "-", w[2]);
+                    pad(buf, "-", w[3]);
+                    buf.push_str("-\n");
+                }
+                for m in ms {
+                    let t = self.snap.tag(m.tag);
+                    pad(buf, ip, w[0]);
+                    pad(buf, t.name(), w[1]);
+                    pad(buf, t.region(), w[2]);
+                    pad(buf, t.system_service(), w[3]);
+                    buf.push_str(&self.prefix_text[m.prefix as usize]);
+                    buf.push('\n');
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_match;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("storage.*", "storage.westeurope"));
+        assert!(!glob_match("storage.*", "storage"));
+        assert!(glob_match("*east*", "azurecloud.eastus2"));
+        assert!(glob_match("sql.eastus?", "sql.eastus2"));
+        assert!(glob_match("*", ""));
+    }
+}
+
+#[test]
+fn blocks_cut_at_line_ends() {
+    let text = "a\nbb\nccc\nd";
+    let b = split_blocks(text, 3);
+    assert_eq!(b, vec![(1, "a\nbb\n"), (3, "ccc\n"), (4, "d")]);
+    let joined: String = b.iter().map(|x| x.1).collect();
+    assert_eq!(joined, text);
+}

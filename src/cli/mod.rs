@@ -1,0 +1,78 @@
+//! The command-line front end: parse, call the library, render.
+
+pub mod args;
+mod commands;
+pub mod render;
+
+use anyhow::{Context, Result, bail};
+use args::{Cli, Command};
+use std::io::Write;
+use std::path::Path;
+use tagnet::Snapshot;
+
+/// Process exit status: 0 success, 1 negative result, 2 error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// The command did what was asked and found something.
+    Success = 0,
+    /// The command ran, but found nothing (no address matched, no tag listed).
+    NoMatch = 1,
+    /// The command could not run.
+    Error = 2,
+}
+
+/// Runs one parsed command line, writing results to `out`.
+pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Status> {
+    let snap = || load(cli.tags.as_deref(), cli.quiet);
+    match &cli.command {
+        Command::Info => commands::info(&snap()?, cli.tags.as_deref(), cli.format, out),
+        Command::Tags(a) => commands::tags(&snap()?, a, cli.format, out),
+        Command::Prefixes(a) => commands::prefixes(&snap()?, a, cli.format, out),
+        Command::Lookup(a) => {
+            if a.input.as_deref() == Some(Path::new("-"))
+                && cli.tags.as_deref() == Some(Path::new("-"))
+            {
+                bail!(
+                    "--tags and --input cannot both read standard input; give one of them a file"
+                );
+            }
+            if a.input.is_none() && a.addresses.is_empty() {
+                bail!(
+                    "no addresses: give them as arguments, or --input FILE (or `-` for standard input)"
+                );
+            }
+            commands::lookup(&snap()?, a, cli.format, out)
+        }
+    }
+}
+
+fn load(path: Option<&Path>, quiet: bool) -> Result<Snapshot> {
+    let Some(path) = path else {
+        bail!(
+            "no service-tag file: pass --tags PATH (or `-` for standard input), or set TAGNET_TAGS\n  \
+             hint: download the weekly file from https://www.microsoft.com/download/details.aspx?id=56519 \
+             (Public cloud), or run `az network list-service-tags -l <region> > tags.json`"
+        );
+    };
+    let snap = tagnet::load::load_path(path)
+        .with_context(|| format!("loading service tags from `{}`", path.display()))?;
+    if !quiet {
+        let w = snap.warnings();
+        let mut err = std::io::stderr().lock();
+        for x in w.iter().take(10) {
+            let _ = writeln!(
+                err,
+                "tagnet: warning: {}: {} [{}]",
+                x.tag, x.message, x.code
+            );
+        }
+        if w.len() > 10 {
+            let _ = writeln!(
+                err,
+                "tagnet: warning: … and {} more (`tagnet info --format json` lists them all; --quiet hides them)",
+                w.len() - 10
+            );
+        }
+    }
+    Ok(snap)
+}

@@ -1,0 +1,139 @@
+//! Rendering: records → table, CSV, JSON or NDJSON text. Nothing here decides what to show.
+
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// Output format chosen with `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned columns for people.
+    Table,
+    /// One JSON document.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+    /// RFC 4180 CSV with a header row.
+    Csv,
+}
+
+/// Writes `records` in `format`. `headers` and `cells` give the table and CSV columns; JSON
+/// and NDJSON serialise the records themselves.
+pub fn records<T: Serialize>(
+    out: &mut dyn Write,
+    format: Format,
+    headers: &[&str],
+    records: &[T],
+    cells: impl Fn(&T) -> Vec<String>,
+) -> io::Result<()> {
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, records)?;
+            writeln!(out)
+        }
+        Format::Ndjson => {
+            for r in records {
+                serde_json::to_writer(&mut *out, r)?;
+                writeln!(out)?;
+            }
+            Ok(())
+        }
+        Format::Csv => {
+            csv_row(out, headers.iter().copied())?;
+            for r in records {
+                csv_row(out, cells(r).iter().map(String::as_str))?;
+            }
+            Ok(())
+        }
+        Format::Table => {
+            let rows: Vec<Vec<String>> = records.iter().map(&cells).collect();
+            table(out, headers, &rows)
+        }
+    }
+}
+
+/// Aligned columns; the last column is not padded. A single column prints without a header so
+/// that lists pipe cleanly into other tools.
+pub fn table(out: &mut dyn Write, headers: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
+    if headers.len() == 1 {
+        for r in rows {
+            writeln!(out, "{}", r[0])?;
+        }
+        return Ok(());
+    }
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+    for r in rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |out: &mut dyn Write, cells: &mut dyn Iterator<Item = &str>| -> io::Result<()> {
+        let mut s = String::new();
+        for (i, c) in cells.enumerate() {
+            if i + 1 < widths.len() {
+                s.push_str(c);
+                s.extend(std::iter::repeat_n(' ', widths[i] - c.chars().count() + 2));
+            } else {
+                s.push_str(c);
+            }
+        }
+        writeln!(out, "{}", s.trim_end())
+    };
+    line(out, &mut headers.iter().copied())?;
+    for r in rows {
+        line(out, &mut r.iter().map(String::as_str))?;
+    }
+    Ok(())
+}
+
+/// One CSV row, quoting fields that need it.
+pub fn csv_row<'a>(out: &mut dyn Write, cells: impl Iterator<Item = &'a str>) -> io::Result<()> {
+    let mut first = true;
+    for c in cells {
+        if !first {
+            out.write_all(b",")?;
+        }
+        first = false;
+        out.write_all(csv_field(c).as_bytes())?;
+    }
+    out.write_all(b"\n")
+}
+
+/// A CSV field, quoted when it holds a comma, quote, or line break.
+pub fn csv_field(c: &str) -> std::borrow::Cow<'_, str> {
+    if c.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", c.replace('"', "\"\"")).into()
+    } else {
+        c.into()
+    }
+}
+
+/// A JSON string literal.
+pub fn json_str(s: &str) -> String {
+    serde_json::to_string(s).expect("strings always serialise")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_only_when_needed() {
+        assert_eq!(csv_field("a"), "a");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"x\""), "\"say \"\"x\"\"\"");
+    }
+
+    #[test]
+    fn table_aligns() {
+        let mut out = Vec::new();
+        let rows = vec![
+            vec!["abc".into(), "1".into()],
+            vec!["d".into(), "22".into()],
+        ];
+        table(&mut out, &["NAME", "N"], &rows).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "NAME  N\nabc   1\nd     22\n"
+        );
+    }
+}
