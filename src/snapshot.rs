@@ -114,6 +114,9 @@ pub struct Snapshot {
     by_lower_name: HashMap<String, TagId>,
     /// Region code → tags in that region (sorted by id).
     regions: BTreeMap<String, Vec<TagId>>,
+    /// Normalised name suffixes of regional tags → region code (`francecentral` →
+    /// `centralfrance`), learnt from the file, kept only where unambiguous.
+    region_aliases: BTreeMap<String, String>,
 }
 
 impl Snapshot {
@@ -138,6 +141,28 @@ impl Snapshot {
                     .push(i as TagId);
             }
         }
+        // Microsoft's region codes are not always the ARM location names people type
+        // (`centralfrance` for `francecentral`, `germanywc` for `germanywestcentral`), but the
+        // tag names carry the familiar spelling: learn aliases from them.
+        let mut seen: BTreeMap<String, Option<String>> = BTreeMap::new();
+        for t in tags.iter().filter(|t| t.is_regional()) {
+            if let Some((_, suffix)) = t.name.split_once('.') {
+                let alias = normalize_region(suffix);
+                if alias != t.region && !regions.contains_key(&alias) {
+                    seen.entry(alias)
+                        .and_modify(|code| {
+                            if code.as_deref() != Some(t.region.as_str()) {
+                                *code = None;
+                            }
+                        })
+                        .or_insert_with(|| Some(t.region.clone()));
+                }
+            }
+        }
+        let region_aliases = seen
+            .into_iter()
+            .filter_map(|(a, c)| Some((a, c?)))
+            .collect();
         Snapshot {
             cloud,
             change_number,
@@ -146,6 +171,7 @@ impl Snapshot {
             warnings,
             by_lower_name,
             regions,
+            region_aliases,
         }
     }
 
@@ -182,7 +208,8 @@ impl Snapshot {
         self.regions.get(region).map(Vec::as_slice).unwrap_or(&[])
     }
 
-    /// Resolves a region as typed to its code.
+    /// Resolves a region as typed to its code. Besides the code itself, the spelling used in
+    /// the file's regional tag names is accepted (`FranceCentral` → `centralfrance`).
     ///
     /// ```
     /// # let snap = tagnet::load::from_slice(br#"{"changeNumber":1,"cloud":"Public","values":[
@@ -199,6 +226,11 @@ impl Snapshot {
         }
         // Codes are already normalised in every published file; be lenient if one is not.
         if let Some(code) = self.regions.keys().find(|c| normalize_region(c) == want) {
+            return Ok(code);
+        }
+        if let Some(code) = self.region_aliases.get(&want)
+            && let Some((code, _)) = self.regions.get_key_value(code)
+        {
             return Ok(code);
         }
         Err(Error::UnknownRegion {

@@ -1,0 +1,392 @@
+//! CLI tests: exit codes, stdout and stderr, stdin, bad input, and a snapshot per format.
+
+use super::common::{example, shared};
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde::Deserialize;
+
+fn tagnet() -> Command {
+    let mut c = Command::cargo_bin("tagnet").unwrap();
+    c.env_remove("TAGNET_TAGS");
+    c
+}
+
+fn with_example() -> Command {
+    let mut c = tagnet();
+    c.arg("--tags").arg(example());
+    c
+}
+
+fn stdout_of(args: &[&str]) -> String {
+    let out = with_example().args(args).output().unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn info_in_every_format() {
+    insta::assert_snapshot!(
+        "info_table",
+        stdout_of(&["info"]).replace(&example().display().to_string(), "EXAMPLE")
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout_of(&["info", "--format", "json"])).unwrap();
+    assert_eq!(json["change_number"], 42);
+    assert_eq!(json["cloud"], "Public");
+    assert_eq!(json["tags"], 14);
+    assert_eq!(json["regions"], 2);
+    assert!(stdout_of(&["info", "--format", "csv"]).starts_with("SOURCE,CLOUD,CHANGE"));
+}
+
+#[test]
+fn tags_filters() {
+    insta::assert_snapshot!(
+        "tags_eastus2",
+        stdout_of(&["tags", "--region", "East US 2"])
+    );
+    insta::assert_snapshot!(
+        "tags_udr_csv",
+        stdout_of(&["tags", "--feature", "udr", "--format", "csv"])
+    );
+    let out = stdout_of(&[
+        "tags",
+        "--name",
+        "batch*",
+        "--service",
+        "BatchNodeManagement",
+        "--format",
+        "ndjson",
+    ]);
+    assert_eq!(out.lines().count(), 3);
+    with_example()
+        .args(["tags", "--name", "Nothing*"])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn prefixes_union_region_and_aggregate() {
+    let out = stdout_of(&[
+        "prefixes",
+        "BatchNodeManagement",
+        "AzureMachineLearning",
+        "--region",
+        "eastus2",
+        "-4",
+    ]);
+    assert_eq!(
+        out,
+        "192.0.2.16/28\n192.0.2.32/28\n192.0.2.48/29\n192.0.2.64/27\n"
+    );
+    let agg = stdout_of(&[
+        "prefixes",
+        "BatchNodeManagement",
+        "AzureMachineLearning",
+        "--region",
+        "eastus2",
+        "-4",
+        "--aggregate",
+    ]);
+    assert_eq!(
+        agg,
+        "192.0.2.16/28\n192.0.2.32/28\n192.0.2.48/29\n192.0.2.64/27\n"
+    );
+    let agg = stdout_of(&[
+        "prefixes",
+        "AzureCloud.eastus2",
+        "AzureCloud.westeurope",
+        "--aggregate",
+    ]);
+    assert_eq!(
+        agg,
+        "192.0.2.0/24\n198.51.100.0/24\n2001:db8:1000::/36\n2001:db8:2000::/36\n"
+    );
+    let v6 = stdout_of(&["prefixes", "storage", "-6"]);
+    assert_eq!(v6, "2001:db8:1002::/48\n");
+    let json: serde_json::Value = serde_json::from_str(&stdout_of(&[
+        "prefixes",
+        "Storage",
+        "--region",
+        "westeurope",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(json["tags"], serde_json::json!(["Storage.WestEurope"]));
+    assert_eq!(json["prefixes"], serde_json::json!(["198.51.100.128/26"]));
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LookupLine {
+    ip: String,
+    matches: Vec<LookupMatch>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LookupMatch {
+    tag: String,
+    region: String,
+    system_service: String,
+    prefix: String,
+}
+
+#[test]
+fn lookup_ndjson_shape_is_fixed() {
+    let out = stdout_of(&[
+        "lookup",
+        "192.0.2.20",
+        "203.0.113.200",
+        "2001:DB8:1000::5",
+        "--format",
+        "ndjson",
+    ]);
+    let lines: Vec<LookupLine> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0].ip, "192.0.2.20");
+    let tags: Vec<&str> = lines[0].matches.iter().map(|m| m.tag.as_str()).collect();
+    assert_eq!(
+        tags,
+        [
+            "AzureCloud",
+            "AzureCloud.eastus2",
+            "BatchNodeManagement",
+            "BatchNodeManagement.EastUS2"
+        ]
+    );
+    let bnm = &lines[0].matches[3];
+    assert_eq!(
+        (
+            bnm.region.as_str(),
+            bnm.system_service.as_str(),
+            bnm.prefix.as_str()
+        ),
+        ("eastus2", "BatchNodeManagement", "192.0.2.16/28")
+    );
+    let only: Vec<&str> = lines[1].matches.iter().map(|m| m.tag.as_str()).collect();
+    assert_eq!(only, ["AzureCloud"], "203.0.113.200 is in AzureCloud alone");
+    assert_eq!(lines[2].ip, "2001:db8:1000::5", "IPv6 is printed canonical");
+}
+
+#[test]
+fn lookup_every_format_snapshot() {
+    for format in ["table", "json", "ndjson", "csv"] {
+        let out = stdout_of(&[
+            "lookup",
+            "192.0.2.40",
+            "198.51.100.1",
+            "100.64.0.1",
+            "--format",
+            format,
+        ]);
+        insta::assert_snapshot!(format!("lookup_{format}"), out);
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout_of(&["lookup", "100.64.0.1", "--format", "json"])).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!([{"ip": "100.64.0.1", "matches": []}])
+    );
+}
+
+#[test]
+fn lookup_region_filter_uses_the_region() {
+    let out = stdout_of(&[
+        "lookup",
+        "192.0.2.20",
+        "--region",
+        "eastus2",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(
+        out,
+        "ip,tag,region,system_service,prefix\n192.0.2.20,AzureCloud.eastus2,eastus2,,192.0.2.0/25\n\
+         192.0.2.20,BatchNodeManagement.EastUS2,eastus2,BatchNodeManagement,192.0.2.16/28\n"
+    );
+}
+
+#[test]
+fn lookup_exit_codes() {
+    with_example()
+        .args(["lookup", "192.0.2.1"])
+        .assert()
+        .code(0);
+    with_example()
+        .args(["lookup", "100.64.0.1"])
+        .assert()
+        .code(1);
+    with_example()
+        .args(["lookup", "192.0.2.300"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid IP address `192.0.2.300`"));
+    with_example()
+        .args(["lookup"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no addresses"));
+}
+
+#[test]
+fn lookup_input_from_stdin_reports_bad_lines_and_goes_on() {
+    with_example()
+        .args(["lookup", "--input", "-", "--format", "csv"])
+        .write_stdin("# header comment\n192.0.2.20\n\nnot-an-ip\n203.0.113.5  # AAD\n")
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains(
+            "<stdin>:4: invalid IP address `not-an-ip`",
+        ))
+        .stdout(predicate::str::contains("192.0.2.20,BatchNodeManagement,"))
+        .stdout(predicate::str::contains(
+            "203.0.113.5,AzureActiveDirectory,",
+        ));
+    with_example()
+        .args(["lookup", "--input", "-"])
+        .write_stdin("junk\n")
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn lookup_keeps_input_order_over_many_blocks() {
+    let mut input = String::new();
+    for i in 0..40_000u32 {
+        input.push_str(&format!(
+            "{}\n",
+            std::net::Ipv4Addr::from(
+                0xC000_0200u32
+                    .wrapping_add(i % 256)
+                    .wrapping_add((i / 256) << 24)
+            )
+        ));
+    }
+    let out = with_example()
+        .args(["lookup", "--input", "-", "--format", "ndjson"])
+        .write_stdin(input.clone())
+        .output()
+        .unwrap();
+    let ips: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<LookupLine>(l).unwrap().ip)
+        .collect();
+    assert_eq!(ips, input.lines().collect::<Vec<_>>());
+}
+
+#[test]
+fn tags_from_stdin_and_environment() {
+    let json = std::fs::read(example()).unwrap();
+    tagnet()
+        .args(["--tags", "-", "info", "--format", "json"])
+        .write_stdin(json)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("\"change_number\": 42"));
+    tagnet()
+        .env("TAGNET_TAGS", example())
+        .args(["lookup", "192.0.2.1"])
+        .assert()
+        .code(0);
+    tagnet()
+        .args(["--tags", "-", "lookup", "--input", "-"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot both read standard input"));
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\n  \"changeNumber\": 1,\n  \"cloud\": \"Public\",\n  \"values\": [ { \"name\": 7 } ]\n}\n").unwrap();
+    tagnet()
+        .arg("--tags")
+        .arg(&bad)
+        .arg("info")
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("line 4, column").and(predicate::str::contains("bad.json")),
+        );
+    tagnet()
+        .args(["--tags", "/nonexistent/ServiceTags.json", "info"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "cannot read `/nonexistent/ServiceTags.json`",
+        ));
+    tagnet()
+        .args(["info"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("pass --tags PATH"));
+    with_example()
+        .args(["prefixes", "Storage", "--region", "eastus3"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "unknown region `eastus3`; did you mean `eastus2`?",
+        ));
+    with_example()
+        .args(["prefixes", "Storag.WestEurope"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "did you mean `Storage.WestEurope`?",
+        ));
+    with_example()
+        .args(["prefixes", "AzureActiveDirectory", "--region", "eastus2"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no variant in region `eastus2`"));
+    with_example()
+        .args(["--format", "yaml", "info"])
+        .assert()
+        .code(2);
+    let bad_prefix = dir.path().join("prefix.json");
+    std::fs::write(&bad_prefix, r#"{"changeNumber":1,"cloud":"Public","values":[{"name":"X","properties":{"region":"","systemService":"","addressPrefixes":["192.0.2.0/24","192.0.2/24"]}}]}"#).unwrap();
+    tagnet()
+        .arg("--tags")
+        .arg(&bad_prefix)
+        .arg("info")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "tag `X`: invalid prefix `192.0.2/24`",
+        ));
+}
+
+#[test]
+fn real_snapshot_lookup_of_a_batch_address() {
+    let Some(path) = shared("ServiceTags_Public_cn376.json") else {
+        return;
+    };
+    let first = {
+        let snap = tagnet::load::load_path(&path).unwrap();
+        let id = snap.tag_by_name("BatchNodeManagement.EastUS2").unwrap();
+        snap.tag(id).v4()[0]
+    };
+    let out = tagnet()
+        .arg("--tags")
+        .arg(&path)
+        .args(["lookup", &first.network().to_string(), "--format", "csv"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for tag in [
+        "AzureCloud,",
+        "BatchNodeManagement,",
+        "BatchNodeManagement.EastUS2,",
+    ] {
+        assert!(
+            text.contains(&format!(",{tag}")),
+            "{tag} missing in\n{text}"
+        );
+    }
+}
