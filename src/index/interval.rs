@@ -12,9 +12,9 @@ pub trait Key: Copy + Ord + Send + Sync + std::fmt::Debug + 'static {
     const ZERO: Self;
     /// The key plus one, or `None` at the top address.
     fn succ(self) -> Option<Self>;
-    /// The top 16 bits, as a directory slot.
+    /// The top [`DIR_BITS`] bits, as a directory slot.
     fn top16(self) -> usize;
-    /// The lowest key of directory slot `slot` (`slot < 65536`).
+    /// The lowest key of directory slot `slot` (`slot < 1 << DIR_BITS`).
     fn slot_start(slot: usize) -> Self;
 }
 
@@ -24,10 +24,10 @@ impl Key for u32 {
         self.checked_add(1)
     }
     fn top16(self) -> usize {
-        (self >> 16) as usize
+        (self >> (32 - DIR_BITS)) as usize
     }
     fn slot_start(slot: usize) -> Self {
-        (slot as u32) << 16
+        (slot as u32) << (32 - DIR_BITS)
     }
 }
 
@@ -37,12 +37,16 @@ impl Key for u128 {
         self.checked_add(1)
     }
     fn top16(self) -> usize {
-        (self >> 112) as usize
+        (self >> (128 - DIR_BITS)) as usize
     }
     fn slot_start(slot: usize) -> Self {
-        (slot as u128) << 112
+        (slot as u128) << (128 - DIR_BITS)
     }
 }
+
+/// Bits of the key that index the directory.
+pub const DIR_BITS: u32 = 16;
+const SLOTS: usize = 1 << DIR_BITS;
 
 /// Marks a segment covered by no range.
 pub const NONE: u32 = u32::MAX;
@@ -99,12 +103,12 @@ pub fn laminar_sweep<K: Key>(ranges: &[(K, K)]) -> Sweep<K> {
     Sweep { parents, segments }
 }
 
-/// Segments with a value each, and a directory on the top 16 bits of the key.
+/// Segments with a value each, and a directory on the top [`DIR_BITS`] bits of the key.
 #[derive(Debug, Clone)]
 pub struct IntervalTable<K, V> {
     starts: Vec<K>,
     values: Vec<V>,
-    /// `dir[s]` = index of the segment holding the first key of slot `s`; `dir[65536]` = last.
+    /// `dir[s]` = index of the segment holding the first key of slot `s`; `dir[1 << DIR_BITS]` = last.
     dir: Vec<u32>,
 }
 
@@ -124,9 +128,9 @@ impl<K: Key, V: Copy + PartialEq> IntervalTable<K, V> {
             starts.first() == Some(&K::ZERO),
             "segments must start at the lowest key"
         );
-        let mut dir = Vec::with_capacity(65537);
+        let mut dir = Vec::with_capacity(SLOTS + 1);
         let mut seg = 0usize;
-        for slot in 0..65536usize {
+        for slot in 0..SLOTS {
             let first = K::slot_start(slot);
             while seg + 1 < starts.len() && starts[seg + 1] <= first {
                 seg += 1;
@@ -147,11 +151,8 @@ impl<K: Key, V: Copy + PartialEq> IntervalTable<K, V> {
         let slot = key.top16();
         let lo = self.dir[slot] as usize;
         let hi = self.dir[slot + 1] as usize;
-        let idx = if lo == hi {
-            lo
-        } else {
-            lo + self.starts[lo + 1..=hi].partition_point(|&s| s <= key)
-        };
+        // Branch-free: an empty bucket slice costs one comparison-free partition_point.
+        let idx = lo + self.starts[lo + 1..hi + 1].partition_point(|&s| s <= key);
         self.values[idx]
     }
 
@@ -188,14 +189,14 @@ mod tests {
     }
 
     fn prefixes_u32() -> impl Strategy<Value = Vec<(u32, u32)>> {
-        // Prefixes over 4-bit-wide addresses scaled to the top of u32, so the top address and
-        // /0 are exercised often.
-        proptest::collection::vec((0u32..16, 0u32..=4), 0..12).prop_map(|v| {
+        // Addresses vary in the top and the bottom four bits, so /0, the top address, buckets
+        // holding one segment and buckets holding many are all exercised.
+        proptest::collection::vec((0u32..16, 0u32..16, 0u32..=32), 0..12).prop_map(|v| {
             let mut r: Vec<(u32, u32)> = v
                 .into_iter()
-                .map(|(a, len)| {
+                .map(|(hi, lo, len)| {
                     let size = 1u64 << (32 - len);
-                    let start = ((a as u64) << 28) & !(size - 1);
+                    let start = (u64::from(hi << 28 | lo)) & !(size - 1);
                     (start as u32, (start + size - 1) as u32)
                 })
                 .collect();

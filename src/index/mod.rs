@@ -8,7 +8,8 @@
 //! lookup is a directory step, a short binary search and a slice: O(log b), no allocation.
 //!
 //! [`RegionIndex`] holds one compressed prefix trie per family and region
-//! ([`prefix_trie::PrefixMap`]), for the regional questions (routes, NSG checks) built on top.
+//! ([`prefix_trie::PrefixMap`]), for the regional questions (routes, NSG checks) built on top;
+//! a region's tries are built the first time it is asked for.
 //!
 //! Build cost is O(n log n) in the number of (tag, prefix) pairs; families and regions are
 //! built in parallel with rayon.
@@ -21,6 +22,7 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use prefix_trie::PrefixMap;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Index of a distinct prefix in [`TagIndex::prefix`].
@@ -48,7 +50,14 @@ pub struct TagIndex {
     v6: Family<u128>,
     prefixes: Vec<IpNet>,
     v4_prefix_count: usize,
-    regions: BTreeMap<String, RegionIndex>,
+    regions: BTreeMap<String, LazyRegion>,
+}
+
+/// A region's (prefix, tag) pairs, and its tries, built on first use.
+#[derive(Debug, Clone, Default)]
+struct LazyRegion {
+    pairs: Vec<(IpNet, TagId)>,
+    tries: OnceLock<RegionIndex>,
 }
 
 /// Compressed prefix tries of one region's tags: prefix → tags holding it (sorted by name).
@@ -252,30 +261,33 @@ impl TagIndex {
         (self.v4.table.len(), self.v6.table.len())
     }
 
-    /// The tries of one region (by exact code, see [`Snapshot::resolve_region`]).
+    /// The tries of one region (by exact code, see [`Snapshot::resolve_region`]), built on
+    /// first use (a region holds a few thousand prefixes: well under a millisecond).
     pub fn region(&self, code: &str) -> Option<&RegionIndex> {
-        self.regions.get(code)
+        let lazy = self.regions.get(code)?;
+        Some(lazy.tries.get_or_init(|| {
+            let mut idx = RegionIndex::default();
+            for &(net, id) in &lazy.pairs {
+                match net {
+                    IpNet::V4(n) => idx.v4.entry(n).or_default().push(id),
+                    IpNet::V6(n) => idx.v6.entry(n).or_default().push(id),
+                }
+            }
+            idx
+        }))
     }
 }
 
-fn build_regions(snap: &Snapshot) -> BTreeMap<String, RegionIndex> {
-    let codes: Vec<&str> = snap.regions().collect();
-    codes
-        .par_iter()
-        .map(|&code| {
-            let mut idx = RegionIndex::default();
+fn build_regions(snap: &Snapshot) -> BTreeMap<String, LazyRegion> {
+    snap.regions()
+        .map(|code| {
+            let mut pairs = Vec::new();
             for &id in snap.region_tags(code) {
                 let tag = snap.tag(id);
-                for n in tag.v4() {
-                    idx.v4.entry(*n).or_default().push(id);
-                }
-                for n in tag.v6() {
-                    idx.v6.entry(*n).or_default().push(id);
-                }
+                pairs.extend(tag.v4().iter().map(|&n| (IpNet::V4(n), id)));
+                pairs.extend(tag.v6().iter().map(|&n| (IpNet::V6(n), id)));
             }
-            (code.to_string(), idx)
+            (code.to_string(), LazyRegion { pairs, tries: OnceLock::new() })
         })
-        .collect::<Vec<_>>()
-        .into_iter()
         .collect()
 }

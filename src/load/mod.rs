@@ -78,7 +78,7 @@ fn strip_position(msg: &str) -> String {
 }
 
 /// Turns wire types into a validated [`Snapshot`].
-pub fn validate(doc: wire::Document, origin: &str) -> Result<Snapshot> {
+pub fn validate(doc: wire::Document<'_>, origin: &str) -> Result<Snapshot> {
     let invalid = |message: String, hint: &str| Error::Invalid {
         origin: origin.to_string(),
         message,
@@ -140,7 +140,7 @@ pub fn validate(doc: wire::Document, origin: &str) -> Result<Snapshot> {
     ))
 }
 
-fn validate_tag(v: wire::Value, index: usize, origin: &str) -> Result<(Tag, Vec<Warning>)> {
+fn validate_tag(v: wire::Value<'_>, index: usize, origin: &str) -> Result<(Tag, Vec<Warning>)> {
     let name = v.name.trim().to_string();
     if name.is_empty() {
         return Err(Error::Invalid {
@@ -164,10 +164,11 @@ fn validate_tag(v: wire::Value, index: usize, origin: &str) -> Result<(Tag, Vec<
     let mut v4 = Vec::new();
     let mut v6 = Vec::new();
     for (position, text) in p.address_prefixes.iter().enumerate() {
+        let text = &text.0;
         let net = parse_listed_prefix(text).map_err(|reason| Error::InvalidPrefix {
             origin: origin.to_string(),
             tag: name.clone(),
-            text: text.clone(),
+            text: text.to_string(),
             position,
             reason,
         })?;
@@ -216,21 +217,32 @@ fn validate_tag(v: wire::Value, index: usize, origin: &str) -> Result<(Tag, Vec<
     Ok((tag, warnings))
 }
 
-/// Parses a prefix as listed in the file: `ADDRESS/LENGTH`. A bare address is refused here
-/// (the published files never contain one, so it signals a damaged file).
-fn parse_listed_prefix(text: &str) -> std::result::Result<IpNet, String> {
+/// Parses a prefix as listed in the file: `ADDRESS/LENGTH`, with std's fast address parsers.
+/// A bare address is refused here (the published files never contain one, so it signals a
+/// damaged file).
+pub(crate) fn parse_listed_prefix(text: &str) -> std::result::Result<IpNet, String> {
     let t = text.trim();
-    if !t.contains('/') {
+    let Some(slash) = t.bytes().position(|b| b == b'/') else {
         return Err("no `/LENGTH`".into());
-    }
-    t.parse::<IpNet>().map_err(|_| {
-        let (addr, len) = t.split_once('/').unwrap_or((t, ""));
-        match addr.parse::<std::net::IpAddr>() {
-            Err(_) => format!("`{addr}` is not an IPv4 or IPv6 address"),
-            Ok(std::net::IpAddr::V4(_)) => format!("length `{len}` is not 0..=32"),
-            Ok(std::net::IpAddr::V6(_)) => format!("length `{len}` is not 0..=128"),
+    };
+    let (addr, len) = (&t[..slash], &t[slash + 1..]);
+    let len_ok = |max: u8| -> std::result::Result<u8, String> {
+        match len.parse::<u8>() {
+            Ok(l) if l <= max && !len.starts_with('+') => Ok(l),
+            _ => Err(format!("length `{len}` is not 0..={max}")),
         }
-    })
+    };
+    if addr.bytes().any(|b| b == b':') {
+        let a: std::net::Ipv6Addr = addr
+            .parse()
+            .map_err(|_| format!("`{addr}` is not an IPv6 address"))?;
+        Ok(IpNet::V6(ipnet::Ipv6Net::new(a, len_ok(128)?).map_err(|e| e.to_string())?))
+    } else {
+        let a: std::net::Ipv4Addr = addr
+            .parse()
+            .map_err(|_| format!("`{addr}` is not an IPv4 address"))?;
+        Ok(IpNet::V4(ipnet::Ipv4Net::new(a, len_ok(32)?).map_err(|e| e.to_string())?))
+    }
 }
 
 #[cfg(test)]

@@ -9,16 +9,17 @@
 use serde::{Deserialize, Deserializer};
 use std::fmt;
 
-/// The whole document.
+/// The whole document. Prefix texts borrow from the input where they can.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Document {
+pub struct Document<'a> {
     /// Integer in the download file, string in the API.
     pub change_number: ChangeNumber,
     /// `Public`, `AzureGovernment`, `AzureChina`, `AzureGermany`.
     pub cloud: String,
     /// One entry per tag.
-    pub values: Vec<Value>,
+    #[serde(borrow)]
+    pub values: Vec<Value<'a>>,
     /// API only: resource id of the list.
     #[serde(default)]
     pub id: Option<String>,
@@ -35,20 +36,21 @@ pub struct Document {
 
 /// One tag.
 #[derive(Debug, Deserialize)]
-pub struct Value {
+pub struct Value<'a> {
     /// The tag name, e.g. `Storage.WestEurope`.
     pub name: String,
     /// Equal to `name` in every published file.
     #[serde(default)]
     pub id: Option<String>,
     /// The tag's data.
-    pub properties: Properties,
+    #[serde(borrow)]
+    pub properties: Properties<'a>,
 }
 
 /// A tag's properties.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Properties {
+pub struct Properties<'a> {
     /// Per-tag change counter.
     #[serde(default)]
     pub change_number: Option<ChangeNumber>,
@@ -65,8 +67,8 @@ pub struct Properties {
     #[serde(default, deserialize_with = "null_as_default")]
     pub system_service: String,
     /// IPv4 and IPv6 prefixes, mixed.
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub address_prefixes: Vec<String>,
+    #[serde(default, borrow, deserialize_with = "null_as_default")]
+    pub address_prefixes: Vec<Text<'a>>,
     /// Download file only; `null` for about half the tags.
     #[serde(default)]
     pub network_features: Option<Vec<String>>,
@@ -125,5 +127,28 @@ impl<'de> Deserialize<'de> for ChangeNumber {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+/// A string that borrows from the input unless it holds escapes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Text<'a>(pub std::borrow::Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(v.into()))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(v.to_string().into()))
+            }
+        }
+        d.deserialize_str(V)
     }
 }
