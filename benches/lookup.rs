@@ -21,7 +21,8 @@ use tagnet::{Snapshot, TagIndex};
 const N: usize = 1_000_000;
 
 fn snapshot_path() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/servicetags/ServiceTags_Public_cn376.json");
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/servicetags/ServiceTags_Public_cn376.json");
     if p.exists() {
         Some(p)
     } else {
@@ -41,7 +42,11 @@ impl Rng {
 }
 
 fn addresses_v4(snap: &Snapshot, seed: u64) -> Vec<Ipv4Addr> {
-    let nets: Vec<Ipv4Net> = snap.tags().iter().flat_map(|t| t.v4().iter().copied()).collect();
+    let nets: Vec<Ipv4Net> = snap
+        .tags()
+        .iter()
+        .flat_map(|t| t.v4().iter().copied())
+        .collect();
     let mut rng = Rng(seed);
     (0..N)
         .map(|i| {
@@ -57,14 +62,22 @@ fn addresses_v4(snap: &Snapshot, seed: u64) -> Vec<Ipv4Addr> {
 }
 
 fn addresses_v6(snap: &Snapshot, seed: u64) -> Vec<Ipv6Addr> {
-    let nets: Vec<Ipv6Net> = snap.tags().iter().flat_map(|t| t.v6().iter().copied()).collect();
+    let nets: Vec<Ipv6Net> = snap
+        .tags()
+        .iter()
+        .flat_map(|t| t.v6().iter().copied())
+        .collect();
     let mut rng = Rng(seed);
     (0..N)
         .map(|i| {
             let r = u128::from(rng.next()) << 64 | u128::from(rng.next());
             if i % 2 == 0 {
                 let n = nets[(rng.next() % nets.len() as u64) as usize];
-                let host = if n.prefix_len() == 0 { u128::MAX } else { (1u128 << (128 - n.prefix_len())) - 1 };
+                let host = if n.prefix_len() == 0 {
+                    u128::MAX
+                } else {
+                    (1u128 << (128 - n.prefix_len())) - 1
+                };
                 Ipv6Addr::from(u128::from(n.network()) | (r & host))
             } else {
                 Ipv6Addr::from(r)
@@ -111,7 +124,12 @@ fn lookup_v4(c: &mut Criterion) {
     let mut g = c.benchmark_group("lookup_v4_cn376");
     g.throughput(Throughput::Elements(N as u64));
     g.bench_function(BenchmarkId::new("tagnet_interval_table", N), |b| {
-        b.iter(|| addrs.iter().map(|&a| index.lookup_v4(a).len()).sum::<usize>())
+        b.iter(|| {
+            addrs
+                .iter()
+                .map(|&a| index.lookup_v4(a).len())
+                .sum::<usize>()
+        })
     });
     g.bench_function(BenchmarkId::new("prefix_trie_lpm_closure", N), |b| {
         b.iter(|| {
@@ -136,7 +154,12 @@ fn lookup_v6(c: &mut Criterion) {
     let mut g = c.benchmark_group("lookup_v6_cn376");
     g.throughput(Throughput::Elements(N as u64));
     g.bench_function(BenchmarkId::new("tagnet_interval_table", N), |b| {
-        b.iter(|| addrs.iter().map(|&a| index.lookup_v6(a).len()).sum::<usize>())
+        b.iter(|| {
+            addrs
+                .iter()
+                .map(|&a| index.lookup_v6(a).len())
+                .sum::<usize>()
+        })
     });
     g.bench_function(BenchmarkId::new("prefix_trie_lpm_closure", N), |b| {
         b.iter(|| {
@@ -166,13 +189,22 @@ fn load(c: &mut Criterion) {
     g.bench_function("tagnet_read_validate", |b| {
         b.iter(|| {
             let bytes = std::fs::read(&path).unwrap();
-            black_box(tagnet::load::from_slice(&bytes, "cn376").unwrap().tags().len())
+            black_box(
+                tagnet::load::from_slice(&bytes, "cn376")
+                    .unwrap()
+                    .tags()
+                    .len(),
+            )
         })
     });
     g.bench_function("serde_json_value_parse_only", |b| {
         b.iter(|| {
             let bytes = std::fs::read(&path).unwrap();
-            black_box(serde_json::from_slice::<serde_json::Value>(&bytes).unwrap().is_object())
+            black_box(
+                serde_json::from_slice::<serde_json::Value>(&bytes)
+                    .unwrap()
+                    .is_object(),
+            )
         })
     });
     g.finish();

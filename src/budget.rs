@@ -58,7 +58,11 @@ fn mask(bits: u32, len: u8) -> u128 {
 
 fn size(bits: u32, len: u8) -> u128 {
     let host = bits - u32::from(len);
-    if host >= 128 { u128::MAX } else { 1u128 << host }
+    if host >= 128 {
+        u128::MAX
+    } else {
+        1u128 << host
+    }
 }
 
 fn last(bits: u32, net: u128, len: u8) -> u128 {
@@ -76,17 +80,30 @@ fn last(bits: u32, net: u128, len: u8) -> u128 {
 /// assert_eq!(b.prefixes, vec![(0x0a00_0000, 22)]);
 /// assert_eq!(b.extra_addresses, 512);
 /// ```
-pub fn budget(input: &Ranges, bits: u32, max: usize, forbidden: &Ranges) -> Result<Budgeted, BudgetError> {
+pub fn budget(
+    input: &Ranges,
+    bits: u32,
+    max: usize,
+    forbidden: &Ranges,
+) -> Result<Budgeted, BudgetError> {
     let clash = input.intersection(forbidden);
     if !clash.is_empty() {
-        return Err(BudgetError::InputForbidden { ranges: clash.ranges().to_vec() });
+        return Err(BudgetError::InputForbidden {
+            ranges: clash.ranges().to_vec(),
+        });
     }
     let leaves = input.to_prefix_bits(bits);
     if leaves.len() <= max {
-        return Ok(Budgeted { prefixes: leaves, extra_addresses: 0, extra_ranges: Vec::new() });
+        return Ok(Budgeted {
+            prefixes: leaves,
+            extra_addresses: 0,
+            extra_ranges: Vec::new(),
+        });
     }
     if max == 0 {
-        return Err(BudgetError::TooFew { needed: leaves.len().min(1) });
+        return Err(BudgetError::TooFew {
+            needed: leaves.len().min(1),
+        });
     }
     let mut nodes: Vec<Node> = Vec::with_capacity(leaves.len() * 2);
     let root = build(&leaves, bits, &mut nodes);
@@ -102,7 +119,11 @@ pub fn budget(input: &Ranges, bits: u32, max: usize, forbidden: &Ranges) -> Resu
         let mut nodes2: Vec<Node> = Vec::with_capacity(leaves.len() * 2);
         let root2 = build(&leaves, bits, &mut nodes2);
         solve(root2, &mut nodes2, bits, leaves.len(), forbidden);
-        let needed = nodes2[root2].f.iter().position(|&c| c != INF).map_or(leaves.len(), |k| k + 1);
+        let needed = nodes2[root2]
+            .f
+            .iter()
+            .position(|&c| c != INF)
+            .map_or(leaves.len(), |k| k + 1);
         return Err(BudgetError::TooFew { needed });
     }
     let mut chosen = Vec::new();
@@ -111,13 +132,22 @@ pub fn budget(input: &Ranges, bits: u32, max: usize, forbidden: &Ranges) -> Resu
     let covered = Ranges::from_ranges(chosen.iter().map(|&(n, l)| (n, last(bits, n, l))).collect());
     // Counted from the ranges: the DP saturates at 2^128 − 1 for the whole IPv6 space.
     let extra = covered.difference(input);
-    Ok(Budgeted { prefixes: chosen, extra_addresses: extra.address_count(), extra_ranges: extra.ranges().to_vec() })
+    Ok(Budgeted {
+        prefixes: chosen,
+        extra_addresses: extra.address_count(),
+        extra_ranges: extra.ranges().to_vec(),
+    })
 }
 
 /// Builds the compressed trie over sorted, disjoint leaves; returns the root's index.
 fn build(leaves: &[(u128, u8)], bits: u32, nodes: &mut Vec<Node>) -> usize {
     if let [(net, len)] = *leaves {
-        nodes.push(Node { net, len, kids: None, f: Vec::new() });
+        nodes.push(Node {
+            net,
+            len,
+            kids: None,
+            f: Vec::new(),
+        });
         return nodes.len() - 1;
     }
     let first = leaves[0].0;
@@ -131,7 +161,12 @@ fn build(leaves: &[(u128, u8)], bits: u32, nodes: &mut Vec<Node>) -> usize {
     let cut = leaves.partition_point(|&(n, _)| n & split_bit == 0);
     let a = build(&leaves[..cut], bits, nodes);
     let b = build(&leaves[cut..], bits, nodes);
-    nodes.push(Node { net, len: lcp, kids: Some((a, b)), f: Vec::new() });
+    nodes.push(Node {
+        net,
+        len: lcp,
+        kids: Some((a, b)),
+        f: Vec::new(),
+    });
     nodes.len() - 1
 }
 
@@ -193,7 +228,12 @@ fn pick(v: usize, k: usize, nodes: &[Node], out: &mut Vec<(u128, u8)>) {
     let (fa, fb) = (&nodes[a].f, &nodes[b].f);
     for i in 1..k {
         let j = k - i;
-        if i <= fa.len() && j <= fb.len() && fa[i - 1] != INF && fb[j - 1] != INF && fa[i - 1].saturating_add(fb[j - 1]) == want {
+        if i <= fa.len()
+            && j <= fb.len()
+            && fa[i - 1] != INF
+            && fb[j - 1] != INF
+            && fa[i - 1].saturating_add(fb[j - 1]) == want
+        {
             pick(a, i, nodes, out);
             pick(b, j, nodes, out);
             return;
@@ -285,7 +325,10 @@ mod tests {
     fn forbidden_input_is_refused() {
         let input = Ranges::from_ranges(vec![(10, 20)]);
         let forbidden = Ranges::from_ranges(vec![(15, 15)]);
-        assert!(matches!(budget(&input, 8, 1, &forbidden), Err(BudgetError::InputForbidden { .. })));
+        assert!(matches!(
+            budget(&input, 8, 1, &forbidden),
+            Err(BudgetError::InputForbidden { .. })
+        ));
     }
 
     #[test]

@@ -29,7 +29,9 @@ pub mod error;
 pub mod index;
 pub mod load;
 pub mod oracle;
+pub mod overlaps;
 pub mod prefixset;
+pub mod routes;
 pub mod snapshot;
 
 pub use error::{Error, Result};

@@ -24,6 +24,10 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 
+    /// Write the output to FILE (atomically: a failed run leaves no half-written file).
+    #[arg(long, short, global = true, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
     /// Do not print load warnings (host bits set, repeated prefixes) on standard error.
     #[arg(long, short, global = true)]
     pub quiet: bool,
@@ -42,6 +46,107 @@ pub enum Command {
     Prefixes(PrefixesArgs),
     /// Every tag holding each address, with the matching prefix; output keeps input order.
     Lookup(LookupArgs),
+    /// The user-defined routes a region's compute needs under forced tunneling.
+    Udr(UdrArgs),
+    /// Route-table checks.
+    #[command(subcommand)]
+    Routes(RoutesCommand),
+    /// Merge prefixes (lines `PREFIX` or `LABEL PREFIX`) exactly, or within --max N prefixes.
+    Aggregate(AggregateArgs),
+    /// Every pair of prefixes (lines `PREFIX` or `LABEL PREFIX`) where one contains or equals
+    /// the other. Exit 1 when any pair is found.
+    Overlaps(OverlapsArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoutesCommand {
+    /// Check a route table against the routes the required tags need; print a plan. Exit 1
+    /// when required addresses do not leave through Internet.
+    Audit(AuditArgs),
+}
+
+/// Which tags to route: a profile, plus or instead of named tags.
+#[derive(Debug, Args)]
+pub struct TagChoice {
+    /// A documented tag set: aml-vnet-2020 (default: BatchNodeManagement and
+    /// AzureMachineLearning), aml-vnet-2023 (AzureMachineLearning), batch-classic
+    /// (BatchNodeManagement).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Add a tag (its regional variant is routed).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tag: Vec<String>,
+    /// Route only these tags, replacing the profile's.
+    #[arg(long = "only-tag", value_name = "TAG", conflicts_with = "profile")]
+    pub only_tag: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UdrArgs {
+    /// Regions, comma-separated (e.g. a region and its pair: eastus2,centralus).
+    #[arg(long, required = true, value_delimiter = ',')]
+    pub region: Vec<String>,
+    #[command(flatten)]
+    pub tags: TagChoice,
+    /// Include IPv6 prefixes.
+    #[arg(long)]
+    pub ipv6: bool,
+    /// Next hop type: Internet, VirtualAppliance, VirtualNetworkGateway, VnetLocal, None.
+    #[arg(long, default_value = "Internet")]
+    pub next_hop: String,
+    /// The appliance IP, with --next-hop VirtualAppliance.
+    #[arg(long, value_name = "IP")]
+    pub next_hop_ip: Option<String>,
+    /// Route budget of the table.
+    #[arg(long, default_value_t = tagnet::routes::DEFAULT_MAX_ROUTES)]
+    pub max_routes: usize,
+    /// Refuse (exit 1) rather than merge routes that would cover extra addresses.
+    #[arg(long)]
+    pub exact: bool,
+    /// Route by service-tag name where the tag lists UDR (at most 25 per table).
+    #[arg(long)]
+    pub use_service_tags: bool,
+    /// Space merged routes must never cover (e.g. the VNet); the private ranges always are.
+    #[arg(long, value_name = "PREFIX")]
+    pub never_cover: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// `az network route-table show` output or an ARM template (`-` for standard input).
+    #[arg(long, value_name = "FILE|-")]
+    pub route_table: PathBuf,
+    /// Regions, comma-separated.
+    #[arg(long, required = true, value_delimiter = ',')]
+    pub region: Vec<String>,
+    /// The VNet's address space (its system route is VnetLocal); repeat for several.
+    #[arg(long, value_name = "PREFIX")]
+    pub vnet: Vec<String>,
+    #[command(flatten)]
+    pub tags: TagChoice,
+    /// Audit IPv6 too.
+    #[arg(long)]
+    pub ipv6: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AggregateArgs {
+    /// Input file, one `PREFIX` or `LABEL PREFIX` per line (`-` or absent: standard input).
+    #[arg(value_name = "FILE|-", default_value = "-")]
+    pub input: PathBuf,
+    /// At most N prefixes: merge further, covering the fewest extra addresses.
+    #[arg(long, value_name = "N")]
+    pub max: Option<usize>,
+    /// Space the merged prefixes must never cover.
+    #[arg(long, value_name = "PREFIX")]
+    pub never_cover: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct OverlapsArgs {
+    /// Input file, one `PREFIX` or `LABEL PREFIX` per line (`-` or absent: standard input).
+    #[arg(value_name = "FILE|-", default_value = "-")]
+    pub input: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -78,6 +183,12 @@ pub struct PrefixesArgs {
     /// Merge exactly: the same addresses in the fewest prefixes.
     #[arg(long)]
     pub aggregate: bool,
+    /// Remove these addresses (a tag, with --region applied, or a prefix); repeatable.
+    #[arg(long, value_name = "TAG|PREFIX")]
+    pub minus: Vec<String>,
+    /// Keep only these addresses (a tag or a prefix); repeatable, each narrows further.
+    #[arg(long, value_name = "TAG|PREFIX")]
+    pub intersect: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -229,7 +229,17 @@ pub fn prefixes(
             nets.extend(t.v6().iter().map(|&n| IpNet::V6(n)));
         }
     }
-    let nets = if a.aggregate {
+    let nets = if !a.minus.is_empty() || !a.intersect.is_empty() {
+        // Set algebra: the result is printed as its exact minimal prefixes.
+        let mut set = PrefixSet::from_prefixes(nets);
+        for x in &a.intersect {
+            set = set.intersection(&operand(snap, x, a.region.as_deref())?);
+        }
+        for x in &a.minus {
+            set = set.difference(&operand(snap, x, a.region.as_deref())?);
+        }
+        set.to_prefixes()
+    } else if a.aggregate {
         PrefixSet::from_prefixes(nets).to_prefixes()
     } else {
         nets.sort_unstable_by_key(sort_key);
@@ -264,8 +274,28 @@ pub fn prefixes(
     Ok(Status::Success)
 }
 
+/// A `--minus`/`--intersect` operand: a prefix, or a tag (with the command's region).
+fn operand(snap: &Snapshot, text: &str, region: Option<&str>) -> Result<PrefixSet> {
+    if text.contains('/') || text.parse::<IpAddr>().is_ok() {
+        let net: IpNet = match text.parse::<IpAddr>() {
+            Ok(ip) => IpNet::from(ip),
+            Err(_) => tagnet::load::parse_listed_prefix(text)
+                .map_err(|reason| anyhow::anyhow!("invalid prefix `{text}`: {reason}"))?,
+        };
+        return Ok(PrefixSet::from_prefixes([net.trunc()]));
+    }
+    let ids = snap.resolve_tag(text, region)?;
+    Ok(PrefixSet::from_prefixes(ids.iter().flat_map(|&i| {
+        let t = snap.tag(i);
+        t.v4()
+            .iter()
+            .map(|&n| IpNet::V4(n))
+            .chain(t.v6().iter().map(|&n| IpNet::V6(n)))
+    })))
+}
+
 /// IPv4 before IPv6, then address, then length.
-fn sort_key(n: &IpNet) -> (u8, u128, u8) {
+pub(crate) fn sort_key(n: &IpNet) -> (u8, u128, u8) {
     let (s, _) = tagnet::prefixset::prefix_range(n);
     (u8::from(matches!(n, IpNet::V6(_))), s, n.prefix_len())
 }
@@ -433,6 +463,9 @@ pub fn lookup(
     };
 
     match format {
+        Format::Az | Format::Arm | Format::Bicep | Format::Terraform => {
+            unreachable!("refused in cli::run")
+        }
         Format::Csv => out.write_all(b"ip,tag,region,system_service,prefix\n")?,
         Format::Json => out.write_all(b"[")?,
         Format::Table => {
@@ -599,7 +632,7 @@ impl Renderer<'_> {
                     buf.push('\n');
                 }
             }
-            Format::Table => {
+            Format::Table | Format::Az | Format::Arm | Format::Bicep | Format::Terraform => {
                 let w = &self.widths;
                 if ms.is_empty() {
                     pad(buf, ip, w[0]);

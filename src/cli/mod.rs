@@ -3,9 +3,10 @@
 pub mod args;
 mod commands;
 pub mod render;
+mod routes_cmd;
 
 use anyhow::{Context, Result, bail};
-use args::{Cli, Command};
+use args::{Cli, Command, RoutesCommand};
 use std::io::Write;
 use std::path::Path;
 use tagnet::Snapshot;
@@ -24,7 +25,27 @@ pub enum Status {
 /// Runs one parsed command line, writing results to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Status> {
     let snap = || load(cli.tags.as_deref(), cli.quiet);
+    let deployment_ok = matches!(cli.command, Command::Udr(_) | Command::Routes(_));
+    if cli.format.is_deployment() && !deployment_ok {
+        bail!(
+            "--format {:?} applies to `udr` and `routes audit` only; use table, json, ndjson or csv",
+            cli.format
+        );
+    }
     match &cli.command {
+        Command::Udr(a) => routes_cmd::udr(&snap()?, a, cli.format, out),
+        Command::Routes(RoutesCommand::Audit(a)) => {
+            if a.route_table.as_path() == Path::new("-")
+                && cli.tags.as_deref() == Some(Path::new("-"))
+            {
+                bail!(
+                    "--tags and --route-table cannot both read standard input; give one of them a file"
+                );
+            }
+            routes_cmd::audit(&snap()?, a, cli.format, out)
+        }
+        Command::Aggregate(a) => routes_cmd::aggregate(a, cli.format, out),
+        Command::Overlaps(a) => routes_cmd::overlaps(a, cli.format, out),
         Command::Info => commands::info(&snap()?, cli.tags.as_deref(), cli.format, out),
         Command::Tags(a) => commands::tags(&snap()?, a, cli.format, out),
         Command::Prefixes(a) => commands::prefixes(&snap()?, a, cli.format, out),

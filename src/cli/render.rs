@@ -14,6 +14,24 @@ pub enum Format {
     Ndjson,
     /// RFC 4180 CSV with a header row.
     Csv,
+    /// A bash script of `az` commands (udr, routes audit).
+    Az,
+    /// An ARM template (udr).
+    Arm,
+    /// A Bicep file (udr).
+    Bicep,
+    /// Terraform azurerm (udr).
+    Terraform,
+}
+
+impl Format {
+    /// True for the deployment formats only some commands write.
+    pub fn is_deployment(self) -> bool {
+        matches!(
+            self,
+            Format::Az | Format::Arm | Format::Bicep | Format::Terraform
+        )
+    }
 }
 
 /// Writes `records` in `format`. `headers` and `cells` give the table and CSV columns; JSON
@@ -44,7 +62,7 @@ pub fn records<T: Serialize>(
             }
             Ok(())
         }
-        Format::Table => {
+        Format::Table | Format::Az | Format::Arm | Format::Bicep | Format::Terraform => {
             let rows: Vec<Vec<String>> = records.iter().map(&cells).collect();
             table(out, headers, &rows)
         }

@@ -22,8 +22,8 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use prefix_trie::PrefixMap;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::OnceLock;
 
 /// Index of a distinct prefix in [`TagIndex::prefix`].
 pub type PrefixId = u32;
@@ -287,7 +287,13 @@ fn build_regions(snap: &Snapshot) -> BTreeMap<String, LazyRegion> {
                 pairs.extend(tag.v4().iter().map(|&n| (IpNet::V4(n), id)));
                 pairs.extend(tag.v6().iter().map(|&n| (IpNet::V6(n), id)));
             }
-            (code.to_string(), LazyRegion { pairs, tries: OnceLock::new() })
+            (
+                code.to_string(),
+                LazyRegion {
+                    pairs,
+                    tries: OnceLock::new(),
+                },
+            )
         })
         .collect()
 }

@@ -220,7 +220,7 @@ fn validate_tag(v: wire::Value<'_>, index: usize, origin: &str) -> Result<(Tag, 
 /// Parses a prefix as listed in the file: `ADDRESS/LENGTH`, with std's fast address parsers.
 /// A bare address is refused here (the published files never contain one, so it signals a
 /// damaged file).
-pub(crate) fn parse_listed_prefix(text: &str) -> std::result::Result<IpNet, String> {
+pub fn parse_listed_prefix(text: &str) -> std::result::Result<IpNet, String> {
     let t = text.trim();
     let Some(slash) = t.bytes().position(|b| b == b'/') else {
         return Err("no `/LENGTH`".into());
@@ -236,12 +236,16 @@ pub(crate) fn parse_listed_prefix(text: &str) -> std::result::Result<IpNet, Stri
         let a: std::net::Ipv6Addr = addr
             .parse()
             .map_err(|_| format!("`{addr}` is not an IPv6 address"))?;
-        Ok(IpNet::V6(ipnet::Ipv6Net::new(a, len_ok(128)?).map_err(|e| e.to_string())?))
+        Ok(IpNet::V6(
+            ipnet::Ipv6Net::new(a, len_ok(128)?).map_err(|e| e.to_string())?,
+        ))
     } else {
         let a: std::net::Ipv4Addr = addr
             .parse()
             .map_err(|_| format!("`{addr}` is not an IPv4 address"))?;
-        Ok(IpNet::V4(ipnet::Ipv4Net::new(a, len_ok(32)?).map_err(|e| e.to_string())?))
+        Ok(IpNet::V4(
+            ipnet::Ipv4Net::new(a, len_ok(32)?).map_err(|e| e.to_string())?,
+        ))
     }
 }
 

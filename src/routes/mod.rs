@@ -1,0 +1,538 @@
+//! Forced-tunneling routes: the user-defined routes a region's compute needs, within the
+//! route-table budget, and an audit of an existing table ([`audit`]).
+//!
+//! Under forced tunneling (0.0.0.0/0 to a firewall or on-premises), Azure ML and Batch compute
+//! need a route with next hop `Internet` for every prefix of `BatchNodeManagement.<region>` and
+//! `AzureMachineLearning.<region>`. [`plan`] builds that set: exact minimal aggregation first;
+//! if it still exceeds the budget, the optimal budgeted cover ([`crate::budget`]) with the extra
+//! address space reported, never covering the private ranges or the given VNet space.
+
+pub mod audit;
+pub mod deploy;
+
+use crate::budget::{BudgetError, budget};
+use crate::error::{Error, Result};
+use crate::prefixset::{PrefixSet, Ranges, prefix_range};
+use crate::snapshot::{Snapshot, TagId};
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::fmt;
+use std::net::IpAddr;
+
+/// Route tables hold at most this many routes by default (Microsoft's limit since 2022; a
+/// setting because documentation is moving it).
+pub const DEFAULT_MAX_ROUTES: usize = 400;
+/// At most this many routes per table may use a service tag as their address prefix.
+pub const MAX_SERVICE_TAG_ROUTES: usize = 25;
+
+/// The private ranges Azure gives system routes with next hop None; a forced-tunneling route
+/// set must never send them to the Internet.
+pub const PRIVATE_RANGES: [&str; 4] = [
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+];
+
+/// A documented set of tags to route, kept as data with its source.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Profile {
+    /// Profile name, e.g. `aml-vnet-2020`.
+    pub name: String,
+    /// Whether `udr` uses it when no profile is named.
+    #[serde(default)]
+    pub default: bool,
+    /// Cloud-wide tag names whose regional variants are routed.
+    pub tags: Vec<String>,
+    /// What it is for.
+    pub description: String,
+    /// Where Microsoft says so.
+    pub source: String,
+}
+
+#[derive(Deserialize)]
+struct Profiles {
+    profiles: Vec<Profile>,
+}
+
+/// The profiles shipped in `data/udr-profiles.json`.
+pub fn profiles() -> Vec<Profile> {
+    let p: Profiles = serde_json::from_str(include_str!("../../data/udr-profiles.json"))
+        .expect("data/udr-profiles.json is valid (checked by a unit test)");
+    p.profiles
+}
+
+/// A profile by name, or an error listing the known ones.
+pub fn profile(name: &str) -> Result<Profile> {
+    let all = profiles();
+    all.iter()
+        .find(|p| p.name.eq_ignore_ascii_case(name))
+        .cloned()
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "unknown profile `{name}`; known profiles: {}",
+                all.iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
+}
+
+/// Where a route sends traffic (Azure's `RouteNextHopType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum NextHop {
+    /// To the Internet (for Azure public IPs, over the Microsoft backbone).
+    Internet,
+    /// To a network virtual appliance at this private IP.
+    VirtualAppliance(IpAddr),
+    /// To the VPN gateway.
+    VirtualNetworkGateway,
+    /// Within the virtual network.
+    VnetLocal,
+    /// Dropped.
+    None,
+}
+
+impl NextHop {
+    /// Azure's spelling of the type.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            NextHop::Internet => "Internet",
+            NextHop::VirtualAppliance(_) => "VirtualAppliance",
+            NextHop::VirtualNetworkGateway => "VirtualNetworkGateway",
+            NextHop::VnetLocal => "VnetLocal",
+            NextHop::None => "None",
+        }
+    }
+    /// The appliance IP, for `VirtualAppliance`.
+    pub fn ip(&self) -> Option<IpAddr> {
+        match self {
+            NextHop::VirtualAppliance(ip) => Some(*ip),
+            _ => None,
+        }
+    }
+
+    /// Parses a next-hop type (case-insensitive; portal names accepted) and its IP.
+    ///
+    /// ```
+    /// use tagnet::routes::NextHop;
+    /// assert_eq!(NextHop::parse("internet", None).unwrap(), NextHop::Internet);
+    /// assert!(NextHop::parse("VirtualAppliance", None).is_err()); // needs an IP
+    /// assert!(NextHop::parse("Internet", Some("10.0.0.4")).is_err()); // IP only for appliances
+    /// ```
+    pub fn parse(kind: &str, ip: Option<&str>) -> Result<NextHop> {
+        let norm: String = kind
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect();
+        let hop = match norm.as_str() {
+            "internet" => NextHop::Internet,
+            "virtualappliance" => {
+                let Some(text) = ip else {
+                    return Err(Error::Usage(
+                        "next hop VirtualAppliance needs the appliance's IP: add --next-hop-ip 10.0.100.4 (for example)".into(),
+                    ));
+                };
+                let ip = text.trim().parse::<IpAddr>().map_err(|_| Error::Parse {
+                    what: "next-hop IP address",
+                    text: text.to_string(),
+                    reason: "expected the appliance's private IP, e.g. 10.0.100.4".into(),
+                })?;
+                return Ok(NextHop::VirtualAppliance(ip));
+            }
+            "virtualnetworkgateway" => NextHop::VirtualNetworkGateway,
+            "vnetlocal" | "virtualnetwork" => NextHop::VnetLocal,
+            "none" => NextHop::None,
+            "virtualnetworkserviceendpoint" | "vnetpeering" | "virtualnetworkpeering" => {
+                return Err(Error::Usage(format!(
+                    "next hop `{kind}` is created by Azure only and cannot be used in a user-defined route; use Internet, VirtualAppliance, VirtualNetworkGateway, VnetLocal or None"
+                )));
+            }
+            _ => {
+                return Err(Error::Usage(format!(
+                    "invalid next hop `{kind}`; use Internet, VirtualAppliance, VirtualNetworkGateway, VnetLocal or None"
+                )));
+            }
+        };
+        if let Some(ip) = ip {
+            return Err(Error::Usage(format!(
+                "--next-hop-ip {ip} is only allowed with next hop VirtualAppliance (Azure refuses it for {})",
+                hop.kind()
+            )));
+        }
+        Ok(hop)
+    }
+}
+
+impl fmt::Display for NextHop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NextHop::VirtualAppliance(ip) => write!(f, "VirtualAppliance {ip}"),
+            other => f.write_str(other.kind()),
+        }
+    }
+}
+
+/// One user-defined route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// Valid for Azure, unique in the table, and the same every week for the same prefix.
+    pub name: String,
+    /// A prefix, or a service-tag name for a service-tag route.
+    pub address_prefix: String,
+    /// Where it sends traffic.
+    pub next_hop: NextHop,
+    /// The tags whose addresses it carries, sorted.
+    pub tags: Vec<String>,
+}
+
+/// What to build.
+#[derive(Debug, Clone)]
+pub struct UdrRequest {
+    /// Regions as typed (resolved against the snapshot).
+    pub regions: Vec<String>,
+    /// Cloud-wide tag names whose regional variants to route.
+    pub tags: Vec<String>,
+    /// Include IPv6 prefixes.
+    pub ipv6: bool,
+    /// Next hop for every route.
+    pub next_hop: NextHop,
+    /// Route budget for the table.
+    pub max_routes: usize,
+    /// Refuse rather than cover extra addresses.
+    pub exact: bool,
+    /// Use the tag name as the route's prefix where the tag supports it.
+    pub use_service_tags: bool,
+    /// Address space that must never be covered (beyond the private ranges, always added).
+    pub never_cover: Vec<IpNet>,
+}
+
+/// The route set, with what it costs.
+#[derive(Debug, Clone)]
+pub struct UdrPlan {
+    /// The routes: service-tag routes first (by name), then prefix routes (IPv4 first, by
+    /// address).
+    pub routes: Vec<Route>,
+    /// The regional tags routed, sorted by name.
+    pub tags: Vec<String>,
+    /// Region codes routed.
+    pub regions: Vec<String>,
+    /// Prefix routes the exact aggregate needs.
+    pub exact_routes: usize,
+    /// Addresses routed that are in no required tag (0 unless the budget forced merges).
+    pub extra_addresses: u128,
+    /// Those addresses, as prefixes.
+    pub extra_prefixes: Vec<IpNet>,
+    /// Things the user should know (fallbacks, budget decisions), in order.
+    pub notes: Vec<String>,
+}
+
+/// Why no plan could be made within the budget.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverBudget {
+    /// Routes the exact set needs.
+    pub needed: usize,
+    /// The budget.
+    pub max: usize,
+    /// Explanation.
+    pub message: String,
+}
+
+/// Turns a prefix into a route name: `<label>-<address>_<length>` with `:` written `-`.
+pub fn route_name(label: &str, prefix: &IpNet) -> String {
+    let label = sanitize(label);
+    let addr = prefix.addr().to_string().replace(':', "-");
+    let mut name = format!("{label}-{addr}_{}", prefix.prefix_len());
+    if name.len() > 80 {
+        // Keep the address part whole: it is what makes the name unique.
+        let tail = format!("-{addr}_{}", prefix.prefix_len());
+        name = format!("{}{tail}", &label[..80 - tail.len()]);
+    }
+    name
+}
+
+/// Keeps the characters Azure allows in a name; trims what may not start or end one.
+fn sanitize(label: &str) -> String {
+    let clean: String = label
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        .collect();
+    let clean = clean
+        .trim_start_matches(['_', '.', '-'])
+        .trim_end_matches(['.', '-']);
+    if clean.is_empty() {
+        "route".to_string()
+    } else {
+        clean.chars().take(80).collect()
+    }
+}
+
+/// True when `name` is a valid Azure route name.
+pub fn valid_route_name(name: &str) -> bool {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
+    let first = name.chars().next();
+    let last = name.chars().last();
+    (1..=80).contains(&name.len())
+        && name.chars().all(ok_char)
+        && first.is_some_and(|c| c.is_ascii_alphanumeric())
+        && last.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The regional tags a request means, sorted by id.
+pub fn required_tags(snap: &Snapshot, regions: &[String], tags: &[String]) -> Result<Vec<TagId>> {
+    let mut ids = BTreeSet::new();
+    for r in regions {
+        for t in tags {
+            ids.extend(snap.resolve_tag(t, Some(r))?);
+        }
+    }
+    Ok(ids.into_iter().collect())
+}
+
+/// Builds the route set for a request.
+///
+/// Returns `Ok(Err(OverBudget))` when the request cannot be met within the budget (with
+/// `exact`, whenever the exact set is too large): a negative result, not an error.
+pub fn plan(snap: &Snapshot, req: &UdrRequest) -> Result<std::result::Result<UdrPlan, OverBudget>> {
+    if req.regions.is_empty() {
+        return Err(Error::Usage(
+            "no region: give --region, e.g. --region eastus2".into(),
+        ));
+    }
+    let mut regions = Vec::new();
+    for r in &req.regions {
+        regions.push(snap.resolve_region(r)?.to_string());
+    }
+    regions.sort();
+    regions.dedup();
+    let ids = required_tags(snap, &req.regions, &req.tags)?;
+    let mut notes = Vec::new();
+    let mut routes = Vec::new();
+    let mut prefix_tags: Vec<TagId> = Vec::new();
+    for &id in &ids {
+        let t = snap.tag(id);
+        if req.use_service_tags {
+            if !t.has_feature("UDR") {
+                notes.push(format!(
+                    "{} does not list UDR in networkFeatures, so Azure may refuse it as a route prefix; its {} prefixes are routed instead",
+                    t.name(),
+                    t.v4().len() + if req.ipv6 { t.v6().len() } else { 0 }
+                ));
+            } else if routes.len() >= MAX_SERVICE_TAG_ROUTES {
+                notes.push(format!(
+                    "{}: a route table takes at most {MAX_SERVICE_TAG_ROUTES} service-tag routes; its prefixes are routed instead",
+                    t.name()
+                ));
+            } else {
+                routes.push(Route {
+                    name: sanitize(t.name()),
+                    address_prefix: t.name().to_string(),
+                    next_hop: req.next_hop,
+                    tags: vec![t.name().to_string()],
+                });
+                continue;
+            }
+        }
+        prefix_tags.push(id);
+    }
+    let tag_routes = routes.len();
+    // The required addresses and, per prefix, which tags hold them.
+    let mut nets: Vec<IpNet> = Vec::new();
+    for &id in &prefix_tags {
+        let t = snap.tag(id);
+        nets.extend(t.v4().iter().map(|&n| IpNet::V4(n)));
+        if req.ipv6 {
+            nets.extend(t.v6().iter().map(|&n| IpNet::V6(n)));
+        }
+    }
+    let required = PrefixSet::from_prefixes(nets);
+    let exact = required.to_prefixes();
+    let budget_left = req.max_routes.saturating_sub(tag_routes);
+    let mut chosen = exact.clone();
+    let mut extra_addresses = 0u128;
+    let mut extra_prefixes = Vec::new();
+    if exact.len() > budget_left {
+        if req.exact {
+            return Ok(Err(OverBudget {
+                needed: exact.len() + tag_routes,
+                max: req.max_routes,
+                message: format!(
+                    "the exact route set needs {} routes ({} prefix routes{}), more than --max-routes {}; drop --exact to merge routes (covering extra addresses), or raise --max-routes",
+                    exact.len() + tag_routes,
+                    exact.len(),
+                    if tag_routes > 0 {
+                        format!(" + {tag_routes} service-tag routes")
+                    } else {
+                        String::new()
+                    },
+                    req.max_routes
+                ),
+            }));
+        }
+        let mut forbidden_nets: Vec<IpNet> = PRIVATE_RANGES
+            .iter()
+            .map(|p| p.parse().expect("valid"))
+            .collect();
+        forbidden_nets.extend(req.never_cover.iter().copied());
+        let forbidden = PrefixSet::from_prefixes(forbidden_nets);
+        // IPv6 stays exact; IPv4 takes what is left of the budget.
+        let v6_exact = required.v6.to_prefix_bits(128);
+        let v4_budget = budget_left.saturating_sub(v6_exact.len());
+        match budget(&required.v4, 32, v4_budget, &forbidden.v4) {
+            Ok(b) => {
+                chosen =
+                    b.prefixes
+                        .iter()
+                        .map(|&(n, l)| {
+                            IpNet::V4(Ipv4Net::new((n as u32).into(), l).expect("len <= 32"))
+                        })
+                        .chain(v6_exact.iter().map(|&(n, l)| {
+                            IpNet::V6(Ipv6Net::new(n.into(), l).expect("len <= 128"))
+                        }))
+                        .collect();
+                extra_addresses = b.extra_addresses;
+                extra_prefixes = Ranges::from_ranges(b.extra_ranges)
+                    .to_prefix_bits(32)
+                    .into_iter()
+                    .map(|(n, l)| IpNet::V4(Ipv4Net::new((n as u32).into(), l).expect("len <= 32")))
+                    .collect();
+                notes.push(format!(
+                    "the exact set needs {} prefix routes; merged into {} to fit --max-routes {}, which also sends {} addresses outside the required tags to {}",
+                    exact.len(),
+                    chosen.len(),
+                    req.max_routes,
+                    extra_addresses,
+                    req.next_hop
+                ));
+            }
+            Err(BudgetError::TooFew { needed }) => {
+                return Ok(Err(OverBudget {
+                    needed: needed + v6_exact.len() + tag_routes,
+                    max: req.max_routes,
+                    message: format!(
+                        "even merged, the routes need {} entries without covering private or --never-cover space, more than --max-routes {}",
+                        needed + v6_exact.len() + tag_routes,
+                        req.max_routes
+                    ),
+                }));
+            }
+            Err(BudgetError::InputForbidden { ranges }) => {
+                return Err(Error::Usage(format!(
+                    "required tags hold addresses in the private or --never-cover space ({} ranges, first {}-{}); remove that --never-cover prefix",
+                    ranges.len(),
+                    std::net::Ipv4Addr::from(ranges[0].0 as u32),
+                    std::net::Ipv4Addr::from(ranges[0].1 as u32)
+                )));
+            }
+        }
+    }
+    routes.extend(name_routes(snap, &prefix_tags, &chosen, req.next_hop));
+    Ok(Ok(UdrPlan {
+        routes,
+        tags: ids
+            .iter()
+            .map(|&i| snap.tag(i).name().to_string())
+            .collect(),
+        regions,
+        exact_routes: exact.len(),
+        extra_addresses,
+        extra_prefixes,
+        notes,
+    }))
+}
+
+/// Prefix routes for `nets`, each named by the services whose addresses it carries
+/// (`AzureServices` when several share it).
+pub fn name_routes(
+    snap: &Snapshot,
+    tags: &[TagId],
+    nets: &[IpNet],
+    next_hop: NextHop,
+) -> Vec<Route> {
+    nets.iter()
+        .map(|net| {
+            let (s, e) = prefix_range(net);
+            let mut carried: BTreeSet<&str> = BTreeSet::new();
+            let mut services: BTreeSet<&str> = BTreeSet::new();
+            for &id in tags {
+                let t = snap.tag(id);
+                let hit = match net {
+                    IpNet::V4(_) => t
+                        .v4()
+                        .iter()
+                        .any(|n| overlaps(prefix_range(&IpNet::V4(*n)), (s, e))),
+                    IpNet::V6(_) => t
+                        .v6()
+                        .iter()
+                        .any(|n| overlaps(prefix_range(&IpNet::V6(*n)), (s, e))),
+                };
+                if hit {
+                    carried.insert(t.name());
+                    services.insert(t.system_service());
+                }
+            }
+            let label = match services.iter().next() {
+                Some(svc) if services.len() == 1 && !svc.is_empty() => *svc,
+                _ => "AzureServices",
+            };
+            Route {
+                name: route_name(label, net),
+                address_prefix: net.to_string(),
+                next_hop,
+                tags: carried.into_iter().map(String::from).collect(),
+            }
+        })
+        .collect()
+}
+
+fn overlaps(a: (u128, u128), b: (u128, u128)) -> bool {
+    a.0 <= b.1 && b.0 <= a.1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profiles_parse_and_one_is_default() {
+        let p = profiles();
+        assert_eq!(p.iter().filter(|p| p.default).count(), 1);
+        assert_eq!(
+            profile("AML-VNET-2023").unwrap().tags,
+            ["AzureMachineLearning"]
+        );
+        assert!(
+            profile("nope")
+                .unwrap_err()
+                .to_string()
+                .contains("aml-vnet-2020")
+        );
+    }
+
+    #[test]
+    fn route_names_are_valid_and_stable() {
+        for (label, p) in [
+            ("BatchNodeManagement", "20.41.5.224/27"),
+            ("AzureMachineLearning", "2603:1030:40b::/48"),
+            (
+                "x".repeat(100).as_str(),
+                "2603:1030:40b:ffff:ffff:ffff:ffff:fff0/124",
+            ),
+            ("!!", "0.0.0.0/0"),
+        ] {
+            let n = route_name(label, &p.parse().unwrap());
+            assert!(valid_route_name(&n), "{n}");
+            assert_eq!(n, route_name(label, &p.parse().unwrap()));
+        }
+        assert_eq!(
+            route_name("BatchNodeManagement", &"20.41.5.224/27".parse().unwrap()),
+            "BatchNodeManagement-20.41.5.224_27"
+        );
+        assert!(!valid_route_name("-a"));
+        assert!(!valid_route_name("a."));
+        assert!(!valid_route_name(""));
+    }
+}
