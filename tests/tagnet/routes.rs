@@ -1,0 +1,622 @@
+//! `udr`, `routes audit`, `aggregate`, `overlaps`: exactness, budgets, formats, audit cases.
+
+use super::common::{example, shared};
+use assert_cmd::Command;
+use ipnet::IpNet;
+use predicates::prelude::*;
+use tagnet::prefixset::PrefixSet;
+use tagnet::routes::valid_route_name;
+
+fn tagnet(tags: &std::path::Path) -> Command {
+    let mut c = Command::cargo_bin("tagnet").unwrap();
+    c.env_remove("TAGNET_TAGS").arg("--tags").arg(tags);
+    c
+}
+
+fn json_of(tags: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let out = tagnet(tags)
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code().unwrap() <= 1,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn route_prefixes(doc: &serde_json::Value) -> Vec<IpNet> {
+    doc["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["address_prefix"].as_str().unwrap().parse().unwrap())
+        .collect()
+}
+
+fn tag_set(snap: &tagnet::Snapshot, names: &[&str], v6: bool) -> PrefixSet {
+    PrefixSet::from_prefixes(names.iter().flat_map(|n| {
+        let t = snap.tag(snap.tag_by_name(n).unwrap());
+        let v4 = t.v4().iter().map(|&p| IpNet::V4(p));
+        let v6s = t.v6().iter().map(|&p| IpNet::V6(p)).filter(move |_| v6);
+        v4.chain(v6s).collect::<Vec<_>>()
+    }))
+}
+
+#[test]
+fn udr_eastus2_routes_exactly_the_two_regional_tags() {
+    let Some(path) = shared("ServiceTags_Public_cn376.json") else {
+        return;
+    };
+    let snap = tagnet::load::load_path(&path).unwrap();
+    let doc = json_of(&path, &["udr", "--region", "eastus2"]);
+    let routes = route_prefixes(&doc);
+    let want = tag_set(
+        &snap,
+        &[
+            "BatchNodeManagement.EastUS2",
+            "AzureMachineLearning.EastUS2",
+        ],
+        false,
+    );
+    assert_eq!(PrefixSet::from_prefixes(routes.iter().copied()), want);
+    assert_eq!(
+        routes.len(),
+        want.to_prefixes().len(),
+        "exact minimal aggregation"
+    );
+    assert_eq!(doc["extra_addresses"], 0);
+    let names: Vec<&str> = doc["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert!(names.iter().all(|n| valid_route_name(n)), "{names:?}");
+    let unique: std::collections::BTreeSet<_> = names.iter().collect();
+    assert_eq!(unique.len(), names.len());
+    assert!(
+        doc["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["next_hop_type"] == "Internet")
+    );
+    // With IPv6 and the region's pair.
+    let doc = json_of(&path, &["udr", "--region", "eastus2,centralus", "--ipv6"]);
+    let want = tag_set(
+        &snap,
+        &[
+            "BatchNodeManagement.EastUS2",
+            "AzureMachineLearning.EastUS2",
+            "BatchNodeManagement.CentralUS",
+            "AzureMachineLearning.CentralUS",
+        ],
+        true,
+    );
+    assert_eq!(PrefixSet::from_prefixes(route_prefixes(&doc)), want);
+}
+
+#[test]
+fn udr_budget_covers_within_the_limit_and_never_private() {
+    let Some(path) = shared("ServiceTags_Public_cn376.json") else {
+        return;
+    };
+    let snap = tagnet::load::load_path(&path).unwrap();
+    let want = tag_set(
+        &snap,
+        &[
+            "BatchNodeManagement.EastUS2",
+            "AzureMachineLearning.EastUS2",
+        ],
+        false,
+    );
+    for max in [1usize, 5, 10, 22] {
+        let args = [
+            "udr",
+            "--region",
+            "eastus2",
+            "--max-routes",
+            &max.to_string(),
+            "--never-cover",
+            "20.41.0.0/28",
+        ];
+        let out = tagnet(&path)
+            .args(args)
+            .args(["--format", "json"])
+            .output()
+            .unwrap();
+        if out.status.code() == Some(1) {
+            // A small budget is infeasible: few prefixes would cover private or 20.41.0.0/28.
+            assert!(max < 10, "{max} routes should be feasible");
+            assert!(String::from_utf8_lossy(&out.stderr).contains("more than --max-routes"));
+            continue;
+        }
+        let doc = json_of(&path, &args);
+        let routes = route_prefixes(&doc);
+        assert!(routes.len() <= max, "{max}: {}", routes.len());
+        let got = PrefixSet::from_prefixes(routes.iter().copied());
+        assert!(
+            want.difference(&got).v4.is_empty(),
+            "{max}: input not covered"
+        );
+        let private = PrefixSet::from_prefixes(
+            tagnet::routes::PRIVATE_RANGES
+                .iter()
+                .chain(&["20.41.0.0/28"])
+                .map(|p| p.parse::<IpNet>().unwrap()),
+        );
+        assert!(
+            got.intersection(&private).v4.is_empty(),
+            "{max}: covers forbidden space"
+        );
+        let extra = got.difference(&want).v4.address_count();
+        assert_eq!(doc["extra_addresses"].as_u64().unwrap() as u128, extra);
+    }
+    tagnet(&path)
+        .args([
+            "udr",
+            "--region",
+            "eastus2",
+            "--max-routes",
+            "10",
+            "--exact",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("needs 23 routes"));
+}
+
+#[test]
+fn udr_names_are_stable_across_weeks() {
+    let (Some(old), Some(new)) = (
+        shared("ServiceTags_Public_cn373.json"),
+        shared("ServiceTags_Public_cn376.json"),
+    ) else {
+        return;
+    };
+    let pairs = |p: &std::path::Path| -> std::collections::BTreeMap<String, String> {
+        json_of(p, &["udr", "--region", "westeurope"])["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["address_prefix"].as_str().unwrap().to_string(),
+                    r["name"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let (a, b) = (pairs(&old), pairs(&new));
+    let mut same = 0;
+    for (prefix, name) in &a {
+        if let Some(n2) = b.get(prefix) {
+            assert_eq!(name, n2, "{prefix}");
+            same += 1;
+        }
+    }
+    assert!(same > 0);
+}
+
+#[test]
+fn udr_every_format_snapshot() {
+    for format in ["table", "csv", "json", "az", "arm", "bicep", "terraform"] {
+        let out = tagnet(&example())
+            .args(["udr", "--region", "East US 2", "--ipv6", "--format", format])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{format}");
+        insta::assert_snapshot!(
+            format!("udr_{format}"),
+            String::from_utf8(out.stdout).unwrap()
+        );
+    }
+    let out = tagnet(&example())
+        .args([
+            "udr",
+            "--region",
+            "eastus2",
+            "--only-tag",
+            "Storage",
+            "--use-service-tags",
+            "--next-hop",
+            "VirtualAppliance",
+            "--next-hop-ip",
+            "10.0.100.4",
+            "--format",
+            "terraform",
+        ])
+        .output()
+        .unwrap();
+    insta::assert_snapshot!(
+        "udr_service_tag_terraform",
+        String::from_utf8(out.stdout).unwrap()
+    );
+}
+
+#[test]
+fn udr_arm_holds_exactly_the_routes_and_az_parses() {
+    let json = json_of(&example(), &["udr", "--region", "eastus2", "--ipv6"]);
+    let out = tagnet(&example())
+        .args(["udr", "--region", "eastus2", "--ipv6", "--format", "arm"])
+        .output()
+        .unwrap();
+    let arm: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let res = &arm["resources"][0];
+    assert_eq!(res["type"], "Microsoft.Network/routeTables");
+    let arm_routes: Vec<(String, String, String)> = res["properties"]["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().into(),
+                r["properties"]["addressPrefix"].as_str().unwrap().into(),
+                r["properties"]["nextHopType"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let json_routes: Vec<(String, String, String)> = json["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().into(),
+                r["address_prefix"].as_str().unwrap().into(),
+                r["next_hop_type"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(arm_routes, json_routes);
+    assert_eq!(arm_routes.len(), 5, "4 IPv4 routes and one merged IPv6 /47");
+
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("routes.sh");
+    tagnet(&example())
+        .args(["udr", "--region", "eastus2", "--format", "az", "--output"])
+        .arg(&script)
+        .assert()
+        .code(0);
+    let status = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .status()
+        .unwrap();
+    assert!(status.success(), "bash -n failed on the az script");
+    let text = std::fs::read_to_string(&script).unwrap();
+    assert_eq!(
+        text.matches("az network route-table route create").count(),
+        4
+    );
+}
+
+#[test]
+fn udr_bad_input_is_a_clear_error() {
+    tagnet(&example())
+        .args(["udr", "--region", "eastus3"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("did you mean `eastus2`"));
+    tagnet(&example())
+        .args(["udr", "--region", "eastus2", "--next-hop", "Teleport"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid next hop `Teleport`"));
+    tagnet(&example())
+        .args([
+            "udr",
+            "--region",
+            "eastus2",
+            "--next-hop",
+            "VirtualAppliance",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--next-hop-ip"));
+    tagnet(&example())
+        .args(["udr", "--region", "eastus2", "--profile", "nope"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("aml-vnet-2023"));
+    tagnet(&example())
+        .args(["lookup", "192.0.2.1", "--format", "arm"])
+        .assert()
+        .code(2);
+    // A failed run leaves no output file behind.
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("routes.json");
+    tagnet(&example())
+        .args(["udr", "--region", "nowhere", "--output"])
+        .arg(&target)
+        .assert()
+        .code(2);
+    assert!(!target.exists());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+/// Writes the example's correct ARM table with `edit` applied, then audits it.
+fn audit_with(edit: impl Fn(&mut Vec<serde_json::Value>)) -> (i32, serde_json::Value) {
+    let out = tagnet(&example())
+        .args(["udr", "--region", "eastus2", "--format", "arm"])
+        .output()
+        .unwrap();
+    let mut arm: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut routes = arm["resources"][0]["properties"]["routes"]
+        .as_array()
+        .unwrap()
+        .clone();
+    edit(&mut routes);
+    arm["resources"][0]["properties"]["routes"] = serde_json::Value::Array(routes);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("table.json");
+    std::fs::write(&file, arm.to_string()).unwrap();
+    let out = tagnet(&example())
+        .args(["routes", "audit", "--route-table"])
+        .arg(&file)
+        .args([
+            "--region",
+            "eastus2",
+            "--vnet",
+            "10.1.0.0/16",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        serde_json::from_slice(&out.stdout).unwrap(),
+    )
+}
+
+fn route(name: &str, prefix: &str, hop: &str, ip: Option<&str>) -> serde_json::Value {
+    let mut p = serde_json::json!({"addressPrefix": prefix, "nextHopType": hop});
+    if let Some(ip) = ip {
+        p["nextHopIpAddress"] = ip.into();
+    }
+    serde_json::json!({"name": name, "properties": p})
+}
+
+fn findings(doc: &serde_json::Value) -> Vec<(String, String, Vec<String>)> {
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap().to_string(),
+                f["route"].as_str().unwrap().to_string(),
+                f["prefixes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p.as_str().unwrap().to_string())
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn audit_cases() {
+    // Correct table: nothing to report.
+    let (code, doc) = audit_with(|_| {});
+    assert_eq!((code, findings(&doc).len()), (0, 0));
+
+    // Forced tunneling with one required route deleted: that prefix goes to the firewall.
+    let (code, doc) = audit_with(|r| {
+        r.retain(|x| x["properties"]["addressPrefix"] != "192.0.2.64/27");
+        r.push(route(
+            "fw",
+            "0.0.0.0/0",
+            "VirtualAppliance",
+            Some("10.1.0.4"),
+        ));
+    });
+    assert_eq!(code, 1);
+    assert_eq!(
+        findings(&doc),
+        vec![(
+            "missing-route".into(),
+            "fw".into(),
+            vec!["192.0.2.64/27".into()]
+        )]
+    );
+    assert_eq!(doc["add"][0]["address_prefix"], "192.0.2.64/27");
+
+    // Partial: a /28 route where a /27 is needed leaves the other half to the default route.
+    let (code, doc) = audit_with(|r| {
+        for x in r.iter_mut() {
+            if x["properties"]["addressPrefix"] == "192.0.2.64/27" {
+                x["properties"]["addressPrefix"] = "192.0.2.64/28".into();
+            }
+        }
+        r.push(route(
+            "fw",
+            "0.0.0.0/0",
+            "VirtualAppliance",
+            Some("10.1.0.4"),
+        ));
+    });
+    assert_eq!(code, 1);
+    assert_eq!(
+        findings(&doc),
+        vec![(
+            "missing-route".into(),
+            "fw".into(),
+            vec!["192.0.2.80/28".into()]
+        )]
+    );
+
+    // Shadowed: a more specific route to an appliance inside a required Internet route.
+    let (code, doc) = audit_with(|r| {
+        r.push(route(
+            "inspect",
+            "192.0.2.32/30",
+            "VirtualAppliance",
+            Some("10.1.0.4"),
+        ))
+    });
+    assert_eq!(code, 1);
+    assert_eq!(
+        findings(&doc),
+        vec![(
+            "shadowed-route".into(),
+            "inspect".into(),
+            vec!["192.0.2.32/30".into()]
+        )]
+    );
+
+    // Stale: a route to Internet for a prefix no required tag holds; a warning, exit 0.
+    let (code, doc) = audit_with(|r| r.push(route("old", "198.51.100.0/26", "Internet", None)));
+    assert_eq!(code, 0);
+    assert_eq!(
+        findings(&doc),
+        vec![(
+            "stale-route".into(),
+            "old".into(),
+            vec!["198.51.100.0/26".into()]
+        )]
+    );
+    assert_eq!(doc["delete"], serde_json::json!(["old"]));
+
+    // A service-tag route to Internet covers what it holds.
+    let (code, doc) = audit_with(|r| {
+        r.clear();
+        r.push(route(
+            "aml",
+            "AzureMachineLearning.EastUS2",
+            "Internet",
+            None,
+        ));
+        r.push(route("bnm", "BatchNodeManagement", "Internet", None));
+        r.push(route(
+            "fw",
+            "0.0.0.0/0",
+            "VirtualAppliance",
+            Some("10.1.0.4"),
+        ));
+    });
+    assert_eq!((code, findings(&doc).len()), (0, 0), "{doc}");
+}
+
+#[test]
+fn audit_finds_a_route_deleted_from_a_real_table() {
+    let Some(path) = shared("ServiceTags_Public_cn376.json") else {
+        return;
+    };
+    let out = tagnet(&path)
+        .args(["udr", "--region", "eastus2", "--format", "arm"])
+        .output()
+        .unwrap();
+    let mut arm: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let routes = arm["resources"][0]["properties"]["routes"]
+        .as_array_mut()
+        .unwrap();
+    let removed = routes.remove(5);
+    routes.push(route(
+        "fw",
+        "0.0.0.0/0",
+        "VirtualAppliance",
+        Some("10.0.0.4"),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.json");
+    std::fs::write(&file, arm.to_string()).unwrap();
+    let out = tagnet(&path)
+        .args(["routes", "audit", "--route-table"])
+        .arg(&file)
+        .args(["--region", "eastus2", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        findings(&doc),
+        vec![(
+            "missing-route".into(),
+            "fw".into(),
+            vec![
+                removed["properties"]["addressPrefix"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            ]
+        )]
+    );
+}
+
+#[test]
+fn audit_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"routes\": [\n  {\"name\": \"a\",}\n]}").unwrap();
+    tagnet(&example())
+        .args(["routes", "audit", "--region", "eastus2", "--route-table"])
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("line 2, column"));
+    std::fs::write(
+        &bad,
+        r#"{"routes": [{"name": "a", "addressPrefix": "1.2.3.0/24", "nextHopType": "Warp"}]}"#,
+    )
+    .unwrap();
+    tagnet(&example())
+        .args(["routes", "audit", "--region", "eastus2", "--route-table"])
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid next hop `Warp`"));
+    std::fs::write(
+        &bad,
+        r#"{"routes": [{"name": "a", "addressPrefix": "Storag", "nextHopType": "Internet"}]}"#,
+    )
+    .unwrap();
+    tagnet(&example())
+        .args(["routes", "audit", "--region", "eastus2", "--route-table"])
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("did you mean"));
+    tagnet(&example())
+        .args(["routes", "audit", "--region", "westus9", "--route-table"])
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown region `westus9`"));
+}
+
+#[test]
+fn aggregate_and_overlaps_commands() {
+    let mut c = Command::cargo_bin("tagnet").unwrap();
+    c.args(["aggregate", "-"]).write_stdin(
+        "10.0.0.0/25\n10.0.0.128/25\n# x\nhost 192.0.2.1\n2001:db8::/33\n2001:db8:8000::/33\n",
+    );
+    c.assert()
+        .code(0)
+        .stdout("10.0.0.0/24\n192.0.2.1/32\n2001:db8::/32\n");
+    let mut c = Command::cargo_bin("tagnet").unwrap();
+    c.args(["aggregate", "--max", "1", "--format", "csv"])
+        .write_stdin("10.0.0.0/24\n10.0.2.0/24\n");
+    c.assert().code(0).stdout("prefix\n10.0.0.0/22\n");
+    let mut c = Command::cargo_bin("tagnet").unwrap();
+    c.args(["aggregate"]).write_stdin("10.0.0.0/24\nnonsense\n");
+    c.assert().code(2).stderr(predicate::str::contains(
+        "<stdin>:2: invalid prefix `nonsense`",
+    ));
+    let mut c = Command::cargo_bin("tagnet").unwrap();
+    c.args(["overlaps", "--format", "ndjson"])
+        .write_stdin("vnet 10.0.0.0/16\nsvc 10.0.128.0/20\nx 192.0.2.0/24\n");
+    c.assert().code(1).stdout(
+        "{\"outer_label\":\"vnet\",\"outer_prefix\":\"10.0.0.0/16\",\"relation\":\"contains\",\"inner_label\":\"svc\",\"inner_prefix\":\"10.0.128.0/20\"}\n",
+    );
+    let mut c = Command::cargo_bin("tagnet").unwrap();
+    c.args(["overlaps"])
+        .write_stdin("a 10.0.0.0/24\nb 10.0.1.0/24\n");
+    c.assert().code(0);
+}
