@@ -160,7 +160,7 @@ mod tests {
             |v| {
                 v.into_iter()
                     .map(|(label, a, len, v6)| {
-                        let a = (a & 0xff00_000f) | 0x0a00_0000 * u32::from(a & 1 == 0);
+                        let a = (a & 0xff00_000f) | (0x0a00_0000 * u32::from(a & 1 == 0));
                         let prefix = if v6 {
                             IpNet::V6(
                                 ipnet::Ipv6Net::new(

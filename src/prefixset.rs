@@ -36,6 +36,44 @@ impl Ranges {
         Ranges { ranges: out }
     }
 
+    /// Builds from IPv4 ranges: packed into one `u64` key each, so the sort moves 8 bytes per
+    /// range instead of 32 (the hot path of aggregating a million IPv4 prefixes).
+    pub fn from_v4_ranges(ranges: impl IntoIterator<Item = (u32, u32)>) -> Self {
+        Self::from_v4_keys(
+            ranges
+                .into_iter()
+                .map(|(s, e)| u64::from(s) << 32 | u64::from(e))
+                .collect(),
+        )
+    }
+
+    /// Builds from IPv4 ranges packed as `start << 32 | end`.
+    pub fn from_v4_keys(mut keys: Vec<u64>) -> Self {
+        if keys.len() > 50_000 {
+            keys.par_sort_unstable();
+        } else {
+            keys.sort_unstable();
+        }
+        let mut out: Vec<(u128, u128)> = Vec::with_capacity(keys.len() / 2);
+        let mut cur: Option<(u64, u64)> = None;
+        for k in keys {
+            let (s, e) = (k >> 32, k & 0xFFFF_FFFF);
+            match &mut cur {
+                Some(c) if s <= c.1 + 1 => c.1 = c.1.max(e),
+                _ => {
+                    if let Some(c) = cur {
+                        out.push((u128::from(c.0), u128::from(c.1)));
+                    }
+                    cur = Some((s, e));
+                }
+            }
+        }
+        if let Some(c) = cur {
+            out.push((u128::from(c.0), u128::from(c.1)));
+        }
+        Ranges { ranges: out }
+    }
+
     /// The ranges, ascending.
     pub fn ranges(&self) -> &[(u128, u128)] {
         &self.ranges
@@ -188,16 +226,18 @@ pub fn prefix_range(p: &IpNet) -> (u128, u128) {
 impl PrefixSet {
     /// The addresses of these prefixes.
     pub fn from_prefixes(prefixes: impl IntoIterator<Item = IpNet>) -> Self {
-        let (mut v4, mut v6) = (Vec::new(), Vec::new());
+        let prefixes = prefixes.into_iter();
+        let (mut v4, mut v6) = (Vec::with_capacity(prefixes.size_hint().0), Vec::new());
         for p in prefixes {
-            let r = prefix_range(&p);
             match p {
-                IpNet::V4(_) => v4.push(r),
-                IpNet::V6(_) => v6.push(r),
+                IpNet::V4(n) => v4.push(
+                    u64::from(u32::from(n.network())) << 32 | u64::from(u32::from(n.broadcast())),
+                ),
+                IpNet::V6(_) => v6.push(prefix_range(&p)),
             }
         }
         PrefixSet {
-            v4: Ranges::from_ranges(v4),
+            v4: Ranges::from_v4_keys(v4),
             v6: Ranges::from_ranges(v6),
         }
     }
@@ -271,8 +311,11 @@ mod tests {
         #[test]
         fn algebra_matches_sets(a in ranges8(), b in ranges8()) {
             let (sa, sb) = (expand(&a), expand(&b));
+            let a4 = a.clone();
             let (ra, rb) = (Ranges::from_ranges(a), Ranges::from_ranges(b));
             prop_assert_eq!(expand(ra.ranges()), sa.clone());
+            let v4 = Ranges::from_v4_ranges(a4.iter().map(|&(s, e)| (s as u32, e as u32)));
+            prop_assert_eq!(&v4, &ra, "IPv4 fast path");
             prop_assert_eq!(expand(ra.union(&rb).ranges()), &sa | &sb);
             prop_assert_eq!(expand(ra.intersection(&rb).ranges()), &sa & &sb);
             prop_assert_eq!(expand(ra.difference(&rb).ranges()), &sa - &sb);
@@ -317,7 +360,7 @@ mod tests {
                     let start = s + i as u128;
                     for k in 0..=8u32 {
                         let size = 1usize << k;
-                        if start % (size as u128) == 0 && i + size <= n {
+                        if start.is_multiple_of(size as u128) && i + size <= n {
                             best[i + size] = best[i + size].min(best[i] + 1);
                         }
                     }

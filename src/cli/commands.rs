@@ -318,12 +318,15 @@ struct Source<'a> {
     blocks: Vec<(usize, &'a str)>,
 }
 
+/// An address as printed, and the tags holding it.
+type Answer<'a> = (std::borrow::Cow<'a, str>, std::borrow::Cow<'a, [Match]>);
+
 /// Answers one line: `Ok(None)` for a blank or comment line, `Err` for an invalid address.
 fn answer<'a>(
     raw: &'a str,
     index: &'a TagIndex,
     region: Option<&RegionIndex>,
-) -> Result<Option<(std::borrow::Cow<'a, str>, std::borrow::Cow<'a, [Match]>)>, &'a str> {
+) -> Result<Option<Answer<'a>>, &'a str> {
     let text = raw.split('#').next().unwrap_or("").trim();
     if text.is_empty() {
         return Ok(None);
@@ -541,7 +544,7 @@ pub fn lookup(
 }
 
 /// Cuts text into blocks of about `size` bytes at line ends, with each block's first line number.
-fn split_blocks(text: &str, size: usize) -> Vec<(usize, &str)> {
+pub(crate) fn split_blocks(text: &str, size: usize) -> Vec<(usize, &str)> {
     let mut blocks = Vec::new();
     let (mut rest, mut line) = (text, 1usize);
     while !rest.is_empty() {
@@ -669,6 +672,7 @@ mod tests {
     }
 }
 
+#[cfg(test)]
 #[test]
 fn blocks_cut_at_line_ends() {
     let text = "a\nbb\nccc\nd";

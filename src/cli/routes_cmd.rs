@@ -279,47 +279,67 @@ fn plan_script(report: &tagnet::routes::audit::Audit) -> String {
     s
 }
 
-/// Reads `PREFIX` or `LABEL PREFIX` lines; blank lines and `#` comments skipped. A bare address
-/// is a host prefix. Host bits set is an error (it usually means a typo).
-fn read_labelled(path: &std::path::Path) -> Result<Vec<Labelled>> {
+/// Parses one `PREFIX` or `LABEL PREFIX` line: `None` for a blank or comment line. A bare
+/// address is a host prefix; host bits set is an error (usually a typo).
+fn parse_line<'a>(raw: &'a str, no: usize, origin: &str) -> Result<Option<(&'a str, IpNet)>> {
+    let l = match raw.bytes().position(|b| b == b'#') {
+        Some(i) => &raw[..i],
+        None => raw,
+    }
+    .trim();
+    if l.is_empty() {
+        return Ok(None);
+    }
+    let mut words = l.split_ascii_whitespace();
+    let (label, p) = match (words.next(), words.next(), words.next()) {
+        (Some(p), None, _) => ("", p),
+        (Some(label), Some(p), None) => (label, p),
+        _ => bail!("{origin}:{no}: expected `PREFIX` or `LABEL PREFIX`, got `{l}`"),
+    };
+    let net = if p.bytes().any(|b| b == b'/') {
+        tagnet::load::parse_listed_prefix(p)
+            .map_err(|reason| anyhow::anyhow!("{origin}:{no}: invalid prefix `{p}`: {reason}"))?
+    } else {
+        IpNet::from(p.parse::<std::net::IpAddr>().map_err(|_| {
+            anyhow::anyhow!(
+                "{origin}:{no}: invalid prefix `{p}`: expected ADDRESS/LENGTH or an address"
+            )
+        })?)
+    };
+    if net.trunc() != net {
+        bail!(
+            "{origin}:{no}: prefix `{p}` has host bits set; did you mean `{}`?",
+            net.trunc()
+        );
+    }
+    Ok(Some((label, net)))
+}
+
+/// Parses every line of a file (or `-`) in parallel blocks with `each`, keeping input order;
+/// the first bad line is an error naming it.
+fn read_lines<T: Send>(
+    path: &std::path::Path,
+    each: impl Fn(&str, IpNet, usize) -> T + Sync,
+) -> Result<Vec<T>> {
     let (bytes, origin) = tagnet::load::read_input(path)?;
     let text = std::str::from_utf8(&bytes)
         .with_context(|| format!("{origin}: input is not UTF-8 text"))?;
-    let lines: Vec<(usize, &str)> = text.lines().enumerate().map(|(i, l)| (i + 1, l)).collect();
-    let parsed: Vec<Result<Option<Labelled>>> = lines
+    let blocks = super::commands::split_blocks(text, 1 << 16);
+    let parsed: Vec<Result<Vec<T>>> = blocks
         .par_iter()
-        .with_min_len(4096)
-        .map(|&(no, raw)| {
-            let l = raw.split('#').next().unwrap_or("").trim();
-            if l.is_empty() {
-                return Ok(None);
+        .map(|&(first, block)| {
+            let mut out = Vec::new();
+            for (k, raw) in block.lines().enumerate() {
+                if let Some((label, net)) = parse_line(raw, first + k, &origin)? {
+                    out.push(each(label, net, first + k));
+                }
             }
-            let mut words = l.split_whitespace();
-            let (label, p) = match (words.next(), words.next(), words.next()) {
-                (Some(p), None, _) => (format!("line {no}"), p),
-                (Some(label), Some(p), None) => (label.to_string(), p),
-                _ => bail!("{origin}:{no}: expected `PREFIX` or `LABEL PREFIX`, got `{l}`"),
-            };
-            let net = match p.parse::<std::net::IpAddr>() {
-                Ok(ip) => IpNet::from(ip),
-                Err(_) => tagnet::load::parse_listed_prefix(p).map_err(|reason| {
-                    anyhow::anyhow!("{origin}:{no}: invalid prefix `{p}`: {reason}")
-                })?,
-            };
-            if net.trunc() != net {
-                bail!(
-                    "{origin}:{no}: prefix `{p}` has host bits set; did you mean `{}`?",
-                    net.trunc()
-                );
-            }
-            Ok(Some(Labelled { label, prefix: net }))
+            Ok(out)
         })
         .collect();
-    let mut out = Vec::with_capacity(parsed.len());
+    let mut out = Vec::new();
     for p in parsed {
-        if let Some(x) = p? {
-            out.push(x);
-        }
+        out.extend(p?);
     }
     Ok(out)
 }
@@ -328,8 +348,9 @@ pub fn aggregate(a: &AggregateArgs, format: Format, out: &mut dyn Write) -> Resu
     if format.is_deployment() {
         bail!("aggregate writes table, json, ndjson or csv");
     }
-    let items = read_labelled(&a.input)?;
-    let input = PrefixSet::from_prefixes(items.iter().map(|l| l.prefix));
+    let nets = read_lines(&a.input, |_, net, _| net)?;
+    let input_count = nets.len();
+    let input = PrefixSet::from_prefixes(nets);
     let exact = input.to_prefixes();
     let (prefixes, extra, extra_prefixes): (Vec<IpNet>, u128, Vec<IpNet>) = match a.max {
         Some(max) if exact.len() > max => {
@@ -378,7 +399,7 @@ pub fn aggregate(a: &AggregateArgs, format: Format, out: &mut dyn Write) -> Resu
     if format == Format::Json {
         serde_json::to_writer_pretty(
             &mut *out,
-            &serde_json::json!({"input_prefixes": items.len(), "prefixes": prefixes, "extra_addresses": extra, "extra_prefixes": extra_prefixes}),
+            &serde_json::json!({"input_prefixes": input_count, "prefixes": prefixes, "extra_addresses": extra, "extra_prefixes": extra_prefixes}),
         )?;
         writeln!(out)?;
     } else if format == Format::Table {
@@ -417,8 +438,29 @@ pub fn overlaps(a: &OverlapsArgs, format: Format, out: &mut dyn Write) -> Result
     if format.is_deployment() {
         bail!("overlaps writes table, json, ndjson or csv");
     }
-    let items = read_labelled(&a.input)?;
+    let (items, lines): (Vec<Labelled>, Vec<usize>) = read_lines(&a.input, |label, prefix, no| {
+        (
+            Labelled {
+                label: label.to_string(),
+                prefix,
+            },
+            no,
+        )
+    })?
+    .into_iter()
+    .unzip();
     let found = tagnet::overlaps::overlaps(&items);
+    let shown: Vec<std::borrow::Cow<str>> = items
+        .iter()
+        .zip(&lines)
+        .map(|(it, no)| {
+            if it.label.is_empty() {
+                format!("line {no}").into()
+            } else {
+                it.label.as_str().into()
+            }
+        })
+        .collect();
     #[derive(Serialize)]
     struct Row<'a> {
         outer_label: &'a str,
@@ -430,10 +472,10 @@ pub fn overlaps(a: &OverlapsArgs, format: Format, out: &mut dyn Write) -> Result
     let rows: Vec<Row> = found
         .iter()
         .map(|o| Row {
-            outer_label: &items[o.outer].label,
+            outer_label: &shown[o.outer],
             outer_prefix: items[o.outer].prefix,
             relation: o.relation,
-            inner_label: &items[o.inner].label,
+            inner_label: &shown[o.inner],
             inner_prefix: items[o.inner].prefix,
         })
         .collect();
