@@ -9,7 +9,8 @@
 //! unless it touches the forbidden set) or splits k between its children. With arrays capped
 //! at N, the work is O(n · N) and the memory O(n · log n + n · log N) entries for n leaves.
 
-use crate::prefixset::Ranges;
+use crate::prefixset::{PrefixSet, Ranges, nets_from_bits};
+use ipnet::IpNet;
 
 /// Why a budget could not be met.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +36,59 @@ pub struct Budgeted {
     pub extra_addresses: u128,
     /// Those addresses, as inclusive ranges.
     pub extra_ranges: Vec<(u128, u128)>,
+}
+
+/// A budgeted cover of a mixed-family set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BudgetedSet {
+    /// The chosen prefixes: IPv4 first, ascending.
+    pub prefixes: Vec<IpNet>,
+    /// Prefixes the exact aggregate needs.
+    pub exact: usize,
+    /// IPv4 addresses covered that were not in the input.
+    pub extra_addresses: u128,
+    /// Those addresses, as prefixes.
+    pub extra_prefixes: Vec<IpNet>,
+}
+
+/// Covers `set` with at most `max` prefixes: IPv6 stays exact (merging IPv6 would cover
+/// astronomically many addresses), IPv4 gets the rest of the budget and the optimal cover
+/// from [`budget`], never touching `forbidden`.
+pub fn budget_set(
+    set: &PrefixSet,
+    max: usize,
+    forbidden: &PrefixSet,
+) -> Result<BudgetedSet, BudgetError> {
+    let v4_exact = set.v4.to_prefix_bits(32);
+    let v6 = set.v6.to_prefix_bits(128);
+    let exact = v4_exact.len() + v6.len();
+    if exact <= max {
+        return Ok(BudgetedSet {
+            prefixes: set.to_prefixes(),
+            exact,
+            extra_addresses: 0,
+            extra_prefixes: Vec::new(),
+        });
+    }
+    let Some(v4_budget) = max.checked_sub(v6.len()) else {
+        return Err(BudgetError::TooFew {
+            needed: v6.len() + usize::from(!v4_exact.is_empty()),
+        });
+    };
+    let b = budget(&set.v4, 32, v4_budget, &forbidden.v4).map_err(|e| match e {
+        BudgetError::TooFew { needed } => BudgetError::TooFew {
+            needed: needed + v6.len(),
+        },
+        other => other,
+    })?;
+    let mut prefixes = nets_from_bits(&b.prefixes, 32);
+    prefixes.extend(nets_from_bits(&v6, 128));
+    Ok(BudgetedSet {
+        prefixes,
+        exact,
+        extra_addresses: b.extra_addresses,
+        extra_prefixes: Ranges::from_ranges(b.extra_ranges).to_prefixes_v4(),
+    })
 }
 
 const INF: u128 = u128::MAX;

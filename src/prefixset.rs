@@ -157,6 +157,11 @@ impl Ranges {
         Ranges { ranges: out }
     }
 
+    /// The fewest IPv4 prefixes covering exactly these addresses, ascending.
+    pub fn to_prefixes_v4(&self) -> Vec<IpNet> {
+        nets_from_bits(&self.to_prefix_bits(32), 32)
+    }
+
     /// The fewest prefixes of a `bits`-wide family covering exactly these addresses, ascending.
     pub fn to_prefix_bits(&self, bits: u32) -> Vec<(u128, u8)> {
         let mut out = Vec::with_capacity(self.ranges.len());
@@ -165,6 +170,20 @@ impl Ranges {
         }
         out
     }
+}
+
+/// Prefixes from (network, length) pairs of a `bits`-wide family (32 or 128).
+pub fn nets_from_bits(pairs: &[(u128, u8)], bits: u32) -> Vec<IpNet> {
+    pairs
+        .iter()
+        .map(|&(n, l)| {
+            if bits == 32 {
+                IpNet::V4(Ipv4Net::new(Ipv4Addr::from(n as u32), l).expect("len <= 32"))
+            } else {
+                IpNet::V6(Ipv6Net::new(Ipv6Addr::from(n), l).expect("len <= 128"))
+            }
+        })
+        .collect()
 }
 
 /// Splits [s, e] into the fewest aligned blocks, pushing (network, prefix length).
@@ -268,18 +287,8 @@ impl PrefixSet {
 
     /// The fewest prefixes covering exactly these addresses: IPv4 first, ascending.
     pub fn to_prefixes(&self) -> Vec<IpNet> {
-        let mut out: Vec<IpNet> = self
-            .v4
-            .to_prefix_bits(32)
-            .into_iter()
-            .map(|(a, l)| IpNet::V4(Ipv4Net::new(Ipv4Addr::from(a as u32), l).expect("len <= 32")))
-            .collect();
-        out.extend(
-            self.v6
-                .to_prefix_bits(128)
-                .into_iter()
-                .map(|(a, l)| IpNet::V6(Ipv6Net::new(Ipv6Addr::from(a), l).expect("len <= 128"))),
-        );
+        let mut out = nets_from_bits(&self.v4.to_prefix_bits(32), 32);
+        out.extend(nets_from_bits(&self.v6.to_prefix_bits(128), 128));
         out
     }
 }

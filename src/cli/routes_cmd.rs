@@ -356,32 +356,19 @@ pub fn aggregate(a: &AggregateArgs, format: Format, out: &mut dyn Write) -> Resu
         Some(max) if exact.len() > max => {
             let forbidden =
                 PrefixSet::from_prefixes(parse_prefixes(&a.never_cover, "--never-cover prefix")?);
-            // IPv6 stays exact; IPv4 gets what is left of the budget.
-            let v6 = input.v6.to_prefix_bits(128);
-            let budget4 = max.checked_sub(v6.len()).with_context(|| {
-                format!(
-                    "the IPv6 prefixes alone need {} entries, more than --max {max}",
-                    v6.len()
-                )
-            })?;
-            match tagnet::budget::budget(&input.v4, 32, budget4, &forbidden.v4) {
+            match tagnet::budget::budget_set(&input, max, &forbidden) {
                 Ok(b) => {
-                    let mut p = to_nets(&b.prefixes, 32);
-                    p.extend(to_nets(&v6, 128));
-                    let extra =
-                        to_nets(&Ranges::from_ranges(b.extra_ranges).to_prefix_bits(32), 32);
                     eprintln!(
                         "tagnet: note: {} exact prefixes merged into {}, covering {} extra addresses",
-                        exact.len(),
-                        p.len(),
+                        b.exact,
+                        b.prefixes.len(),
                         b.extra_addresses
                     );
-                    (p, b.extra_addresses, extra)
+                    (b.prefixes, b.extra_addresses, b.extra_prefixes)
                 }
                 Err(tagnet::budget::BudgetError::TooFew { needed }) => {
                     eprintln!(
-                        "tagnet: cannot fit in {max} prefixes without covering --never-cover space: {} needed",
-                        needed + v6.len()
+                        "tagnet: cannot fit in {max} prefixes without covering --never-cover space: {needed} needed"
                     );
                     return Ok(Status::NoMatch);
                 }
@@ -389,7 +376,7 @@ pub fn aggregate(a: &AggregateArgs, format: Format, out: &mut dyn Write) -> Resu
                     bail!(
                         "the input holds {} range(s) inside --never-cover (first {}); no cover can avoid them",
                         ranges.len(),
-                        to_nets(&Ranges::from_ranges(ranges).to_prefix_bits(32), 32)[0]
+                        Ranges::from_ranges(ranges).to_prefixes_v4()[0]
                     );
                 }
             }
@@ -420,18 +407,6 @@ pub fn aggregate(a: &AggregateArgs, format: Format, out: &mut dyn Write) -> Resu
         })?;
     }
     Ok(Status::Success)
-}
-
-fn to_nets(p: &[(u128, u8)], bits: u32) -> Vec<IpNet> {
-    p.iter()
-        .map(|&(n, l)| {
-            if bits == 32 {
-                IpNet::V4(ipnet::Ipv4Net::new((n as u32).into(), l).expect("len <= 32"))
-            } else {
-                IpNet::V6(ipnet::Ipv6Net::new(n.into(), l).expect("len <= 128"))
-            }
-        })
-        .collect()
 }
 
 pub fn overlaps(a: &OverlapsArgs, format: Format, out: &mut dyn Write) -> Result<Status> {

@@ -20,7 +20,7 @@
 use super::{NextHop, Route};
 use crate::error::{Error, Result};
 use crate::index::interval::{NONE, laminar_sweep};
-use crate::prefixset::{PrefixSet, Ranges, prefix_range};
+use crate::prefixset::{PrefixSet, Ranges, nets_from_bits, prefix_range};
 use crate::snapshot::{Snapshot, TagId};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use serde::Serialize;
@@ -311,7 +311,7 @@ pub fn audit(
     for ((code, winner), ranges) in offending {
         let net = cands[winner].0;
         let bits = if matches!(net, IpNet::V4(_)) { 32 } else { 128 };
-        let prefixes = to_nets(&Ranges::from_ranges(ranges), bits);
+        let prefixes = nets_from_bits(&Ranges::from_ranges(ranges).to_prefix_bits(bits), bits);
         let o = cands[winner].2;
         let count: u128 = prefixes
             .iter()
@@ -391,19 +391,6 @@ pub fn audit(
         add,
         delete,
     })
-}
-
-fn to_nets(r: &Ranges, bits: u32) -> Vec<IpNet> {
-    r.to_prefix_bits(bits)
-        .into_iter()
-        .map(|(n, l)| {
-            if bits == 32 {
-                IpNet::V4(Ipv4Net::new((n as u32).into(), l).expect("len <= 32"))
-            } else {
-                IpNet::V6(Ipv6Net::new(n.into(), l).expect("len <= 128"))
-            }
-        })
-        .collect()
 }
 
 fn sort_key(n: &IpNet) -> (bool, u128, u8) {

@@ -10,11 +10,11 @@
 pub mod audit;
 pub mod deploy;
 
-use crate::budget::{BudgetError, budget};
+use crate::budget::{BudgetError, budget_set};
 use crate::error::{Error, Result};
 use crate::prefixset::{PrefixSet, Ranges, prefix_range};
 use crate::snapshot::{Snapshot, TagId};
-use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt;
@@ -378,27 +378,11 @@ pub fn plan(snap: &Snapshot, req: &UdrRequest) -> Result<std::result::Result<Udr
             .collect();
         forbidden_nets.extend(req.never_cover.iter().copied());
         let forbidden = PrefixSet::from_prefixes(forbidden_nets);
-        // IPv6 stays exact; IPv4 takes what is left of the budget.
-        let v6_exact = required.v6.to_prefix_bits(128);
-        let v4_budget = budget_left.saturating_sub(v6_exact.len());
-        match budget(&required.v4, 32, v4_budget, &forbidden.v4) {
+        match budget_set(&required, budget_left, &forbidden) {
             Ok(b) => {
-                chosen =
-                    b.prefixes
-                        .iter()
-                        .map(|&(n, l)| {
-                            IpNet::V4(Ipv4Net::new((n as u32).into(), l).expect("len <= 32"))
-                        })
-                        .chain(v6_exact.iter().map(|&(n, l)| {
-                            IpNet::V6(Ipv6Net::new(n.into(), l).expect("len <= 128"))
-                        }))
-                        .collect();
+                chosen = b.prefixes;
                 extra_addresses = b.extra_addresses;
-                extra_prefixes = Ranges::from_ranges(b.extra_ranges)
-                    .to_prefix_bits(32)
-                    .into_iter()
-                    .map(|(n, l)| IpNet::V4(Ipv4Net::new((n as u32).into(), l).expect("len <= 32")))
-                    .collect();
+                extra_prefixes = b.extra_prefixes;
                 notes.push(format!(
                     "the exact set needs {} prefix routes; merged into {} to fit --max-routes {}, which also sends {} addresses outside the required tags to {}",
                     exact.len(),
@@ -410,21 +394,21 @@ pub fn plan(snap: &Snapshot, req: &UdrRequest) -> Result<std::result::Result<Udr
             }
             Err(BudgetError::TooFew { needed }) => {
                 return Ok(Err(OverBudget {
-                    needed: needed + v6_exact.len() + tag_routes,
+                    needed: needed + tag_routes,
                     max: req.max_routes,
                     message: format!(
                         "even merged, the routes need {} entries without covering private or --never-cover space, more than --max-routes {}",
-                        needed + v6_exact.len() + tag_routes,
+                        needed + tag_routes,
                         req.max_routes
                     ),
                 }));
             }
             Err(BudgetError::InputForbidden { ranges }) => {
+                let first = Ranges::from_ranges(ranges.clone()).to_prefixes_v4();
                 return Err(Error::Usage(format!(
-                    "required tags hold addresses in the private or --never-cover space ({} ranges, first {}-{}); remove that --never-cover prefix",
+                    "required tags hold addresses in the private or --never-cover space ({} ranges, first {}); remove that --never-cover prefix",
                     ranges.len(),
-                    std::net::Ipv4Addr::from(ranges[0].0 as u32),
-                    std::net::Ipv4Addr::from(ranges[0].1 as u32)
+                    first[0]
                 )));
             }
         }
