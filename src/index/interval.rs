@@ -16,6 +16,10 @@ pub trait Key: Copy + Ord + Send + Sync + std::fmt::Debug + 'static {
     fn top16(self) -> usize;
     /// The lowest key of directory slot `slot` (`slot < 1 << DIR_BITS`).
     fn slot_start(slot: usize) -> Self;
+    /// The 8 bits after the top [`DIR_BITS`]: the second-level directory slot.
+    fn sub8(self) -> usize;
+    /// The lowest key of second-level slot `sub` inside slot `slot`.
+    fn sub_start(slot: usize, sub: usize) -> Self;
 }
 
 impl Key for u32 {
@@ -29,6 +33,12 @@ impl Key for u32 {
     fn slot_start(slot: usize) -> Self {
         (slot as u32) << (32 - DIR_BITS)
     }
+    fn sub8(self) -> usize {
+        ((self >> (32 - DIR_BITS - 8)) & 0xff) as usize
+    }
+    fn sub_start(slot: usize, sub: usize) -> Self {
+        Self::slot_start(slot) | ((sub as u32) << (32 - DIR_BITS - 8))
+    }
 }
 
 impl Key for u128 {
@@ -41,6 +51,12 @@ impl Key for u128 {
     }
     fn slot_start(slot: usize) -> Self {
         (slot as u128) << (128 - DIR_BITS)
+    }
+    fn sub8(self) -> usize {
+        ((self >> (128 - DIR_BITS - 8)) & 0xff) as usize
+    }
+    fn sub_start(slot: usize, sub: usize) -> Self {
+        Self::slot_start(slot) | ((sub as u128) << (128 - DIR_BITS - 8))
     }
 }
 
@@ -103,13 +119,22 @@ pub fn laminar_sweep<K: Key>(ranges: &[(K, K)]) -> Sweep<K> {
     Sweep { parents, segments }
 }
 
-/// Segments with a value each, and a directory on the top [`DIR_BITS`] bits of the key.
+/// A slot holding more segment starts than this gets a second-level directory.
+const DENSE: usize = 8;
+/// Marks a directory entry that points at a second-level directory.
+const FLAG: u32 = 1 << 31;
+
+/// Segments with a value each, and a two-level directory: the top [`DIR_BITS`] bits of the
+/// key, then 8 more bits in slots holding many segments, so the final binary search spans a
+/// handful of starts.
 #[derive(Debug, Clone)]
 pub struct IntervalTable<K, V> {
     starts: Vec<K>,
     values: Vec<V>,
-    /// `dir[s]` = index of the segment holding the first key of slot `s`; `dir[1 << DIR_BITS]` = last.
-    dir: Vec<u32>,
+    /// Per slot `(lo, hi)`: the segments holding the slot's first key and the next slot's
+    /// first key; or `(FLAG, base)` for a dense slot whose second level is `dir2[base..base + 257]`.
+    dir: Vec<(u32, u32)>,
+    dir2: Vec<u32>,
 }
 
 impl<K: Key, V: Copy + PartialEq> IntervalTable<K, V> {
@@ -128,30 +153,54 @@ impl<K: Key, V: Copy + PartialEq> IntervalTable<K, V> {
             starts.first() == Some(&K::ZERO),
             "segments must start at the lowest key"
         );
-        let mut dir = Vec::with_capacity(SLOTS + 1);
+        // The segment holding `key`, found by a forward scan from `seg`.
+        let holding = |seg: &mut usize, key: K| {
+            while *seg + 1 < starts.len() && starts[*seg + 1] <= key {
+                *seg += 1;
+            }
+            *seg as u32
+        };
+        let mut first_seg = Vec::with_capacity(SLOTS + 1);
         let mut seg = 0usize;
         for slot in 0..SLOTS {
-            let first = K::slot_start(slot);
-            while seg + 1 < starts.len() && starts[seg + 1] <= first {
-                seg += 1;
-            }
-            dir.push(seg as u32);
+            first_seg.push(holding(&mut seg, K::slot_start(slot)));
         }
-        dir.push((starts.len() - 1) as u32);
+        first_seg.push((starts.len() - 1) as u32);
+        let mut dir = Vec::with_capacity(SLOTS);
+        let mut dir2 = Vec::new();
+        for slot in 0..SLOTS {
+            let (lo, hi) = (first_seg[slot], first_seg[slot + 1]);
+            if (hi - lo) as usize <= DENSE {
+                dir.push((lo, hi));
+                continue;
+            }
+            let base = dir2.len() as u32;
+            let mut seg = lo as usize;
+            for sub in 0..256 {
+                dir2.push(holding(&mut seg, K::sub_start(slot, sub)));
+            }
+            dir2.push(hi);
+            dir.push((FLAG, base));
+        }
         IntervalTable {
             starts,
             values,
             dir,
+            dir2,
         }
     }
 
     /// The value of the segment holding `key`.
     #[inline]
     pub fn get(&self, key: K) -> V {
-        let slot = key.top16();
-        let lo = self.dir[slot] as usize;
-        let hi = self.dir[slot + 1] as usize;
-        // Branch-free: an empty bucket slice costs one comparison-free partition_point.
+        let (a, b) = self.dir[key.top16()];
+        let (lo, hi) = if a & FLAG == 0 {
+            (a as usize, b as usize)
+        } else {
+            let i = b as usize + key.sub8();
+            (self.dir2[i] as usize, self.dir2[i + 1] as usize)
+        };
+        // An empty bucket slice costs a comparison-free partition_point.
         let idx = lo + self.starts[lo + 1..hi + 1].partition_point(|&s| s <= key);
         self.values[idx]
     }

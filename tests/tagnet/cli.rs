@@ -390,3 +390,45 @@ fn real_snapshot_lookup_of_a_batch_address() {
         );
     }
 }
+
+#[test]
+fn prefixes_set_algebra() {
+    // AzureCloud.eastus2 minus the eastus2 Storage prefixes, IPv4 only.
+    let out = stdout_of(&[
+        "prefixes",
+        "AzureCloud",
+        "--region",
+        "eastus2",
+        "-4",
+        "--minus",
+        "Storage",
+    ]);
+    assert_eq!(out, "192.0.2.0/25\n198.51.100.64/26\n");
+    let out = stdout_of(&[
+        "prefixes",
+        "AzureCloud",
+        "-4",
+        "--intersect",
+        "192.0.2.0/26",
+        "--minus",
+        "192.0.2.16/28",
+    ]);
+    assert_eq!(out, "192.0.2.0/28\n192.0.2.32/27\n");
+    let out = stdout_of(&[
+        "prefixes",
+        "AzureCloud",
+        "--intersect",
+        "2001:db8:1000::/36",
+        "--minus",
+        "BatchNodeManagement",
+    ]);
+    assert_eq!(
+        out,
+        "2001:db8:1001::/48\n2001:db8:1002::/47\n2001:db8:1004::/46\n2001:db8:1008::/45\n2001:db8:1010::/44\n2001:db8:1020::/43\n2001:db8:1040::/42\n2001:db8:1080::/41\n2001:db8:1100::/40\n2001:db8:1200::/39\n2001:db8:1400::/38\n2001:db8:1800::/37\n"
+    );
+    with_example()
+        .args(["prefixes", "AzureCloud", "--minus", "10.0.0.1/33"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid prefix `10.0.0.1/33`"));
+}
