@@ -59,13 +59,35 @@ fn key(p: &Labelled) -> (bool, u128, u8) {
 /// assert_eq!((found[0].outer, found[0].inner, found[0].relation), (0, 1, Relation::Contains));
 /// ```
 pub fn overlaps(items: &[Labelled]) -> Vec<Overlap> {
-    let mut order: Vec<usize> = (0..items.len()).collect();
-    order.par_sort_unstable_by(|&a, &b| {
-        key(&items[a])
-            .cmp(&key(&items[b]))
-            .then_with(|| items[a].label.cmp(&items[b].label))
-            .then(a.cmp(&b))
-    });
+    // Sort by (family, start, length) on compact keys, IPv4 and IPv6 apart, then order each
+    // run of equal prefixes by label.
+    let mut v4: Vec<(u64, u32)> = Vec::new();
+    let mut v6: Vec<(u128, u8, u32)> = Vec::new();
+    for (i, it) in items.iter().enumerate() {
+        match it.prefix {
+            IpNet::V4(n) => v4.push((
+                u64::from(u32::from(n.network())) << 8 | u64::from(n.prefix_len()),
+                i as u32,
+            )),
+            IpNet::V6(n) => v6.push((u128::from(n.network()), n.prefix_len(), i as u32)),
+        }
+    }
+    rayon::join(|| v4.par_sort_unstable(), || v6.par_sort_unstable());
+    let mut order: Vec<usize> = v4
+        .iter()
+        .map(|&(_, i)| i as usize)
+        .chain(v6.iter().map(|&(_, _, i)| i as usize))
+        .collect();
+    let mut run = 0;
+    for i in 1..=order.len() {
+        if i == order.len() || items[order[i]].prefix != items[order[run]].prefix {
+            if i - run > 1 {
+                order[run..i]
+                    .sort_unstable_by(|&a, &b| items[a].label.cmp(&items[b].label).then(a.cmp(&b)));
+            }
+            run = i;
+        }
+    }
     // Cut into groups no prefix crosses: a new group starts where a prefix begins after every
     // earlier one (of the same family) has ended.
     let mut groups: Vec<std::ops::Range<usize>> = Vec::new();
