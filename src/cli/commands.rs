@@ -394,6 +394,15 @@ pub fn lookup(
             blocks: split_blocks(text, 1 << 16),
         }
     } else {
+        // Arguments are checked before any output: a bad one is an error, not a skipped line.
+        for (no, text) in a.addresses.iter().enumerate() {
+            if text.trim().parse::<IpAddr>().is_err() {
+                anyhow::bail!(
+                    "invalid IP address `{text}` (argument {}): expected IPv4 like 192.0.2.1 or IPv6 like 2001:db8::1",
+                    no + 1
+                );
+            }
+        }
         joined = a.addresses.join("\n");
         Source {
             origin: "<arguments>".into(),

@@ -359,10 +359,11 @@ pub fn aggregate(a: &AggregateArgs, format: Format, out: &mut dyn Write) -> Resu
             match tagnet::budget::budget_set(&input, max, &forbidden) {
                 Ok(b) => {
                     eprintln!(
-                        "tagnet: note: {} exact prefixes merged into {}, covering {} extra addresses",
+                        "tagnet: note: {} exact prefixes merged into {}, covering {} extra addresses: {}",
                         b.exact,
                         b.prefixes.len(),
-                        b.extra_addresses
+                        b.extra_addresses,
+                        tagnet::routes::list_some(&b.extra_prefixes, 20)
                     );
                     (b.prefixes, b.extra_addresses, b.extra_prefixes)
                 }

@@ -384,12 +384,13 @@ pub fn plan(snap: &Snapshot, req: &UdrRequest) -> Result<std::result::Result<Udr
                 extra_addresses = b.extra_addresses;
                 extra_prefixes = b.extra_prefixes;
                 notes.push(format!(
-                    "the exact set needs {} prefix routes; merged into {} to fit --max-routes {}, which also sends {} addresses outside the required tags to {}",
+                    "the exact set needs {} prefix routes; merged into {} to fit --max-routes {}, which also sends {} addresses outside the required tags to {}: {}",
                     exact.len(),
                     chosen.len(),
                     req.max_routes,
                     extra_addresses,
-                    req.next_hop
+                    req.next_hop,
+                    list_some(&extra_prefixes, 20)
                 ));
             }
             Err(BudgetError::TooFew { needed }) => {
@@ -470,6 +471,15 @@ pub fn name_routes(
             }
         })
         .collect()
+}
+
+/// Up to `n` prefixes, space-separated, then how many more.
+pub fn list_some(prefixes: &[IpNet], n: usize) -> String {
+    let mut s: Vec<String> = prefixes.iter().take(n).map(ToString::to_string).collect();
+    if prefixes.len() > n {
+        s.push(format!("and {} more", prefixes.len() - n));
+    }
+    s.join(" ")
 }
 
 fn overlaps(a: (u128, u128), b: (u128, u128)) -> bool {

@@ -96,3 +96,37 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Damaged input never panics the loader: it loads or gives an error.
+    #[test]
+    fn damaged_snapshots_never_panic(edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..8)) {
+        let mut bytes = std::fs::read(super::common::example()).unwrap();
+        for (at, byte, op) in edits {
+            let i = at.index(bytes.len() + 1);
+            match op {
+                0 if i < bytes.len() => bytes[i] = byte,
+                1 => bytes.insert(i, byte),
+                _ if i < bytes.len() => { bytes.remove(i); }
+                _ => {}
+            }
+        }
+        if let Ok(snap) = tagnet::load::from_slice(&bytes, "damaged") {
+            let index = TagIndex::build(&snap);
+            let _ = index.lookup("192.0.2.1".parse().unwrap());
+        }
+    }
+
+    /// Arbitrary route tables never panic the parser or the audit.
+    #[test]
+    fn route_tables_never_panic(text in "\\PC{0,200}", prefix in "[0-9a-fA-F:./]{0,20}", hop in "(Internet|VirtualAppliance|None|VnetLocal|x)") {
+        let snap = tagnet::load::load_path(&super::common::example()).unwrap();
+        let _ = tagnet::routes::audit::parse_route_table(text.as_bytes(), "t");
+        let doc = format!(r#"{{"routes": [{{"name": "r", "addressPrefix": "{prefix}", "nextHopType": "{hop}", "nextHopIpAddress": "10.0.0.4"}}]}}"#);
+        if let Ok(table) = tagnet::routes::audit::parse_route_table(doc.as_bytes(), "t") {
+            let _ = tagnet::routes::audit::audit(&snap, &table, &[0, 1], &[], true);
+        }
+    }
+}
