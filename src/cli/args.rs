@@ -6,9 +6,10 @@ use std::path::PathBuf;
 
 const EXIT_CODES: &str = "\
 Exit status:
-  0  success (for lookup: at least one address matched; for tags: at least one tag listed)
-  1  negative result (nothing matched)
-  2  error (bad input, unreadable file, unknown tag or region)";
+  0  success (lookup: an address matched; tags: a tag listed; audit: nothing required is missing)
+  1  negative result: nothing matched; udr cannot fit --max-routes; routes audit found required
+     addresses not leaving through Internet; overlaps found overlapping prefixes
+  2  error: bad input, unreadable file, unknown tag or region (with suggestions)";
 
 /// Azure service-tag and IP-range analysis: which tags hold an address, which prefixes a
 /// region's tags have, offline, on Microsoft's weekly service-tag file.
