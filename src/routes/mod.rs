@@ -281,11 +281,18 @@ pub fn valid_route_name(name: &str) -> bool {
         && last.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// The regional tags a request means, sorted by id.
+/// The tags a request means, sorted by id: for each region, the regional variants of each
+/// cloud-wide tag. A tag named by its full regional name is used as named; a cloud-wide tag
+/// that has no regional variants anywhere (`AzureActiveDirectory`) is used whole.
 pub fn required_tags(snap: &Snapshot, regions: &[String], tags: &[String]) -> Result<Vec<TagId>> {
     let mut ids = BTreeSet::new();
-    for r in regions {
-        for t in tags {
+    for t in tags {
+        let id = snap.tag_by_name(t)?;
+        if snap.tag(id).is_regional() || snap.variants(id).is_empty() {
+            ids.insert(id);
+            continue;
+        }
+        for r in regions {
             ids.extend(snap.resolve_tag(t, Some(r))?);
         }
     }

@@ -620,3 +620,31 @@ fn aggregate_and_overlaps_commands() {
         .write_stdin("a 10.0.0.0/24\nb 10.0.1.0/24\n");
     c.assert().code(0);
 }
+
+#[test]
+fn udr_extra_tags_cloud_wide_and_regional() {
+    let doc = json_of(
+        &example(),
+        &[
+            "udr",
+            "--region",
+            "eastus2",
+            "--only-tag",
+            "AzureActiveDirectory",
+            "--tag",
+            "Storage.WestEurope",
+        ],
+    );
+    let tags: Vec<&str> = doc["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert_eq!(tags, ["AzureActiveDirectory", "Storage.WestEurope"]);
+    let prefixes: Vec<String> = route_prefixes(&doc)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(prefixes, ["198.51.100.128/26", "203.0.113.0/25"]);
+}
