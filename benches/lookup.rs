@@ -10,6 +10,9 @@
 //!
 //! Needs `../shared/data/servicetags/`; prints a note and measures nothing without it.
 
+mod common;
+
+use common::Rng;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ipnet::{Ipv4Net, Ipv6Net};
 use prefix_trie::PrefixMap;
@@ -28,16 +31,6 @@ fn snapshot_path() -> Option<PathBuf> {
     } else {
         eprintln!("skipped: {} is absent", p.display());
         None
-    }
-}
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
 }
 

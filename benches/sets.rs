@@ -9,6 +9,9 @@
 //! - `budget_azurecloud_eastus_400`: optimal budgeted cover of `AzureCloud.eastus` in 400
 //!   prefixes vs exact aggregation alone.
 
+mod common;
+
+use common::Rng;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ipnet::{IpNet, Ipv4Net};
 use iprange::IpRange;
@@ -17,19 +20,6 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use tagnet::overlaps::{Labelled, overlaps};
 use tagnet::prefixset::PrefixSet;
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
 
 /// 1M skewed prefixes: half /24, a fifth /32, the rest /16-/23 and /25-/31, in 300 clusters
 /// picked with a Pareto(1.2) skew.

@@ -302,15 +302,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn ranges8() -> impl Strategy<Value = Vec<(u128, u128)>> {
-        proptest::collection::vec((0u128..256, 0u32..=8), 0..8).prop_map(|v| {
-            v.into_iter()
-                .map(|(a, len)| {
-                    let size = 1u128 << (8 - len);
-                    let s = a & !(size - 1);
-                    (s, s + size - 1)
-                })
-                .collect()
-        })
+        crate::prefixset::tests::ranges8_upto(8)
     }
 
     /// Oracle: the fewest extra addresses covering the input with at most `max` disjoint

@@ -294,7 +294,7 @@ impl PrefixSet {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
     use std::collections::BTreeSet;
@@ -304,8 +304,10 @@ mod tests {
         ranges.iter().flat_map(|&(s, e)| s..=e).collect()
     }
 
-    fn ranges8() -> impl Strategy<Value = Vec<(u128, u128)>> {
-        proptest::collection::vec((0u128..256, 0u32..=8), 0..10).prop_map(|v| {
+    /// Up to `n` aligned prefixes of an 8-bit family, as inclusive ranges (shared with the
+    /// budget tests).
+    pub(crate) fn ranges8_upto(n: usize) -> impl Strategy<Value = Vec<(u128, u128)>> {
+        proptest::collection::vec((0u128..256, 0u32..=8), 0..n).prop_map(|v| {
             v.into_iter()
                 .map(|(a, len)| {
                     let size = 1u128 << (8 - len);
@@ -314,6 +316,10 @@ mod tests {
                 })
                 .collect()
         })
+    }
+
+    fn ranges8() -> impl Strategy<Value = Vec<(u128, u128)>> {
+        ranges8_upto(10)
     }
 
     proptest! {

@@ -381,6 +381,16 @@ fn route(name: &str, prefix: &str, hop: &str, ip: Option<&str>) -> serde_json::V
     serde_json::json!({"name": name, "properties": p})
 }
 
+/// The forced-tunneling default route to a firewall.
+fn firewall() -> serde_json::Value {
+    route("fw", "0.0.0.0/0", "VirtualAppliance", Some("10.1.0.4"))
+}
+
+/// One finding as `findings` lists it.
+fn one(code: &str, route: &str, prefix: &str) -> Vec<(String, String, Vec<String>)> {
+    vec![(code.into(), route.into(), vec![prefix.into()])]
+}
+
 fn findings(doc: &serde_json::Value) -> Vec<(String, String, Vec<String>)> {
     doc["findings"]
         .as_array()
@@ -410,22 +420,10 @@ fn audit_cases() {
     // Forced tunneling with one required route deleted: that prefix goes to the firewall.
     let (code, doc) = audit_with(|r| {
         r.retain(|x| x["properties"]["addressPrefix"] != "192.0.2.64/27");
-        r.push(route(
-            "fw",
-            "0.0.0.0/0",
-            "VirtualAppliance",
-            Some("10.1.0.4"),
-        ));
+        r.push(firewall());
     });
     assert_eq!(code, 1);
-    assert_eq!(
-        findings(&doc),
-        vec![(
-            "missing-route".into(),
-            "fw".into(),
-            vec!["192.0.2.64/27".into()]
-        )]
-    );
+    assert_eq!(findings(&doc), one("missing-route", "fw", "192.0.2.64/27"));
     assert_eq!(doc["add"][0]["address_prefix"], "192.0.2.64/27");
 
     // Partial: a /28 route where a /27 is needed leaves the other half to the default route.
@@ -435,22 +433,10 @@ fn audit_cases() {
                 x["properties"]["addressPrefix"] = "192.0.2.64/28".into();
             }
         }
-        r.push(route(
-            "fw",
-            "0.0.0.0/0",
-            "VirtualAppliance",
-            Some("10.1.0.4"),
-        ));
+        r.push(firewall());
     });
     assert_eq!(code, 1);
-    assert_eq!(
-        findings(&doc),
-        vec![(
-            "missing-route".into(),
-            "fw".into(),
-            vec!["192.0.2.80/28".into()]
-        )]
-    );
+    assert_eq!(findings(&doc), one("missing-route", "fw", "192.0.2.80/28"));
 
     // Shadowed: a more specific route to an appliance inside a required Internet route.
     let (code, doc) = audit_with(|r| {
@@ -464,24 +450,13 @@ fn audit_cases() {
     assert_eq!(code, 1);
     assert_eq!(
         findings(&doc),
-        vec![(
-            "shadowed-route".into(),
-            "inspect".into(),
-            vec!["192.0.2.32/30".into()]
-        )]
+        one("shadowed-route", "inspect", "192.0.2.32/30")
     );
 
     // Stale: a route to Internet for a prefix no required tag holds; a warning, exit 0.
     let (code, doc) = audit_with(|r| r.push(route("old", "198.51.100.0/26", "Internet", None)));
     assert_eq!(code, 0);
-    assert_eq!(
-        findings(&doc),
-        vec![(
-            "stale-route".into(),
-            "old".into(),
-            vec!["198.51.100.0/26".into()]
-        )]
-    );
+    assert_eq!(findings(&doc), one("stale-route", "old", "198.51.100.0/26"));
     assert_eq!(doc["delete"], serde_json::json!(["old"]));
 
     // A service-tag route to Internet covers what it holds.
@@ -494,12 +469,7 @@ fn audit_cases() {
             None,
         ));
         r.push(route("bnm", "BatchNodeManagement", "Internet", None));
-        r.push(route(
-            "fw",
-            "0.0.0.0/0",
-            "VirtualAppliance",
-            Some("10.1.0.4"),
-        ));
+        r.push(firewall());
     });
     assert_eq!((code, findings(&doc).len()), (0, 0), "{doc}");
 }
