@@ -618,3 +618,59 @@ fn udr_extra_tags_cloud_wide_and_regional() {
         .collect();
     assert_eq!(prefixes, ["198.51.100.128/26", "203.0.113.0/25"]);
 }
+
+#[test]
+fn audit_every_format_snapshot() {
+    let out = tagnet(&example())
+        .args(["udr", "--region", "eastus2", "--format", "arm"])
+        .output()
+        .unwrap();
+    let mut arm: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let routes = arm["resources"][0]["properties"]["routes"]
+        .as_array_mut()
+        .unwrap();
+    routes.remove(3);
+    routes.push(firewall());
+    routes.push(route("old", "198.51.100.0/26", "Internet", None));
+    routes.push(route(
+        "inspect",
+        "192.0.2.32/30",
+        "VirtualAppliance",
+        Some("10.1.0.4"),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("table.json");
+    std::fs::write(&file, arm.to_string()).unwrap();
+    for format in ["table", "json", "ndjson", "csv", "az"] {
+        let out = tagnet(&example())
+            .args(["routes", "audit", "--route-table"])
+            .arg(&file)
+            .args([
+                "--region",
+                "eastus2",
+                "--vnet",
+                "10.1.0.0/16",
+                "--format",
+                format,
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{format}");
+        if format == "az" {
+            let plan = dir.path().join("plan.sh");
+            std::fs::write(&plan, &out.stdout).unwrap();
+            assert!(
+                std::process::Command::new("bash")
+                    .arg("-n")
+                    .arg(&plan)
+                    .status()
+                    .unwrap()
+                    .success()
+            );
+        }
+        insta::assert_snapshot!(
+            format!("audit_{format}"),
+            String::from_utf8(out.stdout).unwrap()
+        );
+    }
+}
