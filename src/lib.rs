@@ -17,8 +17,15 @@
 //! - [`load::wire`]: Microsoft's JSON exactly; [`load`]: validation into [`Snapshot`].
 //! - [`index`]: [`TagIndex`] (every containing tag, O(log b) per lookup after an O(n log n)
 //!   build) and per-region compressed tries.
-//! - [`prefixset`]: exact prefix-set algebra and aggregation.
-//! - [`oracle`]: slow, obviously-correct answers the tests compare against.
+//! - [`prefixset`]: exact prefix-set algebra and minimal aggregation (O(n log n)).
+//! - [`budget`]: the optimal cover within N prefixes that adds the fewest addresses and avoids
+//!   a forbidden set (tree knapsack, O(n · N)).
+//! - [`overlaps`]: every containing or equal pair among labelled prefixes (sort and sweep,
+//!   O(n log n + pairs)).
+//! - [`routes`]: forced-tunneling route plans ([`routes::plan`]), route-table audits
+//!   ([`routes::audit`]) and deployment renderers ([`routes::deploy`]).
+//! - [`oracle`]: slow, obviously-correct answers the tests compare against (the naive
+//!   functions beside each fast structure serve the same purpose).
 //!
 //! # Canonical prefixes
 //! Prefixes are stored canonical: host bits cleared (`192.0.2.77/24` is read as `192.0.2.0/24`,
