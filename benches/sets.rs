@@ -8,6 +8,8 @@
 //!   sort-and-sweep vs prefix-trie `cover` per prefix.
 //! - `budget_azurecloud_eastus_400`: optimal budgeted cover of `AzureCloud.eastus` in 400
 //!   prefixes vs exact aggregation alone.
+//! - `udr_eastus2_end_to_end`: load cn376, plan the eastus2 routes, render ARM; beside loading
+//!   alone.
 
 mod common;
 
@@ -184,5 +186,37 @@ fn budget_group(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, aggregate, overlaps_group, budget_group);
+fn udr_group(c: &mut Criterion) {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/servicetags/ServiceTags_Public_cn376.json");
+    if !p.exists() {
+        return;
+    }
+    let request = tagnet::routes::UdrRequest {
+        regions: vec!["eastus2".into()],
+        tags: vec!["BatchNodeManagement".into(), "AzureMachineLearning".into()],
+        ipv6: false,
+        next_hop: tagnet::routes::NextHop::Internet,
+        max_routes: tagnet::routes::DEFAULT_MAX_ROUTES,
+        exact: false,
+        use_service_tags: false,
+        never_cover: Vec::new(),
+    };
+    let mut g = c.benchmark_group("udr_eastus2_end_to_end");
+    g.sample_size(20);
+    g.bench_function("tagnet_load_plan_arm", |b| {
+        b.iter(|| {
+            let snap = tagnet::load::load_path(&p).unwrap();
+            let plan = tagnet::routes::plan(&snap, &request).unwrap().unwrap();
+            tagnet::routes::deploy::arm(&plan.routes, &tagnet::routes::deploy::Header::default())
+                .len()
+        })
+    });
+    g.bench_function("load_only", |b| {
+        b.iter(|| tagnet::load::load_path(&p).unwrap().tags().len())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, aggregate, overlaps_group, budget_group, udr_group);
 criterion_main!(benches);
