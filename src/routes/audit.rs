@@ -268,13 +268,22 @@ pub fn audit(
         } else {
             u128::MAX
         };
+        // Segments and required ranges are both ascending: walk them together.
+        let req_ranges = required_ranges.ranges();
+        let mut j = 0;
         for (k, &(start, node)) in sweep.segments.iter().enumerate() {
-            let end = sweep.segments.get(k + 1).map_or(top, |n| n.0 - 1);
+            let end = sweep.segments.get(k + 1).map_or(top, |n| n.0 - 1).min(top);
             if start > top || node == NONE {
                 continue;
             }
-            let seg =
-                Ranges::from_ranges(vec![(start, end.min(top))]).intersection(required_ranges);
+            while j < req_ranges.len() && req_ranges[j].1 < start {
+                j += 1;
+            }
+            let seg: Vec<(u128, u128)> = req_ranges[j..]
+                .iter()
+                .take_while(|r| r.0 <= end)
+                .map(|r| (r.0.max(start), r.1.min(end)))
+                .collect();
             if seg.is_empty() {
                 continue;
             }
@@ -301,10 +310,7 @@ pub fn audit(
                 } else {
                     "missing-route"
                 };
-            offending
-                .entry((code, winner))
-                .or_default()
-                .extend(seg.ranges());
+            offending.entry((code, winner)).or_default().extend(seg);
         }
     }
     let mut missing_all: Vec<IpNet> = Vec::new();

@@ -130,3 +130,107 @@ proptest! {
         }
     }
 }
+
+/// The route Azure picks for one address, by brute force over every candidate: longest
+/// prefix, then explicit prefix over service tag (regional tag, cloud-wide tag, AzureCloud
+/// regional, AzureCloud), then system routes. Returns the next hop's kind.
+fn pick_naive(
+    snap: &tagnet::Snapshot,
+    table: &[tagnet::routes::audit::TableRoute],
+    vnet: &[IpNet],
+    ip: Ipv4Addr,
+) -> &'static str {
+    let mut best: Option<(u8, u8, &'static str)> = None; // (prefix length, -rank, hop)
+    let mut offer = |len: u8, rank: u8, hop: &'static str| {
+        let key = (len, 255 - rank, hop);
+        if best.is_none_or(|b| (key.0, key.1) > (b.0, b.1)) {
+            best = Some(key);
+        }
+    };
+    for r in table {
+        let hop = r.next_hop.kind();
+        if let Ok(net) = r.address_prefix.parse::<IpNet>() {
+            if net.contains(&IpAddr::V4(ip)) {
+                offer(net.prefix_len(), 0, hop);
+            }
+        } else {
+            let t = snap.tag(snap.tag_by_name(&r.address_prefix).unwrap());
+            let rank = match (t.name().starts_with("AzureCloud"), t.is_regional()) {
+                (false, true) => 1,
+                (false, false) => 2,
+                (true, true) => 3,
+                (true, false) => 4,
+            };
+            for n in t.v4().iter().filter(|n| n.contains(&ip)) {
+                offer(n.prefix_len(), rank, hop);
+            }
+        }
+    }
+    for v in vnet.iter().filter(|v| v.contains(&IpAddr::V4(ip))) {
+        offer(v.prefix_len(), 10, "VnetLocal");
+    }
+    for p in tagnet::routes::PRIVATE_RANGES {
+        let n: IpNet = p.parse().unwrap();
+        if n.contains(&IpAddr::V4(ip)) && !vnet.iter().any(|v| v.contains(&n)) {
+            offer(n.prefix_len(), 11, "None");
+        }
+    }
+    offer(0, 12, "Internet");
+    best.unwrap().2
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Every required address the audit reports as not leaving through Internet is exactly
+    /// the set the brute-force route choice sends elsewhere.
+    #[test]
+    fn audit_matches_brute_force_route_choice(
+        routes in proptest::collection::vec((0u8..7, 0u32..256, 20u8..=32, 0u8..3), 0..8),
+        vnet_len in 8u8..=24,
+    ) {
+        let snap = tagnet::load::load_path(&super::common::example()).unwrap();
+        let tags = ["BatchNodeManagement.EastUS2", "AzureMachineLearning", "AzureCloud.eastus2", "AzureCloud"];
+        let table: Vec<tagnet::routes::audit::TableRoute> = routes
+            .iter()
+            .enumerate()
+            .map(|(i, &(kind, host, len, hop))| {
+                let address_prefix = match kind {
+                    0..=2 => IpNet::V4(ipnet::Ipv4Net::new(Ipv4Addr::from(0xC000_0200 | host), len).unwrap().trunc()).to_string(),
+                    3 => "0.0.0.0/0".to_string(),
+                    k => tags[(k as usize - 4 + i) % tags.len()].to_string(),
+                };
+                let next_hop = match hop {
+                    0 => tagnet::routes::NextHop::Internet,
+                    1 => tagnet::routes::NextHop::VirtualAppliance("10.0.0.4".parse().unwrap()),
+                    _ => tagnet::routes::NextHop::None,
+                };
+                tagnet::routes::audit::TableRoute { name: format!("r{i}"), address_prefix, next_hop }
+            })
+            .collect();
+        let vnet = vec![IpNet::V4(ipnet::Ipv4Net::new(Ipv4Addr::new(192, 0, 2, 0), vnet_len).unwrap().trunc())];
+        let required = tagnet::routes::required_tags(&snap, &["eastus2".into()], &["BatchNodeManagement".into(), "AzureMachineLearning".into()]).unwrap();
+        let report = tagnet::routes::audit::audit(&snap, &table, &required, &vnet, false).unwrap();
+        let reported: std::collections::BTreeSet<u32> = report
+            .findings
+            .iter()
+            .filter(|f| f.severity == "error")
+            .flat_map(|f| f.prefixes.iter())
+            .flat_map(|p| match p {
+                IpNet::V4(n) => u32::from(n.network())..=u32::from(n.broadcast()),
+                IpNet::V6(_) => 1..=0,
+            })
+            .collect();
+        let mut expected = std::collections::BTreeSet::new();
+        for &id in &required {
+            for n in snap.tag(id).v4() {
+                for a in u32::from(n.network())..=u32::from(n.broadcast()) {
+                    if pick_naive(&snap, &table, &vnet, a.into()) != "Internet" {
+                        expected.insert(a);
+                    }
+                }
+            }
+        }
+        prop_assert_eq!(reported, expected);
+    }
+}
