@@ -65,31 +65,22 @@ fn tags_filters() {
 
 #[test]
 fn prefixes_union_region_and_aggregate() {
-    let out = stdout_of(&[
-        "prefixes",
-        "BatchNodeManagement",
-        "AzureMachineLearning",
-        "--region",
-        "eastus2",
-        "-4",
-    ]);
-    assert_eq!(
-        out,
-        "192.0.2.16/28\n192.0.2.32/28\n192.0.2.48/29\n192.0.2.64/27\n"
-    );
-    let agg = stdout_of(&[
-        "prefixes",
-        "BatchNodeManagement",
-        "AzureMachineLearning",
-        "--region",
-        "eastus2",
-        "-4",
-        "--aggregate",
-    ]);
-    assert_eq!(
-        agg,
-        "192.0.2.16/28\n192.0.2.32/28\n192.0.2.48/29\n192.0.2.64/27\n"
-    );
+    // These prefixes are already minimal: the union and its aggregate are the same list.
+    for extra in [None, Some("--aggregate")] {
+        let mut args = vec![
+            "prefixes",
+            "BatchNodeManagement",
+            "AzureMachineLearning",
+            "--region",
+            "eastus2",
+            "-4",
+        ];
+        args.extend(extra);
+        assert_eq!(
+            stdout_of(&args),
+            "192.0.2.16/28\n192.0.2.32/28\n192.0.2.48/29\n192.0.2.64/27\n"
+        );
+    }
     let agg = stdout_of(&[
         "prefixes",
         "AzureCloud.eastus2",

@@ -24,16 +24,12 @@ pub fn shared(name: &str) -> Option<PathBuf> {
     }
 }
 
-/// A tiny seeded generator (xorshift64*), so tests need no RNG crate and are repeatable.
-pub struct Rng(pub u64);
+// The benches' seeded generator (xorshift64*), so tests and benches draw inputs alike.
+#[path = "../../benches/common/mod.rs"]
+mod rng;
+pub use rng::Rng;
 
 impl Rng {
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
     pub fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }

@@ -13,6 +13,15 @@ fn tagnet(tags: &std::path::Path) -> Command {
     c
 }
 
+/// Runs tagnet on the example snapshot and expects exit 2 with `message` on standard error.
+fn fails_with(args: &[&str], message: &str) {
+    tagnet(&example())
+        .args(args)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(message));
+}
+
 fn json_of(tags: &std::path::Path, args: &[&str]) -> serde_json::Value {
     let out = tagnet(tags)
         .args(args)
@@ -296,32 +305,25 @@ fn udr_arm_holds_exactly_the_routes_and_az_parses() {
 
 #[test]
 fn udr_bad_input_is_a_clear_error() {
-    tagnet(&example())
-        .args(["udr", "--region", "eastus3"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("did you mean `eastus2`"));
-    tagnet(&example())
-        .args(["udr", "--region", "eastus2", "--next-hop", "Teleport"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("invalid next hop `Teleport`"));
-    tagnet(&example())
-        .args([
+    fails_with(&["udr", "--region", "eastus3"], "did you mean `eastus2`");
+    fails_with(
+        &["udr", "--region", "eastus2", "--next-hop", "Teleport"],
+        "invalid next hop `Teleport`",
+    );
+    fails_with(
+        &[
             "udr",
             "--region",
             "eastus2",
             "--next-hop",
             "VirtualAppliance",
-        ])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("--next-hop-ip"));
-    tagnet(&example())
-        .args(["udr", "--region", "eastus2", "--profile", "nope"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("aml-vnet-2023"));
+        ],
+        "--next-hop-ip",
+    );
+    fails_with(
+        &["udr", "--region", "eastus2", "--profile", "nope"],
+        "aml-vnet-2023",
+    );
     tagnet(&example())
         .args(["lookup", "192.0.2.1", "--format", "arm"])
         .assert()
