@@ -340,35 +340,50 @@ fn udr_bad_input_is_a_clear_error() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
 
-/// Writes the example's correct ARM table with `edit` applied, then audits it.
-fn audit_with(edit: impl Fn(&mut Vec<serde_json::Value>)) -> (i32, serde_json::Value) {
-    let out = tagnet(&example())
+/// The ARM template `udr --region eastus2` writes for `tags`, with `edit` applied to its routes.
+fn edited_table(
+    tags: &std::path::Path,
+    edit: impl FnOnce(&mut Vec<serde_json::Value>),
+) -> serde_json::Value {
+    let out = tagnet(tags)
         .args(["udr", "--region", "eastus2", "--format", "arm"])
         .output()
         .unwrap();
     let mut arm: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let mut routes = arm["resources"][0]["properties"]["routes"]
-        .as_array()
-        .unwrap()
-        .clone();
-    edit(&mut routes);
-    arm["resources"][0]["properties"]["routes"] = serde_json::Value::Array(routes);
+    edit(
+        arm["resources"][0]["properties"]["routes"]
+            .as_array_mut()
+            .unwrap(),
+    );
+    arm
+}
+
+/// Audits `table` (written to a temporary file) for eastus2 with `args` added.
+fn run_audit(
+    tags: &std::path::Path,
+    table: &serde_json::Value,
+    args: &[&str],
+) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("table.json");
-    std::fs::write(&file, arm.to_string()).unwrap();
-    let out = tagnet(&example())
+    std::fs::write(&file, table.to_string()).unwrap();
+    tagnet(tags)
         .args(["routes", "audit", "--route-table"])
         .arg(&file)
-        .args([
-            "--region",
-            "eastus2",
-            "--vnet",
-            "10.1.0.0/16",
-            "--format",
-            "json",
-        ])
+        .args(["--region", "eastus2"])
+        .args(args)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// Audits the example's correct table with `edit` applied: (exit code, JSON report).
+fn audit_with(edit: impl FnOnce(&mut Vec<serde_json::Value>)) -> (i32, serde_json::Value) {
+    let table = edited_table(&example(), edit);
+    let out = run_audit(
+        &example(),
+        &table,
+        &["--vnet", "10.1.0.0/16", "--format", "json"],
+    );
     (
         out.status.code().unwrap(),
         serde_json::from_slice(&out.stdout).unwrap(),
@@ -481,30 +496,17 @@ fn audit_finds_a_route_deleted_from_a_real_table() {
     let Some(path) = shared("ServiceTags_Public_cn376.json") else {
         return;
     };
-    let out = tagnet(&path)
-        .args(["udr", "--region", "eastus2", "--format", "arm"])
-        .output()
-        .unwrap();
-    let mut arm: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let routes = arm["resources"][0]["properties"]["routes"]
-        .as_array_mut()
-        .unwrap();
-    let removed = routes.remove(5);
-    routes.push(route(
-        "fw",
-        "0.0.0.0/0",
-        "VirtualAppliance",
-        Some("10.0.0.4"),
-    ));
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("t.json");
-    std::fs::write(&file, arm.to_string()).unwrap();
-    let out = tagnet(&path)
-        .args(["routes", "audit", "--route-table"])
-        .arg(&file)
-        .args(["--region", "eastus2", "--format", "json"])
-        .output()
-        .unwrap();
+    let mut removed = serde_json::Value::Null;
+    let table = edited_table(&path, |routes| {
+        removed = routes.remove(5);
+        routes.push(route(
+            "fw",
+            "0.0.0.0/0",
+            "VirtualAppliance",
+            Some("10.0.0.4"),
+        ));
+    });
+    let out = run_audit(&path, &table, &["--format", "json"]);
     assert_eq!(out.status.code(), Some(1));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
@@ -623,40 +625,24 @@ fn udr_extra_tags_cloud_wide_and_regional() {
 
 #[test]
 fn audit_every_format_snapshot() {
-    let out = tagnet(&example())
-        .args(["udr", "--region", "eastus2", "--format", "arm"])
-        .output()
-        .unwrap();
-    let mut arm: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let routes = arm["resources"][0]["properties"]["routes"]
-        .as_array_mut()
-        .unwrap();
-    routes.remove(3);
-    routes.push(firewall());
-    routes.push(route("old", "198.51.100.0/26", "Internet", None));
-    routes.push(route(
-        "inspect",
-        "192.0.2.32/30",
-        "VirtualAppliance",
-        Some("10.1.0.4"),
-    ));
+    let table = edited_table(&example(), |routes| {
+        routes.remove(3);
+        routes.push(firewall());
+        routes.push(route("old", "198.51.100.0/26", "Internet", None));
+        routes.push(route(
+            "inspect",
+            "192.0.2.32/30",
+            "VirtualAppliance",
+            Some("10.1.0.4"),
+        ));
+    });
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("table.json");
-    std::fs::write(&file, arm.to_string()).unwrap();
     for format in ["table", "json", "ndjson", "csv", "az"] {
-        let out = tagnet(&example())
-            .args(["routes", "audit", "--route-table"])
-            .arg(&file)
-            .args([
-                "--region",
-                "eastus2",
-                "--vnet",
-                "10.1.0.0/16",
-                "--format",
-                format,
-            ])
-            .output()
-            .unwrap();
+        let out = run_audit(
+            &example(),
+            &table,
+            &["--vnet", "10.1.0.0/16", "--format", format],
+        );
         assert_eq!(out.status.code(), Some(1), "{format}");
         if format == "az" {
             let plan = dir.path().join("plan.sh");
