@@ -528,41 +528,37 @@ fn audit_finds_a_route_deleted_from_a_real_table() {
 fn audit_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.json");
-    std::fs::write(&bad, "{\"routes\": [\n  {\"name\": \"a\",}\n]}").unwrap();
-    tagnet(&example())
-        .args(["routes", "audit", "--region", "eastus2", "--route-table"])
-        .arg(&bad)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("line 2, column"));
-    std::fs::write(
-        &bad,
-        r#"{"routes": [{"name": "a", "addressPrefix": "1.2.3.0/24", "nextHopType": "Warp"}]}"#,
-    )
-    .unwrap();
-    tagnet(&example())
-        .args(["routes", "audit", "--region", "eastus2", "--route-table"])
-        .arg(&bad)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("invalid next hop `Warp`"));
-    std::fs::write(
-        &bad,
-        r#"{"routes": [{"name": "a", "addressPrefix": "Storag", "nextHopType": "Internet"}]}"#,
-    )
-    .unwrap();
-    tagnet(&example())
-        .args(["routes", "audit", "--region", "eastus2", "--route-table"])
-        .arg(&bad)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("did you mean"));
-    tagnet(&example())
-        .args(["routes", "audit", "--region", "westus9", "--route-table"])
-        .arg(&bad)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("unknown region `westus9`"));
+    for (text, region, message) in [
+        (
+            "{\"routes\": [\n  {\"name\": \"a\",}\n]}",
+            "eastus2",
+            "line 2, column",
+        ),
+        (
+            r#"{"routes": [{"name": "a", "addressPrefix": "1.2.3.0/24", "nextHopType": "Warp"}]}"#,
+            "eastus2",
+            "invalid next hop `Warp`",
+        ),
+        (
+            r#"{"routes": [{"name": "a", "addressPrefix": "Storag", "nextHopType": "Internet"}]}"#,
+            "eastus2",
+            "did you mean",
+        ),
+        (r#"{"routes": []}"#, "westus9", "unknown region `westus9`"),
+        (
+            r#"{"resources": []}"#,
+            "eastus2",
+            "no Microsoft.Network/routeTables resource",
+        ),
+    ] {
+        std::fs::write(&bad, text).unwrap();
+        tagnet(&example())
+            .args(["routes", "audit", "--region", region, "--route-table"])
+            .arg(&bad)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(message));
+    }
 }
 
 #[test]
