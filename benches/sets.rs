@@ -194,10 +194,12 @@ fn udr_group(c: &mut Criterion) {
     }
     let request = tagnet::routes::UdrRequest {
         regions: vec!["eastus2".into()],
-        tags: vec!["BatchNodeManagement".into(), "AzureMachineLearning".into()],
+        profile_tags: vec!["BatchNodeManagement".into(), "AzureMachineLearning".into()],
+        named_tags: Vec::new(),
         ipv6: false,
         next_hop: tagnet::routes::NextHop::Internet,
         max_routes: tagnet::routes::DEFAULT_MAX_ROUTES,
+        reserve: 1,
         exact: false,
         use_service_tags: false,
         never_cover: Vec::new(),
@@ -208,7 +210,11 @@ fn udr_group(c: &mut Criterion) {
         b.iter(|| {
             let snap = tagnet::load::load_path(&p).unwrap();
             let plan = tagnet::routes::plan(&snap, &request).unwrap().unwrap();
-            tagnet::routes::deploy::arm(&plan.routes, &tagnet::routes::deploy::Header::default())
+            tagnet::routes::deploy::arm(
+                &plan.routes,
+                &tagnet::routes::deploy::Header::default(),
+                tagnet::routes::deploy::Layout::Routes,
+            )
                 .len()
         })
     });

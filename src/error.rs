@@ -24,9 +24,7 @@ pub enum Error {
     },
 
     /// The input is not valid JSON or does not have the service-tag shape.
-    #[error(
-        "{origin}: line {line}, column {column}: {message}\n  hint: expected Microsoft's ServiceTags_<Cloud>_<date>.json download or `az network list-service-tags` output"
-    )]
+    #[error("{origin}: line {line}, column {column}: {message}\n  hint: {hint}")]
     Json {
         /// Where the JSON came from.
         origin: String,
@@ -36,6 +34,8 @@ pub enum Error {
         column: usize,
         /// serde_json's description.
         message: String,
+        /// What the input should have been.
+        hint: String,
     },
 
     /// A prefix in the file is not a valid IPv4 or IPv6 prefix.

@@ -17,11 +17,11 @@
 //! - [`load::wire`]: Microsoft's JSON exactly; [`load`]: validation into [`Snapshot`].
 //! - [`index`]: [`TagIndex`] (every containing tag, O(log b) per lookup after an O(n log n)
 //!   build) and per-region compressed tries.
-//! - [`prefixset`]: exact prefix-set algebra and minimal aggregation (O(n log n)).
-//! - [`budget`]: the optimal cover within N prefixes that adds the fewest addresses and avoids
-//!   a forbidden set (tree knapsack, O(n · N)).
-//! - [`overlaps`]: every containing or equal pair among labelled prefixes (sort and sweep,
-//!   O(n log n + pairs)).
+//! - [`prefixset`]: the prefix-set layer: exact set algebra and minimal aggregation
+//!   (O(n log n)); [`prefixset::budget`], the optimal cover within N prefixes that adds the
+//!   fewest addresses and avoids a forbidden set (tree knapsack, O(n · N));
+//!   [`prefixset::overlaps`], every containing or equal pair among labelled prefixes (sort and
+//!   sweep, O(n log n + pairs)).
 //! - [`routes`]: forced-tunneling route plans ([`routes::plan`]), route-table audits
 //!   ([`routes::audit`]) and deployment renderers ([`routes::deploy`]).
 //! - [`oracle`]: slow, obviously-correct answers the tests compare against (the naive
@@ -31,16 +31,16 @@
 //! Prefixes are stored canonical: host bits cleared (`192.0.2.77/24` is read as `192.0.2.0/24`,
 //! with a warning), each tag's list sorted by address then length, repeats removed.
 
-pub mod budget;
 pub mod error;
+pub mod findings;
 pub mod index;
 pub mod load;
 pub mod oracle;
-pub mod overlaps;
 pub mod prefixset;
 pub mod routes;
 pub mod snapshot;
 
 pub use error::{Error, Result};
+pub use prefixset::{budget, overlaps};
 pub use index::{Match, TagIndex};
 pub use snapshot::{Snapshot, Tag, TagId};

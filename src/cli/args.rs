@@ -87,6 +87,10 @@ pub struct UdrArgs {
     /// Regions, comma-separated (e.g. a region and its pair: eastus2,centralus).
     #[arg(long, required = true, value_delimiter = ',')]
     pub region: Vec<String>,
+    /// Add each region's pair, from Microsoft's table of region pairs (Azure ML's IP routes
+    /// need the paired region too).
+    #[arg(long)]
+    pub paired: bool,
     #[command(flatten)]
     pub tags: TagChoice,
     /// Include IPv6 prefixes.
@@ -98,12 +102,25 @@ pub struct UdrArgs {
     /// The appliance IP, with --next-hop VirtualAppliance.
     #[arg(long, value_name = "IP")]
     pub next_hop_ip: Option<String>,
-    /// Route budget of the table.
-    #[arg(long, default_value_t = tagnet::routes::DEFAULT_MAX_ROUTES)]
+    /// Route limit of the table (Azure's is 400).
+    #[arg(long, default_value_t = tagnet::routes::DEFAULT_MAX_ROUTES, value_parser = positive)]
     pub max_routes: usize,
+    /// Route slots kept free for the table's own routes (its 0.0.0.0/0 and others), counted
+    /// against --max-routes.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub reserve: usize,
     /// Refuse (exit 1) rather than merge routes that would cover extra addresses.
     #[arg(long)]
     pub exact: bool,
+    /// ARM, Bicep and Terraform: write the whole route table (every route inline; deploying it
+    /// replaces all routes of the table) instead of adding routes to an existing one. Needs
+    /// --default-route.
+    #[arg(long, requires = "default_route")]
+    pub whole_table: bool,
+    /// With --whole-table: the table's 0.0.0.0/0 route: VirtualAppliance:IP,
+    /// VirtualNetworkGateway, or none (no default route).
+    #[arg(long, value_name = "VirtualAppliance:IP|VirtualNetworkGateway|none", requires = "whole_table")]
+    pub default_route: Option<String>,
     /// Route by service-tag name where the tag lists UDR (at most 25 per table).
     #[arg(long)]
     pub use_service_tags: bool,
@@ -114,9 +131,28 @@ pub struct UdrArgs {
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    /// `az network route-table show` output or an ARM template (`-` for standard input).
+    /// `az network route-table show` output, `az network nic show-effective-route-table`
+    /// output (what the NIC really uses, BGP routes included), an ARM template, or
+    /// `tagnet udr --format json` (`-` for standard input).
     #[arg(long, value_name = "FILE|-")]
     pub route_table: PathBuf,
+    /// A 0.0.0.0/0 advertised by BGP, which a route table does not show:
+    /// VirtualNetworkGateway, VirtualAppliance:IP, or none.
+    #[arg(long, value_name = "VirtualNetworkGateway|VirtualAppliance:IP|none")]
+    pub default_route: Option<String>,
+    /// An earlier snapshot: routes to Internet for prefixes the required tags held then are
+    /// tagnet's, and stale when they hold no required address now.
+    #[arg(long, value_name = "SNAPSHOT")]
+    pub previous: Option<PathBuf>,
+    /// Delete stale routes in the plan (without it they are listed for review only).
+    #[arg(long)]
+    pub prune: bool,
+    /// Route limit of the table; the plan never goes over it.
+    #[arg(long, default_value_t = tagnet::routes::DEFAULT_MAX_ROUTES, value_parser = positive)]
+    pub max_routes: usize,
+    /// Add each region's pair (Azure ML's IP routes need the paired region too).
+    #[arg(long)]
+    pub paired: bool,
     /// Regions, comma-separated.
     #[arg(long, required = true, value_delimiter = ',')]
     pub region: Vec<String>,
@@ -136,7 +172,7 @@ pub struct AggregateArgs {
     #[arg(value_name = "FILE|-", default_value = "-")]
     pub input: PathBuf,
     /// At most N prefixes: merge further, covering the fewest extra addresses.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = positive)]
     pub max: Option<usize>,
     /// Space the merged prefixes must never cover.
     #[arg(long, value_name = "PREFIX")]
@@ -204,4 +240,13 @@ pub struct LookupArgs {
     /// Only tags of this region, answered from the region's prefix tries.
     #[arg(long)]
     pub region: Option<String>,
+}
+
+/// A count of at least 1.
+fn positive(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{text}` is not a whole number")),
+    }
 }

@@ -15,11 +15,31 @@ use tagnet::Snapshot;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     /// The command did what was asked and found something.
-    Success = 0,
-    /// The command ran, but found nothing (no address matched, no tag listed).
-    NoMatch = 1,
-    /// The command could not run.
-    Error = 2,
+    Success,
+    /// The command ran and its output is a complete answer, but a negative one (no address
+    /// matched, no tag listed, findings to act on). Exit 1; `-o FILE` is written.
+    NoMatch,
+    /// The command could not produce what was asked (a route set that does not fit). Exit 1;
+    /// `-o FILE` is left as it was.
+    Refused,
+    /// The command could not run. Exit 2.
+    Error,
+}
+
+impl Status {
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            Status::Success => 0,
+            Status::NoMatch | Status::Refused => 1,
+            Status::Error => 2,
+        }
+    }
+
+    /// Whether the output is a whole answer worth writing to `-o FILE`.
+    pub fn output_complete(self) -> bool {
+        matches!(self, Status::Success | Status::NoMatch)
+    }
 }
 
 /// Runs one parsed command line, writing results to `out`.
@@ -33,7 +53,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Status> {
         );
     }
     match &cli.command {
-        Command::Udr(a) => routes_cmd::udr(&snap()?, a, cli.format, out),
+        Command::Udr(a) => routes_cmd::udr(&snap()?, a, cli.format, cli.quiet, out),
         Command::Routes(RoutesCommand::Audit(a)) => {
             if a.route_table.as_path() == Path::new("-")
                 && cli.tags.as_deref() == Some(Path::new("-"))
@@ -42,7 +62,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Status> {
                     "--tags and --route-table cannot both read standard input; give one of them a file"
                 );
             }
-            routes_cmd::audit(&snap()?, a, cli.format, out)
+            routes_cmd::audit(&snap()?, a, cli.format, cli.quiet, out)
         }
         Command::Aggregate(a) => routes_cmd::aggregate(a, cli.format, out),
         Command::Overlaps(a) => routes_cmd::overlaps(a, cli.format, out),

@@ -56,7 +56,8 @@ pub fn records<T: Serialize>(
             Ok(())
         }
         Format::Csv => {
-            csv_row(out, headers.iter().copied())?;
+            let snake: Vec<String> = headers.iter().map(|h| snake_case(h)).collect();
+            csv_row(out, snake.iter().map(String::as_str))?;
             for r in records {
                 csv_row(out, cells(r).iter().map(String::as_str))?;
             }
@@ -67,6 +68,14 @@ pub fn records<T: Serialize>(
             table(out, headers, &rows)
         }
     }
+}
+
+/// A column heading as a CSV header: `NEXT HOP IP` → `next_hop_ip`.
+pub fn snake_case(heading: &str) -> String {
+    heading
+        .trim()
+        .to_ascii_lowercase()
+        .replace([' ', '-'], "_")
 }
 
 /// Aligned columns; the last column is not padded. A single column prints without a header so

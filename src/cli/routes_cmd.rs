@@ -11,14 +11,15 @@ use std::io::Write;
 use tagnet::Snapshot;
 use tagnet::overlaps::{Labelled, Relation};
 use tagnet::prefixset::{PrefixSet, Ranges};
-use tagnet::routes::deploy::{self, Header};
+use tagnet::routes::deploy::{self, Header, Layout};
 use tagnet::routes::{NextHop, Route, UdrRequest};
 
-fn tag_list(c: &TagChoice) -> Result<Vec<String>> {
+/// The profile's tags and the tags named by the user.
+fn tag_choice(c: &TagChoice) -> Result<(Vec<String>, Vec<String>)> {
+    let mut named = c.only_tag.clone();
+    named.extend(c.tag.iter().cloned());
     if !c.only_tag.is_empty() {
-        let mut t = c.only_tag.clone();
-        t.extend(c.tag.iter().cloned());
-        return Ok(t);
+        return Ok((Vec::new(), named));
     }
     let profile = match &c.profile {
         Some(p) => tagnet::routes::profile(p)?,
@@ -27,9 +28,53 @@ fn tag_list(c: &TagChoice) -> Result<Vec<String>> {
             .find(|p| p.default)
             .context("no default profile")?,
     };
-    let mut t = profile.tags;
-    t.extend(c.tag.iter().cloned());
-    Ok(t)
+    Ok((profile.tags, named))
+}
+
+/// The regions as given, plus each one's pair with `--paired`.
+fn with_pairs(snap: &Snapshot, regions: &[String], paired: bool) -> Result<Vec<String>> {
+    let mut all = regions.to_vec();
+    if paired {
+        for r in regions {
+            let code = snap.resolve_region(r)?;
+            let pair = tagnet::routes::region_pair(code)
+                .or_else(|| tagnet::routes::region_pair(r))
+                .with_context(|| {
+                    format!(
+                        "--paired: region `{r}` has no pair in tagnet's table of Azure region pairs (data/region-pairs.json); name the second region in --region instead"
+                    )
+                })?;
+            let resolved = snap.resolve_region(&pair).with_context(|| {
+                format!("--paired: the pair of `{r}` is `{pair}`, which this file does not hold")
+            })?;
+            all.push(resolved.to_string());
+        }
+    }
+    Ok(all)
+}
+
+/// Parses `--default-route`: `VirtualAppliance:IP`, `VirtualNetworkGateway` or `none`.
+fn default_route(text: &str) -> Result<Option<NextHop>> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    let (kind, ip) = match t.split_once(':') {
+        Some((k, ip)) if !k.contains('.') && !ip.is_empty() => (k, Some(ip)),
+        _ => (t, None),
+    };
+    let hop = NextHop::parse(kind, ip).map_err(|e| {
+        anyhow::anyhow!(
+            "invalid --default-route `{text}`: {e}\n  hint: give VirtualAppliance:10.0.100.4 (the firewall's private IP), VirtualNetworkGateway, or none"
+        )
+    })?;
+    match hop {
+        NextHop::VirtualAppliance(_) | NextHop::VirtualNetworkGateway => Ok(Some(hop)),
+        other => bail!(
+            "--default-route {} would not tunnel anything; give VirtualAppliance:IP, VirtualNetworkGateway, or none for a table without a 0.0.0.0/0 route",
+            other.kind()
+        ),
+    }
 }
 
 fn parse_prefixes(texts: &[String], what: &str) -> Result<Vec<IpNet>> {
@@ -68,27 +113,35 @@ fn write_routes(
     format: Format,
     routes: &[Route],
     header: &Header,
+    layout: Layout,
+    max_routes: usize,
 ) -> Result<()> {
     match format {
-        Format::Az => out.write_all(deploy::az(routes, header).as_bytes())?,
-        Format::Arm => out.write_all(deploy::arm(routes, header).as_bytes())?,
-        Format::Bicep => out.write_all(deploy::bicep(routes, header).as_bytes())?,
-        Format::Terraform => out.write_all(deploy::terraform(routes, header).as_bytes())?,
+        Format::Az => out.write_all(deploy::az(routes, header, max_routes).as_bytes())?,
+        Format::Arm => out.write_all(deploy::arm(routes, header, layout).as_bytes())?,
+        Format::Bicep => out.write_all(deploy::bicep(routes, header, layout).as_bytes())?,
+        Format::Terraform => {
+            out.write_all(deploy::terraform(routes, header, layout).as_bytes())?
+        }
         _ => {
             let recs: Vec<RouteRecord> = routes.iter().map(record).collect();
             render::records(
                 out,
                 format,
-                &["NAME", "ADDRESS PREFIX", "NEXT HOP", "TAGS"],
+                &[
+                    "NAME",
+                    "ADDRESS PREFIX",
+                    "NEXT HOP TYPE",
+                    "NEXT HOP IP ADDRESS",
+                    "TAGS",
+                ],
                 &recs,
                 |r| {
                     vec![
                         r.name.to_string(),
                         r.address_prefix.to_string(),
-                        match &r.next_hop_ip_address {
-                            Some(ip) => format!("{} {ip}", r.next_hop_type),
-                            None => r.next_hop_type.to_string(),
-                        },
+                        r.next_hop_type.to_string(),
+                        r.next_hop_ip_address.clone().unwrap_or_default(),
                         r.tags.join(" "),
                     ]
                 },
@@ -98,13 +151,39 @@ fn write_routes(
     Ok(())
 }
 
-pub fn udr(snap: &Snapshot, a: &UdrArgs, format: Format, out: &mut dyn Write) -> Result<Status> {
+pub fn udr(
+    snap: &Snapshot,
+    a: &UdrArgs,
+    format: Format,
+    quiet: bool,
+    out: &mut dyn Write,
+) -> Result<Status> {
+    let layout = if a.whole_table {
+        if !matches!(format, Format::Arm | Format::Bicep | Format::Terraform) {
+            bail!(
+                "--whole-table applies to --format arm, bicep and terraform (the az script and the other formats never own the table)"
+            );
+        }
+        let text = a
+            .default_route
+            .as_deref()
+            .context("--whole-table needs --default-route")?;
+        Layout::WholeTable {
+            default_route: default_route(text)?,
+        }
+    } else {
+        Layout::Routes
+    };
+    let (profile_tags, named_tags) = tag_choice(&a.tags)?;
+    let next_hop = NextHop::parse(&a.next_hop, a.next_hop_ip.as_deref())?;
     let req = UdrRequest {
-        regions: a.region.clone(),
-        tags: tag_list(&a.tags)?,
+        regions: with_pairs(snap, &a.region, a.paired)?,
+        profile_tags,
+        named_tags,
         ipv6: a.ipv6,
-        next_hop: NextHop::parse(&a.next_hop, a.next_hop_ip.as_deref())?,
+        next_hop,
         max_routes: a.max_routes,
+        reserve: a.reserve,
         exact: a.exact,
         use_service_tags: a.use_service_tags,
         never_cover: parse_prefixes(&a.never_cover, "--never-cover prefix")?,
@@ -113,12 +192,33 @@ pub fn udr(snap: &Snapshot, a: &UdrArgs, format: Format, out: &mut dyn Write) ->
         Ok(p) => p,
         Err(over) => {
             eprintln!("tagnet: {}", over.message);
-            return Ok(Status::NoMatch);
+            return Ok(Status::Refused);
         }
     };
     for n in &plan.notes {
         eprintln!("tagnet: note: {n}");
     }
+    if let Some(ip) = next_hop.ip()
+        && !is_private(ip)
+    {
+        eprintln!(
+            "tagnet: warning: --next-hop-ip {ip} is a public address; an appliance's next hop is normally its private IP in the VNet"
+        );
+    }
+    if let Some(fam) = plan
+        .routes
+        .iter()
+        .filter_map(|r| r.address_prefix.parse::<IpNet>().ok())
+        .find(|n| next_hop.ip().is_some_and(|ip| ip.is_ipv4() != matches!(n, IpNet::V4(_))))
+    {
+        bail!(
+            "--next-hop-ip {} is {} but route {fam} is {}: Azure needs a next-hop IP of the route's family; make one table per family or drop --ipv6",
+            next_hop.ip().expect("checked"),
+            if next_hop.ip().expect("checked").is_ipv4() { "IPv4" } else { "IPv6" },
+            if matches!(fam, IpNet::V4(_)) { "IPv4" } else { "IPv6" },
+        );
+    }
+    let used = plan.routes.len();
     let header = Header {
         lines: vec![
             format!(
@@ -132,16 +232,29 @@ pub fn udr(snap: &Snapshot, a: &UdrArgs, format: Format, out: &mut dyn Write) ->
                 plan.tags.join(", ")
             ),
             format!(
-                "{} routes; {} addresses outside the required tags are also routed.",
-                plan.routes.len(),
-                plan.extra_addresses
+                "{used} routes of a limit of {} ({} kept free for the table's own routes); {} addresses outside the required tags are also routed.",
+                plan.max_routes, plan.reserved, plan.extra_addresses
             ),
         ],
     };
+    if !matches!(format, Format::Json | Format::Ndjson | Format::Csv) && !quiet {
+        eprintln!(
+            "tagnet: {used} routes; budget {used}/{} with {} reserved for the table's own routes",
+            plan.max_routes, plan.reserved
+        );
+    }
     if format == Format::Json {
+        #[derive(Serialize)]
+        struct Budget {
+            max_routes: usize,
+            reserved: usize,
+            used: usize,
+            free: usize,
+        }
         #[derive(Serialize)]
         struct Doc<'a> {
             routes: Vec<RouteRecord<'a>>,
+            budget: Budget,
             extra_addresses: u128,
             extra_prefixes: &'a [IpNet],
             exact_routes: usize,
@@ -153,6 +266,12 @@ pub fn udr(snap: &Snapshot, a: &UdrArgs, format: Format, out: &mut dyn Write) ->
         }
         let doc = Doc {
             routes: plan.routes.iter().map(record).collect(),
+            budget: Budget {
+                max_routes: plan.max_routes,
+                reserved: plan.reserved,
+                used,
+                free: plan.max_routes - plan.reserved - used.min(plan.max_routes - plan.reserved),
+            },
             extra_addresses: plan.extra_addresses,
             extra_prefixes: &plan.extra_prefixes,
             exact_routes: plan.exact_routes,
@@ -165,15 +284,30 @@ pub fn udr(snap: &Snapshot, a: &UdrArgs, format: Format, out: &mut dyn Write) ->
         serde_json::to_writer_pretty(&mut *out, &doc)?;
         writeln!(out)?;
     } else {
-        write_routes(out, format, &plan.routes, &header)?;
+        write_routes(out, format, &plan.routes, &header, layout, plan.max_routes)?;
     }
     Ok(Status::Success)
+}
+
+/// Private, shared, link-local or unique-local: where an appliance's address normally is.
+fn is_private(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            v4.is_private()
+                || v4.is_link_local()
+                || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
+        }
+        std::net::IpAddr::V6(v6) => {
+            (v6.segments()[0] & 0xfe00) == 0xfc00 || (v6.segments()[0] & 0xffc0) == 0xfe80
+        }
+    }
 }
 
 pub fn audit(
     snap: &Snapshot,
     a: &AuditArgs,
     format: Format,
+    quiet: bool,
     out: &mut dyn Write,
 ) -> Result<Status> {
     if matches!(format, Format::Arm | Format::Bicep | Format::Terraform) {
@@ -182,22 +316,65 @@ pub fn audit(
     let (bytes, origin) = tagnet::load::read_input(&a.route_table)?;
     let table = tagnet::routes::audit::parse_route_table(&bytes, &origin)?;
     let vnet = parse_prefixes(&a.vnet, "--vnet prefix")?;
-    let required = tagnet::routes::required_tags(snap, &a.region, &tag_list(&a.tags)?)?;
-    let report = tagnet::routes::audit::audit(snap, &table, &required, &vnet, a.ipv6)?;
-    let script = plan_script(&report);
+    let regions = with_pairs(snap, &a.region, a.paired)?;
+    let (profile_tags, named_tags) = tag_choice(&a.tags)?;
+    let required = tagnet::routes::required_tags(snap, &regions, &profile_tags, &named_tags)?;
+    let previous = match &a.previous {
+        Some(path) => {
+            let old = tagnet::load::load_path(path)
+                .with_context(|| format!("loading --previous `{}`", path.display()))?;
+            let mut nets = Vec::new();
+            for t in profile_tags.iter().chain(&named_tags) {
+                for r in &regions {
+                    if let Ok(ids) = old.resolve_tag(t, Some(r)) {
+                        for id in ids {
+                            let tag = old.tag(id);
+                            nets.extend(tag.v4().iter().map(|&n| IpNet::V4(n)));
+                            nets.extend(tag.v6().iter().map(|&n| IpNet::V6(n)));
+                        }
+                    }
+                }
+            }
+            Some(PrefixSet::from_prefixes(nets))
+        }
+        None => None,
+    };
+    let opts = tagnet::routes::audit::AuditOptions {
+        vnet,
+        ipv6: a.ipv6,
+        default_route: a.default_route.as_deref().map(default_route).transpose()?.flatten(),
+        previous: previous.as_ref(),
+        prune: a.prune,
+        max_routes: a.max_routes,
+    };
+    let report = tagnet::routes::audit::audit(snap, &table, &required.ids, &opts)?;
+    if !quiet {
+        for n in required.notes.iter().chain(&report.notes) {
+            eprintln!("tagnet: note: {n}");
+        }
+    }
+    let script = plan_script(snap, &report);
     match format {
         Format::Json => {
             #[derive(Serialize)]
             struct Doc<'a> {
                 #[serde(flatten)]
                 audit: &'a tagnet::routes::audit::Audit,
-                add: Vec<RouteRecord<'a>>,
+                ensure: Vec<RouteRecord<'a>>,
+                delete: Vec<&'a str>,
+                review: Vec<&'a str>,
                 plan: &'a str,
+                cloud: &'a str,
+                change_number: u64,
             }
             let doc = Doc {
                 audit: &report,
-                add: report.add.iter().map(record).collect(),
+                ensure: report.ensure.iter().map(record).collect(),
+                delete: report.delete.iter().map(|d| d.name.as_str()).collect(),
+                review: report.review.iter().map(|d| d.name.as_str()).collect(),
                 plan: &script,
+                cloud: snap.cloud(),
+                change_number: snap.change_number(),
             };
             serde_json::to_writer_pretty(&mut *out, &doc)?;
             writeln!(out)?;
@@ -208,33 +385,52 @@ pub fn audit(
                 out,
                 format,
                 &[
-                    "CODE", "SEVERITY", "ROUTE", "NEXT HOP", "PREFIXES", "MESSAGE",
+                    "CODE",
+                    "SEVERITY",
+                    "RESOURCE",
+                    "NEXT HOP",
+                    "PREFIXES",
+                    "MESSAGE",
+                    "COUNTEREXAMPLE",
+                    "FIX",
                 ],
                 &report.findings,
                 |f| {
                     vec![
-                        f.code.to_string(),
-                        f.severity.to_string(),
-                        f.route.clone(),
+                        f.finding.code.to_string(),
+                        f.finding.severity.to_string(),
+                        f.finding.resource.clone(),
                         f.next_hop.clone(),
-                        f.prefixes
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join(" "),
-                        f.message.clone(),
+                        tagnet::routes::list_some(&f.prefixes, if format == Format::Table { 4 } else { usize::MAX }),
+                        f.finding.message.clone(),
+                        f.finding.counterexample.clone().unwrap_or_default(),
+                        f.finding.fix.clone(),
                     ]
                 },
             )?;
             if format == Format::Table {
-                if report.findings.is_empty() {
+                writeln!(
+                    out,
+                    "\naudited: {}, {}; tags {}; {} routes now, {} after the plan (limit {})",
+                    match report.table_kind {
+                        tagnet::routes::audit::TableKind::RouteTable => "route table",
+                        tagnet::routes::audit::TableKind::EffectiveRoutes => "effective routes",
+                    },
+                    if report.ipv6_audited { "IPv4 and IPv6" } else { "IPv4 only (--ipv6 adds IPv6)" },
+                    report.required_tags.join(", "),
+                    report.routes_now,
+                    report.routes_after,
+                    report.max_routes
+                )?;
+                if !report.has_errors() {
                     writeln!(
                         out,
-                        "no findings: every required address of {} leaves through Internet",
+                        "every required address of {} leaves through Internet",
                         report.required_tags.join(", ")
                     )?;
-                } else {
-                    writeln!(out, "\nplan:")?;
+                }
+                if !report.ensure.is_empty() || !report.delete.is_empty() || !report.review.is_empty() {
+                    writeln!(out, "\nplan (`--format az` prints it alone):")?;
                     out.write_all(script.as_bytes())?;
                 }
             }
@@ -247,36 +443,32 @@ pub fn audit(
     })
 }
 
-fn plan_script(report: &tagnet::routes::audit::Audit) -> String {
-    let mut s = deploy::az(
-        &report.add,
+fn plan_script(snap: &Snapshot, report: &tagnet::routes::audit::Audit) -> String {
+    deploy::az_plan(
+        &report.ensure,
+        &report.delete,
+        &report.review,
         &Header {
-            lines: vec![format!(
-                "Plan from `tagnet routes audit` for {}.",
-                report.required_tags.join(", ")
-            )],
+            lines: vec![
+                format!(
+                    "Plan from `tagnet routes audit` for {}, on {} service tags changeNumber {}.",
+                    report.required_tags.join(", "),
+                    snap.cloud(),
+                    snap.change_number()
+                ),
+                format!(
+                    "{} route(s) to create or update, {} to delete, {} for review; the table holds {} routes, {} after (limit {}).",
+                    report.ensure.len(),
+                    report.delete.len(),
+                    report.review.len(),
+                    report.routes_now,
+                    report.routes_after,
+                    report.max_routes
+                ),
+            ],
         },
-    );
-    for name in &report.delete {
-        s.push_str(&format!(
-            "az network route-table route delete --resource-group \"$RESOURCE_GROUP\" --route-table-name \"$ROUTE_TABLE\" --name {} --output none\n",
-            deploy::sh_quote(name)
-        ));
-    }
-    for f in report
-        .findings
-        .iter()
-        .filter(|f| f.code == "shadowed-route")
-    {
-        s.push_str(&format!(
-            "# review: route {} ({}) shadows required prefixes {}; deleting it would send them to Internet\n# az network route-table route delete --resource-group \"$RESOURCE_GROUP\" --route-table-name \"$ROUTE_TABLE\" --name {}\n",
-            deploy::sh_quote(&f.route),
-            f.next_hop,
-            f.prefixes.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "),
-            deploy::sh_quote(&f.route)
-        ));
-    }
-    s
+        report.max_routes,
+    )
 }
 
 /// Parses one `PREFIX` or `LABEL PREFIX` line: `None` for a blank or comment line. A bare
@@ -367,11 +559,17 @@ pub fn aggregate(a: &AggregateArgs, format: Format, out: &mut dyn Write) -> Resu
                     );
                     (b.prefixes, b.extra_addresses, b.extra_prefixes)
                 }
-                Err(tagnet::budget::BudgetError::TooFew { needed }) => {
-                    eprintln!(
-                        "tagnet: cannot fit in {max} prefixes without covering --never-cover space: {needed} needed"
-                    );
-                    return Ok(Status::NoMatch);
+                Err(tagnet::budget::BudgetError::TooFew { needed, ipv6 }) => {
+                    if ipv6 > 0 {
+                        eprintln!(
+                            "tagnet: cannot fit in {max} prefixes: {needed} needed, {ipv6} of them IPv6 (IPv6 prefixes are never merged: a merged IPv6 prefix would cover astronomically many other addresses)"
+                        );
+                    } else {
+                        eprintln!(
+                            "tagnet: cannot fit in {max} prefixes without covering --never-cover space: {needed} needed"
+                        );
+                    }
+                    return Ok(Status::Refused);
                 }
                 Err(tagnet::budget::BudgetError::InputForbidden { ranges }) => {
                     bail!(

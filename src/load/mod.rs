@@ -65,9 +65,13 @@ pub fn from_slice(bytes: &[u8], origin: &str) -> Result<Snapshot> {
         line: e.line(),
         column: e.column(),
         message: strip_position(&e.to_string()),
+        hint: SNAPSHOT_HINT.into(),
     })?;
     validate(doc, origin)
 }
+
+/// What a service-tag input should be.
+pub const SNAPSHOT_HINT: &str = "expected Microsoft's ServiceTags_<Cloud>_<date>.json download or `az network list-service-tags` output";
 
 /// serde_json appends " at line L column C" to its messages; we print those separately.
 fn strip_position(msg: &str) -> String {

@@ -1,51 +1,100 @@
-//! Audit of an existing route table against the routes a region's compute needs.
+//! Audit of an existing route table — or of a NIC's effective routes — against the routes a
+//! region's compute needs, and a plan that Azure accepts on the table as it is.
 //!
-//! Azure picks a route by longest prefix match over the user routes and the system routes:
-//! each VNet prefix → `VnetLocal`; `0.0.0.0/0` → `Internet`; `10.0.0.0/8`, `172.16.0.0/12`,
-//! `192.168.0.0/16`, `100.64.0.0/10` → `None` (dropped from the table where a VNet prefix holds
-//! them). For one prefix, a user route beats a system route, and an explicit prefix beats a
-//! service-tag route; among service-tag routes a regional tag beats a cloud-wide one, which
-//! beats `AzureCloud.<region>`, which beats `AzureCloud`.
+//! Azure picks a route by longest prefix match over the user routes, the routes learned by
+//! BGP and the system routes: each VNet prefix → `VnetLocal`; `0.0.0.0/0` → `Internet`;
+//! `10.0.0.0/8`, `172.16.0.0/12`, `192.168.0.0/16`, `100.64.0.0/10` → `None` (dropped where a
+//! VNet prefix holds them). For one prefix a user route beats a BGP route, which beats a system
+//! route, and an explicit prefix beats a service-tag route; among service-tag routes a regional
+//! tag beats a cloud-wide one, which beats `AzureCloud.<region>`, which beats `AzureCloud`.
+//! Effective routes (`az network nic show-effective-route-table`) already are that choice: their
+//! active routes are used as they are.
 //!
 //! All candidate routes form a laminar family of prefixes, so one sweep
 //! ([`crate::index::interval::laminar_sweep`]) yields, for every elementary segment of the
 //! address space, the route Azure would pick. The audit intersects those segments with the
-//! required tags' addresses and reports, as findings:
-//! - `missing-route`: required addresses that do not leave through `Internet`, with the exact
-//!   prefixes and the route that takes them instead;
-//! - `shadowed-route`: a more specific user route that takes required addresses away from a
-//!   broader user route to `Internet`;
-//! - `stale-route`: a user route to `Internet` for a prefix that holds no required address.
+//! required tags' addresses. The plan fixes each misrouted piece against the route that takes
+//! it: a piece equal to that route's own prefix updates the route (a second route with the same
+//! prefix is refused by Azure with `RouteConflict`); any other piece gets a more specific route
+//! to Internet. Pieces taken by different routes are never merged, because a merged route would
+//! lose to the more specific one inside it. Codes are documented in [`crate::findings::RULES`].
 
-use super::{NextHop, Route};
+use super::{NextHop, Route, route_name};
 use crate::error::{Error, Result};
+use crate::findings::{Finding, Severity};
 use crate::index::interval::{NONE, laminar_sweep};
 use crate::prefixset::{PrefixSet, Ranges, nets_from_bits, prefix_range};
 use crate::snapshot::{Snapshot, TagId};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::BTreeMap;
 
-/// A route as found in the table.
+/// Where a route came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum RouteSource {
+    /// A user-defined route of the table.
+    User,
+    /// Learned by BGP from a gateway (effective routes, or `--default-route`).
+    Bgp,
+    /// A system route (effective routes' `Default`).
+    Default,
+}
+
+/// A route as found in the table or the effective routes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TableRoute {
-    /// Route name.
+    /// Route name (effective routes may have none: then `(source)`).
     pub name: String,
     /// A prefix or a service-tag name.
     pub address_prefix: String,
     /// Where it sends traffic.
     #[serde(serialize_with = "ser_hop")]
     pub next_hop: NextHop,
+    /// Where it came from.
+    pub source: RouteSource,
 }
 
 fn ser_hop<S: serde::Serializer>(h: &NextHop, s: S) -> std::result::Result<S::Ok, S::Error> {
     s.serialize_str(&h.to_string())
 }
 
+/// What was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TableKind {
+    /// A route table (`az network route-table show`, REST, route list, ARM, tagnet's `udr` JSON).
+    RouteTable,
+    /// A NIC's effective routes: what Azure really uses, BGP routes included.
+    EffectiveRoutes,
+}
+
+/// A parsed route table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteTable {
+    /// The routes (for effective routes: the active ones, one per prefix).
+    pub routes: Vec<TableRoute>,
+    /// What was read.
+    pub kind: TableKind,
+    /// `disableBgpRoutePropagation`, where the document says.
+    pub bgp_propagation_disabled: Option<bool>,
+}
+
+impl RouteTable {
+    /// The user routes: what the route table itself holds and what counts against its limit.
+    pub fn user_routes(&self) -> impl Iterator<Item = &TableRoute> {
+        self.routes.iter().filter(|r| r.source == RouteSource::User)
+    }
+}
+
+const TABLE_HINT: &str = "give the output of `az network route-table show -g RG -n TABLE`, `az network nic show-effective-route-table -g RG -n NIC`, an ARM template with a Microsoft.Network/routeTables resource, or `tagnet udr --format json`";
+
 /// Reads a route table: `az network route-table show` output (or the REST shape with
-/// `properties`), `az network route-table route list` (an array), or an ARM template holding a
-/// `Microsoft.Network/routeTables` resource.
-pub fn parse_route_table(bytes: &[u8], origin: &str) -> Result<Vec<TableRoute>> {
+/// `properties`), `az network route-table route list` (an array), an ARM template holding a
+/// `Microsoft.Network/routeTables` resource or `routeTables/routes` children, tagnet's own
+/// `udr --format json`, or a NIC's effective routes (`{"value": [{"source", "state",
+/// "addressPrefix": [...], ...}]}`).
+pub fn parse_route_table(bytes: &[u8], origin: &str) -> Result<RouteTable> {
     let doc: Value = serde_json::from_slice(bytes).map_err(|e| Error::Json {
         origin: origin.to_string(),
         line: e.line(),
@@ -55,14 +104,27 @@ pub fn parse_route_table(bytes: &[u8], origin: &str) -> Result<Vec<TableRoute>> 
             m.rfind(" at line ")
                 .map_or(m.clone(), |i| m[..i].to_string())
         },
+        hint: TABLE_HINT.into(),
     })?;
-    let invalid = |message: String| {
-        Error::Invalid {
+    let invalid = |message: String| Error::Invalid {
         origin: origin.to_string(),
         message,
-        hint: "give the output of `az network route-table show -g RG -n TABLE` or an ARM template with a Microsoft.Network/routeTables resource".into(),
-    }
+        hint: TABLE_HINT.into(),
     };
+    // Effective routes: `value` (or a bare array) of records with `source` and `state`.
+    let effective = doc
+        .get("value")
+        .and_then(Value::as_array)
+        .or_else(|| doc.as_array())
+        .filter(|a| {
+            !a.is_empty()
+                && a.iter()
+                    .all(|r| r.get("source").is_some() && r.get("state").is_some())
+        });
+    if let Some(records) = effective {
+        return parse_effective(records, &invalid);
+    }
+    let mut bgp_disabled = None;
     let routes: Vec<&Value> = if let Some(arr) = doc.as_array() {
         arr.iter().collect()
     } else if let Some(resources) = doc.get("resources").and_then(Value::as_array) {
@@ -73,6 +135,9 @@ pub fn parse_route_table(bytes: &[u8], origin: &str) -> Result<Vec<TableRoute>> 
                 if let Some(rs) = r.pointer("/properties/routes").and_then(Value::as_array) {
                     out.extend(rs.iter());
                 }
+                bgp_disabled = r
+                    .pointer("/properties/disableBgpRoutePropagation")
+                    .and_then(Value::as_bool);
             } else if kind.eq_ignore_ascii_case("Microsoft.Network/routeTables/routes") {
                 out.push(r);
             }
@@ -94,23 +159,41 @@ pub fn parse_route_table(bytes: &[u8], origin: &str) -> Result<Vec<TableRoute>> 
         .get("routes")
         .or_else(|| doc.pointer("/properties/routes"))
     {
+        bgp_disabled = doc
+            .get("disableBgpRoutePropagation")
+            .or_else(|| doc.pointer("/properties/disableBgpRoutePropagation"))
+            .and_then(Value::as_bool);
         rs.as_array()
             .ok_or_else(|| invalid("`routes` is not an array".into()))?
             .iter()
             .collect()
+    } else if doc.get("values").is_some() && doc.get("changeNumber").is_some() {
+        return Err(invalid(
+            "this is a service-tag file, not a route table (give it to --tags)".into(),
+        ));
     } else {
         return Err(invalid("no `routes` array found".into()));
     };
-    routes
+    let routes = routes
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            let field = |k: &str| r.get(k).or_else(|| r.get("properties").and_then(|p| p.get(k))).and_then(Value::as_str);
-            let name = field("name").ok_or_else(|| invalid(format!("route {} has no `name`", i + 1)))?.to_string();
-            let prefix = field("addressPrefix")
-                .ok_or_else(|| invalid(format!("route `{name}` has no `addressPrefix`")))?
+            let field = |keys: &[&str]| {
+                keys.iter().find_map(|k| {
+                    r.get(*k)
+                        .or_else(|| r.get("properties").and_then(|p| p.get(*k)))
+                        .and_then(Value::as_str)
+                })
+            };
+            let name = field(&["name"])
+                .ok_or_else(|| invalid(format!("route {} has no `name`", i + 1)))?
                 .to_string();
-            let hop = field("nextHopType").ok_or_else(|| invalid(format!("route `{name}` has no `nextHopType`")))?;
+            let prefix = field(&["addressPrefix", "address_prefix"])
+                .ok_or_else(|| invalid(format!("route `{name}` has no `addressPrefix`")))?
+                .trim()
+                .to_string();
+            let hop = field(&["nextHopType", "next_hop_type"])
+                .ok_or_else(|| invalid(format!("route `{name}` has no `nextHopType`")))?;
             for v in [&name, &prefix] {
                 if v.starts_with('[') {
                     return Err(invalid(format!(
@@ -118,145 +201,315 @@ pub fn parse_route_table(bytes: &[u8], origin: &str) -> Result<Vec<TableRoute>> 
                     )));
                 }
             }
-            let next_hop = NextHop::parse(hop, field("nextHopIpAddress").filter(|s| !s.is_empty()))
-                .map_err(|e| invalid(format!("route `{name}`: {e}")))?;
-            Ok(TableRoute { name, address_prefix: prefix, next_hop })
+            check_prefix(&name, &prefix, &invalid)?;
+            let ip = field(&["nextHopIpAddress", "next_hop_ip_address"]).filter(|s| !s.is_empty());
+            let next_hop = NextHop::parse(hop, ip)
+                .map_err(|e| invalid(format!("route `{name}` ({prefix}): {e}")))?;
+            Ok(TableRoute {
+                name,
+                address_prefix: prefix,
+                next_hop,
+                source: RouteSource::User,
+            })
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    Ok(RouteTable {
+        routes,
+        kind: TableKind::RouteTable,
+        bgp_propagation_disabled: bgp_disabled,
+    })
 }
 
-/// One finding of the audit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Finding {
-    /// `missing-route`, `shadowed-route` or `stale-route`.
-    pub code: &'static str,
-    /// `error` (required traffic misrouted) or `warning`.
-    pub severity: &'static str,
-    /// The route concerned: the one taking the traffic, or the stale one.
-    pub route: String,
-    /// Its next hop.
-    pub next_hop: String,
-    /// The addresses concerned, as prefixes.
-    pub prefixes: Vec<IpNet>,
-    /// What is wrong and what to do.
-    pub message: String,
+/// A prefix-looking address prefix must be a valid prefix (`10.0.0.300/24` is an invalid
+/// prefix, not an unknown service tag).
+fn check_prefix(name: &str, prefix: &str, invalid: &dyn Fn(String) -> Error) -> Result<()> {
+    let looks_like_prefix = prefix.contains('/')
+        || prefix.contains(':')
+        || prefix.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    if looks_like_prefix {
+        crate::load::parse_listed_prefix(prefix).map_err(|reason| {
+            invalid(format!(
+                "route `{name}`: invalid address prefix `{prefix}`: {reason} (expected ADDRESS/LENGTH such as 20.41.5.224/27, or a service tag)"
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+fn parse_effective(records: &[Value], invalid: &dyn Fn(String) -> Error) -> Result<RouteTable> {
+    let mut routes = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        let s = |k: &str| r.get(k).and_then(Value::as_str);
+        let strings = |k: &str| -> Vec<String> {
+            match r.get(k) {
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(|x| x.trim().to_string())
+                    .collect(),
+                Some(Value::String(x)) if !x.is_empty() => vec![x.trim().to_string()],
+                _ => Vec::new(),
+            }
+        };
+        if !s("state").is_some_and(|st| st.eq_ignore_ascii_case("Active")) {
+            continue; // overridden routes (state Invalid) take no traffic
+        }
+        let source = match s("source").unwrap_or("").to_ascii_lowercase().as_str() {
+            "user" => RouteSource::User,
+            "virtualnetworkgateway" => RouteSource::Bgp,
+            _ => RouteSource::Default,
+        };
+        let name = s("name")
+            .filter(|n| !n.is_empty())
+            .map(String::from)
+            .unwrap_or_else(|| {
+                format!(
+                    "({} route {})",
+                    s("source").unwrap_or("unknown").to_ascii_lowercase(),
+                    i + 1
+                )
+            });
+        let hop_text = s("nextHopType")
+            .ok_or_else(|| invalid(format!("effective route {} has no `nextHopType`", i + 1)))?;
+        let ips = strings("nextHopIpAddress");
+        let next_hop = NextHop::parse_effective(hop_text, ips.first().map(String::as_str))
+            .map_err(|e| invalid(format!("effective route {} (`{name}`): {e}", i + 1)))?;
+        for p in strings("addressPrefix") {
+            check_prefix(&name, &p, invalid)?;
+            routes.push(TableRoute {
+                name: name.clone(),
+                address_prefix: p,
+                next_hop,
+                source,
+            });
+        }
+    }
+    Ok(RouteTable {
+        routes,
+        kind: TableKind::EffectiveRoutes,
+        bgp_propagation_disabled: None,
+    })
+}
+
+/// What to audit against.
+#[derive(Debug, Clone, Default)]
+pub struct AuditOptions<'a> {
+    /// The VNet's address space (system routes to `VnetLocal`).
+    pub vnet: Vec<IpNet>,
+    /// Audit IPv6 too.
+    pub ipv6: bool,
+    /// A `0.0.0.0/0` advertised by BGP, which a route table does not show.
+    pub default_route: Option<NextHop>,
+    /// The required addresses in an earlier snapshot: routes to Internet holding them are
+    /// tagnet's (stale when they hold no required address now).
+    pub previous: Option<&'a PrefixSet>,
+    /// Delete stale routes in the plan (else they are listed for review).
+    pub prune: bool,
+    /// The table's route limit.
+    pub max_routes: usize,
 }
 
 /// The audit's answer.
 #[derive(Debug, Clone, Serialize)]
 pub struct Audit {
+    /// What was read.
+    pub table_kind: TableKind,
     /// Required regional tags, sorted by name.
     pub required_tags: Vec<String>,
-    /// Findings, errors first, then by code, route and first prefix.
-    pub findings: Vec<Finding>,
-    /// Routes to add (next hop Internet).
+    /// Whether IPv6 was audited.
+    pub ipv6_audited: bool,
+    /// User routes in the table now.
+    pub routes_now: usize,
+    /// User routes after the plan.
+    pub routes_after: usize,
+    /// The route limit.
+    pub max_routes: usize,
+    /// Findings: errors first, then warnings, then info; by code, resource and first prefix.
+    pub findings: Vec<AuditFinding>,
+    /// Routes the plan creates or updates (next hop Internet).
     #[serde(skip)]
-    pub add: Vec<Route>,
-    /// Names of routes to delete (stale).
-    pub delete: Vec<String>,
+    pub ensure: Vec<Route>,
+    /// Routes the plan deletes (with --prune).
+    #[serde(skip)]
+    pub delete: Vec<super::deploy::Deletion>,
+    /// Stale routes listed for review (without --prune).
+    #[serde(skip)]
+    pub review: Vec<super::deploy::Deletion>,
+    /// Notes on assumptions, in order.
+    pub notes: Vec<String>,
+}
+
+/// A finding with the route's next hop and the addresses concerned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditFinding {
+    /// The shared model: code, severity, resource, message, counterexample, fix.
+    #[serde(flatten)]
+    pub finding: Finding,
+    /// The route's next hop.
+    pub next_hop: String,
+    /// The addresses concerned, as prefixes.
+    pub prefixes: Vec<IpNet>,
 }
 
 impl Audit {
-    /// True when some required address does not leave through `Internet`.
+    /// True when some required address does not leave through `Internet`, or the plan cannot
+    /// be carried out.
     pub fn has_errors(&self) -> bool {
-        self.findings.iter().any(|f| f.severity == "error")
+        self.findings
+            .iter()
+            .any(|f| f.finding.severity == Severity::Error)
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Origin {
-    User(usize),
-    /// User route through a service tag: (route index, tag rank).
-    UserTag(usize),
+    /// An explicit-prefix route of the table or the effective routes (index into routes).
+    Route(usize),
+    /// A service-tag route of the table (index into routes).
+    TagRoute(usize),
+    /// A BGP default route declared with --default-route.
+    Bgp(NextHop),
+    /// A system route.
     System(NextHop),
 }
 
-/// Audits `table` against the required tags' addresses in IPv4 and IPv6, for a subnet in a
-/// VNet with address space `vnet`.
+/// Audits `table` against the required tags' addresses.
 pub fn audit(
     snap: &Snapshot,
-    table: &[TableRoute],
+    table: &RouteTable,
     required: &[TagId],
-    vnet: &[IpNet],
-    ipv6: bool,
+    opts: &AuditOptions,
 ) -> Result<Audit> {
+    let routes = &table.routes;
+    let mut findings: Vec<AuditFinding> = Vec::new();
+    let mut notes = Vec::new();
     // Candidate routes: (prefix, rank, origin); lower rank wins at the same prefix.
     let mut cands: Vec<(IpNet, u8, Origin)> = Vec::new();
-    for (i, r) in table.iter().enumerate() {
+    // The addresses each route carries (for stale checks).
+    let mut carried: Vec<Option<PrefixSet>> = vec![None; routes.len()];
+    for (i, r) in routes.iter().enumerate() {
+        let source_rank = match r.source {
+            RouteSource::User => 0,
+            RouteSource::Bgp => 6,
+            RouteSource::Default => 11,
+        };
         if let Ok(net) = r.address_prefix.parse::<IpNet>() {
-            cands.push((net.trunc(), 0, Origin::User(i)));
-        } else {
-            let id = snap.tag_by_name(&r.address_prefix).map_err(|e| {
-                Error::Usage(format!("route `{}`: address prefix `{}` is neither a prefix nor a known service tag ({e})", r.name, r.address_prefix))
-            })?;
-            let t = snap.tag(id);
-            let rank = match (
-                t.name_base().eq_ignore_ascii_case("AzureCloud"),
-                t.is_regional(),
-            ) {
-                (false, true) => 1,
-                (false, false) => 2,
-                (true, true) => 3,
-                (true, false) => 4,
-            };
-            cands.extend(
-                t.v4()
-                    .iter()
-                    .map(|&n| (IpNet::V4(n), rank, Origin::UserTag(i))),
-            );
-            cands.extend(
-                t.v6()
-                    .iter()
-                    .map(|&n| (IpNet::V6(n), rank, Origin::UserTag(i))),
-            );
+            cands.push((net.trunc(), source_rank, Origin::Route(i)));
+            carried[i] = Some(PrefixSet::from_prefixes([net.trunc()]));
+            continue;
         }
+        let Ok(id) = snap.tag_by_name(&r.address_prefix) else {
+            findings.push(AuditFinding {
+                finding: Finding::new(
+                    "unknown-tag-route",
+                    &r.name,
+                    format!(
+                        "route `{}` uses the service tag `{}`, which this snapshot ({} changeNumber {}) does not hold; it is audited as carrying no address",
+                        r.name,
+                        r.address_prefix,
+                        snap.cloud(),
+                        snap.change_number()
+                    ),
+                ),
+                next_hop: r.next_hop.to_string(),
+                prefixes: Vec::new(),
+            });
+            continue;
+        };
+        let t = snap.tag(id);
+        let rank = match (
+            t.name_base().eq_ignore_ascii_case("AzureCloud"),
+            t.is_regional(),
+        ) {
+            (false, true) => 1,
+            (false, false) => 2,
+            (true, true) => 3,
+            (true, false) => 4,
+        };
+        let nets: Vec<IpNet> = t
+            .v4()
+            .iter()
+            .map(|&n| IpNet::V4(n))
+            .chain(t.v6().iter().map(|&n| IpNet::V6(n)))
+            .collect();
+        cands.extend(nets.iter().map(|&n| (n, rank, Origin::TagRoute(i))));
+        carried[i] = Some(PrefixSet::from_prefixes(nets));
     }
-    for v in vnet {
-        cands.push((v.trunc(), 10, Origin::System(NextHop::VnetLocal)));
-    }
-    cands.push((
-        IpNet::V4(Ipv4Net::default()),
-        12,
-        Origin::System(NextHop::Internet),
-    ));
-    cands.push((
-        IpNet::V6(Ipv6Net::default()),
-        12,
-        Origin::System(NextHop::Internet),
-    ));
-    for p in super::PRIVATE_RANGES {
-        let net: IpNet = p.parse().expect("valid");
-        if !vnet.iter().any(|v| v.contains(&net)) {
-            cands.push((net, 11, Origin::System(NextHop::None)));
+    let effective = table.kind == TableKind::EffectiveRoutes;
+    if !effective {
+        for v in &opts.vnet {
+            cands.push((v.trunc(), 10, Origin::System(NextHop::VnetLocal)));
         }
+        cands.push((
+            IpNet::V4(Ipv4Net::default()),
+            12,
+            Origin::System(NextHop::Internet),
+        ));
+        cands.push((
+            IpNet::V6(Ipv6Net::default()),
+            12,
+            Origin::System(NextHop::Internet),
+        ));
+        for p in super::PRIVATE_RANGES {
+            let net: IpNet = p.parse().expect("valid");
+            if !opts.vnet.iter().any(|v| v.contains(&net)) {
+                cands.push((net, 11, Origin::System(NextHop::None)));
+            }
+        }
+        let user_default = routes.iter().any(|r| {
+            r.address_prefix
+                .parse::<IpNet>()
+                .is_ok_and(|n| n.prefix_len() == 0 && matches!(n, IpNet::V4(_)))
+        });
+        match opts.default_route {
+            Some(hop) if table.bgp_propagation_disabled == Some(true) => notes.push(format!(
+                "--default-route {hop} is ignored: the table disables BGP route propagation, so the subnet does not learn the advertised route"
+            )),
+            Some(hop) => cands.push((IpNet::V4(Ipv4Net::default()), 6, Origin::Bgp(hop))),
+            None if !user_default => findings.push(AuditFinding {
+                finding: Finding::new(
+                    "no-default-route",
+                    "0.0.0.0/0",
+                    "the table has no 0.0.0.0/0 route: audited as if no gateway advertises one by BGP",
+                ),
+                next_hop: "Internet".into(),
+                prefixes: vec![IpNet::V4(Ipv4Net::default())],
+            }),
+            None => {}
+        }
+    } else if opts.default_route.is_some() {
+        notes.push(
+            "--default-route is ignored with effective routes: they already show what BGP advertises".into(),
+        );
     }
     // The winner per distinct prefix.
     cands.sort_by(|a, b| sort_key(&a.0).cmp(&sort_key(&b.0)).then(a.1.cmp(&b.1)));
     cands.dedup_by(|later, first| later.0 == first.0);
 
     let hop_of = |o: Origin| match o {
-        Origin::User(i) | Origin::UserTag(i) => table[i].next_hop,
-        Origin::System(h) => h,
+        Origin::Route(i) | Origin::TagRoute(i) => routes[i].next_hop,
+        Origin::Bgp(h) | Origin::System(h) => h,
     };
     let name_of = |o: Origin| match o {
-        Origin::User(i) | Origin::UserTag(i) => table[i].name.clone(),
+        Origin::Route(i) | Origin::TagRoute(i) => routes[i].name.clone(),
+        Origin::Bgp(h) => format!("(BGP route to {h})"),
         Origin::System(h) => format!("(system route to {h})"),
+    };
+    let is_user = |o: Origin| match o {
+        Origin::Route(i) | Origin::TagRoute(i) => routes[i].source == RouteSource::User,
+        _ => false,
     };
 
     let mut nets: Vec<IpNet> = Vec::new();
     for &id in required {
         let t = snap.tag(id);
         nets.extend(t.v4().iter().map(|&n| IpNet::V4(n)));
-        if ipv6 {
-            nets.extend(t.v6().iter().map(|&n| IpNet::V6(n)));
-        }
+        nets.extend(t.v6().iter().map(|&n| IpNet::V6(n)));
     }
     let req = PrefixSet::from_prefixes(nets);
 
-    let mut findings = Vec::new();
-    // Offending ranges per (code, winning candidate index).
-    let mut offending: std::collections::BTreeMap<(&'static str, usize), Vec<(u128, u128)>> =
-        Default::default();
+    // Misrouted ranges per (code, winning candidate index).
+    let mut offending: BTreeMap<(&'static str, usize), Vec<(u128, u128)>> = BTreeMap::new();
     for (v6, required_ranges, bits) in [(false, &req.v4, 32u32), (true, &req.v6, 128u32)] {
         let fam: Vec<usize> = (0..cands.len())
             .filter(|&i| matches!(cands[i].0, IpNet::V6(_)) == v6)
@@ -273,7 +526,7 @@ pub fn audit(
         let mut j = 0;
         for (k, &(start, node)) in sweep.segments.iter().enumerate() {
             let end = sweep.segments.get(k + 1).map_or(top, |n| n.0 - 1).min(top);
-            if start > top || node == NONE {
+            if start > top {
                 continue;
             }
             while j < req_ranges.len() && req_ranges[j].1 < start {
@@ -287,6 +540,11 @@ pub fn audit(
             if seg.is_empty() {
                 continue;
             }
+            if node == NONE {
+                // No route at all (effective routes without a default): dropped.
+                offending.entry(("missing-route", usize::MAX)).or_default().extend(seg);
+                continue;
+            }
             let winner = fam[node as usize];
             if hop_of(cands[winner].2) == NextHop::Internet {
                 continue;
@@ -296,107 +554,328 @@ pub fn audit(
             let mut shadowed = false;
             while let Some(q) = p {
                 let c = cands[fam[q as usize]].2;
-                if matches!(c, Origin::User(_) | Origin::UserTag(_))
-                    && hop_of(c) == NextHop::Internet
-                {
+                if is_user(c) && hop_of(c) == NextHop::Internet {
                     shadowed = true;
                     break;
                 }
                 p = sweep.parents[q as usize];
             }
-            let code =
-                if shadowed && matches!(cands[winner].2, Origin::User(_) | Origin::UserTag(_)) {
-                    "shadowed-route"
-                } else {
-                    "missing-route"
-                };
+            let code = if shadowed && is_user(cands[winner].2) {
+                "shadowed-route"
+            } else {
+                "missing-route"
+            };
             offending.entry((code, winner)).or_default().extend(seg);
         }
     }
-    let mut missing_all: Vec<IpNet> = Vec::new();
+
+    // Findings and the plan, per winning route.
+    let mut ensure: Vec<Route> = Vec::new();
+    let mut v6_unaudited: Vec<(String, String, Vec<IpNet>)> = Vec::new();
     for ((code, winner), ranges) in offending {
-        let net = cands[winner].0;
-        let bits = if matches!(net, IpNet::V4(_)) { 32 } else { 128 };
+        let (net, origin) = if winner == usize::MAX {
+            (None, None)
+        } else {
+            (Some(cands[winner].0), Some(cands[winner].2))
+        };
+        let v6 = match net {
+            Some(n) => matches!(n, IpNet::V6(_)),
+            None => ranges.first().is_some_and(|r| r.1 > u32::MAX as u128),
+        };
+        let bits = if v6 { 128 } else { 32 };
         let prefixes = nets_from_bits(&Ranges::from_ranges(ranges).to_prefix_bits(bits), bits);
-        let o = cands[winner].2;
+        let route = origin.map_or_else(|| "(no route)".to_string(), name_of);
+        let hop = origin.map_or_else(|| "(dropped)".to_string(), |o| hop_of(o).to_string());
+        if v6 && !opts.ipv6 {
+            v6_unaudited.push((route, hop, prefixes));
+            continue;
+        }
         let count: u128 = prefixes
             .iter()
             .map(|p| prefix_range(p).1 - prefix_range(p).0 + 1)
             .sum();
+        // The fix: update the route itself where a piece is its whole prefix, else add more
+        // specific routes to Internet.
+        let mut updates = 0;
+        for p in &prefixes {
+            let same_route = match origin {
+                Some(Origin::Route(i)) if Some(*p) == net && routes[i].source == RouteSource::User => {
+                    Some(i)
+                }
+                _ => None,
+            };
+            match same_route {
+                Some(i) => {
+                    updates += 1;
+                    ensure.push(Route {
+                        name: routes[i].name.clone(),
+                        address_prefix: routes[i].address_prefix.clone(),
+                        next_hop: NextHop::Internet,
+                        tags: tags_holding(snap, required, p),
+                    });
+                }
+                None => ensure.extend(super::name_routes(
+                    snap,
+                    required,
+                    std::slice::from_ref(p),
+                    NextHop::Internet,
+                )),
+            }
+        }
         let message = if code == "missing-route" {
-            missing_all.extend(prefixes.iter().copied());
             format!(
-                "{count} required addresses in {} prefix(es) leave through {} instead of Internet: add routes with next hop Internet",
-                prefixes.len(),
-                name_of(o)
+                "{count} required addresses in {} prefix(es) leave through {route} ({hop}) instead of Internet",
+                prefixes.len()
             )
         } else {
             format!(
-                "route `{}` ({}) is more specific than a route to Internet and takes {count} required addresses in {} prefix(es) away from it",
-                name_of(o),
-                hop_of(o),
+                "route `{route}` ({hop}) is more specific than a route to Internet and takes {count} required addresses in {} prefix(es) away from it",
                 prefixes.len()
             )
         };
-        findings.push(Finding {
-            code,
-            severity: "error",
-            route: name_of(o),
-            next_hop: hop_of(o).to_string(),
+        let fix = if updates > 0 {
+            format!(
+                "update route `{route}` to next hop Internet (its prefix is wholly required){}",
+                if updates < prefixes.len() {
+                    "; add routes to Internet for the other prefixes"
+                } else {
+                    ""
+                }
+            )
+        } else {
+            format!(
+                "add {} route(s) to Internet for the prefixes listed (the plan does)",
+                prefixes.len()
+            )
+        };
+        findings.push(AuditFinding {
+            finding: Finding::new(code, &route, message)
+                .counterexample(prefixes[0].addr().to_string())
+                .fix(fix),
+            next_hop: hop,
             prefixes,
-            message,
         });
     }
+    for (route, hop, prefixes) in v6_unaudited {
+        findings.push(AuditFinding {
+            finding: Finding::new(
+                "ipv6-not-audited",
+                &route,
+                format!(
+                    "IPv6 was not audited, but route `{route}` ({hop}) takes {} IPv6 prefix(es) of the required tags away from Internet",
+                    prefixes.len()
+                ),
+            )
+            .counterexample(prefixes[0].addr().to_string()),
+            next_hop: hop,
+            prefixes,
+        });
+    }
+    // Names the plan creates must not take a name the table already uses for another prefix.
+    let used: BTreeMap<&str, &str> = table
+        .user_routes()
+        .map(|r| (r.name.as_str(), r.address_prefix.as_str()))
+        .collect();
+    for r in &mut ensure {
+        if used.get(r.name.as_str()).is_some_and(|p| *p != r.address_prefix) {
+            let base = r.name.clone();
+            let mut k = 2;
+            while used.contains_key(r.name.as_str()) {
+                let suffix = format!("-{k}");
+                r.name = format!("{}{suffix}", &base[..base.len().min(80 - suffix.len())]);
+                k += 1;
+            }
+        }
+    }
+
+    // Stale and unrelated routes to Internet.
+    let labels: Vec<&str> = required
+        .iter()
+        .map(|&id| snap.tag(id).system_service())
+        .filter(|s| !s.is_empty())
+        .chain(["AzureServices"])
+        .collect();
+    let bases: Vec<&str> = required.iter().map(|&id| snap.tag(id).name_base()).collect();
     let mut delete = Vec::new();
-    for r in table {
-        if r.next_hop != NextHop::Internet {
+    let mut review = Vec::new();
+    for (i, r) in routes.iter().enumerate() {
+        if r.source != RouteSource::User || r.next_hop != NextHop::Internet {
             continue;
         }
-        let Ok(net) = r.address_prefix.parse::<IpNet>() else {
-            continue;
+        let Some(set) = &carried[i] else { continue };
+        let v6_only = set.v4.is_empty() && !set.v6.is_empty();
+        if v6_only && !opts.ipv6 {
+            continue; // IPv6 was not audited
+        }
+        let holds = |s: &PrefixSet| {
+            !set.intersection(s).v4.is_empty()
+                || (opts.ipv6 && !set.intersection(s).v6.is_empty())
         };
-        let one = PrefixSet::from_prefixes([net.trunc()]);
-        if one.intersection(&req).v4.is_empty() && one.intersection(&req).v6.is_empty() {
-            if matches!(net, IpNet::V6(_)) && !ipv6 {
-                continue; // IPv6 was not audited
+        if holds(&req) {
+            continue;
+        }
+        let by_name = match r.address_prefix.parse::<IpNet>() {
+            Ok(net) => labels.iter().any(|l| route_name(l, &net.trunc()) == r.name),
+            Err(_) => {
+                super::sanitize(&r.address_prefix) == r.name
+                    && bases.iter().any(|b| {
+                        r.address_prefix
+                            .split('.')
+                            .next()
+                            .is_some_and(|x| x.eq_ignore_ascii_case(b))
+                    })
             }
-            delete.push(r.name.clone());
-            findings.push(Finding {
-                code: "stale-route",
-                severity: "warning",
-                route: r.name.clone(),
+        };
+        let by_previous = opts.previous.is_some_and(|p| holds(p));
+        let shown: Vec<IpNet> = r
+            .address_prefix
+            .parse::<IpNet>()
+            .map(|n| vec![n.trunc()])
+            .unwrap_or_default();
+        if by_name || by_previous {
+            let d = super::deploy::Deletion {
+                name: r.name.clone(),
+                address_prefix: r.address_prefix.clone(),
+                reason: format!(
+                    "sends {} to Internet; no required tag holds any of it now",
+                    r.address_prefix
+                ),
+            };
+            findings.push(AuditFinding {
+                finding: Finding::new(
+                    "stale-route",
+                    &r.name,
+                    format!(
+                        "route `{}` was written for the required tags ({}) but sends {} to Internet while no required tag holds any of it now",
+                        r.name,
+                        if by_name { "its name is one `tagnet udr` gives" } else { "--previous held it" },
+                        r.address_prefix
+                    ),
+                )
+                .fix(if opts.prune {
+                    "the plan deletes it (--prune)".to_string()
+                } else {
+                    "delete it: the plan lists it for review; rerun with --prune to delete".to_string()
+                }),
                 next_hop: r.next_hop.to_string(),
-                prefixes: vec![net.trunc()],
-                message: format!("route `{}` sends {} to Internet but no required tag holds any of it now: delete it", r.name, net.trunc()),
+                prefixes: shown,
+            });
+            if opts.prune {
+                delete.push(d);
+            } else {
+                review.push(d);
+            }
+        } else {
+            findings.push(AuditFinding {
+                finding: Finding::new(
+                    "unrelated-internet-route",
+                    &r.name,
+                    format!(
+                        "route `{}` sends {} to Internet; it holds no required address and is not tied to the required tags, so it is left alone",
+                        r.name, r.address_prefix
+                    ),
+                ),
+                next_hop: r.next_hop.to_string(),
+                prefixes: shown,
             });
         }
     }
+
+    // The table after the plan: deletions first, then new routes (updates keep their slot).
+    let user: Vec<&TableRoute> = table.user_routes().collect();
+    let mut names: std::collections::BTreeSet<&str> =
+        user.iter().map(|r| r.name.as_str()).collect();
+    let prefixes_now: std::collections::BTreeSet<&str> =
+        user.iter().map(|r| r.address_prefix.as_str()).collect();
+    let routes_now = names.len();
+    for d in &delete {
+        names.remove(d.name.as_str());
+    }
+    let creates = ensure
+        .iter()
+        .filter(|r| !prefixes_now.contains(r.address_prefix.as_str()))
+        .count();
+    let routes_after = names.len() + creates;
+    if routes_after > opts.max_routes {
+        findings.push(AuditFinding {
+            finding: Finding::new(
+                "route-limit",
+                "(route table)",
+                format!(
+                    "the plan needs {creates} new route(s): the table would hold {routes_after} routes, more than its limit of {}; the plan stops before changing anything",
+                    opts.max_routes
+                ),
+            )
+            .fix(if review.is_empty() {
+                "merge routes (`tagnet udr --max-routes`) or free slots in the table, then audit again".to_string()
+            } else {
+                format!(
+                    "{} stale route(s) can go: rerun with --prune; or merge routes with `tagnet udr --max-routes`",
+                    review.len()
+                )
+            }),
+            next_hop: String::new(),
+            prefixes: Vec::new(),
+        });
+    }
+
     findings.sort_by(|a, b| {
         (
-            a.severity != "error",
-            a.code,
-            &a.route,
+            a.finding.severity,
+            a.finding.code,
+            &a.finding.resource,
             a.prefixes.first().map(sort_key),
         )
             .cmp(&(
-                b.severity != "error",
-                b.code,
-                &b.route,
+                b.finding.severity,
+                b.finding.code,
+                &b.finding.resource,
                 b.prefixes.first().map(sort_key),
             ))
     });
-    let missing = PrefixSet::from_prefixes(missing_all).to_prefixes();
+    ensure.sort_by(|a, b| {
+        let ka = a.address_prefix.parse::<IpNet>().ok().map(|n| sort_key(&n));
+        let kb = b.address_prefix.parse::<IpNet>().ok().map(|n| sort_key(&n));
+        ka.cmp(&kb).then(a.name.cmp(&b.name))
+    });
     let required_names: Vec<String> = required
         .iter()
         .map(|&i| snap.tag(i).name().to_string())
         .collect();
-    let add = super::name_routes(snap, required, &missing, NextHop::Internet);
     Ok(Audit {
+        table_kind: table.kind,
         required_tags: required_names,
+        ipv6_audited: opts.ipv6,
+        routes_now,
+        routes_after,
+        max_routes: opts.max_routes,
         findings,
-        add,
+        ensure,
         delete,
+        review,
+        notes,
     })
+}
+
+/// The required tags holding any of `net`, by name.
+fn tags_holding(snap: &Snapshot, required: &[TagId], net: &IpNet) -> Vec<String> {
+    let one = PrefixSet::from_prefixes([*net]);
+    let mut out: Vec<String> = required
+        .iter()
+        .filter(|&&id| {
+            let t = snap.tag(id);
+            let s = PrefixSet::from_prefixes(
+                t.v4()
+                    .iter()
+                    .map(|&n| IpNet::V4(n))
+                    .chain(t.v6().iter().map(|&n| IpNet::V6(n))),
+            );
+            !s.intersection(&one).is_empty()
+        })
+        .map(|&id| snap.tag(id).name().to_string())
+        .collect();
+    out.sort();
+    out
 }
 
 fn sort_key(n: &IpNet) -> (bool, u128, u8) {

@@ -93,6 +93,24 @@ pub enum NextHop {
     VnetLocal,
     /// Dropped.
     None,
+    /// A next hop only Azure creates, seen in effective routes (`VNetPeering`,
+    /// `VNetGlobalPeering`, `VirtualNetworkServiceEndpoint`, `ConnectedGroup`, …).
+    Platform(PlatformHop),
+}
+
+/// Next hops that only Azure creates; they appear in effective routes, never in a route table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PlatformHop {
+    /// `VNetPeering`.
+    VnetPeering,
+    /// `VNetGlobalPeering`.
+    VnetGlobalPeering,
+    /// `VirtualNetworkServiceEndpoint`.
+    ServiceEndpoint,
+    /// `ConnectedGroup` (Virtual Network Manager).
+    ConnectedGroup,
+    /// Any other type Azure reports.
+    Other,
 }
 
 impl NextHop {
@@ -104,7 +122,37 @@ impl NextHop {
             NextHop::VirtualNetworkGateway => "VirtualNetworkGateway",
             NextHop::VnetLocal => "VnetLocal",
             NextHop::None => "None",
+            NextHop::Platform(p) => match p {
+                PlatformHop::VnetPeering => "VNetPeering",
+                PlatformHop::VnetGlobalPeering => "VNetGlobalPeering",
+                PlatformHop::ServiceEndpoint => "VirtualNetworkServiceEndpoint",
+                PlatformHop::ConnectedGroup => "ConnectedGroup",
+                PlatformHop::Other => "Other",
+            },
         }
+    }
+
+    /// Parses a next hop as effective routes report it: the types of [`NextHop::parse`] plus
+    /// those only Azure creates. An appliance without an IP is an error.
+    pub fn parse_effective(kind: &str, ip: Option<&str>) -> Result<NextHop> {
+        let norm: String = kind
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect();
+        let platform = match norm.as_str() {
+            "vnetpeering" | "virtualnetworkpeering" => PlatformHop::VnetPeering,
+            "vnetglobalpeering" => PlatformHop::VnetGlobalPeering,
+            "virtualnetworkserviceendpoint" => PlatformHop::ServiceEndpoint,
+            "connectedgroup" => PlatformHop::ConnectedGroup,
+            "internet" | "virtualappliance" | "virtualnetworkgateway" | "vnetlocal"
+            | "virtualnetwork" | "none" => {
+                let ip = if norm == "virtualappliance" { ip } else { None };
+                return NextHop::parse(kind, ip);
+            }
+            _ => PlatformHop::Other,
+        };
+        Ok(NextHop::Platform(platform))
     }
     /// The appliance IP, for `VirtualAppliance`.
     pub fn ip(&self) -> Option<IpAddr> {
@@ -194,14 +242,18 @@ pub struct Route {
 pub struct UdrRequest {
     /// Regions as typed (resolved against the snapshot).
     pub regions: Vec<String>,
-    /// Cloud-wide tag names whose regional variants to route.
-    pub tags: Vec<String>,
+    /// Cloud-wide tag names from a profile, whose regional variants to route.
+    pub profile_tags: Vec<String>,
+    /// Tags named by the user (regional, or cloud-wide: see [`required_tags`]).
+    pub named_tags: Vec<String>,
     /// Include IPv6 prefixes.
     pub ipv6: bool,
     /// Next hop for every route.
     pub next_hop: NextHop,
-    /// Route budget for the table.
+    /// Route limit of the table.
     pub max_routes: usize,
+    /// Slots of the limit kept for the table's own routes (its `0.0.0.0/0` at least).
+    pub reserve: usize,
     /// Refuse rather than cover extra addresses.
     pub exact: bool,
     /// Use the tag name as the route's prefix where the tag supports it.
@@ -228,6 +280,10 @@ pub struct UdrPlan {
     pub extra_prefixes: Vec<IpNet>,
     /// Things the user should know (fallbacks, budget decisions), in order.
     pub notes: Vec<String>,
+    /// The table's route limit.
+    pub max_routes: usize,
+    /// Slots of the limit kept for the table's own routes.
+    pub reserved: usize,
 }
 
 /// Why no plan could be made within the budget.
@@ -255,7 +311,7 @@ pub fn route_name(label: &str, prefix: &IpNet) -> String {
 }
 
 /// Keeps the characters Azure allows in a name; trims what may not start or end one.
-fn sanitize(label: &str) -> String {
+pub(crate) fn sanitize(label: &str) -> String {
     let clean: String = label
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
@@ -281,14 +337,59 @@ pub fn valid_route_name(name: &str) -> bool {
         && last.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// The tags a request means, sorted by id: for each region, the regional variants of each
-/// cloud-wide tag. A tag named by its full regional name is used as named; a cloud-wide tag
-/// that has no regional variants anywhere (`AzureActiveDirectory`) is used whole.
-pub fn required_tags(snap: &Snapshot, regions: &[String], tags: &[String]) -> Result<Vec<TagId>> {
+/// The tags a request means, sorted by id, and what the user should know about them.
+///
+/// `profile` tags are cloud-wide names whose regional variants the guidance asks for: each
+/// must have a variant in every region, and when the file has none at all (a Discovery API
+/// file, another cloud) that is an error naming what would work — never a silent switch to the
+/// cloud-wide tag. `named` tags (`--tag`, `--only-tag`) are used as named: a regional tag as
+/// it is, a cloud-wide one through its variants in the regions, or whole (with a note) when it
+/// has no regional variants, as `AzureActiveDirectory`.
+pub fn required_tags(
+    snap: &Snapshot,
+    regions: &[String],
+    profile: &[String],
+    named: &[String],
+) -> Result<Required> {
     let mut ids = BTreeSet::new();
-    for t in tags {
+    let mut notes = Vec::new();
+    for (t, from_profile) in profile
+        .iter()
+        .map(|t| (t, true))
+        .chain(named.iter().map(|t| (t, false)))
+    {
         let id = snap.tag_by_name(t)?;
-        if snap.tag(id).is_regional() || snap.variants(id).is_empty() {
+        let tag = snap.tag(id);
+        if tag.is_regional() {
+            ids.insert(id);
+            continue;
+        }
+        if snap.variants(id).is_empty() {
+            if from_profile {
+                return Err(Error::Usage(format!(
+                    "`{}` has no regional variants in this file ({} {}, changeNumber {}), so `{}.<region>` cannot be routed; {}to route the cloud-wide tag instead ({} prefixes in every region), name it: --only-tag {}",
+                    tag.name(),
+                    snap.cloud(),
+                    match snap.format() {
+                        crate::snapshot::SourceFormat::DiscoveryApi => "Discovery API output, which lists only some tags",
+                        crate::snapshot::SourceFormat::Download => "download file",
+                    },
+                    snap.change_number(),
+                    tag.name(),
+                    match working_profiles(snap, regions) {
+                        w if w.is_empty() => String::new(),
+                        w => format!("profiles that work with this file: {}; ", w.join(", ")),
+                    },
+                    tag.v4().len() + tag.v6().len(),
+                    tag.name()
+                )));
+            }
+            notes.push(format!(
+                "`{}` has no regional variants; the cloud-wide tag is routed whole ({} IPv4 and {} IPv6 prefixes)",
+                tag.name(),
+                tag.v4().len(),
+                tag.v6().len()
+            ));
             ids.insert(id);
             continue;
         }
@@ -296,7 +397,55 @@ pub fn required_tags(snap: &Snapshot, regions: &[String], tags: &[String]) -> Re
             ids.extend(snap.resolve_tag(t, Some(r))?);
         }
     }
-    Ok(ids.into_iter().collect())
+    Ok(Required {
+        ids: ids.into_iter().collect(),
+        notes,
+    })
+}
+
+/// The required tags of a request.
+#[derive(Debug, Clone)]
+pub struct Required {
+    /// Tag ids, sorted.
+    pub ids: Vec<TagId>,
+    /// What was used in place of what (cloud-wide tags routed whole), in order.
+    pub notes: Vec<String>,
+}
+
+/// The profiles whose every tag has a variant in each of `regions`.
+pub fn working_profiles(snap: &Snapshot, regions: &[String]) -> Vec<String> {
+    profiles()
+        .into_iter()
+        .filter(|p| {
+            p.tags.iter().all(|t| {
+                regions
+                    .iter()
+                    .all(|r| snap.resolve_tag(t, Some(r)).is_ok_and(|v| !v.is_empty()))
+            })
+        })
+        .map(|p| p.name)
+        .collect()
+}
+
+/// A region's pair, from Microsoft's table of Azure region pairs kept in
+/// `data/region-pairs.json` (with its source), by ARM location name.
+pub fn region_pair(location: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Pair {
+        region: String,
+        pair: String,
+    }
+    #[derive(Deserialize)]
+    struct Pairs {
+        pairs: Vec<Pair>,
+    }
+    let p: Pairs = serde_json::from_str(include_str!("../../data/region-pairs.json"))
+        .expect("data/region-pairs.json is valid (checked by a unit test)");
+    let want = crate::snapshot::normalize_region(location);
+    p.pairs
+        .into_iter()
+        .find(|x| x.region == want)
+        .map(|x| x.pair)
 }
 
 /// Builds the route set for a request.
@@ -315,8 +464,8 @@ pub fn plan(snap: &Snapshot, req: &UdrRequest) -> Result<std::result::Result<Udr
     }
     regions.sort();
     regions.dedup();
-    let ids = required_tags(snap, &req.regions, &req.tags)?;
-    let mut notes = Vec::new();
+    let Required { ids, mut notes } =
+        required_tags(snap, &req.regions, &req.profile_tags, &req.named_tags)?;
     let mut routes = Vec::new();
     let mut prefix_tags: Vec<TagId> = Vec::new();
     for &id in &ids {
@@ -357,7 +506,27 @@ pub fn plan(snap: &Snapshot, req: &UdrRequest) -> Result<std::result::Result<Udr
     }
     let required = PrefixSet::from_prefixes(nets);
     let exact = required.to_prefixes();
-    let budget_left = req.max_routes.saturating_sub(tag_routes);
+    if req.max_routes == 0 {
+        return Err(Error::Usage(
+            "--max-routes must be at least 1 (Azure's limit is 400 routes per table)".into(),
+        ));
+    }
+    if req.reserve >= req.max_routes {
+        return Err(Error::Usage(format!(
+            "--reserve {} leaves no room under --max-routes {}; reserve fewer slots",
+            req.reserve, req.max_routes
+        )));
+    }
+    let limit = req.max_routes - req.reserve;
+    let room = if req.reserve > 0 {
+        format!(
+            "the {limit} routes left by --max-routes {} with --reserve {}",
+            req.max_routes, req.reserve
+        )
+    } else {
+        format!("--max-routes {}", req.max_routes)
+    };
+    let budget_left = limit.saturating_sub(tag_routes);
     let mut chosen = exact.clone();
     let mut extra_addresses = 0u128;
     let mut extra_prefixes = Vec::new();
@@ -365,9 +534,9 @@ pub fn plan(snap: &Snapshot, req: &UdrRequest) -> Result<std::result::Result<Udr
         if req.exact {
             return Ok(Err(OverBudget {
                 needed: exact.len() + tag_routes,
-                max: req.max_routes,
+                max: limit,
                 message: format!(
-                    "the exact route set needs {} routes ({} prefix routes{}), more than --max-routes {}; drop --exact to merge routes (covering extra addresses), or raise --max-routes",
+                    "the exact route set needs {} routes ({} prefix routes{}), more than {room}; drop --exact to merge routes (covering extra addresses), or raise --max-routes",
                     exact.len() + tag_routes,
                     exact.len(),
                     if tag_routes > 0 {
@@ -375,7 +544,6 @@ pub fn plan(snap: &Snapshot, req: &UdrRequest) -> Result<std::result::Result<Udr
                     } else {
                         String::new()
                     },
-                    req.max_routes
                 ),
             }));
         }
@@ -391,23 +559,32 @@ pub fn plan(snap: &Snapshot, req: &UdrRequest) -> Result<std::result::Result<Udr
                 extra_addresses = b.extra_addresses;
                 extra_prefixes = b.extra_prefixes;
                 notes.push(format!(
-                    "the exact set needs {} prefix routes; merged into {} to fit --max-routes {}, which also sends {} addresses outside the required tags to {}: {}",
+                    "the exact set needs {} prefix routes; merged into {} to fit {room}, which also sends {} addresses outside the required tags to {}: {}",
                     exact.len(),
                     chosen.len(),
-                    req.max_routes,
                     extra_addresses,
                     req.next_hop,
                     list_some(&extra_prefixes, 20)
                 ));
             }
-            Err(BudgetError::TooFew { needed }) => {
+            Err(BudgetError::TooFew { needed, ipv6 }) => {
+                let why = if ipv6 > 0 && budget_left <= ipv6 {
+                    format!(
+                        "the {ipv6} IPv6 routes alone take the whole budget (IPv6 prefixes are never merged: a merged IPv6 route would send astronomically many other addresses along); drop --ipv6 or raise --max-routes"
+                    )
+                } else if ipv6 > 0 {
+                    format!(
+                        "IPv6 prefixes are never merged ({ipv6} of the routes), and merging IPv4 cannot cover private or --never-cover space"
+                    )
+                } else {
+                    "merging cannot cover private or --never-cover space".to_string()
+                };
                 return Ok(Err(OverBudget {
                     needed: needed + tag_routes,
-                    max: req.max_routes,
+                    max: limit,
                     message: format!(
-                        "even merged, the routes need {} entries without covering private or --never-cover space, more than --max-routes {}",
+                        "even merged, the routes need {} entries, more than {room}: {why}",
                         needed + tag_routes,
-                        req.max_routes
                     ),
                 }));
             }
@@ -433,6 +610,8 @@ pub fn plan(snap: &Snapshot, req: &UdrRequest) -> Result<std::result::Result<Udr
         extra_addresses,
         extra_prefixes,
         notes,
+        max_routes: req.max_routes,
+        reserved: req.reserve,
     }))
 }
 

@@ -34,7 +34,7 @@ fn info_in_every_format() {
     assert_eq!(json["cloud"], "Public");
     assert_eq!(json["tags"], 14);
     assert_eq!(json["regions"], 2);
-    assert!(stdout_of(&["info", "--format", "csv"]).starts_with("SOURCE,CLOUD,CHANGE"));
+    assert!(stdout_of(&["info", "--format", "csv"]).starts_with("source,cloud,change"));
 }
 
 #[test]

@@ -126,7 +126,8 @@ proptest! {
         let _ = tagnet::routes::audit::parse_route_table(text.as_bytes(), "t");
         let doc = format!(r#"{{"routes": [{{"name": "r", "addressPrefix": "{prefix}", "nextHopType": "{hop}", "nextHopIpAddress": "10.0.0.4"}}]}}"#);
         if let Ok(table) = tagnet::routes::audit::parse_route_table(doc.as_bytes(), "t") {
-            let _ = tagnet::routes::audit::audit(&snap, &table, &[0, 1], &[], true);
+            let opts = tagnet::routes::audit::AuditOptions { ipv6: true, max_routes: 400, ..Default::default() };
+            let _ = tagnet::routes::audit::audit(&snap, &table, &[0, 1], &opts);
         }
     }
 }
@@ -205,16 +206,21 @@ proptest! {
                     1 => tagnet::routes::NextHop::VirtualAppliance("10.0.0.4".parse().unwrap()),
                     _ => tagnet::routes::NextHop::None,
                 };
-                tagnet::routes::audit::TableRoute { name: format!("r{i}"), address_prefix, next_hop }
+                tagnet::routes::audit::TableRoute { name: format!("r{i}"), address_prefix, next_hop, source: tagnet::routes::audit::RouteSource::User }
             })
             .collect();
+        // Azure refuses two routes with one prefix: keep the first of each.
+        let mut seen = std::collections::BTreeSet::new();
+        let table: Vec<_> = table.into_iter().filter(|r| seen.insert(r.address_prefix.clone())).collect();
         let vnet = vec![IpNet::V4(ipnet::Ipv4Net::new(Ipv4Addr::new(192, 0, 2, 0), vnet_len).unwrap().trunc())];
-        let required = tagnet::routes::required_tags(&snap, &["eastus2".into()], &["BatchNodeManagement".into(), "AzureMachineLearning".into()]).unwrap();
-        let report = tagnet::routes::audit::audit(&snap, &table, &required, &vnet, false).unwrap();
+        let required = tagnet::routes::required_tags(&snap, &["eastus2".into()], &["BatchNodeManagement".into(), "AzureMachineLearning".into()], &[]).unwrap().ids;
+        let opts = tagnet::routes::audit::AuditOptions { vnet: vnet.clone(), max_routes: 400, ..Default::default() };
+        let rt = tagnet::routes::audit::RouteTable { routes: table.clone(), kind: tagnet::routes::audit::TableKind::RouteTable, bgp_propagation_disabled: None };
+        let report = tagnet::routes::audit::audit(&snap, &rt, &required, &opts).unwrap();
         let reported: std::collections::BTreeSet<u32> = report
             .findings
             .iter()
-            .filter(|f| f.severity == "error")
+            .filter(|f| f.finding.severity == tagnet::findings::Severity::Error)
             .flat_map(|f| f.prefixes.iter())
             .filter_map(|p| match p {
                 IpNet::V4(n) => Some(u32::from(n.network())..=u32::from(n.broadcast())),
@@ -233,5 +239,26 @@ proptest! {
             }
         }
         prop_assert_eq!(reported, expected);
+
+        // The plan, applied as the az script applies it (an existing prefix is updated in
+        // place, never created twice), leaves no required address off Internet.
+        let mut after = table.clone();
+        for r in &report.ensure {
+            match after.iter_mut().find(|t| t.address_prefix == r.address_prefix) {
+                Some(t) => t.next_hop = r.next_hop,
+                None => {
+                    prop_assert!(after.iter().all(|t| t.name != r.name), "name {} reused", r.name);
+                    after.push(tagnet::routes::audit::TableRoute { name: r.name.clone(), address_prefix: r.address_prefix.clone(), next_hop: r.next_hop, source: tagnet::routes::audit::RouteSource::User });
+                }
+            }
+        }
+        prop_assert_eq!(after.len(), report.routes_after);
+        for &id in &required {
+            for n in snap.tag(id).v4() {
+                for a in u32::from(n.network())..=u32::from(n.broadcast()) {
+                    prop_assert_eq!(pick_naive(&snap, &after, &vnet, a.into()), "Internet", "{} after the plan", Ipv4Addr::from(a));
+                }
+            }
+        }
     }
 }

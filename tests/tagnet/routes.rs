@@ -129,6 +129,8 @@ fn udr_budget_covers_within_the_limit_and_never_private() {
             "eastus2",
             "--max-routes",
             &max.to_string(),
+            "--reserve",
+            "0",
             "--never-cover",
             "20.41.0.0/28",
         ];
@@ -140,7 +142,7 @@ fn udr_budget_covers_within_the_limit_and_never_private() {
         if out.status.code() == Some(1) {
             // A small budget is infeasible: few prefixes would cover private or 20.41.0.0/28.
             assert!(max < 10, "{max} routes should be feasible");
-            assert!(String::from_utf8_lossy(&out.stderr).contains("more than --max-routes"));
+            assert!(String::from_utf8_lossy(&out.stderr).contains("more than --max-routes"), "{}", String::from_utf8_lossy(&out.stderr));
             continue;
         }
         let doc = json_of(&path, &args);
@@ -249,16 +251,39 @@ fn udr_every_format_snapshot() {
 #[test]
 fn udr_arm_holds_exactly_the_routes_and_az_parses() {
     let json = json_of(&example(), &["udr", "--region", "eastus2", "--ipv6"]);
+    // By default: child routes of an existing table, in a serial copy loop.
     let out = tagnet(&example())
         .args(["udr", "--region", "eastus2", "--ipv6", "--format", "arm"])
         .output()
         .unwrap();
     let arm: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let res = &arm["resources"][0];
-    assert_eq!(res["type"], "Microsoft.Network/routeTables");
-    let arm_routes: Vec<(String, String, String)> = res["properties"]["routes"]
+    assert_eq!(arm["resources"].as_array().unwrap().len(), 1);
+    assert_eq!(res["type"], "Microsoft.Network/routeTables/routes");
+    assert_eq!(res["copy"]["mode"], "serial");
+    let child_routes: Vec<(String, String, String)> = arm["variables"]["routes"]
         .as_array()
         .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().into(),
+                r["properties"]["addressPrefix"].as_str().unwrap().into(),
+                r["properties"]["nextHopType"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    // With --whole-table: the table, its stated default route first, then the routes.
+    let out = tagnet(&example())
+        .args(["udr", "--region", "eastus2", "--ipv6", "--format", "arm", "--whole-table", "--default-route", "VirtualAppliance:10.1.0.4"])
+        .output()
+        .unwrap();
+    let arm: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let res = &arm["resources"][0];
+    assert_eq!(res["type"], "Microsoft.Network/routeTables");
+    assert_eq!(res["properties"]["routes"][0]["properties"]["addressPrefix"], "0.0.0.0/0");
+    assert_eq!(res["properties"]["routes"][0]["properties"]["nextHopIpAddress"], "10.1.0.4");
+    let arm_routes: Vec<(String, String, String)> = res["properties"]["routes"].as_array().unwrap()[1..]
         .iter()
         .map(|r| {
             (
@@ -281,6 +306,7 @@ fn udr_arm_holds_exactly_the_routes_and_az_parses() {
         })
         .collect();
     assert_eq!(arm_routes, json_routes);
+    assert_eq!(child_routes, json_routes);
     assert_eq!(arm_routes.len(), 5, "4 IPv4 routes and one merged IPv6 /47");
 
     let dir = tempfile::tempdir().unwrap();
@@ -297,10 +323,7 @@ fn udr_arm_holds_exactly_the_routes_and_az_parses() {
         .unwrap();
     assert!(status.success(), "bash -n failed on the az script");
     let text = std::fs::read_to_string(&script).unwrap();
-    assert_eq!(
-        text.matches("az network route-table route create").count(),
-        4
-    );
+    assert_eq!(text.matches("\tInternet\t").count(), 4, "{text}");
 }
 
 #[test]
@@ -346,7 +369,7 @@ fn edited_table(
     edit: impl FnOnce(&mut Vec<serde_json::Value>),
 ) -> serde_json::Value {
     let out = tagnet(tags)
-        .args(["udr", "--region", "eastus2", "--format", "arm"])
+        .args(["udr", "--region", "eastus2", "--format", "arm", "--whole-table", "--default-route", "none"])
         .output()
         .unwrap();
     let mut arm: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -408,15 +431,17 @@ fn one(code: &str, route: &str, prefix: &str) -> Vec<(String, String, Vec<String
     vec![(code.into(), route.into(), vec![prefix.into()])]
 }
 
+/// The error and warning findings (info findings are checked where they matter).
 fn findings(doc: &serde_json::Value) -> Vec<(String, String, Vec<String>)> {
     doc["findings"]
         .as_array()
         .unwrap()
         .iter()
+        .filter(|f| f["severity"] != "info")
         .map(|f| {
             (
                 f["code"].as_str().unwrap().to_string(),
-                f["route"].as_str().unwrap().to_string(),
+                f["resource"].as_str().unwrap().to_string(),
                 f["prefixes"]
                     .as_array()
                     .unwrap()
@@ -441,7 +466,7 @@ fn audit_cases() {
     });
     assert_eq!(code, 1);
     assert_eq!(findings(&doc), one("missing-route", "fw", "192.0.2.64/27"));
-    assert_eq!(doc["add"][0]["address_prefix"], "192.0.2.64/27");
+    assert_eq!(doc["ensure"][0]["address_prefix"], "192.0.2.64/27");
 
     // Partial: a /28 route where a /27 is needed leaves the other half to the default route.
     let (code, doc) = audit_with(|r| {
@@ -470,11 +495,40 @@ fn audit_cases() {
         one("shadowed-route", "inspect", "192.0.2.32/30")
     );
 
-    // Stale: a route to Internet for a prefix no required tag holds; a warning, exit 0.
+    // A route to Internet that tagnet cannot tie to the required tags is info, never deleted.
     let (code, doc) = audit_with(|r| r.push(route("old", "198.51.100.0/26", "Internet", None)));
+    assert_eq!((code, findings(&doc).len()), (0, 0));
+    assert!(doc["findings"].as_array().unwrap().iter().any(|f| f["code"] == "unrelated-internet-route" && f["resource"] == "old"), "{doc}");
+    assert_eq!(doc["delete"], serde_json::json!([]));
+    assert_eq!(doc["review"], serde_json::json!([]));
+
+    // Stale: a route named as `udr` names them, for a prefix no required tag holds: a warning,
+    // exit 0, listed for review; deleted only with --prune.
+    let stale = || route("BatchNodeManagement-198.51.100.0_26", "198.51.100.0/26", "Internet", None);
+    let (code, doc) = audit_with(|r| r.push(stale()));
     assert_eq!(code, 0);
-    assert_eq!(findings(&doc), one("stale-route", "old", "198.51.100.0/26"));
-    assert_eq!(doc["delete"], serde_json::json!(["old"]));
+    assert_eq!(findings(&doc), one("stale-route", "BatchNodeManagement-198.51.100.0_26", "198.51.100.0/26"));
+    assert_eq!(doc["delete"], serde_json::json!([]));
+    assert_eq!(doc["review"], serde_json::json!(["BatchNodeManagement-198.51.100.0_26"]));
+    let table = edited_table(&example(), |r| r.push(stale()));
+    let out = run_audit(&example(), &table, &["--vnet", "10.1.0.0/16", "--format", "json", "--prune"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["delete"], serde_json::json!(["BatchNodeManagement-198.51.100.0_26"]));
+
+    // A required prefix already present with another next hop is updated, not created again.
+    let (code, doc) = audit_with(|r| {
+        for x in r.iter_mut() {
+            if x["properties"]["addressPrefix"] == "192.0.2.64/27" {
+                x["properties"]["nextHopType"] = "VirtualAppliance".into();
+                x["properties"]["nextHopIpAddress"] = "10.1.0.4".into();
+                x["name"] = "mine".into();
+            }
+        }
+    });
+    assert_eq!(code, 1);
+    assert_eq!(doc["ensure"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["ensure"][0]["name"], "mine");
+    assert_eq!(doc["routes_after"], doc["routes_now"]);
 
     // A service-tag route to Internet covers what it holds.
     let (code, doc) = audit_with(|r| {
@@ -540,10 +594,16 @@ fn audit_bad_input() {
             "invalid next hop `Warp`",
         ),
         (
-            r#"{"routes": [{"name": "a", "addressPrefix": "Storag", "nextHopType": "Internet"}]}"#,
+            r#"{"routes": [{"name": "a", "addressPrefix": "10.0.0.300/24", "nextHopType": "Internet"}]}"#,
             "eastus2",
-            "did you mean",
+            "route `a`: invalid address prefix `10.0.0.300/24`",
         ),
+        (
+            r#"{"routes": [{"name": "to-fw", "addressPrefix": "0.0.0.0/0", "nextHopType": "VirtualAppliance"}]}"#,
+            "eastus2",
+            "route `to-fw` (0.0.0.0/0): next hop VirtualAppliance needs",
+        ),
+        ("not json at all", "eastus2", "az network route-table show"),
         (r#"{"routes": []}"#, "westus9", "unknown region `westus9`"),
         (
             r#"{"resources": []}"#,
@@ -625,6 +685,7 @@ fn audit_every_format_snapshot() {
         routes.remove(3);
         routes.push(firewall());
         routes.push(route("old", "198.51.100.0/26", "Internet", None));
+        routes.push(route("BatchNodeManagement-198.51.100.64_26", "198.51.100.64/26", "Internet", None));
         routes.push(route(
             "inspect",
             "192.0.2.32/30",

@@ -24,6 +24,8 @@ pub enum BudgetError {
     TooFew {
         /// The fewest prefixes possible.
         needed: usize,
+        /// How many of those are IPv6 prefixes, which are never merged.
+        ipv6: usize,
     },
 }
 
@@ -73,11 +75,13 @@ pub fn budget_set(
     let Some(v4_budget) = max.checked_sub(v6.len()) else {
         return Err(BudgetError::TooFew {
             needed: v6.len() + usize::from(!v4_exact.is_empty()),
+            ipv6: v6.len(),
         });
     };
     let b = budget(&set.v4, 32, v4_budget, &forbidden.v4).map_err(|e| match e {
-        BudgetError::TooFew { needed } => BudgetError::TooFew {
+        BudgetError::TooFew { needed, .. } => BudgetError::TooFew {
             needed: needed + v6.len(),
+            ipv6: v6.len(),
         },
         other => other,
     })?;
@@ -157,6 +161,7 @@ pub fn budget(
     if max == 0 {
         return Err(BudgetError::TooFew {
             needed: leaves.len().min(1),
+            ipv6: 0,
         });
     }
     let mut nodes: Vec<Node> = Vec::with_capacity(leaves.len() * 2);
@@ -178,7 +183,7 @@ pub fn budget(
             .iter()
             .position(|&c| c != INF)
             .map_or(leaves.len(), |k| k + 1);
-        return Err(BudgetError::TooFew { needed });
+        return Err(BudgetError::TooFew { needed, ipv6: 0 });
     }
     let mut chosen = Vec::new();
     pick(root, best_k + 1, &nodes, &mut chosen);
@@ -356,7 +361,7 @@ mod tests {
                         prop_assert_eq!(b.extra_addresses, best);
                     }
                 }
-                Err(BudgetError::TooFew { needed }) => {
+                Err(BudgetError::TooFew { needed, .. }) => {
                     prop_assert!(needed > max);
                     if let Some(best) = brute(&input, &forbidden, max) {
                         prop_assert!(false, "brute force found {} extra within {}", best, max);

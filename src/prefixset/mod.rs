@@ -7,6 +7,9 @@
 //! same addresses (exact minimal aggregation: O(n log n) to build, O(n · w) to emit, where w is
 //! the address width).
 
+pub mod budget;
+pub mod overlaps;
+
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use rayon::prelude::*;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -259,6 +262,11 @@ impl PrefixSet {
             v4: Ranges::from_v4_keys(v4),
             v6: Ranges::from_ranges(v6),
         }
+    }
+
+    /// True when the set holds no address of either family.
+    pub fn is_empty(&self) -> bool {
+        self.v4.is_empty() && self.v6.is_empty()
     }
 
     /// Addresses in either set.

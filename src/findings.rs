@@ -1,0 +1,231 @@
+//! Findings: the one model every check reports in, and the registry of their codes.
+//!
+//! A [`Finding`] is data — a stable kebab-case code, a severity, the resource concerned, what is
+//! wrong, one concrete counterexample where there is one, and the fix — never a string put
+//! together at the call site. Every code a check can emit is documented once in [`RULES`];
+//! `tagnet explain CODE` prints that documentation, and a test checks that codes are unique and
+//! that each emitted code is registered.
+
+use serde::Serialize;
+use std::fmt;
+
+/// How much a finding matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Required traffic is broken, or a plan cannot be carried out.
+    Error,
+    /// Something to act on that breaks nothing today.
+    Warning,
+    /// Worth knowing; nothing to do unless it is a surprise.
+    Info,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        })
+    }
+}
+
+/// One finding of a check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Stable code, documented in [`RULES`] (`missing-route`).
+    pub code: &'static str,
+    /// How much it matters.
+    pub severity: Severity,
+    /// The resource concerned: a route, a rule, a table.
+    pub resource: String,
+    /// What is wrong, in one sentence.
+    pub message: String,
+    /// One concrete address (or flow) that shows it, where there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counterexample: Option<String>,
+    /// What to do about it.
+    pub fix: String,
+}
+
+/// The documentation of one code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Rule {
+    /// The code.
+    pub code: &'static str,
+    /// Its severity.
+    pub severity: Severity,
+    /// The command that reports it.
+    pub source: &'static str,
+    /// One line.
+    pub summary: &'static str,
+    /// What it checks and why it matters.
+    pub why: &'static str,
+    /// An example that triggers it.
+    pub example: &'static str,
+    /// What to do instead.
+    pub fix: &'static str,
+}
+
+/// Every code tagnet reports, sorted by code.
+pub const RULES: &[Rule] = &[
+    Rule {
+        code: "ipv6-not-audited",
+        severity: Severity::Warning,
+        source: "routes audit",
+        summary: "The table routes IPv6 away from Internet, and IPv6 was not audited.",
+        why: "Without --ipv6 the audit checks IPv4 only. A route such as `::/0 -> VirtualAppliance` sends the required tags' IPv6 prefixes to the appliance; compute that uses IPv6 then loses its management traffic just as with IPv4.",
+        example: "a table holding `::/0 -> VirtualAppliance 10.0.100.4`, audited without --ipv6",
+        fix: "Rerun with --ipv6 to audit (and plan) the IPv6 routes too.",
+    },
+    Rule {
+        code: "missing-route",
+        severity: Severity::Error,
+        source: "routes audit",
+        summary: "Required addresses do not leave through Internet.",
+        why: "Under forced tunneling, Azure Batch and Azure Machine Learning reach their compute nodes from the addresses of BatchNodeManagement.<region> and AzureMachineLearning.<region>; the replies must leave through next hop Internet, or the nodes become unusable.",
+        example: "a table with only `0.0.0.0/0 -> VirtualAppliance`: every required address takes that route",
+        fix: "Add routes with next hop Internet for the prefixes listed (the plan does: `--format az`).",
+    },
+    Rule {
+        code: "no-default-route",
+        severity: Severity::Info,
+        source: "routes audit",
+        summary: "The table has no 0.0.0.0/0 route; the audit assumes none is advertised by BGP.",
+        why: "Forced tunneling often comes from a 0.0.0.0/0 that the VPN or ExpressRoute gateway advertises by BGP, which no route table shows. Audited alone, such a table looks fine while the NIC sends everything to the gateway.",
+        example: "an empty route table on a subnet whose gateway advertises 0.0.0.0/0",
+        fix: "Audit the NIC's effective routes (`az network nic show-effective-route-table`), or declare the advertised default with --default-route VirtualNetworkGateway.",
+    },
+    Rule {
+        code: "route-limit",
+        severity: Severity::Error,
+        source: "routes audit",
+        summary: "The plan would take the table over its route limit.",
+        why: "Azure refuses a route beyond the table's limit (400 user routes), so a plan that needs more would stop halfway with the table half changed.",
+        example: "a table of 390 routes that needs 23 more",
+        fix: "Prune stale routes (--prune), merge routes (`tagnet udr --max-routes`), or split the subnets over two tables.",
+    },
+    Rule {
+        code: "shadowed-route",
+        severity: Severity::Error,
+        source: "routes audit",
+        summary: "A more specific route takes required addresses away from a route to Internet.",
+        why: "Azure picks the longest matching prefix, so a /24 to an appliance beats the /16 to Internet that was meant to carry the required addresses.",
+        example: "`20.41.0.0/16 -> Internet` and `20.41.5.0/24 -> VirtualAppliance`, with BatchNodeManagement holding 20.41.5.224/27",
+        fix: "Add more specific routes to Internet for the prefixes listed (the plan does), or narrow the shadowing route.",
+    },
+    Rule {
+        code: "stale-route",
+        severity: Severity::Warning,
+        source: "routes audit",
+        summary: "A route tagnet wrote for the required tags carries none of their addresses now.",
+        why: "Service tags change every week. A route written for them (named as `udr` names routes, or holding a prefix the tags had in --previous) that no longer carries a required address sends other traffic around the firewall and takes a slot of the table.",
+        example: "`BatchNodeManagement-20.41.5.0_27 -> Internet` after Microsoft moved that range out of BatchNodeManagement.EastUS2",
+        fix: "Delete it: the plan lists it for review, and deletes it with --prune.",
+    },
+    Rule {
+        code: "unknown-tag-route",
+        severity: Severity::Warning,
+        source: "routes audit",
+        summary: "A route's address prefix names a service tag this snapshot does not hold.",
+        why: "The route was written for another cloud or a tag that was renamed or retired; tagnet cannot tell which addresses it carries, so the audit treats it as carrying none.",
+        example: "`--address-prefix AzureMachineLearningX.EastUS2`",
+        fix: "Check the name against `tagnet tags --name 'PATTERN'`, or audit with the snapshot of the table's cloud.",
+    },
+    Rule {
+        code: "unrelated-internet-route",
+        severity: Severity::Info,
+        source: "routes audit",
+        summary: "A route to Internet that is not tied to the required tags.",
+        why: "Other routes to Internet are usually deliberate (KMS activation at 20.118.99.224/32, a Storage route). tagnet reports them so they are seen, and never deletes them.",
+        example: "`kms -> 20.118.99.224/32 -> Internet`",
+        fix: "Nothing, if it is meant. To have tagnet treat it as its own, name it as `udr` does or pass --previous with the snapshot it was written from.",
+    },
+];
+
+/// The documentation of `code` (case-insensitive), or the codes that come closest.
+pub fn explain(code: &str) -> Result<&'static Rule, Vec<&'static str>> {
+    let want = code.trim().to_ascii_lowercase();
+    RULES.iter().find(|r| r.code == want).ok_or_else(|| {
+        let mut close: Vec<&str> = RULES
+            .iter()
+            .map(|r| r.code)
+            .filter(|c| c.contains(&want) || want.contains(c) || share_word(c, &want))
+            .collect();
+        if close.is_empty() {
+            close = RULES.iter().map(|r| r.code).collect();
+        }
+        close
+    })
+}
+
+fn share_word(a: &str, b: &str) -> bool {
+    a.split('-').any(|w| w.len() > 3 && b.split('-').any(|v| v == w))
+}
+
+/// The registered rule of a code.
+///
+/// # Panics
+/// When the code is not in [`RULES`] — a programming error the tests catch.
+pub fn rule(code: &str) -> &'static Rule {
+    RULES
+        .iter()
+        .find(|r| r.code == code)
+        .unwrap_or_else(|| panic!("finding code `{code}` is not registered in findings::RULES"))
+}
+
+impl Finding {
+    /// A finding of a registered code, with that code's severity and fix.
+    pub fn new(code: &'static str, resource: impl Into<String>, message: impl Into<String>) -> Self {
+        let r = rule(code);
+        Finding {
+            code,
+            severity: r.severity,
+            resource: resource.into(),
+            message: message.into(),
+            counterexample: None,
+            fix: r.fix.to_string(),
+        }
+    }
+
+    /// With one concrete address or flow that shows it.
+    pub fn counterexample(mut self, c: impl Into<String>) -> Self {
+        self.counterexample = Some(c.into());
+        self
+    }
+
+    /// With a fix more precise than the code's general one.
+    pub fn fix(mut self, f: impl Into<String>) -> Self {
+        self.fix = f.into();
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_sorted_kebab_case() {
+        for w in RULES.windows(2) {
+            assert!(w[0].code < w[1].code, "{} before {}", w[0].code, w[1].code);
+        }
+        for r in RULES {
+            assert!(
+                r.code
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '-' || c.is_ascii_digit()),
+                "{}",
+                r.code
+            );
+            assert!(!r.summary.is_empty() && !r.why.is_empty() && !r.fix.is_empty());
+        }
+    }
+
+    #[test]
+    fn explain_finds_and_suggests() {
+        assert_eq!(explain("Missing-Route").unwrap().code, "missing-route");
+        assert!(explain("missing").unwrap_err().contains(&"missing-route"));
+    }
+}

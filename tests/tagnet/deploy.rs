@@ -1,0 +1,368 @@
+//! Deployment outputs run as a user runs them: the `az` scripts against a simulated route
+//! table (`tests/tagnet/bin/az`, which answers as Azure does, RouteConflict and the route limit
+//! included), and the ARM, Bicep and Terraform outputs checked for what they own.
+
+use super::common::example;
+use assert_cmd::Command;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+
+fn tagnet() -> Command {
+    let mut c = Command::cargo_bin("tagnet").unwrap();
+    c.env_remove("TAGNET_TAGS").arg("--tags").arg(example());
+    c
+}
+
+fn stdout(args: &[&str]) -> String {
+    let out = tagnet().args(args).output().unwrap();
+    assert!(
+        out.status.code().unwrap() <= 1,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn route(name: &str, prefix: &str, hop: &str, ip: Option<&str>) -> Value {
+    let mut r = json!({"name": name, "addressPrefix": prefix, "nextHopType": hop});
+    if let Some(ip) = ip {
+        r["nextHopIpAddress"] = ip.into();
+    }
+    r
+}
+
+/// A forced-tunneling table as users have them: the default route to the firewall, a required
+/// prefix already routed to the firewall under the user's own name, a stale route tagnet
+/// wrote, and a KMS route to Internet.
+fn production_table() -> Vec<Value> {
+    vec![
+        route("to-firewall", "0.0.0.0/0", "VirtualAppliance", Some("10.1.0.4")),
+        route("mine", "192.0.2.64/27", "VirtualAppliance", Some("10.1.0.4")),
+        route(
+            "BatchNodeManagement-198.51.100.0_26",
+            "198.51.100.0/26",
+            "Internet",
+            None,
+        ),
+        route("kms", "20.118.99.224/32", "Internet", None),
+    ]
+}
+
+struct Run {
+    code: i32,
+    stderr: String,
+    table: Vec<Value>,
+    calls: Vec<String>,
+}
+
+/// Runs `script` with the simulated `az` on a table holding `table`.
+fn run_script(script: &str, table: &[Value], env: &[(&str, &str)]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("table.json");
+    let log = dir.path().join("calls.log");
+    std::fs::write(&state, serde_json::to_string(table).unwrap()).unwrap();
+    let file = dir.path().join("plan.sh");
+    std::fs::write(&file, script).unwrap();
+    let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/tagnet/bin");
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let mut c = std::process::Command::new("bash");
+    c.arg(&file)
+        .args(["my-rg", "my-rt"])
+        .env("PATH", path)
+        .env("FAKE_AZ_STATE", &state)
+        .env("FAKE_AZ_LOG", &log);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().unwrap();
+    Run {
+        code: out.status.code().unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+        table: serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap(),
+        calls: std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .map(String::from)
+            .collect(),
+    }
+}
+
+fn find<'a>(table: &'a [Value], prefix: &str) -> &'a Value {
+    table
+        .iter()
+        .find(|r| r["addressPrefix"] == prefix)
+        .unwrap_or_else(|| panic!("{prefix} not in {table:?}"))
+}
+
+fn audit_table(table: &[Value], extra: &[&str]) -> (i32, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rt.json");
+    std::fs::write(&file, serde_json::to_string(table).unwrap()).unwrap();
+    let out = tagnet()
+        .args(["routes", "audit", "--region", "eastus2", "--format", "json", "--route-table"])
+        .arg(&file)
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
+    )
+}
+
+fn script_of(table: &[Value], extra: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rt.json");
+    std::fs::write(&file, serde_json::to_string(table).unwrap()).unwrap();
+    let out = tagnet()
+        .args(["routes", "audit", "--region", "eastus2", "--format", "az", "--route-table"])
+        .arg(&file)
+        .args(extra)
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn udr_script_adds_routes_and_keeps_the_rest_of_the_table() {
+    let script = stdout(&["udr", "--region", "eastus2", "--format", "az"]);
+    let before = production_table();
+    let run = run_script(&script, &before, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // Nothing it did not write is gone or changed, except the required prefix it had to move.
+    assert_eq!(find(&run.table, "0.0.0.0/0"), &before[0]);
+    assert_eq!(find(&run.table, "20.118.99.224/32"), &before[3]);
+    assert_eq!(find(&run.table, "198.51.100.0/26"), &before[2]);
+    let mine = find(&run.table, "192.0.2.64/27");
+    assert_eq!(mine["name"], "mine", "updated in place, not created twice");
+    assert_eq!(mine["nextHopType"], "Internet");
+    assert!(mine.get("nextHopIpAddress").is_none());
+    // And the result passes the audit.
+    let (code, doc) = audit_table(&run.table, &[]);
+    assert_eq!(code, 0, "{doc}");
+    // Running it again changes nothing.
+    let again = run_script(&script, &run.table, &[]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(again.table, run.table);
+    assert!(again.calls.iter().all(|c| c.contains(" list ")), "{:?}", again.calls);
+}
+
+#[test]
+fn audit_plan_runs_on_the_table_as_it_is_and_converges() {
+    let before = production_table();
+    let (code, _) = audit_table(&before, &[]);
+    assert_eq!(code, 1);
+    for prune in [false, true] {
+        let extra: &[&str] = if prune { &["--prune"] } else { &[] };
+        let run = run_script(&script_of(&before, extra), &before, &[]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(find(&run.table, "0.0.0.0/0"), &before[0]);
+        assert_eq!(find(&run.table, "20.118.99.224/32"), &before[3], "never deleted");
+        let stale_kept = run.table.iter().any(|r| r["addressPrefix"] == "198.51.100.0/26");
+        assert_eq!(stale_kept, !prune, "stale routes go only with --prune");
+        let (code, doc) = audit_table(&run.table, &[]);
+        assert_eq!(code, 0, "after the plan: {doc}");
+        // Deletions run before creations.
+        if prune {
+            let first_create = run.calls.iter().position(|c| c.contains(" create ")).unwrap();
+            let delete = run.calls.iter().position(|c| c.contains(" delete ")).unwrap();
+            assert!(delete < first_create, "{:?}", run.calls);
+        }
+    }
+}
+
+#[test]
+fn plans_stop_before_any_change_at_the_route_limit() {
+    let before = production_table();
+    // The plan needs 3 new routes on a table of 4: a limit of 6 is one short.
+    let script = script_of(&before, &["--max-routes", "6"]);
+    let (_, doc) = audit_table(&before, &["--max-routes", "6"]);
+    assert!(
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "route-limit"),
+        "{doc}"
+    );
+    let run = run_script(&script, &before, &[]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("nothing was changed"), "{}", run.stderr);
+    assert_eq!(run.table, before);
+    assert!(run.calls.iter().all(|c| c.contains(" list ")));
+    // With --prune the stale route makes room: 4 - 1 + 3 = 6 fits.
+    let run = run_script(&script_of(&before, &["--max-routes", "6", "--prune"]), &before, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.table.len(), 6);
+    // The udr script checks the live table too.
+    let script = stdout(&["udr", "--region", "eastus2", "--format", "az"]);
+    let run = run_script(&script, &before, &[("MAX_ROUTES", "5")]);
+    assert_eq!(run.code, 1);
+    assert_eq!(run.table, before);
+}
+
+#[test]
+fn a_name_taken_by_another_prefix_stops_the_script() {
+    let mut table = production_table();
+    table.push(route(
+        "BatchNodeManagement-192.0.2.16_28",
+        "203.0.113.0/24",
+        "VirtualAppliance",
+        Some("10.1.0.4"),
+    ));
+    let script = stdout(&["udr", "--region", "eastus2", "--format", "az"]);
+    let run = run_script(&script, &table, &[]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("already used for other prefixes"), "{}", run.stderr);
+    assert_eq!(run.table, table);
+    // The audit plan picks another name instead.
+    let run = run_script(&script_of(&table, &[]), &table, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(find(&run.table, "203.0.113.0/24"), &table[4]);
+}
+
+fn udr(format: &str, extra: &[&str]) -> String {
+    let mut args = vec!["udr", "--region", "eastus2", "--format", format];
+    args.extend_from_slice(extra);
+    stdout(&args)
+}
+
+#[test]
+fn templates_add_routes_unless_the_whole_table_is_asked_for() {
+    let bicep = udr("bicep", &[]);
+    assert!(bicep.contains("existing = {"), "{bicep}");
+    assert!(bicep.contains("'Microsoft.Network/routeTables/routes@"));
+    assert!(bicep.contains("@batchSize(1)"));
+    assert!(!bicep.contains("0.0.0.0/0"));
+    let tf = udr("terraform", &[]);
+    assert!(tf.contains("resource \"azurerm_route\" \"tagnet\""), "{tf}");
+    assert!(!tf.contains("azurerm_route_table"));
+    // The whole table needs its default route stated.
+    let out = tagnet()
+        .args(["udr", "--region", "eastus2", "--format", "arm", "--whole-table"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--default-route"));
+    let out = tagnet()
+        .args(["udr", "--region", "eastus2", "--format", "az", "--whole-table", "--default-route", "none"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    for hop in ["VirtualAppliance:10.1.0.4", "VirtualNetworkGateway"] {
+        let tf = udr("terraform", &["--whole-table", "--default-route", hop]);
+        assert!(tf.contains("\"0.0.0.0/0\""), "{tf}");
+        assert!(tf.contains("bgp_route_propagation_enabled"));
+        let bicep = udr("bicep", &["--whole-table", "--default-route", hop]);
+        assert!(bicep.contains("'0.0.0.0/0'"));
+    }
+    let tf = udr("terraform", &["--whole-table", "--default-route", "none"]);
+    assert!(!tf.contains("0.0.0.0/0"));
+}
+
+/// The `=` alignment `terraform fmt` enforces: consecutive single-line attributes of one block
+/// align their `=` one space after the longest key; blank lines and block lines end a group.
+fn terraform_fmt_clean(text: &str) -> Result<(), String> {
+    let mut group: Vec<(usize, usize, usize)> = Vec::new(); // (line, key end, `=` column)
+    let flush = |group: &mut Vec<(usize, usize, usize)>| -> Result<(), String> {
+        if let Some(want) = group.iter().map(|g| g.1 + 1).max() {
+            for &(line, _, eq) in group.iter() {
+                if eq != want {
+                    return Err(format!("line {}: `=` at column {eq}, want {want}", line + 1));
+                }
+            }
+        }
+        group.clear();
+        Ok(())
+    };
+    for (i, line) in text.lines().enumerate() {
+        if line.trim_end() != line {
+            return Err(format!("line {}: trailing space", i + 1));
+        }
+        let single = line.contains(" = ")
+            && !line.trim_end().ends_with('{')
+            && !line.trim_start().starts_with('#');
+        if single {
+            let eq = line.find(" = ").unwrap() + 1;
+            let key_end = line[..eq].trim_end().len();
+            group.push((i, key_end, eq));
+        } else {
+            flush(&mut group)?;
+        }
+    }
+    flush(&mut group)
+}
+
+#[test]
+fn terraform_is_fmt_clean_for_every_next_hop() {
+    for extra in [
+        &[][..],
+        &["--next-hop", "VirtualAppliance", "--next-hop-ip", "10.1.0.4"][..],
+        &["--next-hop", "VirtualNetworkGateway"][..],
+        &["--next-hop", "None", "--ipv6"][..],
+        &["--whole-table", "--default-route", "none"][..],
+        &["--whole-table", "--default-route", "VirtualAppliance:10.1.0.4", "--next-hop", "VirtualAppliance", "--next-hop-ip", "10.1.0.5"][..],
+    ] {
+        let tf = udr("terraform", extra);
+        terraform_fmt_clean(&tf).unwrap_or_else(|e| panic!("{extra:?}: {e}\n{tf}"));
+    }
+    assert!(terraform_fmt_clean("a = 1\nlong = 2\n").is_err());
+}
+
+#[test]
+fn failed_runs_leave_the_output_file_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let prev = dir.path().join("prev.sh");
+    tagnet()
+        .args(["udr", "--region", "eastus2", "--format", "az", "-o"])
+        .arg(&prev)
+        .assert()
+        .code(0);
+    let good = std::fs::read(&prev).unwrap();
+    assert!(!good.is_empty());
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&prev, std::fs::Permissions::from_mode(0o750)).unwrap();
+    // Exit 1 (cannot fit) and exit 2 (bad region) both leave it as it was.
+    tagnet()
+        .args(["udr", "--region", "eastus2", "--format", "az", "--max-routes", "2", "--exact", "-o"])
+        .arg(&prev)
+        .assert()
+        .code(1);
+    assert_eq!(std::fs::read(&prev).unwrap(), good);
+    tagnet()
+        .args(["udr", "--region", "nowhere", "-o"])
+        .arg(&prev)
+        .assert()
+        .code(2);
+    assert_eq!(std::fs::read(&prev).unwrap(), good);
+    let agg = dir.path().join("agg.txt");
+    std::fs::write(&agg, "keep me\n").unwrap();
+    let mut c = Command::cargo_bin("tagnet").unwrap();
+    c.args(["aggregate", "--max", "1", "--never-cover", "10.0.1.0/24", "-o"])
+        .arg(&agg)
+        .write_stdin("10.0.0.0/24\n10.0.2.0/24\n")
+        .assert()
+        .code(1);
+    assert_eq!(std::fs::read_to_string(&agg).unwrap(), "keep me\n");
+    // A successful run keeps the file's mode and writes through a symbolic link.
+    let link = dir.path().join("link.sh");
+    std::os::unix::fs::symlink("prev.sh", &link).unwrap();
+    tagnet()
+        .args(["udr", "--region", "eastus2", "--format", "csv", "-o"])
+        .arg(&link)
+        .assert()
+        .code(0);
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(std::fs::read_to_string(&prev).unwrap().starts_with("name,address_prefix"));
+    assert_eq!(
+        std::fs::metadata(&prev).unwrap().permissions().mode() & 0o777,
+        0o750
+    );
+    // `-o -` is standard output.
+    let out = tagnet()
+        .args(["udr", "--region", "eastus2", "--format", "csv", "-o", "-"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8(out.stdout).unwrap().starts_with("name,"));
+    assert!(!Path::new("-").exists());
+}
