@@ -208,6 +208,52 @@ impl Snapshot {
         self.regions.get(region).map(Vec::as_slice).unwrap_or(&[])
     }
 
+    /// The spellings besides the code that [`Snapshot::resolve_region`] accepts for a region
+    /// (learned from the file's tag names, e.g. `francecentral` for `centralfrance`), sorted.
+    pub fn region_aliases(&self, code: &str) -> Vec<&str> {
+        self.region_aliases
+            .iter()
+            .filter(|(alias, c)| c.as_str() == code && alias.as_str() != code)
+            .map(|(alias, _)| alias.as_str())
+            .collect()
+    }
+
+    /// A display name for a region, from the spelling of its tag names (`Storage.EastUS2` →
+    /// `East US 2`): the suffix with the most capitals, split at case changes and digits.
+    pub fn region_display_name(&self, code: &str) -> String {
+        let best = self
+            .region_tags(code)
+            .iter()
+            .filter_map(|&id| self.tag(id).name().split_once('.').map(|(_, s)| s))
+            .filter(|s| normalize_region(s) == code || self.region_aliases.get(&normalize_region(s)).is_some_and(|c| c == code))
+            .max_by_key(|s| (s.chars().filter(char::is_ascii_uppercase).count(), std::cmp::Reverse(*s)));
+        let Some(word) = best else {
+            return code.to_string();
+        };
+        let chars: Vec<char> = word.chars().collect();
+        let mut out = String::new();
+        for (i, &c) in chars.iter().enumerate() {
+            let prev = i.checked_sub(1).map(|j| chars[j]);
+            let next = chars.get(i + 1).copied();
+            let boundary = match prev {
+                None => false,
+                Some(p) => {
+                    (c.is_ascii_uppercase() && p.is_ascii_lowercase())
+                        || (c.is_ascii_uppercase()
+                            && p.is_ascii_uppercase()
+                            && next.is_some_and(|n| n.is_ascii_lowercase()))
+                        || (c.is_ascii_digit() && !p.is_ascii_digit())
+                        || (!c.is_ascii_digit() && p.is_ascii_digit())
+                }
+            };
+            if boundary {
+                out.push(' ');
+            }
+            out.push(c);
+        }
+        out
+    }
+
     /// Resolves a region as typed to its code. Besides the code itself, the spelling used in
     /// the file's regional tag names is accepted (`FranceCentral` → `centralfrance`).
     ///

@@ -17,12 +17,13 @@ Exit status:
 #[command(name = "tagnet", version, after_help = EXIT_CODES)]
 pub struct Cli {
     /// Service-tag file: the weekly ServiceTags_<Cloud>_<date>.json download or the output of
-    /// `az network list-service-tags`; `-` reads standard input.
-    #[arg(long, global = true, env = "TAGNET_TAGS", value_name = "PATH|-")]
+    /// `az network list-service-tags`; `-` reads standard input. Default: the environment
+    /// variable TAGNET_TAGS (an empty one counts as unset).
+    #[arg(long, global = true, value_name = "PATH|-")]
     pub tags: Option<PathBuf>,
 
     /// Output format.
-    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    #[arg(long, global = true, value_enum, ignore_case = true, default_value_t = Format::Table)]
     pub format: Format,
 
     /// Write the output to FILE (atomically: a failed run leaves no half-written file).
@@ -41,6 +42,11 @@ pub struct Cli {
 pub enum Command {
     /// Cloud, change number, and tag, region and prefix counts per family.
     Info,
+    /// Every region of the snapshot: its code, display name, the spellings tagnet accepts, and
+    /// its number of tags and prefixes.
+    Regions,
+    /// What a finding code means, why it matters and how to fix it.
+    Explain(ExplainArgs),
     /// List tags with region, service, IPv4/IPv6 prefix counts and networkFeatures, by name.
     Tags(TagsArgs),
     /// The union of the tags' prefixes, sorted (IPv4 first, by address then length).
@@ -57,6 +63,12 @@ pub enum Command {
     /// Every pair of prefixes (lines `PREFIX` or `LABEL PREFIX`) where one contains or equals
     /// the other. Exit 1 when any pair is found.
     Overlaps(OverlapsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A finding code, e.g. missing-route; without one, every code is listed.
+    pub code: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -228,9 +240,11 @@ pub struct PrefixesArgs {
     pub intersect: Vec<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct LookupArgs {
-    /// IPv4 or IPv6 addresses.
+    /// IPv4 or IPv6 addresses, or prefixes (`20.42.0.0/16`: the tags whose prefixes contain
+    /// it, lie inside it, or overlap it). Without any, standard input is read when it is not a
+    /// terminal.
     #[arg(value_name = "ADDRESS", conflicts_with = "input")]
     pub addresses: Vec<String>,
     /// Read addresses from a file, one per line (`-` for standard input). Blank lines and

@@ -1,7 +1,7 @@
 //! One function per subcommand: validated options → library call → rendered records.
 
 use super::Status;
-use super::args::{LookupArgs, PrefixesArgs, TagsArgs};
+use super::args::{ExplainArgs, LookupArgs, PrefixesArgs, TagsArgs};
 use super::render::{self, Format, csv_field, json_str};
 use anyhow::{Context, Result};
 use ipnet::IpNet;
@@ -112,6 +112,93 @@ pub fn info(
     Ok(Status::Success)
 }
 
+/// `tagnet regions`: one row per region code, sorted by code.
+pub fn regions(snap: &Snapshot, format: Format, out: &mut dyn Write) -> Result<Status> {
+    #[derive(Serialize)]
+    struct Row<'a> {
+        region: &'a str,
+        display_name: String,
+        spellings: Vec<&'a str>,
+        tags: usize,
+        ipv4_prefixes: usize,
+        ipv6_prefixes: usize,
+    }
+    let rows: Vec<Row> = snap
+        .regions()
+        .map(|code| {
+            let ids = snap.region_tags(code);
+            Row {
+                region: code,
+                display_name: snap.region_display_name(code),
+                spellings: snap.region_aliases(code),
+                tags: ids.len(),
+                ipv4_prefixes: ids.iter().map(|&i| snap.tag(i).v4().len()).sum(),
+                ipv6_prefixes: ids.iter().map(|&i| snap.tag(i).v6().len()).sum(),
+            }
+        })
+        .collect();
+    render::records(
+        out,
+        format,
+        &["REGION", "DISPLAY NAME", "SPELLINGS", "TAGS", "IPV4 PREFIXES", "IPV6 PREFIXES"],
+        &rows,
+        |r| {
+            vec![
+                r.region.to_string(),
+                r.display_name.clone(),
+                r.spellings.join(" "),
+                r.tags.to_string(),
+                r.ipv4_prefixes.to_string(),
+                r.ipv6_prefixes.to_string(),
+            ]
+        },
+    )?;
+    Ok(if rows.is_empty() {
+        Status::NoMatch
+    } else {
+        Status::Success
+    })
+}
+
+/// `tagnet explain [CODE]`: a code's documentation, or every code.
+pub fn explain(a: &ExplainArgs, format: Format, out: &mut dyn Write) -> Result<Status> {
+    use tagnet::findings::{RULES, explain as find};
+    let rules: Vec<&tagnet::findings::Rule> = match &a.code {
+        None => RULES.iter().collect(),
+        Some(code) => match find(code) {
+            Ok(r) => vec![r],
+            Err(close) => anyhow::bail!(
+                "unknown finding code `{code}`; known codes: {}",
+                close.join(", ")
+            ),
+        },
+    };
+    if format == Format::Table && a.code.is_some() {
+        let r = rules[0];
+        writeln!(
+            out,
+            "{} ({}, from `tagnet {}`)\n\n{}\n\nWhy it matters\n  {}\n\nExample\n  {}\n\nFix\n  {}",
+            r.code, r.severity, r.source, r.summary, r.why, r.example, r.fix
+        )?;
+        return Ok(Status::Success);
+    }
+    render::records(
+        out,
+        format,
+        &["CODE", "SEVERITY", "SOURCE", "SUMMARY"],
+        &rules,
+        |r| {
+            vec![
+                r.code.to_string(),
+                r.severity.to_string(),
+                r.source.to_string(),
+                r.summary.to_string(),
+            ]
+        },
+    )?;
+    Ok(Status::Success)
+}
+
 #[derive(Serialize)]
 struct TagRecord<'a> {
     name: &'a str,
@@ -130,6 +217,27 @@ pub fn tags(snap: &Snapshot, a: &TagsArgs, format: Format, out: &mut dyn Write) 
         .map(|r| snap.resolve_region(r))
         .transpose()?;
     let glob = a.name.as_deref().map(|g| g.to_ascii_lowercase());
+    if let Some(f) = a.feature.as_deref() {
+        let mut known: Vec<&str> = snap
+            .tags()
+            .iter()
+            .filter_map(|t| t.network_features())
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        known.sort_unstable();
+        known.dedup();
+        if !known.iter().any(|k| k.eq_ignore_ascii_case(f)) {
+            anyhow::bail!(
+                "unknown network feature `{f}`; this file's tags list: {}",
+                if known.is_empty() {
+                    "none (a Discovery API file has no networkFeatures)".to_string()
+                } else {
+                    known.join(", ")
+                }
+            );
+        }
+    }
     let recs: Vec<TagRecord> = snap
         .tags()
         .iter()
@@ -247,6 +355,7 @@ pub fn prefixes(
         nets
     };
     let strings: Vec<String> = nets.iter().map(ToString::to_string).collect();
+    let empty = strings.is_empty();
     match format {
         Format::Json => {
             let rec = PrefixesRecord {
@@ -271,7 +380,11 @@ pub fn prefixes(
             })?;
         }
     }
-    Ok(Status::Success)
+    Ok(if empty {
+        Status::NoMatch
+    } else {
+        Status::Success
+    })
 }
 
 /// A `--minus`/`--intersect` operand: a prefix, or a tag (with the command's region).
@@ -321,18 +434,78 @@ struct Source<'a> {
 /// An address as printed, and the tags holding it.
 type Answer<'a> = (std::borrow::Cow<'a, str>, std::borrow::Cow<'a, [Match]>);
 
-/// Answers one line: `Ok(None)` for a blank or comment line, `Err` for an invalid address.
-fn answer<'a>(
-    raw: &'a str,
-    index: &'a TagIndex,
-    region: Option<&RegionIndex>,
-) -> Result<Option<Answer<'a>>, &'a str> {
+/// Reads an address as people paste it: an IPv6 zone (`fe80::1%eth0`) is dropped and an
+/// IPv4-mapped IPv6 address (`::ffff:20.41.5.225`) is the IPv4 address it maps (flagged
+/// `true`). The error says what is wrong, e.g. leading zeros.
+pub(crate) fn parse_address(text: &str) -> Result<(IpAddr, bool), String> {
+    let t = text.trim();
+    let t = match t.split_once('%') {
+        Some((addr, _zone)) if addr.contains(':') => addr,
+        _ => t,
+    };
+    match t.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => Ok((IpAddr::V4(v4), true)),
+            None => Ok((IpAddr::V6(v6), false)),
+        },
+        Ok(ip) => Ok((ip, false)),
+        Err(_) => {
+            let parts: Vec<&str> = t.split('.').collect();
+            if parts.len() == 4
+                && parts
+                    .iter()
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                && parts.iter().any(|p| p.len() > 1 && p.starts_with('0'))
+            {
+                let fixed: Vec<String> = parts
+                    .iter()
+                    .map(|p| p.trim_start_matches('0'))
+                    .map(|p| if p.is_empty() { "0".into() } else { p.to_string() })
+                    .collect();
+                return Err(format!(
+                    "leading zeros are ambiguous (some tools read them as octal); write `{}` if decimal was meant",
+                    fixed.join(".")
+                ));
+            }
+            Err("expected IPv4 like 192.0.2.1 or IPv6 like 2001:db8::1".into())
+        }
+    }
+}
+
+/// A line as quoted in a message: at most 100 characters.
+pub(crate) fn quoted(text: &str) -> String {
+    if text.chars().count() > 100 {
+        format!("{}…", text.chars().take(100).collect::<String>())
+    } else {
+        text.to_string()
+    }
+}
+
+/// What one input line was.
+enum Line<'a> {
+    /// An address and the tags holding it (`mapped`: an IPv4-mapped IPv6 address).
+    Answer(Answer<'a>, bool),
+    /// A blank or comment line.
+    Skip,
+    /// An invalid address, with the reason.
+    Bad(&'a str, String),
+}
+
+/// Answers one line.
+fn answer<'a>(raw: &'a str, index: &'a TagIndex, region: Option<&RegionIndex>) -> Line<'a> {
     let text = raw.split('#').next().unwrap_or("").trim();
     if text.is_empty() {
-        return Ok(None);
+        return Line::Skip;
     }
-    let ip: IpAddr = text.parse().map_err(|_| text)?;
-    let text = canonical(text, ip);
+    let (ip, mapped) = match parse_address(text) {
+        Ok(x) => x,
+        Err(reason) => return Line::Bad(text, reason),
+    };
+    let text: std::borrow::Cow<str> = if mapped || text.contains('%') {
+        ip.to_string().into()
+    } else {
+        canonical(text, ip)
+    };
     let matches = match region {
         Some(r) => {
             let mut m: Vec<Match> = r
@@ -348,15 +521,17 @@ fn answer<'a>(
         }
         None => index.lookup(ip).into(),
     };
-    Ok(Some((text, matches)))
+    Line::Answer((text, matches), mapped)
 }
 
 /// The result of one block of lines.
 #[derive(Default)]
 struct BlockOut<'a> {
     text: String,
-    bad: Vec<(usize, &'a str)>,
+    bad: Vec<(usize, &'a str, String)>,
     any_match: bool,
+    valid: usize,
+    mapped: usize,
 }
 
 pub fn lookup(
@@ -396,9 +571,10 @@ pub fn lookup(
     } else {
         // Arguments are checked before any output: a bad one is an error, not a skipped line.
         for (no, text) in a.addresses.iter().enumerate() {
-            if text.trim().parse::<IpAddr>().is_err() {
+            if let Err(reason) = parse_address(text) {
                 anyhow::bail!(
-                    "invalid IP address `{text}` (argument {}): expected IPv4 like 192.0.2.1 or IPv6 like 2001:db8::1",
+                    "invalid IP address `{}` (argument {}): {reason}",
+                    quoted(text),
                     no + 1
                 );
             }
@@ -420,7 +596,7 @@ pub fn lookup(
             .map(|&(_, block)| {
                 let mut w = [0usize; 4];
                 for line in block.lines() {
-                    if let Ok(Some((text, ms))) = answer(line, &index, region) {
+                    if let Line::Answer((text, ms), _) = answer(line, &index, region) {
                         w[0] = w[0].max(text.len());
                         for m in ms.iter() {
                             let t = snap.tag(m.tag);
@@ -496,6 +672,8 @@ pub fn lookup(
     let wave = rayon::current_num_threads() * 4;
     let mut outs: Vec<BlockOut> = Vec::new();
     let mut any = false;
+    let mut valid = 0usize;
+    let mut mapped = 0usize;
     let mut wrote_item = false;
     let mut err = std::io::stderr().lock();
     for blocks in source.blocks.chunks(wave) {
@@ -507,32 +685,40 @@ pub fn lookup(
                 o.text.clear();
                 o.bad.clear();
                 o.any_match = false;
+                o.valid = 0;
+                o.mapped = 0;
                 for (k, line) in block.lines().enumerate() {
                     match answer(line, &index, region) {
-                        Ok(Some((text, ms))) => {
+                        Line::Answer((text, ms), mapped) => {
                             o.any_match |= !ms.is_empty();
+                            o.valid += 1;
+                            o.mapped += usize::from(mapped);
                             r.item(&mut o.text, &text, &ms);
                         }
-                        Ok(None) => {}
-                        Err(bad) => o.bad.push((first_line + k, bad)),
+                        Line::Skip => {}
+                        Line::Bad(bad, reason) => o.bad.push((first_line + k, bad, reason)),
                     }
                 }
             });
         for o in &outs[..blocks.len()] {
-            if let Some(&(no, text)) = o.bad.first()
+            if let Some((no, text, reason)) = o.bad.first()
                 && source.from_args
             {
                 anyhow::bail!(
-                    "invalid IP address `{text}` (argument {no}): expected IPv4 like 192.0.2.1 or IPv6 like 2001:db8::1"
+                    "invalid IP address `{}` (argument {no}): {reason}",
+                    quoted(text)
                 );
             }
-            for &(no, text) in &o.bad {
+            for (no, text, reason) in &o.bad {
                 let _ = writeln!(
                     err,
-                    "tagnet: {}:{no}: invalid IP address `{text}`: skipped (expected IPv4 like 192.0.2.1 or IPv6 like 2001:db8::1)",
-                    source.origin
+                    "tagnet: {}:{no}: invalid IP address `{}`: skipped ({reason})",
+                    source.origin,
+                    quoted(text)
                 );
             }
+            valid += o.valid;
+            mapped += o.mapped;
             any |= o.any_match;
             let mut text = o.text.as_bytes();
             if format == Format::Json && !wrote_item && !text.is_empty() {
@@ -545,10 +731,124 @@ pub fn lookup(
     if format == Format::Json {
         out.write_all(if wrote_item { b"\n]\n" } else { b"]\n" })?;
     }
+    if mapped > 0 {
+        let _ = writeln!(
+            err,
+            "tagnet: note: {mapped} IPv4-mapped IPv6 address(es) (::ffff:a.b.c.d) looked up as the IPv4 address they map"
+        );
+    }
+    if valid == 0 {
+        anyhow::bail!(
+            "{}: no valid address (expected one IP address per line; blank lines and `#` comments are skipped)",
+            source.origin
+        );
+    }
     Ok(if any {
         Status::Success
     } else {
         Status::NoMatch
+    })
+}
+
+/// `lookup PREFIX`: every tag with a prefix that contains the query (or equals it), lies inside
+/// it, or — for a tag as a whole — overlaps it; sorted by query, tag name, then prefix.
+pub fn lookup_prefixes(
+    snap: &Snapshot,
+    a: &LookupArgs,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<Status> {
+    let region = a
+        .region
+        .as_deref()
+        .map(|r| snap.resolve_region(r))
+        .transpose()?;
+    let mut queries = Vec::new();
+    for (no, text) in a.addresses.iter().enumerate() {
+        let net = if text.contains('/') {
+            tagnet::load::parse_listed_prefix(text).map_err(|reason| {
+                anyhow::anyhow!(
+                    "invalid prefix `{}` (argument {}): {reason}",
+                    quoted(text),
+                    no + 1
+                )
+            })?
+        } else {
+            IpNet::from(parse_address(text).map_err(|reason| {
+                anyhow::anyhow!(
+                    "invalid IP address `{}` (argument {}): {reason}",
+                    quoted(text),
+                    no + 1
+                )
+            })?.0)
+        };
+        if net.trunc() != net {
+            eprintln!(
+                "tagnet: note: `{text}` has host bits set; looked up as {}",
+                net.trunc()
+            );
+        }
+        queries.push(net.trunc());
+    }
+    #[derive(Serialize)]
+    struct Row<'a> {
+        query: String,
+        tag: &'a str,
+        region: &'a str,
+        system_service: &'a str,
+        prefix: String,
+        relation: &'static str,
+    }
+    let mut rows = Vec::new();
+    for q in &queries {
+        for t in snap.tags() {
+            if region.is_some_and(|r| t.region() != r) {
+                continue;
+            }
+            let nets = t
+                .v4()
+                .iter()
+                .map(|&n| IpNet::V4(n))
+                .chain(t.v6().iter().map(|&n| IpNet::V6(n)));
+            for n in nets {
+                let relation = if n.contains(q) {
+                    if n == *q { "equals" } else { "contains" }
+                } else if q.contains(&n) {
+                    "inside"
+                } else {
+                    continue;
+                };
+                rows.push(Row {
+                    query: q.to_string(),
+                    tag: t.name(),
+                    region: t.region(),
+                    system_service: t.system_service(),
+                    prefix: n.to_string(),
+                    relation,
+                });
+            }
+        }
+    }
+    render::records(
+        out,
+        format,
+        &["QUERY", "TAG", "REGION", "SYSTEM SERVICE", "PREFIX", "RELATION"],
+        &rows,
+        |r| {
+            vec![
+                r.query.clone(),
+                r.tag.to_string(),
+                r.region.to_string(),
+                r.system_service.to_string(),
+                r.prefix.clone(),
+                r.relation.to_string(),
+            ]
+        },
+    )?;
+    Ok(if rows.is_empty() {
+        Status::NoMatch
+    } else {
+        Status::Success
     })
 }
 

@@ -43,13 +43,19 @@ impl Status {
 }
 
 /// Runs one parsed command line, writing results to `out`.
-pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Status> {
+pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
+    if cli.tags.is_none() {
+        cli.tags = std::env::var_os("TAGNET_TAGS")
+            .filter(|v| !v.is_empty())
+            .map(Into::into);
+    }
     let snap = || load(cli.tags.as_deref(), cli.quiet);
+
     let deployment_ok = matches!(cli.command, Command::Udr(_) | Command::Routes(_));
     if cli.format.is_deployment() && !deployment_ok {
         bail!(
-            "--format {:?} applies to `udr` and `routes audit` only; use table, json, ndjson or csv",
-            cli.format
+            "--format {} applies to `udr` and `routes audit` only; use table, json, ndjson or csv",
+            cli.format.name()
         );
     }
     match &cli.command {
@@ -67,6 +73,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Status> {
         Command::Aggregate(a) => routes_cmd::aggregate(a, cli.format, out),
         Command::Overlaps(a) => routes_cmd::overlaps(a, cli.format, out),
         Command::Info => commands::info(&snap()?, cli.tags.as_deref(), cli.format, out),
+        Command::Regions => commands::regions(&snap()?, cli.format, out),
+        Command::Explain(a) => commands::explain(a, cli.format, out),
         Command::Tags(a) => commands::tags(&snap()?, a, cli.format, out),
         Command::Prefixes(a) => commands::prefixes(&snap()?, a, cli.format, out),
         Command::Lookup(a) => {
@@ -78,9 +86,18 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Status> {
                 );
             }
             if a.input.is_none() && a.addresses.is_empty() {
-                bail!(
-                    "no addresses: give them as arguments, or --input FILE (or `-` for standard input)"
-                );
+                use std::io::IsTerminal;
+                if std::io::stdin().is_terminal() {
+                    bail!(
+                        "no addresses: give them as arguments, or --input FILE (or `-` for standard input)"
+                    );
+                }
+                let mut from_stdin = a.clone();
+                from_stdin.input = Some("-".into());
+                return commands::lookup(&snap()?, &from_stdin, cli.format, out);
+            }
+            if a.addresses.iter().any(|x| x.contains('/')) {
+                return commands::lookup_prefixes(&snap()?, a, cli.format, out);
             }
             commands::lookup(&snap()?, a, cli.format, out)
         }
@@ -88,7 +105,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Status> {
 }
 
 fn load(path: Option<&Path>, quiet: bool) -> Result<Snapshot> {
-    let Some(path) = path else {
+    // An empty TAGNET_TAGS (or --tags "") counts as unset.
+    let Some(path) = path.filter(|p| !p.as_os_str().is_empty()) else {
         bail!(
             "no service-tag file: pass --tags PATH (or `-` for standard input), or set TAGNET_TAGS\n  \
              hint: download the weekly file from https://www.microsoft.com/download/details.aspx?id=56519 \

@@ -25,6 +25,20 @@ pub enum Format {
 }
 
 impl Format {
+    /// The name as `--format` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Json => "json",
+            Format::Ndjson => "ndjson",
+            Format::Csv => "csv",
+            Format::Az => "az",
+            Format::Arm => "arm",
+            Format::Bicep => "bicep",
+            Format::Terraform => "terraform",
+        }
+    }
+
     /// True for the deployment formats only some commands write.
     pub fn is_deployment(self) -> bool {
         matches!(

@@ -482,19 +482,24 @@ fn parse_line<'a>(raw: &'a str, no: usize, origin: &str) -> Result<Option<(&'a s
     if l.is_empty() {
         return Ok(None);
     }
-    let mut words = l.split_ascii_whitespace();
-    let (label, p) = match (words.next(), words.next(), words.next()) {
-        (Some(p), None, _) => ("", p),
-        (Some(label), Some(p), None) => (label, p),
-        _ => bail!("{origin}:{no}: expected `PREFIX` or `LABEL PREFIX`, got `{l}`"),
+    // The prefix is the last field; the label, which may hold spaces, is the rest.
+    let (label, p) = match l.rfind(|c: char| c.is_ascii_whitespace()) {
+        Some(i) => (l[..i].trim_end(), &l[i + 1..]),
+        None => ("", l),
     };
     let net = if p.bytes().any(|b| b == b'/') {
         tagnet::load::parse_listed_prefix(p)
-            .map_err(|reason| anyhow::anyhow!("{origin}:{no}: invalid prefix `{p}`: {reason}"))?
+            .map_err(|reason| {
+                anyhow::anyhow!(
+                    "{origin}:{no}: invalid prefix `{}`: {reason}",
+                    super::commands::quoted(p)
+                )
+            })?
     } else {
         IpNet::from(p.parse::<std::net::IpAddr>().map_err(|_| {
             anyhow::anyhow!(
-                "{origin}:{no}: invalid prefix `{p}`: expected ADDRESS/LENGTH or an address"
+                "{origin}:{no}: invalid prefix `{}`: expected ADDRESS/LENGTH or an address (a line is `PREFIX` or `LABEL PREFIX`)",
+                super::commands::quoted(p)
             )
         })?)
     };
@@ -624,12 +629,18 @@ pub fn overlaps(a: &OverlapsArgs, format: Format, out: &mut dyn Write) -> Result
     .into_iter()
     .unzip();
     let found = tagnet::overlaps::overlaps(&items);
+    let mut uses: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for it in &items {
+        *uses.entry(it.label.as_str()).or_default() += 1;
+    }
     let shown: Vec<std::borrow::Cow<str>> = items
         .iter()
         .zip(&lines)
         .map(|(it, no)| {
             if it.label.is_empty() {
                 format!("line {no}").into()
+            } else if uses[it.label.as_str()] > 1 {
+                format!("{} (line {no})", it.label).into()
             } else {
                 it.label.as_str().into()
             }

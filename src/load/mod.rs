@@ -34,17 +34,52 @@ pub fn read_input(path: &Path) -> Result<(Vec<u8>, String)> {
         path: path.to_path_buf(),
         source,
     };
-    if path.as_os_str() == "-" {
+    let (bytes, origin) = if path.as_os_str() == "-" {
         let mut buf = Vec::new();
         std::io::stdin()
             .lock()
             .read_to_end(&mut buf)
             .map_err(read_err)?;
-        Ok((buf, "<stdin>".to_string()))
+        (buf, "<stdin>".to_string())
     } else {
-        let bytes = std::fs::read(path).map_err(read_err)?;
-        Ok((bytes, path.display().to_string()))
+        let text = path.to_string_lossy();
+        if text.starts_with("http://") || text.starts_with("https://") {
+            return Err(Error::Usage(format!(
+                "`{text}` is an address on the web, not a file: tagnet reads local files; download it first (for example `curl -fLo tags.json '{text}'`) and pass the file"
+            )));
+        }
+        (
+            std::fs::read(path).map_err(read_err)?,
+            path.display().to_string(),
+        )
+    };
+    Ok((decode_text(bytes, &origin)?, origin))
+}
+
+/// Skips a UTF-8 byte-order mark (Windows editors and PowerShell write one), and refuses
+/// UTF-16 (what Windows PowerShell 5.1's `>` writes) with the command that converts it.
+///
+/// ```
+/// let b = tagnet::load::decode_text(b"\xef\xbb\xbf{}".to_vec(), "x").unwrap();
+/// assert_eq!(b, b"{}");
+/// assert!(tagnet::load::decode_text(b"\xff\xfe{\x00".to_vec(), "x").unwrap_err().to_string().contains("UTF-16"));
+/// ```
+pub fn decode_text(mut bytes: Vec<u8>, origin: &str) -> Result<Vec<u8>> {
+    if bytes.starts_with(&[0xef, 0xbb, 0xbf]) {
+        bytes.drain(..3);
+        return Ok(bytes);
     }
+    let utf16 = bytes.starts_with(&[0xff, 0xfe])
+        || bytes.starts_with(&[0xfe, 0xff])
+        || (bytes.len() >= 4 && (bytes[1] == 0 && bytes[3] == 0 || bytes[0] == 0 && bytes[2] == 0));
+    if utf16 {
+        return Err(Error::Invalid {
+            origin: origin.to_string(),
+            message: "the file is UTF-16 text (what Windows PowerShell 5.1's `>` writes); tagnet reads UTF-8".into(),
+            hint: "convert it: `Get-Content IN | Set-Content -Encoding utf8 OUT` in PowerShell, or `iconv -f UTF-16 -t UTF-8 IN > OUT`; or write it with `| Out-File -Encoding utf8`".into(),
+        });
+    }
+    Ok(bytes)
 }
 
 /// Parses and validates a snapshot held in memory. `origin` names it in messages.
@@ -104,6 +139,7 @@ pub fn validate(doc: wire::Document<'_>, origin: &str) -> Result<Snapshot> {
         SourceFormat::Download
     };
 
+    let paged = doc.next_link.as_deref().is_some_and(|l| !l.trim().is_empty());
     let checked: Vec<(Tag, Vec<Warning>)> = doc
         .values
         .into_par_iter()
@@ -133,6 +169,13 @@ pub fn validate(doc: wire::Document<'_>, origin: &str) -> Result<Snapshot> {
                 "each tag must appear once in `values`; the file may be two snapshots concatenated",
             ));
         }
+    }
+    if paged {
+        warnings.push(Warning {
+            code: "one-page-of-several",
+            tag: "(document)".into(),
+            message: "this Discovery API output has a `nextLink`: it is one page of several, so tags may be missing; fetch every page (follow nextLink) or use the weekly download file".into(),
+        });
     }
     warnings.sort_by(|a: &Warning, b: &Warning| (&a.tag, &a.message).cmp(&(&b.tag, &b.message)));
     Ok(Snapshot::new(

@@ -514,6 +514,9 @@ pub fn audit(
         let fam: Vec<usize> = (0..cands.len())
             .filter(|&i| matches!(cands[i].0, IpNet::V6(_)) == v6)
             .collect();
+        if effective && fam.is_empty() {
+            continue; // the NIC has no address of this family: nothing of it is routed
+        }
         let ranges: Vec<(u128, u128)> = fam.iter().map(|&i| prefix_range(&cands[i].0)).collect();
         let sweep = laminar_sweep(&ranges);
         let top = if bits == 32 {

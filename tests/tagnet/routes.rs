@@ -719,3 +719,154 @@ fn audit_every_format_snapshot() {
         );
     }
 }
+
+#[test]
+fn udr_never_falls_back_silently() {
+    // A Discovery API page without AzureMachineLearning.<region>: refused, naming what works.
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(example()).unwrap();
+    let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    doc["values"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|v| !v["name"].as_str().unwrap().starts_with("AzureMachineLearning."));
+    doc["changeNumber"] = "42".into();
+    doc["nextLink"] = "https://management.azure.com/next".into();
+    let api = dir.path().join("api.json");
+    std::fs::write(&api, doc.to_string()).unwrap();
+    let out = tagnet(&api).args(["udr", "--region", "eastus2"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no regional variants"), "{err}");
+    assert!(err.contains("batch-classic"), "{err}");
+    assert!(err.contains("--only-tag AzureMachineLearning"), "{err}");
+    assert!(err.contains("one page of several"), "{err}");
+    // Named explicitly, the cloud-wide tag is routed, with a note saying so.
+    let out = tagnet(&api)
+        .args(["udr", "--region", "eastus2", "--only-tag", "AzureMachineLearning"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("routed whole"));
+}
+
+#[test]
+fn udr_paired_adds_the_pair_from_the_table() {
+    let Some(path) = shared("ServiceTags_Public_cn376.json") else {
+        return;
+    };
+    let doc = json_of(&path, &["udr", "--region", "eastus2", "--paired"]);
+    assert_eq!(doc["regions"], serde_json::json!(["centralus", "eastus2"]));
+    // Every pair in the table is a region code (or an alias) the snapshot knows.
+    let snap = tagnet::load::load_path(&path).unwrap();
+    let pairs: serde_json::Value =
+        serde_json::from_str(include_str!("../../data/region-pairs.json")).unwrap();
+    assert!(pairs["source"].as_str().unwrap().contains("learn.microsoft.com") || pairs["source"].as_str().unwrap().contains("azure-docs"));
+    let mut known = 0;
+    for p in pairs["pairs"].as_array().unwrap() {
+        if snap.resolve_region(p["region"].as_str().unwrap()).is_ok() {
+            known += 1;
+        }
+    }
+    assert!(known > 30, "{known}");
+}
+
+#[test]
+fn udr_reserve_budget_and_arguments() {
+    let Some(path) = shared("ServiceTags_Public_cn376.json") else {
+        return;
+    };
+    // AzureCloud in one region needs more than 400 routes: all slots but the reserved one.
+    let doc = json_of(&path, &["udr", "--region", "westeurope", "--only-tag", "AzureCloud"]);
+    assert_eq!(doc["routes"].as_array().unwrap().len(), 399);
+    assert_eq!(doc["budget"]["reserved"], 1);
+    assert_eq!(doc["budget"]["used"], 399);
+    let doc = json_of(&path, &["udr", "--region", "westeurope", "--only-tag", "AzureCloud", "--reserve", "5"]);
+    assert_eq!(doc["routes"].as_array().unwrap().len(), 395);
+    for args in [
+        &["udr", "--region", "eastus2", "--max-routes", "0"][..],
+        &["udr", "--region", "eastus2", "--reserve", "400"][..],
+        &["udr", "--region", "eastus2", "--next-hop", "VirtualAppliance", "--next-hop-ip", "fd00::4"][..],
+    ] {
+        tagnet(&path).args(args).assert().code(2);
+    }
+    // IPv6 is never merged, and the message says so instead of blaming --never-cover.
+    let out = tagnet(&path)
+        .args(["udr", "--region", "westeurope", "--ipv6", "--max-routes", "3"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("IPv6") && !err.contains("--never-cover space"), "{err}");
+    // --format is case-insensitive; errors spell it as the user does.
+    tagnet(&path).args(["udr", "--region", "eastus2", "--format", "JSON"]).assert().code(0);
+    tagnet(&path)
+        .args(["lookup", "20.41.5.225", "--format", "arm"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--format arm applies"));
+}
+
+#[test]
+fn audit_reads_effective_routes_and_tagnets_own_json() {
+    // Effective routes: a BGP default route that no route table shows.
+    let effective = serde_json::json!({"nextLink": null, "value": [
+        {"source": "Default", "state": "Active", "addressPrefix": ["10.1.0.0/16"], "nextHopType": "VnetLocal", "nextHopIpAddress": []},
+        {"source": "Default", "state": "Invalid", "addressPrefix": ["0.0.0.0/0"], "nextHopType": "Internet", "nextHopIpAddress": []},
+        {"source": "VirtualNetworkGateway", "state": "Active", "addressPrefix": ["0.0.0.0/0"], "nextHopType": "VirtualNetworkGateway", "nextHopIpAddress": ["10.2.0.4"]},
+        {"source": "Default", "state": "Active", "addressPrefix": ["10.0.0.0/8"], "nextHopType": "None", "nextHopIpAddress": []},
+        {"source": "Default", "state": "Active", "addressPrefix": ["10.3.0.0/16"], "nextHopType": "VNetPeering", "nextHopIpAddress": []}
+    ]});
+    let out = run_audit(&example(), &effective, &["--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["table_kind"], "effective-routes");
+    let f = findings(&doc);
+    assert_eq!(f.len(), 1, "{doc}");
+    assert_eq!(f[0].0, "missing-route");
+    assert!(f[0].1.contains("virtualnetworkgateway"), "{:?}", f[0]);
+    // The same routes as a plain (empty) table pass, with the assumption stated; declaring the
+    // advertised default finds the problem.
+    let empty = serde_json::json!({"routes": []});
+    let out = run_audit(&example(), &empty, &["--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc["findings"].as_array().unwrap().iter().any(|f| f["code"] == "no-default-route"));
+    let out = run_audit(&example(), &empty, &["--default-route", "VirtualNetworkGateway"]);
+    assert_eq!(out.status.code(), Some(1));
+    // tagnet's own udr JSON is a table too, and passes under a firewall default.
+    let own: serde_json::Value = json_of(&example(), &["udr", "--region", "eastus2"]);
+    let out = run_audit(&example(), &own, &["--default-route", "VirtualAppliance:10.1.0.4"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    // An unknown tag in a route is a finding, not an abort; IPv6 not audited is said.
+    let table = serde_json::json!({"routes": [
+        {"name": "x", "addressPrefix": "NoSuchTag.EastUS2", "nextHopType": "Internet"},
+        {"name": "v6", "addressPrefix": "::/0", "nextHopType": "VirtualAppliance", "nextHopIpAddress": "fd00::4"}
+    ]});
+    let out = run_audit(&example(), &table, &["--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let codes: Vec<&str> = doc["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
+    assert!(codes.contains(&"unknown-tag-route"), "{codes:?}");
+    assert!(codes.contains(&"ipv6-not-audited"), "{codes:?}");
+    assert_eq!(doc["ipv6_audited"], false);
+    let out = run_audit(&example(), &table, &["--format", "json", "--ipv6"]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn every_emitted_code_is_explained() {
+    for code in [
+        "missing-route", "shadowed-route", "stale-route", "unrelated-internet-route",
+        "unknown-tag-route", "route-limit", "ipv6-not-audited", "no-default-route",
+    ] {
+        let out = Command::cargo_bin("tagnet").unwrap().args(["explain", code]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{code}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("Fix"));
+    }
+    Command::cargo_bin("tagnet")
+        .unwrap()
+        .args(["explain", "missing"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("missing-route"));
+}
