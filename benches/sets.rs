@@ -215,7 +215,7 @@ fn udr_group(c: &mut Criterion) {
                 &tagnet::routes::deploy::Header::default(),
                 tagnet::routes::deploy::Layout::Routes,
             )
-                .len()
+            .len()
         })
     });
     g.bench_function("load_only", |b| {

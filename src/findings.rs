@@ -161,7 +161,8 @@ pub fn explain(code: &str) -> Result<&'static Rule, Vec<&'static str>> {
 }
 
 fn share_word(a: &str, b: &str) -> bool {
-    a.split('-').any(|w| w.len() > 3 && b.split('-').any(|v| v == w))
+    a.split('-')
+        .any(|w| w.len() > 3 && b.split('-').any(|v| v == w))
 }
 
 /// The registered rule of a code.
@@ -177,7 +178,11 @@ pub fn rule(code: &str) -> &'static Rule {
 
 impl Finding {
     /// A finding of a registered code, with that code's severity and fix.
-    pub fn new(code: &'static str, resource: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(
+        code: &'static str,
+        resource: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         let r = rule(code);
         Finding {
             code,

@@ -41,6 +41,6 @@ pub mod routes;
 pub mod snapshot;
 
 pub use error::{Error, Result};
-pub use prefixset::{budget, overlaps};
 pub use index::{Match, TagIndex};
+pub use prefixset::{budget, overlaps};
 pub use snapshot::{Snapshot, Tag, TagId};

@@ -225,8 +225,19 @@ impl Snapshot {
             .region_tags(code)
             .iter()
             .filter_map(|&id| self.tag(id).name().split_once('.').map(|(_, s)| s))
-            .filter(|s| normalize_region(s) == code || self.region_aliases.get(&normalize_region(s)).is_some_and(|c| c == code))
-            .max_by_key(|s| (s.chars().filter(char::is_ascii_uppercase).count(), std::cmp::Reverse(*s)));
+            .filter(|s| {
+                normalize_region(s) == code
+                    || self
+                        .region_aliases
+                        .get(&normalize_region(s))
+                        .is_some_and(|c| c == code)
+            })
+            .max_by_key(|s| {
+                (
+                    s.chars().filter(char::is_ascii_uppercase).count(),
+                    std::cmp::Reverse(*s),
+                )
+            });
         let Some(word) = best else {
             return code.to_string();
         };

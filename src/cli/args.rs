@@ -131,7 +131,11 @@ pub struct UdrArgs {
     pub whole_table: bool,
     /// With --whole-table: the table's 0.0.0.0/0 route: VirtualAppliance:IP,
     /// VirtualNetworkGateway, or none (no default route).
-    #[arg(long, value_name = "VirtualAppliance:IP|VirtualNetworkGateway|none", requires = "whole_table")]
+    #[arg(
+        long,
+        value_name = "VirtualAppliance:IP|VirtualNetworkGateway|none",
+        requires = "whole_table"
+    )]
     pub default_route: Option<String>,
     /// Route by service-tag name where the tag lists UDR (at most 25 per table).
     #[arg(long)]

@@ -140,7 +140,14 @@ pub fn regions(snap: &Snapshot, format: Format, out: &mut dyn Write) -> Result<S
     render::records(
         out,
         format,
-        &["REGION", "DISPLAY NAME", "SPELLINGS", "TAGS", "IPV4 PREFIXES", "IPV6 PREFIXES"],
+        &[
+            "REGION",
+            "DISPLAY NAME",
+            "SPELLINGS",
+            "TAGS",
+            "IPV4 PREFIXES",
+            "IPV6 PREFIXES",
+        ],
         &rows,
         |r| {
             vec![
@@ -460,7 +467,13 @@ pub(crate) fn parse_address(text: &str) -> Result<(IpAddr, bool), String> {
                 let fixed: Vec<String> = parts
                     .iter()
                     .map(|p| p.trim_start_matches('0'))
-                    .map(|p| if p.is_empty() { "0".into() } else { p.to_string() })
+                    .map(|p| {
+                        if p.is_empty() {
+                            "0".into()
+                        } else {
+                            p.to_string()
+                        }
+                    })
                     .collect();
                 return Err(format!(
                     "leading zeros are ambiguous (some tools read them as octal); write `{}` if decimal was meant",
@@ -774,13 +787,17 @@ pub fn lookup_prefixes(
                 )
             })?
         } else {
-            IpNet::from(parse_address(text).map_err(|reason| {
-                anyhow::anyhow!(
-                    "invalid IP address `{}` (argument {}): {reason}",
-                    quoted(text),
-                    no + 1
-                )
-            })?.0)
+            IpNet::from(
+                parse_address(text)
+                    .map_err(|reason| {
+                        anyhow::anyhow!(
+                            "invalid IP address `{}` (argument {}): {reason}",
+                            quoted(text),
+                            no + 1
+                        )
+                    })?
+                    .0,
+            )
         };
         if net.trunc() != net {
             eprintln!(
@@ -832,7 +849,14 @@ pub fn lookup_prefixes(
     render::records(
         out,
         format,
-        &["QUERY", "TAG", "REGION", "SYSTEM SERVICE", "PREFIX", "RELATION"],
+        &[
+            "QUERY",
+            "TAG",
+            "REGION",
+            "SYSTEM SERVICE",
+            "PREFIX",
+            "RELATION",
+        ],
         &rows,
         |r| {
             vec![

@@ -86,10 +86,7 @@ pub fn records<T: Serialize>(
 
 /// A column heading as a CSV header: `NEXT HOP IP` → `next_hop_ip`.
 pub fn snake_case(heading: &str) -> String {
-    heading
-        .trim()
-        .to_ascii_lowercase()
-        .replace([' ', '-'], "_")
+    heading.trim().to_ascii_lowercase().replace([' ', '-'], "_")
 }
 
 /// Aligned columns; the last column is not padded. A single column prints without a header so

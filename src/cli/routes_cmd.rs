@@ -120,9 +120,7 @@ fn write_routes(
         Format::Az => out.write_all(deploy::az(routes, header, max_routes).as_bytes())?,
         Format::Arm => out.write_all(deploy::arm(routes, header, layout).as_bytes())?,
         Format::Bicep => out.write_all(deploy::bicep(routes, header, layout).as_bytes())?,
-        Format::Terraform => {
-            out.write_all(deploy::terraform(routes, header, layout).as_bytes())?
-        }
+        Format::Terraform => out.write_all(deploy::terraform(routes, header, layout).as_bytes())?,
         _ => {
             let recs: Vec<RouteRecord> = routes.iter().map(record).collect();
             render::records(
@@ -209,13 +207,25 @@ pub fn udr(
         .routes
         .iter()
         .filter_map(|r| r.address_prefix.parse::<IpNet>().ok())
-        .find(|n| next_hop.ip().is_some_and(|ip| ip.is_ipv4() != matches!(n, IpNet::V4(_))))
+        .find(|n| {
+            next_hop
+                .ip()
+                .is_some_and(|ip| ip.is_ipv4() != matches!(n, IpNet::V4(_)))
+        })
     {
         bail!(
             "--next-hop-ip {} is {} but route {fam} is {}: Azure needs a next-hop IP of the route's family; make one table per family or drop --ipv6",
             next_hop.ip().expect("checked"),
-            if next_hop.ip().expect("checked").is_ipv4() { "IPv4" } else { "IPv6" },
-            if matches!(fam, IpNet::V4(_)) { "IPv4" } else { "IPv6" },
+            if next_hop.ip().expect("checked").is_ipv4() {
+                "IPv4"
+            } else {
+                "IPv6"
+            },
+            if matches!(fam, IpNet::V4(_)) {
+                "IPv4"
+            } else {
+                "IPv6"
+            },
         );
     }
     let used = plan.routes.len();
@@ -342,7 +352,12 @@ pub fn audit(
     let opts = tagnet::routes::audit::AuditOptions {
         vnet,
         ipv6: a.ipv6,
-        default_route: a.default_route.as_deref().map(default_route).transpose()?.flatten(),
+        default_route: a
+            .default_route
+            .as_deref()
+            .map(default_route)
+            .transpose()?
+            .flatten(),
         previous: previous.as_ref(),
         prune: a.prune,
         max_routes: a.max_routes,
@@ -401,7 +416,14 @@ pub fn audit(
                         f.finding.severity.to_string(),
                         f.finding.resource.clone(),
                         f.next_hop.clone(),
-                        tagnet::routes::list_some(&f.prefixes, if format == Format::Table { 4 } else { usize::MAX }),
+                        tagnet::routes::list_some(
+                            &f.prefixes,
+                            if format == Format::Table {
+                                4
+                            } else {
+                                usize::MAX
+                            },
+                        ),
                         f.finding.message.clone(),
                         f.finding.counterexample.clone().unwrap_or_default(),
                         f.finding.fix.clone(),
@@ -416,7 +438,11 @@ pub fn audit(
                         tagnet::routes::audit::TableKind::RouteTable => "route table",
                         tagnet::routes::audit::TableKind::EffectiveRoutes => "effective routes",
                     },
-                    if report.ipv6_audited { "IPv4 and IPv6" } else { "IPv4 only (--ipv6 adds IPv6)" },
+                    if report.ipv6_audited {
+                        "IPv4 and IPv6"
+                    } else {
+                        "IPv4 only (--ipv6 adds IPv6)"
+                    },
                     report.required_tags.join(", "),
                     report.routes_now,
                     report.routes_after,
@@ -429,7 +455,10 @@ pub fn audit(
                         report.required_tags.join(", ")
                     )?;
                 }
-                if !report.ensure.is_empty() || !report.delete.is_empty() || !report.review.is_empty() {
+                if !report.ensure.is_empty()
+                    || !report.delete.is_empty()
+                    || !report.review.is_empty()
+                {
                     writeln!(out, "\nplan (`--format az` prints it alone):")?;
                     out.write_all(script.as_bytes())?;
                 }
@@ -488,13 +517,12 @@ fn parse_line<'a>(raw: &'a str, no: usize, origin: &str) -> Result<Option<(&'a s
         None => ("", l),
     };
     let net = if p.bytes().any(|b| b == b'/') {
-        tagnet::load::parse_listed_prefix(p)
-            .map_err(|reason| {
-                anyhow::anyhow!(
-                    "{origin}:{no}: invalid prefix `{}`: {reason}",
-                    super::commands::quoted(p)
-                )
-            })?
+        tagnet::load::parse_listed_prefix(p).map_err(|reason| {
+            anyhow::anyhow!(
+                "{origin}:{no}: invalid prefix `{}`: {reason}",
+                super::commands::quoted(p)
+            )
+        })?
     } else {
         IpNet::from(p.parse::<std::net::IpAddr>().map_err(|_| {
             anyhow::anyhow!(

@@ -139,7 +139,10 @@ pub fn validate(doc: wire::Document<'_>, origin: &str) -> Result<Snapshot> {
         SourceFormat::Download
     };
 
-    let paged = doc.next_link.as_deref().is_some_and(|l| !l.trim().is_empty());
+    let paged = doc
+        .next_link
+        .as_deref()
+        .is_some_and(|l| !l.trim().is_empty());
     let checked: Vec<(Tag, Vec<Warning>)> = doc
         .values
         .into_par_iter()

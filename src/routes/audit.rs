@@ -545,7 +545,10 @@ pub fn audit(
             }
             if node == NONE {
                 // No route at all (effective routes without a default): dropped.
-                offending.entry(("missing-route", usize::MAX)).or_default().extend(seg);
+                offending
+                    .entry(("missing-route", usize::MAX))
+                    .or_default()
+                    .extend(seg);
                 continue;
             }
             let winner = fam[node as usize];
@@ -602,7 +605,9 @@ pub fn audit(
         let mut updates = 0;
         for p in &prefixes {
             let same_route = match origin {
-                Some(Origin::Route(i)) if Some(*p) == net && routes[i].source == RouteSource::User => {
+                Some(Origin::Route(i))
+                    if Some(*p) == net && routes[i].source == RouteSource::User =>
+                {
                     Some(i)
                 }
                 _ => None,
@@ -680,7 +685,10 @@ pub fn audit(
         .map(|r| (r.name.as_str(), r.address_prefix.as_str()))
         .collect();
     for r in &mut ensure {
-        if used.get(r.name.as_str()).is_some_and(|p| *p != r.address_prefix) {
+        if used
+            .get(r.name.as_str())
+            .is_some_and(|p| *p != r.address_prefix)
+        {
             let base = r.name.clone();
             let mut k = 2;
             while used.contains_key(r.name.as_str()) {
@@ -698,7 +706,10 @@ pub fn audit(
         .filter(|s| !s.is_empty())
         .chain(["AzureServices"])
         .collect();
-    let bases: Vec<&str> = required.iter().map(|&id| snap.tag(id).name_base()).collect();
+    let bases: Vec<&str> = required
+        .iter()
+        .map(|&id| snap.tag(id).name_base())
+        .collect();
     let mut delete = Vec::new();
     let mut review = Vec::new();
     for (i, r) in routes.iter().enumerate() {
@@ -711,8 +722,7 @@ pub fn audit(
             continue; // IPv6 was not audited
         }
         let holds = |s: &PrefixSet| {
-            !set.intersection(s).v4.is_empty()
-                || (opts.ipv6 && !set.intersection(s).v6.is_empty())
+            !set.intersection(s).v4.is_empty() || (opts.ipv6 && !set.intersection(s).v6.is_empty())
         };
         if holds(&req) {
             continue;
@@ -729,7 +739,7 @@ pub fn audit(
                     })
             }
         };
-        let by_previous = opts.previous.is_some_and(|p| holds(p));
+        let by_previous = opts.previous.is_some_and(holds);
         let shown: Vec<IpNet> = r
             .address_prefix
             .parse::<IpNet>()

@@ -438,9 +438,7 @@ pub fn terraform(routes: &[Route], header: &Header, layout: Layout) -> String {
                 let _ = writeln!(s, "    {k:width$} = {}", hcl_quote(&r.address_prefix));
             }
             s.push_str("  }\n}\n\nresource \"azurerm_route\" \"tagnet\" {\n");
-            let hop = routes
-                .first()
-                .map_or(NextHop::Internet, |r| r.next_hop);
+            let hop = routes.first().map_or(NextHop::Internet, |r| r.next_hop);
             let mut attrs = vec![
                 ("for_each", "local.tagnet_routes".to_string()),
                 ("name", "each.key".to_string()),
@@ -457,7 +455,12 @@ pub fn terraform(routes: &[Route], header: &Header, layout: Layout) -> String {
         }
         Layout::WholeTable { .. } => {
             hcl_variable(&mut s, "location", "string", None);
-            hcl_variable(&mut s, "bgp_route_propagation_enabled", "bool", Some("true"));
+            hcl_variable(
+                &mut s,
+                "bgp_route_propagation_enabled",
+                "bool",
+                Some("true"),
+            );
             s.push_str("resource \"azurerm_route_table\" \"tagnet\" {\n");
             hcl_attrs(
                 &mut s,
@@ -508,7 +511,10 @@ mod tests {
         hcl_attrs(
             &mut s,
             "  ",
-            &[("name", "\"a\"".into()), ("next_hop_in_ip_address", "\"b\"".into())],
+            &[
+                ("name", "\"a\"".into()),
+                ("next_hop_in_ip_address", "\"b\"".into()),
+            ],
         );
         assert_eq!(
             s,

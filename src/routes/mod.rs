@@ -145,8 +145,12 @@ impl NextHop {
             "vnetglobalpeering" => PlatformHop::VnetGlobalPeering,
             "virtualnetworkserviceendpoint" => PlatformHop::ServiceEndpoint,
             "connectedgroup" => PlatformHop::ConnectedGroup,
-            "internet" | "virtualappliance" | "virtualnetworkgateway" | "vnetlocal"
-            | "virtualnetwork" | "none" => {
+            "internet"
+            | "virtualappliance"
+            | "virtualnetworkgateway"
+            | "vnetlocal"
+            | "virtualnetwork"
+            | "none" => {
                 let ip = if norm == "virtualappliance" { ip } else { None };
                 return NextHop::parse(kind, ip);
             }
@@ -371,7 +375,8 @@ pub fn required_tags(
                     tag.name(),
                     snap.cloud(),
                     match snap.format() {
-                        crate::snapshot::SourceFormat::DiscoveryApi => "Discovery API output, which lists only some tags",
+                        crate::snapshot::SourceFormat::DiscoveryApi =>
+                            "Discovery API output, which lists only some tags",
                         crate::snapshot::SourceFormat::Download => "download file",
                     },
                     snap.change_number(),

@@ -442,9 +442,16 @@ fn inputs_from_windows_and_from_people() {
     std::fs::write(&bom, &bytes).unwrap();
     let list = dir.path().join("list.txt");
     std::fs::write(&list, b"\xef\xbb\xbf192.0.2.20\n").unwrap();
-    Command::cargo_bin("tagnet").unwrap().env_remove("TAGNET_TAGS")
-        .args(["--tags"]).arg(&bom).args(["lookup", "--input"]).arg(&list)
-        .assert().code(0).stdout(predicate::str::contains("BatchNodeManagement"));
+    Command::cargo_bin("tagnet")
+        .unwrap()
+        .env_remove("TAGNET_TAGS")
+        .args(["--tags"])
+        .arg(&bom)
+        .args(["lookup", "--input"])
+        .arg(&list)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("BatchNodeManagement"));
     // UTF-16 gets a message saying so.
     let utf16 = dir.path().join("u16.txt");
     let mut b = vec![0xff, 0xfe];
@@ -452,59 +459,136 @@ fn inputs_from_windows_and_from_people() {
         b.extend(c.to_le_bytes());
     }
     std::fs::write(&utf16, b).unwrap();
-    tagnet().args(["lookup", "--input"]).arg(&utf16).assert().code(2)
+    tagnet()
+        .args(["lookup", "--input"])
+        .arg(&utf16)
+        .assert()
+        .code(2)
         .stderr(predicate::str::contains("UTF-16"));
     // Mapped, zoned and zero-padded addresses.
-    tagnet().args(["lookup", "::ffff:192.0.2.20"]).assert().code(0)
+    tagnet()
+        .args(["lookup", "::ffff:192.0.2.20"])
+        .assert()
+        .code(0)
         .stdout(predicate::str::contains("192.0.2.20  "))
         .stderr(predicate::str::contains("IPv4-mapped"));
-    tagnet().args(["lookup", "2001:db8:1000::5%eth0"]).assert().code(0);
-    tagnet().args(["lookup", "010.1.1.1"]).assert().code(2)
+    tagnet()
+        .args(["lookup", "2001:db8:1000::5%eth0"])
+        .assert()
+        .code(0);
+    tagnet()
+        .args(["lookup", "010.1.1.1"])
+        .assert()
+        .code(2)
         .stderr(predicate::str::contains("leading zeros"));
     // No address arguments: standard input, when it is not a terminal.
-    tagnet().arg("lookup").write_stdin("192.0.2.20\n").assert().code(0);
+    tagnet()
+        .arg("lookup")
+        .write_stdin("192.0.2.20\n")
+        .assert()
+        .code(0);
     // No valid line at all is an error; a bad line is quoted at most 100 characters.
     let long = "x".repeat(500);
-    let out = tagnet().args(["lookup", "--input", "-"]).write_stdin(format!("{long}\n")).output().unwrap();
+    let out = tagnet()
+        .args(["lookup", "--input", "-"])
+        .write_stdin(format!("{long}\n"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(&"x".repeat(100)) && !err.contains(&"x".repeat(101)), "{err}");
+    assert!(
+        err.contains(&"x".repeat(100)) && !err.contains(&"x".repeat(101)),
+        "{err}"
+    );
     // A prefix: the tags that contain it or lie inside it.
-    tagnet().args(["lookup", "192.0.2.16/29", "--format", "csv"]).assert().code(0)
-        .stdout(predicate::str::contains("192.0.2.16/29,BatchNodeManagement,,BatchNodeManagement,192.0.2.16/28,contains"));
-    tagnet().args(["lookup", "192.0.2.0/16"]).assert().code(0)
+    tagnet()
+        .args(["lookup", "192.0.2.16/29", "--format", "csv"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "192.0.2.16/29,BatchNodeManagement,,BatchNodeManagement,192.0.2.16/28,contains",
+        ));
+    tagnet()
+        .args(["lookup", "192.0.2.0/16"])
+        .assert()
+        .code(0)
         .stdout(predicate::str::contains("inside"));
     // Arguments.
-    tagnet().args(["tags", "--feature", "XYZ"]).assert().code(2)
+    tagnet()
+        .args(["tags", "--feature", "XYZ"])
+        .assert()
+        .code(2)
         .stderr(predicate::str::contains("NSG"));
-    Command::cargo_bin("tagnet").unwrap().env("TAGNET_TAGS", "").arg("info").assert().code(2)
+    Command::cargo_bin("tagnet")
+        .unwrap()
+        .env("TAGNET_TAGS", "")
+        .arg("info")
+        .assert()
+        .code(2)
         .stderr(predicate::str::contains("no service-tag file"));
-    Command::cargo_bin("tagnet").unwrap().args(["--tags", "https://download.microsoft.com/x.json", "info"]).assert().code(2)
+    Command::cargo_bin("tagnet")
+        .unwrap()
+        .args(["--tags", "https://download.microsoft.com/x.json", "info"])
+        .assert()
+        .code(2)
         .stderr(predicate::str::contains("curl"));
-    tagnet().args(["prefixes", "Storage", "--intersect", "203.0.113.0/24"]).assert().code(1);
+    tagnet()
+        .args(["prefixes", "Storage", "--intersect", "203.0.113.0/24"])
+        .assert()
+        .code(1);
     tagnet().args(["info", "--format", "Json"]).assert().code(0);
-    Command::cargo_bin("tagnet").unwrap().args(["aggregate", "--max", "0"]).write_stdin("10.0.0.0/24\n").assert().code(2);
+    Command::cargo_bin("tagnet")
+        .unwrap()
+        .args(["aggregate", "--max", "0"])
+        .write_stdin("10.0.0.0/24\n")
+        .assert()
+        .code(2);
     // Labels with spaces; repeated labels carry their line numbers.
-    Command::cargo_bin("tagnet").unwrap().args(["overlaps"])
+    Command::cargo_bin("tagnet")
+        .unwrap()
+        .args(["overlaps"])
         .write_stdin("my vnet 10.0.0.0/16\nsvc 10.0.1.0/24\nsvc 10.0.2.0/24\n")
-        .assert().code(1)
+        .assert()
+        .code(1)
         .stdout(predicate::str::contains("my vnet").and(predicate::str::contains("svc (line 3)")));
 }
 
 #[test]
 fn regions_lists_codes_names_and_spellings() {
-    let out = Command::cargo_bin("tagnet").unwrap().env_remove("TAGNET_TAGS")
-        .args(["--tags"]).arg(example()).args(["regions", "--format", "json"]).output().unwrap();
+    let out = Command::cargo_bin("tagnet")
+        .unwrap()
+        .env_remove("TAGNET_TAGS")
+        .args(["--tags"])
+        .arg(example())
+        .args(["regions", "--format", "json"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let east = doc.as_array().unwrap().iter().find(|r| r["region"] == "eastus2").unwrap();
+    let east = doc
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["region"] == "eastus2")
+        .unwrap();
     assert_eq!(east["display_name"], "East US 2");
     assert!(east["tags"].as_u64().unwrap() >= 4);
     if let Some(path) = shared("ServiceTags_Public_cn376.json") {
-        let out = Command::cargo_bin("tagnet").unwrap().env_remove("TAGNET_TAGS")
-            .args(["--tags"]).arg(path).args(["regions", "--format", "csv"]).output().unwrap();
+        let out = Command::cargo_bin("tagnet")
+            .unwrap()
+            .env_remove("TAGNET_TAGS")
+            .args(["--tags"])
+            .arg(path)
+            .args(["regions", "--format", "csv"])
+            .output()
+            .unwrap();
         let text = String::from_utf8(out.stdout).unwrap();
-        assert!(text.starts_with("region,display_name,spellings,tags,ipv4_prefixes,ipv6_prefixes\n"));
-        assert!(text.contains("centralfrance,France Central,francecentral,"), "{text}");
+        assert!(
+            text.starts_with("region,display_name,spellings,tags,ipv4_prefixes,ipv6_prefixes\n")
+        );
+        assert!(
+            text.contains("centralfrance,France Central,francecentral,"),
+            "{text}"
+        );
     }
 }

@@ -36,8 +36,18 @@ fn route(name: &str, prefix: &str, hop: &str, ip: Option<&str>) -> Value {
 /// wrote, and a KMS route to Internet.
 fn production_table() -> Vec<Value> {
     vec![
-        route("to-firewall", "0.0.0.0/0", "VirtualAppliance", Some("10.1.0.4")),
-        route("mine", "192.0.2.64/27", "VirtualAppliance", Some("10.1.0.4")),
+        route(
+            "to-firewall",
+            "0.0.0.0/0",
+            "VirtualAppliance",
+            Some("10.1.0.4"),
+        ),
+        route(
+            "mine",
+            "192.0.2.64/27",
+            "VirtualAppliance",
+            Some("10.1.0.4"),
+        ),
         route(
             "BatchNodeManagement-198.51.100.0_26",
             "198.51.100.0/26",
@@ -99,7 +109,15 @@ fn audit_table(table: &[Value], extra: &[&str]) -> (i32, Value) {
     let file = dir.path().join("rt.json");
     std::fs::write(&file, serde_json::to_string(table).unwrap()).unwrap();
     let out = tagnet()
-        .args(["routes", "audit", "--region", "eastus2", "--format", "json", "--route-table"])
+        .args([
+            "routes",
+            "audit",
+            "--region",
+            "eastus2",
+            "--format",
+            "json",
+            "--route-table",
+        ])
         .arg(&file)
         .args(extra)
         .output()
@@ -115,7 +133,15 @@ fn script_of(table: &[Value], extra: &[&str]) -> String {
     let file = dir.path().join("rt.json");
     std::fs::write(&file, serde_json::to_string(table).unwrap()).unwrap();
     let out = tagnet()
-        .args(["routes", "audit", "--region", "eastus2", "--format", "az", "--route-table"])
+        .args([
+            "routes",
+            "audit",
+            "--region",
+            "eastus2",
+            "--format",
+            "az",
+            "--route-table",
+        ])
         .arg(&file)
         .args(extra)
         .output()
@@ -144,7 +170,11 @@ fn udr_script_adds_routes_and_keeps_the_rest_of_the_table() {
     let again = run_script(&script, &run.table, &[]);
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert_eq!(again.table, run.table);
-    assert!(again.calls.iter().all(|c| c.contains(" list ")), "{:?}", again.calls);
+    assert!(
+        again.calls.iter().all(|c| c.contains(" list ")),
+        "{:?}",
+        again.calls
+    );
 }
 
 #[test]
@@ -157,15 +187,30 @@ fn audit_plan_runs_on_the_table_as_it_is_and_converges() {
         let run = run_script(&script_of(&before, extra), &before, &[]);
         assert_eq!(run.code, 0, "{}", run.stderr);
         assert_eq!(find(&run.table, "0.0.0.0/0"), &before[0]);
-        assert_eq!(find(&run.table, "20.118.99.224/32"), &before[3], "never deleted");
-        let stale_kept = run.table.iter().any(|r| r["addressPrefix"] == "198.51.100.0/26");
+        assert_eq!(
+            find(&run.table, "20.118.99.224/32"),
+            &before[3],
+            "never deleted"
+        );
+        let stale_kept = run
+            .table
+            .iter()
+            .any(|r| r["addressPrefix"] == "198.51.100.0/26");
         assert_eq!(stale_kept, !prune, "stale routes go only with --prune");
         let (code, doc) = audit_table(&run.table, &[]);
         assert_eq!(code, 0, "after the plan: {doc}");
         // Deletions run before creations.
         if prune {
-            let first_create = run.calls.iter().position(|c| c.contains(" create ")).unwrap();
-            let delete = run.calls.iter().position(|c| c.contains(" delete ")).unwrap();
+            let first_create = run
+                .calls
+                .iter()
+                .position(|c| c.contains(" create "))
+                .unwrap();
+            let delete = run
+                .calls
+                .iter()
+                .position(|c| c.contains(" delete "))
+                .unwrap();
             assert!(delete < first_create, "{:?}", run.calls);
         }
     }
@@ -191,7 +236,11 @@ fn plans_stop_before_any_change_at_the_route_limit() {
     assert_eq!(run.table, before);
     assert!(run.calls.iter().all(|c| c.contains(" list ")));
     // With --prune the stale route makes room: 4 - 1 + 3 = 6 fits.
-    let run = run_script(&script_of(&before, &["--max-routes", "6", "--prune"]), &before, &[]);
+    let run = run_script(
+        &script_of(&before, &["--max-routes", "6", "--prune"]),
+        &before,
+        &[],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.table.len(), 6);
     // The udr script checks the live table too.
@@ -213,7 +262,11 @@ fn a_name_taken_by_another_prefix_stops_the_script() {
     let script = stdout(&["udr", "--region", "eastus2", "--format", "az"]);
     let run = run_script(&script, &table, &[]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("already used for other prefixes"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("already used for other prefixes"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(run.table, table);
     // The audit plan picks another name instead.
     let run = run_script(&script_of(&table, &[]), &table, &[]);
@@ -239,13 +292,29 @@ fn templates_add_routes_unless_the_whole_table_is_asked_for() {
     assert!(!tf.contains("azurerm_route_table"));
     // The whole table needs its default route stated.
     let out = tagnet()
-        .args(["udr", "--region", "eastus2", "--format", "arm", "--whole-table"])
+        .args([
+            "udr",
+            "--region",
+            "eastus2",
+            "--format",
+            "arm",
+            "--whole-table",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--default-route"));
     let out = tagnet()
-        .args(["udr", "--region", "eastus2", "--format", "az", "--whole-table", "--default-route", "none"])
+        .args([
+            "udr",
+            "--region",
+            "eastus2",
+            "--format",
+            "az",
+            "--whole-table",
+            "--default-route",
+            "none",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -268,7 +337,10 @@ fn terraform_fmt_clean(text: &str) -> Result<(), String> {
         if let Some(want) = group.iter().map(|g| g.1 + 1).max() {
             for &(line, _, eq) in group.iter() {
                 if eq != want {
-                    return Err(format!("line {}: `=` at column {eq}, want {want}", line + 1));
+                    return Err(format!(
+                        "line {}: `=` at column {eq}, want {want}",
+                        line + 1
+                    ));
                 }
             }
         }
@@ -297,11 +369,24 @@ fn terraform_fmt_clean(text: &str) -> Result<(), String> {
 fn terraform_is_fmt_clean_for_every_next_hop() {
     for extra in [
         &[][..],
-        &["--next-hop", "VirtualAppliance", "--next-hop-ip", "10.1.0.4"][..],
+        &[
+            "--next-hop",
+            "VirtualAppliance",
+            "--next-hop-ip",
+            "10.1.0.4",
+        ][..],
         &["--next-hop", "VirtualNetworkGateway"][..],
         &["--next-hop", "None", "--ipv6"][..],
         &["--whole-table", "--default-route", "none"][..],
-        &["--whole-table", "--default-route", "VirtualAppliance:10.1.0.4", "--next-hop", "VirtualAppliance", "--next-hop-ip", "10.1.0.5"][..],
+        &[
+            "--whole-table",
+            "--default-route",
+            "VirtualAppliance:10.1.0.4",
+            "--next-hop",
+            "VirtualAppliance",
+            "--next-hop-ip",
+            "10.1.0.5",
+        ][..],
     ] {
         let tf = udr("terraform", extra);
         terraform_fmt_clean(&tf).unwrap_or_else(|e| panic!("{extra:?}: {e}\n{tf}"));
@@ -324,7 +409,17 @@ fn failed_runs_leave_the_output_file_alone() {
     std::fs::set_permissions(&prev, std::fs::Permissions::from_mode(0o750)).unwrap();
     // Exit 1 (cannot fit) and exit 2 (bad region) both leave it as it was.
     tagnet()
-        .args(["udr", "--region", "eastus2", "--format", "az", "--max-routes", "2", "--exact", "-o"])
+        .args([
+            "udr",
+            "--region",
+            "eastus2",
+            "--format",
+            "az",
+            "--max-routes",
+            "2",
+            "--exact",
+            "-o",
+        ])
         .arg(&prev)
         .assert()
         .code(1);
@@ -338,11 +433,18 @@ fn failed_runs_leave_the_output_file_alone() {
     let agg = dir.path().join("agg.txt");
     std::fs::write(&agg, "keep me\n").unwrap();
     let mut c = Command::cargo_bin("tagnet").unwrap();
-    c.args(["aggregate", "--max", "1", "--never-cover", "10.0.1.0/24", "-o"])
-        .arg(&agg)
-        .write_stdin("10.0.0.0/24\n10.0.2.0/24\n")
-        .assert()
-        .code(1);
+    c.args([
+        "aggregate",
+        "--max",
+        "1",
+        "--never-cover",
+        "10.0.1.0/24",
+        "-o",
+    ])
+    .arg(&agg)
+    .write_stdin("10.0.0.0/24\n10.0.2.0/24\n")
+    .assert()
+    .code(1);
     assert_eq!(std::fs::read_to_string(&agg).unwrap(), "keep me\n");
     // A successful run keeps the file's mode and writes through a symbolic link.
     let link = dir.path().join("link.sh");
@@ -352,8 +454,17 @@ fn failed_runs_leave_the_output_file_alone() {
         .arg(&link)
         .assert()
         .code(0);
-    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
-    assert!(std::fs::read_to_string(&prev).unwrap().starts_with("name,address_prefix"));
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(
+        std::fs::read_to_string(&prev)
+            .unwrap()
+            .starts_with("name,address_prefix")
+    );
     assert_eq!(
         std::fs::metadata(&prev).unwrap().permissions().mode() & 0o777,
         0o750

@@ -142,7 +142,11 @@ fn udr_budget_covers_within_the_limit_and_never_private() {
         if out.status.code() == Some(1) {
             // A small budget is infeasible: few prefixes would cover private or 20.41.0.0/28.
             assert!(max < 10, "{max} routes should be feasible");
-            assert!(String::from_utf8_lossy(&out.stderr).contains("more than --max-routes"), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                String::from_utf8_lossy(&out.stderr).contains("more than --max-routes"),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             continue;
         }
         let doc = json_of(&path, &args);
@@ -275,15 +279,32 @@ fn udr_arm_holds_exactly_the_routes_and_az_parses() {
         .collect();
     // With --whole-table: the table, its stated default route first, then the routes.
     let out = tagnet(&example())
-        .args(["udr", "--region", "eastus2", "--ipv6", "--format", "arm", "--whole-table", "--default-route", "VirtualAppliance:10.1.0.4"])
+        .args([
+            "udr",
+            "--region",
+            "eastus2",
+            "--ipv6",
+            "--format",
+            "arm",
+            "--whole-table",
+            "--default-route",
+            "VirtualAppliance:10.1.0.4",
+        ])
         .output()
         .unwrap();
     let arm: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let res = &arm["resources"][0];
     assert_eq!(res["type"], "Microsoft.Network/routeTables");
-    assert_eq!(res["properties"]["routes"][0]["properties"]["addressPrefix"], "0.0.0.0/0");
-    assert_eq!(res["properties"]["routes"][0]["properties"]["nextHopIpAddress"], "10.1.0.4");
-    let arm_routes: Vec<(String, String, String)> = res["properties"]["routes"].as_array().unwrap()[1..]
+    assert_eq!(
+        res["properties"]["routes"][0]["properties"]["addressPrefix"],
+        "0.0.0.0/0"
+    );
+    assert_eq!(
+        res["properties"]["routes"][0]["properties"]["nextHopIpAddress"],
+        "10.1.0.4"
+    );
+    let arm_routes: Vec<(String, String, String)> = res["properties"]["routes"].as_array().unwrap()
+        [1..]
         .iter()
         .map(|r| {
             (
@@ -369,7 +390,16 @@ fn edited_table(
     edit: impl FnOnce(&mut Vec<serde_json::Value>),
 ) -> serde_json::Value {
     let out = tagnet(tags)
-        .args(["udr", "--region", "eastus2", "--format", "arm", "--whole-table", "--default-route", "none"])
+        .args([
+            "udr",
+            "--region",
+            "eastus2",
+            "--format",
+            "arm",
+            "--whole-table",
+            "--default-route",
+            "none",
+        ])
         .output()
         .unwrap();
     let mut arm: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -498,22 +528,53 @@ fn audit_cases() {
     // A route to Internet that tagnet cannot tie to the required tags is info, never deleted.
     let (code, doc) = audit_with(|r| r.push(route("old", "198.51.100.0/26", "Internet", None)));
     assert_eq!((code, findings(&doc).len()), (0, 0));
-    assert!(doc["findings"].as_array().unwrap().iter().any(|f| f["code"] == "unrelated-internet-route" && f["resource"] == "old"), "{doc}");
+    assert!(
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "unrelated-internet-route" && f["resource"] == "old"),
+        "{doc}"
+    );
     assert_eq!(doc["delete"], serde_json::json!([]));
     assert_eq!(doc["review"], serde_json::json!([]));
 
     // Stale: a route named as `udr` names them, for a prefix no required tag holds: a warning,
     // exit 0, listed for review; deleted only with --prune.
-    let stale = || route("BatchNodeManagement-198.51.100.0_26", "198.51.100.0/26", "Internet", None);
+    let stale = || {
+        route(
+            "BatchNodeManagement-198.51.100.0_26",
+            "198.51.100.0/26",
+            "Internet",
+            None,
+        )
+    };
     let (code, doc) = audit_with(|r| r.push(stale()));
     assert_eq!(code, 0);
-    assert_eq!(findings(&doc), one("stale-route", "BatchNodeManagement-198.51.100.0_26", "198.51.100.0/26"));
+    assert_eq!(
+        findings(&doc),
+        one(
+            "stale-route",
+            "BatchNodeManagement-198.51.100.0_26",
+            "198.51.100.0/26"
+        )
+    );
     assert_eq!(doc["delete"], serde_json::json!([]));
-    assert_eq!(doc["review"], serde_json::json!(["BatchNodeManagement-198.51.100.0_26"]));
+    assert_eq!(
+        doc["review"],
+        serde_json::json!(["BatchNodeManagement-198.51.100.0_26"])
+    );
     let table = edited_table(&example(), |r| r.push(stale()));
-    let out = run_audit(&example(), &table, &["--vnet", "10.1.0.0/16", "--format", "json", "--prune"]);
+    let out = run_audit(
+        &example(),
+        &table,
+        &["--vnet", "10.1.0.0/16", "--format", "json", "--prune"],
+    );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(doc["delete"], serde_json::json!(["BatchNodeManagement-198.51.100.0_26"]));
+    assert_eq!(
+        doc["delete"],
+        serde_json::json!(["BatchNodeManagement-198.51.100.0_26"])
+    );
 
     // A required prefix already present with another next hop is updated, not created again.
     let (code, doc) = audit_with(|r| {
@@ -685,7 +746,12 @@ fn audit_every_format_snapshot() {
         routes.remove(3);
         routes.push(firewall());
         routes.push(route("old", "198.51.100.0/26", "Internet", None));
-        routes.push(route("BatchNodeManagement-198.51.100.64_26", "198.51.100.64/26", "Internet", None));
+        routes.push(route(
+            "BatchNodeManagement-198.51.100.64_26",
+            "198.51.100.64/26",
+            "Internet",
+            None,
+        ));
         routes.push(route(
             "inspect",
             "192.0.2.32/30",
@@ -726,15 +792,20 @@ fn udr_never_falls_back_silently() {
     let dir = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(example()).unwrap();
     let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
-    doc["values"]
-        .as_array_mut()
-        .unwrap()
-        .retain(|v| !v["name"].as_str().unwrap().starts_with("AzureMachineLearning."));
+    doc["values"].as_array_mut().unwrap().retain(|v| {
+        !v["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("AzureMachineLearning.")
+    });
     doc["changeNumber"] = "42".into();
     doc["nextLink"] = "https://management.azure.com/next".into();
     let api = dir.path().join("api.json");
     std::fs::write(&api, doc.to_string()).unwrap();
-    let out = tagnet(&api).args(["udr", "--region", "eastus2"]).output().unwrap();
+    let out = tagnet(&api)
+        .args(["udr", "--region", "eastus2"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no regional variants"), "{err}");
@@ -743,7 +814,13 @@ fn udr_never_falls_back_silently() {
     assert!(err.contains("one page of several"), "{err}");
     // Named explicitly, the cloud-wide tag is routed, with a note saying so.
     let out = tagnet(&api)
-        .args(["udr", "--region", "eastus2", "--only-tag", "AzureMachineLearning"])
+        .args([
+            "udr",
+            "--region",
+            "eastus2",
+            "--only-tag",
+            "AzureMachineLearning",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
@@ -761,7 +838,13 @@ fn udr_paired_adds_the_pair_from_the_table() {
     let snap = tagnet::load::load_path(&path).unwrap();
     let pairs: serde_json::Value =
         serde_json::from_str(include_str!("../../data/region-pairs.json")).unwrap();
-    assert!(pairs["source"].as_str().unwrap().contains("learn.microsoft.com") || pairs["source"].as_str().unwrap().contains("azure-docs"));
+    assert!(
+        pairs["source"]
+            .as_str()
+            .unwrap()
+            .contains("learn.microsoft.com")
+            || pairs["source"].as_str().unwrap().contains("azure-docs")
+    );
     let mut known = 0;
     for p in pairs["pairs"].as_array().unwrap() {
         if snap.resolve_region(p["region"].as_str().unwrap()).is_ok() {
@@ -777,29 +860,64 @@ fn udr_reserve_budget_and_arguments() {
         return;
     };
     // AzureCloud in one region needs more than 400 routes: all slots but the reserved one.
-    let doc = json_of(&path, &["udr", "--region", "westeurope", "--only-tag", "AzureCloud"]);
+    let doc = json_of(
+        &path,
+        &["udr", "--region", "westeurope", "--only-tag", "AzureCloud"],
+    );
     assert_eq!(doc["routes"].as_array().unwrap().len(), 399);
     assert_eq!(doc["budget"]["reserved"], 1);
     assert_eq!(doc["budget"]["used"], 399);
-    let doc = json_of(&path, &["udr", "--region", "westeurope", "--only-tag", "AzureCloud", "--reserve", "5"]);
+    let doc = json_of(
+        &path,
+        &[
+            "udr",
+            "--region",
+            "westeurope",
+            "--only-tag",
+            "AzureCloud",
+            "--reserve",
+            "5",
+        ],
+    );
     assert_eq!(doc["routes"].as_array().unwrap().len(), 395);
     for args in [
         &["udr", "--region", "eastus2", "--max-routes", "0"][..],
         &["udr", "--region", "eastus2", "--reserve", "400"][..],
-        &["udr", "--region", "eastus2", "--next-hop", "VirtualAppliance", "--next-hop-ip", "fd00::4"][..],
+        &[
+            "udr",
+            "--region",
+            "eastus2",
+            "--next-hop",
+            "VirtualAppliance",
+            "--next-hop-ip",
+            "fd00::4",
+        ][..],
     ] {
         tagnet(&path).args(args).assert().code(2);
     }
     // IPv6 is never merged, and the message says so instead of blaming --never-cover.
     let out = tagnet(&path)
-        .args(["udr", "--region", "westeurope", "--ipv6", "--max-routes", "3"])
+        .args([
+            "udr",
+            "--region",
+            "westeurope",
+            "--ipv6",
+            "--max-routes",
+            "3",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("IPv6") && !err.contains("--never-cover space"), "{err}");
+    assert!(
+        err.contains("IPv6") && !err.contains("--never-cover space"),
+        "{err}"
+    );
     // --format is case-insensitive; errors spell it as the user does.
-    tagnet(&path).args(["udr", "--region", "eastus2", "--format", "JSON"]).assert().code(0);
+    tagnet(&path)
+        .args(["udr", "--region", "eastus2", "--format", "JSON"])
+        .assert()
+        .code(0);
     tagnet(&path)
         .args(["lookup", "20.41.5.225", "--format", "arm"])
         .assert()
@@ -831,13 +949,32 @@ fn audit_reads_effective_routes_and_tagnets_own_json() {
     let out = run_audit(&example(), &empty, &["--format", "json"]);
     assert_eq!(out.status.code(), Some(0));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(doc["findings"].as_array().unwrap().iter().any(|f| f["code"] == "no-default-route"));
-    let out = run_audit(&example(), &empty, &["--default-route", "VirtualNetworkGateway"]);
+    assert!(
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "no-default-route")
+    );
+    let out = run_audit(
+        &example(),
+        &empty,
+        &["--default-route", "VirtualNetworkGateway"],
+    );
     assert_eq!(out.status.code(), Some(1));
     // tagnet's own udr JSON is a table too, and passes under a firewall default.
     let own: serde_json::Value = json_of(&example(), &["udr", "--region", "eastus2"]);
-    let out = run_audit(&example(), &own, &["--default-route", "VirtualAppliance:10.1.0.4"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = run_audit(
+        &example(),
+        &own,
+        &["--default-route", "VirtualAppliance:10.1.0.4"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     // An unknown tag in a route is a finding, not an abort; IPv6 not audited is said.
     let table = serde_json::json!({"routes": [
         {"name": "x", "addressPrefix": "NoSuchTag.EastUS2", "nextHopType": "Internet"},
@@ -845,7 +982,12 @@ fn audit_reads_effective_routes_and_tagnets_own_json() {
     ]});
     let out = run_audit(&example(), &table, &["--format", "json"]);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let codes: Vec<&str> = doc["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
+    let codes: Vec<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
     assert!(codes.contains(&"unknown-tag-route"), "{codes:?}");
     assert!(codes.contains(&"ipv6-not-audited"), "{codes:?}");
     assert_eq!(doc["ipv6_audited"], false);
@@ -856,10 +998,20 @@ fn audit_reads_effective_routes_and_tagnets_own_json() {
 #[test]
 fn every_emitted_code_is_explained() {
     for code in [
-        "missing-route", "shadowed-route", "stale-route", "unrelated-internet-route",
-        "unknown-tag-route", "route-limit", "ipv6-not-audited", "no-default-route",
+        "missing-route",
+        "shadowed-route",
+        "stale-route",
+        "unrelated-internet-route",
+        "unknown-tag-route",
+        "route-limit",
+        "ipv6-not-audited",
+        "no-default-route",
     ] {
-        let out = Command::cargo_bin("tagnet").unwrap().args(["explain", code]).output().unwrap();
+        let out = Command::cargo_bin("tagnet")
+            .unwrap()
+            .args(["explain", code])
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(0), "{code}");
         assert!(String::from_utf8_lossy(&out.stdout).contains("Fix"));
     }
