@@ -14,7 +14,7 @@ Exit status:
 /// Azure service-tag and IP-range analysis: which tags hold an address, which prefixes a
 /// region's tags have, offline, on Microsoft's weekly service-tag file.
 #[derive(Debug, Parser)]
-#[command(name = "tagnet", version, after_help = EXIT_CODES)]
+#[command(name = "tagnet", version = tagnet::load::builtin::VERSION_LINE, after_help = EXIT_CODES)]
 pub struct Cli {
     /// Service-tag file: the weekly ServiceTags_<Cloud>_<date>.json download or the output of
     /// `az network list-service-tags`; `-` reads standard input. Default: the environment
@@ -47,6 +47,10 @@ pub enum Command {
     Regions,
     /// What a finding code means, why it matters and how to fix it.
     Explain(ExplainArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) to standard output.
+    Man,
     /// List tags with region, service, IPv4/IPv6 prefix counts and networkFeatures, by name.
     Tags(TagsArgs),
     /// The union of the tags' prefixes, sorted (IPv4 first, by address then length).
@@ -63,6 +67,13 @@ pub enum Command {
     /// Every pair of prefixes (lines `PREFIX` or `LABEL PREFIX`) where one contains or equals
     /// the other. Exit 1 when any pair is found.
     Overlaps(OverlapsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum, ignore_case = true)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -84,7 +95,7 @@ pub struct TagChoice {
     /// A documented tag set: aml-vnet-2020 (default: BatchNodeManagement and
     /// AzureMachineLearning), aml-vnet-2023 (AzureMachineLearning), batch-classic
     /// (BatchNodeManagement).
-    #[arg(long)]
+    #[arg(long, ignore_case = true, value_parser = profile_names())]
     pub profile: Option<String>,
     /// Add a tag (its regional variant is routed).
     #[arg(long = "tag", value_name = "TAG")]
@@ -267,4 +278,17 @@ fn positive(text: &str) -> Result<usize, String> {
         Ok(n) => Ok(n),
         Err(_) => Err(format!("`{text}` is not a whole number")),
     }
+}
+
+/// The profile names of `data/udr-profiles.json`, for validation and shell completion.
+fn profile_names() -> clap::builder::PossibleValuesParser {
+    let names: Vec<clap::builder::PossibleValue> = tagnet::routes::profiles()
+        .into_iter()
+        .map(|p| {
+            let name: &'static str = Box::leak(p.name.into_boxed_str());
+            let help: &'static str = Box::leak(p.description.into_boxed_str());
+            clap::builder::PossibleValue::new(name).help(help)
+        })
+        .collect();
+    clap::builder::PossibleValuesParser::new(names)
 }

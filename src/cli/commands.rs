@@ -1,7 +1,7 @@
 //! One function per subcommand: validated options → library call → rendered records.
 
 use super::Status;
-use super::args::{ExplainArgs, LookupArgs, PrefixesArgs, TagsArgs};
+use super::args::{CompletionsArgs, ExplainArgs, LookupArgs, PrefixesArgs, TagsArgs};
 use super::render::{self, Format, csv_field, json_str};
 use anyhow::{Context, Result};
 use ipnet::IpNet;
@@ -41,7 +41,10 @@ pub fn info(
     let (d4, d6) = index.distinct_prefixes();
     let regional = snap.tags().iter().filter(|t| t.is_regional()).count();
     let rec = InfoRecord {
-        source: path.map(|p| p.display().to_string()).unwrap_or_default(),
+        source: path.filter(|p| !p.as_os_str().is_empty()).map_or_else(
+            || tagnet::load::builtin::SOURCE.to_string(),
+            |p| p.display().to_string(),
+        ),
         cloud: snap.cloud(),
         change_number: snap.change_number(),
         format: snap.format(),
@@ -109,6 +112,21 @@ pub fn info(
     } else {
         render::records(out, format, &headers, std::slice::from_ref(&rec), cells)?;
     }
+    Ok(Status::Success)
+}
+
+/// `tagnet completions SHELL`: the completion script on standard output.
+pub fn completions(a: &CompletionsArgs, out: &mut dyn Write) -> Result<Status> {
+    use clap::CommandFactory;
+    let mut cmd = super::args::Cli::command();
+    clap_complete::generate(a.shell, &mut cmd, "tagnet", out);
+    Ok(Status::Success)
+}
+
+/// `tagnet man`: the manual page in roff on standard output.
+pub fn man(out: &mut dyn Write) -> Result<Status> {
+    use clap::CommandFactory;
+    clap_mangen::Man::new(super::args::Cli::command()).render(out)?;
     Ok(Status::Success)
 }
 

@@ -42,6 +42,21 @@ impl Status {
     }
 }
 
+/// The publication date in a file name such as `ServiceTags_Public_20251110.json`.
+fn date_in_name(path: &Path) -> Option<String> {
+    let name = path.file_stem()?.to_str()?;
+    let digits = name.rsplit('_').next()?;
+    if digits.len() != 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(format!(
+        "{}-{}-{}",
+        &digits[..4],
+        &digits[4..6],
+        &digits[6..]
+    ))
+}
+
 /// Runs one parsed command line, writing results to `out`.
 pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
     if cli.tags.is_none() {
@@ -73,6 +88,8 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
         Command::Aggregate(a) => routes_cmd::aggregate(a, cli.format, out),
         Command::Overlaps(a) => routes_cmd::overlaps(a, cli.format, out),
         Command::Info => commands::info(&snap()?, cli.tags.as_deref(), cli.format, out),
+        Command::Completions(a) => commands::completions(a, out),
+        Command::Man => commands::man(out),
         Command::Regions => commands::regions(&snap()?, cli.format, out),
         Command::Explain(a) => commands::explain(a, cli.format, out),
         Command::Tags(a) => commands::tags(&snap()?, a, cli.format, out),
@@ -105,14 +122,36 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
 }
 
 fn load(path: Option<&Path>, quiet: bool) -> Result<Snapshot> {
+    use tagnet::load::builtin;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     // An empty TAGNET_TAGS (or --tags "") counts as unset.
     let Some(path) = path.filter(|p| !p.as_os_str().is_empty()) else {
-        bail!(
-            "no service-tag file: pass --tags PATH (or `-` for standard input), or set TAGNET_TAGS\n  \
-             hint: download the weekly file from https://www.microsoft.com/download/details.aspx?id=56519 \
-             (Public cloud), or run `az network list-service-tags -l <region> > tags.json`"
-        );
+        let snap = builtin::load().context("loading the built-in snapshot")?;
+        if !quiet
+            && let Some(age) = builtin::age_days(builtin::DATE, now)
+            && age > 14
+        {
+            eprintln!(
+                "tagnet: warning: using the built-in snapshot ({} changeNumber {}, published {}, {age} days ago); service tags change weekly: download the current file from https://www.microsoft.com/download/details.aspx?id=56519 and pass it with --tags (or TAGNET_TAGS); --quiet hides this",
+                builtin::CLOUD,
+                builtin::CHANGE_NUMBER,
+                builtin::DATE
+            );
+        }
+        return Ok(snap);
     };
+    if !quiet
+        && let Some(date) = date_in_name(path)
+        && let Some(age) = builtin::age_days(&date, now)
+        && age > 14
+    {
+        eprintln!(
+            "tagnet: warning: `{}` is from {date}, {age} days ago; service tags change weekly: download the current file (https://www.microsoft.com/download/details.aspx?id=56519 for the Public cloud); --quiet hides this",
+            path.display()
+        );
+    }
     let snap = tagnet::load::load_path(path)
         .with_context(|| format!("loading service tags from `{}`", path.display()))?;
     if !quiet {

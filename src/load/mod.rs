@@ -7,6 +7,7 @@
 //! a prefix repeated inside one tag is kept once with a warning; duplicate tag names and an empty
 //! `values` array are errors. No input makes it panic.
 
+pub mod builtin;
 pub mod wire;
 
 use crate::error::{Error, Result};

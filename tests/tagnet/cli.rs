@@ -314,11 +314,12 @@ fn bad_input_is_a_clear_error() {
         .stderr(predicate::str::contains(
             "cannot read `/nonexistent/ServiceTags.json`",
         ));
+    // Without --tags or TAGNET_TAGS: the built-in snapshot.
     tagnet()
-        .args(["info"])
+        .args(["info", "--format", "json", "-q"])
         .assert()
-        .code(2)
-        .stderr(predicate::str::contains("pass --tags PATH"));
+        .code(0)
+        .stdout(predicate::str::contains("\"change_number\": 376"));
     with_example()
         .args(["prefixes", "Storage", "--region", "eastus3"])
         .assert()
@@ -519,13 +520,15 @@ fn inputs_from_windows_and_from_people() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("NSG"));
+    // An empty TAGNET_TAGS counts as unset: the built-in snapshot, with its age said.
     Command::cargo_bin("tagnet")
         .unwrap()
         .env("TAGNET_TAGS", "")
-        .arg("info")
+        .args(["info", "--format", "csv"])
         .assert()
-        .code(2)
-        .stderr(predicate::str::contains("no service-tag file"));
+        .code(0)
+        .stdout(predicate::str::contains("built-in ServiceTags_Public"))
+        .stderr(predicate::str::contains("days ago"));
     Command::cargo_bin("tagnet")
         .unwrap()
         .args(["--tags", "https://download.microsoft.com/x.json", "info"])
@@ -591,4 +594,43 @@ fn regions_lists_codes_names_and_spellings() {
             "{text}"
         );
     }
+}
+
+#[test]
+fn completions_version_and_man() {
+    let out = tagnet().args(["completions", "bash"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("tagnet.bash");
+    std::fs::write(&script, &out.stdout).unwrap();
+    let complete = |words: &str, cword: usize| -> String {
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "source '{}'; COMP_WORDS=({words}); COMP_CWORD={cword}; _tagnet tagnet \"${{COMP_WORDS[$COMP_CWORD]}}\" \"${{COMP_WORDS[$COMP_CWORD-1]}}\"; echo \"${{COMPREPLY[*]}}\"",
+                script.display()
+            ))
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(complete("tagnet u", 1).trim(), "udr");
+    let profiles = complete("tagnet udr --profile ''", 3);
+    assert!(
+        profiles.contains("aml-vnet-2023") && profiles.contains("batch-classic"),
+        "{profiles}"
+    );
+    for shell in ["zsh", "fish", "powershell"] {
+        tagnet().args(["completions", shell]).assert().code(0);
+    }
+    tagnet()
+        .arg("--version")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("changeNumber 376"));
+    tagnet()
+        .arg("man")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(".TH tagnet"));
 }
