@@ -109,6 +109,15 @@ pub enum Error {
         reason: String,
     },
 
+    /// A download failed or what it brought was refused.
+    #[error("fetching {url}: {message}")]
+    Fetch {
+        /// The address (without its query string).
+        url: String,
+        /// What went wrong and what to do.
+        message: String,
+    },
+
     /// A command-level usage error found by the library (conflicting options and the like).
     #[error("{0}")]
     Usage(String),

@@ -146,7 +146,7 @@ pub const RULES: &[Rule] = &[
 
 /// The documentation of `code` (case-insensitive), or the codes that come closest.
 pub fn explain(code: &str) -> Result<&'static Rule, Vec<&'static str>> {
-    let want = code.trim().to_ascii_lowercase();
+    let want = code.trim().to_ascii_lowercase().replace('_', "-");
     RULES.iter().find(|r| r.code == want).ok_or_else(|| {
         let mut close: Vec<&str> = RULES
             .iter()

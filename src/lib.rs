@@ -32,6 +32,7 @@
 //! with a warning), each tag's list sorted by address then length, repeats removed.
 
 pub mod error;
+pub mod fetch;
 pub mod findings;
 pub mod index;
 pub mod load;

@@ -11,7 +11,7 @@
 
 use crate::error::{Error, Result};
 use ipnet::{Ipv4Net, Ipv6Net};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Index of a tag in [`Snapshot::tags`] (tags are sorted by name).
 pub type TagId = u32;
@@ -144,24 +144,31 @@ impl Snapshot {
         // Microsoft's region codes are not always the ARM location names people type
         // (`centralfrance` for `francecentral`, `germanywc` for `germanywestcentral`), but the
         // tag names carry the familiar spelling: learn aliases from them.
-        let mut seen: BTreeMap<String, Option<String>> = BTreeMap::new();
+        // A spelling counts when at least three services use it for the region: one tag's
+        // odd suffix (`AzurePortal.AzureAppServiceUx`, `Storage.EastUS2Stage`) is not a region.
+        let mut seen: BTreeMap<String, Option<(String, BTreeSet<String>)>> = BTreeMap::new();
         for t in tags.iter().filter(|t| t.is_regional()) {
-            if let Some((_, suffix)) = t.name.split_once('.') {
+            if let Some((base, suffix)) = t.name.split_once('.') {
                 let alias = normalize_region(suffix);
                 if alias != t.region && !regions.contains_key(&alias) {
-                    seen.entry(alias)
-                        .and_modify(|code| {
-                            if code.as_deref() != Some(t.region.as_str()) {
-                                *code = None;
-                            }
-                        })
-                        .or_insert_with(|| Some(t.region.clone()));
+                    let e = seen
+                        .entry(alias)
+                        .or_insert_with(|| Some((t.region.clone(), BTreeSet::new())));
+                    match e {
+                        Some((code, bases)) if *code == t.region => {
+                            bases.insert(base.to_ascii_lowercase());
+                        }
+                        _ => *e = None,
+                    }
                 }
             }
         }
         let region_aliases = seen
             .into_iter()
-            .filter_map(|(a, c)| Some((a, c?)))
+            .filter_map(|(a, c)| {
+                let (code, bases) = c?;
+                (bases.len() >= 3).then_some((a, code))
+            })
             .collect();
         Snapshot {
             cloud,
@@ -262,7 +269,7 @@ impl Snapshot {
             }
             out.push(c);
         }
-        out
+        out.replace("Do D", "DoD")
     }
 
     /// Resolves a region as typed to its code. Besides the code itself, the spelling used in
@@ -289,6 +296,21 @@ impl Snapshot {
             && let Some((code, _)) = self.regions.get_key_value(code)
         {
             return Ok(code);
+        }
+        let other_cloud = if want.starts_with("usgov") || want.starts_with("usdod") {
+            Some("AzureGovernment")
+        } else if want.starts_with("china") {
+            Some("AzureChinaCloud")
+        } else if want.starts_with("germanycentral") || want.starts_with("germanynortheast") {
+            Some("AzureGermany")
+        } else {
+            None
+        };
+        if let Some(cloud) = other_cloud.filter(|c| !self.cloud.eq_ignore_ascii_case(c)) {
+            return Err(Error::Usage(format!(
+                "unknown region `{typed}`: it is a region of the {cloud} cloud, and this snapshot is {} (changeNumber {}); use that cloud's service-tag file",
+                self.cloud, self.change_number
+            )));
         }
         Err(Error::UnknownRegion {
             name: typed.to_string(),

@@ -498,6 +498,11 @@ pub(crate) fn parse_address(text: &str) -> Result<(IpAddr, bool), String> {
                     fixed.join(".")
                 ));
             }
+            if t.contains('/') {
+                return Err(format!(
+                    "a prefix; look prefixes up as arguments (`tagnet lookup {t}`)"
+                ));
+            }
             Err("expected IPv4 like 192.0.2.1 or IPv6 like 2001:db8::1".into())
         }
     }

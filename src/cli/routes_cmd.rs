@@ -33,9 +33,17 @@ fn tag_choice(c: &TagChoice) -> Result<(Vec<String>, Vec<String>)> {
 
 /// The regions as given, plus each one's pair with `--paired`.
 fn with_pairs(snap: &Snapshot, regions: &[String], paired: bool) -> Result<Vec<String>> {
-    let mut all = regions.to_vec();
+    let regions: Vec<String> = regions
+        .iter()
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty())
+        .collect();
+    if regions.is_empty() {
+        bail!("--region is empty: give a region such as eastus2 (comma-separated for several)");
+    }
+    let mut all = regions.clone();
     if paired {
-        for r in regions {
+        for r in &regions {
             let code = snap.resolve_region(r)?;
             let pair = tagnet::routes::region_pair(code)
                 .or_else(|| tagnet::routes::region_pair(r))
@@ -63,11 +71,26 @@ fn default_route(text: &str) -> Result<Option<NextHop>> {
         Some((k, ip)) if !k.contains('.') && !ip.is_empty() => (k, Some(ip)),
         _ => (t, None),
     };
-    let hop = NextHop::parse(kind, ip).map_err(|e| {
-        anyhow::anyhow!(
-            "invalid --default-route `{text}`: {e}\n  hint: give VirtualAppliance:10.0.100.4 (the firewall's private IP), VirtualNetworkGateway, or none"
-        )
-    })?;
+    let hint = "give VirtualAppliance:10.0.100.4 (the firewall's private IP), VirtualNetworkGateway, or none";
+    let hop = match NextHop::parse(kind, ip) {
+        Ok(h) => h,
+        Err(_) if ip.is_none() && kind.to_ascii_lowercase().contains("appliance") => bail!(
+            "--default-route {text} needs the appliance's IP after a colon: VirtualAppliance:10.0.100.4"
+        ),
+        Err(e) => bail!("invalid --default-route `{text}`: {e}\n  hint: {hint}"),
+    };
+    if let NextHop::VirtualAppliance(ip) = hop {
+        if ip.is_ipv6() {
+            bail!(
+                "--default-route {text}: the 0.0.0.0/0 route is IPv4, so its appliance needs an IPv4 address"
+            );
+        }
+        if !is_private(ip) {
+            eprintln!(
+                "tagnet: warning: --default-route appliance {ip} is a public address; an appliance's next hop is normally its private IP in the VNet"
+            );
+        }
+    }
     match hop {
         NextHop::VirtualAppliance(_) | NextHop::VirtualNetworkGateway => Ok(Some(hop)),
         other => bail!(
@@ -349,6 +372,25 @@ pub fn audit(
         }
         None => None,
     };
+    // Every address of the required tags' services, in any region: routes holding some of it
+    // belong to another region's setup, never stale here.
+    let services: std::collections::BTreeSet<&str> = required
+        .ids
+        .iter()
+        .map(|&id| snap.tag(id).system_service())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let related = PrefixSet::from_prefixes(
+        snap.tags()
+            .iter()
+            .filter(|t| services.contains(t.system_service()))
+            .flat_map(|t| {
+                t.v4()
+                    .iter()
+                    .map(|&n| IpNet::V4(n))
+                    .chain(t.v6().iter().map(|&n| IpNet::V6(n)))
+            }),
+    );
     let opts = tagnet::routes::audit::AuditOptions {
         vnet,
         ipv6: a.ipv6,
@@ -358,6 +400,8 @@ pub fn audit(
             .map(default_route)
             .transpose()?
             .flatten(),
+        default_route_declared: a.default_route.is_some(),
+        related: Some(&related),
         previous: previous.as_ref(),
         prune: a.prune,
         max_routes: a.max_routes,

@@ -125,6 +125,15 @@ pub fn parse_route_table(bytes: &[u8], origin: &str) -> Result<RouteTable> {
         return parse_effective(records, &invalid);
     }
     let mut bgp_disabled = None;
+    if doc
+        .get("value")
+        .and_then(Value::as_array)
+        .is_some_and(|a| a.is_empty())
+    {
+        return Err(invalid(
+            "no effective routes: Azure lists them only for the NIC of a running VM; start it and run `az network nic show-effective-route-table` again".into(),
+        ));
+    }
     let routes: Vec<&Value> = if let Some(arr) = doc.as_array() {
         arr.iter().collect()
     } else if let Some(resources) = doc.get("resources").and_then(Value::as_array) {
@@ -139,7 +148,15 @@ pub fn parse_route_table(bytes: &[u8], origin: &str) -> Result<RouteTable> {
                     .pointer("/properties/disableBgpRoutePropagation")
                     .and_then(Value::as_bool);
             } else if kind.eq_ignore_ascii_case("Microsoft.Network/routeTables/routes") {
-                out.push(r);
+                // tagnet's own template: a copy loop over `variables('routes')`.
+                let looped = r.get("copy").is_some()
+                    && r.get("name")
+                        .and_then(Value::as_str)
+                        .is_some_and(|n| n.contains("variables('routes')"));
+                match doc.pointer("/variables/routes").and_then(Value::as_array) {
+                    Some(vars) if looped => out.extend(vars.iter()),
+                    _ => out.push(r),
+                }
             }
         }
         if out.is_empty()
@@ -300,6 +317,11 @@ pub struct AuditOptions<'a> {
     pub ipv6: bool,
     /// A `0.0.0.0/0` advertised by BGP, which a route table does not show.
     pub default_route: Option<NextHop>,
+    /// Whether the user said what BGP advertises (`--default-route`, `none` included).
+    pub default_route_declared: bool,
+    /// Every address of the required tags' services in any region (their other regional
+    /// variants and cloud-wide tags): a route to Internet holding some of it is not stale.
+    pub related: Option<&'a PrefixSet>,
     /// The required addresses in an earlier snapshot: routes to Internet holding them are
     /// tagnet's (stale when they hold no required address now).
     pub previous: Option<&'a PrefixSet>,
@@ -466,7 +488,7 @@ pub fn audit(
                 "--default-route {hop} is ignored: the table disables BGP route propagation, so the subnet does not learn the advertised route"
             )),
             Some(hop) => cands.push((IpNet::V4(Ipv4Net::default()), 6, Origin::Bgp(hop))),
-            None if !user_default => findings.push(AuditFinding {
+            None if !user_default && !opts.default_route_declared => findings.push(AuditFinding {
                 finding: Finding::new(
                     "no-default-route",
                     "0.0.0.0/0",
@@ -700,11 +722,12 @@ pub fn audit(
     }
 
     // Stale and unrelated routes to Internet.
+    // The names `udr` gives routes of one service; merged routes named `AzureServices-…`
+    // are tied only through --previous.
     let labels: Vec<&str> = required
         .iter()
         .map(|&id| snap.tag(id).system_service())
         .filter(|s| !s.is_empty())
-        .chain(["AzureServices"])
         .collect();
     let bases: Vec<&str> = required
         .iter()
@@ -727,6 +750,57 @@ pub fn audit(
         if holds(&req) {
             continue;
         }
+        let shown_prefixes = || -> Vec<IpNet> {
+            r.address_prefix
+                .parse::<IpNet>()
+                .map(|n| vec![n.trunc()])
+                .unwrap_or_default()
+        };
+        if let Some(rel) = opts.related
+            && holds(rel)
+        {
+            let holders: Vec<&str> = snap
+                .tags()
+                .iter()
+                .filter(|t| {
+                    t.is_regional()
+                        && required.iter().any(|&id| {
+                            snap.tag(id).system_service() == t.system_service()
+                                && !t.system_service().is_empty()
+                        })
+                        && {
+                            let s = PrefixSet::from_prefixes(
+                                t.v4()
+                                    .iter()
+                                    .map(|&n| IpNet::V4(n))
+                                    .chain(t.v6().iter().map(|&n| IpNet::V6(n))),
+                            );
+                            holds(&s)
+                        }
+                })
+                .map(|t| t.name())
+                .take(3)
+                .collect();
+            findings.push(AuditFinding {
+                finding: Finding::new(
+                    "unrelated-internet-route",
+                    &r.name,
+                    format!(
+                        "route `{}` sends {} to Internet for {}, not audited here (add that region to --region, or --paired); left alone",
+                        r.name,
+                        r.address_prefix,
+                        if holders.is_empty() {
+                            "another region or the cloud-wide tag of the required services".to_string()
+                        } else {
+                            holders.join(", ")
+                        }
+                    ),
+                ),
+                next_hop: r.next_hop.to_string(),
+                prefixes: shown_prefixes(),
+            });
+            continue;
+        }
         let by_name = match r.address_prefix.parse::<IpNet>() {
             Ok(net) => labels.iter().any(|l| route_name(l, &net.trunc()) == r.name),
             Err(_) => {
@@ -739,7 +813,12 @@ pub fn audit(
                     })
             }
         };
-        let by_previous = opts.previous.is_some_and(holds);
+        // Tied through --previous only when every address it carries was required then.
+        let by_previous = opts.previous.is_some_and(|p| {
+            set.difference(p).v4.is_empty()
+                && (!opts.ipv6 || set.difference(p).v6.is_empty())
+                && holds(p)
+        });
         let shown: Vec<IpNet> = r
             .address_prefix
             .parse::<IpNet>()

@@ -203,20 +203,23 @@ ACTIONS="$(
     printf '%s\n' "$DELETES" | awk '{ print "D\t" $0 }'
     printf '%s\n' "$ROUTES" | awk '{ print "R\t" $0 }'
   } | awk -F '\t' -v max="$MAX_ROUTES" '
-    $1 == "E" && $2 != "" { prefix[$2] = $3; hop[$2] = $4; ip[$2] = ($5 == "None" ? "" : $5); owner[$3] = $2; count++; next }
+    # Azure route names are case-insensitive: names are compared in lower case.
+    $1 == "E" && $2 != "" { k = tolower($2); name[k] = $2; prefix[k] = $3; hop[k] = $4; ip[k] = ($5 == "None" ? "" : $5); owner[$3] = k; count++; next }
     $1 == "D" && $2 != "" {
-      if (!($2 in prefix)) { print "note|" $2 " is not in the table any more"; next }
-      if (prefix[$2] != $3) { print "note|" $2 " now holds " prefix[$2] ", not " $3 ": left in place"; next }
-      del[++nd] = $2; delete owner[prefix[$2]]; delete prefix[$2]; count--; next
+      k = tolower($2)
+      if (!(k in prefix)) { print "note|" $2 " is not in the table any more"; next }
+      if (prefix[k] != $3) { print "note|" $2 " now holds " prefix[k] ", not " $3 ": left in place"; next }
+      del[++nd] = name[k]; delete owner[prefix[k]]; delete prefix[k]; count--; next
     }
     $1 == "R" && $2 != "" {
       if ($3 in owner) {
-        n = owner[$3]
-        if (hop[n] == $4 && ip[n] == $5) { print "note|" n " already sends " $3 " to " $4; next }
-        act[++na] = "update|" n "|" $3 "|" $4 "|" $5 "|" ip[n]; next
+        k = owner[$3]
+        if (hop[k] == $4 && ip[k] == $5) { print "note|" name[k] " already sends " $3 " to " $4; next }
+        act[++na] = "update|" name[k] "|" $3 "|" $4 "|" $5 "|" ip[k]; next
       }
-      if ($2 in prefix) { taken = taken " " $2 " (holds " prefix[$2] ")"; next }
-      act[++na] = "create|" $2 "|" $3 "|" $4 "|" $5; prefix[$2] = $3; owner[$3] = $2; count++
+      k = tolower($2)
+      if (k in prefix) { taken = taken " " name[k] " (holds " prefix[k] ")"; next }
+      act[++na] = "create|" $2 "|" $3 "|" $4 "|" $5; name[k] = $2; prefix[k] = $3; owner[$3] = k; count++
     }
     END {
       if (taken != "") { print "stop|route names already used for other prefixes:" taken "; nothing was changed"; exit }

@@ -365,6 +365,17 @@ pub fn required_tags(
         let id = snap.tag_by_name(t)?;
         let tag = snap.tag(id);
         if tag.is_regional() {
+            if !regions.iter().any(|r| {
+                snap.resolve_region(r)
+                    .is_ok_and(|code| code == tag.region())
+            }) {
+                notes.push(format!(
+                    "`{}` is a tag of region {}, not of --region {}; it is routed as named",
+                    tag.name(),
+                    tag.region(),
+                    regions.join(",")
+                ));
+            }
             ids.insert(id);
             continue;
         }
@@ -390,7 +401,7 @@ pub fn required_tags(
                 )));
             }
             notes.push(format!(
-                "`{}` has no regional variants; the cloud-wide tag is routed whole ({} IPv4 and {} IPv6 prefixes)",
+                "`{}` has no regional variants; the cloud-wide tag is routed whole ({} IPv4 prefixes, and {} IPv6 with --ipv6)",
                 tag.name(),
                 tag.v4().len(),
                 tag.v6().len()
@@ -596,7 +607,7 @@ pub fn plan(snap: &Snapshot, req: &UdrRequest) -> Result<std::result::Result<Udr
             Err(BudgetError::InputForbidden { ranges }) => {
                 let first = Ranges::from_ranges(ranges.clone()).to_prefixes_v4();
                 return Err(Error::Usage(format!(
-                    "required tags hold addresses in the private or --never-cover space ({} ranges, first {}); remove that --never-cover prefix",
+                    "required tags hold addresses in the private or --never-cover space ({} range(s), first {}); remove that --never-cover prefix",
                     ranges.len(),
                     first[0]
                 )));

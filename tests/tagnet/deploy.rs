@@ -268,6 +268,17 @@ fn a_name_taken_by_another_prefix_stops_the_script() {
         run.stderr
     );
     assert_eq!(run.table, table);
+    // Azure names are case-insensitive: a name differing only in case is taken too.
+    let mut upper = production_table();
+    upper.push(route(
+        "batchnodemanagement-192.0.2.16_28",
+        "203.0.113.0/24",
+        "VirtualAppliance",
+        Some("10.1.0.4"),
+    ));
+    let run = run_script(&script, &upper, &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.table, upper);
     // The audit plan picks another name instead.
     let run = run_script(&script_of(&table, &[]), &table, &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -476,4 +487,180 @@ fn failed_runs_leave_the_output_file_alone() {
         .unwrap();
     assert!(String::from_utf8(out.stdout).unwrap().starts_with("name,"));
     assert!(!Path::new("-").exists());
+}
+
+#[test]
+fn audit_never_claims_what_another_region_or_a_merge_holds() {
+    let Some(path) = super::common::shared("ServiceTags_Public_cn376.json") else {
+        return;
+    };
+    let real = |args: &[&str]| -> Value {
+        let out = Command::cargo_bin("tagnet")
+            .unwrap()
+            .env_remove("TAGNET_TAGS")
+            .arg("--tags")
+            .arg(&path)
+            .args(args)
+            .args(["--format", "json", "-q"])
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // The routes `udr --paired` wrote: the pair's routes are not stale for eastus2 alone.
+    let paired = real(&["udr", "--region", "eastus2", "--paired"]);
+    let table = dir.path().join("paired.json");
+    std::fs::write(&table, paired.to_string()).unwrap();
+    let table_arg = table.to_str().unwrap();
+    let doc = real(&[
+        "routes",
+        "audit",
+        "--route-table",
+        table_arg,
+        "--region",
+        "eastus2",
+        "--prune",
+    ]);
+    assert_eq!(doc["delete"], json!([]), "{doc}");
+    assert!(
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == "unrelated-internet-route")
+            .all(|f| f["message"].as_str().unwrap().contains("CentralUS"))
+    );
+    // Merged routes (`AzureServices-…`) are tied only through --previous.
+    let merged = real(&["udr", "--region", "eastus2", "--tag", "AzureCloud"]);
+    let table = dir.path().join("merged.json");
+    std::fs::write(&table, merged.to_string()).unwrap();
+    let doc = real(&[
+        "routes",
+        "audit",
+        "--route-table",
+        table.to_str().unwrap(),
+        "--region",
+        "eastus2",
+        "--prune",
+    ]);
+    assert_eq!(doc["delete"], json!([]));
+    // tagnet's own ARM output (child routes in a copy loop) reads back as its routes.
+    let out = Command::cargo_bin("tagnet")
+        .unwrap()
+        .env_remove("TAGNET_TAGS")
+        .arg("--tags")
+        .arg(&path)
+        .args(["udr", "--region", "eastus2", "--format", "arm", "-q"])
+        .output()
+        .unwrap();
+    let arm = dir.path().join("arm.json");
+    std::fs::write(&arm, &out.stdout).unwrap();
+    let doc = real(&[
+        "routes",
+        "audit",
+        "--route-table",
+        arm.to_str().unwrap(),
+        "--region",
+        "eastus2",
+        "--default-route",
+        "VirtualAppliance:10.0.0.4",
+    ]);
+    assert_eq!(doc["routes_now"], 23, "{doc}");
+    assert!(
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["severity"] == "info")
+    );
+}
+
+#[test]
+fn previous_ties_only_routes_it_wholly_held() {
+    let dir = tempfile::tempdir().unwrap();
+    // An earlier snapshot where BatchNodeManagement.EastUS2 also held 198.51.100.0/26.
+    let mut old: Value =
+        serde_json::from_str(&std::fs::read_to_string(example()).unwrap()).unwrap();
+    for v in old["values"].as_array_mut().unwrap() {
+        if v["name"] == "BatchNodeManagement.EastUS2" {
+            v["properties"]["addressPrefixes"]
+                .as_array_mut()
+                .unwrap()
+                .push("198.51.100.0/26".into());
+        }
+    }
+    let prev = dir.path().join("prev.json");
+    std::fs::write(&prev, old.to_string()).unwrap();
+    let table = vec![
+        route("was-batch", "198.51.100.0/26", "Internet", None),
+        route("wide", "198.51.0.0/16", "Internet", None),
+    ];
+    let (_, doc) = audit_table(
+        &table,
+        &[
+            "--previous",
+            prev.to_str().unwrap(),
+            "--prune",
+            "--default-route",
+            "none",
+        ],
+    );
+    assert_eq!(doc["delete"], json!(["was-batch"]), "{doc}");
+    let codes: Vec<(&str, &str)> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["code"].as_str().unwrap(), f["resource"].as_str().unwrap()))
+        .collect();
+    assert!(
+        codes.contains(&("unrelated-internet-route", "wide")),
+        "{codes:?}"
+    );
+    assert!(
+        !codes.iter().any(|c| c.0 == "no-default-route"),
+        "declared: none"
+    );
+}
+
+#[test]
+fn default_route_must_be_an_ipv4_appliance() {
+    for (arg, message) in [
+        ("VirtualAppliance:fd00::1", "needs an IPv4 address"),
+        ("VirtualAppliance", "after a colon"),
+        ("Internet", "would not tunnel"),
+    ] {
+        let out = tagnet()
+            .args([
+                "udr",
+                "--region",
+                "eastus2",
+                "--format",
+                "arm",
+                "--whole-table",
+                "--default-route",
+                arg,
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{arg}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(message),
+            "{arg}"
+        );
+    }
+    let out = tagnet()
+        .args([
+            "udr",
+            "--region",
+            "eastus2",
+            "--format",
+            "arm",
+            "--whole-table",
+            "--default-route",
+            "VirtualAppliance:8.8.8.8",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("public address"));
 }

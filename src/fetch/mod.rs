@@ -1,0 +1,598 @@
+//! Staying current: download Microsoft's weekly service-tag file (or the Discovery API's
+//! answer), verify it, and keep it in the [`cache`].
+//!
+//! The download file has no stable address: it is linked from a download page per cloud
+//! (ids 56519, 57063, 57062, 57064) whose layout has changed before, so the link to
+//! `ServiceTags_*.json` is looked for anywhere in the page (plain, JSON-escaped or
+//! HTML-escaped), then on the confirmation page. Every download is verified before it is
+//! stored: it must parse and validate, hold the cloud that was asked for, and not be older
+//! than the newest cached snapshot. HTTP: connect and whole-request timeouts, retries with backoff on
+//! 5xx answers, resets and cut-short bodies; 4xx answers are not retried. Nothing here prints:
+//! progress goes to a callback, outcomes are returned.
+
+pub mod cache;
+
+use crate::error::{Error, Result};
+use crate::snapshot::Snapshot;
+use cache::{Cache, Entry};
+use std::io::Read;
+use std::time::Duration;
+
+/// A cloud with a download page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cloud {
+    /// Azure public cloud (download id 56519).
+    Public,
+    /// Azure US Government (57063).
+    UsGov,
+    /// Azure China, operated by 21Vianet (57062).
+    China,
+    /// Azure Germany (57064; frozen since 2022).
+    Germany,
+}
+
+impl Cloud {
+    /// Parses `public`, `usgov`, `china`, `germany` (and the file's own spellings).
+    pub fn parse(text: &str) -> Result<Cloud> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "public" | "azurecloud" => Ok(Cloud::Public),
+            "usgov" | "azuregovernment" | "azureusgovernment" | "gov" => Ok(Cloud::UsGov),
+            "china" | "azurechinacloud" | "azurechina" => Ok(Cloud::China),
+            "germany" | "azuregermany" | "azuregermancloud" => Ok(Cloud::Germany),
+            _ => Err(Error::Usage(format!(
+                "unknown cloud `{text}`; use public, usgov, china or germany"
+            ))),
+        }
+    }
+
+    /// The Microsoft download-center id.
+    pub fn download_id(self) -> u32 {
+        match self {
+            Cloud::Public => 56519,
+            Cloud::UsGov => 57063,
+            Cloud::China => 57062,
+            Cloud::Germany => 57064,
+        }
+    }
+
+    /// The name used for its cache folder and in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Cloud::Public => "Public",
+            Cloud::UsGov => "AzureGovernment",
+            Cloud::China => "AzureChinaCloud",
+            Cloud::Germany => "AzureGermany",
+        }
+    }
+
+    /// Whether a file's `cloud` field is this cloud.
+    pub fn matches(self, file_cloud: &str) -> bool {
+        let c = file_cloud.to_ascii_lowercase();
+        match self {
+            Cloud::Public => c == "public" || c == "azurecloud",
+            Cloud::UsGov => c.contains("gov"),
+            Cloud::China => c.contains("china"),
+            Cloud::Germany => c.contains("german"),
+        }
+    }
+
+    /// The download page: `TAGNET_DOWNLOAD_PAGE` when set, else Microsoft's.
+    pub fn page(self) -> String {
+        std::env::var("TAGNET_DOWNLOAD_PAGE")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| {
+                format!(
+                    "https://www.microsoft.com/en-us/download/details.aspx?id={}",
+                    self.download_id()
+                )
+            })
+    }
+}
+
+/// How to download.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    /// Connection timeout.
+    pub connect_timeout: Duration,
+    /// Timeout for a whole request, body included (a stalled server fails after it).
+    pub timeout: Duration,
+    /// Attempts after the first, on 5xx answers, resets and cut-short bodies.
+    pub retries: u32,
+    /// The first backoff; it doubles with each retry.
+    pub backoff: Duration,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(120),
+            retries: 3,
+            backoff: Duration::from_millis(500),
+        }
+    }
+}
+
+/// A blocking HTTP client with tagnet's timeouts and retries.
+pub struct Http {
+    client: reqwest::blocking::Client,
+    opts: HttpOptions,
+}
+
+/// Progress of a download: (bytes so far, total when the server said).
+pub type Progress<'a> = &'a mut dyn FnMut(u64, Option<u64>);
+
+impl Http {
+    /// A client (rustls, no system TLS library).
+    pub fn new(opts: HttpOptions) -> Result<Http> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::blocking::Client::builder()
+            .connect_timeout(opts.connect_timeout)
+            .timeout(opts.timeout)
+            .user_agent(concat!("tagnet/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::limited(10))
+            .build()
+            .map_err(|e| Error::Usage(format!("cannot set up HTTP: {e}")))?;
+        Ok(Http { client, opts })
+    }
+
+    /// GETs `url` with `headers`, retrying transient failures; the body and the final URL.
+    pub fn get(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        progress: Progress,
+    ) -> Result<(Vec<u8>, String)> {
+        let mut last = String::new();
+        for attempt in 0..=self.opts.retries {
+            if attempt > 0 {
+                std::thread::sleep(self.opts.backoff * 2u32.pow(attempt - 1));
+            }
+            match self.try_get(url, headers, progress) {
+                Ok(x) => return Ok(x),
+                Err(Failure::Final(e)) => return Err(e),
+                Err(Failure::Transient(why)) => last = why,
+            }
+        }
+        Err(Error::Fetch {
+            url: redact(url),
+            message: format!("{last} (gave up after {} attempts)", self.opts.retries + 1),
+        })
+    }
+
+    fn try_get(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        progress: Progress,
+    ) -> std::result::Result<(Vec<u8>, String), Failure> {
+        let mut req = self.client.get(url);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let mut resp = req.send().map_err(|e| classify(url, &e))?;
+        let status = resp.status();
+        let final_url = resp.url().to_string();
+        if status.is_server_error() {
+            return Err(Failure::Transient(format!("HTTP {status}")));
+        }
+        if !status.is_success() {
+            let hint = match status.as_u16() {
+                401 | 403 => {
+                    "; the token was refused: get a fresh one (`az account get-access-token`)"
+                }
+                404 => "; the address is wrong or the file was replaced by a newer one",
+                _ => "",
+            };
+            return Err(Failure::Final(Error::Fetch {
+                url: redact(url),
+                message: format!("HTTP {status}{hint}"),
+            }));
+        }
+        let total = resp.content_length();
+        let mut body = Vec::with_capacity(total.unwrap_or(1 << 20).min(64 << 20) as usize);
+        let mut buf = vec![0u8; 64 << 10];
+        loop {
+            match resp.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    body.extend_from_slice(&buf[..n]);
+                    progress(body.len() as u64, total);
+                }
+                Err(e) => {
+                    return Err(Failure::Transient(format!(
+                        "the download was cut short after {} bytes ({e})",
+                        body.len()
+                    )));
+                }
+            }
+        }
+        if let Some(t) = total
+            && (body.len() as u64) < t
+        {
+            return Err(Failure::Transient(format!(
+                "the download was cut short: {} of {t} bytes",
+                body.len()
+            )));
+        }
+        Ok((body, final_url))
+    }
+}
+
+enum Failure {
+    Transient(String),
+    Final(Error),
+}
+
+fn classify(url: &str, e: &reqwest::Error) -> Failure {
+    let mut chain = String::new();
+    let mut src: Option<&dyn std::error::Error> = Some(e);
+    while let Some(s) = src {
+        if !chain.is_empty() {
+            chain.push_str(": ");
+        }
+        chain.push_str(&s.to_string());
+        src = s.source();
+    }
+    let chain = chain.replace(url, &redact(url));
+    if e.is_timeout() {
+        Failure::Transient(format!("timed out ({chain})"))
+    } else if e.is_connect() || e.is_request() || e.is_body() {
+        Failure::Transient(chain)
+    } else {
+        Failure::Final(Error::Fetch {
+            url: redact(url),
+            message: chain,
+        })
+    }
+}
+
+/// A URL with its query string dropped (it may carry a signature).
+fn redact(url: &str) -> String {
+    match url.split_once('?') {
+        Some((base, _)) => format!("{base}?…"),
+        None => url.to_string(),
+    }
+}
+
+/// Every distinct address of a `ServiceTags_*.json` file linked anywhere in `page` (plain,
+/// JSON-escaped `\/` or HTML-escaped `&amp;`), in order of appearance.
+///
+/// ```
+/// let page = r#"<a href="https://download.microsoft.com/download/7/1/D/ServiceTags_Public_20251110.json">x</a>"#;
+/// assert_eq!(tagnet::fetch::find_links(page), ["https://download.microsoft.com/download/7/1/D/ServiceTags_Public_20251110.json"]);
+/// ```
+pub fn find_links(page: &str) -> Vec<String> {
+    let text = page
+        .replace("\\/", "/")
+        .replace("&amp;", "&")
+        .replace("\\u002F", "/")
+        .replace("\\u0026", "&");
+    let mut out: Vec<String> = Vec::new();
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(i) = text[from..].find("ServiceTags_") {
+        let at = from + i;
+        from = at + 1;
+        let Some(end_rel) = text[at..].find(".json") else {
+            break;
+        };
+        let end = at + end_rel + ".json".len();
+        if text[at..end]
+            .contains(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>'))
+        {
+            continue;
+        }
+        let start = text[..at]
+            .rfind(|c: char| {
+                c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '(' | '=' | ',')
+            })
+            .map_or(0, |p| p + 1);
+        let link = &text[start..end];
+        if (link.starts_with("https://") || link.starts_with("http://"))
+            && !out.iter().any(|l| l == link)
+        {
+            out.push(link.to_string());
+        }
+        let _ = bytes;
+    }
+    out
+}
+
+/// The link to use among several: the one whose file name carries the latest date.
+fn pick_link(links: &[String]) -> Option<String> {
+    links
+        .iter()
+        .max_by_key(|l| {
+            l.rsplit('/')
+                .next()
+                .and_then(|n| n.trim_end_matches(".json").rsplit('_').next())
+                .filter(|d| d.len() == 8 && d.bytes().all(|b| b.is_ascii_digit()))
+                .map(String::from)
+                .unwrap_or_default()
+        })
+        .cloned()
+}
+
+/// What to fetch.
+#[derive(Debug, Clone)]
+pub struct FetchRequest {
+    /// Which cloud.
+    pub cloud: Cloud,
+    /// A file's address, instead of looking it up on the download page.
+    pub url: Option<String>,
+    /// Store even when older than the newest cached snapshot.
+    pub force: bool,
+    /// Snapshots of the cloud to keep.
+    pub keep: usize,
+}
+
+/// What a fetch did.
+#[derive(Debug, Clone)]
+pub enum Fetched {
+    /// A new snapshot was stored.
+    Stored(Entry),
+    /// The cache already holds this changeNumber (or this file); nothing was stored.
+    UpToDate(Entry),
+}
+
+/// Finds the current file's address on the cloud's download page (then its confirmation
+/// page), or says what was found instead.
+pub fn discover(http: &Http, cloud: Cloud) -> Result<String> {
+    let page = cloud.page();
+    let mut seen = Vec::new();
+    let mut pages = vec![page.clone()];
+    if page.contains("details.aspx") {
+        pages.push(page.replace("details.aspx", "confirmation.aspx"));
+    }
+    for p in &pages {
+        let (body, _) = match http.get(p, &[], &mut |_, _| {}) {
+            Ok(x) => x,
+            Err(e) => {
+                seen.push(format!("{p}: {e}"));
+                continue;
+            }
+        };
+        let text = String::from_utf8_lossy(&body);
+        let links = find_links(&text);
+        if let Some(l) = pick_link(&links) {
+            return Ok(l);
+        }
+        let json_links: Vec<String> = text
+            .split(['"', '\''])
+            .filter(|s| s.ends_with(".json") && s.len() < 300)
+            .map(String::from)
+            .take(5)
+            .collect();
+        let title = text
+            .split_once("<title>")
+            .and_then(|(_, r)| r.split_once("</title>"))
+            .map(|(t, _)| t.trim().chars().take(100).collect::<String>())
+            .unwrap_or_default();
+        seen.push(format!(
+            "{p}: {} bytes, title `{title}`, no link to ServiceTags_*.json{}",
+            body.len(),
+            if json_links.is_empty() {
+                String::new()
+            } else {
+                format!(" (other .json links: {})", json_links.join(", "))
+            }
+        ));
+    }
+    Err(Error::Fetch {
+        url: page,
+        message: format!(
+            "could not find the service-tag file's link; the page layout may have changed. Found: {}. Give the file's address with --url",
+            seen.join("; ")
+        ),
+    })
+}
+
+/// Downloads, verifies and stores the cloud's current snapshot.
+pub fn fetch(
+    http: &Http,
+    cache: &Cache,
+    req: &FetchRequest,
+    today: &str,
+    progress: Progress,
+) -> Result<Fetched> {
+    let url = match &req.url {
+        Some(u) => u.clone(),
+        None => discover(http, req.cloud)?,
+    };
+    let newest = cache.newest(req.cloud.name())?;
+    if let Some(n) = &newest
+        && !req.force
+        && n.source.as_deref() == Some(url.as_str())
+    {
+        return Ok(Fetched::UpToDate(n.clone()));
+    }
+    let (bytes, _) = http.get(&url, &[], progress)?;
+    let snap = crate::load::from_slice(&bytes, &redact(&url))?;
+    verify(&snap, req.cloud, newest.as_ref(), req.force, &url)?;
+    if let Some(n) = &newest
+        && n.change_number == snap.change_number()
+        && !req.force
+    {
+        return Ok(Fetched::UpToDate(n.clone()));
+    }
+    let date = date_in_url(&url).unwrap_or_else(|| today.to_string());
+    let entry = cache.store(
+        &bytes,
+        req.cloud.name(),
+        snap.change_number(),
+        &date,
+        Some(&url),
+        req.keep,
+    )?;
+    Ok(Fetched::Stored(entry))
+}
+
+fn verify(
+    snap: &Snapshot,
+    cloud: Cloud,
+    newest: Option<&Entry>,
+    force: bool,
+    url: &str,
+) -> Result<()> {
+    if !cloud.matches(snap.cloud()) {
+        return Err(Error::Fetch {
+            url: redact(url),
+            message: format!(
+                "the file is for cloud `{}`, not {} as asked; nothing was stored (choose the cloud with --cloud)",
+                snap.cloud(),
+                cloud.name()
+            ),
+        });
+    }
+    if let Some(n) = newest
+        && snap.change_number() < n.change_number
+        && !force
+    {
+        return Err(Error::Fetch {
+            url: redact(url),
+            message: format!(
+                "the file has changeNumber {}, older than the cached {} ({}); nothing was stored (--force stores it anyway)",
+                snap.change_number(),
+                n.change_number,
+                n.path.display()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// `YYYY-MM-DD` from a file name such as `ServiceTags_Public_20251110.json`.
+pub fn date_in_url(url: &str) -> Option<String> {
+    let name = url.split('?').next()?.rsplit('/').next()?;
+    let digits = name.strip_suffix(".json")?.rsplit('_').next()?;
+    (digits.len() == 8 && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| format!("{}-{}-{}", &digits[..4], &digits[4..6], &digits[6..]))
+}
+
+/// Where the Discovery API is asked.
+#[derive(Debug, Clone)]
+pub struct ApiRequest {
+    /// Subscription id.
+    pub subscription: String,
+    /// Location used as the API's version reference (not a filter).
+    pub location: String,
+    /// `https://management.azure.com` unless testing.
+    pub base: String,
+    /// Snapshots of the cloud to keep.
+    pub keep: usize,
+    /// Store even when older than the newest cached snapshot.
+    pub force: bool,
+}
+
+/// The API version asked for.
+pub const API_VERSION: &str = "2024-05-01";
+
+/// Asks the Service Tag Discovery API (following `nextLink`), verifies the merged answer and
+/// stores it. `token` is sent as a bearer token and appears in no message.
+pub fn fetch_api(
+    http: &Http,
+    cache: &Cache,
+    req: &ApiRequest,
+    token: &str,
+    today: &str,
+) -> Result<Fetched> {
+    let mut url = format!(
+        "{}/subscriptions/{}/providers/Microsoft.Network/locations/{}/serviceTags?api-version={API_VERSION}",
+        req.base.trim_end_matches('/'),
+        req.subscription,
+        req.location
+    );
+    let auth = format!("Bearer {token}");
+    let mut merged: Option<serde_json::Value> = None;
+    let mut values: Vec<serde_json::Value> = Vec::new();
+    for page in 0..1000 {
+        let (body, _) = http.get(&url, &[("Authorization", auth.as_str())], &mut |_, _| {})?;
+        let doc: serde_json::Value = serde_json::from_slice(&body).map_err(|e| Error::Fetch {
+            url: redact(&url),
+            message: format!("page {} is not JSON: {e}", page + 1),
+        })?;
+        if let Some(v) = doc.get("values").and_then(|v| v.as_array()) {
+            values.extend(v.iter().cloned());
+        }
+        let next = doc
+            .get("nextLink")
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+            .map(String::from);
+        if merged.is_none() {
+            merged = Some(doc);
+        }
+        match next {
+            Some(n) => url = n,
+            None => break,
+        }
+    }
+    let mut doc = merged.ok_or_else(|| Error::Fetch {
+        url: redact(&url),
+        message: "no answer".into(),
+    })?;
+    doc["values"] = serde_json::Value::Array(values);
+    if let Some(o) = doc.as_object_mut() {
+        o.remove("nextLink");
+    }
+    let bytes = serde_json::to_vec(&doc).expect("values serialise");
+    let snap = crate::load::from_slice(&bytes, "Discovery API")?;
+    let cloud = Cloud::parse(snap.cloud()).unwrap_or(Cloud::Public);
+    let newest = cache.newest(cloud.name())?;
+    verify(&snap, cloud, newest.as_ref(), req.force, &url)?;
+    if let Some(n) = &newest
+        && n.change_number == snap.change_number()
+        && !req.force
+    {
+        return Ok(Fetched::UpToDate(n.clone()));
+    }
+    let entry = cache.store(
+        &bytes,
+        cloud.name(),
+        snap.change_number(),
+        today,
+        Some(&redact(&format!(
+            "{}/subscriptions/…/serviceTags",
+            req.base
+        ))),
+        req.keep,
+    )?;
+    Ok(Fetched::Stored(entry))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_are_found_in_every_spelling() {
+        let plain = r#"<a href="https://download.microsoft.com/download/7/1/D/71D86715/ServiceTags_Public_20251110.json" class="x">"#;
+        let json = r#"{"url":"https:\/\/download.microsoft.com\/download\/ServiceTags_Public_20251117.json"}"#;
+        assert_eq!(find_links(plain).len(), 1);
+        assert_eq!(
+            find_links(json),
+            ["https://download.microsoft.com/download/ServiceTags_Public_20251117.json"]
+        );
+        let both = format!("{plain}{json}");
+        assert!(
+            pick_link(&find_links(&both))
+                .unwrap()
+                .ends_with("20251117.json")
+        );
+        assert!(find_links("ServiceTags_ and nothing.json").is_empty());
+        assert_eq!(
+            date_in_url("https://x/ServiceTags_Public_20251110.json").as_deref(),
+            Some("2025-11-10")
+        );
+    }
+
+    #[test]
+    fn clouds() {
+        assert_eq!(Cloud::parse("USGov").unwrap().download_id(), 57063);
+        assert!(Cloud::UsGov.matches("AzureGovernment"));
+        assert!(!Cloud::Public.matches("AzureGovernment"));
+        assert!(Cloud::parse("mars").is_err());
+    }
+}
