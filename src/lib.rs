@@ -31,6 +31,7 @@
 //! Prefixes are stored canonical: host bits cleared (`192.0.2.77/24` is read as `192.0.2.0/24`,
 //! with a warning), each tag's list sorted by address then length, repeats removed.
 
+pub mod diff;
 pub mod error;
 pub mod fetch;
 pub mod findings;

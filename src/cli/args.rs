@@ -16,10 +16,11 @@ Exit status:
 #[derive(Debug, Parser)]
 #[command(name = "tagnet", version = tagnet::load::builtin::VERSION_LINE, after_help = EXIT_CODES)]
 pub struct Cli {
-    /// Service-tag file: the weekly ServiceTags_<Cloud>_<date>.json download or the output of
-    /// `az network list-service-tags`; `-` reads standard input. Default: the environment
-    /// variable TAGNET_TAGS (an empty one counts as unset).
-    #[arg(long, global = true, value_name = "PATH|-")]
+    /// Service-tag snapshot: a file (the weekly ServiceTags_<Cloud>_<date>.json download or
+    /// `az network list-service-tags` output), `-` for standard input, `latest` or `cnNNN` from
+    /// the cache, or `builtin`. Default: TAGNET_TAGS (empty counts as unset), else the newest
+    /// cached Public snapshot, else the built-in one.
+    #[arg(long, global = true, value_name = "PATH|-|latest|cnNNN|builtin")]
     pub tags: Option<PathBuf>,
 
     /// Output format.
@@ -30,9 +31,14 @@ pub struct Cli {
     #[arg(long, short, global = true, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Do not print load warnings (host bits set, repeated prefixes) on standard error.
+    /// Do not print load warnings (host bits set, repeated prefixes) or the snapshot's age on
+    /// standard error.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+
+    /// Never touch the network (`fetch` refuses; everything else is offline anyway).
+    #[arg(long, global = true)]
+    pub offline: bool,
 
     #[command(subcommand)]
     pub command: Command,
@@ -47,6 +53,13 @@ pub enum Command {
     Regions,
     /// What a finding code means, why it matters and how to fix it.
     Explain(ExplainArgs),
+    /// Download the current service-tag file (or ask the Discovery API) into the cache.
+    Fetch(FetchArgs),
+    /// List the cached snapshots: cloud, changeNumber, date, path, size.
+    Snapshots,
+    /// What changed between two snapshots, per tag, and what it means for a route table.
+    /// Exit 1 when the route table needs action.
+    Diff(DiffArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(CompletionsArgs),
     /// Print the manual page (roff) to standard output.
@@ -67,6 +80,71 @@ pub enum Command {
     /// Every pair of prefixes (lines `PREFIX` or `LABEL PREFIX`) where one contains or equals
     /// the other. Exit 1 when any pair is found.
     Overlaps(OverlapsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// The cloud: public, usgov, china, germany.
+    #[arg(long, default_value = "public")]
+    pub cloud: String,
+    /// Download this file instead of looking up the address on the download page.
+    #[arg(long, value_name = "URL", conflicts_with = "api")]
+    pub url: Option<String>,
+    /// Store the file even when its changeNumber is older than the newest cached one.
+    #[arg(long)]
+    pub force: bool,
+    /// Cached snapshots of the cloud to keep.
+    #[arg(long, default_value_t = 12, value_name = "N", value_parser = positive)]
+    pub keep: usize,
+    /// Seconds a request may take, body included, before it is given up (and retried).
+    #[arg(long, default_value_t = 120, value_name = "SECONDS", value_parser = positive)]
+    pub timeout: usize,
+    /// Retries on 5xx answers, resets and cut-short downloads.
+    #[arg(long, default_value_t = 3)]
+    pub retries: u32,
+    /// Ask the Service Tag Discovery API instead (needs --subscription and --location, and a
+    /// token in AZURE_ACCESS_TOKEN or from --token-from-az).
+    #[arg(long, requires_all = ["subscription", "location"])]
+    pub api: bool,
+    /// Subscription id, with --api.
+    #[arg(long, requires = "api")]
+    pub subscription: Option<String>,
+    /// Location the API answers for (a version reference, not a filter), with --api.
+    #[arg(long, requires = "api")]
+    pub location: Option<String>,
+    /// Get the token by running `az account get-access-token --query accessToken -o tsv`.
+    #[arg(long, requires = "api")]
+    pub token_from_az: bool,
+    /// The management endpoint, with --api (for tests and sovereign clouds).
+    #[arg(long, default_value = "https://management.azure.com", requires = "api")]
+    pub api_base: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The older snapshot (a file, `-`, `latest`, `cnNNN` or `builtin`).
+    pub old: std::path::PathBuf,
+    /// The newer snapshot (same forms).
+    pub new: std::path::PathBuf,
+    /// Only these tags (names or globs; a cloud-wide name includes its regional variants).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tag: Vec<String>,
+    /// Only tags of these regions (comma-separated); with --route-table, the routes' regions.
+    #[arg(long, value_delimiter = ',')]
+    pub region: Vec<String>,
+    /// Only tags of this systemService.
+    #[arg(long)]
+    pub service: Vec<String>,
+    /// A route table (as `routes audit` reads it): which routes the change makes missing or
+    /// stale, and the `udr` routes to add and delete. Needs --region.
+    #[arg(long, value_name = "FILE", requires = "region")]
+    pub route_table: Option<std::path::PathBuf>,
+    /// The VNet's address space, with --route-table.
+    #[arg(long, value_name = "PREFIX")]
+    pub vnet: Vec<String>,
+    /// The udr profile, with --route-table.
+    #[arg(long, ignore_case = true, value_parser = profile_names())]
+    pub profile: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -29,6 +29,7 @@ struct InfoRecord<'a> {
     distinct_ipv4_prefixes: usize,
     distinct_ipv6_prefixes: usize,
     warnings: &'a [tagnet::snapshot::Warning],
+    snapshot: Option<&'static super::source::SnapshotInfo>,
 }
 
 pub fn info(
@@ -57,6 +58,7 @@ pub fn info(
         distinct_ipv4_prefixes: d4,
         distinct_ipv6_prefixes: d6,
         warnings: snap.warnings(),
+        snapshot: super::source::used(),
     };
     if format == Format::Json {
         serde_json::to_writer_pretty(&mut *out, &rec)?;
@@ -335,6 +337,7 @@ fn glob_match(glob: &str, text: &str) -> bool {
 
 #[derive(Serialize)]
 struct PrefixesRecord {
+    snapshot: Option<&'static super::source::SnapshotInfo>,
     tags: Vec<String>,
     aggregated: bool,
     prefixes: Vec<String>,
@@ -384,6 +387,7 @@ pub fn prefixes(
     match format {
         Format::Json => {
             let rec = PrefixesRecord {
+                snapshot: super::source::used(),
                 tags: ids
                     .iter()
                     .map(|&i| snap.tag(i).name().to_string())
@@ -690,8 +694,16 @@ pub fn lookup(
         Format::Az | Format::Arm | Format::Bicep | Format::Terraform => {
             unreachable!("refused in cli::run")
         }
+        Format::Markdown => anyhow::bail!("lookup writes table, json, ndjson or csv"),
         Format::Csv => out.write_all(b"ip,tag,region,system_service,prefix\n")?,
-        Format::Json => out.write_all(b"[")?,
+        Format::Json => match super::source::used() {
+            Some(s) => write!(
+                out,
+                "{{\"snapshot\":{},\"records\":[",
+                serde_json::to_string(s)?
+            )?,
+            None => out.write_all(b"[")?,
+        },
         Format::Table => {
             let mut line = String::new();
             for (h, w) in ["IP", "TAG", "REGION", "SERVICE"].iter().zip(widths) {
@@ -765,7 +777,12 @@ pub fn lookup(
         }
     }
     if format == Format::Json {
-        out.write_all(if wrote_item { b"\n]\n" } else { b"]\n" })?;
+        out.write_all(if wrote_item { b"\n]" } else { b"]" })?;
+        out.write_all(if super::source::used().is_some() {
+            b"}\n"
+        } else {
+            b"\n"
+        })?;
     }
     if mapped > 0 {
         let _ = writeln!(
@@ -991,7 +1008,12 @@ impl Renderer<'_> {
                     buf.push('\n');
                 }
             }
-            Format::Table | Format::Az | Format::Arm | Format::Bicep | Format::Terraform => {
+            Format::Table
+            | Format::Markdown
+            | Format::Az
+            | Format::Arm
+            | Format::Bicep
+            | Format::Terraform => {
                 let w = &self.widths;
                 if ms.is_empty() {
                     pad(buf, ip, w[0]);

@@ -2,14 +2,16 @@
 
 pub mod args;
 mod commands;
+mod diff_cmd;
+mod fetch_cmd;
 pub mod render;
 mod routes_cmd;
+pub mod source;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use args::{Cli, Command, RoutesCommand};
 use std::io::Write;
 use std::path::Path;
-use tagnet::Snapshot;
 
 /// Process exit status: 0 success, 1 negative result, 2 error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,21 +44,6 @@ impl Status {
     }
 }
 
-/// The publication date in a file name such as `ServiceTags_Public_20251110.json`.
-fn date_in_name(path: &Path) -> Option<String> {
-    let name = path.file_stem()?.to_str()?;
-    let digits = name.rsplit('_').next()?;
-    if digits.len() != 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some(format!(
-        "{}-{}-{}",
-        &digits[..4],
-        &digits[4..6],
-        &digits[6..]
-    ))
-}
-
 /// Runs one parsed command line, writing results to `out`.
 pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
     if cli.tags.is_none() {
@@ -64,7 +51,7 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
             .filter(|v| !v.is_empty())
             .map(Into::into);
     }
-    let snap = || load(cli.tags.as_deref(), cli.quiet);
+    let snap = || source::load(cli.tags.as_deref(), cli.quiet);
 
     let deployment_ok = matches!(cli.command, Command::Udr(_) | Command::Routes(_));
     if cli.format.is_deployment() && !deployment_ok {
@@ -89,6 +76,9 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
         Command::Overlaps(a) => routes_cmd::overlaps(a, cli.format, out),
         Command::Info => commands::info(&snap()?, cli.tags.as_deref(), cli.format, out),
         Command::Completions(a) => commands::completions(a, out),
+        Command::Fetch(a) => fetch_cmd::fetch(a, cli.offline, cli.format, out),
+        Command::Snapshots => fetch_cmd::snapshots(cli.format, out),
+        Command::Diff(a) => diff_cmd::diff(a, cli.format, cli.quiet, out),
         Command::Man => commands::man(out),
         Command::Regions => commands::regions(&snap()?, cli.format, out),
         Command::Explain(a) => commands::explain(a, cli.format, out),
@@ -119,58 +109,4 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
             commands::lookup(&snap()?, a, cli.format, out)
         }
     }
-}
-
-fn load(path: Option<&Path>, quiet: bool) -> Result<Snapshot> {
-    use tagnet::load::builtin;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    // An empty TAGNET_TAGS (or --tags "") counts as unset.
-    let Some(path) = path.filter(|p| !p.as_os_str().is_empty()) else {
-        let snap = builtin::load().context("loading the built-in snapshot")?;
-        if !quiet
-            && let Some(age) = builtin::age_days(builtin::DATE, now)
-            && age > 14
-        {
-            eprintln!(
-                "tagnet: warning: using the built-in snapshot ({} changeNumber {}, published {}, {age} days ago); service tags change weekly: download the current file from https://www.microsoft.com/download/details.aspx?id=56519 and pass it with --tags (or TAGNET_TAGS); --quiet hides this",
-                builtin::CLOUD,
-                builtin::CHANGE_NUMBER,
-                builtin::DATE
-            );
-        }
-        return Ok(snap);
-    };
-    if !quiet
-        && let Some(date) = date_in_name(path)
-        && let Some(age) = builtin::age_days(&date, now)
-        && age > 14
-    {
-        eprintln!(
-            "tagnet: warning: `{}` is from {date}, {age} days ago; service tags change weekly: download the current file (https://www.microsoft.com/download/details.aspx?id=56519 for the Public cloud); --quiet hides this",
-            path.display()
-        );
-    }
-    let snap = tagnet::load::load_path(path)
-        .with_context(|| format!("loading service tags from `{}`", path.display()))?;
-    if !quiet {
-        let w = snap.warnings();
-        let mut err = std::io::stderr().lock();
-        for x in w.iter().take(10) {
-            let _ = writeln!(
-                err,
-                "tagnet: warning: {}: {} [{}]",
-                x.tag, x.message, x.code
-            );
-        }
-        if w.len() > 10 {
-            let _ = writeln!(
-                err,
-                "tagnet: warning: … and {} more (`tagnet info --format json` lists them all; --quiet hides them)",
-                w.len() - 10
-            );
-        }
-    }
-    Ok(snap)
 }

@@ -14,6 +14,8 @@ pub enum Format {
     Ndjson,
     /// RFC 4180 CSV with a header row.
     Csv,
+    /// A Markdown table (for tickets and pull requests).
+    Markdown,
     /// A bash script of `az` commands (udr, routes audit).
     Az,
     /// An ARM template (udr).
@@ -32,6 +34,7 @@ impl Format {
             Format::Json => "json",
             Format::Ndjson => "ndjson",
             Format::Csv => "csv",
+            Format::Markdown => "markdown",
             Format::Az => "az",
             Format::Arm => "arm",
             Format::Bicep => "bicep",
@@ -59,8 +62,18 @@ pub fn records<T: Serialize>(
 ) -> io::Result<()> {
     match format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, records)?;
+            match crate::cli::source::used() {
+                Some(snapshot) => serde_json::to_writer_pretty(
+                    &mut *out,
+                    &serde_json::json!({"snapshot": snapshot, "records": records}),
+                )?,
+                None => serde_json::to_writer_pretty(&mut *out, records)?,
+            }
             writeln!(out)
+        }
+        Format::Markdown => {
+            let rows: Vec<Vec<String>> = records.iter().map(&cells).collect();
+            markdown(out, headers, &rows)
         }
         Format::Ndjson => {
             for r in records {
@@ -87,6 +100,22 @@ pub fn records<T: Serialize>(
 /// A column heading as a CSV header: `NEXT HOP IP` → `next_hop_ip`.
 pub fn snake_case(heading: &str) -> String {
     heading.trim().to_ascii_lowercase().replace([' ', '-'], "_")
+}
+
+/// A Markdown table; `|` and line breaks in cells are escaped.
+pub fn markdown(out: &mut dyn Write, headers: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
+    let cell = |c: &str| c.replace('|', "\\|").replace(['\n', '\r'], " ");
+    let line = |cells: Vec<String>| format!("| {} |", cells.join(" | "));
+    writeln!(out, "{}", line(headers.iter().map(|h| cell(h)).collect()))?;
+    writeln!(
+        out,
+        "{}",
+        line(headers.iter().map(|_| "---".to_string()).collect())
+    )?;
+    for r in rows {
+        writeln!(out, "{}", line(r.iter().map(|c| cell(c)).collect()))?;
+    }
+    Ok(())
 }
 
 /// Aligned columns; the last column is not padded. A single column prints without a header so

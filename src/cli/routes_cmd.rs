@@ -296,6 +296,7 @@ pub fn udr(
             cloud: &'a str,
             change_number: u64,
             notes: &'a [String],
+            snapshot: Option<&'static super::source::SnapshotInfo>,
         }
         let doc = Doc {
             routes: plan.routes.iter().map(record).collect(),
@@ -313,6 +314,7 @@ pub fn udr(
             cloud: snap.cloud(),
             change_number: snap.change_number(),
             notes: &plan.notes,
+            snapshot: super::source::used(),
         };
         serde_json::to_writer_pretty(&mut *out, &doc)?;
         writeln!(out)?;
@@ -425,6 +427,7 @@ pub fn audit(
                 plan: &'a str,
                 cloud: &'a str,
                 change_number: u64,
+                snapshot: Option<&'static super::source::SnapshotInfo>,
             }
             let doc = Doc {
                 audit: &report,
@@ -434,6 +437,7 @@ pub fn audit(
                 plan: &script,
                 cloud: snap.cloud(),
                 change_number: snap.change_number(),
+                snapshot: super::source::used(),
             };
             serde_json::to_writer_pretty(&mut *out, &doc)?;
             writeln!(out)?;

@@ -201,10 +201,24 @@ impl Http {
                     progress(body.len() as u64, total);
                 }
                 Err(e) => {
-                    return Err(Failure::Transient(format!(
-                        "the download was cut short after {} bytes ({e})",
-                        body.len()
-                    )));
+                    let timeout = e.kind() == std::io::ErrorKind::TimedOut
+                        || e.get_ref()
+                            .and_then(|i| i.downcast_ref::<reqwest::Error>())
+                            .is_some_and(reqwest::Error::is_timeout)
+                        || chain_text(&e).contains("timed out");
+                    return Err(Failure::Transient(if timeout {
+                        format!(
+                            "timed out after {} s: the server stopped sending after {} bytes",
+                            self.opts.timeout.as_secs(),
+                            body.len()
+                        )
+                    } else {
+                        format!(
+                            "the download was cut short after {} bytes ({})",
+                            body.len(),
+                            chain_text(&e)
+                        )
+                    }));
                 }
             }
         }
@@ -225,7 +239,8 @@ enum Failure {
     Final(Error),
 }
 
-fn classify(url: &str, e: &reqwest::Error) -> Failure {
+/// An error and its causes, `: `-separated.
+fn chain_text(e: &dyn std::error::Error) -> String {
     let mut chain = String::new();
     let mut src: Option<&dyn std::error::Error> = Some(e);
     while let Some(s) = src {
@@ -235,7 +250,11 @@ fn classify(url: &str, e: &reqwest::Error) -> Failure {
         chain.push_str(&s.to_string());
         src = s.source();
     }
-    let chain = chain.replace(url, &redact(url));
+    chain
+}
+
+fn classify(url: &str, e: &reqwest::Error) -> Failure {
+    let chain = chain_text(e).replace(url, &redact(url));
     if e.is_timeout() {
         Failure::Transient(format!("timed out ({chain})"))
     } else if e.is_connect() || e.is_request() || e.is_body() {
@@ -290,9 +309,8 @@ pub fn find_links(page: &str) -> Vec<String> {
             })
             .map_or(0, |p| p + 1);
         let link = &text[start..end];
-        if (link.starts_with("https://") || link.starts_with("http://"))
-            && !out.iter().any(|l| l == link)
-        {
+        // Absolute, or relative to the page (resolved by the caller).
+        if !link.is_empty() && !out.iter().any(|l| l == link) {
             out.push(link.to_string());
         }
         let _ = bytes;
@@ -347,7 +365,7 @@ pub fn discover(http: &Http, cloud: Cloud) -> Result<String> {
         pages.push(page.replace("details.aspx", "confirmation.aspx"));
     }
     for p in &pages {
-        let (body, _) = match http.get(p, &[], &mut |_, _| {}) {
+        let (body, final_url) = match http.get(p, &[], &mut |_, _| {}) {
             Ok(x) => x,
             Err(e) => {
                 seen.push(format!("{p}: {e}"));
@@ -355,7 +373,17 @@ pub fn discover(http: &Http, cloud: Cloud) -> Result<String> {
             }
         };
         let text = String::from_utf8_lossy(&body);
-        let links = find_links(&text);
+        let links: Vec<String> = find_links(&text)
+            .into_iter()
+            .filter_map(|l| {
+                reqwest::Url::parse(&final_url)
+                    .ok()?
+                    .join(&l)
+                    .ok()
+                    .map(|u| u.to_string())
+            })
+            .filter(|l| l.starts_with("https://") || l.starts_with("http://"))
+            .collect();
         if let Some(l) = pick_link(&links) {
             return Ok(l);
         }

@@ -7,7 +7,9 @@ use serde::Deserialize;
 
 fn tagnet() -> Command {
     let mut c = Command::cargo_bin("tagnet").unwrap();
-    c.env_remove("TAGNET_TAGS");
+    // No cached snapshot: the built-in one is the default.
+    c.env_remove("TAGNET_TAGS")
+        .env("TAGNET_CACHE", "/nonexistent/tagnet-test-cache");
     c
 }
 
@@ -173,14 +175,18 @@ fn lookup_every_format_snapshot() {
             "--format",
             format,
         ]);
-        insta::assert_snapshot!(format!("lookup_{format}"), out);
+        insta::assert_snapshot!(
+            format!("lookup_{format}"),
+            out.replace(&example().display().to_string(), "EXAMPLE")
+        );
     }
     let json: serde_json::Value =
         serde_json::from_str(&stdout_of(&["lookup", "100.64.0.1", "--format", "json"])).unwrap();
     assert_eq!(
-        json,
+        json["records"],
         serde_json::json!([{"ip": "100.64.0.1", "matches": []}])
     );
+    assert_eq!(json["snapshot"]["change_number"], 42);
 }
 
 #[test]
@@ -524,6 +530,7 @@ fn inputs_from_windows_and_from_people() {
     Command::cargo_bin("tagnet")
         .unwrap()
         .env("TAGNET_TAGS", "")
+        .env("TAGNET_CACHE", "/nonexistent/tagnet-test-cache")
         .args(["info", "--format", "csv"])
         .assert()
         .code(0)
@@ -568,7 +575,8 @@ fn regions_lists_codes_names_and_spellings() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let east = doc
+    assert_eq!(doc["snapshot"]["change_number"], 42);
+    let east = doc["records"]
         .as_array()
         .unwrap()
         .iter()

@@ -4,6 +4,7 @@
 mod cli;
 mod common;
 mod deploy;
+mod fetch;
 mod props;
 mod real;
 mod routes;

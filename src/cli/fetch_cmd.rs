@@ -1,0 +1,164 @@
+//! `fetch` and `snapshots`.
+
+use super::Status;
+use super::args::FetchArgs;
+use super::render::{self, Format};
+use anyhow::{Context, Result, bail};
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+use tagnet::fetch::cache::{Cache, Entry};
+use tagnet::fetch::{ApiRequest, Cloud, FetchRequest, Fetched, Http, HttpOptions};
+
+pub fn fetch(a: &FetchArgs, offline: bool, format: Format, out: &mut dyn Write) -> Result<Status> {
+    if offline {
+        bail!(
+            "--offline: `fetch` would use the network; drop --offline, or use the cached snapshots (`tagnet snapshots`)"
+        );
+    }
+    let cache = Cache::locate()?;
+    let http = Http::new(HttpOptions {
+        timeout: Duration::from_secs(a.timeout as u64),
+        retries: a.retries,
+        ..HttpOptions::default()
+    })?;
+    let today = super::source::today();
+    let outcome = if a.api {
+        let token = token(a.token_from_az)?;
+        tagnet::fetch::fetch_api(
+            &http,
+            &cache,
+            &ApiRequest {
+                subscription: a.subscription.clone().context("--subscription")?,
+                location: a.location.clone().context("--location")?,
+                base: a.api_base.clone(),
+                keep: a.keep,
+                force: a.force,
+            },
+            &token,
+            &today,
+        )?
+    } else {
+        let cloud = Cloud::parse(&a.cloud)?;
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let b = indicatif::ProgressBar::new(0);
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bytes}/{total_bytes} {wide_bar} {bytes_per_sec}",
+                )
+                .expect("valid template"),
+            );
+            b
+        });
+        let mut progress = |done: u64, total: Option<u64>| {
+            if let Some(b) = &bar {
+                if let Some(t) = total {
+                    b.set_length(t);
+                }
+                b.set_position(done);
+            }
+        };
+        let r = tagnet::fetch::fetch(
+            &http,
+            &cache,
+            &FetchRequest {
+                cloud,
+                url: a.url.clone(),
+                force: a.force,
+                keep: a.keep,
+            },
+            &today,
+            &mut progress,
+        );
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        r?
+    };
+    let (state, e) = match &outcome {
+        Fetched::Stored(e) => ("stored", e),
+        Fetched::UpToDate(e) => ("up to date", e),
+    };
+    if format == Format::Json {
+        serde_json::to_writer_pretty(
+            &mut *out,
+            &serde_json::json!({"state": state, "snapshot": e}),
+        )?;
+        writeln!(out)?;
+    } else {
+        writeln!(
+            out,
+            "{state}: {} changeNumber {} ({}) at {}",
+            e.cloud,
+            e.change_number,
+            e.date,
+            e.path.display()
+        )?;
+    }
+    Ok(Status::Success)
+}
+
+/// The bearer token: AZURE_ACCESS_TOKEN, or `az account get-access-token` when asked. It is
+/// never printed.
+fn token(from_az: bool) -> Result<String> {
+    if from_az {
+        let out = std::process::Command::new("az")
+            .args([
+                "account",
+                "get-access-token",
+                "--query",
+                "accessToken",
+                "-o",
+                "tsv",
+            ])
+            .output()
+            .context("running `az account get-access-token` (is the Azure CLI installed?)")?;
+        if !out.status.success() {
+            bail!(
+                "`az account get-access-token` failed (exit {}); run `az login` first",
+                out.status.code().unwrap_or(-1)
+            );
+        }
+        let t = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if t.is_empty() {
+            bail!("`az account get-access-token` printed no token; run `az login` first");
+        }
+        return Ok(t);
+    }
+    match std::env::var("AZURE_ACCESS_TOKEN") {
+        Ok(t) if !t.trim().is_empty() => Ok(t.trim().to_string()),
+        _ => bail!(
+            "--api needs a token: set AZURE_ACCESS_TOKEN (e.g. from `az account get-access-token --query accessToken -o tsv`), or pass --token-from-az"
+        ),
+    }
+}
+
+pub fn snapshots(format: Format, out: &mut dyn Write) -> Result<Status> {
+    let cache = Cache::locate()?;
+    let list = cache.list()?;
+    render::records(
+        out,
+        format,
+        &["CLOUD", "CHANGE NUMBER", "DATE", "PATH", "SIZE"],
+        &list,
+        |e: &Entry| {
+            vec![
+                e.cloud.clone(),
+                e.change_number.to_string(),
+                e.date.clone(),
+                e.path.display().to_string(),
+                e.size.to_string(),
+            ]
+        },
+    )?;
+    if list.is_empty() && format == Format::Table {
+        eprintln!(
+            "tagnet: no cached snapshot in {} (`tagnet fetch` downloads one)",
+            cache.root().display()
+        );
+    }
+    Ok(if list.is_empty() {
+        Status::NoMatch
+    } else {
+        Status::Success
+    })
+}

@@ -1,0 +1,220 @@
+//! Which snapshot a command uses, and how it is named in output.
+//!
+//! Order: `--tags PATH|-|latest|cnNNN|builtin`, else `TAGNET_TAGS` (same forms; empty counts as
+//! unset), else the newest cached Public snapshot (`tagnet fetch`), else the built-in one. A
+//! snapshot older than 14 days gets one warning on standard error with its date and the
+//! command that refreshes it.
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+use std::io::Write;
+use std::path::Path;
+use tagnet::Snapshot;
+use tagnet::fetch::cache::Cache;
+use tagnet::load::builtin;
+
+/// The snapshot a command used, as every JSON output records it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SnapshotInfo {
+    /// Cloud.
+    pub cloud: String,
+    /// Top-level changeNumber.
+    pub change_number: u64,
+    /// Publication date, when known.
+    pub date: Option<String>,
+    /// A path, `<stdin>`, or the built-in snapshot's name.
+    pub source: String,
+}
+
+static USED: std::sync::OnceLock<SnapshotInfo> = std::sync::OnceLock::new();
+
+/// The snapshot loaded by this run, if any.
+pub fn used() -> Option<&'static SnapshotInfo> {
+    USED.get()
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Today as `YYYY-MM-DD` (UTC).
+pub fn today() -> String {
+    let days = (now_secs() / 86_400) as i64;
+    // Civil from days (inverse of builtin::days_from_civil).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// The publication date in a file name such as `ServiceTags_Public_20251110.json`.
+fn date_in_name(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_str()?;
+    if let Some((_, _, date)) = tagnet::fetch::cache::parse_name(name) {
+        return Some(date);
+    }
+    tagnet::fetch::date_in_url(name)
+}
+
+/// Loads the snapshot `spec` names (see the module docs), prints its load warnings and age
+/// warning unless `quiet`, and records it for JSON output.
+pub fn load(spec: Option<&Path>, quiet: bool) -> Result<Snapshot> {
+    let (snap, info) = resolve(spec)?;
+    if !quiet {
+        warn_age(&info);
+        let w = snap.warnings();
+        let mut err = std::io::stderr().lock();
+        for x in w.iter().take(10) {
+            let _ = writeln!(
+                err,
+                "tagnet: warning: {}: {} [{}]",
+                x.tag, x.message, x.code
+            );
+        }
+        if w.len() > 10 {
+            let _ = writeln!(
+                err,
+                "tagnet: warning: … and {} more (`tagnet info --format json` lists them all; --quiet hides them)",
+                w.len() - 10
+            );
+        }
+    }
+    let _ = USED.set(info);
+    Ok(snap)
+}
+
+fn warn_age(info: &SnapshotInfo) {
+    let Some(date) = &info.date else { return };
+    let Some(age) = builtin::age_days(date, now_secs()) else {
+        return;
+    };
+    if age > 14 {
+        eprintln!(
+            "tagnet: warning: the snapshot in use ({}, {} changeNumber {}) was published {date}, {age} days ago; service tags change weekly: refresh with `tagnet fetch` (--quiet hides this)",
+            info.source, info.cloud, info.change_number
+        );
+    }
+}
+
+/// Resolves and loads a snapshot without printing anything.
+pub fn resolve(spec: Option<&Path>) -> Result<(Snapshot, SnapshotInfo)> {
+    let spec = spec.filter(|p| !p.as_os_str().is_empty());
+    let text = spec.map(|p| p.to_string_lossy().into_owned());
+    match text.as_deref() {
+        None => {
+            // The newest cached Public snapshot, else the built-in one.
+            if let Ok(cache) = Cache::locate()
+                && let Ok(Some(e)) = cache.newest("Public")
+            {
+                return from_cache(&e);
+            }
+            builtin_snapshot()
+        }
+        Some(t) if t.eq_ignore_ascii_case("builtin") || t.eq_ignore_ascii_case("built-in") => {
+            builtin_snapshot()
+        }
+        Some(t) if t.eq_ignore_ascii_case("latest") => {
+            let cache = Cache::locate()?;
+            match cache.newest("Public")? {
+                Some(e) => from_cache(&e),
+                None => bail!(
+                    "no cached snapshot in {}: run `tagnet fetch` first (or give a file)",
+                    cache.root().display()
+                ),
+            }
+        }
+        Some(t)
+            if t.len() > 2
+                && t[..2].eq_ignore_ascii_case("cn")
+                && t[2..].bytes().all(|b| b.is_ascii_digit())
+                && !Path::new(t).exists() =>
+        {
+            let n: u64 = t[2..].parse().context("changeNumber too large")?;
+            let cache = Cache::locate()?;
+            match cache.find(n, "Public")? {
+                Some(e) => from_cache(&e),
+                None => {
+                    let have: Vec<String> = cache
+                        .list()?
+                        .iter()
+                        .map(|e| format!("{} cn{}", e.cloud, e.change_number))
+                        .collect();
+                    bail!(
+                        "no cached snapshot with changeNumber {n} in {}; cached: {}",
+                        cache.root().display(),
+                        if have.is_empty() {
+                            "none (run `tagnet fetch`)".to_string()
+                        } else {
+                            have.join(", ")
+                        }
+                    )
+                }
+            }
+        }
+        Some(_) => {
+            let path = spec.expect("some");
+            let snap = tagnet::load::load_path(path)
+                .with_context(|| format!("loading service tags from `{}`", path.display()))?;
+            let info = SnapshotInfo {
+                cloud: snap.cloud().to_string(),
+                change_number: snap.change_number(),
+                date: date_in_name(path),
+                source: if path.as_os_str() == "-" {
+                    "<stdin>".into()
+                } else {
+                    path.display().to_string()
+                },
+            };
+            Ok((snap, info))
+        }
+    }
+}
+
+fn from_cache(e: &tagnet::fetch::cache::Entry) -> Result<(Snapshot, SnapshotInfo)> {
+    let snap = tagnet::load::load_path(&e.path)
+        .with_context(|| format!("loading the cached snapshot `{}`", e.path.display()))?;
+    Ok((
+        snap,
+        SnapshotInfo {
+            cloud: e.cloud.clone(),
+            change_number: e.change_number,
+            date: Some(e.date.clone()),
+            source: e.path.display().to_string(),
+        },
+    ))
+}
+
+fn builtin_snapshot() -> Result<(Snapshot, SnapshotInfo)> {
+    let snap = builtin::load().context("loading the built-in snapshot")?;
+    Ok((
+        snap,
+        SnapshotInfo {
+            cloud: builtin::CLOUD.into(),
+            change_number: builtin::CHANGE_NUMBER,
+            date: Some(builtin::DATE.into()),
+            source: builtin::SOURCE.into(),
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn today_is_a_date() {
+        let t = super::today();
+        assert_eq!(t.len(), 10);
+        let secs = super::now_secs();
+        assert_eq!(
+            tagnet::load::builtin::days_from_civil(&t),
+            Some((secs / 86_400) as i64)
+        );
+    }
+}

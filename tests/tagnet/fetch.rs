@@ -1,0 +1,667 @@
+//! `fetch`, the cache, snapshot choice and `diff`, against a server the test starts on
+//! 127.0.0.1 with the faults real downloads meet. Nothing here leaves the machine.
+
+use super::common::{example, shared};
+use assert_cmd::Command;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How the server answers one request.
+#[derive(Clone)]
+enum Reply {
+    Ok(Vec<u8>),
+    Status(u16),
+    /// Accept, read the request, close without answering.
+    Reset,
+    /// Claim `len` bytes, send `body`, close.
+    Truncated(Vec<u8>, usize),
+    /// Send headers and nothing more for a long time.
+    Stall,
+    Redirect(String),
+}
+
+type Routes = Arc<Mutex<HashMap<String, Vec<Reply>>>>;
+
+struct Server {
+    base: String,
+    hits: Arc<Mutex<HashMap<String, usize>>>,
+    auth: Arc<Mutex<Vec<String>>>,
+    routes: Routes,
+}
+
+/// Serves `routes`: path → replies in turn (the last one repeats).
+fn serve(routes: Vec<(&str, Vec<Reply>)>) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let routes: Routes = Arc::new(Mutex::new(
+        routes
+            .into_iter()
+            .map(|(p, r)| (p.to_string(), r))
+            .collect(),
+    ));
+    let hits: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+    let auth: Arc<Mutex<Vec<String>>> = Arc::default();
+    let (h, a, r) = (hits.clone(), auth.clone(), routes.clone());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let routes = r.lock().unwrap().clone();
+            let (h, a) = (h.clone(), a.clone());
+            std::thread::spawn(move || handle(stream, &routes, &h, &a));
+        }
+    });
+    Server {
+        base,
+        hits,
+        auth,
+        routes,
+    }
+}
+
+fn handle(
+    mut s: TcpStream,
+    routes: &HashMap<String, Vec<Reply>>,
+    hits: &Mutex<HashMap<String, usize>>,
+    auth: &Mutex<Vec<String>>,
+) {
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut req = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => req.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&req).into_owned();
+    let target = text.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let path = target.split('?').next().unwrap_or("/").to_string();
+    for line in text.lines() {
+        if let Some(v) = line
+            .strip_prefix("authorization: ")
+            .or(line.strip_prefix("Authorization: "))
+        {
+            auth.lock().unwrap().push(v.to_string());
+        }
+    }
+    let n = {
+        let mut h = hits.lock().unwrap();
+        let e = h.entry(path.clone()).or_default();
+        *e += 1;
+        *e
+    };
+    let Some(replies) = routes.get(&path) else {
+        let _ = s
+            .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        return;
+    };
+    let reply = replies[(n - 1).min(replies.len() - 1)].clone();
+    let _ = match reply {
+        Reply::Ok(body) => s
+            .write_all(format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).as_bytes())
+            .and_then(|_| s.write_all(&body)),
+        Reply::Status(code) => s.write_all(
+            format!("HTTP/1.1 {code} Oops\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").as_bytes(),
+        ),
+        Reply::Reset => Ok(()),
+        Reply::Truncated(body, len) => s
+            .write_all(format!("HTTP/1.1 200 OK\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n").as_bytes())
+            .and_then(|_| s.write_all(&body)),
+        Reply::Stall => {
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n{");
+            std::thread::sleep(Duration::from_secs(20));
+            Ok(())
+        }
+        Reply::Redirect(to) => s.write_all(
+            format!("HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").as_bytes(),
+        ),
+    };
+    let _ = s.flush();
+}
+
+impl Server {
+    fn set(&self, path: &str, replies: Vec<Reply>) {
+        self.routes
+            .lock()
+            .unwrap()
+            .insert(path.to_string(), replies);
+    }
+
+    fn hits(&self, path: &str) -> usize {
+        self.hits.lock().unwrap().get(path).copied().unwrap_or(0)
+    }
+}
+
+/// The example snapshot with `cloud` and `changeNumber` set.
+fn snapshot(cloud: &str, change: u64) -> Vec<u8> {
+    let mut doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(example()).unwrap()).unwrap();
+    doc["cloud"] = cloud.into();
+    doc["changeNumber"] = change.into();
+    doc.to_string().into_bytes()
+}
+
+fn page(link: &str) -> Reply {
+    Reply::Ok(format!(
+        "<html><head><title>Azure IP Ranges and Service Tags</title></head><body><a href=\"{link}\" class=\"mscom-link\">click here</a></body></html>"
+    ).into_bytes())
+}
+
+const FILE: &str = "/download/7/1/D/ServiceTags_Public_20251110.json";
+
+fn tagnet(cache: &Path, server: &Server) -> Command {
+    let mut c = Command::cargo_bin("tagnet").unwrap();
+    c.env_remove("TAGNET_TAGS")
+        .env_remove("AZURE_ACCESS_TOKEN")
+        .env("TAGNET_CACHE", cache)
+        .env("TAGNET_DOWNLOAD_PAGE", format!("{}/page", server.base));
+    c
+}
+
+/// Every file under the cache, with its bytes.
+fn cache_state(cache: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![cache.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push((e.path(), std::fs::read(e.path()).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn fetch_stores_and_later_commands_use_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let server = serve(vec![
+        ("/page", vec![page(FILE)]),
+        (FILE, vec![Reply::Ok(snapshot("Public", 42))]),
+    ]);
+    // Before: the built-in snapshot, with its age said.
+    tagnet(&cache, &server)
+        .args(["info", "--format", "json"])
+        .assert()
+        .code(0)
+        .stdout(predicates::str::contains("\"change_number\": 376"))
+        .stderr(predicates::str::contains("days ago"));
+    let out = tagnet(&cache, &server)
+        .args(["fetch", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["state"], "stored");
+    assert_eq!(doc["snapshot"]["change_number"], 42);
+    assert_eq!(doc["snapshot"]["date"], "2025-11-10");
+    // Later commands use it, and their JSON says so.
+    let out = tagnet(&cache, &server)
+        .args(["udr", "--region", "eastus2", "--format", "json", "-q"])
+        .output()
+        .unwrap();
+    let udr: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(udr["snapshot"]["change_number"], 42);
+    assert!(udr["snapshot"]["source"].as_str().unwrap().contains("cn42"));
+    let out = tagnet(&cache, &server)
+        .args(["lookup", "192.0.2.20", "--format", "json", "-q"])
+        .output()
+        .unwrap();
+    let lookup: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(lookup["snapshot"]["change_number"], 42);
+    assert_eq!(lookup["records"][0]["ip"], "192.0.2.20");
+    for spec in ["latest", "cn42"] {
+        tagnet(&cache, &server)
+            .args(["--tags", spec, "info", "--format", "csv", "-q"])
+            .assert()
+            .code(0)
+            .stdout(predicates::str::contains(",42,"));
+    }
+    tagnet(&cache, &server)
+        .args(["--tags", "cn7", "info"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("cached: Public cn42"));
+    tagnet(&cache, &server)
+        .args(["snapshots", "--format", "csv"])
+        .assert()
+        .code(0)
+        .stdout(predicates::str::contains("Public,42,2025-11-10,"));
+    // The same file again: up to date, not downloaded twice.
+    tagnet(&cache, &server)
+        .arg("fetch")
+        .assert()
+        .code(0)
+        .stdout(predicates::str::contains("up to date"));
+    assert_eq!(server.hits(FILE), 1);
+    // --offline never touches the network.
+    let before = server.hits("/page");
+    tagnet(&cache, &server)
+        .args(["fetch", "--offline"])
+        .assert()
+        .code(2);
+    assert_eq!(server.hits("/page"), before);
+}
+
+/// Runs a fetch that must fail with `message`, and checks the cache is exactly as before.
+fn fails(server: &Server, cache: &Path, args: &[&str], message: &str) {
+    let before = cache_state(cache);
+    let out = tagnet(cache, server)
+        .args(["fetch", "--timeout", "2", "--retries", "1"])
+        .args(args)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    assert!(
+        err.contains(message),
+        "{args:?}: wanted `{message}` in: {err}"
+    );
+    assert_eq!(cache_state(cache), before, "{args:?} changed the cache");
+}
+
+#[test]
+fn every_fault_ends_with_a_clear_message_and_the_cache_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    // A cache holding changeNumber 42 first.
+    let good = serve(vec![
+        ("/page", vec![page(FILE)]),
+        (FILE, vec![Reply::Ok(snapshot("Public", 42))]),
+    ]);
+    tagnet(&cache, &good).arg("fetch").assert().code(0);
+    assert_eq!(cache_state(&cache).len(), 2, "the file and its source");
+    let gz = snapshot("Public", 43);
+    let cases: Vec<(Vec<Reply>, &str)> = vec![
+        (vec![Reply::Status(404)], "HTTP 404"),
+        (vec![Reply::Status(503)], "HTTP 503"),
+        (vec![Reply::Reset], "gave up after 2 attempts"),
+        (
+            vec![Reply::Truncated(gz[..100].to_vec(), gz.len())],
+            "cut short",
+        ),
+        (
+            vec![Reply::Ok(b"{\"changeNumber\": 43, \"cloud\": ".to_vec())],
+            "line 1",
+        ),
+        (
+            vec![Reply::Ok(snapshot("AzureGovernment", 50))],
+            "not Public",
+        ),
+        (
+            vec![Reply::Ok(snapshot("Public", 41))],
+            "older than the cached 42",
+        ),
+        (vec![Reply::Stall], "timed out"),
+    ];
+    for (replies, message) in cases {
+        let server = serve(vec![("/page", vec![page(FILE)]), (FILE, replies)]);
+        fails(&server, &cache, &[], message);
+    }
+    // A page without the link: what was found is quoted.
+    let server = serve(vec![(
+        "/page",
+        vec![Reply::Ok(
+            b"<title>Download Center</title><a href=\"other.json\">x</a>".to_vec(),
+        )],
+    )]);
+    fails(&server, &cache, &[], "other.json");
+    // A 500 then success is retried; a redirect is followed.
+    let server = serve(vec![
+        ("/page", vec![Reply::Redirect("/page2".into())]),
+        ("/page2", vec![page(FILE)]),
+        (
+            FILE,
+            vec![Reply::Status(500), Reply::Ok(snapshot("Public", 43))],
+        ),
+    ]);
+    tagnet(&cache, &server)
+        .args(["fetch", "--retries", "2"])
+        .assert()
+        .code(0)
+        .stdout(predicates::str::contains("stored: Public changeNumber 43"));
+    assert_eq!(server.hits(FILE), 2);
+    // --force stores an older one; --keep prunes.
+    let server = serve(vec![("/old.json", vec![Reply::Ok(snapshot("Public", 40))])]);
+    tagnet(&cache, &server)
+        .args([
+            "fetch",
+            "--force",
+            "--keep",
+            "2",
+            "--url",
+            &format!("{}/old.json", server.base),
+        ])
+        .assert()
+        .code(0);
+    let cns: Vec<String> = cache_state(&cache)
+        .iter()
+        .filter(|(p, _)| p.extension().is_some_and(|e| e == "json"))
+        .map(|(p, _)| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(cns.len(), 2, "{cns:?}");
+    assert!(
+        !cns.iter().any(|n| n.contains("cn40")),
+        "the oldest goes first: {cns:?}"
+    );
+}
+
+#[test]
+fn a_fetch_killed_halfway_leaves_no_partial_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let server = serve(vec![
+        ("/page", vec![page(FILE)]),
+        (FILE, vec![Reply::Stall]),
+    ]);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("tagnet"))
+        .env("TAGNET_CACHE", &cache)
+        .env("TAGNET_DOWNLOAD_PAGE", format!("{}/page", server.base))
+        .arg("fetch")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if server.hits(FILE) > 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        cache_state(&cache).is_empty(),
+        "{:?}",
+        cache_state(&cache).iter().map(|x| &x.0).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn the_discovery_api_follows_next_link_and_never_shows_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let list = "/subscriptions/sub-1/providers/Microsoft.Network/locations/westeurope/serviceTags";
+    let mut whole: Value = serde_json::from_slice(&snapshot("Public", 42)).unwrap();
+    let values = whole["values"].as_array().unwrap().clone();
+    let (first, second) = values.split_at(values.len() / 2);
+    whole["changeNumber"] = "42".into();
+    whole["id"] = "/subscriptions/sub-1/providers/Microsoft.Network/serviceTags/public".into();
+    whole["type"] = "Microsoft.Network/serviceTags".into();
+    let mut p1 = whole.clone();
+    p1["values"] = json!(first);
+    let mut p2 = whole.clone();
+    p2["values"] = json!(second);
+    let server3 = serve(vec![]);
+    p1["nextLink"] = format!("{}/page2?api-version=2024-05-01&$skipToken=x", server3.base).into();
+    server3.set(list, vec![Reply::Ok(p1.to_string().into_bytes())]);
+    server3.set("/page2", vec![Reply::Ok(p2.to_string().into_bytes())]);
+    // Without a token: a clear error.
+    tagnet(&cache, &server3)
+        .args([
+            "fetch",
+            "--api",
+            "--subscription",
+            "sub-1",
+            "--location",
+            "westeurope",
+            "--api-base",
+            &server3.base,
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("AZURE_ACCESS_TOKEN"));
+    let token = "eyJ0eXAiOiJKV1QiLCJhbGciOi.secret-token-value";
+    let out = tagnet(&cache, &server3)
+        .env("AZURE_ACCESS_TOKEN", token)
+        .args([
+            "fetch",
+            "--api",
+            "--subscription",
+            "sub-1",
+            "--location",
+            "westeurope",
+            "--api-base",
+            &server3.base,
+        ])
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(!all.contains("secret-token"), "{all}");
+    assert_eq!(server3.auth.lock().unwrap()[0], format!("Bearer {token}"));
+    // Both pages made it into the stored snapshot.
+    let out = tagnet(&cache, &server3)
+        .args(["--tags", "cn42", "info", "--format", "json", "-q"])
+        .output()
+        .unwrap();
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["tags"].as_u64().unwrap() as usize, values.len());
+    assert_eq!(info["format"], "discovery-api");
+    // A refused token: the message helps, and still does not show the token.
+    let denied = serve(vec![(list, vec![Reply::Status(401)])]);
+    let out = tagnet(&cache, &denied)
+        .env("AZURE_ACCESS_TOKEN", token)
+        .args([
+            "fetch",
+            "--api",
+            "--subscription",
+            "sub-1",
+            "--location",
+            "westeurope",
+            "--api-base",
+            &denied.base,
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        err.contains("401") && err.contains("get-access-token") && !err.contains("secret-token"),
+        "{err}"
+    );
+}
+
+#[test]
+fn diff_of_cn373_and_cn376_equals_a_set_computation() {
+    let (Some(old), Some(new)) = (
+        shared("ServiceTags_Public_cn373.json"),
+        shared("ServiceTags_Public_cn376.json"),
+    ) else {
+        return;
+    };
+    let out = Command::cargo_bin("tagnet")
+        .unwrap()
+        .args(["diff"])
+        .arg(&old)
+        .arg(&new)
+        .args(["--format", "json", "-q"])
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let load = |p: &Path| -> HashMap<String, (Option<u64>, Vec<String>)> {
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        v["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                let mut ps: Vec<String> = t["properties"]["addressPrefixes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| {
+                        p.as_str()
+                            .unwrap()
+                            .parse::<ipnet::IpNet>()
+                            .unwrap()
+                            .trunc()
+                            .to_string()
+                    })
+                    .collect();
+                ps.sort();
+                ps.dedup();
+                (
+                    t["name"].as_str().unwrap().to_string(),
+                    (t["properties"]["changeNumber"].as_u64(), ps),
+                )
+            })
+            .collect()
+    };
+    let (a, b) = (load(&old), load(&new));
+    let mut want_added: Vec<&String> = b.keys().filter(|k| !a.contains_key(*k)).collect();
+    want_added.sort();
+    let got_added: Vec<&str> = doc["tags_added"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        got_added,
+        want_added.iter().map(|s| s.as_str()).collect::<Vec<_>>()
+    );
+    let mut changed = 0;
+    for t in doc["tags"].as_array().unwrap() {
+        let name = t["name"].as_str().unwrap();
+        let (oc, op) = &a[name];
+        let (nc, np) = &b[name];
+        let set = |v: &Value| -> std::collections::BTreeSet<String> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p.as_str().unwrap().to_string())
+                .collect()
+        };
+        let want_add: std::collections::BTreeSet<String> =
+            np.iter().filter(|p| !op.contains(p)).cloned().collect();
+        let want_rem: std::collections::BTreeSet<String> =
+            op.iter().filter(|p| !np.contains(p)).cloned().collect();
+        assert_eq!(set(&t["added"]), want_add, "{name}");
+        assert_eq!(set(&t["removed"]), want_rem, "{name}");
+        assert_eq!(
+            t["change_number_only"],
+            want_add.is_empty() && want_rem.is_empty() && oc != nc
+        );
+        // Net addresses: the exact difference of the two sets.
+        let ps = |v: &[String]| {
+            tagnet::prefixset::PrefixSet::from_prefixes(v.iter().map(|p| p.parse().unwrap()))
+        };
+        let want_net: Vec<String> = ps(np)
+            .difference(&ps(op))
+            .to_prefixes()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let got_net: Vec<String> = t["addresses_added"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(got_net, want_net, "{name}");
+        changed += 1;
+    }
+    // Every tag whose list or changeNumber moved is reported, and no other.
+    let want_changed = b
+        .iter()
+        .filter(|(k, (nc, np))| a.get(*k).is_some_and(|(oc, op)| op != np || oc != nc))
+        .count();
+    assert_eq!(changed, want_changed);
+}
+
+#[test]
+fn diff_impact_on_a_route_table() {
+    let dir = tempfile::tempdir().unwrap();
+    // New: BatchNodeManagement.EastUS2 drops 192.0.2.64/27 for 198.51.100.0/27.
+    let mut doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(example()).unwrap()).unwrap();
+    for v in doc["values"].as_array_mut().unwrap() {
+        if v["name"] == "BatchNodeManagement.EastUS2" || v["name"] == "BatchNodeManagement" {
+            let ps = v["properties"]["addressPrefixes"].as_array_mut().unwrap();
+            ps.retain(|p| p != "192.0.2.64/27");
+            ps.push("198.51.100.0/27".into());
+            v["properties"]["changeNumber"] = 99.into();
+        }
+    }
+    doc["changeNumber"] = 43.into();
+    let new = dir.path().join("new.json");
+    std::fs::write(&new, doc.to_string()).unwrap();
+    // The table `udr` wrote from the old snapshot, under forced tunneling.
+    let out = Command::cargo_bin("tagnet")
+        .unwrap()
+        .env_remove("TAGNET_TAGS")
+        .args(["--tags"])
+        .arg(example())
+        .args(["udr", "--region", "eastus2", "--format", "json", "-q"])
+        .output()
+        .unwrap();
+    let mut table: Value = serde_json::from_slice(&out.stdout).unwrap();
+    table["routes"].as_array_mut().unwrap().push(json!({"name": "fw", "address_prefix": "0.0.0.0/0", "next_hop_type": "VirtualAppliance", "next_hop_ip_address": "10.1.0.4"}));
+    let rt = dir.path().join("rt.json");
+    std::fs::write(&rt, table.to_string()).unwrap();
+    let out = Command::cargo_bin("tagnet")
+        .unwrap()
+        .args(["diff"])
+        .arg(example())
+        .arg(&new)
+        .args(["--region", "eastus2", "--route-table"])
+        .arg(&rt)
+        .args(["--format", "json", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "action needed");
+    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let codes: Vec<(&str, &str)> = d["impact"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["code"].as_str().unwrap(), f["resource"].as_str().unwrap()))
+        .collect();
+    assert!(codes.contains(&("missing-route", "fw")), "{codes:?}");
+    assert!(
+        codes.contains(&("stale-route", "BatchNodeManagement-192.0.2.64_27")),
+        "{codes:?}"
+    );
+    assert_eq!(
+        d["impact"]["udr_add"],
+        json!([["BatchNodeManagement-198.51.100.0_27", "198.51.100.0/27"]])
+    );
+    assert_eq!(
+        d["impact"]["udr_delete"],
+        json!([["BatchNodeManagement-192.0.2.64_27", "192.0.2.64/27"]])
+    );
+    // Markdown for the weekly ticket.
+    Command::cargo_bin("tagnet")
+        .unwrap()
+        .args(["diff"])
+        .arg(example())
+        .arg(&new)
+        .args(["--format", "markdown", "-q"])
+        .assert()
+        .code(0)
+        .stdout(predicates::str::contains(
+            "| `BatchNodeManagement.EastUS2` |",
+        ));
+}
