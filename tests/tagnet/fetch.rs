@@ -665,3 +665,35 @@ fn diff_impact_on_a_route_table() {
             "| `BatchNodeManagement.EastUS2` |",
         ));
 }
+
+#[test]
+fn diff_of_a_file_and_discovery_api_output_says_what_the_api_lacks_or_lags() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut api: Value =
+        serde_json::from_str(&std::fs::read_to_string(example()).unwrap()).unwrap();
+    api["changeNumber"] = "40".into();
+    api["type"] = "Microsoft.Network/serviceTags".into();
+    let values = api["values"].as_array_mut().unwrap();
+    values.retain(|v| v["name"] != "Storage.EastUS2");
+    for v in values.iter_mut() {
+        if v["name"] == "AzureCloud" {
+            v["properties"]["changeNumber"] = "0".into();
+        } else if let Some(c) = v["properties"]["changeNumber"].as_u64() {
+            v["properties"]["changeNumber"] = c.to_string().into();
+        }
+    }
+    let path = dir.path().join("api.json");
+    std::fs::write(&path, api.to_string()).unwrap();
+    let out = Command::cargo_bin("tagnet")
+        .unwrap()
+        .args(["diff"])
+        .arg(&path)
+        .arg(example())
+        .args(["--format", "json", "-q"])
+        .output()
+        .unwrap();
+    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(d["old"]["format"], "discovery-api");
+    assert_eq!(d["api_lacks"], json!(["Storage.EastUS2"]));
+    assert_eq!(d["api_lags"], json!(["AzureCloud"]));
+}
