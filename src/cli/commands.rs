@@ -694,7 +694,10 @@ pub fn lookup(
         Format::Az | Format::Arm | Format::Bicep | Format::Terraform => {
             unreachable!("refused in cli::run")
         }
-        Format::Markdown => anyhow::bail!("lookup writes table, json, ndjson or csv"),
+        Format::Markdown => anyhow::bail!(
+            "--format {}: lookup writes table, json, ndjson or csv",
+            format.typed()
+        ),
         Format::Csv => out.write_all(b"ip,tag,region,system_service,prefix\n")?,
         Format::Json => match super::source::used() {
             Some(s) => write!(

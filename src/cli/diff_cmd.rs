@@ -73,7 +73,10 @@ fn udr_routes(
 
 pub fn diff(a: &DiffArgs, format: Format, quiet: bool, out: &mut dyn Write) -> Result<Status> {
     if format.is_deployment() {
-        bail!("diff writes table, json, ndjson, csv or markdown");
+        bail!(
+            "--format {}: diff writes table, json, ndjson, csv or markdown",
+            format.typed()
+        );
     }
     let (old, old_info) = super::source::resolve(Some(&a.old))?;
     let (new, new_info) = super::source::resolve(Some(&a.new))?;

@@ -57,7 +57,7 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
     if cli.format.is_deployment() && !deployment_ok {
         bail!(
             "--format {} applies to `udr` and `routes audit` only; use table, json, ndjson or csv",
-            cli.format.name()
+            cli.format.typed()
         );
     }
     match &cli.command {

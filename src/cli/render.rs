@@ -42,6 +42,21 @@ impl Format {
         }
     }
 
+    /// The value as the user typed it after `--format` (for messages), else [`Format::name`].
+    pub fn typed(self) -> String {
+        let args: Vec<String> = std::env::args().collect();
+        args.iter()
+            .enumerate()
+            .rev()
+            .find_map(|(i, a)| match a.strip_prefix("--format=") {
+                Some(v) => Some(v.to_string()),
+                None if a == "--format" => args.get(i + 1).cloned(),
+                None => None,
+            })
+            .filter(|v| v.eq_ignore_ascii_case(self.name()))
+            .unwrap_or_else(|| self.name().to_string())
+    }
+
     /// True for the deployment formats only some commands write.
     pub fn is_deployment(self) -> bool {
         matches!(

@@ -346,7 +346,10 @@ pub fn audit(
     out: &mut dyn Write,
 ) -> Result<Status> {
     if matches!(format, Format::Arm | Format::Bicep | Format::Terraform) {
-        bail!("routes audit writes table, json, ndjson, csv or az (the plan as a script)");
+        bail!(
+            "--format {}: routes audit writes table, json, ndjson, csv or az (the plan as a script)",
+            format.typed()
+        );
     }
     let (bytes, origin) = tagnet::load::read_input(&a.route_table)?;
     let table = tagnet::routes::audit::parse_route_table(&bytes, &origin)?;
@@ -619,7 +622,10 @@ fn read_lines<T: Send>(
 
 pub fn aggregate(a: &AggregateArgs, format: Format, out: &mut dyn Write) -> Result<Status> {
     if format.is_deployment() {
-        bail!("aggregate writes table, json, ndjson or csv");
+        bail!(
+            "--format {}: aggregate writes table, json, ndjson or csv",
+            format.typed()
+        );
     }
     let nets = read_lines(&a.input, |_, net, _| net)?;
     let input_count = nets.len();
@@ -691,7 +697,10 @@ pub fn aggregate(a: &AggregateArgs, format: Format, out: &mut dyn Write) -> Resu
 
 pub fn overlaps(a: &OverlapsArgs, format: Format, out: &mut dyn Write) -> Result<Status> {
     if format.is_deployment() {
-        bail!("overlaps writes table, json, ndjson or csv");
+        bail!(
+            "--format {}: overlaps writes table, json, ndjson or csv",
+            format.typed()
+        );
     }
     let (items, lines): (Vec<Labelled>, Vec<usize>) = read_lines(&a.input, |label, prefix, no| {
         (
