@@ -23,6 +23,16 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A file could not be written.
+    #[error("cannot write `{path}`")]
+    Write {
+        /// The path.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// The input is not valid JSON or does not have the service-tag shape.
     #[error("{origin}: line {line}, column {column}: {message}\n  hint: {hint}")]
     Json {

@@ -145,6 +145,13 @@ pub struct DiffArgs {
     /// The udr profile, with --route-table.
     #[arg(long, ignore_case = true, value_parser = profile_names())]
     pub profile: Option<String>,
+    /// With --route-table: a 0.0.0.0/0 advertised by BGP (VirtualNetworkGateway,
+    /// VirtualAppliance:IP, or none).
+    #[arg(long, value_name = "VirtualNetworkGateway|VirtualAppliance:IP|none")]
+    pub default_route: Option<String>,
+    /// With --route-table: the plan deletes stale routes (else lists them for review).
+    #[arg(long)]
+    pub prune: bool,
 }
 
 #[derive(Debug, Args)]

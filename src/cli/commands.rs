@@ -42,9 +42,9 @@ pub fn info(
     let (d4, d6) = index.distinct_prefixes();
     let regional = snap.tags().iter().filter(|t| t.is_regional()).count();
     let rec = InfoRecord {
-        source: path.filter(|p| !p.as_os_str().is_empty()).map_or_else(
-            || tagnet::load::builtin::SOURCE.to_string(),
-            |p| p.display().to_string(),
+        source: super::source::used().map_or_else(
+            || path.map(|p| p.display().to_string()).unwrap_or_default(),
+            |u| u.source.clone(),
         ),
         cloud: snap.cloud(),
         change_number: snap.change_number(),

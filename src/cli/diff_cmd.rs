@@ -72,9 +72,9 @@ fn udr_routes(
 }
 
 pub fn diff(a: &DiffArgs, format: Format, quiet: bool, out: &mut dyn Write) -> Result<Status> {
-    if format.is_deployment() {
+    if format.is_deployment() && !(format == Format::Az && a.route_table.is_some()) {
         bail!(
-            "--format {}: diff writes table, json, ndjson, csv or markdown",
+            "--format {}: diff writes table, json, ndjson, csv or markdown (and az, the plan, with --route-table)",
             format.typed()
         );
     }
@@ -103,18 +103,19 @@ pub fn diff(a: &DiffArgs, format: Format, quiet: bool, out: &mut dyn Write) -> R
     }
     let filter = Filter {
         tags: a.tag.clone(),
-        regions: if a.route_table.is_some() {
-            Vec::new()
-        } else {
-            regions.clone()
-        },
+        regions: regions.clone(),
         services: a.service.clone(),
     };
+    tagnet::diff::check_filter(&filter, &old, &new)?;
     let d = tagnet::diff::diff(&old, &new, &old_info.source, &new_info.source, &filter);
     let impact = match &a.route_table {
         None => None,
         Some(path) => Some(impact(&old, &new, a, &regions, path)?),
     };
+    if format == Format::Az {
+        let i = impact.as_ref().expect("--format az needs --route-table");
+        out.write_all(i.plan.as_bytes())?;
+    }
     let action = impact.as_ref().is_some_and(|i| {
         !i.udr_add.is_empty()
             || !i.udr_delete.is_empty()
@@ -125,7 +126,9 @@ pub fn diff(a: &DiffArgs, format: Format, quiet: bool, out: &mut dyn Write) -> R
                 )
             })
     });
-    render_diff(&d, impact.as_ref(), format, out)?;
+    if format != Format::Az {
+        render_diff(&d, impact.as_ref(), format, out)?;
+    }
     Ok(if action {
         Status::NoMatch
     } else {
@@ -182,6 +185,14 @@ fn impact(
         previous: Some(&previous),
         related: Some(&related),
         max_routes: tagnet::routes::DEFAULT_MAX_ROUTES,
+        default_route: a
+            .default_route
+            .as_deref()
+            .map(super::routes_cmd::default_route)
+            .transpose()?
+            .flatten(),
+        default_route_declared: a.default_route.is_some(),
+        prune: a.prune,
         ..Default::default()
     };
     let report = tagnet::routes::audit::audit(new, &table, &required.ids, &opts)?;
@@ -216,11 +227,7 @@ fn impact(
         .collect();
     Ok(Impact {
         required_tags: report.required_tags.clone(),
-        findings: report
-            .findings
-            .into_iter()
-            .filter(|f| f.finding.code != "no-default-route")
-            .collect(),
+        findings: report.findings,
         udr_add,
         udr_delete,
         plan,
@@ -345,8 +352,11 @@ fn render_diff(
                         list(&t.removed),
                         format!(
                             "+{} −{}",
-                            t.address_counts.ipv4_added + t.address_counts.ipv6_added,
-                            t.address_counts.ipv4_removed + t.address_counts.ipv6_removed
+                            t.address_counts.ipv4_added, t.address_counts.ipv4_removed
+                        ),
+                        format!(
+                            "+{} −{}",
+                            t.address_counts.ipv6_added, t.address_counts.ipv6_removed
                         ),
                     ]
                 })
@@ -394,10 +404,11 @@ fn render_diff(
         _ => {
             writeln!(
                 out,
-                "{} changeNumber {} ({}) → {} ({}): {} tag(s) changed, {} added, {} removed",
-                d.new.cloud,
+                "{} changeNumber {} ({}) → {} changeNumber {} ({}): {} tag(s) changed, {} added, {} removed",
+                d.old.cloud,
                 d.old.change_number,
                 d.old.source,
+                d.new.cloud,
                 d.new.change_number,
                 d.new.source,
                 d.tags.len(),
@@ -476,6 +487,10 @@ fn render_diff(
                 }
                 for (n, p) in &i.udr_delete {
                     writeln!(out, "  udr drops {n} ({p})")?;
+                }
+                if !i.findings.is_empty() {
+                    writeln!(out, "\nplan (`--format az` prints it alone):")?;
+                    out.write_all(i.plan.as_bytes())?;
                 }
             }
         }

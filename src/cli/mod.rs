@@ -53,7 +53,10 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
     }
     let snap = || source::load(cli.tags.as_deref(), cli.quiet);
 
-    let deployment_ok = matches!(cli.command, Command::Udr(_) | Command::Routes(_));
+    let deployment_ok = matches!(
+        cli.command,
+        Command::Udr(_) | Command::Routes(_) | Command::Diff(_)
+    );
     if cli.format.is_deployment() && !deployment_ok {
         bail!(
             "--format {} applies to `udr` and `routes audit` only; use table, json, ndjson or csv",

@@ -62,7 +62,7 @@ fn with_pairs(snap: &Snapshot, regions: &[String], paired: bool) -> Result<Vec<S
 }
 
 /// Parses `--default-route`: `VirtualAppliance:IP`, `VirtualNetworkGateway` or `none`.
-fn default_route(text: &str) -> Result<Option<NextHop>> {
+pub(super) fn default_route(text: &str) -> Result<Option<NextHop>> {
     let t = text.trim();
     if t.eq_ignore_ascii_case("none") {
         return Ok(None);

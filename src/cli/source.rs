@@ -98,8 +98,14 @@ fn warn_age(info: &SnapshotInfo) {
     };
     if age > 14 {
         eprintln!(
-            "tagnet: warning: the snapshot in use ({}, {} changeNumber {}) was published {date}, {age} days ago; service tags change weekly: refresh with `tagnet fetch` (--quiet hides this)",
-            info.source, info.cloud, info.change_number
+            "tagnet: warning: the snapshot in use ({} changeNumber {}, {}) was published {date}, {age} days ago; service tags change weekly: refresh with `tagnet fetch` (--quiet hides this)",
+            info.cloud,
+            info.change_number,
+            if info.source.starts_with("built-in") {
+                "built in"
+            } else {
+                info.source.as_str()
+            }
         );
     }
 }
@@ -121,42 +127,71 @@ pub fn resolve(spec: Option<&Path>) -> Result<(Snapshot, SnapshotInfo)> {
         Some(t) if t.eq_ignore_ascii_case("builtin") || t.eq_ignore_ascii_case("built-in") => {
             builtin_snapshot()
         }
-        Some(t) if t.eq_ignore_ascii_case("latest") => {
+        Some(t) if cache_spec(t).is_some() && !Path::new(t).exists() => {
+            let (cloud, which) = cache_spec(t).expect("checked");
             let cache = Cache::locate()?;
-            match cache.newest("Public")? {
-                Some(e) => from_cache(&e),
-                None => bail!(
-                    "no cached snapshot in {}: run `tagnet fetch` first (or give a file)",
-                    cache.root().display()
-                ),
-            }
-        }
-        Some(t)
-            if t.len() > 2
-                && t[..2].eq_ignore_ascii_case("cn")
-                && t[2..].bytes().all(|b| b.is_ascii_digit())
-                && !Path::new(t).exists() =>
-        {
-            let n: u64 = t[2..].parse().context("changeNumber too large")?;
-            let cache = Cache::locate()?;
-            match cache.find(n, "Public")? {
-                Some(e) => from_cache(&e),
-                None => {
-                    let have: Vec<String> = cache
-                        .list()?
-                        .iter()
-                        .map(|e| format!("{} cn{}", e.cloud, e.change_number))
-                        .collect();
-                    bail!(
-                        "no cached snapshot with changeNumber {n} in {}; cached: {}",
-                        cache.root().display(),
-                        if have.is_empty() {
-                            "none (run `tagnet fetch`)".to_string()
-                        } else {
-                            have.join(", ")
-                        }
-                    )
+            let all = cache.list()?;
+            let have = || -> String {
+                if all.is_empty() {
+                    "none (run `tagnet fetch`)".to_string()
+                } else {
+                    all.iter()
+                        .map(|e| format!("{}:cn{}", cloud_word(&e.cloud), e.change_number))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 }
+            };
+            let of_cloud: Vec<&tagnet::fetch::cache::Entry> = all
+                .iter()
+                .filter(|e| cloud.as_ref().is_none_or(|c| c.matches(&e.cloud)))
+                .collect();
+            let chosen = match which {
+                None => {
+                    // `latest`: the Public cloud's unless a cloud is named or only one is cached.
+                    let public: Vec<&&tagnet::fetch::cache::Entry> = of_cloud
+                        .iter()
+                        .filter(|e| cloud.is_some() || e.cloud.eq_ignore_ascii_case("Public"))
+                        .collect();
+                    let pool: Vec<&tagnet::fetch::cache::Entry> = if public.is_empty() {
+                        of_cloud.clone()
+                    } else {
+                        public.into_iter().copied().collect()
+                    };
+                    let clouds: std::collections::BTreeSet<&str> =
+                        pool.iter().map(|e| e.cloud.as_str()).collect();
+                    if clouds.len() > 1 {
+                        bail!(
+                            "`{t}`: the cache holds several clouds ({}); say which, e.g. usgov:latest",
+                            clouds.into_iter().collect::<Vec<_>>().join(", ")
+                        );
+                    }
+                    pool.into_iter().max_by_key(|e| e.change_number)
+                }
+                Some(n) => {
+                    let hits: Vec<&tagnet::fetch::cache::Entry> = of_cloud
+                        .iter()
+                        .copied()
+                        .filter(|e| e.change_number == n)
+                        .collect();
+                    if hits.len() > 1 {
+                        bail!(
+                            "`{t}`: several cached clouds have changeNumber {n} ({}); say which, e.g. public:cn{n}",
+                            hits.iter()
+                                .map(|e| e.cloud.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        );
+                    }
+                    hits.into_iter().next()
+                }
+            };
+            match chosen {
+                Some(e) => from_cache(e),
+                None => bail!(
+                    "no cached snapshot matches `{t}` in {}; cached: {}",
+                    cache.root().display(),
+                    have()
+                ),
             }
         }
         Some(_) => {
@@ -178,9 +213,41 @@ pub fn resolve(spec: Option<&Path>) -> Result<(Snapshot, SnapshotInfo)> {
     }
 }
 
+/// `latest`, `cnNNN`, `CLOUD:latest`, `CLOUD:cnNNN` → (cloud, changeNumber or latest).
+fn cache_spec(t: &str) -> Option<(Option<tagnet::fetch::Cloud>, Option<u64>)> {
+    let (cloud, rest) = match t.split_once(':') {
+        Some((c, r)) => (Some(tagnet::fetch::Cloud::parse(c).ok()?), r),
+        None => (None, t),
+    };
+    if rest.eq_ignore_ascii_case("latest") {
+        return Some((cloud, None));
+    }
+    let digits = rest
+        .strip_prefix("cn")
+        .or_else(|| rest.strip_prefix("CN"))?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((cloud, Some(digits.parse().ok()?)))
+}
+
+fn cloud_word(cloud: &str) -> &'static str {
+    match tagnet::fetch::Cloud::parse(cloud) {
+        Ok(tagnet::fetch::Cloud::Public) => "public",
+        Ok(tagnet::fetch::Cloud::UsGov) => "usgov",
+        Ok(tagnet::fetch::Cloud::China) => "china",
+        Ok(tagnet::fetch::Cloud::Germany) => "germany",
+        Err(_) => "other",
+    }
+}
+
 fn from_cache(e: &tagnet::fetch::cache::Entry) -> Result<(Snapshot, SnapshotInfo)> {
-    let snap = tagnet::load::load_path(&e.path)
-        .with_context(|| format!("loading the cached snapshot `{}`", e.path.display()))?;
+    let snap = tagnet::load::load_path(&e.path).with_context(|| {
+        format!(
+            "loading the cached snapshot `{}` (delete it if it is damaged, then `tagnet fetch`)",
+            e.path.display()
+        )
+    })?;
     Ok((
         snap,
         SnapshotInfo {

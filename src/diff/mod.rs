@@ -111,10 +111,74 @@ pub struct AddressCounts {
     pub ipv4_added: u128,
     /// IPv4 addresses removed.
     pub ipv4_removed: u128,
-    /// IPv6 addresses added.
+    /// IPv6 addresses added (a decimal string in JSON: it may exceed 2^64).
+    #[serde(serialize_with = "as_string")]
     pub ipv6_added: u128,
-    /// IPv6 addresses removed.
+    /// IPv6 addresses removed (a decimal string in JSON).
+    #[serde(serialize_with = "as_string")]
     pub ipv6_removed: u128,
+}
+
+fn as_string<S: serde::Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&v.to_string())
+}
+
+/// Checks that every name and service of `filter` exists in one of the snapshots: a typo must
+/// not read as "nothing changed". The error names the closest tags.
+pub fn check_filter(filter: &Filter, old: &Snapshot, new: &Snapshot) -> crate::Result<()> {
+    for t in &filter.tags {
+        let g = t.to_ascii_lowercase();
+        let hit = |s: &Snapshot| {
+            s.tags().iter().any(|x| {
+                let name = x.name().to_ascii_lowercase();
+                glob(&g, &name) || name.split('.').next() == Some(g.as_str())
+            })
+        };
+        if !hit(old) && !hit(new) {
+            if t.contains(['*', '?']) {
+                return Err(crate::Error::Usage(format!(
+                    "--tag `{t}` matches no tag of either snapshot"
+                )));
+            }
+            // Unknown: the snapshot's own error, with suggestions.
+            new.tag_by_name(t)?;
+        }
+    }
+    for svc in &filter.services {
+        let known = |s: &Snapshot| {
+            s.tags()
+                .iter()
+                .any(|x| x.system_service().eq_ignore_ascii_case(svc))
+        };
+        if !known(old) && !known(new) {
+            let lower = svc.to_ascii_lowercase();
+            let mut close: Vec<&str> = new
+                .tags()
+                .iter()
+                .map(|x| x.system_service())
+                .filter(|x| !x.is_empty() && x.to_ascii_lowercase().contains(&lower))
+                .collect();
+            close.sort_unstable();
+            close.dedup();
+            return Err(crate::Error::Usage(format!(
+                "--service `{svc}` is no tag's systemService{}",
+                if close.is_empty() {
+                    "; `tagnet tags` lists them in the SERVICE column".to_string()
+                } else {
+                    format!(
+                        "; did you mean {}?",
+                        close
+                            .iter()
+                            .take(5)
+                            .map(|c| format!("`{c}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The whole comparison.

@@ -139,33 +139,41 @@ impl Cache {
         keep: usize,
     ) -> Result<Entry> {
         let dir = self.root.join(cloud.to_ascii_lowercase());
-        let io = |path: &Path, source: std::io::Error| Error::Read {
+        let io = |path: &Path, source: std::io::Error| Error::Write {
             path: path.to_path_buf(),
             source,
         };
         std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
-        // Leftovers of a fetch that was killed halfway.
+        // Leftovers of a fetch killed halfway; a temporary file younger than an hour may be
+        // another fetch's, still running.
         if let Ok(files) = std::fs::read_dir(&dir) {
             for f in files.flatten() {
-                if f.file_name().to_string_lossy().contains(".tmp-") {
+                let stale = f
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age.as_secs() > 3600);
+                if f.file_name().to_string_lossy().contains(".tmp-") && stale {
                     let _ = std::fs::remove_file(f.path());
                 }
             }
         }
         let name = file_name(cloud, change_number, date);
         let path = dir.join(&name);
+        write_atomic(&path, bytes).map_err(|e| io(&path, e))?;
         if let Some(src) = source {
             write_atomic(&sidecar(&path), src.as_bytes()).map_err(|e| io(&path, e))?;
         }
-        write_atomic(&path, bytes).map_err(|e| io(&path, e))?;
-        // Prune: the newest `keep` of this cloud stay.
-        let mine: Vec<Entry> = self
+        // Prune: the newest `keep` of this cloud stay, the one just stored always among them.
+        let others: Vec<Entry> = self
             .list()?
             .into_iter()
-            .filter(|e| e.cloud.eq_ignore_ascii_case(cloud))
+            .filter(|e| e.cloud.eq_ignore_ascii_case(cloud) && e.path != path)
             .collect();
-        if mine.len() > keep.max(1) {
-            for old in &mine[..mine.len() - keep.max(1)] {
+        let room = keep.max(1) - 1;
+        if others.len() > room {
+            for old in &others[..others.len() - room] {
                 let _ = std::fs::remove_file(&old.path);
                 let _ = std::fs::remove_file(sidecar(&old.path));
             }
@@ -191,7 +199,12 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let tmp = dir.join(format!(
+        ".{name}.tmp-{}-{}",
+        std::process::id(),
+        SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;

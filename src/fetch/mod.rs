@@ -120,6 +120,17 @@ pub struct Http {
     opts: HttpOptions,
 }
 
+/// A downloaded body.
+#[derive(Debug, Clone)]
+pub struct Body {
+    /// The bytes.
+    pub bytes: Vec<u8>,
+    /// The final address, after redirects.
+    pub url: String,
+    /// The `Last-Modified` date as `YYYY-MM-DD`, when the server sent one.
+    pub last_modified: Option<String>,
+}
+
 /// Progress of a download: (bytes so far, total when the server said).
 pub type Progress<'a> = &'a mut dyn FnMut(u64, Option<u64>);
 
@@ -132,18 +143,14 @@ impl Http {
             .timeout(opts.timeout)
             .user_agent(concat!("tagnet/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::limited(10))
+            .referer(false)
             .build()
             .map_err(|e| Error::Usage(format!("cannot set up HTTP: {e}")))?;
         Ok(Http { client, opts })
     }
 
     /// GETs `url` with `headers`, retrying transient failures; the body and the final URL.
-    pub fn get(
-        &self,
-        url: &str,
-        headers: &[(&str, &str)],
-        progress: Progress,
-    ) -> Result<(Vec<u8>, String)> {
+    pub fn get(&self, url: &str, headers: &[(&str, &str)], progress: Progress) -> Result<Body> {
         let mut last = String::new();
         for attempt in 0..=self.opts.retries {
             if attempt > 0 {
@@ -166,14 +173,20 @@ impl Http {
         url: &str,
         headers: &[(&str, &str)],
         progress: Progress,
-    ) -> std::result::Result<(Vec<u8>, String), Failure> {
+    ) -> std::result::Result<Body, Failure> {
         let mut req = self.client.get(url);
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
+        let started = std::time::Instant::now();
         let mut resp = req.send().map_err(|e| classify(url, &e))?;
         let status = resp.status();
         let final_url = resp.url().to_string();
+        let last_modified = resp
+            .headers()
+            .get(reqwest::header::LAST_MODIFIED)
+            .and_then(|v| v.to_str().ok())
+            .and_then(http_date);
         if status.is_server_error() {
             return Err(Failure::Transient(format!("HTTP {status}")));
         }
@@ -199,6 +212,13 @@ impl Http {
                 Ok(n) => {
                     body.extend_from_slice(&buf[..n]);
                     progress(body.len() as u64, total);
+                    if started.elapsed() > self.opts.timeout {
+                        return Err(Failure::Transient(format!(
+                            "timed out after {} s with {} bytes received (the server sends too slowly)",
+                            self.opts.timeout.as_secs(),
+                            body.len()
+                        )));
+                    }
                 }
                 Err(e) => {
                     let timeout = e.kind() == std::io::ErrorKind::TimedOut
@@ -230,8 +250,35 @@ impl Http {
                 body.len()
             )));
         }
-        Ok((body, final_url))
+        Ok(Body {
+            bytes: body,
+            url: final_url,
+            last_modified,
+        })
     }
+}
+
+/// `YYYY-MM-DD` from an HTTP date (`Sat, 15 Nov 2025 10:00:00 GMT`).
+fn http_date(text: &str) -> Option<String> {
+    let mut it = text.split_whitespace().skip(1);
+    let day: u32 = it.next()?.parse().ok()?;
+    let month = match it.next()?.to_ascii_lowercase().as_str() {
+        "jan" => 1,
+        "feb" => 2,
+        "mar" => 3,
+        "apr" => 4,
+        "may" => 5,
+        "jun" => 6,
+        "jul" => 7,
+        "aug" => 8,
+        "sep" => 9,
+        "oct" => 10,
+        "nov" => 11,
+        "dec" => 12,
+        _ => return None,
+    };
+    let year: u32 = it.next()?.parse().ok()?;
+    Some(format!("{year:04}-{month:02}-{day:02}"))
 }
 
 enum Failure {
@@ -268,11 +315,30 @@ fn classify(url: &str, e: &reqwest::Error) -> Failure {
 }
 
 /// A URL with its query string dropped (it may carry a signature).
-fn redact(url: &str) -> String {
-    match url.split_once('?') {
-        Some((base, _)) => format!("{base}?…"),
-        None => url.to_string(),
-    }
+/// A URL fit to print or store: no user name or password, no query string (either may carry
+/// a secret, such as a SAS signature).
+///
+/// ```
+/// assert_eq!(tagnet::fetch::redact("https://u:p@h.example/f.json?sig=x"), "https://h.example/f.json?…");
+/// ```
+pub fn redact(url: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, _)) => (b, "?…"),
+        None => (url, ""),
+    };
+    let base = match base.split_once("://") {
+        Some((scheme, rest)) => {
+            let (host, path) = rest.split_once('/').map_or((rest, ""), |(h, p)| (h, p));
+            let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+            if path.is_empty() && !rest.contains('/') {
+                format!("{scheme}://{host}")
+            } else {
+                format!("{scheme}://{host}/{path}")
+            }
+        }
+        None => base.to_string(),
+    };
+    format!("{base}{query}")
 }
 
 /// Every distinct address of a `ServiceTags_*.json` file linked anywhere in `page` (plain,
@@ -285,52 +351,53 @@ fn redact(url: &str) -> String {
 pub fn find_links(page: &str) -> Vec<String> {
     let text = page
         .replace("\\/", "/")
-        .replace("&amp;", "&")
         .replace("\\u002F", "/")
-        .replace("\\u0026", "&");
+        .replace("\\u002f", "/")
+        .replace("\\u0026", "&")
+        .replace("&#x2F;", "/")
+        .replace("&#x2f;", "/")
+        .replace("&#47;", "/")
+        .replace("&#x3A;", ":")
+        .replace("&#x3a;", ":")
+        .replace("&#58;", ":")
+        .replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&amp;", "&");
+    let lower = text.to_ascii_lowercase();
+    let stop = |c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '(' | ')' | ',');
     let mut out: Vec<String> = Vec::new();
-    let bytes = text.as_bytes();
     let mut from = 0;
-    while let Some(i) = text[from..].find("ServiceTags_") {
+    while let Some(i) = lower[from..].find("servicetags_") {
         let at = from + i;
         from = at + 1;
-        let Some(end_rel) = text[at..].find(".json") else {
+        let Some(end_rel) = lower[at..].find(".json") else {
             break;
         };
-        let end = at + end_rel + ".json".len();
-        if text[at..end]
-            .contains(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>'))
-        {
+        let mut end = at + end_rel + ".json".len();
+        if text[at..end].contains(stop) {
             continue;
         }
+        // A query string after the name belongs to the link.
+        if text[end..].starts_with('?') {
+            end += text[end..].find(stop).unwrap_or(text.len() - end);
+        }
         let start = text[..at]
-            .rfind(|c: char| {
-                c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '(' | '=' | ',')
-            })
+            .rfind(|c: char| stop(c) || c == '=')
             .map_or(0, |p| p + 1);
         let link = &text[start..end];
         // Absolute, or relative to the page (resolved by the caller).
         if !link.is_empty() && !out.iter().any(|l| l == link) {
             out.push(link.to_string());
         }
-        let _ = bytes;
     }
     out
 }
 
-/// The link to use among several: the one whose file name carries the latest date.
-fn pick_link(links: &[String]) -> Option<String> {
-    links
-        .iter()
-        .max_by_key(|l| {
-            l.rsplit('/')
-                .next()
-                .and_then(|n| n.trim_end_matches(".json").rsplit('_').next())
-                .filter(|d| d.len() == 8 && d.bytes().all(|b| b.is_ascii_digit()))
-                .map(String::from)
-                .unwrap_or_default()
-        })
-        .cloned()
+/// The links in the order to try them: the latest date in the file name first.
+fn rank_links(links: &[String]) -> Vec<String> {
+    let mut ranked = links.to_vec();
+    ranked.sort_by_key(|l| std::cmp::Reverse(date_in_url(l).unwrap_or_default()));
+    ranked
 }
 
 /// What to fetch.
@@ -356,27 +423,29 @@ pub enum Fetched {
 }
 
 /// Finds the current file's address on the cloud's download page (then its confirmation
-/// page), or says what was found instead.
-pub fn discover(http: &Http, cloud: Cloud) -> Result<String> {
+/// page): every candidate, newest first; or says what was found instead.
+pub fn discover(http: &Http, cloud: Cloud) -> Result<Vec<String>> {
     let page = cloud.page();
     let mut seen = Vec::new();
+    let mut loaded = false;
     let mut pages = vec![page.clone()];
     if page.contains("details.aspx") {
         pages.push(page.replace("details.aspx", "confirmation.aspx"));
     }
     for p in &pages {
-        let (body, final_url) = match http.get(p, &[], &mut |_, _| {}) {
+        let body = match http.get(p, &[], &mut |_, _| {}) {
             Ok(x) => x,
             Err(e) => {
-                seen.push(format!("{p}: {e}"));
+                seen.push(e.to_string());
                 continue;
             }
         };
-        let text = String::from_utf8_lossy(&body);
+        loaded = true;
+        let text = String::from_utf8_lossy(&body.bytes);
         let links: Vec<String> = find_links(&text)
             .into_iter()
             .filter_map(|l| {
-                reqwest::Url::parse(&final_url)
+                reqwest::Url::parse(&body.url)
                     .ok()?
                     .join(&l)
                     .ok()
@@ -384,8 +453,8 @@ pub fn discover(http: &Http, cloud: Cloud) -> Result<String> {
             })
             .filter(|l| l.starts_with("https://") || l.starts_with("http://"))
             .collect();
-        if let Some(l) = pick_link(&links) {
-            return Ok(l);
+        if !links.is_empty() {
+            return Ok(rank_links(&links));
         }
         let json_links: Vec<String> = text
             .split(['"', '\''])
@@ -399,8 +468,9 @@ pub fn discover(http: &Http, cloud: Cloud) -> Result<String> {
             .map(|(t, _)| t.trim().chars().take(100).collect::<String>())
             .unwrap_or_default();
         seen.push(format!(
-            "{p}: {} bytes, title `{title}`, no link to ServiceTags_*.json{}",
-            body.len(),
+            "{}: {} bytes, title `{title}`, no link to ServiceTags_*.json{}",
+            redact(p),
+            body.bytes.len(),
             if json_links.is_empty() {
                 String::new()
             } else {
@@ -408,12 +478,20 @@ pub fn discover(http: &Http, cloud: Cloud) -> Result<String> {
             }
         ));
     }
-    Err(Error::Fetch {
-        url: page,
-        message: format!(
+    let message = if loaded {
+        format!(
             "could not find the service-tag file's link; the page layout may have changed. Found: {}. Give the file's address with --url",
             seen.join("; ")
-        ),
+        )
+    } else {
+        format!(
+            "the download page could not be loaded ({}). Check the network (or TAGNET_DOWNLOAD_PAGE), or give the file's address with --url",
+            seen.join("; ")
+        )
+    };
+    Err(Error::Fetch {
+        url: redact(&page),
+        message,
     })
 }
 
@@ -425,18 +503,41 @@ pub fn fetch(
     today: &str,
     progress: Progress,
 ) -> Result<Fetched> {
-    let url = match &req.url {
-        Some(u) => u.clone(),
+    let candidates = match &req.url {
+        Some(u) => vec![u.clone()],
         None => discover(http, req.cloud)?,
     };
     let newest = cache.newest(req.cloud.name())?;
-    if let Some(n) = &newest
-        && !req.force
-        && n.source.as_deref() == Some(url.as_str())
-    {
-        return Ok(Fetched::UpToDate(n.clone()));
+    // Try the newest link first; a link that is gone (404) gives way to the next one.
+    let mut got = None;
+    let mut gone = Vec::new();
+    for url in &candidates {
+        if let Some(n) = &newest
+            && !req.force
+            && n.source.as_deref() == Some(redact(url).as_str())
+        {
+            return Ok(Fetched::UpToDate(n.clone()));
+        }
+        match http.get(url, &[], progress) {
+            Ok(b) => {
+                got = Some((url.clone(), b));
+                break;
+            }
+            Err(Error::Fetch { message, .. })
+                if message.starts_with("HTTP 404") && candidates.len() > 1 =>
+            {
+                gone.push(redact(url));
+            }
+            Err(e) => return Err(e),
+        }
     }
-    let (bytes, _) = http.get(&url, &[], progress)?;
+    let Some((url, body)) = got else {
+        return Err(Error::Fetch {
+            url: redact(&req.cloud.page()),
+            message: format!("every linked file is gone (HTTP 404): {}", gone.join(", ")),
+        });
+    };
+    let bytes = body.bytes;
     let snap = crate::load::from_slice(&bytes, &redact(&url))?;
     verify(&snap, req.cloud, newest.as_ref(), req.force, &url)?;
     if let Some(n) = &newest
@@ -445,13 +546,17 @@ pub fn fetch(
     {
         return Ok(Fetched::UpToDate(n.clone()));
     }
-    let date = date_in_url(&url).unwrap_or_else(|| today.to_string());
+    // The date: from the file's name as Microsoft gives it, else the server's Last-Modified,
+    // else today.
+    let date = date_in_url(&url)
+        .or(body.last_modified)
+        .unwrap_or_else(|| today.to_string());
     let entry = cache.store(
         &bytes,
         req.cloud.name(),
         snap.change_number(),
         &date,
-        Some(&url),
+        Some(&redact(&url)),
         req.keep,
     )?;
     Ok(Fetched::Stored(entry))
@@ -533,10 +638,39 @@ pub fn fetch_api(
         req.location
     );
     let auth = format!("Bearer {token}");
+    let origin = |u: &str| -> Option<String> {
+        let p = reqwest::Url::parse(u).ok()?;
+        Some(format!(
+            "{}://{}:{}",
+            p.scheme(),
+            p.host_str()?,
+            p.port_or_known_default()?
+        ))
+    };
+    let base_origin = origin(&url);
+    let mut visited = std::collections::BTreeSet::new();
     let mut merged: Option<serde_json::Value> = None;
     let mut values: Vec<serde_json::Value> = Vec::new();
     for page in 0..1000 {
-        let (body, _) = http.get(&url, &[("Authorization", auth.as_str())], &mut |_, _| {})?;
+        // The token goes only where --api-base points.
+        if origin(&url) != base_origin {
+            return Err(Error::Fetch {
+                url: redact(&url),
+                message: format!(
+                    "page {}'s nextLink points to another host than --api-base; the token is not sent there",
+                    page
+                ),
+            });
+        }
+        if !visited.insert(url.clone()) {
+            return Err(Error::Fetch {
+                url: redact(&url),
+                message: format!("nextLink loops back to a page already read (page {page})"),
+            });
+        }
+        let body = http
+            .get(&url, &[("Authorization", auth.as_str())], &mut |_, _| {})?
+            .bytes;
         let doc: serde_json::Value = serde_json::from_slice(&body).map_err(|e| Error::Fetch {
             url: redact(&url),
             message: format!("page {} is not JSON: {e}", page + 1),
@@ -604,10 +738,18 @@ mod tests {
             ["https://download.microsoft.com/download/ServiceTags_Public_20251117.json"]
         );
         let both = format!("{plain}{json}");
-        assert!(
-            pick_link(&find_links(&both))
-                .unwrap()
-                .ends_with("20251117.json")
+        assert!(rank_links(&find_links(&both))[0].ends_with("20251117.json"));
+        assert_eq!(
+            find_links("<a href=\"/x/ServiceTags_Public_20251110.json?a=1&amp;b=2\">"),
+            ["/x/ServiceTags_Public_20251110.json?a=1&b=2"]
+        );
+        assert_eq!(
+            find_links("href=\"https:&#x2F;&#x2F;h&#x2F;servicetags_public_20251110.json\""),
+            ["https://h/servicetags_public_20251110.json"]
+        );
+        assert_eq!(
+            http_date("Sat, 15 Nov 2025 10:00:00 GMT").as_deref(),
+            Some("2025-11-15")
         );
         assert!(find_links("ServiceTags_ and nothing.json").is_empty());
         assert_eq!(

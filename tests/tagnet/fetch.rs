@@ -23,6 +23,8 @@ enum Reply {
     /// Send headers and nothing more for a long time.
     Stall,
     Redirect(String),
+    /// Send the body a little at a time, `pause` between pieces.
+    Trickle(Vec<u8>, Duration),
 }
 
 type Routes = Arc<Mutex<HashMap<String, Vec<Reply>>>>;
@@ -114,6 +116,19 @@ fn handle(
         Reply::Stall => {
             let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n{");
             std::thread::sleep(Duration::from_secs(20));
+            Ok(())
+        }
+        Reply::Trickle(body, pause) => {
+            let _ = s.write_all(
+                format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).as_bytes(),
+            );
+            for piece in body.chunks(body.len() / 20 + 1) {
+                if s.write_all(piece).is_err() {
+                    break;
+                }
+                let _ = s.flush();
+                std::thread::sleep(pause);
+            }
             Ok(())
         }
         Reply::Redirect(to) => s.write_all(
@@ -237,7 +252,7 @@ fn fetch_stores_and_later_commands_use_the_cache() {
         .args(["--tags", "cn7", "info"])
         .assert()
         .code(2)
-        .stderr(predicates::str::contains("cached: Public cn42"));
+        .stderr(predicates::str::contains("cached: public:cn42"));
     tagnet(&cache, &server)
         .args(["snapshots", "--format", "csv"])
         .assert()
@@ -357,8 +372,8 @@ fn every_fault_ends_with_a_clear_message_and_the_cache_as_it_was() {
         .collect();
     assert_eq!(cns.len(), 2, "{cns:?}");
     assert!(
-        !cns.iter().any(|n| n.contains("cn40")),
-        "the oldest goes first: {cns:?}"
+        cns.iter().any(|n| n.contains("cn40")) && cns.iter().any(|n| n.contains("cn43")),
+        "the one just stored and the newest other stay: {cns:?}"
     );
 }
 
@@ -652,6 +667,37 @@ fn diff_impact_on_a_route_table() {
         d["impact"]["udr_delete"],
         json!([["BatchNodeManagement-192.0.2.64_27", "192.0.2.64/27"]])
     );
+    // A typo in --tag or --service is an error, not "nothing changed".
+    Command::cargo_bin("tagnet")
+        .unwrap()
+        .args(["diff"])
+        .arg(example())
+        .arg(&new)
+        .args(["--tag", "BatchNodeManagment"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("did you mean"));
+    Command::cargo_bin("tagnet")
+        .unwrap()
+        .args(["diff"])
+        .arg(example())
+        .arg(&new)
+        .args(["--service", "Storage"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("AzureStorage"));
+    // The plan alone.
+    Command::cargo_bin("tagnet")
+        .unwrap()
+        .args(["diff"])
+        .arg(example())
+        .arg(&new)
+        .args(["--region", "eastus2", "--route-table"])
+        .arg(&rt)
+        .args(["--format", "az", "-q"])
+        .assert()
+        .code(1)
+        .stdout(predicates::str::starts_with("#!/usr/bin/env bash"));
     // Markdown for the weekly ticket.
     Command::cargo_bin("tagnet")
         .unwrap()
@@ -696,4 +742,214 @@ fn diff_of_a_file_and_discovery_api_output_says_what_the_api_lacks_or_lags() {
     assert_eq!(d["old"]["format"], "discovery-api");
     assert_eq!(d["api_lacks"], json!(["Storage.EastUS2"]));
     assert_eq!(d["api_lags"], json!(["AzureCloud"]));
+}
+
+#[test]
+fn secrets_stay_secret_and_trickles_are_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let server = serve(vec![(FILE, vec![Reply::Ok(snapshot("Public", 42))])]);
+    // A user name, password and SAS signature in --url are neither printed nor stored.
+    let url = format!(
+        "{}{FILE}?sv=2024&sig=SASSECRET",
+        server.base.replace("http://", "http://user:pw@")
+    );
+    let out = tagnet(&cache, &server)
+        .args(["fetch", "--format", "json", "--url", &url])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut all = String::from_utf8_lossy(&out.stdout).into_owned();
+    all.push_str(&String::from_utf8_lossy(&out.stderr));
+    for (_, bytes) in cache_state(&cache) {
+        all.push_str(&String::from_utf8_lossy(&bytes));
+    }
+    let listing = tagnet(&cache, &server)
+        .args(["snapshots", "--format", "json"])
+        .output()
+        .unwrap();
+    all.push_str(&String::from_utf8_lossy(&listing.stdout));
+    assert!(
+        !all.contains("SASSECRET") && !all.contains("user:pw"),
+        "{all}"
+    );
+    // --timeout covers the body: a server that trickles is cut off.
+    let slow = serve(vec![(
+        FILE,
+        vec![Reply::Trickle(
+            snapshot("Public", 43),
+            Duration::from_millis(300),
+        )],
+    )]);
+    let started = std::time::Instant::now();
+    let out = tagnet(&cache, &slow)
+        .args([
+            "fetch",
+            "--timeout",
+            "2",
+            "--retries",
+            "0",
+            "--url",
+            &format!("{}{FILE}", slow.base),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("timed out"));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    // --force --keep 1 keeps what it just stored.
+    let old = serve(vec![("/old.json", vec![Reply::Ok(snapshot("Public", 40))])]);
+    let out = tagnet(&cache, &old)
+        .args([
+            "fetch",
+            "--force",
+            "--keep",
+            "1",
+            "--format",
+            "json",
+            "--url",
+            &format!("{}/old.json", old.base),
+        ])
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(Path::new(doc["snapshot"]["path"].as_str().unwrap()).exists());
+}
+
+#[test]
+fn the_token_goes_only_to_the_api_base() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let list = "/subscriptions/s/providers/Microsoft.Network/locations/l/serviceTags";
+    let elsewhere = serve(vec![("/evil", vec![Reply::Ok(b"{}".to_vec())])]);
+    let mut page: Value = serde_json::from_slice(&snapshot("Public", 42)).unwrap();
+    page["changeNumber"] = "42".into();
+    page["nextLink"] = format!("{}/evil?x=1", elsewhere.base).into();
+    let api = serve(vec![(list, vec![Reply::Ok(page.to_string().into_bytes())])]);
+    let out = tagnet(&cache, &api)
+        .env("AZURE_ACCESS_TOKEN", "tok-SECRET")
+        .args([
+            "fetch",
+            "--api",
+            "--subscription",
+            "s",
+            "--location",
+            "l",
+            "--api-base",
+            &api.base,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("another host"));
+    assert!(elsewhere.auth.lock().unwrap().is_empty());
+    assert_eq!(elsewhere.hits("/evil"), 0);
+    assert!(cache_state(&cache).is_empty());
+    // A nextLink that loops is refused after one round.
+    page["nextLink"] = format!("{}{list}", api.base).into();
+    api.set(list, vec![Reply::Ok(page.to_string().into_bytes())]);
+    let out = tagnet(&cache, &api)
+        .env("AZURE_ACCESS_TOKEN", "tok-SECRET")
+        .args([
+            "fetch",
+            "--api",
+            "--subscription",
+            "s",
+            "--location",
+            "l",
+            "--api-base",
+            &api.base,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("loops"));
+}
+
+#[test]
+fn pages_in_every_spelling_and_pages_that_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let escaped = "<a data-x=\"{&quot;url&quot;:&quot;/dl/ServiceTags_Public_20251117.json&quot;}\">x</a> \
+        <a href=\"/dl/ServiceTags_Public_20251124.json\">newest, gone</a>";
+    let server = serve(vec![
+        ("/page", vec![Reply::Ok(escaped.as_bytes().to_vec())]),
+        (
+            "/dl/ServiceTags_Public_20251117.json",
+            vec![Reply::Ok(snapshot("Public", 44))],
+        ),
+    ]);
+    tagnet(&cache, &server)
+        .args(["fetch", "--retries", "0"])
+        .assert()
+        .code(0)
+        .stdout(predicates::str::contains("changeNumber 44 (2025-11-17)"));
+    // A page that cannot be loaded is not blamed on its layout.
+    let down = serve(vec![("/page", vec![Reply::Status(500)])]);
+    let out = tagnet(&cache, &down)
+        .args(["fetch", "--retries", "0"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("could not be loaded") && !err.contains("layout"),
+        "{err}"
+    );
+}
+
+#[test]
+fn cache_choice_is_never_ambiguous() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let server = serve(vec![
+        ("/pub.json", vec![Reply::Ok(snapshot("Public", 42))]),
+        (
+            "/gov.json",
+            vec![Reply::Ok(snapshot("AzureGovernment", 42))],
+        ),
+    ]);
+    tagnet(&cache, &server)
+        .args([
+            "fetch",
+            "--url",
+            &format!("{}/gov.json", server.base),
+            "--cloud",
+            "usgov",
+        ])
+        .assert()
+        .code(0);
+    // Only a Government snapshot cached: `latest` is it.
+    tagnet(&cache, &server)
+        .args(["--tags", "latest", "info", "--format", "csv", "-q"])
+        .assert()
+        .code(0)
+        .stdout(predicates::str::contains("AzureGovernment"));
+    tagnet(&cache, &server)
+        .args(["fetch", "--url", &format!("{}/pub.json", server.base)])
+        .assert()
+        .code(0);
+    tagnet(&cache, &server)
+        .args(["--tags", "cn42", "info"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("public:cn42"));
+    tagnet(&cache, &server)
+        .args(["--tags", "usgov:cn42", "info", "--format", "csv", "-q"])
+        .assert()
+        .code(0)
+        .stdout(predicates::str::contains("AzureGovernment"));
+    tagnet(&cache, &server)
+        .args(["--tags", "latest", "info", "--format", "csv", "-q"])
+        .assert()
+        .code(0)
+        .stdout(predicates::str::contains(",Public,"));
 }
