@@ -37,6 +37,7 @@ pub mod fetch;
 pub mod findings;
 pub mod index;
 pub mod load;
+pub mod nsg;
 pub mod oracle;
 pub mod prefixset;
 pub mod routes;

@@ -60,6 +60,9 @@ pub enum Command {
     /// What changed between two snapshots, per tag, and what it means for a route table.
     /// Exit 1 when the route table needs action.
     Diff(DiffArgs),
+    /// Network security groups: is a flow allowed, and by which rule.
+    #[command(subcommand)]
+    Nsg(NsgCommand),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(CompletionsArgs),
     /// Print the manual page (roff) to standard output.
@@ -152,6 +155,47 @@ pub struct DiffArgs {
     /// With --route-table: the plan deletes stale routes (else lists them for review).
     #[arg(long)]
     pub prune: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NsgCommand {
+    /// Like Network Watcher's IP flow verify, offline: the access, the NSG and the deciding
+    /// rule, for one flow or a file of flows. Exit 1 when a flow is denied.
+    Verify(NsgVerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NsgVerifyArgs {
+    /// The subnet's NSG: `az network nsg show` output, REST or ARM (FILE#NAME picks one of
+    /// several).
+    #[arg(long, value_name = "FILE[#NAME]")]
+    pub nsg: Option<String>,
+    /// The NIC's NSG.
+    #[arg(long, value_name = "FILE[#NAME]")]
+    pub nic_nsg: Option<String>,
+    /// VirtualNetwork: a prefix (repeatable: the VNet, peered VNets, on-premises) or
+    /// `az network vnet show` output (its space plus its peerings').
+    #[arg(long, value_name = "PREFIX|FILE")]
+    pub vnet: Vec<String>,
+    /// Application security group members: NAME=IP[,IP…] (repeatable).
+    #[arg(long, value_name = "NAME=IP[,IP…]")]
+    pub asg: Vec<String>,
+    /// inbound or outbound.
+    #[arg(long)]
+    pub direction: Option<String>,
+    /// Tcp, Udp, Icmp, Esp or Ah.
+    #[arg(long)]
+    pub protocol: Option<String>,
+    /// The VM's address: IP[:PORT] ([IPv6]:PORT).
+    #[arg(long, value_name = "IP[:PORT]")]
+    pub local: Option<String>,
+    /// The other end: IP[:PORT].
+    #[arg(long, value_name = "IP[:PORT]")]
+    pub remote: Option<String>,
+    /// Flows, one a line: CSV direction,protocol,local_ip,local_port,remote_ip,remote_port (a
+    /// header is allowed) or NDJSON with those keys (`-`: standard input).
+    #[arg(long, value_name = "FILE|-", conflicts_with_all = ["direction", "protocol", "local", "remote"])]
+    pub flows: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

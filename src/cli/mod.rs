@@ -4,6 +4,7 @@ pub mod args;
 mod commands;
 mod diff_cmd;
 mod fetch_cmd;
+mod nsg_cmd;
 pub mod render;
 mod routes_cmd;
 pub mod source;
@@ -79,6 +80,7 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
         Command::Overlaps(a) => routes_cmd::overlaps(a, cli.format, out),
         Command::Info => commands::info(&snap()?, cli.tags.as_deref(), cli.format, out),
         Command::Completions(a) => commands::completions(a, out),
+        Command::Nsg(args::NsgCommand::Verify(a)) => nsg_cmd::verify(&snap()?, a, cli.format, out),
         Command::Fetch(a) => fetch_cmd::fetch(a, cli.offline, cli.format, out),
         Command::Snapshots => fetch_cmd::snapshots(cli.format, out),
         Command::Diff(a) => diff_cmd::diff(a, cli.format, cli.quiet, out),

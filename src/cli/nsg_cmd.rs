@@ -1,0 +1,383 @@
+//! `nsg verify`.
+
+use super::Status;
+use super::args::NsgVerifyArgs;
+use super::render::{self, Format};
+use anyhow::{Context, Result, bail};
+use ipnet::IpNet;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::net::IpAddr;
+use std::path::Path;
+use tagnet::Snapshot;
+use tagnet::nsg::compile::CompiledNsg;
+use tagnet::nsg::eval::Context as NsgContext;
+use tagnet::nsg::model::{Direction, Flow, Nsg, Protocol, Verdict};
+
+/// Reads `FILE` or `FILE#NAME`: the one NSG it holds, or the one named.
+fn read_nsg(spec: &str) -> Result<Nsg> {
+    let (path, name) = match spec.rsplit_once('#') {
+        Some((p, n)) if !Path::new(spec).exists() => (p, Some(n)),
+        _ => (spec, None),
+    };
+    let (bytes, origin) = tagnet::load::read_input(Path::new(path))?;
+    let mut all = tagnet::nsg::load::parse(&bytes, &origin)?;
+    match name {
+        Some(n) => {
+            let names: Vec<String> = all.iter().map(|x| x.name.clone()).collect();
+            let i = all
+                .iter()
+                .position(|x| x.name.eq_ignore_ascii_case(n))
+                .with_context(|| {
+                    format!(
+                        "{origin} holds no NSG named `{n}`; it holds: {}",
+                        names.join(", ")
+                    )
+                })?;
+            Ok(all.swap_remove(i))
+        }
+        None if all.len() == 1 => Ok(all.remove(0)),
+        None => bail!(
+            "{origin} holds {} NSGs ({}); name one: {path}#NAME",
+            all.len(),
+            all.iter()
+                .map(|x| x.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// `--vnet PREFIX` or `--vnet FILE` (`az network vnet show`: its address space and its
+/// peerings' remote spaces).
+pub fn vnet_spaces(args: &[String]) -> Result<Vec<IpNet>> {
+    let mut out = Vec::new();
+    for a in args {
+        if let Ok(n) = tagnet::load::parse_listed_prefix(a) {
+            out.push(n.trunc());
+            continue;
+        }
+        if let Ok(ip) = a.parse::<IpAddr>() {
+            out.push(IpNet::from(ip));
+            continue;
+        }
+        let (bytes, origin) = tagnet::load::read_input(Path::new(a))
+            .with_context(|| format!("--vnet `{a}` is neither a prefix nor a readable file"))?;
+        let doc: serde_json::Value = serde_json::from_slice(&bytes).with_context(|| {
+            format!("{origin}: not JSON (expected `az network vnet show` output)")
+        })?;
+        let props = doc.get("properties").unwrap_or(&doc);
+        let mut texts: Vec<&str> = Vec::new();
+        let space = |v: &'_ serde_json::Value| -> Vec<String> {
+            v.pointer("/addressSpace/addressPrefixes")
+                .or_else(|| v.pointer("/properties/addressSpace/addressPrefixes"))
+                .and_then(|x| x.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut all = space(props);
+        all.extend(space(&doc));
+        if let Some(peers) = props
+            .get("virtualNetworkPeerings")
+            .and_then(|p| p.as_array())
+        {
+            for p in peers {
+                let pp = p.get("properties").unwrap_or(p);
+                if let Some(r) = pp
+                    .pointer("/remoteAddressSpace/addressPrefixes")
+                    .and_then(|x| x.as_array())
+                {
+                    all.extend(r.iter().filter_map(|s| s.as_str().map(String::from)));
+                }
+            }
+        }
+        if all.is_empty() {
+            bail!(
+                "{origin}: no addressSpace.addressPrefixes (expected `az network vnet show` output)"
+            );
+        }
+        texts.extend(all.iter().map(String::as_str));
+        for t in texts {
+            out.push(
+                tagnet::load::parse_listed_prefix(t)
+                    .map_err(|r| anyhow::anyhow!("{origin}: invalid prefix `{t}`: {r}"))?
+                    .trunc(),
+            );
+        }
+    }
+    Ok(out)
+}
+
+fn asgs(args: &[String]) -> Result<BTreeMap<String, Vec<IpAddr>>> {
+    let mut out: BTreeMap<String, Vec<IpAddr>> = BTreeMap::new();
+    for a in args {
+        let (name, ips) = a
+            .split_once('=')
+            .with_context(|| format!("--asg `{a}`: expected NAME=IP[,IP…]"))?;
+        let list = out.entry(name.trim().to_string()).or_default();
+        for ip in ips.split(',').filter(|s| !s.trim().is_empty()) {
+            list.push(
+                ip.trim()
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("--asg `{a}`: `{ip}` is not an IP address"))?,
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// `IP`, `IP:PORT`, `[IPv6]:PORT`.
+fn endpoint(text: &str, what: &str) -> Result<(IpAddr, u16)> {
+    let t = text.trim();
+    let bad = || anyhow::anyhow!("{what} `{t}`: expected IP, IP:PORT or [IPv6]:PORT");
+    let (ip, port) = if let Some(rest) = t.strip_prefix('[') {
+        let (ip, after) = rest.split_once(']').ok_or_else(bad)?;
+        (ip, after.strip_prefix(':'))
+    } else if t.matches(':').count() == 1 {
+        let (ip, p) = t.split_once(':').expect("one colon");
+        (ip, Some(p))
+    } else {
+        (t, None)
+    };
+    let ip: IpAddr = ip.parse().map_err(|_| bad())?;
+    let port = match port {
+        Some(p) => p
+            .parse::<u16>()
+            .map_err(|_| anyhow::anyhow!("{what} `{t}`: port `{p}` is not 0–65535"))?,
+        None => 0,
+    };
+    Ok((ip, port))
+}
+
+#[derive(Serialize)]
+struct Record<'a> {
+    access: String,
+    nsg: &'a str,
+    rule: &'a str,
+    direction: String,
+    protocol: &'static str,
+    local_ip: IpAddr,
+    local_port: u16,
+    remote_ip: IpAddr,
+    remote_port: u16,
+}
+
+/// One flow line: CSV `direction,protocol,local_ip,local_port,remote_ip,remote_port` or an
+/// NDJSON object with those keys. `Ok(None)` for blank, comment and header lines.
+fn parse_flow(line: &str) -> std::result::Result<Option<Flow>, String> {
+    let l = line.trim();
+    if l.is_empty() || l.starts_with('#') {
+        return Ok(None);
+    }
+    let fields: Vec<String> = if l.starts_with('{') {
+        let v: serde_json::Value =
+            serde_json::from_str(l).map_err(|e| format!("invalid JSON: {e}"))?;
+        [
+            "direction",
+            "protocol",
+            "local_ip",
+            "local_port",
+            "remote_ip",
+            "remote_port",
+        ]
+        .iter()
+        .map(|k| match v.get(*k) {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(serde_json::Value::Number(n)) => n.to_string(),
+            _ => String::new(),
+        })
+        .collect()
+    } else {
+        l.split(',').map(|s| s.trim().to_string()).collect()
+    };
+    if fields
+        .first()
+        .is_some_and(|f| f.eq_ignore_ascii_case("direction"))
+    {
+        return Ok(None); // the header
+    }
+    if fields.len() != 6 {
+        return Err(format!(
+            "expected 6 fields direction,protocol,local_ip,local_port,remote_ip,remote_port, got {}",
+            fields.len()
+        ));
+    }
+    let direction = Direction::parse(&fields[0])
+        .ok_or(format!("direction `{}`: Inbound or Outbound", fields[0]))?;
+    let protocol = match Protocol::parse(&fields[1]) {
+        Some(Protocol::Any) | None => {
+            return Err(format!(
+                "protocol `{}`: Tcp, Udp, Icmp, Esp or Ah",
+                fields[1]
+            ));
+        }
+        Some(p) => p,
+    };
+    let ip = |s: &str| {
+        s.parse::<IpAddr>()
+            .map_err(|_| format!("`{s}` is not an IP address"))
+    };
+    let port = |s: &str| {
+        if s.is_empty() || s == "*" {
+            Ok(0)
+        } else {
+            s.parse::<u16>()
+                .map_err(|_| format!("port `{s}` is not 0–65535"))
+        }
+    };
+    Ok(Some(Flow {
+        direction,
+        protocol,
+        local_ip: ip(&fields[2])?,
+        local_port: port(&fields[3])?,
+        remote_ip: ip(&fields[4])?,
+        remote_port: port(&fields[5])?,
+    }))
+}
+
+pub fn verify(
+    snap: &Snapshot,
+    a: &NsgVerifyArgs,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<Status> {
+    if format.is_deployment() || format == Format::Markdown {
+        bail!(
+            "--format {}: nsg verify writes table, json, ndjson or csv",
+            format.typed()
+        );
+    }
+    let ctx = NsgContext {
+        snapshot: snap,
+        vnet: vnet_spaces(&a.vnet)?,
+        asgs: asgs(&a.asg)?,
+    };
+    let subnet = a.nsg.as_deref().map(read_nsg).transpose()?;
+    let nic = a.nic_nsg.as_deref().map(read_nsg).transpose()?;
+    if subnet.is_none() && nic.is_none() {
+        bail!("give the subnet's NSG with --nsg FILE, the NIC's with --nic-nsg FILE, or both");
+    }
+    let compiled = |n: &Option<Nsg>| -> Result<Option<CompiledNsg>> {
+        n.as_ref()
+            .map(|n| Ok(tagnet::nsg::compile(&ctx.resolve(n)?)))
+            .transpose()
+    };
+    let (cs, cn) = (compiled(&subnet)?, compiled(&nic)?);
+    let flows: Vec<(usize, std::result::Result<Option<Flow>, String>)> = match &a.flows {
+        Some(path) => {
+            let (bytes, origin) = tagnet::load::read_input(path)?;
+            let text =
+                std::str::from_utf8(&bytes).with_context(|| format!("{origin}: not UTF-8 text"))?;
+            let lines: Vec<(usize, &str)> =
+                text.lines().enumerate().map(|(i, l)| (i + 1, l)).collect();
+            let parsed: Vec<_> = lines
+                .par_iter()
+                .map(|&(no, l)| (no, parse_flow(l)))
+                .collect();
+            for (no, r) in &parsed {
+                if let Err(e) = r {
+                    eprintln!(
+                        "tagnet: {origin}:{no}: {e}: skipped (`{}`)",
+                        super::commands::quoted(lines[no - 1].1)
+                    );
+                }
+            }
+            parsed
+        }
+        None => {
+            let direction = a
+                .direction
+                .as_deref()
+                .and_then(Direction::parse)
+                .context("give --direction inbound|outbound (or --flows FILE)")?;
+            let protocol = match a.protocol.as_deref().map(Protocol::parse) {
+                Some(Some(p)) if p != Protocol::Any => p,
+                _ => bail!("give --protocol Tcp, Udp, Icmp, Esp or Ah"),
+            };
+            let (local_ip, local_port) = endpoint(
+                a.local.as_deref().context("give --local IP[:PORT]")?,
+                "--local",
+            )?;
+            let (remote_ip, remote_port) = endpoint(
+                a.remote.as_deref().context("give --remote IP[:PORT]")?,
+                "--remote",
+            )?;
+            vec![(
+                1,
+                Ok(Some(Flow {
+                    direction,
+                    protocol,
+                    local_ip,
+                    local_port,
+                    remote_ip,
+                    remote_port,
+                })),
+            )]
+        }
+    };
+    let verdicts: Vec<(Flow, Verdict)> = flows
+        .par_iter()
+        .filter_map(|(_, r)| r.as_ref().ok().and_then(|f| *f))
+        .map(|f| (f, tagnet::nsg::verdict(cs.as_ref(), cn.as_ref(), &f)))
+        .collect();
+    if verdicts.is_empty() {
+        bail!("no valid flow to verify");
+    }
+    let denied = verdicts
+        .iter()
+        .any(|(_, v)| v.access == tagnet::nsg::model::Access::Deny);
+    let recs: Vec<Record> = verdicts
+        .iter()
+        .map(|(f, v)| Record {
+            access: v.access.to_string(),
+            nsg: &v.nsg,
+            rule: &v.rule,
+            direction: f.direction.to_string(),
+            protocol: f.protocol.name(),
+            local_ip: f.local_ip,
+            local_port: f.local_port,
+            remote_ip: f.remote_ip,
+            remote_port: f.remote_port,
+        })
+        .collect();
+    render::records(
+        out,
+        format,
+        &[
+            "ACCESS",
+            "NSG",
+            "RULE",
+            "DIRECTION",
+            "PROTOCOL",
+            "LOCAL IP",
+            "LOCAL PORT",
+            "REMOTE IP",
+            "REMOTE PORT",
+        ],
+        &recs,
+        |r| {
+            vec![
+                r.access.clone(),
+                r.nsg.to_string(),
+                r.rule.to_string(),
+                r.direction.clone(),
+                r.protocol.to_string(),
+                r.local_ip.to_string(),
+                r.local_port.to_string(),
+                r.remote_ip.to_string(),
+                r.remote_port.to_string(),
+            ]
+        },
+    )?;
+    Ok(if denied {
+        Status::NoMatch
+    } else {
+        Status::Success
+    })
+}

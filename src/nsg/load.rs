@@ -1,0 +1,480 @@
+//! Reading NSGs: `az network nsg show` output (properties flattened), the REST shape (nested
+//! `properties`), ARM templates (inline rules and `networkSecurityGroups/securityRules`
+//! children) and arrays of NSGs (`az network nsg list`).
+//!
+//! Validation names the NSG and the rule: a priority outside 100–4096, two rules with one
+//! priority and direction, a reversed or out-of-range port range, more than one service tag or
+//! ASG in a rule, an ARM expression. The six default rules are added when a file omits them.
+
+use super::model::{Access, Address, Direction, Nsg, Ports, Protocol, Rule};
+use crate::error::{Error, Result};
+use ipnet::IpNet;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+const HINT: &str = "give `az network nsg show -g RG -n NSG` output, the REST shape, an ARM template with Microsoft.Network/networkSecurityGroups, or an array of them";
+
+/// The six default rules, as the API returns them.
+pub fn default_rules() -> Vec<Rule> {
+    let rule =
+        |name: &str, direction, priority, source: Address, destination: Address, access| Rule {
+            name: name.into(),
+            priority,
+            direction,
+            access,
+            protocol: Protocol::Any,
+            source,
+            source_ports: Ports::any(),
+            destination,
+            destination_ports: Ports::any(),
+            default: true,
+        };
+    let tag = |t: &str| Address::Tag(t.into());
+    vec![
+        rule(
+            "AllowVnetInBound",
+            Direction::Inbound,
+            65000,
+            tag("VirtualNetwork"),
+            tag("VirtualNetwork"),
+            Access::Allow,
+        ),
+        rule(
+            "AllowAzureLoadBalancerInBound",
+            Direction::Inbound,
+            65001,
+            tag("AzureLoadBalancer"),
+            Address::Any,
+            Access::Allow,
+        ),
+        rule(
+            "DenyAllInBound",
+            Direction::Inbound,
+            65500,
+            Address::Any,
+            Address::Any,
+            Access::Deny,
+        ),
+        rule(
+            "AllowVnetOutBound",
+            Direction::Outbound,
+            65000,
+            tag("VirtualNetwork"),
+            tag("VirtualNetwork"),
+            Access::Allow,
+        ),
+        rule(
+            "AllowInternetOutBound",
+            Direction::Outbound,
+            65001,
+            Address::Any,
+            tag("Internet"),
+            Access::Allow,
+        ),
+        rule(
+            "DenyAllOutBound",
+            Direction::Outbound,
+            65500,
+            Address::Any,
+            Address::Any,
+            Access::Deny,
+        ),
+    ]
+}
+
+/// Reads every NSG of a document.
+pub fn parse(bytes: &[u8], origin: &str) -> Result<Vec<Nsg>> {
+    let doc: Value = serde_json::from_slice(bytes).map_err(|e| Error::Json {
+        origin: origin.to_string(),
+        line: e.line(),
+        column: e.column(),
+        message: {
+            let m = e.to_string();
+            m.rfind(" at line ")
+                .map_or(m.clone(), |i| m[..i].to_string())
+        },
+        hint: HINT.into(),
+    })?;
+    let invalid = |message: String| Error::Invalid {
+        origin: origin.to_string(),
+        message,
+        hint: HINT.into(),
+    };
+    // (nsg name, rule values, default rule values)
+    let mut found: Vec<(String, Vec<Value>, Vec<Value>)> = Vec::new();
+    let mut children: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let one = |v: &Value| -> Option<(String, Vec<Value>, Vec<Value>)> {
+        let props = v.get("properties").unwrap_or(v);
+        let rules = props
+            .get("securityRules")
+            .or_else(|| v.get("securityRules"))?;
+        let name = v
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("nsg")
+            .to_string();
+        let defaults = props
+            .get("defaultSecurityRules")
+            .or_else(|| v.get("defaultSecurityRules"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        Some((
+            name,
+            rules.as_array().cloned().unwrap_or_default(),
+            defaults,
+        ))
+    };
+    if let Some(resources) = doc.get("resources").and_then(Value::as_array) {
+        for r in resources {
+            let kind = r.get("type").and_then(Value::as_str).unwrap_or("");
+            if kind.eq_ignore_ascii_case("Microsoft.Network/networkSecurityGroups") {
+                let mut n = one(r).unwrap_or_else(|| {
+                    (
+                        r.get("name")
+                            .and_then(Value::as_str)
+                            .unwrap_or("nsg")
+                            .to_string(),
+                        Vec::new(),
+                        Vec::new(),
+                    )
+                });
+                if n.0.starts_with('[') {
+                    return Err(invalid(format!(
+                        "the NSG's name is the ARM expression `{}`, which tagnet cannot evaluate",
+                        n.0
+                    )));
+                }
+                found.push(n);
+            } else if kind
+                .eq_ignore_ascii_case("Microsoft.Network/networkSecurityGroups/securityRules")
+            {
+                let full = r.get("name").and_then(Value::as_str).unwrap_or("");
+                let (nsg, rule) = full.split_once('/').ok_or_else(|| {
+                    invalid(format!("rule resource `{full}`: its name must be NSG/RULE"))
+                })?;
+                let mut v = r.clone();
+                v["name"] = Value::String(rule.to_string());
+                children.entry(nsg.to_string()).or_default().push(v);
+            }
+        }
+        for (nsg, rules) in children {
+            match found.iter_mut().find(|f| f.0 == nsg) {
+                Some(f) => f.1.extend(rules),
+                None => found.push((nsg, rules, Vec::new())),
+            }
+        }
+        if found.is_empty() {
+            return Err(invalid(
+                "the template holds no Microsoft.Network/networkSecurityGroups resource".into(),
+            ));
+        }
+    } else if let Some(arr) = doc.as_array() {
+        for (i, v) in arr.iter().enumerate() {
+            found.push(one(v).ok_or_else(|| {
+                invalid(format!(
+                    "element {} of the array is not an NSG (no securityRules)",
+                    i + 1
+                ))
+            })?);
+        }
+    } else if let Some(n) = one(&doc) {
+        found.push(n);
+    } else {
+        return Err(invalid("no `securityRules` found".into()));
+    }
+    let mut out = Vec::new();
+    for (name, rules, defaults) in found {
+        out.push(build(&name, &rules, &defaults, origin)?);
+    }
+    Ok(out)
+}
+
+fn build(name: &str, rules: &[Value], defaults: &[Value], origin: &str) -> Result<Nsg> {
+    let invalid = |message: String, hint: &str| Error::Invalid {
+        origin: origin.to_string(),
+        message: format!("NSG `{name}`: {message}"),
+        hint: hint.to_string(),
+    };
+    let mut out = Vec::new();
+    for r in rules {
+        out.push(rule(r, false, &invalid)?);
+    }
+    let mut seen: BTreeMap<(Direction, u32), String> = BTreeMap::new();
+    for r in &out {
+        if !(100..=4096).contains(&r.priority) {
+            return Err(invalid(
+                format!(
+                    "rule `{}`: priority {} is outside 100–4096",
+                    r.name, r.priority
+                ),
+                "user rules take priorities 100 to 4096 (lower first)",
+            ));
+        }
+        if let Some(other) = seen.insert((r.direction, r.priority), r.name.clone()) {
+            return Err(invalid(
+                format!(
+                    "rules `{other}` and `{}` share priority {} {}",
+                    r.name,
+                    r.priority,
+                    r.direction.to_string().to_ascii_lowercase()
+                ),
+                "priority and direction must be unique in an NSG; give one of them another priority",
+            ));
+        }
+    }
+    // Default rules: as given (their names), else Azure's six.
+    let mut given = Vec::new();
+    for d in defaults {
+        given.push(rule(d, true, &invalid)?);
+    }
+    for d in default_rules() {
+        if !given
+            .iter()
+            .any(|g| g.direction == d.direction && g.priority == d.priority)
+        {
+            given.push(d);
+        }
+    }
+    out.extend(given);
+    out.sort_by_key(|r| (r.direction, r.priority));
+    Ok(Nsg {
+        name: name.to_string(),
+        rules: out,
+    })
+}
+
+fn rule(v: &Value, default: bool, invalid: &dyn Fn(String, &str) -> Error) -> Result<Rule> {
+    let props = v.get("properties").unwrap_or(v);
+    let get = |k: &str| props.get(k).or_else(|| v.get(k));
+    let name = v
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("(unnamed)")
+        .to_string();
+    let text = |k: &str| get(k).and_then(Value::as_str).map(str::trim);
+    let expr = |s: &str| s.starts_with('[');
+    for k in ["priority", "direction", "access", "protocol"] {
+        if let Some(s) = text(k)
+            && expr(s)
+        {
+            return Err(invalid(
+                format!(
+                    "rule `{name}`: `{k}` is the ARM expression `{s}`, which tagnet cannot evaluate"
+                ),
+                "deploy-time values must be literal",
+            ));
+        }
+    }
+    let priority = match get("priority") {
+        Some(Value::Number(n)) => n.as_u64(),
+        Some(Value::String(s)) => s.trim().parse().ok(),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        invalid(
+            format!("rule `{name}` has no numeric `priority`"),
+            "priority is 100–4096",
+        )
+    })?;
+    let direction = text("direction")
+        .and_then(Direction::parse)
+        .ok_or_else(|| {
+            invalid(
+                format!("rule `{name}`: `direction` must be Inbound or Outbound"),
+                "direction: Inbound or Outbound",
+            )
+        })?;
+    let access = match text("access").map(str::to_ascii_lowercase).as_deref() {
+        Some("allow") => Access::Allow,
+        Some("deny") => Access::Deny,
+        _ => {
+            return Err(invalid(
+                format!("rule `{name}`: `access` must be Allow or Deny"),
+                "access: Allow or Deny",
+            ));
+        }
+    };
+    let protocol = text("protocol").and_then(Protocol::parse).ok_or_else(|| {
+        invalid(
+            format!(
+                "rule `{name}`: protocol `{}` is not one of Tcp, Udp, Icmp, Esp, Ah, *",
+                text("protocol").unwrap_or("")
+            ),
+            "protocol: Tcp, Udp, Icmp, Esp, Ah or *",
+        )
+    })?;
+    let list = |one: &str, many: &str| -> Vec<String> {
+        let mut out: Vec<String> = get(many)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(|s| s.trim().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(s) = text(one).filter(|s| !s.is_empty()) {
+            out.push(s.to_string());
+        }
+        out
+    };
+    let asgs = |k: &str| -> Vec<String> {
+        get(k)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| {
+                        x.get("id")
+                            .and_then(Value::as_str)
+                            .or(x.get("name").and_then(Value::as_str))
+                            .or(x.as_str())
+                    })
+                    .map(|id| id.rsplit('/').next().unwrap_or(id).to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let address = |one: &str, many: &str, asg_key: &str, side: &str| -> Result<Address> {
+        let texts = list(one, many);
+        let groups = asgs(asg_key);
+        if !groups.is_empty() {
+            if !(texts.is_empty() || texts.len() == 1 && is_any(&texts[0])) {
+                return Err(invalid(
+                    format!(
+                        "rule `{name}`: the {side} mixes application security groups with addresses"
+                    ),
+                    "a rule's source (or destination) is addresses, one service tag, or application security groups",
+                ));
+            }
+            return Ok(Address::Asgs(groups));
+        }
+        if texts.is_empty() || texts.iter().any(|t| is_any(t)) {
+            return Ok(Address::Any);
+        }
+        let mut nets = Vec::new();
+        let mut tags = Vec::new();
+        for t in &texts {
+            if expr(t) {
+                return Err(invalid(
+                    format!(
+                        "rule `{name}`: the {side} is the ARM expression `{t}`, which tagnet cannot evaluate"
+                    ),
+                    "deploy-time values must be literal",
+                ));
+            }
+            match parse_address(t) {
+                Some(Ok(n)) => nets.push(n),
+                Some(Err(reason)) => {
+                    return Err(invalid(
+                        format!("rule `{name}`: invalid {side} prefix `{t}`: {reason}"),
+                        "addresses are ADDRESS or ADDRESS/LENGTH, e.g. 10.1.0.0/16",
+                    ));
+                }
+                None => tags.push(t.clone()),
+            }
+        }
+        match (tags.len(), nets.is_empty()) {
+            (0, _) => Ok(Address::Prefixes(nets)),
+            (1, true) => Ok(Address::Tag(tags.remove(0))),
+            _ => Err(invalid(
+                format!(
+                    "rule `{name}`: the {side} holds {} service tags{}; Azure allows one service tag per rule, alone",
+                    tags.len(),
+                    if nets.is_empty() {
+                        ""
+                    } else {
+                        " beside prefixes"
+                    }
+                ),
+                "split the rule: one rule per service tag",
+            )),
+        }
+    };
+    let ports = |one: &str, many: &str, side: &str| -> Result<Ports> {
+        let texts = list(one, many);
+        if texts.is_empty() || texts.iter().any(|t| is_any(t)) {
+            return Ok(Ports::any());
+        }
+        let mut r = Vec::new();
+        for t in &texts {
+            r.push(parse_port_range(t).map_err(|reason| {
+                invalid(
+                    format!("rule `{name}`: {side} port `{t}`: {reason}"),
+                    "ports are *, a number 0–65535, or a range LOW-HIGH",
+                )
+            })?);
+        }
+        Ok(Ports::from_ranges(r))
+    };
+    Ok(Rule {
+        source: address(
+            "sourceAddressPrefix",
+            "sourceAddressPrefixes",
+            "sourceApplicationSecurityGroups",
+            "source",
+        )?,
+        destination: address(
+            "destinationAddressPrefix",
+            "destinationAddressPrefixes",
+            "destinationApplicationSecurityGroups",
+            "destination",
+        )?,
+        source_ports: ports("sourcePortRange", "sourcePortRanges", "source")?,
+        destination_ports: ports(
+            "destinationPortRange",
+            "destinationPortRanges",
+            "destination",
+        )?,
+        name,
+        priority: priority.min(u64::from(u32::MAX)) as u32,
+        direction,
+        access,
+        protocol,
+        default,
+    })
+}
+
+fn is_any(t: &str) -> bool {
+    matches!(t.trim(), "*" | "0.0.0.0/0" | "::/0") || t.trim().eq_ignore_ascii_case("any")
+}
+
+/// `Some(Ok)` for an address or prefix, `Some(Err)` for something that looks like one but is
+/// not valid, `None` for a name (a service tag).
+fn parse_address(t: &str) -> Option<std::result::Result<IpNet, String>> {
+    let looks =
+        t.contains('/') || t.contains(':') || t.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    if !looks {
+        return None;
+    }
+    if let Ok(ip) = t.parse::<std::net::IpAddr>() {
+        return Some(Ok(IpNet::from(ip)));
+    }
+    Some(crate::load::parse_listed_prefix(t).map(|n| n.trunc()))
+}
+
+/// `80`, `8000-8080`, `*`.
+pub fn parse_port_range(t: &str) -> std::result::Result<(u16, u16), String> {
+    let t = t.trim();
+    let num = |s: &str| -> std::result::Result<u16, String> {
+        s.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|&n| n <= 65535)
+            .map(|n| n as u16)
+            .ok_or_else(|| format!("`{}` is not a port 0–65535", s.trim()))
+    };
+    match t.split_once('-') {
+        Some((a, b)) => {
+            let (lo, hi) = (num(a)?, num(b)?);
+            if lo > hi {
+                return Err(format!("the range is reversed; write {hi}-{lo}"));
+            }
+            Ok((lo, hi))
+        }
+        None => {
+            let p = num(t)?;
+            Ok((p, p))
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! Network security groups, offline, with the real service tags: the rule [`model`], reading
+//! NSGs in the shapes Azure tools write them ([`load`]), rule semantics and the naive
+//! first-match evaluator ([`eval`]) and the compiled evaluator ([`compile`]) whose cost per
+//! flow does not grow with the rules or prefixes.
+//!
+//! Approximations, written here and in the README: `VirtualNetwork` is the address spaces the
+//! user gives (Azure also adds UDR prefixes and the host's virtual IP); the platform addresses
+//! 168.63.129.16 and 169.254.169.254 are evaluated like any other address (Azure exempts some of
+//! their traffic from NSGs); Virtual Network Manager admin rules are not modelled.
+
+pub mod compile;
+pub mod eval;
+pub mod load;
+pub mod model;
+
+use eval::ResolvedNsg;
+use model::{Flow, Verdict};
+
+/// The compiled verdict of a subnet and a NIC NSG.
+pub fn verdict(
+    subnet: Option<&compile::CompiledNsg>,
+    nic: Option<&compile::CompiledNsg>,
+    f: &Flow,
+) -> Verdict {
+    eval::chain(subnet, nic, f, |c, f| {
+        c.first(f)
+            .map(|i| (c.rules[i].0, c.name.as_str(), c.rules[i].1.clone()))
+    })
+}
+
+/// Compiles a resolved NSG (see [`compile::CompiledNsg`]).
+pub fn compile(nsg: &ResolvedNsg) -> compile::CompiledNsg {
+    compile::CompiledNsg::new(nsg)
+}
