@@ -129,7 +129,7 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<Vec<Nsg>> {
         for r in resources {
             let kind = r.get("type").and_then(Value::as_str).unwrap_or("");
             if kind.eq_ignore_ascii_case("Microsoft.Network/networkSecurityGroups") {
-                let mut n = one(r).unwrap_or_else(|| {
+                let n = one(r).unwrap_or_else(|| {
                     (
                         r.get("name")
                             .and_then(Value::as_str)
