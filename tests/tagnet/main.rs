@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod deploy;
 mod fetch;
+mod nsg;
 mod props;
 mod real;
 mod routes;

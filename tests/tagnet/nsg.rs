@@ -1,0 +1,544 @@
+//! NSG engine: the compiled evaluator against the naive first-match oracle, Azure's documented
+//! default behaviour, loading every shape and every kind of bad input, and `nsg verify`.
+
+use super::common::example;
+use assert_cmd::Command;
+use ipnet::IpNet;
+use predicates::prelude::*;
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use tagnet::nsg::eval::{Context, verdict_naive};
+use tagnet::nsg::model::{Access, Address, Direction, Flow, Nsg, Ports, Protocol, Rule};
+
+fn snap() -> tagnet::Snapshot {
+    tagnet::load::load_path(&example()).unwrap()
+}
+
+fn ctx(s: &tagnet::Snapshot) -> Context<'_> {
+    Context {
+        snapshot: s,
+        vnet: vec!["10.1.0.0/16".parse().unwrap(), "fd00::/48".parse().unwrap()],
+        asgs: BTreeMap::from([(
+            "web".to_string(),
+            vec!["10.1.0.4".parse().unwrap(), "10.1.0.5".parse().unwrap()],
+        )]),
+    }
+}
+
+fn nsg(name: &str, rules: Vec<Rule>) -> Nsg {
+    let mut all = rules;
+    all.extend(tagnet::nsg::load::default_rules());
+    all.sort_by_key(|r| (r.direction, r.priority));
+    Nsg {
+        name: name.into(),
+        rules: all,
+    }
+}
+
+const ADDRESSES: [&str; 12] = [
+    "10.1.0.4",
+    "10.1.0.5",
+    "10.1.2.3",
+    "192.0.2.20",
+    "192.0.2.70",
+    "198.51.100.7",
+    "203.0.113.9",
+    "168.63.129.16",
+    "8.8.8.8",
+    "fd00::1",
+    "2001:db8:1000::5",
+    "255.255.255.255",
+];
+
+fn address() -> impl Strategy<Value = Address> {
+    prop_oneof![
+        Just(Address::Any),
+        Just(Address::Tag("BatchNodeManagement".into())),
+        Just(Address::Tag("Storage.EastUS2".into())),
+        Just(Address::Tag("AzureCloud".into())),
+        Just(Address::Tag("VirtualNetwork".into())),
+        Just(Address::Tag("Internet".into())),
+        Just(Address::Tag("AzureLoadBalancer".into())),
+        Just(Address::Asgs(vec!["web".into()])),
+        proptest::collection::vec(
+            prop_oneof![
+                (0u32..256, 16u8..=32).prop_map(|(h, l)| IpNet::V4(
+                    ipnet::Ipv4Net::new(std::net::Ipv4Addr::from(0x0A01_0000 | (h << 8)), l)
+                        .unwrap()
+                )
+                .trunc()),
+                (0u32..256, 24u8..=32).prop_map(|(h, l)| IpNet::V4(
+                    ipnet::Ipv4Net::new(std::net::Ipv4Addr::from(0xC000_0200 | h), l).unwrap()
+                )
+                .trunc()),
+                Just("fd00::/64".parse::<IpNet>().unwrap()),
+                Just("0.0.0.0/1".parse::<IpNet>().unwrap()),
+            ],
+            1..3
+        )
+        .prop_map(Address::Prefixes),
+    ]
+}
+
+fn ports() -> impl Strategy<Value = Ports> {
+    prop_oneof![
+        Just(Ports::any()),
+        Just(Ports::from_ranges(vec![(0, 0)])),
+        Just(Ports::from_ranges(vec![(65535, 65535)])),
+        (0u16..2000, 0u16..100)
+            .prop_map(|(a, w)| Ports::from_ranges(vec![(a, a.saturating_add(w))])),
+        Just(Ports::from_ranges(vec![
+            (22, 22),
+            (443, 445),
+            (29876, 29877)
+        ])),
+    ]
+}
+
+fn rule(i: usize) -> impl Strategy<Value = Rule> {
+    (
+        prop_oneof![Just(Direction::Inbound), Just(Direction::Outbound)],
+        prop_oneof![Just(Access::Allow), Just(Access::Deny)],
+        prop_oneof![
+            Just(Protocol::Any),
+            Just(Protocol::Tcp),
+            Just(Protocol::Udp),
+            Just(Protocol::Icmp),
+            Just(Protocol::Esp),
+            Just(Protocol::Ah)
+        ],
+        address(),
+        ports(),
+        address(),
+        ports(),
+    )
+        .prop_map(
+            move |(
+                direction,
+                access,
+                protocol,
+                source,
+                source_ports,
+                destination,
+                destination_ports,
+            )| Rule {
+                name: format!("r{i}"),
+                priority: 100 + i as u32,
+                direction,
+                access,
+                protocol,
+                source,
+                source_ports,
+                destination,
+                destination_ports,
+                default: false,
+            },
+        )
+}
+
+fn rules(max: usize) -> impl Strategy<Value = Vec<Rule>> {
+    (0..max).prop_flat_map(|n| (0..n).map(rule).collect::<Vec<_>>())
+}
+
+fn flow() -> impl Strategy<Value = Flow> {
+    (
+        prop_oneof![Just(Direction::Inbound), Just(Direction::Outbound)],
+        prop_oneof![
+            Just(Protocol::Tcp),
+            Just(Protocol::Udp),
+            Just(Protocol::Icmp),
+            Just(Protocol::Esp),
+            Just(Protocol::Ah)
+        ],
+        0..ADDRESSES.len(),
+        prop_oneof![
+            Just(0u16),
+            Just(65535u16),
+            Just(22),
+            Just(443),
+            Just(29876),
+            0u16..2100
+        ],
+        0..ADDRESSES.len(),
+        prop_oneof![Just(0u16), Just(65535u16), 0u16..2100],
+    )
+        .prop_map(|(direction, protocol, l, lp, r, rp)| Flow {
+            direction,
+            protocol,
+            local_ip: ADDRESSES[l].parse().unwrap(),
+            local_port: lp,
+            remote_ip: ADDRESSES[r].parse().unwrap(),
+            remote_port: rp,
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// The compiled evaluator gives the naive first-match answer, for one NSG and for subnet
+    /// and NIC chains, on every flow.
+    #[test]
+    fn compiled_equals_naive(subnet in rules(12), nic in rules(8), use_nic in any::<bool>(), flows in proptest::collection::vec(flow(), 1..60)) {
+        let s = snap();
+        let c = ctx(&s);
+        let rs = c.resolve(&nsg("subnet", subnet)).unwrap();
+        let rn = c.resolve(&nsg("nic", nic)).unwrap();
+        let (cs, cn) = (tagnet::nsg::compile(&rs), tagnet::nsg::compile(&rn));
+        let nic_r = use_nic.then_some(&rn);
+        let nic_c = use_nic.then_some(&cn);
+        for f in &flows {
+            prop_assert_eq!(
+                tagnet::nsg::verdict(Some(&cs), nic_c, f),
+                verdict_naive(Some(&rs), nic_r, f),
+                "{:?}", f
+            );
+        }
+    }
+}
+
+#[test]
+fn compiled_equals_naive_on_many_flows_and_a_large_rule_set() {
+    let s = snap();
+    let c = ctx(&s);
+    let mut rng = super::common::Rng(0x9E37_79B9_7F4A_7C15);
+    let mut rules = Vec::new();
+    for i in 0..1000usize {
+        let net = |rng: &mut super::common::Rng| -> Address {
+            match rng.below(5) {
+                0 => Address::Any,
+                1 => Address::Tag(
+                    [
+                        "AzureCloud",
+                        "Storage",
+                        "BatchNodeManagement.EastUS2",
+                        "Internet",
+                        "VirtualNetwork",
+                    ][rng.below(5)]
+                    .into(),
+                ),
+                _ => Address::Prefixes(vec![
+                    IpNet::V4(
+                        ipnet::Ipv4Net::new(
+                            std::net::Ipv4Addr::from(rng.next() as u32),
+                            8 + rng.below(25) as u8,
+                        )
+                        .unwrap(),
+                    )
+                    .trunc(),
+                ]),
+            }
+        };
+        let p = |rng: &mut super::common::Rng| -> Ports {
+            if rng.below(3) == 0 {
+                Ports::any()
+            } else {
+                let a = rng.below(65535) as u16;
+                Ports::from_ranges(vec![(a, a.saturating_add(rng.below(500) as u16))])
+            }
+        };
+        rules.push(Rule {
+            name: format!("r{i}"),
+            priority: 100 + i as u32,
+            direction: if rng.below(2) == 0 {
+                Direction::Inbound
+            } else {
+                Direction::Outbound
+            },
+            access: if rng.below(2) == 0 {
+                Access::Allow
+            } else {
+                Access::Deny
+            },
+            protocol: [Protocol::Any, Protocol::Tcp, Protocol::Udp][rng.below(3)],
+            source: net(&mut rng),
+            source_ports: p(&mut rng),
+            destination: net(&mut rng),
+            destination_ports: p(&mut rng),
+            default: false,
+        });
+    }
+    let r = c.resolve(&nsg("big", rules)).unwrap();
+    let compiled = tagnet::nsg::compile(&r);
+    for _ in 0..200_000 {
+        let ip = |rng: &mut super::common::Rng| -> IpAddr {
+            if rng.below(4) == 0 {
+                ADDRESSES[rng.below(ADDRESSES.len())].parse().unwrap()
+            } else {
+                IpAddr::V4((rng.next() as u32).into())
+            }
+        };
+        let f = Flow {
+            direction: if rng.below(2) == 0 {
+                Direction::Inbound
+            } else {
+                Direction::Outbound
+            },
+            protocol: [Protocol::Tcp, Protocol::Udp, Protocol::Icmp][rng.below(3)],
+            local_ip: ip(&mut rng),
+            local_port: rng.below(65536) as u16,
+            remote_ip: ip(&mut rng),
+            remote_port: rng.below(65536) as u16,
+        };
+        assert_eq!(
+            tagnet::nsg::verdict(Some(&compiled), None, &f),
+            verdict_naive(Some(&r), None, &f),
+            "{f:?}"
+        );
+    }
+}
+
+fn one(f: &str) -> Flow {
+    let p: Vec<&str> = f.split(',').collect();
+    Flow {
+        direction: Direction::parse(p[0]).unwrap(),
+        protocol: Protocol::parse(p[1]).unwrap(),
+        local_ip: p[2].parse().unwrap(),
+        local_port: p[3].parse().unwrap(),
+        remote_ip: p[4].parse().unwrap(),
+        remote_port: p[5].parse().unwrap(),
+    }
+}
+
+#[test]
+fn microsofts_documented_default_behaviour() {
+    let s = snap();
+    let c = ctx(&s);
+    let empty = c.resolve(&nsg("empty", Vec::new())).unwrap();
+    let compiled = tagnet::nsg::compile(&empty);
+    for (flow, access, rule) in [
+        (
+            "inbound,tcp,10.1.0.4,22,10.1.2.3,5000",
+            Access::Allow,
+            "defaultSecurityRules/AllowVnetInBound",
+        ),
+        (
+            "inbound,tcp,10.1.0.4,22,8.8.8.8,5000",
+            Access::Deny,
+            "defaultSecurityRules/DenyAllInBound",
+        ),
+        (
+            "inbound,tcp,10.1.0.4,80,168.63.129.16,5000",
+            Access::Allow,
+            "defaultSecurityRules/AllowAzureLoadBalancerInBound",
+        ),
+        (
+            "outbound,tcp,10.1.0.4,5000,8.8.8.8,443",
+            Access::Allow,
+            "defaultSecurityRules/AllowInternetOutBound",
+        ),
+        (
+            "outbound,udp,10.1.0.4,5000,10.1.9.9,53",
+            Access::Allow,
+            "defaultSecurityRules/AllowVnetOutBound",
+        ),
+    ] {
+        let v = tagnet::nsg::verdict(Some(&compiled), None, &one(flow));
+        assert_eq!((v.access, v.rule.as_str()), (access, rule), "{flow}");
+    }
+    // No NSG at all: allowed.
+    assert_eq!(
+        tagnet::nsg::verdict(None, None, &one("inbound,tcp,10.1.0.4,22,8.8.8.8,5000")).access,
+        Access::Allow
+    );
+    // Inbound meets the subnet NSG first, outbound the NIC NSG first; both must allow.
+    let deny_in = c
+        .resolve(&nsg(
+            "subnet",
+            vec![Rule {
+                name: "deny22".into(),
+                priority: 100,
+                direction: Direction::Inbound,
+                access: Access::Deny,
+                protocol: Protocol::Tcp,
+                source: Address::Any,
+                source_ports: Ports::any(),
+                destination: Address::Any,
+                destination_ports: Ports::from_ranges(vec![(22, 22)]),
+                default: false,
+            }],
+        ))
+        .unwrap();
+    let allow_all = c
+        .resolve(&nsg(
+            "nic",
+            vec![Rule {
+                name: "any".into(),
+                priority: 100,
+                direction: Direction::Inbound,
+                access: Access::Allow,
+                protocol: Protocol::Any,
+                source: Address::Any,
+                source_ports: Ports::any(),
+                destination: Address::Any,
+                destination_ports: Ports::any(),
+                default: false,
+            }],
+        ))
+        .unwrap();
+    let (cs, cn) = (
+        tagnet::nsg::compile(&deny_in),
+        tagnet::nsg::compile(&allow_all),
+    );
+    let v = tagnet::nsg::verdict(
+        Some(&cs),
+        Some(&cn),
+        &one("inbound,tcp,10.1.0.4,22,8.8.8.8,5000"),
+    );
+    assert_eq!(
+        (v.access, v.nsg.as_str(), v.rule.as_str()),
+        (Access::Deny, "subnet", "securityRules/deny22")
+    );
+    let v = tagnet::nsg::verdict(
+        Some(&cs),
+        Some(&cn),
+        &one("inbound,tcp,10.1.0.4,80,8.8.8.8,5000"),
+    );
+    assert_eq!(
+        (v.access, v.nsg.as_str()),
+        (Access::Deny, "subnet"),
+        "the subnet's DenyAllInBound"
+    );
+    // ICMP ignores ports.
+    let v = tagnet::nsg::verdict(
+        Some(&cs),
+        Some(&cn),
+        &one("inbound,icmp,10.1.0.4,22,10.1.0.9,0"),
+    );
+    assert_eq!(v.access, Access::Allow);
+}
+
+fn parse(text: &str) -> Result<Vec<Nsg>, String> {
+    tagnet::nsg::load::parse(text.as_bytes(), "t.json").map_err(|e| e.to_string())
+}
+
+#[test]
+fn every_shape_loads_the_same_rules() {
+    let flat = r#"{"name": "n", "securityRules": [{"name": "a", "priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "tcp",
+        "sourceAddressPrefixes": ["10.0.0.0/8", "192.0.2.1"], "sourcePortRange": "*", "destinationAddressPrefix": "*", "destinationPortRanges": ["443", "8000-8080"]}]}"#;
+    let rest = r#"{"name": "n", "properties": {"securityRules": [{"name": "a", "properties": {"priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+        "sourceAddressPrefixes": ["10.0.0.0/8", "192.0.2.1"], "sourcePortRange": "*", "destinationAddressPrefix": "*", "destinationPortRanges": ["443", "8000-8080"]}}]}}"#;
+    let arm_child = r#"{"resources": [{"type": "Microsoft.Network/networkSecurityGroups", "name": "n", "properties": {}},
+        {"type": "Microsoft.Network/networkSecurityGroups/securityRules", "name": "n/a", "properties": {"priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+        "sourceAddressPrefixes": ["10.0.0.0/8", "192.0.2.1"], "sourcePortRange": "*", "destinationAddressPrefix": "*", "destinationPortRanges": ["443", "8000-8080"]}}]}"#;
+    let a = parse(flat).unwrap();
+    assert_eq!(a, parse(rest).unwrap());
+    assert_eq!(a, parse(arm_child).unwrap());
+    assert_eq!(a[0].rules.len(), 7, "one rule and the six default rules");
+    assert_eq!(
+        parse(&format!("[{flat}, {}]", flat.replace("\"n\"", "\"m\"")))
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn bad_nsgs_are_clear_errors() {
+    let rule = |extra: &str| {
+        format!(
+            r#"{{"name": "n", "securityRules": [{{"name": "a", "priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp", "sourceAddressPrefix": "*", "destinationAddressPrefix": "*", "sourcePortRange": "*", "destinationPortRange": "*" {extra}}}]}}"#
+        )
+    };
+    for (text, message) in [
+        (rule(r#", "priority": 50"#), "priority 50 is outside 100–4096"),
+        (rule(r#", "destinationPortRange": "90-80""#), "reversed"),
+        (rule(r#", "destinationPortRange": "70000""#), "not a port"),
+        (rule(r#", "protocol": "Gre""#), "not one of Tcp"),
+        (rule(r#", "sourceAddressPrefixes": ["Storage", "AzureCloud"], "sourceAddressPrefix": """#), "2 service tags"),
+        (rule(r#", "sourceAddressPrefix": "10.0.0.300/24""#), "invalid source prefix"),
+        (rule(r#", "priority": "[parameters('p')]""#), "cannot evaluate"),
+        (r#"{"name": "n", "securityRules": [{"name": "a", "priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp"}, {"name": "b", "priority": 100, "direction": "Inbound", "access": "Deny", "protocol": "Tcp"}]}"#.to_string(), "share priority 100"),
+        ("{".to_string(), "line 1"),
+    ] {
+        let err = parse(&text).unwrap_err();
+        assert!(err.contains(message), "{message}: {err}");
+        assert!(err.contains("NSG `n`") || message == "line 1", "{err}");
+    }
+    // An unknown tag has suggestions; an ASG needs its members.
+    let s = snap();
+    let c = ctx(&s);
+    let n = parse(&rule(r#", "sourceAddressPrefix": "Storag.EastUS2""#)).unwrap();
+    let err = c.resolve(&n[0]).unwrap_err().to_string();
+    assert!(
+        err.contains("did you mean") && err.contains("Storage.EastUS2"),
+        "{err}"
+    );
+    let n = parse(&rule(r#", "sourceApplicationSecurityGroups": [{"id": "/subscriptions/x/applicationSecurityGroups/db"}]"#)).unwrap();
+    let err = c.resolve(&n[0]).unwrap_err().to_string();
+    assert!(err.contains("--asg db="), "{err}");
+}
+
+#[test]
+fn nsg_verify_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("nsg.json");
+    std::fs::write(&file, r#"{"name": "aml", "securityRules": [
+        {"name": "BatchIn", "priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+         "sourceAddressPrefix": "BatchNodeManagement", "sourcePortRange": "*", "destinationAddressPrefix": "*", "destinationPortRange": "29876-29877"}]}"#).unwrap();
+    let tagnet = || {
+        let mut c = Command::cargo_bin("tagnet").unwrap();
+        c.env_remove("TAGNET_TAGS")
+            .arg("--tags")
+            .arg(example())
+            .args(["nsg", "verify", "--vnet", "10.1.0.0/16", "--nsg"])
+            .arg(&file);
+        c
+    };
+    tagnet()
+        .args([
+            "--direction",
+            "inbound",
+            "--protocol",
+            "tcp",
+            "--local",
+            "10.1.0.4:29876",
+            "--remote",
+            "192.0.2.20:1000",
+            "--format",
+            "ndjson",
+            "-q",
+        ])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            r#""access":"Allow","nsg":"aml","rule":"securityRules/BatchIn""#,
+        ));
+    tagnet()
+        .args([
+            "--direction",
+            "inbound",
+            "--protocol",
+            "tcp",
+            "--local",
+            "10.1.0.4:44224",
+            "--remote",
+            "192.0.2.20:1000",
+            "-q",
+        ])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "defaultSecurityRules/DenyAllInBound",
+        ));
+    tagnet()
+        .args(["--flows", "-", "--format", "csv", "-q"])
+        .write_stdin("direction,protocol,local_ip,local_port,remote_ip,remote_port\noutbound,tcp,10.1.0.4,5000,8.8.8.8,443\nnot a flow\ninbound,udp,10.1.0.4,53,10.1.3.3,5000\n")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("Allow,aml,defaultSecurityRules/AllowInternetOutBound").and(predicate::str::contains("AllowVnetInBound")))
+        .stderr(predicate::str::contains("<stdin>:3:"));
+    tagnet()
+        .args([
+            "--direction",
+            "sideways",
+            "--protocol",
+            "tcp",
+            "--local",
+            "10.1.0.4",
+            "--remote",
+            "8.8.8.8",
+        ])
+        .assert()
+        .code(2);
+}
