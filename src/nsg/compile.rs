@@ -4,10 +4,11 @@
 //! Each of the six dimensions of a flow — direction, protocol, source address, destination
 //! address, source port, destination port — is cut into elementary segments, and each segment
 //! carries the set of rules that match it there, as a bitset in evaluation order (interned: the
-//! few distinct sets are stored once). A flow looks up one bitset per dimension (the address
+//! few distinct sets are stored once), with a one-word summary of its non-zero words. A flow looks up one bitset per dimension (the address
 //! dimensions through [`IntervalTable`]s, the ports through 65,536-entry tables) and the first
 //! set bit of their intersection is the deciding rule. Work per flow: two interval lookups, two
-//! table reads and `rules / 64` word ANDs; building is O(P log P + S · rules / 64) for P
+//! table reads, one AND of the six summaries and word ANDs only where all six have bits (at most
+//! `rules / 64`); building is O(P log P + S · rules / 64) for P
 //! prefixes and S segments.
 
 use super::eval::ResolvedNsg;
@@ -26,6 +27,8 @@ pub struct CompiledNsg {
     pub rules: Vec<(Access, String)>,
     words: usize,
     sets: Vec<u64>,
+    /// Per set, bit k set when its word k is not zero (up to 64 words, 4,096 rules).
+    summary: Vec<u64>,
     direction: [u32; 2],
     protocol: [u32; 5],
     no_ports: u32,
@@ -40,6 +43,7 @@ pub struct CompiledNsg {
 struct Interner {
     words: usize,
     sets: Vec<u64>,
+    summary: Vec<u64>,
     ids: HashMap<Vec<u64>, u32>,
 }
 
@@ -50,6 +54,13 @@ impl Interner {
         }
         let id = (self.sets.len() / self.words) as u32;
         self.sets.extend_from_slice(bits);
+        let mut summary = 0u64;
+        for (k, w) in bits.iter().enumerate().take(64) {
+            if *w != 0 {
+                summary |= 1 << k;
+            }
+        }
+        self.summary.push(summary);
         self.ids.insert(bits.to_vec(), id);
         id
     }
@@ -117,6 +128,7 @@ impl CompiledNsg {
         let mut interner = Interner {
             words,
             sets: Vec::new(),
+            summary: Vec::new(),
             ids: HashMap::new(),
         };
         let mask = |pred: &dyn Fn(usize) -> bool| -> Vec<u64> {
@@ -179,6 +191,7 @@ impl CompiledNsg {
                 .collect(),
             words,
             sets: interner.sets,
+            summary: interner.summary,
             direction,
             protocol,
             no_ports,
@@ -227,11 +240,31 @@ impl CompiledNsg {
             dp,
         ];
         let w = self.words;
-        for k in 0..w {
+        let word = |k: usize| {
             let mut x = u64::MAX;
             for &id in &ids {
                 x &= self.sets[id as usize * w + k];
             }
+            x
+        };
+        if w <= 64 {
+            // Only the words every set has bits in can hold the answer.
+            let mut m = u64::MAX;
+            for &id in &ids {
+                m &= self.summary[id as usize];
+            }
+            while m != 0 {
+                let k = m.trailing_zeros() as usize;
+                let x = word(k);
+                if x != 0 {
+                    return Some(k * 64 + x.trailing_zeros() as usize);
+                }
+                m &= m - 1;
+            }
+            return None;
+        }
+        for k in 0..w {
+            let x = word(k);
             if x != 0 {
                 return Some(k * 64 + x.trailing_zeros() as usize);
             }
