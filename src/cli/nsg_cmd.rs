@@ -175,6 +175,16 @@ fn parse_flow(line: &str) -> std::result::Result<Option<Flow>, String> {
     if l.is_empty() || l.starts_with('#') {
         return Ok(None);
     }
+    if !l.starts_with('{') {
+        let mut it = l.split(',').map(str::trim);
+        let f: [&str; 6] = std::array::from_fn(|_| it.next().unwrap_or("\u{0}"));
+        if it.next().is_none() && !f.contains(&"\u{0}") {
+            if f[0].eq_ignore_ascii_case("direction") {
+                return Ok(None);
+            }
+            return flow_from(&f);
+        }
+    }
     let fields: Vec<String> = if l.starts_with('{') {
         let v: serde_json::Value =
             serde_json::from_str(l).map_err(|e| format!("invalid JSON: {e}"))?;
@@ -208,9 +218,14 @@ fn parse_flow(line: &str) -> std::result::Result<Option<Flow>, String> {
             fields.len()
         ));
     }
-    let direction = Direction::parse(&fields[0])
+    let f: [&str; 6] = std::array::from_fn(|i| fields[i].as_str());
+    flow_from(&f)
+}
+
+fn flow_from(fields: &[&str; 6]) -> std::result::Result<Option<Flow>, String> {
+    let direction = Direction::parse(fields[0])
         .ok_or(format!("direction `{}`: Inbound or Outbound", fields[0]))?;
-    let protocol = match Protocol::parse(&fields[1]) {
+    let protocol = match Protocol::parse(fields[1]) {
         Some(Protocol::Any) | None => {
             return Err(format!(
                 "protocol `{}`: Tcp, Udp, Icmp, Esp or Ah",
@@ -234,10 +249,10 @@ fn parse_flow(line: &str) -> std::result::Result<Option<Flow>, String> {
     Ok(Some(Flow {
         direction,
         protocol,
-        local_ip: ip(&fields[2])?,
-        local_port: port(&fields[3])?,
-        remote_ip: ip(&fields[4])?,
-        remote_port: port(&fields[5])?,
+        local_ip: ip(fields[2])?,
+        local_port: port(fields[3])?,
+        remote_ip: ip(fields[4])?,
+        remote_port: port(fields[5])?,
     }))
 }
 
@@ -321,17 +336,124 @@ pub fn verify(
             )]
         }
     };
-    let verdicts: Vec<(Flow, Verdict)> = flows
+    let decisions: Vec<(Flow, tagnet::nsg::Decision)> = flows
         .par_iter()
         .filter_map(|(_, r)| r.as_ref().ok().and_then(|f| *f))
-        .map(|f| (f, tagnet::nsg::verdict(cs.as_ref(), cn.as_ref(), &f)))
+        .map(|f| (f, tagnet::nsg::decide(cs.as_ref(), cn.as_ref(), &f)))
         .collect();
-    if verdicts.is_empty() {
+    drop(flows);
+    let of = |hop: tagnet::nsg::Hop| match hop {
+        tagnet::nsg::Hop::Subnet => cs.as_ref(),
+        tagnet::nsg::Hop::Nic => cn.as_ref(),
+    };
+    // Names as each format writes them, once per rule.
+    let names = |hop, esc: &dyn Fn(&str) -> String| -> (String, Vec<String>) {
+        of(hop).map_or((String::new(), Vec::new()), |c| {
+            (esc(&c.name), c.rules.iter().map(|r| esc(&r.1)).collect())
+        })
+    };
+    let json = |x: &str| render::json_str(x);
+    let csv = |x: &str| render::csv_field(x).into_owned();
+    let (sj, sjr) = names(tagnet::nsg::Hop::Subnet, &json);
+    let (nj, njr) = names(tagnet::nsg::Hop::Nic, &json);
+    let (sc, scr) = names(tagnet::nsg::Hop::Subnet, &csv);
+    let (nc, ncr) = names(tagnet::nsg::Hop::Nic, &csv);
+    let text_of = |d: &tagnet::nsg::Decision, csv_form: bool| -> (&str, &str) {
+        match (d.by, csv_form) {
+            (None, true) => ("", ""),
+            (None, false) => ("\"\"", "\"\""),
+            (Some((tagnet::nsg::Hop::Subnet, i)), true) => (sc.as_str(), scr[i].as_str()),
+            (Some((tagnet::nsg::Hop::Nic, i)), true) => (nc.as_str(), ncr[i].as_str()),
+            (Some((tagnet::nsg::Hop::Subnet, i)), false) => (sj.as_str(), sjr[i].as_str()),
+            (Some((tagnet::nsg::Hop::Nic, i)), false) => (nj.as_str(), njr[i].as_str()),
+        }
+    };
+    let verdicts: Vec<(Flow, Verdict)> = if matches!(format, Format::Ndjson | Format::Csv) {
+        Vec::new()
+    } else {
+        decisions
+            .iter()
+            .map(|(f, d)| {
+                let (nsg, rule) = match d.by {
+                    Some((hop, i)) => {
+                        let c = of(hop).expect("the deciding NSG exists");
+                        (c.name.clone(), c.rules[i].1.clone())
+                    }
+                    None => (String::new(), String::new()),
+                };
+                (
+                    *f,
+                    Verdict {
+                        access: d.access,
+                        nsg,
+                        rule,
+                    },
+                )
+            })
+            .collect()
+    };
+    if decisions.is_empty() {
         bail!("no valid flow to verify");
     }
-    let denied = verdicts
+    let denied = decisions
         .iter()
-        .any(|(_, v)| v.access == tagnet::nsg::model::Access::Deny);
+        .any(|(_, d)| d.access == tagnet::nsg::model::Access::Deny);
+    if matches!(format, Format::Ndjson | Format::Csv) {
+        // Rendered in parallel blocks, written in input order.
+        if format == Format::Csv {
+            out.write_all(
+                b"access,nsg,rule,direction,protocol,local_ip,local_port,remote_ip,remote_port\n",
+            )?;
+        }
+        let blocks: Vec<String> = decisions
+            .par_chunks(8192)
+            .map(|chunk| {
+                use std::fmt::Write as _;
+                let mut b = String::with_capacity(chunk.len() * 160);
+                for (f, v) in chunk {
+                    let (nsg, rule) = text_of(v, format == Format::Csv);
+                    if format == Format::Csv {
+                        let _ = writeln!(
+                            b,
+                            "{},{},{},{},{},{},{},{},{}",
+                            v.access,
+                            nsg,
+                            rule,
+                            f.direction,
+                            f.protocol.name(),
+                            f.local_ip,
+                            f.local_port,
+                            f.remote_ip,
+                            f.remote_port
+                        );
+                    } else {
+                        let _ = writeln!(
+                            b,
+                            "{{\"access\":\"{}\",\"nsg\":{},\"rule\":{},\"direction\":\"{}\",\"protocol\":\"{}\",\"local_ip\":\"{}\",\"local_port\":{},\"remote_ip\":\"{}\",\"remote_port\":{}}}",
+                            v.access,
+                            nsg,
+                            rule,
+                            f.direction,
+                            f.protocol.name(),
+                            f.local_ip,
+                            f.local_port,
+                            f.remote_ip,
+                            f.remote_port
+                        );
+                    }
+                }
+                b
+            })
+            .collect();
+        for b in blocks {
+            out.write_all(b.as_bytes())?;
+        }
+        return Ok(if denied {
+            Status::NoMatch
+        } else {
+            Status::Success
+        });
+    }
     let recs: Vec<Record> = verdicts
         .iter()
         .map(|(f, v)| Record {

@@ -28,6 +28,56 @@ pub fn verdict(
     })
 }
 
+/// Which NSG of a subnet-and-NIC pair decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hop {
+    /// The subnet's NSG.
+    Subnet,
+    /// The NIC's NSG.
+    Nic,
+}
+
+/// A verdict without strings: the access, and the NSG and rule index that decided (`None` when
+/// no NSG applies). For batches of millions of flows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    /// Allow or deny.
+    pub access: model::Access,
+    /// The deciding NSG and the rule's index in [`compile::CompiledNsg::rules`].
+    pub by: Option<(Hop, usize)>,
+}
+
+/// [`verdict`] without allocating: the same order and the same deciding rule.
+#[inline]
+pub fn decide(
+    subnet: Option<&compile::CompiledNsg>,
+    nic: Option<&compile::CompiledNsg>,
+    f: &Flow,
+) -> Decision {
+    let order = match f.direction {
+        model::Direction::Inbound => [(Hop::Subnet, subnet), (Hop::Nic, nic)],
+        model::Direction::Outbound => [(Hop::Nic, nic), (Hop::Subnet, subnet)],
+    };
+    let mut last = Decision {
+        access: model::Access::Allow,
+        by: None,
+    };
+    for (hop, n) in order {
+        if let Some(c) = n
+            && let Some(i) = c.first(f)
+        {
+            last = Decision {
+                access: c.rules[i].0,
+                by: Some((hop, i)),
+            };
+            if last.access == model::Access::Deny {
+                return last;
+            }
+        }
+    }
+    last
+}
+
 /// Compiles a resolved NSG (see [`compile::CompiledNsg`]).
 pub fn compile(nsg: &ResolvedNsg) -> compile::CompiledNsg {
     compile::CompiledNsg::new(nsg)
