@@ -162,6 +162,60 @@ pub enum NsgCommand {
     /// Like Network Watcher's IP flow verify, offline: the access, the NSG and the deciding
     /// rule, for one flow or a file of flows. Exit 1 when a flow is denied.
     Verify(NsgVerifyArgs),
+    /// Check an NSG (or a subnet-and-NIC pair) against a requirement profile kept with its
+    /// Microsoft source, for every address of each tag. Exit 1 when a requirement is not fully
+    /// met.
+    Require(NsgRequireArgs),
+    /// The exact set of remote addresses allowed for a direction, protocol and port, as
+    /// prefixes with address counts, and the tags it touches.
+    Reach(NsgReachArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NsgScope {
+    /// The subnet's NSG (FILE#NAME picks one of several).
+    #[arg(long, value_name = "FILE[#NAME]")]
+    pub nsg: Option<String>,
+    /// The NIC's NSG.
+    #[arg(long, value_name = "FILE[#NAME]")]
+    pub nic_nsg: Option<String>,
+    /// VirtualNetwork: prefixes or `az network vnet show` output (repeatable).
+    #[arg(long, value_name = "PREFIX|FILE")]
+    pub vnet: Vec<String>,
+    /// Application security group members: NAME=IP[,IP…] (repeatable).
+    #[arg(long, value_name = "NAME=IP[,IP…]")]
+    pub asg: Vec<String>,
+    /// The compute's address (default: the fifth address of the first --vnet prefix, the first
+    /// a VM gets).
+    #[arg(long, value_name = "IP")]
+    pub local: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct NsgRequireArgs {
+    #[command(flatten)]
+    pub scope: NsgScope,
+    /// The region of `<region>` tags.
+    #[arg(long)]
+    pub region: String,
+    /// aml-vnet-2020 (default), aml-vnet-2023, batch-classic, batch-simplified.
+    #[arg(long)]
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct NsgReachArgs {
+    #[command(flatten)]
+    pub scope: NsgScope,
+    /// inbound or outbound.
+    #[arg(long)]
+    pub direction: String,
+    /// Tcp, Udp, Icmp, Esp or Ah.
+    #[arg(long)]
+    pub protocol: String,
+    /// The port: the local port inbound, the remote port outbound.
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
 }
 
 #[derive(Debug, Args)]

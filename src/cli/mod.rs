@@ -81,6 +81,10 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
         Command::Info => commands::info(&snap()?, cli.tags.as_deref(), cli.format, out),
         Command::Completions(a) => commands::completions(a, out),
         Command::Nsg(args::NsgCommand::Verify(a)) => nsg_cmd::verify(&snap()?, a, cli.format, out),
+        Command::Nsg(args::NsgCommand::Require(a)) => {
+            nsg_cmd::require(&snap()?, a, cli.format, out)
+        }
+        Command::Nsg(args::NsgCommand::Reach(a)) => nsg_cmd::reach(&snap()?, a, cli.format, out),
         Command::Fetch(a) => fetch_cmd::fetch(a, cli.offline, cli.format, out),
         Command::Snapshots => fetch_cmd::snapshots(cli.format, out),
         Command::Diff(a) => diff_cmd::diff(a, cli.format, cli.quiet, out),

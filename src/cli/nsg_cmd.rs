@@ -503,3 +503,327 @@ pub fn verify(
         Status::Success
     })
 }
+
+/// The resolved and compiled NSGs of a scope, and the local address.
+struct Scoped {
+    subnet: Option<tagnet::nsg::eval::ResolvedNsg>,
+    nic: Option<tagnet::nsg::eval::ResolvedNsg>,
+    cs: Option<CompiledNsg>,
+    cn: Option<CompiledNsg>,
+    local: IpAddr,
+}
+
+fn scoped(snap: &Snapshot, s: &super::args::NsgScope) -> Result<Scoped> {
+    let vnet = vnet_spaces(&s.vnet)?;
+    let ctx = NsgContext {
+        snapshot: snap,
+        vnet: vnet.clone(),
+        asgs: asgs(&s.asg)?,
+    };
+    let subnet = s
+        .nsg
+        .as_deref()
+        .map(read_nsg)
+        .transpose()?
+        .map(|n| ctx.resolve(&n))
+        .transpose()?;
+    let nic = s
+        .nic_nsg
+        .as_deref()
+        .map(read_nsg)
+        .transpose()?
+        .map(|n| ctx.resolve(&n))
+        .transpose()?;
+    if subnet.is_none() && nic.is_none() {
+        bail!("give the subnet's NSG with --nsg FILE, the NIC's with --nic-nsg FILE, or both");
+    }
+    let local = match &s.local {
+        Some(t) => t
+            .trim()
+            .parse()
+            .map_err(|_| anyhow::anyhow!("--local `{t}` is not an IP address"))?,
+        None => match vnet.first() {
+            Some(IpNet::V4(n)) => IpAddr::V4((u32::from(n.network()) + 4).into()),
+            Some(IpNet::V6(n)) => IpAddr::V6((u128::from(n.network()) + 4).into()),
+            None => bail!("give --vnet PREFIX (the VirtualNetwork space) or --local IP"),
+        },
+    };
+    Ok(Scoped {
+        cs: subnet.as_ref().map(tagnet::nsg::compile),
+        cn: nic.as_ref().map(tagnet::nsg::compile),
+        subnet,
+        nic,
+        local,
+    })
+}
+
+pub fn require(
+    snap: &Snapshot,
+    a: &super::args::NsgRequireArgs,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<Status> {
+    use tagnet::nsg::reach::{Met, check, profiles};
+    if format.is_deployment() {
+        bail!(
+            "--format {}: nsg require writes table, json, ndjson, csv or markdown",
+            format.typed()
+        );
+    }
+    let all = profiles();
+    let profile = match &a.profile {
+        Some(p) => all
+            .iter()
+            .find(|x| x.name.eq_ignore_ascii_case(p))
+            .cloned()
+            .with_context(|| {
+                format!(
+                    "unknown profile `{p}`; known: {}",
+                    all.iter()
+                        .map(|x| x.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?,
+        None => all
+            .iter()
+            .find(|x| x.default)
+            .cloned()
+            .context("no default profile")?,
+    };
+    let region = snap.resolve_region(&a.region)?.to_string();
+    let sc = scoped(snap, &a.scope)?;
+    let decide = |f: &Flow| {
+        let v = tagnet::nsg::verdict(sc.cs.as_ref(), sc.cn.as_ref(), f);
+        format!("{} {}", v.nsg, v.rule)
+    };
+    let mut rows = Vec::new();
+    for r in &profile.requirements {
+        let tag_name = if r.tag.contains("<region>") {
+            let base = r.tag.split('.').next().unwrap_or(&r.tag);
+            match snap.resolve_tag(base, Some(&region)) {
+                Ok(ids) => snap.tag(ids[0]).name().to_string(),
+                Err(e) => {
+                    eprintln!("tagnet: warning: {}: {e}; requirement skipped", r.tag);
+                    continue;
+                }
+            }
+        } else {
+            r.tag.clone()
+        };
+        let id = match snap.tag_by_name(&tag_name) {
+            Ok(id) => id,
+            Err(e) => {
+                eprintln!(
+                    "tagnet: warning: {e}; requirement skipped (this snapshot has no such tag)"
+                );
+                continue;
+            }
+        };
+        let t = snap.tag(id);
+        let set = tagnet::prefixset::PrefixSet::from_prefixes(
+            t.v4()
+                .iter()
+                .map(|&n| IpNet::V4(n))
+                .chain(t.v6().iter().map(|&n| IpNet::V6(n))),
+        );
+        rows.push(check(
+            r,
+            t.name(),
+            &set,
+            sc.subnet.as_ref(),
+            sc.nic.as_ref(),
+            sc.local,
+            &decide,
+        ));
+    }
+    let failing = rows.iter().any(|c| c.verdict != Met::Met);
+    if format == Format::Json {
+        serde_json::to_writer_pretty(
+            &mut *out,
+            &serde_json::json!({
+                "profile": profile.name,
+                "source": profile.source,
+                "region": region,
+                "local": sc.local,
+                "requirements": rows,
+                "snapshot": super::source::used(),
+            }),
+        )?;
+        writeln!(out)?;
+    } else {
+        render::records(
+            out,
+            format,
+            &[
+                "VERDICT",
+                "DIRECTION",
+                "PROTOCOL",
+                "PORTS",
+                "TAG",
+                "ALLOWED",
+                "COUNTEREXAMPLE",
+                "BLOCKED BY",
+                "WHY",
+            ],
+            &rows,
+            |c| {
+                vec![
+                    serde_json::to_value(c.verdict)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default(),
+                    c.requirement.direction.clone(),
+                    c.requirement.protocol.clone(),
+                    c.requirement.ports.clone(),
+                    c.tag.clone(),
+                    format!("{}/{}", c.addresses_allowed, c.addresses),
+                    c.counterexample.clone().unwrap_or_default(),
+                    c.blocked_by.clone().unwrap_or_default(),
+                    c.requirement.why.clone(),
+                ]
+            },
+        )?;
+        if format == Format::Table {
+            writeln!(
+                out,
+                "\nprofile {} ({}); local address {}",
+                profile.name, profile.source, sc.local
+            )?;
+        }
+    }
+    Ok(if failing {
+        Status::NoMatch
+    } else {
+        Status::Success
+    })
+}
+
+pub fn reach(
+    snap: &Snapshot,
+    a: &super::args::NsgReachArgs,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<Status> {
+    if format.is_deployment() {
+        bail!(
+            "--format {}: nsg reach writes table, json, ndjson, csv or markdown",
+            format.typed()
+        );
+    }
+    let direction = Direction::parse(&a.direction).context("--direction: inbound or outbound")?;
+    let protocol = match Protocol::parse(&a.protocol) {
+        Some(p) if p != Protocol::Any => p,
+        _ => bail!("--protocol: Tcp, Udp, Icmp, Esp or Ah"),
+    };
+    let sc = scoped(snap, &a.scope)?;
+    let everything = tagnet::prefixset::PrefixSet::from_prefixes([
+        "0.0.0.0/0".parse::<IpNet>().expect("valid"),
+        "::/0".parse::<IpNet>().expect("valid"),
+    ]);
+    let nsgs: Vec<&tagnet::nsg::eval::ResolvedNsg> = [sc.subnet.as_ref(), sc.nic.as_ref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    // The other end's port varies: the set allowed for every such port.
+    let other = tagnet::nsg::reach::port_pieces(
+        &nsgs,
+        direction,
+        &tagnet::nsg::model::Ports::any(),
+        direction == Direction::Outbound,
+    );
+    let mut set = everything.clone();
+    for p in other {
+        let (lp, rp) = match direction {
+            Direction::Inbound => (a.port, p),
+            Direction::Outbound => (p, a.port),
+        };
+        set = set.intersection(&tagnet::nsg::reach::allowed_chain(
+            sc.subnet.as_ref(),
+            sc.nic.as_ref(),
+            direction,
+            protocol,
+            sc.local,
+            lp,
+            rp,
+            &everything,
+        ));
+    }
+    let prefixes = tagnet::nsg::reach::with_counts(&set);
+    // Tags touched: fully (every address allowed) or partly.
+    let mut tags = Vec::new();
+    for t in snap.tags() {
+        let ts = tagnet::prefixset::PrefixSet::from_prefixes(
+            t.v4()
+                .iter()
+                .map(|&n| IpNet::V4(n))
+                .chain(t.v6().iter().map(|&n| IpNet::V6(n))),
+        );
+        if ts.is_empty() {
+            continue;
+        }
+        let inter = ts.intersection(&set);
+        if inter.is_empty() {
+            continue;
+        }
+        tags.push((
+            t.name().to_string(),
+            if inter == ts { "fully" } else { "partly" },
+        ));
+    }
+    let total: u128 = prefixes.iter().map(|p| p.1).fold(0, u128::saturating_add);
+    if format == Format::Json {
+        serde_json::to_writer_pretty(
+            &mut *out,
+            &serde_json::json!({
+                "direction": direction.to_string(),
+                "protocol": protocol.name(),
+                "port": a.port,
+                "local": sc.local,
+                "addresses": total.to_string(),
+                "prefixes": prefixes.iter().map(|(p, n)| serde_json::json!({"prefix": p, "addresses": n.to_string()})).collect::<Vec<_>>(),
+                "tags": tags.iter().map(|(n, how)| serde_json::json!({"tag": n, "coverage": how})).collect::<Vec<_>>(),
+                "snapshot": super::source::used(),
+            }),
+        )?;
+        writeln!(out)?;
+    } else {
+        #[derive(Serialize)]
+        struct Row {
+            prefix: IpNet,
+            addresses: String,
+        }
+        let rows: Vec<Row> = prefixes
+            .iter()
+            .map(|(p, n)| Row {
+                prefix: *p,
+                addresses: n.to_string(),
+            })
+            .collect();
+        render::records(out, format, &["PREFIX", "ADDRESSES"], &rows, |r| {
+            vec![r.prefix.to_string(), r.addresses.clone()]
+        })?;
+        if format == Format::Table {
+            writeln!(
+                out,
+                "\n{total} addresses allowed; tags touched: {}",
+                tags.len()
+            )?;
+            for (n, how) in tags.iter().take(40) {
+                writeln!(out, "  {n} ({how})")?;
+            }
+            if tags.len() > 40 {
+                writeln!(
+                    out,
+                    "  … and {} more (--format json lists them all)",
+                    tags.len() - 40
+                )?;
+            }
+        }
+    }
+    Ok(if set.is_empty() {
+        Status::NoMatch
+    } else {
+        Status::Success
+    })
+}

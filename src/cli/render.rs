@@ -78,10 +78,14 @@ pub fn records<T: Serialize>(
     match format {
         Format::Json => {
             match crate::cli::source::used() {
-                Some(snapshot) => serde_json::to_writer_pretty(
-                    &mut *out,
-                    &serde_json::json!({"snapshot": snapshot, "records": records}),
-                )?,
+                Some(snapshot) => {
+                    #[derive(Serialize)]
+                    struct Wrapped<'a, T> {
+                        snapshot: &'a crate::cli::source::SnapshotInfo,
+                        records: &'a [T],
+                    }
+                    serde_json::to_writer_pretty(&mut *out, &Wrapped { snapshot, records })?
+                }
                 None => serde_json::to_writer_pretty(&mut *out, records)?,
             }
             writeln!(out)

@@ -672,7 +672,7 @@ pub fn aggregate(a: &AggregateArgs, format: Format, out: &mut dyn Write) -> Resu
     if format == Format::Json {
         serde_json::to_writer_pretty(
             &mut *out,
-            &serde_json::json!({"input_prefixes": input_count, "prefixes": prefixes, "extra_addresses": extra, "extra_prefixes": extra_prefixes}),
+            &serde_json::json!({"input_prefixes": input_count, "prefixes": prefixes, "extra_addresses": u64::try_from(extra).unwrap_or(u64::MAX), "extra_prefixes": extra_prefixes}),
         )?;
         writeln!(out)?;
     } else if format == Format::Table {

@@ -1,7 +1,8 @@
 //! Network security groups, offline, with the real service tags: the rule [`model`], reading
 //! NSGs in the shapes Azure tools write them ([`load`]), rule semantics and the naive
-//! first-match evaluator ([`eval`]) and the compiled evaluator ([`compile`]) whose cost per
-//! flow does not grow with the rules or prefixes.
+//! first-match evaluator ([`eval`]) and the compiled evaluator ([`mod@compile`]) whose cost per
+//! flow does not grow with the rules or prefixes; exact allowed sets and requirement
+//! profiles ([`reach`]).
 //!
 //! Approximations, written here and in the README: `VirtualNetwork` is the address spaces the
 //! user gives (Azure also adds UDR prefixes and the host's virtual IP); the platform addresses
@@ -12,6 +13,7 @@ pub mod compile;
 pub mod eval;
 pub mod load;
 pub mod model;
+pub mod reach;
 
 use eval::ResolvedNsg;
 use model::{Flow, Verdict};

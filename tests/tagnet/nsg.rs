@@ -197,6 +197,167 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// The exact allowed set of `reach` holds an address exactly when the flow to it is
+    /// allowed, for one NSG and for chains.
+    #[test]
+    fn reach_equals_per_flow_verdicts(subnet in rules(10), nic in rules(6), use_nic in any::<bool>(), flows in proptest::collection::vec(flow(), 1..40)) {
+        let s = snap();
+        let c = ctx(&s);
+        let rs = c.resolve(&nsg("subnet", subnet)).unwrap();
+        let rn = c.resolve(&nsg("nic", nic)).unwrap();
+        let nic_r = use_nic.then_some(&rn);
+        let everything = tagnet::prefixset::PrefixSet::from_prefixes(["0.0.0.0/0".parse::<IpNet>().unwrap(), "::/0".parse::<IpNet>().unwrap()]);
+        for f in &flows {
+            let set = tagnet::nsg::reach::allowed_chain(Some(&rs), nic_r, f.direction, f.protocol, f.local_ip, f.local_port, f.remote_port, &everything);
+            let inside = !set.intersection(&tagnet::prefixset::PrefixSet::from_prefixes([IpNet::from(f.remote_ip)])).is_empty();
+            prop_assert_eq!(inside, verdict_naive(Some(&rs), nic_r, f).access == Access::Allow, "{:?}", f);
+        }
+    }
+}
+
+#[test]
+fn require_names_the_missing_44224_rule_with_a_counterexample() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("nsg.json");
+    std::fs::write(&file, r#"{"name": "aml", "securityRules": [
+        {"name": "BatchIn", "priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+         "sourceAddressPrefix": "BatchNodeManagement", "sourcePortRange": "*", "destinationAddressPrefix": "VirtualNetwork", "destinationPortRange": "29876-29877"}]}"#).unwrap();
+    let out = Command::cargo_bin("tagnet")
+        .unwrap()
+        .env_remove("TAGNET_TAGS")
+        .arg("--tags")
+        .arg(example())
+        .args([
+            "nsg",
+            "require",
+            "--vnet",
+            "10.1.0.0/16",
+            "--region",
+            "eastus2",
+            "--format",
+            "json",
+            "-q",
+            "--nsg",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reqs = doc["requirements"].as_array().unwrap();
+    let batch = reqs
+        .iter()
+        .find(|r| r["tag"] == "BatchNodeManagement")
+        .unwrap();
+    assert_eq!(batch["verdict"], "met");
+    let aml = reqs
+        .iter()
+        .find(|r| r["tag"] == "AzureMachineLearning" && r["requirement"]["direction"] == "Inbound")
+        .unwrap();
+    assert_eq!(aml["verdict"], "not-met");
+    let ce = aml["counterexample"].as_str().unwrap();
+    let ip: IpAddr = ce
+        .rsplit_once(':')
+        .unwrap()
+        .0
+        .trim_matches(['[', ']'])
+        .parse()
+        .unwrap();
+    let s = snap();
+    let t = s.tag(s.tag_by_name("AzureMachineLearning").unwrap());
+    assert!(
+        t.v4().iter().any(|n| IpNet::V4(*n).contains(&ip))
+            || t.v6().iter().any(|n| IpNet::V6(*n).contains(&ip)),
+        "{ce} is an AzureMachineLearning address"
+    );
+    assert!(
+        aml["blocked_by"]
+            .as_str()
+            .unwrap()
+            .contains("DenyAllInBound")
+    );
+    // Partly met: only one region's Batch addresses allowed.
+    std::fs::write(&file, r#"{"name": "aml", "securityRules": [
+        {"name": "BatchIn", "priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+         "sourceAddressPrefix": "BatchNodeManagement.EastUS2", "sourcePortRange": "*", "destinationAddressPrefix": "*", "destinationPortRange": "29876-29877"},
+        {"name": "AmlIn", "priority": 110, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+         "sourceAddressPrefix": "AzureMachineLearning", "sourcePortRange": "*", "destinationAddressPrefix": "*", "destinationPortRange": "44224"}]}"#).unwrap();
+    let out = Command::cargo_bin("tagnet")
+        .unwrap()
+        .env_remove("TAGNET_TAGS")
+        .arg("--tags")
+        .arg(example())
+        .args([
+            "nsg",
+            "require",
+            "--vnet",
+            "10.1.0.0/16",
+            "--region",
+            "eastus2",
+            "--format",
+            "json",
+            "-q",
+            "--nsg",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reqs = doc["requirements"].as_array().unwrap();
+    assert_eq!(
+        reqs.iter()
+            .find(|r| r["tag"] == "BatchNodeManagement")
+            .unwrap()["verdict"],
+        "partly-met"
+    );
+    assert_eq!(
+        reqs.iter()
+            .find(|r| r["tag"] == "AzureMachineLearning"
+                && r["requirement"]["direction"] == "Inbound")
+            .unwrap()["verdict"],
+        "met"
+    );
+    // reach: the allowed remote addresses for 29876 are BatchNodeManagement.EastUS2's and the VNet's.
+    let out = Command::cargo_bin("tagnet")
+        .unwrap()
+        .env_remove("TAGNET_TAGS")
+        .arg("--tags")
+        .arg(example())
+        .args([
+            "nsg",
+            "reach",
+            "--vnet",
+            "10.1.0.0/16",
+            "--direction",
+            "inbound",
+            "--protocol",
+            "tcp",
+            "--port",
+            "29876",
+            "--format",
+            "json",
+            "-q",
+            "--nsg",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tags: Vec<(&str, &str)> = doc["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["tag"].as_str().unwrap(), t["coverage"].as_str().unwrap()))
+        .collect();
+    assert!(
+        tags.contains(&("BatchNodeManagement.EastUS2", "fully")),
+        "{tags:?}"
+    );
+}
+
 #[test]
 fn compiled_equals_naive_on_many_flows_and_a_large_rule_set() {
     let s = snap();
