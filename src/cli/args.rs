@@ -169,6 +169,23 @@ pub enum NsgCommand {
     /// The exact set of remote addresses allowed for a direction, protocol and port, as
     /// prefixes with address counts, and the tags it touches.
     Reach(NsgReachArgs),
+    /// Findings over the whole 5-tuple space with tags expanded: rules that can never match,
+    /// rules whose removal changes no verdict, opposite rules that partly overlap, unknown
+    /// tags. Formats: table, json, sarif. Exit 1 on a warning or error.
+    Analyze(NsgAnalyzeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NsgAnalyzeArgs {
+    /// NSGs: every NSG of the file (FILE#NAME: one of them).
+    #[arg(long, value_name = "FILE[#NAME]", required = true)]
+    pub nsg: Vec<String>,
+    /// VirtualNetwork: prefixes or `az network vnet show` output (repeatable).
+    #[arg(long, value_name = "PREFIX|FILE")]
+    pub vnet: Vec<String>,
+    /// Application security group members: NAME=IP[,IP…] (repeatable).
+    #[arg(long, value_name = "NAME=IP[,IP…]")]
+    pub asg: Vec<String>,
 }
 
 #[derive(Debug, Args)]

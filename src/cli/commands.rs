@@ -694,7 +694,7 @@ pub fn lookup(
         Format::Az | Format::Arm | Format::Bicep | Format::Terraform => {
             unreachable!("refused in cli::run")
         }
-        Format::Markdown => anyhow::bail!(
+        Format::Markdown | Format::Sarif => anyhow::bail!(
             "--format {}: lookup writes table, json, ndjson or csv",
             format.typed()
         ),
@@ -1013,6 +1013,7 @@ impl Renderer<'_> {
             }
             Format::Table
             | Format::Markdown
+            | Format::Sarif
             | Format::Az
             | Format::Arm
             | Format::Bicep

@@ -58,6 +58,11 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
         cli.command,
         Command::Udr(_) | Command::Routes(_) | Command::Diff(_)
     );
+    if cli.format == render::Format::Sarif
+        && !matches!(cli.command, Command::Nsg(args::NsgCommand::Analyze(_)))
+    {
+        bail!("--format sarif applies to `nsg analyze` only");
+    }
     if cli.format.is_deployment() && !deployment_ok {
         bail!(
             "--format {} applies to `udr` and `routes audit` only; use table, json, ndjson or csv",
@@ -85,6 +90,9 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
             nsg_cmd::require(&snap()?, a, cli.format, out)
         }
         Command::Nsg(args::NsgCommand::Reach(a)) => nsg_cmd::reach(&snap()?, a, cli.format, out),
+        Command::Nsg(args::NsgCommand::Analyze(a)) => {
+            nsg_cmd::analyze(&snap()?, a, cli.format, out)
+        }
         Command::Fetch(a) => fetch_cmd::fetch(a, cli.offline, cli.format, out),
         Command::Snapshots => fetch_cmd::snapshots(cli.format, out),
         Command::Diff(a) => diff_cmd::diff(a, cli.format, cli.quiet, out),

@@ -827,3 +827,131 @@ pub fn reach(
         Status::Success
     })
 }
+
+pub fn analyze(
+    snap: &Snapshot,
+    a: &super::args::NsgAnalyzeArgs,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<Status> {
+    use tagnet::findings::Severity;
+    if format.is_deployment() {
+        bail!(
+            "--format {}: nsg analyze writes table, json, ndjson, csv, markdown or sarif",
+            format.typed()
+        );
+    }
+    let ctx = NsgContext {
+        snapshot: snap,
+        vnet: vnet_spaces(&a.vnet)?,
+        asgs: asgs(&a.asg)?,
+    };
+    let mut findings = Vec::new();
+    let mut files = Vec::new();
+    for spec in &a.nsg {
+        let nsgs = if spec.contains('#') && !Path::new(spec).exists() {
+            vec![read_nsg(spec)?]
+        } else {
+            let (bytes, origin) = tagnet::load::read_input(Path::new(spec))?;
+            tagnet::nsg::load::parse(&bytes, &origin)?
+        };
+        let file = spec.split('#').next().unwrap_or(spec).to_string();
+        for n in &nsgs {
+            for f in tagnet::nsg::analyze::analyze(&ctx, n) {
+                files.push(file.clone());
+                findings.push(f);
+            }
+        }
+    }
+    let failing = findings
+        .iter()
+        .any(|f| f.finding.severity != Severity::Info);
+    match format {
+        Format::Sarif => {
+            let level = |s: Severity| match s {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+                Severity::Info => "note",
+            };
+            let rules: Vec<serde_json::Value> = tagnet::findings::RULES
+                .iter()
+                .filter(|r| r.source.starts_with("nsg"))
+                .map(|r| {
+                    serde_json::json!({
+                        "id": r.code,
+                        "shortDescription": {"text": r.summary},
+                        "fullDescription": {"text": r.why},
+                        "help": {"text": format!("{} Example: {}", r.fix, r.example)},
+                        "defaultConfiguration": {"level": level(r.severity)},
+                    })
+                })
+                .collect();
+            let results: Vec<serde_json::Value> = findings
+                .iter()
+                .zip(&files)
+                .map(|(f, file)| {
+                    serde_json::json!({
+                        "ruleId": f.finding.code,
+                        "level": level(f.finding.severity),
+                        "message": {"text": format!("{} Fix: {}", f.finding.message, f.finding.fix)},
+                        "locations": [{
+                            "physicalLocation": {"artifactLocation": {"uri": file}},
+                            "logicalLocations": [{"fullyQualifiedName": f.finding.resource, "kind": "resource"}],
+                        }],
+                        "relatedLocations": f.related.iter().enumerate().map(|(i, r)| serde_json::json!({
+                            "id": i,
+                            "message": {"text": r},
+                            "logicalLocations": [{"fullyQualifiedName": format!("{}/{}", f.nsg, r)}],
+                        })).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            serde_json::to_writer_pretty(
+                &mut *out,
+                &serde_json::json!({
+                    "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+                    "version": "2.1.0",
+                    "runs": [{
+                        "tool": {"driver": {
+                            "name": "tagnet",
+                            "version": env!("CARGO_PKG_VERSION"),
+                            "informationUri": "https://example.invalid/tagnet",
+                            "rules": rules,
+                        }},
+                        "results": results,
+                    }],
+                }),
+            )?;
+            writeln!(out)?;
+        }
+        _ => {
+            render::records(
+                out,
+                format,
+                &[
+                    "CODE", "SEVERITY", "NSG", "RULE", "RELATED", "MESSAGE", "FIX",
+                ],
+                &findings,
+                |f| {
+                    vec![
+                        f.finding.code.to_string(),
+                        f.finding.severity.to_string(),
+                        f.nsg.clone(),
+                        f.rule.clone(),
+                        f.related.join(" "),
+                        f.finding.message.clone(),
+                        f.finding.fix.clone(),
+                    ]
+                },
+            )?;
+            if format == Format::Table && findings.is_empty() {
+                writeln!(out, "no findings")?;
+            }
+        }
+    }
+    Ok(if failing {
+        Status::NoMatch
+    } else {
+        Status::Success
+    })
+}

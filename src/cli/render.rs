@@ -16,6 +16,8 @@ pub enum Format {
     Csv,
     /// A Markdown table (for tickets and pull requests).
     Markdown,
+    /// SARIF 2.1.0 for code-scanning tools (nsg analyze).
+    Sarif,
     /// A bash script of `az` commands (udr, routes audit).
     Az,
     /// An ARM template (udr).
@@ -35,6 +37,7 @@ impl Format {
             Format::Ndjson => "ndjson",
             Format::Csv => "csv",
             Format::Markdown => "markdown",
+            Format::Sarif => "sarif",
             Format::Az => "az",
             Format::Arm => "arm",
             Format::Bicep => "bicep",
@@ -109,7 +112,12 @@ pub fn records<T: Serialize>(
             }
             Ok(())
         }
-        Format::Table | Format::Az | Format::Arm | Format::Bicep | Format::Terraform => {
+        Format::Table
+        | Format::Sarif
+        | Format::Az
+        | Format::Arm
+        | Format::Bicep
+        | Format::Terraform => {
             let rows: Vec<Vec<String>> = records.iter().map(&cells).collect();
             table(out, headers, &rows)
         }

@@ -9,6 +9,7 @@
 //! 168.63.129.16 and 169.254.169.254 are evaluated like any other address (Azure exempts some of
 //! their traffic from NSGs); Virtual Network Manager admin rules are not modelled.
 
+pub mod analyze;
 pub mod compile;
 pub mod eval;
 pub mod load;

@@ -1,0 +1,359 @@
+//! Exact rule analysis over the whole 5-tuple space, with service tags expanded.
+//!
+//! A rule's match space is a box: a set of protocols × source addresses × source ports ×
+//! destination addresses × destination ports (ports only for TCP and UDP; ICMP, ESP and AH
+//! boxes carry every port). Subtracting one box from another gives at most five disjoint
+//! boxes, one per dimension, so the part of a rule that the rules above it leave is exact, and
+//! so is what the rules below it would decide there:
+//! - `nsg-unreachable-rule`: the rules above cover the whole space (they are named);
+//! - `nsg-redundant-rule`: the rules below decide its whole remaining space the same way, so
+//!   removing it changes no verdict;
+//! - `nsg-opposite-overlap`: a rule partly overlaps a rule of opposite access above it;
+//! - `nsg-unknown-tag`: a tag the snapshot does not hold (the rule is analysed as empty).
+//!
+//! Work grows with the number of boxes a subtraction leaves; past [`BOX_LIMIT`] a rule is
+//! reported as not analysed rather than guessed.
+
+use super::eval::{Context, Resolved};
+use super::model::{Access, Direction, Nsg, Ports, Protocol};
+use crate::findings::Finding;
+use crate::prefixset::PrefixSet;
+
+/// Boxes kept per rule before the analysis of that rule gives up.
+pub const BOX_LIMIT: usize = 20_000;
+
+const TCP_UDP: u8 = 0b00011;
+const NO_PORTS: u8 = 0b11100;
+
+fn proto_mask(p: Protocol) -> u8 {
+    match p {
+        Protocol::Any => 0b11111,
+        Protocol::Tcp => 1,
+        Protocol::Udp => 2,
+        Protocol::Icmp => 4,
+        Protocol::Esp => 8,
+        Protocol::Ah => 16,
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Space {
+    proto: u8,
+    src: PrefixSet,
+    sport: Vec<(u16, u16)>,
+    dst: PrefixSet,
+    dport: Vec<(u16, u16)>,
+}
+
+fn ports_and(a: &[(u16, u16)], b: &[(u16, u16)]) -> Vec<(u16, u16)> {
+    let mut out = Vec::new();
+    for &(s1, e1) in a {
+        for &(s2, e2) in b {
+            let (s, e) = (s1.max(s2), e1.min(e2));
+            if s <= e {
+                out.push((s, e));
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+fn ports_minus(a: &[(u16, u16)], b: &[(u16, u16)]) -> Vec<(u16, u16)> {
+    let mut cur: Vec<(u32, u32)> = a
+        .iter()
+        .map(|&(s, e)| (u32::from(s), u32::from(e)))
+        .collect();
+    for &(s2, e2) in b {
+        let (s2, e2) = (u32::from(s2), u32::from(e2));
+        let mut next = Vec::new();
+        for (s, e) in cur {
+            if e2 < s || s2 > e {
+                next.push((s, e));
+                continue;
+            }
+            if s < s2 {
+                next.push((s, s2 - 1));
+            }
+            if e2 < e {
+                next.push((e2 + 1, e));
+            }
+        }
+        cur = next;
+    }
+    cur.into_iter().map(|(s, e)| (s as u16, e as u16)).collect()
+}
+
+impl Space {
+    fn of(r: &Resolved, group: u8) -> Option<Space> {
+        let proto = proto_mask(r.rule.protocol) & group;
+        if proto == 0 {
+            return None;
+        }
+        let (sport, dport) = if group == TCP_UDP {
+            (
+                r.rule.source_ports.0.clone(),
+                r.rule.destination_ports.0.clone(),
+            )
+        } else {
+            (Ports::any().0, Ports::any().0)
+        };
+        Some(Space {
+            proto,
+            src: r.source.clone(),
+            sport,
+            dst: r.destination.clone(),
+            dport,
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.proto == 0
+            || self.src.is_empty()
+            || self.dst.is_empty()
+            || self.sport.is_empty()
+            || self.dport.is_empty()
+    }
+
+    fn and(&self, o: &Space) -> Space {
+        Space {
+            proto: self.proto & o.proto,
+            src: self.src.intersection(&o.src),
+            sport: ports_and(&self.sport, &o.sport),
+            dst: self.dst.intersection(&o.dst),
+            dport: ports_and(&self.dport, &o.dport),
+        }
+    }
+
+    /// `self − o` as disjoint boxes.
+    fn minus(&self, o: &Space) -> Vec<Space> {
+        if self.and(o).is_empty() {
+            return vec![self.clone()];
+        }
+        let mut out = Vec::new();
+        let mut inside = self.clone();
+        // Protocol.
+        let p = Space {
+            proto: inside.proto & !o.proto,
+            ..inside.clone()
+        };
+        if !p.is_empty() {
+            out.push(p);
+        }
+        inside.proto &= o.proto;
+        let s = Space {
+            src: inside.src.difference(&o.src),
+            ..inside.clone()
+        };
+        if !s.is_empty() {
+            out.push(s);
+        }
+        inside.src = inside.src.intersection(&o.src);
+        let sp = Space {
+            sport: ports_minus(&inside.sport, &o.sport),
+            ..inside.clone()
+        };
+        if !sp.is_empty() {
+            out.push(sp);
+        }
+        inside.sport = ports_and(&inside.sport, &o.sport);
+        let d = Space {
+            dst: inside.dst.difference(&o.dst),
+            ..inside.clone()
+        };
+        if !d.is_empty() {
+            out.push(d);
+        }
+        inside.dst = inside.dst.intersection(&o.dst);
+        let dp = Space {
+            dport: ports_minus(&inside.dport, &o.dport),
+            ..inside
+        };
+        if !dp.is_empty() {
+            out.push(dp);
+        }
+        out
+    }
+}
+
+/// One analysis finding with the rules involved.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NsgFinding {
+    /// The shared model.
+    #[serde(flatten)]
+    pub finding: Finding,
+    /// The NSG.
+    pub nsg: String,
+    /// The rule concerned (`securityRules/NAME`).
+    pub rule: String,
+    /// The other rules involved (the covering rules, the overlapping one).
+    pub related: Vec<String>,
+}
+
+/// Analyses every user rule of an NSG.
+pub fn analyze(ctx: &Context, nsg: &Nsg) -> Vec<NsgFinding> {
+    let mut findings = Vec::new();
+    let mut rules: Vec<Resolved> = Vec::new();
+    for r in &nsg.rules {
+        let mut resolve = |a: &super::model::Address| match ctx.addresses(a, &r.name, &nsg.name) {
+            Ok(s) => s,
+            Err(e) => {
+                findings.push(NsgFinding {
+                    finding: Finding::new(
+                        "nsg-unknown-tag",
+                        format!("{}/{}", nsg.name, r.path()),
+                        format!("{e}; the rule is analysed as matching nothing"),
+                    ),
+                    nsg: nsg.name.clone(),
+                    rule: r.path(),
+                    related: Vec::new(),
+                });
+                PrefixSet::default()
+            }
+        };
+        let source = resolve(&r.source);
+        let destination = resolve(&r.destination);
+        rules.push(Resolved {
+            rule: r.clone(),
+            source,
+            destination,
+        });
+    }
+    for dir in [Direction::Inbound, Direction::Outbound] {
+        let list: Vec<&Resolved> = rules.iter().filter(|r| r.rule.direction == dir).collect();
+        for (i, r) in list.iter().enumerate() {
+            if r.rule.default {
+                continue;
+            }
+            let path = r.rule.path();
+            let resource = format!("{}/{}", nsg.name, path);
+            // What the rules above leave of this rule.
+            let mut left: Vec<Space> = [TCP_UDP, NO_PORTS]
+                .iter()
+                .filter_map(|&g| Space::of(r, g))
+                .filter(|s| !s.is_empty())
+                .collect();
+            let whole = left.clone();
+            if whole.is_empty() {
+                continue; // matches nothing (an unknown tag, reported)
+            }
+            let mut covering = Vec::new();
+            let mut gave_up = false;
+            for above in &list[..i] {
+                let spaces: Vec<Space> = [TCP_UDP, NO_PORTS]
+                    .iter()
+                    .filter_map(|&g| Space::of(above, g))
+                    .collect();
+                let mut touched = false;
+                for a in &spaces {
+                    let mut next = Vec::new();
+                    for b in &left {
+                        touched |= !b.and(a).is_empty();
+                        next.extend(b.minus(a));
+                    }
+                    left = next;
+                }
+                if touched {
+                    covering.push(above.rule.path());
+                    if above.rule.access != r.rule.access
+                        && !left.is_empty()
+                        && !findings.iter().any(|f: &NsgFinding| {
+                            f.rule == path && f.finding.code == "nsg-opposite-overlap"
+                        })
+                    {
+                        findings.push(NsgFinding {
+                            finding: Finding::new(
+                                "nsg-opposite-overlap",
+                                resource.clone(),
+                                format!(
+                                    "rule `{}` ({}) partly overlaps `{}` ({}) above it: that rule decides the shared flows",
+                                    r.rule.name, r.rule.access, above.rule.name, above.rule.access
+                                ),
+                            ),
+                            nsg: nsg.name.clone(),
+                            rule: path.clone(),
+                            related: vec![above.rule.path()],
+                        });
+                    }
+                }
+                if left.len() > BOX_LIMIT {
+                    gave_up = true;
+                    break;
+                }
+                if left.is_empty() {
+                    break;
+                }
+            }
+            if gave_up {
+                continue;
+            }
+            if left.is_empty() {
+                findings.retain(|f| !(f.rule == path && f.finding.code == "nsg-opposite-overlap"));
+                findings.push(NsgFinding {
+                    finding: Finding::new(
+                        "nsg-unreachable-rule",
+                        resource,
+                        format!(
+                            "rule `{}` can never match: the rules above it ({}) cover every flow it names",
+                            r.rule.name,
+                            covering.join(", ")
+                        ),
+                    ),
+                    nsg: nsg.name.clone(),
+                    rule: path,
+                    related: covering,
+                });
+                continue;
+            }
+            // Would the rules below decide what is left the same way?
+            let mut rest = left;
+            let mut same = true;
+            for below in &list[i + 1..] {
+                let spaces: Vec<Space> = [TCP_UDP, NO_PORTS]
+                    .iter()
+                    .filter_map(|&g| Space::of(below, g))
+                    .collect();
+                let mut next = rest.clone();
+                for a in &spaces {
+                    let mut n2 = Vec::new();
+                    for b in &next {
+                        if !b.and(a).is_empty() && below.rule.access != r.rule.access {
+                            same = false;
+                        }
+                        n2.extend(b.minus(a));
+                    }
+                    next = n2;
+                }
+                rest = next;
+                if !same || rest.is_empty() || rest.len() > BOX_LIMIT {
+                    break;
+                }
+            }
+            if same && rest.is_empty() {
+                findings.push(NsgFinding {
+                    finding: Finding::new(
+                        "nsg-redundant-rule",
+                        resource,
+                        format!(
+                            "removing rule `{}` changes no verdict: the rules below it {} every flow it decides the same way",
+                            r.rule.name,
+                            if r.rule.access == Access::Allow { "allow" } else { "deny" }
+                        ),
+                    ),
+                    nsg: nsg.name.clone(),
+                    rule: path,
+                    related: Vec::new(),
+                });
+            }
+        }
+    }
+    findings.sort_by(|a, b| {
+        (a.finding.severity, &a.nsg, &a.rule, a.finding.code).cmp(&(
+            b.finding.severity,
+            &b.nsg,
+            &b.rule,
+            b.finding.code,
+        ))
+    });
+    findings
+}
