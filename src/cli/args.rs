@@ -173,6 +173,21 @@ pub enum NsgCommand {
     /// rules whose removal changes no verdict, opposite rules that partly overlap, unknown
     /// tags. Formats: table, json, sarif. Exit 1 on a warning or error.
     Analyze(NsgAnalyzeArgs),
+    /// Convert a ClassBench filter file (the packet-classification benchmark) into an NSG JSON;
+    /// lines an NSG cannot express are reported on standard error with their numbers.
+    FromClassbench(FromClassbenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FromClassbenchArgs {
+    /// The filter file (`-`: standard input).
+    pub input: std::path::PathBuf,
+    /// The NSG's name.
+    #[arg(long, default_value = "classbench")]
+    pub name: String,
+    /// The access every rule gets: Allow or Deny.
+    #[arg(long, default_value = "Allow")]
+    pub access: String,
 }
 
 #[derive(Debug, Args)]

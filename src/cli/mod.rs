@@ -93,6 +93,7 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
         Command::Nsg(args::NsgCommand::Analyze(a)) => {
             nsg_cmd::analyze(&snap()?, a, cli.format, out)
         }
+        Command::Nsg(args::NsgCommand::FromClassbench(a)) => nsg_cmd::from_classbench(a, out),
         Command::Fetch(a) => fetch_cmd::fetch(a, cli.offline, cli.format, out),
         Command::Snapshots => fetch_cmd::snapshots(cli.format, out),
         Command::Diff(a) => diff_cmd::diff(a, cli.format, cli.quiet, out),

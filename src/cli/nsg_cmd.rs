@@ -16,6 +16,19 @@ use tagnet::nsg::compile::CompiledNsg;
 use tagnet::nsg::eval::Context as NsgContext;
 use tagnet::nsg::model::{Direction, Flow, Nsg, Protocol, Verdict};
 
+/// Rule sets past Azure's limit load, with a warning.
+fn warn_limits(nsgs: &[Nsg]) {
+    for n in nsgs {
+        let user = n.rules.iter().filter(|r| !r.default).count();
+        if user > 1000 {
+            eprintln!(
+                "tagnet: warning: NSG `{}` has {user} rules, more than Azure's 1,000: tagnet evaluates it, Azure would refuse it",
+                n.name
+            );
+        }
+    }
+}
+
 /// Reads `FILE` or `FILE#NAME`: the one NSG it holds, or the one named.
 fn read_nsg(spec: &str) -> Result<Nsg> {
     let (path, name) = match spec.rsplit_once('#') {
@@ -24,6 +37,7 @@ fn read_nsg(spec: &str) -> Result<Nsg> {
     };
     let (bytes, origin) = tagnet::load::read_input(Path::new(path))?;
     let mut all = tagnet::nsg::load::parse(&bytes, &origin)?;
+    warn_limits(&all);
     match name {
         Some(n) => {
             let names: Vec<String> = all.iter().map(|x| x.name.clone()).collect();
@@ -853,7 +867,9 @@ pub fn analyze(
             vec![read_nsg(spec)?]
         } else {
             let (bytes, origin) = tagnet::load::read_input(Path::new(spec))?;
-            tagnet::nsg::load::parse(&bytes, &origin)?
+            let all = tagnet::nsg::load::parse(&bytes, &origin)?;
+            warn_limits(&all);
+            all
         };
         let file = spec.split('#').next().unwrap_or(spec).to_string();
         for n in &nsgs {
@@ -953,5 +969,41 @@ pub fn analyze(
         Status::NoMatch
     } else {
         Status::Success
+    })
+}
+
+pub fn from_classbench(a: &super::args::FromClassbenchArgs, out: &mut dyn Write) -> Result<Status> {
+    let access = match a.access.to_ascii_lowercase().as_str() {
+        "allow" => "Allow",
+        "deny" => "Deny",
+        _ => bail!("--access `{}`: Allow or Deny", a.access),
+    };
+    let (bytes, origin) = tagnet::load::read_input(&a.input)?;
+    let text = std::str::from_utf8(&bytes).with_context(|| format!("{origin}: not UTF-8 text"))?;
+    let c = tagnet::nsg::classbench::convert(text, &a.name, access);
+    for (no, why) in c.skipped.iter().take(20) {
+        eprintln!("tagnet: {origin}:{no}: not converted: {why}");
+    }
+    if c.skipped.len() > 20 {
+        eprintln!(
+            "tagnet: … and {} more lines not converted",
+            c.skipped.len() - 20
+        );
+    }
+    if c.rules > 1000 {
+        eprintln!(
+            "tagnet: warning: {} rules, more than Azure's 1,000 per NSG: tagnet evaluates it, Azure would refuse it",
+            c.rules
+        );
+    }
+    if c.rules == 0 {
+        bail!("{origin}: no filter line could be converted");
+    }
+    serde_json::to_writer_pretty(&mut *out, &c.nsg)?;
+    writeln!(out)?;
+    Ok(if c.skipped.is_empty() {
+        Status::Success
+    } else {
+        Status::NoMatch
     })
 }

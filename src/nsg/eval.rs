@@ -168,6 +168,28 @@ pub fn first_match_naive<'a>(nsg: &'a ResolvedNsg, f: &Flow) -> Option<&'a Resol
     nsg.rules.iter().find(|r| matches(r, f))
 }
 
+/// The first matching rule by the plainest loop: every rule, every prefix of its addresses
+/// scanned in turn (what a script would do); a baseline for the benches.
+pub fn first_match_linear<'a>(nsg: &'a ResolvedNsg, f: &Flow) -> Option<&'a Resolved> {
+    let (src, sport, dst, dport) = f.endpoints();
+    let scan = |set: &PrefixSet, ip: IpAddr| {
+        let (ranges, k) = match ip {
+            IpAddr::V4(v4) => (set.v4.ranges(), u128::from(u32::from(v4))),
+            IpAddr::V6(v6) => (set.v6.ranges(), u128::from(v6)),
+        };
+        ranges.iter().any(|r| r.0 <= k && k <= r.1)
+    };
+    nsg.rules.iter().find(|r| {
+        r.rule.direction == f.direction
+            && (r.rule.protocol == Protocol::Any || r.rule.protocol == f.protocol)
+            && (!f.protocol.has_ports()
+                || (r.rule.source_ports.contains(sport)
+                    && r.rule.destination_ports.contains(dport)))
+            && scan(&r.source, src)
+            && scan(&r.destination, dst)
+    })
+}
+
 /// The verdict of a subnet NSG and a NIC NSG for a flow, by any evaluator `first` of one NSG.
 pub fn chain<'a, N>(
     subnet: Option<&'a N>,

@@ -10,6 +10,7 @@
 //! their traffic from NSGs); Virtual Network Manager admin rules are not modelled.
 
 pub mod analyze;
+pub mod classbench;
 pub mod compile;
 pub mod eval;
 pub mod load;

@@ -842,3 +842,129 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn analyze_and_classbench_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("nsg.json");
+    std::fs::write(&file, r#"[{"name": "a", "securityRules": [
+        {"name": "DenyAll", "priority": 100, "direction": "Inbound", "access": "Deny", "protocol": "*", "sourceAddressPrefix": "*", "sourcePortRange": "*", "destinationAddressPrefix": "*", "destinationPortRange": "*"},
+        {"name": "AmlIn", "priority": 300, "direction": "Inbound", "access": "Allow", "protocol": "Tcp", "sourceAddressPrefix": "AzureMachineLearning", "sourcePortRange": "*", "destinationAddressPrefix": "*", "destinationPortRange": "44224"}]},
+        {"name": "b", "securityRules": [
+        {"name": "Typo", "priority": 100, "direction": "Outbound", "access": "Allow", "protocol": "Tcp", "sourceAddressPrefix": "*", "sourcePortRange": "*", "destinationAddressPrefix": "Storag.EastUS2", "destinationPortRange": "443"}]}]"#).unwrap();
+    let run = |format: &str| {
+        Command::cargo_bin("tagnet")
+            .unwrap()
+            .env_remove("TAGNET_TAGS")
+            .arg("--tags")
+            .arg(example())
+            .args([
+                "nsg",
+                "analyze",
+                "--vnet",
+                "10.1.0.0/16",
+                "-q",
+                "--format",
+                format,
+                "--nsg",
+            ])
+            .arg(&file)
+            .output()
+            .unwrap()
+    };
+    let out = run("json");
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let found: Vec<(&str, &str, &str)> = doc["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap(),
+                f["nsg"].as_str().unwrap(),
+                f["rule"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        found.contains(&("nsg-unreachable-rule", "a", "securityRules/AmlIn")),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("nsg-unknown-tag", "b", "securityRules/Typo")),
+        "{found:?}"
+    );
+    let unreachable = doc["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "nsg-unreachable-rule")
+        .unwrap();
+    assert_eq!(
+        unreachable["related"],
+        serde_json::json!(["securityRules/DenyAll"])
+    );
+    // SARIF 2.1.0: every result names a rule the driver declares.
+    let sarif: serde_json::Value = serde_json::from_slice(&run("sarif").stdout).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let run0 = &sarif["runs"][0];
+    let ids: Vec<&str> = run0["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    for r in run0["results"].as_array().unwrap() {
+        assert!(ids.contains(&r["ruleId"].as_str().unwrap()));
+        assert!(["error", "warning", "note"].contains(&r["level"].as_str().unwrap()));
+    }
+    Command::cargo_bin("tagnet")
+        .unwrap()
+        .args(["explain", "nsg-unreachable-rule"])
+        .assert()
+        .code(0);
+    Command::cargo_bin("tagnet")
+        .unwrap()
+        .env_remove("TAGNET_TAGS")
+        .args(["lookup", "192.0.2.1", "--format", "sarif"])
+        .assert()
+        .code(2);
+    // ClassBench: converted lines evaluate; the rest are reported with their numbers.
+    let cb = "@192.0.2.0/24\t10.1.0.0/16\t0 : 65535\t443 : 443\t0x06/0xFF\t0x0000/0x0000\n@0.0.0.0/0\t0.0.0.0/0\t0 : 65535\t0 : 65535\t0x2F/0xFF\t0x0000/0x0000\n";
+    let out = Command::cargo_bin("tagnet")
+        .unwrap()
+        .args(["nsg", "from-classbench", "-"])
+        .write_stdin(cb)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("<stdin>:2: not converted: protocol 47"));
+    let nsg_file = dir.path().join("cb.json");
+    std::fs::write(&nsg_file, &out.stdout).unwrap();
+    Command::cargo_bin("tagnet")
+        .unwrap()
+        .env_remove("TAGNET_TAGS")
+        .arg("--tags")
+        .arg(example())
+        .args([
+            "nsg",
+            "verify",
+            "--vnet",
+            "10.1.0.0/16",
+            "--direction",
+            "inbound",
+            "--protocol",
+            "tcp",
+            "--local",
+            "10.1.0.4:443",
+            "--remote",
+            "192.0.2.9:5000",
+            "-q",
+            "--nsg",
+        ])
+        .arg(&nsg_file)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("securityRules/cb1"));
+}
