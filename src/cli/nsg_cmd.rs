@@ -68,6 +68,11 @@ fn read_nsg(spec: &str) -> Result<Nsg> {
 /// peerings' remote spaces).
 pub fn vnet_spaces(args: &[String]) -> Result<Vec<IpNet>> {
     let mut out = Vec::new();
+    if args.is_empty() {
+        eprintln!(
+            "tagnet: note: no --vnet: VirtualNetwork is empty, so the default rules allow no traffic inside the VNet; give the VNet's space (--vnet 10.1.0.0/16 or --vnet vnet.json)"
+        );
+    }
     for a in args {
         if let Ok(n) = tagnet::load::parse_listed_prefix(a) {
             out.push(n.trunc());
@@ -103,8 +108,19 @@ pub fn vnet_spaces(args: &[String]) -> Result<Vec<IpNet>> {
         {
             for p in peers {
                 let pp = p.get("properties").unwrap_or(p);
+                let state = pp
+                    .get("peeringState")
+                    .and_then(|x| x.as_str())
+                    .unwrap_or("Connected");
+                if !state.eq_ignore_ascii_case("Connected") {
+                    eprintln!(
+                        "tagnet: note: {origin}: a peering in state {state} is left out of VirtualNetwork"
+                    );
+                    continue;
+                }
                 if let Some(r) = pp
-                    .pointer("/remoteAddressSpace/addressPrefixes")
+                    .pointer("/remoteVirtualNetworkAddressSpace/addressPrefixes")
+                    .or_else(|| pp.pointer("/remoteAddressSpace/addressPrefixes"))
                     .and_then(|x| x.as_array())
                 {
                     all.extend(r.iter().filter_map(|s| s.as_str().map(String::from)));
@@ -134,6 +150,9 @@ fn asgs(args: &[String]) -> Result<BTreeMap<String, Vec<IpAddr>>> {
         let (name, ips) = a
             .split_once('=')
             .with_context(|| format!("--asg `{a}`: expected NAME=IP[,IP…]"))?;
+        if ips.split(',').all(|s| s.trim().is_empty()) {
+            bail!("--asg `{a}`: no member addresses; give NAME=IP[,IP…]");
+        }
         let list = out.entry(name.trim().to_string()).or_default();
         for ip in ips.split(',').filter(|s| !s.trim().is_empty()) {
             list.push(
@@ -159,7 +178,7 @@ fn endpoint(text: &str, what: &str) -> Result<(IpAddr, u16)> {
     } else {
         (t, None)
     };
-    let ip: IpAddr = ip.parse().map_err(|_| bad())?;
+    let ip: IpAddr = super::commands::parse_address(ip).map_err(|_| bad())?.0;
     let port = match port {
         Some(p) => p
             .parse::<u16>()
@@ -260,12 +279,18 @@ fn flow_from(fields: &[&str; 6]) -> std::result::Result<Option<Flow>, String> {
                 .map_err(|_| format!("port `{s}` is not 0–65535"))
         }
     };
+    let (local_ip, remote_ip) = (ip(fields[2])?, ip(fields[4])?);
+    if local_ip.is_ipv4() != remote_ip.is_ipv4() {
+        return Err(format!(
+            "{local_ip} and {remote_ip} are of different families"
+        ));
+    }
     Ok(Some(Flow {
         direction,
         protocol,
-        local_ip: ip(fields[2])?,
+        local_ip,
         local_port: port(fields[3])?,
-        remote_ip: ip(fields[4])?,
+        remote_ip,
         remote_port: port(fields[5])?,
     }))
 }
@@ -337,6 +362,20 @@ pub fn verify(
                 a.remote.as_deref().context("give --remote IP[:PORT]")?,
                 "--remote",
             )?;
+            if local_ip.is_ipv4() != remote_ip.is_ipv4() {
+                bail!(
+                    "--local {local_ip} and --remote {remote_ip} are of different families; a flow is IPv4 or IPv6"
+                );
+            }
+            if protocol.has_ports()
+                && (!a.local.as_deref().unwrap_or("").contains(':') && local_ip.is_ipv4()
+                    || !a.remote.as_deref().unwrap_or("").contains(':') && remote_ip.is_ipv4())
+            {
+                bail!(
+                    "a {} flow needs both ports: --local IP:PORT --remote IP:PORT",
+                    protocol.name()
+                );
+            }
             vec![(
                 1,
                 Ok(Some(Flow {
@@ -635,12 +674,28 @@ pub fn require(
             }
         };
         let t = snap.tag(id);
+        // Only the local address's family: a flow is IPv4 or IPv6.
         let set = tagnet::prefixset::PrefixSet::from_prefixes(
             t.v4()
                 .iter()
                 .map(|&n| IpNet::V4(n))
-                .chain(t.v6().iter().map(|&n| IpNet::V6(n))),
+                .filter(|_| sc.local.is_ipv4())
+                .chain(
+                    t.v6()
+                        .iter()
+                        .map(|&n| IpNet::V6(n))
+                        .filter(|_| sc.local.is_ipv6()),
+                ),
         );
+        if set.is_empty() {
+            eprintln!(
+                "tagnet: note: {} has no {} prefixes; requirement skipped for local {}",
+                t.name(),
+                if sc.local.is_ipv4() { "IPv4" } else { "IPv6" },
+                sc.local
+            );
+            continue;
+        }
         rows.push(check(
             r,
             t.name(),
@@ -731,10 +786,12 @@ pub fn reach(
         _ => bail!("--protocol: Tcp, Udp, Icmp, Esp or Ah"),
     };
     let sc = scoped(snap, &a.scope)?;
-    let everything = tagnet::prefixset::PrefixSet::from_prefixes([
-        "0.0.0.0/0".parse::<IpNet>().expect("valid"),
-        "::/0".parse::<IpNet>().expect("valid"),
-    ]);
+    // The local address's family: a flow is IPv4 or IPv6.
+    let everything = tagnet::prefixset::PrefixSet::from_prefixes([if sc.local.is_ipv4() {
+        "0.0.0.0/0".parse::<IpNet>().expect("valid")
+    } else {
+        "::/0".parse::<IpNet>().expect("valid")
+    }]);
     let nsgs: Vec<&tagnet::nsg::eval::ResolvedNsg> = [sc.subnet.as_ref(), sc.nic.as_ref()]
         .into_iter()
         .flatten()
@@ -767,11 +824,18 @@ pub fn reach(
     // Tags touched: fully (every address allowed) or partly.
     let mut tags = Vec::new();
     for t in snap.tags() {
+        // The tag's addresses of the local's family.
         let ts = tagnet::prefixset::PrefixSet::from_prefixes(
             t.v4()
                 .iter()
                 .map(|&n| IpNet::V4(n))
-                .chain(t.v6().iter().map(|&n| IpNet::V6(n))),
+                .filter(|_| sc.local.is_ipv4())
+                .chain(
+                    t.v6()
+                        .iter()
+                        .map(|&n| IpNet::V6(n))
+                        .filter(|_| sc.local.is_ipv6()),
+                ),
         );
         if ts.is_empty() {
             continue;

@@ -308,6 +308,7 @@ pub fn analyze(ctx: &Context, nsg: &Nsg) -> Vec<NsgFinding> {
             // Would the rules below decide what is left the same way?
             let mut rest = left;
             let mut same = true;
+            let mut deciders = Vec::new();
             for below in &list[i + 1..] {
                 let spaces: Vec<Space> = [TCP_UDP, NO_PORTS]
                     .iter()
@@ -317,8 +318,13 @@ pub fn analyze(ctx: &Context, nsg: &Nsg) -> Vec<NsgFinding> {
                 for a in &spaces {
                     let mut n2 = Vec::new();
                     for b in &next {
-                        if !b.and(a).is_empty() && below.rule.access != r.rule.access {
-                            same = false;
+                        if !b.and(a).is_empty() {
+                            if below.rule.access != r.rule.access {
+                                same = false;
+                            }
+                            if !deciders.contains(&below.rule.path()) {
+                                deciders.push(below.rule.path());
+                            }
                         }
                         n2.extend(b.minus(a));
                     }
@@ -335,14 +341,15 @@ pub fn analyze(ctx: &Context, nsg: &Nsg) -> Vec<NsgFinding> {
                         "nsg-redundant-rule",
                         resource,
                         format!(
-                            "removing rule `{}` changes no verdict: the rules below it {} every flow it decides the same way",
+                            "removing rule `{}` changes no verdict: the rules below it ({}) {} every flow it decides the same way; keep those if you delete it",
                             r.rule.name,
+                            deciders.join(", "),
                             if r.rule.access == Access::Allow { "allow" } else { "deny" }
                         ),
                     ),
                     nsg: nsg.name.clone(),
                     rule: path,
-                    related: Vec::new(),
+                    related: deciders,
                 });
             }
         }

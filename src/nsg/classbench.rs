@@ -77,8 +77,10 @@ pub fn convert(text: &str, name: &str, access: &str) -> Converted {
         // Tokens: SA DA lo : hi lo : hi proto [flags]
         let tok: Vec<&str> = l.split_whitespace().collect();
         let parsed = (|| -> Result<Value, String> {
-            if tok.len() < 9 || tok[3] != ":" || tok[6] != ":" {
-                return Err("expected `@SA/len DA/len lo : hi lo : hi proto/mask`".into());
+            if tok.len() < 9 || tok.len() > 10 || tok[3] != ":" || tok[6] != ":" {
+                return Err(
+                    "expected `@SA/len DA/len lo : hi lo : hi proto/mask [flags/mask]`".into(),
+                );
             }
             if let Some(flags) = tok.get(9)
                 && let Some((_, mask)) = flags.split_once('/')
@@ -102,12 +104,23 @@ pub fn convert(text: &str, name: &str, access: &str) -> Converted {
                     format!("{a}-{b}")
                 })
             };
+            let (sa, da) = (prefix(tok[0])?, prefix(tok[1])?);
+            if sa.contains(':') != da.contains(':') {
+                return Err("source and destination are of different families".into());
+            }
+            let protocol = proto(tok[8])?;
+            let (sp, dp) = (port(tok[2], tok[4])?, port(tok[5], tok[7])?);
+            if matches!(protocol, "Icmp" | "Esp" | "Ah") && (sp != "*" || dp != "*") {
+                return Err(format!(
+                    "{protocol} with port ranges: NSGs ignore ports for {protocol}, so the rule would match more"
+                ));
+            }
             Ok(json!({
-                "sourceAddressPrefix": prefix(tok[0])?,
-                "destinationAddressPrefix": prefix(tok[1])?,
-                "sourcePortRange": port(tok[2], tok[4])?,
-                "destinationPortRange": port(tok[5], tok[7])?,
-                "protocol": proto(tok[8])?,
+                "sourceAddressPrefix": sa,
+                "destinationAddressPrefix": da,
+                "sourcePortRange": sp,
+                "destinationPortRange": dp,
+                "protocol": protocol,
             }))
         })();
         match parsed {

@@ -128,7 +128,35 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<Vec<Nsg>> {
     if let Some(resources) = doc.get("resources").and_then(Value::as_array) {
         for r in resources {
             let kind = r.get("type").and_then(Value::as_str).unwrap_or("");
+            let rname = r.get("name").and_then(Value::as_str).unwrap_or("");
+            if rname.starts_with('[') {
+                return Err(invalid(format!(
+                    "resource name `{rname}` is an ARM expression, which tagnet cannot evaluate; deploy-time values must be literal"
+                )));
+            }
             if kind.eq_ignore_ascii_case("Microsoft.Network/networkSecurityGroups") {
+                // Child rules nested in the NSG's own `resources`.
+                if let Some(nested) = r.get("resources").and_then(Value::as_array) {
+                    for c in nested {
+                        let ck = c.get("type").and_then(Value::as_str).unwrap_or("");
+                        if ck.eq_ignore_ascii_case("securityRules")
+                            || ck.eq_ignore_ascii_case(
+                                "Microsoft.Network/networkSecurityGroups/securityRules",
+                            )
+                        {
+                            let cn = c.get("name").and_then(Value::as_str).unwrap_or("");
+                            if cn.starts_with('[') {
+                                return Err(invalid(format!(
+                                    "rule resource name `{cn}` is an ARM expression, which tagnet cannot evaluate"
+                                )));
+                            }
+                            let mut v = c.clone();
+                            v["name"] =
+                                Value::String(cn.rsplit('/').next().unwrap_or(cn).to_string());
+                            children.entry(rname.to_string()).or_default().push(v);
+                        }
+                    }
+                }
                 let n = one(r).unwrap_or_else(|| {
                     (
                         r.get("name")
@@ -223,20 +251,10 @@ fn build(name: &str, rules: &[Value], defaults: &[Value], origin: &str) -> Resul
             ));
         }
     }
-    // Default rules: as given (their names), else Azure's six.
-    let mut given = Vec::new();
-    for d in defaults {
-        given.push(rule(d, true, &invalid)?);
-    }
-    for d in default_rules() {
-        if !given
-            .iter()
-            .any(|g| g.direction == d.direction && g.priority == d.priority)
-        {
-            given.push(d);
-        }
-    }
-    out.extend(given);
+    // Default rules: Azure's six, always; they cannot be changed, so what a file says of them
+    // is not read (an edited copy would otherwise change verdicts Azure would not).
+    let _ = defaults;
+    out.extend(default_rules());
     out.sort_by_key(|r| (r.direction, r.priority));
     Ok(Nsg {
         name: name.to_string(),
@@ -338,6 +356,12 @@ fn rule(v: &Value, default: bool, invalid: &dyn Fn(String, &str) -> Error) -> Re
     let address = |one: &str, many: &str, asg_key: &str, side: &str| -> Result<Address> {
         let texts = list(one, many);
         let groups = asgs(asg_key);
+        if texts.is_empty() && groups.is_empty() {
+            return Err(invalid(
+                format!("rule `{name}` has no {side} address: give {one}, {many} or {asg_key}"),
+                "Azure requires a source and a destination on every rule (`*` for any)",
+            ));
+        }
         if !groups.is_empty() {
             if !(texts.is_empty() || texts.len() == 1 && is_any(&texts[0])) {
                 return Err(invalid(
@@ -349,7 +373,7 @@ fn rule(v: &Value, default: bool, invalid: &dyn Fn(String, &str) -> Error) -> Re
             }
             return Ok(Address::Asgs(groups));
         }
-        if texts.is_empty() || texts.iter().any(|t| is_any(t)) {
+        if texts.iter().any(|t| is_any(t)) {
             return Ok(Address::Any);
         }
         let mut nets = Vec::new();
@@ -393,7 +417,13 @@ fn rule(v: &Value, default: bool, invalid: &dyn Fn(String, &str) -> Error) -> Re
     };
     let ports = |one: &str, many: &str, side: &str| -> Result<Ports> {
         let texts = list(one, many);
-        if texts.is_empty() || texts.iter().any(|t| is_any(t)) {
+        if texts.is_empty() {
+            return Err(invalid(
+                format!("rule `{name}` has no {side} port: give {one} or {many} (`*` for any)"),
+                "Azure requires source and destination ports on every rule",
+            ));
+        }
+        if texts.iter().any(|t| is_any(t)) {
             return Ok(Ports::any());
         }
         let mut r = Vec::new();
@@ -435,17 +465,26 @@ fn rule(v: &Value, default: bool, invalid: &dyn Fn(String, &str) -> Error) -> Re
     })
 }
 
+/// `*` or `Any`: every address of both families. (`0.0.0.0/0` and `::/0` are prefixes of one
+/// family each.)
 fn is_any(t: &str) -> bool {
-    matches!(t.trim(), "*" | "0.0.0.0/0" | "::/0") || t.trim().eq_ignore_ascii_case("any")
+    t.trim() == "*" || t.trim().eq_ignore_ascii_case("any")
 }
 
 /// `Some(Ok)` for an address or prefix, `Some(Err)` for something that looks like one but is
 /// not valid, `None` for a name (a service tag).
 fn parse_address(t: &str) -> Option<std::result::Result<IpNet, String>> {
-    let looks =
-        t.contains('/') || t.contains(':') || t.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    let looks = t.contains('/')
+        || t.contains(':')
+        || t.bytes()
+            .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-');
     if !looks {
         return None;
+    }
+    if t.contains('-') && !t.contains('/') {
+        return Some(Err(
+            "address ranges are not allowed in NSG rules; write prefixes (ADDRESS/LENGTH)".into(),
+        ));
     }
     if let Ok(ip) = t.parse::<std::net::IpAddr>() {
         return Some(Ok(IpNet::from(ip)));

@@ -609,7 +609,10 @@ fn bad_nsgs_are_clear_errors() {
         (rule(r#", "sourceAddressPrefixes": ["Storage", "AzureCloud"], "sourceAddressPrefix": """#), "2 service tags"),
         (rule(r#", "sourceAddressPrefix": "10.0.0.300/24""#), "invalid source prefix"),
         (rule(r#", "priority": "[parameters('p')]""#), "cannot evaluate"),
-        (r#"{"name": "n", "securityRules": [{"name": "a", "priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp"}, {"name": "b", "priority": 100, "direction": "Inbound", "access": "Deny", "protocol": "Tcp"}]}"#.to_string(), "share priority 100"),
+        (r#"{"name": "n", "securityRules": [{"name": "a", "priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp", "sourceAddressPrefix": "*", "destinationAddressPrefix": "*", "sourcePortRange": "*", "destinationPortRange": "*"}, {"name": "b", "priority": 100, "direction": "Inbound", "access": "Deny", "protocol": "Tcp", "sourceAddressPrefix": "*", "destinationAddressPrefix": "*", "sourcePortRange": "*", "destinationPortRange": "*"}]}"#.to_string(), "share priority 100"),
+        (rule(r#", "sourceAddressPrefix": "", "sourceAddressPrefixs": ["203.0.113.0/24"]"#), "has no source address"),
+        (rule(r#", "destinationPortRange": """#), "has no destination port"),
+        (rule(r#", "sourceAddressPrefix": "8.8.8.0-8.8.8.20""#), "address ranges are not allowed"),
         ("{".to_string(), "line 1"),
     ] {
         let err = parse(&text).unwrap_err();
@@ -967,4 +970,49 @@ fn analyze_and_classbench_commands() {
         .assert()
         .code(0)
         .stdout(predicate::str::contains("securityRules/cb1"));
+}
+
+#[test]
+fn families_and_fixed_defaults() {
+    let s = snap();
+    let c = ctx(&s);
+    // `::/0` is IPv6 only: an IPv4 allow below it stays reachable and decides IPv4 flows.
+    let n = parse(r#"{"name": "n", "securityRules": [
+        {"name": "DenyV6", "priority": 100, "direction": "Inbound", "access": "Deny", "protocol": "*", "sourceAddressPrefix": "::/0", "destinationAddressPrefix": "*", "sourcePortRange": "*", "destinationPortRange": "*"},
+        {"name": "WebV4", "priority": 200, "direction": "Inbound", "access": "Allow", "protocol": "Tcp", "sourceAddressPrefix": "203.0.113.0/24", "destinationAddressPrefix": "*", "sourcePortRange": "*", "destinationPortRange": "443"}],
+      "defaultSecurityRules": [{"name": "DenyAllInBound", "priority": 65500, "direction": "Inbound", "access": "Allow", "protocol": "*", "sourceAddressPrefix": "*", "destinationAddressPrefix": "*", "sourcePortRange": "*", "destinationPortRange": "*"}]}"#).unwrap();
+    let r = c.resolve(&n[0]).unwrap();
+    let compiled = tagnet::nsg::compile(&r);
+    let v = tagnet::nsg::verdict(
+        Some(&compiled),
+        None,
+        &one("inbound,tcp,10.1.0.4,443,203.0.113.9,5000"),
+    );
+    assert_eq!(
+        (v.access, v.rule.as_str()),
+        (Access::Allow, "securityRules/WebV4")
+    );
+    let findings = tagnet::nsg::analyze::analyze(&c, &n[0]);
+    assert!(
+        !findings
+            .iter()
+            .any(|f| f.finding.code == "nsg-unreachable-rule"),
+        "{findings:?}"
+    );
+    // An edited default rule in the file does not change Azure's fixed defaults.
+    let v = tagnet::nsg::verdict(
+        Some(&compiled),
+        None,
+        &one("inbound,tcp,10.1.0.4,22,8.8.8.8,5000"),
+    );
+    assert_eq!(
+        (v.access, v.rule.as_str()),
+        (Access::Deny, "defaultSecurityRules/DenyAllInBound")
+    );
+    // ARM: child rules nested in the NSG resource load; expression names are refused.
+    let arm = r#"{"resources": [{"type": "Microsoft.Network/networkSecurityGroups", "name": "n", "properties": {}, "resources": [
+        {"type": "securityRules", "name": "AllowBatch", "properties": {"priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp", "sourceAddressPrefix": "BatchNodeManagement", "destinationAddressPrefix": "*", "sourcePortRange": "*", "destinationPortRange": "29876-29877"}}]}]}"#;
+    assert_eq!(parse(arm).unwrap()[0].rules.len(), 7);
+    let expr = r#"{"resources": [{"type": "Microsoft.Network/networkSecurityGroups/securityRules", "name": "[concat(parameters('n'), '/AllowSSH')]", "properties": {}}]}"#;
+    assert!(parse(expr).unwrap_err().contains("ARM expression"));
 }
