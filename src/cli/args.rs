@@ -171,7 +171,7 @@ pub enum NsgCommand {
     Reach(NsgReachArgs),
     /// Findings over the whole 5-tuple space with tags expanded: rules that can never match,
     /// rules whose removal changes no verdict, opposite rules that partly overlap, unknown
-    /// tags. Formats: table, json, sarif. Exit 1 on a warning or error.
+    /// tags. Formats: table, json, ndjson, csv, markdown, sarif. Exit 1 on a warning or error.
     Analyze(NsgAnalyzeArgs),
     /// Convert a ClassBench filter file (the packet-classification benchmark) into an NSG JSON;
     /// lines an NSG cannot express are reported on standard error with their numbers.

@@ -973,7 +973,7 @@ pub fn analyze(
                     serde_json::json!({
                         "ruleId": f.finding.code,
                         "level": level(f.finding.severity),
-                        "message": {"text": format!("{} Fix: {}", f.finding.message, f.finding.fix)},
+                        "message": {"text": format!("{}. Fix: {}", f.finding.message.trim_end_matches('.'), f.finding.fix)},
                         "locations": [{
                             "physicalLocation": {"artifactLocation": {"uri": file}},
                             "logicalLocations": [{"fullyQualifiedName": f.finding.resource, "kind": "resource"}],
