@@ -1,13 +1,13 @@
 //! The compiled evaluator: a cost per flow that does not grow with the number of rules or
 //! prefixes.
 //!
-//! Each of the six dimensions of a flow — direction, protocol, source address, destination
+//! Each dimension of a flow — direction and protocol together, source address, destination
 //! address, source port, destination port — is cut into elementary segments, and each segment
 //! carries the set of rules that match it there, as a bitset in evaluation order (interned: the
 //! few distinct sets are stored once), with a one-word summary of its non-zero words. A flow looks up one bitset per dimension (the address
 //! dimensions through [`IntervalTable`]s, the ports through 65,536-entry tables) and the first
 //! set bit of their intersection is the deciding rule. Work per flow: two interval lookups, two
-//! table reads, one AND of the six summaries and word ANDs only where all six have bits (at most
+//! table reads, one AND of the five summaries and word ANDs only where all five have bits (at most
 //! `rules / 64`); building is O(P log P + S · rules / 64) for P
 //! prefixes and S segments.
 
@@ -29,15 +29,18 @@ pub struct CompiledNsg {
     sets: Vec<u64>,
     /// Per set, bit k set when its word k is not zero (up to 64 words, 4,096 rules).
     summary: Vec<u64>,
-    direction: [u32; 2],
-    protocol: [u32; 5],
+    /// Per (direction, flow protocol): the rules of that direction naming that protocol or `*`.
+    dir_proto: [u32; 10],
     no_ports: u32,
     src4: IntervalTable<u32, u32>,
     src6: IntervalTable<u128, u32>,
     dst4: IntervalTable<u32, u32>,
     dst6: IntervalTable<u128, u32>,
-    sport: Vec<u32>,
-    dport: Vec<u32>,
+    /// Per port: an index into `sport_ids` (16 bits keep the table at 128 KiB).
+    sport: Vec<u16>,
+    sport_ids: Vec<u32>,
+    dport: Vec<u16>,
+    dport_ids: Vec<u32>,
 }
 
 struct Interner {
@@ -110,14 +113,28 @@ fn sweep(
     out
 }
 
-fn ports_table(per_rule: &[Vec<(u128, u128)>], words: usize, interner: &mut Interner) -> Vec<u32> {
+/// A port table: per port, an index into the returned list of set ids.
+fn ports_table(
+    per_rule: &[Vec<(u128, u128)>],
+    words: usize,
+    interner: &mut Interner,
+) -> (Vec<u16>, Vec<u32>) {
     let segs = sweep(per_rule, u16::MAX as u128, words, interner);
-    let mut table = vec![0u32; 1 << 16];
+    let mut ids: Vec<u32> = Vec::new();
+    let mut table = vec![0u16; 1 << 16];
     for (k, &(start, id)) in segs.iter().enumerate() {
         let end = segs.get(k + 1).map_or(1 << 16, |n| n.0 as usize);
-        table[start as usize..end].fill(id);
+        let local = match ids.iter().position(|&x| x == id) {
+            Some(i) => i,
+            None => {
+                ids.push(id);
+                ids.len() - 1
+            }
+        };
+        // At most 65,536 segments, so the index fits.
+        table[start as usize..end].fill(local as u16);
     }
-    table
+    (table, ids)
 }
 
 impl CompiledNsg {
@@ -138,18 +155,18 @@ impl CompiledNsg {
             }
             b
         };
-        let dir = |d: Direction| mask(&|i| nsg.rules[i].rule.direction == d);
-        let direction = [
-            interner.id(&dir(Direction::Inbound)),
-            interner.id(&dir(Direction::Outbound)),
-        ];
-        let mut protocol = [0u32; 5];
-        for (slot, p) in Protocol::FLOW.iter().enumerate() {
-            let m = mask(&|i| {
-                let rp = nsg.rules[i].rule.protocol;
-                rp == Protocol::Any || rp == *p
-            });
-            protocol[slot] = interner.id(&m);
+        let mut dir_proto = [0u32; 10];
+        for (d, dir) in [Direction::Inbound, Direction::Outbound]
+            .into_iter()
+            .enumerate()
+        {
+            for (slot, p) in Protocol::FLOW.iter().enumerate() {
+                let m = mask(&|i| {
+                    let r = &nsg.rules[i].rule;
+                    r.direction == dir && (r.protocol == Protocol::Any || r.protocol == *p)
+                });
+                dir_proto[d * 5 + slot] = interner.id(&m);
+            }
         }
         let no_ports = interner.id(&mask(&|_| true));
         let v4 = |s: &PrefixSet| s.v4.ranges().to_vec();
@@ -180,8 +197,8 @@ impl CompiledNsg {
         let d4 = sweep(&dst4, u32::MAX as u128, words, &mut interner);
         let s6 = sweep(&src6, u128::MAX, words, &mut interner);
         let d6 = sweep(&dst6, u128::MAX, words, &mut interner);
-        let sport = ports_table(&sport_r, words, &mut interner);
-        let dport = ports_table(&dport_r, words, &mut interner);
+        let (sport, sport_ids) = ports_table(&sport_r, words, &mut interner);
+        let (dport, dport_ids) = ports_table(&dport_r, words, &mut interner);
         CompiledNsg {
             name: nsg.name.clone(),
             rules: nsg
@@ -192,15 +209,16 @@ impl CompiledNsg {
             words,
             sets: interner.sets,
             summary: interner.summary,
-            direction,
-            protocol,
+            dir_proto,
             no_ports,
             src4: table4(s4),
             src6: table6(s6),
             dst4: table4(d4),
             dst6: table6(d6),
             sport,
+            sport_ids,
             dport,
+            dport_ids,
         }
     }
 
@@ -222,18 +240,23 @@ impl CompiledNsg {
     #[inline]
     pub fn first(&self, f: &Flow) -> Option<usize> {
         let (src, sport, dst, dport) = f.endpoints();
-        let slot = Protocol::FLOW
-            .iter()
-            .position(|p| *p == f.protocol)
-            .unwrap_or(0);
+        let slot = match f.protocol {
+            Protocol::Tcp | Protocol::Any => 0,
+            Protocol::Udp => 1,
+            Protocol::Icmp => 2,
+            Protocol::Esp => 3,
+            Protocol::Ah => 4,
+        };
         let (sp, dp) = if f.protocol.has_ports() {
-            (self.sport[sport as usize], self.dport[dport as usize])
+            (
+                self.sport_ids[self.sport[sport as usize] as usize],
+                self.dport_ids[self.dport[dport as usize] as usize],
+            )
         } else {
             (self.no_ports, self.no_ports)
         };
         let ids = [
-            self.direction[usize::from(f.direction == Direction::Outbound)],
-            self.protocol[slot],
+            self.dir_proto[usize::from(f.direction == Direction::Outbound) * 5 + slot],
             self.addr(src, true),
             self.addr(dst, false),
             sp,
