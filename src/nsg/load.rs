@@ -197,14 +197,24 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<Vec<Nsg>> {
                 "the template holds no Microsoft.Network/networkSecurityGroups resource".into(),
             ));
         }
-    } else if let Some(arr) = doc.as_array() {
+    } else if let Some(arr) = doc
+        .as_array()
+        .or_else(|| doc.get("value").and_then(Value::as_array))
+    {
+        // `az network nsg list`, or the REST list shape `{"value": [...]}`.
         for (i, v) in arr.iter().enumerate() {
             found.push(one(v).ok_or_else(|| {
-                invalid(format!(
-                    "element {} of the array is not an NSG (no securityRules)",
-                    i + 1
-                ))
+                let rule_like =
+                    v.get("priority").is_some() || v.pointer("/properties/priority").is_some();
+                invalid(if rule_like {
+                    "this is a list of rules (`az network nsg rule list`), not of NSGs: give `az network nsg show -g RG -n NSG` output".to_string()
+                } else {
+                    format!("element {} of the array is not an NSG (no securityRules)", i + 1)
+                })
             })?);
+        }
+        if found.is_empty() {
+            return Err(invalid("the list holds no NSG".into()));
         }
     } else if let Some(n) = one(&doc) {
         found.push(n);

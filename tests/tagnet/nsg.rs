@@ -594,6 +594,18 @@ fn every_shape_loads_the_same_rules() {
             .len(),
         2
     );
+    assert_eq!(
+        parse(&format!("{{\"value\": [{rest}]}}")).unwrap(),
+        a,
+        "the REST list shape"
+    );
+    let rules_only = r#"[{"name": "a", "priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp"}]"#;
+    assert!(
+        parse(rules_only)
+            .unwrap_err()
+            .contains("az network nsg rule list")
+    );
+    assert!(parse("[]").unwrap_err().contains("holds no NSG"));
 }
 
 #[test]
