@@ -133,6 +133,24 @@ pub enum Error {
     Usage(String),
 }
 
+impl Error {
+    /// A JSON syntax error of `origin` (line and column apart from the message), with the hint
+    /// naming what the input should be.
+    pub fn json(origin: &str, e: &serde_json::Error, hint: &str) -> Error {
+        let m = e.to_string();
+        Error::Json {
+            origin: origin.to_string(),
+            line: e.line(),
+            column: e.column(),
+            // serde_json appends " at line L column C"; it is printed separately.
+            message: m
+                .rfind(" at line ")
+                .map_or(m.clone(), |i| m[..i].to_string()),
+            hint: hint.to_string(),
+        }
+    }
+}
+
 fn did_you_mean(suggestions: &[String]) -> String {
     match suggestions {
         [] => String::new(),

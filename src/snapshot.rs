@@ -93,6 +93,13 @@ impl Tag {
     pub fn v6(&self) -> &[Ipv6Net] {
         &self.v6
     }
+    /// Every prefix, IPv4 then IPv6.
+    pub fn prefixes(&self) -> impl Iterator<Item = ipnet::IpNet> + '_ {
+        self.v4
+            .iter()
+            .map(|&n| ipnet::IpNet::V4(n))
+            .chain(self.v6.iter().map(|&n| ipnet::IpNet::V6(n)))
+    }
     /// True for a tag with a region.
     pub fn is_regional(&self) -> bool {
         !self.region.is_empty()
@@ -429,6 +436,36 @@ impl Snapshot {
     fn ids(&self) -> impl Iterator<Item = TagId> + '_ {
         (0..self.tags.len()).map(|i| i as TagId)
     }
+}
+
+/// Matches `t` against a glob: `*` any run, `?` one character (the caller chooses the case).
+///
+/// ```
+/// use tagnet::snapshot::glob_match;
+/// assert!(glob_match("storage.*", "storage.westeurope"));
+/// assert!(!glob_match("storage.*", "storage"));
+/// assert!(glob_match("sql.eastus?", "sql.eastus2"));
+/// ```
+pub fn glob_match(g: &str, t: &str) -> bool {
+    let (g, t): (Vec<char>, Vec<char>) = (g.chars().collect(), t.chars().collect());
+    let (mut gi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if gi < g.len() && (g[gi] == '?' || g[gi] == t[ti]) {
+            gi += 1;
+            ti += 1;
+        } else if gi < g.len() && g[gi] == '*' {
+            star = Some(gi);
+            mark = ti;
+            gi += 1;
+        } else if let Some(s) = star {
+            gi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    g[gi..].iter().all(|&c| c == '*')
 }
 
 /// Normalises a region as people type it: lower case, without spaces, `-` or `_`.

@@ -277,7 +277,7 @@ pub fn tags(snap: &Snapshot, a: &TagsArgs, format: Format, out: &mut dyn Write) 
         .filter(|t| a.feature.as_deref().is_none_or(|f| t.has_feature(f)))
         .filter(|t| {
             glob.as_deref()
-                .is_none_or(|g| glob_match(g, &t.name().to_ascii_lowercase()))
+                .is_none_or(|g| tagnet::snapshot::glob_match(g, &t.name().to_ascii_lowercase()))
         })
         .map(|t| TagRecord {
             name: t.name(),
@@ -310,29 +310,6 @@ pub fn tags(snap: &Snapshot, a: &TagsArgs, format: Format, out: &mut dyn Write) 
     } else {
         Status::Success
     })
-}
-
-/// `*` matches any run, `?` one character.
-fn glob_match(glob: &str, text: &str) -> bool {
-    let (g, t): (Vec<char>, Vec<char>) = (glob.chars().collect(), text.chars().collect());
-    let (mut gi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if gi < g.len() && (g[gi] == '?' || g[gi] == t[ti]) {
-            gi += 1;
-            ti += 1;
-        } else if gi < g.len() && g[gi] == '*' {
-            star = Some(gi);
-            mark = ti;
-            gi += 1;
-        } else if let Some(s) = star {
-            gi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    g[gi..].iter().all(|&c| c == '*')
 }
 
 #[derive(Serialize)]
@@ -429,10 +406,7 @@ fn operand(snap: &Snapshot, text: &str, region: Option<&str>) -> Result<PrefixSe
     let ids = snap.resolve_tag(text, region)?;
     Ok(PrefixSet::from_prefixes(ids.iter().flat_map(|&i| {
         let t = snap.tag(i);
-        t.v4()
-            .iter()
-            .map(|&n| IpNet::V4(n))
-            .chain(t.v6().iter().map(|&n| IpNet::V6(n)))
+        t.prefixes()
     })))
 }
 
@@ -1042,7 +1016,7 @@ impl Renderer<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::glob_match;
+    use tagnet::snapshot::glob_match;
 
     #[test]
     fn globs() {

@@ -154,23 +154,7 @@ fn impact(
     let table = tagnet::routes::audit::parse_route_table(&bytes, &origin)?;
     let required = tagnet::routes::required_tags(new, regions, &profile.tags, &[])?;
     let previous = required_set(old, regions, &profile.tags);
-    let services: std::collections::BTreeSet<&str> = required
-        .ids
-        .iter()
-        .map(|&id| new.tag(id).system_service())
-        .filter(|s| !s.is_empty())
-        .collect();
-    let related = PrefixSet::from_prefixes(
-        new.tags()
-            .iter()
-            .filter(|t| services.contains(t.system_service()))
-            .flat_map(|t| {
-                t.v4()
-                    .iter()
-                    .map(|&n| IpNet::V4(n))
-                    .chain(t.v6().iter().map(|&n| IpNet::V6(n)))
-            }),
-    );
+    let related = tagnet::routes::audit::related(new, &required.ids);
     let vnet: Vec<IpNet> = a
         .vnet
         .iter()

@@ -377,25 +377,7 @@ pub fn audit(
         }
         None => None,
     };
-    // Every address of the required tags' services, in any region: routes holding some of it
-    // belong to another region's setup, never stale here.
-    let services: std::collections::BTreeSet<&str> = required
-        .ids
-        .iter()
-        .map(|&id| snap.tag(id).system_service())
-        .filter(|s| !s.is_empty())
-        .collect();
-    let related = PrefixSet::from_prefixes(
-        snap.tags()
-            .iter()
-            .filter(|t| services.contains(t.system_service()))
-            .flat_map(|t| {
-                t.v4()
-                    .iter()
-                    .map(|&n| IpNet::V4(n))
-                    .chain(t.v6().iter().map(|&n| IpNet::V6(n)))
-            }),
-    );
+    let related = tagnet::routes::audit::related(snap, &required.ids);
     let opts = tagnet::routes::audit::AuditOptions {
         vnet,
         ipv6: a.ipv6,

@@ -33,7 +33,7 @@ impl Filter {
         (self.tags.is_empty()
             || self.tags.iter().any(|g| {
                 let g = g.to_ascii_lowercase();
-                glob(&g, &name) || name.split('.').next() == Some(g.as_str())
+                name_matches(&g, &name)
             }))
             && (self.regions.is_empty() || self.regions.iter().any(|r| r == t.region()))
             && (self.services.is_empty()
@@ -44,26 +44,10 @@ impl Filter {
     }
 }
 
-fn glob(g: &str, t: &str) -> bool {
-    let (g, t): (Vec<char>, Vec<char>) = (g.chars().collect(), t.chars().collect());
-    let (mut gi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if gi < g.len() && (g[gi] == '?' || g[gi] == t[ti]) {
-            gi += 1;
-            ti += 1;
-        } else if gi < g.len() && g[gi] == '*' {
-            star = Some(gi);
-            mark = ti;
-            gi += 1;
-        } else if let Some(s) = star {
-            gi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    g[gi..].iter().all(|&c| c == '*')
+/// A lower-case `--tag` glob against a lower-case tag name; a cloud-wide name also matches its
+/// regional variants (`storage` → `storage.westeurope`).
+fn name_matches(glob: &str, name: &str) -> bool {
+    crate::snapshot::glob_match(glob, name) || name.split('.').next() == Some(glob)
 }
 
 /// One side of the comparison.
@@ -131,7 +115,7 @@ pub fn check_filter(filter: &Filter, old: &Snapshot, new: &Snapshot) -> crate::R
         let hit = |s: &Snapshot| {
             s.tags().iter().any(|x| {
                 let name = x.name().to_ascii_lowercase();
-                glob(&g, &name) || name.split('.').next() == Some(g.as_str())
+                name_matches(&g, &name)
             })
         };
         if !hit(old) && !hit(new) {
@@ -211,11 +195,7 @@ impl Diff {
 }
 
 fn nets(t: &Tag) -> Vec<IpNet> {
-    t.v4()
-        .iter()
-        .map(|&n| IpNet::V4(n))
-        .chain(t.v6().iter().map(|&n| IpNet::V6(n)))
-        .collect()
+    t.prefixes().collect()
 }
 
 fn count(p: &[IpNet]) -> (u128, u128) {

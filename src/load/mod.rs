@@ -96,26 +96,13 @@ pub fn decode_text(mut bytes: Vec<u8>, origin: &str) -> Result<Vec<u8>> {
 /// # Ok::<(), tagnet::Error>(())
 /// ```
 pub fn from_slice(bytes: &[u8], origin: &str) -> Result<Snapshot> {
-    let doc: wire::Document = serde_json::from_slice(bytes).map_err(|e| Error::Json {
-        origin: origin.to_string(),
-        line: e.line(),
-        column: e.column(),
-        message: strip_position(&e.to_string()),
-        hint: SNAPSHOT_HINT.into(),
-    })?;
+    let doc: wire::Document =
+        serde_json::from_slice(bytes).map_err(|e| Error::json(origin, &e, SNAPSHOT_HINT))?;
     validate(doc, origin)
 }
 
 /// What a service-tag input should be.
 pub const SNAPSHOT_HINT: &str = "expected Microsoft's ServiceTags_<Cloud>_<date>.json download or `az network list-service-tags` output";
-
-/// serde_json appends " at line L column C" to its messages; we print those separately.
-fn strip_position(msg: &str) -> String {
-    match msg.rfind(" at line ") {
-        Some(i) => msg[..i].to_string(),
-        None => msg.to_string(),
-    }
-}
 
 /// Turns wire types into a validated [`Snapshot`].
 pub fn validate(doc: wire::Document<'_>, origin: &str) -> Result<Snapshot> {

@@ -110,13 +110,7 @@ impl Context<'_> {
             "internet" => everything().difference(&vnet()),
             _ => {
                 let id = self.snapshot.tag_by_name(t)?;
-                let tag = self.snapshot.tag(id);
-                PrefixSet::from_prefixes(
-                    tag.v4()
-                        .iter()
-                        .map(|&n| IpNet::V4(n))
-                        .chain(tag.v6().iter().map(|&n| IpNet::V6(n))),
-                )
+                PrefixSet::from_prefixes(self.snapshot.tag(id).prefixes())
             }
         })
     }
@@ -138,15 +132,6 @@ impl Context<'_> {
     }
 }
 
-fn contains(set: &PrefixSet, ip: IpAddr) -> bool {
-    let (ranges, k) = match ip {
-        IpAddr::V4(v4) => (set.v4.ranges(), u128::from(u32::from(v4))),
-        IpAddr::V6(v6) => (set.v6.ranges(), u128::from(v6)),
-    };
-    let i = ranges.partition_point(|r| r.1 < k);
-    i < ranges.len() && ranges[i].0 <= k
-}
-
 /// Whether a rule matches a flow.
 pub fn matches(r: &Resolved, f: &Flow) -> bool {
     if r.rule.direction != f.direction {
@@ -159,8 +144,8 @@ pub fn matches(r: &Resolved, f: &Flow) -> bool {
     let ports_ok = |p: &Ports, port: u16| !f.protocol.has_ports() || p.contains(port);
     ports_ok(&r.rule.source_ports, sport)
         && ports_ok(&r.rule.destination_ports, dport)
-        && contains(&r.source, src)
-        && contains(&r.destination, dst)
+        && r.source.contains(src)
+        && r.destination.contains(dst)
 }
 
 /// The first matching rule of one NSG, by linear scan: the oracle.

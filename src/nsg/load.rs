@@ -84,17 +84,7 @@ pub fn default_rules() -> Vec<Rule> {
 
 /// Reads every NSG of a document.
 pub fn parse(bytes: &[u8], origin: &str) -> Result<Vec<Nsg>> {
-    let doc: Value = serde_json::from_slice(bytes).map_err(|e| Error::Json {
-        origin: origin.to_string(),
-        line: e.line(),
-        column: e.column(),
-        message: {
-            let m = e.to_string();
-            m.rfind(" at line ")
-                .map_or(m.clone(), |i| m[..i].to_string())
-        },
-        hint: HINT.into(),
-    })?;
+    let doc: Value = serde_json::from_slice(bytes).map_err(|e| Error::json(origin, &e, HINT))?;
     let invalid = |message: String| Error::Invalid {
         origin: origin.to_string(),
         message,

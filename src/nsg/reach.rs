@@ -15,15 +15,6 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
-fn contains(set: &PrefixSet, ip: IpAddr) -> bool {
-    let (ranges, k) = match ip {
-        IpAddr::V4(v4) => (set.v4.ranges(), u128::from(u32::from(v4))),
-        IpAddr::V6(v6) => (set.v6.ranges(), u128::from(v6)),
-    };
-    let i = ranges.partition_point(|r| r.1 < k);
-    i < ranges.len() && ranges[i].0 <= k
-}
-
 /// The remote addresses of `of` that `nsg` allows for a flow of `protocol` between `local`
 /// (port `local_port`) and a remote port `remote_port`.
 pub fn allowed(
@@ -63,7 +54,7 @@ pub fn allowed(
         {
             continue;
         }
-        if !contains(local_set, local) {
+        if !local_set.contains(local) {
             continue;
         }
         let m = remaining.intersection(remote_set);

@@ -269,6 +269,22 @@ impl PrefixSet {
         self.v4.is_empty() && self.v6.is_empty()
     }
 
+    /// Whether the set holds `ip` (O(log n)).
+    ///
+    /// ```
+    /// let s = tagnet::prefixset::PrefixSet::from_prefixes(["192.0.2.0/24".parse().unwrap()]);
+    /// assert!(s.contains("192.0.2.9".parse().unwrap()));
+    /// assert!(!s.contains("2001:db8::1".parse().unwrap()));
+    /// ```
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        let (ranges, k) = match ip {
+            std::net::IpAddr::V4(v4) => (self.v4.ranges(), u128::from(u32::from(v4))),
+            std::net::IpAddr::V6(v6) => (self.v6.ranges(), u128::from(v6)),
+        };
+        let i = ranges.partition_point(|r| r.1 < k);
+        i < ranges.len() && ranges[i].0 <= k
+    }
+
     /// Addresses in either set.
     pub fn union(&self, o: &PrefixSet) -> PrefixSet {
         PrefixSet {

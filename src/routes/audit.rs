@@ -95,17 +95,8 @@ const TABLE_HINT: &str = "give the output of `az network route-table show -g RG 
 /// `udr --format json`, or a NIC's effective routes (`{"value": [{"source", "state",
 /// "addressPrefix": [...], ...}]}`).
 pub fn parse_route_table(bytes: &[u8], origin: &str) -> Result<RouteTable> {
-    let doc: Value = serde_json::from_slice(bytes).map_err(|e| Error::Json {
-        origin: origin.to_string(),
-        line: e.line(),
-        column: e.column(),
-        message: {
-            let m = e.to_string();
-            m.rfind(" at line ")
-                .map_or(m.clone(), |i| m[..i].to_string())
-        },
-        hint: TABLE_HINT.into(),
-    })?;
+    let doc: Value =
+        serde_json::from_slice(bytes).map_err(|e| Error::json(origin, &e, TABLE_HINT))?;
     let invalid = |message: String| Error::Invalid {
         origin: origin.to_string(),
         message,
@@ -769,12 +760,7 @@ pub fn audit(
                                 && !t.system_service().is_empty()
                         })
                         && {
-                            let s = PrefixSet::from_prefixes(
-                                t.v4()
-                                    .iter()
-                                    .map(|&n| IpNet::V4(n))
-                                    .chain(t.v6().iter().map(|&n| IpNet::V6(n))),
-                            );
+                            let s = PrefixSet::from_prefixes(t.prefixes());
                             holds(&s)
                         }
                 })
@@ -949,6 +935,23 @@ pub fn audit(
     })
 }
 
+/// Every address of the required tags' services in any region (their other regional variants
+/// and cloud-wide tags): a route to Internet holding some of it belongs to another region's
+/// setup and is never stale ([`AuditOptions::related`]).
+pub fn related(snap: &Snapshot, required: &[TagId]) -> PrefixSet {
+    let services: std::collections::BTreeSet<&str> = required
+        .iter()
+        .map(|&id| snap.tag(id).system_service())
+        .filter(|s| !s.is_empty())
+        .collect();
+    PrefixSet::from_prefixes(
+        snap.tags()
+            .iter()
+            .filter(|t| services.contains(t.system_service()))
+            .flat_map(|t| t.prefixes()),
+    )
+}
+
 /// The required tags holding any of `net`, by name.
 fn tags_holding(snap: &Snapshot, required: &[TagId], net: &IpNet) -> Vec<String> {
     let one = PrefixSet::from_prefixes([*net]);
@@ -956,12 +959,7 @@ fn tags_holding(snap: &Snapshot, required: &[TagId], net: &IpNet) -> Vec<String>
         .iter()
         .filter(|&&id| {
             let t = snap.tag(id);
-            let s = PrefixSet::from_prefixes(
-                t.v4()
-                    .iter()
-                    .map(|&n| IpNet::V4(n))
-                    .chain(t.v6().iter().map(|&n| IpNet::V6(n))),
-            );
+            let s = PrefixSet::from_prefixes(t.prefixes());
             !s.intersection(&one).is_empty()
         })
         .map(|&id| snap.tag(id).name().to_string())
