@@ -41,7 +41,14 @@ pub struct CompiledNsg {
     sport_ids: Vec<u32>,
     dport: Vec<u16>,
     dport_ids: Vec<u32>,
+    /// Direction, protocol and both ports crossed into one set: per (direction-and-protocol
+    /// slot, source-port class, destination-port class), the rules matching all three; empty
+    /// when that product would exceed [`MAX_CROSS`] entries.
+    cross: Vec<u32>,
 }
+
+/// The most entries of the crossed port table (1 MiB); beyond, flows intersect five sets.
+const MAX_CROSS: usize = 1 << 18;
 
 struct Interner {
     words: usize,
@@ -199,6 +206,26 @@ impl CompiledNsg {
         let d6 = sweep(&dst6, u128::MAX, words, &mut interner);
         let (sport, sport_ids) = ports_table(&sport_r, words, &mut interner);
         let (dport, dport_ids) = ports_table(&dport_r, words, &mut interner);
+        let mut cross = Vec::new();
+        if 10 * sport_ids.len() * dport_ids.len() <= MAX_CROSS {
+            let mut bits = vec![0u64; words];
+            for (slot, &dp) in dir_proto.iter().enumerate() {
+                let has_ports = Protocol::FLOW[slot % 5].has_ports();
+                for &sp in &sport_ids {
+                    for &pp in &dport_ids {
+                        if has_ports {
+                            let at = |id: u32, k: usize| interner.sets[id as usize * words + k];
+                            for (k, b) in bits.iter_mut().enumerate() {
+                                *b = at(dp, k) & at(sp, k) & at(pp, k);
+                            }
+                            cross.push(interner.id(&bits));
+                        } else {
+                            cross.push(dp);
+                        }
+                    }
+                }
+            }
+        }
         CompiledNsg {
             name: nsg.name.clone(),
             rules: nsg
@@ -219,7 +246,20 @@ impl CompiledNsg {
             sport_ids,
             dport,
             dport_ids,
+            cross,
         }
+    }
+
+    /// The same NSG evaluated without the crossed port table (five sets a flow, as for rule
+    /// sets whose port classes are too many to cross): the tests hold both paths to the oracle.
+    pub fn without_cross(mut self) -> CompiledNsg {
+        self.cross = Vec::new();
+        self
+    }
+
+    /// Whether flows use the crossed port table.
+    pub fn crossed(&self) -> bool {
+        !self.cross.is_empty()
     }
 
     /// Distinct rule sets stored (a measure of the compiled size).
@@ -236,44 +276,31 @@ impl CompiledNsg {
         }
     }
 
-    /// The index of the deciding rule for a flow (into [`CompiledNsg::rules`]).
+    /// The first rule in every one of the sets.
     #[inline]
-    pub fn first(&self, f: &Flow) -> Option<usize> {
-        let (src, sport, dst, dport) = f.endpoints();
-        let slot = match f.protocol {
-            Protocol::Tcp | Protocol::Any => 0,
-            Protocol::Udp => 1,
-            Protocol::Icmp => 2,
-            Protocol::Esp => 3,
-            Protocol::Ah => 4,
-        };
-        let (sp, dp) = if f.protocol.has_ports() {
-            (
-                self.sport_ids[self.sport[sport as usize] as usize],
-                self.dport_ids[self.dport[dport as usize] as usize],
-            )
-        } else {
-            (self.no_ports, self.no_ports)
-        };
-        let ids = [
-            self.dir_proto[usize::from(f.direction == Direction::Outbound) * 5 + slot],
-            self.addr(src, true),
-            self.addr(dst, false),
-            sp,
-            dp,
-        ];
+    fn intersect(&self, ids: &[u32]) -> Option<usize> {
         let w = self.words;
         let word = |k: usize| {
             let mut x = u64::MAX;
-            for &id in &ids {
+            for &id in ids {
                 x &= self.sets[id as usize * w + k];
             }
             x
         };
+        if w == 2 {
+            // Both words at once: no loop, no data-dependent branch.
+            let (mut x0, mut x1) = (u64::MAX, u64::MAX);
+            for &id in ids {
+                x0 &= self.sets[id as usize * 2];
+                x1 &= self.sets[id as usize * 2 + 1];
+            }
+            let both = u128::from(x0) | (u128::from(x1) << 64);
+            return (both != 0).then_some(both.trailing_zeros() as usize);
+        }
         if w <= 64 {
             // Only the words every set has bits in can hold the answer.
             let mut m = u64::MAX;
-            for &id in &ids {
+            for &id in ids {
                 m &= self.summary[id as usize];
             }
             while m != 0 {
@@ -293,5 +320,41 @@ impl CompiledNsg {
             }
         }
         None
+    }
+
+    /// The index of the deciding rule for a flow (into [`CompiledNsg::rules`]).
+    #[inline]
+    pub fn first(&self, f: &Flow) -> Option<usize> {
+        let (src, sport, dst, dport) = f.endpoints();
+        let slot = usize::from(f.direction == Direction::Outbound) * 5 + proto_slot(f.protocol);
+        let (s, d) = (self.sport[sport as usize], self.dport[dport as usize]);
+        if !self.cross.is_empty() {
+            let rest = self.cross
+                [(slot * self.sport_ids.len() + s as usize) * self.dport_ids.len() + d as usize];
+            return self.intersect(&[rest, self.addr(src, true), self.addr(dst, false)]);
+        }
+        let (sp, dp) = if f.protocol.has_ports() {
+            (self.sport_ids[s as usize], self.dport_ids[d as usize])
+        } else {
+            (self.no_ports, self.no_ports)
+        };
+        self.intersect(&[
+            self.dir_proto[slot],
+            self.addr(src, true),
+            self.addr(dst, false),
+            sp,
+            dp,
+        ])
+    }
+}
+
+/// A flow protocol's slot in [`CompiledNsg`]'s direction-and-protocol sets (`*` evaluates as TCP).
+fn proto_slot(p: Protocol) -> usize {
+    match p {
+        Protocol::Tcp | Protocol::Any => 0,
+        Protocol::Udp => 1,
+        Protocol::Icmp => 2,
+        Protocol::Esp => 3,
+        Protocol::Ah => 4,
     }
 }

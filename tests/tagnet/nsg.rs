@@ -187,12 +187,13 @@ proptest! {
         let (cs, cn) = (tagnet::nsg::compile(&rs), tagnet::nsg::compile(&rn));
         let nic_r = use_nic.then_some(&rn);
         let nic_c = use_nic.then_some(&cn);
+        let (us, un) = (tagnet::nsg::compile(&rs).without_cross(), tagnet::nsg::compile(&rn).without_cross());
+        prop_assert!(cs.crossed() && !us.crossed());
+        let nic_u = use_nic.then_some(&un);
         for f in &flows {
-            prop_assert_eq!(
-                tagnet::nsg::verdict(Some(&cs), nic_c, f),
-                verdict_naive(Some(&rs), nic_r, f),
-                "{:?}", f
-            );
+            let want = verdict_naive(Some(&rs), nic_r, f);
+            prop_assert_eq!(&tagnet::nsg::verdict(Some(&cs), nic_c, f), &want, "{:?}", f);
+            prop_assert_eq!(&tagnet::nsg::verdict(Some(&us), nic_u, f), &want, "uncrossed {:?}", f);
         }
     }
 }
@@ -421,6 +422,7 @@ fn compiled_equals_naive_on_many_flows_and_a_large_rule_set() {
     }
     let r = c.resolve(&nsg("big", rules)).unwrap();
     let compiled = tagnet::nsg::compile(&r);
+    println!("crossed port table: {}", compiled.crossed());
     // Two million flows against 1,000 rules: the compiled evaluator gives the oracle's answer
     // on every one.
     for _ in 0..2_000_000 {
