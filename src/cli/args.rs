@@ -53,6 +53,10 @@ pub enum Command {
     Regions,
     /// What a finding code means, why it matters and how to fix it.
     Explain(ExplainArgs),
+    /// Apply the ML-in-a-VNet guidance to a network definition before it is deployed: `az`
+    /// JSON, ARM templates or Terraform plans (files or folders). Exit 1 on any error-level
+    /// finding.
+    Check(CheckArgs),
     /// Download the current service-tag file (or ask the Discovery API) into the cache.
     Fetch(FetchArgs),
     /// List the cached snapshots: cloud, changeNumber, date, path, size.
@@ -289,6 +293,39 @@ pub struct CompletionsArgs {
     /// The shell.
     #[arg(value_enum, ignore_case = true)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Files or folders: `az … show -o json` output, ARM templates, `terraform show -json`
+    /// plans.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<std::path::PathBuf>,
+    /// An ARM parameters file for the templates' parameters.
+    #[arg(long, value_name = "FILE")]
+    pub parameters: Option<std::path::PathBuf>,
+    /// On-premises ranges AKS ranges must stay clear of (repeatable).
+    #[arg(long = "on-prem", value_name = "PREFIX")]
+    pub on_prem: Vec<String>,
+    /// The NSG requirement profile for compute subnets (see `nsg require`).
+    #[arg(long, default_value = "aml-vnet-2020", value_name = "NAME")]
+    pub profile: String,
+    /// The route profile for forced tunneling (see `udr`).
+    #[arg(long, default_value = "aml-vnet-2020", value_name = "NAME")]
+    pub udr_profile: String,
+    /// Report these codes or numbers as errors (repeatable).
+    #[arg(long, value_name = "CODE")]
+    pub deny: Vec<String>,
+    /// Report these as warnings (repeatable).
+    #[arg(long, value_name = "CODE")]
+    pub warn: Vec<String>,
+    /// Do not report these (repeatable).
+    #[arg(long, value_name = "CODE")]
+    pub allow: Vec<String>,
+    /// Severity settings (`[check]` with `deny`, `warn`, `allow` lists); default
+    /// `./tagnet.toml` when it exists. The command line's flags apply after the file's.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

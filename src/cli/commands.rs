@@ -189,10 +189,9 @@ pub fn regions(snap: &Snapshot, format: Format, out: &mut dyn Write) -> Result<S
 
 /// `tagnet explain [CODE]`: a code's documentation, or every code.
 pub fn explain(a: &ExplainArgs, format: Format, out: &mut dyn Write) -> Result<Status> {
-    use tagnet::findings::{RULES, explain as find};
     let rules: Vec<&tagnet::findings::Rule> = match &a.code {
-        None => RULES.iter().collect(),
-        Some(code) => match find(code) {
+        None => tagnet::registry(),
+        Some(code) => match tagnet::explain(code) {
             Ok(r) => vec![r],
             Err(close) => anyhow::bail!(
                 "unknown finding code `{code}`; known codes: {}",
@@ -204,18 +203,22 @@ pub fn explain(a: &ExplainArgs, format: Format, out: &mut dyn Write) -> Result<S
         let r = rules[0];
         writeln!(
             out,
-            "{} ({}, from `tagnet {}`)\n\n{}\n\nWhy it matters\n  {}\n\nExample\n  {}\n\nFix\n  {}",
-            r.code, r.severity, r.source, r.summary, r.why, r.example, r.fix
+            "{} {} ({}, from `tagnet {}`)\n\n{}\n\nWhy it matters\n  {}\n\nExample\n  {}\n\nFix\n  {}",
+            r.id, r.code, r.severity, r.source, r.summary, r.why, r.example, r.fix
         )?;
+        if !r.reference.is_empty() {
+            writeln!(out, "\nSource\n  {}", r.reference)?;
+        }
         return Ok(Status::Success);
     }
     render::records(
         out,
         format,
-        &["CODE", "SEVERITY", "SOURCE", "SUMMARY"],
+        &["ID", "CODE", "SEVERITY", "SOURCE", "SUMMARY"],
         &rules,
         |r| {
             vec![
+                r.id.to_string(),
                 r.code.to_string(),
                 r.severity.to_string(),
                 r.source.to_string(),

@@ -1,6 +1,7 @@
 //! The command-line front end: parse, call the library, render.
 
 pub mod args;
+mod check_cmd;
 mod commands;
 mod diff_cmd;
 mod fetch_cmd;
@@ -59,9 +60,12 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
         Command::Udr(_) | Command::Routes(_) | Command::Diff(_)
     );
     if cli.format == render::Format::Sarif
-        && !matches!(cli.command, Command::Nsg(args::NsgCommand::Analyze(_)))
+        && !matches!(
+            cli.command,
+            Command::Nsg(args::NsgCommand::Analyze(_)) | Command::Check(_)
+        )
     {
-        bail!("--format sarif applies to `nsg analyze` only");
+        bail!("--format sarif applies to `nsg analyze` and `check` only");
     }
     if cli.format.is_deployment() && !deployment_ok {
         bail!(
@@ -100,6 +104,7 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
         Command::Man => commands::man(out),
         Command::Regions => commands::regions(&snap()?, cli.format, out),
         Command::Explain(a) => commands::explain(a, cli.format, out),
+        Command::Check(a) => check_cmd::check(&snap()?, a, cli.format, out),
         Command::Tags(a) => commands::tags(&snap()?, a, cli.format, out),
         Command::Prefixes(a) => commands::prefixes(&snap()?, a, cli.format, out),
         Command::Lookup(a) => {

@@ -561,8 +561,6 @@ pub fn verify(
 struct Scoped {
     subnet: Option<tagnet::nsg::eval::ResolvedNsg>,
     nic: Option<tagnet::nsg::eval::ResolvedNsg>,
-    cs: Option<CompiledNsg>,
-    cn: Option<CompiledNsg>,
     local: IpAddr,
 }
 
@@ -601,13 +599,7 @@ fn scoped(snap: &Snapshot, s: &super::args::NsgScope) -> Result<Scoped> {
             None => bail!("give --vnet PREFIX (the VirtualNetwork space) or --local IP"),
         },
     };
-    Ok(Scoped {
-        cs: subnet.as_ref().map(tagnet::nsg::compile),
-        cn: nic.as_ref().map(tagnet::nsg::compile),
-        subnet,
-        nic,
-        local,
-    })
+    Ok(Scoped { subnet, nic, local })
 }
 
 pub fn require(
@@ -616,7 +608,7 @@ pub fn require(
     format: Format,
     out: &mut dyn Write,
 ) -> Result<Status> {
-    use tagnet::nsg::reach::{Met, check, profiles};
+    use tagnet::nsg::reach::{Met, profiles};
     if format.is_deployment() {
         bail!(
             "--format {}: nsg require writes table, json, ndjson, csv or markdown",
@@ -646,65 +638,16 @@ pub fn require(
     };
     let region = snap.resolve_region(&a.region)?.to_string();
     let sc = scoped(snap, &a.scope)?;
-    let decide = |f: &Flow| {
-        let v = tagnet::nsg::verdict(sc.cs.as_ref(), sc.cn.as_ref(), f);
-        format!("{} {}", v.nsg, v.rule)
-    };
-    let mut rows = Vec::new();
-    for r in &profile.requirements {
-        let tag_name = if r.tag.contains("<region>") {
-            let base = r.tag.split('.').next().unwrap_or(&r.tag);
-            match snap.resolve_tag(base, Some(&region)) {
-                Ok(ids) => snap.tag(ids[0]).name().to_string(),
-                Err(e) => {
-                    eprintln!("tagnet: warning: {}: {e}; requirement skipped", r.tag);
-                    continue;
-                }
-            }
-        } else {
-            r.tag.clone()
-        };
-        let id = match snap.tag_by_name(&tag_name) {
-            Ok(id) => id,
-            Err(e) => {
-                eprintln!(
-                    "tagnet: warning: {e}; requirement skipped (this snapshot has no such tag)"
-                );
-                continue;
-            }
-        };
-        let t = snap.tag(id);
-        // Only the local address's family: a flow is IPv4 or IPv6.
-        let set = tagnet::prefixset::PrefixSet::from_prefixes(
-            t.v4()
-                .iter()
-                .map(|&n| IpNet::V4(n))
-                .filter(|_| sc.local.is_ipv4())
-                .chain(
-                    t.v6()
-                        .iter()
-                        .map(|&n| IpNet::V6(n))
-                        .filter(|_| sc.local.is_ipv6()),
-                ),
-        );
-        if set.is_empty() {
-            eprintln!(
-                "tagnet: note: {} has no {} prefixes; requirement skipped for local {}",
-                t.name(),
-                if sc.local.is_ipv4() { "IPv4" } else { "IPv6" },
-                sc.local
-            );
-            continue;
-        }
-        rows.push(check(
-            r,
-            t.name(),
-            &set,
-            sc.subnet.as_ref(),
-            sc.nic.as_ref(),
-            sc.local,
-            &decide,
-        ));
+    let (rows, notes) = tagnet::nsg::reach::require(
+        snap,
+        &profile,
+        &region,
+        sc.subnet.as_ref(),
+        sc.nic.as_ref(),
+        sc.local,
+    );
+    for n in notes {
+        eprintln!("tagnet: {n}");
     }
     let failing = rows.iter().any(|c| c.verdict != Met::Met);
     if format == Format::Json {
@@ -948,61 +891,24 @@ pub fn analyze(
         .any(|f| f.finding.severity != Severity::Info);
     match format {
         Format::Sarif => {
-            let level = |s: Severity| match s {
-                Severity::Error => "error",
-                Severity::Warning => "warning",
-                Severity::Info => "note",
-            };
-            let rules: Vec<serde_json::Value> = tagnet::findings::RULES
+            let rules: Vec<&tagnet::findings::Rule> = tagnet::findings::RULES
                 .iter()
                 .filter(|r| r.source.starts_with("nsg"))
-                .map(|r| {
-                    serde_json::json!({
-                        "id": r.code,
-                        "shortDescription": {"text": r.summary},
-                        "fullDescription": {"text": r.why},
-                        "help": {"text": format!("{} Example: {}", r.fix, r.example)},
-                        "defaultConfiguration": {"level": level(r.severity)},
-                    })
-                })
                 .collect();
-            let results: Vec<serde_json::Value> = findings
+            let results: Vec<render::SarifResult> = findings
                 .iter()
                 .zip(&files)
-                .map(|(f, file)| {
-                    serde_json::json!({
-                        "ruleId": f.finding.code,
-                        "level": level(f.finding.severity),
-                        "message": {"text": format!("{}. Fix: {}", f.finding.message.trim_end_matches('.'), f.finding.fix)},
-                        "locations": [{
-                            "physicalLocation": {"artifactLocation": {"uri": file}},
-                            "logicalLocations": [{"fullyQualifiedName": f.finding.resource, "kind": "resource"}],
-                        }],
-                        "relatedLocations": f.related.iter().enumerate().map(|(i, r)| serde_json::json!({
-                            "id": i,
-                            "message": {"text": r},
-                            "logicalLocations": [{"fullyQualifiedName": format!("{}/{}", f.nsg, r)}],
-                        })).collect::<Vec<_>>(),
-                    })
+                .map(|(f, file)| render::SarifResult {
+                    finding: &f.finding,
+                    file: file.clone(),
+                    related: f
+                        .related
+                        .iter()
+                        .map(|r| (r.clone(), format!("{}/{}", f.nsg, r)))
+                        .collect(),
                 })
                 .collect();
-            serde_json::to_writer_pretty(
-                &mut *out,
-                &serde_json::json!({
-                    "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-                    "version": "2.1.0",
-                    "runs": [{
-                        "tool": {"driver": {
-                            "name": "tagnet",
-                            "version": env!("CARGO_PKG_VERSION"),
-                            "informationUri": "https://example.invalid/tagnet",
-                            "rules": rules,
-                        }},
-                        "results": results,
-                    }],
-                }),
-            )?;
-            writeln!(out)?;
+            render::sarif(out, &rules, &results)?;
         }
         _ => {
             render::records(

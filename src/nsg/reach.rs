@@ -319,6 +319,75 @@ pub fn check(
     }
 }
 
+/// Checks every requirement of a profile for `region` from `local`, through a subnet NSG
+/// and a NIC NSG: one result per requirement (tags of `<region>` resolved in the snapshot,
+/// only the local address's family), and notes on requirements skipped (a tag the snapshot
+/// lacks, a tag without prefixes of that family), each starting `warning:` or `note:`.
+pub fn require(
+    snap: &crate::Snapshot,
+    profile: &Profile,
+    region: &str,
+    subnet: Option<&ResolvedNsg>,
+    nic: Option<&ResolvedNsg>,
+    local: IpAddr,
+) -> (Vec<Checked>, Vec<String>) {
+    let (cs, cn) = (subnet.map(super::compile), nic.map(super::compile));
+    let decide = |f: &Flow| {
+        let v = super::verdict(cs.as_ref(), cn.as_ref(), f);
+        format!("{} {}", v.nsg, v.rule)
+    };
+    let mut rows = Vec::new();
+    let mut notes = Vec::new();
+    for r in &profile.requirements {
+        let tag_name = if r.tag.contains("<region>") {
+            let base = r.tag.split('.').next().unwrap_or(&r.tag);
+            match snap.resolve_tag(base, Some(region)) {
+                Ok(ids) => snap.tag(ids[0]).name().to_string(),
+                Err(e) => {
+                    notes.push(format!("warning: {}: {e}; requirement skipped", r.tag));
+                    continue;
+                }
+            }
+        } else {
+            r.tag.clone()
+        };
+        let id = match snap.tag_by_name(&tag_name) {
+            Ok(id) => id,
+            Err(e) => {
+                notes.push(format!(
+                    "warning: {e}; requirement skipped (this snapshot has no such tag)"
+                ));
+                continue;
+            }
+        };
+        let t = snap.tag(id);
+        // Only the local address's family: a flow is IPv4 or IPv6.
+        let set = PrefixSet::from_prefixes(
+            t.v4()
+                .iter()
+                .map(|&n| IpNet::V4(n))
+                .filter(|_| local.is_ipv4())
+                .chain(
+                    t.v6()
+                        .iter()
+                        .map(|&n| IpNet::V6(n))
+                        .filter(|_| local.is_ipv6()),
+                ),
+        );
+        if set.is_empty() {
+            notes.push(format!(
+                "note: {} has no {} prefixes; requirement skipped for local {}",
+                t.name(),
+                if local.is_ipv4() { "IPv4" } else { "IPv6" },
+                local
+            ));
+            continue;
+        }
+        rows.push(check(r, t.name(), &set, subnet, nic, local, &decide));
+    }
+    (rows, notes)
+}
+
 /// A set's prefixes with their address counts, for `reach`.
 pub fn with_counts(s: &PrefixSet) -> Vec<(IpNet, u128)> {
     s.to_prefixes()

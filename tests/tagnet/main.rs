@@ -1,6 +1,7 @@
 //! The one integration-test binary: property tests of the indexes against the oracle, tests on
 //! the real snapshots in `../shared` (skipped with a note when absent), and CLI tests.
 
+mod check;
 mod cli;
 mod common;
 mod deploy;

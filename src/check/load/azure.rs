@@ -1,0 +1,541 @@
+//! Resources in Azure's own shapes — `az … show -o json` (properties flattened), the REST and
+//! ARM shape (nested `properties`) and `az resource list` — mapped to the model.
+//!
+//! Field names are matched without regard to case, `_` or `-` (`dnsServiceIP`, `dnsServiceIp`
+//! and `dns_service_ip` are one field), first on the resource, then inside `properties` (and
+//! the nested `properties` of Azure ML computes).
+
+use crate::check::model::*;
+use crate::findings::Finding;
+use ipnet::IpNet;
+use serde_json::Value;
+use std::net::IpAddr;
+
+fn norm(k: &str) -> String {
+    k.chars()
+        .filter(|c| *c != '_' && *c != '-')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The field `key` of `v`, looked up on `v` and then inside its `properties` (twice nested at
+/// most). Null counts as absent.
+pub fn field<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
+    let want = norm(key);
+    let mut cur = v;
+    for _ in 0..3 {
+        let o = cur.as_object()?;
+        if let Some((_, x)) = o.iter().find(|(k, x)| norm(k) == want && !x.is_null()) {
+            return Some(x);
+        }
+        cur = o.iter().find(|(k, _)| norm(k) == "properties")?.1;
+    }
+    None
+}
+
+/// A field by a path of keys.
+pub fn path<'a>(v: &'a Value, keys: &[&str]) -> Option<&'a Value> {
+    keys.iter().try_fold(v, |cur, k| field(cur, k))
+}
+
+/// A string, or a number as text.
+pub fn text(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Object(o) => o
+            .iter()
+            .find(|(k, _)| norm(k) == "value")
+            .and_then(|(_, x)| text(Some(x))),
+        _ => None,
+    }
+}
+
+/// A reference: an id string, or an object holding `id`.
+pub fn reference(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        o @ Value::Object(_) => text(field(o, "id")),
+        _ => None,
+    }
+}
+
+/// A list of values (a single value is a list of one).
+pub fn list(v: Option<&Value>) -> Vec<&Value> {
+    match v {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(x) if !x.is_null() => vec![x],
+        _ => Vec::new(),
+    }
+}
+
+/// A number.
+pub fn number(v: Option<&Value>) -> Option<u64> {
+    match v? {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A boolean.
+pub fn boolean(v: Option<&Value>) -> Option<bool> {
+    match v? {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Where a value sits, for messages.
+pub struct Place<'a> {
+    /// The file.
+    pub origin: &'a str,
+    /// The resource.
+    pub resource: &'a str,
+}
+
+/// A prefix, or a `check-bad-value` problem naming where it is.
+fn prefix(net: &mut Network, at: &Place, field_name: &str, t: &str) -> Option<IpNet> {
+    match t.parse::<IpNet>() {
+        Ok(n) => {
+            if n.trunc() != n {
+                net.problems.push(
+                    Finding::of(
+                        &crate::check::rules::BAD_VALUE,
+                        at.resource,
+                        format!(
+                            "{}: {field_name} `{t}` has host bits set; Azure reads it as {}",
+                            at.origin,
+                            n.trunc()
+                        ),
+                    )
+                    .fix(format!("write {}", n.trunc())),
+                );
+            }
+            Some(n.trunc())
+        }
+        Err(_) => {
+            net.problems.push(Finding::of(
+                &crate::check::rules::BAD_VALUE,
+                at.resource,
+                format!(
+                    "{}: {field_name} `{t}` is not a CIDR prefix (ADDRESS/LENGTH)",
+                    at.origin
+                ),
+            ));
+            None
+        }
+    }
+}
+
+fn prefixes(net: &mut Network, at: &Place, field_name: &str, vals: Vec<&Value>) -> Vec<IpNet> {
+    vals.into_iter()
+        .filter_map(|x| text(Some(x)))
+        .filter_map(|t| prefix(net, at, field_name, &t))
+        .collect()
+}
+
+fn meta(v: &Value, kind: &str, name_path: &str, origin: &str) -> Meta {
+    let id = text(v.get("id")).unwrap_or_default();
+    let mut keys = vec![key_from(kind, name_path)];
+    if !id.is_empty() {
+        keys.push(key_of(&id));
+    }
+    keys.dedup();
+    Meta {
+        id: if id.is_empty() {
+            name_path.to_string()
+        } else {
+            id.clone()
+        },
+        name: name_path
+            .rsplit('/')
+            .next()
+            .unwrap_or(name_path)
+            .to_string(),
+        keys,
+        location: text(v.get("location")).map(|l| l.to_ascii_lowercase().replace(' ', "")),
+        subscription: subscription_of(&id),
+        origin: origin.to_string(),
+    }
+}
+
+fn is(kind: &str, want: &str) -> bool {
+    kind.eq_ignore_ascii_case(want)
+}
+
+/// The name path of a resource: `name` as given (ARM child resources: `parent/child`), or
+/// read from its id.
+fn name_path(v: &Value, kind: &str) -> String {
+    let name = text(v.get("name")).unwrap_or_default();
+    let depth = kind.matches('/').count();
+    if name.matches('/').count() + 1 >= depth {
+        return name;
+    }
+    // `az` child resources carry the short name; the id has the parents.
+    if let Some(id) = text(v.get("id")) {
+        let key = key_of(&id);
+        let parts: Vec<&str> = key.split('/').collect();
+        let names: Vec<&str> = parts.iter().skip(2).step_by(2).copied().collect();
+        if names.len() == depth {
+            // Keep the given name's case for the last segment.
+            let mut n: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+            if let Some(last) = n.last_mut() {
+                *last = name.clone();
+            }
+            return n.join("/");
+        }
+    }
+    name
+}
+
+/// Maps one resource into the network. Returns false for a type `check` does not read.
+pub fn map_resource(net: &mut Network, v: &Value, origin: &str) -> bool {
+    let Some(kind) = text(v.get("type")) else {
+        return false;
+    };
+    let np = name_path(v, &kind);
+    let m = meta(v, &kind, &np, origin);
+    let at = Place {
+        origin,
+        resource: &m.id.clone(),
+    };
+    if is(&kind, "Microsoft.Network/virtualNetworks") {
+        let spaces = prefixes(
+            net,
+            &at,
+            "addressSpace",
+            list(path(v, &["addressSpace", "addressPrefixes"])),
+        );
+        let mut peerings = Vec::new();
+        for p in list(field(v, "virtualNetworkPeerings")) {
+            let spaces = prefixes(
+                net,
+                &at,
+                "remoteAddressSpace",
+                list(path(p, &["remoteAddressSpace", "addressPrefixes"])),
+            );
+            let state = text(field(p, "peeringState"));
+            if state
+                .as_deref()
+                .is_some_and(|s| !s.eq_ignore_ascii_case("Connected"))
+            {
+                continue;
+            }
+            peerings.push(Peering {
+                name: text(p.get("name")).unwrap_or_default(),
+                remote: reference(field(p, "remoteVirtualNetwork")),
+                spaces,
+            });
+        }
+        for s in list(field(v, "subnets")) {
+            let sname = text(s.get("name")).unwrap_or_default();
+            let sv = subnet_value(s, &format!("{np}/{sname}"));
+            map_subnet(net, &sv, origin, &np, &m);
+        }
+        net.vnets.push(Vnet {
+            meta: m,
+            spaces,
+            peerings,
+        });
+    } else if is(&kind, "Microsoft.Network/virtualNetworks/subnets") {
+        let parent = np.split('/').next().unwrap_or("").to_string();
+        let vm = Meta {
+            keys: vec![key_from("Microsoft.Network/virtualNetworks", &parent)],
+            ..Meta::default()
+        };
+        map_subnet(net, v, origin, &parent, &vm);
+    } else if is(
+        &kind,
+        "Microsoft.Network/virtualNetworks/virtualNetworkPeerings",
+    ) {
+        let parent = np.split('/').next().unwrap_or("").to_string();
+        let spaces = prefixes(
+            net,
+            &at,
+            "remoteAddressSpace",
+            list(path(v, &["remoteAddressSpace", "addressPrefixes"])),
+        );
+        net.pending_peerings.push((
+            key_from("Microsoft.Network/virtualNetworks", &parent),
+            Peering {
+                name: m.name.clone(),
+                remote: reference(field(v, "remoteVirtualNetwork")),
+                spaces,
+            },
+        ));
+    } else if is(&kind, "Microsoft.Network/networkSecurityGroups") {
+        let mut doc = v.clone();
+        if let Some(o) = doc.as_object_mut() {
+            o.insert("name".into(), Value::String(m.name.clone()));
+        }
+        match crate::nsg::load::parse(doc.to_string().as_bytes(), origin) {
+            Ok(mut list) if list.len() == 1 => net.nsgs.push(NsgRes {
+                meta: m,
+                nsg: list.remove(0),
+            }),
+            Ok(_) => {}
+            Err(e) => net.problems.push(Finding::of(
+                &crate::check::rules::BAD_VALUE,
+                &m.id,
+                format!("the NSG cannot be read: {e}"),
+            )),
+        }
+    } else if is(&kind, "Microsoft.Network/routeTables") {
+        let mut doc = v.clone();
+        if let Some(o) = doc.as_object_mut() {
+            o.entry("routes").or_insert_with(|| {
+                field(v, "routes")
+                    .cloned()
+                    .unwrap_or(Value::Array(Vec::new()))
+            });
+        }
+        match crate::routes::audit::parse_route_table(doc.to_string().as_bytes(), origin) {
+            Ok(table) => net.tables.push(TableRes { meta: m, table }),
+            Err(e) => net.problems.push(Finding::of(
+                &crate::check::rules::BAD_VALUE,
+                &m.id,
+                format!("the route table cannot be read: {e}"),
+            )),
+        }
+    } else if is(&kind, "Microsoft.ContainerService/managedClusters") {
+        map_cluster(net, v, m);
+    } else if is(&kind, "Microsoft.MachineLearningServices/workspaces") {
+        net.workspaces.push(Workspace {
+            storage: reference(field(v, "storageAccount")),
+            vault: reference(field(v, "keyVault")),
+            registry: reference(field(v, "containerRegistry")),
+            image_build_compute: text(field(v, "imageBuildCompute")),
+            meta: m,
+        });
+    } else if is(
+        &kind,
+        "Microsoft.MachineLearningServices/workspaces/computes",
+    ) {
+        let parent = np.split('/').next().unwrap_or("").to_string();
+        let ctype = text(field(v, "computeType"))
+            .unwrap_or_else(|| "AmlCompute".into())
+            .to_ascii_lowercase();
+        let ck = match ctype.as_str() {
+            "amlcompute" => ComputeKind::Cluster,
+            "computeinstance" => ComputeKind::Instance,
+            "virtualmachine" => ComputeKind::AttachedVm,
+            other => ComputeKind::Other(other.to_string()),
+        };
+        let max_nodes = number(path(v, &["scaleSettings", "maxNodeCount"]))
+            .unwrap_or(if ck == ComputeKind::Cluster { 0 } else { 1 });
+        net.computes.push(Compute {
+            workspace: Some(key_from(
+                "Microsoft.MachineLearningServices/workspaces",
+                &parent,
+            )),
+            subnet: reference(field(v, "subnet")),
+            vm: reference(field(v, "resourceId")),
+            kind: ck,
+            max_nodes,
+            meta: m,
+        });
+    } else if is(&kind, "Microsoft.Storage/storageAccounts")
+        || is(&kind, "Microsoft.KeyVault/vaults")
+    {
+        let acl = field(v, "networkAcls").or_else(|| field(v, "networkRuleSet"));
+        let (deny, bypass, subnets) = match acl {
+            Some(a) => (
+                text(field(a, "defaultAction")).is_some_and(|d| d.eq_ignore_ascii_case("Deny")),
+                text(field(a, "bypass")).is_some_and(|b| {
+                    b.split(',')
+                        .any(|x| x.trim().eq_ignore_ascii_case("AzureServices"))
+                }),
+                list(field(a, "virtualNetworkRules"))
+                    .into_iter()
+                    .filter_map(|r| {
+                        text(field(r, "id")).or_else(|| text(field(r, "virtualNetworkResourceId")))
+                    })
+                    .collect(),
+            ),
+            None => (false, true, Vec::new()),
+        };
+        let public_off = text(field(v, "publicNetworkAccess"))
+            .is_some_and(|p| p.eq_ignore_ascii_case("Disabled"));
+        net.stores.push(Store {
+            kind: if is(&kind, "Microsoft.KeyVault/vaults") {
+                StoreKind::KeyVault
+            } else {
+                StoreKind::Storage
+            },
+            default_deny: deny || public_off,
+            trusted_bypass: bypass,
+            subnets,
+            meta: m,
+        });
+    } else if is(&kind, "Microsoft.ContainerRegistry/registries") {
+        let rules = field(v, "networkRuleSet");
+        let deny = rules
+            .and_then(|r| text(field(r, "defaultAction")))
+            .is_some_and(|d| d.eq_ignore_ascii_case("Deny"));
+        let public_off = text(field(v, "publicNetworkAccess"))
+            .is_some_and(|p| p.eq_ignore_ascii_case("Disabled"));
+        net.registries.push(Registry {
+            sku: text(path(v, &["sku", "name"])).or_else(|| text(field(v, "sku"))),
+            restricted: deny || public_off,
+            subnets: list(rules.and_then(|r| field(r, "virtualNetworkRules")))
+                .into_iter()
+                .filter_map(|r| {
+                    text(field(r, "id")).or_else(|| text(field(r, "virtualNetworkResourceId")))
+                })
+                .collect(),
+            meta: m,
+        });
+    } else if is(&kind, "Microsoft.Databricks/workspaces") {
+        let p = field(v, "parameters");
+        let get = |k: &str| p.and_then(|p| text(field(p, k)));
+        net.databricks.push(Databricks {
+            vnet: get("customVirtualNetworkId"),
+            public_subnet: get("customPublicSubnetName"),
+            private_subnet: get("customPrivateSubnetName"),
+            meta: m,
+        });
+    } else if is(&kind, "Microsoft.Compute/virtualMachines") {
+        let img = path(v, &["storageProfile", "imageReference"]);
+        let image = img.map(|i| {
+            (
+                text(field(i, "publisher")).unwrap_or_default(),
+                text(field(i, "offer")).unwrap_or_default(),
+                text(field(i, "sku")).unwrap_or_default(),
+            )
+        });
+        net.vms.push(Vm {
+            image,
+            nics: list(path(v, &["networkProfile", "networkInterfaces"]))
+                .into_iter()
+                .filter_map(|n| reference(Some(n)))
+                .collect(),
+            meta: m,
+        });
+    } else if is(&kind, "Microsoft.Network/networkInterfaces") {
+        let mut subnets = Vec::new();
+        let mut addresses = Vec::new();
+        for c in list(field(v, "ipConfigurations")) {
+            subnets.extend(reference(field(c, "subnet")));
+            addresses
+                .extend(text(field(c, "privateIPAddress")).and_then(|a| a.parse::<IpAddr>().ok()));
+        }
+        net.nics.push(Nic {
+            subnets,
+            addresses,
+            nsg: reference(field(v, "networkSecurityGroup")),
+            meta: m,
+        });
+    } else if is(&kind, "Microsoft.ContainerInstance/containerGroups") {
+        let subnets: Vec<String> = list(field(v, "subnetIds"))
+            .into_iter()
+            .filter_map(|s| reference(Some(s)))
+            .collect();
+        net.container_groups
+            .push(ContainerGroup { subnets, meta: m });
+    } else {
+        *net.skipped.entry(kind).or_default() += 1;
+        return false;
+    }
+    true
+}
+
+/// A subnet of a VNet's `subnets` list, with its name path for an id-less (ARM) subnet.
+fn subnet_value(s: &Value, name_path: &str) -> Value {
+    let mut v = s.clone();
+    if let Some(o) = v.as_object_mut() {
+        o.insert("name".into(), Value::String(name_path.to_string()));
+    }
+    v
+}
+
+fn map_subnet(net: &mut Network, v: &Value, origin: &str, vnet_name: &str, vnet: &Meta) {
+    let kind = "Microsoft.Network/virtualNetworks/subnets";
+    let np = text(v.get("name")).unwrap_or_default();
+    let np = if np.contains('/') {
+        np
+    } else {
+        format!("{vnet_name}/{np}")
+    };
+    let m = meta(v, kind, &np, origin);
+    let at = Place {
+        origin,
+        resource: &m.id.clone(),
+    };
+    let mut vals = list(field(v, "addressPrefixes"));
+    if vals.is_empty() {
+        vals = list(field(v, "addressPrefix"));
+    }
+    let prefixes = prefixes(net, &at, "addressPrefix", vals);
+    let vnet_ref = vnet
+        .keys
+        .first()
+        .cloned()
+        .unwrap_or_else(|| key_from("Microsoft.Network/virtualNetworks", vnet_name));
+    net.subnets.push(Subnet {
+        vnet: vnet_ref,
+        prefixes,
+        nsg: reference(field(v, "networkSecurityGroup")),
+        route_table: reference(field(v, "routeTable")),
+        delegations: list(field(v, "delegations"))
+            .into_iter()
+            .filter_map(|d| text(field(d, "serviceName")))
+            .collect(),
+        meta: m,
+    });
+}
+
+fn map_cluster(net: &mut Network, v: &Value, m: Meta) {
+    let np = field(v, "networkProfile");
+    let get = |k: &str| np.and_then(|p| text(field(p, k)));
+    let at = Place {
+        origin: &m.origin.clone(),
+        resource: &m.id.clone(),
+    };
+    let mut cidr = |k: &str| {
+        get(k).and_then(|t| {
+            // A plural list (`serviceCidrs`) holds the first family's CIDR first.
+            prefix(net, &at, k, &t)
+        })
+    };
+    let service_cidr = cidr("serviceCidr");
+    let pod_cidr = cidr("podCidr");
+    let docker_bridge = get("dockerBridgeCidr").and_then(|t| {
+        // The bridge is written as the bridge's address with its length (172.17.0.1/16).
+        t.parse::<IpNet>().ok().map(|n| n.trunc())
+    });
+    let dns_ip = get("dnsServiceIP").and_then(|t| t.parse::<IpAddr>().ok());
+    let plugin = get("networkPlugin")
+        .unwrap_or_else(|| "kubenet".into())
+        .to_ascii_lowercase();
+    let overlay = get("networkPluginMode").is_some_and(|x| x.eq_ignore_ascii_case("overlay"));
+    let pools = list(field(v, "agentPoolProfiles"))
+        .into_iter()
+        .map(|p| {
+            let count = number(field(p, "count")).unwrap_or(1);
+            let max = number(field(p, "maxCount")).unwrap_or(0);
+            let auto = boolean(field(p, "enableAutoScaling")).unwrap_or(false);
+            Pool {
+                name: text(p.get("name")).unwrap_or_default(),
+                subnet: reference(field(p, "vnetSubnetID")),
+                nodes: if auto { max.max(count) } else { count },
+                max_pods: number(field(p, "maxPods")).unwrap_or(if plugin == "kubenet" {
+                    110
+                } else {
+                    30
+                }),
+            }
+        })
+        .collect();
+    net.clusters.push(Cluster {
+        plugin,
+        overlay,
+        service_cidr,
+        dns_ip,
+        pod_cidr,
+        docker_bridge,
+        pools,
+        meta: m,
+    });
+}

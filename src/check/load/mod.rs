@@ -1,0 +1,150 @@
+//! Reading the inputs of `check`: files or folders of `az` JSON, ARM templates (with an
+//! optional parameters file) and Terraform plans, detected by their shape.
+
+pub mod arm;
+pub mod azure;
+pub mod terraform;
+
+use super::model::{Network, key_of};
+use crate::error::{Error, Result};
+use crate::findings::Finding;
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+
+const HINT: &str = "give `az … show -o json` output (one resource, an array, or {\"value\": [...]}), an ARM template, or `terraform show -json` of a plan";
+
+/// Every `.json` file of the paths (folders are walked, sorted by path).
+fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut stack = vec![p.clone()];
+            let mut found = Vec::new();
+            while let Some(d) = stack.pop() {
+                let entries = std::fs::read_dir(&d).map_err(|source| Error::Read {
+                    path: d.clone(),
+                    source,
+                })?;
+                for e in entries.flatten() {
+                    let path = e.path();
+                    if path.is_dir() {
+                        stack.push(path);
+                    } else if path
+                        .extension()
+                        .is_some_and(|x| x.eq_ignore_ascii_case("json"))
+                    {
+                        found.push(path);
+                    }
+                }
+            }
+            if found.is_empty() {
+                return Err(Error::Invalid {
+                    origin: p.display().to_string(),
+                    message: "the folder holds no .json file".into(),
+                    hint: HINT.into(),
+                });
+            }
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Loads every input into one network.
+pub fn load(paths: &[PathBuf], parameters: Option<&Path>) -> Result<Network> {
+    let given: Map<String, Value> = match parameters {
+        Some(p) => {
+            let (bytes, _) = crate::load::read_input(p)?;
+            let doc: Value = serde_json::from_slice(&bytes)
+                .map_err(|e| Error::json(&p.display().to_string(), &e, "an ARM parameters file"))?;
+            doc.get("parameters")
+                .and_then(Value::as_object)
+                .cloned()
+                .or_else(|| doc.as_object().cloned())
+                .unwrap_or_default()
+        }
+        None => Map::new(),
+    };
+    let mut net = Network::default();
+    for f in files(paths)? {
+        let origin = f.display().to_string();
+        let (bytes, _) = crate::load::read_input(&f)?;
+        let doc: Value =
+            serde_json::from_slice(&bytes).map_err(|e| Error::json(&origin, &e, HINT))?;
+        if doc
+            .get("$schema")
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.contains("deploymentParameters"))
+        {
+            // A parameters file in the folder: used when it is the only one and none was given.
+            continue;
+        }
+        let resources: Vec<Value> = if terraform::is_plan(&doc) {
+            terraform::resources(&doc)
+        } else if arm::is_template(&doc) {
+            let (res, bad) = arm::resources(&doc, &given);
+            for b in bad {
+                net.problems.push(
+                    Finding::of(
+                        &super::rules::CANNOT_EVALUATE,
+                        &b.resource,
+                        format!(
+                            "{origin}: {} is `{}`, which cannot be evaluated offline ({}); the checks that need it are skipped",
+                            if b.at.is_empty() { "a value".to_string() } else { format!("`{}`", b.at) },
+                            b.expression,
+                            b.reason
+                        ),
+                    ),
+                );
+            }
+            res
+        } else if let Some(a) = doc.as_array() {
+            a.clone()
+        } else if let Some(a) = doc.get("value").and_then(Value::as_array) {
+            a.clone()
+        } else if doc.get("type").is_some() {
+            vec![doc]
+        } else {
+            return Err(Error::Invalid {
+                origin,
+                message: "no resource found (no `type`, not an array, not a template or plan)"
+                    .into(),
+                hint: HINT.into(),
+            });
+        };
+        for r in &resources {
+            if r.get("properties").is_some_and(Value::is_null) && r.get("changedTime").is_some() {
+                *net.skipped
+                    .entry("`az resource list` items without properties".into())
+                    .or_default() += 1;
+                continue;
+            }
+            azure::map_resource(&mut net, r, &origin);
+        }
+    }
+    // Peerings given as child resources join their network.
+    for (key, p) in std::mem::take(&mut net.pending_peerings) {
+        if let Some(v) = net
+            .vnets
+            .iter_mut()
+            .find(|v| v.meta.keys.iter().any(|k| *k == key_of(&key)))
+        {
+            v.peerings.push(p);
+        }
+    }
+    // A subnet given both inside its network and as a child resource is kept once (the
+    // later one wins).
+    let mut seen = std::collections::BTreeSet::new();
+    let mut keep = vec![true; net.subnets.len()];
+    for i in (0..net.subnets.len()).rev() {
+        if !seen.insert(net.subnets[i].meta.keys[0].clone()) {
+            keep[i] = false;
+        }
+    }
+    let mut it = keep.into_iter();
+    net.subnets.retain(|_| it.next().unwrap_or(true));
+    Ok(net)
+}

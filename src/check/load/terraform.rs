@@ -1,0 +1,644 @@
+//! `terraform show -json` of a plan: the azurerm resources of `planned_values` (root and
+//! child modules), rewritten into Azure's REST shape and mapped like any other resource.
+//!
+//! A plan leaves out values known only after apply (the id of a subnet not yet created), so
+//! references are read from `configuration` (`expressions.<attribute>.references`, e.g.
+//! `["azurerm_subnet.compute.id", "azurerm_subnet.compute"]`) and kept as the resource's
+//! address, which the rewritten resource carries as its id.
+
+use serde_json::{Map, Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Whether a document is a Terraform plan or state in JSON.
+pub fn is_plan(doc: &Value) -> bool {
+    doc.get("planned_values").is_some()
+        || (doc.get("format_version").is_some() && doc.get("values").is_some())
+}
+
+struct Res {
+    address: String,
+    kind: String,
+    values: Value,
+    /// The configuration's expressions of the resource, when found.
+    expressions: Value,
+    /// Module prefix of the address (`module.net.`), for module-relative references.
+    prefix: String,
+}
+
+fn collect_planned(m: &Value, out: &mut Vec<(String, String, Value)>) {
+    for r in m
+        .get("resources")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if r.get("mode").and_then(Value::as_str) == Some("data") {
+            continue;
+        }
+        let address = r
+            .get("address")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let kind = r
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        out.push((
+            address,
+            kind,
+            r.get("values").cloned().unwrap_or(Value::Null),
+        ));
+    }
+    for c in m
+        .get("child_modules")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        collect_planned(c, out);
+    }
+}
+
+fn collect_config(m: &Value, prefix: &str, out: &mut BTreeMap<String, (Value, String)>) {
+    for r in m
+        .get("resources")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(a) = r.get("address").and_then(Value::as_str) {
+            out.insert(
+                format!("{prefix}{a}"),
+                (
+                    r.get("expressions").cloned().unwrap_or(Value::Null),
+                    prefix.to_string(),
+                ),
+            );
+        }
+    }
+    if let Some(calls) = m.get("module_calls").and_then(Value::as_object) {
+        for (name, call) in calls {
+            if let Some(module) = call.get("module") {
+                collect_config(module, &format!("{prefix}module.{name}."), out);
+            }
+        }
+    }
+}
+
+/// Strips a count or for_each index: `azurerm_subnet.s["a"]` → `azurerm_subnet.s`.
+fn base(address: &str) -> &str {
+    address.split('[').next().unwrap_or(address)
+}
+
+/// The plan's azurerm resources in Azure's REST shape.
+pub fn resources(doc: &Value) -> Vec<Value> {
+    let root = doc
+        .get("planned_values")
+        .or_else(|| doc.get("values"))
+        .and_then(|p| p.get("root_module"));
+    let mut planned = Vec::new();
+    if let Some(r) = root {
+        collect_planned(r, &mut planned);
+    }
+    let mut config = BTreeMap::new();
+    if let Some(c) = doc.get("configuration").and_then(|c| c.get("root_module")) {
+        collect_config(c, "", &mut config);
+    }
+    let res: Vec<Res> = planned
+        .into_iter()
+        .map(|(address, kind, values)| {
+            let (expressions, prefix) = config
+                .get(base(&address))
+                .cloned()
+                .unwrap_or((Value::Null, String::new()));
+            Res {
+                address,
+                kind,
+                values,
+                expressions,
+                prefix,
+            }
+        })
+        .collect();
+    let known: BTreeSet<String> = res.iter().map(|r| base(&r.address).to_string()).collect();
+    let cx = Cx { res: &res, known };
+    let mut out = Vec::new();
+    for r in &res {
+        if let Some(v) = cx.rewrite(r) {
+            out.push(v);
+        }
+    }
+    out
+}
+
+struct Cx<'a> {
+    res: &'a [Res],
+    known: BTreeSet<String>,
+}
+
+/// A value at a path of keys and indices (`["network_profile", "0", "service_cidr"]`).
+fn at<'a>(v: &'a Value, p: &[&str]) -> Option<&'a Value> {
+    p.iter()
+        .try_fold(v, |cur, k| match k.parse::<usize>() {
+            Ok(i) => cur.get(i),
+            Err(_) => cur.get(*k),
+        })
+        .filter(|x| !x.is_null())
+}
+
+fn s(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(t) if !t.is_empty() => Some(t.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn strs(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::Array(a)) => a.iter().filter_map(|x| s(Some(x))).collect(),
+        Some(x) => s(Some(x)).into_iter().collect(),
+        None => Vec::new(),
+    }
+}
+
+fn snake_to_camel(k: &str) -> String {
+    let mut out = String::new();
+    let mut up = false;
+    for c in k.chars() {
+        if c == '_' {
+            up = true;
+        } else if up {
+            out.extend(c.to_uppercase());
+            up = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl Cx<'_> {
+    fn by_address(&self, a: &str) -> Option<&Res> {
+        self.res.iter().find(|r| base(&r.address) == a)
+    }
+
+    /// The resources an attribute refers to (addresses), read from the configuration.
+    fn refs(&self, r: &Res, p: &[&str]) -> Vec<String> {
+        let Some(e) = at(&r.expressions, p) else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> = Vec::new();
+        for t in strs(e.get("references")) {
+            let t = format!("{}{}", r.prefix, t);
+            let cand = if self.known.contains(&t) {
+                Some(t)
+            } else {
+                t.strip_suffix(".id")
+                    .filter(|b| self.known.contains(*b))
+                    .map(str::to_string)
+            };
+            if let Some(c) = cand
+                && !out.contains(&c)
+            {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    /// An attribute that names other resources: the literal ids the plan knows, else the
+    /// configuration's references.
+    fn ids(&self, r: &Res, p: &[&str]) -> Vec<String> {
+        let lit = strs(at(&r.values, p));
+        if !lit.is_empty() {
+            return lit;
+        }
+        self.refs(r, p)
+    }
+
+    fn id(&self, r: &Res, p: &[&str]) -> Option<String> {
+        self.ids(r, p).into_iter().next()
+    }
+
+    /// The name of a referenced resource, for name paths.
+    fn name_of(&self, reference: &str) -> String {
+        match self.by_address(reference) {
+            Some(r) => s(r.values.get("name")).unwrap_or_default(),
+            None => reference
+                .rsplit('/')
+                .next()
+                .unwrap_or(reference)
+                .to_string(),
+        }
+    }
+
+    fn rewrite(&self, r: &Res) -> Option<Value> {
+        let v = &r.values;
+        let name = s(v.get("name")).unwrap_or_default();
+        let location = v.get("location").cloned().unwrap_or(Value::Null);
+        let head = |kind: &str, name: String, props: Value| json!({"id": r.address, "type": kind, "name": name, "location": location, "properties": props});
+        let rid = |x: Option<String>| x.map_or(Value::Null, |i| json!({"id": i}));
+        Some(match r.kind.as_str() {
+            "azurerm_virtual_network" => {
+                let subnets: Vec<Value> = v
+                    .get("subnet")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(|sn| {
+                        let mut pre = strs(sn.get("address_prefixes"));
+                        pre.extend(strs(sn.get("address_prefix")));
+                        json!({"name": sn.get("name"), "properties": {
+                            "addressPrefixes": pre,
+                            "networkSecurityGroup": rid(s(sn.get("security_group"))),
+                        }})
+                    })
+                    .collect();
+                head(
+                    "Microsoft.Network/virtualNetworks",
+                    name,
+                    json!({"addressSpace": {"addressPrefixes": strs(v.get("address_space"))}, "subnets": subnets}),
+                )
+            }
+            "azurerm_subnet" => {
+                let vnet = s(v.get("virtual_network_name"))
+                    .or_else(|| {
+                        self.refs(r, &["virtual_network_name"])
+                            .first()
+                            .map(|a| self.name_of(a))
+                    })
+                    .unwrap_or_default();
+                let mut pre = strs(v.get("address_prefixes"));
+                pre.extend(strs(v.get("address_prefix")));
+                let delegations: Vec<Value> = v
+                    .get("delegation")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|d| strs(at(d, &["service_delegation", "0", "name"])))
+                    .map(|n| json!({"properties": {"serviceName": n}}))
+                    .collect();
+                let assoc = |kind: &str, attr: &str| {
+                    self.res.iter().find_map(|a| {
+                        (a.kind == kind
+                            && self
+                                .ids(a, &["subnet_id"])
+                                .iter()
+                                .any(|x| x == base(&r.address)))
+                        .then(|| self.id(a, &[attr]))
+                        .flatten()
+                    })
+                };
+                head(
+                    "Microsoft.Network/virtualNetworks/subnets",
+                    format!("{vnet}/{name}"),
+                    json!({
+                        "addressPrefixes": pre,
+                        "delegations": delegations,
+                        "networkSecurityGroup": rid(assoc("azurerm_subnet_network_security_group_association", "network_security_group_id")),
+                        "routeTable": rid(assoc("azurerm_subnet_route_table_association", "route_table_id")),
+                    }),
+                )
+            }
+            "azurerm_virtual_network_peering" => {
+                let vnet = s(v.get("virtual_network_name")).unwrap_or_default();
+                head(
+                    "Microsoft.Network/virtualNetworks/virtualNetworkPeerings",
+                    format!("{vnet}/{name}"),
+                    json!({"remoteVirtualNetwork": rid(self.id(r, &["remote_virtual_network_id"]))}),
+                )
+            }
+            "azurerm_network_security_group" => {
+                let mut rules: Vec<Value> = v
+                    .get("security_rule")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(rule_rest)
+                    .collect();
+                for x in self.res.iter().filter(|x| {
+                    x.kind == "azurerm_network_security_rule"
+                        && s(x.values.get("network_security_group_name")).as_deref()
+                            == Some(name.as_str())
+                }) {
+                    rules.push(rule_rest(&x.values));
+                }
+                head(
+                    "Microsoft.Network/networkSecurityGroups",
+                    name,
+                    json!({"securityRules": rules}),
+                )
+            }
+            "azurerm_route_table" => {
+                let mut routes: Vec<Value> = v
+                    .get("route")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(route_rest)
+                    .collect();
+                for x in self.res.iter().filter(|x| {
+                    x.kind == "azurerm_route"
+                        && s(x.values.get("route_table_name")).as_deref() == Some(name.as_str())
+                }) {
+                    routes.push(route_rest(&x.values));
+                }
+                head(
+                    "Microsoft.Network/routeTables",
+                    name,
+                    json!({"routes": routes}),
+                )
+            }
+            "azurerm_kubernetes_cluster" => {
+                let np = at(v, &["network_profile", "0"])
+                    .cloned()
+                    .unwrap_or(json!({}));
+                let g = |k: &str| np.get(k).cloned().unwrap_or(Value::Null);
+                let mut pools = vec![pool_rest(
+                    v,
+                    &["default_node_pool", "0"],
+                    self.id(r, &["default_node_pool", "0", "vnet_subnet_id"]),
+                )];
+                for x in self.res.iter().filter(|x| {
+                    x.kind == "azurerm_kubernetes_cluster_node_pool"
+                        && self
+                            .ids(x, &["kubernetes_cluster_id"])
+                            .iter()
+                            .any(|c| c == base(&r.address))
+                }) {
+                    pools.push(pool_rest(&x.values, &[], self.id(x, &["vnet_subnet_id"])));
+                }
+                head(
+                    "Microsoft.ContainerService/managedClusters",
+                    name,
+                    json!({
+                        "networkProfile": {
+                            "networkPlugin": g("network_plugin"),
+                            "networkPluginMode": g("network_plugin_mode"),
+                            "serviceCidr": g("service_cidr"),
+                            "dnsServiceIP": g("dns_service_ip"),
+                            "podCidr": g("pod_cidr"),
+                            "dockerBridgeCidr": g("docker_bridge_cidr"),
+                        },
+                        "agentPoolProfiles": pools,
+                    }),
+                )
+            }
+            "azurerm_machine_learning_workspace" => head(
+                "Microsoft.MachineLearningServices/workspaces",
+                name,
+                json!({
+                    "storageAccount": self.id(r, &["storage_account_id"]),
+                    "keyVault": self.id(r, &["key_vault_id"]),
+                    "containerRegistry": self.id(r, &["container_registry_id"]),
+                    "imageBuildCompute": v.get("image_build_compute_name"),
+                }),
+            ),
+            "azurerm_machine_learning_compute_cluster"
+            | "azurerm_machine_learning_compute_instance" => {
+                let ws = self
+                    .id(r, &["machine_learning_workspace_id"])
+                    .map(|w| self.name_of(&w))
+                    .unwrap_or_default();
+                let cluster = r.kind.ends_with("cluster");
+                head(
+                    "Microsoft.MachineLearningServices/workspaces/computes",
+                    format!("{ws}/{name}"),
+                    json!({
+                        "computeType": if cluster { "AmlCompute" } else { "ComputeInstance" },
+                        "properties": {
+                            "subnet": rid(self.id(r, &["subnet_resource_id"])),
+                            "scaleSettings": {"maxNodeCount": at(v, &["scale_settings", "0", "max_node_count"])},
+                        },
+                    }),
+                )
+            }
+            "azurerm_storage_account" | "azurerm_key_vault" => {
+                let block = if r.kind == "azurerm_key_vault" {
+                    "network_acls"
+                } else {
+                    "network_rules"
+                };
+                let mut acl = acl_rest(self, r, &[block, "0"]);
+                let kind = if r.kind == "azurerm_key_vault" {
+                    "Microsoft.KeyVault/vaults"
+                } else {
+                    "Microsoft.Storage/storageAccounts"
+                };
+                // A separate azurerm_storage_account_network_rules resource.
+                if let Some(x) = self.res.iter().find(|x| {
+                    x.kind == "azurerm_storage_account_network_rules"
+                        && self
+                            .ids(x, &["storage_account_id"])
+                            .iter()
+                            .any(|c| c == base(&r.address))
+                }) {
+                    acl = acl_rest(self, x, &[]);
+                }
+                let public = v
+                    .get("public_network_access_enabled")
+                    .and_then(Value::as_bool);
+                head(
+                    kind,
+                    name,
+                    json!({
+                        "networkAcls": acl,
+                        "publicNetworkAccess": if public == Some(false) { json!("Disabled") } else { Value::Null },
+                    }),
+                )
+            }
+            "azurerm_container_registry" => {
+                let public = v
+                    .get("public_network_access_enabled")
+                    .and_then(Value::as_bool);
+                json!({"id": r.address, "type": "Microsoft.ContainerRegistry/registries", "name": name,
+                "location": location, "sku": {"name": v.get("sku")},
+                "properties": {
+                    "networkRuleSet": {"defaultAction": at(v, &["network_rule_set", "0", "default_action"])},
+                    "publicNetworkAccess": if public == Some(false) { json!("Disabled") } else { Value::Null },
+                }})
+            }
+            "azurerm_databricks_workspace" => {
+                let p = |k: &str| json!({"value": at(v, &["custom_parameters", "0", k])});
+                let vnet = self.id(r, &["custom_parameters", "0", "virtual_network_id"]);
+                head(
+                    "Microsoft.Databricks/workspaces",
+                    name,
+                    json!({"parameters": {
+                        "customVirtualNetworkId": {"value": vnet},
+                        "customPublicSubnetName": p("public_subnet_name"),
+                        "customPrivateSubnetName": p("private_subnet_name"),
+                    }}),
+                )
+            }
+            "azurerm_linux_virtual_machine"
+            | "azurerm_windows_virtual_machine"
+            | "azurerm_virtual_machine" => {
+                let img = at(v, &["source_image_reference", "0"])
+                    .or_else(|| at(v, &["storage_image_reference", "0"]))
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                let nics: Vec<Value> = self
+                    .ids(r, &["network_interface_ids"])
+                    .into_iter()
+                    .map(|n| json!({"id": n}))
+                    .collect();
+                head(
+                    "Microsoft.Compute/virtualMachines",
+                    name,
+                    json!({
+                        "storageProfile": {"imageReference": img},
+                        "networkProfile": {"networkInterfaces": nics},
+                    }),
+                )
+            }
+            "azurerm_network_interface" => {
+                let n = v
+                    .get("ip_configuration")
+                    .and_then(Value::as_array)
+                    .map_or(0, Vec::len);
+                let configs: Vec<Value> = (0..n)
+                    .map(|i| {
+                        let i = i.to_string();
+                        json!({"properties": {
+                            "subnet": rid(self.id(r, &["ip_configuration", &i, "subnet_id"])),
+                            "privateIPAddress": at(v, &["ip_configuration", &i, "private_ip_address"]),
+                        }})
+                    })
+                    .collect();
+                let nsg = self.res.iter().find_map(|a| {
+                    (a.kind == "azurerm_network_interface_security_group_association"
+                        && self
+                            .ids(a, &["network_interface_id"])
+                            .iter()
+                            .any(|x| x == base(&r.address)))
+                    .then(|| self.id(a, &["network_security_group_id"]))
+                    .flatten()
+                });
+                head(
+                    "Microsoft.Network/networkInterfaces",
+                    name,
+                    json!({"ipConfigurations": configs, "networkSecurityGroup": rid(nsg)}),
+                )
+            }
+            "azurerm_container_group" => {
+                let subnets: Vec<Value> = self
+                    .ids(r, &["subnet_ids"])
+                    .into_iter()
+                    .map(|n| json!({"id": n}))
+                    .collect();
+                head(
+                    "Microsoft.ContainerInstance/containerGroups",
+                    name,
+                    json!({"subnetIds": subnets}),
+                )
+            }
+            // Read through the resources they attach to.
+            "azurerm_subnet_network_security_group_association"
+            | "azurerm_subnet_route_table_association"
+            | "azurerm_network_interface_security_group_association"
+            | "azurerm_network_security_rule"
+            | "azurerm_route"
+            | "azurerm_kubernetes_cluster_node_pool"
+            | "azurerm_storage_account_network_rules" => return None,
+            _ => json!({"id": r.address, "type": format!("terraform:{}", r.kind), "name": name}),
+        })
+    }
+}
+
+fn acl_rest(cx: &Cx, r: &Res, p: &[&str]) -> Value {
+    let v = &r.values;
+    let mut path: Vec<&str> = p.to_vec();
+    let g = |path: &mut Vec<&str>, k: &'static str| {
+        path.push(k);
+        let x = at(v, path).cloned();
+        path.pop();
+        x
+    };
+    let Some(action) = g(&mut path, "default_action") else {
+        return Value::Null;
+    };
+    let bypass = strs(g(&mut path, "bypass").as_ref()).join(",");
+    path.push("virtual_network_subnet_ids");
+    let subnets: Vec<Value> = cx
+        .ids(r, &path)
+        .into_iter()
+        .map(|i| json!({"id": i}))
+        .collect();
+    json!({"defaultAction": action, "bypass": bypass, "virtualNetworkRules": subnets})
+}
+
+fn pool_rest(v: &Value, p: &[&str], subnet: Option<String>) -> Value {
+    let g = |k: &str| {
+        let mut path = p.to_vec();
+        path.push(k);
+        at(v, &path).cloned().unwrap_or(Value::Null)
+    };
+    let auto = match g("auto_scaling_enabled") {
+        Value::Null => g("enable_auto_scaling"),
+        x => x,
+    };
+    json!({
+        "name": g("name"),
+        "count": g("node_count"),
+        "maxCount": g("max_count"),
+        "maxPods": g("max_pods"),
+        "enableAutoScaling": auto,
+        "vnetSubnetID": subnet,
+    })
+}
+
+/// A Terraform security rule in the REST shape the NSG engine reads.
+fn rule_rest(v: &Value) -> Value {
+    let mut props = Map::new();
+    let mut name = Value::Null;
+    if let Some(o) = v.as_object() {
+        for (k, x) in o {
+            match x {
+                Value::Null => continue,
+                Value::String(t) if t.is_empty() => continue,
+                Value::Array(a) if a.is_empty() => continue,
+                _ => {}
+            }
+            if k == "name" {
+                name = x.clone();
+            } else if !matches!(
+                k.as_str(),
+                "network_security_group_name" | "resource_group_name" | "id" | "timeouts"
+            ) {
+                let key = match k.as_str() {
+                    "source_application_security_group_ids" => {
+                        "sourceApplicationSecurityGroups".to_string()
+                    }
+                    "destination_application_security_group_ids" => {
+                        "destinationApplicationSecurityGroups".to_string()
+                    }
+                    _ => snake_to_camel(k),
+                };
+                let val = if key.ends_with("ApplicationSecurityGroups") {
+                    Value::Array(
+                        strs(Some(x))
+                            .into_iter()
+                            .map(|i| json!({"id": i}))
+                            .collect(),
+                    )
+                } else {
+                    x.clone()
+                };
+                props.insert(key, val);
+            }
+        }
+    }
+    json!({"name": name, "properties": props})
+}
+
+fn route_rest(v: &Value) -> Value {
+    json!({"name": v.get("name"), "properties": {
+        "addressPrefix": v.get("address_prefix"),
+        "nextHopType": v.get("next_hop_type"),
+        "nextHopIpAddress": v.get("next_hop_in_ip_address"),
+    }})
+}

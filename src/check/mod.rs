@@ -1,0 +1,202 @@
+//! `tagnet check`: the ML-in-a-VNet guidance applied to a network definition before it is
+//! deployed.
+//!
+//! [`load`] reads `az` JSON, ARM templates and Terraform plans into one [`model::Network`];
+//! [`rules`] holds one file per rule; [`check`] runs them all, reusing the NSG engine
+//! (`nsg require`, `nsg analyze`) and the route audit, and returns findings sorted by rule
+//! number, resource and message. Severities can be changed per code with [`Levels`].
+
+pub mod load;
+pub mod model;
+pub mod rules;
+
+use crate::findings::{Finding, Rule, Severity};
+use crate::snapshot::Snapshot;
+use ipnet::IpNet;
+use model::{ComputeKind, Kind, Network};
+use std::collections::BTreeMap;
+
+/// What the rules need beside the network.
+pub struct Cx<'a> {
+    /// The network.
+    pub net: &'a Network,
+    /// The service tags.
+    pub snap: &'a Snapshot,
+    /// On-premises ranges (AKS ranges must not overlap them).
+    pub on_prem: &'a [IpNet],
+    /// The NSG requirement profile (`nsg require --profile`).
+    pub nsg_profile: &'a str,
+    /// The route profile (`udr --profile`).
+    pub udr_profile: &'a str,
+}
+
+/// An Azure ML compute's subnet, with who needs it.
+#[derive(Debug, Clone)]
+pub struct ComputeSubnet {
+    /// Index into [`Network::subnets`].
+    pub subnet: usize,
+    /// The computes and clusters placed there (ids).
+    pub users: Vec<String>,
+}
+
+impl Cx<'_> {
+    /// The subnets Azure ML computes (clusters and instances) run in, by subnet.
+    pub fn compute_subnets(&self) -> Vec<ComputeSubnet> {
+        let mut by: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+        for c in &self.net.computes {
+            if !matches!(c.kind, ComputeKind::Cluster | ComputeKind::Instance) {
+                continue;
+            }
+            if let Some(s) = c
+                .subnet
+                .as_deref()
+                .and_then(|r| self.net.resolve(Kind::Subnet, r))
+            {
+                by.entry(s).or_default().push(c.meta.id.clone());
+            }
+        }
+        by.into_iter()
+            .map(|(subnet, users)| ComputeSubnet { subnet, users })
+            .collect()
+    }
+
+    /// The region of a subnet (its network's location), resolved against the snapshot.
+    pub fn region_of_subnet(&self, subnet: usize) -> Option<String> {
+        let v = self.net.vnet_of(subnet)?;
+        let loc = self.net.vnets[v].meta.location.as_deref()?;
+        self.snap.resolve_region(loc).ok().map(str::to_string)
+    }
+}
+
+/// Severity changes per code (`--deny`, `--warn`, `--allow`, or `tagnet.toml`): a code or a
+/// number (`TN013`); `allow` drops the finding.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Levels {
+    /// Codes raised to error.
+    #[serde(default)]
+    pub deny: Vec<String>,
+    /// Codes set to warning.
+    #[serde(default)]
+    pub warn: Vec<String>,
+    /// Codes not reported.
+    #[serde(default)]
+    pub allow: Vec<String>,
+}
+
+impl Levels {
+    /// Every code named must exist: the unknown ones.
+    pub fn unknown(&self, registry: &[&Rule]) -> Vec<String> {
+        self.deny
+            .iter()
+            .chain(&self.warn)
+            .chain(&self.allow)
+            .filter(|c| !registry.iter().any(|r| names(r, c)))
+            .cloned()
+            .collect()
+    }
+
+    /// Applies the changes.
+    pub fn apply(&self, findings: Vec<Finding>) -> Vec<Finding> {
+        let hit = |list: &[String], f: &Finding| {
+            list.iter()
+                .any(|c| c.eq_ignore_ascii_case(f.code) || c.eq_ignore_ascii_case(f.id))
+        };
+        findings
+            .into_iter()
+            .filter(|f| !hit(&self.allow, f))
+            .map(|mut f| {
+                if hit(&self.deny, &f) {
+                    f.severity = Severity::Error;
+                } else if hit(&self.warn, &f) {
+                    f.severity = Severity::Warning;
+                }
+                f
+            })
+            .collect()
+    }
+
+    /// Adds another set of changes (the command line's, after a file's).
+    pub fn extend(&mut self, other: Levels) {
+        self.deny.extend(other.deny);
+        self.warn.extend(other.warn);
+        self.allow.extend(other.allow);
+    }
+}
+
+fn names(r: &Rule, c: &str) -> bool {
+    r.code.eq_ignore_ascii_case(c) || r.id.eq_ignore_ascii_case(c)
+}
+
+/// Runs every rule; findings sorted by rule number, resource and message.
+pub fn check(cx: &Cx) -> Vec<Finding> {
+    let mut out: Vec<Finding> = cx.net.problems.clone();
+    for f in rules::ALL {
+        f(cx, &mut out);
+    }
+    out.sort_by(|a, b| (a.id, &a.resource, &a.message).cmp(&(b.id, &b.resource, &b.message)));
+    out.dedup();
+    out
+}
+
+/// Whether two prefixes share an address.
+pub fn overlap(a: &IpNet, b: &IpNet) -> bool {
+    a.contains(&b.network()) || b.contains(&a.network())
+}
+
+/// What an AKS range must stay clear of: (what, prefix) for the cluster's VNet spaces, its
+/// subnets, peered spaces and on-premises ranges.
+pub fn cluster_neighbours(cx: &Cx, c: &model::Cluster) -> Vec<(String, IpNet)> {
+    let mut out = Vec::new();
+    let mut vnets: Vec<usize> = c
+        .pools
+        .iter()
+        .filter_map(|p| p.subnet.as_deref())
+        .filter_map(|r| cx.net.resolve(Kind::Subnet, r))
+        .filter_map(|s| cx.net.vnet_of(s))
+        .collect();
+    vnets.sort_unstable();
+    vnets.dedup();
+    for v in vnets {
+        let vnet = &cx.net.vnets[v];
+        for s in &vnet.spaces {
+            out.push((
+                format!("the address space of VNet `{}`", vnet.meta.name),
+                *s,
+            ));
+        }
+        for s in cx.net.subnets_of(v) {
+            for p in &cx.net.subnets[s].prefixes {
+                out.push((format!("subnet `{}`", cx.net.subnets[s].meta.name), *p));
+            }
+        }
+        for (name, p) in cx.net.peered_spaces(v) {
+            out.push((format!("the peered network `{name}`"), p));
+        }
+    }
+    for p in cx.on_prem {
+        out.push(("the on-premises range given with --on-prem".to_string(), *p));
+    }
+    out
+}
+
+/// The neighbours a range overlaps, as one phrase (`10.0.0.0/16 of the address space of VNet
+/// `a`; 10.0.1.0/24 of subnet `b``) and the first overlapping address; `None` when it
+/// overlaps none.
+pub fn overlaps_of(range: &IpNet, neighbours: &[(String, IpNet)]) -> Option<(String, String)> {
+    let hits: Vec<&(String, IpNet)> = neighbours
+        .iter()
+        .filter(|(_, p)| overlap(range, p))
+        .collect();
+    let (_, first) = hits.first()?;
+    let inner = if range.prefix_len() >= first.prefix_len() {
+        range
+    } else {
+        first
+    };
+    let shown: Vec<String> = hits
+        .iter()
+        .map(|(what, p)| format!("{p} of {what}"))
+        .collect();
+    Some((shown.join("; "), inner.network().to_string()))
+}

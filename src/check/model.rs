@@ -1,0 +1,424 @@
+//! The network as `check` sees it: the resources of every input format mapped to one model,
+//! with references kept as keys and resolved through [`Network::resolve`].
+//!
+//! A key is the part of a resource id after its last `/providers/`, lowercased
+//! (`microsoft.network/virtualnetworks/vnet/subnets/compute`), so an id from `az`, a
+//! `resourceId(...)` of an ARM template and a literal id in a Terraform plan meet; Terraform
+//! resources are also known by their address (`azurerm_subnet.compute`).
+
+use crate::findings::Finding;
+use crate::nsg::model::Nsg;
+use crate::routes::audit::RouteTable;
+use ipnet::IpNet;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// The key of a resource id, name path or Terraform address (see the module documentation).
+pub fn key_of(reference: &str) -> String {
+    let lower = reference.trim().trim_end_matches('/').to_ascii_lowercase();
+    match lower.rfind("/providers/") {
+        Some(i) => lower[i + "/providers/".len()..].to_string(),
+        None => lower,
+    }
+}
+
+/// The key of a resource given its type (`Microsoft.Network/virtualNetworks/subnets`) and
+/// name path (`vnet/compute`).
+pub fn key_from(kind: &str, name: &str) -> String {
+    let mut types = kind.split('/');
+    let namespace = types.next().unwrap_or("");
+    let mut out = vec![namespace.to_string()];
+    for (t, n) in types.zip(name.split('/')) {
+        out.push(t.to_string());
+        out.push(n.to_string());
+    }
+    out.join("/").to_ascii_lowercase()
+}
+
+/// The subscription of a resource id, when it names one.
+pub fn subscription_of(id: &str) -> Option<String> {
+    let mut parts = id.split('/');
+    while let Some(p) = parts.next() {
+        if p.eq_ignore_ascii_case("subscriptions") {
+            return parts
+                .next()
+                .filter(|s| !s.is_empty())
+                .map(str::to_ascii_lowercase);
+        }
+    }
+    None
+}
+
+/// What every resource carries.
+#[derive(Debug, Clone, Default)]
+pub struct Meta {
+    /// The id as given (or the Terraform address, or the ARM name path).
+    pub id: String,
+    /// The short name.
+    pub name: String,
+    /// Keys it is known by.
+    pub keys: Vec<String>,
+    /// Location (region), when given.
+    pub location: Option<String>,
+    /// Subscription, when the id names one.
+    pub subscription: Option<String>,
+    /// The file it came from.
+    pub origin: String,
+}
+
+/// A virtual network.
+#[derive(Debug, Clone, Default)]
+pub struct Vnet {
+    /// Id, name, keys.
+    pub meta: Meta,
+    /// Address spaces.
+    pub spaces: Vec<IpNet>,
+    /// Peerings.
+    pub peerings: Vec<Peering>,
+}
+
+/// A peering of a virtual network.
+#[derive(Debug, Clone, Default)]
+pub struct Peering {
+    /// Its name.
+    pub name: String,
+    /// The remote network (a reference), when given.
+    pub remote: Option<String>,
+    /// The remote address spaces, when given.
+    pub spaces: Vec<IpNet>,
+}
+
+/// A subnet.
+#[derive(Debug, Clone, Default)]
+pub struct Subnet {
+    /// Id, name, keys.
+    pub meta: Meta,
+    /// The network it belongs to (a reference).
+    pub vnet: String,
+    /// Its prefixes.
+    pub prefixes: Vec<IpNet>,
+    /// Its NSG (a reference).
+    pub nsg: Option<String>,
+    /// Its route table (a reference).
+    pub route_table: Option<String>,
+    /// Services it is delegated to (`Microsoft.ContainerInstance/containerGroups`).
+    pub delegations: Vec<String>,
+}
+
+/// An NSG.
+#[derive(Debug, Clone)]
+pub struct NsgRes {
+    /// Id, name, keys.
+    pub meta: Meta,
+    /// The rules, loaded by the NSG engine.
+    pub nsg: Nsg,
+}
+
+/// A route table.
+#[derive(Debug, Clone)]
+pub struct TableRes {
+    /// Id, name, keys.
+    pub meta: Meta,
+    /// The routes, loaded by the route audit.
+    pub table: RouteTable,
+}
+
+/// A node pool of an AKS cluster.
+#[derive(Debug, Clone, Default)]
+pub struct Pool {
+    /// Its name.
+    pub name: String,
+    /// Its subnet (a reference).
+    pub subnet: Option<String>,
+    /// The most nodes it runs (`maxCount` with autoscaling, else `count`).
+    pub nodes: u64,
+    /// Pods per node (`maxPods`; AKS's default when absent).
+    pub max_pods: u64,
+}
+
+/// An AKS cluster.
+#[derive(Debug, Clone, Default)]
+pub struct Cluster {
+    /// Id, name, keys.
+    pub meta: Meta,
+    /// `kubenet`, `azure` (or another plugin), lowercased.
+    pub plugin: String,
+    /// Azure CNI Overlay: pods take addresses from the pod CIDR, not the subnet.
+    pub overlay: bool,
+    /// Service CIDR.
+    pub service_cidr: Option<IpNet>,
+    /// DNS service IP.
+    pub dns_ip: Option<IpAddr>,
+    /// Pod CIDR (kubenet, overlay).
+    pub pod_cidr: Option<IpNet>,
+    /// Docker bridge CIDR (deprecated field).
+    pub docker_bridge: Option<IpNet>,
+    /// Node pools.
+    pub pools: Vec<Pool>,
+}
+
+/// An Azure Machine Learning workspace.
+#[derive(Debug, Clone, Default)]
+pub struct Workspace {
+    /// Id, name, keys.
+    pub meta: Meta,
+    /// Its storage account (a reference).
+    pub storage: Option<String>,
+    /// Its key vault (a reference).
+    pub vault: Option<String>,
+    /// Its container registry (a reference).
+    pub registry: Option<String>,
+    /// The compute that builds images when the registry is behind a VNet.
+    pub image_build_compute: Option<String>,
+}
+
+/// What kind of Azure ML compute.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ComputeKind {
+    /// A compute cluster (`AmlCompute`).
+    #[default]
+    Cluster,
+    /// A compute instance.
+    Instance,
+    /// An attached virtual machine.
+    AttachedVm,
+    /// Anything else (AKS attach, Databricks …), by its type name.
+    Other(String),
+}
+
+/// An Azure ML compute.
+#[derive(Debug, Clone, Default)]
+pub struct Compute {
+    /// Id, name, keys.
+    pub meta: Meta,
+    /// Its workspace (a reference).
+    pub workspace: Option<String>,
+    /// Its kind.
+    pub kind: ComputeKind,
+    /// Its subnet (a reference).
+    pub subnet: Option<String>,
+    /// The most nodes (clusters; 1 for an instance).
+    pub max_nodes: u64,
+    /// The attached VM (a reference).
+    pub vm: Option<String>,
+}
+
+/// What kind of guarded store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StoreKind {
+    /// A storage account.
+    #[default]
+    Storage,
+    /// A key vault.
+    KeyVault,
+}
+
+/// A storage account or key vault with network rules.
+#[derive(Debug, Clone, Default)]
+pub struct Store {
+    /// Id, name, keys.
+    pub meta: Meta,
+    /// Storage account or key vault.
+    pub kind: StoreKind,
+    /// Network rules deny by default (the store is behind a VNet).
+    pub default_deny: bool,
+    /// Trusted Microsoft services may bypass the rules (`bypass` holds `AzureServices`).
+    pub trusted_bypass: bool,
+    /// Subnets allowed by the rules (references).
+    pub subnets: Vec<String>,
+}
+
+/// A container registry.
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    /// Id, name, keys.
+    pub meta: Meta,
+    /// Its SKU (`Basic`, `Standard`, `Premium`).
+    pub sku: Option<String>,
+    /// Network rules or private access restrict it.
+    pub restricted: bool,
+    /// Subnets allowed by its network rules (references).
+    pub subnets: Vec<String>,
+}
+
+/// A Databricks workspace injected in a VNet.
+#[derive(Debug, Clone, Default)]
+pub struct Databricks {
+    /// Id, name, keys.
+    pub meta: Meta,
+    /// Its VNet (a reference), when injected.
+    pub vnet: Option<String>,
+    /// The public (host) subnet's name.
+    pub public_subnet: Option<String>,
+    /// The private (container) subnet's name.
+    pub private_subnet: Option<String>,
+}
+
+/// A virtual machine.
+#[derive(Debug, Clone, Default)]
+pub struct Vm {
+    /// Id, name, keys.
+    pub meta: Meta,
+    /// Image publisher, offer and SKU, when given.
+    pub image: Option<(String, String, String)>,
+    /// Its NICs (references).
+    pub nics: Vec<String>,
+}
+
+/// A network interface.
+#[derive(Debug, Clone, Default)]
+pub struct Nic {
+    /// Id, name, keys.
+    pub meta: Meta,
+    /// Subnets of its IP configurations (references).
+    pub subnets: Vec<String>,
+    /// Private addresses, when given.
+    pub addresses: Vec<IpAddr>,
+    /// Its NSG (a reference).
+    pub nsg: Option<String>,
+}
+
+/// A container group injected in subnets.
+#[derive(Debug, Clone, Default)]
+pub struct ContainerGroup {
+    /// Id, name, keys.
+    pub meta: Meta,
+    /// Its subnets (references).
+    pub subnets: Vec<String>,
+}
+
+/// Every resource of the inputs.
+#[derive(Debug, Clone, Default)]
+pub struct Network {
+    /// Virtual networks.
+    pub vnets: Vec<Vnet>,
+    /// Subnets (of every network).
+    pub subnets: Vec<Subnet>,
+    /// NSGs.
+    pub nsgs: Vec<NsgRes>,
+    /// Route tables.
+    pub tables: Vec<TableRes>,
+    /// AKS clusters.
+    pub clusters: Vec<Cluster>,
+    /// Azure ML workspaces.
+    pub workspaces: Vec<Workspace>,
+    /// Azure ML computes.
+    pub computes: Vec<Compute>,
+    /// Storage accounts and key vaults.
+    pub stores: Vec<Store>,
+    /// Container registries.
+    pub registries: Vec<Registry>,
+    /// Databricks workspaces.
+    pub databricks: Vec<Databricks>,
+    /// Virtual machines.
+    pub vms: Vec<Vm>,
+    /// Network interfaces.
+    pub nics: Vec<Nic>,
+    /// Container groups.
+    pub container_groups: Vec<ContainerGroup>,
+    /// What loading found wrong (values that cannot be evaluated, unreadable resources).
+    pub problems: Vec<Finding>,
+    /// Resource types read but not checked, with their count.
+    pub skipped: BTreeMap<String, usize>,
+    /// Peerings given as child resources, by their network's key, until the networks are all
+    /// read.
+    pub pending_peerings: Vec<(String, Peering)>,
+}
+
+/// Which list a resolved reference points into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// [`Network::vnets`].
+    Vnet,
+    /// [`Network::subnets`].
+    Subnet,
+    /// [`Network::nsgs`].
+    Nsg,
+    /// [`Network::tables`].
+    Table,
+    /// [`Network::workspaces`].
+    Workspace,
+    /// [`Network::stores`].
+    Store,
+    /// [`Network::registries`].
+    Registry,
+    /// [`Network::vms`].
+    Vm,
+    /// [`Network::nics`].
+    Nic,
+    /// [`Network::computes`].
+    Compute,
+}
+
+impl Network {
+    fn metas(&self, kind: Kind) -> Vec<&Meta> {
+        match kind {
+            Kind::Vnet => self.vnets.iter().map(|x| &x.meta).collect(),
+            Kind::Subnet => self.subnets.iter().map(|x| &x.meta).collect(),
+            Kind::Nsg => self.nsgs.iter().map(|x| &x.meta).collect(),
+            Kind::Table => self.tables.iter().map(|x| &x.meta).collect(),
+            Kind::Workspace => self.workspaces.iter().map(|x| &x.meta).collect(),
+            Kind::Store => self.stores.iter().map(|x| &x.meta).collect(),
+            Kind::Registry => self.registries.iter().map(|x| &x.meta).collect(),
+            Kind::Vm => self.vms.iter().map(|x| &x.meta).collect(),
+            Kind::Nic => self.nics.iter().map(|x| &x.meta).collect(),
+            Kind::Compute => self.computes.iter().map(|x| &x.meta).collect(),
+        }
+    }
+
+    /// The index of the resource of `kind` a reference names, if the inputs hold it.
+    pub fn resolve(&self, kind: Kind, reference: &str) -> Option<usize> {
+        let key = key_of(reference);
+        let metas = self.metas(kind);
+        metas
+            .iter()
+            .position(|m| m.keys.contains(&key))
+            .or_else(|| {
+                // A bare name matches when exactly one resource of the kind has it.
+                if key.contains('/') {
+                    return None;
+                }
+                let hits: Vec<usize> = metas
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, m)| m.name.eq_ignore_ascii_case(&key))
+                    .map(|(i, _)| i)
+                    .collect();
+                (hits.len() == 1).then(|| hits[0])
+            })
+    }
+
+    /// The subnets of a network (indices into [`Network::subnets`]).
+    pub fn subnets_of(&self, vnet: usize) -> Vec<usize> {
+        (0..self.subnets.len())
+            .filter(|&s| self.resolve(Kind::Vnet, &self.subnets[s].vnet) == Some(vnet))
+            .collect()
+    }
+
+    /// The network of a subnet.
+    pub fn vnet_of(&self, subnet: usize) -> Option<usize> {
+        self.resolve(Kind::Vnet, &self.subnets[subnet].vnet)
+    }
+
+    /// The address spaces a network reaches: its own and its peerings' remote spaces (read
+    /// from the peering, or from the remote network when the inputs hold it).
+    pub fn peered_spaces(&self, vnet: usize) -> Vec<(String, IpNet)> {
+        let mut out = Vec::new();
+        for p in &self.vnets[vnet].peerings {
+            let remote = p
+                .remote
+                .as_deref()
+                .and_then(|r| self.resolve(Kind::Vnet, r));
+            let spaces = if p.spaces.is_empty() {
+                remote
+                    .map(|r| self.vnets[r].spaces.clone())
+                    .unwrap_or_default()
+            } else {
+                p.spaces.clone()
+            };
+            let name = remote.map_or(p.name.clone(), |r| self.vnets[r].meta.name.clone());
+            out.extend(spaces.into_iter().map(|s| (name.clone(), s)));
+        }
+        out
+    }
+}

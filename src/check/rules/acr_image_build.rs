@@ -1,0 +1,64 @@
+//! A registry behind a VNet without a compute for image builds.
+
+use super::Cx;
+use crate::check::model::Kind;
+use crate::findings::Finding;
+
+rule! {
+    RULE = "TN051", "acr-no-image-build-compute", Error,
+    summary: "The workspace's container registry is behind a VNet and the workspace names no compute cluster to build images.",
+    why: "Behind a VNet, Azure Container Registry Tasks cannot build the workspace's environment images; Azure ML must build them on a compute cluster in the VNet, named by the workspace's imageBuildCompute. Without it, the first job with a custom environment fails to build.",
+    example: "a Premium registry with defaultAction Deny and a workspace without imageBuildCompute",
+    fix: "az ml workspace update --name WS --resource-group RG --image-build-compute CLUSTER",
+    reference: "https://learn.microsoft.com/azure/machine-learning/how-to-secure-workspace-vnet#enable-azure-container-registry-acr",
+}
+
+/// Checks each workspace whose registry is restricted.
+pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
+    for ws in &cx.net.workspaces {
+        let Some(r) = ws
+            .registry
+            .as_deref()
+            .and_then(|r| cx.net.resolve(Kind::Registry, r))
+        else {
+            continue;
+        };
+        let reg = &cx.net.registries[r];
+        if !reg.restricted {
+            continue;
+        }
+        let named = ws.image_build_compute.as_deref();
+        let exists = named.is_some_and(|n| {
+            cx.net.computes.iter().any(|c| {
+                c.meta.name.eq_ignore_ascii_case(n)
+                    && c.workspace
+                        .as_deref()
+                        .and_then(|w| cx.net.resolve(Kind::Workspace, w))
+                        == cx.net.resolve(Kind::Workspace, &ws.meta.id)
+            })
+        });
+        if exists || (named.is_some() && cx.net.computes.is_empty()) {
+            continue;
+        }
+        let cluster = cx
+            .net
+            .computes
+            .iter()
+            .find(|c| c.kind == crate::check::model::ComputeKind::Cluster)
+            .map_or("CLUSTER".to_string(), |c| c.meta.name.clone());
+        let msg = match named {
+            Some(n) => format!(
+                "registry `{}` is behind a VNet and imageBuildCompute `{n}` is not a compute of the workspace",
+                reg.meta.name
+            ),
+            None => format!(
+                "registry `{}` is behind a VNet and the workspace has no imageBuildCompute",
+                reg.meta.name
+            ),
+        };
+        out.push(Finding::of(&RULE, &ws.meta.id, msg).fix(format!(
+            "az ml workspace update --name {} --resource-group RG --image-build-compute {cluster}",
+            ws.meta.name
+        )));
+    }
+}

@@ -1,0 +1,88 @@
+//! Storage accounts and key vaults behind a VNet whose rules leave out the compute subnet.
+
+use super::Cx;
+use crate::check::model::{Kind, StoreKind};
+use crate::findings::{Finding, Rule};
+
+rule! {
+    RULE = "TN040", "storage-subnet-not-allowed", Error,
+    summary: "The workspace's storage account denies by default and its network rules do not include the compute subnet.",
+    why: "Azure ML compute reads and writes the workspace's default storage (code, datasets, outputs). Behind a VNet, the account must allow the compute subnet (a service-endpoint rule) or be reached by a private endpoint; otherwise jobs fail on their first read, and a storage account in another VNet than the compute cannot be reached this way at all.",
+    example: "networkAcls.defaultAction Deny with virtualNetworkRules naming only `vnet-ml/subnets/web`",
+    fix: "Add the compute subnet to the account's network rules (the finding gives the `az storage account network-rule add` command).",
+    reference: "https://learn.microsoft.com/azure/machine-learning/how-to-secure-workspace-vnet#secure-azure-storage-accounts",
+}
+
+rule! {
+    RULE_KV = "TN042", "keyvault-subnet-not-allowed", Error,
+    summary: "The workspace's key vault denies by default and its network rules do not include the compute subnet.",
+    why: "Azure ML compute reads the workspace's secrets (datastore credentials) from its key vault. Behind a VNet, the vault must allow the compute subnet or be reached by a private endpoint.",
+    example: "networkAcls.defaultAction Deny with no virtualNetworkRules",
+    fix: "Add the compute subnet to the vault's network rules (the finding gives the `az keyvault network-rule add` command).",
+    reference: "https://learn.microsoft.com/azure/machine-learning/how-to-secure-workspace-vnet#secure-azure-key-vault",
+}
+
+/// Checks the stores of each workspace with computes in subnets.
+pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
+    let net = cx.net;
+    for c in &net.computes {
+        let Some(s) = c
+            .subnet
+            .as_deref()
+            .and_then(|r| net.resolve(Kind::Subnet, r))
+        else {
+            continue;
+        };
+        let Some(w) = c
+            .workspace
+            .as_deref()
+            .and_then(|r| net.resolve(Kind::Workspace, r))
+        else {
+            continue;
+        };
+        let ws = &net.workspaces[w];
+        for r in [&ws.storage, &ws.vault].into_iter().flatten() {
+            let Some(st) = net.resolve(Kind::Store, r) else {
+                continue;
+            };
+            let store = &net.stores[st];
+            if !store.default_deny {
+                continue;
+            }
+            let allowed = store
+                .subnets
+                .iter()
+                .any(|x| net.resolve(Kind::Subnet, x) == Some(s));
+            if allowed {
+                continue;
+            }
+            let (rule, cmd): (&'static Rule, String) = match store.kind {
+                StoreKind::Storage => (
+                    &RULE,
+                    format!(
+                        "az storage account network-rule add --account-name {} --subnet {}",
+                        store.meta.name, net.subnets[s].meta.id
+                    ),
+                ),
+                StoreKind::KeyVault => (
+                    &RULE_KV,
+                    format!(
+                        "az keyvault network-rule add --name {} --subnet {}",
+                        store.meta.name, net.subnets[s].meta.id
+                    ),
+                ),
+            };
+            out.push(
+                Finding::of(
+                    rule,
+                    &store.meta.id,
+                    format!(
+                        "denies by default and does not allow subnet `{}` of compute `{}`",
+                        net.subnets[s].meta.name, c.meta.name
+                    ),
+                )
+                .fix(format!("{cmd} (the subnet needs the matching service endpoint), or give the store a private endpoint in the VNet")),
+            );
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! Overlapping subnets of one network.
+
+use super::Cx;
+use crate::check::overlap;
+use crate::findings::Finding;
+
+rule! {
+    RULE = "TN003", "subnet-overlap", Error,
+    summary: "Two subnets of one virtual network share addresses.",
+    why: "Subnet ranges in a VNet cannot overlap; Azure refuses the second subnet (NetcfgSubnetRangesOverlap).",
+    example: "subnets 10.0.0.0/24 and 10.0.0.128/25 in one VNet",
+    fix: "Give one of them a range that no other subnet of the VNet uses.",
+    reference: "https://learn.microsoft.com/azure/virtual-network/virtual-networks-faq",
+}
+
+/// Checks each pair of subnets of each network.
+pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
+    for v in 0..cx.net.vnets.len() {
+        let subs = cx.net.subnets_of(v);
+        for (k, &a) in subs.iter().enumerate() {
+            for &b in &subs[k + 1..] {
+                let (sa, sb) = (&cx.net.subnets[a], &cx.net.subnets[b]);
+                for pa in &sa.prefixes {
+                    for pb in sb.prefixes.iter().filter(|pb| overlap(pa, pb)) {
+                        let inner = if pa.prefix_len() >= pb.prefix_len() {
+                            pa
+                        } else {
+                            pb
+                        };
+                        out.push(
+                            Finding::of(
+                                &RULE,
+                                &sb.meta.id,
+                                format!("{pb} overlaps {pa} of subnet `{}`", sa.meta.name),
+                            )
+                            .counterexample(inner.network().to_string()),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! `tagnet check`.
+
+use super::Status;
+use super::args::CheckArgs;
+use super::render::{self, Format};
+use anyhow::{Context, Result, bail};
+use ipnet::IpNet;
+use std::io::Write;
+use tagnet::Snapshot;
+use tagnet::check::Levels;
+use tagnet::findings::Severity;
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    #[serde(default)]
+    check: Levels,
+}
+
+fn levels(a: &CheckArgs) -> Result<Levels> {
+    let path = match &a.config {
+        Some(p) => Some(p.clone()),
+        None => Some(std::path::PathBuf::from("tagnet.toml")).filter(|p| p.is_file()),
+    };
+    let mut l = match path {
+        Some(p) => {
+            let text = std::fs::read_to_string(&p)
+                .with_context(|| format!("cannot read the config `{}`", p.display()))?;
+            let c: Config = toml::from_str(&text).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: {}\n  hint: write [check] with deny = [...], warn = [...], allow = [...] lists of codes",
+                    p.display(),
+                    e.to_string().trim_end()
+                )
+            })?;
+            c.check
+        }
+        None => Levels::default(),
+    };
+    l.extend(Levels {
+        deny: a.deny.clone(),
+        warn: a.warn.clone(),
+        allow: a.allow.clone(),
+    });
+    let unknown = l.unknown(&tagnet::registry());
+    if !unknown.is_empty() {
+        bail!(
+            "unknown finding code {}; `tagnet explain` lists them",
+            unknown
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(l)
+}
+
+pub fn check(
+    snap: &Snapshot,
+    a: &CheckArgs,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<Status> {
+    if format.is_deployment() {
+        bail!(
+            "--format {}: check writes table, json, ndjson, csv, markdown or sarif",
+            format.typed()
+        );
+    }
+    let levels = levels(a)?;
+    let mut on_prem = Vec::new();
+    for t in &a.on_prem {
+        on_prem.push(
+            t.trim()
+                .parse::<IpNet>()
+                .map_err(|_| anyhow::anyhow!("--on-prem `{t}` is not a CIDR prefix"))?
+                .trunc(),
+        );
+    }
+    let names: Vec<String> = tagnet::nsg::reach::profiles()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    if !names.iter().any(|n| n.eq_ignore_ascii_case(&a.profile)) {
+        bail!(
+            "unknown --profile `{}`; known: {}",
+            a.profile,
+            names.join(", ")
+        );
+    }
+    tagnet::routes::profile(&a.udr_profile)?;
+    for p in &a.paths {
+        if !p.exists() {
+            bail!("`{}` does not exist", p.display());
+        }
+    }
+    let net = tagnet::check::load::load(&a.paths, a.parameters.as_deref())?;
+    let cx = tagnet::check::Cx {
+        net: &net,
+        snap,
+        on_prem: &on_prem,
+        nsg_profile: &a.profile,
+        udr_profile: &a.udr_profile,
+    };
+    let findings = levels.apply(tagnet::check::check(&cx));
+    for (kind, n) in &net.skipped {
+        eprintln!("tagnet: note: {n} resource(s) of type {kind} read but not checked");
+    }
+    let failing = findings.iter().any(|f| f.severity == Severity::Error);
+    match format {
+        Format::Sarif => {
+            let file = a
+                .paths
+                .first()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            let results: Vec<render::SarifResult> = findings
+                .iter()
+                .map(|f| render::SarifResult {
+                    finding: f,
+                    file: file.clone(),
+                    related: Vec::new(),
+                })
+                .collect();
+            render::sarif(out, &tagnet::registry(), &results)?;
+        }
+        Format::Table if findings.is_empty() => {
+            writeln!(out, "no findings")?;
+        }
+        _ => {
+            render::records(
+                out,
+                format,
+                &[
+                    "ID",
+                    "CODE",
+                    "SEVERITY",
+                    "RESOURCE",
+                    "MESSAGE",
+                    "COUNTEREXAMPLE",
+                    "FIX",
+                ],
+                &findings,
+                |f| {
+                    vec![
+                        f.id.to_string(),
+                        f.code.to_string(),
+                        f.severity.to_string(),
+                        f.resource.clone(),
+                        f.message.clone(),
+                        f.counterexample.clone().unwrap_or_default(),
+                        f.fix.clone(),
+                    ]
+                },
+            )?;
+        }
+    }
+    Ok(if failing {
+        Status::NoMatch
+    } else {
+        Status::Success
+    })
+}

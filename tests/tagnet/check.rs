@@ -1,0 +1,399 @@
+//! `tagnet check`: the compliant example reports nothing, each broken example exactly its
+//! rule's code, the three input formats agree, and bad input is an error that names it.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use tagnet::check::{Cx, Levels, check, load::load};
+use tagnet::findings::{Finding, Severity};
+
+fn examples() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/examples")
+}
+
+fn snap() -> &'static tagnet::Snapshot {
+    static S: OnceLock<tagnet::Snapshot> = OnceLock::new();
+    S.get_or_init(|| tagnet::load::builtin::load().unwrap())
+}
+
+fn run(paths: &[PathBuf]) -> Vec<Finding> {
+    let net = load(paths, None).unwrap();
+    check(&Cx {
+        net: &net,
+        snap: snap(),
+        on_prem: &[],
+        nsg_profile: "aml-vnet-2020",
+        udr_profile: "aml-vnet-2020",
+    })
+}
+
+fn broken() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(examples())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "compliant" && !n.starts_with("as-"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn tagnet() -> Command {
+    let mut c = Command::cargo_bin("tagnet").unwrap();
+    c.env_remove("TAGNET_TAGS")
+        .env("TAGNET_CACHE", "/nonexistent/tagnet-test-cache")
+        .arg("--quiet");
+    c
+}
+
+#[test]
+fn compliant_reports_nothing() {
+    assert_eq!(run(&[examples().join("compliant")]), Vec::<Finding>::new());
+    tagnet()
+        .args(["check", "--format", "json"])
+        .arg(examples().join("compliant"))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("\"records\": []"));
+}
+
+#[test]
+fn each_broken_example_reports_exactly_its_code() {
+    let names = broken();
+    // One example per rule that `check` reports, and each is a registered code.
+    assert!(names.len() >= 27, "{names:?}");
+    let mut shown = String::new();
+    for name in &names {
+        let found = run(&[examples().join(name)]);
+        assert!(!found.is_empty(), "{name}: no finding");
+        for f in &found {
+            assert_eq!(f.code, name, "{name}: {f:?}");
+            assert!(
+                tagnet::explain(f.code).is_ok(),
+                "{} is not registered",
+                f.code
+            );
+        }
+        shown.push_str(&format!("## {name}\n"));
+        for f in &found {
+            shown.push_str(&format!(
+                "{} {} {}\n  resource: {}\n  message: {}\n  counterexample: {}\n  fix: {}\n",
+                f.id,
+                f.code,
+                f.severity,
+                f.resource,
+                f.message,
+                f.counterexample.as_deref().unwrap_or("-"),
+                f.fix
+            ));
+        }
+    }
+    insta::assert_snapshot!("check_examples", shown);
+}
+
+#[test]
+fn every_check_rule_has_an_example_and_docs() {
+    let names = broken();
+    for r in tagnet::check::rules::rules() {
+        assert!(r.id.starts_with("TN0"), "{}", r.id);
+        assert!(
+            !r.reference.is_empty() && !r.why.is_empty() && !r.fix.is_empty(),
+            "{}",
+            r.code
+        );
+        if r.code != "cannot-evaluate" && r.code != "bad-value" {
+            assert!(
+                names.iter().any(|n| n == r.code),
+                "no example for {}",
+                r.code
+            );
+        }
+    }
+    // Ids and codes are unique across the whole registry.
+    let all = tagnet::registry();
+    for (i, a) in all.iter().enumerate() {
+        for b in &all[i + 1..] {
+            assert!(a.id != b.id && a.code != b.code, "{} {}", a.code, b.code);
+        }
+    }
+}
+
+fn key(f: &Finding) -> (String, Severity, String, Option<String>) {
+    (
+        f.code.to_string(),
+        f.severity,
+        f.message.clone(),
+        f.counterexample.clone(),
+    )
+}
+
+#[test]
+fn az_arm_and_terraform_give_the_same_findings() {
+    let mut n = 0;
+    for e in std::fs::read_dir(examples().join("as-arm"))
+        .unwrap()
+        .flatten()
+    {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let az: Vec<_> = run(&[examples().join(&name)]).iter().map(key).collect();
+        let arm: Vec<_> = run(&[e.path()]).iter().map(key).collect();
+        let tf: Vec<_> = run(&[examples().join("as-terraform").join(&name)])
+            .iter()
+            .map(key)
+            .collect();
+        assert_eq!(az, arm, "{name}: ARM");
+        assert_eq!(az, tf, "{name}: Terraform");
+        n += 1;
+    }
+    assert!(n >= 6);
+}
+
+#[test]
+fn exit_codes_follow_severity_and_levels() {
+    let ex = |n: &str| examples().join(n);
+    tagnet()
+        .arg("check")
+        .arg(ex("subnet-overlap"))
+        .assert()
+        .code(1);
+    // Info and warning findings alone exit 0.
+    tagnet()
+        .arg("check")
+        .arg(ex("aks-docker-bridge-overlap"))
+        .assert()
+        .code(0);
+    tagnet()
+        .arg("check")
+        .arg(ex("dangling-reference"))
+        .assert()
+        .code(0);
+    // --warn lowers, --deny raises (by code or number), --allow drops.
+    tagnet()
+        .args(["check", "--warn", "subnet-overlap"])
+        .arg(ex("subnet-overlap"))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("warning"));
+    tagnet()
+        .args(["check", "--deny", "TN097"])
+        .arg(ex("dangling-reference"))
+        .assert()
+        .code(1);
+    tagnet()
+        .args(["check", "--allow", "TN003", "--format", "json"])
+        .arg(ex("subnet-overlap"))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("\"records\": []"));
+    // tagnet.toml: the file's levels, then the flags'.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("tagnet.toml"),
+        "[check]\nallow = [\"subnet-overlap\"]\n",
+    )
+    .unwrap();
+    tagnet()
+        .current_dir(dir.path())
+        .arg("check")
+        .arg(ex("subnet-overlap"))
+        .assert()
+        .code(0);
+    std::fs::write(dir.path().join("tagnet.toml"), "[check]\nalow = [\"x\"]\n").unwrap();
+    tagnet()
+        .current_dir(dir.path())
+        .arg("check")
+        .arg(ex("subnet-overlap"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("tagnet.toml").and(predicate::str::contains("alow")));
+}
+
+#[test]
+fn sarif_names_every_rule_and_result() {
+    let out = tagnet()
+        .args(["check", "--format", "sarif"])
+        .arg(examples().join("nsg-requirement-unmet"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    let rules = v["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
+    assert!(
+        rules
+            .iter()
+            .any(|r| r["id"] == "nsg-requirement-unmet" && r["name"] == "TN020")
+    );
+    let results = v["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0]["ruleId"], "nsg-requirement-unmet");
+    assert_eq!(results[0]["level"], "error");
+    // The counterexample is an address of AzureMachineLearning, on port 44224.
+    let ce = results[0]["properties"]["counterexample"].as_str().unwrap();
+    assert!(ce.ends_with(":44224"), "{ce}");
+}
+
+#[test]
+fn nsg_requirement_names_the_rule_and_a_tag_address() {
+    let f = run(&[examples().join("nsg-requirement-unmet")]);
+    assert_eq!(f.len(), 1);
+    assert!(f[0].message.contains("44224") && f[0].message.contains("AzureMachineLearning"));
+    assert!(f[0].message.contains("DenyAllInBound"), "{}", f[0].message);
+    let ip: std::net::IpAddr = f[0]
+        .counterexample
+        .as_deref()
+        .unwrap()
+        .rsplit_once(':')
+        .unwrap()
+        .0
+        .parse()
+        .unwrap();
+    let s = snap();
+    let aml = s.tag(s.tag_by_name("AzureMachineLearning").unwrap());
+    assert!(aml.prefixes().any(|p| p.contains(&ip)));
+    assert!(
+        f[0].fix
+            .starts_with("az network nsg rule create -g rg-ml --nsg-name nsg-compute")
+    );
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn arm_expressions_are_evaluated_or_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = write(
+        dir.path(),
+        "t.json",
+        r#"{"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "parameters": {"space": {"type": "string"}, "loc": {"type": "string", "defaultValue": "[resourceGroup().location]"}},
+        "variables": {"vnet": "[concat('vnet-', 'ml')]"},
+        "resources": [
+          {"type": "Microsoft.Network/virtualNetworks", "name": "[variables('vnet')]", "location": "[parameters('loc')]",
+           "properties": {"addressSpace": {"addressPrefixes": ["[parameters('space')]"]},
+             "subnets": [{"name": "a", "properties": {"addressPrefix": "10.9.0.0/24"}}]}}
+        ]}"#,
+    );
+    // Without the parameter: the space cannot be evaluated and the location neither.
+    let f = run(std::slice::from_ref(&t));
+    assert!(f.iter().all(|f| f.code == "cannot-evaluate"), "{f:?}");
+    assert!(f.iter().any(|f| f.message.contains("--parameters")));
+    assert!(f.iter().any(|f| f.message.contains("resourceGroup")));
+    // With it, the subnet is outside the space.
+    let p = write(
+        dir.path(),
+        "p.json",
+        r#"{"parameters": {"space": {"value": "10.8.0.0/16"}}}"#,
+    );
+    let net = load(&[t], Some(&p)).unwrap();
+    assert_eq!(net.vnets[0].meta.name, "vnet-ml");
+    let f = check(&Cx {
+        net: &net,
+        snap: snap(),
+        on_prem: &[],
+        nsg_profile: "aml-vnet-2020",
+        udr_profile: "aml-vnet-2020",
+    });
+    assert!(f.iter().any(|f| f.code == "subnet-outside-vnet"), "{f:?}");
+}
+
+#[test]
+fn on_prem_ranges_count_for_aks() {
+    let net = load(&[examples().join("compliant")], None).unwrap();
+    let on_prem = ["10.240.128.0/24".parse().unwrap()];
+    let f = check(&Cx {
+        net: &net,
+        snap: snap(),
+        on_prem: &on_prem,
+        nsg_profile: "aml-vnet-2020",
+        udr_profile: "aml-vnet-2020",
+    });
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].code, "aks-service-cidr-overlap");
+    assert_eq!(f[0].counterexample.as_deref(), Some("10.240.128.0"));
+    let _ = Levels::default();
+}
+
+#[test]
+fn bad_input_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = write(
+        dir.path(),
+        "bad.json",
+        "{\"type\": \"Microsoft.Network/virtualNetworks\",",
+    );
+    tagnet()
+        .arg("check")
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("bad.json").and(predicate::str::contains("line")));
+    tagnet()
+        .args(["check", "/nonexistent/net.json"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("/nonexistent/net.json"));
+    let ex = examples().join("compliant");
+    for (args, says) in [
+        (vec!["--deny", "no-such-code"], "no-such-code"),
+        (vec!["--on-prem", "10.0.0.0/33"], "--on-prem"),
+        (vec!["--profile", "nope"], "aml-vnet-2023"),
+        (vec!["--format", "arm"], "--format arm"),
+    ] {
+        tagnet()
+            .arg("check")
+            .args(&args)
+            .arg(&ex)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(says));
+    }
+    let empty = tempfile::tempdir().unwrap();
+    tagnet()
+        .arg("check")
+        .arg(empty.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no .json file"));
+    let odd = write(dir.path(), "odd.json", "{\"hello\": 1}");
+    tagnet()
+        .arg("check")
+        .arg(&odd)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no resource found"));
+    // A bad prefix inside a resource is a finding naming the resource and file.
+    let p = write(
+        dir.path(),
+        "v.json",
+        r#"{"type": "Microsoft.Network/virtualNetworks", "name": "v", "id": "/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/virtualNetworks/v", "addressSpace": {"addressPrefixes": ["10.0.0.0/33"]}}"#,
+    );
+    let f = run(&[p]);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].code, "bad-value");
+    assert!(f[0].message.contains("10.0.0.0/33") && f[0].message.contains("v.json"));
+}
+
+#[test]
+fn explain_reads_every_registry() {
+    for code in [
+        "TN010",
+        "aks-service-cidr-overlap",
+        "TN101",
+        "missing-route",
+        "TN201",
+    ] {
+        tagnet().args(["explain", code]).assert().code(0);
+    }
+    tagnet().args(["explain", "TN010"]).assert().stdout(
+        predicate::str::contains("ServiceCidrOverlapExistingSubnetsCidr")
+            .and(predicate::str::contains("learn.microsoft.com")),
+    );
+}
