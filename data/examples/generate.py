@@ -66,7 +66,7 @@ def compliant():
             {"name": "stml", "kind": "storage", "deny": True, "bypass": "AzureServices", "subnets": [("vnet-ml", "compute")]},
             {"name": "kvml", "kind": "vault", "deny": True, "bypass": "AzureServices", "subnets": [("vnet-ml", "compute")]},
         ],
-        "registry": {"name": "acrml", "sku": "Premium", "deny": True},
+        "registry": {"name": "acrml", "sku": "Premium", "deny": True, "subnets": [("vnet-ml", "compute")]},
         "databricks": {"name": "dbw", "vnet": "vnet-ml", "public": "databricks-public", "private": "databricks-private"},
         "vm": {"name": "vm-dsvm", "image": ["Canonical", "0001-com-ubuntu-server-jammy", "22_04-lts-gen2"],
                "nic": "nic-dsvm"},
@@ -134,6 +134,8 @@ def m_kv_trusted(n):
     n["stores"][1]["bypass"] = "None"
 def m_acr_sku(n):
     n["registry"]["sku"] = "Standard"
+def m_acr_vnet(n):
+    n["registry"]["subnets"] = [("vnet-hub", "gateway")]
 def m_acr_build(n):
     n["workspace"]["image_build"] = None
 def m_ws_region(n):
@@ -172,6 +174,7 @@ BROKEN = [
     ("keyvault-trusted-services-off", m_kv_trusted),
     ("acr-not-premium", m_acr_sku),
     ("acr-no-image-build-compute", m_acr_build),
+    ("acr-other-vnet", m_acr_vnet),
     ("workspace-vnet-mismatch", m_ws_region),
     ("aci-subnet-not-delegated", m_aci),
     ("databricks-subnets-missing", m_databricks),
@@ -181,7 +184,7 @@ BROKEN = [
 ]
 # Also written as ARM templates and Terraform plans.
 PARITY = {"compliant", "aks-service-cidr-overlap", "nsg-requirement-unmet", "storage-subnet-not-allowed",
-          "subnet-too-small", "aci-subnet-not-delegated"}
+          "subnet-too-small", "aci-subnet-not-delegated", "acr-other-vnet", "missing-route"}
 
 
 def rid(kind, *names):
@@ -272,7 +275,9 @@ def az(n):
     r = n["registry"]
     out.append({"id": rid("Microsoft.ContainerRegistry/registries", r["name"]), "name": r["name"],
                 "type": "Microsoft.ContainerRegistry/registries", "location": LOC, "sku": {"name": r["sku"]},
-                "networkRuleSet": {"defaultAction": "Deny" if r["deny"] else "Allow"}})
+                "networkRuleSet": {"defaultAction": "Deny" if r["deny"] else "Allow",
+                                   "virtualNetworkRules": [{"virtualNetworkResourceId": rid("Microsoft.Network/virtualNetworks/subnets", *x),
+                                                            "action": "Allow"} for x in r["subnets"]]}})
     d = n["databricks"]
     out.append({"id": rid("Microsoft.Databricks/workspaces", d["name"]), "name": d["name"],
                 "type": "Microsoft.Databricks/workspaces", "location": LOC,
@@ -370,7 +375,9 @@ def arm(n):
     r = n["registry"]
     res.append({"type": "Microsoft.ContainerRegistry/registries", "apiVersion": "2023-07-01", "name": r["name"],
                 "location": loc, "sku": {"name": r["sku"]},
-                "properties": {"networkRuleSet": {"defaultAction": "Deny" if r["deny"] else "Allow"}}})
+                "properties": {"networkRuleSet": {"defaultAction": "Deny" if r["deny"] else "Allow",
+                                                  "virtualNetworkRules": [{"id": arm_id("Microsoft.Network/virtualNetworks/subnets", *x),
+                                                                           "action": "Allow"} for x in r["subnets"]]}}})
     d = n["databricks"]
     res.append({"type": "Microsoft.Databricks/workspaces", "apiVersion": "2024-05-01", "name": d["name"], "location": loc,
                 "properties": {"parameters": {
@@ -478,7 +485,8 @@ def tf(n):
                 {"network_acls": [{"virtual_network_subnet_ids": {"references": [x for sn in s["subnets"] for x in (sub_addr(*sn) + ".id", sub_addr(*sn))]}}]})
     r = n["registry"]
     add("azurerm_container_registry", tfname(r["name"]), {"name": r["name"], "location": LOC, "sku": r["sku"],
-                                                          "network_rule_set": [{"default_action": "Deny" if r["deny"] else "Allow"}]})
+                                                          "network_rule_set": [{"default_action": "Deny" if r["deny"] else "Allow"}]},
+        {"network_rule_set": [{"virtual_network": [{"subnet_id": {"references": [x for sn in r["subnets"] for x in (sub_addr(*sn) + ".id", sub_addr(*sn))]}}]}]})
     d = n["databricks"]
     add("azurerm_databricks_workspace", tfname(d["name"]), {"name": d["name"], "location": LOC, "custom_parameters": [
         {"public_subnet_name": d["public"], "private_subnet_name": d["private"]}]},

@@ -182,6 +182,8 @@ pub enum ComputeKind {
     Instance,
     /// An attached virtual machine.
     AttachedVm,
+    /// An Azure Batch pool (`Microsoft.Batch/batchAccounts/pools`).
+    BatchPool,
     /// Anything else (AKS attach, Databricks …), by its type name.
     Other(String),
 }
@@ -197,7 +199,8 @@ pub struct Compute {
     pub kind: ComputeKind,
     /// Its subnet (a reference).
     pub subnet: Option<String>,
-    /// The most nodes (clusters; 1 for an instance).
+    /// The most nodes (clusters and Batch pools with fixed scale; 1 for an instance; 0 when
+    /// unknown, as for an autoscale formula).
     pub max_nodes: u64,
     /// The attached VM (a reference).
     pub vm: Option<String>,
@@ -364,6 +367,23 @@ impl Network {
             Kind::Nic => self.nics.iter().map(|x| &x.meta).collect(),
             Kind::Compute => self.computes.iter().map(|x| &x.meta).collect(),
         }
+    }
+
+    /// How many resources were read.
+    pub fn resource_count(&self) -> usize {
+        self.vnets.len()
+            + self.subnets.len()
+            + self.nsgs.len()
+            + self.tables.len()
+            + self.clusters.len()
+            + self.workspaces.len()
+            + self.computes.len()
+            + self.stores.len()
+            + self.registries.len()
+            + self.databricks.len()
+            + self.vms.len()
+            + self.nics.len()
+            + self.container_groups.len()
     }
 
     /// The index of the resource of `kind` a reference names, if the inputs hold it.

@@ -125,8 +125,26 @@ pub fn check(
                 .collect();
             render::sarif(out, &tagnet::registry(), &results)?;
         }
-        Format::Table if findings.is_empty() => {
-            writeln!(out, "no findings")?;
+        Format::Table => {
+            // One block a finding, as compilers print diagnostics: a wide table of ids and
+            // commands does not fit a terminal.
+            for f in &findings {
+                writeln!(out, "{}[{} {}]: {}", f.severity, f.id, f.code, f.message)?;
+                writeln!(out, "  resource: {}", f.resource)?;
+                if let Some(c) = &f.counterexample {
+                    writeln!(out, "  counterexample: {c}")?;
+                }
+                writeln!(out, "  fix: {}\n", f.fix)?;
+            }
+            let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+            writeln!(
+                out,
+                "{} error(s), {} warning(s), {} info; {} resources read (`tagnet explain CODE` tells more)",
+                count(Severity::Error),
+                count(Severity::Warning),
+                count(Severity::Info),
+                net.resource_count()
+            )?;
         }
         _ => {
             render::records(

@@ -451,13 +451,31 @@ impl Cx<'_> {
                 )
             }
             "azurerm_container_registry" => {
+                let blocks = |x: &Value| {
+                    at(x, &["network_rule_set", "0", "virtual_network"])
+                        .and_then(Value::as_array)
+                        .map_or(0, Vec::len)
+                };
+                let acr_rules: Vec<Value> = (0..blocks(v).max(blocks(&r.expressions)))
+                    .filter_map(|i| {
+                        let i = i.to_string();
+                        self.id(
+                            r,
+                            &["network_rule_set", "0", "virtual_network", &i, "subnet_id"],
+                        )
+                    })
+                    .map(|i| json!({"id": i}))
+                    .collect();
                 let public = v
                     .get("public_network_access_enabled")
                     .and_then(Value::as_bool);
                 json!({"id": r.address, "type": "Microsoft.ContainerRegistry/registries", "name": name,
                 "location": location, "sku": {"name": v.get("sku")},
                 "properties": {
-                    "networkRuleSet": {"defaultAction": at(v, &["network_rule_set", "0", "default_action"])},
+                    "networkRuleSet": {
+                        "defaultAction": at(v, &["network_rule_set", "0", "default_action"]),
+                        "virtualNetworkRules": acr_rules,
+                    },
                     "publicNetworkAccess": if public == Some(false) { json!("Disabled") } else { Value::Null },
                 }})
             }

@@ -1,6 +1,6 @@
 //! The rules of `check`, one file each: a stable number (`TN0xx`), a kebab-case code, the
 //! documentation `tagnet explain` prints (what, why, an example, the fix and Microsoft's
-//! source, written once in the [`rule!`] call that also makes the file's doc comment) and the
+//! source, written once in the `rule!` call that also makes the file's doc comment) and the
 //! check itself.
 
 use super::Cx;
@@ -19,7 +19,7 @@ macro_rules! rule {
     ) => {
         #[doc = concat!("`", $id, "` `", $code, "` (", stringify!($sev), "): ", $sum,
                             "\n\n**Why.** ", $why, "\n\n**Example.** ", $ex, "\n\n**Fix.** ", $fix,
-                            "\n\n**Source.** ", $r)]
+                            "\n\n**Source.** `", $r, "`")]
         pub const $konst: crate::findings::Rule = crate::findings::Rule {
             code: $code,
             id: $id,
@@ -37,6 +37,7 @@ macro_rules! rule {
 pub mod aci_not_delegated;
 pub mod acr_image_build;
 pub mod acr_not_premium;
+pub mod acr_other_vnet;
 pub mod aks_dns_ip;
 pub mod aks_docker_bridge;
 pub mod aks_pod_cidr_overlap;
@@ -87,6 +88,7 @@ pub const ALL: &[Check] = &[
     store_trusted::check,
     acr_not_premium::check,
     acr_image_build::check,
+    acr_other_vnet::check,
     workspace_vnet::check,
     aci_not_delegated::check,
     databricks_subnets::check,
@@ -117,6 +119,7 @@ pub fn rules() -> Vec<&'static Rule> {
         &store_trusted::RULE_KV,
         &acr_not_premium::RULE,
         &acr_image_build::RULE,
+        &acr_other_vnet::RULE,
         &workspace_vnet::RULE,
         &aci_not_delegated::RULE,
         &databricks_subnets::RULE,

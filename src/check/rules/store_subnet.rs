@@ -72,12 +72,29 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
                     ),
                 ),
             };
+            let compute_vnet = net.vnet_of(s);
+            let others: Vec<String> = store
+                .subnets
+                .iter()
+                .filter_map(|x| net.resolve(Kind::Subnet, x))
+                .filter_map(|x| net.vnet_of(x))
+                .filter(|v| Some(*v) != compute_vnet)
+                .map(|v| format!("`{}`", net.vnets[v].meta.name))
+                .collect();
+            let elsewhere = if others.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; it allows subnets of another VNet ({}) only",
+                    others.join(", ")
+                )
+            };
             out.push(
                 Finding::of(
                     rule,
                     &store.meta.id,
                     format!(
-                        "denies by default and does not allow subnet `{}` of compute `{}`",
+                        "denies by default and does not allow subnet `{}` of compute `{}`{elsewhere}",
                         net.subnets[s].meta.name, c.meta.name
                     ),
                 )

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 rule! {
     RULE = "TN001", "subnet-too-small", Error,
     summary: "A subnet has fewer free addresses than the computes and node pools placed in it need.",
-    why: "Azure keeps 5 addresses of every subnet. An Azure ML cluster needs one address per node at its maximum; AKS with Azure CNI reserves (nodes + 1) × (maxPods + 1) addresses up front, kubenet one per node plus one for upgrades. When they run out, scaling stops (AKS: `InsufficientSubnetSize`, `SubnetIsFull`) and an ML cluster hangs below its node count.",
+    why: "Azure keeps 5 addresses of every subnet. An Azure ML cluster and a Batch pool need one address per node at their maximum; AKS with Azure CNI reserves (nodes + 1) × (maxPods + 1) addresses up front, kubenet one per node plus one for upgrades. When they run out, scaling stops (AKS: `InsufficientSubnetSize`, `SubnetIsFull`) and an ML cluster hangs below its node count.",
     example: "a /27 (27 usable) for an AKS Azure CNI pool of 3 nodes with maxPods 30: (3 + 1) × 31 = 124 needed",
     fix: "Give the subnet a shorter prefix (the finding names the largest that fits), or lower the node count or maxPods.",
     reference: "https://learn.microsoft.com/azure/aks/configure-azure-cni#plan-ip-addressing-for-your-cluster; https://learn.microsoft.com/azure/virtual-network/virtual-networks-faq (5 reserved addresses)",
@@ -52,6 +52,17 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             ComputeKind::Cluster | ComputeKind::Instance => {
                 let n = c.max_nodes.max(1);
                 add(s, n, format!("{} needs {n} (one a node)", c.meta.name));
+            }
+            ComputeKind::BatchPool if c.max_nodes > 0 => {
+                let n = c.max_nodes;
+                add(
+                    s,
+                    n,
+                    format!(
+                        "Batch pool {} needs {n} (dedicated and low-priority nodes)",
+                        c.meta.name
+                    ),
+                );
             }
             _ => {}
         }
