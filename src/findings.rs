@@ -134,6 +134,17 @@ pub const RULES: &[Rule] = &[
         reference: "",
     },
     Rule {
+        code: "nsg-unknown-asg",
+        id: "TN205",
+        severity: Severity::Error,
+        source: "nsg analyze",
+        summary: "A rule names an application security group whose members were not given.",
+        why: "An ASG stands for the NICs placed in it, which an NSG file does not list; without members (`--asg NAME=IP[,IP…]`) tagnet cannot know which addresses the rule means, and analyses it as matching nothing.",
+        example: "`sourceApplicationSecurityGroups: [{id: …/applicationSecurityGroups/asg-web}]` analysed without --asg asg-web=…",
+        fix: "Give the group's members with --asg NAME=IP[,IP…] (`az network nic list --query` shows which NICs are in it).",
+        reference: "https://learn.microsoft.com/azure/virtual-network/application-security-groups",
+    },
+    Rule {
         code: "nsg-unknown-tag",
         id: "TN204",
         severity: Severity::Error,

@@ -15,6 +15,10 @@ use args::{Cli, Command, RoutesCommand};
 use std::io::Write;
 use std::path::Path;
 
+/// `--quiet`: warnings that are not about the answer (an old snapshot, a rule set past Azure's
+/// limits) stay unsaid.
+pub static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Process exit status: 0 success, 1 negative result, 2 error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -53,6 +57,7 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
             .filter(|v| !v.is_empty())
             .map(Into::into);
     }
+    QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
     let snap = || source::load(cli.tags.as_deref(), cli.quiet);
 
     let deployment_ok = matches!(
@@ -97,7 +102,15 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
         Command::Nsg(args::NsgCommand::Analyze(a)) => {
             nsg_cmd::analyze(&snap()?, a, cli.format, out)
         }
-        Command::Nsg(args::NsgCommand::FromClassbench(a)) => nsg_cmd::from_classbench(a, out),
+        Command::Nsg(args::NsgCommand::FromClassbench(a)) => {
+            if !matches!(cli.format, render::Format::Table | render::Format::Json) {
+                bail!(
+                    "--format {}: from-classbench writes an NSG as JSON (az and REST shape)",
+                    cli.format.typed()
+                );
+            }
+            nsg_cmd::from_classbench(a, out)
+        }
         Command::Fetch(a) => fetch_cmd::fetch(a, cli.offline, cli.format, out),
         Command::Snapshots => fetch_cmd::snapshots(cli.format, out),
         Command::Diff(a) => diff_cmd::diff(a, cli.format, cli.quiet, out),

@@ -16,8 +16,11 @@ use tagnet::nsg::compile::CompiledNsg;
 use tagnet::nsg::eval::Context as NsgContext;
 use tagnet::nsg::model::{Direction, Flow, Nsg, Protocol, Verdict};
 
-/// Rule sets past Azure's limit load, with a warning.
+/// Rule sets past Azure's limit load, with a warning (hidden by --quiet).
 fn warn_limits(nsgs: &[Nsg]) {
+    if super::QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
     for n in nsgs {
         let user = n.rules.iter().filter(|r| !r.default).count();
         if user > 1000 {
@@ -345,14 +348,15 @@ pub fn verify(
             parsed
         }
         None => {
-            let direction = a
-                .direction
-                .as_deref()
-                .and_then(Direction::parse)
-                .context("give --direction inbound|outbound (or --flows FILE)")?;
-            let protocol = match a.protocol.as_deref().map(Protocol::parse) {
-                Some(Some(p)) if p != Protocol::Any => p,
-                _ => bail!("give --protocol Tcp, Udp, Icmp, Esp or Ah"),
+            let direction = match a.direction.as_deref() {
+                Some(d) => Direction::parse(d)
+                    .with_context(|| format!("--direction `{d}`: inbound or outbound"))?,
+                None => bail!("give --direction inbound|outbound (or --flows FILE)"),
+            };
+            let protocol = match a.protocol.as_deref().map(|p| (p, Protocol::parse(p))) {
+                Some((_, Some(p))) if p != Protocol::Any => p,
+                Some((t, _)) => bail!("--protocol `{t}`: Tcp, Udp, Icmp, Esp or Ah"),
+                None => bail!("give --protocol Tcp, Udp, Icmp, Esp or Ah"),
             };
             let (local_ip, local_port) = endpoint(
                 a.local.as_deref().context("give --local IP[:PORT]")?,
@@ -723,10 +727,11 @@ pub fn reach(
             format.typed()
         );
     }
-    let direction = Direction::parse(&a.direction).context("--direction: inbound or outbound")?;
+    let direction = Direction::parse(&a.direction)
+        .with_context(|| format!("--direction `{}`: inbound or outbound", a.direction))?;
     let protocol = match Protocol::parse(&a.protocol) {
         Some(p) if p != Protocol::Any => p,
-        _ => bail!("--protocol: Tcp, Udp, Icmp, Esp or Ah"),
+        _ => bail!("--protocol `{}`: Tcp, Udp, Icmp, Esp or Ah", a.protocol),
     };
     let sc = scoped(snap, &a.scope)?;
     // The local address's family: a flow is IPv4 or IPv6.
@@ -960,7 +965,7 @@ pub fn from_classbench(a: &super::args::FromClassbenchArgs, out: &mut dyn Write)
             c.skipped.len() - 20
         );
     }
-    if c.rules > 1000 {
+    if c.rules > 1000 && !super::QUIET.load(std::sync::atomic::Ordering::Relaxed) {
         eprintln!(
             "tagnet: warning: {} rules, more than Azure's 1,000 per NSG: tagnet evaluates it, Azure would refuse it",
             c.rules

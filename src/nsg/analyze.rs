@@ -9,7 +9,8 @@
 //! - `nsg-redundant-rule`: the rules below decide its whole remaining space the same way, so
 //!   removing it changes no verdict;
 //! - `nsg-opposite-overlap`: a rule partly overlaps a rule of opposite access above it;
-//! - `nsg-unknown-tag`: a tag the snapshot does not hold (the rule is analysed as empty).
+//! - `nsg-unknown-tag`: a tag the snapshot does not hold (the rule is analysed as empty);
+//!   `nsg-unknown-asg`: an application security group without members given.
 //!
 //! Work grows with the number of boxes a subtraction leaves; past [`BOX_LIMIT`] a rule is
 //! reported as not analysed rather than guessed.
@@ -200,7 +201,11 @@ pub fn analyze(ctx: &Context, nsg: &Nsg) -> Vec<NsgFinding> {
             Err(e) => {
                 findings.push(NsgFinding {
                     finding: Finding::new(
-                        "nsg-unknown-tag",
+                        if matches!(a, super::model::Address::Asgs(_)) {
+                            "nsg-unknown-asg"
+                        } else {
+                            "nsg-unknown-tag"
+                        },
                         format!("{}/{}", nsg.name, r.path()),
                         format!("{e}; the rule is analysed as matching nothing"),
                     ),

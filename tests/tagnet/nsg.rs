@@ -1032,3 +1032,467 @@ fn families_and_fixed_defaults() {
     let expr = r#"{"resources": [{"type": "Microsoft.Network/networkSecurityGroups/securityRules", "name": "[concat(parameters('n'), '/AllowSSH')]", "properties": {}}]}"#;
     assert!(parse(expr).unwrap_err().contains("ARM expression"));
 }
+
+/// Every NSG command, every kind of bad input: exit 2, a message naming what is wrong, no
+/// panic, and nothing on standard output.
+#[test]
+fn every_nsg_command_refuses_bad_input_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.json");
+    std::fs::write(&good, r#"{"name": "n", "securityRules": [
+        {"name": "AmlIn", "priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+         "sourceAddressPrefix": "AzureMachineLearning", "sourcePortRange": "*", "destinationAddressPrefix": "*", "destinationPortRange": "44224"}]}"#).unwrap();
+    let broken = dir.path().join("broken.json");
+    std::fs::write(&broken, "{\"name\": \"n\", \"securityRules\": [").unwrap();
+    let cb = dir.path().join("acl.txt");
+    std::fs::write(
+        &cb,
+        "@1.2.3.0/24\t4.5.6.0/24\t0 : 65535\t80 : 80\t0x06/0xFF\n",
+    )
+    .unwrap();
+    let g = good.to_str().unwrap();
+    let b = broken.to_str().unwrap();
+    let c = cb.to_str().unwrap();
+    let named = format!("{g}#nope");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec![
+                "nsg",
+                "verify",
+                "--nsg",
+                "/nonexistent/n.json",
+                "--vnet",
+                "10.0.0.0/16",
+                "--direction",
+                "inbound",
+                "--protocol",
+                "tcp",
+                "--local",
+                "10.0.0.4:22",
+                "--remote",
+                "1.2.3.4:5",
+            ],
+            "/nonexistent/n.json",
+        ),
+        (
+            vec![
+                "nsg",
+                "verify",
+                "--nsg",
+                b,
+                "--vnet",
+                "10.0.0.0/16",
+                "--direction",
+                "inbound",
+                "--protocol",
+                "tcp",
+                "--local",
+                "10.0.0.4:22",
+                "--remote",
+                "1.2.3.4:5",
+            ],
+            "line 1",
+        ),
+        (
+            vec![
+                "nsg",
+                "verify",
+                "--nsg",
+                g,
+                "--vnet",
+                "10.0.0.0/33",
+                "--direction",
+                "inbound",
+                "--protocol",
+                "tcp",
+                "--local",
+                "10.0.0.4:22",
+                "--remote",
+                "1.2.3.4:5",
+            ],
+            "10.0.0.0/33",
+        ),
+        (
+            vec![
+                "nsg",
+                "verify",
+                "--nsg",
+                g,
+                "--vnet",
+                "10.0.0.0/16",
+                "--direction",
+                "sideways",
+                "--protocol",
+                "tcp",
+                "--local",
+                "10.0.0.4:22",
+                "--remote",
+                "1.2.3.4:5",
+            ],
+            "sideways",
+        ),
+        (
+            vec![
+                "nsg",
+                "verify",
+                "--nsg",
+                g,
+                "--vnet",
+                "10.0.0.0/16",
+                "--direction",
+                "inbound",
+                "--protocol",
+                "gre",
+                "--local",
+                "10.0.0.4:22",
+                "--remote",
+                "1.2.3.4:5",
+            ],
+            "gre",
+        ),
+        (
+            vec![
+                "nsg",
+                "verify",
+                "--nsg",
+                g,
+                "--vnet",
+                "10.0.0.0/16",
+                "--direction",
+                "inbound",
+                "--protocol",
+                "tcp",
+                "--local",
+                "10.0.0.400:22",
+                "--remote",
+                "1.2.3.4:5",
+            ],
+            "10.0.0.400",
+        ),
+        (
+            vec![
+                "nsg",
+                "verify",
+                "--nsg",
+                g,
+                "--vnet",
+                "10.0.0.0/16",
+                "--direction",
+                "inbound",
+                "--protocol",
+                "tcp",
+                "--local",
+                "10.0.0.4:70000",
+                "--remote",
+                "1.2.3.4:5",
+            ],
+            "70000",
+        ),
+        (
+            vec![
+                "nsg",
+                "verify",
+                "--nsg",
+                g,
+                "--vnet",
+                "10.0.0.0/16",
+                "--flows",
+                "/nonexistent/flows.csv",
+            ],
+            "/nonexistent/flows.csv",
+        ),
+        (
+            vec![
+                "nsg",
+                "verify",
+                "--nsg",
+                g,
+                "--vnet",
+                "10.0.0.0/16",
+                "--direction",
+                "inbound",
+                "--protocol",
+                "tcp",
+                "--local",
+                "10.0.0.4:22",
+                "--remote",
+                "1.2.3.4:5",
+                "--format",
+                "sarif",
+            ],
+            "sarif",
+        ),
+        (
+            vec![
+                "nsg",
+                "require",
+                "--nsg",
+                g,
+                "--vnet",
+                "10.0.0.0/16",
+                "--region",
+                "atlantis",
+            ],
+            "atlantis",
+        ),
+        (
+            vec![
+                "nsg",
+                "require",
+                "--nsg",
+                g,
+                "--vnet",
+                "10.0.0.0/16",
+                "--region",
+                "eastus2",
+                "--profile",
+                "aml-vnet-1999",
+            ],
+            "aml-vnet-2023",
+        ),
+        (
+            vec![
+                "nsg",
+                "require",
+                "--vnet",
+                "10.0.0.0/16",
+                "--region",
+                "eastus2",
+            ],
+            "--nsg",
+        ),
+        (
+            vec![
+                "nsg", "require", "--nsg", g, "--region", "eastus2", "--format", "arm",
+            ],
+            "--format arm",
+        ),
+        (
+            vec![
+                "nsg",
+                "reach",
+                "--nsg",
+                g,
+                "--vnet",
+                "10.0.0.0/16",
+                "--direction",
+                "inbound",
+                "--protocol",
+                "tcp",
+                "--port",
+                "99999",
+            ],
+            "99999",
+        ),
+        (
+            vec![
+                "nsg",
+                "reach",
+                "--nsg",
+                g,
+                "--vnet",
+                "10.0.0.0/16",
+                "--direction",
+                "up",
+                "--protocol",
+                "tcp",
+                "--port",
+                "22",
+            ],
+            "up",
+        ),
+        (
+            vec![
+                "nsg",
+                "reach",
+                "--nsg",
+                g,
+                "--vnet",
+                "10.0.0.0/16",
+                "--direction",
+                "inbound",
+                "--protocol",
+                "tcp",
+                "--port",
+                "22",
+                "--asg",
+                "web",
+            ],
+            "web",
+        ),
+        (vec!["nsg", "analyze", "--nsg", b], "line 1"),
+        (vec!["nsg", "analyze", "--nsg", &named], "nope"),
+        (
+            vec!["nsg", "from-classbench", "/nonexistent/acl.txt"],
+            "/nonexistent/acl.txt",
+        ),
+        (
+            vec!["nsg", "from-classbench", c, "--access", "Maybe"],
+            "Maybe",
+        ),
+        (
+            vec!["nsg", "from-classbench", c, "--format", "csv"],
+            "--format csv",
+        ),
+        (vec!["nsg", "from-classbench", b], "no filter line"),
+    ];
+    for (args, says) in cases {
+        let out = Command::cargo_bin("tagnet")
+            .unwrap()
+            .env_remove("TAGNET_TAGS")
+            .env("TAGNET_CACHE", "/nonexistent/tagnet-test-cache")
+            .arg("-q")
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?} should say `{says}`: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?} wrote to stdout");
+    }
+}
+
+/// An ASG without members is its own finding, and --quiet hides the rule-limit warning.
+#[test]
+fn unknown_asg_code_and_quiet_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("asg.json");
+    std::fs::write(&file, r#"{"name": "n", "securityRules": [
+        {"name": "Web", "priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+         "sourceAddressPrefix": "*", "sourcePortRange": "*", "destinationApplicationSecurityGroups": [{"id": "/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/applicationSecurityGroups/web"}], "destinationPortRange": "443"}]}"#).unwrap();
+    let out = Command::cargo_bin("tagnet")
+        .unwrap()
+        .env_remove("TAGNET_TAGS")
+        .args([
+            "-q",
+            "nsg",
+            "analyze",
+            "--format",
+            "csv",
+            "--vnet",
+            "10.0.0.0/16",
+            "--nsg",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("nsg-unknown-asg") && !text.contains("nsg-unknown-tag"),
+        "{text}"
+    );
+    // 1,001 rules: the warning, unless --quiet.
+    let many: Vec<String> = (0..1001)
+        .map(|i| format!(r#"{{"name": "r{i}", "priority": {}, "direction": "Inbound", "access": "Allow", "protocol": "Tcp", "sourceAddressPrefix": "10.0.{}.{}", "sourcePortRange": "*", "destinationAddressPrefix": "*", "destinationPortRange": "22"}}"#, 100 + i, i / 256, i % 256))
+        .collect();
+    let big = dir.path().join("big.json");
+    std::fs::write(
+        &big,
+        format!(
+            r#"{{"name": "big", "securityRules": [{}]}}"#,
+            many.join(",")
+        ),
+    )
+    .unwrap();
+    for (quiet, warns) in [(false, true), (true, false)] {
+        let mut c = Command::cargo_bin("tagnet").unwrap();
+        c.env_remove("TAGNET_TAGS");
+        if quiet {
+            c.arg("-q");
+        }
+        let out = c
+            .args([
+                "nsg",
+                "verify",
+                "--vnet",
+                "10.0.0.0/16",
+                "--direction",
+                "inbound",
+                "--protocol",
+                "tcp",
+                "--local",
+                "10.0.0.4:22",
+                "--remote",
+                "10.0.0.9:5",
+                "--nsg",
+            ])
+            .arg(&big)
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr).contains("more than Azure's 1,000"),
+            warns
+        );
+    }
+}
+
+/// On the real Government snapshot: the tags resolve in a Government region, and a missing
+/// 44224 rule is named with an address of that cloud's AzureMachineLearning.
+#[test]
+fn require_on_the_government_snapshot() {
+    let Some(gov) = super::common::shared("ServiceTags_AzureGovernment_cn401.json") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("nsg.json");
+    std::fs::write(&file, r#"{"name": "gov", "securityRules": [
+        {"name": "BatchIn", "priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+         "sourceAddressPrefix": "BatchNodeManagement", "sourcePortRange": "*", "destinationAddressPrefix": "*", "destinationPortRange": "29876-29877"},
+        {"name": "DenyOut", "priority": 4000, "direction": "Outbound", "access": "Deny", "protocol": "*",
+         "sourceAddressPrefix": "*", "sourcePortRange": "*", "destinationAddressPrefix": "Internet", "destinationPortRange": "*"}]}"#).unwrap();
+    let out = Command::cargo_bin("tagnet")
+        .unwrap()
+        .arg("--tags")
+        .arg(&gov)
+        .args([
+            "-q",
+            "nsg",
+            "require",
+            "--region",
+            "usgovvirginia",
+            "--vnet",
+            "10.0.0.0/16",
+            "--format",
+            "json",
+            "--nsg",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reqs = v["requirements"].as_array().unwrap();
+    let batch = reqs
+        .iter()
+        .find(|r| r["requirement"]["ports"] == "29876-29877")
+        .unwrap();
+    assert_eq!(batch["verdict"], "met");
+    let aml = reqs
+        .iter()
+        .find(|r| r["requirement"]["ports"] == "44224")
+        .unwrap();
+    assert_eq!(aml["verdict"], "not-met");
+    let snap = tagnet::load::load_path(&gov).unwrap();
+    let ip: std::net::IpAddr = aml["counterexample"]
+        .as_str()
+        .unwrap()
+        .rsplit_once(':')
+        .unwrap()
+        .0
+        .parse()
+        .unwrap();
+    let t = snap.tag(snap.tag_by_name("AzureMachineLearning").unwrap());
+    assert!(t.prefixes().any(|p| p.contains(&ip)), "{ip}");
+    // Outbound to Storage.<region> is blocked by DenyOut: a counterexample in the Government cloud.
+    let st = reqs
+        .iter()
+        .find(|r| r["tag"].as_str().is_some_and(|t| t.starts_with("Storage.")))
+        .unwrap();
+    assert_eq!(st["blocked_by"], "gov securityRules/DenyOut");
+}
