@@ -78,7 +78,25 @@ pub fn explain(code: &str) -> std::result::Result<&'static findings::Rule, Vec<&
     if close.is_empty() {
         close = all.iter().map(|r| r.code).collect();
     }
+    // Nearest first (edit distance), so a typo's intended code leads.
+    close.sort_by_key(|c| (edit_distance(c, &want), *c));
     Err(close)
+}
+
+/// Levenshtein distance over bytes (codes are ASCII).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, &x) in a.iter().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &y) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(x != y)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }
 pub use index::{Match, TagIndex};
 pub use prefixset::{budget, overlaps};

@@ -113,6 +113,9 @@ def m_aks_bridge(n):
 def m_aks_pod(n):
     n["aks"][0]["plugin"] = "kubenet"
     n["aks"][0]["pod"] = "10.240.0.0/16"
+def m_aks_delegated(n):
+    n["aks"][0]["pools"][0]["subnet"] = ("vnet-ml", "aci")
+    n["aci"]["subnet"] = ("vnet-ml", "aci")
 def m_aks_region(n):
     n["aks"][0]["location"] = "westeurope"
 def m_nsg_req(n):
@@ -165,6 +168,7 @@ BROKEN = [
     ("aks-docker-bridge-overlap", m_aks_bridge),
     ("aks-pod-cidr-overlap", m_aks_pod),
     ("aks-region-mismatch", m_aks_region),
+    ("aks-subnet-delegated", m_aks_delegated),
     ("nsg-requirement-unmet", m_nsg_req),
     ("nsg-unreachable-rule", m_nsg_shadow),
     ("missing-route", m_forced),

@@ -84,43 +84,86 @@ pub struct Levels {
     pub allow: Vec<String>,
 }
 
+/// What a code is set to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Reported as an error.
+    Deny,
+    /// Reported as a warning.
+    Warn,
+    /// Not reported.
+    Allow,
+}
+
+/// Severity settings resolved against the registry: per rule code, its level. A later set
+/// (the command line) overrides an earlier one (the file); within one set a code may be named
+/// once.
+#[derive(Debug, Clone, Default)]
+pub struct Resolved(BTreeMap<&'static str, Level>);
+
 impl Levels {
-    /// Every code named must exist: the unknown ones.
-    pub fn unknown(&self, registry: &[&Rule]) -> Vec<String> {
-        self.deny
-            .iter()
-            .chain(&self.warn)
-            .chain(&self.allow)
-            .filter(|c| !registry.iter().any(|r| names(r, c)))
-            .cloned()
-            .collect()
+    /// The settings by rule, or an error naming the unknown codes (with the codes that look
+    /// like them) or a code given two levels.
+    pub fn resolve(&self, registry: &[&'static Rule]) -> std::result::Result<Resolved, String> {
+        let mut out = BTreeMap::new();
+        let mut unknown = Vec::new();
+        for (list, level, flag) in [
+            (&self.deny, Level::Deny, "deny"),
+            (&self.warn, Level::Warn, "warn"),
+            (&self.allow, Level::Allow, "allow"),
+        ] {
+            for c in list {
+                let Some(r) = registry.iter().find(|r| names(r, c)) else {
+                    unknown.push(c.clone());
+                    continue;
+                };
+                if let Some(before) = out.insert(r.code, level)
+                    && before != level
+                {
+                    return Err(format!(
+                        "`{c}` is given two levels ({before:?} and {flag}); name each code once"
+                    ));
+                }
+            }
+        }
+        if !unknown.is_empty() {
+            let hints: Vec<String> = unknown
+                .iter()
+                .map(|u| match crate::explain(u) {
+                    Ok(_) => format!("`{u}`"),
+                    Err(close) => format!("`{u}` (did you mean `{}`?)", close[0]),
+                })
+                .collect();
+            return Err(format!(
+                "unknown finding code {}; `tagnet explain` lists them",
+                hints.join(", ")
+            ));
+        }
+        Ok(Resolved(out))
+    }
+}
+
+impl Resolved {
+    /// `later` overrides `self` code by code.
+    pub fn then(mut self, later: Resolved) -> Resolved {
+        self.0.extend(later.0);
+        self
     }
 
-    /// Applies the changes.
+    /// Applies the levels.
     pub fn apply(&self, findings: Vec<Finding>) -> Vec<Finding> {
-        let hit = |list: &[String], f: &Finding| {
-            list.iter()
-                .any(|c| c.eq_ignore_ascii_case(f.code) || c.eq_ignore_ascii_case(f.id))
-        };
         findings
             .into_iter()
-            .filter(|f| !hit(&self.allow, f))
-            .map(|mut f| {
-                if hit(&self.deny, &f) {
-                    f.severity = Severity::Error;
-                } else if hit(&self.warn, &f) {
-                    f.severity = Severity::Warning;
+            .filter_map(|mut f| {
+                match self.0.get(f.code) {
+                    Some(Level::Allow) => return None,
+                    Some(Level::Deny) => f.severity = Severity::Error,
+                    Some(Level::Warn) => f.severity = Severity::Warning,
+                    None => {}
                 }
-                f
+                Some(f)
             })
             .collect()
-    }
-
-    /// Adds another set of changes (the command line's, after a file's).
-    pub fn extend(&mut self, other: Levels) {
-        self.deny.extend(other.deny);
-        self.warn.extend(other.warn);
-        self.allow.extend(other.allow);
     }
 }
 

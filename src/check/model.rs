@@ -130,6 +130,8 @@ pub struct Pool {
     pub name: String,
     /// Its subnet (a reference).
     pub subnet: Option<String>,
+    /// Its pod subnet (Azure CNI with dynamic IP allocation), a reference.
+    pub pod_subnet: Option<String>,
     /// The most nodes it runs (`maxCount` with autoscaling, else `count`).
     pub nodes: u64,
     /// Pods per node (`maxPods`; AKS's default when absent).
@@ -155,6 +157,9 @@ pub struct Cluster {
     pub docker_bridge: Option<IpNet>,
     /// Node pools.
     pub pools: Vec<Pool>,
+    /// Fields the definition leaves out, set to AKS's defaults (`serviceCidr`, `dnsServiceIP`,
+    /// `podCidr`).
+    pub defaulted: Vec<String>,
 }
 
 /// An Azure Machine Learning workspace.
@@ -367,6 +372,32 @@ impl Network {
             Kind::Nic => self.nics.iter().map(|x| &x.meta).collect(),
             Kind::Compute => self.computes.iter().map(|x| &x.meta).collect(),
         }
+    }
+
+    /// The file a finding's resource came from: the resource whose id is the longest prefix of
+    /// `resource` (an NSG's rules are `NSG_ID/securityRules/NAME`).
+    pub fn origin_of(&self, resource: &str) -> Option<&str> {
+        let all = [
+            Kind::Vnet,
+            Kind::Subnet,
+            Kind::Nsg,
+            Kind::Table,
+            Kind::Workspace,
+            Kind::Store,
+            Kind::Registry,
+            Kind::Vm,
+            Kind::Nic,
+            Kind::Compute,
+        ];
+        let mut metas: Vec<&Meta> = all.iter().flat_map(|k| self.metas(*k)).collect();
+        metas.extend(self.clusters.iter().map(|x| &x.meta));
+        metas.extend(self.databricks.iter().map(|x| &x.meta));
+        metas.extend(self.container_groups.iter().map(|x| &x.meta));
+        metas
+            .into_iter()
+            .filter(|m| !m.id.is_empty() && resource.starts_with(&m.id))
+            .max_by_key(|m| m.id.len())
+            .map(|m| m.origin.as_str())
     }
 
     /// How many resources were read.

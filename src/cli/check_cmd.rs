@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use ipnet::IpNet;
 use std::io::Write;
 use tagnet::Snapshot;
-use tagnet::check::Levels;
+use tagnet::check::{Levels, Resolved};
 use tagnet::findings::Severity;
 
 #[derive(serde::Deserialize)]
@@ -17,12 +17,13 @@ struct Config {
     check: Levels,
 }
 
-fn levels(a: &CheckArgs) -> Result<Levels> {
+fn levels(a: &CheckArgs) -> Result<Resolved> {
+    let registry = tagnet::registry();
     let path = match &a.config {
         Some(p) => Some(p.clone()),
         None => Some(std::path::PathBuf::from("tagnet.toml")).filter(|p| p.is_file()),
     };
-    let mut l = match path {
+    let file = match path {
         Some(p) => {
             let text = std::fs::read_to_string(&p)
                 .with_context(|| format!("cannot read the config `{}`", p.display()))?;
@@ -34,26 +35,19 @@ fn levels(a: &CheckArgs) -> Result<Levels> {
                 )
             })?;
             c.check
+                .resolve(&registry)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
         }
-        None => Levels::default(),
+        None => Resolved::default(),
     };
-    l.extend(Levels {
+    let flags = Levels {
         deny: a.deny.clone(),
         warn: a.warn.clone(),
         allow: a.allow.clone(),
-    });
-    let unknown = l.unknown(&tagnet::registry());
-    if !unknown.is_empty() {
-        bail!(
-            "unknown finding code {}; `tagnet explain` lists them",
-            unknown
-                .iter()
-                .map(|c| format!("`{c}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
     }
-    Ok(l)
+    .resolve(&registry)
+    .map_err(|e| anyhow::anyhow!("--deny/--warn/--allow: {e}"))?;
+    Ok(file.then(flags))
 }
 
 pub fn check(
@@ -119,7 +113,9 @@ pub fn check(
                 .iter()
                 .map(|f| render::SarifResult {
                     finding: f,
-                    file: file.clone(),
+                    file: net
+                        .origin_of(&f.resource)
+                        .map_or_else(|| file.clone(), str::to_string),
                     related: Vec::new(),
                 })
                 .collect();

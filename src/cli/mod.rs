@@ -74,7 +74,7 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
     }
     if cli.format.is_deployment() && !deployment_ok {
         bail!(
-            "--format {} applies to `udr` and `routes audit` only; use table, json, ndjson or csv",
+            "--format {} applies to `udr`, `routes audit` and `diff` only; use table, json, ndjson, csv or markdown (sarif for `check` and `nsg analyze`)",
             cli.format.typed()
         );
     }

@@ -103,7 +103,7 @@ fn every_check_rule_has_an_example_and_docs() {
             "{}",
             r.code
         );
-        if r.code != "cannot-evaluate" && r.code != "bad-value" {
+        if !["cannot-evaluate", "bad-value", "duplicate-resource"].contains(&r.code) {
             assert!(
                 names.iter().any(|n| n == r.code),
                 "no example for {}",
@@ -396,4 +396,162 @@ fn explain_reads_every_registry() {
         predicate::str::contains("ServiceCidrOverlapExistingSubnetsCidr")
             .and(predicate::str::contains("learn.microsoft.com")),
     );
+}
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("data/fixtures/check")
+        .join(name)
+}
+
+/// Inputs from a user trial: each gives exactly these codes.
+#[test]
+fn trial_inputs_give_the_right_codes() {
+    for (file, want) in [
+        // Terraform: for_each instances, module outputs and module inputs are followed.
+        (
+            "tf-for-each.json",
+            vec!["aks-service-cidr-overlap", "subnet-too-small"],
+        ),
+        (
+            "tf-module-output.json",
+            vec!["aks-service-cidr-overlap", "subnet-too-small"],
+        ),
+        (
+            "tf-module-input.json",
+            vec!["aks-service-cidr-overlap", "subnet-too-small"],
+        ),
+        // AKS's default service CIDR applies when a definition sets none.
+        (
+            "tf-default-service-cidr.json",
+            vec!["aks-service-cidr-overlap"],
+        ),
+        (
+            "az-default_svc_overlap.json",
+            vec!["aks-service-cidr-overlap"],
+        ),
+        // Azure CNI with a pod subnet: pods count in the pod subnet.
+        ("az-cni_podsubnet.json", vec!["subnet-too-small"]),
+        ("az-dns_broadcast.json", vec!["aks-dns-service-ip"]),
+        ("az-aks_in_delegated.json", vec!["aks-subnet-delegated"]),
+        ("az-vnet_reserved_aks.json", vec!["aks-reserved-range"]),
+        ("az-negative.json", vec!["bad-value", "bad-value"]),
+        // A copy loop's resource is reported, not guessed, and refers to nothing.
+        (
+            "arm-copy-loop.json",
+            vec![
+                "aks-service-cidr-overlap",
+                "cannot-evaluate",
+                "cannot-evaluate",
+                "cannot-evaluate",
+                "subnet-too-small",
+            ],
+        ),
+    ] {
+        let mut got: Vec<&str> = run(&[fixture(file)]).iter().map(|f| f.code).collect();
+        got.sort();
+        assert_eq!(got, want, "{file}");
+    }
+    let f = run(&[fixture("az-cni_podsubnet.json")]);
+    assert!(f[0].message.contains("for pods"), "{}", f[0].message);
+    let f = run(&[fixture("tf-default-service-cidr.json")]);
+    assert!(f[0].message.contains("AKS's default"), "{}", f[0].message);
+}
+
+#[test]
+fn a_resource_read_twice_counts_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let net: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(examples().join("compliant/network.json")).unwrap())
+            .unwrap();
+    let compute = net
+        .iter()
+        .find(|r| r["name"] == "cpu-cluster")
+        .unwrap()
+        .clone();
+    std::fs::write(
+        dir.path().join("all.json"),
+        serde_json::to_vec(&net).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("compute.json"),
+        serde_json::to_vec(&compute).unwrap(),
+    )
+    .unwrap();
+    // And a symlink back up the tree.
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(dir.path(), dir.path().join("up")).unwrap();
+    let f = run(&[dir.path().to_path_buf()]);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].code, "duplicate-resource");
+}
+
+#[test]
+fn levels_resolve_with_flags_after_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("tagnet.toml"),
+        "[check]\ndeny = [\"TN014\"]\n",
+    )
+    .unwrap();
+    let ex = examples().join("aks-docker-bridge-overlap");
+    // The file raises TN014 to error; the flag lowers it again.
+    tagnet()
+        .current_dir(dir.path())
+        .arg("check")
+        .arg(&ex)
+        .assert()
+        .code(1);
+    tagnet()
+        .current_dir(dir.path())
+        .args(["check", "--warn", "aks-docker-bridge-overlap"])
+        .arg(&ex)
+        .assert()
+        .code(0);
+    // One code, two levels on the command line: an error.
+    tagnet()
+        .args(["check", "--deny", "TN014", "--allow", "TN014"])
+        .arg(&ex)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("two levels"));
+    // An unknown code in the file names the file, and a typo gets a suggestion.
+    std::fs::write(
+        dir.path().join("tagnet.toml"),
+        "[check]\nwarn = [\"subnet-to-small\"]\n",
+    )
+    .unwrap();
+    tagnet()
+        .current_dir(dir.path())
+        .arg("check")
+        .arg(&ex)
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("tagnet.toml")
+                .and(predicate::str::contains("did you mean `subnet-too-small`")),
+        );
+}
+
+#[test]
+fn inputs_without_resources_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text, says) in [
+        ("empty-array.json", "[]", "no resource found"),
+        ("scalars.json", "[1, \"x\", null]", "item 0 is `1`"),
+        (
+            "inventory.json",
+            r#"[{"id": "/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/virtualNetworks/v", "type": "Microsoft.Network/virtualNetworks", "name": "v", "properties": null, "changedTime": "2024-01-01"}]"#,
+            "no resource tagnet checks",
+        ),
+    ] {
+        let p = write(dir.path(), name, text);
+        tagnet()
+            .arg("check")
+            .arg(&p)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(says));
+    }
 }

@@ -101,7 +101,19 @@ fn flatten(
         o.insert("type".into(), Value::String(kind.clone()));
         o.insert("name".into(), Value::String(name.clone()));
     }
-    let resource = if name.is_empty() { label } else { name.clone() };
+    let unnamed = name.contains(crate::check::load::azure::UNEVALUATED);
+    let resource = if name.is_empty() || unnamed {
+        label.clone()
+    } else {
+        name.clone()
+    };
+    if r.get("copy").is_some() {
+        errs.push((
+            "copy".into(),
+            r.get("copy").map(|c| c.to_string()).unwrap_or_default(),
+            "copy loops are not expanded offline; the resource is left out".into(),
+        ));
+    }
     bad.extend(
         errs.into_iter()
             .map(|(at, expression, reason)| Unevaluated {
@@ -111,6 +123,10 @@ fn flatten(
                 reason,
             }),
     );
+    if unnamed || r.get("copy").is_some() {
+        // Without its name the resource cannot be referred to: it is reported, not checked.
+        return;
+    }
     for c in &children {
         flatten(c, Some((&kind, &name)), scope, out, bad);
     }
@@ -127,7 +143,7 @@ fn eval_tree(v: &mut Value, at: &str, scope: &Scope, errs: &mut Vec<(String, Str
                     Ok(x) => *v = x,
                     Err(reason) => {
                         errs.push((at.to_string(), s.clone(), reason));
-                        *v = Value::Null;
+                        *v = Value::String(crate::check::load::azure::UNEVALUATED.into());
                     }
                 }
             } else if let Some(rest) = s.strip_prefix("[[") {

@@ -38,9 +38,19 @@ pub fn path<'a>(v: &'a Value, keys: &[&str]) -> Option<&'a Value> {
     keys.iter().try_fold(v, |cur, k| field(cur, k))
 }
 
+/// What an ARM expression that cannot be evaluated leaves in place of its value: present (so
+/// no default is assumed) but read as nothing.
+pub const UNEVALUATED: &str = "\u{1}tagnet:unevaluated";
+
+/// Whether a value is [`UNEVALUATED`].
+pub fn is_unevaluated(v: &Value) -> bool {
+    v.as_str() == Some(UNEVALUATED)
+}
+
 /// A string, or a number as text.
 pub fn text(v: Option<&Value>) -> Option<String> {
     match v? {
+        Value::String(s) if s == UNEVALUATED => None,
         Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
         Value::Number(n) => Some(n.to_string()),
         Value::Object(o) => o
@@ -105,7 +115,7 @@ fn prefix(net: &mut Network, at: &Place, field_name: &str, t: &str) -> Option<Ip
                         &crate::check::rules::BAD_VALUE,
                         at.resource,
                         format!(
-                            "{}: {field_name} `{t}` has host bits set; Azure reads it as {}",
+                            "{}: {field_name} `{t}` has host bits set, which Azure refuses; checked as {}",
                             at.origin,
                             n.trunc()
                         ),
@@ -234,6 +244,15 @@ pub fn map_resource(net: &mut Network, v: &Value, origin: &str) -> bool {
             let sv = subnet_value(s, &format!("{np}/{sname}"));
             map_subnet(net, &sv, origin, &np, &m);
         }
+        if spaces.is_empty() && !net.problems.iter().any(|f| f.resource == m.id) {
+            net.problems.push(Finding::of(
+                &crate::check::rules::BAD_VALUE,
+                &m.id,
+                format!(
+                    "{origin}: the network has no address space (addressSpace.addressPrefixes)"
+                ),
+            ));
+        }
         net.vnets.push(Vnet {
             meta: m,
             spaces,
@@ -323,8 +342,14 @@ pub fn map_resource(net: &mut Network, v: &Value, origin: &str) -> bool {
             "virtualmachine" => ComputeKind::AttachedVm,
             other => ComputeKind::Other(other.to_string()),
         };
-        let max_nodes = number(path(v, &["scaleSettings", "maxNodeCount"]))
-            .unwrap_or(if ck == ComputeKind::Cluster { 0 } else { 1 });
+        let max_nodes = count(
+            net,
+            &at,
+            "scaleSettings.maxNodeCount",
+            path(v, &["scaleSettings", "maxNodeCount"]),
+            100_000,
+        )
+        .unwrap_or(if ck == ComputeKind::Cluster { 0 } else { 1 });
         net.computes.push(Compute {
             workspace: Some(key_from(
                 "Microsoft.MachineLearningServices/workspaces",
@@ -468,6 +493,15 @@ fn map_subnet(net: &mut Network, v: &Value, origin: &str, vnet_name: &str, vnet:
         vals = list(field(v, "addressPrefix"));
     }
     let prefixes = prefixes(net, &at, "addressPrefix", vals);
+    if prefixes.is_empty() && !net.problems.iter().any(|f| f.resource == m.id) {
+        net.problems.push(Finding::of(
+            &crate::check::rules::BAD_VALUE,
+            &m.id,
+            format!(
+                "{origin}: the subnet has no address prefix (addressPrefix or addressPrefixes)"
+            ),
+        ));
+    }
     let vnet_ref = vnet
         .keys
         .first()
@@ -486,48 +520,92 @@ fn map_subnet(net: &mut Network, v: &Value, origin: &str, vnet_name: &str, vnet:
     });
 }
 
+/// A count (nodes, pods): absent is `None`; present but not a whole number in `0..=max` is a
+/// `bad-value` problem (and `None`).
+fn count(net: &mut Network, at: &Place, name: &str, v: Option<&Value>, max: u64) -> Option<u64> {
+    let v = v?;
+    if is_unevaluated(v) {
+        return None;
+    }
+    match number(Some(v)) {
+        Some(n) if n <= max => Some(n),
+        _ => {
+            net.problems.push(Finding::of(
+                &crate::check::rules::BAD_VALUE,
+                at.resource,
+                format!(
+                    "{}: {name} `{v}` is not a whole number from 0 to {max}",
+                    at.origin
+                ),
+            ));
+            None
+        }
+    }
+}
+
 fn map_cluster(net: &mut Network, v: &Value, m: Meta) {
     let np = field(v, "networkProfile");
     let get = |k: &str| np.and_then(|p| text(field(p, k)));
+    let given = |k: &str| np.and_then(|p| field(p, k)).is_some();
     let at = Place {
         origin: &m.origin.clone(),
         resource: &m.id.clone(),
     };
-    let mut cidr = |k: &str| {
-        get(k).and_then(|t| {
-            // A plural list (`serviceCidrs`) holds the first family's CIDR first.
-            prefix(net, &at, k, &t)
-        })
-    };
-    let service_cidr = cidr("serviceCidr");
-    let pod_cidr = cidr("podCidr");
-    let docker_bridge = get("dockerBridgeCidr").and_then(|t| {
-        // The bridge is written as the bridge's address with its length (172.17.0.1/16).
-        t.parse::<IpNet>().ok().map(|n| n.trunc())
-    });
-    let dns_ip = get("dnsServiceIP").and_then(|t| t.parse::<IpAddr>().ok());
     let plugin = get("networkPlugin")
         .unwrap_or_else(|| "kubenet".into())
         .to_ascii_lowercase();
     let overlay = get("networkPluginMode").is_some_and(|x| x.eq_ignore_ascii_case("overlay"));
-    let pools = list(field(v, "agentPoolProfiles"))
-        .into_iter()
-        .map(|p| {
-            let count = number(field(p, "count")).unwrap_or(1);
-            let max = number(field(p, "maxCount")).unwrap_or(0);
-            let auto = boolean(field(p, "enableAutoScaling")).unwrap_or(false);
-            Pool {
-                name: text(p.get("name")).unwrap_or_default(),
-                subnet: reference(field(p, "vnetSubnetID")),
-                nodes: if auto { max.max(count) } else { count },
-                max_pods: number(field(p, "maxPods")).unwrap_or(if plugin == "kubenet" {
-                    110
-                } else {
-                    30
-                }),
+    // AKS's defaults apply to what a definition leaves out (not to what cannot be evaluated).
+    let mut defaulted = Vec::new();
+    let mut cidr = |k: &str, default: Option<&str>| match get(k) {
+        Some(t) => prefix(net, &at, k, &t),
+        None if !given(k) => default.map(|d| {
+            defaulted.push(k.to_string());
+            d.parse::<IpNet>().expect("a valid default")
+        }),
+        None => None,
+    };
+    let service_cidr = cidr("serviceCidr", Some("10.0.0.0/16"));
+    let pods_from_cidr = plugin == "kubenet" || overlay;
+    let pod_cidr = cidr("podCidr", pods_from_cidr.then_some("10.244.0.0/16"));
+    let docker_bridge = get("dockerBridgeCidr").and_then(|t| {
+        // The bridge is written as the bridge's address with its length (172.17.0.1/16).
+        t.parse::<IpNet>().ok().map(|n| n.trunc())
+    });
+    let dns_ip = match get("dnsServiceIP") {
+        Some(t) => match t.parse::<IpAddr>() {
+            Ok(ip) => Some(ip),
+            Err(_) => {
+                net.problems.push(Finding::of(
+                    &crate::check::rules::BAD_VALUE,
+                    at.resource,
+                    format!("{}: dnsServiceIP `{t}` is not an IP address", at.origin),
+                ));
+                None
             }
-        })
-        .collect();
+        },
+        None if !given("dnsServiceIP") && defaulted.iter().any(|d| d == "serviceCidr") => {
+            defaulted.push("dnsServiceIP".into());
+            Some(IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 10)))
+        }
+        None => None,
+    };
+    let mut pools = Vec::new();
+    for p in list(field(v, "agentPoolProfiles")) {
+        // AKS allows up to 5,000 nodes a cluster and 250 pods a node.
+        let count_n = count(net, &at, "count", field(p, "count"), 5000).unwrap_or(1);
+        let max = count(net, &at, "maxCount", field(p, "maxCount"), 5000).unwrap_or(0);
+        let auto = boolean(field(p, "enableAutoScaling")).unwrap_or(false);
+        let max_pods = count(net, &at, "maxPods", field(p, "maxPods"), 250)
+            .unwrap_or(if plugin == "kubenet" { 110 } else { 30 });
+        pools.push(Pool {
+            name: text(p.get("name")).unwrap_or_default(),
+            subnet: reference(field(p, "vnetSubnetID")),
+            pod_subnet: reference(field(p, "podSubnetID")),
+            nodes: if auto { max.max(count_n) } else { count_n },
+            max_pods,
+        });
+    }
     net.clusters.push(Cluster {
         plugin,
         overlay,
@@ -536,6 +614,7 @@ fn map_cluster(net: &mut Network, v: &Value, m: Meta) {
         pod_cidr,
         docker_bridge,
         pools,
+        defaulted,
         meta: m,
     });
 }

@@ -20,7 +20,12 @@ fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
         if p.is_dir() {
             let mut stack = vec![p.clone()];
             let mut found = Vec::new();
+            // A symlink back up the tree is walked once.
+            let mut seen = std::collections::BTreeSet::new();
             while let Some(d) = stack.pop() {
+                if !seen.insert(std::fs::canonicalize(&d).unwrap_or_else(|_| d.clone())) {
+                    continue;
+                }
                 let entries = std::fs::read_dir(&d).map_err(|source| Error::Read {
                     path: d.clone(),
                     source,
@@ -83,7 +88,17 @@ pub fn load(paths: &[PathBuf], parameters: Option<&Path>) -> Result<Network> {
             continue;
         }
         let resources: Vec<Value> = if terraform::is_plan(&doc) {
-            terraform::resources(&doc)
+            let (res, unresolved) = terraform::resources(&doc);
+            for (address, attr, refs) in unresolved {
+                net.problems.push(Finding::of(
+                    &super::rules::CANNOT_EVALUATE,
+                    &address,
+                    format!(
+                        "{origin}: `{attr}` refers to {refs}, which is not a resource of the plan (a module output or a variable); the checks that need it are skipped"
+                    ),
+                ));
+            }
+            res
         } else if arm::is_template(&doc) {
             let (res, bad) = arm::resources(&doc, &given);
             for b in bad {
@@ -115,6 +130,13 @@ pub fn load(paths: &[PathBuf], parameters: Option<&Path>) -> Result<Network> {
                 hint: HINT.into(),
             });
         };
+        if let Some(i) = resources.iter().position(|r| !r.is_object()) {
+            return Err(Error::Invalid {
+                origin,
+                message: format!("item {i} is `{}`, not a resource object", resources[i]),
+                hint: HINT.into(),
+            });
+        }
         for r in &resources {
             if r.get("properties").is_some_and(Value::is_null) && r.get("changedTime").is_some() {
                 *net.skipped
@@ -135,16 +157,77 @@ pub fn load(paths: &[PathBuf], parameters: Option<&Path>) -> Result<Network> {
             v.peerings.push(p);
         }
     }
-    // A subnet given both inside its network and as a child resource is kept once (the
-    // later one wins).
-    let mut seen = std::collections::BTreeSet::new();
-    let mut keep = vec![true; net.subnets.len()];
-    for i in (0..net.subnets.len()).rev() {
-        if !seen.insert(net.subnets[i].meta.keys[0].clone()) {
-            keep[i] = false;
+    if net.resource_count() == 0 {
+        let skipped: Vec<String> = net
+            .skipped
+            .iter()
+            .map(|(k, n)| format!("{n} of {k}"))
+            .collect();
+        return Err(Error::Invalid {
+            origin: paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            message: if skipped.is_empty() {
+                "no resource found".into()
+            } else {
+                format!("no resource tagnet checks (read: {})", skipped.join(", "))
+            },
+            hint: HINT.into(),
+        });
+    }
+    // A resource read twice (a subnet inside its network and as a child resource, the same
+    // export in two files) is checked once: the last read wins; copies from different files
+    // are reported.
+    let problems = &mut net.problems;
+    dedupe(&mut net.vnets, |x| &x.meta, problems);
+    dedupe(&mut net.subnets, |x| &x.meta, problems);
+    dedupe(&mut net.nsgs, |x| &x.meta, problems);
+    dedupe(&mut net.tables, |x| &x.meta, problems);
+    dedupe(&mut net.clusters, |x| &x.meta, problems);
+    dedupe(&mut net.workspaces, |x| &x.meta, problems);
+    dedupe(&mut net.computes, |x| &x.meta, problems);
+    dedupe(&mut net.stores, |x| &x.meta, problems);
+    dedupe(&mut net.registries, |x| &x.meta, problems);
+    dedupe(&mut net.databricks, |x| &x.meta, problems);
+    dedupe(&mut net.vms, |x| &x.meta, problems);
+    dedupe(&mut net.nics, |x| &x.meta, problems);
+    dedupe(&mut net.container_groups, |x| &x.meta, problems);
+    Ok(net)
+}
+
+fn dedupe<T>(
+    list: &mut Vec<T>,
+    meta: impl Fn(&T) -> &super::model::Meta,
+    problems: &mut Vec<Finding>,
+) {
+    let mut seen: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    let mut keep = vec![true; list.len()];
+    for i in (0..list.len()).rev() {
+        let m = meta(&list[i]);
+        let Some(key) = m.keys.first().cloned() else {
+            continue;
+        };
+        match seen.get(&key) {
+            Some(later) => {
+                keep[i] = false;
+                if *later != m.origin {
+                    problems.push(Finding::of(
+                        &super::rules::DUPLICATE,
+                        &m.id,
+                        format!(
+                            "read from {} and again from {later}; the last read is checked",
+                            m.origin
+                        ),
+                    ));
+                }
+            }
+            None => {
+                seen.insert(key, m.origin.clone());
+            }
         }
     }
     let mut it = keep.into_iter();
-    net.subnets.retain(|_| it.next().unwrap_or(true));
-    Ok(net)
+    list.retain(|_| it.next().unwrap_or(true));
 }

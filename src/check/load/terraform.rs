@@ -81,19 +81,35 @@ fn collect_config(m: &Value, prefix: &str, out: &mut BTreeMap<String, (Value, St
     if let Some(calls) = m.get("module_calls").and_then(Value::as_object) {
         for (name, call) in calls {
             if let Some(module) = call.get("module") {
-                collect_config(module, &format!("{prefix}module.{name}."), out);
+                let inner = format!("{prefix}module.{name}.");
+                // The call's inputs and the module's outputs, for `var.` and `module.` references.
+                out.insert(
+                    format!("{MODULE}{inner}"),
+                    (
+                        serde_json::json!({
+                            "inputs": call.get("expressions").cloned().unwrap_or(Value::Null),
+                            "outputs": module.get("outputs").cloned().unwrap_or(Value::Null),
+                        }),
+                        prefix.to_string(),
+                    ),
+                );
+                collect_config(module, &inner, out);
             }
         }
     }
 }
+
+/// Marks a module's entry in the configuration map (never a resource address).
+const MODULE: &str = "@module:";
 
 /// Strips a count or for_each index: `azurerm_subnet.s["a"]` → `azurerm_subnet.s`.
 fn base(address: &str) -> &str {
     address.split('[').next().unwrap_or(address)
 }
 
-/// The plan's azurerm resources in Azure's REST shape.
-pub fn resources(doc: &Value) -> Vec<Value> {
+/// The plan's azurerm resources in Azure's REST shape, and the references that could not be
+/// followed (a module output, a variable), as (resource address, attribute, references).
+pub fn resources(doc: &Value) -> (Vec<Value>, Vec<(String, String, String)>) {
     let root = doc
         .get("planned_values")
         .or_else(|| doc.get("values"))
@@ -122,20 +138,40 @@ pub fn resources(doc: &Value) -> Vec<Value> {
             }
         })
         .collect();
-    let known: BTreeSet<String> = res.iter().map(|r| base(&r.address).to_string()).collect();
-    let cx = Cx { res: &res, known };
+    // Full addresses (with their count or for_each index), and the bare address of a
+    // resource with one instance.
+    let mut known: BTreeSet<String> = res.iter().map(|r| r.address.clone()).collect();
+    for r in &res {
+        let b = base(&r.address);
+        if res.iter().filter(|x| base(&x.address) == b).count() == 1 {
+            known.insert(b.to_string());
+        }
+    }
+    let modules: BTreeMap<String, (Value, String)> = config
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix(MODULE).map(|p| (p.to_string(), v.clone())))
+        .collect();
+    let cx = Cx {
+        res: &res,
+        known,
+        modules,
+        unresolved: std::cell::RefCell::new(Vec::new()),
+    };
     let mut out = Vec::new();
     for r in &res {
         if let Some(v) = cx.rewrite(r) {
             out.push(v);
         }
     }
-    out
+    (out, cx.unresolved.into_inner())
 }
 
 struct Cx<'a> {
     res: &'a [Res],
     known: BTreeSet<String>,
+    /// Per module prefix: its call's inputs and its outputs, and the parent's prefix.
+    modules: BTreeMap<String, (Value, String)>,
+    unresolved: std::cell::RefCell<Vec<(String, String, String)>>,
 }
 
 /// A value at a path of keys and indices (`["network_profile", "0", "service_cidr"]`).
@@ -182,7 +218,10 @@ fn snake_to_camel(k: &str) -> String {
 
 impl Cx<'_> {
     fn by_address(&self, a: &str) -> Option<&Res> {
-        self.res.iter().find(|r| base(&r.address) == a)
+        self.res
+            .iter()
+            .find(|r| r.address == a)
+            .or_else(|| self.res.iter().find(|r| base(&r.address) == a))
     }
 
     /// The resources an attribute refers to (addresses), read from the configuration.
@@ -191,22 +230,83 @@ impl Cx<'_> {
             return Vec::new();
         };
         let mut out: Vec<String> = Vec::new();
-        for t in strs(e.get("references")) {
-            let t = format!("{}{}", r.prefix, t);
-            let cand = if self.known.contains(&t) {
-                Some(t)
-            } else {
-                t.strip_suffix(".id")
-                    .filter(|b| self.known.contains(*b))
-                    .map(str::to_string)
-            };
-            if let Some(c) = cand
-                && !out.contains(&c)
-            {
-                out.push(c);
+        let all = strs(e.get("references"));
+        for t in &all {
+            for c in self.follow(&r.prefix, t, 0) {
+                // `azurerm_subnet.s["a"]` and its base `azurerm_subnet.s` name one resource.
+                if !out.iter().any(|o| base(o) == base(&c)) {
+                    out.push(c);
+                }
             }
         }
+        if out.is_empty() && !all.is_empty() {
+            self.unresolved
+                .borrow_mut()
+                .push((r.address.clone(), p.join("."), all.join(", ")));
+        }
         out
+    }
+
+    /// The resources one reference names, written in the module at `prefix`: a resource
+    /// address (with `.id` or not), a module input (`var.x`: the call's expression) or a
+    /// module output (`module.m.x`: the output's expression).
+    fn follow(&self, prefix: &str, t: &str, depth: usize) -> Vec<String> {
+        self.follow_at(prefix, t, None, depth)
+    }
+
+    /// [`Cx::follow`], with the index a module output was read at (`module.net.ids["aks"]`):
+    /// an output of every instance then names the instance of that key.
+    fn follow_at(&self, prefix: &str, t: &str, index: Option<&str>, depth: usize) -> Vec<String> {
+        if depth > 8 {
+            return Vec::new();
+        }
+        let full = format!("{prefix}{t}");
+        if let Some(i) = index {
+            let b = full.strip_suffix(".id").unwrap_or(&full);
+            let at = format!("{b}{i}");
+            if self.known.contains(&at) {
+                return vec![at];
+            }
+        }
+        if self.known.contains(&full) {
+            return vec![full];
+        }
+        if let Some(b) = full.strip_suffix(".id")
+            && self.known.contains(b)
+        {
+            return vec![b.to_string()];
+        }
+        let name_of = |rest: &str| rest.split(['.', '[']).next().unwrap_or("").to_string();
+        let refs_of = |v: Option<&Value>| strs(v.and_then(|x| x.get("references")));
+        if let Some(rest) = t.strip_prefix("var.") {
+            let Some((m, parent)) = self.modules.get(prefix) else {
+                return Vec::new();
+            };
+            let name = name_of(rest);
+            return refs_of(m.get("inputs").and_then(|i| i.get(&name)))
+                .iter()
+                .flat_map(|x| self.follow(parent, x, depth + 1))
+                .collect();
+        }
+        if let Some(rest) = t.strip_prefix("module.") {
+            let module = name_of(rest);
+            let inner = format!("{prefix}module.{module}.");
+            let after = rest.get(module.len() + 1..).unwrap_or("");
+            let output = name_of(after);
+            let index = after.get(output.len()..).filter(|i| i.starts_with('['));
+            let Some((m, _)) = self.modules.get(&inner) else {
+                return Vec::new();
+            };
+            return refs_of(
+                m.get("outputs")
+                    .and_then(|o| o.get(&output))
+                    .and_then(|o| o.get("expression")),
+            )
+            .iter()
+            .flat_map(|x| self.follow_at(&inner, x, index, depth + 1))
+            .collect();
+        }
+        Vec::new()
     }
 
     /// An attribute that names other resources: the literal ids the plan knows, else the
@@ -283,13 +383,9 @@ impl Cx<'_> {
                     .collect();
                 let assoc = |kind: &str, attr: &str| {
                     self.res.iter().find_map(|a| {
-                        (a.kind == kind
-                            && self
-                                .ids(a, &["subnet_id"])
-                                .iter()
-                                .any(|x| x == base(&r.address)))
-                        .then(|| self.id(a, &[attr]))
-                        .flatten()
+                        (a.kind == kind && self.ids(a, &["subnet_id"]).contains(&r.address))
+                            .then(|| self.id(a, &[attr]))
+                            .flatten()
                     })
                 };
                 head(
@@ -364,10 +460,7 @@ impl Cx<'_> {
                 )];
                 for x in self.res.iter().filter(|x| {
                     x.kind == "azurerm_kubernetes_cluster_node_pool"
-                        && self
-                            .ids(x, &["kubernetes_cluster_id"])
-                            .iter()
-                            .any(|c| c == base(&r.address))
+                        && self.ids(x, &["kubernetes_cluster_id"]).contains(&r.address)
                 }) {
                     pools.push(pool_rest(&x.values, &[], self.id(x, &["vnet_subnet_id"])));
                 }
@@ -431,10 +524,7 @@ impl Cx<'_> {
                 // A separate azurerm_storage_account_network_rules resource.
                 if let Some(x) = self.res.iter().find(|x| {
                     x.kind == "azurerm_storage_account_network_rules"
-                        && self
-                            .ids(x, &["storage_account_id"])
-                            .iter()
-                            .any(|c| c == base(&r.address))
+                        && self.ids(x, &["storage_account_id"]).contains(&r.address)
                 }) {
                     acl = acl_rest(self, x, &[]);
                 }
@@ -529,10 +619,7 @@ impl Cx<'_> {
                     .collect();
                 let nsg = self.res.iter().find_map(|a| {
                     (a.kind == "azurerm_network_interface_security_group_association"
-                        && self
-                            .ids(a, &["network_interface_id"])
-                            .iter()
-                            .any(|x| x == base(&r.address)))
+                        && self.ids(a, &["network_interface_id"]).contains(&r.address))
                     .then(|| self.id(a, &["network_security_group_id"]))
                     .flatten()
                 });

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 rule! {
     RULE = "TN011", "aks-dns-service-ip", Error,
-    summary: "An AKS cluster's DNS service IP is outside its service CIDR, or is the range's network or first address.",
+    summary: "An AKS cluster's DNS service IP is outside its service CIDR, or is the range's network, first or broadcast address.",
     why: "The cluster DNS service (CoreDNS) takes the DNS service IP from the service CIDR; outside it, AKS refuses the cluster (`DnsServiceIpOutOfServiceCidr`). The first address (.1) is the kubernetes API service's (`kubernetes.default.svc.cluster.local`).",
     example: "serviceCidr 10.0.0.0/16 with dnsServiceIP 10.1.0.10",
     fix: "Use the .10 address of the service CIDR.",
@@ -37,6 +37,10 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             )
         } else if dns == svc.network() {
             format!("DNS service IP {dns} is the network address of the service CIDR {svc}")
+        } else if dns == svc.broadcast() && matches!(svc, IpNet::V4(_)) {
+            format!(
+                "DNS service IP {dns} is the broadcast (last) address of {svc} (AKS: DnsBroadcastAddressConflicting)"
+            )
         } else if dns == first {
             format!(
                 "DNS service IP {dns} is the first address of {svc}, which the kubernetes API service takes"

@@ -30,8 +30,24 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
         }
         if let Some((hits, first)) = overlaps_of(&pod, &against) {
             out.push(
-                Finding::of(&RULE, &c.meta.id, format!("pod CIDR {pod} overlaps {hits}"))
-                    .counterexample(first),
+                Finding::of(
+                    &RULE,
+                    &c.meta.id,
+                    format!(
+                        "pod CIDR {pod}{} overlaps {hits}{}",
+                        if c.defaulted.iter().any(|d| d == "podCidr") {
+                            " (AKS's default: the definition sets none)"
+                        } else {
+                            ""
+                        },
+                        if hits.contains("of subnet `") {
+                            " (AKS: PodCidrOverlapExistingSubnetsCidr)"
+                        } else {
+                            ""
+                        }
+                    ),
+                )
+                .counterexample(first),
             );
         }
     }

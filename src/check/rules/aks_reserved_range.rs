@@ -7,7 +7,7 @@ use ipnet::IpNet;
 
 rule! {
     RULE = "TN012", "aks-reserved-range", Error,
-    summary: "An AKS service or pod CIDR overlaps 169.254.0.0/16, 172.30.0.0/16, 172.31.0.0/16 or 192.0.2.0/24.",
+    summary: "An AKS service or pod CIDR, or the cluster's VNet, overlaps 169.254.0.0/16, 172.30.0.0/16, 172.31.0.0/16 or 192.0.2.0/24.",
     why: "AKS documents these four ranges as unusable for the service CIDR, the pod CIDR and the cluster VNet: the platform uses them (link-local metadata and host services, internal bridges, documentation range).",
     example: "podCidr 172.31.0.0/16",
     fix: "Choose ranges clear of the four (e.g. 10.244.0.0/16 for pods, 10.0.0.0/16 for services when the VNet does not use them).",
@@ -25,9 +25,23 @@ pub const FORBIDDEN: [&str; 4] = [
 /// Checks each cluster's service and pod CIDRs.
 pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
     for c in &cx.net.clusters {
-        for (what, r) in [("service CIDR", c.service_cidr), ("pod CIDR", c.pod_cidr)] {
-            let Some(r) = r else { continue };
+        let mut ranges: Vec<(String, IpNet)> =
+            [("service CIDR", c.service_cidr), ("pod CIDR", c.pod_cidr)]
+                .into_iter()
+                .filter_map(|(w, r)| r.map(|r| (w.to_string(), r)))
+                .collect();
+        // The cluster's VNet may not use them either.
+        for (what, p) in crate::check::cluster_neighbours(cx, c) {
+            if let Some(vnet) = what.strip_prefix("the address space of ") {
+                ranges.push((format!("the address space of {vnet}"), p));
+            }
+        }
+        for (what, r) in ranges {
             for f in FORBIDDEN {
+                // A VNet in 169.254.0.0/16 is `vnet-reserved-range` already.
+                if f == "169.254.0.0/16" && what.starts_with("the address space") {
+                    continue;
+                }
                 let f: IpNet = f.parse().expect("a valid constant");
                 if overlap(&r, &f) {
                     let inner = if r.prefix_len() >= f.prefix_len() {

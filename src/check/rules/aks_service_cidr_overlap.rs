@@ -22,7 +22,19 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
                 Finding::of(
                     &RULE,
                     &c.meta.id,
-                    format!("service CIDR {svc} overlaps {hits} (AKS: ServiceCidrOverlapExistingSubnetsCidr)"),
+                    format!(
+                        "service CIDR {svc}{} overlaps {hits}{}",
+                        if c.defaulted.iter().any(|d| d == "serviceCidr") {
+                            " (AKS's default: the definition sets none)"
+                        } else {
+                            ""
+                        },
+                        if hits.contains("of subnet `") {
+                            " (AKS: ServiceCidrOverlapExistingSubnetsCidr)"
+                        } else {
+                            ""
+                        }
+                    ),
                 )
                 .counterexample(first),
             );

@@ -15,6 +15,15 @@ rule! {
 }
 
 rule! {
+    DUPLICATE = "TN096", "duplicate-resource", Warning,
+    summary: "The same resource is read from two files; the last one read is checked.",
+    why: "Two exports of one resource (or two templates declaring it) may differ; tagnet checks one of them, and counting both would double the addresses a subnet needs.",
+    example: "`compute.json` and `all.json` both holding the compute cluster `cpu-cluster`",
+    fix: "Give each resource once: remove the stale export, or check the networks one at a time.",
+    reference: "https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules",
+}
+
+rule! {
     CANNOT_EVALUATE = "TN098", "cannot-evaluate", Warning,
     summary: "An ARM template value is an expression tagnet does not evaluate offline.",
     why: "tagnet evaluates parameters (given with --parameters or their defaults), variables, resourceId, concat, format, toLower, toUpper and string; anything else (reference(), resourceGroup(), copyIndex() …) depends on the deployment. The value is left out rather than guessed, so the checks that need it are skipped.",

@@ -45,6 +45,7 @@ pub mod aks_region;
 pub mod aks_reserved_range;
 pub mod aks_service_cidr_overlap;
 pub mod aks_service_cidr_size;
+pub mod aks_subnet_delegated;
 pub mod databricks_subnets;
 pub mod forced_tunneling;
 pub mod input;
@@ -61,7 +62,7 @@ pub mod vnet_overlap;
 pub mod vnet_reserved;
 pub mod workspace_vnet;
 
-pub use input::{BAD_VALUE, CANNOT_EVALUATE, DANGLING};
+pub use input::{BAD_VALUE, CANNOT_EVALUATE, DANGLING, DUPLICATE};
 
 /// A rule's check.
 pub type Check = fn(&Cx, &mut Vec<Finding>);
@@ -81,6 +82,7 @@ pub const ALL: &[Check] = &[
     aks_docker_bridge::check,
     aks_pod_cidr_overlap::check,
     aks_region::check,
+    aks_subnet_delegated::check,
     nsg_requirements::check,
     nsg_rules::check,
     forced_tunneling::check,
@@ -112,6 +114,7 @@ pub fn rules() -> Vec<&'static Rule> {
         &aks_docker_bridge::RULE,
         &aks_pod_cidr_overlap::RULE,
         &aks_region::RULE,
+        &aks_subnet_delegated::RULE,
         &nsg_requirements::RULE,
         &store_subnet::RULE,
         &store_subnet::RULE_KV,
@@ -125,6 +128,7 @@ pub fn rules() -> Vec<&'static Rule> {
         &databricks_subnets::RULE,
         &vm_not_ubuntu::RULE,
         &vm_ssh::RULE,
+        &DUPLICATE,
         &DANGLING,
         &CANNOT_EVALUATE,
         &BAD_VALUE,

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 rule! {
     RULE = "TN001", "subnet-too-small", Error,
     summary: "A subnet has fewer free addresses than the computes and node pools placed in it need.",
-    why: "Azure keeps 5 addresses of every subnet. An Azure ML cluster and a Batch pool need one address per node at their maximum; AKS with Azure CNI reserves (nodes + 1) × (maxPods + 1) addresses up front, kubenet one per node plus one for upgrades. When they run out, scaling stops (AKS: `InsufficientSubnetSize`, `SubnetIsFull`) and an ML cluster hangs below its node count.",
-    example: "a /27 (27 usable) for an AKS Azure CNI pool of 3 nodes with maxPods 30: (3 + 1) × 31 = 124 needed",
+    why: "Azure keeps 5 addresses of every subnet. An Azure ML cluster and a Batch pool need one address per node at their maximum; AKS with Azure CNI reserves (nodes + 1) × (maxPods + 1) addresses up front (with a pod subnet, nodes + 1 in the node subnet and nodes × maxPods in the pod subnet), kubenet and CNI Overlay one per node plus one for upgrades. When they run out, scaling stops (AKS: `InsufficientSubnetSize`, `SubnetIsFull`) and an ML cluster hangs below its node count.",
+    example: "a /27 (27 usable) for an AKS Azure CNI pool of 3 nodes with maxPods 30: (3 + 1) × 31 = 124 needed, so the subnet must be a /25 or larger",
     fix: "Give the subnet a shorter prefix (the finding names the largest that fits), or lower the node count or maxPods.",
     reference: "https://learn.microsoft.com/azure/aks/configure-azure-cni#plan-ip-addressing-for-your-cluster; https://learn.microsoft.com/azure/virtual-network/virtual-networks-faq (5 reserved addresses)",
 }
@@ -76,7 +76,11 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             else {
                 continue;
             };
-            let (n, how) = if c.plugin == "azure" && !c.overlay {
+            let pod_subnet = p
+                .pod_subnet
+                .as_deref()
+                .and_then(|r| net.resolve(Kind::Subnet, r));
+            let (n, how) = if c.plugin == "azure" && !c.overlay && p.pod_subnet.is_none() {
                 (
                     (p.nodes + 1) * (p.max_pods + 1),
                     format!(
@@ -87,6 +91,18 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             } else {
                 (p.nodes + 1, format!("nodes {} + 1 for upgrades", p.nodes))
             };
+            if let Some(ps) = pod_subnet {
+                // Azure CNI with a pod subnet: pods take its addresses, nodes the node subnet's.
+                let pods = p.nodes * p.max_pods;
+                add(
+                    ps,
+                    pods,
+                    format!(
+                        "{} pool {} needs {pods} for pods: nodes {} × maxPods {}",
+                        c.meta.name, p.name, p.nodes, p.max_pods
+                    ),
+                );
+            }
             add(
                 s,
                 n,
