@@ -42,6 +42,7 @@ pub mod nsg;
 pub mod oracle;
 pub mod prefixset;
 pub mod routes;
+pub mod serve;
 pub mod snapshot;
 
 pub use error::{Error, Result};

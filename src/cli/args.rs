@@ -53,6 +53,9 @@ pub enum Command {
     Regions,
     /// What a finding code means, why it matters and how to fix it.
     Explain(ExplainArgs),
+    /// Answer lookups, route plans and NSG checks over HTTP (JSON API under /v1, a web page at
+    /// /), swapping in a newer snapshot without a restart.
+    Serve(ServeArgs),
     /// Apply the ML-in-a-VNet guidance to a network definition before it is deployed: `az`
     /// JSON, ARM templates or Terraform plans (files or folders). Exit 1 on any error-level
     /// finding.
@@ -293,6 +296,33 @@ pub struct CompletionsArgs {
     /// The shell.
     #[arg(value_enum, ignore_case = true)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on (another address than loopback only when given).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
+    pub listen: std::net::SocketAddr,
+    /// The most addresses or flows of one request.
+    #[arg(long, default_value_t = 1_000_000, value_name = "N", value_parser = positive)]
+    pub max_batch: usize,
+    /// A file holding a bearer token every request but /healthz must carry.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<std::path::PathBuf>,
+    /// Seconds between looks for a newer snapshot (in the cache, or the --tags file); 0: only
+    /// on SIGHUP.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub watch: u64,
+    /// Download the newest snapshot into the cache this often (e.g. 24h, 90m; off by
+    /// default; never with --offline).
+    #[arg(long, value_name = "INTERVAL")]
+    pub refresh: Option<String>,
+    /// Seconds a request may take.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = positive)]
+    pub timeout: usize,
+    /// The largest request body, in MiB.
+    #[arg(long, default_value_t = 64, value_name = "MIB", value_parser = positive)]
+    pub body_limit: usize,
 }
 
 #[derive(Debug, Args)]

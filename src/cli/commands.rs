@@ -838,32 +838,16 @@ pub fn lookup_prefixes(
     }
     let mut rows = Vec::new();
     for q in &queries {
-        for t in snap.tags() {
-            if region.is_some_and(|r| t.region() != r) {
-                continue;
-            }
-            let nets = t
-                .v4()
-                .iter()
-                .map(|&n| IpNet::V4(n))
-                .chain(t.v6().iter().map(|&n| IpNet::V6(n)));
-            for n in nets {
-                let relation = if n.contains(q) {
-                    if n == *q { "equals" } else { "contains" }
-                } else if q.contains(&n) {
-                    "inside"
-                } else {
-                    continue;
-                };
-                rows.push(Row {
-                    query: q.to_string(),
-                    tag: t.name(),
-                    region: t.region(),
-                    system_service: t.system_service(),
-                    prefix: n.to_string(),
-                    relation,
-                });
-            }
+        for (id, n, relation) in tagnet::index::relations(snap, q, region) {
+            let t = snap.tag(id);
+            rows.push(Row {
+                query: q.to_string(),
+                tag: t.name(),
+                region: t.region(),
+                system_service: t.system_service(),
+                prefix: n.to_string(),
+                relation: relation.as_str(),
+            });
         }
     }
     render::records(

@@ -8,6 +8,7 @@ mod fetch_cmd;
 mod nsg_cmd;
 pub mod render;
 mod routes_cmd;
+mod serve_cmd;
 pub mod source;
 
 use anyhow::{Result, bail};
@@ -118,6 +119,7 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
         Command::Regions => commands::regions(&snap()?, cli.format, out),
         Command::Explain(a) => commands::explain(a, cli.format, out),
         Command::Check(a) => check_cmd::check(&snap()?, a, cli.format, out),
+        Command::Serve(a) => serve_cmd::serve(cli.tags.clone(), cli.offline, cli.quiet, a),
         Command::Tags(a) => commands::tags(&snap()?, a, cli.format, out),
         Command::Prefixes(a) => commands::prefixes(&snap()?, a, cli.format, out),
         Command::Lookup(a) => {

@@ -297,3 +297,56 @@ fn build_regions(snap: &Snapshot) -> BTreeMap<String, LazyRegion> {
         })
         .collect()
 }
+
+/// How a tag's prefix relates to a queried prefix (`lookup PREFIX`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Relation {
+    /// The tag's prefix is the query.
+    Equals,
+    /// The tag's prefix holds the whole query.
+    Contains,
+    /// The tag's prefix lies inside the query.
+    Inside,
+}
+
+impl Relation {
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Relation::Equals => "equals",
+            Relation::Contains => "contains",
+            Relation::Inside => "inside",
+        }
+    }
+}
+
+/// Every tag prefix that equals, contains or lies inside `query` (optionally only tags of one
+/// region code), in tag order then prefix order: what `lookup PREFIX` answers.
+pub fn relations(
+    snap: &Snapshot,
+    query: &IpNet,
+    region: Option<&str>,
+) -> Vec<(TagId, IpNet, Relation)> {
+    let mut out = Vec::new();
+    for (id, t) in snap.tags().iter().enumerate() {
+        if region.is_some_and(|r| t.region() != r) {
+            continue;
+        }
+        for n in t.prefixes() {
+            let relation = if n.contains(query) {
+                if n == *query {
+                    Relation::Equals
+                } else {
+                    Relation::Contains
+                }
+            } else if query.contains(&n) {
+                Relation::Inside
+            } else {
+                continue;
+            };
+            out.push((id as TagId, n, relation));
+        }
+    }
+    out
+}

@@ -245,3 +245,108 @@ pub struct Verdict {
     /// `securityRules/NAME` or `defaultSecurityRules/NAME` (empty when no NSG applies).
     pub rule: String,
 }
+
+impl Flow {
+    /// One flow line: CSV `direction,protocol,local_ip,local_port,remote_ip,remote_port` or an
+    /// NDJSON object with those keys. `Ok(None)` for blank, comment and header lines.
+    pub fn parse_line(line: &str) -> std::result::Result<Option<Flow>, String> {
+        let l = line.trim();
+        if l.is_empty() || l.starts_with('#') {
+            return Ok(None);
+        }
+        if !l.starts_with('{') {
+            let mut it = l.split(',').map(str::trim);
+            let f: [&str; 6] = std::array::from_fn(|_| it.next().unwrap_or("\u{0}"));
+            if it.next().is_none() && !f.contains(&"\u{0}") {
+                if f[0].eq_ignore_ascii_case("direction") {
+                    return Ok(None);
+                }
+                return Flow::from_fields(&f);
+            }
+        }
+        let fields: Vec<String> = if l.starts_with('{') {
+            let v: serde_json::Value =
+                serde_json::from_str(l).map_err(|e| format!("invalid JSON: {e}"))?;
+            [
+                "direction",
+                "protocol",
+                "local_ip",
+                "local_port",
+                "remote_ip",
+                "remote_port",
+            ]
+            .iter()
+            .map(|k| match v.get(*k) {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(serde_json::Value::Number(n)) => n.to_string(),
+                _ => String::new(),
+            })
+            .collect()
+        } else {
+            l.split(',').map(|s| s.trim().to_string()).collect()
+        };
+        if fields
+            .first()
+            .is_some_and(|f| f.eq_ignore_ascii_case("direction"))
+        {
+            return Ok(None); // the header
+        }
+        if fields.len() != 6 {
+            return Err(format!(
+                "expected 6 fields direction,protocol,local_ip,local_port,remote_ip,remote_port, got {}",
+                fields.len()
+            ));
+        }
+        let f: [&str; 6] = std::array::from_fn(|i| fields[i].as_str());
+        Flow::from_fields(&f)
+    }
+
+    /// A flow from its six fields (a port may be empty or `*`: 0).
+    pub fn from_fields(fields: &[&str; 6]) -> std::result::Result<Option<Flow>, String> {
+        let direction = Direction::parse(fields[0])
+            .ok_or(format!("direction `{}`: Inbound or Outbound", fields[0]))?;
+        let protocol = match Protocol::parse(fields[1]) {
+            Some(Protocol::Any) | None => {
+                return Err(format!(
+                    "protocol `{}`: Tcp, Udp, Icmp, Esp or Ah",
+                    fields[1]
+                ));
+            }
+            Some(p) => p,
+        };
+        let ip = |s: &str| {
+            s.parse::<IpAddr>()
+                .map_err(|_| format!("`{s}` is not an IP address"))
+        };
+        let port = |s: &str| {
+            if s.is_empty() || s == "*" {
+                Ok(0)
+            } else {
+                s.parse::<u16>()
+                    .map_err(|_| format!("port `{s}` is not 0–65535"))
+            }
+        };
+        let (local_ip, remote_ip) = (ip(fields[2])?, ip(fields[4])?);
+        if local_ip.is_ipv4() != remote_ip.is_ipv4() {
+            return Err(format!(
+                "{local_ip} and {remote_ip} are of different families"
+            ));
+        }
+        Ok(Some(Flow {
+            direction,
+            protocol,
+            local_ip,
+            local_port: port(fields[3])?,
+            remote_ip,
+            remote_port: port(fields[5])?,
+        }))
+    }
+
+    /// A flow from a JSON object with the six keys (ports as numbers or strings).
+    pub fn from_json(v: &serde_json::Value) -> std::result::Result<Flow, String> {
+        if !v.is_object() {
+            return Err("a flow is an object with direction, protocol, local_ip, local_port, remote_ip, remote_port".into());
+        }
+        Flow::parse_line(&v.to_string())?.ok_or_else(|| "an empty flow".to_string())
+    }
+}

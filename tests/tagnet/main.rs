@@ -10,3 +10,4 @@ mod nsg;
 mod props;
 mod real;
 mod routes;
+mod serve;

@@ -1,0 +1,999 @@
+//! `tagnet serve`: the index held in memory behind a JSON API and a web page, swapped for a
+//! newer snapshot without a restart.
+//!
+//! The snapshot and its index sit behind an [`ArcSwap`]: a request takes the current one at
+//! its start and finishes on it, while a reload builds the next one beside it and swaps the
+//! pointer. A snapshot that does not load is refused with a log line; the old one keeps
+//! serving. Handlers that compute (lookups of large batches, UDR plans, NSG checks) run on the
+//! blocking pool, so the async workers stay free.
+
+use crate::index::TagIndex;
+use crate::snapshot::Snapshot;
+use arc_swap::ArcSwap;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Path, RawQuery, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use ipnet::IpNet;
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// What the server was loaded from, as `/v1/snapshot` shows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Info {
+    /// Cloud.
+    pub cloud: String,
+    /// changeNumber.
+    pub change_number: u64,
+    /// Publication date, when known.
+    pub date: Option<String>,
+    /// Where it came from (a path or the built-in snapshot's name).
+    pub source: String,
+}
+
+/// A snapshot and its index.
+pub struct Loaded {
+    /// The tags.
+    pub snap: Snapshot,
+    /// The index.
+    pub index: TagIndex,
+    /// Where it came from.
+    pub info: Info,
+    /// When it was loaded (seconds since the epoch).
+    pub loaded_at: u64,
+}
+
+impl Loaded {
+    /// Indexes a snapshot.
+    pub fn new(snap: Snapshot, info: Info) -> Loaded {
+        let index = TagIndex::build(&snap);
+        Loaded {
+            snap,
+            index,
+            info,
+            loaded_at: now(),
+        }
+    }
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Loads the snapshot the server is configured for (re-read on every reload).
+pub type Loader = Arc<dyn Fn() -> Result<(Snapshot, Info), String> + Send + Sync>;
+
+/// Server settings.
+#[derive(Clone)]
+pub struct Options {
+    /// The most addresses of one `POST /v1/lookup`.
+    pub max_batch: usize,
+    /// A bearer token every request but `/healthz` must carry.
+    pub token: Option<String>,
+    /// How long a request may take.
+    pub timeout: Duration,
+    /// The largest request body.
+    pub body_limit: usize,
+    /// How often to look for a newer snapshot (`None`: only on SIGHUP).
+    pub watch: Option<Duration>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            max_batch: 1_000_000,
+            token: None,
+            timeout: Duration::from_secs(30),
+            body_limit: 64 << 20,
+            watch: Some(Duration::from_secs(60)),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Metrics {
+    /// (route, status) → (count, seconds).
+    requests: BTreeMap<(String, u16), (u64, f64)>,
+    reloads: u64,
+    reload_failures: u64,
+}
+
+/// The server's shared state.
+pub struct App {
+    current: ArcSwap<Loaded>,
+    loader: Loader,
+    opts: Options,
+    metrics: Mutex<Metrics>,
+    reload_lock: tokio::sync::Mutex<()>,
+}
+
+impl App {
+    /// A server state around a first snapshot.
+    pub fn new(first: Loaded, loader: Loader, opts: Options) -> Arc<App> {
+        Arc::new(App {
+            current: ArcSwap::from_pointee(first),
+            loader,
+            opts,
+            metrics: Mutex::new(Metrics::default()),
+            reload_lock: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The snapshot in use now.
+    pub fn current(&self) -> Arc<Loaded> {
+        self.current.load_full()
+    }
+
+    /// Loads the configured snapshot again and swaps it in when it differs from the one in
+    /// use (or always, when `force`). Returns whether it swapped; a snapshot that does not load
+    /// is refused and the old one kept.
+    pub async fn reload(self: &Arc<App>, force: bool) -> Result<bool, String> {
+        let _one_at_a_time = self.reload_lock.lock().await;
+        let loader = self.loader.clone();
+        let loaded = tokio::task::spawn_blocking(move || {
+            loader().map(|(snap, info)| Loaded::new(snap, info))
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        match loaded {
+            Ok(next) => {
+                let cur = self.current();
+                if !force && next.info == cur.info {
+                    return Ok(false);
+                }
+                tracing::info!(
+                    cloud = %next.info.cloud,
+                    change_number = next.info.change_number,
+                    source = %next.info.source,
+                    "snapshot loaded"
+                );
+                self.current.store(Arc::new(next));
+                self.metrics.lock().expect("metrics").reloads += 1;
+                Ok(true)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "snapshot refused; the one in use keeps serving");
+                self.metrics.lock().expect("metrics").reload_failures += 1;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// An API error: `{"error": {"code": …, "message": …}}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn bad(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "bad-request",
+            message: message.into(),
+        }
+    }
+    fn unprocessable(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "invalid-input",
+            message: message.into(),
+        }
+    }
+    fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            code: "not-found",
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            axum::Json(json!({"error": {"code": self.code, "message": self.message}})),
+        )
+            .into_response()
+    }
+}
+
+impl From<crate::Error> for ApiError {
+    fn from(e: crate::Error) -> ApiError {
+        let text = e.to_string();
+        if text.contains("unknown") {
+            ApiError::not_found(text)
+        } else {
+            ApiError::unprocessable(text)
+        }
+    }
+}
+
+type ApiResult = Result<Response, ApiError>;
+
+/// The router: the API, the page, health and metrics.
+pub fn router(app: Arc<App>) -> Router {
+    let limit = app.opts.body_limit;
+    Router::new()
+        .route("/", get(page))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics))
+        .route("/v1/openapi.json", get(openapi))
+        .route("/v1/snapshot", get(snapshot))
+        .route("/v1/lookup", get(lookup_get).post(lookup_post))
+        .route("/v1/tags", get(tags))
+        .route("/v1/tags/{name}/prefixes", get(tag_prefixes))
+        .route("/v1/udr", get(udr))
+        .route("/v1/nsg/verify", post(nsg_verify))
+        .route("/v1/nsg/reach", post(nsg_reach))
+        .fallback(|| async { ApiError::not_found("no such endpoint; see /v1/openapi.json") })
+        .layer(middleware::from_fn_with_state(app.clone(), guard))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(app)
+}
+
+/// Token, timeout and metrics around every request; no body is logged.
+async fn guard(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "other".to_string(), |p| p.as_str().to_string());
+    let path = req.uri().path().to_string();
+    if let Some(token) = &app.opts.token
+        && path != "/healthz"
+    {
+        let given = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if given != Some(token.as_str()) {
+            let mut r = ApiError {
+                status: StatusCode::UNAUTHORIZED,
+                code: "unauthorized",
+                message: "this server needs `Authorization: Bearer TOKEN`".into(),
+            }
+            .into_response();
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            record(&app, &route, r.status().as_u16(), start);
+            return r;
+        }
+    }
+    let resp = match tokio::time::timeout(app.opts.timeout, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "timeout",
+            message: format!("the request took longer than {:?}", app.opts.timeout),
+        }
+        .into_response(),
+    };
+    let status = resp.status().as_u16();
+    record(&app, &route, status, start);
+    tracing::debug!(%path, status, micros = start.elapsed().as_micros() as u64, "request");
+    resp
+}
+
+fn record(app: &App, route: &str, status: u16, start: Instant) {
+    let mut m = app.metrics.lock().expect("metrics");
+    let e = m.requests.entry((route.to_string(), status)).or_default();
+    e.0 += 1;
+    e.1 += start.elapsed().as_secs_f64();
+}
+
+async fn page() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        include_str!("page.html"),
+    )
+        .into_response()
+}
+
+async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        include_str!("openapi.json"),
+    )
+        .into_response()
+}
+
+fn snapshot_json(l: &Loaded) -> Value {
+    let age = l
+        .info
+        .date
+        .as_deref()
+        .and_then(|d| crate::load::builtin::age_days(d, now()));
+    json!({
+        "cloud": l.info.cloud,
+        "change_number": l.info.change_number,
+        "date": l.info.date,
+        "source": l.info.source,
+        "loaded_at": l.loaded_at,
+        "age_days": age,
+    })
+}
+
+async fn snapshot(State(app): State<Arc<App>>) -> Response {
+    axum::Json(snapshot_json(&app.current())).into_response()
+}
+
+async fn metrics(State(app): State<Arc<App>>) -> Response {
+    let cur = app.current();
+    let m = app.metrics.lock().expect("metrics");
+    let mut out = String::new();
+    out.push_str("# HELP tagnet_requests_total Requests by route and status.\n# TYPE tagnet_requests_total counter\n");
+    for ((route, status), (n, _)) in &m.requests {
+        out.push_str(&format!(
+            "tagnet_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}\n"
+        ));
+    }
+    out.push_str("# HELP tagnet_request_seconds Time spent answering, by route.\n# TYPE tagnet_request_seconds summary\n");
+    let mut by_route: BTreeMap<&str, (u64, f64)> = BTreeMap::new();
+    for ((route, _), (n, s)) in &m.requests {
+        let e = by_route.entry(route).or_default();
+        e.0 += n;
+        e.1 += s;
+    }
+    for (route, (n, s)) in by_route {
+        out.push_str(&format!(
+            "tagnet_request_seconds_sum{{route=\"{route}\"}} {s:.6}\ntagnet_request_seconds_count{{route=\"{route}\"}} {n}\n"
+        ));
+    }
+    out.push_str(&format!(
+        "# HELP tagnet_snapshot_change_number The changeNumber served.\n# TYPE tagnet_snapshot_change_number gauge\ntagnet_snapshot_change_number{{cloud=\"{}\"}} {}\n",
+        cur.info.cloud, cur.info.change_number
+    ));
+    if let Some(age) = cur
+        .info
+        .date
+        .as_deref()
+        .and_then(|d| crate::load::builtin::age_days(d, now()))
+    {
+        out.push_str(&format!(
+            "# HELP tagnet_snapshot_age_days Days since the snapshot was published.\n# TYPE tagnet_snapshot_age_days gauge\ntagnet_snapshot_age_days {age}\n"
+        ));
+    }
+    out.push_str(&format!(
+        "# TYPE tagnet_reloads_total counter\ntagnet_reloads_total {}\n# TYPE tagnet_reload_failures_total counter\ntagnet_reload_failures_total {}\n",
+        m.reloads, m.reload_failures
+    ));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
+
+/// The query's pairs, decoded.
+fn pairs(q: &Option<String>) -> Vec<(String, String)> {
+    q.as_deref()
+        .map(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn one(pairs: &[(String, String)], key: &str) -> Option<String> {
+    pairs
+        .iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.clone())
+}
+
+fn known_keys(pairs: &[(String, String)], keys: &[&str]) -> Result<(), ApiError> {
+    match pairs.iter().find(|(k, _)| !keys.contains(&k.as_str())) {
+        Some((k, _)) => Err(ApiError::bad(format!(
+            "unknown parameter `{k}`; this endpoint takes {}",
+            keys.join(", ")
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// One answer of `lookup`: an address and every tag holding it, or a prefix and every tag
+/// prefix related to it.
+fn answer(l: &Loaded, text: &str, region: Option<&str>) -> Result<Value, String> {
+    let t = text.trim();
+    if t.contains('/') {
+        let q: IpNet = crate::load::parse_listed_prefix(t)?;
+        let q = q.trunc();
+        let rel: Vec<Value> = crate::index::relations(&l.snap, &q, region)
+            .into_iter()
+            .map(|(id, n, r)| {
+                let tag = l.snap.tag(id);
+                json!({"tag": tag.name(), "region": tag.region(), "system_service": tag.system_service(), "prefix": n.to_string(), "relation": r.as_str()})
+            })
+            .collect();
+        return Ok(json!({"query": q.to_string(), "matches": rel}));
+    }
+    let ip: IpAddr = t
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .map_err(|_| format!("`{t}` is not an IP address or prefix"))?;
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    let matches: Vec<Value> = l
+        .index
+        .lookup(ip)
+        .iter()
+        .map(|m| {
+            let tag = l.snap.tag(m.tag);
+            json!({"tag": tag.name(), "region": tag.region(), "system_service": tag.system_service(), "prefix": l.index.prefix(m.prefix).to_string()})
+        })
+        .filter(|v| region.is_none_or(|r| v["region"] == r))
+        .collect();
+    Ok(json!({"ip": ip.to_string(), "matches": matches}))
+}
+
+fn region_param(l: &Loaded, r: Option<String>) -> Result<Option<String>, ApiError> {
+    r.filter(|r| !r.is_empty())
+        .map(|r| l.snap.resolve_region(&r).map(str::to_string))
+        .transpose()
+        .map_err(|e| ApiError::not_found(e.to_string()))
+}
+
+fn records(l: &Loaded, records: Vec<Value>) -> Response {
+    axum::Json(json!({"snapshot": snapshot_json(l), "records": records})).into_response()
+}
+
+async fn lookup_get(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> ApiResult {
+    let p = pairs(&q);
+    known_keys(&p, &["ip", "region"])?;
+    let l = app.current();
+    let region = region_param(&l, one(&p, "region"))?;
+    let ips: Vec<&String> = p
+        .iter()
+        .filter(|(k, _)| k == "ip")
+        .map(|(_, v)| v)
+        .collect();
+    if ips.is_empty() {
+        return Err(ApiError::bad("give ?ip=ADDRESS (repeatable) or a prefix"));
+    }
+    if ips.len() > app.opts.max_batch {
+        return Err(too_many(ips.len(), app.opts.max_batch));
+    }
+    let mut out = Vec::with_capacity(ips.len());
+    for t in ips {
+        out.push(answer(&l, t, region.as_deref()).map_err(ApiError::unprocessable)?);
+    }
+    Ok(records(&l, out))
+}
+
+fn too_many(n: usize, max: usize) -> ApiError {
+    ApiError {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        code: "too-many",
+        message: format!("{n} addresses; this server takes at most {max} a request (--max-batch)"),
+    }
+}
+
+async fn lookup_post(
+    State(app): State<Arc<App>>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let p = pairs(&q);
+    known_keys(&p, &["region"])?;
+    let l = app.current();
+    let region = region_param(&l, one(&p, "region"))?;
+    let json_body = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"))
+        || body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    let max = app.opts.max_batch;
+    let l2 = l.clone();
+    let out = tokio::task::spawn_blocking(move || -> Result<Vec<Value>, ApiError> {
+        let items: Vec<String> = if json_body {
+            serde_json::from_slice::<Vec<String>>(&body).map_err(|e| {
+                ApiError::bad(format!("the body is not a JSON array of strings: {e}"))
+            })?
+        } else {
+            std::str::from_utf8(&body)
+                .map_err(|_| ApiError::bad("the body is not UTF-8 text"))?
+                .lines()
+                .map(|x| x.split('#').next().unwrap_or("").trim().to_string())
+                .filter(|x| !x.is_empty())
+                .collect()
+        };
+        if items.len() > max {
+            return Err(too_many(items.len(), max));
+        }
+        use rayon::prelude::*;
+        items
+            .par_iter()
+            .enumerate()
+            .map(|(i, t)| {
+                answer(&l2, t, region.as_deref())
+                    .map_err(|e| ApiError::unprocessable(format!("item {}: {e}", i + 1)))
+            })
+            .collect()
+    })
+    .await
+    .map_err(|e| ApiError::unprocessable(e.to_string()))??;
+    Ok(records(&l, out))
+}
+
+async fn tags(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> ApiResult {
+    let p = pairs(&q);
+    known_keys(&p, &["region", "service", "feature", "name"])?;
+    let l = app.current();
+    let region = region_param(&l, one(&p, "region"))?;
+    let service = one(&p, "service").map(|s| s.to_ascii_lowercase());
+    let feature = one(&p, "feature").map(|s| s.to_ascii_lowercase());
+    let name = one(&p, "name").map(|s| s.to_ascii_lowercase());
+    let out: Vec<Value> = l
+        .snap
+        .tags()
+        .iter()
+        .filter(|t| region.as_deref().is_none_or(|r| t.region() == r))
+        .filter(|t| {
+            service
+                .as_deref()
+                .is_none_or(|s| t.system_service().to_ascii_lowercase() == s)
+        })
+        .filter(|t| {
+            feature.as_deref().is_none_or(|f| {
+                t.network_features()
+                    .is_some_and(|fs| fs.iter().any(|x| x.to_ascii_lowercase() == f))
+            })
+        })
+        .filter(|t| {
+            name.as_deref()
+                .is_none_or(|n| crate::snapshot::glob_match(n, &t.name().to_ascii_lowercase()))
+        })
+        .map(|t| {
+            json!({
+                "name": t.name(),
+                "region": t.region(),
+                "system_service": t.system_service(),
+                "ipv4_prefixes": t.v4().len(),
+                "ipv6_prefixes": t.v6().len(),
+                "network_features": t.network_features(),
+            })
+        })
+        .collect();
+    Ok(records(&l, out))
+}
+
+async fn tag_prefixes(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult {
+    let p = pairs(&q);
+    known_keys(&p, &["region", "family", "aggregate"])?;
+    let l = app.current();
+    let region = one(&p, "region").filter(|r| !r.is_empty());
+    let ids = l
+        .snap
+        .resolve_tag(&name, region.as_deref())
+        .map_err(|e| ApiError::not_found(e.to_string()))?;
+    let family = one(&p, "family").unwrap_or_default().to_ascii_lowercase();
+    let keep = |n: &IpNet| match family.as_str() {
+        "" | "any" => Ok(true),
+        "ipv4" | "4" => Ok(matches!(n, IpNet::V4(_))),
+        "ipv6" | "6" => Ok(matches!(n, IpNet::V6(_))),
+        other => Err(ApiError::bad(format!("family `{other}`: ipv4 or ipv6"))),
+    };
+    let mut nets = Vec::new();
+    for id in &ids {
+        for n in l.snap.tag(*id).prefixes() {
+            if keep(&n)? {
+                nets.push(n);
+            }
+        }
+    }
+    let aggregate = match one(&p, "aggregate").as_deref() {
+        None | Some("false") | Some("0") => false,
+        Some("true") | Some("1") | Some("") => true,
+        Some(x) => return Err(ApiError::bad(format!("aggregate `{x}`: true or false"))),
+    };
+    let nets: Vec<IpNet> = if aggregate || ids.len() > 1 {
+        crate::prefixset::PrefixSet::from_prefixes(nets).to_prefixes()
+    } else {
+        nets
+    };
+    let names: Vec<&str> = ids.iter().map(|i| l.snap.tag(*i).name()).collect();
+    Ok(axum::Json(json!({
+        "snapshot": snapshot_json(&l),
+        "tags": names,
+        "records": nets.iter().map(ToString::to_string).collect::<Vec<_>>(),
+    }))
+    .into_response())
+}
+
+async fn udr(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> ApiResult {
+    use crate::routes::deploy::{Header, Layout};
+    let p = pairs(&q);
+    known_keys(&p, &["region", "profile", "format", "max_routes", "paired"])?;
+    let l = app.current();
+    let regions: Vec<String> = p
+        .iter()
+        .filter(|(k, _)| k == "region")
+        .map(|(_, v)| v.clone())
+        .collect();
+    if regions.is_empty() {
+        return Err(ApiError::bad("give ?region=REGION"));
+    }
+    let profile =
+        crate::routes::profile(&one(&p, "profile").unwrap_or_else(|| "aml-vnet-2020".into()))
+            .map_err(|e| ApiError::not_found(e.to_string()))?;
+    let format = one(&p, "format")
+        .unwrap_or_else(|| "json".into())
+        .to_ascii_lowercase();
+    let max_routes = match one(&p, "max_routes") {
+        Some(m) => m
+            .parse::<usize>()
+            .ok()
+            .filter(|&m| m > 0)
+            .ok_or_else(|| ApiError::bad(format!("max_routes `{m}`: a positive number")))?,
+        None => 400,
+    };
+    let mut codes = Vec::new();
+    for r in &regions {
+        let c = l
+            .snap
+            .resolve_region(r)
+            .map_err(|e| ApiError::not_found(e.to_string()))?
+            .to_string();
+        if one(&p, "paired").as_deref() == Some("true")
+            && let Some(pair) = crate::routes::region_pair(&c)
+        {
+            codes.push(pair);
+        }
+        codes.push(c);
+    }
+    codes.sort();
+    codes.dedup();
+    let l2 = l.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let req = crate::routes::UdrRequest {
+            regions: codes,
+            profile_tags: profile.tags.clone(),
+            named_tags: Vec::new(),
+            ipv6: false,
+            next_hop: crate::routes::NextHop::Internet,
+            max_routes,
+            reserve: 1,
+            exact: false,
+            use_service_tags: false,
+            never_cover: Vec::new(),
+        };
+        crate::routes::plan(&l2.snap, &req)
+    })
+    .await
+    .map_err(|e| ApiError::unprocessable(e.to_string()))?
+    .map_err(ApiError::from)?
+    .map_err(|over| ApiError::unprocessable(over.message))?;
+    let header = Header {
+        lines: vec![
+            format!(
+                "Generated by tagnet serve from {} service tags, changeNumber {}.",
+                l.snap.cloud(),
+                l.snap.change_number()
+            ),
+            format!(
+                "Regions: {}. Tags: {}.",
+                result.regions.join(", "),
+                result.tags.join(", ")
+            ),
+        ],
+    };
+    let name = format!("tagnet-udr-{}", result.regions.join("-"));
+    let (body, ctype, ext) = match format.as_str() {
+        "json" => {
+            let routes: Vec<Value> = result
+                .routes
+                .iter()
+                .map(|r| json!({"name": r.name, "address_prefix": r.address_prefix, "next_hop_type": r.next_hop.kind(), "tags": r.tags}))
+                .collect();
+            let doc = json!({"snapshot": snapshot_json(&l), "regions": result.regions, "tags": result.tags, "routes": routes, "extra_addresses": result.extra_addresses.to_string(), "notes": result.notes});
+            (
+                serde_json::to_string_pretty(&doc).unwrap_or_default(),
+                "application/json",
+                "json",
+            )
+        }
+        "csv" => {
+            let mut s = String::from("name,address_prefix,next_hop_type\n");
+            for r in &result.routes {
+                s.push_str(&format!(
+                    "{},{},{}\n",
+                    r.name,
+                    r.address_prefix,
+                    r.next_hop.kind()
+                ));
+            }
+            (s, "text/csv; charset=utf-8", "csv")
+        }
+        "az" => (
+            crate::routes::deploy::az(&result.routes, &header, max_routes),
+            "text/x-shellscript; charset=utf-8",
+            "sh",
+        ),
+        "arm" => (
+            crate::routes::deploy::arm(&result.routes, &header, Layout::Routes),
+            "application/json",
+            "json",
+        ),
+        "bicep" => (
+            crate::routes::deploy::bicep(&result.routes, &header, Layout::Routes),
+            "text/plain; charset=utf-8",
+            "bicep",
+        ),
+        "terraform" => (
+            crate::routes::deploy::terraform(&result.routes, &header, Layout::Routes),
+            "text/plain; charset=utf-8",
+            "tf",
+        ),
+        other => {
+            return Err(ApiError::bad(format!(
+                "format `{other}`: json, csv, az, arm, bicep or terraform"
+            )));
+        }
+    };
+    let file = if format == "arm" {
+        format!("{name}.arm.json")
+    } else {
+        format!("{name}.{ext}")
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, ctype.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// The subnet NSG, the NIC NSG and the VirtualNetwork space of a request.
+type Scope = (
+    Option<crate::nsg::eval::ResolvedNsg>,
+    Option<crate::nsg::eval::ResolvedNsg>,
+    Vec<IpNet>,
+);
+
+/// `{"nsg": NSG JSON, "nic_nsg": …, "vnet": ["10.0.0.0/16"], "asgs": {"web": ["10.0.1.4"]}}`.
+fn nsg_scope(l: &Loaded, body: &Value) -> Result<Scope, ApiError> {
+    let mut vnet = Vec::new();
+    for v in body
+        .get("vnet")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let t = v.as_str().unwrap_or("");
+        vnet.push(
+            t.parse::<IpNet>()
+                .map_err(|_| ApiError::unprocessable(format!("vnet `{t}` is not a CIDR prefix")))?
+                .trunc(),
+        );
+    }
+    let mut asgs = BTreeMap::new();
+    if let Some(o) = body.get("asgs").and_then(Value::as_object) {
+        for (k, v) in o {
+            let ips: Result<Vec<IpAddr>, _> = v
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|x| x.as_str().unwrap_or("").parse::<IpAddr>())
+                .collect();
+            asgs.insert(
+                k.clone(),
+                ips.map_err(|_| {
+                    ApiError::unprocessable(format!("asgs.{k}: not a list of IP addresses"))
+                })?,
+            );
+        }
+    }
+    let ctx = crate::nsg::eval::Context {
+        snapshot: &l.snap,
+        vnet: vnet.clone(),
+        asgs,
+    };
+    let read = |key: &str| -> Result<Option<crate::nsg::eval::ResolvedNsg>, ApiError> {
+        let Some(doc) = body.get(key).filter(|v| !v.is_null()) else {
+            return Ok(None);
+        };
+        let mut nsgs = crate::nsg::load::parse(doc.to_string().as_bytes(), key)?;
+        if nsgs.len() != 1 {
+            return Err(ApiError::unprocessable(format!(
+                "`{key}` holds {} NSGs; give one",
+                nsgs.len()
+            )));
+        }
+        Ok(Some(ctx.resolve(&nsgs.remove(0))?))
+    };
+    let subnet = read("nsg")?;
+    let nic = read("nic_nsg")?;
+    if subnet.is_none() && nic.is_none() {
+        return Err(ApiError::unprocessable(
+            "give `nsg` (the subnet's NSG), `nic_nsg`, or both",
+        ));
+    }
+    Ok((subnet, nic, vnet))
+}
+
+fn json_body(body: &Bytes) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::bad(format!("the body is not JSON: {e}")))
+}
+
+async fn nsg_verify(State(app): State<Arc<App>>, body: Bytes) -> ApiResult {
+    let l = app.current();
+    let max = app.opts.max_batch;
+    let l2 = l.clone();
+    let out = tokio::task::spawn_blocking(move || -> Result<Vec<Value>, ApiError> {
+        let body = json_body(&body)?;
+        let (subnet, nic, _) = nsg_scope(&l2, &body)?;
+        let flows = body
+            .get("flows")
+            .and_then(Value::as_array)
+            .ok_or_else(|| ApiError::unprocessable("give `flows`: a list of {direction, protocol, local_ip, local_port, remote_ip, remote_port}"))?;
+        if flows.len() > max {
+            return Err(too_many(flows.len(), max));
+        }
+        let (cs, cn) = (
+            subnet.as_ref().map(crate::nsg::compile),
+            nic.as_ref().map(crate::nsg::compile),
+        );
+        let mut out = Vec::with_capacity(flows.len());
+        for (i, f) in flows.iter().enumerate() {
+            let flow = crate::nsg::model::Flow::from_json(f)
+                .map_err(|e| ApiError::unprocessable(format!("flows[{i}]: {e}")))?;
+            let v = crate::nsg::verdict(cs.as_ref(), cn.as_ref(), &flow);
+            out.push(json!({"access": v.access, "nsg": v.nsg, "rule": v.rule}));
+        }
+        Ok(out)
+    })
+    .await
+    .map_err(|e| ApiError::unprocessable(e.to_string()))??;
+    Ok(records(&l, out))
+}
+
+async fn nsg_reach(State(app): State<Arc<App>>, body: Bytes) -> ApiResult {
+    let l = app.current();
+    let l2 = l.clone();
+    let out = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
+        use crate::nsg::model::{Direction, Protocol};
+        let body = json_body(&body)?;
+        let (subnet, nic, vnet) = nsg_scope(&l2, &body)?;
+        let text = |k: &str| {
+            body.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        let direction = Direction::parse(&text("direction"))
+            .ok_or_else(|| ApiError::unprocessable("direction: inbound or outbound"))?;
+        let protocol = Protocol::parse(&text("protocol"))
+            .filter(|p| *p != Protocol::Any)
+            .ok_or_else(|| ApiError::unprocessable("protocol: Tcp, Udp, Icmp, Esp or Ah"))?;
+        let port = match body.get("port") {
+            None => 0,
+            Some(p) => p
+                .as_u64()
+                .filter(|&p| p <= 65535)
+                .ok_or_else(|| ApiError::unprocessable("port: 0 to 65535"))?
+                as u16,
+        };
+        let local: IpAddr = match body.get("local").and_then(Value::as_str) {
+            Some(t) => t.parse().map_err(|_| {
+                ApiError::unprocessable(format!("local `{t}` is not an IP address"))
+            })?,
+            None => match vnet.first() {
+                Some(IpNet::V4(n)) => IpAddr::V4((u32::from(n.network()) + 4).into()),
+                Some(IpNet::V6(n)) => IpAddr::V6((u128::from(n.network()) + 4).into()),
+                None => return Err(ApiError::unprocessable("give `local` or `vnet`")),
+            },
+        };
+        let everything = crate::prefixset::PrefixSet::from_prefixes([if local.is_ipv4() {
+            "0.0.0.0/0".parse::<IpNet>().expect("valid")
+        } else {
+            "::/0".parse::<IpNet>().expect("valid")
+        }]);
+        let (lp, rp) = match direction {
+            Direction::Inbound => (port, 0),
+            Direction::Outbound => (0, port),
+        };
+        let set = crate::nsg::reach::allowed_chain(
+            subnet.as_ref(),
+            nic.as_ref(),
+            direction,
+            protocol,
+            local,
+            lp,
+            rp,
+            &everything,
+        );
+        let prefixes: Vec<Value> = crate::nsg::reach::with_counts(&set)
+            .into_iter()
+            .map(|(n, c)| json!({"prefix": n.to_string(), "addresses": c.to_string()}))
+            .collect();
+        Ok(json!({"local": local.to_string(), "allowed": prefixes}))
+    })
+    .await
+    .map_err(|e| ApiError::unprocessable(e.to_string()))??;
+    let mut v = out;
+    v["snapshot"] = snapshot_json(&l);
+    Ok(axum::Json(v).into_response())
+}
+
+/// Serves until SIGINT or SIGTERM; reloads on SIGHUP and, with [`Options::watch`], when the
+/// configured snapshot changes.
+pub async fn run(app: Arc<App>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    spawn_reloads(app.clone());
+    axum::serve(
+        listener,
+        router(app).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await
+}
+
+fn spawn_reloads(app: Arc<App>) {
+    if let Some(every) = app.opts.watch {
+        let a = app.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let _ = a.reload(false).await;
+            }
+        });
+    }
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading the snapshot");
+            let _ = app.reload(true).await;
+        }
+    });
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing the requests in flight");
+}
