@@ -38,7 +38,8 @@ pub struct Info {
     pub source: String,
 }
 
-/// A snapshot and its index.
+/// A snapshot and its index, with the JSON text of every tag and prefix made once, so a
+/// batch answer is written, not built.
 pub struct Loaded {
     /// The tags.
     pub snap: Snapshot,
@@ -48,17 +49,42 @@ pub struct Loaded {
     pub info: Info,
     /// When it was loaded (seconds since the epoch).
     pub loaded_at: u64,
+    /// Per tag: `"tag":…,"region":…,"system_service":…`.
+    tag_json: Vec<String>,
+    /// Per index prefix: its text.
+    prefix_text: Vec<String>,
 }
 
 impl Loaded {
     /// Indexes a snapshot.
     pub fn new(snap: Snapshot, info: Info) -> Loaded {
+        use rayon::prelude::*;
         let index = TagIndex::build(&snap);
+        let s = |t: &str| serde_json::to_string(t).expect("a string serializes");
+        let tag_json = snap
+            .tags()
+            .iter()
+            .map(|t| {
+                format!(
+                    "\"tag\":{},\"region\":{},\"system_service\":{}",
+                    s(t.name()),
+                    s(t.region()),
+                    s(t.system_service())
+                )
+            })
+            .collect();
+        let prefix_text = index
+            .prefixes()
+            .par_iter()
+            .map(ToString::to_string)
+            .collect();
         Loaded {
             snap,
             index,
             info,
             loaded_at: now(),
+            tag_json,
+            prefix_text,
         }
     }
 }
@@ -404,9 +430,11 @@ fn known_keys(pairs: &[(String, String)], keys: &[&str]) -> Result<(), ApiError>
     }
 }
 
-/// One answer of `lookup`: an address and every tag holding it, or a prefix and every tag
-/// prefix related to it.
-fn answer(l: &Loaded, text: &str, region: Option<&str>) -> Result<Value, String> {
+/// One answer of `lookup`, written as JSON into `buf`: `{"ip": …, "matches": [{tag, region,
+/// system_service, prefix}]}` for an address (the records of `lookup --format json`), or
+/// `{"query": …, "matches": [… relation]}` for a prefix.
+fn answer(l: &Loaded, buf: &mut String, text: &str, region: Option<&str>) -> Result<(), String> {
+    use std::fmt::Write as _;
     let t = text.trim();
     if t.contains('/') {
         let q: IpNet = crate::load::parse_listed_prefix(t)?;
@@ -418,7 +446,8 @@ fn answer(l: &Loaded, text: &str, region: Option<&str>) -> Result<Value, String>
                 json!({"tag": tag.name(), "region": tag.region(), "system_service": tag.system_service(), "prefix": n.to_string(), "relation": r.as_str()})
             })
             .collect();
-        return Ok(json!({"query": q.to_string(), "matches": rel}));
+        buf.push_str(&json!({"query": q.to_string(), "matches": rel}).to_string());
+        return Ok(());
     }
     let ip: IpAddr = t
         .trim_start_matches('[')
@@ -429,17 +458,40 @@ fn answer(l: &Loaded, text: &str, region: Option<&str>) -> Result<Value, String>
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
         v4 => v4,
     };
-    let matches: Vec<Value> = l
-        .index
-        .lookup(ip)
-        .iter()
-        .map(|m| {
-            let tag = l.snap.tag(m.tag);
-            json!({"tag": tag.name(), "region": tag.region(), "system_service": tag.system_service(), "prefix": l.index.prefix(m.prefix).to_string()})
-        })
-        .filter(|v| region.is_none_or(|r| v["region"] == r))
-        .collect();
-    Ok(json!({"ip": ip.to_string(), "matches": matches}))
+    let _ = write!(buf, "{{\"ip\":\"{ip}\",\"matches\":[");
+    let mut first = true;
+    for m in l.index.lookup(ip).iter() {
+        if region.is_some_and(|r| l.snap.tag(m.tag).region() != r) {
+            continue;
+        }
+        if !first {
+            buf.push(',');
+        }
+        first = false;
+        buf.push('{');
+        buf.push_str(&l.tag_json[m.tag as usize]);
+        buf.push_str(",\"prefix\":\"");
+        buf.push_str(&l.prefix_text[m.prefix as usize]);
+        buf.push_str("\"}");
+    }
+    buf.push_str("]}");
+    Ok(())
+}
+
+/// `{"snapshot": …, "records": [ITEMS]}` around items already written as JSON.
+fn records_text(l: &Loaded, items: &[String]) -> Response {
+    let head = format!("{{\"snapshot\":{},\"records\":[", snapshot_json(l));
+    let len = head.len() + items.iter().map(|i| i.len() + 1).sum::<usize>() + 3;
+    let mut body = String::with_capacity(len);
+    body.push_str(&head);
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(item);
+    }
+    body.push_str("]}\n");
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 fn region_param(l: &Loaded, r: Option<String>) -> Result<Option<String>, ApiError> {
@@ -469,11 +521,14 @@ async fn lookup_get(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> ApiRe
     if ips.len() > app.opts.max_batch {
         return Err(too_many(ips.len(), app.opts.max_batch));
     }
-    let mut out = Vec::with_capacity(ips.len());
-    for t in ips {
-        out.push(answer(&l, t, region.as_deref()).map_err(ApiError::unprocessable)?);
+    let mut buf = String::new();
+    for (i, t) in ips.iter().enumerate() {
+        if i > 0 {
+            buf.push(',');
+        }
+        answer(&l, &mut buf, t, region.as_deref()).map_err(ApiError::unprocessable)?;
     }
-    Ok(records(&l, out))
+    Ok(records_text(&l, &[buf]))
 }
 
 fn too_many(n: usize, max: usize) -> ApiError {
@@ -501,7 +556,7 @@ async fn lookup_post(
         || body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
     let max = app.opts.max_batch;
     let l2 = l.clone();
-    let out = tokio::task::spawn_blocking(move || -> Result<Vec<Value>, ApiError> {
+    let out = tokio::task::spawn_blocking(move || -> Result<Vec<String>, ApiError> {
         let items: Vec<String> = if json_body {
             serde_json::from_slice::<Vec<String>>(&body).map_err(|e| {
                 ApiError::bad(format!("the body is not a JSON array of strings: {e}"))
@@ -517,19 +572,29 @@ async fn lookup_post(
         if items.len() > max {
             return Err(too_many(items.len(), max));
         }
+        // Chunks answered in parallel, each into one buffer, joined in input order.
         use rayon::prelude::*;
         items
-            .par_iter()
+            .par_chunks(4096)
             .enumerate()
-            .map(|(i, t)| {
-                answer(&l2, t, region.as_deref())
-                    .map_err(|e| ApiError::unprocessable(format!("item {}: {e}", i + 1)))
+            .map(|(c, chunk)| {
+                let mut buf = String::with_capacity(chunk.len() * 160);
+                for (k, t) in chunk.iter().enumerate() {
+                    if k > 0 {
+                        buf.push(',');
+                    }
+                    answer(&l2, &mut buf, t, region.as_deref()).map_err(|e| {
+                        ApiError::unprocessable(format!("item {}: {e}", c * 4096 + k + 1))
+                    })?;
+                }
+                Ok(buf)
             })
-            .collect()
+            .collect::<Result<Vec<String>, ApiError>>()
+            .map(|v| v.into_iter().filter(|s| !s.is_empty()).collect())
     })
     .await
     .map_err(|e| ApiError::unprocessable(e.to_string()))??;
-    Ok(records(&l, out))
+    Ok(records_text(&l, &out))
 }
 
 async fn tags(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> ApiResult {

@@ -429,3 +429,221 @@ fn reload_under_load_drops_nothing() {
         "{m}"
     );
 }
+
+/// A tiny WebDriver client (W3C protocol over HTTP) for the browser test.
+struct Driver {
+    base: String,
+    session: String,
+    child: std::process::Child,
+}
+
+impl Driver {
+    fn call(&self, method: &str, path: &str, body: Value) -> Value {
+        let c = client();
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let r = match method {
+            "GET" => c.get(url),
+            "DELETE" => c.delete(url),
+            _ => c
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body.to_string()),
+        }
+        .send()
+        .unwrap();
+        let v = json(&r.text().unwrap());
+        v["value"].clone()
+    }
+
+    fn find(&self, css: &str) -> String {
+        let v = self.call(
+            "POST",
+            "/element",
+            serde_json::json!({"using": "css selector", "value": css}),
+        );
+        v.as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("no element {css}: {v}"))
+            .to_string()
+    }
+
+    fn text(&self, css: &str) -> String {
+        let e = self.find(css);
+        self.call("GET", &format!("/element/{e}/text"), Value::Null)
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    /// Saves a PNG of the page when TAGNET_SCREENSHOTS names a folder (for the README).
+    fn screenshot(&self, name: &str) {
+        let Some(dir) = std::env::var_os("TAGNET_SCREENSHOTS") else {
+            return;
+        };
+        use base64::Engine as _;
+        let png = self.call("GET", "/screenshot", Value::Null);
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().unwrap_or(""))
+            .unwrap();
+        std::fs::write(Path::new(&dir).join(name), bytes).unwrap();
+    }
+
+    fn wait(&self, what: &str, cond: impl Fn(&Driver) -> bool) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while !cond(self) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {what}; the page says: {}",
+                self.text("body")
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = client()
+            .delete(format!("{}/session/{}", self.base, self.session))
+            .send();
+        let _ = self.child.kill();
+    }
+}
+
+fn driver(downloads: &Path) -> Option<Driver> {
+    let browser = [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).exists());
+    let (Some(browser), true) = (browser, Path::new("/usr/bin/chromedriver").exists()) else {
+        eprintln!(
+            "skipped: needs chromium and chromedriver (apt-get install chromium chromium-driver; .ci/run installs them)"
+        );
+        return None;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new("/usr/bin/chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let c = client();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while c.get(format!("{base}/status")).send().is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "chromedriver did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let caps = serde_json::json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
+        "binary": browser,
+        "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,900"],
+        "prefs": {"download.default_directory": downloads.display().to_string(), "download.prompt_for_download": false}
+    }}}});
+    let r = c
+        .post(format!("{base}/session"))
+        .header("content-type", "application/json")
+        .body(caps.to_string())
+        .send()
+        .unwrap();
+    let v = json(&r.text().unwrap());
+    let session = v["value"]["sessionId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no session: {v}"))
+        .to_string();
+    Some(Driver {
+        base,
+        session,
+        child,
+    })
+}
+
+/// The page in a real headless browser: type an address and read the table; pick a region,
+/// show its routes and download the ARM file.
+#[test]
+fn the_page_in_a_real_browser() {
+    let downloads = tempfile::tempdir().unwrap();
+    let Some(d) = driver(downloads.path()) else {
+        return;
+    };
+    let s = start(&example(), opts());
+    d.call(
+        "POST",
+        "/url",
+        serde_json::json!({"url": format!("{}/", s.base)}),
+    );
+    d.wait("the snapshot line", |d| {
+        d.text("#snapshot").contains("changeNumber 42")
+    });
+    let q = d.find("#q");
+    d.call(
+        "POST",
+        &format!("/element/{q}/value"),
+        serde_json::json!({"text": "see 192.0.2.10 and 10.9.9.9, please"}),
+    );
+    let go = d.find("#find button[type=submit]");
+    let r = d.call(
+        "POST",
+        &format!("/element/{go}/click"),
+        serde_json::json!({}),
+    );
+    assert!(r.is_null(), "click: {r}");
+    d.wait("the results table", |d| {
+        d.text("#find-status").contains("row")
+    });
+    let table = d.text("#results");
+    assert!(
+        table.contains("192.0.2.10")
+            && table.contains("AzureCloud")
+            && table.contains("192.0.2.0/24"),
+        "{table}"
+    );
+    assert!(
+        table.contains("10.9.9.9") && table.contains("no tag"),
+        "{table}"
+    );
+    d.screenshot("serve-lookup.png");
+    // Region picker: eastus2, by keyboard-free clicks on the real option.
+    d.wait("the region list", |d| d.text("#region").contains("eastus2"));
+    let opt = d.find("#region option[value=eastus2]");
+    d.call(
+        "POST",
+        &format!("/element/{opt}/click"),
+        serde_json::json!({}),
+    );
+    let show = d.find("#udr button[type=submit]");
+    d.call(
+        "POST",
+        &format!("/element/{show}/click"),
+        serde_json::json!({}),
+    );
+    d.wait("the routes", |d| d.text("#udr-status").contains("route(s)"));
+    assert!(d.text("#routes").contains("Internet"));
+    d.screenshot("serve-routes.png");
+    let arm = d.find("#downloads a[data-format=arm]");
+    d.call(
+        "POST",
+        &format!("/element/{arm}/click"),
+        serde_json::json!({}),
+    );
+    let file = downloads.path().join("tagnet-udr-eastus2.arm.json");
+    d.wait("the ARM download", |_| {
+        file.exists() && std::fs::metadata(&file).is_ok_and(|m| m.len() > 0)
+    });
+    let arm: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert!(
+        arm["resources"].as_array().is_some_and(|r| !r.is_empty()),
+        "{arm}"
+    );
+}
