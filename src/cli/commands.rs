@@ -440,63 +440,7 @@ struct Source<'a> {
 /// An address as printed, and the tags holding it.
 type Answer<'a> = (std::borrow::Cow<'a, str>, std::borrow::Cow<'a, [Match]>);
 
-/// Reads an address as people paste it: an IPv6 zone (`fe80::1%eth0`) is dropped and an
-/// IPv4-mapped IPv6 address (`::ffff:20.41.5.225`) is the IPv4 address it maps (flagged
-/// `true`). The error says what is wrong, e.g. leading zeros.
-pub(crate) fn parse_address(text: &str) -> Result<(IpAddr, bool), String> {
-    let t = text.trim();
-    let t = match t.split_once('%') {
-        Some((addr, _zone)) if addr.contains(':') => addr,
-        _ => t,
-    };
-    match t.parse::<IpAddr>() {
-        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
-            Some(v4) => Ok((IpAddr::V4(v4), true)),
-            None => Ok((IpAddr::V6(v6), false)),
-        },
-        Ok(ip) => Ok((ip, false)),
-        Err(_) => {
-            let parts: Vec<&str> = t.split('.').collect();
-            if parts.len() == 4
-                && parts
-                    .iter()
-                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-                && parts.iter().any(|p| p.len() > 1 && p.starts_with('0'))
-            {
-                let fixed: Vec<String> = parts
-                    .iter()
-                    .map(|p| p.trim_start_matches('0'))
-                    .map(|p| {
-                        if p.is_empty() {
-                            "0".into()
-                        } else {
-                            p.to_string()
-                        }
-                    })
-                    .collect();
-                return Err(format!(
-                    "leading zeros are ambiguous (some tools read them as octal); write `{}` if decimal was meant",
-                    fixed.join(".")
-                ));
-            }
-            if t.contains('/') {
-                return Err(format!(
-                    "a prefix; look prefixes up as arguments (`tagnet lookup {t}`)"
-                ));
-            }
-            Err("expected IPv4 like 192.0.2.1 or IPv6 like 2001:db8::1".into())
-        }
-    }
-}
-
-/// A line as quoted in a message: at most 100 characters.
-pub(crate) fn quoted(text: &str) -> String {
-    if text.chars().count() > 100 {
-        format!("{}…", text.chars().take(100).collect::<String>())
-    } else {
-        text.to_string()
-    }
-}
+pub(crate) use tagnet::load::{parse_address, quoted};
 
 /// What one input line was.
 enum Line<'a> {

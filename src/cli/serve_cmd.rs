@@ -57,6 +57,7 @@ pub fn serve(tags: Option<PathBuf>, offline: bool, quiet: bool, a: &ServeArgs) -
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_max_level(if quiet {
             tracing::Level::WARN
         } else {

@@ -342,11 +342,53 @@ impl Flow {
         }))
     }
 
-    /// A flow from a JSON object with the six keys (ports as numbers or strings).
+    /// A flow from a JSON object with the six keys: ports as numbers or digit strings, and
+    /// required for TCP and UDP; addresses as people paste them (an IPv6 zone is dropped, an
+    /// IPv4-mapped IPv6 address is the IPv4 address it maps).
     pub fn from_json(v: &serde_json::Value) -> std::result::Result<Flow, String> {
-        if !v.is_object() {
-            return Err("a flow is an object with direction, protocol, local_ip, local_port, remote_ip, remote_port".into());
+        const KEYS: [&str; 6] = [
+            "direction",
+            "protocol",
+            "local_ip",
+            "local_port",
+            "remote_ip",
+            "remote_port",
+        ];
+        let Some(o) = v.as_object() else {
+            return Err(format!("a flow is an object with {}", KEYS.join(", ")));
+        };
+        if let Some(k) = o.keys().find(|k| !KEYS.contains(&k.as_str())) {
+            return Err(format!("unknown key `{k}`; a flow has {}", KEYS.join(", ")));
         }
-        Flow::parse_line(&v.to_string())?.ok_or_else(|| "an empty flow".to_string())
+        let text = |k: &str| match o.get(k) {
+            None | Some(serde_json::Value::Null) => Ok(String::new()),
+            Some(serde_json::Value::String(s)) => Ok(s.trim().to_string()),
+            Some(serde_json::Value::Number(n)) if n.is_u64() => Ok(n.to_string()),
+            Some(other) => Err(format!("`{k}` is `{other}`, not a string or a port number")),
+        };
+        let protocol = Protocol::parse(&text("protocol")?);
+        if protocol.is_some_and(|p| p.has_ports()) {
+            for k in ["local_port", "remote_port"] {
+                if text(k)?.is_empty() {
+                    return Err(format!("a {} flow needs `{k}`", text("protocol")?));
+                }
+            }
+        }
+        let ip = |k: &str| -> std::result::Result<String, String> {
+            let t = text(k)?;
+            crate::load::parse_address(&t)
+                .map(|(ip, _)| ip.to_string())
+                .map_err(|e| format!("`{k}` `{}`: {e}", crate::load::quoted(&t)))
+        };
+        let fields = [
+            text("direction")?,
+            text("protocol")?,
+            ip("local_ip")?,
+            text("local_port")?,
+            ip("remote_ip")?,
+            text("remote_port")?,
+        ];
+        let f: [&str; 6] = std::array::from_fn(|i| fields[i].as_str());
+        Flow::from_fields(&f)?.ok_or_else(|| "an empty flow".to_string())
     }
 }

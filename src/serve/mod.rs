@@ -140,6 +140,8 @@ pub struct App {
     opts: Options,
     metrics: Mutex<Metrics>,
     reload_lock: tokio::sync::Mutex<()>,
+    /// The last refusal logged, so a broken file is not logged at every look.
+    last_refusal: Mutex<Option<String>>,
 }
 
 impl App {
@@ -151,6 +153,7 @@ impl App {
             opts,
             metrics: Mutex::new(Metrics::default()),
             reload_lock: tokio::sync::Mutex::new(()),
+            last_refusal: Mutex::new(None),
         })
     }
 
@@ -176,6 +179,16 @@ impl App {
                 if !force && next.info == cur.info {
                     return Ok(false);
                 }
+                *self.last_refusal.lock().expect("refusal") = None;
+                if next.info.cloud != cur.info.cloud {
+                    tracing::warn!(from = %cur.info.cloud, to = %next.info.cloud, "the snapshot's cloud changed");
+                } else if next.info.change_number < cur.info.change_number {
+                    tracing::warn!(
+                        from = cur.info.change_number,
+                        to = next.info.change_number,
+                        "the new snapshot is older than the one it replaces"
+                    );
+                }
                 tracing::info!(
                     cloud = %next.info.cloud,
                     change_number = next.info.change_number,
@@ -187,8 +200,12 @@ impl App {
                 Ok(true)
             }
             Err(e) => {
-                tracing::warn!(error = %e, "snapshot refused; the one in use keeps serving");
-                self.metrics.lock().expect("metrics").reload_failures += 1;
+                let mut last = self.last_refusal.lock().expect("refusal");
+                if last.as_deref() != Some(e.as_str()) {
+                    tracing::warn!(error = %e, "snapshot refused; the one in use keeps serving");
+                    *last = Some(e.clone());
+                    self.metrics.lock().expect("metrics").reload_failures += 1;
+                }
                 Err(e)
             }
         }
@@ -279,14 +296,18 @@ async fn guard(State(app): State<Arc<App>>, req: Request, next: Next) -> Respons
         .get::<MatchedPath>()
         .map_or_else(|| "other".to_string(), |p| p.as_str().to_string());
     let path = req.uri().path().to_string();
+    // The page and the health check are open; the page sends the token with its API calls.
     if let Some(token) = &app.opts.token
         && path != "/healthz"
+        && path != "/"
     {
         let given = req
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t.trim());
         if given != Some(token.as_str()) {
             let mut r = ApiError {
                 status: StatusCode::UNAUTHORIZED,
@@ -309,10 +330,65 @@ async fn guard(State(app): State<Arc<App>>, req: Request, next: Next) -> Respons
         }
         .into_response(),
     };
+    let resp = json_errors(resp).await;
     let status = resp.status().as_u16();
     record(&app, &route, status, start);
     tracing::debug!(%path, status, micros = start.elapsed().as_micros() as u64, "request");
     resp
+}
+
+/// Errors from the framework itself (a body over the limit, a method not allowed, a path that
+/// is not UTF-8) come as plain text or nothing: rewritten as the API's JSON errors.
+async fn json_errors(resp: Response) -> Response {
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if status.as_u16() < 400 || is_json {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let (code, message) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "too-large",
+            "the request body is larger than this server takes (--body-limit)".to_string(),
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method-not-allowed",
+            format!(
+                "this endpoint takes {}",
+                parts
+                    .headers
+                    .get(header::ALLOW)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("another method")
+            ),
+        ),
+        s if s.is_client_error() => (
+            "bad-request",
+            if text.is_empty() { s.to_string() } else { text },
+        ),
+        s => (
+            "internal",
+            if text.is_empty() { s.to_string() } else { text },
+        ),
+    };
+    let mut r = ApiError {
+        status,
+        code,
+        message,
+    }
+    .into_response();
+    if let Some(allow) = parts.headers.get(header::ALLOW) {
+        r.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    r
 }
 
 fn record(app: &App, route: &str, status: u16, start: Instant) {
@@ -395,7 +471,7 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
         ));
     }
     out.push_str(&format!(
-        "# TYPE tagnet_reloads_total counter\ntagnet_reloads_total {}\n# TYPE tagnet_reload_failures_total counter\ntagnet_reload_failures_total {}\n",
+        "# HELP tagnet_reloads_total Snapshots swapped in since start.\n# TYPE tagnet_reloads_total counter\ntagnet_reloads_total {}\n# HELP tagnet_reload_failures_total Snapshots refused (each distinct failure once).\n# TYPE tagnet_reload_failures_total counter\ntagnet_reload_failures_total {}\n",
         m.reloads, m.reload_failures
     ));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
@@ -412,12 +488,25 @@ fn pairs(q: &Option<String>) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-fn one(pairs: &[(String, String)], key: &str) -> Option<String> {
-    pairs
-        .iter()
-        .rev()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.clone())
+/// A parameter given at most once.
+fn one(pairs: &[(String, String)], key: &str) -> Result<Option<String>, ApiError> {
+    let mut it = pairs.iter().filter(|(k, _)| k == key);
+    let first = it.next().map(|(_, v)| v.clone());
+    if it.next().is_some() {
+        return Err(ApiError::bad(format!(
+            "`{key}` is given more than once; give it once"
+        )));
+    }
+    Ok(first)
+}
+
+/// A boolean parameter: true/false/1/0, any case; absent is false.
+fn flag(pairs: &[(String, String)], key: &str) -> Result<bool, ApiError> {
+    match one(pairs, key)?.map(|v| v.to_ascii_lowercase()).as_deref() {
+        None | Some("false") | Some("0") => Ok(false),
+        Some("true") | Some("1") | Some("") => Ok(true),
+        Some(x) => Err(ApiError::bad(format!("`{key}` `{x}`: true or false"))),
+    }
 }
 
 fn known_keys(pairs: &[(String, String)], keys: &[&str]) -> Result<(), ApiError> {
@@ -449,15 +538,13 @@ fn answer(l: &Loaded, buf: &mut String, text: &str, region: Option<&str>) -> Res
         buf.push_str(&json!({"query": q.to_string(), "matches": rel}).to_string());
         return Ok(());
     }
-    let ip: IpAddr = t
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse()
-        .map_err(|_| format!("`{t}` is not an IP address or prefix"))?;
-    let ip = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    };
+    let (ip, _) = crate::load::parse_address(t.trim_start_matches('[').trim_end_matches(']'))
+        .map_err(|e| {
+            format!(
+                "`{}` is not an IP address or prefix: {e}",
+                crate::load::quoted(t)
+            )
+        })?;
     let _ = write!(buf, "{{\"ip\":\"{ip}\",\"matches\":[");
     let mut first = true;
     for m in l.index.lookup(ip).iter() {
@@ -509,7 +596,7 @@ async fn lookup_get(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> ApiRe
     let p = pairs(&q);
     known_keys(&p, &["ip", "region"])?;
     let l = app.current();
-    let region = region_param(&l, one(&p, "region"))?;
+    let region = region_param(&l, one(&p, "region")?)?;
     let ips: Vec<&String> = p
         .iter()
         .filter(|(k, _)| k == "ip")
@@ -548,7 +635,7 @@ async fn lookup_post(
     let p = pairs(&q);
     known_keys(&p, &["region"])?;
     let l = app.current();
-    let region = region_param(&l, one(&p, "region"))?;
+    let region = region_param(&l, one(&p, "region")?)?;
     let json_body = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -557,40 +644,59 @@ async fn lookup_post(
     let max = app.opts.max_batch;
     let l2 = l.clone();
     let out = tokio::task::spawn_blocking(move || -> Result<Vec<String>, ApiError> {
-        let items: Vec<String> = if json_body {
-            serde_json::from_slice::<Vec<String>>(&body).map_err(|e| {
-                ApiError::bad(format!("the body is not a JSON array of strings: {e}"))
-            })?
+        // (position, text): the array index, or the line number of a text body.
+        let items: Vec<(usize, String)> = if json_body {
+            serde_json::from_slice::<Vec<String>>(&body)
+                .map_err(|e| {
+                    ApiError::bad(format!("the body is not a JSON array of strings: {e}"))
+                })?
+                .into_iter()
+                .enumerate()
+                .map(|(i, t)| (i + 1, t))
+                .collect()
         } else {
-            std::str::from_utf8(&body)
-                .map_err(|_| ApiError::bad("the body is not UTF-8 text"))?
+            let text = std::str::from_utf8(&body)
+                .map_err(|_| ApiError::bad("the body is not UTF-8 text"))?;
+            text.trim_start_matches('\u{feff}')
                 .lines()
-                .map(|x| x.split('#').next().unwrap_or("").trim().to_string())
-                .filter(|x| !x.is_empty())
+                .enumerate()
+                .map(|(i, x)| (i + 1, x.split('#').next().unwrap_or("").trim().to_string()))
+                .filter(|(_, x)| !x.is_empty())
                 .collect()
         };
+        if items.is_empty() {
+            return Err(ApiError::bad(
+                "no address in the body: send a JSON array of strings, or one address a line",
+            ));
+        }
         if items.len() > max {
             return Err(too_many(items.len(), max));
         }
-        // Chunks answered in parallel, each into one buffer, joined in input order.
+        let what = if json_body { "item" } else { "line" };
+        // Chunks answered in parallel, each into one buffer, joined in input order; an
+        // item that is not an address or prefix is answered with its error, and the rest go on.
         use rayon::prelude::*;
-        items
+        Ok(items
             .par_chunks(4096)
-            .enumerate()
-            .map(|(c, chunk)| {
+            .map(|chunk| {
                 let mut buf = String::with_capacity(chunk.len() * 160);
-                for (k, t) in chunk.iter().enumerate() {
+                for (k, (pos, t)) in chunk.iter().enumerate() {
                     if k > 0 {
                         buf.push(',');
                     }
-                    answer(&l2, &mut buf, t, region.as_deref()).map_err(|e| {
-                        ApiError::unprocessable(format!("item {}: {e}", c * 4096 + k + 1))
-                    })?;
+                    let mark = buf.len();
+                    if let Err(e) = answer(&l2, &mut buf, t, region.as_deref()) {
+                        buf.truncate(mark);
+                        buf.push_str(
+                            &json!({"input": crate::load::quoted(t), what: pos, "error": e})
+                                .to_string(),
+                        );
+                    }
                 }
-                Ok(buf)
+                buf
             })
-            .collect::<Result<Vec<String>, ApiError>>()
-            .map(|v| v.into_iter().filter(|s| !s.is_empty()).collect())
+            .filter(|s| !s.is_empty())
+            .collect())
     })
     .await
     .map_err(|e| ApiError::unprocessable(e.to_string()))??;
@@ -601,10 +707,26 @@ async fn tags(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> ApiResult {
     let p = pairs(&q);
     known_keys(&p, &["region", "service", "feature", "name"])?;
     let l = app.current();
-    let region = region_param(&l, one(&p, "region"))?;
-    let service = one(&p, "service").map(|s| s.to_ascii_lowercase());
-    let feature = one(&p, "feature").map(|s| s.to_ascii_lowercase());
-    let name = one(&p, "name").map(|s| s.to_ascii_lowercase());
+    let region = region_param(&l, one(&p, "region")?)?;
+    let service = one(&p, "service")?.map(|s| s.to_ascii_lowercase());
+    let feature = one(&p, "feature")?.map(|s| s.to_ascii_lowercase());
+    if let Some(f) = &feature {
+        let known: std::collections::BTreeSet<String> = l
+            .snap
+            .tags()
+            .iter()
+            .filter_map(|t| t.network_features())
+            .flatten()
+            .map(|x| x.to_string())
+            .collect();
+        if !known.iter().any(|k| k.eq_ignore_ascii_case(f)) {
+            return Err(ApiError::not_found(format!(
+                "unknown network feature `{f}`; this snapshot has {}",
+                known.into_iter().collect::<Vec<_>>().join(", ")
+            )));
+        }
+    }
+    let name = one(&p, "name")?.map(|s| s.to_ascii_lowercase());
     let out: Vec<Value> = l
         .snap
         .tags()
@@ -647,12 +769,12 @@ async fn tag_prefixes(
     let p = pairs(&q);
     known_keys(&p, &["region", "family", "aggregate"])?;
     let l = app.current();
-    let region = one(&p, "region").filter(|r| !r.is_empty());
+    let region = one(&p, "region")?.filter(|r| !r.is_empty());
     let ids = l
         .snap
         .resolve_tag(&name, region.as_deref())
         .map_err(|e| ApiError::not_found(e.to_string()))?;
-    let family = one(&p, "family").unwrap_or_default().to_ascii_lowercase();
+    let family = one(&p, "family")?.unwrap_or_default().to_ascii_lowercase();
     let keep = |n: &IpNet| match family.as_str() {
         "" | "any" => Ok(true),
         "ipv4" | "4" => Ok(matches!(n, IpNet::V4(_))),
@@ -667,11 +789,7 @@ async fn tag_prefixes(
             }
         }
     }
-    let aggregate = match one(&p, "aggregate").as_deref() {
-        None | Some("false") | Some("0") => false,
-        Some("true") | Some("1") | Some("") => true,
-        Some(x) => return Err(ApiError::bad(format!("aggregate `{x}`: true or false"))),
-    };
+    let aggregate = flag(&p, "aggregate")?;
     let nets: Vec<IpNet> = if aggregate || ids.len() > 1 {
         crate::prefixset::PrefixSet::from_prefixes(nets).to_prefixes()
     } else {
@@ -694,18 +812,20 @@ async fn udr(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> ApiResult {
     let regions: Vec<String> = p
         .iter()
         .filter(|(k, _)| k == "region")
-        .map(|(_, v)| v.clone())
+        .flat_map(|(_, v)| v.split(',').map(|r| r.trim().to_string()))
+        .filter(|r| !r.is_empty())
         .collect();
+    let paired = flag(&p, "paired")?;
     if regions.is_empty() {
         return Err(ApiError::bad("give ?region=REGION"));
     }
     let profile =
-        crate::routes::profile(&one(&p, "profile").unwrap_or_else(|| "aml-vnet-2020".into()))
+        crate::routes::profile(&one(&p, "profile")?.unwrap_or_else(|| "aml-vnet-2020".into()))
             .map_err(|e| ApiError::not_found(e.to_string()))?;
-    let format = one(&p, "format")
+    let format = one(&p, "format")?
         .unwrap_or_else(|| "json".into())
         .to_ascii_lowercase();
-    let max_routes = match one(&p, "max_routes") {
+    let max_routes = match one(&p, "max_routes")? {
         Some(m) => m
             .parse::<usize>()
             .ok()
@@ -720,9 +840,7 @@ async fn udr(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> ApiResult {
             .resolve_region(r)
             .map_err(|e| ApiError::not_found(e.to_string()))?
             .to_string();
-        if one(&p, "paired").as_deref() == Some("true")
-            && let Some(pair) = crate::routes::region_pair(&c)
-        {
+        if paired && let Some(pair) = crate::routes::region_pair(&c) {
             codes.push(pair);
         }
         codes.push(c);
@@ -771,7 +889,22 @@ async fn udr(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> ApiResult {
                 .iter()
                 .map(|r| json!({"name": r.name, "address_prefix": r.address_prefix, "next_hop_type": r.next_hop.kind(), "tags": r.tags}))
                 .collect();
-            let doc = json!({"snapshot": snapshot_json(&l), "regions": result.regions, "tags": result.tags, "routes": routes, "extra_addresses": result.extra_addresses.to_string(), "notes": result.notes});
+            let used = result.routes.len();
+            let usable = result.max_routes - result.reserved;
+            // The same document as `udr --format json`.
+            let doc = json!({
+                "snapshot": snapshot_json(&l),
+                "routes": routes,
+                "budget": {"max_routes": result.max_routes, "reserved": result.reserved, "used": used, "free": usable - used.min(usable)},
+                "extra_addresses": u64::try_from(result.extra_addresses).map_or_else(|_| json!(result.extra_addresses.to_string()), |n| json!(n)),
+                "extra_prefixes": result.extra_prefixes.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                "exact_routes": result.exact_routes,
+                "tags": result.tags,
+                "regions": result.regions,
+                "cloud": l.snap.cloud(),
+                "change_number": l.snap.change_number(),
+                "notes": result.notes,
+            });
             (
                 serde_json::to_string_pretty(&doc).unwrap_or_default(),
                 "application/json",
@@ -779,13 +912,16 @@ async fn udr(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> ApiResult {
             )
         }
         "csv" => {
-            let mut s = String::from("name,address_prefix,next_hop_type\n");
+            // The columns of `udr --format csv`.
+            let mut s =
+                String::from("name,address_prefix,next_hop_type,next_hop_ip_address,tags\n");
             for r in &result.routes {
                 s.push_str(&format!(
-                    "{},{},{}\n",
+                    "{},{},{},,{}\n",
                     r.name,
                     r.address_prefix,
-                    r.next_hop.kind()
+                    r.next_hop.kind(),
+                    r.tags.join(" ")
                 ));
             }
             (s, "text/csv; charset=utf-8", "csv")
@@ -843,6 +979,36 @@ type Scope = (
 
 /// `{"nsg": NSG JSON, "nic_nsg": …, "vnet": ["10.0.0.0/16"], "asgs": {"web": ["10.0.1.4"]}}`.
 fn nsg_scope(l: &Loaded, body: &Value) -> Result<Scope, ApiError> {
+    const KEYS: [&str; 10] = [
+        "nsg",
+        "nic_nsg",
+        "vnet",
+        "asgs",
+        "flows",
+        "direction",
+        "protocol",
+        "port",
+        "local",
+        "region",
+    ];
+    let Some(obj) = body.as_object() else {
+        return Err(ApiError::unprocessable(
+            "the body is a JSON object: {\"nsg\": …, \"vnet\": [...], …}",
+        ));
+    };
+    if let Some(k) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        return Err(ApiError::unprocessable(format!(
+            "unknown key `{k}`; the body takes nsg, nic_nsg, vnet, asgs and the endpoint's own keys"
+        )));
+    }
+    if body
+        .get("vnet")
+        .is_some_and(|v| !v.is_array() && !v.is_null())
+    {
+        return Err(ApiError::unprocessable(
+            "`vnet` is a list of CIDR prefixes, e.g. [\"10.0.0.0/16\"]",
+        ));
+    }
     let mut vnet = Vec::new();
     for v in body
         .get("vnet")
@@ -850,7 +1016,11 @@ fn nsg_scope(l: &Loaded, body: &Value) -> Result<Scope, ApiError> {
         .into_iter()
         .flatten()
     {
-        let t = v.as_str().unwrap_or("");
+        let Some(t) = v.as_str() else {
+            return Err(ApiError::unprocessable(format!(
+                "vnet item `{v}` is not a string"
+            )));
+        };
         vnet.push(
             t.parse::<IpNet>()
                 .map_err(|_| ApiError::unprocessable(format!("vnet `{t}` is not a CIDR prefix")))?

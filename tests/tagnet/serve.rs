@@ -117,11 +117,18 @@ fn every_endpoint_answers() {
     assert_eq!(v["records"][1]["matches"].as_array().unwrap().len(), 0);
     let r = client()
         .post(format!("{}/v1/lookup", s.base))
-        .body("192.0.2.10\n# a comment\n\n203.0.113.9\n")
+        .body("\u{feff}192.0.2.10\n# a comment\n\n203.0.113.9\nbogus\nfe80::1%eth0\n::ffff:192.0.2.10\n")
         .send()
         .unwrap();
     let v: Value = json(&r.text().unwrap());
-    assert_eq!(v["records"].as_array().unwrap().len(), 2);
+    let recs = v["records"].as_array().unwrap();
+    assert_eq!(recs.len(), 5);
+    // A bad line is answered in place, with its line number, and the rest go on.
+    assert_eq!(recs[2]["input"], "bogus");
+    assert_eq!(recs[2]["line"], 5);
+    assert_eq!(recs[3]["ip"], "fe80::1");
+    assert_eq!(recs[4]["ip"], "192.0.2.10");
+    assert_eq!(recs[4]["matches"], recs[0]["matches"]);
     // Tags and prefixes.
     let v = json(&get(&s, "/v1/tags?name=AzureCloud*").1);
     assert!(
@@ -214,8 +221,17 @@ fn udr_downloads_in_every_format() {
             "{format}"
         );
         let body = r.text().unwrap();
+        if format == "csv" {
+            assert!(
+                body.starts_with("name,address_prefix,next_hop_type,next_hop_ip_address,tags\n")
+            );
+        }
         if format == "json" {
             let v = json(&body);
+            assert!(
+                v["budget"]["max_routes"] == 400 && v["extra_addresses"].is_u64(),
+                "{v}"
+            );
             assert!(!v["routes"].as_array().unwrap().is_empty());
             assert!(
                 v["tags"]
@@ -290,7 +306,15 @@ fn bad_requests_are_json_errors_never_500() {
         (c.get(format!("{}/v1/lookup?ip=1.2.3.4&region=atlantis", s.base)), 404, "not-found"),
         (c.get(format!("{}/v1/lookup?ip=1.1.1.1&ip=1.1.1.2&ip=1.1.1.3&ip=1.1.1.4", s.base)), 413, "too-many"),
         (c.post(format!("{}/v1/lookup", s.base)).header("content-type", "application/json").body("{\"not\": \"a list\"}"), 400, "bad-request"),
-        (c.post(format!("{}/v1/lookup", s.base)).body(vec![b'1'; 8192]), 413, ""),
+        (c.post(format!("{}/v1/lookup", s.base)).body(vec![b'1'; 8192]), 413, "too-large"),
+        (c.put(format!("{}/v1/lookup", s.base)), 405, "method-not-allowed"),
+        (c.post(format!("{}/v1/lookup", s.base)).body("\n# only a comment\n"), 400, "bad-request"),
+        (c.get(format!("{}/v1/lookup?ip=192.0.2.1&region=eastus2&region=westeurope", s.base)), 400, "bad-request"),
+        (c.get(format!("{}/v1/tags?feature=XYZ", s.base)), 404, "not-found"),
+        (c.get(format!("{}/v1/tags/AzureCloud/prefixes?aggregate=maybe", s.base)), 400, "bad-request"),
+        (c.post(format!("{}/v1/nsg/verify", s.base)).body(r#"{"nsg": {"name": "n", "securityRules": []}, "vnet": "10.0.0.0/16", "flows": []}"#), 422, "invalid-input"),
+        (c.post(format!("{}/v1/nsg/verify", s.base)).body(r#"{"nsg": {"name": "n", "securityRules": []}, "vnet": ["10.0.0.0/16"], "flows": [{"direction": "Inbound", "protocol": "Tcp", "local_ip": "10.0.0.4", "remote_ip": "192.0.2.1"}]}"#), 422, "invalid-input"),
+        (c.post(format!("{}/v1/nsg/verify", s.base)).body(r#"{"nsg": {"name": "n", "securityRules": []}, "flowz": []}"#), 422, "invalid-input"),
         (c.get(format!("{}/v1/tags/NoSuchTag/prefixes", s.base)), 404, "not-found"),
         (c.get(format!("{}/v1/tags/AzureCloud/prefixes?family=ipv5", s.base)), 400, "bad-request"),
         (c.get(format!("{}/v1/udr", s.base)), 400, "bad-request"),
@@ -329,6 +353,14 @@ fn a_token_guards_all_but_healthz() {
         },
     );
     assert_eq!(get(&s, "/healthz").0, 200);
+    // The page is open (it sends the token from its #fragment with its API calls).
+    assert_eq!(get(&s, "/").0, 200);
+    let r = client()
+        .get(format!("{}/v1/snapshot", s.base))
+        .header("authorization", "bearer s3cret")
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "the scheme is read in any case");
     let (code, body) = get(&s, "/v1/snapshot");
     assert_eq!(code, 401);
     assert_eq!(json(&body)["error"]["code"], "unauthorized");
@@ -646,4 +678,71 @@ fn the_page_in_a_real_browser() {
         arm["resources"].as_array().is_some_and(|r| !r.is_empty()),
         "{arm}"
     );
+}
+
+/// The real binary on a fresh machine: the built-in snapshot first; a newer snapshot placed in
+/// the cache is served without a restart, and no request fails meanwhile.
+#[test]
+fn the_binary_picks_up_a_newer_cached_snapshot() {
+    let cache = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tagnet"))
+        .env("TAGNET_CACHE", cache.path())
+        .env_remove("TAGNET_TAGS")
+        .args([
+            "-q",
+            "serve",
+            "--watch",
+            "1",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let c = client();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let cn = |c: &reqwest::blocking::Client| -> Option<u64> {
+        let r = c.get(format!("{base}/v1/snapshot")).send().ok()?;
+        json(&r.text().ok()?)["change_number"].as_u64()
+    };
+    let first = loop {
+        if let Some(n) = cn(&c) {
+            break n;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(first, tagnet::load::builtin::CHANGE_NUMBER);
+    // Next week's file, as `tagnet fetch` names it.
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(example()).unwrap()).unwrap();
+    let newer = first + 1;
+    doc["changeNumber"] = newer.into();
+    let name = format!("ServiceTags_Public_cn{newer}_20251116.json");
+    let dir = cache.path().join("Public");
+    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = dir.join("incoming.tmp");
+    std::fs::write(&tmp, serde_json::to_vec(&doc).unwrap()).unwrap();
+    std::fs::rename(&tmp, dir.join(name)).unwrap();
+    let mut failed = 0;
+    let mut seen = first;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while seen != newer && std::time::Instant::now() < deadline {
+        match cn(&c) {
+            Some(n) => seen = n,
+            None => failed += 1,
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(seen, newer, "the newer cached snapshot was not served");
+    assert_eq!(failed, 0);
 }
