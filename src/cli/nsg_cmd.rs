@@ -644,69 +644,16 @@ pub fn reach(
         _ => bail!("--protocol `{}`: Tcp, Udp, Icmp, Esp or Ah", a.protocol),
     };
     let sc = scoped(snap, &a.scope)?;
-    // The local address's family: a flow is IPv4 or IPv6.
-    let everything = tagnet::prefixset::PrefixSet::from_prefixes([if sc.local.is_ipv4() {
-        "0.0.0.0/0".parse::<IpNet>().expect("valid")
-    } else {
-        "::/0".parse::<IpNet>().expect("valid")
-    }]);
-    let nsgs: Vec<&tagnet::nsg::eval::ResolvedNsg> = [sc.subnet.as_ref(), sc.nic.as_ref()]
-        .into_iter()
-        .flatten()
-        .collect();
-    // The other end's port varies: the set allowed for every such port.
-    let other = tagnet::nsg::reach::port_pieces(
-        &nsgs,
+    let r = tagnet::nsg::reach::reach(
+        snap,
+        sc.subnet.as_ref(),
+        sc.nic.as_ref(),
         direction,
-        &tagnet::nsg::model::Ports::any(),
-        direction == Direction::Outbound,
+        protocol,
+        a.port,
+        sc.local,
     );
-    let mut set = everything.clone();
-    for p in other {
-        let (lp, rp) = match direction {
-            Direction::Inbound => (a.port, p),
-            Direction::Outbound => (p, a.port),
-        };
-        set = set.intersection(&tagnet::nsg::reach::allowed_chain(
-            sc.subnet.as_ref(),
-            sc.nic.as_ref(),
-            direction,
-            protocol,
-            sc.local,
-            lp,
-            rp,
-            &everything,
-        ));
-    }
-    let prefixes = tagnet::nsg::reach::with_counts(&set);
-    // Tags touched: fully (every address allowed) or partly.
-    let mut tags = Vec::new();
-    for t in snap.tags() {
-        // The tag's addresses of the local's family.
-        let ts = tagnet::prefixset::PrefixSet::from_prefixes(
-            t.v4()
-                .iter()
-                .map(|&n| IpNet::V4(n))
-                .filter(|_| sc.local.is_ipv4())
-                .chain(
-                    t.v6()
-                        .iter()
-                        .map(|&n| IpNet::V6(n))
-                        .filter(|_| sc.local.is_ipv6()),
-                ),
-        );
-        if ts.is_empty() {
-            continue;
-        }
-        let inter = ts.intersection(&set);
-        if inter.is_empty() {
-            continue;
-        }
-        tags.push((
-            t.name().to_string(),
-            if inter == ts { "fully" } else { "partly" },
-        ));
-    }
+    let (prefixes, tags) = (r.prefixes, r.tags);
     let total: u128 = prefixes.iter().map(|p| p.1).fold(0, u128::saturating_add);
     if format == Format::Json {
         serde_json::to_writer_pretty(
@@ -757,7 +704,7 @@ pub fn reach(
             }
         }
     }
-    Ok(if set.is_empty() {
+    Ok(if prefixes.is_empty() {
         Status::NoMatch
     } else {
         Status::Success

@@ -413,3 +413,77 @@ mod tests {
         }
     }
 }
+
+/// What `nsg reach` answers: the remote addresses allowed for every remote port, as
+/// aggregated prefixes with their address counts, and the tags it touches.
+#[derive(Debug, Clone)]
+pub struct Reach {
+    /// Allowed prefixes and their address counts.
+    pub prefixes: Vec<(IpNet, u128)>,
+    /// Tags with allowed addresses: (name, `fully` or `partly`).
+    pub tags: Vec<(String, &'static str)>,
+}
+
+/// The remote addresses a local address reaches (outbound) or is reached from (inbound) on
+/// `port`, whatever the other end's port, through a subnet NSG and a NIC NSG; only the local
+/// address's family.
+pub fn reach(
+    snap: &crate::Snapshot,
+    subnet: Option<&ResolvedNsg>,
+    nic: Option<&ResolvedNsg>,
+    direction: Direction,
+    protocol: Protocol,
+    port: u16,
+    local: IpAddr,
+) -> Reach {
+    let everything = PrefixSet::from_prefixes([if local.is_ipv4() {
+        "0.0.0.0/0".parse::<IpNet>().expect("valid")
+    } else {
+        "::/0".parse::<IpNet>().expect("valid")
+    }]);
+    let nsgs: Vec<&ResolvedNsg> = [subnet, nic].into_iter().flatten().collect();
+    // The other end's port varies: the set allowed for every such port.
+    let other = port_pieces(
+        &nsgs,
+        direction,
+        &Ports::any(),
+        direction == Direction::Outbound,
+    );
+    let mut set = everything.clone();
+    for p in other {
+        let (lp, rp) = match direction {
+            Direction::Inbound => (port, p),
+            Direction::Outbound => (p, port),
+        };
+        set = set.intersection(&allowed_chain(
+            subnet,
+            nic,
+            direction,
+            protocol,
+            local,
+            lp,
+            rp,
+            &everything,
+        ));
+    }
+    let prefixes = with_counts(&set);
+    let mut tags = Vec::new();
+    for t in snap.tags() {
+        let ts = PrefixSet::from_prefixes(
+            t.prefixes()
+                .filter(|n| n.addr().is_ipv4() == local.is_ipv4()),
+        );
+        if ts.is_empty() {
+            continue;
+        }
+        let inter = ts.intersection(&set);
+        if inter.is_empty() {
+            continue;
+        }
+        tags.push((
+            t.name().to_string(),
+            if inter == ts { "fully" } else { "partly" },
+        ));
+    }
+    Reach { prefixes, tags }
+}

@@ -1144,30 +1144,36 @@ async fn nsg_reach(State(app): State<Arc<App>>, body: Bytes) -> ApiResult {
                 None => return Err(ApiError::unprocessable("give `local` or `vnet`")),
             },
         };
-        let everything = crate::prefixset::PrefixSet::from_prefixes([if local.is_ipv4() {
-            "0.0.0.0/0".parse::<IpNet>().expect("valid")
-        } else {
-            "::/0".parse::<IpNet>().expect("valid")
-        }]);
-        let (lp, rp) = match direction {
-            Direction::Inbound => (port, 0),
-            Direction::Outbound => (0, port),
-        };
-        let set = crate::nsg::reach::allowed_chain(
+        let r = crate::nsg::reach::reach(
+            &l2.snap,
             subnet.as_ref(),
             nic.as_ref(),
             direction,
             protocol,
+            port,
             local,
-            lp,
-            rp,
-            &everything,
         );
-        let prefixes: Vec<Value> = crate::nsg::reach::with_counts(&set)
-            .into_iter()
+        let total: u128 = r.prefixes.iter().map(|p| p.1).fold(0, u128::saturating_add);
+        let prefixes: Vec<Value> = r
+            .prefixes
+            .iter()
             .map(|(n, c)| json!({"prefix": n.to_string(), "addresses": c.to_string()}))
             .collect();
-        Ok(json!({"local": local.to_string(), "allowed": prefixes}))
+        let tags: Vec<Value> = r
+            .tags
+            .iter()
+            .map(|(n, how)| json!({"tag": n, "coverage": how}))
+            .collect();
+        // The document of `nsg reach --format json`.
+        Ok(json!({
+            "direction": direction.to_string(),
+            "protocol": protocol.name(),
+            "port": port,
+            "local": local.to_string(),
+            "addresses": total.to_string(),
+            "prefixes": prefixes,
+            "tags": tags,
+        }))
     })
     .await
     .map_err(|e| ApiError::unprocessable(e.to_string()))??;

@@ -279,13 +279,53 @@ fn nsg_endpoints() {
         .text()
         .map(|t| json(&t))
         .unwrap();
-    let allowed: Vec<&str> = v["allowed"]
+    let allowed: Vec<&str> = v["prefixes"]
         .as_array()
         .unwrap()
         .iter()
         .map(|p| p["prefix"].as_str().unwrap())
         .collect();
     assert!(allowed.contains(&"10.0.0.0/16"), "{allowed:?}");
+    // The same document as `nsg reach --format json`.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("nsg.json");
+    std::fs::write(&file, nsg.to_string()).unwrap();
+    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_tagnet"))
+        .arg("--tags")
+        .arg(example())
+        .args([
+            "-q",
+            "nsg",
+            "reach",
+            "--vnet",
+            "10.0.0.0/16",
+            "--direction",
+            "inbound",
+        ])
+        .args([
+            "--protocol",
+            "tcp",
+            "--port",
+            "443",
+            "--format",
+            "json",
+            "--nsg",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let cli: Value = serde_json::from_slice(&cli.stdout).unwrap();
+    for k in [
+        "addresses",
+        "prefixes",
+        "tags",
+        "local",
+        "direction",
+        "protocol",
+        "port",
+    ] {
+        assert_eq!(cli[k], v[k], "{k}");
+    }
 }
 
 #[test]
