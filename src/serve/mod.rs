@@ -807,7 +807,24 @@ async fn tag_prefixes(
 async fn udr(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> ApiResult {
     use crate::routes::deploy::{Header, Layout};
     let p = pairs(&q);
-    known_keys(&p, &["region", "profile", "format", "max_routes", "paired"])?;
+    known_keys(
+        &p,
+        &[
+            "region",
+            "profile",
+            "tag",
+            "format",
+            "max_routes",
+            "reserve",
+            "paired",
+            "ipv6",
+            "exact",
+            "use_service_tags",
+            "next_hop",
+            "next_hop_ip",
+            "never_cover",
+        ],
+    )?;
     let l = app.current();
     let regions: Vec<String> = p
         .iter()
@@ -819,20 +836,56 @@ async fn udr(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> ApiResult {
     if regions.is_empty() {
         return Err(ApiError::bad("give ?region=REGION"));
     }
-    let profile =
-        crate::routes::profile(&one(&p, "profile")?.unwrap_or_else(|| "aml-vnet-2020".into()))
-            .map_err(|e| ApiError::not_found(e.to_string()))?;
+    // The options of `udr`: a profile and/or named tags (`profile=none` for tags alone).
+    let named: Vec<String> = p
+        .iter()
+        .filter(|(k, _)| k == "tag")
+        .map(|(_, v)| v.trim().to_string())
+        .collect();
+    let profile_tags = match one(&p, "profile")?.as_deref() {
+        Some("none") if !named.is_empty() => Vec::new(),
+        Some("none") => return Err(ApiError::bad("profile=none needs tag=NAME (repeatable)")),
+        other => {
+            crate::routes::profile(other.unwrap_or("aml-vnet-2020"))
+                .map_err(|e| ApiError::not_found(e.to_string()))?
+                .tags
+        }
+    };
+    let number = |key: &str, default: usize, min: usize| -> Result<usize, ApiError> {
+        match one(&p, key)? {
+            Some(m) => m
+                .parse::<usize>()
+                .ok()
+                .filter(|&m| m >= min)
+                .ok_or_else(|| ApiError::bad(format!("{key} `{m}`: a number from {min}"))),
+            None => Ok(default),
+        }
+    };
+    let reserve = number("reserve", 1, 0)?;
+    let (ipv6, exact, use_service_tags) = (
+        flag(&p, "ipv6")?,
+        flag(&p, "exact")?,
+        flag(&p, "use_service_tags")?,
+    );
+    let next_hop = crate::routes::NextHop::parse(
+        &one(&p, "next_hop")?.unwrap_or_else(|| "Internet".into()),
+        one(&p, "next_hop_ip")?.as_deref(),
+    )
+    .map_err(|e| ApiError::bad(e.to_string()))?;
+    let mut never_cover = Vec::new();
+    for (_, v) in p.iter().filter(|(k, _)| k == "never_cover") {
+        never_cover.push(
+            crate::load::parse_listed_prefix(v)
+                .map_err(|e| {
+                    ApiError::bad(format!("never_cover `{}`: {e}", crate::load::quoted(v)))
+                })?
+                .trunc(),
+        );
+    }
     let format = one(&p, "format")?
         .unwrap_or_else(|| "json".into())
         .to_ascii_lowercase();
-    let max_routes = match one(&p, "max_routes")? {
-        Some(m) => m
-            .parse::<usize>()
-            .ok()
-            .filter(|&m| m > 0)
-            .ok_or_else(|| ApiError::bad(format!("max_routes `{m}`: a positive number")))?,
-        None => 400,
-    };
+    let max_routes = number("max_routes", 400, 1)?;
     let mut codes = Vec::new();
     for r in &regions {
         let c = l
@@ -851,15 +904,15 @@ async fn udr(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> ApiResult {
     let result = tokio::task::spawn_blocking(move || {
         let req = crate::routes::UdrRequest {
             regions: codes,
-            profile_tags: profile.tags.clone(),
-            named_tags: Vec::new(),
-            ipv6: false,
-            next_hop: crate::routes::NextHop::Internet,
+            profile_tags,
+            named_tags: named,
+            ipv6,
+            next_hop,
             max_routes,
-            reserve: 1,
-            exact: false,
-            use_service_tags: false,
-            never_cover: Vec::new(),
+            reserve,
+            exact,
+            use_service_tags,
+            never_cover,
         };
         crate::routes::plan(&l2.snap, &req)
     })
@@ -887,7 +940,13 @@ async fn udr(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> ApiResult {
             let routes: Vec<Value> = result
                 .routes
                 .iter()
-                .map(|r| json!({"name": r.name, "address_prefix": r.address_prefix, "next_hop_type": r.next_hop.kind(), "tags": r.tags}))
+                .map(|r| {
+                    let mut v = json!({"name": r.name, "address_prefix": r.address_prefix, "next_hop_type": r.next_hop.kind(), "tags": r.tags});
+                    if let Some(ip) = r.next_hop.ip() {
+                        v["next_hop_ip_address"] = json!(ip.to_string());
+                    }
+                    v
+                })
                 .collect();
             let used = result.routes.len();
             let usable = result.max_routes - result.reserved;
@@ -917,10 +976,11 @@ async fn udr(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> ApiResult {
                 String::from("name,address_prefix,next_hop_type,next_hop_ip_address,tags\n");
             for r in &result.routes {
                 s.push_str(&format!(
-                    "{},{},{},,{}\n",
+                    "{},{},{},{},{}\n",
                     r.name,
                     r.address_prefix,
                     r.next_hop.kind(),
+                    r.next_hop.ip().map(|i| i.to_string()).unwrap_or_default(),
                     r.tags.join(" ")
                 ));
             }

@@ -786,3 +786,48 @@ fn the_binary_picks_up_a_newer_cached_snapshot() {
     assert_eq!(seen, newer, "the newer cached snapshot was not served");
     assert_eq!(failed, 0);
 }
+
+/// `/v1/udr` takes the options of `udr`: named tags, next hop, reserve, IPv6, never_cover.
+#[test]
+fn udr_takes_the_options_of_udr() {
+    let s = start(&example(), opts());
+    let v = json(
+        &get(
+            &s,
+            "/v1/udr?region=eastus2&profile=none&tag=Storage&next_hop=VirtualAppliance&next_hop_ip=10.0.0.4&reserve=3&format=json",
+        )
+        .1,
+    );
+    assert_eq!(v["tags"], serde_json::json!(["Storage.EastUS2"]), "{v}");
+    assert_eq!(v["budget"]["reserved"], 3);
+    let r = &v["routes"][0];
+    assert_eq!(r["next_hop_type"], "VirtualAppliance");
+    assert_eq!(r["next_hop_ip_address"], "10.0.0.4");
+    let csv = get(&s, "/v1/udr?region=eastus2&tag=Storage&profile=none&next_hop=VirtualAppliance&next_hop_ip=10.0.0.4&format=csv").1;
+    assert!(
+        csv.lines()
+            .nth(1)
+            .unwrap()
+            .contains(",VirtualAppliance,10.0.0.4,"),
+        "{csv}"
+    );
+    let ipv6 = json(&get(&s, "/v1/udr?region=eastus2&ipv6=true").1);
+    assert!(
+        ipv6["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["address_prefix"].as_str().unwrap().contains(':')),
+        "{ipv6}"
+    );
+    for bad in [
+        "/v1/udr?region=eastus2&profile=none",
+        "/v1/udr?region=eastus2&next_hop=Moon",
+        "/v1/udr?region=eastus2&never_cover=10.0.0.0/33",
+        "/v1/udr?region=eastus2&reserve=-1",
+        "/v1/udr?region=eastus2&exact=perhaps",
+    ] {
+        let (code, body) = get(&s, bad);
+        assert_eq!(code, 400, "{bad}: {body}");
+    }
+}
