@@ -73,12 +73,22 @@ pub fn load(paths: &[PathBuf], parameters: Option<&Path>) -> Result<Network> {
         }
         None => Map::new(),
     };
-    let mut net = Network::default();
+    let mut docs = Vec::new();
     for f in files(paths)? {
-        let origin = f.display().to_string();
         let (bytes, _) = crate::load::read_input(&f)?;
+        docs.push((f.display().to_string(), bytes));
+    }
+    from_documents(&docs, &given)
+}
+
+/// Builds the network from documents already read: (origin, bytes), with the values of an
+/// ARM parameters file (its `parameters` object) for templates.
+pub fn from_documents(docs: &[(String, Vec<u8>)], given: &Map<String, Value>) -> Result<Network> {
+    let mut net = Network::default();
+    for (origin, bytes) in docs {
+        let origin = origin.clone();
         let doc: Value =
-            serde_json::from_slice(&bytes).map_err(|e| Error::json(&origin, &e, HINT))?;
+            serde_json::from_slice(bytes).map_err(|e| Error::json(&origin, &e, HINT))?;
         if doc
             .get("$schema")
             .and_then(Value::as_str)
@@ -100,7 +110,7 @@ pub fn load(paths: &[PathBuf], parameters: Option<&Path>) -> Result<Network> {
             }
             res
         } else if arm::is_template(&doc) {
-            let (res, bad) = arm::resources(&doc, &given);
+            let (res, bad) = arm::resources(&doc, given);
             for b in bad {
                 net.problems.push(
                     Finding::of(
@@ -164,9 +174,9 @@ pub fn load(paths: &[PathBuf], parameters: Option<&Path>) -> Result<Network> {
             .map(|(k, n)| format!("{n} of {k}"))
             .collect();
         return Err(Error::Invalid {
-            origin: paths
+            origin: docs
                 .iter()
-                .map(|p| p.display().to_string())
+                .map(|(o, _)| o.as_str())
                 .collect::<Vec<_>>()
                 .join(", "),
             message: if skipped.is_empty() {

@@ -1,0 +1,192 @@
+//! What each fuzz target checks for one input, shared by the targets (`fuzz_targets/`) and by
+//! the regular test that replays the kept corpus on stable (`tests/tagnet/fuzz_replay.rs`).
+//!
+//! Every function must return for any input: no panic, no abort; and where a fast path has a
+//! naive twin, both give the same answer (an `assert!` here is the invariant the fuzzer hunts).
+
+use std::net::IpAddr;
+use std::sync::OnceLock;
+
+/// The small example snapshot: quick to load, and it has real tags, regions and IPv6.
+pub fn example() -> &'static tagnet::Snapshot {
+    static S: OnceLock<tagnet::Snapshot> = OnceLock::new();
+    S.get_or_init(|| {
+        tagnet::load::from_slice(
+            include_bytes!("../data/example/ServiceTags_Example.json"),
+            "example",
+        )
+        .expect("the example snapshot loads")
+    })
+}
+
+/// Snapshot loading (both shapes: the download file and the Discovery API's); a loaded
+/// snapshot indexes, and the index agrees with the naive oracle on its own prefixes.
+pub fn snapshot(data: &[u8]) {
+    let Ok(snap) = tagnet::load::from_slice(data, "fuzz") else {
+        return;
+    };
+    if snap
+        .tags()
+        .iter()
+        .map(|t| t.prefixes().count())
+        .sum::<usize>()
+        > 20_000
+    {
+        return; // the oracle is quadratic
+    }
+    let index = tagnet::TagIndex::build(&snap);
+    for t in snap.tags().iter().take(50) {
+        for p in t.prefixes().take(20) {
+            let ip = p.addr();
+            let mut fast: Vec<(u32, String)> = index
+                .lookup(ip)
+                .iter()
+                .map(|m| (m.tag, index.prefix(m.prefix).to_string()))
+                .collect();
+            fast.sort();
+            let mut slow: Vec<(u32, String)> = tagnet::oracle::lookup(&snap, ip)
+                .into_iter()
+                .map(|(t, n)| (t, n.to_string()))
+                .collect();
+            slow.sort();
+            assert_eq!(fast, slow, "lookup of {ip}");
+        }
+    }
+}
+
+/// Route tables, effective routes and ARM route tables; a table that loads is audited.
+pub fn route_table(data: &[u8]) {
+    let Ok(table) = tagnet::routes::audit::parse_route_table(data, "fuzz") else {
+        return;
+    };
+    let snap = example();
+    let Ok(req) = tagnet::routes::required_tags(
+        snap,
+        &["eastus2".to_string()],
+        &["BatchNodeManagement".into()],
+        &[],
+    ) else {
+        return;
+    };
+    let rel = tagnet::routes::audit::related(snap, &req.ids);
+    let opts = tagnet::routes::audit::AuditOptions {
+        vnet: vec!["10.0.0.0/16".parse().expect("valid")],
+        ipv6: true,
+        default_route: None,
+        default_route_declared: false,
+        related: Some(&rel),
+        previous: None,
+        prune: true,
+        max_routes: 400,
+    };
+    let _ = tagnet::routes::audit::audit(snap, &table, &req.ids, &opts);
+}
+
+/// NSGs in every shape; a loaded NSG is resolved, compiled and analysed, and the compiled
+/// evaluator gives the naive first-match answer on flows drawn from the input.
+pub fn nsg(data: &[u8]) {
+    let Ok(nsgs) = tagnet::nsg::load::parse(data, "fuzz") else {
+        return;
+    };
+    let snap = example();
+    let ctx = tagnet::nsg::eval::Context {
+        snapshot: snap,
+        vnet: vec!["10.0.0.0/16".parse().expect("valid")],
+        asgs: Default::default(),
+    };
+    for n in nsgs.iter().take(4) {
+        if n.rules.len() > 200 {
+            continue; // analysis is quadratic in rules
+        }
+        let _ = tagnet::nsg::analyze::analyze(&ctx, n);
+        let Ok(r) = ctx.resolve(n) else { continue };
+        let compiled = tagnet::nsg::compile(&r);
+        let plain = tagnet::nsg::compile(&r).without_cross();
+        let seed = data
+            .iter()
+            .fold(0u64, |h, &b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+        for k in 0..64u64 {
+            let x = seed.wrapping_add(k).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let remote = if k % 2 == 0 {
+                IpAddr::V4(((x >> 8) as u32).into())
+            } else {
+                IpAddr::V4([192, 0, 2, (x >> 40) as u8].into())
+            };
+            let f = tagnet::nsg::model::Flow {
+                direction: if x & 1 == 0 {
+                    tagnet::nsg::model::Direction::Inbound
+                } else {
+                    tagnet::nsg::model::Direction::Outbound
+                },
+                protocol: [
+                    tagnet::nsg::model::Protocol::Tcp,
+                    tagnet::nsg::model::Protocol::Udp,
+                    tagnet::nsg::model::Protocol::Icmp,
+                ][((x >> 2) % 3) as usize],
+                local_ip: IpAddr::V4([10, 0, (x >> 16) as u8, (x >> 24) as u8].into()),
+                local_port: (x >> 32) as u16,
+                remote_ip: remote,
+                remote_port: (x >> 48) as u16,
+            };
+            let want = tagnet::nsg::eval::first_match_naive(&r, &f).map(|x| x.rule.path());
+            let got = compiled.first(&f).map(|i| compiled.rules[i].1.clone());
+            let got2 = plain.first(&f).map(|i| plain.rules[i].1.clone());
+            assert_eq!(got, want, "{f:?}");
+            assert_eq!(got2, want, "{f:?} (five sets)");
+        }
+    }
+}
+
+/// Network definitions for `check` (az JSON, ARM templates, Terraform plans), then every rule.
+pub fn check(data: &[u8]) {
+    let Ok(net) = tagnet::check::load::from_documents(
+        &[("fuzz.json".to_string(), data.to_vec())],
+        &Default::default(),
+    ) else {
+        return;
+    };
+    let _ = tagnet::check::check(&tagnet::check::Cx {
+        net: &net,
+        snap: example(),
+        on_prem: &[],
+        nsg_profile: "aml-vnet-2020",
+        udr_profile: "aml-vnet-2020",
+    });
+}
+
+/// The address and prefix lines of `lookup`, `aggregate` and `overlaps`: each parses or says
+/// why not; aggregation equals the naive union, and the budgeted cover holds every prefix.
+pub fn lines(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let mut nets = Vec::new();
+    for line in text.lines().take(2000) {
+        let t = line.trim();
+        let _ = tagnet::load::parse_address(t);
+        if let Ok(n) = tagnet::load::parse_listed_prefix(t) {
+            nets.push(n.trunc());
+        }
+    }
+    let set = tagnet::prefixset::PrefixSet::from_prefixes(nets.iter().copied());
+    for n in &nets {
+        assert!(set.contains(n.network()), "{n}");
+    }
+    let never: tagnet::prefixset::PrefixSet =
+        tagnet::prefixset::PrefixSet::from_prefixes(["10.0.0.0/8".parse().expect("valid")]);
+    if let Ok(cover) = tagnet::budget::budget_set(&set, 3, &never) {
+        // The cover holds every input address and never touches the forbidden space the
+        // input does not hold itself.
+        let c = tagnet::prefixset::PrefixSet::from_prefixes(cover.prefixes.iter().copied());
+        assert!(set.difference(&c).is_empty(), "the cover misses addresses");
+        assert!(
+            c.intersection(&never).difference(&set).is_empty(),
+            "the cover takes forbidden space"
+        );
+    }
+    if let Ok(cover) = tagnet::budget::budget_set(&set, 3, &tagnet::prefixset::PrefixSet::default())
+    {
+        let c = tagnet::prefixset::PrefixSet::from_prefixes(cover.prefixes.iter().copied());
+        assert!(set.difference(&c).is_empty(), "the cover misses addresses");
+    }
+}
