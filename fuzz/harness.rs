@@ -1,3 +1,5 @@
+#![allow(dead_code)]
+
 //! What each fuzz target checks for one input, shared by the targets (`fuzz_targets/`) and by
 //! the regular test that replays the kept corpus on stable (`tests/tagnet/fuzz_replay.rs`).
 //!
