@@ -45,6 +45,28 @@ pub struct CompiledNsg {
     /// slot, source-port class, destination-port class), the rules matching all three; empty
     /// when that product would exceed [`MAX_CROSS`] entries.
     cross: Vec<u32>,
+    /// Per /16 of IPv4 (source, destination): the set id when one segment covers it, else
+    /// [`MIXED`] — most of the address space answers in one read.
+    flat4: [Vec<u32>; 2],
+}
+
+/// A /16 that holds several segments.
+const MIXED: u32 = u32::MAX;
+
+/// Per /16, the one value covering it or [`MIXED`].
+fn flat(segs: &[(u128, u32)]) -> Vec<u32> {
+    let mut out = vec![MIXED; 1 << 16];
+    let mut i = 0;
+    for (slot, o) in out.iter_mut().enumerate() {
+        let (start, end) = ((slot as u128) << 16, ((slot as u128) << 16) | 0xffff);
+        while i + 1 < segs.len() && segs[i + 1].0 <= start {
+            i += 1;
+        }
+        if segs.get(i + 1).is_none_or(|n| n.0 > end) {
+            *o = segs[i].1;
+        }
+    }
+    out
 }
 
 /// The most entries of the crossed port table (1 MiB); beyond, flows intersect five sets.
@@ -238,6 +260,7 @@ impl CompiledNsg {
             summary: interner.summary,
             dir_proto,
             no_ports,
+            flat4: [flat(&s4), flat(&d4)],
             src4: table4(s4),
             src6: table6(s6),
             dst4: table4(d4),
@@ -269,8 +292,20 @@ impl CompiledNsg {
 
     fn addr(&self, ip: IpAddr, source: bool) -> u32 {
         match (ip, source) {
-            (IpAddr::V4(a), true) => self.src4.get(u32::from(a)),
-            (IpAddr::V4(a), false) => self.dst4.get(u32::from(a)),
+            (IpAddr::V4(a), true) => {
+                let k = u32::from(a);
+                match self.flat4[0][(k >> 16) as usize] {
+                    MIXED => self.src4.get(k),
+                    v => v,
+                }
+            }
+            (IpAddr::V4(a), false) => {
+                let k = u32::from(a);
+                match self.flat4[1][(k >> 16) as usize] {
+                    MIXED => self.dst4.get(k),
+                    v => v,
+                }
+            }
             (IpAddr::V6(a), true) => self.src6.get(u128::from(a)),
             (IpAddr::V6(a), false) => self.dst6.get(u128::from(a)),
         }
