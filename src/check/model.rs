@@ -439,6 +439,11 @@ impl Network {
             })
     }
 
+    /// [`Network::resolve`] of a reference that may be absent.
+    pub fn find(&self, kind: Kind, reference: Option<&str>) -> Option<usize> {
+        reference.and_then(|r| self.resolve(kind, r))
+    }
+
     /// The subnets of a network (indices into [`Network::subnets`]).
     pub fn subnets_of(&self, vnet: usize) -> Vec<usize> {
         (0..self.subnets.len())

@@ -16,11 +16,7 @@ rule! {
 /// Checks each workspace whose registry is restricted.
 pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
     for ws in &cx.net.workspaces {
-        let Some(r) = ws
-            .registry
-            .as_deref()
-            .and_then(|r| cx.net.resolve(Kind::Registry, r))
-        else {
+        let Some(r) = cx.net.find(Kind::Registry, ws.registry.as_deref()) else {
             continue;
         };
         let reg = &cx.net.registries[r];
@@ -31,9 +27,7 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
         let exists = named.is_some_and(|n| {
             cx.net.computes.iter().any(|c| {
                 c.meta.name.eq_ignore_ascii_case(n)
-                    && c.workspace
-                        .as_deref()
-                        .and_then(|w| cx.net.resolve(Kind::Workspace, w))
+                    && cx.net.find(Kind::Workspace, c.workspace.as_deref())
                         == cx.net.resolve(Kind::Workspace, &ws.meta.id)
             })
         });

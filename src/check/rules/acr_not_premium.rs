@@ -16,11 +16,7 @@ rule! {
 /// Checks each workspace's registry.
 pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
     for ws in &cx.net.workspaces {
-        let Some(r) = ws
-            .registry
-            .as_deref()
-            .and_then(|r| cx.net.resolve(Kind::Registry, r))
-        else {
+        let Some(r) = cx.net.find(Kind::Registry, ws.registry.as_deref()) else {
             continue;
         };
         let reg = &cx.net.registries[r];

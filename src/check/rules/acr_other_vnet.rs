@@ -17,11 +17,7 @@ rule! {
 pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
     let net = cx.net;
     for (w, ws) in net.workspaces.iter().enumerate() {
-        let Some(r) = ws
-            .registry
-            .as_deref()
-            .and_then(|r| net.resolve(Kind::Registry, r))
-        else {
+        let Some(r) = net.find(Kind::Registry, ws.registry.as_deref()) else {
             continue;
         };
         let reg = &net.registries[r];
@@ -35,18 +31,10 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             .filter_map(|x| net.vnet_of(x))
             .collect();
         for c in &net.computes {
-            if c.workspace
-                .as_deref()
-                .and_then(|x| net.resolve(Kind::Workspace, x))
-                != Some(w)
-            {
+            if net.find(Kind::Workspace, c.workspace.as_deref()) != Some(w) {
                 continue;
             }
-            let Some(s) = c
-                .subnet
-                .as_deref()
-                .and_then(|x| net.resolve(Kind::Subnet, x))
-            else {
+            let Some(s) = net.find(Kind::Subnet, c.subnet.as_deref()) else {
                 continue;
             };
             let Some(v) = net.vnet_of(s) else { continue };

@@ -20,11 +20,7 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             continue;
         };
         for p in &c.pools {
-            let Some(s) = p
-                .subnet
-                .as_deref()
-                .and_then(|r| cx.net.resolve(Kind::Subnet, r))
-            else {
+            let Some(s) = cx.net.find(Kind::Subnet, p.subnet.as_deref()) else {
                 continue;
             };
             let Some(v) = cx.net.vnet_of(s) else { continue };

@@ -17,11 +17,7 @@ rule! {
 pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
     for c in &cx.net.clusters {
         for p in &c.pools {
-            let Some(s) = p
-                .subnet
-                .as_deref()
-                .and_then(|r| cx.net.resolve(Kind::Subnet, r))
-            else {
+            let Some(s) = cx.net.find(Kind::Subnet, p.subnet.as_deref()) else {
                 continue;
             };
             let sub = &cx.net.subnets[s];

@@ -16,11 +16,7 @@ rule! {
 /// Checks each injected Databricks workspace.
 pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
     for d in &cx.net.databricks {
-        let Some(v) = d
-            .vnet
-            .as_deref()
-            .and_then(|r| cx.net.resolve(Kind::Vnet, r))
-        else {
+        let Some(v) = cx.net.find(Kind::Vnet, d.vnet.as_deref()) else {
             continue;
         };
         let vnet = &cx.net.vnets[v];

@@ -14,11 +14,7 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
     };
     for cs in cx.compute_subnets() {
         let sub = &cx.net.subnets[cs.subnet];
-        let Some(t) = sub
-            .route_table
-            .as_deref()
-            .and_then(|r| cx.net.resolve(Kind::Table, r))
-        else {
+        let Some(t) = cx.net.find(Kind::Table, sub.route_table.as_deref()) else {
             continue;
         };
         let table = &cx.net.tables[t];

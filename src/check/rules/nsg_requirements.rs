@@ -37,11 +37,7 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
     };
     for cs in cx.compute_subnets() {
         let sub = &cx.net.subnets[cs.subnet];
-        let Some(n) = sub
-            .nsg
-            .as_deref()
-            .and_then(|r| cx.net.resolve(Kind::Nsg, r))
-        else {
+        let Some(n) = cx.net.find(Kind::Nsg, sub.nsg.as_deref()) else {
             continue; // no NSG: everything the default path allows passes
         };
         let Some(region) = cx.region_of_subnet(cs.subnet) else {

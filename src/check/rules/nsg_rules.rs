@@ -13,9 +13,9 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
         // VirtualNetwork: the spaces of the networks whose subnets use this NSG.
         let mut space = Vec::new();
         for (i, s) in cx.net.subnets.iter().enumerate() {
-            if s.nsg
-                .as_deref()
-                .and_then(|r| cx.net.resolve(Kind::Nsg, r))
+            if cx
+                .net
+                .find(Kind::Nsg, s.nsg.as_deref())
                 .is_some_and(|n| cx.net.nsgs[n].meta.id == nsg.meta.id)
                 && let Some(v) = cx.net.vnet_of(i)
             {

@@ -26,18 +26,10 @@ rule! {
 pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
     let net = cx.net;
     for c in &net.computes {
-        let Some(s) = c
-            .subnet
-            .as_deref()
-            .and_then(|r| net.resolve(Kind::Subnet, r))
-        else {
+        let Some(s) = net.find(Kind::Subnet, c.subnet.as_deref()) else {
             continue;
         };
-        let Some(w) = c
-            .workspace
-            .as_deref()
-            .and_then(|r| net.resolve(Kind::Workspace, r))
-        else {
+        let Some(w) = net.find(Kind::Workspace, c.workspace.as_deref()) else {
             continue;
         };
         let ws = &net.workspaces[w];

@@ -41,11 +41,7 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
         e.1.push(why);
     };
     for c in &net.computes {
-        let Some(s) = c
-            .subnet
-            .as_deref()
-            .and_then(|r| net.resolve(Kind::Subnet, r))
-        else {
+        let Some(s) = net.find(Kind::Subnet, c.subnet.as_deref()) else {
             continue;
         };
         match c.kind {
@@ -69,17 +65,10 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
     }
     for c in &net.clusters {
         for p in &c.pools {
-            let Some(s) = p
-                .subnet
-                .as_deref()
-                .and_then(|r| net.resolve(Kind::Subnet, r))
-            else {
+            let Some(s) = net.find(Kind::Subnet, p.subnet.as_deref()) else {
                 continue;
             };
-            let pod_subnet = p
-                .pod_subnet
-                .as_deref()
-                .and_then(|r| net.resolve(Kind::Subnet, r));
+            let pod_subnet = net.find(Kind::Subnet, p.pod_subnet.as_deref());
             let (n, how) = if c.plugin == "azure" && !c.overlay && p.pod_subnet.is_none() {
                 (
                     (p.nodes + 1) * (p.max_pods + 1),

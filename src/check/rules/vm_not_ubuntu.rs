@@ -21,7 +21,7 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
         .iter()
         .filter(|c| c.kind == ComputeKind::AttachedVm)
     {
-        let Some(v) = c.vm.as_deref().and_then(|r| cx.net.resolve(Kind::Vm, r)) else {
+        let Some(v) = cx.net.find(Kind::Vm, c.vm.as_deref()) else {
             continue;
         };
         let vm = &cx.net.vms[v];

@@ -27,7 +27,7 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
         .iter()
         .filter(|c| c.kind == ComputeKind::AttachedVm)
     {
-        let Some(vm_i) = c.vm.as_deref().and_then(|r| net.resolve(Kind::Vm, r)) else {
+        let Some(vm_i) = net.find(Kind::Vm, c.vm.as_deref()) else {
             continue;
         };
         for nic_ref in &net.vms[vm_i].nics {
