@@ -192,3 +192,90 @@ pub fn lines(data: &[u8]) {
         assert!(set.difference(&c).is_empty(), "the cover misses addresses");
     }
 }
+
+/// The server's request parsing: one request to the router, in process. The first byte picks
+/// the endpoint and method, the text up to the first newline is the query (or the tag name),
+/// the rest the body. Every answer is JSON (an error is `{"error": {"code", "message"}}`) with a
+/// status below 500: input never makes the server fail.
+pub fn server(data: &[u8]) {
+    use std::sync::Arc;
+    use tower::ServiceExt;
+    static APP: OnceLock<(tokio::runtime::Runtime, Arc<tagnet::serve::App>)> = OnceLock::new();
+    let (rt, app) = APP.get_or_init(|| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let info = tagnet::serve::Info {
+            cloud: "Public".into(),
+            change_number: 1,
+            date: None,
+            source: "example".into(),
+        };
+        let loaded = tagnet::serve::Loaded::new(example().clone(), info.clone());
+        let loader: tagnet::serve::Loader = Arc::new(move || Ok((example().clone(), info.clone())));
+        let opts = tagnet::serve::Options {
+            max_batch: 10_000,
+            body_limit: 1 << 20,
+            watch: None,
+            ..Default::default()
+        };
+        (rt, tagnet::serve::App::new(loaded, loader, opts))
+    });
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
+    let cut = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+    let head = String::from_utf8_lossy(&rest[..cut]);
+    let body = rest.get(cut + 1..).unwrap_or_default().to_vec();
+    const ENDPOINTS: [(&str, &str); 10] = [
+        ("GET", "/v1/lookup"),
+        ("POST", "/v1/lookup"),
+        ("GET", "/v1/tags"),
+        ("GET", "/v1/tags/{}/prefixes"),
+        ("GET", "/v1/udr"),
+        ("POST", "/v1/nsg/verify"),
+        ("POST", "/v1/nsg/reach"),
+        ("GET", "/v1/snapshot"),
+        ("PUT", "/v1/lookup"),
+        ("GET", "/v1/{}"),
+    ];
+    let (method, path) = ENDPOINTS[usize::from(pick) % ENDPOINTS.len()];
+    let uri = if path.contains("{}") {
+        path.replace("{}", &head)
+    } else if head.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{head}")
+    };
+    let mut req = axum::http::Request::builder()
+        .method(method)
+        .uri(uri.as_str());
+    if pick & 0x80 != 0 {
+        req = req.header("content-type", "application/json");
+    }
+    // A URI the HTTP layer refuses never reaches tagnet.
+    let Ok(req) = req.body(axum::body::Body::from(body)) else {
+        return;
+    };
+    let router = tagnet::serve::router(app.clone());
+    let (status, bytes) = rt.block_on(async {
+        let resp = router.oneshot(req).await.expect("the router is infallible");
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .expect("a body");
+        (status, bytes)
+    });
+    assert!(status.as_u16() < 500, "{method} {uri}: {status}");
+    // Text answers (csv, the plain formats) are fine; JSON answers must parse, and an error is
+    // always JSON with a code and a message.
+    let v = serde_json::from_slice::<serde_json::Value>(&bytes);
+    if status.as_u16() >= 400 {
+        let v = v.unwrap_or_else(|e| panic!("{method} {uri}: {status} with a non-JSON body: {e}"));
+        assert!(
+            v["error"]["code"].is_string() && v["error"]["message"].is_string(),
+            "{method} {uri}: {v}"
+        );
+    }
+}

@@ -46,27 +46,44 @@ pub struct CompiledNsg {
     /// when that product would exceed [`MAX_CROSS`] entries.
     cross: Vec<u32>,
     /// Per /16 of IPv4 (source, destination): the set id when one segment covers it, else
-    /// [`MIXED`] — most of the address space answers in one read.
+    /// `CHUNK | c` when the /16's 256 /24s are `flat24[c * 256..]`, each the set id of the one
+    /// segment covering that /24 or [`MIXED`] — most addresses answer in one or two reads.
     flat4: [Vec<u32>; 2],
+    flat24: [Vec<u32>; 2],
 }
 
-/// A /16 that holds several segments.
+/// A /24 that holds several segments.
 const MIXED: u32 = u32::MAX;
+/// Marks a /16 whose /24s are listed apart.
+const CHUNK: u32 = 1 << 31;
 
-/// Per /16, the one value covering it or [`MIXED`].
-fn flat(segs: &[(u128, u32)]) -> Vec<u32> {
-    let mut out = vec![MIXED; 1 << 16];
-    let mut i = 0;
-    for (slot, o) in out.iter_mut().enumerate() {
-        let (start, end) = ((slot as u128) << 16, ((slot as u128) << 16) | 0xffff);
-        while i + 1 < segs.len() && segs[i + 1].0 <= start {
-            i += 1;
+/// Per /16 of IPv4, the one set id covering it or `CHUNK | c`, and the chunks: per /24 of those
+/// /16s, the one set id covering it or [`MIXED`].
+fn flat(segs: &[(u128, u32)]) -> (Vec<u32>, Vec<u32>) {
+    // The set id of the one segment covering [start, start + size), if one does; `i` walks on.
+    let one = |i: &mut usize, start: u128, size: u128| {
+        while *i + 1 < segs.len() && segs[*i + 1].0 <= start {
+            *i += 1;
         }
-        if segs.get(i + 1).is_none_or(|n| n.0 > end) {
-            *o = segs[i].1;
+        segs.get(*i + 1)
+            .is_none_or(|n| n.0 >= start + size)
+            .then_some(segs[*i].1)
+    };
+    let (mut top, mut chunks) = (Vec::with_capacity(1 << 16), Vec::new());
+    let mut i = 0;
+    for slot in 0..1u128 << 16 {
+        match one(&mut i, slot << 16, 1 << 16) {
+            Some(id) => top.push(id),
+            None => {
+                top.push(CHUNK | (chunks.len() / 256) as u32);
+                let mut j = i;
+                for sub in 0..256u128 {
+                    chunks.push(one(&mut j, slot << 16 | sub << 8, 1 << 8).unwrap_or(MIXED));
+                }
+            }
         }
     }
-    out
+    (top, chunks)
 }
 
 /// The most entries of the crossed port table (1 MiB); beyond, flows intersect five sets.
@@ -228,6 +245,7 @@ impl CompiledNsg {
         let d6 = sweep(&dst6, u128::MAX, words, &mut interner);
         let (sport, sport_ids) = ports_table(&sport_r, words, &mut interner);
         let (dport, dport_ids) = ports_table(&dport_r, words, &mut interner);
+        let (f4s, f4d) = (flat(&s4), flat(&d4));
         let mut cross = Vec::new();
         if 10 * sport_ids.len() * dport_ids.len() <= MAX_CROSS {
             let mut bits = vec![0u64; words];
@@ -260,7 +278,8 @@ impl CompiledNsg {
             summary: interner.summary,
             dir_proto,
             no_ports,
-            flat4: [flat(&s4), flat(&d4)],
+            flat4: [f4s.0, f4d.0],
+            flat24: [f4s.1, f4d.1],
             src4: table4(s4),
             src6: table6(s6),
             dst4: table4(d4),
@@ -292,16 +311,15 @@ impl CompiledNsg {
 
     fn addr(&self, ip: IpAddr, source: bool) -> u32 {
         match (ip, source) {
-            (IpAddr::V4(a), true) => {
-                let k = u32::from(a);
-                match self.flat4[0][(k >> 16) as usize] {
-                    MIXED => self.src4.get(k),
-                    v => v,
+            (IpAddr::V4(a), _) => {
+                let (k, side) = (u32::from(a), usize::from(!source));
+                let v = self.flat4[side][(k >> 16) as usize];
+                if v & CHUNK == 0 {
+                    return v;
                 }
-            }
-            (IpAddr::V4(a), false) => {
-                let k = u32::from(a);
-                match self.flat4[1][(k >> 16) as usize] {
+                let c = ((v & !CHUNK) as usize) << 8 | ((k >> 8) & 0xff) as usize;
+                match self.flat24[side][c] {
+                    MIXED if source => self.src4.get(k),
                     MIXED => self.dst4.get(k),
                     v => v,
                 }

@@ -53,3 +53,8 @@ fn check_corpus() {
 fn lines_corpus() {
     replay("lines", harness::lines);
 }
+
+#[test]
+fn server_corpus() {
+    replay("server", harness::server);
+}
