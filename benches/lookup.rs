@@ -1,10 +1,17 @@
 //! "Every tag containing this address" and load time, on the real cn376 snapshot.
 //!
-//! Groups (each runs tagnet beside a baseline on the same seeded inputs):
+//! Groups (each runs tagnet beside its peers on the same seeded inputs; every loop walks its
+//! answer — counts the matches and folds each tag id into a checksum — and all must agree on
+//! that checksum before anything is measured):
 //! - `lookup_v4_cn376`: 1M IPv4 addresses, half inside published prefixes, half uniform.
-//!   `tagnet_interval_table` vs `prefix_trie_lpm_closure` (prefix-trie's longest-prefix match
-//!   plus a precomputed closure of containing tags, the best existing crate approach).
-//! - `lookup_v6_cn376`: the same for 1M IPv6 addresses.
+//!   Peers, each answering with a precomputed closure of the tags containing the matched prefix:
+//!   `poptrie` (the crate: a compressed multibit trie, longest-prefix match), `dir_24_8` (a 2^24
+//!   first level and 256-entry chunks over the same elementary intervals, written here, the
+//!   classic router table) and `prefix_trie` (the crate's longest-prefix match).
+//! - `lookup_v6_cn376`: the same for 1M IPv6 addresses (`poptrie`, `prefix_trie`; DIR-24-8 is
+//!   IPv4 only).
+//! - `lookup_v4_cn376_2threads`, `lookup_v6_cn376_2threads`: the same, the addresses split over
+//!   two threads.
 //! - `load_cn376`: read + parse + validate + index the whole file, beside parsing it into a
 //!   `serde_json::Value` (the floor any JSON loader pays).
 //!
@@ -15,6 +22,7 @@ mod common;
 use common::Rng;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ipnet::{Ipv4Net, Ipv6Net};
+use poptrie::Poptrie;
 use prefix_trie::PrefixMap;
 use std::hint::black_box;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -79,14 +87,48 @@ fn addresses_v6(snap: &Snapshot, seed: u64) -> Vec<Ipv6Addr> {
         .collect()
 }
 
-/// The peer: prefix-trie longest-prefix match, value = closure of all tags containing the
-/// prefix (computed once with `cover`).
-struct TrieClosure<P> {
-    map: PrefixMap<P, (u32, u32)>,
-    closure: Vec<u32>,
+/// The order-independent walk of one answer: how many matches, and their tag ids folded.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Walk {
+    matches: u64,
+    checksum: u64,
 }
 
-fn trie_closure<P>(snap: &Snapshot, nets: impl Fn(&tagnet::Tag) -> &[P]) -> TrieClosure<P>
+impl Walk {
+    #[inline(always)]
+    fn tag(&mut self, tag: u32) {
+        self.matches += 1;
+        self.checksum = self
+            .checksum
+            .wrapping_add((u64::from(tag) + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    }
+    fn join(self, o: Walk) -> Walk {
+        Walk {
+            matches: self.matches + o.matches,
+            checksum: self.checksum.wrapping_add(o.checksum),
+        }
+    }
+}
+
+/// Closures of containing tags, shared by the peers: closure 0 is empty.
+struct Closures {
+    spans: Vec<(u32, u32)>,
+    tags: Vec<u32>,
+}
+
+impl Closures {
+    #[inline(always)]
+    fn walk(&self, id: u32, w: &mut Walk) {
+        let (s, e) = self.spans[id as usize];
+        for &t in &self.tags[s as usize..e as usize] {
+            w.tag(t);
+        }
+    }
+}
+
+/// Every prefix of a family with its closure id (the tags of the prefix and of every prefix
+/// containing it), computed once with prefix-trie's `cover`.
+fn closures<P>(snap: &Snapshot, nets: impl Fn(&tagnet::Tag) -> &[P]) -> (Vec<(P, u32)>, Closures)
 where
     P: prefix_trie::Prefix + Copy + Eq,
 {
@@ -96,76 +138,268 @@ where
             own.entry(*n).or_default().push(i as u32);
         }
     }
-    let mut map = PrefixMap::new();
-    let mut closure = Vec::new();
+    let mut c = Closures {
+        spans: vec![(0, 0)],
+        tags: Vec::new(),
+    };
+    let mut out = Vec::new();
     for (p, _) in own.iter() {
-        let start = closure.len() as u32;
+        let start = c.tags.len() as u32;
         for (_, tags) in own.cover(&p) {
-            closure.extend_from_slice(tags);
+            c.tags.extend_from_slice(tags);
         }
-        map.insert(p, (start, closure.len() as u32));
+        c.spans.push((start, c.tags.len() as u32));
+        out.push((p, (c.spans.len() - 1) as u32));
     }
-    TrieClosure { map, closure }
+    (out, c)
+}
+
+/// DIR-24-8: per /24 the closure id, or `CHUNK | c` for a /24 cut by longer prefixes, whose
+/// 256 addresses are `chunks[c * 256..]`. Filled by painting prefixes shortest first, so the
+/// longest match wins.
+struct Dir248 {
+    tbl24: Vec<u32>,
+    chunks: Vec<u32>,
+}
+
+const CHUNK: u32 = 1 << 31;
+
+impl Dir248 {
+    fn new(prefixes: &[(Ipv4Net, u32)]) -> Dir248 {
+        let mut sorted = prefixes.to_vec();
+        sorted.sort_by_key(|(n, _)| n.prefix_len());
+        let mut d = Dir248 {
+            tbl24: vec![0; 1 << 24],
+            chunks: Vec::new(),
+        };
+        for (n, id) in sorted {
+            let (s, e) = (u32::from(n.network()), u32::from(n.broadcast()));
+            if n.prefix_len() <= 24 {
+                d.tbl24[(s >> 8) as usize..=(e >> 8) as usize].fill(id);
+                continue;
+            }
+            let slot = (s >> 8) as usize;
+            if d.tbl24[slot] & CHUNK == 0 {
+                let c = (d.chunks.len() / 256) as u32;
+                d.chunks.extend(std::iter::repeat_n(d.tbl24[slot], 256));
+                d.tbl24[slot] = CHUNK | c;
+            }
+            let base = ((d.tbl24[slot] & !CHUNK) as usize) << 8;
+            d.chunks[base + (s & 0xff) as usize..=base + (e & 0xff) as usize].fill(id);
+        }
+        d
+    }
+
+    #[inline(always)]
+    fn get(&self, a: u32) -> u32 {
+        let v = self.tbl24[(a >> 8) as usize];
+        if v & CHUNK == 0 {
+            v
+        } else {
+            self.chunks[((v & !CHUNK) as usize) << 8 | (a & 0xff) as usize]
+        }
+    }
+}
+
+/// Runs `f` over the addresses, on one thread or split over two.
+fn run<A: Sync>(addrs: &[A], threads: usize, f: impl Fn(&[A]) -> Walk + Sync) -> Walk {
+    if threads == 1 {
+        return f(addrs);
+    }
+    std::thread::scope(|s| {
+        let parts: Vec<_> = addrs
+            .chunks(addrs.len().div_ceil(threads))
+            .map(|part| s.spawn(|| f(part)))
+            .collect();
+        parts
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .fold(Walk::default(), Walk::join)
+    })
 }
 
 fn lookup_v4(c: &mut Criterion) {
     let Some(path) = snapshot_path() else { return };
     let snap = tagnet::load::load_path(&path).unwrap();
     let index = TagIndex::build(&snap);
-    let peer = trie_closure(&snap, |t| t.v4());
+    let (prefixes, cl) = closures(&snap, |t| t.v4());
+    let mut trie = PrefixMap::new();
+    let mut pop: Poptrie<(u32, u8), u32> = Poptrie::new();
+    for &(p, id) in &prefixes {
+        trie.insert(p, id);
+        pop.insert((u32::from(p.network()), p.prefix_len()), id);
+    }
+    let dir = Dir248::new(&prefixes);
+    eprintln!(
+        "index: {:?}, {} segments; dir_24_8: {} MiB",
+        index.memory(),
+        index.segments().0,
+        (dir.tbl24.len() + dir.chunks.len()) * 4 >> 20
+    );
     let addrs = addresses_v4(&snap, 42);
-    let mut g = c.benchmark_group("lookup_v4_cn376");
-    g.throughput(Throughput::Elements(N as u64));
-    g.bench_function(BenchmarkId::new("tagnet_interval_table", N), |b| {
-        b.iter(|| {
-            addrs
-                .iter()
-                .map(|&a| index.lookup_v4(a).len())
-                .sum::<usize>()
-        })
-    });
-    g.bench_function(BenchmarkId::new("prefix_trie_lpm_closure", N), |b| {
-        b.iter(|| {
-            addrs
-                .iter()
-                .map(|&a| match peer.map.get_lpm(&Ipv4Net::from(a)) {
-                    Some((_, &(s, e))) => peer.closure[s as usize..e as usize].len(),
-                    None => 0,
-                })
-                .sum::<usize>()
-        })
-    });
-    g.finish();
+    let tagnet_walk = |part: &[Ipv4Addr]| {
+        let mut w = Walk::default();
+        for &a in part {
+            for m in index.lookup_v4(a) {
+                w.tag(m.tag);
+            }
+        }
+        w
+    };
+    let tagnet_many = |part: &[Ipv4Addr]| {
+        let mut w = Walk::default();
+        index.lookup_many_v4(part, |_, ms| {
+            for m in ms {
+                w.tag(m.tag);
+            }
+        });
+        w
+    };
+    let poptrie_walk = |part: &[Ipv4Addr]| {
+        let mut w = Walk::default();
+        for &a in part {
+            cl.walk(pop.lookup(u32::from(a)).copied().unwrap_or(0), &mut w);
+        }
+        w
+    };
+    let dir_walk = |part: &[Ipv4Addr]| {
+        let mut w = Walk::default();
+        for &a in part {
+            cl.walk(dir.get(u32::from(a)), &mut w);
+        }
+        w
+    };
+    let trie_walk = |part: &[Ipv4Addr]| {
+        let mut w = Walk::default();
+        for &a in part {
+            cl.walk(
+                trie.get_lpm(&Ipv4Net::from(a)).map_or(0, |(_, &id)| id),
+                &mut w,
+            );
+        }
+        w
+    };
+    let want = tagnet_many(&addrs);
+    for (name, got) in [
+        ("tagnet one at a time", tagnet_walk(&addrs)),
+        ("poptrie", poptrie_walk(&addrs)),
+        ("dir_24_8", dir_walk(&addrs)),
+        ("prefix_trie", trie_walk(&addrs)),
+    ] {
+        assert_eq!(got, want, "{name} disagrees with tagnet");
+    }
+    eprintln!(
+        "lookup_v4_cn376: {} matches, checksum {:#x}, equal for all four",
+        want.matches, want.checksum
+    );
+    for threads in [1, 2] {
+        let name = if threads == 1 {
+            "lookup_v4_cn376".to_string()
+        } else {
+            format!("lookup_v4_cn376_{threads}threads")
+        };
+        let mut g = c.benchmark_group(name);
+        g.throughput(Throughput::Elements(N as u64));
+        g.bench_function(BenchmarkId::new("tagnet", N), |b| {
+            b.iter(|| black_box(run(&addrs, threads, tagnet_many)))
+        });
+        g.bench_function(BenchmarkId::new("tagnet_one_at_a_time", N), |b| {
+            b.iter(|| black_box(run(&addrs, threads, tagnet_walk)))
+        });
+        g.bench_function(BenchmarkId::new("poptrie_closure", N), |b| {
+            b.iter(|| black_box(run(&addrs, threads, poptrie_walk)))
+        });
+        g.bench_function(BenchmarkId::new("dir_24_8_closure", N), |b| {
+            b.iter(|| black_box(run(&addrs, threads, dir_walk)))
+        });
+        g.bench_function(BenchmarkId::new("prefix_trie_closure", N), |b| {
+            b.iter(|| black_box(run(&addrs, threads, trie_walk)))
+        });
+        g.finish();
+    }
 }
 
 fn lookup_v6(c: &mut Criterion) {
     let Some(path) = snapshot_path() else { return };
     let snap = tagnet::load::load_path(&path).unwrap();
     let index = TagIndex::build(&snap);
-    let peer = trie_closure(&snap, |t| t.v6());
+    let (prefixes, cl) = closures(&snap, |t| t.v6());
+    let mut trie = PrefixMap::new();
+    let mut pop: Poptrie<(u128, u8), u32> = Poptrie::new();
+    for &(p, id) in &prefixes {
+        trie.insert(p, id);
+        pop.insert((u128::from(p.network()), p.prefix_len()), id);
+    }
     let addrs = addresses_v6(&snap, 43);
-    let mut g = c.benchmark_group("lookup_v6_cn376");
-    g.throughput(Throughput::Elements(N as u64));
-    g.bench_function(BenchmarkId::new("tagnet_interval_table", N), |b| {
-        b.iter(|| {
-            addrs
-                .iter()
-                .map(|&a| index.lookup_v6(a).len())
-                .sum::<usize>()
-        })
-    });
-    g.bench_function(BenchmarkId::new("prefix_trie_lpm_closure", N), |b| {
-        b.iter(|| {
-            addrs
-                .iter()
-                .map(|&a| match peer.map.get_lpm(&Ipv6Net::from(a)) {
-                    Some((_, &(s, e))) => peer.closure[s as usize..e as usize].len(),
-                    None => 0,
-                })
-                .sum::<usize>()
-        })
-    });
-    g.finish();
+    let tagnet_walk = |part: &[Ipv6Addr]| {
+        let mut w = Walk::default();
+        for &a in part {
+            for m in index.lookup_v6(a) {
+                w.tag(m.tag);
+            }
+        }
+        w
+    };
+    let tagnet_many = |part: &[Ipv6Addr]| {
+        let mut w = Walk::default();
+        index.lookup_many_v6(part, |_, ms| {
+            for m in ms {
+                w.tag(m.tag);
+            }
+        });
+        w
+    };
+    let poptrie_walk = |part: &[Ipv6Addr]| {
+        let mut w = Walk::default();
+        for &a in part {
+            cl.walk(pop.lookup(u128::from(a)).copied().unwrap_or(0), &mut w);
+        }
+        w
+    };
+    let trie_walk = |part: &[Ipv6Addr]| {
+        let mut w = Walk::default();
+        for &a in part {
+            cl.walk(
+                trie.get_lpm(&Ipv6Net::from(a)).map_or(0, |(_, &id)| id),
+                &mut w,
+            );
+        }
+        w
+    };
+    let want = tagnet_many(&addrs);
+    for (name, got) in [
+        ("tagnet one at a time", tagnet_walk(&addrs)),
+        ("poptrie", poptrie_walk(&addrs)),
+        ("prefix_trie", trie_walk(&addrs)),
+    ] {
+        assert_eq!(got, want, "{name} disagrees with tagnet");
+    }
+    eprintln!(
+        "lookup_v6_cn376: {} matches, checksum {:#x}, equal for all three",
+        want.matches, want.checksum
+    );
+    for threads in [1, 2] {
+        let name = if threads == 1 {
+            "lookup_v6_cn376".to_string()
+        } else {
+            format!("lookup_v6_cn376_{threads}threads")
+        };
+        let mut g = c.benchmark_group(name);
+        g.throughput(Throughput::Elements(N as u64));
+        g.bench_function(BenchmarkId::new("tagnet", N), |b| {
+            b.iter(|| black_box(run(&addrs, threads, tagnet_many)))
+        });
+        g.bench_function(BenchmarkId::new("tagnet_one_at_a_time", N), |b| {
+            b.iter(|| black_box(run(&addrs, threads, tagnet_walk)))
+        });
+        g.bench_function(BenchmarkId::new("poptrie_closure", N), |b| {
+            b.iter(|| black_box(run(&addrs, threads, poptrie_walk)))
+        });
+        g.bench_function(BenchmarkId::new("prefix_trie_closure", N), |b| {
+            b.iter(|| black_box(run(&addrs, threads, trie_walk)))
+        });
+        g.finish();
+    }
 }
 
 fn load(c: &mut Criterion) {

@@ -16,10 +16,12 @@ pub trait Key: Copy + Ord + Send + Sync + std::fmt::Debug + 'static {
     fn top16(self) -> usize;
     /// The lowest key of directory slot `slot` (`slot < 1 << DIR_BITS`).
     fn slot_start(slot: usize) -> Self;
-    /// The 8 bits after the top [`DIR_BITS`]: the second-level directory slot.
-    fn sub8(self) -> usize;
-    /// The lowest key of second-level slot `sub` inside slot `slot`.
-    fn sub_start(slot: usize, sub: usize) -> Self;
+    /// The `bits` bits after the top [`DIR_BITS`]: the second-level directory slot.
+    fn sub(self, bits: u32) -> usize;
+    /// The lowest key of second-level slot `sub` (of `bits` bits) inside slot `slot`.
+    fn sub_start(slot: usize, sub: usize, bits: u32) -> Self;
+    /// The most bits a second level may take.
+    const MAX_SUB: u32;
 }
 
 impl Key for u32 {
@@ -33,11 +35,13 @@ impl Key for u32 {
     fn slot_start(slot: usize) -> Self {
         (slot as u32) << (32 - DIR_BITS)
     }
-    fn sub8(self) -> usize {
-        ((self >> (32 - DIR_BITS - 8)) & 0xff) as usize
+    const MAX_SUB: u32 = 16;
+    fn sub(self, bits: u32) -> usize {
+        // Two shifts, so zero bits give zero.
+        (((self << DIR_BITS) >> 1) >> (31 - bits)) as usize
     }
-    fn sub_start(slot: usize, sub: usize) -> Self {
-        Self::slot_start(slot) | ((sub as u32) << (32 - DIR_BITS - 8))
+    fn sub_start(slot: usize, sub: usize, bits: u32) -> Self {
+        Self::slot_start(slot) | ((sub as u32) << (32 - DIR_BITS - bits))
     }
 }
 
@@ -52,11 +56,12 @@ impl Key for u128 {
     fn slot_start(slot: usize) -> Self {
         (slot as u128) << (128 - DIR_BITS)
     }
-    fn sub8(self) -> usize {
-        ((self >> (128 - DIR_BITS - 8)) & 0xff) as usize
+    const MAX_SUB: u32 = 20;
+    fn sub(self, bits: u32) -> usize {
+        (((self << DIR_BITS) >> 1) >> (127 - bits)) as usize
     }
-    fn sub_start(slot: usize, sub: usize) -> Self {
-        Self::slot_start(slot) | ((sub as u128) << (128 - DIR_BITS - 8))
+    fn sub_start(slot: usize, sub: usize, bits: u32) -> Self {
+        Self::slot_start(slot) | ((sub as u128) << (128 - DIR_BITS - bits))
     }
 }
 
@@ -120,20 +125,24 @@ pub fn laminar_sweep<K: Key>(ranges: &[(K, K)]) -> Sweep<K> {
 }
 
 /// A slot holding more segment starts than this gets a second-level directory.
-const DENSE: usize = 8;
-/// Marks a directory entry that points at a second-level directory.
-const FLAG: u32 = 1 << 31;
+const DENSE: usize = 2;
+/// In a directory entry: the second level's width in bits (0 for a sparse slot) sits above
+/// [`BASE`].
+const WIDTH_SHIFT: u32 = 27;
+/// In a directory entry: where its second level starts in `dir2`.
+const BASE: u32 = (1 << WIDTH_SHIFT) - 1;
 
 /// Segments with a value each, and a two-level directory: the top [`DIR_BITS`] bits of the
-/// key, then 8 more bits in slots holding many segments, so the final binary search spans a
-/// handful of starts.
+/// key, then, in slots holding many segments, as many more bits as it takes to leave about
+/// two segment starts a sub-slot (8 to 16 for IPv4, up to 20 for IPv6, whose space is crowded
+/// into a few top-16 slots), so the final binary search spans a handful of starts.
 #[derive(Debug, Clone)]
 pub struct IntervalTable<K, V> {
     starts: Vec<K>,
     values: Vec<V>,
-    /// Per slot, and one past the last: the segment holding the slot's first key; or
-    /// `FLAG | base` for a dense slot whose second level is `dir2[base..base + 257]` (whose
-    /// first entry is that segment). Four bytes a slot keep an IPv4 directory at 256 KiB, so
+    /// Per slot: `bits << WIDTH_SHIFT | base`, its second level being `dir2[base..base +
+    /// 2^bits + 1]`: per sub-slot, the segment holding its first key (the last entry is the
+    /// next slot's first). A sparse slot has width 0: one entry, and the next slot's. Four bytes a slot keep an IPv4 directory at 256 KiB, so
     /// two tables fit a core's L2 cache.
     dir: Vec<u32>,
     dir2: Vec<u32>,
@@ -168,25 +177,34 @@ impl<K: Key, V: Copy + PartialEq> IntervalTable<K, V> {
             first_seg.push(holding(&mut seg, K::slot_start(slot)));
         }
         first_seg.push((starts.len() - 1) as u32);
-        let mut dir = Vec::with_capacity(SLOTS + 1);
-        let mut dir2 = Vec::new();
+        // One run of bucket bounds for the whole key space: a sparse slot adds its first
+        // segment, a dense slot one entry per sub-slot; each bucket ends where the next begins.
+        let mut dir = Vec::with_capacity(SLOTS);
+        let mut dir2 = Vec::with_capacity(SLOTS + 1);
         for slot in 0..SLOTS {
             let (lo, hi) = (first_seg[slot], first_seg[slot + 1]);
-            if (hi - lo) as usize <= DENSE {
-                dir.push(lo);
-                continue;
-            }
+            let count = (hi - lo) as usize;
+            // About one start a sub-slot (where the starts spread evenly).
+            let bits = if count <= DENSE {
+                0
+            } else {
+                count
+                    .next_power_of_two()
+                    .trailing_zeros()
+                    .clamp(1, K::MAX_SUB)
+            };
             let base = dir2.len() as u32;
+            assert!(base <= BASE, "too many segments for the directory");
             let mut seg = lo as usize;
-            for sub in 0..256 {
-                dir2.push(holding(&mut seg, K::sub_start(slot, sub)));
+            for sub in 0..1usize << bits {
+                dir2.push(holding(&mut seg, K::sub_start(slot, sub, bits)));
             }
-            dir2.push(hi);
-            dir.push(FLAG | base);
+            dir.push(bits << WIDTH_SHIFT | base);
         }
-        dir.push(first_seg[SLOTS]);
+        dir2.push(first_seg[SLOTS]);
+        dir2.shrink_to_fit();
         assert!(
-            starts.len() < FLAG as usize && dir2.len() < FLAG as usize,
+            starts.len() < BASE as usize && dir2.len() < BASE as usize,
             "too many segments for the directory"
         );
         IntervalTable {
@@ -200,23 +218,56 @@ impl<K: Key, V: Copy + PartialEq> IntervalTable<K, V> {
     /// The value of the segment holding `key`.
     #[inline]
     pub fn get(&self, key: K) -> V {
-        let slot = key.top16();
-        let a = self.dir[slot];
-        let (lo, hi) = if a & FLAG == 0 {
-            let b = self.dir[slot + 1];
-            let hi = if b & FLAG == 0 {
-                b
-            } else {
-                self.dir2[(b & !FLAG) as usize]
-            };
-            (a as usize, hi as usize)
-        } else {
-            let i = (a & !FLAG) as usize + key.sub8();
-            (self.dir2[i] as usize, self.dir2[i + 1] as usize)
-        };
-        // An empty bucket slice costs a comparison-free partition_point.
-        let idx = lo + self.starts[lo + 1..hi + 1].partition_point(|&s| s <= key);
-        self.values[idx]
+        let (lo, hi) = self.bucket(key);
+        self.values[self.find(key, lo, hi)]
+    }
+
+    /// The bucket of segments `[lo, hi]` that may hold `key` (directory steps only).
+    #[inline(always)]
+    fn bucket(&self, key: K) -> (u32, u32) {
+        // No branch: a sparse slot is a sub-level of width zero.
+        let a = self.dir[key.top16()];
+        let i = (a & BASE) as usize + key.sub(a >> WIDTH_SHIFT);
+        (self.dir2[i], self.dir2[i + 1])
+    }
+
+    /// The segment of `key` in bucket `[lo, hi]`: a bucket of up to two starts (most of them)
+    /// is decided by two comparisons without a branch; a longer one bisects.
+    #[inline(always)]
+    fn find(&self, key: K, lo: u32, hi: u32) -> usize {
+        let (lo, hi) = (lo as usize, hi as usize);
+        if hi - lo > 2 {
+            return lo + self.starts[lo + 1..hi + 1].partition_point(|&s| s <= key);
+        }
+        let at = |j: usize| self.starts[(lo + j).min(hi)];
+        lo + usize::from(lo < hi && at(1) <= key) + usize::from(lo + 1 < hi && at(2) <= key)
+    }
+
+    /// The values of many keys, as [`IntervalTable::get`] gives them one by one, in stages:
+    /// first every key's directory steps, then every key's bucket search, so the memory reads
+    /// of a block of keys are in flight together instead of one chain after the other.
+    pub fn get_many(&self, keys: &[K], out: &mut Vec<V>) {
+        const BLOCK: usize = 128;
+        out.clear();
+        out.reserve(keys.len());
+        let mut buckets = [(0u32, 0u32); BLOCK];
+        for block in keys.chunks(BLOCK) {
+            for (b, &key) in buckets.iter_mut().zip(block) {
+                *b = self.bucket(key);
+            }
+            for (&(lo, hi), &key) in buckets.iter().zip(block) {
+                out.push(self.values[self.find(key, lo, hi)]);
+            }
+        }
+    }
+
+    /// Bytes held: (segment starts and values, directory).
+    pub fn heap_bytes(&self) -> (usize, usize) {
+        (
+            self.starts.capacity() * std::mem::size_of::<K>()
+                + self.values.capacity() * std::mem::size_of::<V>(),
+            (self.dir.capacity() + self.dir2.capacity()) * 4,
+        )
     }
 
     /// Number of segments.

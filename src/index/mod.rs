@@ -37,6 +37,53 @@ pub struct Match {
     pub prefix: PrefixId,
 }
 
+/// Bytes an index holds, by part ([`TagIndex::memory`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Memory {
+    /// IPv4.
+    pub v4: FamilyMemory,
+    /// IPv6.
+    pub v6: FamilyMemory,
+    /// The prefix list ([`TagIndex::prefix`]).
+    pub prefixes: usize,
+}
+
+/// Bytes of one family of the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct FamilyMemory {
+    /// Segment starts and their match spans.
+    pub segments: usize,
+    /// The directory on the top bits and its second levels.
+    pub directory: usize,
+    /// The matches the spans point into.
+    pub matches: usize,
+}
+
+impl Memory {
+    /// All parts together.
+    pub fn total(&self) -> usize {
+        let f = |m: &FamilyMemory| m.segments + m.directory + m.matches;
+        f(&self.v4) + f(&self.v6) + self.prefixes
+    }
+}
+
+/// Addresses a batch lookup handles at a time.
+const BATCH: usize = 1024;
+
+/// Reads the first match of every span once, in a loop without data-dependent branches, so
+/// those reads are in flight together and the walk over the answers (whose lengths vary, and
+/// a mispredicted branch stalls the reads behind it) finds them in cache.
+#[inline(always)]
+fn touch_matches(matches: &[Match], spans: &[(u32, u32)]) {
+    let mut x = 0u32;
+    for &(s, e) in spans {
+        if s < e {
+            x ^= matches[s as usize].tag;
+        }
+    }
+    std::hint::black_box(x);
+}
+
 #[derive(Debug, Clone)]
 struct Family<K> {
     table: IntervalTable<K, (u32, u32)>,
@@ -229,6 +276,38 @@ impl TagIndex {
         &self.v6.matches[s as usize..e as usize]
     }
 
+    /// [`TagIndex::lookup_v4`] of many addresses: `each(i, matches)` for the `i`th address, in
+    /// order. Faster than one lookup at a time: the memory reads of a block of addresses are
+    /// in flight together.
+    pub fn lookup_many_v4(&self, ips: &[Ipv4Addr], mut each: impl FnMut(usize, &[Match])) {
+        let mut keys: Vec<u32> = Vec::with_capacity(BATCH);
+        let mut spans = Vec::with_capacity(BATCH);
+        for (b, block) in ips.chunks(BATCH).enumerate() {
+            keys.clear();
+            keys.extend(block.iter().map(|&a| u32::from(a)));
+            self.v4.table.get_many(&keys, &mut spans);
+            touch_matches(&self.v4.matches, &spans);
+            for (i, &(s, e)) in spans.iter().enumerate() {
+                each(b * BATCH + i, &self.v4.matches[s as usize..e as usize]);
+            }
+        }
+    }
+
+    /// [`TagIndex::lookup_v6`] of many addresses, as [`TagIndex::lookup_many_v4`].
+    pub fn lookup_many_v6(&self, ips: &[Ipv6Addr], mut each: impl FnMut(usize, &[Match])) {
+        let mut keys: Vec<u128> = Vec::with_capacity(BATCH);
+        let mut spans = Vec::with_capacity(BATCH);
+        for (b, block) in ips.chunks(BATCH).enumerate() {
+            keys.clear();
+            keys.extend(block.iter().map(|&a| u128::from(a)));
+            self.v6.table.get_many(&keys, &mut spans);
+            touch_matches(&self.v6.matches, &spans);
+            for (i, &(s, e)) in spans.iter().enumerate() {
+                each(b * BATCH + i, &self.v6.matches[s as usize..e as usize]);
+            }
+        }
+    }
+
     /// Every tag containing an address, sorted by tag name then prefix.
     #[inline]
     pub fn lookup(&self, ip: IpAddr) -> &[Match] {
@@ -254,6 +333,20 @@ impl TagIndex {
             self.v4_prefix_count,
             self.prefixes.len() - self.v4_prefix_count,
         )
+    }
+
+    /// The index's size in memory, by part (the lazily built per-region tries excluded).
+    pub fn memory(&self) -> Memory {
+        let fam = |t: (usize, usize), m: &[Match]| FamilyMemory {
+            segments: t.0,
+            directory: t.1,
+            matches: std::mem::size_of_val(m),
+        };
+        Memory {
+            v4: fam(self.v4.table.heap_bytes(), &self.v4.matches),
+            v6: fam(self.v6.table.heap_bytes(), &self.v6.matches),
+            prefixes: self.prefixes.capacity() * std::mem::size_of::<IpNet>(),
+        }
     }
 
     /// Number of elementary (IPv4, IPv6) segments.

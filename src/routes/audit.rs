@@ -522,7 +522,9 @@ pub fn audit(
     let req = PrefixSet::from_prefixes(nets);
 
     // Misrouted ranges per (code, winning candidate index).
-    let mut offending: BTreeMap<(&'static str, usize), Vec<(u128, u128)>> = BTreeMap::new();
+    // Keyed by (code, winning route, IPv6): the family is part of the key, as routeless ranges
+    // of both families share one winner (none).
+    let mut offending: BTreeMap<(&'static str, usize, bool), Vec<(u128, u128)>> = BTreeMap::new();
     for (v6, required_ranges, bits) in [(false, &req.v4, 32u32), (true, &req.v6, 128u32)] {
         let fam: Vec<usize> = (0..cands.len())
             .filter(|&i| matches!(cands[i].0, IpNet::V6(_)) == v6)
@@ -559,7 +561,7 @@ pub fn audit(
             if node == NONE {
                 // No route at all (effective routes without a default): dropped.
                 offending
-                    .entry(("missing-route", usize::MAX))
+                    .entry(("missing-route", usize::MAX, v6))
                     .or_default()
                     .extend(seg);
                 continue;
@@ -584,22 +586,18 @@ pub fn audit(
             } else {
                 "missing-route"
             };
-            offending.entry((code, winner)).or_default().extend(seg);
+            offending.entry((code, winner, v6)).or_default().extend(seg);
         }
     }
 
     // Findings and the plan, per winning route.
     let mut ensure: Vec<Route> = Vec::new();
     let mut v6_unaudited: Vec<(String, String, Vec<IpNet>)> = Vec::new();
-    for ((code, winner), ranges) in offending {
+    for ((code, winner, v6), ranges) in offending {
         let (net, origin) = if winner == usize::MAX {
             (None, None)
         } else {
             (Some(cands[winner].0), Some(cands[winner].2))
-        };
-        let v6 = match net {
-            Some(n) => matches!(n, IpNet::V6(_)),
-            None => ranges.first().is_some_and(|r| r.1 > u32::MAX as u128),
         };
         let bits = if v6 { 128 } else { 32 };
         let prefixes = nets_from_bits(&Ranges::from_ranges(ranges).to_prefix_bits(bits), bits);
