@@ -10,6 +10,7 @@ use serde::Serialize;
 use std::io::Write;
 use std::net::IpAddr;
 use std::path::Path;
+use std::time::{Duration, Instant};
 use tagnet::index::RegionIndex;
 use tagnet::prefixset::PrefixSet;
 use tagnet::{Match, Snapshot, TagId, TagIndex};
@@ -485,6 +486,41 @@ fn answer<'a>(raw: &'a str, index: &'a TagIndex, region: Option<&RegionIndex>) -
     Line::Answer((text, matches), mapped)
 }
 
+/// Answers and renders one wave of blocks in parallel; returns the time it took.
+fn render_wave<'a>(
+    outs: &mut Vec<BlockOut<'a>>,
+    blocks: &[(usize, &'a str)],
+    index: &'a TagIndex,
+    region: Option<&RegionIndex>,
+    r: &Renderer,
+) -> Duration {
+    let start = Instant::now();
+    outs.resize_with(blocks.len().max(outs.len()), BlockOut::default);
+    outs[..blocks.len()]
+        .par_iter_mut()
+        .zip(blocks.par_iter())
+        .for_each(|(o, &(first_line, block))| {
+            o.text.clear();
+            o.bad.clear();
+            o.any_match = false;
+            o.valid = 0;
+            o.mapped = 0;
+            for (k, line) in block.lines().enumerate() {
+                match answer(line, index, region) {
+                    Line::Answer((text, ms), mapped) => {
+                        o.any_match |= !ms.is_empty();
+                        o.valid += 1;
+                        o.mapped += usize::from(mapped);
+                        r.item(&mut o.text, &text, &ms);
+                    }
+                    Line::Skip => {}
+                    Line::Bad(bad, reason) => o.bad.push((first_line + k, bad, reason)),
+                }
+            }
+        });
+    start.elapsed()
+}
+
 /// The result of one block of lines.
 #[derive(Default)]
 struct BlockOut<'a> {
@@ -501,7 +537,7 @@ pub fn lookup(
     format: Format,
     out: &mut dyn Write,
 ) -> Result<Status> {
-    let index = TagIndex::build(snap);
+    let index = super::timed("index", || TagIndex::build(snap));
     let region: Option<&RegionIndex> = match a.region.as_deref() {
         Some(r) => {
             let code = snap.resolve_region(r)?;
@@ -513,7 +549,7 @@ pub fn lookup(
     let joined;
     let source = if let Some(path) = &a.input {
         let origin;
-        (bytes, origin) = tagnet::load::read_input(path)?;
+        (bytes, origin) = super::timed("read input", || tagnet::load::read_input(path))?;
         let text = std::str::from_utf8(&bytes).map_err(|e| {
             let line = bytes[..e.valid_up_to()]
                 .iter()
@@ -640,66 +676,73 @@ pub fn lookup(
     }
 
     // Blocks are answered and rendered in parallel, a wave at a time, and written in input
-    // order; buffers are reused from wave to wave.
+    // order while the next wave is rendered; the two waves' buffers are reused in turn.
     let wave = rayon::current_num_threads() * 4;
-    let mut outs: Vec<BlockOut> = Vec::new();
+    let waves: Vec<&[(usize, &str)]> = source.blocks.chunks(wave).collect();
+    let (mut cur, mut next): (Vec<BlockOut>, Vec<BlockOut>) = (Vec::new(), Vec::new());
     let mut any = false;
     let mut valid = 0usize;
     let mut mapped = 0usize;
     let mut wrote_item = false;
     let mut err = std::io::stderr().lock();
-    for blocks in source.blocks.chunks(wave) {
-        outs.resize_with(blocks.len().max(outs.len()), BlockOut::default);
-        outs[..blocks.len()]
-            .par_iter_mut()
-            .zip(blocks.par_iter())
-            .for_each(|(o, &(first_line, block))| {
-                o.text.clear();
-                o.bad.clear();
-                o.any_match = false;
-                o.valid = 0;
-                o.mapped = 0;
-                for (k, line) in block.lines().enumerate() {
-                    match answer(line, &index, region) {
-                        Line::Answer((text, ms), mapped) => {
-                            o.any_match |= !ms.is_empty();
-                            o.valid += 1;
-                            o.mapped += usize::from(mapped);
-                            r.item(&mut o.text, &text, &ms);
-                        }
-                        Line::Skip => {}
-                        Line::Bad(bad, reason) => o.bad.push((first_line + k, bad, reason)),
-                    }
-                }
-            });
-        for o in &outs[..blocks.len()] {
-            if let Some((no, text, reason)) = o.bad.first()
-                && source.from_args
-            {
-                anyhow::bail!(
-                    "invalid IP address `{}` (argument {no}): {reason}",
-                    quoted(text)
-                );
-            }
-            for (no, text, reason) in &o.bad {
-                let _ = writeln!(
-                    err,
-                    "tagnet: {}:{no}: invalid IP address `{}`: skipped ({reason})",
-                    source.origin,
-                    quoted(text)
-                );
-            }
-            valid += o.valid;
-            mapped += o.mapped;
-            any |= o.any_match;
-            let mut text = o.text.as_bytes();
-            if format == Format::Json && !wrote_item && !text.is_empty() {
-                text = &text[1..]; // the first item takes no separating comma
-                wrote_item = true;
-            }
-            out.write_all(text)?;
-        }
+    let (mut answering, mut writing) = (Duration::ZERO, Duration::ZERO);
+    if let Some(first) = waves.first() {
+        answering += render_wave(&mut cur, first, &index, region, &r);
     }
+    for (k, blocks) in waves.iter().enumerate() {
+        let following = waves.get(k + 1);
+        let next_ref = &mut next;
+        let (index, r) = (&index, &r);
+        let (rendered, wrote) = rayon::in_place_scope(|s| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            if let Some(b) = following {
+                s.spawn(move |_| {
+                    let _ = tx.send(render_wave(next_ref, b, index, region, r));
+                });
+            } else {
+                drop(tx);
+            }
+            let start = Instant::now();
+            let wrote = (|| -> Result<()> {
+                for o in &cur[..blocks.len()] {
+                    if let Some((no, text, reason)) = o.bad.first()
+                        && source.from_args
+                    {
+                        anyhow::bail!(
+                            "invalid IP address `{}` (argument {no}): {reason}",
+                            quoted(text)
+                        );
+                    }
+                    for (no, text, reason) in &o.bad {
+                        let _ = writeln!(
+                            err,
+                            "tagnet: {}:{no}: invalid IP address `{}`: skipped ({reason})",
+                            source.origin,
+                            quoted(text)
+                        );
+                    }
+                    valid += o.valid;
+                    mapped += o.mapped;
+                    any |= o.any_match;
+                    let mut text = o.text.as_bytes();
+                    if format == Format::Json && !wrote_item && !text.is_empty() {
+                        text = &text[1..]; // the first item takes no separating comma
+                        wrote_item = true;
+                    }
+                    out.write_all(text)?;
+                }
+                Ok(())
+            })();
+            writing += start.elapsed();
+            // Waits for the next wave (the scope would anyway).
+            (rx.recv().unwrap_or_default(), wrote)
+        });
+        wrote?;
+        answering += rendered;
+        std::mem::swap(&mut cur, &mut next);
+    }
+    super::timing("parse, look up and render (in parallel)", answering);
+    super::timing("write (while the next wave renders)", writing);
     if format == Format::Json {
         out.write_all(if wrote_item { b"\n]" } else { b"]" })?;
         out.write_all(if super::source::used().is_some() {

@@ -20,6 +20,25 @@ use std::path::Path;
 /// limits) stay unsaid.
 pub static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// `TAGNET_TIMINGS=1`: where the time of a run goes, phase by phase, on stderr.
+pub fn timed<T>(phase: &str, f: impl FnOnce() -> T) -> T {
+    let start = std::time::Instant::now();
+    let out = f();
+    timing(phase, start.elapsed());
+    out
+}
+
+/// Reports one phase's time when `TAGNET_TIMINGS` is set.
+pub fn timing(phase: &str, took: std::time::Duration) {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if *ON.get_or_init(|| std::env::var_os("TAGNET_TIMINGS").is_some_and(|v| v != "0")) {
+        eprintln!(
+            "tagnet: timing: {phase}: {:.1} ms",
+            took.as_secs_f64() * 1e3
+        );
+    }
+}
+
 /// Process exit status: 0 success, 1 negative result, 2 error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {

@@ -67,7 +67,7 @@ fn date_in_name(path: &Path) -> Option<String> {
 /// Loads the snapshot `spec` names (see the module docs), prints its load warnings and age
 /// warning unless `quiet`, and records it for JSON output.
 pub fn load(spec: Option<&Path>, quiet: bool) -> Result<Snapshot> {
-    let (snap, info) = resolve(spec)?;
+    let (snap, info) = super::timed("load snapshot (read, parse, validate)", || resolve(spec))?;
     if !quiet {
         warn_age(&info);
         let w = snap.warnings();
