@@ -234,7 +234,7 @@ fn lookup_v4(c: &mut Criterion) {
         "index: {:?}, {} segments; dir_24_8: {} MiB",
         index.memory(),
         index.segments().0,
-        (dir.tbl24.len() + dir.chunks.len()) * 4 >> 20
+        ((dir.tbl24.len() + dir.chunks.len()) * 4) >> 20
     );
     let addrs = addresses_v4(&snap, 42);
     let tagnet_walk = |part: &[Ipv4Addr]| {

@@ -521,10 +521,10 @@ pub fn audit(
     }
     let req = PrefixSet::from_prefixes(nets);
 
-    // Misrouted ranges per (code, winning candidate index).
-    // Keyed by (code, winning route, IPv6): the family is part of the key, as routeless ranges
+    // Misrouted ranges, keyed by (code, winning route, IPv6): the family is part of the key, as routeless ranges
     // of both families share one winner (none).
-    let mut offending: BTreeMap<(&'static str, usize, bool), Vec<(u128, u128)>> = BTreeMap::new();
+    type Key = (&'static str, usize, bool);
+    let mut offending: BTreeMap<Key, Vec<(u128, u128)>> = BTreeMap::new();
     for (v6, required_ranges, bits) in [(false, &req.v4, 32u32), (true, &req.v6, 128u32)] {
         let fam: Vec<usize> = (0..cands.len())
             .filter(|&i| matches!(cands[i].0, IpNet::V6(_)) == v6)

@@ -1026,3 +1026,63 @@ fn every_emitted_code_is_explained() {
         .code(2)
         .stderr(predicate::str::contains("missing-route"));
 }
+
+/// Fuzz finding (route_table, 2026-11-28): effective routes with no route for either family
+/// pooled the routeless IPv4 and IPv6 ranges under one key and cut the IPv6 ranges into IPv4
+/// prefixes, until memory ran out. Each family's routeless ranges now stand apart, as prefixes
+/// of their own family.
+#[test]
+fn routeless_ranges_of_both_families_stay_apart() {
+    let snap = tagnet::load::load_path(&example()).unwrap();
+    let table = tagnet::routes::audit::parse_route_table(
+        br#"{"value": [{"source": "Default", "state": "Active", "addressPrefix": ["storage"],
+             "nextHopType": "VirtualAppliance", "nextHopIpAddress": ["10.0.0.4"]}]}"#,
+        "effective.json",
+    );
+    let table = table.unwrap();
+    let req = tagnet::routes::required_tags(
+        &snap,
+        &["eastus2".to_string()],
+        &["BatchNodeManagement".into()],
+        &[],
+    )
+    .unwrap();
+    let opts = tagnet::routes::audit::AuditOptions {
+        vnet: vec!["10.0.0.0/16".parse().unwrap()],
+        ipv6: true,
+        default_route: None,
+        default_route_declared: false,
+        related: None,
+        previous: None,
+        prune: true,
+        max_routes: 400,
+    };
+    let audit = tagnet::routes::audit::audit(&snap, &table, &req.ids, &opts).unwrap();
+    let missing: Vec<_> = audit
+        .findings
+        .iter()
+        .filter(|f| f.finding.code.contains("missing") || f.next_hop == "(dropped)")
+        .collect();
+    let both: std::collections::BTreeSet<bool> = missing
+        .iter()
+        .flat_map(|f| f.prefixes.iter().map(|p| matches!(p, IpNet::V6(_))))
+        .collect();
+    assert_eq!(
+        both.len(),
+        2,
+        "routeless ranges of both families: {missing:#?}"
+    );
+    for f in missing {
+        let fams: std::collections::BTreeSet<bool> = f
+            .prefixes
+            .iter()
+            .map(|p| matches!(p, IpNet::V6(_)))
+            .collect();
+        assert!(
+            fams.len() <= 1,
+            "one finding mixes families: {:?}",
+            f.prefixes
+        );
+        assert!(f.prefixes.len() < 1000, "{} prefixes", f.prefixes.len());
+    }
+}
