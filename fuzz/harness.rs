@@ -156,8 +156,8 @@ pub fn check(data: &[u8]) {
     });
 }
 
-/// The address and prefix lines of `lookup`, `aggregate` and `overlaps`: each parses or says
-/// why not; aggregation equals the naive union, and the budgeted cover holds every prefix.
+/// The address and prefix lines of `lookup`, `aggregate` and `overlaps`, and the flow lines of
+/// `nsg verify --flows`: each parses or says why not; aggregation equals the naive union, and the budgeted cover holds every prefix.
 pub fn lines(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
@@ -166,6 +166,11 @@ pub fn lines(data: &[u8]) {
     for line in text.lines().take(2000) {
         let t = line.trim();
         let _ = tagnet::load::parse_address(t);
+        // `nsg verify --flows` lines (CSV or NDJSON): a flow that parses has both ports when
+        // its protocol has ports, and addresses of one family.
+        if let Ok(Some(f)) = tagnet::nsg::model::Flow::parse_line(line) {
+            assert_eq!(f.local_ip.is_ipv4(), f.remote_ip.is_ipv4(), "{line}");
+        }
         if let Ok(n) = tagnet::load::parse_listed_prefix(t) {
             nets.push(n.trunc());
         }

@@ -647,6 +647,9 @@ pub fn lookup(
         widths,
     };
 
+    // The header is written with the first answer, so a run with no valid line (exit 2)
+    // writes nothing.
+    let mut header: Vec<u8> = Vec::new();
     match format {
         Format::Az | Format::Arm | Format::Bicep | Format::Terraform => {
             unreachable!("refused in cli::run")
@@ -655,14 +658,14 @@ pub fn lookup(
             "--format {}: lookup writes table, json, ndjson or csv",
             format.typed()
         ),
-        Format::Csv => out.write_all(b"ip,tag,region,system_service,prefix\n")?,
+        Format::Csv => header.extend_from_slice(b"ip,tag,region,system_service,prefix\n"),
         Format::Json => match super::source::used() {
             Some(s) => write!(
-                out,
+                header,
                 "{{\"snapshot\":{},\"records\":[",
                 serde_json::to_string(s)?
             )?,
-            None => out.write_all(b"[")?,
+            None => header.extend_from_slice(b"["),
         },
         Format::Table => {
             let mut line = String::new();
@@ -670,10 +673,11 @@ pub fn lookup(
                 pad(&mut line, h, w);
             }
             line.push_str("PREFIX\n");
-            out.write_all(line.as_bytes())?;
+            header.extend_from_slice(line.as_bytes());
         }
         Format::Ndjson => {}
     }
+    let mut header = Some(header);
 
     // Blocks are answered and rendered in parallel, a wave at a time, and written in input
     // order while the next wave is rendered; the two waves' buffers are reused in turn.
@@ -729,6 +733,11 @@ pub fn lookup(
                         text = &text[1..]; // the first item takes no separating comma
                         wrote_item = true;
                     }
+                    if !text.is_empty()
+                        && let Some(h) = header.take()
+                    {
+                        out.write_all(&h)?;
+                    }
                     out.write_all(text)?;
                 }
                 Ok(())
@@ -743,6 +752,15 @@ pub fn lookup(
     }
     super::timing("parse, look up and render (in parallel)", answering);
     super::timing("write (while the next wave renders)", writing);
+    if valid == 0 {
+        anyhow::bail!(
+            "{}: no valid address (expected one IP address per line; blank lines and `#` comments are skipped)",
+            source.origin
+        );
+    }
+    if let Some(h) = header.take() {
+        out.write_all(&h)?; // valid lines whose answers rendered empty: none today
+    }
     if format == Format::Json {
         out.write_all(if wrote_item { b"\n]" } else { b"]" })?;
         out.write_all(if super::source::used().is_some() {
@@ -755,12 +773,6 @@ pub fn lookup(
         let _ = writeln!(
             err,
             "tagnet: note: {mapped} IPv4-mapped IPv6 address(es) (::ffff:a.b.c.d) looked up as the IPv4 address they map"
-        );
-    }
-    if valid == 0 {
-        anyhow::bail!(
-            "{}: no valid address (expected one IP address per line; blank lines and `#` comments are skipped)",
-            source.origin
         );
     }
     Ok(if any {

@@ -169,7 +169,8 @@ fn asgs(args: &[String]) -> Result<BTreeMap<String, Vec<IpAddr>>> {
 }
 
 /// `IP`, `IP:PORT`, `[IPv6]:PORT`.
-fn endpoint(text: &str, what: &str) -> Result<(IpAddr, u16)> {
+/// An address and its port, if one was given.
+fn endpoint(text: &str, what: &str) -> Result<(IpAddr, Option<u16>)> {
     let t = text.trim();
     let bad = || anyhow::anyhow!("{what} `{t}`: expected IP, IP:PORT or [IPv6]:PORT");
     let (ip, port) = if let Some(rest) = t.strip_prefix('[') {
@@ -183,10 +184,11 @@ fn endpoint(text: &str, what: &str) -> Result<(IpAddr, u16)> {
     };
     let ip: IpAddr = super::commands::parse_address(ip).map_err(|_| bad())?.0;
     let port = match port {
-        Some(p) => p
-            .parse::<u16>()
-            .map_err(|_| anyhow::anyhow!("{what} `{t}`: port `{p}` is not 0–65535"))?,
-        None => 0,
+        Some(p) => Some(
+            p.parse::<u16>()
+                .map_err(|_| anyhow::anyhow!("{what} `{t}`: port `{p}` is not 0–65535"))?,
+        ),
+        None => None,
     };
     Ok((ip, port))
 }
@@ -281,15 +283,13 @@ pub fn verify(
                     "--local {local_ip} and --remote {remote_ip} are of different families; a flow is IPv4 or IPv6"
                 );
             }
-            if protocol.has_ports()
-                && (!a.local.as_deref().unwrap_or("").contains(':') && local_ip.is_ipv4()
-                    || !a.remote.as_deref().unwrap_or("").contains(':') && remote_ip.is_ipv4())
-            {
+            if protocol.has_ports() && (local_port.is_none() || remote_port.is_none()) {
                 bail!(
-                    "a {} flow needs both ports: --local IP:PORT --remote IP:PORT",
+                    "a {} flow needs both ports: --local IP:PORT --remote IP:PORT ([IPv6]:PORT)",
                     protocol.name()
                 );
             }
+            let (local_port, remote_port) = (local_port.unwrap_or(0), remote_port.unwrap_or(0));
             vec![(
                 1,
                 Ok(Some(Flow {

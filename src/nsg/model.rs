@@ -254,54 +254,35 @@ impl Flow {
         if l.is_empty() || l.starts_with('#') {
             return Ok(None);
         }
-        if !l.starts_with('{') {
-            let mut it = l.split(',').map(str::trim);
-            let f: [&str; 6] = std::array::from_fn(|_| it.next().unwrap_or("\u{0}"));
-            if it.next().is_none() && !f.contains(&"\u{0}") {
-                if f[0].eq_ignore_ascii_case("direction") {
-                    return Ok(None);
-                }
-                return Flow::from_fields(&f);
-            }
-        }
-        let fields: Vec<String> = if l.starts_with('{') {
+        if l.starts_with('{') {
             let v: serde_json::Value =
                 serde_json::from_str(l).map_err(|e| format!("invalid JSON: {e}"))?;
-            [
-                "direction",
-                "protocol",
-                "local_ip",
-                "local_port",
-                "remote_ip",
-                "remote_port",
-            ]
-            .iter()
-            .map(|k| match v.get(*k) {
-                Some(serde_json::Value::String(s)) => s.clone(),
-                Some(serde_json::Value::Number(n)) => n.to_string(),
-                _ => String::new(),
-            })
-            .collect()
-        } else {
-            l.split(',').map(|s| s.trim().to_string()).collect()
-        };
-        if fields
-            .first()
-            .is_some_and(|f| f.eq_ignore_ascii_case("direction"))
-        {
+            return Flow::from_json(&v).map(Some);
+        }
+        // CSV fields, each trimmed and unquoted (RFC 4180 quotes around a field).
+        fn unquote(s: &str) -> &str {
+            let s = s.trim();
+            s.strip_prefix('"')
+                .and_then(|x| x.strip_suffix('"'))
+                .unwrap_or(s)
+                .trim()
+        }
+        let fields: Vec<&str> = l.split(',').map(unquote).collect();
+        if fields[0].eq_ignore_ascii_case("direction") {
             return Ok(None); // the header
         }
-        if fields.len() != 6 {
+        let Ok(f) = <[&str; 6]>::try_from(fields.as_slice()) else {
             return Err(format!(
                 "expected 6 fields direction,protocol,local_ip,local_port,remote_ip,remote_port, got {}",
                 fields.len()
             ));
-        }
-        let f: [&str; 6] = std::array::from_fn(|i| fields[i].as_str());
+        };
         Flow::from_fields(&f)
     }
 
-    /// A flow from its six fields (a port may be empty or `*`: 0).
+    /// A flow from its six fields. TCP and UDP flows need both ports; ICMP, ESP and AH take
+    /// none (an empty port or `*` is 0 there). Addresses are read as `lookup` reads them: an
+    /// IPv6 zone is dropped, an IPv4-mapped IPv6 address is the IPv4 address it maps.
     pub fn from_fields(fields: &[&str; 6]) -> std::result::Result<Option<Flow>, String> {
         let direction = Direction::parse(fields[0])
             .ok_or(format!("direction `{}`: Inbound or Outbound", fields[0]))?;
@@ -315,12 +296,18 @@ impl Flow {
             Some(p) => p,
         };
         let ip = |s: &str| {
-            s.parse::<IpAddr>()
-                .map_err(|_| format!("`{s}` is not an IP address"))
+            crate::load::parse_address(s)
+                .map(|(ip, _)| ip)
+                .map_err(|e| format!("`{}` is not an IP address: {e}", crate::load::quoted(s)))
         };
         let port = |s: &str| {
-            if s.is_empty() || s == "*" {
+            if (s.is_empty() || s == "*") && !protocol.has_ports() {
                 Ok(0)
+            } else if s.is_empty() || s == "*" {
+                Err(format!(
+                    "a {} flow needs both ports (local_port and remote_port)",
+                    protocol.name()
+                ))
             } else {
                 s.parse::<u16>()
                     .map_err(|_| format!("port `{s}` is not 0–65535"))

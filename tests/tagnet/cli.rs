@@ -642,3 +642,25 @@ fn completions_version_and_man() {
         .code(0)
         .stdout(predicate::str::contains(".TH tagnet"));
 }
+
+/// Trial finding (2026-11-28): a `lookup --input` with no valid line (exit 2) wrote the CSV
+/// header to standard output first; now it writes nothing.
+#[test]
+fn lookup_without_a_valid_line_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("novalid.txt");
+    std::fs::write(&input, "# only a comment\nnot-an-address\n").unwrap();
+    for format in ["csv", "json", "table", "ndjson"] {
+        Command::cargo_bin("tagnet")
+            .unwrap()
+            .env_remove("TAGNET_TAGS")
+            .arg("--tags")
+            .arg(super::common::example())
+            .args(["lookup", "--input"])
+            .arg(&input)
+            .args(["--format", format])
+            .assert()
+            .code(2)
+            .stdout("");
+    }
+}

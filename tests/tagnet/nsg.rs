@@ -1496,3 +1496,65 @@ fn require_on_the_government_snapshot() {
         .unwrap();
     assert_eq!(st["blocked_by"], "gov securityRules/DenyOut");
 }
+
+/// Trial findings (2026-11-28): a TCP flow without a port was evaluated as port 0, the batch
+/// read addresses differently from `lookup`, and RFC 4180 quotes were refused.
+#[test]
+fn flow_lines_need_ports_and_read_addresses_as_lookup_does() {
+    let tcp = |p: &str| Flow::parse_line(p);
+    let err = tcp("outbound,tcp,10.1.0.4,,13.77.112.32,443").unwrap_err();
+    assert!(err.contains("needs both ports"), "{err}");
+    let err = tcp(r#"{"direction":"outbound","protocol":"tcp","local_ip":"10.1.0.4","remote_ip":"13.77.112.32","remote_port":443}"#).unwrap_err();
+    assert!(err.contains("local_port"), "{err}");
+    let err = tcp(r#"{"Direction":"outbound"}"#).unwrap_err();
+    assert!(err.contains("unknown key `Direction`"), "{err}");
+    // ICMP takes no ports.
+    let f = tcp("outbound,icmp,10.1.0.4,,13.77.112.32,")
+        .unwrap()
+        .unwrap();
+    assert_eq!((f.local_port, f.remote_port), (0, 0));
+    // Quoted fields, an IPv4-mapped address and an IPv6 zone, as `lookup` reads them.
+    let f = tcp(r#""outbound","tcp","::ffff:10.1.0.4","50000","13.77.112.32","443""#)
+        .unwrap()
+        .unwrap();
+    assert_eq!(f.local_ip, "10.1.0.4".parse::<IpAddr>().unwrap());
+    assert_eq!(f.remote_port, 443);
+    let f = tcp("outbound,udp,fe80::1%eth0,53,fe80::2,53")
+        .unwrap()
+        .unwrap();
+    assert_eq!(f.local_ip, "fe80::1".parse::<IpAddr>().unwrap());
+    assert!(
+        tcp("direction,protocol,local_ip,local_port,remote_ip,remote_port")
+            .unwrap()
+            .is_none()
+    );
+    assert!(tcp("outbound,tcp,10.1.0.4,1,13.77.112.32").is_err());
+}
+
+/// Trial finding: `--local [IPv6]` without a port was read as port 0 for a TCP flow.
+#[test]
+fn a_single_ipv6_tcp_flow_without_a_port_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let nsg = dir.path().join("nsg.json");
+    std::fs::write(&nsg, r#"{"name":"subnet","securityRules":[]}"#).unwrap();
+    for local in ["fd00:1::4", "[fd00:1::4]"] {
+        Command::cargo_bin("tagnet")
+            .unwrap()
+            .arg("--tags")
+            .arg(example())
+            .args(["nsg", "verify", "--nsg"])
+            .arg(&nsg)
+            .args([
+                "--vnet",
+                "fd00:1::/48",
+                "--direction",
+                "outbound",
+                "--protocol",
+                "tcp",
+            ])
+            .args(["--local", local, "--remote", "[2603:1030:40f::1]:443"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("needs both ports"));
+    }
+}
