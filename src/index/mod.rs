@@ -70,24 +70,31 @@ impl Memory {
 /// Addresses a batch lookup handles at a time.
 const BATCH: usize = 1024;
 
-/// Reads the first match of every span once, in a loop without data-dependent branches, so
-/// those reads are in flight together and the walk over the answers (whose lengths vary, and
-/// a mispredicted branch stalls the reads behind it) finds them in cache.
-#[inline(always)]
-fn touch_matches(matches: &[Match], spans: &[(u32, u32)]) {
-    let mut x = 0u32;
-    for &(s, e) in spans {
-        if s < e {
-            x ^= matches[s as usize].tag;
-        }
-    }
-    std::hint::black_box(x);
-}
-
 #[derive(Debug, Clone)]
 struct Family<K> {
     table: IntervalTable<K, (u32, u32)>,
     matches: Vec<Match>,
+}
+
+impl<K: interval::Key> Family<K> {
+    /// The matches of many addresses, a block of [`BATCH`] keys at a time.
+    fn lookup_many<A: Copy>(
+        &self,
+        ips: &[A],
+        key: impl Fn(A) -> K,
+        mut each: impl FnMut(usize, &[Match]),
+    ) {
+        let mut keys: Vec<K> = Vec::with_capacity(BATCH);
+        let mut spans = Vec::with_capacity(BATCH);
+        for (b, block) in ips.chunks(BATCH).enumerate() {
+            keys.clear();
+            keys.extend(block.iter().map(|&a| key(a)));
+            self.table.get_many(&keys, &mut spans);
+            for (i, &(s, e)) in spans.iter().enumerate() {
+                each(b * BATCH + i, &self.matches[s as usize..e as usize]);
+            }
+        }
+    }
 }
 
 /// Every tag containing an address, for IPv4 and IPv6, plus per-region tries.
@@ -279,33 +286,13 @@ impl TagIndex {
     /// [`TagIndex::lookup_v4`] of many addresses: `each(i, matches)` for the `i`th address, in
     /// order. Faster than one lookup at a time: the memory reads of a block of addresses are
     /// in flight together.
-    pub fn lookup_many_v4(&self, ips: &[Ipv4Addr], mut each: impl FnMut(usize, &[Match])) {
-        let mut keys: Vec<u32> = Vec::with_capacity(BATCH);
-        let mut spans = Vec::with_capacity(BATCH);
-        for (b, block) in ips.chunks(BATCH).enumerate() {
-            keys.clear();
-            keys.extend(block.iter().map(|&a| u32::from(a)));
-            self.v4.table.get_many(&keys, &mut spans);
-            touch_matches(&self.v4.matches, &spans);
-            for (i, &(s, e)) in spans.iter().enumerate() {
-                each(b * BATCH + i, &self.v4.matches[s as usize..e as usize]);
-            }
-        }
+    pub fn lookup_many_v4(&self, ips: &[Ipv4Addr], each: impl FnMut(usize, &[Match])) {
+        self.v4.lookup_many(ips, u32::from, each);
     }
 
     /// [`TagIndex::lookup_v6`] of many addresses, as [`TagIndex::lookup_many_v4`].
-    pub fn lookup_many_v6(&self, ips: &[Ipv6Addr], mut each: impl FnMut(usize, &[Match])) {
-        let mut keys: Vec<u128> = Vec::with_capacity(BATCH);
-        let mut spans = Vec::with_capacity(BATCH);
-        for (b, block) in ips.chunks(BATCH).enumerate() {
-            keys.clear();
-            keys.extend(block.iter().map(|&a| u128::from(a)));
-            self.v6.table.get_many(&keys, &mut spans);
-            touch_matches(&self.v6.matches, &spans);
-            for (i, &(s, e)) in spans.iter().enumerate() {
-                each(b * BATCH + i, &self.v6.matches[s as usize..e as usize]);
-            }
-        }
+    pub fn lookup_many_v6(&self, ips: &[Ipv6Addr], each: impl FnMut(usize, &[Match])) {
+        self.v6.lookup_many(ips, u128::from, each);
     }
 
     /// Every tag containing an address, sorted by tag name then prefix.

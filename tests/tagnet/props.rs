@@ -262,3 +262,40 @@ proptest! {
         }
     }
 }
+
+/// The batch lookups answer every address as the one-at-a-time lookup does, in order, across
+/// block boundaries.
+#[test]
+fn batch_lookups_equal_single_lookups() {
+    let snap = tagnet::load::load_path(&super::common::example()).unwrap();
+    let index = TagIndex::build(&snap);
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut v4: Vec<Ipv4Addr> = (0..5000).map(|_| Ipv4Addr::from(next() as u32)).collect();
+    let mut v6: Vec<Ipv6Addr> = (0..5000)
+        .map(|_| Ipv6Addr::from(u128::from(next()) << 64 | u128::from(next())))
+        .collect();
+    for t in snap.tags() {
+        v4.extend(t.v4().iter().flat_map(|n| [n.network(), n.broadcast()]));
+        v6.extend(t.v6().iter().flat_map(|n| [n.network(), n.broadcast()]));
+    }
+    let mut seen = 0;
+    index.lookup_many_v4(&v4, |i, ms| {
+        assert_eq!(i, seen);
+        assert_eq!(ms, index.lookup_v4(v4[i]), "{}", v4[i]);
+        seen += 1;
+    });
+    assert_eq!(seen, v4.len());
+    let mut seen = 0;
+    index.lookup_many_v6(&v6, |i, ms| {
+        assert_eq!(i, seen);
+        assert_eq!(ms, index.lookup_v6(v6[i]), "{}", v6[i]);
+        seen += 1;
+    });
+    assert_eq!(seen, v6.len());
+}
