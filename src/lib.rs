@@ -36,6 +36,7 @@ pub mod diff;
 pub mod error;
 pub mod fetch;
 pub mod findings;
+pub mod flowlog;
 pub mod index;
 pub mod load;
 pub mod nsg;

@@ -70,6 +70,10 @@ pub enum Command {
     /// Network security groups: is a flow allowed, and by which rule.
     #[command(subcommand)]
     Nsg(NsgCommand),
+    /// Azure flow logs (VNet and NSG): attribute each flow's remote address to service tags,
+    /// and re-check logged flows against the NSGs you hold.
+    #[command(subcommand)]
+    Flows(FlowsCommand),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(CompletionsArgs),
     /// Print the manual page (roff) to standard output.
@@ -289,6 +293,98 @@ pub struct NsgVerifyArgs {
     /// header is allowed) or NDJSON with those keys (`-`: standard input).
     #[arg(long, value_name = "FILE|-", conflicts_with_all = ["direction", "protocol", "local", "remote"])]
     pub flows: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FlowsCommand {
+    /// One row per flow tuple with the remote address's service, region, tag and prefix;
+    /// --summary groups flows, packets and bytes by direction, service, region and decision,
+    /// with top talkers and the share of traffic to Azure, private space and the Internet.
+    Attribute(FlowsAttributeArgs),
+    /// Re-evaluate every logged flow with the NSGs you hold: report where the verdict or the
+    /// deciding rule differs from the logged one, and denied flows a requirement profile says
+    /// must pass. Exit 1 when any is found.
+    Verify(FlowsVerifyArgs),
+    /// Write made-up flow-log blobs in Azure's layout, with real addresses of the snapshot's
+    /// tags: for trying the flow commands and for tests.
+    Synth(FlowsSynthArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FlowsAttributeArgs {
+    /// Flow-log blobs: PT1H.json files, folders (walked for *.json, in path order), `-` for
+    /// standard input.
+    #[arg(required = true, value_name = "PATH|-")]
+    pub paths: Vec<std::path::PathBuf>,
+    /// Totals by direction, service, region and decision, top talkers and shares, instead of
+    /// one row per tuple.
+    #[arg(long)]
+    pub summary: bool,
+    /// With --summary: how many top talkers.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub top: usize,
+    /// With --profile: the region whose forced-tunneling routes to mark.
+    #[arg(long, requires = "profile")]
+    pub region: Option<String>,
+    /// Mark the flows the profile's routes (`tagnet udr --profile P --region R`) would carry
+    /// to the Internet under forced tunneling.
+    #[arg(long, requires = "region")]
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct FlowsVerifyArgs {
+    /// Flow-log blobs: files, folders, `-`.
+    #[arg(required = true, value_name = "PATH|-")]
+    pub paths: Vec<std::path::PathBuf>,
+    /// The subnet's NSG (FILE#NAME picks one of several).
+    #[arg(long, value_name = "FILE[#NAME]")]
+    pub nsg: Option<String>,
+    /// The NIC's NSG.
+    #[arg(long, value_name = "FILE[#NAME]")]
+    pub nic_nsg: Option<String>,
+    /// VirtualNetwork: prefixes or `az network vnet show` output (repeatable).
+    #[arg(long, value_name = "PREFIX|FILE")]
+    pub vnet: Vec<String>,
+    /// Application security group members: NAME=IP[,IP…] (repeatable).
+    #[arg(long, value_name = "NAME=IP[,IP…]")]
+    pub asg: Vec<String>,
+    /// With --region: report denied flows this NSG requirement profile says must pass
+    /// (aml-vnet-2020, aml-vnet-2023, batch-classic, batch-simplified).
+    #[arg(long, requires = "region")]
+    pub profile: Option<String>,
+    /// The region of the profile's `<region>` tags.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Every tuple with both verdicts, not only the ones that differ.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FlowsSynthArgs {
+    /// The folder to write under (created).
+    #[arg(long, value_name = "DIR")]
+    pub dir: std::path::PathBuf,
+    /// vnet (flowLogVersion 4), nsg-v2 or nsg-v1.
+    #[arg(long, default_value = "vnet")]
+    pub kind: String,
+    /// The compute's region.
+    #[arg(long, default_value = "westeurope")]
+    pub region: String,
+    /// Tuples in all (about).
+    #[arg(long, default_value_t = 100_000)]
+    pub tuples: usize,
+    /// Seed: the same seed writes the same blobs.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Decide each flow with this NSG (else Azure's default rules), so that `flows verify`
+    /// against it finds no drift.
+    #[arg(long, value_name = "FILE[#NAME]")]
+    pub nsg: Option<String>,
+    /// VirtualNetwork for --nsg.
+    #[arg(long, value_name = "PREFIX|FILE")]
+    pub vnet: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@ mod check_cmd;
 mod commands;
 mod diff_cmd;
 mod fetch_cmd;
+mod flows_cmd;
 mod nsg_cmd;
 pub mod render;
 mod routes_cmd;
@@ -130,6 +131,15 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
                 );
             }
             nsg_cmd::from_classbench(a, out)
+        }
+        Command::Flows(args::FlowsCommand::Attribute(a)) => {
+            flows_cmd::attribute(&snap()?, a, cli.format, cli.quiet, out)
+        }
+        Command::Flows(args::FlowsCommand::Verify(a)) => {
+            flows_cmd::verify(&snap()?, a, cli.format, cli.quiet, out)
+        }
+        Command::Flows(args::FlowsCommand::Synth(a)) => {
+            flows_cmd::synth(&snap()?, a, cli.quiet, out)
         }
         Command::Fetch(a) => fetch_cmd::fetch(a, cli.offline, cli.format, out),
         Command::Snapshots => fetch_cmd::snapshots(cli.format, out),

@@ -67,6 +67,32 @@ fn read_nsg(spec: &str) -> Result<Nsg> {
     }
 }
 
+/// The subnet's and NIC's NSGs, resolved and compiled (at least one must be given).
+pub fn compiled_pair(
+    snap: &Snapshot,
+    nsg: Option<&str>,
+    nic_nsg: Option<&str>,
+    vnet: &[String],
+    asg: &[String],
+) -> Result<(Option<CompiledNsg>, Option<CompiledNsg>)> {
+    let ctx = NsgContext {
+        snapshot: snap,
+        vnet: vnet_spaces(vnet)?,
+        asgs: asgs(asg)?,
+    };
+    let subnet = nsg.map(read_nsg).transpose()?;
+    let nic = nic_nsg.map(read_nsg).transpose()?;
+    if subnet.is_none() && nic.is_none() {
+        bail!("give the subnet's NSG with --nsg FILE, the NIC's with --nic-nsg FILE, or both");
+    }
+    let compiled = |n: &Option<Nsg>| -> Result<Option<CompiledNsg>> {
+        n.as_ref()
+            .map(|n| Ok(tagnet::nsg::compile(&ctx.resolve(n)?)))
+            .transpose()
+    };
+    Ok((compiled(&subnet)?, compiled(&nic)?))
+}
+
 /// `--vnet PREFIX` or `--vnet FILE` (`az network vnet show`: its address space and its
 /// peerings' remote spaces).
 pub fn vnet_spaces(args: &[String]) -> Result<Vec<IpNet>> {

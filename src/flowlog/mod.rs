@@ -1,0 +1,574 @@
+//! Azure flow logs: streaming readers ([`read`]) for VNet flow logs (`flowLogVersion` 4) and
+//! NSG flow logs (versions 1 and 2), attribution of each tuple's remote address to service tags
+//! ([`attribute`]), and re-evaluation of logged flows with the compiled NSG engine ([`verify`]).
+//!
+//! A tuple is one comma-separated string of Microsoft's format:
+//! - VNet flow logs, `records[].flowRecords.flows[].flowGroups[].flowTuples[]`:
+//!   `time(ms),src,dst,srcPort,dstPort,protocol(number),I|O,B|C|E|D,encryption,packetsS2D,bytesS2D,packetsD2S,bytesD2S`
+//!   (state `D` is a denied flow);
+//! - NSG flow logs v2, `records[].properties.flows[].flows[].flowTuples[]`:
+//!   `time(s),src,dst,srcPort,dstPort,T|U,I|O,A|D,B|C|E,packetsS2D,bytesS2D,packetsD2S,bytesD2S`
+//!   (the counts are empty on `B`);
+//! - NSG flow logs v1: the first eight fields of v2.
+//!
+//! Times are kept in milliseconds since the Unix epoch for both.
+
+pub mod attribute;
+pub mod read;
+pub mod synth;
+pub mod verify;
+
+use crate::nsg::model::{Access, Direction, Protocol};
+use serde::Serialize;
+use std::fmt;
+use std::net::IpAddr;
+
+/// Which log a tuple came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Kind {
+    /// VNet flow logs (`flowLogVersion` 4).
+    Vnet,
+    /// NSG flow logs version 1.
+    Nsg1,
+    /// NSG flow logs version 2.
+    Nsg2,
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Kind::Vnet => "vnet",
+            Kind::Nsg1 => "nsg-v1",
+            Kind::Nsg2 => "nsg-v2",
+        })
+    }
+}
+
+/// The state of a flow in a tuple.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum State {
+    /// `B`: the flow began.
+    Begin,
+    /// `C`: an ongoing flow, counted every five minutes.
+    Continuing,
+    /// `E`: the flow ended.
+    End,
+    /// `D` (VNet flow logs): the flow was denied.
+    Denied,
+    /// NSG flow logs v1 carry no state.
+    None,
+}
+
+impl State {
+    /// One letter, as logged (empty for none).
+    pub fn letter(self) -> &'static str {
+        match self {
+            State::Begin => "B",
+            State::Continuing => "C",
+            State::End => "E",
+            State::Denied => "D",
+            State::None => "",
+        }
+    }
+}
+
+/// The encryption field of VNet flow logs (`X`, `NX`, `NX_HW_NOT_SUPPORTED`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Encryption {
+    /// `X`: encrypted.
+    Encrypted,
+    /// `NX`: not encrypted.
+    NotEncrypted,
+    /// One of the `NX_…` reasons: not encrypted, for the reason given.
+    NotEncryptedReason(EncryptionReason),
+    /// NSG flow logs have no such field.
+    None,
+}
+
+/// Why a flow was not encrypted (VNet encryption's documented values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum EncryptionReason {
+    /// `NX_HW_NOT_SUPPORTED`.
+    HwNotSupported,
+    /// `NX_SW_NOT_READY`.
+    SwNotReady,
+    /// `NX_NOT_ACCEPTED`.
+    NotAccepted,
+    /// `NX_NOT_SUPPORTED`.
+    NotSupported,
+    /// `NX_LOCAL_DST`.
+    LocalDst,
+    /// `NX_FALLBACK`.
+    Fallback,
+    /// Another `NX_` value.
+    Other,
+}
+
+impl Encryption {
+    fn parse(text: &str) -> Option<Encryption> {
+        Some(match text {
+            "X" => Encryption::Encrypted,
+            "NX" => Encryption::NotEncrypted,
+            "" => Encryption::None,
+            t if t.starts_with("NX_") => Encryption::NotEncryptedReason(match &t[3..] {
+                "HW_NOT_SUPPORTED" => EncryptionReason::HwNotSupported,
+                "SW_NOT_READY" => EncryptionReason::SwNotReady,
+                "NOT_ACCEPTED" => EncryptionReason::NotAccepted,
+                "NOT_SUPPORTED" => EncryptionReason::NotSupported,
+                "LOCAL_DST" => EncryptionReason::LocalDst,
+                "FALLBACK" => EncryptionReason::Fallback,
+                _ => EncryptionReason::Other,
+            }),
+            _ => return None,
+        })
+    }
+
+    /// As logged.
+    pub fn text(self) -> &'static str {
+        match self {
+            Encryption::Encrypted => "X",
+            Encryption::NotEncrypted => "NX",
+            Encryption::None => "",
+            Encryption::NotEncryptedReason(r) => match r {
+                EncryptionReason::HwNotSupported => "NX_HW_NOT_SUPPORTED",
+                EncryptionReason::SwNotReady => "NX_SW_NOT_READY",
+                EncryptionReason::NotAccepted => "NX_NOT_ACCEPTED",
+                EncryptionReason::NotSupported => "NX_NOT_SUPPORTED",
+                EncryptionReason::LocalDst => "NX_LOCAL_DST",
+                EncryptionReason::Fallback => "NX_FALLBACK",
+                EncryptionReason::Other => "NX_OTHER",
+            },
+        }
+    }
+}
+
+/// One flow tuple.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct Tuple {
+    /// Milliseconds since the Unix epoch.
+    pub time_ms: u64,
+    /// Source address.
+    pub src: IpAddr,
+    /// Destination address.
+    pub dst: IpAddr,
+    /// Source port.
+    pub src_port: u16,
+    /// Destination port.
+    pub dst_port: u16,
+    /// IANA protocol number (NSG logs' `T` is 6, `U` is 17).
+    pub protocol: u8,
+    /// Relative to the logged interface: inbound to it or outbound from it.
+    pub direction: Direction,
+    /// The logged decision: NSG logs' `A`/`D`; VNet logs' state `D` is a denial.
+    pub access: Access,
+    /// The flow's state.
+    pub state: State,
+    /// VNet flow logs' encryption status.
+    pub encryption: Encryption,
+    /// Packets source to destination.
+    pub packets_out: u64,
+    /// Bytes source to destination.
+    pub bytes_out: u64,
+    /// Packets destination to source.
+    pub packets_in: u64,
+    /// Bytes destination to source.
+    pub bytes_in: u64,
+    /// The group (rule) it was logged under: an index into its chunk's groups.
+    pub group: u32,
+}
+
+impl Tuple {
+    /// The address on the logged interface's side.
+    pub fn local(&self) -> (IpAddr, u16) {
+        match self.direction {
+            Direction::Inbound => (self.dst, self.dst_port),
+            Direction::Outbound => (self.src, self.src_port),
+        }
+    }
+
+    /// The other end.
+    pub fn remote(&self) -> (IpAddr, u16) {
+        match self.direction {
+            Direction::Inbound => (self.src, self.src_port),
+            Direction::Outbound => (self.dst, self.dst_port),
+        }
+    }
+
+    /// Packets both ways.
+    pub fn packets(&self) -> u64 {
+        self.packets_out.saturating_add(self.packets_in)
+    }
+
+    /// Bytes both ways.
+    pub fn bytes(&self) -> u64 {
+        self.bytes_out.saturating_add(self.bytes_in)
+    }
+
+    /// Whether this tuple opens a flow (counted once per flow): `B`, `D`, or any NSG v1 tuple.
+    pub fn opens_flow(&self) -> bool {
+        matches!(self.state, State::Begin | State::Denied | State::None)
+    }
+
+    /// The protocol as NSG rules name it (`None` for protocols NSGs do not distinguish).
+    pub fn nsg_protocol(&self) -> Option<Protocol> {
+        protocol_of(self.protocol)
+    }
+
+    /// The flow as the NSG engine takes it (`None` for other protocols).
+    pub fn flow(&self) -> Option<crate::nsg::model::Flow> {
+        let protocol = self.nsg_protocol()?;
+        let ((local_ip, local_port), (remote_ip, remote_port)) = (self.local(), self.remote());
+        Some(crate::nsg::model::Flow {
+            direction: self.direction,
+            protocol,
+            local_ip,
+            local_port: if protocol.has_ports() { local_port } else { 0 },
+            remote_ip,
+            remote_port: if protocol.has_ports() { remote_port } else { 0 },
+        })
+    }
+}
+
+/// The NSG protocol of an IANA number.
+pub fn protocol_of(n: u8) -> Option<Protocol> {
+    Some(match n {
+        6 => Protocol::Tcp,
+        17 => Protocol::Udp,
+        1 | 58 => Protocol::Icmp,
+        50 => Protocol::Esp,
+        51 => Protocol::Ah,
+        _ => return None,
+    })
+}
+
+/// The name of an IANA protocol number, as tagnet prints it.
+pub fn protocol_name(n: u8) -> std::borrow::Cow<'static, str> {
+    match n {
+        6 => "Tcp".into(),
+        17 => "Udp".into(),
+        1 => "Icmp".into(),
+        58 => "Icmpv6".into(),
+        50 => "Esp".into(),
+        51 => "Ah".into(),
+        n => n.to_string().into(),
+    }
+}
+
+fn count(text: &str, what: &str) -> Result<u64, String> {
+    if text.is_empty() {
+        return Ok(0);
+    }
+    text.parse()
+        .map_err(|_| format!("{what} `{text}` is not a count"))
+}
+
+fn ip(text: &str, what: &str) -> Result<IpAddr, String> {
+    if let Some(ip) = fast_ip(text) {
+        return Ok(ip);
+    }
+    text.parse()
+        .map_err(|_| format!("{what} `{text}` is not an IP address"))
+}
+
+fn port(text: &str, what: &str) -> Result<u16, String> {
+    if text.is_empty() {
+        return Ok(0);
+    }
+    text.parse()
+        .map_err(|_| format!("{what} `{text}` is not a port (0-65535)"))
+}
+
+fn direction(text: &str) -> Result<Direction, String> {
+    match text {
+        "I" => Ok(Direction::Inbound),
+        "O" => Ok(Direction::Outbound),
+        t => Err(format!("direction `{t}` is neither I nor O")),
+    }
+}
+
+/// The comma-separated fields of a tuple, without allocating: up to 13, and how many there
+/// were (14 means more than 13).
+fn fields(text: &str) -> ([&str; 13], usize) {
+    let mut f = [""; 13];
+    let mut n = 0;
+    let mut start = 0;
+    // Fields are a few bytes long: a plain loop beats a vectorised search here.
+    for (i, &b) in text.as_bytes().iter().enumerate() {
+        if b == b',' {
+            if n == 12 {
+                return (f, 14);
+            }
+            // Commas are ASCII: the slice bounds fall on character boundaries.
+            f[n] = &text[start..i];
+            n += 1;
+            start = i + 1;
+        }
+    }
+    f[n] = &text[start..];
+    (f, n + 1)
+}
+
+/// A dotted-quad IPv4 address, as flow logs write them, without the general parser's cost;
+/// anything else goes to the standard parser (IPv6, and the errors).
+fn fast_ip(text: &str) -> Option<IpAddr> {
+    let b = text.as_bytes();
+    if b.len() < 7 || b.len() > 15 {
+        return None;
+    }
+    let mut octets = [0u8; 4];
+    let mut k = 0;
+    let mut val: u32 = 0;
+    let mut digits = 0;
+    for &c in b {
+        match c {
+            b'0'..=b'9' => {
+                // No leading zeros (as the standard parser), at most three digits.
+                if digits == 1 && val == 0 {
+                    return None;
+                }
+                val = val * 10 + u32::from(c - b'0');
+                digits += 1;
+                if digits > 3 || val > 255 {
+                    return None;
+                }
+            }
+            b'.' => {
+                if digits == 0 || k == 3 {
+                    return None;
+                }
+                octets[k] = val as u8;
+                k += 1;
+                val = 0;
+                digits = 0;
+            }
+            _ => return None,
+        }
+    }
+    if k != 3 || digits == 0 {
+        return None;
+    }
+    octets[3] = val as u8;
+    Some(IpAddr::V4(std::net::Ipv4Addr::from(octets)))
+}
+
+/// Parses one VNet flow-log tuple (13 fields).
+pub fn parse_vnet(text: &str, group: u32) -> Result<Tuple, String> {
+    let (f, n) = fields(text);
+    if n != 13 {
+        return Err(format!("{n} fields where a VNet flow-log tuple has 13"));
+    }
+    let state = match f[7] {
+        "B" => State::Begin,
+        "C" => State::Continuing,
+        "E" => State::End,
+        "D" => State::Denied,
+        t => return Err(format!("flow state `{t}` is none of B, C, E, D")),
+    };
+    Ok(Tuple {
+        time_ms: f[0]
+            .parse()
+            .map_err(|_| format!("time `{}` is not milliseconds since 1970", f[0]))?,
+        src: ip(f[1], "source")?,
+        dst: ip(f[2], "destination")?,
+        src_port: port(f[3], "source port")?,
+        dst_port: port(f[4], "destination port")?,
+        protocol: f[5]
+            .parse()
+            .map_err(|_| format!("protocol `{}` is not a protocol number", f[5]))?,
+        direction: direction(f[6])?,
+        access: if state == State::Denied {
+            Access::Deny
+        } else {
+            Access::Allow
+        },
+        state,
+        encryption: Encryption::parse(f[8])
+            .ok_or_else(|| format!("encryption `{}` is none of X, NX, NX_…", f[8]))?,
+        packets_out: count(f[9], "packets source to destination")?,
+        bytes_out: count(f[10], "bytes source to destination")?,
+        packets_in: count(f[11], "packets destination to source")?,
+        bytes_in: count(f[12], "bytes destination to source")?,
+        group,
+    })
+}
+
+/// Parses one NSG flow-log tuple: 8 fields (version 1) or 13 (version 2).
+pub fn parse_nsg(text: &str, group: u32) -> Result<(Tuple, Kind), String> {
+    let (f, n) = fields(text);
+    let kind = match n {
+        8 => Kind::Nsg1,
+        13 => Kind::Nsg2,
+        n => {
+            return Err(format!(
+                "{n} fields where an NSG flow-log tuple has 8 (version 1) or 13 (version 2)"
+            ));
+        }
+    };
+    let protocol = match f[5] {
+        "T" => 6,
+        "U" => 17,
+        t => t
+            .parse()
+            .map_err(|_| format!("protocol `{t}` is neither T nor U"))?,
+    };
+    let access = match f[7] {
+        "A" => Access::Allow,
+        "D" => Access::Deny,
+        t => return Err(format!("decision `{t}` is neither A nor D")),
+    };
+    let (state, counts) = if kind == Kind::Nsg2 {
+        let s = match f[8] {
+            "B" => State::Begin,
+            "C" => State::Continuing,
+            "E" => State::End,
+            t => return Err(format!("flow state `{t}` is none of B, C, E")),
+        };
+        (
+            s,
+            [
+                count(f[9], "packets source to destination")?,
+                count(f[10], "bytes source to destination")?,
+                count(f[11], "packets destination to source")?,
+                count(f[12], "bytes destination to source")?,
+            ],
+        )
+    } else {
+        (State::None, [0; 4])
+    };
+    let secs: u64 = f[0]
+        .parse()
+        .map_err(|_| format!("time `{}` is not seconds since 1970", f[0]))?;
+    Ok((
+        Tuple {
+            time_ms: secs.saturating_mul(1000),
+            src: ip(f[1], "source")?,
+            dst: ip(f[2], "destination")?,
+            src_port: port(f[3], "source port")?,
+            dst_port: port(f[4], "destination port")?,
+            protocol,
+            direction: direction(f[6])?,
+            access,
+            state,
+            encryption: Encryption::None,
+            packets_out: counts[0],
+            bytes_out: counts[1],
+            packets_in: counts[2],
+            bytes_in: counts[3],
+            group,
+        },
+        kind,
+    ))
+}
+
+/// Logged rule names as tagnet names them: `UserRule_X` → `securityRules/X`,
+/// `DefaultRule_X` → `defaultSecurityRules/X`; any other name (a Virtual Network Manager admin
+/// rule) unchanged.
+pub fn rule_path(logged: &str) -> String {
+    if let Some(n) = logged.strip_prefix("UserRule_") {
+        format!("securityRules/{n}")
+    } else if let Some(n) = logged.strip_prefix("DefaultRule_") {
+        format!("defaultSecurityRules/{n}")
+    } else {
+        logged.to_string()
+    }
+}
+
+/// Formats milliseconds since the epoch as RFC 3339 UTC (`2024-05-01T10:00:00.123Z`).
+pub fn rfc3339(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        ms % 1000
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vnet_tuple() {
+        let t = parse_vnet(
+            "1663146003599,10.0.0.6,192.0.2.180,23956,443,6,O,B,NX,0,0,0,0",
+            3,
+        )
+        .unwrap();
+        assert_eq!(t.remote(), ("192.0.2.180".parse().unwrap(), 443));
+        assert_eq!(t.local(), ("10.0.0.6".parse().unwrap(), 23956));
+        assert_eq!(
+            (t.state, t.access, t.group),
+            (State::Begin, Access::Allow, 3)
+        );
+        let d = parse_vnet("1,10.0.0.6,192.0.2.180,1,2,17,I,D,NX_LOCAL_DST,1,2,3,4", 0).unwrap();
+        assert_eq!((d.access, d.bytes(), d.packets()), (Access::Deny, 6, 4));
+        assert!(parse_vnet("1,10.0.0.6,192.0.2.180,1,2,17,X,D,NX,1,2,3,4", 0).is_err());
+        assert!(parse_vnet("1,10.0.0.6,192.0.2.180,1,2,17,I,D,NX,1,2,3", 0).is_err());
+        assert!(parse_vnet("1,10.0.0.999,192.0.2.180,1,2,17,I,D,NX,1,2,3,4", 0).is_err());
+    }
+
+    #[test]
+    fn nsg_tuples() {
+        let (t, k) = parse_nsg(
+            "1487978545,185.170.185.105,10.2.0.4,35370,23,T,I,D,B,,,,",
+            0,
+        )
+        .unwrap();
+        assert_eq!(
+            (k, t.access, t.time_ms),
+            (Kind::Nsg2, Access::Deny, 1_487_978_545_000)
+        );
+        let (t, k) = parse_nsg("1487978545,10.2.0.4,13.67.143.118,44931,443,U,O,A", 0).unwrap();
+        assert_eq!((k, t.protocol, t.state), (Kind::Nsg1, 17, State::None));
+        assert!(parse_nsg("1487978545,10.2.0.4,13.67.143.118,44931,443,U,O,X", 0).is_err());
+    }
+
+    #[test]
+    fn fast_ipv4_parser_agrees_with_the_standard_one() {
+        let mut rng = synth::Rng::new(7);
+        let alphabet = b"0123456789.";
+        for _ in 0..200_000 {
+            let len = 1 + rng.below(16) as usize;
+            let s: String = (0..len)
+                .map(|_| alphabet[rng.below(alphabet.len() as u64) as usize] as char)
+                .collect();
+            let std: Option<IpAddr> = s.parse().ok();
+            assert_eq!(ip(&s, "x").ok(), std, "{s}");
+        }
+        for s in [
+            "1.2.3.4",
+            "255.255.255.255",
+            "0.0.0.0",
+            "01.2.3.4",
+            "1.2.3.256",
+            "1.2.3",
+            "1..2.3",
+        ] {
+            assert_eq!(ip(s, "x").ok(), s.parse().ok(), "{s}");
+        }
+    }
+
+    #[test]
+    fn times_and_rules() {
+        assert_eq!(rfc3339(1_663_146_003_599), "2022-09-14T09:00:03.599Z");
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rule_path("UserRule_Port80"), "securityRules/Port80");
+        assert_eq!(
+            rule_path("DefaultRule_DenyAllInBound"),
+            "defaultSecurityRules/DenyAllInBound"
+        );
+    }
+}
