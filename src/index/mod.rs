@@ -78,11 +78,11 @@ struct Family<K> {
 
 impl<K: interval::Key> Family<K> {
     /// The matches of many addresses, a block of [`BATCH`] keys at a time.
-    fn lookup_many<A: Copy>(
-        &self,
+    fn lookup_many<'s, A: Copy>(
+        &'s self,
         ips: &[A],
         key: impl Fn(A) -> K,
-        mut each: impl FnMut(usize, &[Match]),
+        mut each: impl FnMut(usize, &'s [Match]),
     ) {
         let mut keys: Vec<K> = Vec::with_capacity(BATCH);
         let mut spans = Vec::with_capacity(BATCH);
@@ -286,12 +286,12 @@ impl TagIndex {
     /// [`TagIndex::lookup_v4`] of many addresses: `each(i, matches)` for the `i`th address, in
     /// order. Faster than one lookup at a time: the memory reads of a block of addresses are
     /// in flight together.
-    pub fn lookup_many_v4(&self, ips: &[Ipv4Addr], each: impl FnMut(usize, &[Match])) {
+    pub fn lookup_many_v4<'s>(&'s self, ips: &[Ipv4Addr], each: impl FnMut(usize, &'s [Match])) {
         self.v4.lookup_many(ips, u32::from, each);
     }
 
     /// [`TagIndex::lookup_v6`] of many addresses, as [`TagIndex::lookup_many_v4`].
-    pub fn lookup_many_v6(&self, ips: &[Ipv6Addr], each: impl FnMut(usize, &[Match])) {
+    pub fn lookup_many_v6<'s>(&'s self, ips: &[Ipv6Addr], each: impl FnMut(usize, &'s [Match])) {
         self.v6.lookup_many(ips, u128::from, each);
     }
 

@@ -1,0 +1,685 @@
+//! `tagnet._tagnet`: the native half of the Python package. It takes Arrow buffers as bytes
+//! and gives columns back as little-endian bytes that `tagnet/__init__.py` wraps, without
+//! copying, into Arrow arrays; no Arrow crate is needed on this side. Bulk work runs with the
+//! GIL released, on tagnet's thread pool.
+
+use pyo3::create_exception;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList};
+use rayon::prelude::*;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use tagnet::flowlog::attribute::{Attributor, Class};
+use tagnet::index::Match;
+use tagnet::{Snapshot, TagIndex};
+
+create_exception!(
+    _tagnet,
+    TagnetError,
+    PyValueError,
+    "An input tagnet cannot use: the message says what, where and how to fix it."
+);
+
+fn err(e: impl std::fmt::Display) -> PyErr {
+    TagnetError::new_err(e.to_string())
+}
+
+fn tagnet_err(e: tagnet::Error) -> PyErr {
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        msg.push_str(&format!("\n  caused by: {s}"));
+        src = s.source();
+    }
+    TagnetError::new_err(msg)
+}
+
+/// A loaded snapshot with its index.
+#[pyclass(frozen, module = "tagnet._tagnet")]
+struct Index {
+    snap: Arc<Snapshot>,
+    index: Arc<TagIndex>,
+}
+
+/// A string column as Arrow lays it out: data, offsets (32- or 64-bit), validity bitmap.
+struct StrCol<'a> {
+    data: &'a [u8],
+    offsets: &'a [u8],
+    wide: bool,
+    start: usize,
+    len: usize,
+    validity: Option<&'a [u8]>,
+}
+
+impl StrCol<'_> {
+    fn check(&self) -> PyResult<()> {
+        let w = if self.wide { 8 } else { 4 };
+        if self.offsets.len() < (self.start + self.len + 1) * w {
+            return Err(err("the offsets buffer is shorter than the array"));
+        }
+        if let Some(v) = self.validity
+            && v.len() * 8 < self.start + self.len
+        {
+            return Err(err("the validity bitmap is shorter than the array"));
+        }
+        Ok(())
+    }
+
+    fn off(&self, i: usize) -> usize {
+        if self.wide {
+            let b = &self.offsets[i * 8..i * 8 + 8];
+            i64::from_le_bytes(b.try_into().expect("8 bytes")) as usize
+        } else {
+            let b = &self.offsets[i * 4..i * 4 + 4];
+            i32::from_le_bytes(b.try_into().expect("4 bytes")) as usize
+        }
+    }
+
+    /// Row `i`: `None` when null; `Some(Err)` when the bytes are out of range.
+    fn get(&self, i: usize) -> Option<Result<&[u8], String>> {
+        let j = self.start + i;
+        if let Some(v) = self.validity
+            && v[j / 8] & (1 << (j % 8)) == 0
+        {
+            return None;
+        }
+        let (a, b) = (self.off(j), self.off(j + 1));
+        Some(if a <= b && b <= self.data.len() {
+            Ok(&self.data[a..b])
+        } else {
+            Err(format!("row {i}: offsets {a}..{b} outside the data buffer"))
+        })
+    }
+}
+
+/// Row states in the `state` column given back.
+const OK: u8 = 0;
+const NULL: u8 = 1;
+const INVALID: u8 = 2;
+
+fn parse_ip(b: &[u8]) -> Option<IpAddr> {
+    tagnet::flowlog::parse_ip(std::str::from_utf8(b).ok()?.trim())
+}
+
+/// One chunk's lookup results.
+#[derive(Default)]
+struct Part {
+    counts: Vec<i32>,
+    tags: Vec<i32>,
+    prefixes: Vec<i32>,
+    state: Vec<u8>,
+    first_bad: Option<(usize, String)>,
+}
+
+const CHUNK: usize = 16 * 1024;
+
+impl Index {
+    /// Looks up rows `0..n` given by `addr(i)`, in parallel chunks, IPv4 through the batch
+    /// path.
+    fn lookup_rows(&self, n: usize, addr: &(dyn Fn(usize) -> Result<Option<IpAddr>, String> + Sync)) -> Part {
+        let parts: Vec<Part> = (0..n.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|c| {
+                let lo = c * CHUNK;
+                let hi = (lo + CHUNK).min(n);
+                let mut p = Part {
+                    counts: vec![0; hi - lo],
+                    state: vec![OK; hi - lo],
+                    ..Part::default()
+                };
+                let mut v4 = Vec::with_capacity(hi - lo);
+                let mut v4_at = Vec::with_capacity(hi - lo);
+                let mut other: Vec<(usize, IpAddr)> = Vec::new();
+                for i in lo..hi {
+                    match addr(i) {
+                        Ok(Some(IpAddr::V4(a))) => {
+                            v4.push(a);
+                            v4_at.push(i - lo);
+                        }
+                        Ok(Some(ip)) => other.push((i - lo, ip)),
+                        Ok(None) => p.state[i - lo] = NULL,
+                        Err(e) => {
+                            p.state[i - lo] = INVALID;
+                            if p.first_bad.is_none() {
+                                p.first_bad = Some((i, e));
+                            }
+                        }
+                    }
+                }
+                // Matches per row, in row order: IPv4 rows come in order from the batch, the
+                // rest are looked up one by one; both are merged by row.
+                let mut per_row: Vec<&[Match]> = vec![&[]; hi - lo];
+                self.index.lookup_many_v4(&v4, |k, m| per_row[v4_at[k]] = m);
+                for (r, ip) in &other {
+                    per_row[*r] = self.index.lookup(*ip);
+                }
+                for (r, m) in per_row.iter().enumerate() {
+                    p.counts[r] = m.len() as i32;
+                    for x in *m {
+                        p.tags.push(x.tag as i32);
+                        p.prefixes.push(x.prefix as i32);
+                    }
+                }
+                p
+            })
+            .collect();
+        let mut all = Part::default();
+        for p in parts {
+            all.counts.extend(p.counts);
+            all.tags.extend(p.tags);
+            all.prefixes.extend(p.prefixes);
+            all.state.extend(p.state);
+            if all.first_bad.is_none() {
+                all.first_bad = p.first_bad;
+            }
+        }
+        all
+    }
+}
+
+fn i32_bytes<'py>(py: Python<'py>, v: &[i32]) -> Bound<'py, PyBytes> {
+    let out: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+    PyBytes::new(py, &out)
+}
+
+fn list_offsets(counts: &[i32]) -> Vec<i32> {
+    let mut offs = Vec::with_capacity(counts.len() + 1);
+    let mut at = 0i32;
+    offs.push(0);
+    for c in counts {
+        at += c;
+        offs.push(at);
+    }
+    offs
+}
+
+type Columns<'py> = (
+    Bound<'py, PyBytes>,
+    Bound<'py, PyBytes>,
+    Bound<'py, PyBytes>,
+    Bound<'py, PyBytes>,
+);
+
+#[pymethods]
+impl Index {
+    /// (cloud, change number, tag count, distinct IPv4 prefixes, distinct IPv6 prefixes).
+    fn info(&self) -> (String, u64, usize, usize, usize) {
+        let (v4, v6) = self.index.distinct_prefixes();
+        (
+            self.snap.cloud().to_string(),
+            self.snap.change_number(),
+            self.snap.tags().len(),
+            v4,
+            v6,
+        )
+    }
+
+    /// Per tag id: (names, regions, services) — the dictionaries of the Arrow results.
+    fn tag_table(&self) -> (Vec<String>, Vec<String>, Vec<String>) {
+        let t = self.snap.tags();
+        (
+            t.iter().map(|x| x.name().to_string()).collect(),
+            t.iter().map(|x| x.region().to_string()).collect(),
+            t.iter().map(|x| x.system_service().to_string()).collect(),
+        )
+    }
+
+    /// Per prefix id: the prefix as text.
+    fn prefix_table(&self) -> Vec<String> {
+        self.index.prefixes().iter().map(|p| p.to_string()).collect()
+    }
+
+    /// Every (tag id, prefix id) holding one address.
+    fn lookup(&self, address: &str) -> PyResult<Vec<(u32, u32)>> {
+        let (ip, _) = tagnet::load::parse_address(address)
+            .map_err(|e| err(format!("`{address}` is not an IP address: {e}")))?;
+        Ok(self
+            .index
+            .lookup(ip)
+            .iter()
+            .map(|m| (m.tag, m.prefix))
+            .collect())
+    }
+
+    /// Bulk lookup of an Arrow string array: (list offsets i32, tag ids i32, prefix ids i32,
+    /// row state u8: 0 ok, 1 null, 2 not an address). `strict`: raise on the first bad row.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (data, offsets, wide, start, length, validity, strict))]
+    fn lookup_strings<'py>(
+        &self,
+        py: Python<'py>,
+        data: &[u8],
+        offsets: &[u8],
+        wide: bool,
+        start: usize,
+        length: usize,
+        validity: Option<&[u8]>,
+        strict: bool,
+    ) -> PyResult<Columns<'py>> {
+        let col = StrCol {
+            data,
+            offsets,
+            wide,
+            start,
+            len: length,
+            validity,
+        };
+        col.check()?;
+        let part = py.detach(|| {
+            self.lookup_rows(length, &|i| match col.get(i) {
+                None => Ok(None),
+                Some(Err(e)) => Err(e),
+                Some(Ok(b)) => parse_ip(b).map(Some).ok_or_else(|| {
+                    format!(
+                        "row {i}: `{}` is not an IP address",
+                        String::from_utf8_lossy(b)
+                    )
+                }),
+            })
+        });
+        if strict && let Some((_, e)) = &part.first_bad {
+            return Err(err(format!("{e} (pass errors=\"null\" to get nulls instead)")));
+        }
+        Ok((
+            i32_bytes(py, &list_offsets(&part.counts)),
+            i32_bytes(py, &part.tags),
+            i32_bytes(py, &part.prefixes),
+            PyBytes::new(py, &part.state),
+        ))
+    }
+
+    /// Bulk lookup of IPv4 addresses as unsigned 32-bit integers (host order values, given
+    /// as little-endian bytes); nulls by the validity bitmap.
+    #[pyo3(signature = (data, start, length, validity))]
+    fn lookup_u32<'py>(
+        &self,
+        py: Python<'py>,
+        data: &[u8],
+        start: usize,
+        length: usize,
+        validity: Option<&[u8]>,
+    ) -> PyResult<Columns<'py>> {
+        if data.len() < (start + length) * 4 {
+            return Err(err("the data buffer is shorter than the array"));
+        }
+        if let Some(v) = validity
+            && v.len() * 8 < start + length
+        {
+            return Err(err("the validity bitmap is shorter than the array"));
+        }
+        let part = py.detach(|| {
+            self.lookup_rows(length, &|i| {
+                let j = start + i;
+                if let Some(v) = validity
+                    && v[j / 8] & (1 << (j % 8)) == 0
+                {
+                    return Ok(None);
+                }
+                let b: [u8; 4] = data[j * 4..j * 4 + 4].try_into().expect("4 bytes");
+                Ok(Some(IpAddr::V4(Ipv4Addr::from(u32::from_le_bytes(b)))))
+            })
+        });
+        Ok((
+            i32_bytes(py, &list_offsets(&part.counts)),
+            i32_bytes(py, &part.tags),
+            i32_bytes(py, &part.prefixes),
+            PyBytes::new(py, &part.state),
+        ))
+    }
+
+    /// Attribution as `tagnet flows attribute` does it, for an Arrow string array: (class u8:
+    /// 0 azure, 1 private, 2 internet, 255 null/invalid; tag id i32; region tag id i32; prefix
+    /// id i32), -1 where there is none.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (data, offsets, wide, start, length, validity, strict))]
+    fn attribute_strings<'py>(
+        &self,
+        py: Python<'py>,
+        data: &[u8],
+        offsets: &[u8],
+        wide: bool,
+        start: usize,
+        length: usize,
+        validity: Option<&[u8]>,
+        strict: bool,
+    ) -> PyResult<Columns<'py>> {
+        let col = StrCol {
+            data,
+            offsets,
+            wide,
+            start,
+            len: length,
+            validity,
+        };
+        col.check()?;
+        type Row = (u8, i32, i32, i32);
+        let res: Result<Vec<Row>, String> = py.detach(|| {
+            let at = Attributor::new(&self.snap, &self.index, None);
+            (0..length)
+                .into_par_iter()
+                .with_min_len(4096)
+                .map(|i| match col.get(i) {
+                    None => Ok((255, -1, -1, -1)),
+                    Some(Err(e)) => Err(e),
+                    Some(Ok(b)) => match parse_ip(b) {
+                        None if strict => Err(format!(
+                            "row {i}: `{}` is not an IP address",
+                            String::from_utf8_lossy(b)
+                        )),
+                        None => Ok((255, -1, -1, -1)),
+                        Some(ip) => {
+                            let a = at.attribute(ip);
+                            Ok((
+                                match a.class {
+                                    Class::Azure => 0,
+                                    Class::Private => 1,
+                                    Class::Internet => 2,
+                                },
+                                a.tag.map_or(-1, |t| t as i32),
+                                a.region.map_or(-1, |t| t as i32),
+                                a.prefix.map_or(-1, |p| p as i32),
+                            ))
+                        }
+                    },
+                })
+                .collect()
+        });
+        let rows = res.map_err(|e| err(format!("{e} (pass errors=\"null\" to get nulls instead)")))?;
+        let class: Vec<u8> = rows.iter().map(|r| r.0).collect();
+        let tag: Vec<i32> = rows.iter().map(|r| r.1).collect();
+        let region: Vec<i32> = rows.iter().map(|r| r.2).collect();
+        let prefix: Vec<i32> = rows.iter().map(|r| r.3).collect();
+        Ok((
+            PyBytes::new(py, &class),
+            i32_bytes(py, &tag),
+            i32_bytes(py, &region),
+            i32_bytes(py, &prefix),
+        ))
+    }
+
+    /// The service name of each tag id as attribution names it (systemService, else the
+    /// tag's base name).
+    fn service_table(&self) -> Vec<String> {
+        self.snap
+            .tags()
+            .iter()
+            .map(|t| {
+                if t.system_service().is_empty() {
+                    t.name_base().to_string()
+                } else {
+                    t.system_service().to_string()
+                }
+            })
+            .collect()
+    }
+
+    /// The routes forced tunneling needs: a list of dicts (name, address_prefix, next_hop,
+    /// tags).
+    #[pyo3(signature = (regions, profile, ipv6, max_routes))]
+    fn udr<'py>(
+        &self,
+        py: Python<'py>,
+        regions: Vec<String>,
+        profile: &str,
+        ipv6: bool,
+        max_routes: usize,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let p = tagnet::routes::profile(profile).map_err(tagnet_err)?;
+        let req = tagnet::routes::UdrRequest {
+            regions,
+            profile_tags: p.tags.clone(),
+            named_tags: Vec::new(),
+            ipv6,
+            next_hop: tagnet::routes::NextHop::Internet,
+            max_routes,
+            reserve: 1,
+            exact: false,
+            use_service_tags: false,
+            never_cover: Vec::new(),
+        };
+        let plan = tagnet::routes::plan(&self.snap, &req)
+            .map_err(tagnet_err)?
+            .map_err(|over| err(over.message))?;
+        let out = PyList::empty(py);
+        for r in &plan.routes {
+            let d = PyDict::new(py);
+            d.set_item("name", &r.name)?;
+            d.set_item("address_prefix", &r.address_prefix)?;
+            d.set_item("next_hop", r.next_hop.to_string())?;
+            d.set_item("tags", r.tags.clone())?;
+            out.append(d)?;
+        }
+        Ok(out)
+    }
+
+    /// Verifies flows given as columns against an NSG: (access u8 0 allow 1 deny, rule id
+    /// i32 into the returned names, names).
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (nsg_json, vnet, inbound, protocol, local, local_port, remote, remote_port))]
+    fn nsg_verify<'py>(
+        &self,
+        py: Python<'py>,
+        nsg_json: &[u8],
+        vnet: Vec<String>,
+        inbound: &[u8],
+        protocol: &[u8],
+        local: Vec<String>,
+        local_port: &[u8],
+        remote: Vec<String>,
+        remote_port: &[u8],
+    ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>, Vec<String>)> {
+        use tagnet::nsg::model::{Access, Direction, Flow};
+        let n = local.len();
+        if inbound.len() != n || protocol.len() != n || remote.len() != n
+            || local_port.len() != 2 * n || remote_port.len() != 2 * n
+        {
+            return Err(err("the flow columns have different lengths"));
+        }
+        let mut nsgs = tagnet::nsg::load::parse(nsg_json, "nsg").map_err(tagnet_err)?;
+        if nsgs.len() != 1 {
+            return Err(err(format!(
+                "the NSG JSON holds {} NSGs; give one",
+                nsgs.len()
+            )));
+        }
+        let nsg = nsgs.remove(0);
+        let mut spaces = Vec::new();
+        for v in &vnet {
+            spaces.push(
+                v.parse::<ipnet::IpNet>()
+                    .map_err(|_| err(format!("vnet `{v}` is not a prefix")))?,
+            );
+        }
+        let ctx = tagnet::nsg::eval::Context {
+            snapshot: &self.snap,
+            vnet: spaces,
+            asgs: Default::default(),
+        };
+        let compiled = tagnet::nsg::compile(&ctx.resolve(&nsg).map_err(tagnet_err)?);
+        let mut flows = Vec::with_capacity(n);
+        for i in 0..n {
+            let p = tagnet::flowlog::protocol_of(protocol[i])
+                .ok_or_else(|| err(format!("row {i}: protocol {} is not one NSGs name", protocol[i])))?;
+            let ip = |s: &str| {
+                s.trim()
+                    .parse::<IpAddr>()
+                    .map_err(|_| err(format!("row {i}: `{s}` is not an IP address")))
+            };
+            let port = |b: &[u8]| u16::from_le_bytes([b[2 * i], b[2 * i + 1]]);
+            flows.push(Flow {
+                direction: if inbound[i] != 0 {
+                    Direction::Inbound
+                } else {
+                    Direction::Outbound
+                },
+                protocol: p,
+                local_ip: ip(&local[i])?,
+                local_port: if p.has_ports() { port(local_port) } else { 0 },
+                remote_ip: ip(&remote[i])?,
+                remote_port: if p.has_ports() { port(remote_port) } else { 0 },
+            });
+        }
+        let decided: Vec<(u8, i32)> = py.detach(|| {
+            flows
+                .par_iter()
+                .map(|f| {
+                    let d = tagnet::nsg::decide(Some(&compiled), None, f);
+                    (
+                        u8::from(d.access == Access::Deny),
+                        d.by.map_or(-1, |(_, i)| i as i32),
+                    )
+                })
+                .collect()
+        });
+        let access: Vec<u8> = decided.iter().map(|d| d.0).collect();
+        let rule: Vec<i32> = decided.iter().map(|d| d.1).collect();
+        let names = compiled.rules.iter().map(|r| r.1.clone()).collect();
+        Ok((PyBytes::new(py, &access), i32_bytes(py, &rule), names))
+    }
+}
+
+/// Loads a snapshot file (JSON, gzip or not); `-` is not accepted here.
+#[pyfunction]
+fn load_path(py: Python<'_>, path: std::path::PathBuf) -> PyResult<Index> {
+    let snap = py
+        .detach(|| tagnet::load::load_path(&path))
+        .map_err(tagnet_err)?;
+    Ok(build(py, snap))
+}
+
+/// Loads a snapshot from bytes (JSON, or gzip-compressed JSON).
+#[pyfunction]
+#[pyo3(signature = (data, origin = "bytes"))]
+fn load_bytes(py: Python<'_>, data: &[u8], origin: &str) -> PyResult<Index> {
+    let snap = py
+        .detach(|| {
+            let bytes = tagnet::load::decode_text(data.to_vec(), origin)?;
+            tagnet::load::from_slice(&bytes, origin)
+        })
+        .map_err(tagnet_err)?;
+    Ok(build(py, snap))
+}
+
+/// The snapshot built into tagnet.
+#[pyfunction]
+fn builtin(py: Python<'_>) -> PyResult<Index> {
+    let snap = py.detach(tagnet::load::builtin::load).map_err(tagnet_err)?;
+    Ok(build(py, snap))
+}
+
+/// The built-in snapshot's bytes (JSON), for broadcasting to Spark executors.
+#[pyfunction]
+fn builtin_bytes(py: Python<'_>) -> PyResult<Bound<'_, PyBytes>> {
+    let b = tagnet::load::builtin::bytes().map_err(tagnet_err)?;
+    Ok(PyBytes::new(py, &b))
+}
+
+fn build(py: Python<'_>, snap: Snapshot) -> Index {
+    let index = py.detach(|| TagIndex::build(&snap));
+    Index {
+        snap: Arc::new(snap),
+        index: Arc::new(index),
+    }
+}
+
+/// Reads flow-log blobs (files, folders, as `tagnet flows attribute` does): a dict of
+/// columns (numbers as little-endian bytes, addresses and rules as lists) and the list of
+/// unreadable tuples as messages.
+#[pyfunction]
+fn read_flow_logs<'py>(py: Python<'py>, paths: Vec<std::path::PathBuf>) -> PyResult<(Bound<'py, PyDict>, Vec<String>)> {
+    use tagnet::flowlog::read;
+    let inputs = read::inputs(&paths).map_err(tagnet_err)?;
+    #[derive(Default)]
+    struct Cols {
+        time: Vec<u8>,
+        inbound: Vec<u8>,
+        deny: Vec<u8>,
+        state: Vec<u8>,
+        protocol: Vec<u8>,
+        src: Vec<String>,
+        dst: Vec<String>,
+        src_port: Vec<u8>,
+        dst_port: Vec<u8>,
+        local: Vec<String>,
+        local_port: Vec<u8>,
+        remote: Vec<String>,
+        remote_port: Vec<u8>,
+        packets: Vec<u8>,
+        bytes: Vec<u8>,
+        rule: Vec<String>,
+        file: Vec<String>,
+        record: Vec<u8>,
+    }
+    let res: Result<(Cols, Vec<String>), tagnet::Error> = py.detach(|| {
+        let mut c = Cols::default();
+        let mut bad = Vec::new();
+        for input in &inputs {
+            let origin = input.origin();
+            let r = read::open(input)?;
+            read::read(
+                r,
+                &origin,
+                &mut |rec| {
+                    for t in &rec.tuples {
+                        let (l, lp) = t.local();
+                        let (m, mp) = t.remote();
+                        c.time.extend(t.time_ms.to_le_bytes());
+                        c.inbound.push(u8::from(t.direction == tagnet::nsg::model::Direction::Inbound));
+                        c.deny.push(u8::from(t.access == tagnet::nsg::model::Access::Deny));
+                        c.state.push(t.state.letter().bytes().next().unwrap_or(b'-'));
+                        c.protocol.push(t.protocol);
+                        c.src.push(t.src.to_string());
+                        c.dst.push(t.dst.to_string());
+                        c.src_port.extend(t.src_port.to_le_bytes());
+                        c.dst_port.extend(t.dst_port.to_le_bytes());
+                        c.local.push(l.to_string());
+                        c.local_port.extend(lp.to_le_bytes());
+                        c.remote.push(m.to_string());
+                        c.remote_port.extend(mp.to_le_bytes());
+                        c.packets.extend(t.packets().to_le_bytes());
+                        c.bytes.extend(t.bytes().to_le_bytes());
+                        c.rule.push(rec.groups[t.group as usize].rule.clone());
+                        c.file.push(origin.clone());
+                        c.record.extend((rec.index as u64).to_le_bytes());
+                    }
+                },
+                &mut |b| bad.push(b.to_string()),
+            );
+        }
+        Ok((c, bad))
+    });
+    let (c, bad) = res.map_err(tagnet_err)?;
+    let d = PyDict::new(py);
+    d.set_item("time_ms", PyBytes::new(py, &c.time))?;
+    d.set_item("inbound", PyBytes::new(py, &c.inbound))?;
+    d.set_item("deny", PyBytes::new(py, &c.deny))?;
+    d.set_item("state", PyBytes::new(py, &c.state))?;
+    d.set_item("protocol", PyBytes::new(py, &c.protocol))?;
+    d.set_item("src_ip", c.src)?;
+    d.set_item("src_port", PyBytes::new(py, &c.src_port))?;
+    d.set_item("dst_ip", c.dst)?;
+    d.set_item("dst_port", PyBytes::new(py, &c.dst_port))?;
+    d.set_item("local_ip", c.local)?;
+    d.set_item("local_port", PyBytes::new(py, &c.local_port))?;
+    d.set_item("remote_ip", c.remote)?;
+    d.set_item("remote_port", PyBytes::new(py, &c.remote_port))?;
+    d.set_item("packets", PyBytes::new(py, &c.packets))?;
+    d.set_item("bytes", PyBytes::new(py, &c.bytes))?;
+    d.set_item("rule", c.rule)?;
+    d.set_item("file", c.file)?;
+    d.set_item("record", PyBytes::new(py, &c.record))?;
+    Ok((d, bad))
+}
+
+#[pymodule]
+fn _tagnet(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Index>()?;
+    m.add("TagnetError", m.py().get_type::<TagnetError>())?;
+    m.add_function(wrap_pyfunction!(load_path, m)?)?;
+    m.add_function(wrap_pyfunction!(load_bytes, m)?)?;
+    m.add_function(wrap_pyfunction!(builtin, m)?)?;
+    m.add_function(wrap_pyfunction!(builtin_bytes, m)?)?;
+    m.add_function(wrap_pyfunction!(read_flow_logs, m)?)?;
+    Ok(())
+}

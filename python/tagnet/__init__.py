@@ -1,0 +1,410 @@
+"""tagnet: Azure service-tag lookups, UDR plans, NSG verify and flow logs, from Python.
+
+The engine is the tagnet Rust crate; this package hands it Arrow buffers and wraps what it
+returns as Arrow arrays, so bulk lookups cost tens of nanoseconds an address and release the
+GIL while they run.
+
+>>> import tagnet
+>>> idx = tagnet.Index.builtin()
+>>> [m["tag"] for m in idx.lookup("20.38.98.100")][:2]   # doctest: +SKIP
+['AzureCloud', 'AzureCloud.westeurope']
+
+Bulk, from any Arrow string array, pandas Series, NumPy array or list of strings::
+
+    result = idx.lookup_arrow(pa.array(["20.38.98.100", "10.0.0.4", None]))
+    # list<struct<tag, region, service, prefix>>: one list per address, null for nulls
+
+Errors are raised as :class:`TagnetError` (a ``ValueError``) with the CLI's messages.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import _tagnet
+from ._tagnet import TagnetError
+
+__all__ = [
+    "Index",
+    "TagnetError",
+    "read_flow_logs",
+    "attribute_flows",
+    "MATCH_TYPE",
+    "ATTRIBUTION_TYPE",
+]
+
+#: The element type of :meth:`Index.lookup_arrow`'s lists.
+MATCH_TYPE = pa.struct(
+    [
+        ("tag", pa.dictionary(pa.int32(), pa.string())),
+        ("region", pa.dictionary(pa.int32(), pa.string())),
+        ("service", pa.dictionary(pa.int32(), pa.string())),
+        ("prefix", pa.dictionary(pa.int32(), pa.string())),
+    ]
+)
+
+#: The type of :meth:`Index.attribute_arrow`'s rows.
+ATTRIBUTION_TYPE = pa.struct(
+    [
+        ("class", pa.string()),
+        ("service", pa.string()),
+        ("region", pa.string()),
+        ("tag", pa.string()),
+        ("prefix", pa.string()),
+    ]
+)
+
+_CLASSES = ["azure", "private", "internet"]
+
+ArrayLike = Union[pa.Array, pa.ChunkedArray, Sequence[Optional[str]], Any]
+
+
+def _as_arrow(values: ArrayLike) -> pa.Array:
+    """An Arrow array of strings (or of uint32 IPv4 addresses) from what the caller has."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if not isinstance(values, pa.Array):
+        try:
+            import pandas as pd  # optional
+
+            if isinstance(values, pd.Series):
+                values = pa.Array.from_pandas(values)
+        except ImportError:  # pragma: no cover - pandas is optional
+            pass
+    if not isinstance(values, pa.Array):
+        values = pa.array(values)
+    if pa.types.is_dictionary(values.type):
+        values = values.dictionary_decode()
+    if pa.types.is_string_view(values.type) if hasattr(pa.types, "is_string_view") else False:
+        values = values.cast(pa.large_string())
+    if pa.types.is_integer(values.type):
+        if values.type != pa.uint32():
+            values = values.cast(pa.uint32())
+        return values
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        raise TagnetError(
+            f"addresses must be strings (or uint32 IPv4 integers), not {values.type}"
+        )
+    return values
+
+
+def _int32(buf: bytes) -> pa.Array:
+    return pa.Array.from_buffers(pa.int32(), len(buf) // 4, [None, pa.py_buffer(buf)])
+
+
+def _validity(arr: pa.Array) -> Optional[bytes]:
+    if arr.null_count == 0:
+        return None
+    return arr.buffers()[0].to_pybytes()
+
+
+def _columns_of(arr: pa.Array, native: Any, fn: str, strict: bool):
+    """Calls the native bulk function on an Arrow array's buffers."""
+    bufs = arr.buffers()
+    if pa.types.is_uint32(arr.type):
+        return native.lookup_u32(bufs[1].to_pybytes(), arr.offset, len(arr), _validity(arr))
+    wide = pa.types.is_large_string(arr.type)
+    data = bufs[2].to_pybytes() if bufs[2] is not None else b""
+    return getattr(native, fn)(
+        data, bufs[1].to_pybytes(), wide, arr.offset, len(arr), _validity(arr), strict
+    )
+
+
+class Index:
+    """A service-tag snapshot, indexed.
+
+    Build it once (about 40 ms for the public cloud's file) and share it: every method is
+    safe to call from several threads.
+    """
+
+    def __init__(self, native: Any) -> None:
+        self._native = native
+        names, regions, services = native.tag_table()
+        self._names = pa.array(names, pa.string())
+        self._regions = pa.array(regions, pa.string())
+        self._services = pa.array(services, pa.string())
+        self._attr_services = pa.array(native.service_table(), pa.string())
+        self._prefixes: Optional[pa.Array] = None
+
+    @classmethod
+    def builtin(cls) -> "Index":
+        """The snapshot built into tagnet (see ``tagnet info``)."""
+        return cls(_tagnet.builtin())
+
+    @classmethod
+    def load(cls, path: Union[str, "os.PathLike[str]"]) -> "Index":
+        """A service-tag file (``ServiceTags_Public_YYYYMMDD.json``, gzip or not)."""
+        return cls(_tagnet.load_path(os.fspath(path)))
+
+    @classmethod
+    def from_bytes(cls, data: bytes, origin: str = "bytes") -> "Index":
+        """A service-tag file's bytes (JSON or gzip): what Spark broadcasts to executors."""
+        data = bytes(data)
+        if data[:2] == b"\x1f\x8b":
+            import gzip
+
+            data = gzip.decompress(data)
+        return cls(_tagnet.load_bytes(data, origin))
+
+    @staticmethod
+    def builtin_bytes() -> bytes:
+        """The built-in snapshot's JSON bytes."""
+        return _tagnet.builtin_bytes()
+
+    @property
+    def info(self) -> Dict[str, Any]:
+        """Cloud, change number, tag count and distinct prefix counts."""
+        cloud, change, tags, v4, v6 = self._native.info()
+        return {
+            "cloud": cloud,
+            "change_number": change,
+            "tags": tags,
+            "ipv4_prefixes": v4,
+            "ipv6_prefixes": v6,
+        }
+
+    def _prefix_dict(self) -> pa.Array:
+        if self._prefixes is None:
+            self._prefixes = pa.array(self._native.prefix_table(), pa.string())
+        return self._prefixes
+
+    def lookup(self, address: str) -> List[Dict[str, str]]:
+        """Every tag holding one address, with the matching prefix.
+
+        Raises :class:`TagnetError` when ``address`` is not an IP address.
+        """
+        prefixes = self._native.prefix_table() if self._prefixes is None else None
+        out = []
+        for tag, prefix in self._native.lookup(address):
+            p = prefixes[prefix] if prefixes is not None else self._prefix_dict()[prefix].as_py()
+            out.append(
+                {
+                    "tag": self._names[tag].as_py(),
+                    "region": self._regions[tag].as_py(),
+                    "service": self._services[tag].as_py(),
+                    "prefix": p,
+                }
+            )
+        return out
+
+    def lookup_arrow(self, addresses: ArrayLike, errors: str = "raise") -> pa.ListArray:
+        """Every tag of every address: ``list<struct<tag, region, service, prefix>>``.
+
+        ``addresses``: an Arrow string or uint32 array (IPv4 as integers), a pandas Series,
+        a NumPy array or a list. Null rows give null lists. A row that is not an address
+        raises :class:`TagnetError` naming the row, or gives null with ``errors="null"``.
+        The fields are dictionary-encoded, so a million results share one copy of each name.
+        """
+        if errors not in ("raise", "null"):
+            raise TagnetError(f'errors="{errors}": "raise" or "null"')
+        arr = _as_arrow(addresses)
+        offsets, tags, prefixes, state = _columns_of(
+            arr, self._native, "lookup_strings", errors == "raise"
+        )
+        tag_idx = _int32(tags)
+        prefix_idx = _int32(prefixes)
+        values = pa.StructArray.from_arrays(
+            [
+                pa.DictionaryArray.from_arrays(tag_idx, self._names),
+                pa.DictionaryArray.from_arrays(tag_idx, self._regions),
+                pa.DictionaryArray.from_arrays(tag_idx, self._services),
+                pa.DictionaryArray.from_arrays(prefix_idx, self._prefix_dict()),
+            ],
+            fields=list(MATCH_TYPE),
+        )
+        st = pa.Array.from_buffers(pa.uint8(), len(state), [None, pa.py_buffer(state)])
+        mask = pc.not_equal(st, 0) if arr.null_count or b"\x02" in state else None
+        return pa.ListArray.from_arrays(_int32(offsets), values, mask=mask)
+
+    def attribute_arrow(self, addresses: ArrayLike, errors: str = "raise") -> pa.StructArray:
+        """One row per address as ``tagnet flows attribute`` names it:
+        ``struct<class, service, region, tag, prefix>``.
+
+        ``class`` is ``azure`` (in a tag), ``private`` or ``internet``; ``tag`` is the most
+        specific tag (a service's over ``AzureCloud``, regional over global, then the longest
+        prefix); ``region`` comes from that tag or from the ``AzureCloud.<region>`` tag.
+        """
+        if errors not in ("raise", "null"):
+            raise TagnetError(f'errors="{errors}": "raise" or "null"')
+        arr = _as_arrow(addresses)
+        if pa.types.is_uint32(arr.type):
+            arr = pa.array(
+                [None if v is None else str(_ipv4(v)) for v in arr.to_pylist()], pa.string()
+            )
+        bufs = arr.buffers()
+        data = bufs[2].to_pybytes() if bufs[2] is not None else b""
+        cls, tag, region, prefix = self._native.attribute_strings(
+            data,
+            bufs[1].to_pybytes(),
+            pa.types.is_large_string(arr.type),
+            arr.offset,
+            len(arr),
+            _validity(arr),
+            errors == "raise",
+        )
+        n = len(arr)
+        c = pa.Array.from_buffers(pa.uint8(), n, [None, pa.py_buffer(cls)])
+        valid = pc.not_equal(c, 255)
+        t, r, p = _int32(tag), _int32(region), _int32(prefix)
+
+        def pick(idx: pa.Array, dictionary: pa.Array) -> pa.Array:
+            masked = pc.if_else(pc.less(idx, 0), None, idx)
+            return pc.take(dictionary, masked)
+
+        class_names = pa.array(_CLASSES + [None], pa.string())
+        class_idx = pc.if_else(valid, c, 3)
+        return pa.StructArray.from_arrays(
+            [
+                pc.take(class_names, class_idx),
+                pick(t, self._attr_services),
+                pick(r, self._regions),
+                pick(t, self._names),
+                pick(p, self._prefix_dict()),
+            ],
+            fields=list(ATTRIBUTION_TYPE),
+            mask=pc.invert(valid),
+        )
+
+    def udr(
+        self,
+        region: Union[str, Sequence[str]],
+        profile: str = "aml-vnet-2020",
+        ipv6: bool = False,
+        max_routes: int = 400,
+    ) -> List[Dict[str, Any]]:
+        """The user-defined routes forced tunneling needs (as ``tagnet udr``): dicts of
+        ``name``, ``address_prefix``, ``next_hop`` and ``tags``."""
+        regions = [region] if isinstance(region, str) else list(region)
+        return self._native.udr(regions, profile, ipv6, max_routes)
+
+    def nsg_verify(
+        self,
+        nsg: Union[str, bytes, "os.PathLike[str]"],
+        flows: Union[pa.Table, Any],
+        vnet: Iterable[str] = (),
+    ) -> pa.Table:
+        """Verdicts of an NSG for a table of flows, as ``tagnet nsg verify`` gives them.
+
+        ``nsg``: the NSG's JSON (``az network nsg show``), as text, bytes or a path.
+        ``flows``: an Arrow table or pandas DataFrame with columns ``direction``
+        (inbound/outbound), ``protocol`` (Tcp, Udp, Icmp, Esp, Ah, or IANA numbers),
+        ``local_ip``, ``local_port``, ``remote_ip``, ``remote_port``.
+        Returns a table of ``access`` and ``rule`` (``securityRules/NAME``).
+        """
+        if isinstance(nsg, (bytes, bytearray)):
+            raw = bytes(nsg)
+        elif isinstance(nsg, str) and nsg.lstrip().startswith("{"):
+            raw = nsg.encode()
+        else:
+            with open(os.fspath(nsg), "rb") as f:
+                raw = f.read()
+        if not isinstance(flows, pa.Table):
+            flows = pa.Table.from_pandas(flows, preserve_index=False)
+        need = ["direction", "protocol", "local_ip", "local_port", "remote_ip", "remote_port"]
+        missing = [c for c in need if c not in flows.column_names]
+        if missing:
+            raise TagnetError(f"flows: missing columns {missing}; need {need}")
+        direction = [str(d).strip().lower() for d in flows["direction"].to_pylist()]
+        for i, d in enumerate(direction):
+            if d not in ("inbound", "in", "outbound", "out"):
+                raise TagnetError(f"row {i}: direction `{d}`: inbound or outbound")
+        inbound = bytes(1 if d.startswith("in") else 0 for d in direction)
+        names = {"tcp": 6, "udp": 17, "icmp": 1, "esp": 50, "ah": 51}
+        proto = []
+        for i, p in enumerate(flows["protocol"].to_pylist()):
+            s = str(p).strip().lower()
+            if s in names:
+                proto.append(names[s])
+            elif s.isdigit() and int(s) < 256:
+                proto.append(int(s))
+            else:
+                raise TagnetError(f"row {i}: protocol `{p}`: Tcp, Udp, Icmp, Esp or Ah")
+
+        def ports(col: str) -> bytes:
+            a = flows[col].combine_chunks().cast(pa.uint16())
+            return a.fill_null(0).buffers()[1].to_pybytes()[a.offset * 2 : (a.offset + len(a)) * 2]
+
+        access, rule, rule_names = self._native.nsg_verify(
+            raw,
+            list(vnet),
+            inbound,
+            bytes(proto),
+            [str(x) for x in flows["local_ip"].to_pylist()],
+            ports("local_port"),
+            [str(x) for x in flows["remote_ip"].to_pylist()],
+            ports("remote_port"),
+        )
+        n = flows.num_rows
+        acc = pa.Array.from_buffers(pa.uint8(), n, [None, pa.py_buffer(access)])
+        r = _int32(rule)
+        return pa.table(
+            {
+                "access": pc.take(pa.array(["Allow", "Deny"]), acc),
+                "rule": pc.take(
+                    pa.array(rule_names, pa.string()),
+                    pc.if_else(pc.less(r, 0), None, r),
+                ),
+            }
+        )
+
+
+def _ipv4(v: int) -> str:
+    return ".".join(str((v >> s) & 255) for s in (24, 16, 8, 0))
+
+
+_FLOW_COLUMNS = [
+    ("time_ms", pa.uint64()),
+    ("inbound", pa.uint8()),
+    ("deny", pa.uint8()),
+    ("state", pa.uint8()),
+    ("protocol", pa.uint8()),
+    ("src_port", pa.uint16()),
+    ("dst_port", pa.uint16()),
+    ("local_port", pa.uint16()),
+    ("remote_port", pa.uint16()),
+    ("packets", pa.uint64()),
+    ("bytes", pa.uint64()),
+    ("record", pa.uint64()),
+]
+
+
+def read_flow_logs(*paths: Union[str, "os.PathLike[str]"]) -> pa.Table:
+    """Flow-log blobs (files or folders in the storage account's layout) as a table, one row
+    per tuple: ``time``, ``direction``, ``access``, ``state``, ``protocol``, source,
+    destination, local and remote addresses and ports, ``packets``, ``bytes``, the logged
+    ``rule``, and the ``file`` and ``record`` it came from. Unreadable tuples are skipped and
+    listed in the table's metadata (``b"unreadable"``)."""
+    cols, bad = _tagnet.read_flow_logs([os.fspath(p) for p in paths])
+    out: Dict[str, pa.Array] = {}
+    n = len(cols["src_ip"])
+    raw = {}
+    for name, typ in _FLOW_COLUMNS:
+        raw[name] = pa.Array.from_buffers(typ, n, [None, pa.py_buffer(cols[name])])
+    out["time"] = raw["time_ms"].cast(pa.int64()).cast(pa.timestamp("ms", tz="UTC"))
+    out["direction"] = pc.take(pa.array(["Outbound", "Inbound"]), raw["inbound"])
+    out["access"] = pc.take(pa.array(["Allow", "Deny"]), raw["deny"])
+    out["state"] = pa.array([chr(c) if c != 45 else "" for c in raw["state"].to_pylist()])
+    out["protocol"] = raw["protocol"]
+    for side in ("src", "dst", "local", "remote"):
+        out[f"{side}_ip"] = pa.array(cols[f"{side}_ip"], pa.string())
+        out[f"{side}_port"] = raw[f"{side}_port"]
+    out["packets"] = raw["packets"]
+    out["bytes"] = raw["bytes"]
+    out["rule"] = pa.array(cols["rule"], pa.string())
+    out["file"] = pa.array(cols["file"], pa.string()).dictionary_encode()
+    out["record"] = raw["record"]
+    table = pa.table(out)
+    return table.replace_schema_metadata({b"unreadable": "\n".join(bad).encode()})
+
+
+def attribute_flows(index: Index, flows: pa.Table) -> pa.Table:
+    """A flow table (from :func:`read_flow_logs`) with the remote address attributed:
+    ``class``, ``service``, ``region``, ``tag``, ``prefix`` added."""
+    a = index.attribute_arrow(flows["remote_ip"])
+    for f in ATTRIBUTION_TYPE:
+        flows = flows.append_column(f.name, a.field(f.name))
+    return flows

@@ -1,0 +1,66 @@
+"""tagnet inside Spark (local[2]): flow-log JSON read by Spark itself, attributed with
+mapInArrow, with the CLI's answers."""
+
+import os
+import shutil
+import sys
+from collections import Counter
+
+import pytest
+
+pyspark = pytest.importorskip("pyspark")
+if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+    pytest.skip("no Java for Spark", allow_module_level=True)
+
+import tagnet.spark as ts  # noqa: E402
+from test_tagnet import attribution_of_cli  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def spark():
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    from pyspark.sql import SparkSession
+
+    s = (
+        SparkSession.builder.master("local[2]")
+        .appName("tagnet-test")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.driver.memory", "2g")
+        .getOrCreate()
+    )
+    s.sparkContext.setLogLevel("ERROR")
+    yield s
+    s.stop()
+
+
+def key(direction, access, local_ip, local_port, remote_ip, remote_port, cls, service, region, tag, prefix, nbytes):
+    return (direction, access, local_ip, int(local_port), remote_ip, int(remote_port),
+            cls, service or "", region or "", tag or "", prefix or "", int(nbytes))
+
+
+@pytest.mark.parametrize("kind", ["vnet", "nsg-v2"])
+def test_spark_attribution_equals_the_cli(spark, flow_dir, kind):
+    reader = ts.read_vnet_flow_logs if kind == "vnet" else ts.read_nsg_flow_logs
+    df = reader(spark, str(flow_dir / kind)).repartition(4)
+    rows = ts.attribute(df).collect()
+    got = Counter(
+        key(r.direction, r.access, r.local_ip, r.local_port, r.remote_ip, r.remote_port,
+            r["class"], r.service, r.region, r.tag, r.prefix, r.bytes)
+        for r in rows
+    )
+    cli = attribution_of_cli([flow_dir / kind])
+    want = Counter(
+        key(c["direction"], c["access"], c["local_ip"], c["local_port"], c["remote_ip"], c["remote_port"],
+            c["class"], c["service"], c["region"], c["tag"], c["prefix"], c["bytes"])
+        for c in cli
+    )
+    assert len(rows) == len(cli) > 10000
+    assert got == want
+
+
+def test_attribute_refuses_clashing_columns(spark):
+    df = spark.createDataFrame([("20.38.98.100", "x")], ["remote_ip", "tag"])
+    with pytest.raises(ValueError, match="already has columns"):
+        ts.attribute(df)

@@ -1,0 +1,189 @@
+"""The Python package against an ipaddress oracle and against the CLI."""
+
+import csv
+import io
+import ipaddress
+import json
+import random
+
+import pyarrow as pa
+import pytest
+
+import tagnet
+from conftest import run
+
+
+@pytest.fixture(scope="session")
+def oracle():
+    """Every (tag, prefix) of the built-in snapshot, from its JSON, with ipaddress."""
+    doc = json.loads(tagnet.Index.builtin_bytes())
+    nets = []
+    for v in doc["values"]:
+        for p in v["properties"]["addressPrefixes"]:
+            nets.append((ipaddress.ip_network(p, strict=False), v["name"]))
+    return nets
+
+
+def sample_addresses(index, n, seed):
+    """Addresses inside real prefixes (and their edges), private and random ones."""
+    rng = random.Random(seed)
+    prefixes = index._native.prefix_table()
+    out = []
+    for _ in range(n):
+        roll = rng.random()
+        if roll < 0.7:
+            net = ipaddress.ip_network(rng.choice(prefixes))
+            k = rng.choice([0, net.num_addresses - 1, rng.randrange(net.num_addresses)])
+            out.append(str(net.network_address + k))
+        elif roll < 0.85:
+            out.append(str(ipaddress.IPv4Address(rng.getrandbits(32))))
+        else:
+            out.append(f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)}")
+    return out
+
+
+def test_lookup_equals_the_oracle(index, oracle):
+    for a in sample_addresses(index, 300, 1):
+        ip = ipaddress.ip_address(a)
+        want = sorted((name, str(net)) for net, name in oracle if net.version == ip.version and ip in net)
+        got = sorted((m["tag"], m["prefix"]) for m in index.lookup(a))
+        assert got == want, a
+
+
+def test_bulk_equals_single(index):
+    addrs = sample_addresses(index, 5000, 2) + ["2603:1000::1", "::1"]
+    addrs[7] = None
+    bulk = index.lookup_arrow(pa.array(addrs))
+    assert bulk.type == pa.list_(tagnet.MATCH_TYPE)
+    for a, got in zip(addrs, bulk.to_pylist()):
+        if a is None:
+            assert got is None
+        else:
+            assert got == index.lookup(a), a
+    # The same through large strings, slices, chunked arrays, pandas, lists and uint32.
+    large = index.lookup_arrow(pa.array(addrs, pa.large_string()))
+    assert large.to_pylist() == bulk.to_pylist()
+    sliced = index.lookup_arrow(pa.array(addrs)[100:200])
+    assert sliced.to_pylist() == bulk.to_pylist()[100:200]
+    chunked = index.lookup_arrow(pa.chunked_array([addrs[:10], addrs[10:30]]))
+    assert chunked.to_pylist() == bulk.to_pylist()[:30]
+    pd = pytest.importorskip("pandas")
+    assert index.lookup_arrow(pd.Series(addrs[:50])).to_pylist() == bulk.to_pylist()[:50]
+    v4 = [a for a in addrs[:1000] if a and ":" not in a]
+    ints = pa.array([int(ipaddress.IPv4Address(a)) for a in v4], pa.uint32())
+    assert index.lookup_arrow(ints).to_pylist() == index.lookup_arrow(v4).to_pylist()
+    np = pytest.importorskip("numpy")
+    as_np = np.array([int(ipaddress.IPv4Address(a)) for a in v4], dtype=np.uint32)
+    assert index.lookup_arrow(as_np).to_pylist() == index.lookup_arrow(v4).to_pylist()
+
+
+def test_errors_name_the_row(index):
+    with pytest.raises(tagnet.TagnetError, match=r"row 1: `1.2.3.999` is not an IP address"):
+        index.lookup_arrow(["1.2.3.4", "1.2.3.999"])
+    assert index.lookup_arrow(["1.2.3.4", "x"], errors="null").to_pylist()[1] is None
+    with pytest.raises(tagnet.TagnetError, match="not an IP address"):
+        index.lookup("nope")
+    with pytest.raises(tagnet.TagnetError, match="strings"):
+        index.lookup_arrow(pa.array([1.5]))
+    with pytest.raises(tagnet.TagnetError):
+        tagnet.Index.from_bytes(b"{not json")
+    with pytest.raises(tagnet.TagnetError, match="unknown profile"):
+        index.udr("westeurope", profile="nope")
+    assert isinstance(tagnet.TagnetError("x"), ValueError)
+
+
+def test_snapshot_from_bytes_equals_builtin(index):
+    other = tagnet.Index.from_bytes(tagnet.Index.builtin_bytes())
+    assert other.info == index.info
+    a = sample_addresses(index, 200, 3)
+    assert other.lookup_arrow(a).to_pylist() == index.lookup_arrow(a).to_pylist()
+
+
+def test_udr_equals_the_cli(index):
+    r = run("udr", "--region", "westeurope", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    cli = json.loads(r.stdout)
+    routes = cli["routes"] if isinstance(cli, dict) else cli
+    got = index.udr("westeurope")
+    assert [x["address_prefix"] for x in got] == [x["address_prefix"] for x in routes]
+    assert [x["name"] for x in got] == [x["name"] for x in routes]
+
+
+NSG = {
+    "name": "ml-nsg",
+    "securityRules": [
+        {"name": "AllowBatch", "properties": {"priority": 100, "direction": "Inbound", "access": "Allow",
+         "protocol": "Tcp", "sourceAddressPrefix": "BatchNodeManagement", "sourcePortRange": "*",
+         "destinationAddressPrefix": "*", "destinationPortRange": "29876-29877"}},
+        {"name": "DenyStorage", "properties": {"priority": 200, "direction": "Outbound", "access": "Deny",
+         "protocol": "*", "sourceAddressPrefix": "*", "sourcePortRange": "*",
+         "destinationAddressPrefix": "Storage.WestEurope", "destinationPortRange": "443"}},
+    ],
+}
+
+
+def test_nsg_verify_equals_the_cli(index, tmp_path):
+    nsg = tmp_path / "nsg.json"
+    nsg.write_text(json.dumps(NSG))
+    rng = random.Random(4)
+    rows = []
+    for a in sample_addresses(index, 400, 5):
+        if ":" in a:
+            continue
+        rows.append({
+            "direction": rng.choice(["inbound", "outbound"]),
+            "protocol": rng.choice(["Tcp", "Udp", "Icmp"]),
+            "local_ip": "10.0.0.4",
+            "local_port": rng.choice([29876, 29877, 22, 50000]),
+            "remote_ip": a,
+            "remote_port": rng.choice([443, 80, 40000]),
+        })
+    flows = pa.Table.from_pylist(rows)
+    got = index.nsg_verify(nsg, flows, vnet=["10.0.0.0/16"]).to_pylist()
+    lines = "\n".join(
+        f'{r["direction"]},{r["protocol"]},{r["local_ip"]},{r["local_port"]},{r["remote_ip"]},{r["remote_port"]}'
+        for r in rows
+    )
+    f = tmp_path / "flows.csv"
+    f.write_text(lines + "\n")
+    r = run("nsg", "verify", "--nsg", str(nsg), "--vnet", "10.0.0.0/16", "--flows", str(f), "--format", "csv")
+    assert r.returncode in (0, 1), r.stderr
+    cli = list(csv.DictReader(io.StringIO(r.stdout)))
+    assert len(cli) == len(got)
+    for c, g in zip(cli, got):
+        assert (c["access"], c["rule"]) == (g["access"], g["rule"] or "")
+    assert {g["access"] for g in got} == {"Allow", "Deny"}
+
+
+def attribution_of_cli(paths):
+    r = run("flows", "attribute", *map(str, paths), "--format", "csv")
+    assert r.returncode == 0, r.stderr
+    return list(csv.DictReader(io.StringIO(r.stdout)))
+
+
+def test_flow_logs_attributed_as_the_cli_does(index, flow_dir):
+    for kind in ("vnet", "nsg-v2"):
+        table = tagnet.attribute_flows(index, tagnet.read_flow_logs(flow_dir / kind))
+        cli = attribution_of_cli([flow_dir / kind])
+        assert table.num_rows == len(cli) > 10000
+        py = table.to_pylist()
+        for c, p in zip(cli, py):
+            assert c["remote_ip"] == p["remote_ip"]
+            assert c["direction"] == p["direction"] and c["access"] == p["access"]
+            assert (c["class"], c["service"], c["region"], c["tag"], c["prefix"]) == (
+                p["class"], p["service"] or "", p["region"] or "", p["tag"] or "", p["prefix"] or ""
+            ), c
+            assert int(c["bytes"]) == p["bytes"]
+        assert {p["class"] for p in py} == {"azure", "private", "internet"}
+
+
+def test_unreadable_tuples_are_listed(tmp_path):
+    blob = {"records": [{"time": "t", "flowLogVersion": 4, "flowRecords": {"flows": [{"aclID": "a", "flowGroups": [
+        {"rule": "r", "flowTuples": ["1663146003599,10.0.0.6,192.0.2.180,23956,443,6,O,B,NX,0,0,0,0", "bad"]}]}]}}]}
+    p = tmp_path / "PT1H.json"
+    p.write_text(json.dumps(blob))
+    t = tagnet.read_flow_logs(p)
+    assert t.num_rows == 1
+    assert b"records[0], tuple 1" in t.schema.metadata[b"unreadable"]
+    with pytest.raises(tagnet.TagnetError, match="cannot read"):
+        tagnet.read_flow_logs(tmp_path / "missing")
