@@ -117,7 +117,11 @@ const CHUNK: usize = 16 * 1024;
 impl Index {
     /// Looks up rows `0..n` given by `addr(i)`, in parallel chunks, IPv4 through the batch
     /// path.
-    fn lookup_rows(&self, n: usize, addr: &(dyn Fn(usize) -> Result<Option<IpAddr>, String> + Sync)) -> Part {
+    fn lookup_rows(
+        &self,
+        n: usize,
+        addr: &(dyn Fn(usize) -> Result<Option<IpAddr>, String> + Sync),
+    ) -> Part {
         let parts: Vec<Part> = (0..n.div_ceil(CHUNK))
             .into_par_iter()
             .map(|c| {
@@ -227,7 +231,11 @@ impl Index {
 
     /// Per prefix id: the prefix as text.
     fn prefix_table(&self) -> Vec<String> {
-        self.index.prefixes().iter().map(|p| p.to_string()).collect()
+        self.index
+            .prefixes()
+            .iter()
+            .map(|p| p.to_string())
+            .collect()
     }
 
     /// Every (tag id, prefix id) holding one address.
@@ -279,7 +287,9 @@ impl Index {
             })
         });
         if strict && let Some((_, e)) = &part.first_bad {
-            return Err(err(format!("{e} (pass errors=\"null\" to get nulls instead)")));
+            return Err(err(format!(
+                "{e} (pass errors=\"null\" to get nulls instead)"
+            )));
         }
         Ok((
             i32_bytes(py, &list_offsets(&part.counts)),
@@ -385,7 +395,8 @@ impl Index {
                 })
                 .collect()
         });
-        let rows = res.map_err(|e| err(format!("{e} (pass errors=\"null\" to get nulls instead)")))?;
+        let rows =
+            res.map_err(|e| err(format!("{e} (pass errors=\"null\" to get nulls instead)")))?;
         let class: Vec<u8> = rows.iter().map(|r| r.0).collect();
         let tag: Vec<i32> = rows.iter().map(|r| r.1).collect();
         let region: Vec<i32> = rows.iter().map(|r| r.2).collect();
@@ -471,8 +482,11 @@ impl Index {
     ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>, Vec<String>)> {
         use tagnet::nsg::model::{Access, Direction, Flow};
         let n = local.len();
-        if inbound.len() != n || protocol.len() != n || remote.len() != n
-            || local_port.len() != 2 * n || remote_port.len() != 2 * n
+        if inbound.len() != n
+            || protocol.len() != n
+            || remote.len() != n
+            || local_port.len() != 2 * n
+            || remote_port.len() != 2 * n
         {
             return Err(err("the flow columns have different lengths"));
         }
@@ -499,8 +513,12 @@ impl Index {
         let compiled = tagnet::nsg::compile(&ctx.resolve(&nsg).map_err(tagnet_err)?);
         let mut flows = Vec::with_capacity(n);
         for i in 0..n {
-            let p = tagnet::flowlog::protocol_of(protocol[i])
-                .ok_or_else(|| err(format!("row {i}: protocol {} is not one NSGs name", protocol[i])))?;
+            let p = tagnet::flowlog::protocol_of(protocol[i]).ok_or_else(|| {
+                err(format!(
+                    "row {i}: protocol {} is not one NSGs name",
+                    protocol[i]
+                ))
+            })?;
             let ip = |s: &str| {
                 s.trim()
                     .parse::<IpAddr>()
@@ -587,7 +605,10 @@ fn build(py: Python<'_>, snap: Snapshot) -> Index {
 /// columns (numbers as little-endian bytes, addresses and rules as lists) and the list of
 /// unreadable tuples as messages.
 #[pyfunction]
-fn read_flow_logs<'py>(py: Python<'py>, paths: Vec<std::path::PathBuf>) -> PyResult<(Bound<'py, PyDict>, Vec<String>)> {
+fn read_flow_logs<'py>(
+    py: Python<'py>,
+    paths: Vec<std::path::PathBuf>,
+) -> PyResult<(Bound<'py, PyDict>, Vec<String>)> {
     use tagnet::flowlog::read;
     let inputs = read::inputs(&paths).map_err(tagnet_err)?;
     #[derive(Default)]
@@ -625,9 +646,13 @@ fn read_flow_logs<'py>(py: Python<'py>, paths: Vec<std::path::PathBuf>) -> PyRes
                         let (l, lp) = t.local();
                         let (m, mp) = t.remote();
                         c.time.extend(t.time_ms.to_le_bytes());
-                        c.inbound.push(u8::from(t.direction == tagnet::nsg::model::Direction::Inbound));
-                        c.deny.push(u8::from(t.access == tagnet::nsg::model::Access::Deny));
-                        c.state.push(t.state.letter().bytes().next().unwrap_or(b'-'));
+                        c.inbound.push(u8::from(
+                            t.direction == tagnet::nsg::model::Direction::Inbound,
+                        ));
+                        c.deny
+                            .push(u8::from(t.access == tagnet::nsg::model::Access::Deny));
+                        c.state
+                            .push(t.state.letter().bytes().next().unwrap_or(b'-'));
                         c.protocol.push(t.protocol);
                         c.src.push(t.src.to_string());
                         c.dst.push(t.dst.to_string());

@@ -266,21 +266,21 @@ impl Totals {
     }
 }
 
+/// (direction, class, tag, region tag, decision, carried): names are resolved at the end.
+type GroupKey = (
+    Direction,
+    Class,
+    Option<TagId>,
+    Option<TagId>,
+    Access,
+    Option<bool>,
+);
+
 /// A summary being built: mergeable, so files and threads can each build one.
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
     /// By (direction, class, service, region, decision, carried), with tag ids resolved lazily.
-    groups: HashMap<
-        (
-            Direction,
-            Class,
-            Option<TagId>,
-            Option<TagId>,
-            Access,
-            Option<bool>,
-        ),
-        Totals,
-    >,
+    groups: HashMap<GroupKey, Totals>,
     /// By remote address.
     talkers: HashMap<IpAddr, (Totals, Option<TagId>)>,
     /// By class.

@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod deploy;
 mod fetch;
+mod flows;
 mod fuzz_replay;
 mod nsg;
 mod props;

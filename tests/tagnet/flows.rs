@@ -1,0 +1,555 @@
+//! Flow logs: the streaming reader against whole-slice parsing at every read size, tuple
+//! rendering and parsing as inverses, attribution against a naive scan of every tag, and the
+//! `flows` commands end to end on blobs in Azure's layout.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use proptest::prelude::*;
+use std::io::Read;
+use std::net::IpAddr;
+use tagnet::flowlog::attribute::{Attributor, Class, is_private};
+use tagnet::flowlog::read::{self, Record};
+use tagnet::flowlog::synth::{self, Plan};
+use tagnet::flowlog::{Encryption, Kind, State, Tuple, parse_nsg, parse_vnet};
+use tagnet::nsg::model::{Access, Direction};
+use tagnet::{Snapshot, TagIndex};
+
+fn builtin() -> (Snapshot, TagIndex) {
+    let s = tagnet::load::builtin::load().unwrap();
+    let i = TagIndex::build(&s);
+    (s, i)
+}
+
+/// A reader that hands out at most `step` bytes a call.
+struct Trickle<'a> {
+    data: &'a [u8],
+    step: usize,
+}
+
+impl Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.step.min(buf.len()).min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+fn summary(recs: &[Record]) -> Vec<(usize, usize, Vec<Tuple>, Vec<String>)> {
+    recs.iter()
+        .map(|r| {
+            (
+                r.index,
+                r.groups.len(),
+                r.tuples.clone(),
+                r.groups.iter().map(|g| g.rule.clone()).collect(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn streaming_equals_whole_reads_at_every_block_size() {
+    let (s, i) = builtin();
+    let mut plan = Plan::with_total(Kind::Vnet, "westeurope", 3000, 9);
+    plan.nics = 1;
+    plan.hours = 1;
+    plan.records = 30;
+    plan.tuples = 40;
+    let blob = &synth::generate(&s, &i, &plan, &synth::default_decision).unwrap()[0];
+    // Rule names with quotes, braces and escapes must not confuse the record scanner.
+    let json = blob.json.replace(
+        "DefaultRule_AllowInternetOutBound",
+        "UserRule_a\\\"}]{[\\\\x",
+    );
+    let (whole, bad, stats) = read::read_slice(json.as_bytes(), "w");
+    assert!(bad.is_empty(), "{bad:?}");
+    assert_eq!((stats.records, stats.tuples), (30, 1200));
+    assert!(
+        whole
+            .iter()
+            .any(|r| r.groups.iter().any(|g| g.rule == "UserRule_a\"}]{[\\x"))
+    );
+    for step in [1, 2, 3, 7, 64, 1000, 65_537] {
+        let mut recs = Vec::new();
+        let mut bad = Vec::new();
+        let st = read::read(
+            Trickle {
+                data: json.as_bytes(),
+                step,
+            },
+            "t",
+            &mut |r| recs.push(r),
+            &mut |b| bad.push(b),
+        );
+        assert_eq!(st, stats, "step {step}");
+        assert!(bad.is_empty());
+        assert_eq!(summary(&recs), summary(&whole), "step {step}");
+    }
+}
+
+fn arb_tuple(kind: Kind) -> impl Strategy<Value = Tuple> {
+    (
+        any::<u32>(),
+        any::<u32>(),
+        any::<u128>(),
+        any::<bool>(),
+        any::<u16>(),
+        any::<u16>(),
+        prop::sample::select(vec![6u8, 17]),
+        any::<bool>(),
+        0u8..4,
+        any::<bool>(),
+        (any::<u32>(), any::<u32>(), any::<u32>(), any::<u32>()),
+        1_000_000_000u64..2_000_000_000,
+    )
+        .prop_map(
+            move |(a, b, c, v6, sp, dp, proto, inbound, st, deny, n, secs)| {
+                let src: IpAddr = if v6 {
+                    IpAddr::V6(c.into())
+                } else {
+                    IpAddr::V4(a.into())
+                };
+                let dst: IpAddr = if v6 {
+                    IpAddr::V6((c ^ u128::from(b)).into())
+                } else {
+                    IpAddr::V4(b.into())
+                };
+                let state = match (kind, st, deny) {
+                    (Kind::Vnet, _, true) => State::Denied,
+                    (Kind::Nsg1, _, _) => State::None,
+                    (_, 0, _) => State::Begin,
+                    (_, 1, _) => State::Continuing,
+                    _ => State::End,
+                };
+                let counts = if matches!(state, State::Begin | State::Denied | State::None) {
+                    (0, 0, 0, 0)
+                } else {
+                    (
+                        u64::from(n.0),
+                        u64::from(n.1),
+                        u64::from(n.2),
+                        u64::from(n.3),
+                    )
+                };
+                Tuple {
+                    time_ms: if kind == Kind::Vnet {
+                        secs * 1000 + 123
+                    } else {
+                        secs * 1000
+                    },
+                    src,
+                    dst,
+                    src_port: sp,
+                    dst_port: dp,
+                    protocol: proto,
+                    direction: if inbound {
+                        Direction::Inbound
+                    } else {
+                        Direction::Outbound
+                    },
+                    access: if deny { Access::Deny } else { Access::Allow },
+                    state,
+                    encryption: if kind == Kind::Vnet {
+                        Encryption::NotEncrypted
+                    } else {
+                        Encryption::None
+                    },
+                    packets_out: counts.0,
+                    bytes_out: counts.1,
+                    packets_in: counts.2,
+                    bytes_in: counts.3,
+                    group: 0,
+                }
+            },
+        )
+}
+
+proptest! {
+    #[test]
+    fn vnet_tuples_render_and_parse_back(t in arb_tuple(Kind::Vnet)) {
+        let text = synth::render(&t, Kind::Vnet);
+        prop_assert_eq!(parse_vnet(&text, 0).unwrap(), t);
+    }
+
+    #[test]
+    fn nsg_tuples_render_and_parse_back(t in arb_tuple(Kind::Nsg2), v1 in any::<bool>()) {
+        let kind = if v1 { Kind::Nsg1 } else { Kind::Nsg2 };
+        let mut t = t;
+        if v1 {
+            t.state = State::None;
+            (t.packets_out, t.bytes_out, t.packets_in, t.bytes_in) = (0, 0, 0, 0);
+        }
+        let text = synth::render(&t, kind);
+        prop_assert_eq!(parse_nsg(&text, 0).unwrap(), (t, kind));
+    }
+}
+
+/// The attribution rule, naively: every tag's every prefix scanned.
+fn naive(s: &Snapshot, ip: IpAddr) -> (Class, Option<(String, String)>, String) {
+    let mut best: Option<((u8, u8, std::cmp::Reverse<usize>), usize, ipnet::IpNet)> = None;
+    let mut region: Option<((u8, std::cmp::Reverse<usize>), usize)> = None;
+    for (id, t) in s.tags().iter().enumerate() {
+        for p in t.prefixes() {
+            if !p.contains(&ip) {
+                continue;
+            }
+            let service = !t.system_service().is_empty() && t.name_base() != "AzureCloud";
+            let rank = u8::from(service) * 2 + u8::from(t.is_regional());
+            let key = (rank, p.prefix_len(), std::cmp::Reverse(id));
+            if best.as_ref().is_none_or(|b| key > b.0) {
+                best = Some((key, id, p));
+            }
+            if t.is_regional() {
+                let k = (p.prefix_len(), std::cmp::Reverse(id));
+                if region.as_ref().is_none_or(|r| k > r.0) {
+                    region = Some((k, id));
+                }
+            }
+        }
+    }
+    match best {
+        None => (
+            if is_private(ip) {
+                Class::Private
+            } else {
+                Class::Internet
+            },
+            None,
+            String::new(),
+        ),
+        Some((_, id, p)) => {
+            let t = &s.tags()[id];
+            let r = if t.is_regional() {
+                t.region().to_string()
+            } else {
+                region.map_or(String::new(), |(_, r)| s.tags()[r].region().to_string())
+            };
+            (Class::Azure, Some((t.name().to_string(), p.to_string())), r)
+        }
+    }
+}
+
+#[test]
+fn attribution_equals_a_naive_scan_of_every_tag() {
+    let (s, i) = builtin();
+    let at = Attributor::new(&s, &i, None);
+    let mut rng = super::common::Rng(17);
+    let prefixes = i.prefixes();
+    let mut addrs: Vec<IpAddr> = Vec::new();
+    for _ in 0..600 {
+        let p = prefixes[rng.below(prefixes.len())];
+        addrs.push(match p {
+            ipnet::IpNet::V4(n) => {
+                let size = 1u64 << (32 - n.prefix_len());
+                IpAddr::V4((u32::from(n.network()) + rng.below(size as usize) as u32).into())
+            }
+            ipnet::IpNet::V6(n) => IpAddr::V6(n.network()),
+        });
+        addrs.push(IpAddr::V4((rng.below(u32::MAX as usize) as u32).into()));
+    }
+    addrs.push("10.1.2.3".parse().unwrap());
+    let tuples: Vec<Tuple> = addrs
+        .iter()
+        .map(|&a| Tuple {
+            time_ms: 0,
+            src: "10.0.0.4".parse().unwrap(),
+            dst: a,
+            src_port: 1,
+            dst_port: 443,
+            protocol: 6,
+            direction: Direction::Outbound,
+            access: Access::Allow,
+            state: State::Begin,
+            encryption: Encryption::None,
+            packets_out: 0,
+            bytes_out: 0,
+            packets_in: 0,
+            bytes_in: 0,
+            group: 0,
+        })
+        .collect();
+    let batch = at.attribute_tuples(&tuples);
+    for (a, b) in addrs.iter().zip(&batch) {
+        let one = at.attribute(*a);
+        assert_eq!(&one, b, "{a}");
+        let (class, tag, region) = naive(&s, *a);
+        assert_eq!(one.class, class, "{a}");
+        assert_eq!(
+            one.tag.map(|t| (
+                at.tag_name(&one).to_string(),
+                i.prefix(one.prefix.unwrap()).to_string()
+            )),
+            tag.map(|(n, p)| (n, p)),
+            "{a}"
+        );
+        assert_eq!(at.region(&one), region, "{a}");
+    }
+}
+
+const NSG: &str = r#"{"name": "ml-nsg", "securityRules": [
+  {"name": "AllowBatch", "properties": {"priority": 100, "direction": "Inbound", "access": "Allow",
+   "protocol": "Tcp", "sourceAddressPrefix": "BatchNodeManagement", "sourcePortRange": "*",
+   "destinationAddressPrefix": "*", "destinationPortRange": "29876-29877"}},
+  {"name": "AllowAml", "properties": {"priority": 110, "direction": "Inbound", "access": "Allow",
+   "protocol": "Tcp", "sourceAddressPrefix": "AzureMachineLearning", "sourcePortRange": "*",
+   "destinationAddressPrefix": "*", "destinationPortRange": "44224"}}]}"#;
+
+const NSG_NO_BATCH: &str = r#"{"name": "ml-nsg", "securityRules": [
+  {"name": "AllowAml", "properties": {"priority": 110, "direction": "Inbound", "access": "Allow",
+   "protocol": "Tcp", "sourceAddressPrefix": "AzureMachineLearning", "sourcePortRange": "*",
+   "destinationAddressPrefix": "*", "destinationPortRange": "44224"}}]}"#;
+
+fn tagnet() -> Command {
+    let mut c = Command::cargo_bin("tagnet").unwrap();
+    c.arg("--quiet");
+    c
+}
+
+#[test]
+fn flows_commands_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("nsg.json"), NSG).unwrap();
+    std::fs::write(d.join("nsg-no-batch.json"), NSG_NO_BATCH).unwrap();
+    let nsg = d.join("nsg.json");
+    let nsg_nb = d.join("nsg-no-batch.json");
+    for (kind, sub, with) in [
+        ("vnet", "vnet", &nsg),
+        ("nsg-v2", "nsg", &nsg),
+        ("nsg-v1", "nsgv1", &nsg),
+        ("vnet", "vnet-nb", &nsg_nb),
+    ] {
+        tagnet()
+            .args([
+                "flows",
+                "synth",
+                "--kind",
+                kind,
+                "--tuples",
+                "12000",
+                "--vnet",
+                "10.0.0.0/16",
+                "--nsg",
+            ])
+            .arg(with)
+            .arg("--dir")
+            .arg(d.join(sub))
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("PT1H.json"));
+    }
+    // The summary counts every tuple, and the shares add up.
+    let out = tagnet()
+        .args([
+            "flows",
+            "attribute",
+            "--summary",
+            "--format",
+            "json",
+            "--region",
+            "westeurope",
+            "--profile",
+            "aml-vnet-2020",
+        ])
+        .arg(d.join("vnet"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tuples = v["tuples"].as_u64().unwrap();
+    assert!(tuples >= 10_000, "{v}");
+    let sum: u64 = v["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["tuples"].as_u64().unwrap())
+        .sum();
+    assert_eq!(sum, tuples);
+    let classes: Vec<&str> = v["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["class"].as_str().unwrap())
+        .collect();
+    assert_eq!(classes, ["azure", "private", "internet"]);
+    assert!(
+        v["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["carried"] == true && g["service"] == "AzureMachineLearning")
+    );
+    // Rows: one per tuple, in file order, the same in csv and ndjson.
+    let csv = tagnet()
+        .args(["flows", "attribute", "--format", "csv"])
+        .arg(d.join("vnet"))
+        .output()
+        .unwrap();
+    let nd = tagnet()
+        .args(["flows", "attribute", "--format", "ndjson"])
+        .arg(d.join("vnet"))
+        .output()
+        .unwrap();
+    let js = tagnet()
+        .args(["flows", "attribute", "--format", "json"])
+        .arg(d.join("vnet"))
+        .output()
+        .unwrap();
+    let csv_rows = String::from_utf8(csv.stdout).unwrap();
+    let nd_rows: Vec<serde_json::Value> = String::from_utf8(nd.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let js_rows: Vec<serde_json::Value> = serde_json::from_slice(&js.stdout).unwrap();
+    assert_eq!(csv_rows.lines().count() as u64, tuples + 1);
+    assert_eq!(nd_rows.len() as u64, tuples);
+    assert_eq!(nd_rows, js_rows);
+    for (line, row) in csv_rows.lines().skip(1).zip(&nd_rows) {
+        let f: Vec<&str> = line.split(',').collect();
+        assert_eq!(f[7], row["remote_ip"].as_str().unwrap());
+        assert_eq!(f[12], row["tag"].as_str().unwrap());
+    }
+    // Verified against the NSG that decided them: no drift, in every log format.
+    for sub in ["vnet", "nsg", "nsgv1"] {
+        tagnet()
+            .args(["flows", "verify", "--vnet", "10.0.0.0/16", "--nsg"])
+            .arg(&nsg)
+            .arg(d.join(sub))
+            .assert()
+            .success()
+            .stdout(predicate::str::is_empty());
+    }
+    // Against an NSG without the Batch rule: the Batch flows drift, and nothing else.
+    let out = tagnet()
+        .args([
+            "flows",
+            "verify",
+            "--format",
+            "ndjson",
+            "--vnet",
+            "10.0.0.0/16",
+            "--nsg",
+        ])
+        .arg(&nsg_nb)
+        .arg(d.join("vnet"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let rows: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!rows.is_empty());
+    for r in &rows {
+        assert_eq!(r["drift"], "flow-verdict-drift", "{r}");
+        assert_eq!(r["logged_rule"], "UserRule_AllowBatch");
+        assert_eq!(r["rule"], "ml-nsg defaultSecurityRules/DenyAllInBound");
+        assert!([29876, 29877].contains(&r["local_port"].as_u64().unwrap()));
+    }
+    // Logs of the NSG without the Batch rule, verified with it and the profile: the denied
+    // Batch flows are required ones.
+    let out = tagnet()
+        .args([
+            "flows",
+            "verify",
+            "--format",
+            "csv",
+            "--vnet",
+            "10.0.0.0/16",
+            "--profile",
+            "aml-vnet-2020",
+            "--region",
+            "westeurope",
+            "--nsg",
+        ])
+        .arg(&nsg_nb)
+        .arg(d.join("vnet-nb"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.lines().skip(1).count() > 0);
+    assert!(
+        text.lines()
+            .skip(1)
+            .all(|l| l.starts_with("flow-required-denied,")),
+        "{text}"
+    );
+    tagnet()
+        .args(["explain", "flow-required-denied"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("TN303"));
+}
+
+#[test]
+fn bad_flow_logs_are_reported_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let good = r#"{"records":[{"time":"t","flowLogVersion":4,"flowRecords":{"flows":[{"aclID":"a","flowGroups":[{"rule":"r","flowTuples":["1663146003599,10.0.0.6,20.38.98.100,23956,443,6,O,B,NX,0,0,0,0","1663146003599,10.0.0.6,20.38.98.100,23956,443,6,O,Q,NX,0,0,0,0"]}]}]}}]}"#;
+    std::fs::write(d.join("a.json"), good).unwrap();
+    std::fs::write(d.join("b.json"), &good[..good.len() - 30]).unwrap();
+    std::fs::write(d.join("c.json"), "hello").unwrap();
+    let out = tagnet()
+        .args(["flows", "attribute", "--format", "csv"])
+        .arg(d)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("a.json: records[0], tuple 1: flow state `Q` is none of B, C, E, D"),
+        "{err}"
+    );
+    assert!(
+        err.contains("b.json") && err.contains("ends inside the JSON"),
+        "{err}"
+    );
+    assert!(
+        err.contains("c.json") && err.contains("not a flow log"),
+        "{err}"
+    );
+    // The header and the one good tuple of a.json: b.json's only record is cut short.
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+    // Nothing readable at all: exit 2, and -o leaves no file.
+    let o = d.join("out.csv");
+    tagnet()
+        .args(["flows", "attribute", "-o"])
+        .arg(&o)
+        .arg(d.join("c.json"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no readable flow tuple"));
+    assert!(!o.exists());
+    tagnet()
+        .args(["flows", "attribute"])
+        .arg(d.join("missing"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot read"));
+    tagnet()
+        .args(["flows", "verify"])
+        .arg(d.join("a.json"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--nsg"));
+    tagnet()
+        .args(["flows", "attribute", "--format", "az"])
+        .arg(d.join("a.json"))
+        .assert()
+        .code(2);
+    // From standard input.
+    tagnet()
+        .args(["flows", "attribute", "--format", "csv", "-"])
+        .write_stdin(good)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("20.38.98.100"));
+}
