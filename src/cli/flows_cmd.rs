@@ -140,29 +140,24 @@ pub fn attribute(
     let at = Attributor::new(snap, &index, carried);
     let mut stats = Stats::default();
     if a.summary {
-        // Records are summed on the pool into partial sums taken from a shelf (one per busy
-        // thread), merged at the end: sums do not depend on the order.
+        // Records are summed on the pool into partial sums (see `summarize`); files in
+        // parallel too: a folder holds many hour-sized blobs.
         let shelf: std::sync::Mutex<Vec<Summary>> = std::sync::Mutex::new(Vec::new());
-        // Files in parallel too: a folder holds many hour-sized blobs.
         let per_file: Vec<Result<Stats>> = inputs
             .par_iter()
             .map(|input| {
-                stream(
-                    input,
-                    &|rec| {
-                        let attrs = at.attribute_tuples(&rec.tuples);
-                        let mut part = shelf
-                            .lock()
-                            .expect("no panic holds the shelf")
-                            .pop()
-                            .unwrap_or_default();
-                        for (t, x) in rec.tuples.iter().zip(&attrs) {
-                            part.add(t, x);
-                        }
-                        shelf.lock().expect("no panic holds the shelf").push(part);
-                    },
-                    &mut |()| Ok(()),
-                )
+                let origin = input.origin();
+                let reader = read::open(input)?;
+                let mut log = BadLog::new();
+                let st = tagnet::flowlog::attribute::summarize_into(
+                    reader,
+                    &origin,
+                    &at,
+                    &shelf,
+                    &mut |b| log.push(b),
+                );
+                log.finish(&origin);
+                Ok(st)
             })
             .collect();
         for st in per_file {
@@ -603,122 +598,96 @@ pub fn verify(
     let mut stats = Stats::default();
     let mut counts = [0usize; 3];
     let mut skipped = 0usize;
-    let mut rows: Vec<serde_json::Value> = Vec::new();
     let mut first = true;
-    if format == Format::Csv {
-        out.write_all(b"drift,time,direction,protocol,local_ip,local_port,remote_ip,remote_port,logged_access,logged_rule,access,rule,file,record\n")?;
-    } else if format == Format::Json {
-        out.write_all(b"[")?;
+    match format {
+        Format::Csv => out.write_all(b"drift,time,direction,protocol,local_ip,local_port,remote_ip,remote_port,logged_access,logged_rule,access,rule,file,record,requirement\n")?,
+        Format::Json => out.write_all(b"[")?,
+        _ => {}
     }
+    let mut header_done = format != Format::Table;
     for input in &inputs {
         let origin = input.origin();
         let st = stream(
             input,
             &|rec| {
-                let checked: Vec<(Option<verify::Verdict>, Vec<verify::Drift>)> = rec
-                    .tuples
-                    .iter()
-                    .map(|t| {
-                        let v = verify::verdict(cs.as_ref(), cn.as_ref(), t);
-                        let d = match &v {
-                            Some(v) => verify::drifts(t, &rec.groups[t.group as usize], v, &reqs),
-                            None => Vec::new(),
-                        };
-                        (v, d)
-                    })
-                    .collect();
-                (rec, checked)
-            },
-            &mut |(rec, checked)| {
+                // Verdicts and rows on the pool; counts and writing here, in file order.
                 let mut b = String::new();
-                for (t, (v, ds)) in rec.tuples.iter().zip(checked) {
-                    let Some(v) = v else {
-                        skipped += 1;
+                let mut n = [0usize; 3];
+                let mut skip = 0usize;
+                let mut not_first = false;
+                for t in &rec.tuples {
+                    let Some(v) = verify::verdict(cs.as_ref(), cn.as_ref(), t) else {
+                        skip += 1;
                         continue;
                     };
-                    for d in &ds {
-                        counts[*d as usize] += 1;
-                    }
-                    let list: Vec<&str> = if ds.is_empty() {
-                        if !a.all {
-                            continue;
-                        }
-                        vec![""]
-                    } else {
-                        ds.iter().map(|d| d.code()).collect()
-                    };
                     let g = &rec.groups[t.group as usize];
-                    let (lip, lport) = t.local();
-                    let (rip, rport) = t.remote();
-                    for code in list {
-                        let mut row = serde_json::json!({
-                            "drift": code,
-                            "time": rfc3339(t.time_ms),
-                            "direction": t.direction,
-                            "protocol": protocol_name(t.protocol),
-                            "local_ip": lip, "local_port": lport,
-                            "remote_ip": rip, "remote_port": rport,
-                            "logged_access": t.access, "logged_rule": g.rule,
-                            "access": v.access, "rule": v.rule,
-                            "file": origin, "record": rec.index,
-                        });
-                        if code == "flow-required-denied"
-                            && let Some(r) = verify::required(&reqs, t)
-                        {
-                            row["requirement"] = serde_json::json!(format!(
-                                "{} {} {} {}: {}",
-                                r.direction,
-                                r.protocol.name(),
-                                r.ports
-                                    .0
-                                    .iter()
-                                    .map(|(l, h)| if l == h {
-                                        l.to_string()
-                                    } else {
-                                        format!("{l}-{h}")
-                                    })
-                                    .collect::<Vec<_>>()
-                                    .join(","),
-                                r.tag,
-                                r.why
-                            ));
-                        }
-                        match format {
-                            Format::Csv => {
-                                let cells = [
-                                    code.to_string(),
-                                    rfc3339(t.time_ms),
-                                    t.direction.to_string(),
-                                    protocol_name(t.protocol).into_owned(),
-                                    lip.to_string(),
-                                    lport.to_string(),
-                                    rip.to_string(),
-                                    rport.to_string(),
-                                    t.access.to_string(),
-                                    g.rule.clone(),
-                                    v.access.to_string(),
-                                    v.rule.clone(),
-                                    origin.clone(),
-                                    rec.index.to_string(),
-                                ];
-                                let line: Vec<String> = cells
-                                    .iter()
-                                    .map(|c| render::csv_field(c).into_owned())
-                                    .collect();
-                                b.push_str(&line.join(","));
-                                b.push('\n');
-                            }
-                            Format::Ndjson => {
-                                let _ = writeln!(b, "{row}");
-                            }
-                            Format::Json => {
-                                b.push_str(if first { "\n" } else { ",\n" });
-                                first = false;
-                                let _ = write!(b, "{row}");
-                            }
-                            _ => rows.push(row),
-                        }
+                    let ds = verify::drifts(t, g, &v, &reqs);
+                    for d in &ds {
+                        n[*d as usize] += 1;
                     }
+                    if ds.is_empty() && a.all {
+                        verify_row(
+                            &mut b,
+                            format,
+                            "",
+                            t,
+                            g,
+                            &v,
+                            &origin,
+                            rec.index,
+                            None,
+                            &mut not_first,
+                        );
+                    }
+                    for d in ds {
+                        let req = (d == verify::Drift::RequiredDenied)
+                            .then(|| verify::required(&reqs, t))
+                            .flatten();
+                        verify_row(
+                            &mut b,
+                            format,
+                            d.code(),
+                            t,
+                            g,
+                            &v,
+                            &origin,
+                            rec.index,
+                            req,
+                            &mut not_first,
+                        );
+                    }
+                }
+                (b, n, skip)
+            },
+            &mut |(b, n, skip)| {
+                for (c, k) in counts.iter_mut().zip(n) {
+                    *c += k;
+                }
+                skipped += skip;
+                if b.is_empty() {
+                    return Ok(());
+                }
+                if !header_done {
+                    out.write_all(
+                        format!(
+                            "{:<20} {:<24} {:<8} {:<5} {:<40} {:<40} {:<6} {:<36} {:<6} RULE\n",
+                            "DRIFT",
+                            "TIME",
+                            "DIR",
+                            "PROTO",
+                            "LOCAL",
+                            "REMOTE",
+                            "LOGGED",
+                            "LOGGED RULE",
+                            "TAGNET"
+                        )
+                        .as_bytes(),
+                    )?;
+                    header_done = true;
+                }
+                if format == Format::Json {
+                    out.write_all(if first { b"\n" } else { b",\n" })?;
+                    first = false;
                 }
                 out.write_all(b.as_bytes())?;
                 Ok(())
@@ -736,56 +705,8 @@ pub fn verify(
                 .join(", ")
         );
     }
-    match format {
-        Format::Json => out.write_all(if first { b"]\n" } else { b"\n]\n" })?,
-        Format::Table => {
-            let heads = [
-                "DRIFT",
-                "TIME",
-                "DIR",
-                "PROTO",
-                "LOCAL",
-                "REMOTE",
-                "LOGGED",
-                "LOGGED RULE",
-                "TAGNET",
-                "TAGNET RULE",
-            ];
-            let cells: Vec<Vec<String>> = rows
-                .iter()
-                .map(|r| {
-                    let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
-                    let ep = |ip: &str, port: &str| {
-                        let i = s(ip);
-                        if i.contains(':') {
-                            format!("[{i}]:{}", r[port])
-                        } else {
-                            format!("{i}:{}", r[port])
-                        }
-                    };
-                    vec![
-                        if s("drift").is_empty() {
-                            "-".into()
-                        } else {
-                            s("drift")
-                        },
-                        s("time"),
-                        s("direction"),
-                        s("protocol"),
-                        ep("local_ip", "local_port"),
-                        ep("remote_ip", "remote_port"),
-                        s("logged_access"),
-                        s("logged_rule"),
-                        s("access"),
-                        s("rule"),
-                    ]
-                })
-                .collect();
-            if !cells.is_empty() {
-                render::table(out, &heads, &cells)?;
-            }
-        }
-        _ => {}
+    if format == Format::Json {
+        out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
     }
     let total: usize = counts.iter().sum();
     if !quiet {
@@ -858,4 +779,106 @@ pub fn synth(
         );
     }
     Ok(Status::Success)
+}
+
+fn requirement_text(r: &verify::Required) -> String {
+    let ports: Vec<String> = r
+        .ports
+        .0
+        .iter()
+        .map(|(l, h)| {
+            if l == h {
+                l.to_string()
+            } else {
+                format!("{l}-{h}")
+            }
+        })
+        .collect();
+    format!(
+        "{} {} {} from {}: {}",
+        r.direction,
+        r.protocol.name(),
+        ports.join(","),
+        r.tag,
+        r.why
+    )
+}
+
+/// One row of `flows verify` in a format (table rows have fixed widths: they stream).
+#[allow(clippy::too_many_arguments)]
+fn verify_row(
+    b: &mut String,
+    format: Format,
+    code: &str,
+    t: &Tuple,
+    g: &read::Group,
+    v: &verify::Verdict,
+    origin: &str,
+    record: usize,
+    req: Option<&verify::Required>,
+    not_first: &mut bool,
+) {
+    let (lip, lport) = t.local();
+    let (rip, rport) = t.remote();
+    let time = rfc3339(t.time_ms);
+    match format {
+        Format::Csv => {
+            let _ = writeln!(
+                b,
+                "{code},{time},{},{},{lip},{lport},{rip},{rport},{},{},{},{},{},{record},{}",
+                t.direction,
+                protocol_name(t.protocol),
+                t.access,
+                render::csv_field(&g.rule),
+                v.access,
+                render::csv_field(&v.rule),
+                render::csv_field(origin),
+                req.map_or(String::new(), |r| render::csv_field(&requirement_text(r))
+                    .into_owned()),
+            );
+        }
+        Format::Json | Format::Ndjson => {
+            if format == Format::Json && *not_first {
+                b.push_str(",\n");
+            }
+            *not_first = true;
+            let _ = write!(
+                b,
+                "{{\"drift\":\"{code}\",\"time\":\"{time}\",\"direction\":\"{}\",\"protocol\":\"{}\",\"local_ip\":\"{lip}\",\"local_port\":{lport},\"remote_ip\":\"{rip}\",\"remote_port\":{rport},\"logged_access\":\"{}\",\"logged_rule\":{},\"access\":\"{}\",\"rule\":{},\"file\":{},\"record\":{record}",
+                t.direction,
+                protocol_name(t.protocol),
+                t.access,
+                render::json_str(&g.rule),
+                v.access,
+                render::json_str(&v.rule),
+                render::json_str(origin),
+            );
+            if let Some(r) = req {
+                let _ = write!(
+                    b,
+                    ",\"requirement\":{}",
+                    render::json_str(&requirement_text(r))
+                );
+            }
+            b.push('}');
+            if format == Format::Ndjson {
+                b.push('\n');
+            }
+        }
+        _ => {
+            let _ = writeln!(
+                b,
+                "{:<20} {time:<24} {:<8} {:<5} {:<40} {:<40} {:<6} {:<36} {:<6} {}",
+                if code.is_empty() { "-" } else { code },
+                t.direction.to_string(),
+                protocol_name(t.protocol),
+                endpoint(lip, lport),
+                endpoint(rip, rport),
+                t.access.to_string(),
+                g.rule,
+                v.access.to_string(),
+                v.rule
+            );
+        }
+    }
 }

@@ -411,6 +411,52 @@ impl Summary {
     }
 }
 
+/// Reads one blob and sums it: records are parsed, attributed and summed on the thread pool
+/// into partial sums taken from a shelf (one per busy thread) and merged at the end — sums do
+/// not depend on the order, so the result is the same for any number of threads.
+pub fn summarize(
+    r: impl std::io::Read + Send,
+    origin: &str,
+    at: &Attributor<'_>,
+    on_bad: &mut dyn FnMut(super::read::Bad),
+) -> (Summary, super::read::Stats) {
+    let shelf: std::sync::Mutex<Vec<Summary>> = std::sync::Mutex::new(Vec::new());
+    let stats = summarize_into(r, origin, at, &shelf, on_bad);
+    let mut sum = Summary::default();
+    for part in shelf.into_inner().expect("no panic holds the shelf") {
+        sum.merge(part);
+    }
+    (sum, stats)
+}
+
+/// [`summarize`] into a shelf shared by several blobs (merge its parts when all are read).
+pub fn summarize_into(
+    r: impl std::io::Read + Send,
+    origin: &str,
+    at: &Attributor<'_>,
+    shelf: &std::sync::Mutex<Vec<Summary>>,
+    on_bad: &mut dyn FnMut(super::read::Bad),
+) -> super::read::Stats {
+    super::read::read_map(
+        r,
+        origin,
+        &|rec| {
+            let attrs = at.attribute_tuples(&rec.tuples);
+            let mut part = shelf
+                .lock()
+                .expect("no panic holds the shelf")
+                .pop()
+                .unwrap_or_default();
+            for (t, x) in rec.tuples.iter().zip(&attrs) {
+                part.add(t, x);
+            }
+            shelf.lock().expect("no panic holds the shelf").push(part);
+        },
+        &mut |()| true,
+        on_bad,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -36,7 +36,7 @@ pub struct Plan {
 impl Plan {
     /// A plan for `tuples` tuples in all, spread over 2 NICs and enough hours.
     pub fn with_total(kind: Kind, region: &str, total: usize, seed: u64) -> Plan {
-        let per_blob = 60 * 100;
+        let per_blob = 60 * 1000;
         let blobs = total.div_ceil(per_blob).max(1);
         let nics = blobs.min(2);
         let hours = blobs.div_ceil(nics);
@@ -301,9 +301,13 @@ pub fn logged_rule(path: &str) -> String {
 /// The decision a made-up flow gets: access and the logged rule name.
 pub type Decide<'a> = &'a (dyn Fn(&Tuple) -> (Access, String) + Sync);
 
-/// Azure's default rules' decision: the VNet and Azure Load Balancer in, everything out.
+/// Azure's default rules' decision, for a VNet of private addresses: the VNet in and out,
+/// everything else out, nothing else in.
 pub fn default_decision(t: &Tuple) -> (Access, String) {
     match t.direction {
+        Direction::Outbound if super::attribute::is_private(t.dst) => {
+            (Access::Allow, "DefaultRule_AllowVnetOutBound".into())
+        }
         Direction::Outbound => (Access::Allow, "DefaultRule_AllowInternetOutBound".into()),
         Direction::Inbound if super::attribute::is_private(t.src) => {
             (Access::Allow, "DefaultRule_AllowVnetInBound".into())
