@@ -93,13 +93,28 @@ impl StrCol<'_> {
     }
 }
 
+/// A buffer of an Arrow array by address and size, as `pyarrow.Buffer.address` and `.size`
+/// give them: read in place, never copied.
+///
+/// # Safety
+/// The memory must stay valid and unchanged for `'a`: the Python side holds the array for the
+/// whole call, and these functions are private to `tagnet/__init__.py`.
+unsafe fn raw<'a>((address, size): (usize, usize)) -> &'a [u8] {
+    if size == 0 || address == 0 {
+        &[]
+    } else {
+        // SAFETY: by the function's contract.
+        unsafe { std::slice::from_raw_parts(address as *const u8, size) }
+    }
+}
+
 /// Row states in the `state` column given back.
 const OK: u8 = 0;
 const NULL: u8 = 1;
 const INVALID: u8 = 2;
 
 fn parse_ip(b: &[u8]) -> Option<IpAddr> {
-    tagnet::flowlog::parse_ip(std::str::from_utf8(b).ok()?.trim())
+    tagnet::flowlog::parse_ip_bytes(b.trim_ascii())
 }
 
 /// One chunk's lookup results.
@@ -117,11 +132,11 @@ const CHUNK: usize = 16 * 1024;
 impl Index {
     /// Looks up rows `0..n` given by `addr(i)`, in parallel chunks, IPv4 through the batch
     /// path.
-    fn lookup_rows(
+    fn lookup_rows<F: Fn(usize) -> Result<Option<IpAddr>, String> + Sync>(
         &self,
         n: usize,
-        addr: &(dyn Fn(usize) -> Result<Option<IpAddr>, String> + Sync),
-    ) -> Part {
+        addr: F,
+    ) -> Parts {
         let parts: Vec<Part> = (0..n.div_ceil(CHUNK))
             .into_par_iter()
             .map(|c| {
@@ -132,6 +147,8 @@ impl Index {
                     state: vec![OK; hi - lo],
                     ..Part::default()
                 };
+                p.tags.reserve(3 * (hi - lo));
+                p.prefixes.reserve(3 * (hi - lo));
                 let mut v4 = Vec::with_capacity(hi - lo);
                 let mut v4_at = Vec::with_capacity(hi - lo);
                 let mut other: Vec<(usize, IpAddr)> = Vec::new();
@@ -168,34 +185,70 @@ impl Index {
                 p
             })
             .collect();
-        let mut all = Part::default();
-        for p in parts {
-            all.counts.extend(p.counts);
-            all.tags.extend(p.tags);
-            all.prefixes.extend(p.prefixes);
-            all.state.extend(p.state);
-            if all.first_bad.is_none() {
-                all.first_bad = p.first_bad;
+        Parts(parts)
+    }
+}
+
+/// Per-chunk results, in row order.
+struct Parts(Vec<Part>);
+
+impl Parts {
+    fn first_bad(&self) -> Option<&(usize, String)> {
+        self.0.iter().find_map(|p| p.first_bad.as_ref())
+    }
+
+    /// The four columns as Python bytes, written in place (no intermediate copies), the
+    /// chunks filled in parallel.
+    fn columns<'py>(&self, py: Python<'py>) -> PyResult<Columns<'py>> {
+        let rows: usize = self.0.iter().map(|p| p.counts.len()).sum();
+        let matches: usize = self.0.iter().map(|p| p.tags.len()).sum();
+        let offsets = PyBytes::new_with(py, (rows + 1) * 4, |buf| {
+            let mut at = 0i32;
+            let mut k = 0;
+            buf[..4].copy_from_slice(&0i32.to_le_bytes());
+            for p in &self.0 {
+                for c in &p.counts {
+                    at += c;
+                    k += 1;
+                    buf[k * 4..k * 4 + 4].copy_from_slice(&at.to_le_bytes());
+                }
             }
-        }
-        all
+            Ok(())
+        })?;
+        let fill = |pick: fn(&Part) -> &Vec<i32>| {
+            PyBytes::new_with(py, matches * 4, |buf| {
+                let mut slices = Vec::with_capacity(self.0.len());
+                let mut rest = buf;
+                for p in &self.0 {
+                    let (head, tail) = rest.split_at_mut(pick(p).len() * 4);
+                    slices.push((p, head));
+                    rest = tail;
+                }
+                slices.into_par_iter().for_each(|(p, out)| {
+                    for (o, v) in out.chunks_exact_mut(4).zip(pick(p)) {
+                        o.copy_from_slice(&v.to_le_bytes());
+                    }
+                });
+                Ok(())
+            })
+        };
+        let tags = fill(|p| &p.tags)?;
+        let prefixes = fill(|p| &p.prefixes)?;
+        let state = PyBytes::new_with(py, rows, |buf| {
+            let mut k = 0;
+            for p in &self.0 {
+                buf[k..k + p.state.len()].copy_from_slice(&p.state);
+                k += p.state.len();
+            }
+            Ok(())
+        })?;
+        Ok((offsets, tags, prefixes, state))
     }
 }
 
 fn i32_bytes<'py>(py: Python<'py>, v: &[i32]) -> Bound<'py, PyBytes> {
     let out: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
     PyBytes::new(py, &out)
-}
-
-fn list_offsets(counts: &[i32]) -> Vec<i32> {
-    let mut offs = Vec::with_capacity(counts.len() + 1);
-    let mut at = 0i32;
-    offs.push(0);
-    for c in counts {
-        at += c;
-        offs.push(at);
-    }
-    offs
 }
 
 type Columns<'py> = (
@@ -257,14 +310,18 @@ impl Index {
     fn lookup_strings<'py>(
         &self,
         py: Python<'py>,
-        data: &[u8],
-        offsets: &[u8],
+        data: (usize, usize),
+        offsets: (usize, usize),
         wide: bool,
         start: usize,
         length: usize,
-        validity: Option<&[u8]>,
+        validity: Option<(usize, usize)>,
         strict: bool,
     ) -> PyResult<Columns<'py>> {
+        // SAFETY: tagnet/__init__.py passes the addresses and sizes of the buffers of an
+        // Arrow array it holds until this call returns.
+        let (data, offsets, validity) =
+            unsafe { (raw(data), raw(offsets), validity.map(|v| raw(v))) };
         let col = StrCol {
             data,
             offsets,
@@ -275,7 +332,7 @@ impl Index {
         };
         col.check()?;
         let part = py.detach(|| {
-            self.lookup_rows(length, &|i| match col.get(i) {
+            self.lookup_rows(length, |i| match col.get(i) {
                 None => Ok(None),
                 Some(Err(e)) => Err(e),
                 Some(Ok(b)) => parse_ip(b).map(Some).ok_or_else(|| {
@@ -286,17 +343,12 @@ impl Index {
                 }),
             })
         });
-        if strict && let Some((_, e)) = &part.first_bad {
+        if strict && let Some((_, e)) = part.first_bad() {
             return Err(err(format!(
                 "{e} (pass errors=\"null\" to get nulls instead)"
             )));
         }
-        Ok((
-            i32_bytes(py, &list_offsets(&part.counts)),
-            i32_bytes(py, &part.tags),
-            i32_bytes(py, &part.prefixes),
-            PyBytes::new(py, &part.state),
-        ))
+        part.columns(py)
     }
 
     /// Bulk lookup of IPv4 addresses as unsigned 32-bit integers (host order values, given
@@ -305,11 +357,13 @@ impl Index {
     fn lookup_u32<'py>(
         &self,
         py: Python<'py>,
-        data: &[u8],
+        data: (usize, usize),
         start: usize,
         length: usize,
-        validity: Option<&[u8]>,
+        validity: Option<(usize, usize)>,
     ) -> PyResult<Columns<'py>> {
+        // SAFETY: as in `lookup_strings`.
+        let (data, validity) = unsafe { (raw(data), validity.map(|v| raw(v))) };
         if data.len() < (start + length) * 4 {
             return Err(err("the data buffer is shorter than the array"));
         }
@@ -319,7 +373,7 @@ impl Index {
             return Err(err("the validity bitmap is shorter than the array"));
         }
         let part = py.detach(|| {
-            self.lookup_rows(length, &|i| {
+            self.lookup_rows(length, |i| {
                 let j = start + i;
                 if let Some(v) = validity
                     && v[j / 8] & (1 << (j % 8)) == 0
@@ -330,12 +384,7 @@ impl Index {
                 Ok(Some(IpAddr::V4(Ipv4Addr::from(u32::from_le_bytes(b)))))
             })
         });
-        Ok((
-            i32_bytes(py, &list_offsets(&part.counts)),
-            i32_bytes(py, &part.tags),
-            i32_bytes(py, &part.prefixes),
-            PyBytes::new(py, &part.state),
-        ))
+        part.columns(py)
     }
 
     /// Attribution as `tagnet flows attribute` does it, for an Arrow string array: (class u8:
@@ -346,14 +395,18 @@ impl Index {
     fn attribute_strings<'py>(
         &self,
         py: Python<'py>,
-        data: &[u8],
-        offsets: &[u8],
+        data: (usize, usize),
+        offsets: (usize, usize),
         wide: bool,
         start: usize,
         length: usize,
-        validity: Option<&[u8]>,
+        validity: Option<(usize, usize)>,
         strict: bool,
     ) -> PyResult<Columns<'py>> {
+        // SAFETY: tagnet/__init__.py passes the addresses and sizes of the buffers of an
+        // Arrow array it holds until this call returns.
+        let (data, offsets, validity) =
+            unsafe { (raw(data), raw(offsets), validity.map(|v| raw(v))) };
         let col = StrCol {
             data,
             offsets,

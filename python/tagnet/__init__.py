@@ -96,21 +96,26 @@ def _int32(buf: bytes) -> pa.Array:
     return pa.Array.from_buffers(pa.int32(), len(buf) // 4, [None, pa.py_buffer(buf)])
 
 
-def _validity(arr: pa.Array) -> Optional[bytes]:
+def _raw(buf: Optional[pa.Buffer]):
+    """A buffer as (address, size): the native side reads it in place, while `arr` (which
+    owns it) is held by the caller."""
+    return (0, 0) if buf is None else (buf.address, buf.size)
+
+
+def _validity(arr: pa.Array):
     if arr.null_count == 0:
         return None
-    return arr.buffers()[0].to_pybytes()
+    return _raw(arr.buffers()[0])
 
 
 def _columns_of(arr: pa.Array, native: Any, fn: str, strict: bool):
-    """Calls the native bulk function on an Arrow array's buffers."""
+    """Calls the native bulk function on an Arrow array's buffers, without copying them."""
     bufs = arr.buffers()
     if pa.types.is_uint32(arr.type):
-        return native.lookup_u32(bufs[1].to_pybytes(), arr.offset, len(arr), _validity(arr))
+        return native.lookup_u32(_raw(bufs[1]), arr.offset, len(arr), _validity(arr))
     wide = pa.types.is_large_string(arr.type)
-    data = bufs[2].to_pybytes() if bufs[2] is not None else b""
     return getattr(native, fn)(
-        data, bufs[1].to_pybytes(), wide, arr.offset, len(arr), _validity(arr), strict
+        _raw(bufs[2]), _raw(bufs[1]), wide, arr.offset, len(arr), _validity(arr), strict
     )
 
 
@@ -235,17 +240,7 @@ class Index:
             arr = pa.array(
                 [None if v is None else str(_ipv4(v)) for v in arr.to_pylist()], pa.string()
             )
-        bufs = arr.buffers()
-        data = bufs[2].to_pybytes() if bufs[2] is not None else b""
-        cls, tag, region, prefix = self._native.attribute_strings(
-            data,
-            bufs[1].to_pybytes(),
-            pa.types.is_large_string(arr.type),
-            arr.offset,
-            len(arr),
-            _validity(arr),
-            errors == "raise",
-        )
+        cls, tag, region, prefix = _columns_of(arr, self._native, "attribute_strings", errors == "raise")
         n = len(arr)
         c = pa.Array.from_buffers(pa.uint8(), n, [None, pa.py_buffer(cls)])
         valid = pc.not_equal(c, 255)

@@ -11,15 +11,15 @@ class Index:
     def prefix_table(self) -> List[str]: ...
     def lookup(self, address: str) -> List[Tuple[int, int]]: ...
     def lookup_strings(
-        self, data: bytes, offsets: bytes, wide: bool, start: int, length: int,
-        validity: Optional[bytes], strict: bool,
+        self, data: Tuple[int, int], offsets: Tuple[int, int], wide: bool, start: int, length: int,
+        validity: Optional[Tuple[int, int]], strict: bool,
     ) -> Tuple[bytes, bytes, bytes, bytes]: ...
     def lookup_u32(
-        self, data: bytes, start: int, length: int, validity: Optional[bytes]
+        self, data: Tuple[int, int], start: int, length: int, validity: Optional[Tuple[int, int]]
     ) -> Tuple[bytes, bytes, bytes, bytes]: ...
     def attribute_strings(
-        self, data: bytes, offsets: bytes, wide: bool, start: int, length: int,
-        validity: Optional[bytes], strict: bool,
+        self, data: Tuple[int, int], offsets: Tuple[int, int], wide: bool, start: int, length: int,
+        validity: Optional[Tuple[int, int]], strict: bool,
     ) -> Tuple[bytes, bytes, bytes, bytes]: ...
     def udr(self, regions: List[str], profile: str, ipv6: bool, max_routes: int) -> List[Dict[str, Any]]: ...
     def nsg_verify(

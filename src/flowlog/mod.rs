@@ -268,6 +268,11 @@ pub fn parse_ip(text: &str) -> Option<IpAddr> {
     fast_ip(text).or_else(|| text.parse().ok())
 }
 
+/// [`parse_ip`] of bytes (an Arrow string's): no UTF-8 check on the fast path.
+pub fn parse_ip_bytes(b: &[u8]) -> Option<IpAddr> {
+    fast_ip_bytes(b).or_else(|| std::str::from_utf8(b).ok()?.parse().ok())
+}
+
 fn ip(text: &str, what: &str) -> Result<IpAddr, String> {
     if let Some(ip) = fast_ip(text) {
         return Ok(ip);
@@ -317,7 +322,10 @@ fn fields(text: &str) -> ([&str; 13], usize) {
 /// A dotted-quad IPv4 address, as flow logs write them, without the general parser's cost;
 /// anything else goes to the standard parser (IPv6, and the errors).
 fn fast_ip(text: &str) -> Option<IpAddr> {
-    let b = text.as_bytes();
+    fast_ip_bytes(text.as_bytes())
+}
+
+fn fast_ip_bytes(b: &[u8]) -> Option<IpAddr> {
     if b.len() < 7 || b.len() > 15 {
         return None;
     }
