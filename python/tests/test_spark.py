@@ -26,6 +26,7 @@ def spark():
         SparkSession.builder.master("local[2]")
         .appName("tagnet-test")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.driver.memory", "2g")
         .getOrCreate()
