@@ -251,6 +251,14 @@ fn i32_bytes<'py>(py: Python<'py>, v: &[i32]) -> Bound<'py, PyBytes> {
     PyBytes::new(py, &out)
 }
 
+type Verified<'py> = (
+    Bound<'py, PyBytes>,
+    Bound<'py, PyBytes>,
+    Vec<String>,
+    Option<Bound<'py, PyBytes>>,
+    String,
+);
+
 type Columns<'py> = (
     Bound<'py, PyBytes>,
     Bound<'py, PyBytes>,
@@ -517,10 +525,13 @@ impl Index {
         Ok(out)
     }
 
-    /// Verifies flows given as columns against an NSG: (access u8 0 allow 1 deny, rule id
-    /// i32 into the returned names, names).
+    /// Verifies flows given as columns against an NSG: (access u8 0 allow 1 deny, 255 not
+    /// verified; rule id i32 into the returned names; names; drift u8 0 none, 1
+    /// flow-verdict-drift, 2 flow-rule-drift, when the logged access and rule are given).
+    /// With `logged`, flows of protocols NSG rules cannot name are skipped (255) as
+    /// `flows verify` skips them; without, they are an error.
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (nsg_json, vnet, inbound, protocol, local, local_port, remote, remote_port))]
+    #[pyo3(signature = (nsg_json, vnet, inbound, protocol, local, local_port, remote, remote_port, logged = None))]
     fn nsg_verify<'py>(
         &self,
         py: Python<'py>,
@@ -532,9 +543,17 @@ impl Index {
         local_port: &[u8],
         remote: Vec<String>,
         remote_port: &[u8],
-    ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>, Vec<String>)> {
+        logged: Option<(Vec<u8>, Vec<String>)>,
+    ) -> PyResult<Verified<'py>> {
         use tagnet::nsg::model::{Access, Direction, Flow};
         let n = local.len();
+        if let Some((deny, rules)) = &logged
+            && (deny.len() != n || rules.len() != n)
+        {
+            return Err(err(
+                "the logged columns and the flow columns have different lengths",
+            ));
+        }
         if inbound.len() != n
             || protocol.len() != n
             || remote.len() != n
@@ -566,19 +585,23 @@ impl Index {
         let compiled = tagnet::nsg::compile(&ctx.resolve(&nsg).map_err(tagnet_err)?);
         let mut flows = Vec::with_capacity(n);
         for i in 0..n {
-            let p = tagnet::flowlog::protocol_of(protocol[i]).ok_or_else(|| {
-                err(format!(
-                    "row {i}: protocol {} is not one NSGs name",
+            let Some(p) = tagnet::flowlog::protocol_of(protocol[i]) else {
+                if logged.is_some() {
+                    flows.push(None);
+                    continue;
+                }
+                return Err(err(format!(
+                    "row {i}: protocol {} is not one NSG rules name (6 Tcp, 17 Udp, 1 Icmp, 50 Esp, 51 Ah)",
                     protocol[i]
-                ))
-            })?;
+                )));
+            };
             let ip = |s: &str| {
                 s.trim()
                     .parse::<IpAddr>()
                     .map_err(|_| err(format!("row {i}: `{s}` is not an IP address")))
             };
             let port = |b: &[u8]| u16::from_le_bytes([b[2 * i], b[2 * i + 1]]);
-            flows.push(Flow {
+            flows.push(Some(Flow {
                 direction: if inbound[i] != 0 {
                     Direction::Inbound
                 } else {
@@ -589,24 +612,53 @@ impl Index {
                 local_port: if p.has_ports() { port(local_port) } else { 0 },
                 remote_ip: ip(&remote[i])?,
                 remote_port: if p.has_ports() { port(remote_port) } else { 0 },
-            });
+            }));
         }
-        let decided: Vec<(u8, i32)> = py.detach(|| {
+        let decided: Vec<(u8, i32, u8)> = py.detach(|| {
             flows
                 .par_iter()
-                .map(|f| {
+                .enumerate()
+                .map(|(i, f)| {
+                    let Some(f) = f else {
+                        return (255, -1, 0);
+                    };
                     let d = tagnet::nsg::decide(Some(&compiled), None, f);
+                    let drift = match &logged {
+                        None => 0,
+                        Some((deny, rules)) => {
+                            let ours = d.by.map_or(String::new(), |(_, k)| {
+                                format!("{} {}", compiled.name, compiled.rules[k].1)
+                            });
+                            if (deny[i] != 0) != (d.access == Access::Deny) {
+                                1
+                            } else if !rules[i].is_empty()
+                                && !tagnet::flowlog::verify::same_rule(&rules[i], &ours)
+                            {
+                                2
+                            } else {
+                                0
+                            }
+                        }
+                    };
                     (
                         u8::from(d.access == Access::Deny),
-                        d.by.map_or(-1, |(_, i)| i as i32),
+                        d.by.map_or(-1, |(_, k)| k as i32),
+                        drift,
                     )
                 })
                 .collect()
         });
         let access: Vec<u8> = decided.iter().map(|d| d.0).collect();
         let rule: Vec<i32> = decided.iter().map(|d| d.1).collect();
+        let drift: Vec<u8> = decided.iter().map(|d| d.2).collect();
         let names = compiled.rules.iter().map(|r| r.1.clone()).collect();
-        Ok((PyBytes::new(py, &access), i32_bytes(py, &rule), names))
+        Ok((
+            PyBytes::new(py, &access),
+            i32_bytes(py, &rule),
+            names,
+            logged.map(|_| PyBytes::new(py, &drift)),
+            compiled.name.clone(),
+        ))
     }
 }
 

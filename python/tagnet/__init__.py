@@ -33,6 +33,7 @@ __all__ = [
     "TagnetError",
     "read_flow_logs",
     "attribute_flows",
+    "verify_flows",
     "MATCH_TYPE",
     "ATTRIBUTION_TYPE",
 ]
@@ -290,13 +291,12 @@ class Index:
         ``local_ip``, ``local_port``, ``remote_ip``, ``remote_port``.
         Returns a table of ``access`` and ``rule`` (``securityRules/NAME``).
         """
-        if isinstance(nsg, (bytes, bytearray)):
-            raw = bytes(nsg)
-        elif isinstance(nsg, str) and nsg.lstrip().startswith("{"):
-            raw = nsg.encode()
-        else:
-            with open(os.fspath(nsg), "rb") as f:
-                raw = f.read()
+        access, rule, _ = self._verify(nsg, flows, vnet, None)
+        return pa.table({"access": access, "rule": rule})
+
+    def _verify(self, nsg, flows, vnet, logged):
+        """The native verify over a table: (access, rule, drift) arrays."""
+        raw = _nsg_bytes(nsg)
         if not isinstance(flows, pa.Table):
             flows = pa.Table.from_pandas(flows, preserve_index=False)
         need = ["direction", "protocol", "local_ip", "local_port", "remote_ip", "remote_port"]
@@ -320,10 +320,10 @@ class Index:
                 raise TagnetError(f"row {i}: protocol `{p}`: Tcp, Udp, Icmp, Esp or Ah")
 
         def ports(col: str) -> bytes:
-            a = flows[col].combine_chunks().cast(pa.uint16())
-            return a.fill_null(0).buffers()[1].to_pybytes()[a.offset * 2 : (a.offset + len(a)) * 2]
+            a = flows[col].combine_chunks().cast(pa.uint16()).fill_null(0)
+            return a.buffers()[1].to_pybytes()[a.offset * 2 : (a.offset + len(a)) * 2]
 
-        access, rule, rule_names = self._native.nsg_verify(
+        access, rule, rule_names, drift, nsg_name = self._native.nsg_verify(
             raw,
             list(vnet),
             inbound,
@@ -332,19 +332,55 @@ class Index:
             ports("local_port"),
             [str(x) for x in flows["remote_ip"].to_pylist()],
             ports("remote_port"),
+            logged,
         )
         n = flows.num_rows
         acc = pa.Array.from_buffers(pa.uint8(), n, [None, pa.py_buffer(access)])
         r = _int32(rule)
-        return pa.table(
-            {
-                "access": pc.take(pa.array(["Allow", "Deny"]), acc),
-                "rule": pc.take(
-                    pa.array(rule_names, pa.string()),
-                    pc.if_else(pc.less(r, 0), None, r),
-                ),
-            }
+        access_col = pc.take(pa.array(["Allow", "Deny"]), pc.if_else(pc.equal(acc, 255), None, acc))
+        rule_col = pc.take(
+            pa.array(rule_names, pa.string()), pc.if_else(pc.less(r, 0), None, r)
         )
+        drift_col = None
+        if drift is not None:
+            d = pa.Array.from_buffers(pa.uint8(), n, [None, pa.py_buffer(drift)])
+            drift_col = pc.take(pa.array(["", "flow-verdict-drift", "flow-rule-drift"]), d)
+        return access_col, rule_col, drift_col
+
+
+def _nsg_bytes(nsg) -> bytes:
+    if isinstance(nsg, (bytes, bytearray)):
+        return bytes(nsg)
+    if isinstance(nsg, str) and nsg.lstrip().startswith("{"):
+        return nsg.encode()
+    with open(os.fspath(nsg), "rb") as f:
+        return f.read()
+
+
+def verify_flows(
+    index: Index,
+    flows: pa.Table,
+    nsg: Union[str, bytes, "os.PathLike[str]"],
+    vnet: Iterable[str] = (),
+) -> pa.Table:
+    """A flow table (from :func:`read_flow_logs`) re-evaluated with an NSG, as ``tagnet flows
+    verify --all`` does: ``verdict`` (Allow, Deny; null for protocols NSG rules cannot name),
+    ``verdict_rule`` (``securityRules/NAME``) and ``drift`` (``flow-verdict-drift``,
+    ``flow-rule-drift`` or empty) added."""
+    proto = flows["protocol"]
+    t = flows.select(["direction", "local_ip", "local_port", "remote_ip", "remote_port"]).append_column(
+        "protocol", proto.cast(pa.int64()).cast(pa.string())
+    )
+    logged = (
+        bytes(1 if a == "Deny" else 0 for a in flows["access"].to_pylist()),
+        [r or "" for r in flows["rule"].to_pylist()],
+    )
+    access, rule, drift = index._verify(nsg, t, vnet, logged)
+    return (
+        flows.append_column("verdict", access)
+        .append_column("verdict_rule", rule)
+        .append_column("drift", drift)
+    )
 
 
 def _ipv4(v: int) -> str:

@@ -75,6 +75,37 @@ def attribute(df, ip_column: str = "remote_ip", snapshot=None):
     return df.mapInArrow(run, schema)
 
 
+def verify(df, nsg, vnet=(), snapshot=None):
+    """``df`` (from :func:`read_vnet_flow_logs` or :func:`read_nsg_flow_logs`) re-evaluated
+    with an NSG (its JSON as text, bytes or a path on the driver), as ``tagnet flows verify
+    --all`` does: ``verdict``, ``verdict_rule`` and ``drift`` appended."""
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    spark = df.sparkSession
+    bc = snapshot if snapshot is not None else broadcast_snapshot(spark)
+    nsg_json = tagnet._nsg_bytes(nsg)
+    vnet = list(vnet)
+    names = ["verdict", "verdict_rule", "drift"]
+    schema = StructType(list(df.schema.fields) + [StructField(n, StringType(), True) for n in names])
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        idx = _index(bc.value)
+        for b in batches:
+            t = pa.Table.from_batches([b])
+            flows = t.select(["direction", "local_ip", "local_port", "remote_ip", "remote_port"]).append_column(
+                "protocol", t["protocol"].cast(pa.string())
+            )
+            logged = (
+                bytes(1 if a == "Deny" else 0 for a in t["access"].to_pylist()),
+                [r or "" for r in t["rule"].to_pylist()],
+            )
+            access, rule, drift = idx._verify(nsg_json, flows, vnet, logged)
+            cols = list(b.columns) + [access.combine_chunks() if isinstance(access, pa.ChunkedArray) else access, rule, drift]
+            yield pa.RecordBatch.from_arrays(cols, names=list(b.schema.names) + names)
+
+    return df.mapInArrow(run, schema)
+
+
 def _tuple_columns(df, kind: str):
     """Splits the tuple strings of a DataFrame with columns ``rule`` and ``t``."""
     from pyspark.sql import functions as F

@@ -13,7 +13,7 @@ if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
     pytest.skip("no Java for Spark", allow_module_level=True)
 
 import tagnet.spark as ts  # noqa: E402
-from test_tagnet import attribution_of_cli  # noqa: E402
+from test_tagnet import attribution_of_cli, drift_key, nsg_file, verify_rows_of_cli  # noqa: E402,F401
 
 
 @pytest.fixture(scope="module")
@@ -65,3 +65,22 @@ def test_attribute_refuses_clashing_columns(spark):
     df = spark.createDataFrame([("20.38.98.100", "x")], ["remote_ip", "tag"])
     with pytest.raises(ValueError, match="already has columns"):
         ts.attribute(df)
+
+
+@pytest.mark.parametrize("kind", ["vnet", "nsg-v2"])
+def test_spark_verify_equals_the_cli(spark, flow_dir, nsg_file, kind):
+    reader = ts.read_vnet_flow_logs if kind == "vnet" else ts.read_nsg_flow_logs
+    df = reader(spark, str(flow_dir / kind)).repartition(3)
+    rows = ts.verify(df, nsg_file, vnet=["10.0.0.0/16"]).where("drift != ''").collect()
+    got = Counter(
+        drift_key(r.drift, r.direction, r.local_ip, r.local_port, r.remote_ip, r.remote_port, r.rule, r.verdict_rule)
+        for r in rows
+    )
+    cli = verify_rows_of_cli([flow_dir / kind], nsg_file)
+    want = Counter(
+        drift_key(c["drift"], c["direction"], c["local_ip"], c["local_port"], c["remote_ip"],
+                  c["remote_port"], c["logged_rule"], c["rule"])
+        for c in cli
+    )
+    assert sum(want.values()) > 100
+    assert got == want

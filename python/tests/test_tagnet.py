@@ -187,3 +187,43 @@ def test_unreadable_tuples_are_listed(tmp_path):
     assert b"records[0], tuple 1" in t.schema.metadata[b"unreadable"]
     with pytest.raises(tagnet.TagnetError, match="cannot read"):
         tagnet.read_flow_logs(tmp_path / "missing")
+
+
+def verify_rows_of_cli(paths, nsg):
+    r = run("flows", "verify", *map(str, paths), "--nsg", str(nsg), "--vnet", "10.0.0.0/16", "--format", "csv")
+    assert r.returncode in (0, 1), r.stderr
+    return list(csv.DictReader(io.StringIO(r.stdout)))
+
+
+def drift_key(drift, direction, local_ip, local_port, remote_ip, remote_port, logged_rule, rule):
+    # The CLI names the rule with its NSG (`ml-nsg securityRules/X`).
+    return (drift, direction, local_ip, int(local_port), remote_ip, int(remote_port), logged_rule,
+            (rule or "").split(" ")[-1])
+
+
+@pytest.fixture(scope="session")
+def nsg_file(tmp_path_factory):
+    p = tmp_path_factory.mktemp("nsg") / "nsg.json"
+    p.write_text(json.dumps(NSG))
+    return p
+
+
+def test_flow_logs_verified_as_the_cli_does(index, flow_dir, nsg_file):
+    from collections import Counter
+
+    for kind in ("vnet", "nsg-v2"):
+        t = tagnet.verify_flows(index, tagnet.read_flow_logs(flow_dir / kind), nsg_file, vnet=["10.0.0.0/16"])
+        got = Counter(
+            drift_key(r["drift"], r["direction"], r["local_ip"], r["local_port"], r["remote_ip"],
+                      r["remote_port"], r["rule"], r["verdict_rule"])
+            for r in t.to_pylist() if r["drift"]
+        )
+        cli = verify_rows_of_cli([flow_dir / kind], nsg_file)
+        want = Counter(
+            drift_key(c["drift"], c["direction"], c["local_ip"], c["local_port"], c["remote_ip"],
+                      c["remote_port"], c["logged_rule"], c["rule"])
+            for c in cli
+        )
+        assert sum(want.values()) > 100
+        assert {k[0] for k in want} == {"flow-verdict-drift"}
+        assert got == want
