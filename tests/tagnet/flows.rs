@@ -187,7 +187,8 @@ proptest! {
 
 /// The attribution rule, naively: every tag's every prefix scanned.
 fn naive(s: &Snapshot, ip: IpAddr) -> (Class, Option<(String, String)>, String) {
-    let mut best: Option<((u8, u8, std::cmp::Reverse<usize>), usize, ipnet::IpNet)> = None;
+    type Best = ((u8, u8, std::cmp::Reverse<usize>), usize, ipnet::IpNet);
+    let mut best: Option<Best> = None;
     let mut region: Option<((u8, std::cmp::Reverse<usize>), usize)> = None;
     for (id, t) in s.tags().iter().enumerate() {
         for p in t.prefixes() {
@@ -276,11 +277,11 @@ fn attribution_equals_a_naive_scan_of_every_tag() {
         let (class, tag, region) = naive(&s, *a);
         assert_eq!(one.class, class, "{a}");
         assert_eq!(
-            one.tag.map(|t| (
+            one.tag.map(|_| (
                 at.tag_name(&one).to_string(),
                 i.prefix(one.prefix.unwrap()).to_string()
             )),
-            tag.map(|(n, p)| (n, p)),
+            tag,
             "{a}"
         );
         assert_eq!(at.region(&one), region, "{a}");
