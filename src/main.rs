@@ -26,23 +26,25 @@ fn main() -> ExitCode {
             let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
             cli::run(args, &mut out).and_then(|s| out.flush().map(|_| s).map_err(Into::into))
         }
-        Some(path) => {
-            // Into memory, then a temporary file beside the target, renamed over it, and only
-            // when the output is a whole answer: a failed or refused run leaves the file as it
-            // was.
-            let mut buf = Vec::new();
-            cli::run(args, &mut buf).and_then(|s| {
-                if s.output_complete() {
-                    write_atomically(&path, &buf)?;
-                } else {
-                    eprintln!(
-                        "tagnet: `{}` left unchanged (nothing was produced)",
-                        path.display()
-                    );
+        Some(path) => match std::fs::metadata(&path) {
+            // A device, FIFO or terminal (`/dev/null`, `/dev/stdout`, a pipe): written straight
+            // to, never replaced by a file.
+            Ok(m) if !m.file_type().is_file() && !m.is_dir() => {
+                match std::fs::OpenOptions::new().write(true).open(&path) {
+                    Ok(f) => {
+                        let mut out = BufWriter::with_capacity(1 << 20, f);
+                        cli::run(args, &mut out)
+                            .and_then(|s| out.flush().map(|_| s).map_err(Into::into))
+                    }
+                    Err(e) => {
+                        Err(anyhow::Error::new(e).context(format!("writing `{}`", path.display())))
+                    }
                 }
-                Ok(s)
-            })
-        }
+            }
+            // A file: streamed into a temporary file beside it, renamed over it only when the
+            // output is a whole answer; a failed or refused run leaves the file as it was.
+            _ => write_atomically(&path, |out| cli::run(args, out)),
+        },
     };
     match result {
         Ok(status) => ExitCode::from(status.code()),
@@ -84,10 +86,14 @@ fn resolve_links(path: &Path) -> std::io::Result<PathBuf> {
     Err(std::io::Error::other("too many levels of symbolic links"))
 }
 
-/// Writes `bytes` to a temporary file beside `path` and renames it over `path`: readers see the
-/// old file or the new one, never a half-written one. Keeps an existing file's permissions and
+/// Streams `run`'s output into a temporary file beside `path` and renames it over `path` when
+/// the run's output is complete: readers see the old file or the new one, never a half-written
+/// one, and the output never sits in memory whole. Keeps an existing file's permissions and
 /// writes through a symbolic link to its target.
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+fn write_atomically(
+    path: &Path,
+    run: impl FnOnce(&mut dyn Write) -> anyhow::Result<Status>,
+) -> anyhow::Result<Status> {
     use anyhow::Context;
     let target = resolve_links(path).with_context(|| format!("writing `{}`", path.display()))?;
     let dir = target
@@ -99,17 +105,38 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .context("--output needs a file name")?
         .to_string_lossy();
     let tmp = dir.join(format!(".{name}.tagnet-{}", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
+    let wrap =
+        |e: std::io::Error| anyhow::Error::new(e).context(format!("writing `{}`", path.display()));
+    let file = std::fs::File::create(&tmp).map_err(wrap)?;
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    let status = match run(&mut out) {
+        Ok(s) => s,
+        Err(e) => {
+            drop(out);
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
+    if !status.output_complete() {
+        drop(out);
+        let _ = std::fs::remove_file(&tmp);
+        eprintln!(
+            "tagnet: `{}` left unchanged (nothing was produced)",
+            path.display()
+        );
+        return Ok(status);
+    }
+    let finish = || -> std::io::Result<()> {
+        let f = out.into_inner().map_err(|e| e.into_error())?;
         if let Ok(meta) = std::fs::metadata(&target) {
             f.set_permissions(meta.permissions())?;
         }
         f.sync_all()?;
         std::fs::rename(&tmp, &target)
     };
-    write().map_err(|e| {
+    finish().map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
-        anyhow::Error::new(e).context(format!("writing `{}`", path.display()))
-    })
+        wrap(e)
+    })?;
+    Ok(status)
 }

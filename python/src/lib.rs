@@ -574,7 +574,7 @@ impl Index {
         for v in &vnet {
             spaces.push(
                 v.parse::<ipnet::IpNet>()
-                    .map_err(|_| err(format!("vnet `{v}` is not a prefix")))?,
+                    .map_err(|_| err(format!("vnet `{v}` is not a prefix (10.0.0.0/16)")))?,
             );
         }
         let ctx = tagnet::nsg::eval::Context {
@@ -596,11 +596,26 @@ impl Index {
                 )));
             };
             let ip = |s: &str| {
-                s.trim()
-                    .parse::<IpAddr>()
-                    .map_err(|_| err(format!("row {i}: `{s}` is not an IP address")))
+                tagnet::load::parse_address(s.trim())
+                    .map(|(a, _)| a)
+                    .map_err(|e| {
+                        err(format!(
+                            "row {i}: `{}` is not an IP address: {e}",
+                            tagnet::load::quoted(s)
+                        ))
+                    })
             };
             let port = |b: &[u8]| u16::from_le_bytes([b[2 * i], b[2 * i + 1]]);
+            let (l, r) = (ip(&local[i])?, ip(&remote[i])?);
+            if l.is_ipv4() != r.is_ipv4() {
+                if logged.is_some() {
+                    flows.push(None);
+                    continue;
+                }
+                return Err(err(format!(
+                    "row {i}: {l} and {r} are of different families; a flow is IPv4 or IPv6"
+                )));
+            }
             flows.push(Some(Flow {
                 direction: if inbound[i] != 0 {
                     Direction::Inbound
@@ -608,9 +623,9 @@ impl Index {
                     Direction::Outbound
                 },
                 protocol: p,
-                local_ip: ip(&local[i])?,
+                local_ip: l,
                 local_port: if p.has_ports() { port(local_port) } else { 0 },
-                remote_ip: ip(&remote[i])?,
+                remote_ip: r,
                 remote_port: if p.has_ports() { port(remote_port) } else { 0 },
             }));
         }

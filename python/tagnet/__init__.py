@@ -77,14 +77,25 @@ def _as_arrow(values: ArrayLike) -> pa.Array:
         except ImportError:  # pragma: no cover - pandas is optional
             pass
     if not isinstance(values, pa.Array):
-        values = pa.array(values)
+        try:
+            values = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as e:
+            raise TagnetError(f"addresses: {e}") from None
+    if pa.types.is_null(values.type):
+        values = values.cast(pa.string())
     if pa.types.is_dictionary(values.type):
         values = values.dictionary_decode()
     if pa.types.is_string_view(values.type) if hasattr(pa.types, "is_string_view") else False:
         values = values.cast(pa.large_string())
     if pa.types.is_integer(values.type):
         if values.type != pa.uint32():
-            values = values.cast(pa.uint32())
+            try:
+                values = values.cast(pa.uint32())
+            except (pa.ArrowInvalid, OverflowError):
+                raise TagnetError(
+                    "integer addresses are IPv4 as unsigned 32-bit values (0 to 4294967295); "
+                    "give IPv6 and anything else as strings"
+                ) from None
         return values
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
         raise TagnetError(
@@ -297,7 +308,11 @@ class Index:
     def _verify(self, nsg, flows, vnet, logged):
         """The native verify over a table: (access, rule, drift) arrays."""
         raw = _nsg_bytes(nsg)
-        if not isinstance(flows, pa.Table):
+        if isinstance(vnet, str):
+            vnet = [vnet]
+        if isinstance(flows, dict):
+            flows = pa.table(flows)
+        elif not isinstance(flows, pa.Table):
             flows = pa.Table.from_pandas(flows, preserve_index=False)
         need = ["direction", "protocol", "local_ip", "local_port", "remote_ip", "remote_port"]
         missing = [c for c in need if c not in flows.column_names]
@@ -320,7 +335,17 @@ class Index:
                 raise TagnetError(f"row {i}: protocol `{p}`: Tcp, Udp, Icmp, Esp or Ah")
 
         def ports(col: str) -> bytes:
-            a = flows[col].combine_chunks().cast(pa.uint16()).fill_null(0)
+            try:
+                a = flows[col].combine_chunks().cast(pa.uint16())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OverflowError):
+                raise TagnetError(f"{col}: ports are whole numbers 0-65535") from None
+            if a.null_count:
+                for i, (v, p) in enumerate(zip(a.to_pylist(), proto)):
+                    if v is None and p in (6, 17):
+                        raise TagnetError(
+                            f"row {i}: a {'Tcp' if p == 6 else 'Udp'} flow needs both ports ({col} is null)"
+                        )
+                a = a.fill_null(0)
             return a.buffers()[1].to_pybytes()[a.offset * 2 : (a.offset + len(a)) * 2]
 
         access, rule, rule_names, drift, nsg_name = self._native.nsg_verify(
@@ -412,6 +437,11 @@ def read_flow_logs(*paths: Union[str, "os.PathLike[str]"]) -> pa.Table:
     cols, bad = _tagnet.read_flow_logs([os.fspath(p) for p in paths])
     out: Dict[str, pa.Array] = {}
     n = len(cols["src_ip"])
+    if n == 0:
+        detail = ("; " + bad[0]) if bad else ""
+        raise TagnetError(
+            "no readable flow tuple in " + ", ".join(os.fspath(p) for p in paths) + detail
+        )
     raw = {}
     for name, typ in _FLOW_COLUMNS:
         raw[name] = pa.Array.from_buffers(typ, n, [None, pa.py_buffer(cols[name])])

@@ -321,7 +321,7 @@ pub struct FlowsAttributeArgs {
     #[arg(long)]
     pub summary: bool,
     /// With --summary: how many top talkers.
-    #[arg(long, default_value_t = 10, value_name = "N")]
+    #[arg(long, default_value_t = 10, value_name = "N", requires = "summary")]
     pub top: usize,
     /// With --profile: the region whose forced-tunneling routes to mark.
     #[arg(long, requires = "profile")]
@@ -372,9 +372,9 @@ pub struct FlowsSynthArgs {
     /// The compute's region.
     #[arg(long, default_value = "westeurope")]
     pub region: String,
-    /// Tuples in all (about).
-    #[arg(long, default_value_t = 100_000)]
-    pub tuples: usize,
+    /// Tuples in all (at most 100,000,000; blobs of 60 records a NIC-hour).
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub tuples: u64,
     /// Seed: the same seed writes the same blobs.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,

@@ -106,9 +106,11 @@ fn carried_set(snap: &Snapshot, region: &str, profile: &str) -> Result<PrefixSet
 
 fn totals_line(stats: &Stats, files: usize) -> String {
     format!(
-        "{} tuples in {} records from {} file{}; {} unreadable (skipped)",
+        "{} tuple{} in {} record{} from {} file{}; {} unreadable (skipped)",
         stats.tuples,
+        if stats.tuples == 1 { "" } else { "s" },
         stats.records,
+        if stats.records == 1 { "" } else { "s" },
         files,
         if files == 1 { "" } else { "s" },
         stats.bad
@@ -746,13 +748,20 @@ pub fn synth(
         bail!("--tuples 0: give at least one");
     }
     let index = TagIndex::build(snap);
-    let plan = tagnet::flowlog::synth::Plan::with_total(kind, &a.region, a.tuples, a.seed);
-    let blobs = match &a.nsg {
-        None => tagnet::flowlog::synth::generate(
+    let plan = tagnet::flowlog::synth::Plan::with_total(kind, &a.region, a.tuples as usize, a.seed);
+    // Written blob by blob: one blob in memory at a time.
+    let mut files = Vec::new();
+    let mut write = |b: tagnet::flowlog::synth::Blob| -> tagnet::Result<()> {
+        files.extend(tagnet::flowlog::synth::write(&a.dir, &[b])?);
+        Ok(())
+    };
+    match &a.nsg {
+        None => tagnet::flowlog::synth::generate_each(
             snap,
             &index,
             &plan,
             &tagnet::flowlog::synth::default_decision,
+            &mut write,
         )?,
         Some(n) => {
             let (cs, _) = super::nsg_cmd::compiled_pair(snap, Some(n), None, &a.vnet, &[])?;
@@ -763,10 +772,10 @@ pub fn synth(
                     None => tagnet::flowlog::synth::default_decision(t),
                 }
             };
-            tagnet::flowlog::synth::generate(snap, &index, &plan, &decide)?
+            tagnet::flowlog::synth::generate_each(snap, &index, &plan, &decide, &mut write)?
         }
     };
-    let files = tagnet::flowlog::synth::write(&a.dir, &blobs)?;
+    files.sort();
     let tuples = plan.nics * plan.hours * plan.records * plan.tuples;
     for f in &files {
         writeln!(out, "{}", f.display())?;
@@ -795,10 +804,15 @@ fn requirement_text(r: &verify::Required) -> String {
         })
         .collect();
     format!(
-        "{} {} {} from {}: {}",
+        "{} {} {} {} {}: {}",
         r.direction,
         r.protocol.name(),
         ports.join(","),
+        if r.direction == tagnet::nsg::model::Direction::Inbound {
+            "from"
+        } else {
+            "to"
+        },
         r.tag,
         r.why
     )

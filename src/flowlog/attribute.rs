@@ -59,12 +59,14 @@ pub struct Attributor<'a> {
 }
 
 /// Private and special-purpose space that is not the Internet (RFC 1918, 6598, 3927, 4193,
-/// 4291 link-local, loopback, multicast, unspecified).
+/// 4291 link-local, loopback, multicast, unspecified), and Azure's platform address
+/// 168.63.129.16 (DNS, DHCP, health probes: it never leaves the host).
 pub fn is_private(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(a) => {
             let o = a.octets();
-            a.is_private()
+            o == [168, 63, 129, 16]
+                || a.is_private()
                 || a.is_loopback()
                 || a.is_link_local()
                 || a.is_multicast()

@@ -259,34 +259,46 @@ fn count(text: &str, what: &str) -> Result<u64, String> {
         return Ok(0);
     }
     text.parse()
-        .map_err(|_| format!("{what} `{text}` is not a count"))
+        .map_err(|_| format!("{what} `{}` is not a count", crate::load::quoted(text)))
 }
 
 /// An IPv4 or IPv6 address; dotted quads take a fast path. The same answers as the standard
 /// parser (a unit test compares them).
+/// IPv4-mapped IPv6 (`::ffff:20.1.2.3`) is read as the IPv4 address, as `lookup` reads it.
 pub fn parse_ip(text: &str) -> Option<IpAddr> {
-    fast_ip(text).or_else(|| text.parse().ok())
+    fast_ip(text).or_else(|| text.parse::<IpAddr>().ok().map(|a| a.to_canonical()))
 }
 
 /// [`parse_ip`] of bytes (an Arrow string's): no UTF-8 check on the fast path.
 pub fn parse_ip_bytes(b: &[u8]) -> Option<IpAddr> {
-    fast_ip_bytes(b).or_else(|| std::str::from_utf8(b).ok()?.parse().ok())
+    fast_ip_bytes(b).or_else(|| {
+        std::str::from_utf8(b)
+            .ok()?
+            .parse::<IpAddr>()
+            .ok()
+            .map(|a| a.to_canonical())
+    })
 }
 
 fn ip(text: &str, what: &str) -> Result<IpAddr, String> {
-    if let Some(ip) = fast_ip(text) {
-        return Ok(ip);
-    }
-    text.parse()
-        .map_err(|_| format!("{what} `{text}` is not an IP address"))
+    parse_ip(text).ok_or_else(|| {
+        format!(
+            "{what} `{}` is not an IP address",
+            crate::load::quoted(text)
+        )
+    })
 }
 
 fn port(text: &str, what: &str) -> Result<u16, String> {
     if text.is_empty() {
         return Ok(0);
     }
-    text.parse()
-        .map_err(|_| format!("{what} `{text}` is not a port (0-65535)"))
+    text.parse().map_err(|_| {
+        format!(
+            "{what} `{}` is not a port (0-65535)",
+            crate::load::quoted(text)
+        )
+    })
 }
 
 fn direction(text: &str) -> Result<Direction, String> {
@@ -299,7 +311,12 @@ fn direction(text: &str) -> Result<Direction, String> {
 
 /// The comma-separated fields of a tuple, without allocating: up to 13, and how many there
 /// were (14 means more than 13).
-fn fields(text: &str) -> ([&str; 13], usize) {
+fn fields(text: &str) -> Result<([&str; 13], usize), String> {
+    // No field of a real tuple is longer than an IPv6 address; error messages quote fields.
+    const LONGEST: usize = 64;
+    if text.len() > 14 * (LONGEST + 1) {
+        return Err(format!("{} bytes: longer than any flow tuple", text.len()));
+    }
     let mut f = [""; 13];
     let mut n = 0;
     let mut start = 0;
@@ -307,7 +324,7 @@ fn fields(text: &str) -> ([&str; 13], usize) {
     for (i, &b) in text.as_bytes().iter().enumerate() {
         if b == b',' {
             if n == 12 {
-                return (f, 14);
+                return Ok((f, 14));
             }
             // Commas are ASCII: the slice bounds fall on character boundaries.
             f[n] = &text[start..i];
@@ -316,7 +333,14 @@ fn fields(text: &str) -> ([&str; 13], usize) {
         }
     }
     f[n] = &text[start..];
-    (f, n + 1)
+    if let Some(long) = f[..=n].iter().position(|x| x.len() > LONGEST) {
+        return Err(format!(
+            "field {} is {} bytes long: longer than any field of a flow tuple",
+            long + 1,
+            f[long].len()
+        ));
+    }
+    Ok((f, n + 1))
 }
 
 /// A dotted-quad IPv4 address, as flow logs write them, without the general parser's cost;
@@ -365,9 +389,24 @@ fn fast_ip_bytes(b: &[u8]) -> Option<IpAddr> {
     Some(IpAddr::V4(std::net::Ipv4Addr::from(octets)))
 }
 
+fn same_family(t: Tuple) -> Result<Tuple, String> {
+    if t.src.is_ipv4() == t.dst.is_ipv4() {
+        Ok(t)
+    } else {
+        Err(format!(
+            "source {} and destination {} are of different families",
+            t.src, t.dst
+        ))
+    }
+}
+
 /// Parses one VNet flow-log tuple (13 fields).
 pub fn parse_vnet(text: &str, group: u32) -> Result<Tuple, String> {
-    let (f, n) = fields(text);
+    parse_vnet_fields(text, group).and_then(same_family)
+}
+
+fn parse_vnet_fields(text: &str, group: u32) -> Result<Tuple, String> {
+    let (f, n) = fields(text)?;
     if n != 13 {
         return Err(format!("{n} fields where a VNet flow-log tuple has 13"));
     }
@@ -408,7 +447,12 @@ pub fn parse_vnet(text: &str, group: u32) -> Result<Tuple, String> {
 
 /// Parses one NSG flow-log tuple: 8 fields (version 1) or 13 (version 2).
 pub fn parse_nsg(text: &str, group: u32) -> Result<(Tuple, Kind), String> {
-    let (f, n) = fields(text);
+    let (t, k) = parse_nsg_fields(text, group)?;
+    Ok((same_family(t)?, k))
+}
+
+fn parse_nsg_fields(text: &str, group: u32) -> Result<(Tuple, Kind), String> {
+    let (f, n) = fields(text)?;
     let kind = match n {
         8 => Kind::Nsg1,
         13 => Kind::Nsg2,

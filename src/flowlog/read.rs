@@ -292,6 +292,8 @@ struct RawRecord {
     index: usize,
     line: usize,
     bytes: Vec<u8>,
+    /// Not an object: what it is instead (reported, skipped).
+    not_object: Option<&'static str>,
 }
 
 struct Batch {
@@ -311,8 +313,10 @@ enum Phase {
     Between,
     /// Inside a record.
     Record,
-    /// After the records array (the rest is skipped).
+    /// After the records array, to the end of the document (another may follow: `cat`).
     After,
+    /// Inside an element of the records array that is not an object (reported, skipped).
+    Skip,
 }
 
 /// Finds the elements of the `records` array in a byte stream.
@@ -335,6 +339,11 @@ struct Scanner<'o, R> {
     current_line: usize,
     next_index: usize,
     failed: bool,
+    /// Documents begun (several when blobs are concatenated on standard input).
+    documents: usize,
+    /// What the skipped element is, and where it began.
+    skip_what: &'static str,
+    skip_line: usize,
 }
 
 impl<'o, R: Read> Scanner<'o, R> {
@@ -357,6 +366,9 @@ impl<'o, R: Read> Scanner<'o, R> {
             current_line: 1,
             next_index: 0,
             failed: false,
+            documents: 0,
+            skip_what: "",
+            skip_line: 0,
         }
     }
 
@@ -447,10 +459,23 @@ impl<'o, R: Read> Scanner<'o, R> {
         batch
     }
 
+    /// The element just skipped, as a record to report.
+    fn skipped(&mut self) -> RawRecord {
+        let r = RawRecord {
+            index: self.next_index,
+            line: self.skip_line,
+            bytes: Vec::new(),
+            not_object: Some(self.skip_what),
+        };
+        self.next_index += 1;
+        r
+    }
+
     /// What an ended stream lacks.
     fn at_end(&self) -> Option<Bad> {
         match self.phase {
             Phase::After => None,
+            Phase::Start if self.documents > 0 => None,
             Phase::Start => Some(self.bad(None, "empty: not a flow log (expected {\"records\": [...]} as Azure writes VNet or NSG flow logs)".into())),
             Phase::Object if self.depth == 0 => Some(self.bad(None, "no `records` array: not a flow log (expected {\"records\": [...]} as Azure writes VNet or NSG flow logs)".into())),
             _ => Some(self.bad(
@@ -515,6 +540,7 @@ impl<'o, R: Read> Scanner<'o, R> {
                         index: self.next_index,
                         line: self.current_line,
                         bytes: std::mem::take(&mut self.current),
+                        not_object: None,
                     };
                     self.next_index += 1;
                     return Ok(Some(rec));
@@ -525,9 +551,6 @@ impl<'o, R: Read> Scanner<'o, R> {
             self.pos += 1;
             if c == b'\n' {
                 self.line += 1;
-            }
-            if self.phase == Phase::After {
-                continue;
             }
             if self.in_string {
                 if self.escape {
@@ -545,20 +568,68 @@ impl<'o, R: Read> Scanner<'o, R> {
                 continue;
             }
             match self.phase {
+                Phase::After => match c {
+                    b'"' => self.in_string = true,
+                    b'{' | b'[' => self.depth += 1,
+                    b'}' | b']' => {
+                        self.depth = self.depth.saturating_sub(1);
+                        if self.depth == 0 {
+                            // The document ended; another may follow (blobs concatenated).
+                            self.phase = Phase::Start;
+                        }
+                    }
+                    _ => {}
+                },
+                Phase::Skip => match c {
+                    b'"' => self.in_string = true,
+                    b'{' | b'[' => self.depth += 1,
+                    b',' if self.depth == self.records_depth => {
+                        self.phase = Phase::Between;
+                        return Ok(Some(self.skipped()));
+                    }
+                    b']' if self.depth == self.records_depth => {
+                        self.depth -= 1;
+                        self.phase = if self.depth == 0 {
+                            Phase::Start
+                        } else {
+                            Phase::After
+                        };
+                        return Ok(Some(self.skipped()));
+                    }
+                    b'}' | b']' => self.depth = self.depth.saturating_sub(1),
+                    _ => {}
+                },
                 Phase::Start => match c {
                     b'{' => {
                         self.phase = Phase::Object;
                         self.depth = 1;
+                        self.documents += 1;
+                        self.last_key.clear();
                     }
                     b'[' => {
                         self.phase = Phase::Between;
                         self.depth = 1;
                         self.records_depth = 1;
+                        self.documents += 1;
+                    }
+                    _ if self.documents > 0 => {
+                        return Err(format!(
+                            "line {}: `{}` after the end of the JSON document: the rest of the file is not read",
+                            self.line,
+                            (c as char).escape_default()
+                        ));
+                    }
+                    0x1f => {
+                        return Err("gzip-compressed: decompress it first (`gunzip -k FILE`, or `zcat FILE | tagnet flows attribute -`)".into());
+                    }
+                    0xff | 0xfe => {
+                        return Err("UTF-16 text: Azure writes flow logs as UTF-8; convert it (`iconv -f UTF-16 -t UTF-8 FILE > FILE.utf8.json`)".into());
                     }
                     _ => {
                         return Err(format!(
                             "line {}: not a flow log: starts with `{}` (expected {{\"records\": [...]}} as Azure writes VNet or NSG flow logs)",
-                            self.line, c as char
+                            self.line,
+                            (c as char).escape_default()
                         ));
                     }
                 },
@@ -595,16 +666,31 @@ impl<'o, R: Read> Scanner<'o, R> {
                     b',' => {}
                     b']' => {
                         self.depth -= 1;
-                        self.phase = Phase::After;
+                        self.phase = if self.depth == 0 {
+                            Phase::Start
+                        } else {
+                            Phase::After
+                        };
                     }
                     _ => {
-                        return Err(format!(
-                            "line {}: records[{}] is not an object (found `{}`)",
-                            self.line, self.next_index, c as char
-                        ));
+                        self.skip_line = self.line;
+                        self.skip_what = match c {
+                            b'"' => {
+                                self.in_string = true;
+                                "a string"
+                            }
+                            b'[' => {
+                                self.depth += 1;
+                                "an array"
+                            }
+                            b'n' => "null",
+                            b't' | b'f' => "a boolean",
+                            _ => "a number",
+                        };
+                        self.phase = Phase::Skip;
                     }
                 },
-                Phase::Record | Phase::After => unreachable!("handled above"),
+                Phase::Record => unreachable!("handled above"),
             }
         }
         Ok(None)
@@ -614,6 +700,62 @@ impl<'o, R: Read> Scanner<'o, R> {
 /// A string that is borrowed when it can be.
 #[derive(Deserialize, Default)]
 struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+
+/// One element of `flowTuples`: a string, or something else that is reported and skipped
+/// without losing the record's other tuples.
+enum Entry<'a> {
+    Text(Cow<'a, str>),
+    Other(&'static str),
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Entry<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Entry<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a flow tuple")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Entry<'a>, E> {
+                Ok(Entry::Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Entry<'a>, E> {
+                Ok(Entry::Text(Cow::Owned(v.to_string())))
+            }
+            fn visit_bool<E>(self, _: bool) -> std::result::Result<Entry<'a>, E> {
+                Ok(Entry::Other("a boolean"))
+            }
+            fn visit_i64<E>(self, _: i64) -> std::result::Result<Entry<'a>, E> {
+                Ok(Entry::Other("a number"))
+            }
+            fn visit_u64<E>(self, _: u64) -> std::result::Result<Entry<'a>, E> {
+                Ok(Entry::Other("a number"))
+            }
+            fn visit_f64<E>(self, _: f64) -> std::result::Result<Entry<'a>, E> {
+                Ok(Entry::Other("a number"))
+            }
+            fn visit_unit<E>(self) -> std::result::Result<Entry<'a>, E> {
+                Ok(Entry::Other("null"))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> std::result::Result<Entry<'a>, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Entry::Other("an array"))
+            }
+            fn visit_map<M: MapAccess<'de>>(
+                self,
+                mut m: M,
+            ) -> std::result::Result<Entry<'a>, M::Error> {
+                while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Entry::Other("an object"))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
 
 #[derive(Deserialize)]
 struct WireRecord<'a> {
@@ -652,7 +794,7 @@ struct WireVnetGroup<'a> {
     #[serde(default, borrow)]
     rule: Text<'a>,
     #[serde(default, rename = "flowTuples", borrow)]
-    tuples: Vec<Text<'a>>,
+    tuples: Vec<Entry<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -676,7 +818,7 @@ struct WireNsgMacFlows<'a> {
     #[serde(default, borrow)]
     mac: Text<'a>,
     #[serde(default, rename = "flowTuples", borrow)]
-    tuples: Vec<Text<'a>>,
+    tuples: Vec<Entry<'a>>,
 }
 
 /// Parses one record's bytes; tuples that cannot be read are returned as `Bad`.
@@ -686,6 +828,16 @@ fn parse_record(raw: &RawRecord, origin: &str) -> (Record, Vec<Bad>) {
         ..Record::default()
     };
     let mut bad = Vec::new();
+    if let Some(what) = raw.not_object {
+        bad.push(Bad {
+            origin: origin.to_string(),
+            record: Some(raw.index),
+            tuple: None,
+            text: String::new(),
+            why: format!("line {}: {what}, not a record object: skipped", raw.line),
+        });
+        return (rec, bad);
+    }
     let w: WireRecord<'_> = match serde_json::from_slice(&raw.bytes) {
         Ok(w) => w,
         Err(e) => {
@@ -718,7 +870,21 @@ fn parse_record(raw: &RawRecord, origin: &str) -> (Record, Vec<Bad>) {
         .unwrap_or_default();
     rec.version = w.version.or(w.properties.as_ref().and_then(|p| p.version));
     let mut no = 0usize;
-    let mut take = |rec: &mut Record, text: &str, g: u32, nsg: bool| {
+    let mut take = |rec: &mut Record, entry: &Entry<'_>, g: u32, nsg: bool| {
+        let text: &str = match entry {
+            Entry::Text(t) => t,
+            Entry::Other(what) => {
+                bad.push(Bad {
+                    origin: origin.to_string(),
+                    record: Some(raw.index),
+                    tuple: Some(no),
+                    text: String::new(),
+                    why: format!("{what}, not a tuple string of comma-separated fields"),
+                });
+                no += 1;
+                return;
+            }
+        };
         let parsed = if nsg {
             super::parse_nsg(text, g)
         } else {
@@ -733,7 +899,7 @@ fn parse_record(raw: &RawRecord, origin: &str) -> (Record, Vec<Bad>) {
                 origin: origin.to_string(),
                 record: Some(raw.index),
                 tuple: Some(no),
-                text: text.chars().take(200).collect(),
+                text: crate::load::quoted(text),
                 why,
             }),
         }
@@ -750,7 +916,7 @@ fn parse_record(raw: &RawRecord, origin: &str) -> (Record, Vec<Bad>) {
                 let gi = (rec.groups.len() - 1) as u32;
                 rec.tuples.reserve(g.tuples.len());
                 for t in &g.tuples {
-                    take(&mut rec, &t.0, gi, false);
+                    take(&mut rec, t, gi, false);
                 }
             }
         }
@@ -766,7 +932,7 @@ fn parse_record(raw: &RawRecord, origin: &str) -> (Record, Vec<Bad>) {
                 let gi = (rec.groups.len() - 1) as u32;
                 rec.tuples.reserve(m.tuples.len());
                 for t in &m.tuples {
-                    take(&mut rec, &t.0, gi, true);
+                    take(&mut rec, t, gi, true);
                 }
             }
         }
@@ -811,12 +977,52 @@ mod tests {
             bad[0]
         );
         let (recs, bad, _) = read_slice(VNET.replace("\"bad,tuple\"", "7").as_bytes(), "t.json");
-        assert!(recs[0].tuples.is_empty());
+        assert_eq!(recs[0].tuples.len(), 2);
         assert!(
-            bad[0].why.contains("line 6, column 21") && bad[0].tuple.is_none(),
+            bad[0].why.contains("a number, not a tuple") && bad[0].tuple == Some(2),
             "{}",
             bad[0]
         );
+        // A record not of the record shape is skipped whole, with its line.
+        let (recs, bad, _) = read_slice(
+            VNET.replace("\"flowGroups\"", "\"flowGroups\":5,\"x\"")
+                .as_bytes(),
+            "t.json",
+        );
+        assert!(recs[0].tuples.is_empty());
+        assert!(bad[0].why.contains("line 3"), "{}", bad[0]);
+        // Not objects among the records: reported, and the records after them are read.
+        let two = format!(
+            "{{\"records\":[\"oops\",null,[1,[2]],{}]}}",
+            &VNET[12..VNET.len() - 2]
+        );
+        let (recs, bad, _) = read_slice(two.as_bytes(), "t.json");
+        assert_eq!(
+            recs.iter().map(|r| r.tuples.len()).sum::<usize>(),
+            2,
+            "{bad:?}"
+        );
+        assert_eq!(
+            bad.iter()
+                .filter(|b| b.why.contains("not a record object"))
+                .count(),
+            3
+        );
+        assert_eq!(recs.last().unwrap().index, 3);
+        // Two blobs one after the other (cat A B |): both read.
+        let cat = format!("{VNET}\n{VNET}");
+        let (recs, _, _) = read_slice(cat.as_bytes(), "t.json");
+        assert_eq!(recs.len(), 2);
+        let (_, bad, _) = read_slice(format!("{VNET} x").as_bytes(), "t.json");
+        assert!(
+            bad.last()
+                .unwrap()
+                .why
+                .contains("after the end of the JSON document"),
+            "{bad:?}"
+        );
+        let (_, bad, _) = read_slice(b"\x1f\x8b\x08\x00", "t.json.gz");
+        assert!(bad[0].why.contains("gzip"), "{bad:?}");
     }
 
     #[test]

@@ -40,13 +40,15 @@ impl Plan {
         let blobs = total.div_ceil(per_blob).max(1);
         let nics = blobs.min(2);
         let hours = blobs.div_ceil(nics);
+        // Fewer than a record a minute: fewer records, one tuple each.
+        let records = total.clamp(1, 60);
         Plan {
             kind,
             region: region.to_string(),
             nics,
             hours,
-            records: 60,
-            tuples: (total / (nics * hours * 60)).max(1),
+            records,
+            tuples: (total / (nics * hours * records)).max(1),
             seed,
             vnet: Ipv4Addr::new(10, 0, 0, 0),
         }
@@ -323,10 +325,27 @@ pub fn generate(
     plan: &Plan,
     decide: Decide<'_>,
 ) -> crate::Result<Vec<Blob>> {
+    let mut blobs = Vec::new();
+    generate_each(snap, index, plan, decide, &mut |b| {
+        blobs.push(b);
+        Ok(())
+    })?;
+    blobs.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(blobs)
+}
+
+/// [`generate`], handing each blob on as it is made (NIC by NIC, hour by hour), so that only
+/// one blob is in memory at a time.
+pub fn generate_each(
+    snap: &Snapshot,
+    index: &TagIndex,
+    plan: &Plan,
+    decide: Decide<'_>,
+    each: &mut dyn FnMut(Blob) -> crate::Result<()>,
+) -> crate::Result<()> {
     let mut rng = Rng::new(plan.seed);
     let pools = pools(snap, index, &plan.region, &mut rng)?;
     let start_ms: u64 = 1_764_288_000_000; // 2025-11-28T00:00:00Z
-    let mut blobs = Vec::new();
     for nic in 0..plan.nics {
         let local = Ipv4Addr::from(u32::from(plan.vnet) + 4 + nic as u32);
         let mac = format!("00224800{:04X}", nic);
@@ -363,14 +382,13 @@ pub fn generate(
                     "resourceId=/SUBSCRIPTIONS/00000000-0000-0000-0000-000000000000/RESOURCEGROUPS/ML-RG/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/ML-NSG"
                 }
             };
-            blobs.push(Blob {
+            each(Blob {
                 path: format!("{root}/y={y}/m={m}/d={d}/h={h}/m=00/macAddress={mac}/PT1H.json"),
                 json,
-            });
+            })?;
         }
     }
-    blobs.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(blobs)
+    Ok(())
 }
 
 /// A tuple as the log writes it.

@@ -58,3 +58,8 @@ fn lines_corpus() {
 fn server_corpus() {
     replay("server", harness::server);
 }
+
+#[test]
+fn flow_logs_corpus() {
+    replay("flow_logs", harness::flow_logs);
+}
