@@ -6,8 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")"
 python3 -m pip install -q --disable-pip-version-check -r requirements-test.txt
 python3 -m pip install -q --disable-pip-version-check --no-build-isolation --force-reinstall --no-deps .
-# The CLI the tests compare against, built from the same checkout.
-cargo build --locked -q --bin tagnet
+# The CLI the tests compare against, built from the same checkout (`cargo test` has built it).
+if [ ! -x ../target/debug/tagnet ]; then
+  (cd .. && cargo build --locked -q -p tagnet --bin tagnet)
+fi
 export TAGNET_BIN="$PWD/../target/debug/tagnet"
 # From inside tests/, so that `import tagnet` is the installed package, not this folder.
 cd tests
