@@ -53,6 +53,33 @@ struct StrCol<'a> {
 }
 
 impl StrCol<'_> {
+    /// A column over raw buffers, its lengths checked.
+    ///
+    /// # Safety
+    /// As [`raw`]: the buffers stay valid and unchanged while the column is used.
+    unsafe fn from_raw<'a>(
+        data: (usize, usize),
+        offsets: (usize, usize),
+        wide: bool,
+        start: usize,
+        len: usize,
+        validity: Option<(usize, usize)>,
+    ) -> PyResult<StrCol<'a>> {
+        // SAFETY: by the function's contract.
+        let col = unsafe {
+            StrCol {
+                data: raw(data),
+                offsets: raw(offsets),
+                wide,
+                start,
+                len,
+                validity: validity.map(|v| raw(v)),
+            }
+        };
+        col.check()?;
+        Ok(col)
+    }
+
     fn check(&self) -> PyResult<()> {
         let w = if self.wide { 8 } else { 4 };
         if self.offsets.len() < (self.start + self.len + 1) * w {
@@ -328,17 +355,7 @@ impl Index {
     ) -> PyResult<Columns<'py>> {
         // SAFETY: tagnet/__init__.py passes the addresses and sizes of the buffers of an
         // Arrow array it holds until this call returns.
-        let (data, offsets, validity) =
-            unsafe { (raw(data), raw(offsets), validity.map(|v| raw(v))) };
-        let col = StrCol {
-            data,
-            offsets,
-            wide,
-            start,
-            len: length,
-            validity,
-        };
-        col.check()?;
+        let col = unsafe { StrCol::from_raw(data, offsets, wide, start, length, validity)? };
         let part = py.detach(|| {
             self.lookup_rows(length, |i| match col.get(i) {
                 None => Ok(None),
@@ -413,17 +430,7 @@ impl Index {
     ) -> PyResult<Columns<'py>> {
         // SAFETY: tagnet/__init__.py passes the addresses and sizes of the buffers of an
         // Arrow array it holds until this call returns.
-        let (data, offsets, validity) =
-            unsafe { (raw(data), raw(offsets), validity.map(|v| raw(v))) };
-        let col = StrCol {
-            data,
-            offsets,
-            wide,
-            start,
-            len: length,
-            validity,
-        };
-        col.check()?;
+        let col = unsafe { StrCol::from_raw(data, offsets, wide, start, length, validity)? };
         type Row = (u8, i32, i32, i32);
         let res: Result<Vec<Row>, String> = py.detach(|| {
             let at = Attributor::new(&self.snap, &self.index, None);

@@ -79,6 +79,21 @@ fn stream<T: Send>(
     }
 }
 
+/// Exit 2 when not one tuple could be read from any input.
+fn nothing_read(stats: &Stats, inputs: &[Input]) -> Result<()> {
+    if stats.tuples == 0 {
+        bail!(
+            "no readable flow tuple in {}",
+            inputs
+                .iter()
+                .map(Input::origin)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(())
+}
+
 fn carried_set(snap: &Snapshot, region: &str, profile: &str) -> Result<PrefixSet> {
     let p = tagnet::routes::profile(profile)?;
     let req = tagnet::routes::UdrRequest {
@@ -169,16 +184,7 @@ pub fn attribute(
         for part in shelf.into_inner().expect("no panic holds the shelf") {
             sum.merge(part);
         }
-        if stats.tuples == 0 {
-            bail!(
-                "no readable flow tuple in {}",
-                inputs
-                    .iter()
-                    .map(Input::origin)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
+        nothing_read(&stats, &inputs)?;
         let report = sum.report(&at, a.top);
         write_summary(
             out,
@@ -258,16 +264,7 @@ pub fn attribute(
             )?;
             stats += st;
         }
-        if stats.tuples == 0 {
-            bail!(
-                "no readable flow tuple in {}",
-                inputs
-                    .iter()
-                    .map(Input::origin)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
+        nothing_read(&stats, &inputs)?;
         if format == Format::Json {
             out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
         }
@@ -697,16 +694,7 @@ pub fn verify(
         )?;
         stats += st;
     }
-    if stats.tuples == 0 {
-        bail!(
-            "no readable flow tuple in {}",
-            inputs
-                .iter()
-                .map(Input::origin)
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
+    nothing_read(&stats, &inputs)?;
     if format == Format::Json {
         out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
     }

@@ -248,22 +248,13 @@ pub fn verify(
             format.typed()
         );
     }
-    let ctx = NsgContext {
-        snapshot: snap,
-        vnet: vnet_spaces(&a.vnet)?,
-        asgs: asgs(&a.asg)?,
-    };
-    let subnet = a.nsg.as_deref().map(read_nsg).transpose()?;
-    let nic = a.nic_nsg.as_deref().map(read_nsg).transpose()?;
-    if subnet.is_none() && nic.is_none() {
-        bail!("give the subnet's NSG with --nsg FILE, the NIC's with --nic-nsg FILE, or both");
-    }
-    let compiled = |n: &Option<Nsg>| -> Result<Option<CompiledNsg>> {
-        n.as_ref()
-            .map(|n| Ok(tagnet::nsg::compile(&ctx.resolve(n)?)))
-            .transpose()
-    };
-    let (cs, cn) = (compiled(&subnet)?, compiled(&nic)?);
+    let (cs, cn) = compiled_pair(
+        snap,
+        a.nsg.as_deref(),
+        a.nic_nsg.as_deref(),
+        &a.vnet,
+        &a.asg,
+    )?;
     let flows: Vec<(usize, std::result::Result<Option<Flow>, String>)> = match &a.flows {
         Some(path) => {
             let (bytes, origin) = tagnet::load::read_input(path)?;

@@ -41,17 +41,7 @@ fn now_secs() -> u64 {
 
 /// Today as `YYYY-MM-DD` (UTC).
 pub fn today() -> String {
-    let days = (now_secs() / 86_400) as i64;
-    // Civil from days (inverse of builtin::days_from_civil).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (y, m, d) = tagnet::load::builtin::civil_from_days((now_secs() / 86_400) as i64);
     format!("{y:04}-{m:02}-{d:02}")
 }
 

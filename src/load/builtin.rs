@@ -69,6 +69,20 @@ pub fn days_from_civil(date: &str) -> Option<i64> {
     Some(era * 146_097 + doe - 719_468)
 }
 
+/// The date of a day counted from 1970-01-01 (the inverse of [`days_from_civil`]):
+/// (year, month, day).
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
 /// The age in whole days of a snapshot published on `date`, at `now` (seconds since 1970).
 pub fn age_days(date: &str, now_secs: u64) -> Option<i64> {
     Some((now_secs / 86_400) as i64 - days_from_civil(date)?)
