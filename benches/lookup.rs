@@ -15,6 +15,9 @@
 //! - `load_cn376`: read + parse + validate + index the whole file, beside parsing it into a
 //!   `serde_json::Value` (the floor any JSON loader pays).
 //!
+//! With `AB=1` in the environment the lookup groups are replaced by alternated rounds (see
+//! [`alternate`]): `AB=1 cargo bench --bench lookup -- lookup_v`.
+//!
 //! Needs `../shared/data/servicetags/`; prints a note and measures nothing without it.
 
 mod common;
@@ -218,6 +221,25 @@ fn run<A: Sync>(addrs: &[A], threads: usize, f: impl Fn(&[A]) -> Walk + Sync) ->
     })
 }
 
+/// With `AB` set in the environment: instead of criterion's groups (which measure one tool
+/// for seconds, then the next, so a noisy neighbour on a shared machine can favour either),
+/// 21 rounds each timing `ours` then `peer` once, and the median, lowest and highest of
+/// peer time / our time. Both must give the same walk.
+fn alternate(what: &str, ours: impl Fn() -> Walk, peer: impl Fn() -> Walk) {
+    assert_eq!(ours(), peer(), "{what}: the answers differ");
+    let time = |f: &dyn Fn() -> Walk| {
+        let t = std::time::Instant::now();
+        black_box(f());
+        t.elapsed().as_secs_f64()
+    };
+    let mut ratios: Vec<f64> = (0..21).map(|_| time(&ours).recip() * time(&peer)).collect();
+    ratios.sort_by(f64::total_cmp);
+    eprintln!(
+        "{what}: speed ratio median {:.2} (lowest {:.2}, highest {:.2}) over 21 alternated rounds",
+        ratios[10], ratios[0], ratios[20]
+    );
+}
+
 fn lookup_v4(c: &mut Criterion) {
     let Some(path) = snapshot_path() else { return };
     let snap = tagnet::load::load_path(&path).unwrap();
@@ -279,6 +301,16 @@ fn lookup_v4(c: &mut Criterion) {
         }
         w
     };
+    if std::env::var_os("AB").is_some() {
+        for threads in [1, 2] {
+            alternate(
+                &format!("lookup_v4_cn376, {threads} thread(s), tagnet against dir_24_8"),
+                || run(&addrs, threads, tagnet_many),
+                || run(&addrs, threads, dir_walk),
+            );
+        }
+        return;
+    }
     let want = tagnet_many(&addrs);
     for (name, got) in [
         ("tagnet one at a time", tagnet_walk(&addrs)),
@@ -366,6 +398,16 @@ fn lookup_v6(c: &mut Criterion) {
         }
         w
     };
+    if std::env::var_os("AB").is_some() {
+        for threads in [1, 2] {
+            alternate(
+                &format!("lookup_v6_cn376, {threads} thread(s), tagnet against poptrie"),
+                || run(&addrs, threads, tagnet_many),
+                || run(&addrs, threads, poptrie_walk),
+            );
+        }
+        return;
+    }
     let want = tagnet_many(&addrs);
     for (name, got) in [
         ("tagnet one at a time", tagnet_walk(&addrs)),

@@ -67,8 +67,9 @@ impl Memory {
     }
 }
 
-/// Addresses a batch lookup handles at a time.
-const BATCH: usize = 1024;
+/// Addresses a batch lookup handles at a time: a block's first matches are prefetched before
+/// any is walked, and must still be in the first-level cache when they are.
+const BATCH: usize = 64;
 
 #[derive(Debug, Clone)]
 struct Family<K> {
@@ -77,27 +78,32 @@ struct Family<K> {
 }
 
 impl<K: interval::Key> Family<K> {
-    /// The matches of many addresses, a block of [`BATCH`] keys at a time.
+    /// The matches of many addresses, a block of [`BATCH`] keys at a time: their spans
+    /// first, prefetching each one's first match, then the calls.
     fn lookup_many<'s, A: Copy>(
         &'s self,
         ips: &[A],
         key: impl Fn(A) -> K,
         mut each: impl FnMut(usize, &'s [Match]),
     ) {
-        let mut keys: Vec<K> = Vec::with_capacity(BATCH);
-        let mut spans = Vec::with_capacity(BATCH);
+        let mut keys = [K::ZERO; BATCH];
+        let mut spans = [(0u32, 0u32); BATCH];
         for (b, block) in ips.chunks(BATCH).enumerate() {
-            keys.clear();
-            keys.extend(block.iter().map(|&a| key(a)));
-            self.table.get_many(&keys, &mut spans);
-            for (i, &(s, e)) in spans.iter().enumerate() {
+            let keys = &mut keys[..block.len()];
+            for (k, &a) in keys.iter_mut().zip(block) {
+                *k = key(a);
+            }
+            self.table.get_many(keys, |i, span| {
+                spans[i] = span;
+                interval::prefetch(self.matches.as_ptr().wrapping_add(span.0 as usize));
+            });
+            for (i, &(s, e)) in spans[..block.len()].iter().enumerate() {
                 each(b * BATCH + i, &self.matches[s as usize..e as usize]);
             }
         }
     }
 }
 
-/// Every tag containing an address, for IPv4 and IPv6, plus per-region tries.
 #[derive(Debug, Clone)]
 pub struct TagIndex {
     v4: Family<u32>,
