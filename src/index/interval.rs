@@ -4,7 +4,8 @@
 //! sweeping them in (start ascending, length ascending) order with a stack yields the segments
 //! and, for each prefix, its innermost container (its parent). A lookup is a directory step on
 //! the top 16 bits of the key and a binary search inside that bucket: O(log b) where b is the
-//! number of segment starts in the bucket (1 for most IPv4 buckets of the real snapshots).
+//! number of segment starts in the bucket (1 for most IPv4 buckets of the real snapshots). A
+//! slot that lies in one segment holds its value in the directory itself.
 
 /// An unsigned address key (`u32` for IPv4, `u128` for IPv6).
 pub trait Key: Copy + Ord + Send + Sync + std::fmt::Debug + 'static {
@@ -16,6 +17,8 @@ pub trait Key: Copy + Ord + Send + Sync + std::fmt::Debug + 'static {
     fn top16(self) -> usize;
     /// The lowest key of directory slot `slot` (`slot < 1 << DIR_BITS`).
     fn slot_start(slot: usize) -> Self;
+    /// The highest key of directory slot `slot`.
+    fn slot_last(slot: usize) -> Self;
     /// The `bits` bits after the top [`DIR_BITS`]: the second-level directory slot.
     fn sub(self, bits: u32) -> usize;
     /// The lowest key of second-level slot `sub` (of `bits` bits) inside slot `slot`.
@@ -34,6 +37,9 @@ impl Key for u32 {
     }
     fn slot_start(slot: usize) -> Self {
         (slot as u32) << (32 - DIR_BITS)
+    }
+    fn slot_last(slot: usize) -> Self {
+        Self::slot_start(slot) | (u32::MAX >> DIR_BITS)
     }
     const MAX_SUB: u32 = 16;
     fn sub(self, bits: u32) -> usize {
@@ -55,6 +61,9 @@ impl Key for u128 {
     }
     fn slot_start(slot: usize) -> Self {
         (slot as u128) << (128 - DIR_BITS)
+    }
+    fn slot_last(slot: usize) -> Self {
+        Self::slot_start(slot) | (u128::MAX >> DIR_BITS)
     }
     const MAX_SUB: u32 = 20;
     fn sub(self, bits: u32) -> usize {
@@ -128,31 +137,36 @@ pub fn laminar_sweep<K: Key>(ranges: &[(K, K)]) -> Sweep<K> {
 const DENSE: usize = 2;
 /// In a directory entry: the second level's width in bits (0 for a sparse slot) sits above
 /// [`BASE`].
-const WIDTH_SHIFT: u32 = 27;
+const WIDTH_SHIFT: u32 = 26;
 /// In a directory entry: where its second level starts in `dir2`.
 const BASE: u32 = (1 << WIDTH_SHIFT) - 1;
+/// In a directory entry: set when the whole slot lies in one segment, whose value (below
+/// 2^31) the entry holds in place of the rest.
+const LEAF: u32 = 1 << 31;
 
-/// Segments with a value each, and a two-level directory: the top [`DIR_BITS`] bits of the
-/// key, then, in slots holding many segments, as many more bits as it takes to leave about
+/// Segments with a `u32` value each, and a two-level directory: the top [`DIR_BITS`] bits of
+/// the key, then, in slots holding many segments, as many more bits as it takes to leave about
 /// two segment starts a sub-slot (8 to 16 for IPv4, up to 20 for IPv6, whose space is crowded
-/// into a few top-16 slots), so the final binary search spans a handful of starts.
+/// into a few top-16 slots), so the final binary search spans a handful of starts. A slot
+/// that lies in one segment (most of the space, outside the published ranges) holds that
+/// segment's value itself: one read answers it.
 #[derive(Debug, Clone)]
-pub struct IntervalTable<K, V> {
+pub struct IntervalTable<K> {
     starts: Vec<K>,
-    values: Vec<V>,
-    /// Per slot: `bits << WIDTH_SHIFT | base`, its second level being `dir2[base..base +
-    /// 2^bits + 1]`: per sub-slot, the segment holding its first key (the last entry is the
-    /// next slot's first). A sparse slot has width 0: one entry, and the next slot's. Four bytes a slot keep an IPv4 directory at 256 KiB, so
-    /// two tables fit a core's L2 cache.
+    values: Vec<u32>,
+    /// Per slot: `LEAF | value`, or `bits << WIDTH_SHIFT | base`, its second level being
+    /// `dir2[base..base + 2^bits + 1]`: per sub-slot, the segment holding its first key (the
+    /// last entry is the next slot's first). A sparse slot has width 0: one entry, and the
+    /// next slot's. Four bytes a slot keep an IPv4 directory at 256 KiB.
     dir: Vec<u32>,
     dir2: Vec<u32>,
 }
 
-impl<K: Key, V: Copy + PartialEq> IntervalTable<K, V> {
+impl<K: Key> IntervalTable<K> {
     /// Builds from segments with ascending starts, the first starting at zero.
-    pub fn new(segments: impl IntoIterator<Item = (K, V)>) -> Self {
+    pub fn new(segments: impl IntoIterator<Item = (K, u32)>) -> Self {
         let mut starts: Vec<K> = Vec::new();
-        let mut values: Vec<V> = Vec::new();
+        let mut values: Vec<u32> = Vec::new();
         for (s, v) in segments {
             if values.last() == Some(&v) {
                 continue;
@@ -199,7 +213,13 @@ impl<K: Key, V: Copy + PartialEq> IntervalTable<K, V> {
             for sub in 0..1usize << bits {
                 dir2.push(holding(&mut seg, K::sub_start(slot, sub, bits)));
             }
-            dir.push(bits << WIDTH_SHIFT | base);
+            let mut last = lo as usize;
+            let leaf = holding(&mut last, K::slot_last(slot)) == lo && values[lo as usize] < LEAF;
+            dir.push(if leaf {
+                LEAF | values[lo as usize]
+            } else {
+                bits << WIDTH_SHIFT | base
+            });
         }
         dir2.push(first_seg[SLOTS]);
         dir2.shrink_to_fit();
@@ -217,17 +237,26 @@ impl<K: Key, V: Copy + PartialEq> IntervalTable<K, V> {
 
     /// The value of the segment holding `key`.
     #[inline]
-    pub fn get(&self, key: K) -> V {
-        let (lo, hi) = self.bucket(key);
+    pub fn get(&self, key: K) -> u32 {
+        let a = self.dir[key.top16()];
+        if a & LEAF != 0 {
+            return a & !LEAF;
+        }
+        let (lo, hi) = self.bucket(self.sub_index(key, a));
         self.values[self.find(key, lo, hi)]
     }
 
-    /// The bucket of segments `[lo, hi]` that may hold `key` (directory steps only).
+    /// Where in `dir2` the bucket of `key` starts, given its directory entry `a` (no leaf; for
+    /// a leaf, any number).
     #[inline(always)]
-    fn bucket(&self, key: K) -> (u32, u32) {
+    fn sub_index(&self, key: K, a: u32) -> usize {
         // No branch: a sparse slot is a sub-level of width zero.
-        let a = self.dir[key.top16()];
-        let i = (a & BASE) as usize + key.sub(a >> WIDTH_SHIFT);
+        (a & BASE) as usize + key.sub((a >> WIDTH_SHIFT) & 31)
+    }
+
+    /// The bucket of segments `[lo, hi]` starting at `dir2[i]`.
+    #[inline(always)]
+    fn bucket(&self, i: usize) -> (u32, u32) {
         (self.dir2[i], self.dir2[i + 1])
     }
 
@@ -244,20 +273,37 @@ impl<K: Key, V: Copy + PartialEq> IntervalTable<K, V> {
     }
 
     /// The values of many keys, as [`IntervalTable::get`] gives them one by one: `each(i,
-    /// value)` for the `i`th key, in order. In two stages over blocks of keys: every key's
-    /// directory steps, prefetching its bucket's first start, then every key's bucket search;
-    /// the reads of a block are in flight together instead of one chain after the other.
+    /// value)` for the `i`th key, in order. In stages over blocks of keys: every key's
+    /// directory entry, which answers keys in leaf slots and lists the others (without a
+    /// branch), prefetching their buckets; then every listed key's bucket, prefetching its
+    /// first start; then their searches. The reads of a block are in flight together instead
+    /// of one chain after another, and keys outside the dense slots cost one read.
     #[inline]
-    pub fn get_many(&self, keys: &[K], mut each: impl FnMut(usize, V)) {
+    pub fn get_many(&self, keys: &[K], mut each: impl FnMut(usize, u32)) {
         const BLOCK: usize = 32;
+        let mut values = [0u32; BLOCK];
+        let mut listed = [(0u32, 0u32); BLOCK]; // (key in block, bucket in `dir2`)
         let mut buckets = [(0u32, 0u32); BLOCK];
         for (b, block) in keys.chunks(BLOCK).enumerate() {
-            for (bucket, &key) in buckets.iter_mut().zip(block) {
-                *bucket = self.bucket(key);
+            let mut n = 0;
+            for (i, &key) in block.iter().enumerate() {
+                let a = self.dir[key.top16()];
+                values[i] = a & !LEAF;
+                let at = self.sub_index(key, a);
+                prefetch(self.dir2.as_ptr().wrapping_add(at));
+                listed[n] = (i as u32, at as u32);
+                n += usize::from(a & LEAF == 0);
+            }
+            for (bucket, &(_, at)) in buckets.iter_mut().zip(&listed[..n]) {
+                *bucket = self.bucket(at as usize);
                 prefetch(self.starts.as_ptr().wrapping_add(bucket.0 as usize + 1));
             }
-            for (i, (&(lo, hi), &key)) in buckets.iter().zip(block).enumerate() {
-                each(b * BLOCK + i, self.values[self.find(key, lo, hi)]);
+            for (&(lo, hi), &(i, _)) in buckets.iter().zip(&listed[..n]) {
+                let i = i as usize;
+                values[i] = self.values[self.find(block[i], lo, hi)];
+            }
+            for (i, &v) in values[..block.len()].iter().enumerate() {
+                each(b * BLOCK + i, v);
             }
         }
     }
@@ -266,7 +312,7 @@ impl<K: Key, V: Copy + PartialEq> IntervalTable<K, V> {
     pub fn heap_bytes(&self) -> (usize, usize) {
         (
             self.starts.capacity() * std::mem::size_of::<K>()
-                + self.values.capacity() * std::mem::size_of::<V>(),
+                + self.values.capacity() * std::mem::size_of::<u32>(),
             (self.dir.capacity() + self.dir2.capacity()) * 4,
         )
     }
@@ -282,7 +328,7 @@ impl<K: Key, V: Copy + PartialEq> IntervalTable<K, V> {
     }
 
     /// Segments as (start, value), ascending.
-    pub fn segments(&self) -> impl Iterator<Item = (K, V)> + '_ {
+    pub fn segments(&self) -> impl Iterator<Item = (K, u32)> + '_ {
         self.starts.iter().copied().zip(self.values.iter().copied())
     }
 }

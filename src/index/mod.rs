@@ -71,13 +71,51 @@ impl Memory {
 /// any is walked, and must still be in the first-level cache when they are.
 const BATCH: usize = 64;
 
+/// How a table segment's `u32` names its span of `matches`: `offset << LEN_BITS | len`, or,
+/// for a span too long or too far to pack, `LONG | i` with the span at `long[i]`. A packed span
+/// stays below 2^31, so the table's directory can hold it in place of a pointer.
+const LEN_BITS: u32 = 7;
+const LEN_MAX: u32 = (1 << LEN_BITS) - 1;
+const LONG: u32 = 1 << 31;
+
 #[derive(Debug, Clone)]
 struct Family<K> {
-    table: IntervalTable<K, (u32, u32)>,
+    table: IntervalTable<K>,
     matches: Vec<Match>,
+    /// Spans that do not pack into a segment's `u32`.
+    long: Vec<(u32, u32)>,
 }
 
 impl<K: interval::Key> Family<K> {
+    /// The `u32` naming span `[s, e)` of `matches`, adding it to `long` if it does not pack.
+    fn pack(long: &mut Vec<(u32, u32)>, (s, e): (u32, u32)) -> u32 {
+        if e - s < LEN_MAX && s < LONG >> LEN_BITS {
+            s << LEN_BITS | (e - s)
+        } else {
+            long.push((s, e));
+            LONG | (long.len() - 1) as u32
+        }
+    }
+
+    /// Where the span named by `v` starts and ends in `matches`.
+    #[inline(always)]
+    fn span(&self, v: u32) -> (usize, usize) {
+        if v & LONG == 0 {
+            let s = (v >> LEN_BITS) as usize;
+            (s, s + (v & LEN_MAX) as usize)
+        } else {
+            let (s, e) = self.long[(v & !LONG) as usize];
+            (s as usize, e as usize)
+        }
+    }
+
+    /// The matches of one key.
+    #[inline(always)]
+    fn get(&self, key: K) -> &[Match] {
+        let (s, e) = self.span(self.table.get(key));
+        &self.matches[s..e]
+    }
+
     /// The matches of many addresses, a block of [`BATCH`] keys at a time: their spans
     /// first, prefetching each one's first match, then the calls.
     fn lookup_many<'s, A: Copy>(
@@ -87,7 +125,7 @@ impl<K: interval::Key> Family<K> {
         mut each: impl FnMut(usize, &'s [Match]),
     ) {
         let mut keys = [K::ZERO; BATCH];
-        let mut spans = [(0u32, 0u32); BATCH];
+        let mut spans = [0u32; BATCH];
         for (b, block) in ips.chunks(BATCH).enumerate() {
             let keys = &mut keys[..block.len()];
             for (k, &a) in keys.iter_mut().zip(block) {
@@ -95,10 +133,11 @@ impl<K: interval::Key> Family<K> {
             }
             self.table.get_many(keys, |i, span| {
                 spans[i] = span;
-                interval::prefetch(self.matches.as_ptr().wrapping_add(span.0 as usize));
+                interval::prefetch(self.matches.as_ptr().wrapping_add(self.span(span).0));
             });
-            for (i, &(s, e)) in spans[..block.len()].iter().enumerate() {
-                each(b * BATCH + i, &self.matches[s as usize..e as usize]);
+            for (i, &span) in spans[..block.len()].iter().enumerate() {
+                let (s, e) = self.span(span);
+                each(b * BATCH + i, &self.matches[s..e]);
             }
         }
     }
@@ -208,17 +247,29 @@ fn build_family<N: Net>(pairs: &mut [(N::K, N::K, TagId, N)]) -> (Family<N::K>, 
         matches.extend_from_slice(&scratch);
         closure.push((start, matches.len() as u32));
     }
+    let mut long = Vec::new();
+    let packed: Vec<u32> = closure
+        .iter()
+        .map(|&span| Family::<N::K>::pack(&mut long, span))
+        .collect();
     let table = IntervalTable::new(sweep.segments.iter().map(|&(k, node)| {
         (
             k,
             if node == NONE {
-                (0, 0)
+                0
             } else {
-                closure[node as usize]
+                packed[node as usize]
             },
         )
     }));
-    (Family { table, matches }, nets)
+    (
+        Family {
+            table,
+            matches,
+            long,
+        },
+        nets,
+    )
 }
 
 impl TagIndex {
@@ -278,15 +329,13 @@ impl TagIndex {
     /// Every tag containing an IPv4 address, sorted by tag name then prefix.
     #[inline]
     pub fn lookup_v4(&self, ip: Ipv4Addr) -> &[Match] {
-        let (s, e) = self.v4.table.get(u32::from(ip));
-        &self.v4.matches[s as usize..e as usize]
+        self.v4.get(u32::from(ip))
     }
 
     /// Every tag containing an IPv6 address, sorted by tag name then prefix.
     #[inline]
     pub fn lookup_v6(&self, ip: Ipv6Addr) -> &[Match] {
-        let (s, e) = self.v6.table.get(u128::from(ip));
-        &self.v6.matches[s as usize..e as usize]
+        self.v6.get(u128::from(ip))
     }
 
     /// [`TagIndex::lookup_v4`] of many addresses: `each(i, matches)` for the `i`th address, in
@@ -330,14 +379,17 @@ impl TagIndex {
 
     /// The index's size in memory, by part (the lazily built per-region tries excluded).
     pub fn memory(&self) -> Memory {
-        let fam = |t: (usize, usize), m: &[Match]| FamilyMemory {
-            segments: t.0,
-            directory: t.1,
-            matches: std::mem::size_of_val(m),
-        };
+        fn fam<K: interval::Key>(f: &Family<K>) -> FamilyMemory {
+            let (segments, directory) = f.table.heap_bytes();
+            FamilyMemory {
+                segments,
+                directory,
+                matches: std::mem::size_of_val(&f.matches[..]) + std::mem::size_of_val(&f.long[..]),
+            }
+        }
         Memory {
-            v4: fam(self.v4.table.heap_bytes(), &self.v4.matches),
-            v6: fam(self.v6.table.heap_bytes(), &self.v6.matches),
+            v4: fam(&self.v4),
+            v6: fam(&self.v6),
             prefixes: self.prefixes.capacity() * std::mem::size_of::<IpNet>(),
         }
     }
@@ -435,4 +487,42 @@ pub fn relations(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 130 tags holding one prefix (a closure too long to pack into a segment's `u32`), one
+    /// of them also holding a longer prefix inside it: both spans answer in full, one at a
+    /// time and in a batch.
+    #[test]
+    fn spans_too_long_to_pack_answer_in_full() {
+        let tags: Vec<String> = (0..130)
+            .map(|i| {
+                let extra = if i == 0 { r#","192.0.2.128/25""# } else { "" };
+                format!(
+                    r#"{{"name":"T{i:03}","properties":{{"region":"","systemService":"","addressPrefixes":["192.0.2.0/24"{extra}]}}}}"#
+                )
+            })
+            .collect();
+        let json = format!(
+            r#"{{"changeNumber":1,"cloud":"Public","values":[{}]}}"#,
+            tags.join(",")
+        );
+        let snap = crate::load::from_slice(json.as_bytes(), "x").unwrap();
+        let index = TagIndex::build(&snap);
+        assert!(!index.v4.long.is_empty(), "a span went to the long list");
+        let ips: Vec<Ipv4Addr> = ["192.0.2.1", "192.0.2.200", "192.0.3.1"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
+        let want = [130, 131, 0];
+        let mut batch = Vec::new();
+        index.lookup_many_v4(&ips, |_, ms| batch.push(ms.len()));
+        for (k, ip) in ips.iter().enumerate() {
+            assert_eq!(index.lookup_v4(*ip).len(), want[k], "{ip}");
+            assert_eq!(batch[k], want[k], "{ip} in a batch");
+        }
+    }
 }

@@ -32,10 +32,10 @@ pub struct CompiledNsg {
     /// Per (direction, flow protocol): the rules of that direction naming that protocol or `*`.
     dir_proto: [u32; 10],
     no_ports: u32,
-    src4: IntervalTable<u32, u32>,
-    src6: IntervalTable<u128, u32>,
-    dst4: IntervalTable<u32, u32>,
-    dst6: IntervalTable<u128, u32>,
+    src4: IntervalTable<u32>,
+    src6: IntervalTable<u128>,
+    dst4: IntervalTable<u32>,
+    dst6: IntervalTable<u128>,
     /// Per port: an index into `sport_ids` (16 bits keep the table at 128 KiB).
     sport: Vec<u16>,
     sport_ids: Vec<u32>,
