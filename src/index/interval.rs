@@ -275,9 +275,9 @@ impl<K: Key> IntervalTable<K> {
     /// The values of many keys, as [`IntervalTable::get`] gives them one by one: `each(i,
     /// value)` for the `i`th key, in order. In stages over blocks of keys: every key's
     /// directory entry, which answers keys in leaf slots and lists the others (without a
-    /// branch), prefetching their buckets; then every listed key's bucket, prefetching its
-    /// first start; then their searches. The reads of a block are in flight together instead
-    /// of one chain after another, and keys outside the dense slots cost one read.
+    /// branch), prefetching their buckets; then every listed key's bucket, prefetching the
+    /// first start it compares; then their searches. The reads of a block are in flight
+    /// together instead of one chain after another, and a key in a leaf slot costs one read.
     #[inline]
     pub fn get_many(&self, keys: &[K], mut each: impl FnMut(usize, u32)) {
         const BLOCK: usize = 32;
@@ -289,7 +289,8 @@ impl<K: Key> IntervalTable<K> {
             for (i, &key) in block.iter().enumerate() {
                 let a = self.dir[key.top16()];
                 values[i] = a & !LEAF;
-                let at = self.sub_index(key, a);
+                // A leaf's "bucket" is garbage: 0 instead, so its prefetch is of a cached line.
+                let at = self.sub_index(key, a) & usize::from(a & LEAF == 0).wrapping_neg();
                 prefetch(self.dir2.as_ptr().wrapping_add(at));
                 listed[n] = (i as u32, at as u32);
                 n += usize::from(a & LEAF == 0);

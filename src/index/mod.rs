@@ -4,8 +4,10 @@
 //! `AzureCloud`, `AzureCloud.<region>`, `<Service>`, `<Service>.<region>` — each with the
 //! matching prefix, for IPv4 and IPv6. Distinct prefixes are swept once into an
 //! [`interval::IntervalTable`]; each elementary segment points at a precomputed, name-sorted
-//! slice of matches (the closure of its innermost prefix and all prefixes containing it). A
-//! lookup is a directory step, a short binary search and a slice: O(log b), no allocation.
+//! slice of matches (the closure of its innermost prefix and all prefixes containing it),
+//! named by a `u32` packing its offset and length. A lookup is a directory step (which alone
+//! answers most of the address space, outside the published ranges), else a second step and a
+//! short binary search, then a slice: O(log b), no allocation.
 //!
 //! [`RegionIndex`] holds one compressed prefix trie per family and region
 //! ([`prefix_trie::PrefixMap`]), for the regional questions (routes, NSG checks) built on top;
@@ -55,7 +57,7 @@ pub struct FamilyMemory {
     pub segments: usize,
     /// The directory on the top bits and its second levels.
     pub directory: usize,
-    /// The matches the spans point into.
+    /// The matches the spans point into, and the spans too long to pack.
     pub matches: usize,
 }
 
@@ -89,7 +91,7 @@ struct Family<K> {
 impl<K: interval::Key> Family<K> {
     /// The `u32` naming span `[s, e)` of `matches`, adding it to `long` if it does not pack.
     fn pack(long: &mut Vec<(u32, u32)>, (s, e): (u32, u32)) -> u32 {
-        if e - s < LEN_MAX && s < LONG >> LEN_BITS {
+        if e - s <= LEN_MAX && s < LONG >> LEN_BITS {
             s << LEN_BITS | (e - s)
         } else {
             long.push((s, e));
@@ -143,6 +145,7 @@ impl<K: interval::Key> Family<K> {
     }
 }
 
+/// Every tag containing an address, for IPv4 and IPv6, plus per-region tries.
 #[derive(Debug, Clone)]
 pub struct TagIndex {
     v4: Family<u32>,
@@ -493,16 +496,29 @@ pub fn relations(
 mod tests {
     use super::*;
 
-    /// 130 tags holding one prefix (a closure too long to pack into a segment's `u32`), one
-    /// of them also holding a longer prefix inside it: both spans answer in full, one at a
-    /// time and in a batch.
+    /// Tags sharing prefixes in numbers around what packs into a segment's `u32`: 130 tags
+    /// hold 10.0.0.0/8 and 2000::/3 (whole directory slots, so their long spans must not be
+    /// taken for leaf values), one of them also 10.1.2.128/25 (131); 126 tags hold
+    /// 198.51.100.0/24 and 127 hold 203.0.113.0/24 (the length field's edge). Every answer is
+    /// whole, one at a time and in batches spanning several blocks, in order.
     #[test]
     fn spans_too_long_to_pack_answer_in_full() {
         let tags: Vec<String> = (0..130)
             .map(|i| {
-                let extra = if i == 0 { r#","192.0.2.128/25""# } else { "" };
+                let mut p = vec!["10.0.0.0/8", "2000::/3"];
+                if i == 0 {
+                    p.push("10.1.2.128/25");
+                }
+                if i < 126 {
+                    p.push("198.51.100.0/24");
+                }
+                if i < 127 {
+                    p.push("203.0.113.0/24");
+                }
+                let p: Vec<String> = p.iter().map(|x| format!("\"{x}\"")).collect();
                 format!(
-                    r#"{{"name":"T{i:03}","properties":{{"region":"","systemService":"","addressPrefixes":["192.0.2.0/24"{extra}]}}}}"#
+                    r#"{{"name":"T{i:03}","properties":{{"region":"","systemService":"","addressPrefixes":[{}]}}}}"#,
+                    p.join(",")
                 )
             })
             .collect();
@@ -512,17 +528,37 @@ mod tests {
         );
         let snap = crate::load::from_slice(json.as_bytes(), "x").unwrap();
         let index = TagIndex::build(&snap);
-        assert!(!index.v4.long.is_empty(), "a span went to the long list");
-        let ips: Vec<Ipv4Addr> = ["192.0.2.1", "192.0.2.200", "192.0.3.1"]
-            .iter()
-            .map(|s| s.parse().unwrap())
+        assert!(!index.v4.long.is_empty() && !index.v6.long.is_empty());
+        let cases4: [(&str, usize); 6] = [
+            ("10.200.0.1", 130),
+            ("10.1.2.200", 131),
+            ("198.51.100.7", 126),
+            ("203.0.113.7", 127),
+            ("192.0.2.1", 0),
+            ("11.0.0.0", 0),
+        ];
+        let ips: Vec<Ipv4Addr> = (0..200).map(|i| cases4[i % 6].0.parse().unwrap()).collect();
+        let mut seen = 0;
+        index.lookup_many_v4(&ips, |i, ms| {
+            assert_eq!(i, seen, "in order");
+            seen += 1;
+            assert_eq!(ms.len(), cases4[i % 6].1, "{} in a batch", ips[i]);
+            assert_eq!(ms, index.lookup_v4(ips[i]));
+        });
+        assert_eq!(seen, ips.len());
+        let ips6: Vec<Ipv6Addr> = (0..100)
+            .map(|i| {
+                ["2001:db8::1", "3fff::1", "4000::1"][i % 3]
+                    .parse()
+                    .unwrap()
+            })
             .collect();
-        let want = [130, 131, 0];
-        let mut batch = Vec::new();
-        index.lookup_many_v4(&ips, |_, ms| batch.push(ms.len()));
-        for (k, ip) in ips.iter().enumerate() {
-            assert_eq!(index.lookup_v4(*ip).len(), want[k], "{ip}");
-            assert_eq!(batch[k], want[k], "{ip} in a batch");
-        }
+        let mut seen = 0;
+        index.lookup_many_v6(&ips6, |i, ms| {
+            seen += 1;
+            assert_eq!(ms.len(), [130, 130, 0][i % 3], "{}", ips6[i]);
+            assert_eq!(ms, index.lookup_v6(ips6[i]));
+        });
+        assert_eq!(seen, ips6.len());
     }
 }
