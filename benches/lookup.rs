@@ -223,21 +223,35 @@ fn run<A: Sync>(addrs: &[A], threads: usize, f: impl Fn(&[A]) -> Walk + Sync) ->
 
 /// With `AB` set in the environment: instead of criterion's groups (which measure one tool
 /// for seconds, then the next, so a noisy neighbour on a shared machine can favour either),
-/// 21 rounds each timing `ours` then `peer` once, and the median, lowest and highest of
-/// peer time / our time. Both must give the same walk.
-fn alternate(what: &str, ours: impl Fn() -> Walk, peer: impl Fn() -> Walk) {
-    assert_eq!(ours(), peer(), "{what}: the answers differ");
-    let time = |f: &dyn Fn() -> Walk| {
-        let t = std::time::Instant::now();
-        black_box(f());
-        t.elapsed().as_secs_f64()
-    };
-    let mut ratios: Vec<f64> = (0..21).map(|_| time(&ours).recip() * time(&peer)).collect();
-    ratios.sort_by(f64::total_cmp);
-    eprintln!(
-        "{what}: speed ratio median {:.2} (lowest {:.2}, highest {:.2}) over 21 alternated rounds",
-        ratios[10], ratios[0], ratios[20]
-    );
+/// on one thread and on two, 21 rounds each timing `ours` then `peer` once, and the median,
+/// lowest and highest of peer time / our time. Both must give the same walk.
+fn alternate<A: Sync>(
+    group: &str,
+    peer_name: &str,
+    addrs: &[A],
+    ours: impl Fn(&[A]) -> Walk + Sync,
+    peer: impl Fn(&[A]) -> Walk + Sync,
+) {
+    for threads in [1, 2] {
+        let time = |f: &(dyn Fn(&[A]) -> Walk + Sync)| {
+            let t = std::time::Instant::now();
+            let w = black_box(run(addrs, threads, f));
+            (t.elapsed().as_secs_f64(), w)
+        };
+        assert_eq!(time(&ours).1, time(&peer).1, "{group}: the answers differ");
+        let mut ratios: Vec<f64> = (0..21)
+            .map(|_| {
+                let ours = time(&ours).0;
+                time(&peer).0 / ours
+            })
+            .collect();
+        ratios.sort_by(f64::total_cmp);
+        eprintln!(
+            "{group}, {threads} thread(s), tagnet against {peer_name}: speed ratio median {:.2} \
+             (lowest {:.2}, highest {:.2}) over 21 alternated rounds",
+            ratios[10], ratios[0], ratios[20]
+        );
+    }
 }
 
 fn lookup_v4(c: &mut Criterion) {
@@ -302,14 +316,7 @@ fn lookup_v4(c: &mut Criterion) {
         w
     };
     if std::env::var_os("AB").is_some() {
-        for threads in [1, 2] {
-            alternate(
-                &format!("lookup_v4_cn376, {threads} thread(s), tagnet against dir_24_8"),
-                || run(&addrs, threads, tagnet_many),
-                || run(&addrs, threads, dir_walk),
-            );
-        }
-        return;
+        return alternate("lookup_v4_cn376", "dir_24_8", &addrs, tagnet_many, dir_walk);
     }
     let want = tagnet_many(&addrs);
     for (name, got) in [
@@ -399,14 +406,13 @@ fn lookup_v6(c: &mut Criterion) {
         w
     };
     if std::env::var_os("AB").is_some() {
-        for threads in [1, 2] {
-            alternate(
-                &format!("lookup_v6_cn376, {threads} thread(s), tagnet against poptrie"),
-                || run(&addrs, threads, tagnet_many),
-                || run(&addrs, threads, poptrie_walk),
-            );
-        }
-        return;
+        return alternate(
+            "lookup_v6_cn376",
+            "poptrie",
+            &addrs,
+            tagnet_many,
+            poptrie_walk,
+        );
     }
     let want = tagnet_many(&addrs);
     for (name, got) in [

@@ -289,11 +289,12 @@ impl<K: Key> IntervalTable<K> {
             for (i, &key) in block.iter().enumerate() {
                 let a = self.dir[key.top16()];
                 values[i] = a & !LEAF;
+                let search = usize::from(a & LEAF == 0);
                 // A leaf's "bucket" is garbage: 0 instead, so its prefetch is of a cached line.
-                let at = self.sub_index(key, a) & usize::from(a & LEAF == 0).wrapping_neg();
+                let at = self.sub_index(key, a) & search.wrapping_neg();
                 prefetch(self.dir2.as_ptr().wrapping_add(at));
                 listed[n] = (i as u32, at as u32);
-                n += usize::from(a & LEAF == 0);
+                n += search;
             }
             for (bucket, &(_, at)) in buckets.iter_mut().zip(&listed[..n]) {
                 *bucket = self.bucket(at as usize);
