@@ -2,7 +2,7 @@
 
 use super::Status;
 use super::args::{CompletionsArgs, ExplainArgs, LookupArgs, PrefixesArgs, TagsArgs};
-use super::render::{self, Format, csv_field, json_str};
+use super::render::{self, Format, Sink, Texts, csv_field, json_str};
 use anyhow::{Context, Result};
 use ipnet::IpNet;
 use rayon::prelude::*;
@@ -424,9 +424,14 @@ pub(crate) fn sort_key(n: &IpNet) -> (u8, u128, u8) {
 struct Renderer<'a> {
     format: Format,
     snap: &'a Snapshot,
-    json_tag: Vec<String>,
-    csv_tag: Vec<String>,
-    prefix_text: Vec<String>,
+    /// Per tag: `{"tag":…,"region":…,"system_service":…,"prefix":"`.
+    json_tag: Texts,
+    /// Per tag: `,name,region,service,`.
+    csv_tag: Texts,
+    prefix_text: Texts,
+    /// For CSV: per match of the index (IPv4, IPv6), its row after the address:
+    /// `,name,region,service,prefix` and a newline.
+    csv_rows: Option<[Texts; 2]>,
     /// Table column widths: IP, TAG, REGION, SERVICE.
     widths: [usize; 4],
 }
@@ -505,7 +510,30 @@ fn render_wave<'a>(
             o.any_match = false;
             o.valid = 0;
             o.mapped = 0;
-            for (k, line) in block.lines().enumerate() {
+            // Most lines are a plain IPv4 address: read without the general parser and
+            // looked up a batch at a time; any other line first flushes the batch.
+            let mut plain = PlainBatch::default();
+            let mut at = 0;
+            for (k, raw) in block.split_inclusive('\n').enumerate() {
+                // As `str::lines` cuts them.
+                let line = match raw.strip_suffix('\n') {
+                    Some(l) => l.strip_suffix('\r').unwrap_or(l),
+                    None => raw,
+                };
+                let rest = &block.as_bytes()[at..];
+                at += raw.len();
+                if region.is_none()
+                    && let Some(a) = tagnet::load::parse_plain_v4(line.as_bytes())
+                {
+                    plain.keys[plain.n] = a.into();
+                    plain.texts[plain.n] = (line, rest);
+                    plain.n += 1;
+                    if plain.n == PLAIN_BATCH {
+                        r.plain_v4(o, &mut plain, index);
+                    }
+                    continue;
+                }
+                r.plain_v4(o, &mut plain, index);
                 match answer(line, index, region) {
                     Line::Answer((text, ms), mapped) => {
                         o.any_match |= !ms.is_empty();
@@ -517,27 +545,79 @@ fn render_wave<'a>(
                     Line::Bad(bad, reason) => o.bad.push((first_line + k, bad, reason)),
                 }
             }
+            r.plain_v4(o, &mut plain, index);
         });
     start.elapsed()
+}
+
+/// Plain IPv4 lines waiting to be looked up together.
+const PLAIN_BATCH: usize = 64;
+
+struct PlainBatch<'a> {
+    keys: [std::net::Ipv4Addr; PLAIN_BATCH],
+    /// Each line, and the block from the line on (a fixed copy of the address reads on
+    /// past it).
+    texts: [(&'a str, &'a [u8]); PLAIN_BATCH],
+    n: usize,
+}
+
+impl Default for PlainBatch<'_> {
+    fn default() -> Self {
+        PlainBatch {
+            keys: [std::net::Ipv4Addr::UNSPECIFIED; PLAIN_BATCH],
+            texts: [("", &[]); PLAIN_BATCH],
+            n: 0,
+        }
+    }
 }
 
 /// The result of one block of lines.
 #[derive(Default)]
 struct BlockOut<'a> {
-    text: String,
+    text: Sink,
     bad: Vec<(usize, &'a str, String)>,
     any_match: bool,
     valid: usize,
     mapped: usize,
 }
 
+/// `lookup ADDRESS…` and `lookup --input FILE`. The snapshot is loaded (by `load`) while the
+/// input is read, and indexed while the input is checked and cut into blocks.
 pub fn lookup(
-    snap: &Snapshot,
+    load: impl FnOnce() -> Result<Snapshot> + Send,
     a: &LookupArgs,
     format: Format,
     out: &mut dyn Write,
 ) -> Result<Status> {
-    let index = super::timed("index", || TagIndex::build(snap));
+    let (snap, input) = rayon::join(load, || {
+        a.input
+            .as_deref()
+            .map(|path| super::timed("read input", || tagnet::load::read_input(path)))
+            .transpose()
+    });
+    let snap = &snap?;
+    let input = input?;
+    let (index, text) = rayon::join(
+        || super::timed("index", || TagIndex::build(snap)),
+        || {
+            input
+                .as_ref()
+                .map(|(bytes, origin)| {
+                    let text = std::str::from_utf8(bytes).map_err(|e| {
+                        let line = bytes[..e.valid_up_to()]
+                            .iter()
+                            .filter(|&&b| b == b'\n')
+                            .count()
+                            + 1;
+                        anyhow::anyhow!(
+                            "{origin}:{line}: input is not UTF-8 text; expected one IP address per line"
+                        )
+                    })?;
+                    Ok::<_, anyhow::Error>((text, split_blocks(text, 1 << 16)))
+                })
+                .transpose()
+        },
+    );
     let region: Option<&RegionIndex> = match a.region.as_deref() {
         Some(r) => {
             let code = snap.resolve_region(r)?;
@@ -545,25 +625,12 @@ pub fn lookup(
         }
         None => None,
     };
-    let bytes;
     let joined;
-    let source = if let Some(path) = &a.input {
-        let origin;
-        (bytes, origin) = super::timed("read input", || tagnet::load::read_input(path))?;
-        let text = std::str::from_utf8(&bytes).map_err(|e| {
-            let line = bytes[..e.valid_up_to()]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count()
-                + 1;
-            anyhow::anyhow!(
-                "{origin}:{line}: input is not UTF-8 text; expected one IP address per line"
-            )
-        })?;
+    let source = if let (Some((_, origin)), Some((_, blocks))) = (&input, text?) {
         Source {
-            origin,
+            origin: origin.clone(),
             from_args: false,
-            blocks: split_blocks(text, 1 << 16),
+            blocks,
         }
     } else {
         // Arguments are checked before any output: a bad one is an error, not a skipped line.
@@ -612,38 +679,41 @@ pub fn lookup(
             }
         }
     }
+    let csv_tag = Texts::new(snap.tags().iter().map(|t| {
+        format!(
+            ",{},{},{},",
+            csv_field(t.name()),
+            csv_field(t.region()),
+            csv_field(t.system_service())
+        )
+    }));
+    let prefix_text = Texts::build(index.prefixes().len(), |i, b| {
+        let _ = write!(b, "{}", index.prefix(i as u32));
+    });
+    // Rows prepared per match pay off over many addresses, not a few.
+    let csv_rows = (format == Format::Csv && source.blocks.len() > 1).then(|| {
+        [index.matches_v4(), index.matches_v6()].map(|all| {
+            Texts::build(all.len(), |j, b| {
+                b.extend_from_slice(csv_tag.get(all[j].tag as usize));
+                b.extend_from_slice(prefix_text.get(all[j].prefix as usize));
+                b.push(b'\n');
+            })
+        })
+    });
     let r = Renderer {
         format,
         snap,
-        json_tag: snap
-            .tags()
-            .iter()
-            .map(|t| {
-                format!(
-                    "\"tag\":{},\"region\":{},\"system_service\":{}",
-                    json_str(t.name()),
-                    json_str(t.region()),
-                    json_str(t.system_service())
-                )
-            })
-            .collect(),
-        csv_tag: snap
-            .tags()
-            .iter()
-            .map(|t| {
-                format!(
-                    "{},{},{}",
-                    csv_field(t.name()),
-                    csv_field(t.region()),
-                    csv_field(t.system_service())
-                )
-            })
-            .collect(),
-        prefix_text: index
-            .prefixes()
-            .par_iter()
-            .map(ToString::to_string)
-            .collect(),
+        json_tag: Texts::new(snap.tags().iter().map(|t| {
+            format!(
+                "{{\"tag\":{},\"region\":{},\"system_service\":{},\"prefix\":\"",
+                json_str(t.name()),
+                json_str(t.region()),
+                json_str(t.system_service())
+            )
+        })),
+        csv_tag,
+        prefix_text,
+        csv_rows,
         widths,
     };
 
@@ -668,11 +738,11 @@ pub fn lookup(
             None => header.extend_from_slice(b"["),
         },
         Format::Table => {
-            let mut line = String::new();
+            let mut line = Sink::default();
             for (h, w) in ["IP", "TAG", "REGION", "SERVICE"].iter().zip(widths) {
-                pad(&mut line, h, w);
+                pad(&mut line, h.as_bytes(), w);
             }
-            line.push_str("PREFIX\n");
+            line.extend(b"PREFIX\n");
             header.extend_from_slice(line.as_bytes());
         }
         Format::Ndjson => {}
@@ -708,6 +778,8 @@ pub fn lookup(
             }
             let start = Instant::now();
             let wrote = (|| -> Result<()> {
+                let mut head = None;
+                let mut parts: Vec<&[u8]> = Vec::with_capacity(blocks.len() + 1);
                 for o in &cur[..blocks.len()] {
                     if let Some((no, text, reason)) = o.bad.first()
                         && source.from_args
@@ -733,13 +805,16 @@ pub fn lookup(
                         text = &text[1..]; // the first item takes no separating comma
                         wrote_item = true;
                     }
-                    if !text.is_empty()
-                        && let Some(h) = header.take()
-                    {
-                        out.write_all(&h)?;
+                    if !text.is_empty() {
+                        // Before the first text, which only empty ones precede.
+                        head = head.or_else(|| header.take());
+                        parts.push(text);
                     }
-                    out.write_all(text)?;
                 }
+                // The wave in one vectored write: a buffered writer passes it straight through
+                // instead of copying it into its buffer.
+                let head: Vec<u8> = head.unwrap_or_default();
+                render::write_all_slices(out, std::iter::once(&head[..]).chain(parts))?;
                 Ok(())
             })();
             writing += start.elapsed();
@@ -920,55 +995,104 @@ fn index_prefix_id(index: &TagIndex, net: IpNet) -> u32 {
     i as u32
 }
 
-fn pad(s: &mut String, cell: &str, width: usize) {
-    s.push_str(cell);
-    const SPACES: &str = "                                                                ";
-    let mut n = width.saturating_sub(cell.len()) + 2;
-    while n > 0 {
-        let k = n.min(SPACES.len());
-        s.push_str(&SPACES[..k]);
-        n -= k;
+fn pad(s: &mut Sink, cell: &[u8], width: usize) {
+    s.extend(cell);
+    s.fill(b' ', width.saturating_sub(cell.len()) + 2);
+}
+
+/// `text` copied into `wide` when it fits, so that [`Sink::put`] appends it with one fixed
+/// copy: (what to put from, the length).
+fn widened<'a>(wide: &'a mut [u8; Texts::WIDE], text: &'a str) -> (&'a [u8], usize) {
+    match wide.get_mut(..text.len()) {
+        Some(head) => {
+            head.copy_from_slice(text.as_bytes());
+            (wide, text.len())
+        }
+        None => (text.as_bytes(), text.len()),
     }
 }
 
 impl Renderer<'_> {
+    /// Looks up and renders the waiting plain IPv4 lines, and empties the batch.
+    fn plain_v4(&self, o: &mut BlockOut, batch: &mut PlainBatch, index: &TagIndex) {
+        let (keys, texts) = (&batch.keys[..batch.n], &batch.texts[..batch.n]);
+        batch.n = 0;
+        if keys.is_empty() {
+            return;
+        }
+        o.valid += keys.len();
+        let Some(rows) = &self.csv_rows else {
+            index.lookup_many_v4(keys, |i, ms| {
+                o.any_match |= !ms.is_empty();
+                self.item(&mut o.text, texts[i].0, ms);
+            });
+            return;
+        };
+        let rows = &rows[0];
+        let mut runs = [(0usize, 0usize); PLAIN_BATCH];
+        index.lookup_many_v4_at(keys, |i, run| runs[i] = (run.start, run.end));
+        // Each address's rows are a run of prepared rows: their places are fetched eight
+        // addresses ahead, their text four ahead, while this one is written.
+        let runs = &runs[..keys.len()];
+        for &(start, _) in runs.iter().take(8) {
+            rows.prefetch_place(start);
+        }
+        for (i, &(start, end)) in runs.iter().enumerate() {
+            if let Some(&(ahead, _)) = runs.get(i + 8) {
+                rows.prefetch_place(ahead);
+            }
+            if let Some(&(ahead, _)) = runs.get(i + 4) {
+                rows.prefetch_text(ahead);
+            }
+            let run = start..end;
+            o.any_match |= !run.is_empty();
+            let (ip, ip_len) = (texts[i].1, texts[i].0.len());
+            if run.is_empty() {
+                o.text.put(ip, ip_len);
+                o.text.extend(b",,,,\n");
+            }
+            for j in run {
+                o.text.put(ip, ip_len);
+                rows.put(&mut o.text, j);
+            }
+        }
+    }
+
     /// Appends one address's answer.
-    fn item(&self, buf: &mut String, ip: &str, ms: &[Match]) {
+    fn item(&self, buf: &mut Sink, ip: &str, ms: &[Match]) {
+        let mut wide = [0u8; Texts::WIDE];
+        let (ip, ip_len) = widened(&mut wide, ip);
         match self.format {
             Format::Csv => {
                 if ms.is_empty() {
-                    buf.push_str(ip);
-                    buf.push_str(",,,,\n");
+                    buf.put(ip, ip_len);
+                    buf.extend(b",,,,\n");
                 }
                 for m in ms {
-                    buf.push_str(ip);
-                    buf.push(',');
-                    buf.push_str(&self.csv_tag[m.tag as usize]);
-                    buf.push(',');
-                    buf.push_str(&self.prefix_text[m.prefix as usize]);
-                    buf.push('\n');
+                    buf.put(ip, ip_len);
+                    self.csv_tag.put(buf, m.tag as usize);
+                    self.prefix_text.put(buf, m.prefix as usize);
+                    buf.push(b'\n');
                 }
             }
             Format::Json | Format::Ndjson => {
                 if self.format == Format::Json {
-                    buf.push_str(",\n");
+                    buf.extend(b",\n");
                 }
-                buf.push_str("{\"ip\":\"");
-                buf.push_str(ip);
-                buf.push_str("\",\"matches\":[");
+                buf.extend(b"{\"ip\":\"");
+                buf.put(ip, ip_len);
+                buf.extend(b"\",\"matches\":[");
                 for (i, m) in ms.iter().enumerate() {
                     if i > 0 {
-                        buf.push(',');
+                        buf.push(b',');
                     }
-                    buf.push('{');
-                    buf.push_str(&self.json_tag[m.tag as usize]);
-                    buf.push_str(",\"prefix\":\"");
-                    buf.push_str(&self.prefix_text[m.prefix as usize]);
-                    buf.push_str("\"}");
+                    self.json_tag.put(buf, m.tag as usize);
+                    self.prefix_text.put(buf, m.prefix as usize);
+                    buf.extend(b"\"}");
                 }
-                buf.push_str("]}");
+                buf.extend(b"]}");
                 if self.format == Format::Ndjson {
-                    buf.push('\n');
+                    buf.push(b'\n');
                 }
             }
             Format::Table
@@ -979,21 +1103,22 @@ impl Renderer<'_> {
             | Format::Bicep
             | Format::Terraform => {
                 let w = &self.widths;
+                let ip = &ip[..ip_len];
                 if ms.is_empty() {
                     pad(buf, ip, w[0]);
-                    pad(buf, "-", w[1]);
-                    pad(buf, "-", w[2]);
-                    pad(buf, "-", w[3]);
-                    buf.push_str("-\n");
+                    pad(buf, b"-", w[1]);
+                    pad(buf, b"-", w[2]);
+                    pad(buf, b"-", w[3]);
+                    buf.extend(b"-\n");
                 }
                 for m in ms {
                     let t = self.snap.tag(m.tag);
                     pad(buf, ip, w[0]);
-                    pad(buf, t.name(), w[1]);
-                    pad(buf, t.region(), w[2]);
-                    pad(buf, t.system_service(), w[3]);
-                    buf.push_str(&self.prefix_text[m.prefix as usize]);
-                    buf.push('\n');
+                    pad(buf, t.name().as_bytes(), w[1]);
+                    pad(buf, t.region().as_bytes(), w[2]);
+                    pad(buf, t.system_service().as_bytes(), w[3]);
+                    self.prefix_text.put(buf, m.prefix as usize);
+                    buf.push(b'\n');
                 }
             }
         }

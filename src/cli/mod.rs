@@ -168,12 +168,12 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
                 }
                 let mut from_stdin = a.clone();
                 from_stdin.input = Some("-".into());
-                return commands::lookup(&snap()?, &from_stdin, cli.format, out);
+                return commands::lookup(snap, &from_stdin, cli.format, out);
             }
             if a.addresses.iter().any(|x| x.contains('/')) {
                 return commands::lookup_prefixes(&snap()?, a, cli.format, out);
             }
-            commands::lookup(&snap()?, a, cli.format, out)
+            commands::lookup(snap, a, cli.format, out)
         }
     }
 }

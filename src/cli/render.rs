@@ -329,3 +329,236 @@ mod tests {
         );
     }
 }
+
+/// Writes every slice, in order, with vectored writes (which a `BufWriter` passes straight to
+/// its writer when they are larger than its buffer, instead of copying them in).
+pub fn write_all_slices<'a>(
+    out: &mut dyn Write,
+    slices: impl IntoIterator<Item = &'a [u8]>,
+) -> io::Result<()> {
+    let mut slices: Vec<io::IoSlice> = slices
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .map(io::IoSlice::new)
+        .collect();
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        match out.write_vectored(rest) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => io::IoSlice::advance_slices(&mut rest, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// A growing output buffer for loops that append millions of short texts. Its vector is kept
+/// at least [`Texts::WIDE`] bytes longer than what was written, so a text of up to that
+/// length is appended as one fixed-size copy (a few vector moves, no call to `memcpy`),
+/// and the length then advanced by the text's own.
+#[derive(Default)]
+pub struct Sink {
+    bytes: Vec<u8>,
+    len: usize,
+}
+
+impl Sink {
+    /// What was written.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    /// Forgets what was written, keeping the memory.
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// The next `n` bytes, to be written.
+    #[inline(always)]
+    fn room(&mut self, n: usize) -> &mut [u8] {
+        if self.bytes.len() < self.len + n + Texts::WIDE {
+            self.grow(n);
+        }
+        &mut self.bytes[self.len..self.len + n]
+    }
+
+    #[cold]
+    fn grow(&mut self, n: usize) {
+        let want = (self.len + n + Texts::WIDE)
+            .max(self.bytes.len() * 2)
+            .max(4096);
+        self.bytes.resize(want, 0);
+    }
+
+    /// Appends `s`.
+    #[inline(always)]
+    pub fn extend(&mut self, s: &[u8]) {
+        self.room(s.len()).copy_from_slice(s);
+        self.len += s.len();
+    }
+
+    /// Appends one byte.
+    #[inline(always)]
+    pub fn push(&mut self, b: u8) {
+        self.room(1)[0] = b;
+        self.len += 1;
+    }
+
+    /// Appends `n` copies of `b`.
+    pub fn fill(&mut self, b: u8, n: usize) {
+        self.room(n).fill(b);
+        self.len += n;
+    }
+
+    /// Appends `from[..len]`: by one fixed copy of [`Texts::WIDE`] bytes when `from` holds
+    /// that many and `len` is no more, else by a plain copy.
+    #[inline(always)]
+    pub fn put(&mut self, from: &[u8], len: usize) {
+        match from.first_chunk::<{ Texts::WIDE }>() {
+            Some(wide) if len <= Texts::WIDE => {
+                self.room(Texts::WIDE).copy_from_slice(wide);
+                self.len += len;
+            }
+            _ => self.put_long(&from[..len]),
+        }
+    }
+
+    /// [`Sink::put`] of a text too long for one fixed copy (apart, so that the compiler does
+    /// not merge the two copies into one call to `memcpy`).
+    #[cold]
+    #[inline(never)]
+    fn put_long(&mut self, s: &[u8]) {
+        self.extend(s);
+    }
+}
+
+/// Many short texts in one buffer, each appended to a [`Sink`] by one fixed-size copy (the
+/// buffer ends in [`Texts::WIDE`] spare bytes, so such a copy from any text stays inside it).
+pub struct Texts {
+    bytes: Vec<u8>,
+    /// Per text: offset and length in `bytes`.
+    at: Vec<(u32, u32)>,
+}
+
+impl Texts {
+    /// Texts up to this length are appended with one fixed copy.
+    pub const WIDE: usize = 64;
+
+    /// The texts, in order (the `i`th is [`Texts::put`]`(_, i)`).
+    pub fn new<S: AsRef<str>>(texts: impl IntoIterator<Item = S>) -> Texts {
+        let mut t = Texts {
+            bytes: Vec::new(),
+            at: Vec::new(),
+        };
+        for s in texts {
+            t.add(|b| b.extend_from_slice(s.as_ref().as_bytes()));
+        }
+        t.seal()
+    }
+
+    /// `n` texts, the `i`th written by `write(i, buffer)`, built in parallel.
+    pub fn build(n: usize, write: impl Fn(usize, &mut Vec<u8>) + Sync) -> Texts {
+        use rayon::prelude::*;
+        const CHUNK: usize = 8192;
+        let parts: Vec<Texts> = (0..n.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|c| {
+                let mut t = Texts {
+                    bytes: Vec::new(),
+                    at: Vec::with_capacity(CHUNK),
+                };
+                for i in c * CHUNK..n.min((c + 1) * CHUNK) {
+                    t.add(|b| write(i, b));
+                }
+                t
+            })
+            .collect();
+        let mut t = Texts {
+            bytes: Vec::with_capacity(parts.iter().map(|p| p.bytes.len()).sum()),
+            at: Vec::with_capacity(n),
+        };
+        for p in parts {
+            let base = u32::try_from(t.bytes.len()).expect("texts under 4 GiB");
+            t.at.extend(p.at.iter().map(|&(o, l)| (base + o, l)));
+            t.bytes.extend_from_slice(&p.bytes);
+        }
+        t.seal()
+    }
+
+    fn add(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+        let offset = self.bytes.len();
+        write(&mut self.bytes);
+        let len = self.bytes.len() - offset;
+        self.at.push((
+            u32::try_from(offset).expect("texts under 4 GiB"),
+            len as u32,
+        ));
+    }
+
+    fn seal(mut self) -> Texts {
+        self.bytes.resize(self.bytes.len() + Self::WIDE, 0);
+        self
+    }
+
+    /// Text `i`.
+    pub fn get(&self, i: usize) -> &[u8] {
+        let (offset, len) = self.at[i];
+        &self.bytes[offset as usize..][..len as usize]
+    }
+
+    /// Appends text `i` to `sink`.
+    #[inline(always)]
+    pub fn put(&self, sink: &mut Sink, i: usize) {
+        let (offset, len) = self.at[i];
+        sink.put(&self.bytes[offset as usize..], len as usize);
+    }
+
+    /// Asks for the place of text `i` to be brought into cache ahead of [`Texts::put`].
+    #[inline(always)]
+    pub fn prefetch_place(&self, i: usize) {
+        tagnet::index::interval::prefetch(self.at.as_ptr().wrapping_add(i));
+    }
+
+    /// Asks for the bytes of text `i` to be brought into cache (reads its place).
+    #[inline(always)]
+    pub fn prefetch_text(&self, i: usize) {
+        if let Some(&(offset, _)) = self.at.get(i) {
+            tagnet::index::interval::prefetch(self.bytes.as_ptr().wrapping_add(offset as usize));
+        }
+    }
+}
+
+#[cfg(test)]
+mod texts_tests {
+    use super::*;
+
+    #[test]
+    fn texts_append_exactly_themselves() {
+        let long = "x".repeat(Texts::WIDE * 2 + 3);
+        let items = ["", "a", "10.0.0.0/8", long.as_str(), "é,\"q\"", ""];
+        let t = Texts::new(items);
+        let built = Texts::build(items.len() * 3000, |i, b| {
+            b.extend_from_slice(items[i % items.len()].as_bytes())
+        });
+        let mut sink = Sink::default();
+        sink.extend(b"head:");
+        let mut want = b"head:".to_vec();
+        for (i, s) in items.iter().enumerate().rev() {
+            assert_eq!(t.get(i), s.as_bytes());
+            t.put(&mut sink, i);
+            want.extend_from_slice(s.as_bytes());
+        }
+        for i in (0..items.len() * 3000).step_by(997) {
+            built.put(&mut sink, i);
+            want.extend_from_slice(items[i % items.len()].as_bytes());
+        }
+        sink.put(b"abc", 2);
+        sink.push(b'!');
+        sink.fill(b' ', 3);
+        want.extend_from_slice(b"ab!   ");
+        assert_eq!(sink.as_bytes(), &want[..]);
+        sink.clear();
+        assert!(sink.as_bytes().is_empty());
+    }
+}

@@ -119,12 +119,13 @@ impl<K: interval::Key> Family<K> {
     }
 
     /// The matches of many addresses, a block of [`BATCH`] keys at a time: their spans
-    /// first, prefetching each one's first match, then the calls.
-    fn lookup_many<'s, A: Copy>(
-        &'s self,
+    /// first, prefetching each one's first match, then the calls, each with the run of
+    /// `matches` that answers the address.
+    fn lookup_many<A: Copy>(
+        &self,
         ips: &[A],
         key: impl Fn(A) -> K,
-        mut each: impl FnMut(usize, &'s [Match]),
+        mut each: impl FnMut(usize, std::ops::Range<usize>),
     ) {
         let mut keys = [K::ZERO; BATCH];
         let mut spans = [0u32; BATCH];
@@ -139,7 +140,7 @@ impl<K: interval::Key> Family<K> {
             });
             for (i, &span) in spans[..block.len()].iter().enumerate() {
                 let (s, e) = self.span(span);
-                each(b * BATCH + i, &self.matches[s..e]);
+                each(b * BATCH + i, s..e);
             }
         }
     }
@@ -344,12 +345,56 @@ impl TagIndex {
     /// [`TagIndex::lookup_v4`] of many addresses: `each(i, matches)` for the `i`th address, in
     /// order. Faster than one lookup at a time: the memory reads of a block of addresses are
     /// in flight together.
-    pub fn lookup_many_v4<'s>(&'s self, ips: &[Ipv4Addr], each: impl FnMut(usize, &'s [Match])) {
-        self.v4.lookup_many(ips, u32::from, each);
+    pub fn lookup_many_v4<'s>(
+        &'s self,
+        ips: &[Ipv4Addr],
+        mut each: impl FnMut(usize, &'s [Match]),
+    ) {
+        let all = &self.v4.matches;
+        self.v4
+            .lookup_many(ips, u32::from, |i, run| each(i, &all[run]));
     }
 
     /// [`TagIndex::lookup_v6`] of many addresses, as [`TagIndex::lookup_many_v4`].
-    pub fn lookup_many_v6<'s>(&'s self, ips: &[Ipv6Addr], each: impl FnMut(usize, &'s [Match])) {
+    pub fn lookup_many_v6<'s>(
+        &'s self,
+        ips: &[Ipv6Addr],
+        mut each: impl FnMut(usize, &'s [Match]),
+    ) {
+        let all = &self.v6.matches;
+        self.v6
+            .lookup_many(ips, u128::from, |i, run| each(i, &all[run]));
+    }
+
+    /// Every IPv4 match the index holds. The answer to any IPv4 address is a run of this
+    /// list, which [`TagIndex::lookup_many_v4_at`] gives by position: a caller can prepare
+    /// something per match once (a rendered row, say) and find an address's by position.
+    pub fn matches_v4(&self) -> &[Match] {
+        &self.v4.matches
+    }
+
+    /// Every IPv6 match the index holds, as [`TagIndex::matches_v4`].
+    pub fn matches_v6(&self) -> &[Match] {
+        &self.v6.matches
+    }
+
+    /// [`TagIndex::lookup_many_v4`] with each answer given as its run of
+    /// [`TagIndex::matches_v4`].
+    pub fn lookup_many_v4_at(
+        &self,
+        ips: &[Ipv4Addr],
+        each: impl FnMut(usize, std::ops::Range<usize>),
+    ) {
+        self.v4.lookup_many(ips, u32::from, each);
+    }
+
+    /// [`TagIndex::lookup_many_v6`] with each answer given as its run of
+    /// [`TagIndex::matches_v6`].
+    pub fn lookup_many_v6_at(
+        &self,
+        ips: &[Ipv6Addr],
+        each: impl FnMut(usize, std::ops::Range<usize>),
+    ) {
         self.v6.lookup_many(ips, u128::from, each);
     }
 
@@ -558,6 +603,19 @@ mod tests {
             seen += 1;
             assert_eq!(ms.len(), [130, 130, 0][i % 3], "{}", ips6[i]);
             assert_eq!(ms, index.lookup_v6(ips6[i]));
+        });
+        assert_eq!(seen, ips6.len());
+        let mut seen = 0;
+        index.lookup_many_v4_at(&ips, |i, run| {
+            assert_eq!(i, seen, "in order");
+            seen += 1;
+            assert_eq!(&index.matches_v4()[run], index.lookup_v4(ips[i]));
+        });
+        assert_eq!(seen, ips.len());
+        let mut seen = 0;
+        index.lookup_many_v6_at(&ips6, |i, run| {
+            seen += 1;
+            assert_eq!(&index.matches_v6()[run], index.lookup_v6(ips6[i]));
         });
         assert_eq!(seen, ips6.len());
     }
