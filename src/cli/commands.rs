@@ -428,12 +428,62 @@ struct Renderer<'a> {
     json_tag: Texts,
     /// Per tag: `,name,region,service,`.
     csv_tag: Texts,
-    prefix_text: Texts,
-    /// For CSV: per match of the index (IPv4, IPv6), its row after the address:
-    /// `,name,region,service,prefix` and a newline.
-    csv_rows: Option<[Texts; 2]>,
+    prefix_text: PrefixTexts<'a>,
+    /// For CSV of many addresses: per IPv4 match of the index ([`TagIndex::matches_v4`]),
+    /// its row after the address: `,name,region,service,prefix` and a newline.
+    csv_rows_v4: Option<Texts>,
     /// Table column widths: IP, TAG, REGION, SERVICE.
     widths: [usize; 4],
+}
+
+/// The printed form of every distinct prefix of an index, by prefix id: the IPv4 ones made at
+/// once, the IPv6 ones when first asked for.
+struct PrefixTexts<'a> {
+    index: &'a TagIndex,
+    v4: Texts,
+    v6: std::sync::OnceLock<Texts>,
+}
+
+impl<'a> PrefixTexts<'a> {
+    fn new(index: &'a TagIndex) -> Self {
+        let all = index.prefixes();
+        PrefixTexts {
+            index,
+            v4: Texts::build(index.distinct_prefixes().0, |i, b| {
+                if let IpNet::V4(n) = all[i] {
+                    render::push_ipv4_net(b, n);
+                }
+            }),
+            v6: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The texts holding prefix `id`, and its place among them.
+    #[inline(always)]
+    fn texts(&self, id: u32) -> (&Texts, usize) {
+        let (id, v4) = (id as usize, self.index.distinct_prefixes().0);
+        if id < v4 {
+            return (&self.v4, id);
+        }
+        let v6 = self.v6.get_or_init(|| {
+            let all = &self.index.prefixes()[v4..];
+            Texts::build(all.len(), |i, b| {
+                let _ = write!(b, "{}", all[i]);
+            })
+        });
+        (v6, id - v4)
+    }
+
+    fn get(&self, id: u32) -> &[u8] {
+        let (t, i) = self.texts(id);
+        t.get(i)
+    }
+
+    #[inline(always)]
+    fn put(&self, sink: &mut Sink, id: u32) {
+        let (t, i) = self.texts(id);
+        t.put(sink, i);
+    }
 }
 
 /// Where the addresses come from, as (1-based line number, text) blocks.
@@ -679,43 +729,42 @@ pub fn lookup(
             }
         }
     }
-    let csv_tag = Texts::new(snap.tags().iter().map(|t| {
-        format!(
-            ",{},{},{},",
-            csv_field(t.name()),
-            csv_field(t.region()),
-            csv_field(t.system_service())
-        )
-    }));
-    let prefix_text = Texts::build(index.prefixes().len(), |i, b| {
-        let _ = write!(b, "{}", index.prefix(i as u32));
-    });
-    // Rows prepared per match pay off over many addresses, not a few.
-    let csv_rows = (format == Format::Csv && source.blocks.len() > 1).then(|| {
-        [index.matches_v4(), index.matches_v6()].map(|all| {
+    let r = super::timed("prepare the texts of tags, prefixes and rows", || {
+        let csv_tag = Texts::new(snap.tags().iter().map(|t| {
+            format!(
+                ",{},{},{},",
+                csv_field(t.name()),
+                csv_field(t.region()),
+                csv_field(t.system_service())
+            )
+        }));
+        let prefix_text = PrefixTexts::new(&index);
+        // Rows prepared per match pay off over many addresses, not a few.
+        let csv_rows_v4 = (format == Format::Csv && source.blocks.len() > 1).then(|| {
+            let all = index.matches_v4();
             Texts::build(all.len(), |j, b| {
                 b.extend_from_slice(csv_tag.get(all[j].tag as usize));
-                b.extend_from_slice(prefix_text.get(all[j].prefix as usize));
+                b.extend_from_slice(prefix_text.get(all[j].prefix));
                 b.push(b'\n');
             })
-        })
+        });
+        Renderer {
+            format,
+            snap,
+            json_tag: Texts::new(snap.tags().iter().map(|t| {
+                format!(
+                    "{{\"tag\":{},\"region\":{},\"system_service\":{},\"prefix\":\"",
+                    json_str(t.name()),
+                    json_str(t.region()),
+                    json_str(t.system_service())
+                )
+            })),
+            csv_tag,
+            prefix_text,
+            csv_rows_v4,
+            widths,
+        }
     });
-    let r = Renderer {
-        format,
-        snap,
-        json_tag: Texts::new(snap.tags().iter().map(|t| {
-            format!(
-                "{{\"tag\":{},\"region\":{},\"system_service\":{},\"prefix\":\"",
-                json_str(t.name()),
-                json_str(t.region()),
-                json_str(t.system_service())
-            )
-        })),
-        csv_tag,
-        prefix_text,
-        csv_rows,
-        widths,
-    };
 
     // The header is written with the first answer, so a run with no valid line (exit 2)
     // writes nothing.
@@ -1021,14 +1070,13 @@ impl Renderer<'_> {
             return;
         }
         o.valid += keys.len();
-        let Some(rows) = &self.csv_rows else {
+        let Some(rows) = &self.csv_rows_v4 else {
             index.lookup_many_v4(keys, |i, ms| {
                 o.any_match |= !ms.is_empty();
                 self.item(&mut o.text, texts[i].0, ms);
             });
             return;
         };
-        let rows = &rows[0];
         let mut runs = [(0usize, 0usize); PLAIN_BATCH];
         index.lookup_many_v4_at(keys, |i, run| runs[i] = (run.start, run.end));
         // Each address's rows are a run of prepared rows: their places are fetched eight
@@ -1071,7 +1119,7 @@ impl Renderer<'_> {
                 for m in ms {
                     buf.put(ip, ip_len);
                     self.csv_tag.put(buf, m.tag as usize);
-                    self.prefix_text.put(buf, m.prefix as usize);
+                    self.prefix_text.put(buf, m.prefix);
                     buf.push(b'\n');
                 }
             }
@@ -1087,7 +1135,7 @@ impl Renderer<'_> {
                         buf.push(b',');
                     }
                     self.json_tag.put(buf, m.tag as usize);
-                    self.prefix_text.put(buf, m.prefix as usize);
+                    self.prefix_text.put(buf, m.prefix);
                     buf.extend(b"\"}");
                 }
                 buf.extend(b"]}");
@@ -1117,7 +1165,7 @@ impl Renderer<'_> {
                     pad(buf, t.name().as_bytes(), w[1]);
                     pad(buf, t.region().as_bytes(), w[2]);
                     pad(buf, t.system_service().as_bytes(), w[3]);
-                    self.prefix_text.put(buf, m.prefix as usize);
+                    self.prefix_text.put(buf, m.prefix);
                     buf.push(b'\n');
                 }
             }

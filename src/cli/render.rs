@@ -353,6 +353,28 @@ pub fn write_all_slices<'a>(
     Ok(())
 }
 
+/// Appends an IPv4 prefix as its `Display` writes it (`192.0.2.0/24`), without the
+/// formatting machinery: the rows of a lookup print a hundred thousand of them.
+pub fn push_ipv4_net(b: &mut Vec<u8>, net: ipnet::Ipv4Net) {
+    fn decimal(b: &mut Vec<u8>, n: u8) {
+        if n >= 100 {
+            b.push(b'0' + n / 100);
+        }
+        if n >= 10 {
+            b.push(b'0' + n / 10 % 10);
+        }
+        b.push(b'0' + n % 10);
+    }
+    for (i, octet) in net.network().octets().into_iter().enumerate() {
+        if i > 0 {
+            b.push(b'.');
+        }
+        decimal(b, octet);
+    }
+    b.push(b'/');
+    decimal(b, net.prefix_len());
+}
+
 /// A growing output buffer for loops that append millions of short texts. Its vector is kept
 /// at least [`Texts::WIDE`] bytes longer than what was written, so a text of up to that
 /// length is appended as one fixed-size copy (a few vector moves, no call to `memcpy`),
@@ -433,85 +455,81 @@ impl Sink {
     }
 }
 
-/// Many short texts in one buffer, each appended to a [`Sink`] by one fixed-size copy (the
-/// buffer ends in [`Texts::WIDE`] spare bytes, so such a copy from any text stays inside it).
+/// Many short texts, each appended to a [`Sink`] by one fixed-size copy: texts are kept in
+/// chunks of [`Texts::CHUNK`], each chunk's buffer ending in [`Texts::WIDE`] spare bytes so
+/// that such a copy from any text stays inside it. Chunks are built in parallel and kept
+/// apart (no copy to join them).
 pub struct Texts {
-    bytes: Vec<u8>,
-    /// Per text: offset and length in `bytes`.
+    chunks: Vec<Vec<u8>>,
+    /// Per text: offset in its chunk, and length.
     at: Vec<(u32, u32)>,
 }
 
 impl Texts {
     /// Texts up to this length are appended with one fixed copy.
     pub const WIDE: usize = 64;
+    /// Texts a chunk.
+    const CHUNK: usize = 4096;
 
     /// The texts, in order (the `i`th is [`Texts::put`]`(_, i)`).
-    pub fn new<S: AsRef<str>>(texts: impl IntoIterator<Item = S>) -> Texts {
-        let mut t = Texts {
-            bytes: Vec::new(),
-            at: Vec::new(),
-        };
-        for s in texts {
-            t.add(|b| b.extend_from_slice(s.as_ref().as_bytes()));
-        }
-        t.seal()
+    pub fn new<S: AsRef<str> + Sync>(texts: impl IntoIterator<Item = S>) -> Texts {
+        let texts: Vec<S> = texts.into_iter().collect();
+        Texts::build(texts.len(), |i, b| {
+            b.extend_from_slice(texts[i].as_ref().as_bytes())
+        })
     }
 
     /// `n` texts, the `i`th written by `write(i, buffer)`, built in parallel.
     pub fn build(n: usize, write: impl Fn(usize, &mut Vec<u8>) + Sync) -> Texts {
         use rayon::prelude::*;
-        const CHUNK: usize = 8192;
-        let parts: Vec<Texts> = (0..n.div_ceil(CHUNK))
+        // Per chunk: its bytes, and its texts' places.
+        type Chunk = (Vec<u8>, Vec<(u32, u32)>);
+        let parts: Vec<Chunk> = (0..n.div_ceil(Self::CHUNK))
             .into_par_iter()
             .map(|c| {
-                let mut t = Texts {
-                    bytes: Vec::new(),
-                    at: Vec::with_capacity(CHUNK),
-                };
-                for i in c * CHUNK..n.min((c + 1) * CHUNK) {
-                    t.add(|b| write(i, b));
+                let (mut bytes, mut at) = (Vec::new(), Vec::with_capacity(Self::CHUNK));
+                for i in c * Self::CHUNK..n.min((c + 1) * Self::CHUNK) {
+                    let offset = bytes.len();
+                    write(i, &mut bytes);
+                    let len = bytes.len() - offset;
+                    at.push((
+                        u32::try_from(offset).expect("a chunk of texts under 4 GiB"),
+                        len as u32,
+                    ));
                 }
-                t
+                bytes.resize(bytes.len() + Self::WIDE, 0);
+                (bytes, at)
             })
             .collect();
         let mut t = Texts {
-            bytes: Vec::with_capacity(parts.iter().map(|p| p.bytes.len()).sum()),
+            chunks: Vec::with_capacity(parts.len()),
             at: Vec::with_capacity(n),
         };
-        for p in parts {
-            let base = u32::try_from(t.bytes.len()).expect("texts under 4 GiB");
-            t.at.extend(p.at.iter().map(|&(o, l)| (base + o, l)));
-            t.bytes.extend_from_slice(&p.bytes);
+        for (bytes, at) in parts {
+            t.chunks.push(bytes);
+            t.at.extend_from_slice(&at);
         }
-        t.seal()
+        t
     }
 
-    fn add(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
-        let offset = self.bytes.len();
-        write(&mut self.bytes);
-        let len = self.bytes.len() - offset;
-        self.at.push((
-            u32::try_from(offset).expect("texts under 4 GiB"),
-            len as u32,
-        ));
-    }
-
-    fn seal(mut self) -> Texts {
-        self.bytes.resize(self.bytes.len() + Self::WIDE, 0);
-        self
+    /// The chunk holding text `i`, and where in it the text is.
+    #[inline(always)]
+    fn place(&self, i: usize) -> (&[u8], usize, usize) {
+        let (offset, len) = self.at[i];
+        (&self.chunks[i / Self::CHUNK], offset as usize, len as usize)
     }
 
     /// Text `i`.
     pub fn get(&self, i: usize) -> &[u8] {
-        let (offset, len) = self.at[i];
-        &self.bytes[offset as usize..][..len as usize]
+        let (chunk, offset, len) = self.place(i);
+        &chunk[offset..offset + len]
     }
 
     /// Appends text `i` to `sink`.
     #[inline(always)]
     pub fn put(&self, sink: &mut Sink, i: usize) {
-        let (offset, len) = self.at[i];
-        sink.put(&self.bytes[offset as usize..], len as usize);
+        let (chunk, offset, len) = self.place(i);
+        sink.put(&chunk[offset..], len);
     }
 
     /// Asks for the place of text `i` to be brought into cache ahead of [`Texts::put`].
@@ -523,8 +541,10 @@ impl Texts {
     /// Asks for the bytes of text `i` to be brought into cache (reads its place).
     #[inline(always)]
     pub fn prefetch_text(&self, i: usize) {
-        if let Some(&(offset, _)) = self.at.get(i) {
-            tagnet::index::interval::prefetch(self.bytes.as_ptr().wrapping_add(offset as usize));
+        if let (Some(&(offset, _)), Some(chunk)) =
+            (self.at.get(i), self.chunks.get(i / Self::CHUNK))
+        {
+            tagnet::index::interval::prefetch(chunk.as_ptr().wrapping_add(offset as usize));
         }
     }
 }
@@ -532,6 +552,27 @@ impl Texts {
 #[cfg(test)]
 mod texts_tests {
     use super::*;
+
+    #[test]
+    fn ipv4_nets_print_as_display_does() {
+        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+        for i in 0..20_000u32 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let addr = match i {
+                0 => 0,
+                1 => u32::MAX,
+                _ => rng as u32 >> (i % 9 * 4),
+            };
+            let net = ipnet::Ipv4Net::new(addr.into(), (i % 33) as u8)
+                .unwrap()
+                .trunc();
+            let mut b = Vec::new();
+            push_ipv4_net(&mut b, net);
+            assert_eq!(String::from_utf8(b).unwrap(), net.to_string());
+        }
+    }
 
     #[test]
     fn texts_append_exactly_themselves() {
