@@ -563,7 +563,7 @@ mod texts_tests {
             let addr = match i {
                 0 => 0,
                 1 => u32::MAX,
-                _ => rng as u32 >> (i % 9 * 4),
+                _ => rng as u32 >> (i % 8 * 4),
             };
             let net = ipnet::Ipv4Net::new(addr.into(), (i % 33) as u8)
                 .unwrap()

@@ -370,13 +370,22 @@ pub fn parse_plain_v4(text: &[u8]) -> Option<u32> {
     Some(value << 8 | part)
 }
 
-/// A line as quoted in a message: at most 100 characters.
+/// A line as quoted in a message: at most 100 characters, control characters escaped (`\u{1b}`,
+/// `\t`), so that a crafted input cannot send escape sequences to the reader's terminal.
 pub fn quoted(text: &str) -> String {
-    if text.chars().count() > 100 {
-        format!("{}…", text.chars().take(100).collect::<String>())
-    } else {
-        text.to_string()
+    let mut out = String::with_capacity(text.len().min(128));
+    for (i, c) in text.chars().enumerate() {
+        if i == 100 {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
     }
+    out
 }
 
 #[cfg(test)]
@@ -396,6 +405,14 @@ mod tests {
             // does the fast reader.
             proptest::prop_assert_eq!(fast, std.map(u32::from), "{:?}", text);
         }
+    }
+
+    #[test]
+    fn quoted_lines_escape_control_characters_and_stop_at_100() {
+        assert_eq!(quoted("\u{1b}[31mRED\u{7}\0"), "\\u{1b}[31mRED\\u{7}\\u{0}");
+        assert_eq!(quoted("a\tb"), "a\\tb");
+        assert_eq!(quoted(&"é".repeat(101)), format!("{}…", "é".repeat(100)));
+        assert_eq!(quoted(&"x".repeat(100)), "x".repeat(100));
     }
 
     #[test]
