@@ -165,13 +165,13 @@ pub fn lines(data: &[u8]) {
     let mut nets = Vec::new();
     for line in text.lines().take(2000) {
         let t = line.trim();
-        let _ = tagnet::load::parse_address(t);
+        let _ = tagnet::text::address(t);
         // `nsg verify --flows` lines (CSV or NDJSON): a flow that parses has both ports when
         // its protocol has ports, and addresses of one family.
         if let Ok(Some(f)) = tagnet::nsg::model::Flow::parse_line(line) {
             assert_eq!(f.local_ip.is_ipv4(), f.remote_ip.is_ipv4(), "{line}");
         }
-        if let Ok(n) = tagnet::load::parse_listed_prefix(t) {
+        if let Ok(n) = tagnet::text::listed_prefix(t) {
             nets.push(n.trunc());
         }
     }

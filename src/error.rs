@@ -129,11 +129,80 @@ pub enum Error {
     },
 
     /// A command-level usage error found by the library (conflicting options and the like).
-    #[error("{0}")]
+    #[error("{}", spell_refs(.0, &|f: &str| f.to_string()))]
     Usage(String),
+
+    /// A request's field holds a value the library refuses. The message names other fields as
+    /// `«name»`; each front end spells them its own way ([`Error::spelled`]): the CLI
+    /// `--max-routes`, the server `max_routes`, Python `max_routes=`.
+    #[error("{}", spell(field, message, &|f: &str| f.to_string()))]
+    Field {
+        /// The request field, in snake case (`max_routes`).
+        field: &'static str,
+        /// What is wrong and how to fix it; other fields as `«name»`.
+        message: String,
+    },
+}
+
+/// `FIELD MESSAGE` with every `«name»` in the message spelled by `name`.
+fn spell(field: &str, message: &str, name: &dyn Fn(&str) -> String) -> String {
+    let mut out = name(field);
+    if !message.starts_with(':') {
+        out.push(' ');
+    }
+    out.push_str(&spell_refs(message, name));
+    out
+}
+
+/// `text` with every `«name»` spelled by `name`.
+pub fn spell_refs(text: &str, name: &dyn Fn(&str) -> String) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('«') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + '«'.len_utf8()..];
+        match after.find('»') {
+            Some(close) => {
+                out.push_str(&name(&after[..close]));
+                rest = &after[close + '»'.len_utf8()..];
+            }
+            None => {
+                out.push('«');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 impl Error {
+    /// A [`Error::Field`] error.
+    pub fn field(field: &'static str, message: impl Into<String>) -> Error {
+        Error::Field {
+            field,
+            message: message.into(),
+        }
+    }
+
+    /// The message with request fields spelled by `name` (a front end's spelling: the CLI
+    /// gives `--max-routes` for `max_routes`); other errors as [`Display`](std::fmt::Display)
+    /// writes them.
+    ///
+    /// ```
+    /// let e = tagnet::Error::field("reserve", "`5` leaves no room under «max_routes» 5");
+    /// assert_eq!(e.to_string(), "reserve `5` leaves no room under max_routes 5");
+    /// let cli = e.spelled(&|f: &str| format!("--{}", f.replace('_', "-")));
+    /// assert_eq!(cli, "--reserve `5` leaves no room under --max-routes 5");
+    /// ```
+    pub fn spelled(&self, name: &dyn Fn(&str) -> String) -> String {
+        match self {
+            Error::Field { field, message } => spell(field, message, name),
+            Error::Usage(m) => spell_refs(m, name),
+            other => other.to_string(),
+        }
+    }
+
     /// A JSON syntax error of `origin` (line and column apart from the message), with the hint
     /// naming what the input should be.
     pub fn json(origin: &str, e: &serde_json::Error, hint: &str) -> Error {

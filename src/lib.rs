@@ -14,6 +14,7 @@
 //! ```
 //!
 //! # Layers
+//! - [`text`]: the one parser of each kind of text (address, prefix, endpoint).
 //! - [`load::wire`]: Microsoft's JSON exactly; [`load`]: validation into [`Snapshot`].
 //! - [`index`]: [`TagIndex`] (every containing tag, O(log b) per lookup after an O(n log n)
 //!   build) and per-region compressed tries.
@@ -24,6 +25,9 @@
 //!   sweep, O(n log n + pairs)).
 //! - [`routes`]: forced-tunneling route plans ([`routes::plan`]), route-table audits
 //!   ([`routes::audit`]) and deployment renderers ([`routes::deploy`]).
+//! - [`ops`]: the use cases every front end calls — a request of plain values, validated once,
+//!   and a `Serialize` report; [`render`]: records as table, CSV, JSON, NDJSON or Markdown.
+//! - `serve` (feature `serve`): the HTTP front end; the CLI is the binary (feature `cli`).
 //! - [`oracle`]: slow, obviously-correct answers the tests compare against (the naive
 //!   functions beside each fast structure serve the same purpose).
 //!
@@ -40,11 +44,15 @@ pub mod flowlog;
 pub mod index;
 pub mod load;
 pub mod nsg;
+pub mod ops;
 pub mod oracle;
 pub mod prefixset;
+pub mod render;
 pub mod routes;
+#[cfg(feature = "serve")]
 pub mod serve;
 pub mod snapshot;
+pub mod text;
 
 pub use error::{Error, Result};
 
@@ -81,25 +89,10 @@ pub fn explain(code: &str) -> std::result::Result<&'static findings::Rule, Vec<&
         close = all.iter().map(|r| r.code).collect();
     }
     // Nearest first (edit distance), so a typo's intended code leads.
-    close.sort_by_key(|c| (edit_distance(c, &want), *c));
+    close.sort_by_key(|c| (text::edit_distance(c, &want), *c));
     Err(close)
 }
 
-/// Levenshtein distance over bytes (codes are ASCII).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, &x) in a.iter().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, &y) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(x != y)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
 pub use index::{Match, TagIndex};
 pub use prefixset::{budget, overlaps};
 pub use snapshot::{Snapshot, Tag, TagId};

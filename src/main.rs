@@ -50,9 +50,20 @@ fn main() -> ExitCode {
         Ok(status) => ExitCode::from(status.code()),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            let mut msg = format!("tagnet: error: {e}");
-            for cause in e.chain().skip(1) {
-                msg.push_str(&format!("\n  caused by: {cause}"));
+            // The library names request fields (`max_routes`); the command line spells them
+            // as flags (`--max-routes`).
+            let text =
+                |c: &(dyn std::error::Error + 'static)| match c.downcast_ref::<tagnet::Error>() {
+                    Some(t) => t.spelled(&cli::flag_name),
+                    None => c.to_string(),
+                };
+            let mut chain = e.chain();
+            let mut msg = format!(
+                "tagnet: error: {}",
+                chain.next().map(text).unwrap_or_default()
+            );
+            for cause in chain {
+                msg.push_str(&format!("\n  caused by: {}", text(cause)));
             }
             eprintln!("{msg}");
             ExitCode::from(Status::Error.code())

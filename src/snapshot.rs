@@ -492,7 +492,7 @@ pub(crate) fn suggest<'a>(
     let mut scored: Vec<(usize, &str)> = known
         .filter_map(|k| {
             let n = norm(k);
-            let d = levenshtein(want, &n);
+            let d = crate::text::edit_distance(want, &n);
             let contains = !want.is_empty() && (n.starts_with(want) || want.starts_with(&n));
             (d <= limit || contains).then_some((if contains { 0 } else { d }, k))
         })
@@ -509,30 +509,15 @@ pub(crate) fn suggest<'a>(
         .collect()
 }
 
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn edit_distance() {
-        assert_eq!(levenshtein("kitten", "sitting"), 3);
-        assert_eq!(levenshtein("", "abc"), 3);
-        assert_eq!(levenshtein("eastus2", "eastus2"), 0);
+        assert_eq!(crate::text::edit_distance("kitten", "sitting"), 3);
+        assert_eq!(crate::text::edit_distance("", "abc"), 3);
+        assert_eq!(crate::text::edit_distance("eastus2", "eastus2"), 0);
     }
 
     #[test]

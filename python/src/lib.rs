@@ -26,7 +26,8 @@ fn err(e: impl std::fmt::Display) -> PyErr {
 }
 
 fn tagnet_err(e: tagnet::Error) -> PyErr {
-    let mut msg = e.to_string();
+    // Request fields spelled as Python keyword arguments (`max_routes=`).
+    let mut msg = e.spelled(&|f: &str| format!("{f}="));
     let mut src = std::error::Error::source(&e);
     while let Some(s) = src {
         msg.push_str(&format!("\n  caused by: {s}"));
@@ -328,7 +329,7 @@ impl Index {
 
     /// Every (tag id, prefix id) holding one address.
     fn lookup(&self, address: &str) -> PyResult<Vec<(u32, u32)>> {
-        let (ip, _) = tagnet::load::parse_address(address)
+        let (ip, _) = tagnet::text::address(address)
             .map_err(|e| err(format!("`{address}` is not an IP address: {e}")))?;
         Ok(self
             .index
@@ -504,24 +505,19 @@ impl Index {
         ipv6: bool,
         max_routes: usize,
     ) -> PyResult<Bound<'py, PyList>> {
-        let p = tagnet::routes::profile(profile).map_err(tagnet_err)?;
-        let req = tagnet::routes::UdrRequest {
+        let params = tagnet::ops::udr::UdrParams {
             regions,
-            profile_tags: p.tags.clone(),
-            named_tags: Vec::new(),
+            profile: Some(profile.to_string()),
             ipv6,
-            next_hop: tagnet::routes::NextHop::Internet,
-            max_routes,
-            reserve: 1,
-            exact: false,
-            use_service_tags: false,
-            never_cover: Vec::new(),
+            max_routes: Some(max_routes),
+            ..Default::default()
         };
-        let plan = tagnet::routes::plan(&self.snap, &req)
+        let info = tagnet::ops::SnapshotInfo::of(&self.snap, "python");
+        let plan = tagnet::ops::udr::udr(&self.snap, &info, &params)
             .map_err(tagnet_err)?
-            .map_err(|over| err(over.message))?;
+            .map_err(|over| err(over.spelled(&|f: &str| format!("{f}="))))?;
         let out = PyList::empty(py);
-        for r in &plan.routes {
+        for r in &plan.plan_routes {
             let d = PyDict::new(py);
             d.set_item("name", &r.name)?;
             d.set_item("address_prefix", &r.address_prefix)?;
@@ -603,12 +599,12 @@ impl Index {
                 )));
             };
             let ip = |s: &str| {
-                tagnet::load::parse_address(s.trim())
+                tagnet::text::address(s.trim())
                     .map(|(a, _)| a)
                     .map_err(|e| {
                         err(format!(
                             "row {i}: `{}` is not an IP address: {e}",
-                            tagnet::load::quoted(s)
+                            tagnet::text::quoted(s)
                         ))
                     })
             };

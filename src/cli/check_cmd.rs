@@ -6,7 +6,6 @@ use super::render::{self, Format};
 use anyhow::{Context, Result, bail};
 use ipnet::IpNet;
 use std::io::Write;
-use tagnet::Snapshot;
 use tagnet::check::{Levels, Resolved};
 use tagnet::findings::Severity;
 
@@ -51,7 +50,7 @@ fn levels(a: &CheckArgs) -> Result<Resolved> {
 }
 
 pub fn check(
-    snap: &Snapshot,
+    snap: &super::source::Loaded,
     a: &CheckArgs,
     format: Format,
     out: &mut dyn Write,
@@ -59,7 +58,7 @@ pub fn check(
     if format.is_deployment() {
         bail!(
             "--format {}: check writes table, json, ndjson, csv, markdown or sarif",
-            format.typed()
+            render::typed(format)
         );
     }
     let levels = levels(a)?;
@@ -146,6 +145,7 @@ pub fn check(
             render::records(
                 out,
                 format,
+                Some(&snap.info),
                 &[
                     "ID",
                     "CODE",

@@ -9,11 +9,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::io::Write;
 use std::net::IpAddr;
-use std::path::Path;
 use std::time::{Duration, Instant};
 use tagnet::index::RegionIndex;
-use tagnet::prefixset::PrefixSet;
-use tagnet::{Match, Snapshot, TagId, TagIndex};
+use tagnet::{Match, Snapshot, TagIndex};
 
 #[derive(Serialize)]
 struct InfoRecord<'a> {
@@ -30,23 +28,15 @@ struct InfoRecord<'a> {
     distinct_ipv4_prefixes: usize,
     distinct_ipv6_prefixes: usize,
     warnings: &'a [tagnet::snapshot::Warning],
-    snapshot: Option<&'static super::source::SnapshotInfo>,
+    snapshot: &'a super::source::SnapshotInfo,
 }
 
-pub fn info(
-    snap: &Snapshot,
-    path: Option<&Path>,
-    format: Format,
-    out: &mut dyn Write,
-) -> Result<Status> {
+pub fn info(snap: &super::source::Loaded, format: Format, out: &mut dyn Write) -> Result<Status> {
     let index = TagIndex::build(snap);
     let (d4, d6) = index.distinct_prefixes();
     let regional = snap.tags().iter().filter(|t| t.is_regional()).count();
     let rec = InfoRecord {
-        source: super::source::used().map_or_else(
-            || path.map(|p| p.display().to_string()).unwrap_or_default(),
-            |u| u.source.clone(),
-        ),
+        source: snap.info.source.clone(),
         cloud: snap.cloud(),
         change_number: snap.change_number(),
         format: snap.format(),
@@ -59,7 +49,7 @@ pub fn info(
         distinct_ipv4_prefixes: d4,
         distinct_ipv6_prefixes: d6,
         warnings: snap.warnings(),
-        snapshot: super::source::used(),
+        snapshot: &snap.info,
     };
     if format == Format::Json {
         serde_json::to_writer_pretty(&mut *out, &rec)?;
@@ -113,7 +103,14 @@ pub fn info(
         serde_json::to_writer(&mut *out, &rec)?;
         writeln!(out)?;
     } else {
-        render::records(out, format, &headers, std::slice::from_ref(&rec), cells)?;
+        render::records(
+            out,
+            format,
+            Some(&snap.info),
+            &headers,
+            std::slice::from_ref(&rec),
+            cells,
+        )?;
     }
     Ok(Status::Success)
 }
@@ -134,7 +131,11 @@ pub fn man(out: &mut dyn Write) -> Result<Status> {
 }
 
 /// `tagnet regions`: one row per region code, sorted by code.
-pub fn regions(snap: &Snapshot, format: Format, out: &mut dyn Write) -> Result<Status> {
+pub fn regions(
+    snap: &super::source::Loaded,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<Status> {
     #[derive(Serialize)]
     struct Row<'a> {
         region: &'a str,
@@ -161,6 +162,7 @@ pub fn regions(snap: &Snapshot, format: Format, out: &mut dyn Write) -> Result<S
     render::records(
         out,
         format,
+        Some(&snap.info),
         &[
             "REGION",
             "DISPLAY NAME",
@@ -215,6 +217,7 @@ pub fn explain(a: &ExplainArgs, format: Format, out: &mut dyn Write) -> Result<S
     render::records(
         out,
         format,
+        None,
         &["ID", "CODE", "SEVERITY", "SOURCE", "SUMMARY"],
         &rules,
         |r| {
@@ -230,84 +233,26 @@ pub fn explain(a: &ExplainArgs, format: Format, out: &mut dyn Write) -> Result<S
     Ok(Status::Success)
 }
 
-#[derive(Serialize)]
-struct TagRecord<'a> {
-    name: &'a str,
-    region: &'a str,
-    system_service: &'a str,
-    ipv4_prefixes: usize,
-    ipv6_prefixes: usize,
-    network_features: Option<&'a [String]>,
-    change_number: Option<u64>,
-}
-
-pub fn tags(snap: &Snapshot, a: &TagsArgs, format: Format, out: &mut dyn Write) -> Result<Status> {
-    let region = a
-        .region
-        .as_deref()
-        .map(|r| snap.resolve_region(r))
-        .transpose()?;
-    let glob = a.name.as_deref().map(|g| g.to_ascii_lowercase());
-    if let Some(f) = a.feature.as_deref() {
-        let mut known: Vec<&str> = snap
-            .tags()
-            .iter()
-            .filter_map(|t| t.network_features())
-            .flatten()
-            .map(String::as_str)
-            .collect();
-        known.sort_unstable();
-        known.dedup();
-        if !known.iter().any(|k| k.eq_ignore_ascii_case(f)) {
-            anyhow::bail!(
-                "unknown network feature `{f}`; this file's tags list: {}",
-                if known.is_empty() {
-                    "none (a Discovery API file has no networkFeatures)".to_string()
-                } else {
-                    known.join(", ")
-                }
-            );
-        }
-    }
-    let recs: Vec<TagRecord> = snap
-        .tags()
-        .iter()
-        .filter(|t| region.is_none_or(|r| t.region() == r))
-        .filter(|t| {
-            a.service
-                .as_deref()
-                .is_none_or(|s| t.system_service().eq_ignore_ascii_case(s))
-        })
-        .filter(|t| a.feature.as_deref().is_none_or(|f| t.has_feature(f)))
-        .filter(|t| {
-            glob.as_deref()
-                .is_none_or(|g| tagnet::snapshot::glob_match(g, &t.name().to_ascii_lowercase()))
-        })
-        .map(|t| TagRecord {
-            name: t.name(),
-            region: t.region(),
-            system_service: t.system_service(),
-            ipv4_prefixes: t.v4().len(),
-            ipv6_prefixes: t.v6().len(),
-            network_features: t.network_features(),
-            change_number: t.change_number(),
-        })
-        .collect();
+pub fn tags(
+    snap: &super::source::Loaded,
+    a: &TagsArgs,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<Status> {
+    let params = tagnet::ops::catalog::TagsParams {
+        region: a.region.clone(),
+        service: a.service.clone(),
+        feature: a.feature.clone(),
+        name: a.name.clone(),
+    };
+    let recs = tagnet::ops::catalog::tags(snap, &params)?;
     render::records(
         out,
         format,
-        &["NAME", "REGION", "SERVICE", "IPV4", "IPV6", "FEATURES"],
+        Some(&snap.info),
+        &tagnet::ops::catalog::TagRecord::HEADERS,
         &recs,
-        |r| {
-            vec![
-                r.name.to_string(),
-                r.region.to_string(),
-                r.system_service.to_string(),
-                r.ipv4_prefixes.to_string(),
-                r.ipv6_prefixes.to_string(),
-                r.network_features.map(|f| f.join(" ")).unwrap_or_default(),
-            ]
-        },
+        tagnet::ops::catalog::TagRecord::cells,
     )?;
     Ok(if recs.is_empty() {
         Status::NoMatch
@@ -316,76 +261,43 @@ pub fn tags(snap: &Snapshot, a: &TagsArgs, format: Format, out: &mut dyn Write) 
     })
 }
 
-#[derive(Serialize)]
-struct PrefixesRecord {
-    snapshot: Option<&'static super::source::SnapshotInfo>,
-    tags: Vec<String>,
-    aggregated: bool,
-    prefixes: Vec<String>,
-}
-
 pub fn prefixes(
-    snap: &Snapshot,
+    snap: &super::source::Loaded,
     a: &PrefixesArgs,
     format: Format,
     out: &mut dyn Write,
 ) -> Result<Status> {
-    let mut ids: Vec<TagId> = Vec::new();
-    for t in &a.tag_names {
-        ids.extend(snap.resolve_tag(t, a.region.as_deref())?);
-    }
-    ids.sort_unstable();
-    ids.dedup();
-    let mut nets: Vec<IpNet> = Vec::new();
-    for &id in &ids {
-        let t = snap.tag(id);
-        if !a.ipv6 {
-            nets.extend(t.v4().iter().map(|&n| IpNet::V4(n)));
-        }
-        if !a.ipv4 {
-            nets.extend(t.v6().iter().map(|&n| IpNet::V6(n)));
-        }
-    }
-    let nets = if !a.minus.is_empty() || !a.intersect.is_empty() {
-        // Set algebra: the result is printed as its exact minimal prefixes.
-        let mut set = PrefixSet::from_prefixes(nets);
-        for x in &a.intersect {
-            set = set.intersection(&operand(snap, x, a.region.as_deref())?);
-        }
-        for x in &a.minus {
-            set = set.difference(&operand(snap, x, a.region.as_deref())?);
-        }
-        set.to_prefixes()
-    } else if a.aggregate {
-        PrefixSet::from_prefixes(nets).to_prefixes()
-    } else {
-        nets.sort_unstable_by_key(sort_key);
-        nets.dedup();
-        nets
+    use tagnet::ops::catalog::{Family, PrefixesParams};
+    let params = PrefixesParams {
+        tags: a.tag_names.clone(),
+        region: a.region.clone(),
+        family: match (a.ipv4, a.ipv6) {
+            (true, false) => Family::V4,
+            (false, true) => Family::V6,
+            _ => Family::Any,
+        },
+        aggregate: a.aggregate,
+        minus: a.minus.clone(),
+        intersect: a.intersect.clone(),
     };
-    let strings: Vec<String> = nets.iter().map(ToString::to_string).collect();
-    let empty = strings.is_empty();
+    let report = tagnet::ops::catalog::prefixes(snap, &snap.info, &params)?;
+    let empty = report.prefixes.is_empty();
     match format {
         Format::Json => {
-            let rec = PrefixesRecord {
-                snapshot: super::source::used(),
-                tags: ids
-                    .iter()
-                    .map(|&i| snap.tag(i).name().to_string())
-                    .collect(),
-                aggregated: a.aggregate,
-                prefixes: strings,
-            };
-            serde_json::to_writer_pretty(&mut *out, &rec)?;
+            serde_json::to_writer_pretty(&mut *out, &report)?;
             writeln!(out)?;
         }
         _ => {
             #[derive(Serialize)]
-            struct Row<'a> {
-                prefix: &'a str,
+            struct Row {
+                prefix: IpNet,
             }
-            let rows: Vec<Row> = strings.iter().map(|p| Row { prefix: p }).collect();
-            render::records(out, format, &["PREFIX"], &rows, |r| {
+            let rows: Vec<Row> = report
+                .prefixes
+                .iter()
+                .map(|&prefix| Row { prefix })
+                .collect();
+            render::records(out, format, Some(&snap.info), &["PREFIX"], &rows, |r| {
                 vec![r.prefix.to_string()]
             })?;
         }
@@ -397,28 +309,7 @@ pub fn prefixes(
     })
 }
 
-/// A `--minus`/`--intersect` operand: a prefix, or a tag (with the command's region).
-fn operand(snap: &Snapshot, text: &str, region: Option<&str>) -> Result<PrefixSet> {
-    if text.contains('/') || text.parse::<IpAddr>().is_ok() {
-        let net: IpNet = match text.parse::<IpAddr>() {
-            Ok(ip) => IpNet::from(ip),
-            Err(_) => tagnet::load::parse_listed_prefix(text)
-                .map_err(|reason| anyhow::anyhow!("invalid prefix `{text}`: {reason}"))?,
-        };
-        return Ok(PrefixSet::from_prefixes([net.trunc()]));
-    }
-    let ids = snap.resolve_tag(text, region)?;
-    Ok(PrefixSet::from_prefixes(ids.iter().flat_map(|&i| {
-        let t = snap.tag(i);
-        t.prefixes()
-    })))
-}
-
-/// IPv4 before IPv6, then address, then length.
-pub(crate) fn sort_key(n: &IpNet) -> (u8, u128, u8) {
-    let (s, _) = tagnet::prefixset::prefix_range(n);
-    (u8::from(matches!(n, IpNet::V6(_))), s, n.prefix_len())
-}
+pub(crate) use tagnet::ops::catalog::sort_key;
 
 /// Pre-rendered per-tag fields, so a million rows cost a few copies each.
 struct Renderer<'a> {
@@ -496,7 +387,7 @@ struct Source<'a> {
 /// An address as printed, and the tags holding it.
 type Answer<'a> = (std::borrow::Cow<'a, str>, std::borrow::Cow<'a, [Match]>);
 
-pub(crate) use tagnet::load::{parse_address, quoted};
+pub(crate) use tagnet::text::{address as parse_address, quoted};
 
 /// What one input line was.
 enum Line<'a> {
@@ -573,7 +464,7 @@ fn render_wave<'a>(
                 let rest = &block.as_bytes()[at..];
                 at += raw.len();
                 if region.is_none()
-                    && let Some(a) = tagnet::load::parse_plain_v4(line.as_bytes())
+                    && let Some(a) = tagnet::text::plain_v4(line.as_bytes())
                 {
                     plain.keys[plain.n] = a.into();
                     plain.texts[plain.n] = (line, rest);
@@ -634,7 +525,7 @@ struct BlockOut<'a> {
 /// `lookup ADDRESS…` and `lookup --input FILE`. The snapshot is loaded (by `load`) while the
 /// input is read, and indexed while the input is checked and cut into blocks.
 pub fn lookup(
-    load: impl FnOnce() -> Result<Snapshot> + Send,
+    load: impl FnOnce() -> Result<super::source::Loaded> + Send,
     a: &LookupArgs,
     format: Format,
     out: &mut dyn Write,
@@ -775,17 +666,14 @@ pub fn lookup(
         }
         Format::Markdown | Format::Sarif => anyhow::bail!(
             "--format {}: lookup writes table, json, ndjson or csv",
-            format.typed()
+            render::typed(format)
         ),
         Format::Csv => header.extend_from_slice(b"ip,tag,region,system_service,prefix\n"),
-        Format::Json => match super::source::used() {
-            Some(s) => write!(
-                header,
-                "{{\"snapshot\":{},\"records\":[",
-                serde_json::to_string(s)?
-            )?,
-            None => header.extend_from_slice(b"["),
-        },
+        Format::Json => write!(
+            header,
+            "{{\"snapshot\":{},\"records\":[",
+            serde_json::to_string(&snap.info)?
+        )?,
         Format::Table => {
             let mut line = Sink::default();
             for (h, w) in ["IP", "TAG", "REGION", "SERVICE"].iter().zip(widths) {
@@ -887,11 +775,7 @@ pub fn lookup(
     }
     if format == Format::Json {
         out.write_all(if wrote_item { b"\n]" } else { b"]" })?;
-        out.write_all(if super::source::used().is_some() {
-            b"}\n"
-        } else {
-            b"\n"
-        })?;
+        out.write_all(b"}\n")?;
     }
     if mapped > 0 {
         let _ = writeln!(
@@ -909,7 +793,7 @@ pub fn lookup(
 /// `lookup PREFIX`: every tag with a prefix that contains the query (or equals it), lies inside
 /// it, or — for a tag as a whole — overlaps it; sorted by query, tag name, then prefix.
 pub fn lookup_prefixes(
-    snap: &Snapshot,
+    snap: &super::source::Loaded,
     a: &LookupArgs,
     format: Format,
     out: &mut dyn Write,
@@ -922,7 +806,7 @@ pub fn lookup_prefixes(
     let mut queries = Vec::new();
     for (no, text) in a.addresses.iter().enumerate() {
         let net = if text.contains('/') {
-            tagnet::load::parse_listed_prefix(text).map_err(|reason| {
+            tagnet::text::listed_prefix(text).map_err(|reason| {
                 anyhow::anyhow!(
                     "invalid prefix `{}` (argument {}): {reason}",
                     quoted(text),
@@ -976,6 +860,7 @@ pub fn lookup_prefixes(
     render::records(
         out,
         format,
+        Some(&snap.info),
         &[
             "QUERY",
             "TAG",

@@ -75,7 +75,7 @@ pub fn diff(a: &DiffArgs, format: Format, quiet: bool, out: &mut dyn Write) -> R
     if format.is_deployment() && !(format == Format::Az && a.route_table.is_some()) {
         bail!(
             "--format {}: diff writes table, json, ndjson, csv or markdown (and az, the plan, with --route-table)",
-            format.typed()
+            render::typed(format)
         );
     }
     let (old, old_info) = super::source::resolve(Some(&a.old))?;
@@ -159,7 +159,7 @@ fn impact(
         .vnet
         .iter()
         .map(|t| {
-            tagnet::load::parse_listed_prefix(t)
+            tagnet::text::listed_prefix(t)
                 .map(|n| n.trunc())
                 .map_err(|r| anyhow::anyhow!("invalid --vnet prefix `{t}`: {r}"))
         })
@@ -296,6 +296,7 @@ fn render_diff(
             render::records(
                 out,
                 format,
+                None,
                 &["TAG", "REGION", "CHANGE", "PREFIX"],
                 &rows,
                 |r| {

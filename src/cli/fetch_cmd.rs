@@ -138,6 +138,7 @@ pub fn snapshots(format: Format, out: &mut dyn Write) -> Result<Status> {
     render::records(
         out,
         format,
+        None,
         &["CLOUD", "CHANGE NUMBER", "DATE", "PATH", "SIZE"],
         &list,
         |e: &Entry| {

@@ -145,7 +145,7 @@ pub fn attribute(
     ) {
         bail!(
             "--format {}: flows attribute writes table, json, ndjson or csv",
-            format.typed()
+            render::typed(format)
         );
     }
     let inputs = read::inputs(&a.paths)?;
@@ -563,7 +563,7 @@ pub fn verify(
     ) {
         bail!(
             "--format {}: flows verify writes table, json, ndjson or csv",
-            format.typed()
+            render::typed(format)
         );
     }
     let inputs = read::inputs(&a.paths)?;

@@ -40,6 +40,16 @@ pub fn timing(phase: &str, took: std::time::Duration) {
     }
 }
 
+/// A request field as the command line spells it: `max_routes` → `--max-routes`.
+pub fn flag_name(field: &str) -> String {
+    match field {
+        "regions" => "--region".into(),
+        "tags" => "--tag".into(),
+        "only_tags" => "--only-tag".into(),
+        other => format!("--{}", other.replace('_', "-")),
+    }
+}
+
 /// Process exit status: 0 success, 1 negative result, 2 error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -96,7 +106,7 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
     if cli.format.is_deployment() && !deployment_ok {
         bail!(
             "--format {} applies to `udr`, `routes audit` and `diff` only; use table, json, ndjson, csv or markdown (sarif for `check` and `nsg analyze`)",
-            cli.format.typed()
+            render::typed(cli.format)
         );
     }
     match &cli.command {
@@ -113,7 +123,7 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
         }
         Command::Aggregate(a) => routes_cmd::aggregate(a, cli.format, out),
         Command::Overlaps(a) => routes_cmd::overlaps(a, cli.format, out),
-        Command::Info => commands::info(&snap()?, cli.tags.as_deref(), cli.format, out),
+        Command::Info => commands::info(&snap()?, cli.format, out),
         Command::Completions(a) => commands::completions(a, out),
         Command::Nsg(args::NsgCommand::Verify(a)) => nsg_cmd::verify(&snap()?, a, cli.format, out),
         Command::Nsg(args::NsgCommand::Require(a)) => {
@@ -127,19 +137,19 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
             if !matches!(cli.format, render::Format::Table | render::Format::Json) {
                 bail!(
                     "--format {}: from-classbench writes an NSG as JSON (az and REST shape)",
-                    cli.format.typed()
+                    render::typed(cli.format)
                 );
             }
             nsg_cmd::from_classbench(a, out)
         }
         Command::Flows(args::FlowsCommand::Attribute(a)) => {
-            flows_cmd::attribute(&snap()?, a, cli.format, cli.quiet, out)
+            flows_cmd::attribute(&snap()?.snap, a, cli.format, cli.quiet, out)
         }
         Command::Flows(args::FlowsCommand::Verify(a)) => {
-            flows_cmd::verify(&snap()?, a, cli.format, cli.quiet, out)
+            flows_cmd::verify(&snap()?.snap, a, cli.format, cli.quiet, out)
         }
         Command::Flows(args::FlowsCommand::Synth(a)) => {
-            flows_cmd::synth(&snap()?, a, cli.quiet, out)
+            flows_cmd::synth(&snap()?.snap, a, cli.quiet, out)
         }
         Command::Fetch(a) => fetch_cmd::fetch(a, cli.offline, cli.format, out),
         Command::Snapshots => fetch_cmd::snapshots(cli.format, out),

@@ -103,7 +103,7 @@ pub fn vnet_spaces(args: &[String]) -> Result<Vec<IpNet>> {
         );
     }
     for a in args {
-        if let Ok(n) = tagnet::load::parse_listed_prefix(a) {
+        if let Ok(n) = tagnet::text::listed_prefix(a) {
             out.push(n.trunc());
             continue;
         }
@@ -164,7 +164,7 @@ pub fn vnet_spaces(args: &[String]) -> Result<Vec<IpNet>> {
         texts.extend(all.iter().map(String::as_str));
         for t in texts {
             out.push(
-                tagnet::load::parse_listed_prefix(t)
+                tagnet::text::listed_prefix(t)
                     .map_err(|r| anyhow::anyhow!("{origin}: invalid prefix `{t}`: {r}"))?
                     .trunc(),
             );
@@ -194,29 +194,10 @@ fn asgs(args: &[String]) -> Result<BTreeMap<String, Vec<IpAddr>>> {
     Ok(out)
 }
 
-/// `IP`, `IP:PORT`, `[IPv6]:PORT`.
-/// An address and its port, if one was given.
+/// `IP`, `IP:PORT`, `[IPv6]:PORT`, read by the one endpoint parser.
 fn endpoint(text: &str, what: &str) -> Result<(IpAddr, Option<u16>)> {
-    let t = text.trim();
-    let bad = || anyhow::anyhow!("{what} `{t}`: expected IP, IP:PORT or [IPv6]:PORT");
-    let (ip, port) = if let Some(rest) = t.strip_prefix('[') {
-        let (ip, after) = rest.split_once(']').ok_or_else(bad)?;
-        (ip, after.strip_prefix(':'))
-    } else if t.matches(':').count() == 1 {
-        let (ip, p) = t.split_once(':').expect("one colon");
-        (ip, Some(p))
-    } else {
-        (t, None)
-    };
-    let ip: IpAddr = super::commands::parse_address(ip).map_err(|_| bad())?.0;
-    let port = match port {
-        Some(p) => Some(
-            p.parse::<u16>()
-                .map_err(|_| anyhow::anyhow!("{what} `{t}`: port `{p}` is not 0–65535"))?,
-        ),
-        None => None,
-    };
-    Ok((ip, port))
+    tagnet::text::endpoint(text)
+        .map_err(|e| anyhow::anyhow!("{what} `{}`: {e}", tagnet::text::quoted(text.trim())))
 }
 
 #[derive(Serialize)]
@@ -237,7 +218,7 @@ fn parse_flow(line: &str) -> std::result::Result<Option<Flow>, String> {
 }
 
 pub fn verify(
-    snap: &Snapshot,
+    snap: &super::source::Loaded,
     a: &NsgVerifyArgs,
     format: Format,
     out: &mut dyn Write,
@@ -245,7 +226,7 @@ pub fn verify(
     if format.is_deployment() || format == Format::Markdown {
         bail!(
             "--format {}: nsg verify writes table, json, ndjson or csv",
-            format.typed()
+            render::typed(format)
         );
     }
     let (cs, cn) = compiled_pair(
@@ -455,6 +436,7 @@ pub fn verify(
     render::records(
         out,
         format,
+        Some(&snap.info),
         &[
             "ACCESS",
             "NSG",
@@ -534,7 +516,7 @@ fn scoped(snap: &Snapshot, s: &super::args::NsgScope) -> Result<Scoped> {
 }
 
 pub fn require(
-    snap: &Snapshot,
+    snap: &super::source::Loaded,
     a: &super::args::NsgRequireArgs,
     format: Format,
     out: &mut dyn Write,
@@ -543,7 +525,7 @@ pub fn require(
     if format.is_deployment() {
         bail!(
             "--format {}: nsg require writes table, json, ndjson, csv or markdown",
-            format.typed()
+            render::typed(format)
         );
     }
     let all = profiles();
@@ -590,7 +572,7 @@ pub fn require(
                 "region": region,
                 "local": sc.local,
                 "requirements": rows,
-                "snapshot": super::source::used(),
+                "snapshot": Some(&snap.info),
             }),
         )?;
         writeln!(out)?;
@@ -598,6 +580,7 @@ pub fn require(
         render::records(
             out,
             format,
+            Some(&snap.info),
             &[
                 "VERDICT",
                 "DIRECTION",
@@ -643,7 +626,7 @@ pub fn require(
 }
 
 pub fn reach(
-    snap: &Snapshot,
+    snap: &super::source::Loaded,
     a: &super::args::NsgReachArgs,
     format: Format,
     out: &mut dyn Write,
@@ -651,7 +634,7 @@ pub fn reach(
     if format.is_deployment() {
         bail!(
             "--format {}: nsg reach writes table, json, ndjson, csv or markdown",
-            format.typed()
+            render::typed(format)
         );
     }
     let direction = Direction::parse(&a.direction)
@@ -683,7 +666,7 @@ pub fn reach(
                 "addresses": total.to_string(),
                 "prefixes": prefixes.iter().map(|(p, n)| serde_json::json!({"prefix": p, "addresses": n.to_string()})).collect::<Vec<_>>(),
                 "tags": tags.iter().map(|(n, how)| serde_json::json!({"tag": n, "coverage": how})).collect::<Vec<_>>(),
-                "snapshot": super::source::used(),
+                "snapshot": Some(&snap.info),
             }),
         )?;
         writeln!(out)?;
@@ -700,9 +683,14 @@ pub fn reach(
                 addresses: n.to_string(),
             })
             .collect();
-        render::records(out, format, &["PREFIX", "ADDRESSES"], &rows, |r| {
-            vec![r.prefix.to_string(), r.addresses.clone()]
-        })?;
+        render::records(
+            out,
+            format,
+            Some(&snap.info),
+            &["PREFIX", "ADDRESSES"],
+            &rows,
+            |r| vec![r.prefix.to_string(), r.addresses.clone()],
+        )?;
         if format == Format::Table {
             writeln!(
                 out,
@@ -729,7 +717,7 @@ pub fn reach(
 }
 
 pub fn analyze(
-    snap: &Snapshot,
+    snap: &super::source::Loaded,
     a: &super::args::NsgAnalyzeArgs,
     format: Format,
     out: &mut dyn Write,
@@ -738,7 +726,7 @@ pub fn analyze(
     if format.is_deployment() {
         bail!(
             "--format {}: nsg analyze writes table, json, ndjson, csv, markdown or sarif",
-            format.typed()
+            render::typed(format)
         );
     }
     let ctx = NsgContext {
@@ -793,6 +781,7 @@ pub fn analyze(
             render::records(
                 out,
                 format,
+                Some(&snap.info),
                 &[
                     "CODE", "SEVERITY", "NSG", "RULE", "RELATED", "MESSAGE", "FIX",
                 ],

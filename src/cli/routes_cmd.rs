@@ -1,7 +1,7 @@
 //! `udr`, `routes audit`, `aggregate` and `overlaps`.
 
 use super::Status;
-use super::args::{AggregateArgs, AuditArgs, OverlapsArgs, TagChoice, UdrArgs};
+use super::args::{AggregateArgs, AuditArgs, OverlapsArgs, UdrArgs};
 use super::render::{self, Format};
 use anyhow::{Context, Result, bail};
 use ipnet::IpNet;
@@ -12,54 +12,7 @@ use tagnet::Snapshot;
 use tagnet::overlaps::{Labelled, Relation};
 use tagnet::prefixset::{PrefixSet, Ranges};
 use tagnet::routes::deploy::{self, Header, Layout};
-use tagnet::routes::{NextHop, Route, UdrRequest};
-
-/// The profile's tags and the tags named by the user.
-fn tag_choice(c: &TagChoice) -> Result<(Vec<String>, Vec<String>)> {
-    let mut named = c.only_tag.clone();
-    named.extend(c.tag.iter().cloned());
-    if !c.only_tag.is_empty() {
-        return Ok((Vec::new(), named));
-    }
-    let profile = match &c.profile {
-        Some(p) => tagnet::routes::profile(p)?,
-        None => tagnet::routes::profiles()
-            .into_iter()
-            .find(|p| p.default)
-            .context("no default profile")?,
-    };
-    Ok((profile.tags, named))
-}
-
-/// The regions as given, plus each one's pair with `--paired`.
-fn with_pairs(snap: &Snapshot, regions: &[String], paired: bool) -> Result<Vec<String>> {
-    let regions: Vec<String> = regions
-        .iter()
-        .map(|r| r.trim().to_string())
-        .filter(|r| !r.is_empty())
-        .collect();
-    if regions.is_empty() {
-        bail!("--region is empty: give a region such as eastus2 (comma-separated for several)");
-    }
-    let mut all = regions.clone();
-    if paired {
-        for r in &regions {
-            let code = snap.resolve_region(r)?;
-            let pair = tagnet::routes::region_pair(code)
-                .or_else(|| tagnet::routes::region_pair(r))
-                .with_context(|| {
-                    format!(
-                        "--paired: region `{r}` has no pair in tagnet's table of Azure region pairs (data/region-pairs.json); name the second region in --region instead"
-                    )
-                })?;
-            let resolved = snap.resolve_region(&pair).with_context(|| {
-                format!("--paired: the pair of `{r}` is `{pair}`, which this file does not hold")
-            })?;
-            all.push(resolved.to_string());
-        }
-    }
-    Ok(all)
-}
+use tagnet::routes::{NextHop, Route};
 
 /// Parses `--default-route`: `VirtualAppliance:IP`, `VirtualNetworkGateway` or `none`.
 pub(super) fn default_route(text: &str) -> Result<Option<NextHop>> {
@@ -85,7 +38,7 @@ pub(super) fn default_route(text: &str) -> Result<Option<NextHop>> {
                 "--default-route {text}: the 0.0.0.0/0 route is IPv4, so its appliance needs an IPv4 address"
             );
         }
-        if !is_private(ip) {
+        if !tagnet::ops::udr::is_private(ip) {
             eprintln!(
                 "tagnet: warning: --default-route appliance {ip} is a public address; an appliance's next hop is normally its private IP in the VNet"
             );
@@ -104,7 +57,7 @@ fn parse_prefixes(texts: &[String], what: &str) -> Result<Vec<IpNet>> {
     texts
         .iter()
         .map(|t| {
-            tagnet::load::parse_listed_prefix(t)
+            tagnet::text::listed_prefix(t)
                 .map(|n| n.trunc())
                 .map_err(|reason| anyhow::anyhow!("invalid {what} `{t}`: {reason}"))
         })
@@ -134,6 +87,7 @@ fn record(r: &Route) -> RouteRecord<'_> {
 fn write_routes(
     out: &mut dyn Write,
     format: Format,
+    snapshot: Option<&super::source::SnapshotInfo>,
     routes: &[Route],
     header: &Header,
     layout: Layout,
@@ -149,6 +103,7 @@ fn write_routes(
             render::records(
                 out,
                 format,
+                snapshot,
                 &[
                     "NAME",
                     "ADDRESS PREFIX",
@@ -173,7 +128,7 @@ fn write_routes(
 }
 
 pub fn udr(
-    snap: &Snapshot,
+    snap: &super::source::Loaded,
     a: &UdrArgs,
     format: Format,
     quiet: bool,
@@ -195,151 +150,63 @@ pub fn udr(
     } else {
         Layout::Routes
     };
-    let (profile_tags, named_tags) = tag_choice(&a.tags)?;
-    let next_hop = NextHop::parse(&a.next_hop, a.next_hop_ip.as_deref())?;
-    let req = UdrRequest {
-        regions: with_pairs(snap, &a.region, a.paired)?,
-        profile_tags,
-        named_tags,
+    let params = tagnet::ops::udr::UdrParams {
+        regions: a.region.clone(),
+        paired: a.paired,
+        profile: a.tags.profile.clone(),
+        tags: a.tags.tag.clone(),
+        only_tags: a.tags.only_tag.clone(),
         ipv6: a.ipv6,
-        next_hop,
-        max_routes: a.max_routes,
-        reserve: a.reserve,
+        next_hop: Some(a.next_hop.clone()),
+        next_hop_ip: a.next_hop_ip.clone(),
+        max_routes: Some(a.max_routes),
+        reserve: Some(a.reserve),
         exact: a.exact,
         use_service_tags: a.use_service_tags,
-        never_cover: parse_prefixes(&a.never_cover, "--never-cover prefix")?,
+        never_cover: a.never_cover.clone(),
     };
-    let plan = match tagnet::routes::plan(snap, &req)? {
+    let report = match tagnet::ops::udr::udr(snap, &snap.info, &params)? {
         Ok(p) => p,
         Err(over) => {
-            eprintln!("tagnet: {}", over.message);
+            eprintln!("tagnet: {}", over.spelled(&super::flag_name));
             return Ok(Status::Refused);
         }
     };
-    for n in &plan.notes {
+    for n in &report.notes {
         eprintln!("tagnet: note: {n}");
     }
-    if let Some(ip) = next_hop.ip()
-        && !is_private(ip)
-    {
+    for w in &report.warnings {
         eprintln!(
-            "tagnet: warning: --next-hop-ip {ip} is a public address; an appliance's next hop is normally its private IP in the VNet"
+            "tagnet: warning: {}",
+            tagnet::error::spell_refs(w, &super::flag_name)
         );
     }
-    if let Some(fam) = plan
-        .routes
-        .iter()
-        .filter_map(|r| r.address_prefix.parse::<IpNet>().ok())
-        .find(|n| {
-            next_hop
-                .ip()
-                .is_some_and(|ip| ip.is_ipv4() != matches!(n, IpNet::V4(_)))
-        })
-    {
-        bail!(
-            "--next-hop-ip {} is {} but route {fam} is {}: Azure needs a next-hop IP of the route's family; make one table per family or drop --ipv6",
-            next_hop.ip().expect("checked"),
-            if next_hop.ip().expect("checked").is_ipv4() {
-                "IPv4"
-            } else {
-                "IPv6"
-            },
-            if matches!(fam, IpNet::V4(_)) {
-                "IPv4"
-            } else {
-                "IPv6"
-            },
-        );
-    }
-    let used = plan.routes.len();
-    let header = Header {
-        lines: vec![
-            format!(
-                "Generated by tagnet from {} service tags, changeNumber {}.",
-                snap.cloud(),
-                snap.change_number()
-            ),
-            format!(
-                "Regions: {}. Tags: {}.",
-                plan.regions.join(", "),
-                plan.tags.join(", ")
-            ),
-            format!(
-                "{used} routes of a limit of {} ({} kept free for the table's own routes); {} addresses outside the required tags are also routed.",
-                plan.max_routes, plan.reserved, plan.extra_addresses
-            ),
-        ],
-    };
+    let b = &report.budget;
     if !matches!(format, Format::Json | Format::Ndjson | Format::Csv) && !quiet {
         eprintln!(
-            "tagnet: {used} routes; budget {used}/{} with {} reserved for the table's own routes",
-            plan.max_routes, plan.reserved
+            "tagnet: {} routes; budget {}/{} with {} reserved for the table's own routes",
+            b.used, b.used, b.max_routes, b.reserved
         );
     }
     if format == Format::Json {
-        #[derive(Serialize)]
-        struct Budget {
-            max_routes: usize,
-            reserved: usize,
-            used: usize,
-            free: usize,
-        }
-        #[derive(Serialize)]
-        struct Doc<'a> {
-            routes: Vec<RouteRecord<'a>>,
-            budget: Budget,
-            extra_addresses: u128,
-            extra_prefixes: &'a [IpNet],
-            exact_routes: usize,
-            tags: &'a [String],
-            regions: &'a [String],
-            cloud: &'a str,
-            change_number: u64,
-            notes: &'a [String],
-            snapshot: Option<&'static super::source::SnapshotInfo>,
-        }
-        let doc = Doc {
-            routes: plan.routes.iter().map(record).collect(),
-            budget: Budget {
-                max_routes: plan.max_routes,
-                reserved: plan.reserved,
-                used,
-                free: plan.max_routes - plan.reserved - used.min(plan.max_routes - plan.reserved),
-            },
-            extra_addresses: plan.extra_addresses,
-            extra_prefixes: &plan.extra_prefixes,
-            exact_routes: plan.exact_routes,
-            tags: &plan.tags,
-            regions: &plan.regions,
-            cloud: snap.cloud(),
-            change_number: snap.change_number(),
-            notes: &plan.notes,
-            snapshot: super::source::used(),
-        };
-        serde_json::to_writer_pretty(&mut *out, &doc)?;
+        serde_json::to_writer_pretty(&mut *out, &report)?;
         writeln!(out)?;
     } else {
-        write_routes(out, format, &plan.routes, &header, layout, plan.max_routes)?;
+        write_routes(
+            out,
+            format,
+            Some(&snap.info),
+            &report.plan_routes,
+            &report.header(),
+            layout,
+            b.max_routes,
+        )?;
     }
     Ok(Status::Success)
 }
 
-/// Private, shared, link-local or unique-local: where an appliance's address normally is.
-fn is_private(ip: std::net::IpAddr) -> bool {
-    match ip {
-        std::net::IpAddr::V4(v4) => {
-            v4.is_private()
-                || v4.is_link_local()
-                || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
-        }
-        std::net::IpAddr::V6(v6) => {
-            (v6.segments()[0] & 0xfe00) == 0xfc00 || (v6.segments()[0] & 0xffc0) == 0xfe80
-        }
-    }
-}
-
 pub fn audit(
-    snap: &Snapshot,
+    snap: &super::source::Loaded,
     a: &AuditArgs,
     format: Format,
     quiet: bool,
@@ -348,14 +215,24 @@ pub fn audit(
     if matches!(format, Format::Arm | Format::Bicep | Format::Terraform) {
         bail!(
             "--format {}: routes audit writes table, json, ndjson, csv or az (the plan as a script)",
-            format.typed()
+            render::typed(format)
         );
     }
     let (bytes, origin) = tagnet::load::read_input(&a.route_table)?;
     let table = tagnet::routes::audit::parse_route_table(&bytes, &origin)?;
     let vnet = parse_prefixes(&a.vnet, "--vnet prefix")?;
-    let regions = with_pairs(snap, &a.region, a.paired)?;
-    let (profile_tags, named_tags) = tag_choice(&a.tags)?;
+    let chosen = tagnet::ops::udr::UdrParams {
+        regions: a.region.clone(),
+        paired: a.paired,
+        profile: a.tags.profile.clone(),
+        tags: a.tags.tag.clone(),
+        only_tags: a.tags.only_tag.clone(),
+        ..Default::default()
+    }
+    .validate(snap)?
+    .request;
+    let (regions, profile_tags, named_tags) =
+        (chosen.regions, chosen.profile_tags, chosen.named_tags);
     let required = tagnet::routes::required_tags(snap, &regions, &profile_tags, &named_tags)?;
     let previous = match &a.previous {
         Some(path) => {
@@ -412,7 +289,7 @@ pub fn audit(
                 plan: &'a str,
                 cloud: &'a str,
                 change_number: u64,
-                snapshot: Option<&'static super::source::SnapshotInfo>,
+                snapshot: Option<&'a super::source::SnapshotInfo>,
             }
             let doc = Doc {
                 audit: &report,
@@ -422,7 +299,7 @@ pub fn audit(
                 plan: &script,
                 cloud: snap.cloud(),
                 change_number: snap.change_number(),
-                snapshot: super::source::used(),
+                snapshot: Some(&snap.info),
             };
             serde_json::to_writer_pretty(&mut *out, &doc)?;
             writeln!(out)?;
@@ -432,6 +309,7 @@ pub fn audit(
             render::records(
                 out,
                 format,
+                Some(&snap.info),
                 &[
                     "CODE",
                     "SEVERITY",
@@ -550,7 +428,7 @@ fn parse_line<'a>(raw: &'a str, no: usize, origin: &str) -> Result<Option<(&'a s
         None => ("", l),
     };
     let net = if p.bytes().any(|b| b == b'/') {
-        tagnet::load::parse_listed_prefix(p).map_err(|reason| {
+        tagnet::text::listed_prefix(p).map_err(|reason| {
             anyhow::anyhow!(
                 "{origin}:{no}: invalid prefix `{}`: {reason}",
                 super::commands::quoted(p)
@@ -606,7 +484,7 @@ pub fn aggregate(a: &AggregateArgs, format: Format, out: &mut dyn Write) -> Resu
     if format.is_deployment() {
         bail!(
             "--format {}: aggregate writes table, json, ndjson or csv",
-            format.typed()
+            render::typed(format)
         );
     }
     let nets = read_lines(&a.input, |_, net, _| net)?;
@@ -670,7 +548,7 @@ pub fn aggregate(a: &AggregateArgs, format: Format, out: &mut dyn Write) -> Resu
             prefix: IpNet,
         }
         let rows: Vec<Row> = prefixes.iter().map(|&prefix| Row { prefix }).collect();
-        render::records(out, format, &["prefix"], &rows, |r| {
+        render::records(out, format, None, &["prefix"], &rows, |r| {
             vec![r.prefix.to_string()]
         })?;
     }
@@ -681,7 +559,7 @@ pub fn overlaps(a: &OverlapsArgs, format: Format, out: &mut dyn Write) -> Result
     if format.is_deployment() {
         bail!(
             "--format {}: overlaps writes table, json, ndjson or csv",
-            format.typed()
+            render::typed(format)
         );
     }
     let (items, lines): (Vec<Labelled>, Vec<usize>) = read_lines(&a.input, |label, prefix, no| {
@@ -734,6 +612,7 @@ pub fn overlaps(a: &OverlapsArgs, format: Format, out: &mut dyn Write) -> Result
     render::records(
         out,
         format,
+        None,
         &["OUTER", "OUTER PREFIX", "RELATION", "INNER", "INNER PREFIX"],
         &rows,
         |r| {

@@ -13,8 +13,12 @@
 pub mod cache;
 
 use crate::error::{Error, Result};
+#[cfg(feature = "fetch")]
 use crate::snapshot::Snapshot;
-use cache::{Cache, Entry};
+#[cfg(feature = "fetch")]
+use cache::Cache;
+use cache::Entry;
+#[cfg(feature = "fetch")]
 use std::io::Read;
 use std::time::Duration;
 
@@ -114,6 +118,7 @@ impl Default for HttpOptions {
     }
 }
 
+#[cfg(feature = "fetch")]
 /// A blocking HTTP client with tagnet's timeouts and retries.
 pub struct Http {
     client: reqwest::blocking::Client,
@@ -131,9 +136,11 @@ pub struct Body {
     pub last_modified: Option<String>,
 }
 
+#[cfg(feature = "fetch")]
 /// Progress of a download: (bytes so far, total when the server said).
 pub type Progress<'a> = &'a mut dyn FnMut(u64, Option<u64>);
 
+#[cfg(feature = "fetch")]
 impl Http {
     /// A client (rustls, no system TLS library).
     pub fn new(opts: HttpOptions) -> Result<Http> {
@@ -258,6 +265,7 @@ impl Http {
     }
 }
 
+#[cfg(feature = "fetch")]
 /// `YYYY-MM-DD` from an HTTP date (`Sat, 15 Nov 2025 10:00:00 GMT`).
 fn http_date(text: &str) -> Option<String> {
     let mut it = text.split_whitespace().skip(1);
@@ -281,11 +289,13 @@ fn http_date(text: &str) -> Option<String> {
     Some(format!("{year:04}-{month:02}-{day:02}"))
 }
 
+#[cfg(feature = "fetch")]
 enum Failure {
     Transient(String),
     Final(Error),
 }
 
+#[cfg(feature = "fetch")]
 /// An error and its causes, `: `-separated.
 fn chain_text(e: &dyn std::error::Error) -> String {
     let mut chain = String::new();
@@ -300,6 +310,7 @@ fn chain_text(e: &dyn std::error::Error) -> String {
     chain
 }
 
+#[cfg(feature = "fetch")]
 fn classify(url: &str, e: &reqwest::Error) -> Failure {
     let chain = chain_text(e).replace(url, &redact(url));
     if e.is_timeout() {
@@ -394,6 +405,7 @@ pub fn find_links(page: &str) -> Vec<String> {
 }
 
 /// The links in the order to try them: the latest date in the file name first.
+#[cfg(feature = "fetch")]
 fn rank_links(links: &[String]) -> Vec<String> {
     let mut ranked = links.to_vec();
     ranked.sort_by_key(|l| std::cmp::Reverse(date_in_url(l).unwrap_or_default()));
@@ -422,6 +434,7 @@ pub enum Fetched {
     UpToDate(Entry),
 }
 
+#[cfg(feature = "fetch")]
 /// Finds the current file's address on the cloud's download page (then its confirmation
 /// page): every candidate, newest first; or says what was found instead.
 pub fn discover(http: &Http, cloud: Cloud) -> Result<Vec<String>> {
@@ -495,6 +508,7 @@ pub fn discover(http: &Http, cloud: Cloud) -> Result<Vec<String>> {
     })
 }
 
+#[cfg(feature = "fetch")]
 /// Downloads, verifies and stores the cloud's current snapshot.
 pub fn fetch(
     http: &Http,
@@ -562,6 +576,7 @@ pub fn fetch(
     Ok(Fetched::Stored(entry))
 }
 
+#[cfg(feature = "fetch")]
 fn verify(
     snap: &Snapshot,
     cloud: Cloud,
@@ -622,6 +637,7 @@ pub struct ApiRequest {
 /// The API version asked for.
 pub const API_VERSION: &str = "2024-05-01";
 
+#[cfg(feature = "fetch")]
 /// Asks the Service Tag Discovery API (following `nextLink`), verifies the merged answer and
 /// stores it. `token` is sent as a bearer token and appears in no message.
 pub fn fetch_api(

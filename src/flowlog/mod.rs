@@ -259,7 +259,7 @@ fn count(text: &str, what: &str) -> Result<u64, String> {
         return Ok(0);
     }
     text.parse()
-        .map_err(|_| format!("{what} `{}` is not a count", crate::load::quoted(text)))
+        .map_err(|_| format!("{what} `{}` is not a count", crate::text::quoted(text)))
 }
 
 /// An IPv4 or IPv6 address; dotted quads take a fast path. The same answers as the standard
@@ -284,7 +284,7 @@ fn ip(text: &str, what: &str) -> Result<IpAddr, String> {
     parse_ip(text).ok_or_else(|| {
         format!(
             "{what} `{}` is not an IP address",
-            crate::load::quoted(text)
+            crate::text::quoted(text)
         )
     })
 }
@@ -296,7 +296,7 @@ fn port(text: &str, what: &str) -> Result<u16, String> {
     text.parse().map_err(|_| {
         format!(
             "{what} `{}` is not a port (0-65535)",
-            crate::load::quoted(text)
+            crate::text::quoted(text)
         )
     })
 }

@@ -899,7 +899,7 @@ fn parse_record(raw: &RawRecord, origin: &str) -> (Record, Vec<Bad>) {
                 origin: origin.to_string(),
                 record: Some(raw.index),
                 tuple: Some(no),
-                text: crate::load::quoted(text),
+                text: crate::text::quoted(text),
                 why,
             }),
         }

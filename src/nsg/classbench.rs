@@ -26,7 +26,7 @@ pub struct Converted {
 
 fn prefix(t: &str) -> Result<String, String> {
     let t = t.trim_start_matches('@');
-    let net = crate::load::parse_listed_prefix(t).map_err(|e| format!("`{t}`: {e}"))?;
+    let net = crate::text::listed_prefix(t).map_err(|e| format!("`{t}`: {e}"))?;
     Ok(net.trunc().to_string())
 }
 

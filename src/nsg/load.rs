@@ -489,7 +489,7 @@ fn parse_address(t: &str) -> Option<std::result::Result<IpNet, String>> {
     if let Ok(ip) = t.parse::<std::net::IpAddr>() {
         return Some(Ok(IpNet::from(ip)));
     }
-    Some(crate::load::parse_listed_prefix(t).map(|n| n.trunc()))
+    Some(crate::text::listed_prefix(t).map(|n| n.trunc()))
 }
 
 /// `80`, `8000-8080`, `*`.

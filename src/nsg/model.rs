@@ -296,9 +296,9 @@ impl Flow {
             Some(p) => p,
         };
         let ip = |s: &str| {
-            crate::load::parse_address(s)
+            crate::text::address(s)
                 .map(|(ip, _)| ip)
-                .map_err(|e| format!("`{}` is not an IP address: {e}", crate::load::quoted(s)))
+                .map_err(|e| format!("`{}` is not an IP address: {e}", crate::text::quoted(s)))
         };
         let port = |s: &str| {
             if (s.is_empty() || s == "*") && !protocol.has_ports() {
@@ -363,9 +363,9 @@ impl Flow {
         }
         let ip = |k: &str| -> std::result::Result<String, String> {
             let t = text(k)?;
-            crate::load::parse_address(&t)
+            crate::text::address(&t)
                 .map(|(ip, _)| ip.to_string())
-                .map_err(|e| format!("`{k}` `{}`: {e}", crate::load::quoted(&t)))
+                .map_err(|e| format!("`{k}` `{}`: {e}", crate::text::quoted(&t)))
         };
         let fields = [
             text("direction")?,

@@ -235,7 +235,7 @@ fn check_prefix(name: &str, prefix: &str, invalid: &dyn Fn(String) -> Error) -> 
         || prefix.contains(':')
         || prefix.bytes().all(|b| b.is_ascii_digit() || b == b'.');
     if looks_like_prefix {
-        crate::load::parse_listed_prefix(prefix).map_err(|reason| {
+        crate::text::listed_prefix(prefix).map_err(|reason| {
             invalid(format!(
                 "route `{name}`: invalid address prefix `{prefix}`: {reason} (expected ADDRESS/LENGTH such as 20.41.5.224/27, or a service tag)"
             ))

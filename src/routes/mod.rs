@@ -185,14 +185,17 @@ impl NextHop {
             "virtualappliance" => {
                 let Some(text) = ip else {
                     return Err(Error::Usage(
-                        "next hop VirtualAppliance needs the appliance's IP: add --next-hop-ip 10.0.100.4 (for example)".into(),
+                        "next hop VirtualAppliance needs the appliance's IP, e.g. 10.0.100.4"
+                            .into(),
                     ));
                 };
-                let ip = text.trim().parse::<IpAddr>().map_err(|_| Error::Parse {
-                    what: "next-hop IP address",
-                    text: text.to_string(),
-                    reason: "expected the appliance's private IP, e.g. 10.0.100.4".into(),
-                })?;
+                let ip = crate::text::address(text)
+                    .map_err(|_| Error::Parse {
+                        what: "next-hop IP address",
+                        text: crate::text::quoted(text),
+                        reason: "expected the appliance's private IP, e.g. 10.0.100.4".into(),
+                    })?
+                    .0;
                 return Ok(NextHop::VirtualAppliance(ip));
             }
             "virtualnetworkgateway" => NextHop::VirtualNetworkGateway,
@@ -211,7 +214,8 @@ impl NextHop {
         };
         if let Some(ip) = ip {
             return Err(Error::Usage(format!(
-                "--next-hop-ip {ip} is only allowed with next hop VirtualAppliance (Azure refuses it for {})",
+                "a next-hop IP ({}) is only allowed with next hop VirtualAppliance (Azure refuses it for {})",
+                crate::text::quoted(ip),
                 hop.kind()
             )));
         }
@@ -297,8 +301,15 @@ pub struct OverBudget {
     pub needed: usize,
     /// The budget.
     pub max: usize,
-    /// Explanation.
+    /// Explanation; request fields named `«name»` (see [`OverBudget::spelled`]).
     pub message: String,
+}
+
+impl OverBudget {
+    /// The message with request fields spelled by `name`, as [`Error::spelled`] does.
+    pub fn spelled(&self, name: &dyn Fn(&str) -> String) -> String {
+        crate::error::spell_refs(&self.message, name)
+    }
 }
 
 /// Turns a prefix into a route name: `<label>-<address>_<length>` with `:` written `-`.
@@ -370,7 +381,7 @@ pub fn required_tags(
                     .is_ok_and(|code| code == tag.region())
             }) {
                 notes.push(format!(
-                    "`{}` is a tag of region {}, not of --region {}; it is routed as named",
+                    "`{}` is a tag of region {}, not of the requested region(s) {}; it is routed as named",
                     tag.name(),
                     tag.region(),
                     regions.join(",")
@@ -382,7 +393,7 @@ pub fn required_tags(
         if snap.variants(id).is_empty() {
             if from_profile {
                 return Err(Error::Usage(format!(
-                    "`{}` has no regional variants in this file ({} {}, changeNumber {}), so `{}.<region>` cannot be routed; {}to route the cloud-wide tag instead ({} prefixes in every region), name it: --only-tag {}",
+                    "`{}` has no regional variants in this file ({} {}, changeNumber {}), so `{}.<region>` cannot be routed; {}to route the cloud-wide tag instead ({} prefixes in every region), name it: «only_tags» {}",
                     tag.name(),
                     snap.cloud(),
                     match snap.format() {
@@ -401,7 +412,7 @@ pub fn required_tags(
                 )));
             }
             notes.push(format!(
-                "`{}` has no regional variants; the cloud-wide tag is routed whole ({} IPv4 prefixes, and {} IPv6 with --ipv6)",
+                "`{}` has no regional variants; the cloud-wide tag is routed whole ({} IPv4 prefixes, and {} IPv6 when IPv6 is included)",
                 tag.name(),
                 tag.v4().len(),
                 tag.v6().len()
@@ -470,8 +481,9 @@ pub fn region_pair(location: &str) -> Option<String> {
 /// `exact`, whenever the exact set is too large): a negative result, not an error.
 pub fn plan(snap: &Snapshot, req: &UdrRequest) -> Result<std::result::Result<UdrPlan, OverBudget>> {
     if req.regions.is_empty() {
-        return Err(Error::Usage(
-            "no region: give --region, e.g. --region eastus2".into(),
+        return Err(Error::field(
+            "regions",
+            "is empty: give a region such as eastus2",
         ));
     }
     let mut regions = Vec::new();
@@ -523,24 +535,28 @@ pub fn plan(snap: &Snapshot, req: &UdrRequest) -> Result<std::result::Result<Udr
     let required = PrefixSet::from_prefixes(nets);
     let exact = required.to_prefixes();
     if req.max_routes == 0 {
-        return Err(Error::Usage(
-            "--max-routes must be at least 1 (Azure's limit is 400 routes per table)".into(),
+        return Err(Error::field(
+            "max_routes",
+            "must be at least 1 (Azure's limit is 400 routes per table)",
         ));
     }
     if req.reserve >= req.max_routes {
-        return Err(Error::Usage(format!(
-            "--reserve {} leaves no room under --max-routes {}; reserve fewer slots",
-            req.reserve, req.max_routes
-        )));
+        return Err(Error::field(
+            "reserve",
+            format!(
+                "{} leaves no room under «max_routes» {}; reserve fewer slots",
+                req.reserve, req.max_routes
+            ),
+        ));
     }
     let limit = req.max_routes - req.reserve;
     let room = if req.reserve > 0 {
         format!(
-            "the {limit} routes left by --max-routes {} with --reserve {}",
+            "the {limit} routes left by «max_routes» {} with «reserve» {}",
             req.max_routes, req.reserve
         )
     } else {
-        format!("--max-routes {}", req.max_routes)
+        format!("«max_routes» {}", req.max_routes)
     };
     let budget_left = limit.saturating_sub(tag_routes);
     let mut chosen = exact.clone();
@@ -552,7 +568,7 @@ pub fn plan(snap: &Snapshot, req: &UdrRequest) -> Result<std::result::Result<Udr
                 needed: exact.len() + tag_routes,
                 max: limit,
                 message: format!(
-                    "the exact route set needs {} routes ({} prefix routes{}), more than {room}; drop --exact to merge routes (covering extra addresses), or raise --max-routes",
+                    "the exact route set needs {} routes ({} prefix routes{}), more than {room}; drop «exact» to merge routes (covering extra addresses), or raise «max_routes»",
                     exact.len() + tag_routes,
                     exact.len(),
                     if tag_routes > 0 {
@@ -586,14 +602,14 @@ pub fn plan(snap: &Snapshot, req: &UdrRequest) -> Result<std::result::Result<Udr
             Err(BudgetError::TooFew { needed, ipv6 }) => {
                 let why = if ipv6 > 0 && budget_left <= ipv6 {
                     format!(
-                        "the {ipv6} IPv6 routes alone take the whole budget (IPv6 prefixes are never merged: a merged IPv6 route would send astronomically many other addresses along); drop --ipv6 or raise --max-routes"
+                        "the {ipv6} IPv6 routes alone take the whole budget (IPv6 prefixes are never merged: a merged IPv6 route would send astronomically many other addresses along); drop «ipv6» or raise «max_routes»"
                     )
                 } else if ipv6 > 0 {
                     format!(
-                        "IPv6 prefixes are never merged ({ipv6} of the routes), and merging IPv4 cannot cover private or --never-cover space"
+                        "IPv6 prefixes are never merged ({ipv6} of the routes), and merging IPv4 cannot cover private or «never_cover» space"
                     )
                 } else {
-                    "merging cannot cover private or --never-cover space".to_string()
+                    "merging cannot cover private or «never_cover» space".to_string()
                 };
                 return Ok(Err(OverBudget {
                     needed: needed + tag_routes,
@@ -606,11 +622,14 @@ pub fn plan(snap: &Snapshot, req: &UdrRequest) -> Result<std::result::Result<Udr
             }
             Err(BudgetError::InputForbidden { ranges }) => {
                 let first = Ranges::from_ranges(ranges.clone()).to_prefixes_v4();
-                return Err(Error::Usage(format!(
-                    "required tags hold addresses in the private or --never-cover space ({} range(s), first {}); remove that --never-cover prefix",
-                    ranges.len(),
-                    first[0]
-                )));
+                return Err(Error::field(
+                    "never_cover",
+                    format!(
+                        "covers addresses the required tags hold ({} range(s), first {}); remove that prefix",
+                        ranges.len(),
+                        first[0]
+                    ),
+                ));
             }
         }
     }

@@ -18,28 +18,17 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use ipnet::IpNet;
-use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// What the server was loaded from, as `/v1/snapshot` shows it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Info {
-    /// Cloud.
-    pub cloud: String,
-    /// changeNumber.
-    pub change_number: u64,
-    /// Publication date, when known.
-    pub date: Option<String>,
-    /// Where it came from (a path or the built-in snapshot's name).
-    pub source: String,
-}
+/// What the server was loaded from, as `/v1/snapshot` shows it: the snapshot info every
+/// report carries.
+pub use crate::ops::SnapshotInfo as Info;
 
-/// A snapshot and its index, with the JSON text of every tag and prefix made once, so a
-/// batch answer is written, not built.
+/// A snapshot and its index.
 pub struct Loaded {
     /// The tags.
     pub snap: Snapshot,
@@ -49,42 +38,17 @@ pub struct Loaded {
     pub info: Info,
     /// When it was loaded (seconds since the epoch).
     pub loaded_at: u64,
-    /// Per tag: `"tag":…,"region":…,"system_service":…`.
-    tag_json: Vec<String>,
-    /// Per index prefix: its text.
-    prefix_text: Vec<String>,
 }
 
 impl Loaded {
     /// Indexes a snapshot.
     pub fn new(snap: Snapshot, info: Info) -> Loaded {
-        use rayon::prelude::*;
         let index = TagIndex::build(&snap);
-        let s = |t: &str| serde_json::to_string(t).expect("a string serializes");
-        let tag_json = snap
-            .tags()
-            .iter()
-            .map(|t| {
-                format!(
-                    "\"tag\":{},\"region\":{},\"system_service\":{}",
-                    s(t.name()),
-                    s(t.region()),
-                    s(t.system_service())
-                )
-            })
-            .collect();
-        let prefix_text = index
-            .prefixes()
-            .par_iter()
-            .map(ToString::to_string)
-            .collect();
         Loaded {
             snap,
             index,
             info,
             loaded_at: now(),
-            tag_json,
-            prefix_text,
         }
     }
 }
@@ -254,10 +218,22 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A request field as the server spells it: the query parameter's name.
+pub fn param_name(field: &str) -> String {
+    match field {
+        "regions" => "region".into(),
+        "tags" => "tag".into(),
+        "only_tags" => "only_tag".into(),
+        other => other.into(),
+    }
+}
+
 impl From<crate::Error> for ApiError {
     fn from(e: crate::Error) -> ApiError {
-        let text = e.to_string();
-        if text.contains("unknown") {
+        let text = e.spelled(&|f: &str| format!("`{}`", param_name(f)));
+        if matches!(e, crate::Error::Field { .. }) {
+            ApiError::bad(text)
+        } else if text.contains("unknown") {
             ApiError::not_found(text)
         } else {
             ApiError::unprocessable(text)
@@ -519,55 +495,28 @@ fn known_keys(pairs: &[(String, String)], keys: &[&str]) -> Result<(), ApiError>
     }
 }
 
-/// One answer of `lookup`, written as JSON into `buf`: `{"ip": …, "matches": [{tag, region,
-/// system_service, prefix}]}` for an address (the records of `lookup --format json`), or
-/// `{"query": …, "matches": [… relation]}` for a prefix.
+/// One answer of `lookup` ([`crate::ops::lookup::answer`]), written as JSON into `buf`:
+/// `{"ip": …, "matches": [{tag, region, system_service, prefix}]}` for an address (the records
+/// of `lookup --format json`), or `{"query": …, "matches": [… relation]}` for a prefix.
 fn answer(l: &Loaded, buf: &mut String, text: &str, region: Option<&str>) -> Result<(), String> {
-    use std::fmt::Write as _;
-    let t = text.trim();
-    if t.contains('/') {
-        let q: IpNet = crate::load::parse_listed_prefix(t)?;
-        let q = q.trunc();
-        let rel: Vec<Value> = crate::index::relations(&l.snap, &q, region)
-            .into_iter()
-            .map(|(id, n, r)| {
-                let tag = l.snap.tag(id);
-                json!({"tag": tag.name(), "region": tag.region(), "system_service": tag.system_service(), "prefix": n.to_string(), "relation": r.as_str()})
-            })
-            .collect();
-        buf.push_str(&json!({"query": q.to_string(), "matches": rel}).to_string());
-        return Ok(());
-    }
-    let (ip, _) = crate::load::parse_address(t.trim_start_matches('[').trim_end_matches(']'))
-        .map_err(|e| {
-            format!(
-                "`{}` is not an IP address or prefix: {e}",
-                crate::load::quoted(t)
-            )
-        })?;
-    let _ = write!(buf, "{{\"ip\":\"{ip}\",\"matches\":[");
-    let mut first = true;
-    for m in l.index.lookup(ip).iter() {
-        if region.is_some_and(|r| l.snap.tag(m.tag).region() != r) {
-            continue;
-        }
-        if !first {
-            buf.push(',');
-        }
-        first = false;
-        buf.push('{');
-        buf.push_str(&l.tag_json[m.tag as usize]);
-        buf.push_str(",\"prefix\":\"");
-        buf.push_str(&l.prefix_text[m.prefix as usize]);
-        buf.push_str("\"}");
-    }
-    buf.push_str("]}");
+    use crate::ops::lookup;
+    let q = lookup::parse_query(text).map_err(|reason| {
+        format!(
+            "`{}` is not an IP address or prefix: {reason}",
+            crate::text::quoted(text.trim())
+        )
+    })?;
+    let a = lookup::answer(&l.snap, &l.index, q, region);
+    buf.push_str(&serde_json::to_string(&a).map_err(|e| e.to_string())?);
     Ok(())
 }
 
 /// `{"snapshot": …, "records": [ITEMS]}` around items already written as JSON.
 fn records_text(l: &Loaded, items: &[String]) -> Response {
-    let head = format!("{{\"snapshot\":{},\"records\":[", snapshot_json(l));
+    let head = format!(
+        "{{\"snapshot\":{},\"records\":[",
+        serde_json::to_string(&l.info).unwrap_or_default()
+    );
     let len = head.len() + items.iter().map(|i| i.len() + 1).sum::<usize>() + 3;
     let mut body = String::with_capacity(len);
     body.push_str(&head);
@@ -589,7 +538,7 @@ fn region_param(l: &Loaded, r: Option<String>) -> Result<Option<String>, ApiErro
 }
 
 fn records(l: &Loaded, records: Vec<Value>) -> Response {
-    axum::Json(json!({"snapshot": snapshot_json(l), "records": records})).into_response()
+    axum::Json(json!({"snapshot": l.info, "records": records})).into_response()
 }
 
 async fn lookup_get(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> ApiResult {
@@ -688,7 +637,7 @@ async fn lookup_post(
                     if let Err(e) = answer(&l2, &mut buf, t, region.as_deref()) {
                         buf.truncate(mark);
                         buf.push_str(
-                            &json!({"input": crate::load::quoted(t), what: pos, "error": e})
+                            &json!({"input": crate::text::quoted(t), what: pos, "error": e})
                                 .to_string(),
                         );
                     }
@@ -707,58 +656,24 @@ async fn tags(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> ApiResult {
     let p = pairs(&q);
     known_keys(&p, &["region", "service", "feature", "name"])?;
     let l = app.current();
-    let region = region_param(&l, one(&p, "region")?)?;
-    let service = one(&p, "service")?.map(|s| s.to_ascii_lowercase());
-    let feature = one(&p, "feature")?.map(|s| s.to_ascii_lowercase());
-    if let Some(f) = &feature {
-        let known: std::collections::BTreeSet<String> = l
-            .snap
-            .tags()
-            .iter()
-            .filter_map(|t| t.network_features())
-            .flatten()
-            .map(|x| x.to_string())
-            .collect();
-        if !known.iter().any(|k| k.eq_ignore_ascii_case(f)) {
-            return Err(ApiError::not_found(format!(
-                "unknown network feature `{f}`; this snapshot has {}",
-                known.into_iter().collect::<Vec<_>>().join(", ")
-            )));
+    let params = crate::ops::catalog::TagsParams {
+        region: one(&p, "region")?,
+        service: one(&p, "service")?,
+        feature: one(&p, "feature")?,
+        name: one(&p, "name")?,
+    };
+    let recs = crate::ops::catalog::tags(&l.snap, &params).map_err(|e| match e {
+        // An unknown feature is a thing not found, as an unknown region is.
+        crate::Error::Field { .. } => {
+            ApiError::not_found(e.spelled(&|f: &str| format!("`{}`", param_name(f))))
         }
-    }
-    let name = one(&p, "name")?.map(|s| s.to_ascii_lowercase());
-    let out: Vec<Value> = l
-        .snap
-        .tags()
-        .iter()
-        .filter(|t| region.as_deref().is_none_or(|r| t.region() == r))
-        .filter(|t| {
-            service
-                .as_deref()
-                .is_none_or(|s| t.system_service().to_ascii_lowercase() == s)
-        })
-        .filter(|t| {
-            feature.as_deref().is_none_or(|f| {
-                t.network_features()
-                    .is_some_and(|fs| fs.iter().any(|x| x.to_ascii_lowercase() == f))
-            })
-        })
-        .filter(|t| {
-            name.as_deref()
-                .is_none_or(|n| crate::snapshot::glob_match(n, &t.name().to_ascii_lowercase()))
-        })
-        .map(|t| {
-            json!({
-                "name": t.name(),
-                "region": t.region(),
-                "system_service": t.system_service(),
-                "ipv4_prefixes": t.v4().len(),
-                "ipv6_prefixes": t.v6().len(),
-                "network_features": t.network_features(),
-            })
-        })
-        .collect();
-    Ok(records(&l, out))
+        other => ApiError::from(other),
+    })?;
+    Ok(axum::Json(crate::ops::Records {
+        snapshot: &l.info,
+        records: &recs,
+    })
+    .into_response())
 }
 
 async fn tag_prefixes(
@@ -769,43 +684,27 @@ async fn tag_prefixes(
     let p = pairs(&q);
     known_keys(&p, &["region", "family", "aggregate"])?;
     let l = app.current();
-    let region = one(&p, "region")?.filter(|r| !r.is_empty());
-    let ids = l
-        .snap
-        .resolve_tag(&name, region.as_deref())
-        .map_err(|e| ApiError::not_found(e.to_string()))?;
-    let family = one(&p, "family")?.unwrap_or_default().to_ascii_lowercase();
-    let keep = |n: &IpNet| match family.as_str() {
-        "" | "any" => Ok(true),
-        "ipv4" | "4" => Ok(matches!(n, IpNet::V4(_))),
-        "ipv6" | "6" => Ok(matches!(n, IpNet::V6(_))),
-        other => Err(ApiError::bad(format!("family `{other}`: ipv4 or ipv6"))),
+    let params = crate::ops::catalog::PrefixesParams {
+        tags: vec![name],
+        region: one(&p, "region")?,
+        family: crate::ops::catalog::Family::parse(
+            &one(&p, "family")?.unwrap_or_default(),
+            "family",
+        )?,
+        aggregate: flag(&p, "aggregate")?,
+        minus: Vec::new(),
+        intersect: Vec::new(),
     };
-    let mut nets = Vec::new();
-    for id in &ids {
-        for n in l.snap.tag(*id).prefixes() {
-            if keep(&n)? {
-                nets.push(n);
-            }
-        }
-    }
-    let aggregate = flag(&p, "aggregate")?;
-    let nets: Vec<IpNet> = if aggregate || ids.len() > 1 {
-        crate::prefixset::PrefixSet::from_prefixes(nets).to_prefixes()
-    } else {
-        nets
-    };
-    let names: Vec<&str> = ids.iter().map(|i| l.snap.tag(*i).name()).collect();
-    Ok(axum::Json(json!({
-        "snapshot": snapshot_json(&l),
-        "tags": names,
-        "records": nets.iter().map(ToString::to_string).collect::<Vec<_>>(),
-    }))
-    .into_response())
+    let report = crate::ops::catalog::prefixes(&l.snap, &l.info, &params)?;
+    // `records` repeats `prefixes` for clients of the first version of this endpoint.
+    let mut doc =
+        serde_json::to_value(&report).map_err(|e| ApiError::unprocessable(e.to_string()))?;
+    doc["records"] = doc["prefixes"].clone();
+    Ok(axum::Json(doc).into_response())
 }
 
 async fn udr(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> ApiResult {
-    use crate::routes::deploy::{Header, Layout};
+    use crate::routes::deploy::{self, Layout};
     let p = pairs(&q);
     known_keys(
         &p,
@@ -813,6 +712,7 @@ async fn udr(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> ApiResult {
             "region",
             "profile",
             "tag",
+            "only_tag",
             "format",
             "max_routes",
             "reserve",
@@ -825,198 +725,116 @@ async fn udr(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> ApiResult {
             "never_cover",
         ],
     )?;
-    let l = app.current();
-    let regions: Vec<String> = p
-        .iter()
-        .filter(|(k, _)| k == "region")
-        .flat_map(|(_, v)| v.split(',').map(|r| r.trim().to_string()))
-        .filter(|r| !r.is_empty())
-        .collect();
-    let paired = flag(&p, "paired")?;
-    if regions.is_empty() {
-        return Err(ApiError::bad("give ?region=REGION"));
-    }
-    // The options of `udr`: a profile and/or named tags (`profile=none` for tags alone).
-    let named: Vec<String> = p
-        .iter()
-        .filter(|(k, _)| k == "tag")
-        .map(|(_, v)| v.trim().to_string())
-        .collect();
-    let profile_tags = match one(&p, "profile")?.as_deref() {
-        Some("none") if !named.is_empty() => Vec::new(),
-        Some("none") => return Err(ApiError::bad("profile=none needs tag=NAME (repeatable)")),
-        other => {
-            crate::routes::profile(other.unwrap_or("aml-vnet-2020"))
-                .map_err(|e| ApiError::not_found(e.to_string()))?
-                .tags
-        }
+    let all = |key: &str| -> Vec<String> {
+        p.iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .collect()
     };
-    let number = |key: &str, default: usize, min: usize| -> Result<usize, ApiError> {
-        match one(&p, key)? {
-            Some(m) => m
-                .parse::<usize>()
-                .ok()
-                .filter(|&m| m >= min)
-                .ok_or_else(|| ApiError::bad(format!("{key} `{m}`: a number from {min}"))),
-            None => Ok(default),
-        }
+    let number = |key: &str, min: usize| -> Result<Option<usize>, ApiError> {
+        one(&p, key)?
+            .map(|m| {
+                m.parse::<usize>()
+                    .ok()
+                    .filter(|&m| m >= min)
+                    .ok_or_else(|| ApiError::bad(format!("`{key}` `{m}`: a number from {min}")))
+            })
+            .transpose()
     };
-    let reserve = number("reserve", 1, 0)?;
-    let (ipv6, exact, use_service_tags) = (
-        flag(&p, "ipv6")?,
-        flag(&p, "exact")?,
-        flag(&p, "use_service_tags")?,
-    );
-    let next_hop = crate::routes::NextHop::parse(
-        &one(&p, "next_hop")?.unwrap_or_else(|| "Internet".into()),
-        one(&p, "next_hop_ip")?.as_deref(),
-    )
-    .map_err(|e| ApiError::bad(e.to_string()))?;
-    let mut never_cover = Vec::new();
-    for (_, v) in p.iter().filter(|(k, _)| k == "never_cover") {
-        never_cover.push(
-            crate::load::parse_listed_prefix(v)
-                .map_err(|e| {
-                    ApiError::bad(format!("never_cover `{}`: {e}", crate::load::quoted(v)))
-                })?
-                .trunc(),
-        );
-    }
+    // `profile=none` with tags: only the named tags (the CLI's --only-tag).
+    let (profile, tags, only_tags) = match one(&p, "profile")?.as_deref() {
+        Some(x) if x.eq_ignore_ascii_case("none") => {
+            let mut only = all("only_tag");
+            only.extend(all("tag"));
+            if only.is_empty() {
+                return Err(ApiError::bad(
+                    "`profile` none needs `tag`=NAME (repeatable)",
+                ));
+            }
+            (None, Vec::new(), only)
+        }
+        other => (other.map(str::to_string), all("tag"), all("only_tag")),
+    };
+    let params = crate::ops::udr::UdrParams {
+        regions: all("region"),
+        paired: flag(&p, "paired")?,
+        profile,
+        tags,
+        only_tags,
+        ipv6: flag(&p, "ipv6")?,
+        next_hop: one(&p, "next_hop")?,
+        next_hop_ip: one(&p, "next_hop_ip")?,
+        max_routes: number("max_routes", 1)?,
+        reserve: number("reserve", 0)?,
+        exact: flag(&p, "exact")?,
+        use_service_tags: flag(&p, "use_service_tags")?,
+        never_cover: all("never_cover"),
+    };
     let format = one(&p, "format")?
         .unwrap_or_else(|| "json".into())
         .to_ascii_lowercase();
-    let max_routes = number("max_routes", 400, 1)?;
-    let mut codes = Vec::new();
-    for r in &regions {
-        let c = l
-            .snap
-            .resolve_region(r)
-            .map_err(|e| ApiError::not_found(e.to_string()))?
-            .to_string();
-        if paired && let Some(pair) = crate::routes::region_pair(&c) {
-            codes.push(pair);
-        }
-        codes.push(c);
+    if !["json", "csv", "az", "arm", "bicep", "terraform"].contains(&format.as_str()) {
+        return Err(ApiError::bad(format!(
+            "`format` `{}`: json, csv, az, arm, bicep or terraform",
+            crate::text::quoted(&format)
+        )));
     }
-    codes.sort();
-    codes.dedup();
+    let l = app.current();
     let l2 = l.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        let req = crate::routes::UdrRequest {
-            regions: codes,
-            profile_tags,
-            named_tags: named,
-            ipv6,
-            next_hop,
-            max_routes,
-            reserve,
-            exact,
-            use_service_tags,
-            never_cover,
-        };
-        crate::routes::plan(&l2.snap, &req)
-    })
-    .await
-    .map_err(|e| ApiError::unprocessable(e.to_string()))?
-    .map_err(ApiError::from)?
-    .map_err(|over| ApiError::unprocessable(over.message))?;
-    let header = Header {
-        lines: vec![
-            format!(
-                "Generated by tagnet serve from {} service tags, changeNumber {}.",
-                l.snap.cloud(),
-                l.snap.change_number()
-            ),
-            format!(
-                "Regions: {}. Tags: {}.",
-                result.regions.join(", "),
-                result.tags.join(", ")
-            ),
-        ],
-    };
-    let name = format!("tagnet-udr-{}", result.regions.join("-"));
+    let report =
+        tokio::task::spawn_blocking(move || crate::ops::udr::udr(&l2.snap, &l2.info, &params))
+            .await
+            .map_err(|e| ApiError::unprocessable(e.to_string()))?
+            .map_err(ApiError::from)?
+            .map_err(|over| {
+                ApiError::unprocessable(over.spelled(&|f: &str| format!("`{}`", param_name(f))))
+            })?;
+    let header = report.header();
+    let routes = &report.plan_routes;
+    let max = report.budget.max_routes;
     let (body, ctype, ext) = match format.as_str() {
-        "json" => {
-            let routes: Vec<Value> = result
-                .routes
-                .iter()
-                .map(|r| {
-                    let mut v = json!({"name": r.name, "address_prefix": r.address_prefix, "next_hop_type": r.next_hop.kind(), "tags": r.tags});
-                    if let Some(ip) = r.next_hop.ip() {
-                        v["next_hop_ip_address"] = json!(ip.to_string());
-                    }
-                    v
-                })
-                .collect();
-            let used = result.routes.len();
-            let usable = result.max_routes - result.reserved;
-            // The same document as `udr --format json`.
-            let doc = json!({
-                "snapshot": snapshot_json(&l),
-                "routes": routes,
-                "budget": {"max_routes": result.max_routes, "reserved": result.reserved, "used": used, "free": usable - used.min(usable)},
-                "extra_addresses": u64::try_from(result.extra_addresses).map_or_else(|_| json!(result.extra_addresses.to_string()), |n| json!(n)),
-                "extra_prefixes": result.extra_prefixes.iter().map(ToString::to_string).collect::<Vec<_>>(),
-                "exact_routes": result.exact_routes,
-                "tags": result.tags,
-                "regions": result.regions,
-                "cloud": l.snap.cloud(),
-                "change_number": l.snap.change_number(),
-                "notes": result.notes,
-            });
+        "json" => (
+            serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
+            "application/json",
+            "json",
+        ),
+        "csv" => {
+            let recs: Vec<crate::ops::udr::RouteRecord> = report.routes.clone();
+            let mut out = Vec::new();
+            crate::render::csv(
+                &mut out,
+                &crate::ops::udr::RouteRecord::HEADERS,
+                recs.iter().map(|r| r.cells()),
+            )
+            .map_err(|e| ApiError::unprocessable(e.to_string()))?;
             (
-                serde_json::to_string_pretty(&doc).unwrap_or_default(),
-                "application/json",
-                "json",
+                String::from_utf8_lossy(&out).into_owned(),
+                "text/csv; charset=utf-8",
+                "csv",
             )
         }
-        "csv" => {
-            // The columns of `udr --format csv`.
-            let mut s =
-                String::from("name,address_prefix,next_hop_type,next_hop_ip_address,tags\n");
-            for r in &result.routes {
-                s.push_str(&format!(
-                    "{},{},{},{},{}\n",
-                    r.name,
-                    r.address_prefix,
-                    r.next_hop.kind(),
-                    r.next_hop.ip().map(|i| i.to_string()).unwrap_or_default(),
-                    r.tags.join(" ")
-                ));
-            }
-            (s, "text/csv; charset=utf-8", "csv")
-        }
         "az" => (
-            crate::routes::deploy::az(&result.routes, &header, max_routes),
+            deploy::az(routes, &header, max),
             "text/x-shellscript; charset=utf-8",
             "sh",
         ),
         "arm" => (
-            crate::routes::deploy::arm(&result.routes, &header, Layout::Routes),
+            deploy::arm(routes, &header, Layout::Routes),
             "application/json",
-            "json",
+            "arm.json",
         ),
         "bicep" => (
-            crate::routes::deploy::bicep(&result.routes, &header, Layout::Routes),
+            deploy::bicep(routes, &header, Layout::Routes),
             "text/plain; charset=utf-8",
             "bicep",
         ),
-        "terraform" => (
-            crate::routes::deploy::terraform(&result.routes, &header, Layout::Routes),
+        _ => (
+            deploy::terraform(routes, &header, Layout::Routes),
             "text/plain; charset=utf-8",
             "tf",
         ),
-        other => {
-            return Err(ApiError::bad(format!(
-                "format `{other}`: json, csv, az, arm, bicep or terraform"
-            )));
-        }
     };
-    let file = if format == "arm" {
-        format!("{name}.arm.json")
-    } else {
-        format!("{name}.{ext}")
-    };
+    let file = format!("{}.{ext}", report.file_stem());
     Ok((
         [
             (header::CONTENT_TYPE, ctype.to_string()),
@@ -1238,7 +1056,7 @@ async fn nsg_reach(State(app): State<Arc<App>>, body: Bytes) -> ApiResult {
     .await
     .map_err(|e| ApiError::unprocessable(e.to_string()))??;
     let mut v = out;
-    v["snapshot"] = snapshot_json(&l);
+    v["snapshot"] = json!(l.info);
     Ok(axum::Json(v).into_response())
 }
 

@@ -9,6 +9,7 @@ mod fetch;
 mod flows;
 mod fuzz_replay;
 mod nsg;
+mod parity;
 mod props;
 mod real;
 mod routes;

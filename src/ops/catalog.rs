@@ -1,0 +1,270 @@
+//! `tags` and `prefixes`: what a snapshot holds, filtered, for every front end.
+
+use crate::error::{Error, Result};
+use crate::prefixset::PrefixSet;
+use crate::text::{self, HostBits};
+use crate::{Snapshot, TagId};
+use ipnet::IpNet;
+use serde::Serialize;
+
+/// A `tags` request: filters, all optional, all combined.
+#[derive(Debug, Clone, Default)]
+pub struct TagsParams {
+    /// Only tags of this region (as typed).
+    pub region: Option<String>,
+    /// Only tags of this systemService (case-insensitive).
+    pub service: Option<String>,
+    /// Only tags listing this networkFeature (API, NSG, UDR, FW, VSE).
+    pub feature: Option<String>,
+    /// Only tags whose name matches this glob (`*`, `?`, case-insensitive).
+    pub name: Option<String>,
+}
+
+/// One tag as `tags` lists it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TagRecord {
+    /// Name.
+    pub name: String,
+    /// Region code (empty for a cloud-wide tag).
+    pub region: String,
+    /// systemService.
+    pub system_service: String,
+    /// IPv4 prefixes.
+    pub ipv4_prefixes: usize,
+    /// IPv6 prefixes.
+    pub ipv6_prefixes: usize,
+    /// networkFeatures (absent in Discovery API output).
+    pub network_features: Option<Vec<String>>,
+    /// The tag's changeNumber.
+    pub change_number: Option<u64>,
+}
+
+impl TagRecord {
+    /// The table and CSV columns.
+    pub const HEADERS: [&'static str; 6] =
+        ["NAME", "REGION", "SERVICE", "IPV4", "IPV6", "FEATURES"];
+
+    /// The table and CSV cells.
+    pub fn cells(&self) -> Vec<String> {
+        vec![
+            self.name.clone(),
+            self.region.clone(),
+            self.system_service.clone(),
+            self.ipv4_prefixes.to_string(),
+            self.ipv6_prefixes.to_string(),
+            self.network_features
+                .as_ref()
+                .map(|f| f.join(" "))
+                .unwrap_or_default(),
+        ]
+    }
+}
+
+/// The tags that pass every filter, sorted by name (the snapshot's order).
+///
+/// ```
+/// let json = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/data/example/ServiceTags_Example.json")).unwrap();
+/// let snap = tagnet::load::from_slice(&json, "example")?;
+/// let p = tagnet::ops::catalog::TagsParams { region: Some("East US 2".into()), ..Default::default() };
+/// assert!(tagnet::ops::catalog::tags(&snap, &p)?.iter().all(|t| t.region == "eastus2"));
+/// # Ok::<(), tagnet::Error>(())
+/// ```
+pub fn tags(snap: &Snapshot, p: &TagsParams) -> Result<Vec<TagRecord>> {
+    fn nonempty(o: &Option<String>) -> Option<&str> {
+        o.as_deref().map(str::trim).filter(|s| !s.is_empty())
+    }
+    let region = nonempty(&p.region)
+        .map(|r| snap.resolve_region(r))
+        .transpose()?;
+    let glob = nonempty(&p.name).map(str::to_ascii_lowercase);
+    let feature = nonempty(&p.feature);
+    let service = nonempty(&p.service);
+    if let Some(f) = feature {
+        let mut known: Vec<&str> = snap
+            .tags()
+            .iter()
+            .filter_map(|t| t.network_features())
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        known.sort_unstable();
+        known.dedup();
+        if !known.iter().any(|k| k.eq_ignore_ascii_case(f)) {
+            return Err(Error::field(
+                "feature",
+                format!(
+                    "`{}` is unknown; this snapshot's tags list: {}",
+                    text::quoted(f),
+                    if known.is_empty() {
+                        "none (a Discovery API file has no networkFeatures)".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            ));
+        }
+    }
+    Ok(snap
+        .tags()
+        .iter()
+        .filter(|t| region.is_none_or(|r| t.region() == r))
+        .filter(|t| service.is_none_or(|s| t.system_service().eq_ignore_ascii_case(s)))
+        .filter(|t| feature.is_none_or(|f| t.has_feature(f)))
+        .filter(|t| {
+            glob.as_deref()
+                .is_none_or(|g| crate::snapshot::glob_match(g, &t.name().to_ascii_lowercase()))
+        })
+        .map(|t| TagRecord {
+            name: t.name().to_string(),
+            region: t.region().to_string(),
+            system_service: t.system_service().to_string(),
+            ipv4_prefixes: t.v4().len(),
+            ipv6_prefixes: t.v6().len(),
+            network_features: t.network_features().map(<[String]>::to_vec),
+            change_number: t.change_number(),
+        })
+        .collect())
+}
+
+/// Which address families a request wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Family {
+    /// Both.
+    #[default]
+    Any,
+    /// IPv4 only.
+    V4,
+    /// IPv6 only.
+    V6,
+}
+
+impl Family {
+    /// `any`, `ipv4`/`4`, `ipv6`/`6` (any case); the field's name for the error.
+    pub fn parse(text: &str, field: &'static str) -> Result<Family> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "" | "any" => Ok(Family::Any),
+            "ipv4" | "4" | "v4" => Ok(Family::V4),
+            "ipv6" | "6" | "v6" => Ok(Family::V6),
+            _ => Err(Error::field(
+                field,
+                format!("`{}`: ipv4, ipv6 or any", text::quoted(text)),
+            )),
+        }
+    }
+
+    /// Whether a prefix is of this family.
+    pub fn holds(self, n: &IpNet) -> bool {
+        match self {
+            Family::Any => true,
+            Family::V4 => matches!(n, IpNet::V4(_)),
+            Family::V6 => matches!(n, IpNet::V6(_)),
+        }
+    }
+}
+
+/// A `prefixes` request: the union of tags' prefixes, with set algebra.
+#[derive(Debug, Clone, Default)]
+pub struct PrefixesParams {
+    /// Tag names (case-insensitive); with a region, a cloud-wide tag stands for its variants.
+    pub tags: Vec<String>,
+    /// The region of the tags.
+    pub region: Option<String>,
+    /// The families wanted.
+    pub family: Family,
+    /// Merge the union exactly (the same addresses in the fewest prefixes).
+    pub aggregate: bool,
+    /// Subtract these tags or prefixes.
+    pub minus: Vec<String>,
+    /// Intersect with these tags or prefixes.
+    pub intersect: Vec<String>,
+}
+
+/// The prefixes of tags.
+#[derive(Debug, Clone, Serialize)]
+pub struct PrefixesReport {
+    /// The snapshot.
+    pub snapshot: super::SnapshotInfo,
+    /// The tags used, by name (a cloud-wide tag's regional variants with a region).
+    pub tags: Vec<String>,
+    /// Whether the prefixes were merged.
+    pub aggregated: bool,
+    /// IPv4 first, then by address, then by length.
+    pub prefixes: Vec<IpNet>,
+}
+
+/// The prefixes of a request: the tags' union, with set algebra or aggregation when asked,
+/// else as listed (repeats removed); sorted IPv4 first, by address, then length.
+pub fn prefixes(
+    snap: &Snapshot,
+    info: &super::SnapshotInfo,
+    p: &PrefixesParams,
+) -> Result<PrefixesReport> {
+    if p.tags.iter().all(|t| t.trim().is_empty()) {
+        return Err(Error::field("tags", "is empty: name a tag such as Storage"));
+    }
+    let region = p.region.as_deref().filter(|r| !r.trim().is_empty());
+    let mut ids: Vec<TagId> = Vec::new();
+    for t in &p.tags {
+        ids.extend(snap.resolve_tag(t, region)?);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    let mut nets: Vec<IpNet> = ids
+        .iter()
+        .flat_map(|&id| snap.tag(id).prefixes())
+        .filter(|n| p.family.holds(n))
+        .collect();
+    let nets = if !p.minus.is_empty() || !p.intersect.is_empty() {
+        let mut set = PrefixSet::from_prefixes(nets);
+        for x in &p.intersect {
+            set = set.intersection(&operand(snap, x, region, "intersect")?);
+        }
+        for x in &p.minus {
+            set = set.difference(&operand(snap, x, region, "minus")?);
+        }
+        set.to_prefixes()
+    } else if p.aggregate {
+        PrefixSet::from_prefixes(nets).to_prefixes()
+    } else {
+        nets.sort_unstable_by_key(sort_key);
+        nets.dedup();
+        nets
+    };
+    Ok(PrefixesReport {
+        snapshot: info.clone(),
+        tags: ids
+            .iter()
+            .map(|&i| snap.tag(i).name().to_string())
+            .collect(),
+        aggregated: p.aggregate,
+        prefixes: nets,
+    })
+}
+
+/// A `minus`/`intersect` operand: a prefix or address, or a tag (with the request's region).
+fn operand(
+    snap: &Snapshot,
+    t: &str,
+    region: Option<&str>,
+    field: &'static str,
+) -> Result<PrefixSet> {
+    if t.contains('/') || text::address(t).is_ok() {
+        let net = text::address_or_prefix(t, HostBits::Clear).map_err(|reason| {
+            Error::field(
+                field,
+                format!(": invalid prefix `{}`: {reason}", text::quoted(t)),
+            )
+        })?;
+        return Ok(PrefixSet::from_prefixes([net]));
+    }
+    let ids = snap.resolve_tag(t, region)?;
+    Ok(PrefixSet::from_prefixes(
+        ids.iter().flat_map(|&i| snap.tag(i).prefixes()),
+    ))
+}
+
+/// IPv4 before IPv6, then address, then length.
+pub fn sort_key(n: &IpNet) -> (u8, u128, u8) {
+    let (s, _) = crate::prefixset::prefix_range(n);
+    (u8::from(matches!(n, IpNet::V6(_))), s, n.prefix_len())
+}

@@ -1,0 +1,39 @@
+//! The use cases: one function per question tagnet answers, called alike by every front end
+//! (the CLI, the HTTP server, the Python package).
+//!
+//! Each use case takes a request of plain values — what a user typed, a query string held,
+//! or a Python call passed — validates it once, here, and returns a report that is
+//! [`serde::Serialize`]: the CLI renders it, the server sends it, Python converts it. Nothing
+//! here prints, reads the environment or keeps global state. An invalid request is an
+//! [`Error::Field`](crate::Error::Field) naming the request's field (`max_routes`), which
+//! each front end spells its own way (`--max-routes`, `max_routes`, `max_routes=`).
+//!
+//! - [`source`]: which snapshot a request uses and how reports name it.
+//! - [`lookup`]: every tag holding an address, or related to a prefix.
+//! - [`catalog`]: the tags of a snapshot, filtered; the prefixes of tags.
+//! - [`udr`]: the routes forced tunneling needs.
+
+pub mod catalog;
+pub mod lookup;
+pub mod source;
+pub mod udr;
+
+pub use source::SnapshotInfo;
+
+/// `{"snapshot": …, "records": [...]}`: how a list report is written as one JSON document.
+#[derive(Debug, serde::Serialize)]
+pub struct Records<'a, T> {
+    /// The snapshot the records were computed on.
+    pub snapshot: &'a SnapshotInfo,
+    /// The records.
+    pub records: &'a [T],
+}
+
+/// A JSON number when it fits in 64 bits, else a decimal string (JSON readers lose precision
+/// past 2^53 and most refuse past 2^64).
+pub fn big_count<S: serde::Serializer>(n: &u128, s: S) -> Result<S::Ok, S::Error> {
+    match u64::try_from(*n) {
+        Ok(v) => s.serialize_u64(v),
+        Err(_) => s.serialize_str(&n.to_string()),
+    }
+}

@@ -1,0 +1,312 @@
+//! One engine, two front ends: the CLI's JSON and the server's `/v1` JSON are equal on the same
+//! request — random requests over the built-in (real, Public) snapshot, including requests
+//! that are refused, which both refuse with the same message (each spelling the request's
+//! fields its own way: `--max-routes`, `max_routes`).
+
+use assert_cmd::Command;
+use proptest::prelude::*;
+use serde_json::Value;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tagnet::serve::{App, Loaded, Loader, Options};
+
+struct Server {
+    base: String,
+    _rt: tokio::runtime::Runtime,
+}
+
+/// One server on the built-in snapshot for every test of this file.
+fn server() -> &'static Server {
+    static S: OnceLock<Server> = OnceLock::new();
+    S.get_or_init(|| {
+        let loader: Loader = Arc::new(|| {
+            tagnet::ops::source::resolve(Some("builtin".as_ref())).map_err(|e| e.to_string())
+        });
+        let (snap, info) = loader().unwrap();
+        let app = App::new(
+            Loaded::new(snap, info),
+            loader,
+            Options {
+                watch: None,
+                ..Options::default()
+            },
+        );
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        rt.spawn(async move { tagnet::serve::run(app, listener).await });
+        Server { base, _rt: rt }
+    })
+}
+
+fn http() -> &'static reqwest::blocking::Client {
+    static C: OnceLock<reqwest::blocking::Client> = OnceLock::new();
+    C.get_or_init(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap()
+    })
+}
+
+/// What a front end answered: a JSON document, or a refusal's message.
+#[derive(Debug, PartialEq)]
+enum Said {
+    Doc(Value),
+    Refused(String),
+}
+
+/// The CLI on the built-in snapshot, with an empty cache, `--format json`.
+fn cli(args: &[String]) -> Said {
+    let cache = tempfile::tempdir().unwrap();
+    let out = Command::cargo_bin("tagnet")
+        .unwrap()
+        .env("TAGNET_CACHE", cache.path())
+        .env_remove("TAGNET_TAGS")
+        .args(["--tags", "builtin", "--quiet", "--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    if out.stdout.is_empty() {
+        let line = stderr
+            .lines()
+            .find(|l| l.starts_with("tagnet: ") && !l.starts_with("tagnet: note:"))
+            .unwrap_or_else(|| panic!("{args:?}: no message: {stderr}"));
+        let msg = line
+            .trim_start_matches("tagnet: ")
+            .trim_start_matches("error: ");
+        assert!(
+            out.status.code() == Some(1) || out.status.code() == Some(2),
+            "{args:?}"
+        );
+        return Said::Refused(normalize(msg));
+    }
+    Said::Doc(serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}")))
+}
+
+/// The server's answer to `GET path`.
+fn get(path: &str) -> Said {
+    let r = http()
+        .get(format!("{}{path}", server().base))
+        .send()
+        .unwrap();
+    let status = r.status().as_u16();
+    let body: Value = serde_json::from_str(&r.text().unwrap()).unwrap();
+    assert_ne!(status, 500, "{path}: {body}");
+    if status == 200 {
+        Said::Doc(body)
+    } else {
+        Said::Refused(normalize(body["error"]["message"].as_str().unwrap()))
+    }
+}
+
+/// A message with the request's fields in one spelling: `--max-routes` and `` `max_routes` ``
+/// both become `max_routes`.
+fn normalize(msg: &str) -> String {
+    let mut out = String::new();
+    let mut rest = msg.replace('`', "");
+    while let Some(i) = rest.find("--") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let end = after
+            .find(|c: char| !(c.is_ascii_lowercase() || c == '-'))
+            .unwrap_or(after.len());
+        out.push_str(&after[..end].replace('-', "_"));
+        rest = after[end..].to_string();
+    }
+    out.push_str(&rest);
+    out
+}
+
+fn q(v: &str) -> String {
+    form_urlencoded::byte_serialize(v.as_bytes()).collect()
+}
+
+const REGIONS: &[&str] = &[
+    "eastus2",
+    "East US 2",
+    "westeurope",
+    "francecentral",
+    "uksouth",
+    "brazilsoutheast",
+    "centralus",
+    "atlantis",
+];
+
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: 24,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn udr_is_the_same_answer(
+        region in proptest::sample::subsequence(REGIONS, 1..3),
+        paired in any::<bool>(),
+        ipv6 in any::<bool>(),
+        exact in any::<bool>(),
+        profile in proptest::sample::select(vec!["", "aml-vnet-2020", "aml-vnet-2023", "batch-classic"]),
+        storage in any::<bool>(),
+        hop in 0usize..6,
+        max_routes in proptest::sample::select(vec![1usize, 5, 40, 400]),
+        reserve in proptest::sample::select(vec![0usize, 1, 3, 40]),
+    ) {
+        let (next_hop, ip) = [
+            ("Internet", None),
+            ("VirtualAppliance", Some("10.0.0.4")),
+            ("VirtualAppliance", Some("fd00::4")),
+            ("VirtualNetworkGateway", None),
+            ("None", None),
+            ("Internet", Some("10.0.0.4")),
+        ][hop];
+        let mut args: Vec<String> = vec!["udr".into(), "--region".into(), region.join(",")];
+        let mut query = format!("/v1/udr?region={}", q(&region.join(",")));
+        for (on, flag) in [(paired, "paired"), (ipv6, "ipv6"), (exact, "exact")] {
+            if on {
+                args.push(format!("--{flag}"));
+                query.push_str(&format!("&{flag}=true"));
+            }
+        }
+        if !profile.is_empty() {
+            args.extend(["--profile".into(), profile.to_string()]);
+            query.push_str(&format!("&profile={profile}"));
+        }
+        if storage {
+            args.extend(["--tag".into(), "Storage".into()]);
+            query.push_str("&tag=Storage");
+        }
+        args.extend(["--next-hop".into(), next_hop.into()]);
+        query.push_str(&format!("&next_hop={next_hop}"));
+        if let Some(ip) = ip {
+            args.extend(["--next-hop-ip".into(), ip.into()]);
+            query.push_str(&format!("&next_hop_ip={}", q(ip)));
+        }
+        args.extend(["--max-routes".into(), max_routes.to_string(), "--reserve".into(), reserve.to_string()]);
+        query.push_str(&format!("&max_routes={max_routes}&reserve={reserve}"));
+        prop_assert_eq!(cli(&args), get(&query), "{:?}", args);
+    }
+
+    #[test]
+    fn tags_are_the_same_answer(
+        region in proptest::option::of(proptest::sample::select(REGIONS.to_vec())),
+        service in proptest::option::of(proptest::sample::select(vec!["AzureMachineLearning", "azurestorage", "BatchNodeManagement", "Nope"])),
+        name in proptest::option::of(proptest::sample::select(vec!["Storage*", "*.EastUS2", "Azure?loud*", "x"])),
+        feature in proptest::option::of(proptest::sample::select(vec!["UDR", "nsg", "XYZ"])),
+    ) {
+        let mut args: Vec<String> = vec!["tags".into()];
+        let mut query = String::from("/v1/tags?");
+        for (v, flag) in [(region, "region"), (service, "service"), (name, "name"), (feature, "feature")] {
+            if let Some(v) = v {
+                args.extend([format!("--{flag}"), v.to_string()]);
+                query.push_str(&format!("{flag}={}&", q(v)));
+            }
+        }
+        prop_assert_eq!(cli(&args), get(&query), "{:?}", args);
+    }
+
+    #[test]
+    fn prefixes_are_the_same_answer(
+        tag in proptest::sample::select(vec!["Storage", "AzureMachineLearning", "BatchNodeManagement.EastUS2", "AzureCloud.westeurope", "Storag"]),
+        region in proptest::option::of(proptest::sample::select(REGIONS.to_vec())),
+        family in 0usize..3,
+        aggregate in any::<bool>(),
+    ) {
+        let mut args: Vec<String> = vec!["prefixes".into(), tag.into()];
+        let mut query = format!("/v1/tags/{tag}/prefixes?");
+        if let Some(r) = region {
+            args.extend(["--region".into(), r.into()]);
+            query.push_str(&format!("region={}&", q(r)));
+        }
+        match family {
+            1 => { args.push("-4".into()); query.push_str("family=ipv4&"); }
+            2 => { args.push("-6".into()); query.push_str("family=ipv6&"); }
+            _ => {}
+        }
+        if aggregate {
+            args.push("--aggregate".into());
+            query.push_str("aggregate=true&");
+        }
+        let mut server = get(&query);
+        // The server repeats `prefixes` as `records` for its first clients.
+        if let Said::Doc(Value::Object(m)) = &mut server {
+            let records = m.remove("records");
+            prop_assert_eq!(records.as_ref(), m.get("prefixes"));
+        }
+        prop_assert_eq!(cli(&args), server, "{:?}", args);
+    }
+
+    #[test]
+    fn lookups_are_the_same_answer(
+        picks in proptest::collection::vec((any::<proptest::sample::Index>(), any::<u128>()), 1..6),
+        region in proptest::option::of(proptest::sample::select(REGIONS.to_vec())),
+    ) {
+        // Addresses inside the snapshot's own prefixes (both families), and a few outside.
+        let snap = tagnet::load::builtin::load().unwrap();
+        let tags = snap.tags();
+        let ips: Vec<String> = picks
+            .iter()
+            .map(|(i, bits)| {
+                let t = &tags[i.index(tags.len())];
+                match t.prefixes().nth((*bits % 7) as usize).or_else(|| t.prefixes().next()) {
+                    Some(ipnet::IpNet::V4(n)) => {
+                        let host = (*bits as u32) & !u32::from(n.netmask());
+                        std::net::Ipv4Addr::from(u32::from(n.network()) | host).to_string()
+                    }
+                    Some(ipnet::IpNet::V6(n)) => {
+                        let host = *bits & !u128::from(n.netmask());
+                        std::net::Ipv6Addr::from(u128::from(n.network()) | host).to_string()
+                    }
+                    None => "198.51.100.7".to_string(),
+                }
+            })
+            .collect();
+        let mut args: Vec<String> = vec!["lookup".into()];
+        args.extend(ips.iter().cloned());
+        let mut query = String::from("/v1/lookup?");
+        for ip in &ips {
+            query.push_str(&format!("ip={}&", q(ip)));
+        }
+        if let Some(r) = region {
+            args.extend(["--region".into(), r.into()]);
+            query.push_str(&format!("region={}", q(r)));
+        }
+        prop_assert_eq!(cli(&args), get(&query), "{:?}", args);
+    }
+}
+
+/// The request that started this: an IPv6 appliance for IPv4 routes is refused by both.
+#[test]
+fn an_appliance_of_the_other_family_is_refused_by_both() {
+    let args: Vec<String> = [
+        "udr",
+        "--region",
+        "eastus2",
+        "--next-hop",
+        "VirtualAppliance",
+        "--next-hop-ip",
+        "fd00::4",
+    ]
+    .map(String::from)
+    .to_vec();
+    let c = cli(&args);
+    let s = get("/v1/udr?region=eastus2&next_hop=VirtualAppliance&next_hop_ip=fd00::4");
+    assert_eq!(c, s);
+    match c {
+        Said::Refused(m) => assert!(m.contains("next_hop_ip fd00::4 is IPv6"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+}
