@@ -169,13 +169,11 @@ pub fn resolve(spec: Option<&Path>) -> Result<(Snapshot, SnapshotInfo)> {
             };
             match chosen {
                 Some(e) => from_cache(e),
-                None => {
-                    return Err(Error::Usage(format!(
-                        "no cached snapshot matches `{t}` in {}; cached: {}",
-                        cache.root().display(),
-                        have()
-                    )));
-                }
+                None => Err(Error::Usage(format!(
+                    "no cached snapshot matches `{t}` in {}; cached: {}",
+                    cache.root().display(),
+                    have()
+                ))),
             }
         }
         Some(_) => {
