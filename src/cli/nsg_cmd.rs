@@ -6,7 +6,6 @@ use super::render::{self, Format};
 use anyhow::{Context, Result, bail};
 use ipnet::IpNet;
 use rayon::prelude::*;
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::IpAddr;
@@ -14,7 +13,7 @@ use std::path::Path;
 use tagnet::Snapshot;
 use tagnet::nsg::compile::CompiledNsg;
 use tagnet::nsg::eval::Context as NsgContext;
-use tagnet::nsg::model::{Direction, Flow, Nsg, Protocol, Verdict};
+use tagnet::nsg::model::{Direction, Flow, Nsg, Protocol};
 
 /// Rule sets past Azure's limit load, with a warning (hidden by --quiet).
 fn warn_limits(nsgs: &[Nsg]) {
@@ -67,6 +66,21 @@ fn read_nsg(spec: &str) -> Result<Nsg> {
     }
 }
 
+/// The scope the NSG options describe: the NSG files read, `VirtualNetwork` and ASGs.
+fn scope(
+    nsg: Option<&str>,
+    nic_nsg: Option<&str>,
+    vnet: &[String],
+    asg: &[String],
+) -> Result<tagnet::ops::nsg::Scope> {
+    Ok(tagnet::ops::nsg::Scope {
+        nsg: nsg.map(read_nsg).transpose()?,
+        nic_nsg: nic_nsg.map(read_nsg).transpose()?,
+        vnet: vnet_spaces(vnet)?,
+        asgs: asgs(asg)?,
+    })
+}
+
 /// The subnet's and NIC's NSGs, resolved and compiled (at least one must be given).
 pub fn compiled_pair(
     snap: &Snapshot,
@@ -75,26 +89,15 @@ pub fn compiled_pair(
     vnet: &[String],
     asg: &[String],
 ) -> Result<(Option<CompiledNsg>, Option<CompiledNsg>)> {
-    let ctx = NsgContext {
-        snapshot: snap,
-        vnet: vnet_spaces(vnet)?,
-        asgs: asgs(asg)?,
-    };
-    let subnet = nsg.map(read_nsg).transpose()?;
-    let nic = nic_nsg.map(read_nsg).transpose()?;
-    if subnet.is_none() && nic.is_none() {
-        bail!("give the subnet's NSG with --nsg FILE, the NIC's with --nic-nsg FILE, or both");
-    }
-    let compiled = |n: &Option<Nsg>| -> Result<Option<CompiledNsg>> {
-        n.as_ref()
-            .map(|n| Ok(tagnet::nsg::compile(&ctx.resolve(n)?)))
-            .transpose()
-    };
-    Ok((compiled(&subnet)?, compiled(&nic)?))
+    let r = scope(nsg, nic_nsg, vnet, asg)?.resolve(snap)?;
+    Ok((
+        r.subnet.as_ref().map(tagnet::nsg::compile),
+        r.nic.as_ref().map(tagnet::nsg::compile),
+    ))
 }
 
 /// `--vnet PREFIX` or `--vnet FILE` (`az network vnet show`: its address space and its
-/// peerings' remote spaces).
+/// peerings' remote spaces, read by [`tagnet::ops::nsg::vnet_space`]).
 pub fn vnet_spaces(args: &[String]) -> Result<Vec<IpNet>> {
     let mut out = Vec::new();
     if args.is_empty() {
@@ -103,12 +106,8 @@ pub fn vnet_spaces(args: &[String]) -> Result<Vec<IpNet>> {
         );
     }
     for a in args {
-        if let Ok(n) = tagnet::text::listed_prefix(a) {
-            out.push(n.trunc());
-            continue;
-        }
-        if let Ok(ip) = a.parse::<IpAddr>() {
-            out.push(IpNet::from(ip));
+        if let Ok(n) = tagnet::text::address_or_prefix(a, tagnet::text::HostBits::Clear) {
+            out.push(n);
             continue;
         }
         let (bytes, origin) = tagnet::load::read_input(Path::new(a))
@@ -116,59 +115,11 @@ pub fn vnet_spaces(args: &[String]) -> Result<Vec<IpNet>> {
         let doc: serde_json::Value = serde_json::from_slice(&bytes).with_context(|| {
             format!("{origin}: not JSON (expected `az network vnet show` output)")
         })?;
-        let props = doc.get("properties").unwrap_or(&doc);
-        let mut texts: Vec<&str> = Vec::new();
-        let space = |v: &'_ serde_json::Value| -> Vec<String> {
-            v.pointer("/addressSpace/addressPrefixes")
-                .or_else(|| v.pointer("/properties/addressSpace/addressPrefixes"))
-                .and_then(|x| x.as_array())
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|s| s.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let mut all = space(props);
-        all.extend(space(&doc));
-        if let Some(peers) = props
-            .get("virtualNetworkPeerings")
-            .and_then(|p| p.as_array())
-        {
-            for p in peers {
-                let pp = p.get("properties").unwrap_or(p);
-                let state = pp
-                    .get("peeringState")
-                    .and_then(|x| x.as_str())
-                    .unwrap_or("Connected");
-                if !state.eq_ignore_ascii_case("Connected") {
-                    eprintln!(
-                        "tagnet: note: {origin}: a peering in state {state} is left out of VirtualNetwork"
-                    );
-                    continue;
-                }
-                if let Some(r) = pp
-                    .pointer("/remoteVirtualNetworkAddressSpace/addressPrefixes")
-                    .or_else(|| pp.pointer("/remoteAddressSpace/addressPrefixes"))
-                    .and_then(|x| x.as_array())
-                {
-                    all.extend(r.iter().filter_map(|s| s.as_str().map(String::from)));
-                }
-            }
+        let (space, notes) = tagnet::ops::nsg::vnet_space(&doc, &origin)?;
+        for n in notes {
+            eprintln!("tagnet: note: {n}");
         }
-        if all.is_empty() {
-            bail!(
-                "{origin}: no addressSpace.addressPrefixes (expected `az network vnet show` output)"
-            );
-        }
-        texts.extend(all.iter().map(String::as_str));
-        for t in texts {
-            out.push(
-                tagnet::text::listed_prefix(t)
-                    .map_err(|r| anyhow::anyhow!("{origin}: invalid prefix `{t}`: {r}"))?
-                    .trunc(),
-            );
-        }
+        out.extend(space);
     }
     Ok(out)
 }
@@ -200,19 +151,6 @@ fn endpoint(text: &str, what: &str) -> Result<(IpAddr, Option<u16>)> {
         .map_err(|e| anyhow::anyhow!("{what} `{}`: {e}", tagnet::text::quoted(text.trim())))
 }
 
-#[derive(Serialize)]
-struct Record<'a> {
-    access: String,
-    nsg: &'a str,
-    rule: &'a str,
-    direction: String,
-    protocol: &'static str,
-    local_ip: IpAddr,
-    local_port: u16,
-    remote_ip: IpAddr,
-    remote_port: u16,
-}
-
 fn parse_flow(line: &str) -> std::result::Result<Option<Flow>, String> {
     Flow::parse_line(line)
 }
@@ -229,13 +167,12 @@ pub fn verify(
             render::typed(format)
         );
     }
-    let (cs, cn) = compiled_pair(
-        snap,
-        a.nsg.as_deref(),
-        a.nic_nsg.as_deref(),
-        &a.vnet,
-        &a.asg,
-    )?;
+    let nsg_scope = scope(a.nsg.as_deref(), a.nic_nsg.as_deref(), &a.vnet, &a.asg)?;
+    let resolved = nsg_scope.resolve(snap)?;
+    let (cs, cn) = (
+        resolved.subnet.as_ref().map(tagnet::nsg::compile),
+        resolved.nic.as_ref().map(tagnet::nsg::compile),
+    );
     let flows: Vec<(usize, std::result::Result<Option<Flow>, String>)> = match &a.flows {
         Some(path) => {
             let (bytes, origin) = tagnet::load::read_input(path)?;
@@ -333,30 +270,6 @@ pub fn verify(
             (Some((tagnet::nsg::Hop::Nic, i)), false) => (nj.as_str(), njr[i].as_str()),
         }
     };
-    let verdicts: Vec<(Flow, Verdict)> = if matches!(format, Format::Ndjson | Format::Csv) {
-        Vec::new()
-    } else {
-        decisions
-            .iter()
-            .map(|(f, d)| {
-                let (nsg, rule) = match d.by {
-                    Some((hop, i)) => {
-                        let c = of(hop).expect("the deciding NSG exists");
-                        (c.name.clone(), c.rules[i].1.clone())
-                    }
-                    None => (String::new(), String::new()),
-                };
-                (
-                    *f,
-                    Verdict {
-                        access: d.access,
-                        nsg,
-                        rule,
-                    },
-                )
-            })
-            .collect()
-    };
     if decisions.is_empty() {
         bail!("no valid flow to verify");
     }
@@ -419,49 +332,16 @@ pub fn verify(
             Status::Success
         });
     }
-    let recs: Vec<Record> = verdicts
-        .iter()
-        .map(|(f, v)| Record {
-            access: v.access.to_string(),
-            nsg: &v.nsg,
-            rule: &v.rule,
-            direction: f.direction.to_string(),
-            protocol: f.protocol.name(),
-            local_ip: f.local_ip,
-            local_port: f.local_port,
-            remote_ip: f.remote_ip,
-            remote_port: f.remote_port,
-        })
-        .collect();
+    // The report every front end gives (`POST /v1/nsg/verify` answers the same records).
+    let valid: Vec<Flow> = decisions.iter().map(|(f, _)| *f).collect();
+    let recs = tagnet::ops::nsg::verify(snap, &nsg_scope, &valid)?;
     render::records(
         out,
         format,
         Some(&snap.info),
-        &[
-            "ACCESS",
-            "NSG",
-            "RULE",
-            "DIRECTION",
-            "PROTOCOL",
-            "LOCAL IP",
-            "LOCAL PORT",
-            "REMOTE IP",
-            "REMOTE PORT",
-        ],
+        &tagnet::ops::nsg::VerdictRecord::HEADERS,
         &recs,
-        |r| {
-            vec![
-                r.access.clone(),
-                r.nsg.to_string(),
-                r.rule.to_string(),
-                r.direction.clone(),
-                r.protocol.to_string(),
-                r.local_ip.to_string(),
-                r.local_port.to_string(),
-                r.remote_ip.to_string(),
-                r.remote_port.to_string(),
-            ]
-        },
+        tagnet::ops::nsg::VerdictRecord::cells,
     )?;
     Ok(if denied {
         Status::NoMatch
@@ -470,7 +350,7 @@ pub fn verify(
     })
 }
 
-/// The resolved and compiled NSGs of a scope, and the local address.
+/// The resolved NSGs of a scope, and the local address.
 struct Scoped {
     subnet: Option<tagnet::nsg::eval::ResolvedNsg>,
     nic: Option<tagnet::nsg::eval::ResolvedNsg>,
@@ -478,41 +358,33 @@ struct Scoped {
 }
 
 fn scoped(snap: &Snapshot, s: &super::args::NsgScope) -> Result<Scoped> {
-    let vnet = vnet_spaces(&s.vnet)?;
-    let ctx = NsgContext {
-        snapshot: snap,
-        vnet: vnet.clone(),
-        asgs: asgs(&s.asg)?,
-    };
-    let subnet = s
-        .nsg
-        .as_deref()
-        .map(read_nsg)
-        .transpose()?
-        .map(|n| ctx.resolve(&n))
-        .transpose()?;
-    let nic = s
-        .nic_nsg
-        .as_deref()
-        .map(read_nsg)
-        .transpose()?
-        .map(|n| ctx.resolve(&n))
-        .transpose()?;
-    if subnet.is_none() && nic.is_none() {
-        bail!("give the subnet's NSG with --nsg FILE, the NIC's with --nic-nsg FILE, or both");
-    }
+    let sc = scope(s.nsg.as_deref(), s.nic_nsg.as_deref(), &s.vnet, &s.asg)?;
+    let r = sc.resolve(snap)?;
     let local = match &s.local {
-        Some(t) => t
-            .trim()
-            .parse()
-            .map_err(|_| anyhow::anyhow!("--local `{t}` is not an IP address"))?,
-        None => match vnet.first() {
-            Some(IpNet::V4(n)) => IpAddr::V4((u32::from(n.network()) + 4).into()),
-            Some(IpNet::V6(n)) => IpAddr::V6((u128::from(n.network()) + 4).into()),
+        Some(t) => {
+            tagnet::text::address(t)
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "--local `{}` is not an IP address: {e}",
+                        tagnet::text::quoted(t)
+                    )
+                })?
+                .0
+        }
+        None => match sc.vnet.first() {
+            Some(n) => tagnet::prefixset::first_usable(n).with_context(|| {
+                format!(
+                    "the first --vnet prefix {n} has no address Azure gives a VM; give --local IP"
+                )
+            })?,
             None => bail!("give --vnet PREFIX (the VirtualNetwork space) or --local IP"),
         },
     };
-    Ok(Scoped { subnet, nic, local })
+    Ok(Scoped {
+        subnet: r.subnet,
+        nic: r.nic,
+        local,
+    })
 }
 
 pub fn require(
@@ -637,68 +509,41 @@ pub fn reach(
             render::typed(format)
         );
     }
-    let direction = Direction::parse(&a.direction)
-        .with_context(|| format!("--direction `{}`: inbound or outbound", a.direction))?;
-    let protocol = match Protocol::parse(&a.protocol) {
-        Some(p) if p != Protocol::Any => p,
-        _ => bail!("--protocol `{}`: Tcp, Udp, Icmp, Esp or Ah", a.protocol),
+    let sc = scope(
+        a.scope.nsg.as_deref(),
+        a.scope.nic_nsg.as_deref(),
+        &a.scope.vnet,
+        &a.scope.asg,
+    )?;
+    let params = tagnet::ops::nsg::ReachParams {
+        direction: a.direction.clone(),
+        protocol: a.protocol.clone(),
+        port: a.port,
+        local: a.scope.local.clone(),
     };
-    let sc = scoped(snap, &a.scope)?;
-    let r = tagnet::nsg::reach::reach(
-        snap,
-        sc.subnet.as_ref(),
-        sc.nic.as_ref(),
-        direction,
-        protocol,
-        a.port,
-        sc.local,
-    );
-    let (prefixes, tags) = (r.prefixes, r.tags);
-    let total: u128 = prefixes.iter().map(|p| p.1).fold(0, u128::saturating_add);
+    let report = tagnet::ops::nsg::reach(snap, &snap.info, &sc, &params)?;
     if format == Format::Json {
-        serde_json::to_writer_pretty(
-            &mut *out,
-            &serde_json::json!({
-                "direction": direction.to_string(),
-                "protocol": protocol.name(),
-                "port": a.port,
-                "local": sc.local,
-                "addresses": total.to_string(),
-                "prefixes": prefixes.iter().map(|(p, n)| serde_json::json!({"prefix": p, "addresses": n.to_string()})).collect::<Vec<_>>(),
-                "tags": tags.iter().map(|(n, how)| serde_json::json!({"tag": n, "coverage": how})).collect::<Vec<_>>(),
-                "snapshot": Some(&snap.info),
-            }),
-        )?;
+        serde_json::to_writer_pretty(&mut *out, &report)?;
         writeln!(out)?;
     } else {
-        #[derive(Serialize)]
-        struct Row {
-            prefix: IpNet,
-            addresses: String,
-        }
-        let rows: Vec<Row> = prefixes
-            .iter()
-            .map(|(p, n)| Row {
-                prefix: *p,
-                addresses: n.to_string(),
-            })
-            .collect();
         render::records(
             out,
             format,
             Some(&snap.info),
             &["PREFIX", "ADDRESSES"],
-            &rows,
+            &report.prefixes,
             |r| vec![r.prefix.to_string(), r.addresses.clone()],
         )?;
         if format == Format::Table {
+            let tags = &report.tags;
             writeln!(
                 out,
-                "\n{total} addresses allowed; tags touched: {}",
+                "\n{} addresses allowed; tags touched: {}",
+                report.addresses,
                 tags.len()
             )?;
-            for (n, how) in tags.iter().take(40) {
-                writeln!(out, "  {n} ({how})")?;
+            for t in tags.iter().take(40) {
+                writeln!(out, "  {} ({})", t.tag, t.coverage)?;
             }
             if tags.len() > 40 {
                 writeln!(
@@ -709,7 +554,7 @@ pub fn reach(
             }
         }
     }
-    Ok(if prefixes.is_empty() {
+    Ok(if report.prefixes.is_empty() {
         Status::NoMatch
     } else {
         Status::Success

@@ -11,10 +11,12 @@
 //! - [`source`]: which snapshot a request uses and how reports name it.
 //! - [`lookup`]: every tag holding an address, or related to a prefix.
 //! - [`catalog`]: the tags of a snapshot, filtered; the prefixes of tags.
+//! - [`nsg`]: an NSG scope; `nsg verify` and `nsg reach`.
 //! - [`udr`]: the routes forced tunneling needs.
 
 pub mod catalog;
 pub mod lookup;
+pub mod nsg;
 pub mod source;
 pub mod udr;
 

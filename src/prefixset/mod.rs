@@ -234,6 +234,25 @@ pub struct PrefixSet {
     pub v6: Ranges,
 }
 
+/// The first address Azure gives a VM in a subnet: the fifth (Azure keeps the network
+/// address and the next three); `None` when the prefix has no fifth address inside it
+/// (a /30 or smaller, even at the top of the space).
+///
+/// ```
+/// use tagnet::prefixset::first_usable;
+/// assert_eq!(first_usable(&"10.0.1.0/24".parse().unwrap()), Some("10.0.1.4".parse().unwrap()));
+/// assert_eq!(first_usable(&"255.255.255.252/30".parse().unwrap()), None);
+/// assert_eq!(first_usable(&"2001:db8::/64".parse().unwrap()), Some("2001:db8::4".parse().unwrap()));
+/// ```
+pub fn first_usable(net: &IpNet) -> Option<std::net::IpAddr> {
+    let (start, end) = prefix_range(&net.trunc());
+    let first = start.checked_add(4).filter(|&a| a <= end)?;
+    Some(match net {
+        IpNet::V4(_) => std::net::IpAddr::V4(Ipv4Addr::from(first as u32)),
+        IpNet::V6(_) => std::net::IpAddr::V6(Ipv6Addr::from(first)),
+    })
+}
+
 /// The inclusive range of a prefix, as u128.
 pub fn prefix_range(p: &IpNet) -> (u128, u128) {
     match p {

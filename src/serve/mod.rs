@@ -17,7 +17,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use ipnet::IpNet;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -537,10 +536,6 @@ fn region_param(l: &Loaded, r: Option<String>) -> Result<Option<String>, ApiErro
         .map_err(|e| ApiError::not_found(e.to_string()))
 }
 
-fn records(l: &Loaded, records: Vec<Value>) -> Response {
-    axum::Json(json!({"snapshot": l.info, "records": records})).into_response()
-}
-
 async fn lookup_get(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> ApiResult {
     let p = pairs(&q);
     known_keys(&p, &["ip", "region"])?;
@@ -848,15 +843,9 @@ async fn udr(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> ApiResult {
         .into_response())
 }
 
-/// The subnet NSG, the NIC NSG and the VirtualNetwork space of a request.
-type Scope = (
-    Option<crate::nsg::eval::ResolvedNsg>,
-    Option<crate::nsg::eval::ResolvedNsg>,
-    Vec<IpNet>,
-);
-
-/// `{"nsg": NSG JSON, "nic_nsg": …, "vnet": ["10.0.0.0/16"], "asgs": {"web": ["10.0.1.4"]}}`.
-fn nsg_scope(l: &Loaded, body: &Value) -> Result<Scope, ApiError> {
+/// `{"nsg": NSG JSON, "nic_nsg": …, "vnet": ["10.0.0.0/16"], "asgs": {"web": ["10.0.1.4"]}}`:
+/// the scope of `nsg verify` and `nsg reach`.
+fn nsg_scope(body: &Value) -> Result<crate::ops::nsg::Scope, ApiError> {
     const KEYS: [&str; 10] = [
         "nsg",
         "nic_nsg",
@@ -900,34 +889,32 @@ fn nsg_scope(l: &Loaded, body: &Value) -> Result<Scope, ApiError> {
             )));
         };
         vnet.push(
-            t.parse::<IpNet>()
-                .map_err(|_| ApiError::unprocessable(format!("vnet `{t}` is not a CIDR prefix")))?
-                .trunc(),
+            crate::text::address_or_prefix(t, crate::text::HostBits::Clear).map_err(|e| {
+                ApiError::unprocessable(format!(
+                    "vnet `{}` is not a CIDR prefix: {e}",
+                    crate::text::quoted(t)
+                ))
+            })?,
         );
     }
     let mut asgs = BTreeMap::new();
     if let Some(o) = body.get("asgs").and_then(Value::as_object) {
         for (k, v) in o {
-            let ips: Result<Vec<IpAddr>, _> = v
+            let ips: Option<Vec<IpAddr>> = v
                 .as_array()
                 .into_iter()
                 .flatten()
-                .map(|x| x.as_str().unwrap_or("").parse::<IpAddr>())
+                .map(|x| crate::text::address(x.as_str()?).ok().map(|a| a.0))
                 .collect();
             asgs.insert(
                 k.clone(),
-                ips.map_err(|_| {
+                ips.ok_or_else(|| {
                     ApiError::unprocessable(format!("asgs.{k}: not a list of IP addresses"))
                 })?,
             );
         }
     }
-    let ctx = crate::nsg::eval::Context {
-        snapshot: &l.snap,
-        vnet: vnet.clone(),
-        asgs,
-    };
-    let read = |key: &str| -> Result<Option<crate::nsg::eval::ResolvedNsg>, ApiError> {
+    let read = |key: &str| -> Result<Option<crate::nsg::model::Nsg>, ApiError> {
         let Some(doc) = body.get(key).filter(|v| !v.is_null()) else {
             return Ok(None);
         };
@@ -938,29 +925,32 @@ fn nsg_scope(l: &Loaded, body: &Value) -> Result<Scope, ApiError> {
                 nsgs.len()
             )));
         }
-        Ok(Some(ctx.resolve(&nsgs.remove(0))?))
+        Ok(Some(nsgs.remove(0)))
     };
-    let subnet = read("nsg")?;
-    let nic = read("nic_nsg")?;
-    if subnet.is_none() && nic.is_none() {
-        return Err(ApiError::unprocessable(
-            "give `nsg` (the subnet's NSG), `nic_nsg`, or both",
-        ));
-    }
-    Ok((subnet, nic, vnet))
+    Ok(crate::ops::nsg::Scope {
+        nsg: read("nsg")?,
+        nic_nsg: read("nic_nsg")?,
+        vnet,
+        asgs,
+    })
 }
 
 fn json_body(body: &Bytes) -> Result<Value, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::bad(format!("the body is not JSON: {e}")))
 }
 
+/// A library error of an NSG request: unprocessable input, named as the server spells it.
+fn nsg_error(e: crate::Error) -> ApiError {
+    ApiError::unprocessable(e.spelled(&|f: &str| format!("`{}`", param_name(f))))
+}
+
 async fn nsg_verify(State(app): State<Arc<App>>, body: Bytes) -> ApiResult {
     let l = app.current();
     let max = app.opts.max_batch;
     let l2 = l.clone();
-    let out = tokio::task::spawn_blocking(move || -> Result<Vec<Value>, ApiError> {
+    let out = tokio::task::spawn_blocking(move || {
         let body = json_body(&body)?;
-        let (subnet, nic, _) = nsg_scope(&l2, &body)?;
+        let scope = nsg_scope(&body)?;
         let flows = body
             .get("flows")
             .and_then(Value::as_array)
@@ -968,96 +958,59 @@ async fn nsg_verify(State(app): State<Arc<App>>, body: Bytes) -> ApiResult {
         if flows.len() > max {
             return Err(too_many(flows.len(), max));
         }
-        let (cs, cn) = (
-            subnet.as_ref().map(crate::nsg::compile),
-            nic.as_ref().map(crate::nsg::compile),
-        );
-        let mut out = Vec::with_capacity(flows.len());
-        for (i, f) in flows.iter().enumerate() {
-            let flow = crate::nsg::model::Flow::from_json(f)
-                .map_err(|e| ApiError::unprocessable(format!("flows[{i}]: {e}")))?;
-            let v = crate::nsg::verdict(cs.as_ref(), cn.as_ref(), &flow);
-            out.push(json!({"access": v.access, "nsg": v.nsg, "rule": v.rule}));
-        }
-        Ok(out)
+        let flows = flows
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                crate::nsg::model::Flow::from_json(f)
+                    .map_err(|e| ApiError::unprocessable(format!("flows[{i}]: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        crate::ops::nsg::verify(&l2.snap, &scope, &flows).map_err(nsg_error)
     })
     .await
     .map_err(|e| ApiError::unprocessable(e.to_string()))??;
-    Ok(records(&l, out))
+    Ok(axum::Json(crate::ops::Records {
+        snapshot: &l.info,
+        records: &out,
+    })
+    .into_response())
 }
 
 async fn nsg_reach(State(app): State<Arc<App>>, body: Bytes) -> ApiResult {
     let l = app.current();
     let l2 = l.clone();
-    let out = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
-        use crate::nsg::model::{Direction, Protocol};
+    let report = tokio::task::spawn_blocking(move || {
         let body = json_body(&body)?;
-        let (subnet, nic, vnet) = nsg_scope(&l2, &body)?;
+        let scope = nsg_scope(&body)?;
         let text = |k: &str| {
             body.get(k)
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_string()
         };
-        let direction = Direction::parse(&text("direction"))
-            .ok_or_else(|| ApiError::unprocessable("direction: inbound or outbound"))?;
-        let protocol = Protocol::parse(&text("protocol"))
-            .filter(|p| *p != Protocol::Any)
-            .ok_or_else(|| ApiError::unprocessable("protocol: Tcp, Udp, Icmp, Esp or Ah"))?;
         let port = match body.get("port") {
             None => 0,
             Some(p) => p
                 .as_u64()
                 .filter(|&p| p <= 65535)
-                .ok_or_else(|| ApiError::unprocessable("port: 0 to 65535"))?
+                .ok_or_else(|| ApiError::unprocessable("`port`: 0 to 65535"))?
                 as u16,
         };
-        let local: IpAddr = match body.get("local").and_then(Value::as_str) {
-            Some(t) => t.parse().map_err(|_| {
-                ApiError::unprocessable(format!("local `{t}` is not an IP address"))
-            })?,
-            None => match vnet.first() {
-                Some(IpNet::V4(n)) => IpAddr::V4((u32::from(n.network()) + 4).into()),
-                Some(IpNet::V6(n)) => IpAddr::V6((u128::from(n.network()) + 4).into()),
-                None => return Err(ApiError::unprocessable("give `local` or `vnet`")),
-            },
-        };
-        let r = crate::nsg::reach::reach(
-            &l2.snap,
-            subnet.as_ref(),
-            nic.as_ref(),
-            direction,
-            protocol,
+        let params = crate::ops::nsg::ReachParams {
+            direction: text("direction"),
+            protocol: text("protocol"),
             port,
-            local,
-        );
-        let total: u128 = r.prefixes.iter().map(|p| p.1).fold(0, u128::saturating_add);
-        let prefixes: Vec<Value> = r
-            .prefixes
-            .iter()
-            .map(|(n, c)| json!({"prefix": n.to_string(), "addresses": c.to_string()}))
-            .collect();
-        let tags: Vec<Value> = r
-            .tags
-            .iter()
-            .map(|(n, how)| json!({"tag": n, "coverage": how}))
-            .collect();
-        // The document of `nsg reach --format json`.
-        Ok(json!({
-            "direction": direction.to_string(),
-            "protocol": protocol.name(),
-            "port": port,
-            "local": local.to_string(),
-            "addresses": total.to_string(),
-            "prefixes": prefixes,
-            "tags": tags,
-        }))
+            local: body
+                .get("local")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        };
+        crate::ops::nsg::reach(&l2.snap, &l2.info, &scope, &params).map_err(nsg_error)
     })
     .await
     .map_err(|e| ApiError::unprocessable(e.to_string()))??;
-    let mut v = out;
-    v["snapshot"] = json!(l.info);
-    Ok(axum::Json(v).into_response())
+    Ok(axum::Json(report).into_response())
 }
 
 /// Serves until SIGINT or SIGTERM; reloads on SIGHUP and, with [`Options::watch`], when the

@@ -310,3 +310,122 @@ fn an_appliance_of_the_other_family_is_refused_by_both() {
         other => panic!("{other:?}"),
     }
 }
+
+/// An NSG as `az network nsg show` writes it (flattened rules), with the guidance's inbound
+/// rules, a deny of SSH, an outbound rule per service tag and an ASG.
+const NSG: &str = r#"{"name": "nsg-aml", "securityRules": [
+  {"name": "AllowBatchNodeManagement", "priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+   "sourceAddressPrefix": "BatchNodeManagement.EastUS2", "sourcePortRange": "*", "destinationAddressPrefix": "VirtualNetwork", "destinationPortRange": "29876-29877"},
+  {"name": "AllowAzureMachineLearning", "priority": 110, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+   "sourceAddressPrefix": "AzureMachineLearning", "sourcePortRange": "*", "destinationAddressPrefix": "VirtualNetwork", "destinationPortRange": "44224"},
+  {"name": "DenySsh", "priority": 200, "direction": "Inbound", "access": "Deny", "protocol": "*",
+   "sourceAddressPrefix": "*", "sourcePortRange": "*", "destinationAddressPrefix": "*", "destinationPortRange": "22"},
+  {"name": "AllowStorage", "priority": 100, "direction": "Outbound", "access": "Allow", "protocol": "Tcp",
+   "sourceAddressPrefix": "VirtualNetwork", "sourcePortRange": "*", "destinationAddressPrefix": "Storage.EastUS2", "destinationPortRange": "443"},
+  {"name": "AllowWeb", "priority": 120, "direction": "Outbound", "access": "Allow", "protocol": "Tcp",
+   "sourceApplicationSecurityGroups": [{"id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/applicationSecurityGroups/web"}],
+   "sourcePortRange": "*", "destinationAddressPrefix": "AzureCloud", "destinationPortRange": "80-443"},
+  {"name": "DenyInternet", "priority": 4000, "direction": "Outbound", "access": "Deny", "protocol": "*",
+   "sourceAddressPrefix": "*", "sourcePortRange": "*", "destinationAddressPrefix": "Internet", "destinationPortRange": "*"}
+]}"#;
+
+fn nsg_file() -> &'static std::path::Path {
+    static F: OnceLock<tempfile::TempPath> = OnceLock::new();
+    F.get_or_init(|| {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut f, NSG.as_bytes()).unwrap();
+        f.into_temp_path()
+    })
+}
+
+fn post(path: &str, body: &Value) -> Said {
+    let r = http()
+        .post(format!("{}{path}", server().base))
+        .body(body.to_string())
+        .send()
+        .unwrap();
+    let status = r.status().as_u16();
+    let body: Value = serde_json::from_str(&r.text().unwrap()).unwrap();
+    assert_ne!(status, 500, "{path}: {body}");
+    if status == 200 {
+        Said::Doc(body)
+    } else {
+        Said::Refused(normalize(body["error"]["message"].as_str().unwrap()))
+    }
+}
+
+/// An address of a tag of the built-in snapshot (its `pick`th prefix, host bits from `bits`).
+fn address_of(tag: &str, pick: usize, bits: u128) -> String {
+    let snap = tagnet::load::builtin::load().unwrap();
+    let id = snap.tag_by_name(tag).unwrap();
+    let nets: Vec<ipnet::IpNet> = snap.tag(id).v4().iter().map(|&n| n.into()).collect();
+    match nets[pick % nets.len()] {
+        ipnet::IpNet::V4(n) => {
+            let host = (bits as u32) & !u32::from(n.netmask());
+            std::net::Ipv4Addr::from(u32::from(n.network()) | host).to_string()
+        }
+        ipnet::IpNet::V6(_) => unreachable!("IPv4 prefixes only"),
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn nsg_verify_is_the_same_answer(
+        inbound in any::<bool>(),
+        tcp in any::<bool>(),
+        remote_tag in proptest::sample::select(vec!["BatchNodeManagement.EastUS2", "AzureMachineLearning", "Storage.EastUS2", "Storage.WestEurope", "AzureCloud"]),
+        pick in any::<usize>(),
+        bits in any::<u128>(),
+        local_port in proptest::sample::select(vec![22u16, 443, 29876, 29877, 44224, 50000]),
+        remote_port in proptest::sample::select(vec![22u16, 80, 443, 50000]),
+        local_web in any::<bool>(),
+    ) {
+        let remote = address_of(remote_tag, pick, bits);
+        let local = if local_web { "10.0.1.10" } else { "10.0.1.4" };
+        let (direction, protocol) = (if inbound { "Inbound" } else { "Outbound" }, if tcp { "Tcp" } else { "Udp" });
+        let args: Vec<String> = [
+            "nsg", "verify", "--nsg", &nsg_file().display().to_string(), "--vnet", "10.0.0.0/16",
+            "--asg", "web=10.0.1.10", "--direction", direction, "--protocol", protocol,
+            "--local", &format!("{local}:{local_port}"), "--remote", &format!("{remote}:{remote_port}"),
+        ]
+        .map(String::from)
+        .to_vec();
+        let body = serde_json::json!({
+            "nsg": serde_json::from_str::<Value>(NSG).unwrap(),
+            "vnet": ["10.0.0.0/16"],
+            "asgs": {"web": ["10.0.1.10"]},
+            "flows": [{"direction": direction, "protocol": protocol, "local_ip": local, "local_port": local_port,
+                       "remote_ip": remote, "remote_port": remote_port}],
+        });
+        prop_assert_eq!(cli(&args), post("/v1/nsg/verify", &body), "{:?}", args);
+    }
+
+    #[test]
+    fn nsg_reach_is_the_same_answer(
+        inbound in any::<bool>(),
+        protocol in proptest::sample::select(vec!["Tcp", "udp", "Icmp", "any", "carrier-pigeon"]),
+        port in proptest::sample::select(vec![0u16, 22, 443, 29877, 44224]),
+        local in proptest::option::of(proptest::sample::select(vec!["10.0.1.10", "10.0.2.7", "nope"])),
+    ) {
+        let direction = if inbound { "inbound" } else { "outbound" };
+        let mut args: Vec<String> = [
+            "nsg", "reach", "--nsg", &nsg_file().display().to_string(), "--vnet", "10.0.0.0/16",
+            "--asg", "web=10.0.1.10", "--direction", direction, "--protocol", protocol, "--port", &port.to_string(),
+        ]
+        .map(String::from)
+        .to_vec();
+        let mut body = serde_json::json!({
+            "nsg": serde_json::from_str::<Value>(NSG).unwrap(),
+            "vnet": ["10.0.0.0/16"],
+            "asgs": {"web": ["10.0.1.10"]},
+            "direction": direction, "protocol": protocol, "port": port,
+        });
+        if let Some(l) = local {
+            args.extend(["--local".into(), l.into()]);
+            body["local"] = l.into();
+        }
+        prop_assert_eq!(cli(&args), post("/v1/nsg/reach", &body), "{:?}", args);
+    }
+}

@@ -6,7 +6,6 @@ use crate::findings::Finding;
 use crate::nsg::eval::Context;
 use crate::nsg::reach::{Met, profiles};
 use ipnet::IpNet;
-use std::net::IpAddr;
 
 rule! {
     RULE = "TN020", "nsg-requirement-unmet", Error,
@@ -43,10 +42,12 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
         let Some(region) = cx.region_of_subnet(cs.subnet) else {
             continue;
         };
-        let Some(local) = sub.prefixes.iter().find_map(|p| match p {
-            IpNet::V4(v) => Some(IpAddr::V4((u32::from(v.network()) + 4).into())),
-            IpNet::V6(_) => None,
-        }) else {
+        let Some(local) = sub
+            .prefixes
+            .iter()
+            .filter(|p| matches!(p, IpNet::V4(_)))
+            .find_map(crate::prefixset::first_usable)
+        else {
             continue;
         };
         let v = cx.net.vnet_of(cs.subnet);

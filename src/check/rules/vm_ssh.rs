@@ -42,10 +42,7 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             let local: Option<IpAddr> = nic.addresses.first().copied().or_else(|| {
                 subnet
                     .and_then(|s| net.subnets[s].prefixes.first())
-                    .map(|p| match p {
-                        ipnet::IpNet::V4(v) => IpAddr::V4((u32::from(v.network()) + 4).into()),
-                        ipnet::IpNet::V6(v) => IpAddr::V6((u128::from(v.network()) + 4).into()),
-                    })
+                    .and_then(crate::prefixset::first_usable)
             });
             let Some(local) = local else { continue };
             let space = subnet

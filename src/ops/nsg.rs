@@ -1,0 +1,333 @@
+//! `nsg verify` and `nsg reach`: an NSG scope (the subnet's NSG, the NIC's, `VirtualNetwork`,
+//! application security groups) validated once, and the reports every front end renders.
+
+use super::SnapshotInfo;
+use crate::Snapshot;
+use crate::error::{Error, Result};
+use crate::nsg::eval::{Context, ResolvedNsg};
+use crate::nsg::model::{Direction, Flow, Nsg, Protocol};
+use crate::text;
+use ipnet::IpNet;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// The NSGs a flow meets and what their names stand for.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// The subnet's NSG.
+    pub nsg: Option<Nsg>,
+    /// The NIC's NSG.
+    pub nic_nsg: Option<Nsg>,
+    /// `VirtualNetwork`: the VNet's space, peered spaces, on-premises spaces.
+    pub vnet: Vec<IpNet>,
+    /// Application security group → member addresses.
+    pub asgs: BTreeMap<String, Vec<IpAddr>>,
+}
+
+/// A scope with its NSGs resolved against a snapshot.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The subnet's NSG.
+    pub subnet: Option<ResolvedNsg>,
+    /// The NIC's NSG.
+    pub nic: Option<ResolvedNsg>,
+}
+
+impl Scope {
+    /// Resolves both NSGs (service tags, `VirtualNetwork`, ASGs); at least one is needed.
+    pub fn resolve(&self, snap: &Snapshot) -> Result<Resolved> {
+        if self.nsg.is_none() && self.nic_nsg.is_none() {
+            return Err(Error::field(
+                "nsg",
+                "is missing: give the subnet's NSG («nsg»), the NIC's («nic_nsg»), or both",
+            ));
+        }
+        let ctx = Context {
+            snapshot: snap,
+            vnet: self.vnet.clone(),
+            asgs: self.asgs.clone(),
+        };
+        Ok(Resolved {
+            subnet: self.nsg.as_ref().map(|n| ctx.resolve(n)).transpose()?,
+            nic: self.nic_nsg.as_ref().map(|n| ctx.resolve(n)).transpose()?,
+        })
+    }
+}
+
+/// The address space of a VNet document (`az network vnet show`, REST or an ARM resource):
+/// its address prefixes and the remote spaces of its connected peerings; with notes on the
+/// peerings left out.
+pub fn vnet_space(doc: &serde_json::Value, origin: &str) -> Result<(Vec<IpNet>, Vec<String>)> {
+    let props = doc.get("properties").unwrap_or(doc);
+    let space = |v: &serde_json::Value| -> Vec<String> {
+        v.pointer("/addressSpace/addressPrefixes")
+            .or_else(|| v.pointer("/properties/addressSpace/addressPrefixes"))
+            .and_then(|x| x.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut all = space(props);
+    all.extend(space(doc));
+    let mut notes = Vec::new();
+    if let Some(peers) = props
+        .get("virtualNetworkPeerings")
+        .and_then(|p| p.as_array())
+    {
+        for p in peers {
+            let pp = p.get("properties").unwrap_or(p);
+            let state = pp
+                .get("peeringState")
+                .and_then(|x| x.as_str())
+                .unwrap_or("Connected");
+            if !state.eq_ignore_ascii_case("Connected") {
+                notes.push(format!(
+                    "{origin}: a peering in state {state} is left out of VirtualNetwork"
+                ));
+                continue;
+            }
+            if let Some(r) = pp
+                .pointer("/remoteVirtualNetworkAddressSpace/addressPrefixes")
+                .or_else(|| pp.pointer("/remoteAddressSpace/addressPrefixes"))
+                .and_then(|x| x.as_array())
+            {
+                all.extend(r.iter().filter_map(|s| s.as_str().map(String::from)));
+            }
+        }
+    }
+    if all.is_empty() {
+        return Err(Error::Usage(format!(
+            "{origin}: no addressSpace.addressPrefixes (expected `az network vnet show` output)"
+        )));
+    }
+    let mut out = Vec::with_capacity(all.len());
+    for t in &all {
+        out.push(text::prefix(t, text::HostBits::Clear).map_err(|r| {
+            Error::Usage(format!(
+                "{origin}: invalid prefix `{}`: {r}",
+                text::quoted(t)
+            ))
+        })?);
+    }
+    Ok((out, notes))
+}
+
+/// One flow's verdict, with the flow.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct VerdictRecord {
+    /// `Allow` or `Deny`.
+    pub access: String,
+    /// The NSG whose rule decided (empty when no NSG applies).
+    pub nsg: String,
+    /// `securityRules/NAME` or `defaultSecurityRules/NAME`.
+    pub rule: String,
+    /// `Inbound` or `Outbound`.
+    pub direction: String,
+    /// The protocol.
+    pub protocol: &'static str,
+    /// The VM's address.
+    pub local_ip: IpAddr,
+    /// The VM's port.
+    pub local_port: u16,
+    /// The other end.
+    pub remote_ip: IpAddr,
+    /// The other end's port.
+    pub remote_port: u16,
+}
+
+impl VerdictRecord {
+    /// The table and CSV columns.
+    pub const HEADERS: [&'static str; 9] = [
+        "ACCESS",
+        "NSG",
+        "RULE",
+        "DIRECTION",
+        "PROTOCOL",
+        "LOCAL IP",
+        "LOCAL PORT",
+        "REMOTE IP",
+        "REMOTE PORT",
+    ];
+
+    /// The table and CSV cells.
+    pub fn cells(&self) -> Vec<String> {
+        vec![
+            self.access.clone(),
+            self.nsg.clone(),
+            self.rule.clone(),
+            self.direction.clone(),
+            self.protocol.to_string(),
+            self.local_ip.to_string(),
+            self.local_port.to_string(),
+            self.remote_ip.to_string(),
+            self.remote_port.to_string(),
+        ]
+    }
+}
+
+/// The verdict of each flow through the scope's NSGs (subnet then NIC inbound, NIC then
+/// subnet outbound), in the flows' order.
+pub fn verify(snap: &Snapshot, scope: &Scope, flows: &[Flow]) -> Result<Vec<VerdictRecord>> {
+    use rayon::prelude::*;
+    let r = scope.resolve(snap)?;
+    let (cs, cn) = (
+        r.subnet.as_ref().map(crate::nsg::compile),
+        r.nic.as_ref().map(crate::nsg::compile),
+    );
+    Ok(flows
+        .par_iter()
+        .map(|f| {
+            let v = crate::nsg::verdict(cs.as_ref(), cn.as_ref(), f);
+            VerdictRecord {
+                access: v.access.to_string(),
+                nsg: v.nsg,
+                rule: v.rule,
+                direction: f.direction.to_string(),
+                protocol: f.protocol.name(),
+                local_ip: f.local_ip,
+                local_port: f.local_port,
+                remote_ip: f.remote_ip,
+                remote_port: f.remote_port,
+            }
+        })
+        .collect())
+}
+
+/// A `reach` request as typed.
+#[derive(Debug, Clone, Default)]
+pub struct ReachParams {
+    /// `inbound` or `outbound`.
+    pub direction: String,
+    /// `Tcp`, `Udp`, `Icmp`, `Esp` or `Ah`.
+    pub protocol: String,
+    /// The local port inbound, the remote port outbound.
+    pub port: u16,
+    /// The compute's address (default: the first address Azure gives a VM in the first
+    /// `VirtualNetwork` prefix).
+    pub local: Option<String>,
+}
+
+/// Allowed addresses of one prefix.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ReachPrefix {
+    /// The prefix.
+    pub prefix: IpNet,
+    /// Its address count, as a decimal string (IPv6 counts exceed 2^64).
+    pub addresses: String,
+}
+
+/// A tag with allowed addresses.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ReachTag {
+    /// The tag.
+    pub tag: String,
+    /// `fully` or `partly`.
+    pub coverage: &'static str,
+}
+
+/// What a local address reaches (outbound) or is reached from (inbound).
+#[derive(Debug, Clone, Serialize)]
+pub struct ReachReport {
+    /// `Inbound` or `Outbound`.
+    pub direction: String,
+    /// The protocol.
+    pub protocol: &'static str,
+    /// The port.
+    pub port: u16,
+    /// The local address.
+    pub local: IpAddr,
+    /// Allowed addresses in all, as a decimal string.
+    pub addresses: String,
+    /// The allowed prefixes.
+    pub prefixes: Vec<ReachPrefix>,
+    /// Tags with allowed addresses.
+    pub tags: Vec<ReachTag>,
+    /// The snapshot.
+    pub snapshot: SnapshotInfo,
+}
+
+/// The remote addresses the scope lets reach the local address (or be reached by it).
+pub fn reach(
+    snap: &Snapshot,
+    info: &SnapshotInfo,
+    scope: &Scope,
+    p: &ReachParams,
+) -> Result<ReachReport> {
+    let direction = Direction::parse(&p.direction).ok_or_else(|| {
+        Error::field(
+            "direction",
+            format!("`{}`: inbound or outbound", text::quoted(&p.direction)),
+        )
+    })?;
+    let protocol = Protocol::parse(&p.protocol)
+        .filter(|x| *x != Protocol::Any)
+        .ok_or_else(|| {
+            Error::field(
+                "protocol",
+                format!("`{}`: Tcp, Udp, Icmp, Esp or Ah", text::quoted(&p.protocol)),
+            )
+        })?;
+    let r = scope.resolve(snap)?;
+    let local = match p.local.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) => {
+            text::address(t)
+                .map_err(|e| {
+                    Error::field("local", format!("`{}` is not an IP address: {e}", text::quoted(t)))
+                })?
+                .0
+        }
+        None => match scope.vnet.first() {
+            Some(n) => crate::prefixset::first_usable(n).ok_or_else(|| {
+                Error::field(
+                    "local",
+                    format!("is missing, and {n} (the first «vnet» prefix) has no address Azure gives a VM; give «local»"),
+                )
+            })?,
+            None => {
+                return Err(Error::field(
+                    "local",
+                    "is missing: give «local» IP or «vnet» PREFIX (the VirtualNetwork space)",
+                ));
+            }
+        },
+    };
+    let reach = crate::nsg::reach::reach(
+        snap,
+        r.subnet.as_ref(),
+        r.nic.as_ref(),
+        direction,
+        protocol,
+        p.port,
+        local,
+    );
+    let total: u128 = reach
+        .prefixes
+        .iter()
+        .map(|x| x.1)
+        .fold(0, u128::saturating_add);
+    Ok(ReachReport {
+        direction: direction.to_string(),
+        protocol: protocol.name(),
+        port: p.port,
+        local,
+        addresses: total.to_string(),
+        prefixes: reach
+            .prefixes
+            .iter()
+            .map(|&(prefix, n)| ReachPrefix {
+                prefix,
+                addresses: n.to_string(),
+            })
+            .collect(),
+        tags: reach
+            .tags
+            .into_iter()
+            .map(|(tag, coverage)| ReachTag { tag, coverage })
+            .collect(),
+        snapshot: info.clone(),
+    })
+}
