@@ -35,6 +35,8 @@
 //! Prefixes are stored canonical: host bits cleared (`192.0.2.77/24` is read as `192.0.2.0/24`,
 //! with a warning), each tag's list sorted by address then length, repeats removed.
 
+#![deny(unsafe_code)]
+
 pub mod check;
 pub mod diff;
 pub mod error;
@@ -56,41 +58,16 @@ pub mod text;
 
 pub use error::{Error, Result};
 
-/// Every finding code tagnet reports — `check`'s (`TN0xx`), `routes audit`'s (`TN1xx`) and
-/// `nsg analyze`'s (`TN2xx`) — sorted by number: the one registry `tagnet explain` reads.
+/// Every finding code tagnet reports, sorted by number: the one registry `tagnet explain`
+/// reads (see [`findings::codes`]).
 pub fn registry() -> Vec<&'static findings::Rule> {
-    let mut all: Vec<&'static findings::Rule> = findings::RULES.iter().collect();
-    all.extend(check::rules::rules());
-    all.sort_by_key(|r| r.id);
-    all
+    findings::registry()
 }
 
 /// The rule of a code or number (`missing-route`, `TN101`, any case, `_` for `-`); else the
-/// codes that look like it (all codes when none does).
+/// codes that look like it, nearest first (all codes when none does).
 pub fn explain(code: &str) -> std::result::Result<&'static findings::Rule, Vec<&'static str>> {
-    let want = code.trim().to_ascii_lowercase().replace('_', "-");
-    let all = registry();
-    if let Some(r) = all
-        .iter()
-        .find(|r| r.code == want || r.id.eq_ignore_ascii_case(&want))
-    {
-        return Ok(r);
-    }
-    let share = |c: &str| {
-        c.split('-')
-            .any(|w| w.len() > 3 && want.split('-').any(|v| v == w))
-    };
-    let mut close: Vec<&str> = all
-        .iter()
-        .map(|r| r.code)
-        .filter(|c| c.contains(&want) || want.contains(c) || share(c))
-        .collect();
-    if close.is_empty() {
-        close = all.iter().map(|r| r.code).collect();
-    }
-    // Nearest first (edit distance), so a typo's intended code leads.
-    close.sort_by_key(|c| (text::edit_distance(c, &want), *c));
-    Err(close)
+    findings::lookup(code).map(findings::Code::rule)
 }
 
 pub use index::{Match, TagIndex};

@@ -1,8 +1,11 @@
-//! `tagnet._tagnet`: the native half of the Python package. It takes Arrow buffers as bytes
-//! and gives columns back as little-endian bytes that `tagnet/__init__.py` wraps, without
+//! `tagnet._tagnet`: the native half of the Python package. It takes Arrow buffers through
+//! the buffer protocol (read in place; no address ever crosses as an integer) and gives columns back as little-endian bytes that `tagnet/__init__.py` wraps, without
 //! copying, into Arrow arrays; no Arrow crate is needed on this side. Bulk work runs with the
 //! GIL released, on tagnet's thread pool.
 
+#![deny(unsafe_code)]
+
+use pyo3::buffer::PyBuffer;
 use pyo3::create_exception;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -54,28 +57,22 @@ struct StrCol<'a> {
 }
 
 impl StrCol<'_> {
-    /// A column over raw buffers, its lengths checked.
-    ///
-    /// # Safety
-    /// As [`raw`]: the buffers stay valid and unchanged while the column is used.
-    unsafe fn from_raw<'a>(
-        data: (usize, usize),
-        offsets: (usize, usize),
+    /// A column over an Arrow array's buffers, its lengths checked.
+    fn new<'a>(
+        data: Option<&'a PyBuffer<u8>>,
+        offsets: &'a PyBuffer<u8>,
         wide: bool,
         start: usize,
         len: usize,
-        validity: Option<(usize, usize)>,
+        validity: Option<&'a PyBuffer<u8>>,
     ) -> PyResult<StrCol<'a>> {
-        // SAFETY: by the function's contract.
-        let col = unsafe {
-            StrCol {
-                data: raw(data),
-                offsets: raw(offsets),
-                wide,
-                start,
-                len,
-                validity: validity.map(|v| raw(v)),
-            }
+        let col = StrCol {
+            data: data.map(bytes_of).transpose()?.unwrap_or(&[]),
+            offsets: bytes_of(offsets)?,
+            wide,
+            start,
+            len,
+            validity: validity.map(bytes_of).transpose()?,
         };
         col.check()?;
         Ok(col)
@@ -121,19 +118,22 @@ impl StrCol<'_> {
     }
 }
 
-/// A buffer of an Arrow array by address and size, as `pyarrow.Buffer.address` and `.size`
-/// give them: read in place, never copied.
-///
-/// # Safety
-/// The memory must stay valid and unchanged for `'a`: the Python side holds the array for the
-/// whole call, and these functions are private to `tagnet/__init__.py`.
-unsafe fn raw<'a>((address, size): (usize, usize)) -> &'a [u8] {
-    if size == 0 || address == 0 {
-        &[]
-    } else {
-        // SAFETY: by the function's contract.
-        unsafe { std::slice::from_raw_parts(address as *const u8, size) }
+/// The bytes of a Python buffer (an Arrow buffer, `bytes`, a `memoryview`), read in place,
+/// never copied. Only C-contiguous buffers are taken.
+#[allow(unsafe_code)] // the crate's one unsafe block; see the SAFETY note
+fn bytes_of(b: &PyBuffer<u8>) -> PyResult<&[u8]> {
+    if !b.is_c_contiguous() {
+        return Err(err("an Arrow buffer that is not contiguous"));
     }
+    if b.len_bytes() == 0 {
+        return Ok(&[]);
+    }
+    // SAFETY: `b` holds the exporter's buffer view (PEP 3118) until it is dropped, which is
+    // after every use of the slice (its lifetime is `b`'s); the view is C-contiguous, of
+    // `len_bytes()` bytes at `buf_ptr()` (`PyBuffer<u8>` checked the item format is bytes).
+    // The Python side holds the Arrow array for the whole call and does not change it (Arrow
+    // arrays are immutable).
+    Ok(unsafe { std::slice::from_raw_parts(b.buf_ptr() as *const u8, b.len_bytes()) })
 }
 
 /// Row states in the `state` column given back.
@@ -346,17 +346,22 @@ impl Index {
     fn lookup_strings<'py>(
         &self,
         py: Python<'py>,
-        data: (usize, usize),
-        offsets: (usize, usize),
+        data: Option<PyBuffer<u8>>,
+        offsets: PyBuffer<u8>,
         wide: bool,
         start: usize,
         length: usize,
-        validity: Option<(usize, usize)>,
+        validity: Option<PyBuffer<u8>>,
         strict: bool,
     ) -> PyResult<Columns<'py>> {
-        // SAFETY: tagnet/__init__.py passes the addresses and sizes of the buffers of an
-        // Arrow array it holds until this call returns.
-        let col = unsafe { StrCol::from_raw(data, offsets, wide, start, length, validity)? };
+        let col = StrCol::new(
+            data.as_ref(),
+            &offsets,
+            wide,
+            start,
+            length,
+            validity.as_ref(),
+        )?;
         let part = py.detach(|| {
             self.lookup_rows(length, |i| match col.get(i) {
                 None => Ok(None),
@@ -383,13 +388,15 @@ impl Index {
     fn lookup_u32<'py>(
         &self,
         py: Python<'py>,
-        data: (usize, usize),
+        data: Option<PyBuffer<u8>>,
         start: usize,
         length: usize,
-        validity: Option<(usize, usize)>,
+        validity: Option<PyBuffer<u8>>,
     ) -> PyResult<Columns<'py>> {
-        // SAFETY: as in `lookup_strings`.
-        let (data, validity) = unsafe { (raw(data), validity.map(|v| raw(v))) };
+        let (data, validity) = (
+            data.as_ref().map(bytes_of).transpose()?.unwrap_or(&[]),
+            validity.as_ref().map(bytes_of).transpose()?,
+        );
         if data.len() < (start + length) * 4 {
             return Err(err("the data buffer is shorter than the array"));
         }
@@ -421,17 +428,22 @@ impl Index {
     fn attribute_strings<'py>(
         &self,
         py: Python<'py>,
-        data: (usize, usize),
-        offsets: (usize, usize),
+        data: Option<PyBuffer<u8>>,
+        offsets: PyBuffer<u8>,
         wide: bool,
         start: usize,
         length: usize,
-        validity: Option<(usize, usize)>,
+        validity: Option<PyBuffer<u8>>,
         strict: bool,
     ) -> PyResult<Columns<'py>> {
-        // SAFETY: tagnet/__init__.py passes the addresses and sizes of the buffers of an
-        // Arrow array it holds until this call returns.
-        let col = unsafe { StrCol::from_raw(data, offsets, wide, start, length, validity)? };
+        let col = StrCol::new(
+            data.as_ref(),
+            &offsets,
+            wide,
+            start,
+            length,
+            validity.as_ref(),
+        )?;
         type Row = (u8, i32, i32, i32);
         let res: Result<Vec<Row>, String> = py.detach(|| {
             let at = Attributor::new(&self.snap, &self.index, None);

@@ -109,9 +109,9 @@ def _int32(buf: bytes) -> pa.Array:
 
 
 def _raw(buf: Optional[pa.Buffer]):
-    """A buffer as (address, size): the native side reads it in place, while `arr` (which
-    owns it) is held by the caller."""
-    return (0, 0) if buf is None else (buf.address, buf.size)
+    """A buffer as the native side takes it: the Buffer itself (read in place through the
+    buffer protocol, never copied; no address crosses as an integer)."""
+    return buf
 
 
 def _validity(arr: pa.Array):

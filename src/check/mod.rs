@@ -10,7 +10,7 @@ pub mod load;
 pub mod model;
 pub mod rules;
 
-use crate::findings::{Finding, Rule, Severity};
+use crate::findings::Finding;
 use crate::snapshot::Snapshot;
 use ipnet::IpNet;
 use model::{ComputeKind, Kind, Network};
@@ -68,108 +68,7 @@ impl Cx<'_> {
     }
 }
 
-/// Severity changes per code (`--deny`, `--warn`, `--allow`, or `tagnet.toml`): a code or a
-/// number (`TN013`); `allow` drops the finding.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Levels {
-    /// Codes raised to error.
-    #[serde(default)]
-    pub deny: Vec<String>,
-    /// Codes set to warning.
-    #[serde(default)]
-    pub warn: Vec<String>,
-    /// Codes not reported.
-    #[serde(default)]
-    pub allow: Vec<String>,
-}
-
-/// What a code is set to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
-    /// Reported as an error.
-    Deny,
-    /// Reported as a warning.
-    Warn,
-    /// Not reported.
-    Allow,
-}
-
-/// Severity settings resolved against the registry: per rule code, its level. A later set
-/// (the command line) overrides an earlier one (the file); within one set a code may be named
-/// once.
-#[derive(Debug, Clone, Default)]
-pub struct Resolved(BTreeMap<&'static str, Level>);
-
-impl Levels {
-    /// The settings by rule, or an error naming the unknown codes (with the codes that look
-    /// like them) or a code given two levels.
-    pub fn resolve(&self, registry: &[&'static Rule]) -> std::result::Result<Resolved, String> {
-        let mut out = BTreeMap::new();
-        let mut unknown = Vec::new();
-        for (list, level, flag) in [
-            (&self.deny, Level::Deny, "deny"),
-            (&self.warn, Level::Warn, "warn"),
-            (&self.allow, Level::Allow, "allow"),
-        ] {
-            for c in list {
-                let Some(r) = registry.iter().find(|r| names(r, c)) else {
-                    unknown.push(c.clone());
-                    continue;
-                };
-                if let Some(before) = out.insert(r.code, level)
-                    && before != level
-                {
-                    return Err(format!(
-                        "`{c}` is given two levels ({before:?} and {flag}); name each code once"
-                    ));
-                }
-            }
-        }
-        if !unknown.is_empty() {
-            let hints: Vec<String> = unknown
-                .iter()
-                .map(|u| match crate::explain(u) {
-                    Ok(_) => format!("`{u}`"),
-                    Err(close) => format!("`{u}` (did you mean `{}`?)", close[0]),
-                })
-                .collect();
-            return Err(format!(
-                "unknown finding code {}; `tagnet explain` lists them",
-                hints.join(", ")
-            ));
-        }
-        Ok(Resolved(out))
-    }
-}
-
-impl Resolved {
-    /// `later` overrides `self` code by code.
-    pub fn then(mut self, later: Resolved) -> Resolved {
-        self.0.extend(later.0);
-        self
-    }
-
-    /// Applies the levels.
-    pub fn apply(&self, findings: Vec<Finding>) -> Vec<Finding> {
-        findings
-            .into_iter()
-            .filter_map(|mut f| {
-                match self.0.get(f.code) {
-                    Some(Level::Allow) => return None,
-                    Some(Level::Deny) => f.severity = Severity::Error,
-                    Some(Level::Warn) => f.severity = Severity::Warning,
-                    None => {}
-                }
-                Some(f)
-            })
-            .collect()
-    }
-}
-
-fn names(r: &Rule, c: &str) -> bool {
-    r.code.eq_ignore_ascii_case(c) || r.id.eq_ignore_ascii_case(c)
-}
+pub use crate::findings::severity::{Level, Levels, Resolved};
 
 /// Runs every rule; findings sorted by rule number, resource and message.
 pub fn check(cx: &Cx) -> Vec<Finding> {

@@ -166,6 +166,9 @@ pub struct DiffArgs {
     /// With --route-table: the plan deletes stale routes (else lists them for review).
     #[arg(long)]
     pub prune: bool,
+    /// With --route-table: severity of the audit's findings (`[audit]` in tagnet.toml).
+    #[command(flatten)]
+    pub severity: SeverityArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -212,6 +215,8 @@ pub struct NsgAnalyzeArgs {
     /// Application security group members: NAME=IP[,IP…] (repeatable).
     #[arg(long, value_name = "NAME=IP[,IP…]")]
     pub asg: Vec<String>,
+    #[command(flatten)]
+    pub severity: SeverityArgs,
 }
 
 #[derive(Debug, Args)]
@@ -359,6 +364,8 @@ pub struct FlowsVerifyArgs {
     /// Every tuple with both verdicts, not only the ones that differ.
     #[arg(long)]
     pub all: bool,
+    #[command(flatten)]
+    pub severity: SeverityArgs,
 }
 
 #[derive(Debug, Args)]
@@ -439,6 +446,13 @@ pub struct CheckArgs {
     /// The route profile for forced tunneling (see `udr`).
     #[arg(long, default_value = "aml-vnet-2020", value_name = "NAME")]
     pub udr_profile: String,
+    #[command(flatten)]
+    pub severity: SeverityArgs,
+}
+
+/// Severity per finding code, for every command that reports findings.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SeverityArgs {
     /// Report these codes or numbers as errors (repeatable).
     #[arg(long, value_name = "CODE")]
     pub deny: Vec<String>,
@@ -448,8 +462,9 @@ pub struct CheckArgs {
     /// Do not report these (repeatable).
     #[arg(long, value_name = "CODE")]
     pub allow: Vec<String>,
-    /// Severity settings (`[check]` with `deny`, `warn`, `allow` lists); default
-    /// `./tagnet.toml` when it exists. The command line's flags apply after the file's.
+    /// Severity settings: `[severity]` for every command, `[check]`, `[audit]`, `[analyze]`,
+    /// `[flows]` for one, each with `deny`, `warn`, `allow` lists; default `./tagnet.toml`
+    /// when it exists. The command line's flags apply after the file's.
     #[arg(long, value_name = "FILE")]
     pub config: Option<std::path::PathBuf>,
 }
@@ -569,6 +584,8 @@ pub struct AuditArgs {
     /// Audit IPv6 too.
     #[arg(long)]
     pub ipv6: bool,
+    #[command(flatten)]
+    pub severity: SeverityArgs,
 }
 
 #[derive(Debug, Args)]

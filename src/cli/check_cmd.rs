@@ -3,51 +3,10 @@
 use super::Status;
 use super::args::CheckArgs;
 use super::render::{self, Format};
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use ipnet::IpNet;
 use std::io::Write;
-use tagnet::check::{Levels, Resolved};
 use tagnet::findings::Severity;
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Config {
-    #[serde(default)]
-    check: Levels,
-}
-
-fn levels(a: &CheckArgs) -> Result<Resolved> {
-    let registry = tagnet::registry();
-    let path = match &a.config {
-        Some(p) => Some(p.clone()),
-        None => Some(std::path::PathBuf::from("tagnet.toml")).filter(|p| p.is_file()),
-    };
-    let file = match path {
-        Some(p) => {
-            let text = std::fs::read_to_string(&p)
-                .with_context(|| format!("cannot read the config `{}`", p.display()))?;
-            let c: Config = toml::from_str(&text).map_err(|e| {
-                anyhow::anyhow!(
-                    "{}: {}\n  hint: write [check] with deny = [...], warn = [...], allow = [...] lists of codes",
-                    p.display(),
-                    e.to_string().trim_end()
-                )
-            })?;
-            c.check
-                .resolve(&registry)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
-        }
-        None => Resolved::default(),
-    };
-    let flags = Levels {
-        deny: a.deny.clone(),
-        warn: a.warn.clone(),
-        allow: a.allow.clone(),
-    }
-    .resolve(&registry)
-    .map_err(|e| anyhow::anyhow!("--deny/--warn/--allow: {e}"))?;
-    Ok(file.then(flags))
-}
 
 pub fn check(
     snap: &super::source::Loaded,
@@ -61,7 +20,7 @@ pub fn check(
             render::typed(format)
         );
     }
-    let levels = levels(a)?;
+    let levels = super::severity(&a.severity, tagnet::findings::severity::Command::Check)?;
     let mut on_prem = Vec::new();
     for t in &a.on_prem {
         on_prem.push(

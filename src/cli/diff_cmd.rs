@@ -179,7 +179,11 @@ fn impact(
         prune: a.prune,
         ..Default::default()
     };
-    let report = tagnet::routes::audit::audit(new, &table, &required.ids, &opts)?;
+    let levels = super::severity(&a.severity, tagnet::findings::severity::Command::Audit)?;
+    let mut report = tagnet::routes::audit::audit(new, &table, &required.ids, &opts)?;
+    report
+        .findings
+        .retain_mut(|f| levels.adjust(&mut f.finding));
     let plan = tagnet::routes::deploy::az_plan(
         &report.ensure,
         &report.delete,

@@ -594,6 +594,7 @@ pub fn verify(
         (Some(_), None) => bail!("--profile needs --region"),
         _ => Vec::new(),
     };
+    let levels = super::severity(&a.severity, tagnet::findings::severity::Command::Flows)?;
     let mut stats = Stats::default();
     let mut counts = [0usize; 3];
     let mut skipped = 0usize;
@@ -620,7 +621,9 @@ pub fn verify(
                         continue;
                     };
                     let g = &rec.groups[t.group as usize];
-                    let ds = verify::drifts(t, g, &v, &reqs);
+                    let mut ds = verify::drifts(t, g, &v, &reqs);
+                    // `allow`ed codes are not reported (tagnet.toml, --allow).
+                    ds.retain(|d| !levels.allows(d.code().name()));
                     for d in &ds {
                         n[*d as usize] += 1;
                     }
@@ -645,7 +648,7 @@ pub fn verify(
                         verify_row(
                             &mut b,
                             format,
-                            d.code(),
+                            d.code().name(),
                             t,
                             g,
                             &v,

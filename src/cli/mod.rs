@@ -50,6 +50,33 @@ pub fn flag_name(field: &str) -> String {
     }
 }
 
+/// The severity levels of a command: `tagnet.toml` (`--config`, else `./tagnet.toml` when it
+/// exists), then the command line's `--deny`, `--warn`, `--allow`.
+pub fn severity(
+    a: &args::SeverityArgs,
+    command: tagnet::findings::severity::Command,
+) -> Result<tagnet::findings::severity::Resolved> {
+    use tagnet::findings::severity::{Config, Levels};
+    let path = a
+        .config
+        .clone()
+        .or_else(|| Some(std::path::PathBuf::from("tagnet.toml")).filter(|p| p.is_file()));
+    let file = match &path {
+        Some(p) => Config::read(p)?
+            .levels(command)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
+        None => Default::default(),
+    };
+    let flags = Levels {
+        deny: a.deny.clone(),
+        warn: a.warn.clone(),
+        allow: a.allow.clone(),
+    }
+    .resolve(&tagnet::registry())
+    .map_err(|e| anyhow::anyhow!("--deny/--warn/--allow: {e}"))?;
+    Ok(file.then(flags))
+}
+
 /// Process exit status: 0 success, 1 negative result, 2 error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {

@@ -598,13 +598,19 @@ pub fn analyze(
             }
         }
     }
+    let levels = super::severity(&a.severity, tagnet::findings::severity::Command::Analyze)?;
+    let (findings, files): (Vec<_>, Vec<_>) = findings
+        .into_iter()
+        .zip(files)
+        .filter_map(|(mut f, file)| levels.adjust(&mut f.finding).then_some((f, file)))
+        .unzip();
     let failing = findings
         .iter()
         .any(|f| f.finding.severity != Severity::Info);
     match format {
         Format::Sarif => {
-            let rules: Vec<&tagnet::findings::Rule> = tagnet::findings::RULES
-                .iter()
+            let rules: Vec<&tagnet::findings::Rule> = tagnet::findings::registry()
+                .into_iter()
                 .filter(|r| r.source.starts_with("nsg"))
                 .collect();
             let results: Vec<render::SarifResult> = findings

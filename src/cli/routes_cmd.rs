@@ -270,7 +270,11 @@ pub fn audit(
         prune: a.prune,
         max_routes: a.max_routes,
     };
-    let report = tagnet::routes::audit::audit(snap, &table, &required.ids, &opts)?;
+    let levels = super::severity(&a.severity, tagnet::findings::severity::Command::Audit)?;
+    let mut report = tagnet::routes::audit::audit(snap, &table, &required.ids, &opts)?;
+    report
+        .findings
+        .retain_mut(|f| levels.adjust(&mut f.finding));
     if !quiet {
         for n in required.notes.iter().chain(&report.notes) {
             eprintln!("tagnet: note: {n}");

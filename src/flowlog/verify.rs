@@ -26,11 +26,12 @@ pub enum Drift {
 
 impl Drift {
     /// Its finding code.
-    pub fn code(self) -> &'static str {
+    pub fn code(self) -> crate::findings::Code {
+        use crate::findings::Code;
         match self {
-            Drift::Verdict => "flow-verdict-drift",
-            Drift::Rule => "flow-rule-drift",
-            Drift::RequiredDenied => "flow-required-denied",
+            Drift::Verdict => Code::FlowVerdictDrift,
+            Drift::Rule => Code::FlowRuleDrift,
+            Drift::RequiredDenied => Code::FlowRequiredDenied,
         }
     }
 }

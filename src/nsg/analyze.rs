@@ -202,9 +202,9 @@ pub fn analyze(ctx: &Context, nsg: &Nsg) -> Vec<NsgFinding> {
                 findings.push(NsgFinding {
                     finding: Finding::new(
                         if matches!(a, super::model::Address::Asgs(_)) {
-                            "nsg-unknown-asg"
+                            crate::findings::Code::NsgUnknownAsg
                         } else {
-                            "nsg-unknown-tag"
+                            crate::findings::Code::NsgUnknownTag
                         },
                         format!("{}/{}", nsg.name, r.path()),
                         format!("{e}; the rule is analysed as matching nothing"),
@@ -267,8 +267,7 @@ pub fn analyze(ctx: &Context, nsg: &Nsg) -> Vec<NsgFinding> {
                         })
                     {
                         findings.push(NsgFinding {
-                            finding: Finding::new(
-                                "nsg-opposite-overlap",
+                            finding: Finding::new(crate::findings::Code::NsgOppositeOverlap,
                                 resource.clone(),
                                 format!(
                                     "rule `{}` ({}) partly overlaps `{}` ({}) above it: that rule decides the shared flows",
@@ -295,8 +294,7 @@ pub fn analyze(ctx: &Context, nsg: &Nsg) -> Vec<NsgFinding> {
             if left.is_empty() {
                 findings.retain(|f| !(f.rule == path && f.finding.code == "nsg-opposite-overlap"));
                 findings.push(NsgFinding {
-                    finding: Finding::new(
-                        "nsg-unreachable-rule",
+                    finding: Finding::new(crate::findings::Code::NsgUnreachableRule,
                         resource,
                         format!(
                             "rule `{}` can never match: the rules above it ({}) cover every flow it names",
@@ -342,8 +340,7 @@ pub fn analyze(ctx: &Context, nsg: &Nsg) -> Vec<NsgFinding> {
             }
             if same && rest.is_empty() {
                 findings.push(NsgFinding {
-                    finding: Finding::new(
-                        "nsg-redundant-rule",
+                    finding: Finding::new(crate::findings::Code::NsgRedundantRule,
                         resource,
                         format!(
                             "removing rule `{}` changes no verdict: the rules below it ({}) {} every flow it decides the same way; keep those if you delete it",

@@ -413,8 +413,7 @@ pub fn audit(
         }
         let Ok(id) = snap.tag_by_name(&r.address_prefix) else {
             findings.push(AuditFinding {
-                finding: Finding::new(
-                    "unknown-tag-route",
+                finding: Finding::new(crate::findings::Code::UnknownTagRoute,
                     &r.name,
                     format!(
                         "route `{}` uses the service tag `{}`, which this snapshot ({} changeNumber {}) does not hold; it is audited as carrying no address",
@@ -480,8 +479,7 @@ pub fn audit(
             )),
             Some(hop) => cands.push((IpNet::V4(Ipv4Net::default()), 6, Origin::Bgp(hop))),
             None if !user_default && !opts.default_route_declared => findings.push(AuditFinding {
-                finding: Finding::new(
-                    "no-default-route",
+                finding: Finding::new(crate::findings::Code::NoDefaultRoute,
                     "0.0.0.0/0",
                     "the table has no 0.0.0.0/0 route: audited as if no gateway advertises one by BGP",
                 ),
@@ -668,17 +666,24 @@ pub fn audit(
             )
         };
         findings.push(AuditFinding {
-            finding: Finding::new(code, &route, message)
-                .counterexample(prefixes[0].addr().to_string())
-                .fix(fix),
+            finding: Finding::new(
+                if code == "shadowed-route" {
+                    crate::findings::Code::ShadowedRoute
+                } else {
+                    crate::findings::Code::MissingRoute
+                },
+                &route,
+                message,
+            )
+            .counterexample(prefixes[0].addr().to_string())
+            .fix(fix),
             next_hop: hop,
             prefixes,
         });
     }
     for (route, hop, prefixes) in v6_unaudited {
         findings.push(AuditFinding {
-            finding: Finding::new(
-                "ipv6-not-audited",
+            finding: Finding::new(crate::findings::Code::Ipv6NotAudited,
                 &route,
                 format!(
                     "IPv6 was not audited, but route `{route}` ({hop}) takes {} IPv6 prefix(es) of the required tags away from Internet",
@@ -766,8 +771,7 @@ pub fn audit(
                 .take(3)
                 .collect();
             findings.push(AuditFinding {
-                finding: Finding::new(
-                    "unrelated-internet-route",
+                finding: Finding::new(crate::findings::Code::UnrelatedInternetRoute,
                     &r.name,
                     format!(
                         "route `{}` sends {} to Internet for {}, not audited here (add that region to --region, or --paired); left alone",
@@ -818,8 +822,7 @@ pub fn audit(
                 ),
             };
             findings.push(AuditFinding {
-                finding: Finding::new(
-                    "stale-route",
+                finding: Finding::new(crate::findings::Code::StaleRoute,
                     &r.name,
                     format!(
                         "route `{}` was written for the required tags ({}) but sends {} to Internet while no required tag holds any of it now",
@@ -843,8 +846,7 @@ pub fn audit(
             }
         } else {
             findings.push(AuditFinding {
-                finding: Finding::new(
-                    "unrelated-internet-route",
+                finding: Finding::new(crate::findings::Code::UnrelatedInternetRoute,
                     &r.name,
                     format!(
                         "route `{}` sends {} to Internet; it holds no required address and is not tied to the required tags, so it is left alone",
@@ -874,8 +876,7 @@ pub fn audit(
     let routes_after = names.len() + creates;
     if routes_after > opts.max_routes {
         findings.push(AuditFinding {
-            finding: Finding::new(
-                "route-limit",
+            finding: Finding::new(crate::findings::Code::RouteLimit,
                 "(route table)",
                 format!(
                     "the plan needs {creates} new route(s): the table would hold {routes_after} routes, more than its limit of {}; the plan stops before changing anything",

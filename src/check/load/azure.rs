@@ -111,8 +111,8 @@ fn prefix(net: &mut Network, at: &Place, field_name: &str, t: &str) -> Option<Ip
         Ok(n) => {
             if n.trunc() != n {
                 net.problems.push(
-                    Finding::of(
-                        &crate::check::rules::BAD_VALUE,
+                    Finding::new(
+                        crate::findings::Code::BadValue,
                         at.resource,
                         format!(
                             "{}: {field_name} `{t}` has host bits set, which Azure refuses; checked as {}",
@@ -126,8 +126,8 @@ fn prefix(net: &mut Network, at: &Place, field_name: &str, t: &str) -> Option<Ip
             Some(n.trunc())
         }
         Err(_) => {
-            net.problems.push(Finding::of(
-                &crate::check::rules::BAD_VALUE,
+            net.problems.push(Finding::new(
+                crate::findings::Code::BadValue,
                 at.resource,
                 format!(
                     "{}: {field_name} `{t}` is not a CIDR prefix (ADDRESS/LENGTH)",
@@ -245,8 +245,8 @@ pub fn map_resource(net: &mut Network, v: &Value, origin: &str) -> bool {
             map_subnet(net, &sv, origin, &np, &m);
         }
         if spaces.is_empty() && !net.problems.iter().any(|f| f.resource == m.id) {
-            net.problems.push(Finding::of(
-                &crate::check::rules::BAD_VALUE,
+            net.problems.push(Finding::new(
+                crate::findings::Code::BadValue,
                 &m.id,
                 format!(
                     "{origin}: the network has no address space (addressSpace.addressPrefixes)"
@@ -295,8 +295,8 @@ pub fn map_resource(net: &mut Network, v: &Value, origin: &str) -> bool {
                 nsg: list.remove(0),
             }),
             Ok(_) => {}
-            Err(e) => net.problems.push(Finding::of(
-                &crate::check::rules::BAD_VALUE,
+            Err(e) => net.problems.push(Finding::new(
+                crate::findings::Code::BadValue,
                 &m.id,
                 format!("the NSG cannot be read: {e}"),
             )),
@@ -312,8 +312,8 @@ pub fn map_resource(net: &mut Network, v: &Value, origin: &str) -> bool {
         }
         match crate::routes::audit::parse_route_table(doc.to_string().as_bytes(), origin) {
             Ok(table) => net.tables.push(TableRes { meta: m, table }),
-            Err(e) => net.problems.push(Finding::of(
-                &crate::check::rules::BAD_VALUE,
+            Err(e) => net.problems.push(Finding::new(
+                crate::findings::Code::BadValue,
                 &m.id,
                 format!("the route table cannot be read: {e}"),
             )),
@@ -494,8 +494,8 @@ fn map_subnet(net: &mut Network, v: &Value, origin: &str, vnet_name: &str, vnet:
     }
     let prefixes = prefixes(net, &at, "addressPrefix", vals);
     if prefixes.is_empty() && !net.problems.iter().any(|f| f.resource == m.id) {
-        net.problems.push(Finding::of(
-            &crate::check::rules::BAD_VALUE,
+        net.problems.push(Finding::new(
+            crate::findings::Code::BadValue,
             &m.id,
             format!(
                 "{origin}: the subnet has no address prefix (addressPrefix or addressPrefixes)"
@@ -530,8 +530,8 @@ fn count(net: &mut Network, at: &Place, name: &str, v: Option<&Value>, max: u64)
     match number(Some(v)) {
         Some(n) if n <= max => Some(n),
         _ => {
-            net.problems.push(Finding::of(
-                &crate::check::rules::BAD_VALUE,
+            net.problems.push(Finding::new(
+                crate::findings::Code::BadValue,
                 at.resource,
                 format!(
                     "{}: {name} `{v}` is not a whole number from 0 to {max}",
@@ -576,8 +576,8 @@ fn map_cluster(net: &mut Network, v: &Value, m: Meta) {
         Some(t) => match t.parse::<IpAddr>() {
             Ok(ip) => Some(ip),
             Err(_) => {
-                net.problems.push(Finding::of(
-                    &crate::check::rules::BAD_VALUE,
+                net.problems.push(Finding::new(
+                    crate::findings::Code::BadValue,
                     at.resource,
                     format!("{}: dnsServiceIP `{t}` is not an IP address", at.origin),
                 ));

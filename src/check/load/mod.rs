@@ -100,8 +100,8 @@ pub fn from_documents(docs: &[(String, Vec<u8>)], given: &Map<String, Value>) ->
         let resources: Vec<Value> = if terraform::is_plan(&doc) {
             let (res, unresolved) = terraform::resources(&doc);
             for (address, attr, refs) in unresolved {
-                net.problems.push(Finding::of(
-                    &super::rules::CANNOT_EVALUATE,
+                net.problems.push(Finding::new(
+                    crate::findings::Code::CannotEvaluate,
                     &address,
                     format!(
                         "{origin}: `{attr}` refers to {refs}, which is not a resource of the plan (a module output or a variable); the checks that need it are skipped"
@@ -113,8 +113,8 @@ pub fn from_documents(docs: &[(String, Vec<u8>)], given: &Map<String, Value>) ->
             let (res, bad) = arm::resources(&doc, given);
             for b in bad {
                 net.problems.push(
-                    Finding::of(
-                        &super::rules::CANNOT_EVALUATE,
+                    Finding::new(
+                        crate::findings::Code::CannotEvaluate,
                         &b.resource,
                         format!(
                             "{origin}: {} is `{}`, which cannot be evaluated offline ({}); the checks that need it are skipped",
@@ -223,8 +223,8 @@ fn dedupe<T>(
             Some(later) => {
                 keep[i] = false;
                 if *later != m.origin {
-                    problems.push(Finding::of(
-                        &super::rules::DUPLICATE,
+                    problems.push(Finding::new(
+                        crate::findings::Code::DuplicateResource,
                         &m.id,
                         format!(
                             "read from {} and again from {later}; the last read is checked",

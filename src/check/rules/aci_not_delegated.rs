@@ -2,16 +2,8 @@
 
 use super::Cx;
 use crate::check::model::Kind;
+use crate::findings::Code;
 use crate::findings::Finding;
-
-rule! {
-    RULE = "TN070", "aci-subnet-not-delegated", Error,
-    summary: "A container group is placed in a subnet that is not delegated to Microsoft.ContainerInstance/containerGroups.",
-    why: "Azure Container Instances (used by Azure ML for VNet inference) deploy only into a subnet delegated to `Microsoft.ContainerInstance/containerGroups`, and that subnet holds nothing else.",
-    example: "subnetIds naming `vnet-ml/subnets/compute` with no delegations",
-    fix: "az network vnet subnet update --vnet-name VNET -n SUBNET -g RG --delegations Microsoft.ContainerInstance/containerGroups",
-    reference: "https://learn.microsoft.com/azure/container-instances/container-instances-vnet",
-}
 
 /// Checks each container group's subnets.
 pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
@@ -33,7 +25,7 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
                 .vnet_of(s)
                 .map_or("VNET".to_string(), |v| cx.net.vnets[v].meta.name.clone());
             out.push(
-                Finding::of(&RULE, &g.meta.id, format!("its subnet `{}` is not delegated to Microsoft.ContainerInstance/containerGroups", sub.meta.name))
+                Finding::new(Code::AciSubnetNotDelegated, &g.meta.id, format!("its subnet `{}` is not delegated to Microsoft.ContainerInstance/containerGroups", sub.meta.name))
                     .fix(format!("az network vnet subnet update --vnet-name {vnet} -n {} -g RG --delegations Microsoft.ContainerInstance/containerGroups", sub.meta.name)),
             );
         }

@@ -2,16 +2,8 @@
 
 use super::Cx;
 use crate::check::model::Kind;
+use crate::findings::Code;
 use crate::findings::Finding;
-
-rule! {
-    RULE = "TN051", "acr-no-image-build-compute", Error,
-    summary: "The workspace's container registry is behind a VNet and the workspace names no compute cluster to build images.",
-    why: "Behind a VNet, Azure Container Registry Tasks cannot build the workspace's environment images; Azure ML must build them on a compute cluster in the VNet, named by the workspace's imageBuildCompute. Without it, the first job with a custom environment fails to build.",
-    example: "a Premium registry with defaultAction Deny and a workspace without imageBuildCompute",
-    fix: "az ml workspace update --name WS --resource-group RG --image-build-compute CLUSTER",
-    reference: "https://learn.microsoft.com/azure/machine-learning/how-to-secure-workspace-vnet#enable-azure-container-registry-acr",
-}
 
 /// Checks each workspace whose registry is restricted.
 pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
@@ -50,7 +42,7 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
                 reg.meta.name
             ),
         };
-        out.push(Finding::of(&RULE, &ws.meta.id, msg).fix(format!(
+        out.push(Finding::new(Code::AcrNoImageBuildCompute, &ws.meta.id, msg).fix(format!(
             "az ml workspace update --name {} --resource-group RG --image-build-compute {cluster}",
             ws.meta.name
         )));

@@ -2,16 +2,8 @@
 
 use super::Cx;
 use crate::check::model::Kind;
+use crate::findings::Code;
 use crate::findings::Finding;
-
-rule! {
-    RULE = "TN052", "acr-other-vnet", Error,
-    summary: "The workspace's container registry allows subnets of other VNets only, not the VNet of the workspace's compute.",
-    why: "Behind a VNet, the registry must be reachable from the VNet that holds the workspace's compute (and storage): the compute pulls images from it, and the image-build cluster pushes them. Network rules naming only other VNets' subnets shut the compute out.",
-    example: "networkRuleSet.virtualNetworkRules naming `vnet-other/subnets/build` while the compute runs in `vnet-ml`",
-    fix: "Add a rule for the compute's subnet (`az acr network-rule add --name ACR --subnet SUBNET_ID`), or give the registry a private endpoint in the compute's VNet.",
-    reference: "https://learn.microsoft.com/azure/machine-learning/how-to-secure-workspace-vnet#enable-azure-container-registry-acr",
-}
 
 /// Checks each workspace's registry rules against its computes' VNets.
 pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
@@ -42,8 +34,8 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
                 continue;
             }
             out.push(
-                Finding::of(
-                    &RULE,
+                Finding::new(
+                    Code::AcrOtherVnet,
                     &reg.meta.id,
                     format!(
                         "its network rules allow no subnet of VNet `{}`, where compute `{}` runs",

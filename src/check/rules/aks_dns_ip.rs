@@ -1,18 +1,10 @@
 //! The AKS DNS service IP outside the service CIDR, or on its first addresses.
 
 use super::Cx;
+use crate::findings::Code;
 use crate::findings::Finding;
 use ipnet::IpNet;
 use std::net::IpAddr;
-
-rule! {
-    RULE = "TN011", "aks-dns-service-ip", Error,
-    summary: "An AKS cluster's DNS service IP is outside its service CIDR, or is the range's network, first or broadcast address.",
-    why: "The cluster DNS service (CoreDNS) takes the DNS service IP from the service CIDR; outside it, AKS refuses the cluster (`DnsServiceIpOutOfServiceCidr`). The first address (.1) is the kubernetes API service's (`kubernetes.default.svc.cluster.local`).",
-    example: "serviceCidr 10.0.0.0/16 with dnsServiceIP 10.1.0.10",
-    fix: "Use the .10 address of the service CIDR.",
-    reference: "https://learn.microsoft.com/azure/aks/configure-azure-cni#deployment-parameters; https://learn.microsoft.com/azure/aks/configure-kubenet",
-}
 
 fn tenth(n: &IpNet) -> String {
     match n {
@@ -49,7 +41,7 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             continue;
         };
         out.push(
-            Finding::of(&RULE, &c.meta.id, msg)
+            Finding::new(Code::AksDnsServiceIp, &c.meta.id, msg)
                 .counterexample(dns.to_string())
                 .fix(format!("set dnsServiceIP to {}", tenth(&svc))),
         );

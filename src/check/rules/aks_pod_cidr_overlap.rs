@@ -2,16 +2,8 @@
 
 use super::Cx;
 use crate::check::{cluster_neighbours, overlaps_of};
+use crate::findings::Code;
 use crate::findings::Finding;
-
-rule! {
-    RULE = "TN015", "aks-pod-cidr-overlap", Error,
-    summary: "An AKS cluster's pod CIDR (kubenet, CNI Overlay) overlaps its VNet, a subnet, a peered network, an on-premises range or the service CIDR.",
-    why: "Pods take addresses from the pod CIDR; where it overlaps a real network or the service range, packets to those addresses go to pods instead. AKS refuses the overlap with subnets (`PodCidrOverlapExistingSubnetsCidr`) and with the service CIDR (`PodCidrOverlapServiceCidr`).",
-    example: "podCidr 10.0.0.0/16 in a VNet 10.0.0.0/16",
-    fix: "Pick a pod CIDR used nowhere else (the default 10.244.0.0/16 when free).",
-    reference: "https://learn.microsoft.com/azure/aks/azure-cni-overlay#ip-address-planning; https://learn.microsoft.com/azure/aks/configure-kubenet",
-}
 
 /// Checks each cluster's pod CIDR.
 pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
@@ -30,8 +22,8 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
         }
         if let Some((hits, first)) = overlaps_of(&pod, &against) {
             out.push(
-                Finding::of(
-                    &RULE,
+                Finding::new(
+                    Code::AksPodCidrOverlap,
                     &c.meta.id,
                     format!(
                         "pod CIDR {pod}{} overlaps {hits}{}",

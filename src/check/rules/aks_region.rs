@@ -2,16 +2,8 @@
 
 use super::Cx;
 use crate::check::model::Kind;
+use crate::findings::Code;
 use crate::findings::Finding;
-
-rule! {
-    RULE = "TN016", "aks-region-mismatch", Error,
-    summary: "An AKS cluster's region differs from the region of the VNet its node pools use.",
-    why: "A cluster's nodes must be in a subnet of a VNet in the cluster's region; AKS refuses a subnet in another region (`InvalidResourceReference`).",
-    example: "a cluster in westeurope whose pool subnet is in a VNet in eastus2",
-    fix: "Create the cluster in the VNet's region, or use a VNet in the cluster's region.",
-    reference: "https://learn.microsoft.com/azure/aks/configure-azure-cni#prerequisites",
-}
 
 /// Checks each cluster's pools.
 pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
@@ -28,8 +20,8 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             if let Some(vl) = vnet.meta.location.as_deref()
                 && !vl.eq_ignore_ascii_case(loc)
             {
-                out.push(Finding::of(
-                    &RULE,
+                out.push(Finding::new(
+                    Code::AksRegionMismatch,
                     &c.meta.id,
                     format!(
                         "the cluster is in {loc} but pool `{}` uses subnet `{}` of VNet `{}` in {vl} (AKS: InvalidResourceReference)",

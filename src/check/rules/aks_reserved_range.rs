@@ -2,17 +2,9 @@
 
 use super::Cx;
 use crate::check::overlap;
+use crate::findings::Code;
 use crate::findings::Finding;
 use ipnet::IpNet;
-
-rule! {
-    RULE = "TN012", "aks-reserved-range", Error,
-    summary: "An AKS service or pod CIDR, or the cluster's VNet, overlaps 169.254.0.0/16, 172.30.0.0/16, 172.31.0.0/16 or 192.0.2.0/24.",
-    why: "AKS documents these four ranges as unusable for the service CIDR, the pod CIDR and the cluster VNet: the platform uses them (link-local metadata and host services, internal bridges, documentation range).",
-    example: "podCidr 172.31.0.0/16",
-    fix: "Choose ranges clear of the four (e.g. 10.244.0.0/16 for pods, 10.0.0.0/16 for services when the VNet does not use them).",
-    reference: "https://learn.microsoft.com/azure/aks/configure-azure-cni#deployment-parameters; https://learn.microsoft.com/azure/aks/configure-kubenet",
-}
 
 /// The ranges AKS forbids.
 pub const FORBIDDEN: [&str; 4] = [
@@ -50,8 +42,8 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
                         f
                     };
                     out.push(
-                        Finding::of(
-                            &RULE,
+                        Finding::new(
+                            Code::AksReservedRange,
                             &c.meta.id,
                             format!("{what} {r} overlaps {f}, which AKS does not allow"),
                         )

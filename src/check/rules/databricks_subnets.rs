@@ -2,16 +2,8 @@
 
 use super::Cx;
 use crate::check::model::Kind;
+use crate::findings::Code;
 use crate::findings::Finding;
-
-rule! {
-    RULE = "TN080", "databricks-subnets-missing", Error,
-    summary: "A Databricks workspace injected in a VNet names subnets the VNet does not have, or they are not delegated to Databricks; with Azure ML in the VNet, its `default` subnet is missing.",
-    why: "VNet injection needs the public (host) and private (container) subnets in the VNet, delegated to Microsoft.Databricks/workspaces. Azure ML's guidance for Databricks in the workspace's VNet also needs the VNet's `default` subnet beside `databricks-private` and `databricks-public`.",
-    example: "customPublicSubnetName `databricks-public` in a VNet holding only `default`",
-    fix: "Create the named subnets in the VNet, delegated to Microsoft.Databricks/workspaces (and keep a `default` subnet).",
-    reference: "https://learn.microsoft.com/azure/databricks/security/network/classic/vnet-inject; MicrosoftDocs azure-docs how-to-enable-virtual-network.md (2020, Azure Databricks)",
-}
 
 /// Checks each injected Databricks workspace.
 pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
@@ -29,9 +21,9 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
         for (what, name) in [("public", &d.public_subnet), ("private", &d.private_subnet)] {
             let Some(name) = name else { continue };
             match find(name) {
-                None => out.push(Finding::of(&RULE, &d.meta.id, format!("its {what} subnet `{name}` is not a subnet of `{}`", vnet.meta.name))),
+                None => out.push(Finding::new(Code::DatabricksSubnetsMissing, &d.meta.id, format!("its {what} subnet `{name}` is not a subnet of `{}`", vnet.meta.name))),
                 Some(s) if !cx.net.subnets[s].delegations.iter().any(|x| x.eq_ignore_ascii_case("Microsoft.Databricks/workspaces")) => {
-                    out.push(Finding::of(&RULE, &d.meta.id, format!("its {what} subnet `{name}` is not delegated to Microsoft.Databricks/workspaces")))
+                    out.push(Finding::new(Code::DatabricksSubnetsMissing, &d.meta.id, format!("its {what} subnet `{name}` is not delegated to Microsoft.Databricks/workspaces")))
                 }
                 Some(_) => {}
             }
@@ -41,8 +33,8 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             .iter()
             .any(|c| cx.net.vnet_of(c.subnet) == Some(v));
         if ml_here && find("default").is_none() {
-            out.push(Finding::of(
-                &RULE,
+            out.push(Finding::new(
+                Code::DatabricksSubnetsMissing,
                 &d.meta.id,
                 format!(
                     "Azure ML computes share VNet `{}`, which has no `default` subnet",

@@ -3,43 +3,8 @@
 
 use super::Cx;
 use crate::check::model::Kind;
+use crate::findings::Code;
 use crate::findings::Finding;
-
-rule! {
-    DANGLING = "TN097", "dangling-reference", Warning,
-    summary: "A resource refers to another that the inputs do not hold.",
-    why: "Subnets, NSGs, route tables, computes and clusters find each other by id. A reference to a resource that is not among the inputs cannot be checked, and in a template it often means a typo that fails the deployment.",
-    example: "a compute cluster whose subnet.id names `vnet-ml/subnets/training`, while the VNet has only `compute`",
-    fix: "Add the referenced resource's JSON to the inputs (`az … show -o json`), or correct the id.",
-    reference: "https://learn.microsoft.com/azure/azure-resource-manager/templates/template-functions-resource#resourceid",
-}
-
-rule! {
-    DUPLICATE = "TN096", "duplicate-resource", Warning,
-    summary: "The same resource is read from two files; the last one read is checked.",
-    why: "Two exports of one resource (or two templates declaring it) may differ; tagnet checks one of them, and counting both would double the addresses a subnet needs.",
-    example: "`compute.json` and `all.json` both holding the compute cluster `cpu-cluster`",
-    fix: "Give each resource once: remove the stale export, or check the networks one at a time.",
-    reference: "https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules",
-}
-
-rule! {
-    CANNOT_EVALUATE = "TN098", "cannot-evaluate", Warning,
-    summary: "An ARM template value is an expression tagnet does not evaluate offline.",
-    why: "tagnet evaluates parameters (given with --parameters or their defaults), variables, resourceId, concat, format, toLower, toUpper and string; anything else (reference(), resourceGroup(), copyIndex() …) depends on the deployment. The value is left out rather than guessed, so the checks that need it are skipped.",
-    example: "`\"location\": \"[resourceGroup().location]\"`",
-    fix: "Give the value in a parameters file with --parameters FILE, or check the deployed resources' `az … show -o json` instead.",
-    reference: "https://learn.microsoft.com/azure/azure-resource-manager/templates/template-expressions",
-}
-
-rule! {
-    BAD_VALUE = "TN099", "bad-value", Error,
-    summary: "A value in the network definition is not valid: not a CIDR prefix, or a resource that cannot be read.",
-    why: "Azure rejects the deployment, or reads something other than what was meant (a prefix with host bits set is read as its network).",
-    example: "`\"addressPrefix\": \"10.0.1.0/33\"`",
-    fix: "Write the value as Azure expects it: ADDRESS/LENGTH with the host bits clear.",
-    reference: "https://learn.microsoft.com/azure/virtual-network/virtual-networks-faq",
-}
 
 /// Reports references that resolve to nothing.
 pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
@@ -48,8 +13,8 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
         if let Some(r) = r
             && net.resolve(kind, r).is_none()
         {
-            out.push(Finding::of(
-                &DANGLING,
+            out.push(Finding::new(
+                Code::DanglingReference,
                 from,
                 format!("its {what} `{r}` is not among the inputs"),
             ));

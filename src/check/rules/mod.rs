@@ -1,38 +1,10 @@
-//! The rules of `check`, one file each: a stable number (`TN0xx`), a kebab-case code, the
-//! documentation `tagnet explain` prints (what, why, an example, the fix and Microsoft's
-//! source, written once in the `rule!` call that also makes the file's doc comment) and the
-//! check itself.
+//! The rules of `check`, one file each: the check itself, reporting its codes (`TN0xx`,
+//! kebab-case names) whose documentation — what, why, an example, the fix and Microsoft's
+//! source, as `tagnet explain` prints it — is in the one table of codes,
+//! [`crate::findings::codes`].
 
 use super::Cx;
 use crate::findings::{Finding, Rule};
-
-/// Declares a file's rule: its documentation becomes both the `RULE` constant and its doc.
-macro_rules! rule {
-    (
-        $(#[$meta:meta])*
-        $konst:ident = $id:literal, $code:literal, $sev:ident,
-        summary: $sum:literal,
-        why: $why:literal,
-        example: $ex:literal,
-        fix: $fix:literal,
-        reference: $r:literal $(,)?
-    ) => {
-        #[doc = concat!("`", $id, "` `", $code, "` (", stringify!($sev), "): ", $sum,
-                            "\n\n**Why.** ", $why, "\n\n**Example.** ", $ex, "\n\n**Fix.** ", $fix,
-                            "\n\n**Source.** `", $r, "`")]
-        pub const $konst: crate::findings::Rule = crate::findings::Rule {
-            code: $code,
-            id: $id,
-            severity: crate::findings::Severity::$sev,
-            source: "check",
-            summary: $sum,
-            why: $why,
-            example: $ex,
-            fix: $fix,
-            reference: $r,
-        };
-    };
-}
 
 pub mod aci_not_delegated;
 pub mod acr_image_build;
@@ -61,8 +33,6 @@ pub mod vm_ssh;
 pub mod vnet_overlap;
 pub mod vnet_reserved;
 pub mod workspace_vnet;
-
-pub use input::{BAD_VALUE, CANNOT_EVALUATE, DANGLING, DUPLICATE};
 
 /// A rule's check.
 pub type Check = fn(&Cx, &mut Vec<Finding>);
@@ -99,40 +69,11 @@ pub const ALL: &[Check] = &[
     input::check,
 ];
 
-/// Every rule of `check`'s own (`TN0xx`), sorted by number.
+/// Every rule of `check`'s own (`TN0xx`), sorted by number (their documentation is in the
+/// one table of codes, [`crate::findings::codes`]).
 pub fn rules() -> Vec<&'static Rule> {
-    let mut v: Vec<&'static Rule> = vec![
-        &subnet_capacity::RULE,
-        &subnet_outside::RULE,
-        &subnet_overlap::RULE,
-        &vnet_overlap::RULE,
-        &vnet_reserved::RULE,
-        &aks_service_cidr_overlap::RULE,
-        &aks_dns_ip::RULE,
-        &aks_reserved_range::RULE,
-        &aks_service_cidr_size::RULE,
-        &aks_docker_bridge::RULE,
-        &aks_pod_cidr_overlap::RULE,
-        &aks_region::RULE,
-        &aks_subnet_delegated::RULE,
-        &nsg_requirements::RULE,
-        &store_subnet::RULE,
-        &store_subnet::RULE_KV,
-        &store_trusted::RULE,
-        &store_trusted::RULE_KV,
-        &acr_not_premium::RULE,
-        &acr_image_build::RULE,
-        &acr_other_vnet::RULE,
-        &workspace_vnet::RULE,
-        &aci_not_delegated::RULE,
-        &databricks_subnets::RULE,
-        &vm_not_ubuntu::RULE,
-        &vm_ssh::RULE,
-        &DUPLICATE,
-        &DANGLING,
-        &CANNOT_EVALUATE,
-        &BAD_VALUE,
-    ];
-    v.sort_by_key(|r| r.id);
-    v
+    crate::findings::registry()
+        .into_iter()
+        .filter(|r| r.source == "check")
+        .collect()
 }

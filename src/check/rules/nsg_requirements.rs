@@ -2,19 +2,11 @@
 
 use super::Cx;
 use crate::check::model::Kind;
+use crate::findings::Code;
 use crate::findings::Finding;
 use crate::nsg::eval::Context;
 use crate::nsg::reach::{Met, profiles};
 use ipnet::IpNet;
-
-rule! {
-    RULE = "TN020", "nsg-requirement-unmet", Error,
-    summary: "The NSG of an Azure ML compute subnet blocks traffic the guidance requires, for some or all addresses of the tag.",
-    why: "Azure ML compute is managed through Azure Batch: without inbound TCP 29876–29877 from BatchNodeManagement and 44224 from AzureMachineLearning (and, when outbound is restricted, outbound to Storage, the container registries, Azure ML, Resource Manager and Entra ID) nodes never become usable and a cluster stays at 0 nodes. The verdict holds for every address of the tag, as `tagnet nsg require` gives it.",
-    example: "a subnet NSG with `DenyAllInbound` at priority 1000 and no rule for AzureMachineLearning → 44224",
-    fix: "Add an allow rule above the blocking one (the finding gives the `az network nsg rule create` command).",
-    reference: "https://learn.microsoft.com/azure/machine-learning/how-to-secure-training-vnet; https://learn.microsoft.com/azure/batch/batch-virtual-network#network-security-groups-for-virtual-machine-configuration-pools",
-}
 
 fn resource_group(id: &str) -> String {
     let mut parts = id.split('/');
@@ -66,8 +58,8 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
         let resolved = match ctx.resolve(&nsg.nsg) {
             Ok(r) => r,
             Err(e) => {
-                out.push(Finding::of(
-                    &super::BAD_VALUE,
+                out.push(Finding::new(
+                    Code::BadValue,
                     &nsg.meta.id,
                     format!("the NSG cannot be evaluated: {e}"),
                 ));
@@ -124,8 +116,8 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
                 },
                 r.ports.replace(',', " "),
             );
-            let mut f = Finding::of(
-                &RULE,
+            let mut f = Finding::new(
+                Code::NsgRequirementUnmet,
                 &nsg.meta.id,
                 format!(
                     "{} {} {} {} {tag} is {how} for compute subnet `{}` ({} of {} addresses allowed{}): {}",

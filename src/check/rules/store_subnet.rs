@@ -2,25 +2,8 @@
 
 use super::Cx;
 use crate::check::model::{Kind, StoreKind};
-use crate::findings::{Finding, Rule};
-
-rule! {
-    RULE = "TN040", "storage-subnet-not-allowed", Error,
-    summary: "The workspace's storage account denies by default and its network rules do not include the compute subnet.",
-    why: "Azure ML compute reads and writes the workspace's default storage (code, datasets, outputs). Behind a VNet, the account must allow the compute subnet (a service-endpoint rule) or be reached by a private endpoint; otherwise jobs fail on their first read, and a storage account in another VNet than the compute cannot be reached this way at all.",
-    example: "networkAcls.defaultAction Deny with virtualNetworkRules naming only `vnet-ml/subnets/web`",
-    fix: "Add the compute subnet to the account's network rules (the finding gives the `az storage account network-rule add` command).",
-    reference: "https://learn.microsoft.com/azure/machine-learning/how-to-secure-workspace-vnet#secure-azure-storage-accounts",
-}
-
-rule! {
-    RULE_KV = "TN042", "keyvault-subnet-not-allowed", Error,
-    summary: "The workspace's key vault denies by default and its network rules do not include the compute subnet.",
-    why: "Azure ML compute reads the workspace's secrets (datastore credentials) from its key vault. Behind a VNet, the vault must allow the compute subnet or be reached by a private endpoint.",
-    example: "networkAcls.defaultAction Deny with no virtualNetworkRules",
-    fix: "Add the compute subnet to the vault's network rules (the finding gives the `az keyvault network-rule add` command).",
-    reference: "https://learn.microsoft.com/azure/machine-learning/how-to-secure-workspace-vnet#secure-azure-key-vault",
-}
+use crate::findings::Code;
+use crate::findings::Finding;
 
 /// Checks the stores of each workspace with computes in subnets.
 pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
@@ -48,16 +31,16 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             if allowed {
                 continue;
             }
-            let (rule, cmd): (&'static Rule, String) = match store.kind {
+            let (rule, cmd): (Code, String) = match store.kind {
                 StoreKind::Storage => (
-                    &RULE,
+                    Code::StorageSubnetNotAllowed,
                     format!(
                         "az storage account network-rule add --account-name {} --subnet {}",
                         store.meta.name, net.subnets[s].meta.id
                     ),
                 ),
                 StoreKind::KeyVault => (
-                    &RULE_KV,
+                    Code::KeyvaultSubnetNotAllowed,
                     format!(
                         "az keyvault network-rule add --name {} --subnet {}",
                         store.meta.name, net.subnets[s].meta.id
@@ -82,7 +65,7 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
                 )
             };
             out.push(
-                Finding::of(
+                Finding::new(
                     rule,
                     &store.meta.id,
                     format!(

@@ -2,18 +2,10 @@
 
 use super::Cx;
 use crate::check::model::{ComputeKind, Kind};
+use crate::findings::Code;
 use crate::findings::Finding;
 use ipnet::IpNet;
 use std::collections::BTreeMap;
-
-rule! {
-    RULE = "TN001", "subnet-too-small", Error,
-    summary: "A subnet has fewer free addresses than the computes and node pools placed in it need.",
-    why: "Azure keeps 5 addresses of every subnet. An Azure ML cluster and a Batch pool need one address per node at their maximum; AKS with Azure CNI reserves (nodes + 1) × (maxPods + 1) addresses up front (with a pod subnet, nodes + 1 in the node subnet and nodes × maxPods in the pod subnet), kubenet and CNI Overlay one per node plus one for upgrades. When they run out, scaling stops (AKS: `InsufficientSubnetSize`, `SubnetIsFull`) and an ML cluster hangs below its node count.",
-    example: "a /27 (27 usable) for an AKS Azure CNI pool of 3 nodes with maxPods 30: (3 + 1) × 31 = 124 needed, so the subnet must be a /25 or larger",
-    fix: "Give the subnet a shorter prefix (the finding names the largest that fits), or lower the node count or maxPods.",
-    reference: "https://learn.microsoft.com/azure/aks/configure-azure-cni#plan-ip-addressing-for-your-cluster; https://learn.microsoft.com/azure/virtual-network/virtual-networks-faq (5 reserved addresses)",
-}
 
 /// Usable addresses of a subnet's prefixes (IPv4; Azure keeps 5 of each).
 pub fn usable(prefixes: &[IpNet]) -> u64 {
@@ -117,8 +109,8 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             None => "split the nodes over several subnets".to_string(),
         };
         out.push(
-            Finding::of(
-                &RULE,
+            Finding::new(
+                Code::SubnetTooSmall,
                 &sub.meta.id,
                 format!(
                     "{} has {have} usable addresses (5 of each prefix are Azure's) but needs {n}: {}",

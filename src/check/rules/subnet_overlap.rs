@@ -2,16 +2,8 @@
 
 use super::Cx;
 use crate::check::overlap;
+use crate::findings::Code;
 use crate::findings::Finding;
-
-rule! {
-    RULE = "TN003", "subnet-overlap", Error,
-    summary: "Two subnets of one virtual network share addresses.",
-    why: "Subnet ranges in a VNet cannot overlap; Azure refuses the second subnet (NetcfgSubnetRangesOverlap).",
-    example: "subnets 10.0.0.0/24 and 10.0.0.128/25 in one VNet",
-    fix: "Give one of them a range that no other subnet of the VNet uses.",
-    reference: "https://learn.microsoft.com/azure/virtual-network/virtual-networks-faq",
-}
 
 /// Checks each pair of subnets of each network.
 pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
@@ -28,8 +20,8 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
                             pb
                         };
                         out.push(
-                            Finding::of(
-                                &RULE,
+                            Finding::new(
+                                Code::SubnetOverlap,
                                 &sb.meta.id,
                                 format!("{pb} overlaps {pa} of subnet `{}`", sa.meta.name),
                             )

@@ -2,19 +2,11 @@
 
 use super::Cx;
 use crate::check::model::{ComputeKind, Kind};
+use crate::findings::Code;
 use crate::findings::Finding;
 use crate::nsg::eval::Context;
 use crate::nsg::reach::{Met, Requirement};
 use std::net::IpAddr;
-
-rule! {
-    RULE = "TN091", "attached-vm-no-ssh", Error,
-    summary: "The NSGs of an attached VM do not allow inbound TCP 22 from AzureMachineLearning.",
-    why: "Azure ML drives attached VMs over SSH: the subnet and NIC NSGs must allow inbound TCP 22 from the AzureMachineLearning service tag.",
-    example: "a NIC NSG whose only inbound rule denies port 22 from Internet",
-    fix: "Allow inbound TCP 22 from the AzureMachineLearning service tag in the VM's subnet and NIC NSGs.",
-    reference: "https://learn.microsoft.com/azure/machine-learning/how-to-secure-training-vnet (attached VMs: inbound SSH from AzureMachineLearning)",
-}
 
 /// Checks each attached VM's NSGs for one address of AzureMachineLearning after another.
 pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
@@ -91,8 +83,8 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
                 &decide,
             );
             if c.verdict != Met::Met {
-                let mut f = Finding::of(
-                    &RULE,
+                let mut f = Finding::new(
+                    Code::AttachedVmNoSsh,
                     &net.vms[vm_i].meta.id,
                     format!(
                         "inbound TCP 22 from AzureMachineLearning to {local} (attached as `{}`) is {} ({} of {} addresses allowed; blocked by {})",

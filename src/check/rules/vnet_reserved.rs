@@ -2,17 +2,9 @@
 
 use super::Cx;
 use crate::check::overlap;
+use crate::findings::Code;
 use crate::findings::Finding;
 use ipnet::IpNet;
-
-rule! {
-    RULE = "TN005", "vnet-reserved-range", Error,
-    summary: "A virtual network's address space includes a range Azure does not allow.",
-    why: "A VNet cannot use 224.0.0.0/4 (multicast), 255.255.255.255/32 (broadcast), 127.0.0.0/8 (loopback), 169.254.0.0/16 (link-local) or 168.63.129.16/32 (Azure's internal DNS and health probes).",
-    example: "address space 169.254.0.0/16",
-    fix: "Use private ranges (RFC 1918: 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16) that stay clear of these.",
-    reference: "https://learn.microsoft.com/azure/virtual-network/virtual-networks-faq#what-address-ranges-can-i-use-in-my-vnets",
-}
 
 /// The ranges a VNet may not use.
 pub const RESERVED: [&str; 5] = [
@@ -36,8 +28,8 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
                         &r
                     };
                     out.push(
-                        Finding::of(
-                            &RULE,
+                        Finding::new(
+                            Code::VnetReservedRange,
                             &vnet.meta.id,
                             format!("address space {s} overlaps {r}, which a VNet may not use"),
                         )

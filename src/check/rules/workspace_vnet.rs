@@ -2,16 +2,8 @@
 
 use super::Cx;
 use crate::check::model::Kind;
+use crate::findings::Code;
 use crate::findings::Finding;
-
-rule! {
-    RULE = "TN060", "workspace-vnet-mismatch", Error,
-    summary: "An Azure ML compute's VNet is in another region or subscription than its workspace.",
-    why: "Azure ML requires the virtual network to be in the same region and subscription as the workspace; compute creation fails otherwise.",
-    example: "a workspace in eastus2 with a compute cluster in a subnet of a VNet in westeurope",
-    fix: "Use a VNet in the workspace's region and subscription (peer it with the other network if both are needed).",
-    reference: "https://learn.microsoft.com/azure/machine-learning/how-to-secure-training-vnet#prerequisites",
-}
 
 /// Checks each compute's VNet against its workspace.
 pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
@@ -28,8 +20,8 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
         if let (Some(a), Some(b)) = (&vnet.meta.location, &ws.meta.location)
             && a != b
         {
-            out.push(Finding::of(
-                &RULE,
+            out.push(Finding::new(
+                Code::WorkspaceVnetMismatch,
                 &c.meta.id,
                 format!(
                     "its VNet `{}` is in {a} and its workspace `{}` in {b}",
@@ -40,8 +32,8 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
         if let (Some(a), Some(b)) = (&vnet.meta.subscription, &ws.meta.subscription)
             && a != b
         {
-            out.push(Finding::of(
-                &RULE,
+            out.push(Finding::new(
+                Code::WorkspaceVnetMismatch,
                 &c.meta.id,
                 format!(
                     "its VNet `{}` is in subscription {a} and its workspace `{}` in {b}",
