@@ -109,9 +109,10 @@ def _int32(buf: bytes) -> pa.Array:
 
 
 def _raw(buf: Optional[pa.Buffer]):
-    """A buffer as the native side takes it: the Buffer itself (read in place through the
-    buffer protocol, never copied; no address crosses as an integer)."""
-    return buf
+    """A buffer as the native side takes it: a bytes view of the Buffer (read in place through
+    the buffer protocol, never copied; no address crosses as an integer). Arrow exports its
+    buffers as signed bytes (`b`); the view is cast to unsigned ones (`B`)."""
+    return None if buf is None else memoryview(buf).cast("B")
 
 
 def _validity(arr: pa.Array):

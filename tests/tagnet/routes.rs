@@ -1086,3 +1086,53 @@ fn routeless_ranges_of_both_families_stay_apart() {
         assert!(f.prefixes.len() < 1000, "{} prefixes", f.prefixes.len());
     }
 }
+
+/// Severity settings apply to `routes audit` as to `check`: `--allow` drops a code (and the
+/// exit status follows what remains), `[severity]` in tagnet.toml applies to every command,
+/// `[audit]` over it, and an unknown code is refused with a suggestion.
+#[test]
+fn audit_takes_severity_settings() {
+    let table = edited_table(&example(), |r| {
+        r.retain(|x| x["properties"]["addressPrefix"] != "192.0.2.64/27");
+        r.push(firewall());
+    });
+    let base = ["--vnet", "10.1.0.0/16", "--format", "json"];
+    let out = run_audit(&example(), &table, &base);
+    assert_eq!(out.status.code(), Some(1));
+    let with = |extra: &[&str]| {
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        run_audit(&example(), &table, &args)
+    };
+    let out = with(&["--allow", "missing-route"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(findings(&doc).is_empty(), "{doc}");
+    let out = with(&["--warn", "TN101"]);
+    assert_eq!(out.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["findings"][0]["severity"], "warning", "{doc}");
+    let out = with(&["--allow", "missing-rout"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean `missing-route`"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tagnet.toml");
+    std::fs::write(&config, "[severity]\nallow = [\"missing-route\"]\n").unwrap();
+    let out = with(&["--config", config.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    std::fs::write(
+        &config,
+        "[severity]\nallow = [\"missing-route\"]\n[audit]\ndeny = [\"missing-route\"]\n",
+    )
+    .unwrap();
+    let out = with(&["--config", config.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    // A [check] table does not reach the audit.
+    std::fs::write(&config, "[check]\nallow = [\"missing-route\"]\n").unwrap();
+    let out = with(&["--config", config.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+}
