@@ -28,9 +28,17 @@ fn err(e: impl std::fmt::Display) -> PyErr {
     TagnetError::new_err(e.to_string())
 }
 
+/// A request field as Python spells it: a keyword argument (`max_routes=`).
+fn py_name(field: &str) -> String {
+    match field {
+        "regions" => "`region=`".into(),
+        other => format!("`{other}=`"),
+    }
+}
+
 fn tagnet_err(e: tagnet::Error) -> PyErr {
     // Request fields spelled as Python keyword arguments (`max_routes=`).
-    let mut msg = e.spelled(&|f: &str| format!("{f}="));
+    let mut msg = e.spelled(&py_name);
     let mut src = std::error::Error::source(&e);
     while let Some(s) = src {
         msg.push_str(&format!("\n  caused by: {s}"));
@@ -44,6 +52,8 @@ fn tagnet_err(e: tagnet::Error) -> PyErr {
 struct Index {
     snap: Arc<Snapshot>,
     index: Arc<TagIndex>,
+    /// How reports name the snapshot (as the CLI's JSON does).
+    info: tagnet::ops::SnapshotInfo,
 }
 
 /// A string column as Arrow lays it out: data, offsets (32- or 64-bit), validity bitmap.
@@ -506,6 +516,115 @@ impl Index {
             .collect()
     }
 
+    /// `udr --format json`: the report of `tagnet::ops::udr`, as JSON text.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (regions, paired=false, profile=None, tags=Vec::new(), only_tags=Vec::new(), ipv6=false, next_hop=None, next_hop_ip=None, max_routes=None, reserve=None, exact=false, use_service_tags=false, never_cover=Vec::new()))]
+    fn udr_json(
+        &self,
+        py: Python<'_>,
+        regions: Vec<String>,
+        paired: bool,
+        profile: Option<String>,
+        tags: Vec<String>,
+        only_tags: Vec<String>,
+        ipv6: bool,
+        next_hop: Option<String>,
+        next_hop_ip: Option<String>,
+        max_routes: Option<usize>,
+        reserve: Option<usize>,
+        exact: bool,
+        use_service_tags: bool,
+        never_cover: Vec<String>,
+    ) -> PyResult<String> {
+        let params = tagnet::ops::udr::UdrParams {
+            regions,
+            paired,
+            profile,
+            tags,
+            only_tags,
+            ipv6,
+            next_hop,
+            next_hop_ip,
+            max_routes,
+            reserve,
+            exact,
+            use_service_tags,
+            never_cover,
+        };
+        let report = py
+            .detach(|| tagnet::ops::udr::udr(&self.snap, &self.info, &params))
+            .map_err(tagnet_err)?
+            .map_err(|over| err(over.spelled(&py_name)))?;
+        json_text(&report)
+    }
+
+    /// `tags --format json`: `{"snapshot", "records"}`, as JSON text.
+    #[pyo3(signature = (region=None, service=None, feature=None, name=None))]
+    fn tags_json(
+        &self,
+        region: Option<String>,
+        service: Option<String>,
+        feature: Option<String>,
+        name: Option<String>,
+    ) -> PyResult<String> {
+        let params = tagnet::ops::catalog::TagsParams {
+            region,
+            service,
+            feature,
+            name,
+        };
+        let recs = tagnet::ops::catalog::tags(&self.snap, &params).map_err(tagnet_err)?;
+        json_text(&tagnet::ops::Records {
+            snapshot: &self.info,
+            records: &recs,
+        })
+    }
+
+    /// `prefixes --format json`, as JSON text.
+    #[pyo3(signature = (tags, region=None, family="any", aggregate=false, minus=Vec::new(), intersect=Vec::new()))]
+    fn prefixes_json(
+        &self,
+        tags: Vec<String>,
+        region: Option<String>,
+        family: &str,
+        aggregate: bool,
+        minus: Vec<String>,
+        intersect: Vec<String>,
+    ) -> PyResult<String> {
+        let params = tagnet::ops::catalog::PrefixesParams {
+            tags,
+            region,
+            family: tagnet::ops::catalog::Family::parse(family, "family").map_err(tagnet_err)?,
+            aggregate,
+            minus,
+            intersect,
+        };
+        let report =
+            tagnet::ops::catalog::prefixes(&self.snap, &self.info, &params).map_err(tagnet_err)?;
+        json_text(&report)
+    }
+
+    /// `lookup ADDRESS|PREFIX… --format json`: `{"snapshot", "records"}`, as JSON text.
+    #[pyo3(signature = (queries, region=None))]
+    fn lookup_json(&self, queries: Vec<String>, region: Option<String>) -> PyResult<String> {
+        use tagnet::ops::lookup;
+        let code = lookup::region_code(&self.snap, region.as_deref()).map_err(tagnet_err)?;
+        let mut answers = Vec::with_capacity(queries.len());
+        for (i, q) in queries.iter().enumerate() {
+            let parsed = lookup::parse_query(q).map_err(|reason| {
+                err(format!(
+                    "queries[{i}]: `{}` is not an IP address or prefix: {reason}",
+                    tagnet::text::quoted(q.trim())
+                ))
+            })?;
+            answers.push(lookup::answer(&self.snap, &self.index, parsed, code));
+        }
+        json_text(&tagnet::ops::Records {
+            snapshot: &self.info,
+            records: &answers,
+        })
+    }
+
     /// The routes forced tunneling needs: a list of dicts (name, address_prefix, next_hop,
     /// tags).
     #[pyo3(signature = (regions, profile, ipv6, max_routes))]
@@ -527,7 +646,7 @@ impl Index {
         let info = tagnet::ops::SnapshotInfo::of(&self.snap, "python");
         let plan = tagnet::ops::udr::udr(&self.snap, &info, &params)
             .map_err(tagnet_err)?
-            .map_err(|over| err(over.spelled(&|f: &str| format!("{f}="))))?;
+            .map_err(|over| err(over.spelled(&py_name)))?;
         let out = PyList::empty(py);
         for r in &plan.plan_routes {
             let d = PyDict::new(py);
@@ -695,10 +814,11 @@ impl Index {
 /// Loads a snapshot file (JSON, gzip or not); `-` is not accepted here.
 #[pyfunction]
 fn load_path(py: Python<'_>, path: std::path::PathBuf) -> PyResult<Index> {
-    let snap = py
-        .detach(|| tagnet::load::load_path(&path))
+    // Resolved as the CLI's `--tags PATH` is, so reports name it alike (date from the name).
+    let (snap, info) = py
+        .detach(|| tagnet::ops::source::resolve(Some(&path)))
         .map_err(tagnet_err)?;
-    Ok(build(py, snap))
+    Ok(build(py, snap, info))
 }
 
 /// Loads a snapshot from bytes (JSON, or gzip-compressed JSON).
@@ -711,14 +831,17 @@ fn load_bytes(py: Python<'_>, data: &[u8], origin: &str) -> PyResult<Index> {
             tagnet::load::from_slice(&bytes, origin)
         })
         .map_err(tagnet_err)?;
-    Ok(build(py, snap))
+    let info = tagnet::ops::SnapshotInfo::of(&snap, origin);
+    Ok(build(py, snap, info))
 }
 
 /// The snapshot built into tagnet.
 #[pyfunction]
 fn builtin(py: Python<'_>) -> PyResult<Index> {
-    let snap = py.detach(tagnet::load::builtin::load).map_err(tagnet_err)?;
-    Ok(build(py, snap))
+    let (snap, info) = py
+        .detach(|| tagnet::ops::source::resolve(Some("builtin".as_ref())))
+        .map_err(tagnet_err)?;
+    Ok(build(py, snap, info))
 }
 
 /// The built-in snapshot's bytes (JSON), for broadcasting to Spark executors.
@@ -728,12 +851,18 @@ fn builtin_bytes(py: Python<'_>) -> PyResult<Bound<'_, PyBytes>> {
     Ok(PyBytes::new(py, &b))
 }
 
-fn build(py: Python<'_>, snap: Snapshot) -> Index {
+fn build(py: Python<'_>, snap: Snapshot, info: tagnet::ops::SnapshotInfo) -> Index {
     let index = py.detach(|| TagIndex::build(&snap));
     Index {
         snap: Arc::new(snap),
         index: Arc::new(index),
+        info,
     }
+}
+
+/// A report as JSON text, for `json.loads` on the Python side.
+fn json_text(v: &impl serde::Serialize) -> PyResult<String> {
+    serde_json::to_string(v).map_err(err)
 }
 
 /// Reads flow-log blobs (files, folders, as `tagnet flows attribute` does): a dict of

@@ -19,6 +19,7 @@ Errors are raised as :class:`TagnetError` (a ``ValueError``) with the CLI's mess
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 
@@ -106,6 +107,13 @@ def _as_arrow(values: ArrayLike) -> pa.Array:
 
 def _int32(buf: bytes) -> pa.Array:
     return pa.Array.from_buffers(pa.int32(), len(buf) // 4, [None, pa.py_buffer(buf)])
+
+
+def _strings(values: Any, name: str) -> List[str]:
+    """A list of strings; a lone string is refused (it would be read as its characters)."""
+    if isinstance(values, (str, bytes)):
+        raise TypeError(f"{name}= takes a list of strings, not one string: [{values!r}]")
+    return [str(v) for v in values]
 
 
 def _raw(buf: Optional[pa.Buffer]):
@@ -288,6 +296,68 @@ class Index:
         ``name``, ``address_prefix``, ``next_hop`` and ``tags``."""
         regions = [region] if isinstance(region, str) else list(region)
         return self._native.udr(regions, profile, ipv6, max_routes)
+
+    # The use cases, as the CLI's `--format json` and the server's `/v1` answer them (the same
+    # library functions; a refused request raises TagnetError with the same message, fields
+    # spelled as keyword arguments: `max_routes=`).
+
+    def udr_report(
+        self,
+        region: Union[str, Sequence[str]],
+        *,
+        paired: bool = False,
+        profile: Optional[str] = None,
+        tags: Sequence[str] = (),
+        only_tags: Sequence[str] = (),
+        ipv6: bool = False,
+        next_hop: Optional[str] = None,
+        next_hop_ip: Optional[str] = None,
+        max_routes: Optional[int] = None,
+        reserve: Optional[int] = None,
+        exact: bool = False,
+        use_service_tags: bool = False,
+        never_cover: Sequence[str] = (),
+    ) -> Dict[str, Any]:
+        """``tagnet udr --format json``: routes, budget, extra addresses, notes, snapshot."""
+        regions = [region] if isinstance(region, str) else list(region)
+        return json.loads(
+            self._native.udr_json(
+                regions, paired, profile, _strings(tags, "tags"), _strings(only_tags, "only_tags"),
+                ipv6, next_hop, next_hop_ip, max_routes, reserve, exact, use_service_tags,
+                _strings(never_cover, "never_cover"),
+            )
+        )
+
+    def tags(
+        self,
+        region: Optional[str] = None,
+        service: Optional[str] = None,
+        feature: Optional[str] = None,
+        name: Optional[str] = None,
+    ) -> Dict[str, Any]:
+        """``tagnet tags --format json``: ``{"snapshot", "records"}``."""
+        return json.loads(self._native.tags_json(region, service, feature, name))
+
+    def prefixes(
+        self,
+        *tags: str,
+        region: Optional[str] = None,
+        family: str = "any",
+        aggregate: bool = False,
+        minus: Sequence[str] = (),
+        intersect: Sequence[str] = (),
+    ) -> Dict[str, Any]:
+        """``tagnet prefixes TAG… --format json``: the tags used and their prefixes."""
+        return json.loads(
+            self._native.prefixes_json(
+                list(tags), region, family, aggregate, _strings(minus, "minus"),
+                _strings(intersect, "intersect"),
+            )
+        )
+
+    def lookup_report(self, *queries: str, region: Optional[str] = None) -> Dict[str, Any]:
+        """``tagnet lookup ADDRESS|PREFIX… --format json``: ``{"snapshot", "records"}``."""
+        return json.loads(self._native.lookup_json(list(queries), region))
 
     def nsg_verify(
         self,

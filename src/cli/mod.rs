@@ -1,11 +1,14 @@
 //! The command-line front end: parse, call the library, render.
 
 pub mod args;
+mod catalog_cmd;
 mod check_cmd;
-mod commands;
 mod diff_cmd;
+mod explain_cmd;
 mod fetch_cmd;
 mod flows_cmd;
+mod info_cmd;
+mod lookup_cmd;
 mod nsg_cmd;
 pub mod render;
 mod routes_cmd;
@@ -150,8 +153,8 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
         }
         Command::Aggregate(a) => routes_cmd::aggregate(a, cli.format, out),
         Command::Overlaps(a) => routes_cmd::overlaps(a, cli.format, out),
-        Command::Info => commands::info(&snap()?, cli.format, out),
-        Command::Completions(a) => commands::completions(a, out),
+        Command::Info => info_cmd::info(&snap()?, cli.format, out),
+        Command::Completions(a) => explain_cmd::completions(a, out),
         Command::Nsg(args::NsgCommand::Verify(a)) => nsg_cmd::verify(&snap()?, a, cli.format, out),
         Command::Nsg(args::NsgCommand::Require(a)) => {
             nsg_cmd::require(&snap()?, a, cli.format, out)
@@ -181,13 +184,13 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
         Command::Fetch(a) => fetch_cmd::fetch(a, cli.offline, cli.format, out),
         Command::Snapshots => fetch_cmd::snapshots(cli.format, out),
         Command::Diff(a) => diff_cmd::diff(a, cli.format, cli.quiet, out),
-        Command::Man => commands::man(out),
-        Command::Regions => commands::regions(&snap()?, cli.format, out),
-        Command::Explain(a) => commands::explain(a, cli.format, out),
+        Command::Man => explain_cmd::man(out),
+        Command::Regions => info_cmd::regions(&snap()?, cli.format, out),
+        Command::Explain(a) => explain_cmd::explain(a, cli.format, out),
         Command::Check(a) => check_cmd::check(&snap()?, a, cli.format, out),
         Command::Serve(a) => serve_cmd::serve(cli.tags.clone(), cli.offline, cli.quiet, a),
-        Command::Tags(a) => commands::tags(&snap()?, a, cli.format, out),
-        Command::Prefixes(a) => commands::prefixes(&snap()?, a, cli.format, out),
+        Command::Tags(a) => catalog_cmd::tags(&snap()?, a, cli.format, out),
+        Command::Prefixes(a) => catalog_cmd::prefixes(&snap()?, a, cli.format, out),
         Command::Lookup(a) => {
             if a.input.as_deref() == Some(Path::new("-"))
                 && cli.tags.as_deref() == Some(Path::new("-"))
@@ -205,12 +208,12 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
                 }
                 let mut from_stdin = a.clone();
                 from_stdin.input = Some("-".into());
-                return commands::lookup(snap, &from_stdin, cli.format, out);
+                return lookup_cmd::lookup(snap, &from_stdin, cli.format, out);
             }
             if a.addresses.iter().any(|x| x.contains('/')) {
-                return commands::lookup_prefixes(&snap()?, a, cli.format, out);
+                return lookup_cmd::lookup_prefixes(&snap()?, a, cli.format, out);
             }
-            commands::lookup(snap, a, cli.format, out)
+            lookup_cmd::lookup(snap, a, cli.format, out)
         }
     }
 }

@@ -188,7 +188,7 @@ pub fn verify(
                 if let Err(e) = r {
                     eprintln!(
                         "tagnet: {origin}:{no}: {e}: skipped (`{}`)",
-                        super::commands::quoted(lines[no - 1].1)
+                        tagnet::text::quoted(lines[no - 1].1)
                     );
                 }
             }

@@ -435,14 +435,14 @@ fn parse_line<'a>(raw: &'a str, no: usize, origin: &str) -> Result<Option<(&'a s
         tagnet::text::listed_prefix(p).map_err(|reason| {
             anyhow::anyhow!(
                 "{origin}:{no}: invalid prefix `{}`: {reason}",
-                super::commands::quoted(p)
+                tagnet::text::quoted(p)
             )
         })?
     } else {
         IpNet::from(p.parse::<std::net::IpAddr>().map_err(|_| {
             anyhow::anyhow!(
                 "{origin}:{no}: invalid prefix `{}`: expected ADDRESS/LENGTH or an address (a line is `PREFIX` or `LABEL PREFIX`)",
-                super::commands::quoted(p)
+                tagnet::text::quoted(p)
             )
         })?)
     };
@@ -464,7 +464,7 @@ fn read_lines<T: Send>(
     let (bytes, origin) = tagnet::load::read_input(path)?;
     let text = std::str::from_utf8(&bytes)
         .with_context(|| format!("{origin}: input is not UTF-8 text"))?;
-    let blocks = super::commands::split_blocks(text, 1 << 16);
+    let blocks = super::lookup_cmd::split_blocks(text, 1 << 16);
     let parsed: Vec<Result<Vec<T>>> = blocks
         .par_iter()
         .map(|&(first, block)| {

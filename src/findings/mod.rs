@@ -80,8 +80,6 @@ pub struct Rule {
     pub reference: &'static str,
 }
 
-/// Every code tagnet reports, sorted by code.
-
 /// Every code's documentation, sorted by number: the one registry `tagnet explain` reads.
 pub fn registry() -> Vec<&'static Rule> {
     Code::ALL.iter().map(|c| c.rule()).collect()

@@ -386,6 +386,581 @@ enum Origin {
     System(NextHop),
 }
 
+/// One audit's inputs and what it has found so far.
+struct Run<'a> {
+    snap: &'a Snapshot,
+    table: &'a RouteTable,
+    required: &'a [TagId],
+    opts: &'a AuditOptions<'a>,
+    findings: Vec<AuditFinding>,
+    notes: Vec<String>,
+    /// Candidate routes: (prefix, rank, origin); lower rank wins at the same prefix.
+    cands: Vec<(IpNet, u8, Origin)>,
+    /// The addresses each route carries (for stale checks).
+    carried: Vec<Option<PrefixSet>>,
+}
+
+/// Misrouted ranges, keyed by (code, winning route, IPv6): the family is part of the key, as
+/// routeless ranges of both families share one winner (none).
+type Misrouted = BTreeMap<(&'static str, usize, bool), Vec<(u128, u128)>>;
+
+impl Run<'_> {
+    fn hop_of(&self, o: Origin) -> NextHop {
+        match o {
+            Origin::Route(i) | Origin::TagRoute(i) => self.table.routes[i].next_hop,
+            Origin::Bgp(h) | Origin::System(h) => h,
+        }
+    }
+
+    fn name_of(&self, o: Origin) -> String {
+        match o {
+            Origin::Route(i) | Origin::TagRoute(i) => self.table.routes[i].name.clone(),
+            Origin::Bgp(h) => format!("(BGP route to {h})"),
+            Origin::System(h) => format!("(system route to {h})"),
+        }
+    }
+
+    fn is_user(routes: &[TableRoute], o: Origin) -> bool {
+        match o {
+            Origin::Route(i) | Origin::TagRoute(i) => routes[i].source == RouteSource::User,
+            _ => false,
+        }
+    }
+
+    /// The table's routes as candidates, each with the addresses it carries.
+    fn table_candidates(&mut self) {
+        let (snap, routes) = (self.snap, &self.table.routes);
+        for (i, r) in routes.iter().enumerate() {
+            let source_rank = match r.source {
+                RouteSource::User => 0,
+                RouteSource::Bgp => 6,
+                RouteSource::Default => 11,
+            };
+            if let Ok(net) = r.address_prefix.parse::<IpNet>() {
+                self.cands
+                    .push((net.trunc(), source_rank, Origin::Route(i)));
+                self.carried[i] = Some(PrefixSet::from_prefixes([net.trunc()]));
+                continue;
+            }
+            let Ok(id) = snap.tag_by_name(&r.address_prefix) else {
+                self.findings.push(AuditFinding {
+                    finding: Finding::new(crate::findings::Code::UnknownTagRoute,
+                        &r.name,
+                        format!(
+                            "route `{}` uses the service tag `{}`, which this snapshot ({} changeNumber {}) does not hold; it is audited as carrying no address",
+                            r.name,
+                            r.address_prefix,
+                            snap.cloud(),
+                            snap.change_number()
+                        ),
+                    ),
+                    next_hop: r.next_hop.to_string(),
+                    prefixes: Vec::new(),
+                });
+                continue;
+            };
+            let t = snap.tag(id);
+            let rank = match (
+                t.name_base().eq_ignore_ascii_case("AzureCloud"),
+                t.is_regional(),
+            ) {
+                (false, true) => 1,
+                (false, false) => 2,
+                (true, true) => 3,
+                (true, false) => 4,
+            };
+            let nets: Vec<IpNet> = t
+                .v4()
+                .iter()
+                .map(|&n| IpNet::V4(n))
+                .chain(t.v6().iter().map(|&n| IpNet::V6(n)))
+                .collect();
+            self.cands
+                .extend(nets.iter().map(|&n| (n, rank, Origin::TagRoute(i))));
+            self.carried[i] = Some(PrefixSet::from_prefixes(nets));
+        }
+    }
+
+    /// The system routes (or, for effective routes, none: they are listed) and the BGP default
+    /// route; then the winner per distinct prefix.
+    fn system_candidates(&mut self) {
+        let (table, opts) = (self.table, self.opts);
+        let routes = &table.routes;
+        let effective = table.kind == TableKind::EffectiveRoutes;
+        if !effective {
+            for v in &opts.vnet {
+                self.cands
+                    .push((v.trunc(), 10, Origin::System(NextHop::VnetLocal)));
+            }
+            self.cands.push((
+                IpNet::V4(Ipv4Net::default()),
+                12,
+                Origin::System(NextHop::Internet),
+            ));
+            self.cands.push((
+                IpNet::V6(Ipv6Net::default()),
+                12,
+                Origin::System(NextHop::Internet),
+            ));
+            for p in super::PRIVATE_RANGES {
+                let net: IpNet = p.parse().expect("valid");
+                if !opts.vnet.iter().any(|v| v.contains(&net)) {
+                    self.cands.push((net, 11, Origin::System(NextHop::None)));
+                }
+            }
+            let user_default = routes.iter().any(|r| {
+                r.address_prefix
+                    .parse::<IpNet>()
+                    .is_ok_and(|n| n.prefix_len() == 0 && matches!(n, IpNet::V4(_)))
+            });
+            match opts.default_route {
+                Some(hop) if table.bgp_propagation_disabled == Some(true) => self.notes.push(format!(
+                    "--default-route {hop} is ignored: the table disables BGP route propagation, so the subnet does not learn the advertised route"
+                )),
+                Some(hop) => self.cands.push((IpNet::V4(Ipv4Net::default()), 6, Origin::Bgp(hop))),
+                None if !user_default && !opts.default_route_declared => self.findings.push(AuditFinding {
+                    finding: Finding::new(crate::findings::Code::NoDefaultRoute,
+                        "0.0.0.0/0",
+                        "the table has no 0.0.0.0/0 route: audited as if no gateway advertises one by BGP",
+                    ),
+                    next_hop: "Internet".into(),
+                    prefixes: vec![IpNet::V4(Ipv4Net::default())],
+                }),
+                None => {}
+            }
+        } else if opts.default_route.is_some() {
+            self.notes.push(
+                "--default-route is ignored with effective routes: they already show what BGP advertises".into(),
+            );
+        }
+        // The winner per distinct prefix.
+        self.cands
+            .sort_by(|a, b| sort_key(&a.0).cmp(&sort_key(&b.0)).then(a.1.cmp(&b.1)));
+        self.cands.dedup_by(|later, first| later.0 == first.0);
+    }
+
+    /// The required ranges that do not leave through Internet, by the route that takes them.
+    fn misrouted(&self, req: &PrefixSet) -> Misrouted {
+        let (cands, routes) = (&self.cands, &self.table.routes);
+        let effective = self.table.kind == TableKind::EffectiveRoutes;
+        // Misrouted ranges, keyed by (code, winning route, IPv6): the family is part of the key, as routeless ranges
+        // of both families share one winner (none).
+        let mut offending: Misrouted = BTreeMap::new();
+        for (v6, required_ranges, bits) in [(false, &req.v4, 32u32), (true, &req.v6, 128u32)] {
+            let fam: Vec<usize> = (0..cands.len())
+                .filter(|&i| matches!(cands[i].0, IpNet::V6(_)) == v6)
+                .collect();
+            if effective && fam.is_empty() {
+                continue; // the NIC has no address of this family: nothing of it is routed
+            }
+            let ranges: Vec<(u128, u128)> =
+                fam.iter().map(|&i| prefix_range(&cands[i].0)).collect();
+            let sweep = laminar_sweep(&ranges);
+            let top = if bits == 32 {
+                u32::MAX as u128
+            } else {
+                u128::MAX
+            };
+            // Segments and required ranges are both ascending: walk them together.
+            let req_ranges = required_ranges.ranges();
+            let mut j = 0;
+            for (k, &(start, node)) in sweep.segments.iter().enumerate() {
+                let end = sweep.segments.get(k + 1).map_or(top, |n| n.0 - 1).min(top);
+                if start > top {
+                    continue;
+                }
+                while j < req_ranges.len() && req_ranges[j].1 < start {
+                    j += 1;
+                }
+                let seg: Vec<(u128, u128)> = req_ranges[j..]
+                    .iter()
+                    .take_while(|r| r.0 <= end)
+                    .map(|r| (r.0.max(start), r.1.min(end)))
+                    .collect();
+                if seg.is_empty() {
+                    continue;
+                }
+                if node == NONE {
+                    // No route at all (effective routes without a default): dropped.
+                    offending
+                        .entry(("missing-route", usize::MAX, v6))
+                        .or_default()
+                        .extend(seg);
+                    continue;
+                }
+                let winner = fam[node as usize];
+                if self.hop_of(cands[winner].2) == NextHop::Internet {
+                    continue;
+                }
+                // Shadowed when a broader user route would have sent it to the Internet.
+                let mut p = sweep.parents[node as usize];
+                let mut shadowed = false;
+                while let Some(q) = p {
+                    let c = cands[fam[q as usize]].2;
+                    if Self::is_user(routes, c) && self.hop_of(c) == NextHop::Internet {
+                        shadowed = true;
+                        break;
+                    }
+                    p = sweep.parents[q as usize];
+                }
+                let code = if shadowed && Self::is_user(routes, cands[winner].2) {
+                    "shadowed-route"
+                } else {
+                    "missing-route"
+                };
+                offending.entry((code, winner, v6)).or_default().extend(seg);
+            }
+        }
+
+        offending
+    }
+
+    /// A finding per misrouting route, and the routes that fix it (updates and additions).
+    fn report_misrouted(&mut self, offending: Misrouted) -> Vec<Route> {
+        let (snap, required, opts, table) = (self.snap, self.required, self.opts, self.table);
+        let routes = &table.routes;
+        // Findings and the plan, per winning route.
+        let mut ensure: Vec<Route> = Vec::new();
+        let mut v6_unaudited: Vec<(String, String, Vec<IpNet>)> = Vec::new();
+        for ((code, winner, v6), ranges) in offending {
+            let (net, origin) = if winner == usize::MAX {
+                (None, None)
+            } else {
+                (Some(self.cands[winner].0), Some(self.cands[winner].2))
+            };
+            let bits = if v6 { 128 } else { 32 };
+            let prefixes = nets_from_bits(&Ranges::from_ranges(ranges).to_prefix_bits(bits), bits);
+            let route = origin.map_or_else(|| "(no route)".to_string(), |o| self.name_of(o));
+            let hop =
+                origin.map_or_else(|| "(dropped)".to_string(), |o| self.hop_of(o).to_string());
+            if v6 && !opts.ipv6 {
+                v6_unaudited.push((route, hop, prefixes));
+                continue;
+            }
+            let count: u128 = prefixes
+                .iter()
+                .map(|p| prefix_range(p).1 - prefix_range(p).0 + 1)
+                .sum();
+            // The fix: update the route itself where a piece is its whole prefix, else add more
+            // specific routes to Internet.
+            let mut updates = 0;
+            for p in &prefixes {
+                let same_route = match origin {
+                    Some(Origin::Route(i))
+                        if Some(*p) == net && routes[i].source == RouteSource::User =>
+                    {
+                        Some(i)
+                    }
+                    _ => None,
+                };
+                match same_route {
+                    Some(i) => {
+                        updates += 1;
+                        ensure.push(Route {
+                            name: routes[i].name.clone(),
+                            address_prefix: routes[i].address_prefix.clone(),
+                            next_hop: NextHop::Internet,
+                            tags: tags_holding(snap, required, p),
+                        });
+                    }
+                    None => ensure.extend(super::name_routes(
+                        snap,
+                        required,
+                        std::slice::from_ref(p),
+                        NextHop::Internet,
+                    )),
+                }
+            }
+            let message = if code == "missing-route" {
+                format!(
+                    "{count} required addresses in {} prefix(es) leave through {route} ({hop}) instead of Internet",
+                    prefixes.len()
+                )
+            } else {
+                format!(
+                    "route `{route}` ({hop}) is more specific than a route to Internet and takes {count} required addresses in {} prefix(es) away from it",
+                    prefixes.len()
+                )
+            };
+            let fix = if updates > 0 {
+                format!(
+                    "update route `{route}` to next hop Internet (its prefix is wholly required){}",
+                    if updates < prefixes.len() {
+                        "; add routes to Internet for the other prefixes"
+                    } else {
+                        ""
+                    }
+                )
+            } else {
+                format!(
+                    "add {} route(s) to Internet for the prefixes listed (the plan does)",
+                    prefixes.len()
+                )
+            };
+            self.findings.push(AuditFinding {
+                finding: Finding::new(
+                    if code == "shadowed-route" {
+                        crate::findings::Code::ShadowedRoute
+                    } else {
+                        crate::findings::Code::MissingRoute
+                    },
+                    &route,
+                    message,
+                )
+                .counterexample(prefixes[0].addr().to_string())
+                .fix(fix),
+                next_hop: hop,
+                prefixes,
+            });
+        }
+        for (route, hop, prefixes) in v6_unaudited {
+            self.findings.push(AuditFinding {
+                finding: Finding::new(crate::findings::Code::Ipv6NotAudited,
+                    &route,
+                    format!(
+                        "IPv6 was not audited, but route `{route}` ({hop}) takes {} IPv6 prefix(es) of the required tags away from Internet",
+                        prefixes.len()
+                    ),
+                )
+                .counterexample(prefixes[0].addr().to_string()),
+                next_hop: hop,
+                prefixes,
+            });
+        }
+        ensure
+    }
+
+    /// Renames planned routes whose name the table already uses for another prefix.
+    fn unique_names(&self, ensure: &mut [Route]) {
+        let table = self.table;
+        // Names the plan creates must not take a name the table already uses for another prefix.
+        let used: BTreeMap<&str, &str> = table
+            .user_routes()
+            .map(|r| (r.name.as_str(), r.address_prefix.as_str()))
+            .collect();
+        for r in ensure.iter_mut() {
+            if used
+                .get(r.name.as_str())
+                .is_some_and(|p| *p != r.address_prefix)
+            {
+                let base = r.name.clone();
+                let mut k = 2;
+                while used.contains_key(r.name.as_str()) {
+                    let suffix = format!("-{k}");
+                    r.name = format!("{}{suffix}", &base[..base.len().min(80 - suffix.len())]);
+                    k += 1;
+                }
+            }
+        }
+    }
+
+    /// Stale routes (tied to the required tags, holding none of their addresses now) to
+    /// delete or review, and unrelated ones to leave alone: (delete, review).
+    fn stale(
+        &mut self,
+        req: &PrefixSet,
+    ) -> (Vec<super::deploy::Deletion>, Vec<super::deploy::Deletion>) {
+        let (snap, required, opts, table) = (self.snap, self.required, self.opts, self.table);
+        let routes = &table.routes;
+        // Stale and unrelated routes to Internet.
+        // The names `udr` gives routes of one service; merged routes named `AzureServices-…`
+        // are tied only through --previous.
+        let labels: Vec<&str> = required
+            .iter()
+            .map(|&id| snap.tag(id).system_service())
+            .filter(|s| !s.is_empty())
+            .collect();
+        let bases: Vec<&str> = required
+            .iter()
+            .map(|&id| snap.tag(id).name_base())
+            .collect();
+        let mut delete = Vec::new();
+        let mut review = Vec::new();
+        for (i, r) in routes.iter().enumerate() {
+            if r.source != RouteSource::User || r.next_hop != NextHop::Internet {
+                continue;
+            }
+            let Some(set) = self.carried[i].clone() else {
+                continue;
+            };
+            let v6_only = set.v4.is_empty() && !set.v6.is_empty();
+            if v6_only && !opts.ipv6 {
+                continue; // IPv6 was not audited
+            }
+            let holds = |s: &PrefixSet| {
+                !set.intersection(s).v4.is_empty()
+                    || (opts.ipv6 && !set.intersection(s).v6.is_empty())
+            };
+            if holds(req) {
+                continue;
+            }
+            let shown_prefixes = || -> Vec<IpNet> {
+                r.address_prefix
+                    .parse::<IpNet>()
+                    .map(|n| vec![n.trunc()])
+                    .unwrap_or_default()
+            };
+            if let Some(rel) = opts.related
+                && holds(rel)
+            {
+                let holders: Vec<&str> = snap
+                    .tags()
+                    .iter()
+                    .filter(|t| {
+                        t.is_regional()
+                            && required.iter().any(|&id| {
+                                snap.tag(id).system_service() == t.system_service()
+                                    && !t.system_service().is_empty()
+                            })
+                            && {
+                                let s = PrefixSet::from_prefixes(t.prefixes());
+                                holds(&s)
+                            }
+                    })
+                    .map(|t| t.name())
+                    .take(3)
+                    .collect();
+                self.findings.push(AuditFinding {
+                    finding: Finding::new(crate::findings::Code::UnrelatedInternetRoute,
+                        &r.name,
+                        format!(
+                            "route `{}` sends {} to Internet for {}, not audited here (add that region to --region, or --paired); left alone",
+                            r.name,
+                            r.address_prefix,
+                            if holders.is_empty() {
+                                "another region or the cloud-wide tag of the required services".to_string()
+                            } else {
+                                holders.join(", ")
+                            }
+                        ),
+                    ),
+                    next_hop: r.next_hop.to_string(),
+                    prefixes: shown_prefixes(),
+                });
+                continue;
+            }
+            let by_name = match r.address_prefix.parse::<IpNet>() {
+                Ok(net) => labels.iter().any(|l| route_name(l, &net.trunc()) == r.name),
+                Err(_) => {
+                    super::sanitize(&r.address_prefix) == r.name
+                        && bases.iter().any(|b| {
+                            r.address_prefix
+                                .split('.')
+                                .next()
+                                .is_some_and(|x| x.eq_ignore_ascii_case(b))
+                        })
+                }
+            };
+            // Tied through --previous only when every address it carries was required then.
+            let by_previous = opts.previous.is_some_and(|p| {
+                set.difference(p).v4.is_empty()
+                    && (!opts.ipv6 || set.difference(p).v6.is_empty())
+                    && holds(p)
+            });
+            let shown: Vec<IpNet> = r
+                .address_prefix
+                .parse::<IpNet>()
+                .map(|n| vec![n.trunc()])
+                .unwrap_or_default();
+            if by_name || by_previous {
+                let d = super::deploy::Deletion {
+                    name: r.name.clone(),
+                    address_prefix: r.address_prefix.clone(),
+                    reason: format!(
+                        "sends {} to Internet; no required tag holds any of it now",
+                        r.address_prefix
+                    ),
+                };
+                self.findings.push(AuditFinding {
+                    finding: Finding::new(crate::findings::Code::StaleRoute,
+                        &r.name,
+                        format!(
+                            "route `{}` was written for the required tags ({}) but sends {} to Internet while no required tag holds any of it now",
+                            r.name,
+                            if by_name { "its name is one `tagnet udr` gives" } else { "--previous held it" },
+                            r.address_prefix
+                        ),
+                    )
+                    .fix(if opts.prune {
+                        "the plan deletes it (--prune)".to_string()
+                    } else {
+                        "delete it: the plan lists it for review; rerun with --prune to delete".to_string()
+                    }),
+                    next_hop: r.next_hop.to_string(),
+                    prefixes: shown,
+                });
+                if opts.prune {
+                    delete.push(d);
+                } else {
+                    review.push(d);
+                }
+            } else {
+                self.findings.push(AuditFinding {
+                    finding: Finding::new(crate::findings::Code::UnrelatedInternetRoute,
+                        &r.name,
+                        format!(
+                            "route `{}` sends {} to Internet; it holds no required address and is not tied to the required tags, so it is left alone",
+                            r.name, r.address_prefix
+                        ),
+                    ),
+                    next_hop: r.next_hop.to_string(),
+                    prefixes: shown,
+                });
+            }
+        }
+
+        (delete, review)
+    }
+
+    /// The route limit after the plan: (routes now, routes after).
+    fn budget(
+        &mut self,
+        ensure: &[Route],
+        delete: &[super::deploy::Deletion],
+        review: &[super::deploy::Deletion],
+    ) -> (usize, usize) {
+        let (table, opts) = (self.table, self.opts);
+        // The table after the plan: deletions first, then new routes (updates keep their slot).
+        let user: Vec<&TableRoute> = table.user_routes().collect();
+        let mut names: std::collections::BTreeSet<&str> =
+            user.iter().map(|r| r.name.as_str()).collect();
+        let prefixes_now: std::collections::BTreeSet<&str> =
+            user.iter().map(|r| r.address_prefix.as_str()).collect();
+        let routes_now = names.len();
+        for d in delete {
+            names.remove(d.name.as_str());
+        }
+        let creates = ensure
+            .iter()
+            .filter(|r| !prefixes_now.contains(r.address_prefix.as_str()))
+            .count();
+        let routes_after = names.len() + creates;
+        if routes_after > opts.max_routes {
+            self.findings.push(AuditFinding {
+                finding: Finding::new(crate::findings::Code::RouteLimit,
+                    "(route table)",
+                    format!(
+                        "the plan needs {creates} new route(s): the table would hold {routes_after} routes, more than its limit of {}; the plan stops before changing anything",
+                        opts.max_routes
+                    ),
+                )
+                .fix(if review.is_empty() {
+                    "merge routes (`tagnet udr --max-routes`) or free slots in the table, then audit again".to_string()
+                } else {
+                    format!(
+                        "{} stale route(s) can go: rerun with --prune; or merge routes with `tagnet udr --max-routes`",
+                        review.len()
+                    )
+                }),
+                next_hop: String::new(),
+                prefixes: Vec::new(),
+            });
+        }
+
+        (routes_now, routes_after)
+    }
+}
+
 /// Audits `table` against the required tags' addresses.
 pub fn audit(
     snap: &Snapshot,
@@ -393,124 +968,18 @@ pub fn audit(
     required: &[TagId],
     opts: &AuditOptions,
 ) -> Result<Audit> {
-    let routes = &table.routes;
-    let mut findings: Vec<AuditFinding> = Vec::new();
-    let mut notes = Vec::new();
-    // Candidate routes: (prefix, rank, origin); lower rank wins at the same prefix.
-    let mut cands: Vec<(IpNet, u8, Origin)> = Vec::new();
-    // The addresses each route carries (for stale checks).
-    let mut carried: Vec<Option<PrefixSet>> = vec![None; routes.len()];
-    for (i, r) in routes.iter().enumerate() {
-        let source_rank = match r.source {
-            RouteSource::User => 0,
-            RouteSource::Bgp => 6,
-            RouteSource::Default => 11,
-        };
-        if let Ok(net) = r.address_prefix.parse::<IpNet>() {
-            cands.push((net.trunc(), source_rank, Origin::Route(i)));
-            carried[i] = Some(PrefixSet::from_prefixes([net.trunc()]));
-            continue;
-        }
-        let Ok(id) = snap.tag_by_name(&r.address_prefix) else {
-            findings.push(AuditFinding {
-                finding: Finding::new(crate::findings::Code::UnknownTagRoute,
-                    &r.name,
-                    format!(
-                        "route `{}` uses the service tag `{}`, which this snapshot ({} changeNumber {}) does not hold; it is audited as carrying no address",
-                        r.name,
-                        r.address_prefix,
-                        snap.cloud(),
-                        snap.change_number()
-                    ),
-                ),
-                next_hop: r.next_hop.to_string(),
-                prefixes: Vec::new(),
-            });
-            continue;
-        };
-        let t = snap.tag(id);
-        let rank = match (
-            t.name_base().eq_ignore_ascii_case("AzureCloud"),
-            t.is_regional(),
-        ) {
-            (false, true) => 1,
-            (false, false) => 2,
-            (true, true) => 3,
-            (true, false) => 4,
-        };
-        let nets: Vec<IpNet> = t
-            .v4()
-            .iter()
-            .map(|&n| IpNet::V4(n))
-            .chain(t.v6().iter().map(|&n| IpNet::V6(n)))
-            .collect();
-        cands.extend(nets.iter().map(|&n| (n, rank, Origin::TagRoute(i))));
-        carried[i] = Some(PrefixSet::from_prefixes(nets));
-    }
-    let effective = table.kind == TableKind::EffectiveRoutes;
-    if !effective {
-        for v in &opts.vnet {
-            cands.push((v.trunc(), 10, Origin::System(NextHop::VnetLocal)));
-        }
-        cands.push((
-            IpNet::V4(Ipv4Net::default()),
-            12,
-            Origin::System(NextHop::Internet),
-        ));
-        cands.push((
-            IpNet::V6(Ipv6Net::default()),
-            12,
-            Origin::System(NextHop::Internet),
-        ));
-        for p in super::PRIVATE_RANGES {
-            let net: IpNet = p.parse().expect("valid");
-            if !opts.vnet.iter().any(|v| v.contains(&net)) {
-                cands.push((net, 11, Origin::System(NextHop::None)));
-            }
-        }
-        let user_default = routes.iter().any(|r| {
-            r.address_prefix
-                .parse::<IpNet>()
-                .is_ok_and(|n| n.prefix_len() == 0 && matches!(n, IpNet::V4(_)))
-        });
-        match opts.default_route {
-            Some(hop) if table.bgp_propagation_disabled == Some(true) => notes.push(format!(
-                "--default-route {hop} is ignored: the table disables BGP route propagation, so the subnet does not learn the advertised route"
-            )),
-            Some(hop) => cands.push((IpNet::V4(Ipv4Net::default()), 6, Origin::Bgp(hop))),
-            None if !user_default && !opts.default_route_declared => findings.push(AuditFinding {
-                finding: Finding::new(crate::findings::Code::NoDefaultRoute,
-                    "0.0.0.0/0",
-                    "the table has no 0.0.0.0/0 route: audited as if no gateway advertises one by BGP",
-                ),
-                next_hop: "Internet".into(),
-                prefixes: vec![IpNet::V4(Ipv4Net::default())],
-            }),
-            None => {}
-        }
-    } else if opts.default_route.is_some() {
-        notes.push(
-            "--default-route is ignored with effective routes: they already show what BGP advertises".into(),
-        );
-    }
-    // The winner per distinct prefix.
-    cands.sort_by(|a, b| sort_key(&a.0).cmp(&sort_key(&b.0)).then(a.1.cmp(&b.1)));
-    cands.dedup_by(|later, first| later.0 == first.0);
-
-    let hop_of = |o: Origin| match o {
-        Origin::Route(i) | Origin::TagRoute(i) => routes[i].next_hop,
-        Origin::Bgp(h) | Origin::System(h) => h,
+    let mut run = Run {
+        snap,
+        table,
+        required,
+        opts,
+        findings: Vec::new(),
+        notes: Vec::new(),
+        cands: Vec::new(),
+        carried: vec![None; table.routes.len()],
     };
-    let name_of = |o: Origin| match o {
-        Origin::Route(i) | Origin::TagRoute(i) => routes[i].name.clone(),
-        Origin::Bgp(h) => format!("(BGP route to {h})"),
-        Origin::System(h) => format!("(system route to {h})"),
-    };
-    let is_user = |o: Origin| match o {
-        Origin::Route(i) | Origin::TagRoute(i) => routes[i].source == RouteSource::User,
-        _ => false,
-    };
-
+    run.table_candidates();
+    run.system_candidates();
     let mut nets: Vec<IpNet> = Vec::new();
     for &id in required {
         let t = snap.tag(id);
@@ -518,384 +987,16 @@ pub fn audit(
         nets.extend(t.v6().iter().map(|&n| IpNet::V6(n)));
     }
     let req = PrefixSet::from_prefixes(nets);
-
-    // Misrouted ranges, keyed by (code, winning route, IPv6): the family is part of the key, as routeless ranges
-    // of both families share one winner (none).
-    type Key = (&'static str, usize, bool);
-    let mut offending: BTreeMap<Key, Vec<(u128, u128)>> = BTreeMap::new();
-    for (v6, required_ranges, bits) in [(false, &req.v4, 32u32), (true, &req.v6, 128u32)] {
-        let fam: Vec<usize> = (0..cands.len())
-            .filter(|&i| matches!(cands[i].0, IpNet::V6(_)) == v6)
-            .collect();
-        if effective && fam.is_empty() {
-            continue; // the NIC has no address of this family: nothing of it is routed
-        }
-        let ranges: Vec<(u128, u128)> = fam.iter().map(|&i| prefix_range(&cands[i].0)).collect();
-        let sweep = laminar_sweep(&ranges);
-        let top = if bits == 32 {
-            u32::MAX as u128
-        } else {
-            u128::MAX
-        };
-        // Segments and required ranges are both ascending: walk them together.
-        let req_ranges = required_ranges.ranges();
-        let mut j = 0;
-        for (k, &(start, node)) in sweep.segments.iter().enumerate() {
-            let end = sweep.segments.get(k + 1).map_or(top, |n| n.0 - 1).min(top);
-            if start > top {
-                continue;
-            }
-            while j < req_ranges.len() && req_ranges[j].1 < start {
-                j += 1;
-            }
-            let seg: Vec<(u128, u128)> = req_ranges[j..]
-                .iter()
-                .take_while(|r| r.0 <= end)
-                .map(|r| (r.0.max(start), r.1.min(end)))
-                .collect();
-            if seg.is_empty() {
-                continue;
-            }
-            if node == NONE {
-                // No route at all (effective routes without a default): dropped.
-                offending
-                    .entry(("missing-route", usize::MAX, v6))
-                    .or_default()
-                    .extend(seg);
-                continue;
-            }
-            let winner = fam[node as usize];
-            if hop_of(cands[winner].2) == NextHop::Internet {
-                continue;
-            }
-            // Shadowed when a broader user route would have sent it to the Internet.
-            let mut p = sweep.parents[node as usize];
-            let mut shadowed = false;
-            while let Some(q) = p {
-                let c = cands[fam[q as usize]].2;
-                if is_user(c) && hop_of(c) == NextHop::Internet {
-                    shadowed = true;
-                    break;
-                }
-                p = sweep.parents[q as usize];
-            }
-            let code = if shadowed && is_user(cands[winner].2) {
-                "shadowed-route"
-            } else {
-                "missing-route"
-            };
-            offending.entry((code, winner, v6)).or_default().extend(seg);
-        }
-    }
-
-    // Findings and the plan, per winning route.
-    let mut ensure: Vec<Route> = Vec::new();
-    let mut v6_unaudited: Vec<(String, String, Vec<IpNet>)> = Vec::new();
-    for ((code, winner, v6), ranges) in offending {
-        let (net, origin) = if winner == usize::MAX {
-            (None, None)
-        } else {
-            (Some(cands[winner].0), Some(cands[winner].2))
-        };
-        let bits = if v6 { 128 } else { 32 };
-        let prefixes = nets_from_bits(&Ranges::from_ranges(ranges).to_prefix_bits(bits), bits);
-        let route = origin.map_or_else(|| "(no route)".to_string(), name_of);
-        let hop = origin.map_or_else(|| "(dropped)".to_string(), |o| hop_of(o).to_string());
-        if v6 && !opts.ipv6 {
-            v6_unaudited.push((route, hop, prefixes));
-            continue;
-        }
-        let count: u128 = prefixes
-            .iter()
-            .map(|p| prefix_range(p).1 - prefix_range(p).0 + 1)
-            .sum();
-        // The fix: update the route itself where a piece is its whole prefix, else add more
-        // specific routes to Internet.
-        let mut updates = 0;
-        for p in &prefixes {
-            let same_route = match origin {
-                Some(Origin::Route(i))
-                    if Some(*p) == net && routes[i].source == RouteSource::User =>
-                {
-                    Some(i)
-                }
-                _ => None,
-            };
-            match same_route {
-                Some(i) => {
-                    updates += 1;
-                    ensure.push(Route {
-                        name: routes[i].name.clone(),
-                        address_prefix: routes[i].address_prefix.clone(),
-                        next_hop: NextHop::Internet,
-                        tags: tags_holding(snap, required, p),
-                    });
-                }
-                None => ensure.extend(super::name_routes(
-                    snap,
-                    required,
-                    std::slice::from_ref(p),
-                    NextHop::Internet,
-                )),
-            }
-        }
-        let message = if code == "missing-route" {
-            format!(
-                "{count} required addresses in {} prefix(es) leave through {route} ({hop}) instead of Internet",
-                prefixes.len()
-            )
-        } else {
-            format!(
-                "route `{route}` ({hop}) is more specific than a route to Internet and takes {count} required addresses in {} prefix(es) away from it",
-                prefixes.len()
-            )
-        };
-        let fix = if updates > 0 {
-            format!(
-                "update route `{route}` to next hop Internet (its prefix is wholly required){}",
-                if updates < prefixes.len() {
-                    "; add routes to Internet for the other prefixes"
-                } else {
-                    ""
-                }
-            )
-        } else {
-            format!(
-                "add {} route(s) to Internet for the prefixes listed (the plan does)",
-                prefixes.len()
-            )
-        };
-        findings.push(AuditFinding {
-            finding: Finding::new(
-                if code == "shadowed-route" {
-                    crate::findings::Code::ShadowedRoute
-                } else {
-                    crate::findings::Code::MissingRoute
-                },
-                &route,
-                message,
-            )
-            .counterexample(prefixes[0].addr().to_string())
-            .fix(fix),
-            next_hop: hop,
-            prefixes,
-        });
-    }
-    for (route, hop, prefixes) in v6_unaudited {
-        findings.push(AuditFinding {
-            finding: Finding::new(crate::findings::Code::Ipv6NotAudited,
-                &route,
-                format!(
-                    "IPv6 was not audited, but route `{route}` ({hop}) takes {} IPv6 prefix(es) of the required tags away from Internet",
-                    prefixes.len()
-                ),
-            )
-            .counterexample(prefixes[0].addr().to_string()),
-            next_hop: hop,
-            prefixes,
-        });
-    }
-    // Names the plan creates must not take a name the table already uses for another prefix.
-    let used: BTreeMap<&str, &str> = table
-        .user_routes()
-        .map(|r| (r.name.as_str(), r.address_prefix.as_str()))
-        .collect();
-    for r in &mut ensure {
-        if used
-            .get(r.name.as_str())
-            .is_some_and(|p| *p != r.address_prefix)
-        {
-            let base = r.name.clone();
-            let mut k = 2;
-            while used.contains_key(r.name.as_str()) {
-                let suffix = format!("-{k}");
-                r.name = format!("{}{suffix}", &base[..base.len().min(80 - suffix.len())]);
-                k += 1;
-            }
-        }
-    }
-
-    // Stale and unrelated routes to Internet.
-    // The names `udr` gives routes of one service; merged routes named `AzureServices-…`
-    // are tied only through --previous.
-    let labels: Vec<&str> = required
-        .iter()
-        .map(|&id| snap.tag(id).system_service())
-        .filter(|s| !s.is_empty())
-        .collect();
-    let bases: Vec<&str> = required
-        .iter()
-        .map(|&id| snap.tag(id).name_base())
-        .collect();
-    let mut delete = Vec::new();
-    let mut review = Vec::new();
-    for (i, r) in routes.iter().enumerate() {
-        if r.source != RouteSource::User || r.next_hop != NextHop::Internet {
-            continue;
-        }
-        let Some(set) = &carried[i] else { continue };
-        let v6_only = set.v4.is_empty() && !set.v6.is_empty();
-        if v6_only && !opts.ipv6 {
-            continue; // IPv6 was not audited
-        }
-        let holds = |s: &PrefixSet| {
-            !set.intersection(s).v4.is_empty() || (opts.ipv6 && !set.intersection(s).v6.is_empty())
-        };
-        if holds(&req) {
-            continue;
-        }
-        let shown_prefixes = || -> Vec<IpNet> {
-            r.address_prefix
-                .parse::<IpNet>()
-                .map(|n| vec![n.trunc()])
-                .unwrap_or_default()
-        };
-        if let Some(rel) = opts.related
-            && holds(rel)
-        {
-            let holders: Vec<&str> = snap
-                .tags()
-                .iter()
-                .filter(|t| {
-                    t.is_regional()
-                        && required.iter().any(|&id| {
-                            snap.tag(id).system_service() == t.system_service()
-                                && !t.system_service().is_empty()
-                        })
-                        && {
-                            let s = PrefixSet::from_prefixes(t.prefixes());
-                            holds(&s)
-                        }
-                })
-                .map(|t| t.name())
-                .take(3)
-                .collect();
-            findings.push(AuditFinding {
-                finding: Finding::new(crate::findings::Code::UnrelatedInternetRoute,
-                    &r.name,
-                    format!(
-                        "route `{}` sends {} to Internet for {}, not audited here (add that region to --region, or --paired); left alone",
-                        r.name,
-                        r.address_prefix,
-                        if holders.is_empty() {
-                            "another region or the cloud-wide tag of the required services".to_string()
-                        } else {
-                            holders.join(", ")
-                        }
-                    ),
-                ),
-                next_hop: r.next_hop.to_string(),
-                prefixes: shown_prefixes(),
-            });
-            continue;
-        }
-        let by_name = match r.address_prefix.parse::<IpNet>() {
-            Ok(net) => labels.iter().any(|l| route_name(l, &net.trunc()) == r.name),
-            Err(_) => {
-                super::sanitize(&r.address_prefix) == r.name
-                    && bases.iter().any(|b| {
-                        r.address_prefix
-                            .split('.')
-                            .next()
-                            .is_some_and(|x| x.eq_ignore_ascii_case(b))
-                    })
-            }
-        };
-        // Tied through --previous only when every address it carries was required then.
-        let by_previous = opts.previous.is_some_and(|p| {
-            set.difference(p).v4.is_empty()
-                && (!opts.ipv6 || set.difference(p).v6.is_empty())
-                && holds(p)
-        });
-        let shown: Vec<IpNet> = r
-            .address_prefix
-            .parse::<IpNet>()
-            .map(|n| vec![n.trunc()])
-            .unwrap_or_default();
-        if by_name || by_previous {
-            let d = super::deploy::Deletion {
-                name: r.name.clone(),
-                address_prefix: r.address_prefix.clone(),
-                reason: format!(
-                    "sends {} to Internet; no required tag holds any of it now",
-                    r.address_prefix
-                ),
-            };
-            findings.push(AuditFinding {
-                finding: Finding::new(crate::findings::Code::StaleRoute,
-                    &r.name,
-                    format!(
-                        "route `{}` was written for the required tags ({}) but sends {} to Internet while no required tag holds any of it now",
-                        r.name,
-                        if by_name { "its name is one `tagnet udr` gives" } else { "--previous held it" },
-                        r.address_prefix
-                    ),
-                )
-                .fix(if opts.prune {
-                    "the plan deletes it (--prune)".to_string()
-                } else {
-                    "delete it: the plan lists it for review; rerun with --prune to delete".to_string()
-                }),
-                next_hop: r.next_hop.to_string(),
-                prefixes: shown,
-            });
-            if opts.prune {
-                delete.push(d);
-            } else {
-                review.push(d);
-            }
-        } else {
-            findings.push(AuditFinding {
-                finding: Finding::new(crate::findings::Code::UnrelatedInternetRoute,
-                    &r.name,
-                    format!(
-                        "route `{}` sends {} to Internet; it holds no required address and is not tied to the required tags, so it is left alone",
-                        r.name, r.address_prefix
-                    ),
-                ),
-                next_hop: r.next_hop.to_string(),
-                prefixes: shown,
-            });
-        }
-    }
-
-    // The table after the plan: deletions first, then new routes (updates keep their slot).
-    let user: Vec<&TableRoute> = table.user_routes().collect();
-    let mut names: std::collections::BTreeSet<&str> =
-        user.iter().map(|r| r.name.as_str()).collect();
-    let prefixes_now: std::collections::BTreeSet<&str> =
-        user.iter().map(|r| r.address_prefix.as_str()).collect();
-    let routes_now = names.len();
-    for d in &delete {
-        names.remove(d.name.as_str());
-    }
-    let creates = ensure
-        .iter()
-        .filter(|r| !prefixes_now.contains(r.address_prefix.as_str()))
-        .count();
-    let routes_after = names.len() + creates;
-    if routes_after > opts.max_routes {
-        findings.push(AuditFinding {
-            finding: Finding::new(crate::findings::Code::RouteLimit,
-                "(route table)",
-                format!(
-                    "the plan needs {creates} new route(s): the table would hold {routes_after} routes, more than its limit of {}; the plan stops before changing anything",
-                    opts.max_routes
-                ),
-            )
-            .fix(if review.is_empty() {
-                "merge routes (`tagnet udr --max-routes`) or free slots in the table, then audit again".to_string()
-            } else {
-                format!(
-                    "{} stale route(s) can go: rerun with --prune; or merge routes with `tagnet udr --max-routes`",
-                    review.len()
-                )
-            }),
-            next_hop: String::new(),
-            prefixes: Vec::new(),
-        });
-    }
-
+    let offending = run.misrouted(&req);
+    let mut ensure = run.report_misrouted(offending);
+    run.unique_names(&mut ensure);
+    let (delete, review) = run.stale(&req);
+    let (routes_now, routes_after) = run.budget(&ensure, &delete, &review);
+    let Run {
+        mut findings,
+        notes,
+        ..
+    } = run;
     findings.sort_by(|a, b| {
         (
             a.finding.severity,

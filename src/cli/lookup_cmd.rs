@@ -1,7 +1,8 @@
-//! One function per subcommand: validated options → library call → rendered records.
+//! `lookup`: addresses and prefixes, from arguments or streamed from a file in blocks
+//! answered on the pool and written in input order.
 
 use super::Status;
-use super::args::{CompletionsArgs, ExplainArgs, LookupArgs, PrefixesArgs, TagsArgs};
+use super::args::LookupArgs;
 use super::render::{self, Format, Sink, Texts, csv_field, json_str};
 use anyhow::{Context, Result};
 use ipnet::IpNet;
@@ -11,305 +12,8 @@ use std::io::Write;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 use tagnet::index::RegionIndex;
+use tagnet::ops::catalog::sort_key;
 use tagnet::{Match, Snapshot, TagIndex};
-
-#[derive(Serialize)]
-struct InfoRecord<'a> {
-    source: String,
-    cloud: &'a str,
-    change_number: u64,
-    format: tagnet::snapshot::SourceFormat,
-    tags: usize,
-    regional_tags: usize,
-    cloud_wide_tags: usize,
-    regions: usize,
-    ipv4_prefixes: usize,
-    ipv6_prefixes: usize,
-    distinct_ipv4_prefixes: usize,
-    distinct_ipv6_prefixes: usize,
-    warnings: &'a [tagnet::snapshot::Warning],
-    snapshot: &'a super::source::SnapshotInfo,
-}
-
-pub fn info(snap: &super::source::Loaded, format: Format, out: &mut dyn Write) -> Result<Status> {
-    let index = TagIndex::build(snap);
-    let (d4, d6) = index.distinct_prefixes();
-    let regional = snap.tags().iter().filter(|t| t.is_regional()).count();
-    let rec = InfoRecord {
-        source: snap.info.source.clone(),
-        cloud: snap.cloud(),
-        change_number: snap.change_number(),
-        format: snap.format(),
-        tags: snap.tags().len(),
-        regional_tags: regional,
-        cloud_wide_tags: snap.tags().len() - regional,
-        regions: snap.regions().count(),
-        ipv4_prefixes: snap.tags().iter().map(|t| t.v4().len()).sum(),
-        ipv6_prefixes: snap.tags().iter().map(|t| t.v6().len()).sum(),
-        distinct_ipv4_prefixes: d4,
-        distinct_ipv6_prefixes: d6,
-        warnings: snap.warnings(),
-        snapshot: &snap.info,
-    };
-    if format == Format::Json {
-        serde_json::to_writer_pretty(&mut *out, &rec)?;
-        writeln!(out)?;
-        return Ok(Status::Success);
-    }
-    let headers = [
-        "SOURCE",
-        "CLOUD",
-        "CHANGE",
-        "FORMAT",
-        "TAGS",
-        "REGIONAL",
-        "CLOUD_WIDE",
-        "REGIONS",
-        "IPV4",
-        "IPV6",
-        "DISTINCT_IPV4",
-        "DISTINCT_IPV6",
-        "WARNINGS",
-    ];
-    let cells = |r: &InfoRecord| {
-        vec![
-            r.source.clone(),
-            r.cloud.to_string(),
-            r.change_number.to_string(),
-            serde_json::to_value(r.format)
-                .ok()
-                .and_then(|v| v.as_str().map(String::from))
-                .unwrap_or_default(),
-            r.tags.to_string(),
-            r.regional_tags.to_string(),
-            r.cloud_wide_tags.to_string(),
-            r.regions.to_string(),
-            r.ipv4_prefixes.to_string(),
-            r.ipv6_prefixes.to_string(),
-            r.distinct_ipv4_prefixes.to_string(),
-            r.distinct_ipv6_prefixes.to_string(),
-            r.warnings.len().to_string(),
-        ]
-    };
-    if format == Format::Table {
-        // Key/value lines read better than one very wide row.
-        let rows: Vec<Vec<String>> = headers
-            .iter()
-            .zip(cells(&rec))
-            .map(|(h, v)| vec![h.to_ascii_lowercase().replace('_', " "), v])
-            .collect();
-        render::table(out, &["FIELD", "VALUE"], &rows)?;
-    } else if format == Format::Ndjson {
-        serde_json::to_writer(&mut *out, &rec)?;
-        writeln!(out)?;
-    } else {
-        render::records(
-            out,
-            format,
-            Some(&snap.info),
-            &headers,
-            std::slice::from_ref(&rec),
-            cells,
-        )?;
-    }
-    Ok(Status::Success)
-}
-
-/// `tagnet completions SHELL`: the completion script on standard output.
-pub fn completions(a: &CompletionsArgs, out: &mut dyn Write) -> Result<Status> {
-    use clap::CommandFactory;
-    let mut cmd = super::args::Cli::command();
-    clap_complete::generate(a.shell, &mut cmd, "tagnet", out);
-    Ok(Status::Success)
-}
-
-/// `tagnet man`: the manual page in roff on standard output.
-pub fn man(out: &mut dyn Write) -> Result<Status> {
-    use clap::CommandFactory;
-    clap_mangen::Man::new(super::args::Cli::command()).render(out)?;
-    Ok(Status::Success)
-}
-
-/// `tagnet regions`: one row per region code, sorted by code.
-pub fn regions(
-    snap: &super::source::Loaded,
-    format: Format,
-    out: &mut dyn Write,
-) -> Result<Status> {
-    #[derive(Serialize)]
-    struct Row<'a> {
-        region: &'a str,
-        display_name: String,
-        spellings: Vec<&'a str>,
-        tags: usize,
-        ipv4_prefixes: usize,
-        ipv6_prefixes: usize,
-    }
-    let rows: Vec<Row> = snap
-        .regions()
-        .map(|code| {
-            let ids = snap.region_tags(code);
-            Row {
-                region: code,
-                display_name: snap.region_display_name(code),
-                spellings: snap.region_aliases(code),
-                tags: ids.len(),
-                ipv4_prefixes: ids.iter().map(|&i| snap.tag(i).v4().len()).sum(),
-                ipv6_prefixes: ids.iter().map(|&i| snap.tag(i).v6().len()).sum(),
-            }
-        })
-        .collect();
-    render::records(
-        out,
-        format,
-        Some(&snap.info),
-        &[
-            "REGION",
-            "DISPLAY NAME",
-            "SPELLINGS",
-            "TAGS",
-            "IPV4 PREFIXES",
-            "IPV6 PREFIXES",
-        ],
-        &rows,
-        |r| {
-            vec![
-                r.region.to_string(),
-                r.display_name.clone(),
-                r.spellings.join(" "),
-                r.tags.to_string(),
-                r.ipv4_prefixes.to_string(),
-                r.ipv6_prefixes.to_string(),
-            ]
-        },
-    )?;
-    Ok(if rows.is_empty() {
-        Status::NoMatch
-    } else {
-        Status::Success
-    })
-}
-
-/// `tagnet explain [CODE]`: a code's documentation, or every code.
-pub fn explain(a: &ExplainArgs, format: Format, out: &mut dyn Write) -> Result<Status> {
-    let rules: Vec<&tagnet::findings::Rule> = match &a.code {
-        None => tagnet::registry(),
-        Some(code) => match tagnet::explain(code) {
-            Ok(r) => vec![r],
-            Err(close) => anyhow::bail!(
-                "unknown finding code `{code}`; known codes: {}",
-                close.join(", ")
-            ),
-        },
-    };
-    if format == Format::Table && a.code.is_some() {
-        let r = rules[0];
-        writeln!(
-            out,
-            "{} {} ({}, from `tagnet {}`)\n\n{}\n\nWhy it matters\n  {}\n\nExample\n  {}\n\nFix\n  {}",
-            r.id, r.code, r.severity, r.source, r.summary, r.why, r.example, r.fix
-        )?;
-        if !r.reference.is_empty() {
-            writeln!(out, "\nSource\n  {}", r.reference)?;
-        }
-        return Ok(Status::Success);
-    }
-    render::records(
-        out,
-        format,
-        None,
-        &["ID", "CODE", "SEVERITY", "SOURCE", "SUMMARY"],
-        &rules,
-        |r| {
-            vec![
-                r.id.to_string(),
-                r.code.to_string(),
-                r.severity.to_string(),
-                r.source.to_string(),
-                r.summary.to_string(),
-            ]
-        },
-    )?;
-    Ok(Status::Success)
-}
-
-pub fn tags(
-    snap: &super::source::Loaded,
-    a: &TagsArgs,
-    format: Format,
-    out: &mut dyn Write,
-) -> Result<Status> {
-    let params = tagnet::ops::catalog::TagsParams {
-        region: a.region.clone(),
-        service: a.service.clone(),
-        feature: a.feature.clone(),
-        name: a.name.clone(),
-    };
-    let recs = tagnet::ops::catalog::tags(snap, &params)?;
-    render::records(
-        out,
-        format,
-        Some(&snap.info),
-        &tagnet::ops::catalog::TagRecord::HEADERS,
-        &recs,
-        tagnet::ops::catalog::TagRecord::cells,
-    )?;
-    Ok(if recs.is_empty() {
-        Status::NoMatch
-    } else {
-        Status::Success
-    })
-}
-
-pub fn prefixes(
-    snap: &super::source::Loaded,
-    a: &PrefixesArgs,
-    format: Format,
-    out: &mut dyn Write,
-) -> Result<Status> {
-    use tagnet::ops::catalog::{Family, PrefixesParams};
-    let params = PrefixesParams {
-        tags: a.tag_names.clone(),
-        region: a.region.clone(),
-        family: match (a.ipv4, a.ipv6) {
-            (true, false) => Family::V4,
-            (false, true) => Family::V6,
-            _ => Family::Any,
-        },
-        aggregate: a.aggregate,
-        minus: a.minus.clone(),
-        intersect: a.intersect.clone(),
-    };
-    let report = tagnet::ops::catalog::prefixes(snap, &snap.info, &params)?;
-    let empty = report.prefixes.is_empty();
-    match format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, &report)?;
-            writeln!(out)?;
-        }
-        _ => {
-            #[derive(Serialize)]
-            struct Row {
-                prefix: IpNet,
-            }
-            let rows: Vec<Row> = report
-                .prefixes
-                .iter()
-                .map(|&prefix| Row { prefix })
-                .collect();
-            render::records(out, format, Some(&snap.info), &["PREFIX"], &rows, |r| {
-                vec![r.prefix.to_string()]
-            })?;
-        }
-    }
-    Ok(if empty {
-        Status::NoMatch
-    } else {
-        Status::Success
-    })
-}
-
-pub(crate) use tagnet::ops::catalog::sort_key;
 
 /// Pre-rendered per-tag fields, so a million rows cost a few copies each.
 struct Renderer<'a> {
@@ -592,98 +296,15 @@ pub fn lookup(
         }
     };
 
-    // Table columns are sized from the answers, so the table takes one extra lookup pass.
-    let mut widths = [2usize, 3, 6, 7];
-    if format == Format::Table {
-        let per_block: Vec<[usize; 4]> = source
-            .blocks
-            .par_iter()
-            .map(|&(_, block)| {
-                let mut w = [0usize; 4];
-                for line in block.lines() {
-                    if let Line::Answer((text, ms), _) = answer(line, &index, region) {
-                        w[0] = w[0].max(text.len());
-                        for m in ms.iter() {
-                            let t = snap.tag(m.tag);
-                            w[1] = w[1].max(t.name().len());
-                            w[2] = w[2].max(t.region().len());
-                            w[3] = w[3].max(t.system_service().len());
-                        }
-                    }
-                }
-                w
-            })
-            .collect();
-        for w in per_block {
-            for i in 0..4 {
-                widths[i] = widths[i].max(w[i]);
-            }
-        }
-    }
+    let widths = if format == Format::Table {
+        table_widths(&source.blocks, snap, &index, region)
+    } else {
+        [2usize, 3, 6, 7]
+    };
     let r = super::timed("prepare the texts of tags, prefixes and rows", || {
-        let csv_tag = Texts::new(snap.tags().iter().map(|t| {
-            format!(
-                ",{},{},{},",
-                csv_field(t.name()),
-                csv_field(t.region()),
-                csv_field(t.system_service())
-            )
-        }));
-        let prefix_text = PrefixTexts::new(&index);
-        // Rows prepared per match pay off over many addresses, not a few.
-        let csv_rows_v4 = (format == Format::Csv && source.blocks.len() > 1).then(|| {
-            let all = index.matches_v4();
-            Texts::build(all.len(), |j, b| {
-                b.extend_from_slice(csv_tag.get(all[j].tag as usize));
-                b.extend_from_slice(prefix_text.get(all[j].prefix));
-                b.push(b'\n');
-            })
-        });
-        Renderer {
-            format,
-            snap,
-            json_tag: Texts::new(snap.tags().iter().map(|t| {
-                format!(
-                    "{{\"tag\":{},\"region\":{},\"system_service\":{},\"prefix\":\"",
-                    json_str(t.name()),
-                    json_str(t.region()),
-                    json_str(t.system_service())
-                )
-            })),
-            csv_tag,
-            prefix_text,
-            csv_rows_v4,
-            widths,
-        }
+        renderer(snap, &index, format, source.blocks.len() > 1, widths)
     });
-
-    // The header is written with the first answer, so a run with no valid line (exit 2)
-    // writes nothing.
-    let mut header: Vec<u8> = Vec::new();
-    match format {
-        Format::Az | Format::Arm | Format::Bicep | Format::Terraform => {
-            unreachable!("refused in cli::run")
-        }
-        Format::Markdown | Format::Sarif => anyhow::bail!(
-            "--format {}: lookup writes table, json, ndjson or csv",
-            render::typed(format)
-        ),
-        Format::Csv => header.extend_from_slice(b"ip,tag,region,system_service,prefix\n"),
-        Format::Json => write!(
-            header,
-            "{{\"snapshot\":{},\"records\":[",
-            serde_json::to_string(&snap.info)?
-        )?,
-        Format::Table => {
-            let mut line = Sink::default();
-            for (h, w) in ["IP", "TAG", "REGION", "SERVICE"].iter().zip(widths) {
-                pad(&mut line, h.as_bytes(), w);
-            }
-            line.extend(b"PREFIX\n");
-            header.extend_from_slice(line.as_bytes());
-        }
-        Format::Ndjson => {}
-    }
+    let header = header(format, &snap.info, widths)?;
     let mut header = Some(header);
 
     // Blocks are answered and rendered in parallel, a wave at a time, and written in input
@@ -691,10 +312,7 @@ pub fn lookup(
     let wave = rayon::current_num_threads() * 4;
     let waves: Vec<&[(usize, &str)]> = source.blocks.chunks(wave).collect();
     let (mut cur, mut next): (Vec<BlockOut>, Vec<BlockOut>) = (Vec::new(), Vec::new());
-    let mut any = false;
-    let mut valid = 0usize;
-    let mut mapped = 0usize;
-    let mut wrote_item = false;
+    let mut tally = Tally::default();
     let mut err = std::io::stderr().lock();
     let (mut answering, mut writing) = (Duration::ZERO, Duration::ZERO);
     if let Some(first) = waves.first() {
@@ -714,46 +332,15 @@ pub fn lookup(
                 drop(tx);
             }
             let start = Instant::now();
-            let wrote = (|| -> Result<()> {
-                let mut head = None;
-                let mut parts: Vec<&[u8]> = Vec::with_capacity(blocks.len() + 1);
-                for o in &cur[..blocks.len()] {
-                    if let Some((no, text, reason)) = o.bad.first()
-                        && source.from_args
-                    {
-                        anyhow::bail!(
-                            "invalid IP address `{}` (argument {no}): {reason}",
-                            quoted(text)
-                        );
-                    }
-                    for (no, text, reason) in &o.bad {
-                        let _ = writeln!(
-                            err,
-                            "tagnet: {}:{no}: invalid IP address `{}`: skipped ({reason})",
-                            source.origin,
-                            quoted(text)
-                        );
-                    }
-                    valid += o.valid;
-                    mapped += o.mapped;
-                    any |= o.any_match;
-                    let mut text = o.text.as_bytes();
-                    if format == Format::Json && !wrote_item && !text.is_empty() {
-                        text = &text[1..]; // the first item takes no separating comma
-                        wrote_item = true;
-                    }
-                    if !text.is_empty() {
-                        // Before the first text, which only empty ones precede.
-                        head = head.or_else(|| header.take());
-                        parts.push(text);
-                    }
-                }
-                // The wave in one vectored write: a buffered writer passes it straight through
-                // instead of copying it into its buffer.
-                let head: Vec<u8> = head.unwrap_or_default();
-                render::write_all_slices(out, std::iter::once(&head[..]).chain(parts))?;
-                Ok(())
-            })();
+            let wrote = write_wave(
+                out,
+                &mut err,
+                &source,
+                &cur[..blocks.len()],
+                format,
+                &mut header,
+                &mut tally,
+            );
             writing += start.elapsed();
             // Waits for the next wave (the scope would anyway).
             (rx.recv().unwrap_or_default(), wrote)
@@ -764,6 +351,12 @@ pub fn lookup(
     }
     super::timing("parse, look up and render (in parallel)", answering);
     super::timing("write (while the next wave renders)", writing);
+    let Tally {
+        any,
+        valid,
+        mapped,
+        wrote_item,
+    } = tally;
     if valid == 0 {
         anyhow::bail!(
             "{}: no valid address (expected one IP address per line; blank lines and `#` comments are skipped)",
@@ -788,6 +381,179 @@ pub fn lookup(
     } else {
         Status::NoMatch
     })
+}
+
+/// What the waves written so far held.
+#[derive(Default)]
+struct Tally {
+    any: bool,
+    valid: usize,
+    mapped: usize,
+    wrote_item: bool,
+}
+
+/// Writes one wave's blocks in input order (bad lines to standard error, an argument's an
+/// error), the header before the first text, in one vectored write.
+fn write_wave(
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    source: &Source,
+    blocks: &[BlockOut],
+    format: Format,
+    header: &mut Option<Vec<u8>>,
+    tally: &mut Tally,
+) -> Result<()> {
+    let mut head = None;
+    let mut parts: Vec<&[u8]> = Vec::with_capacity(blocks.len() + 1);
+    for o in blocks {
+        if let Some((no, text, reason)) = o.bad.first()
+            && source.from_args
+        {
+            anyhow::bail!(
+                "invalid IP address `{}` (argument {no}): {reason}",
+                quoted(text)
+            );
+        }
+        for (no, text, reason) in &o.bad {
+            let _ = writeln!(
+                err,
+                "tagnet: {}:{no}: invalid IP address `{}`: skipped ({reason})",
+                source.origin,
+                quoted(text)
+            );
+        }
+        tally.valid += o.valid;
+        tally.mapped += o.mapped;
+        tally.any |= o.any_match;
+        let mut text = o.text.as_bytes();
+        if format == Format::Json && !tally.wrote_item && !text.is_empty() {
+            text = &text[1..]; // the first item takes no separating comma
+            tally.wrote_item = true;
+        }
+        if !text.is_empty() {
+            // Before the first text, which only empty ones precede.
+            head = head.or_else(|| header.take());
+            parts.push(text);
+        }
+    }
+    // The wave in one vectored write: a buffered writer passes it straight through instead of
+    // copying it into its buffer.
+    let head: Vec<u8> = head.unwrap_or_default();
+    render::write_all_slices(out, std::iter::once(&head[..]).chain(parts))?;
+    Ok(())
+}
+
+/// Table columns sized from the answers (the table takes one extra lookup pass).
+fn table_widths(
+    blocks: &[(usize, &str)],
+    snap: &Snapshot,
+    index: &TagIndex,
+    region: Option<&RegionIndex>,
+) -> [usize; 4] {
+    let mut widths = [2usize, 3, 6, 7];
+    let per_block: Vec<[usize; 4]> = blocks
+        .par_iter()
+        .map(|&(_, block)| {
+            let mut w = [0usize; 4];
+            for line in block.lines() {
+                if let Line::Answer((text, ms), _) = answer(line, index, region) {
+                    w[0] = w[0].max(text.len());
+                    for m in ms.iter() {
+                        let t = snap.tag(m.tag);
+                        w[1] = w[1].max(t.name().len());
+                        w[2] = w[2].max(t.region().len());
+                        w[3] = w[3].max(t.system_service().len());
+                    }
+                }
+            }
+            w
+        })
+        .collect();
+    for w in per_block {
+        for i in 0..4 {
+            widths[i] = widths[i].max(w[i]);
+        }
+    }
+    widths
+}
+
+/// The texts of tags, prefixes and (for CSV over many blocks) whole rows, made once.
+fn renderer<'a>(
+    snap: &'a Snapshot,
+    index: &'a TagIndex,
+    format: Format,
+    many_blocks: bool,
+    widths: [usize; 4],
+) -> Renderer<'a> {
+    let csv_tag = Texts::new(snap.tags().iter().map(|t| {
+        format!(
+            ",{},{},{},",
+            csv_field(t.name()),
+            csv_field(t.region()),
+            csv_field(t.system_service())
+        )
+    }));
+    let prefix_text = PrefixTexts::new(index);
+    // Rows prepared per match pay off over many addresses, not a few.
+    let csv_rows_v4 = (format == Format::Csv && many_blocks).then(|| {
+        let all = index.matches_v4();
+        Texts::build(all.len(), |j, b| {
+            b.extend_from_slice(csv_tag.get(all[j].tag as usize));
+            b.extend_from_slice(prefix_text.get(all[j].prefix));
+            b.push(b'\n');
+        })
+    });
+    Renderer {
+        format,
+        snap,
+        json_tag: Texts::new(snap.tags().iter().map(|t| {
+            format!(
+                "{{\"tag\":{},\"region\":{},\"system_service\":{},\"prefix\":\"",
+                json_str(t.name()),
+                json_str(t.region()),
+                json_str(t.system_service())
+            )
+        })),
+        csv_tag,
+        prefix_text,
+        csv_rows_v4,
+        widths,
+    }
+}
+
+/// The output's head, written with the first answer (so a run with no valid line, exit 2,
+/// writes nothing).
+fn header(
+    format: Format,
+    snapshot: &super::source::SnapshotInfo,
+    widths: [usize; 4],
+) -> Result<Vec<u8>> {
+    let mut header: Vec<u8> = Vec::new();
+    match format {
+        Format::Az | Format::Arm | Format::Bicep | Format::Terraform => {
+            unreachable!("refused in cli::run")
+        }
+        Format::Markdown | Format::Sarif => anyhow::bail!(
+            "--format {}: lookup writes table, json, ndjson or csv",
+            render::typed(format)
+        ),
+        Format::Csv => header.extend_from_slice(b"ip,tag,region,system_service,prefix\n"),
+        Format::Json => write!(
+            header,
+            "{{\"snapshot\":{},\"records\":[",
+            serde_json::to_string(snapshot)?
+        )?,
+        Format::Table => {
+            let mut line = Sink::default();
+            for (h, w) in ["IP", "TAG", "REGION", "SERVICE"].iter().zip(widths) {
+                pad(&mut line, h.as_bytes(), w);
+            }
+            line.extend(b"PREFIX\n");
+            header.extend_from_slice(line.as_bytes());
+        }
+        Format::Ndjson => {}
+    }
+    Ok(header)
 }
 
 /// `lookup PREFIX`: every tag with a prefix that contains the query (or equals it), lies inside

@@ -1,0 +1,101 @@
+"""One engine, three front ends: the Python package answers as the CLI's `--format json` does
+(the server is held to the CLI by the Rust parity tests) — on random requests over the built-in
+snapshot, refusals included, which carry the same message with the fields spelled as keyword
+arguments (`max_routes=` for `--max-routes`)."""
+
+import json
+import random
+import re
+
+import pytest
+
+import tagnet
+from conftest import run
+
+REGIONS = ["eastus2", "East US 2", "westeurope", "francecentral", "uksouth", "brazilsoutheast", "atlantis"]
+
+
+def normalize(msg: str) -> str:
+    """A message with request fields in one spelling: `--max-routes` and `max_routes=` both
+    become max_routes."""
+    msg = msg.replace("`", "")
+    msg = re.sub(r"--([a-z][a-z-]*)", lambda m: m.group(1).replace("-", "_"), msg)
+    return re.sub(r"\b([a-z0-9_]+)=(?=[\s:]|$)", r"\1", msg)
+
+
+def cli(*args: str):
+    """("doc", JSON) or ("refused", message) from the CLI on the built-in snapshot."""
+    r = run("--tags", "builtin", "--format", "json", *args)
+    if r.stdout:
+        return ("doc", json.loads(r.stdout))
+    assert r.returncode in (1, 2), r.stderr
+    line = next(l for l in r.stderr.splitlines() if l.startswith("tagnet: ") and not l.startswith("tagnet: note:"))
+    return ("refused", normalize(line.removeprefix("tagnet: ").removeprefix("error: ")))
+
+
+def py(fn, *args, **kwargs):
+    try:
+        return ("doc", fn(*args, **kwargs))
+    except tagnet.TagnetError as e:
+        return ("refused", normalize(str(e).splitlines()[0]))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_udr_is_the_same_answer(index, seed):
+    rng = random.Random(seed)
+    regions = rng.sample(REGIONS, rng.randint(1, 2))
+    kw, args = {}, ["udr", "--region", ",".join(regions)]
+    for flag in ("paired", "ipv6", "exact"):
+        if rng.random() < 0.4:
+            kw[flag] = True
+            args.append(f"--{flag}")
+    profile = rng.choice([None, "aml-vnet-2020", "aml-vnet-2023", "batch-classic"])
+    if profile:
+        kw["profile"] = profile
+        args += ["--profile", profile]
+    if rng.random() < 0.3:
+        kw["tags"] = ["Storage"]
+        args += ["--tag", "Storage"]
+    hop, ip = rng.choice([("Internet", None), ("VirtualAppliance", "10.0.0.4"), ("VirtualAppliance", "fd00::4"),
+                          ("VirtualNetworkGateway", None), ("Internet", "10.0.0.4")])
+    kw["next_hop"] = hop
+    args += ["--next-hop", hop]
+    if ip:
+        kw["next_hop_ip"] = ip
+        args += ["--next-hop-ip", ip]
+    kw["max_routes"] = rng.choice([1, 5, 40, 400])
+    kw["reserve"] = rng.choice([0, 1, 3, 40])
+    args += ["--max-routes", str(kw["max_routes"]), "--reserve", str(kw["reserve"])]
+    assert py(index.udr_report, regions, **kw) == cli(*args), args
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_tags_prefixes_and_lookups_are_the_same_answer(index, seed):
+    rng = random.Random(1000 + seed)
+    region = rng.choice([None, *REGIONS])
+    name = rng.choice([None, "Storage*", "*.EastUS2", "x"])
+    args = ["tags"] + (["--region", region] if region else []) + (["--name", name] if name else [])
+    assert py(index.tags, region=region, name=name) == cli(*args), args
+
+    tag = rng.choice(["Storage", "AzureMachineLearning", "BatchNodeManagement.EastUS2", "Storag"])
+    family = rng.choice(["any", "ipv4", "ipv6"])
+    aggregate = rng.random() < 0.5
+    args = ["prefixes", tag] + (["--region", region] if region else [])
+    args += {"any": [], "ipv4": ["-4"], "ipv6": ["-6"]}[family] + (["--aggregate"] if aggregate else [])
+    assert py(index.prefixes, tag, region=region, family=family, aggregate=aggregate) == cli(*args), args
+
+    prefixes = index._native.prefix_table()
+    queries = [rng.choice(prefixes).split("/")[0] for _ in range(3)] + ["198.51.100.7"]
+    args = ["lookup", *queries] + (["--region", region] if region else [])
+    assert py(index.lookup_report, *queries, region=region) == cli(*args), args
+
+
+def test_a_lone_string_is_refused_where_a_list_is_expected(index):
+    with pytest.raises(TypeError, match=r"tags= takes a list"):
+        index.udr_report("eastus2", tags="Storage")
+
+
+def test_an_appliance_of_the_other_family_is_refused_as_the_cli_refuses_it(index):
+    got = py(index.udr_report, "eastus2", next_hop="VirtualAppliance", next_hop_ip="fd00::4")
+    assert got == cli("udr", "--region", "eastus2", "--next-hop", "VirtualAppliance", "--next-hop-ip", "fd00::4")
+    assert got[0] == "refused" and "next_hop_ip fd00::4 is IPv6" in got[1]

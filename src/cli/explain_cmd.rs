@@ -1,0 +1,65 @@
+//! `explain`, `completions` and `man`.
+
+use super::Status;
+use super::args::{CompletionsArgs, ExplainArgs};
+use super::render::{self, Format};
+use anyhow::Result;
+use std::io::Write;
+
+/// `tagnet completions SHELL`: the completion script on standard output.
+pub fn completions(a: &CompletionsArgs, out: &mut dyn Write) -> Result<Status> {
+    use clap::CommandFactory;
+    let mut cmd = super::args::Cli::command();
+    clap_complete::generate(a.shell, &mut cmd, "tagnet", out);
+    Ok(Status::Success)
+}
+
+/// `tagnet man`: the manual page in roff on standard output.
+pub fn man(out: &mut dyn Write) -> Result<Status> {
+    use clap::CommandFactory;
+    clap_mangen::Man::new(super::args::Cli::command()).render(out)?;
+    Ok(Status::Success)
+}
+
+/// `tagnet explain [CODE]`: a code's documentation, or every code.
+pub fn explain(a: &ExplainArgs, format: Format, out: &mut dyn Write) -> Result<Status> {
+    let rules: Vec<&tagnet::findings::Rule> = match &a.code {
+        None => tagnet::registry(),
+        Some(code) => match tagnet::explain(code) {
+            Ok(r) => vec![r],
+            Err(close) => anyhow::bail!(
+                "unknown finding code `{code}`; known codes: {}",
+                close.join(", ")
+            ),
+        },
+    };
+    if format == Format::Table && a.code.is_some() {
+        let r = rules[0];
+        writeln!(
+            out,
+            "{} {} ({}, from `tagnet {}`)\n\n{}\n\nWhy it matters\n  {}\n\nExample\n  {}\n\nFix\n  {}",
+            r.id, r.code, r.severity, r.source, r.summary, r.why, r.example, r.fix
+        )?;
+        if !r.reference.is_empty() {
+            writeln!(out, "\nSource\n  {}", r.reference)?;
+        }
+        return Ok(Status::Success);
+    }
+    render::records(
+        out,
+        format,
+        None,
+        &["ID", "CODE", "SEVERITY", "SOURCE", "SUMMARY"],
+        &rules,
+        |r| {
+            vec![
+                r.id.to_string(),
+                r.code.to_string(),
+                r.severity.to_string(),
+                r.source.to_string(),
+                r.summary.to_string(),
+            ]
+        },
+    )?;
+    Ok(Status::Success)
+}

@@ -1,0 +1,125 @@
+//! The request side of the API: query parameters read strictly (unknown or repeated keys are
+//! refused) and the one error type every handler answers with.
+
+use super::*;
+
+/// An API error: `{"error": {"code": …, "message": …}}`.
+#[derive(Debug)]
+pub struct ApiError {
+    pub(super) status: StatusCode,
+    pub(super) code: &'static str,
+    pub(super) message: String,
+}
+
+impl ApiError {
+    pub(super) fn bad(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "bad-request",
+            message: message.into(),
+        }
+    }
+    pub(super) fn unprocessable(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "invalid-input",
+            message: message.into(),
+        }
+    }
+    pub(super) fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            code: "not-found",
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            axum::Json(json!({"error": {"code": self.code, "message": self.message}})),
+        )
+            .into_response()
+    }
+}
+
+/// A request field as the server spells it: the query parameter's name.
+pub fn param_name(field: &str) -> String {
+    match field {
+        "regions" => "region".into(),
+        "tags" => "tag".into(),
+        "only_tags" => "only_tag".into(),
+        other => other.into(),
+    }
+}
+
+impl From<crate::Error> for ApiError {
+    fn from(e: crate::Error) -> ApiError {
+        let text = e.spelled(&|f: &str| format!("`{}`", param_name(f)));
+        if matches!(e, crate::Error::Field { .. }) {
+            ApiError::bad(text)
+        } else if text.contains("unknown") {
+            ApiError::not_found(text)
+        } else {
+            ApiError::unprocessable(text)
+        }
+    }
+}
+
+pub(super) type ApiResult = Result<Response, ApiError>;
+
+/// The query's pairs, decoded.
+pub(super) fn pairs(q: &Option<String>) -> Vec<(String, String)> {
+    q.as_deref()
+        .map(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A parameter given at most once.
+pub(super) fn one(pairs: &[(String, String)], key: &str) -> Result<Option<String>, ApiError> {
+    let mut it = pairs.iter().filter(|(k, _)| k == key);
+    let first = it.next().map(|(_, v)| v.clone());
+    if it.next().is_some() {
+        return Err(ApiError::bad(format!(
+            "`{key}` is given more than once; give it once"
+        )));
+    }
+    Ok(first)
+}
+
+/// A boolean parameter: true/false/1/0, any case; absent is false.
+pub(super) fn flag(pairs: &[(String, String)], key: &str) -> Result<bool, ApiError> {
+    match one(pairs, key)?.map(|v| v.to_ascii_lowercase()).as_deref() {
+        None | Some("false") | Some("0") => Ok(false),
+        Some("true") | Some("1") | Some("") => Ok(true),
+        Some(x) => Err(ApiError::bad(format!("`{key}` `{x}`: true or false"))),
+    }
+}
+
+pub(super) fn known_keys(pairs: &[(String, String)], keys: &[&str]) -> Result<(), ApiError> {
+    match pairs.iter().find(|(k, _)| !keys.contains(&k.as_str())) {
+        Some((k, _)) => Err(ApiError::bad(format!(
+            "unknown parameter `{k}`; this endpoint takes {}",
+            keys.join(", ")
+        ))),
+        None => Ok(()),
+    }
+}
+
+pub(super) fn too_many(n: usize, max: usize) -> ApiError {
+    ApiError {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        code: "too-many",
+        message: format!("{n} addresses; this server takes at most {max} a request (--max-batch)"),
+    }
+}
+
+pub(super) fn json_body(body: &Bytes) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::bad(format!("the body is not JSON: {e}")))
+}

@@ -1,0 +1,169 @@
+//! `POST /v1/nsg/verify` and `/v1/nsg/reach`: [`crate::ops::nsg`] on an NSG scope sent as JSON.
+
+use super::*;
+
+/// `{"nsg": NSG JSON, "nic_nsg": …, "vnet": ["10.0.0.0/16"], "asgs": {"web": ["10.0.1.4"]}}`:
+/// the scope of `nsg verify` and `nsg reach`.
+pub(super) fn nsg_scope(body: &Value) -> Result<crate::ops::nsg::Scope, ApiError> {
+    const KEYS: [&str; 10] = [
+        "nsg",
+        "nic_nsg",
+        "vnet",
+        "asgs",
+        "flows",
+        "direction",
+        "protocol",
+        "port",
+        "local",
+        "region",
+    ];
+    let Some(obj) = body.as_object() else {
+        return Err(ApiError::unprocessable(
+            "the body is a JSON object: {\"nsg\": …, \"vnet\": [...], …}",
+        ));
+    };
+    if let Some(k) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        return Err(ApiError::unprocessable(format!(
+            "unknown key `{k}`; the body takes nsg, nic_nsg, vnet, asgs and the endpoint's own keys"
+        )));
+    }
+    if body
+        .get("vnet")
+        .is_some_and(|v| !v.is_array() && !v.is_null())
+    {
+        return Err(ApiError::unprocessable(
+            "`vnet` is a list of CIDR prefixes, e.g. [\"10.0.0.0/16\"]",
+        ));
+    }
+    let mut vnet = Vec::new();
+    for v in body
+        .get("vnet")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(t) = v.as_str() else {
+            return Err(ApiError::unprocessable(format!(
+                "vnet item `{v}` is not a string"
+            )));
+        };
+        vnet.push(
+            crate::text::address_or_prefix(t, crate::text::HostBits::Clear).map_err(|e| {
+                ApiError::unprocessable(format!(
+                    "vnet `{}` is not a CIDR prefix: {e}",
+                    crate::text::quoted(t)
+                ))
+            })?,
+        );
+    }
+    let mut asgs = BTreeMap::new();
+    if let Some(o) = body.get("asgs").and_then(Value::as_object) {
+        for (k, v) in o {
+            let ips: Option<Vec<IpAddr>> = v
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|x| crate::text::address(x.as_str()?).ok().map(|a| a.0))
+                .collect();
+            asgs.insert(
+                k.clone(),
+                ips.ok_or_else(|| {
+                    ApiError::unprocessable(format!("asgs.{k}: not a list of IP addresses"))
+                })?,
+            );
+        }
+    }
+    let read = |key: &str| -> Result<Option<crate::nsg::model::Nsg>, ApiError> {
+        let Some(doc) = body.get(key).filter(|v| !v.is_null()) else {
+            return Ok(None);
+        };
+        let mut nsgs = crate::nsg::load::parse(doc.to_string().as_bytes(), key)?;
+        if nsgs.len() != 1 {
+            return Err(ApiError::unprocessable(format!(
+                "`{key}` holds {} NSGs; give one",
+                nsgs.len()
+            )));
+        }
+        Ok(Some(nsgs.remove(0)))
+    };
+    Ok(crate::ops::nsg::Scope {
+        nsg: read("nsg")?,
+        nic_nsg: read("nic_nsg")?,
+        vnet,
+        asgs,
+    })
+}
+
+/// A library error of an NSG request: unprocessable input, named as the server spells it.
+pub(super) fn nsg_error(e: crate::Error) -> ApiError {
+    ApiError::unprocessable(e.spelled(&|f: &str| format!("`{}`", param_name(f))))
+}
+
+pub(super) async fn nsg_verify(State(app): State<Arc<App>>, body: Bytes) -> ApiResult {
+    let l = app.current();
+    let max = app.opts.max_batch;
+    let l2 = l.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        let body = json_body(&body)?;
+        let scope = nsg_scope(&body)?;
+        let flows = body
+            .get("flows")
+            .and_then(Value::as_array)
+            .ok_or_else(|| ApiError::unprocessable("give `flows`: a list of {direction, protocol, local_ip, local_port, remote_ip, remote_port}"))?;
+        if flows.len() > max {
+            return Err(too_many(flows.len(), max));
+        }
+        let flows = flows
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                crate::nsg::model::Flow::from_json(f)
+                    .map_err(|e| ApiError::unprocessable(format!("flows[{i}]: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        crate::ops::nsg::verify(&l2.snap, &scope, &flows).map_err(nsg_error)
+    })
+    .await
+    .map_err(|e| ApiError::unprocessable(e.to_string()))??;
+    Ok(axum::Json(crate::ops::Records {
+        snapshot: &l.info,
+        records: &out,
+    })
+    .into_response())
+}
+
+pub(super) async fn nsg_reach(State(app): State<Arc<App>>, body: Bytes) -> ApiResult {
+    let l = app.current();
+    let l2 = l.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        let body = json_body(&body)?;
+        let scope = nsg_scope(&body)?;
+        let text = |k: &str| {
+            body.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        let port = match body.get("port") {
+            None => 0,
+            Some(p) => p
+                .as_u64()
+                .filter(|&p| p <= 65535)
+                .ok_or_else(|| ApiError::unprocessable("`port`: 0 to 65535"))?
+                as u16,
+        };
+        let params = crate::ops::nsg::ReachParams {
+            direction: text("direction"),
+            protocol: text("protocol"),
+            port,
+            local: body
+                .get("local")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        };
+        crate::ops::nsg::reach(&l2.snap, &l2.info, &scope, &params).map_err(nsg_error)
+    })
+    .await
+    .map_err(|e| ApiError::unprocessable(e.to_string()))??;
+    Ok(axum::Json(report).into_response())
+}
