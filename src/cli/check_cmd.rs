@@ -17,7 +17,7 @@ pub fn check(
     if format.is_deployment() {
         bail!(
             "--format {}: check writes table, json, ndjson, csv, markdown or sarif",
-            render::typed(format)
+            format.name()
         );
     }
     let levels = super::severity(&a.severity, tagnet::findings::severity::Command::Check)?;

@@ -133,7 +133,7 @@ fn totals_line(stats: &Stats, files: usize) -> String {
 }
 
 pub fn attribute(
-    snap: &Snapshot,
+    snap: &super::source::Loaded,
     a: &FlowsAttributeArgs,
     format: Format,
     quiet: bool,
@@ -145,7 +145,7 @@ pub fn attribute(
     ) {
         bail!(
             "--format {}: flows attribute writes table, json, ndjson or csv",
-            render::typed(format)
+            format.name()
         );
     }
     let inputs = read::inputs(&a.paths)?;
@@ -189,6 +189,7 @@ pub fn attribute(
         write_summary(
             out,
             format,
+            &snap.info,
             &report,
             &stats,
             inputs.len(),
@@ -227,7 +228,13 @@ pub fn attribute(
                 h.push_str(" PACKETS BYTES\n");
                 header.extend_from_slice(h.as_bytes());
             }
-            Format::Json => header.extend_from_slice(b"["),
+            Format::Json => header.extend_from_slice(
+                format!(
+                    "{{\"snapshot\":{},\"records\":[",
+                    serde_json::to_string(&snap.info)?
+                )
+                .as_bytes(),
+            ),
             _ => {}
         }
         let mut first = true;
@@ -266,7 +273,7 @@ pub fn attribute(
         }
         nothing_read(&stats, &inputs)?;
         if format == Format::Json {
-            out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
+            out.write_all(if first { b"]}\n" } else { b"\n]}\n" })?;
         }
     }
     if !quiet {
@@ -389,6 +396,7 @@ fn share(part: u64, all: u64) -> String {
 fn write_summary(
     out: &mut dyn Write,
     format: Format,
+    snapshot: &super::source::SnapshotInfo,
     r: &Report,
     stats: &Stats,
     files: usize,
@@ -424,6 +432,7 @@ fn write_summary(
                     "bytes": t.bytes,
                     "share_of_bytes": if all_bytes == 0 { 0.0 } else { t.bytes as f64 / all_bytes as f64 },
                 })).collect::<Vec<_>>(),
+                "snapshot": snapshot,
             });
             serde_json::to_writer_pretty(&mut *out, &v)?;
             out.write_all(b"\n")?;
@@ -551,7 +560,7 @@ fn write_summary(
 }
 
 pub fn verify(
-    snap: &Snapshot,
+    snap: &super::source::Loaded,
     a: &FlowsVerifyArgs,
     format: Format,
     quiet: bool,
@@ -563,7 +572,7 @@ pub fn verify(
     ) {
         bail!(
             "--format {}: flows verify writes table, json, ndjson or csv",
-            render::typed(format)
+            format.name()
         );
     }
     let inputs = read::inputs(&a.paths)?;
@@ -573,6 +582,7 @@ pub fn verify(
         a.nic_nsg.as_deref(),
         &a.vnet,
         &a.asg,
+        quiet,
     )?;
     let reqs = match (&a.profile, &a.region) {
         (Some(p), Some(r)) => {
@@ -601,7 +611,13 @@ pub fn verify(
     let mut first = true;
     match format {
         Format::Csv => out.write_all(b"drift,time,direction,protocol,local_ip,local_port,remote_ip,remote_port,logged_access,logged_rule,access,rule,file,record,requirement\n")?,
-        Format::Json => out.write_all(b"[")?,
+        Format::Json => out.write_all(
+            format!(
+                "{{\"snapshot\":{},\"records\":[",
+                serde_json::to_string(&snap.info)?
+            )
+            .as_bytes(),
+        )?,
         _ => {}
     }
     let mut header_done = format != Format::Table;
@@ -699,7 +715,7 @@ pub fn verify(
     }
     nothing_read(&stats, &inputs)?;
     if format == Format::Json {
-        out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
+        out.write_all(if first { b"]}\n" } else { b"\n]}\n" })?;
     }
     let total: usize = counts.iter().sum();
     if !quiet {
@@ -755,7 +771,7 @@ pub fn synth(
             &mut write,
         )?,
         Some(n) => {
-            let (cs, _) = super::nsg_cmd::compiled_pair(snap, Some(n), None, &a.vnet, &[])?;
+            let (cs, _) = super::nsg_cmd::compiled_pair(snap, Some(n), None, &a.vnet, &[], quiet)?;
             let cs = cs.expect("--nsg given");
             let decide = |t: &Tuple| -> (tagnet::nsg::model::Access, String) {
                 match verify::verdict(Some(&cs), None, t) {

@@ -535,7 +535,7 @@ fn header(
         }
         Format::Markdown | Format::Sarif => anyhow::bail!(
             "--format {}: lookup writes table, json, ndjson or csv",
-            render::typed(format)
+            format.name()
         ),
         Format::Csv => header.extend_from_slice(b"ip,tag,region,system_service,prefix\n"),
         Format::Json => write!(

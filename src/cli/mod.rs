@@ -20,10 +20,6 @@ use args::{Cli, Command, RoutesCommand};
 use std::io::Write;
 use std::path::Path;
 
-/// `--quiet`: warnings that are not about the answer (an old snapshot, a rule set past Azure's
-/// limits) stay unsaid.
-pub static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
 /// `TAGNET_TIMINGS=1`: where the time of a run goes, phase by phase, on stderr.
 pub fn timed<T>(phase: &str, f: impl FnOnce() -> T) -> T {
     let start = std::time::Instant::now();
@@ -118,7 +114,6 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
             .filter(|v| !v.is_empty())
             .map(Into::into);
     }
-    QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
     let snap = || source::load(cli.tags.as_deref(), cli.quiet);
 
     let deployment_ok = matches!(
@@ -136,7 +131,7 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
     if cli.format.is_deployment() && !deployment_ok {
         bail!(
             "--format {} applies to `udr`, `routes audit` and `diff` only; use table, json, ndjson, csv or markdown (sarif for `check` and `nsg analyze`)",
-            render::typed(cli.format)
+            cli.format.name()
         );
     }
     match &cli.command {
@@ -155,28 +150,32 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
         Command::Overlaps(a) => routes_cmd::overlaps(a, cli.format, out),
         Command::Info => info_cmd::info(&snap()?, cli.format, out),
         Command::Completions(a) => explain_cmd::completions(a, out),
-        Command::Nsg(args::NsgCommand::Verify(a)) => nsg_cmd::verify(&snap()?, a, cli.format, out),
-        Command::Nsg(args::NsgCommand::Require(a)) => {
-            nsg_cmd::require(&snap()?, a, cli.format, out)
+        Command::Nsg(args::NsgCommand::Verify(a)) => {
+            nsg_cmd::verify(&snap()?, a, cli.format, cli.quiet, out)
         }
-        Command::Nsg(args::NsgCommand::Reach(a)) => nsg_cmd::reach(&snap()?, a, cli.format, out),
+        Command::Nsg(args::NsgCommand::Require(a)) => {
+            nsg_cmd::require(&snap()?, a, cli.format, cli.quiet, out)
+        }
+        Command::Nsg(args::NsgCommand::Reach(a)) => {
+            nsg_cmd::reach(&snap()?, a, cli.format, cli.quiet, out)
+        }
         Command::Nsg(args::NsgCommand::Analyze(a)) => {
-            nsg_cmd::analyze(&snap()?, a, cli.format, out)
+            nsg_cmd::analyze(&snap()?, a, cli.format, cli.quiet, out)
         }
         Command::Nsg(args::NsgCommand::FromClassbench(a)) => {
             if !matches!(cli.format, render::Format::Table | render::Format::Json) {
                 bail!(
                     "--format {}: from-classbench writes an NSG as JSON (az and REST shape)",
-                    render::typed(cli.format)
+                    cli.format.name()
                 );
             }
-            nsg_cmd::from_classbench(a, out)
+            nsg_cmd::from_classbench(a, cli.quiet, out)
         }
         Command::Flows(args::FlowsCommand::Attribute(a)) => {
-            flows_cmd::attribute(&snap()?.snap, a, cli.format, cli.quiet, out)
+            flows_cmd::attribute(&snap()?, a, cli.format, cli.quiet, out)
         }
         Command::Flows(args::FlowsCommand::Verify(a)) => {
-            flows_cmd::verify(&snap()?.snap, a, cli.format, cli.quiet, out)
+            flows_cmd::verify(&snap()?, a, cli.format, cli.quiet, out)
         }
         Command::Flows(args::FlowsCommand::Synth(a)) => {
             flows_cmd::synth(&snap()?.snap, a, cli.quiet, out)

@@ -16,8 +16,8 @@ use tagnet::nsg::eval::Context as NsgContext;
 use tagnet::nsg::model::{Direction, Flow, Nsg, Protocol};
 
 /// Rule sets past Azure's limit load, with a warning (hidden by --quiet).
-fn warn_limits(nsgs: &[Nsg]) {
-    if super::QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+fn warn_limits(nsgs: &[Nsg], quiet: bool) {
+    if quiet {
         return;
     }
     for n in nsgs {
@@ -32,14 +32,14 @@ fn warn_limits(nsgs: &[Nsg]) {
 }
 
 /// Reads `FILE` or `FILE#NAME`: the one NSG it holds, or the one named.
-fn read_nsg(spec: &str) -> Result<Nsg> {
+fn read_nsg(spec: &str, quiet: bool) -> Result<Nsg> {
     let (path, name) = match spec.rsplit_once('#') {
         Some((p, n)) if !Path::new(spec).exists() => (p, Some(n)),
         _ => (spec, None),
     };
     let (bytes, origin) = tagnet::load::read_input(Path::new(path))?;
     let mut all = tagnet::nsg::load::parse(&bytes, &origin)?;
-    warn_limits(&all);
+    warn_limits(&all, quiet);
     match name {
         Some(n) => {
             let names: Vec<String> = all.iter().map(|x| x.name.clone()).collect();
@@ -72,10 +72,11 @@ fn scope(
     nic_nsg: Option<&str>,
     vnet: &[String],
     asg: &[String],
+    quiet: bool,
 ) -> Result<tagnet::ops::nsg::Scope> {
     Ok(tagnet::ops::nsg::Scope {
-        nsg: nsg.map(read_nsg).transpose()?,
-        nic_nsg: nic_nsg.map(read_nsg).transpose()?,
+        nsg: nsg.map(|n| read_nsg(n, quiet)).transpose()?,
+        nic_nsg: nic_nsg.map(|n| read_nsg(n, quiet)).transpose()?,
         vnet: vnet_spaces(vnet)?,
         asgs: asgs(asg)?,
     })
@@ -88,8 +89,9 @@ pub fn compiled_pair(
     nic_nsg: Option<&str>,
     vnet: &[String],
     asg: &[String],
+    quiet: bool,
 ) -> Result<(Option<CompiledNsg>, Option<CompiledNsg>)> {
-    let r = scope(nsg, nic_nsg, vnet, asg)?.resolve(snap)?;
+    let r = scope(nsg, nic_nsg, vnet, asg, quiet)?.resolve(snap)?;
     Ok((
         r.subnet.as_ref().map(tagnet::nsg::compile),
         r.nic.as_ref().map(tagnet::nsg::compile),
@@ -155,25 +157,16 @@ fn parse_flow(line: &str) -> std::result::Result<Option<Flow>, String> {
     Flow::parse_line(line)
 }
 
-pub fn verify(
-    snap: &super::source::Loaded,
+/// A flow line: its number, and the flow (`None` for a blank, comment or header line) or why
+/// it is not one.
+type FlowLine = (usize, std::result::Result<Option<Flow>, String>);
+
+/// The flows of `nsg verify`: `--flows FILE` lines (a bad line is reported and skipped), or
+/// the one flow of `--direction`, `--protocol`, `--local`, `--remote`.
+fn read_flows(
     a: &NsgVerifyArgs,
-    format: Format,
-    out: &mut dyn Write,
-) -> Result<Status> {
-    if format.is_deployment() || format == Format::Markdown {
-        bail!(
-            "--format {}: nsg verify writes table, json, ndjson or csv",
-            render::typed(format)
-        );
-    }
-    let nsg_scope = scope(a.nsg.as_deref(), a.nic_nsg.as_deref(), &a.vnet, &a.asg)?;
-    let resolved = nsg_scope.resolve(snap)?;
-    let (cs, cn) = (
-        resolved.subnet.as_ref().map(tagnet::nsg::compile),
-        resolved.nic.as_ref().map(tagnet::nsg::compile),
-    );
-    let flows: Vec<(usize, std::result::Result<Option<Flow>, String>)> = match &a.flows {
+) -> Result<Vec<FlowLine>> {
+    Ok(match &a.flows {
         Some(path) => {
             let (bytes, origin) = tagnet::load::read_input(path)?;
             let text =
@@ -237,16 +230,21 @@ pub fn verify(
                 })),
             )]
         }
-    };
-    let decisions: Vec<(Flow, tagnet::nsg::Decision)> = flows
-        .par_iter()
-        .filter_map(|(_, r)| r.as_ref().ok().and_then(|f| *f))
-        .map(|f| (f, tagnet::nsg::decide(cs.as_ref(), cn.as_ref(), &f)))
-        .collect();
-    drop(flows);
+    })
+}
+
+/// CSV or NDJSON rows of the verdicts, rendered in parallel blocks and written in input order;
+/// each NSG's and rule's name escaped once per format.
+fn stream_verdicts(
+    out: &mut dyn Write,
+    format: Format,
+    decisions: &[(Flow, tagnet::nsg::Decision)],
+    cs: Option<&CompiledNsg>,
+    cn: Option<&CompiledNsg>,
+) -> Result<()> {
     let of = |hop: tagnet::nsg::Hop| match hop {
-        tagnet::nsg::Hop::Subnet => cs.as_ref(),
-        tagnet::nsg::Hop::Nic => cn.as_ref(),
+        tagnet::nsg::Hop::Subnet => cs,
+        tagnet::nsg::Hop::Nic => cn,
     };
     // Names as each format writes them, once per rule.
     let names = |hop, esc: &dyn Fn(&str) -> String| -> (String, Vec<String>) {
@@ -270,6 +268,90 @@ pub fn verify(
             (Some((tagnet::nsg::Hop::Nic, i)), false) => (nj.as_str(), njr[i].as_str()),
         }
     };
+    // Rendered in parallel blocks, written in input order.
+    if format == Format::Csv {
+        out.write_all(
+            b"access,nsg,rule,direction,protocol,local_ip,local_port,remote_ip,remote_port\n",
+        )?;
+    }
+    let blocks: Vec<String> = decisions
+        .par_chunks(8192)
+        .map(|chunk| {
+            use std::fmt::Write as _;
+            let mut b = String::with_capacity(chunk.len() * 160);
+            for (f, v) in chunk {
+                let (nsg, rule) = text_of(v, format == Format::Csv);
+                if format == Format::Csv {
+                    let _ = writeln!(
+                        b,
+                        "{},{},{},{},{},{},{},{},{}",
+                        v.access,
+                        nsg,
+                        rule,
+                        f.direction,
+                        f.protocol.name(),
+                        f.local_ip,
+                        f.local_port,
+                        f.remote_ip,
+                        f.remote_port
+                    );
+                } else {
+                    let _ = writeln!(
+                        b,
+                        "{{\"access\":\"{}\",\"nsg\":{},\"rule\":{},\"direction\":\"{}\",\"protocol\":\"{}\",\"local_ip\":\"{}\",\"local_port\":{},\"remote_ip\":\"{}\",\"remote_port\":{}}}",
+                        v.access,
+                        nsg,
+                        rule,
+                        f.direction,
+                        f.protocol.name(),
+                        f.local_ip,
+                        f.local_port,
+                        f.remote_ip,
+                        f.remote_port
+                    );
+                }
+            }
+            b
+        })
+        .collect();
+    for b in blocks {
+        out.write_all(b.as_bytes())?;
+    }
+    Ok(())
+}
+
+pub fn verify(
+    snap: &super::source::Loaded,
+    a: &NsgVerifyArgs,
+    format: Format,
+    quiet: bool,
+    out: &mut dyn Write,
+) -> Result<Status> {
+    if format.is_deployment() || format == Format::Markdown {
+        bail!(
+            "--format {}: nsg verify writes table, json, ndjson or csv",
+            format.name()
+        );
+    }
+    let nsg_scope = scope(
+        a.nsg.as_deref(),
+        a.nic_nsg.as_deref(),
+        &a.vnet,
+        &a.asg,
+        quiet,
+    )?;
+    let resolved = nsg_scope.resolve(snap)?;
+    let (cs, cn) = (
+        resolved.subnet.as_ref().map(tagnet::nsg::compile),
+        resolved.nic.as_ref().map(tagnet::nsg::compile),
+    );
+    let flows = read_flows(a)?;
+    let decisions: Vec<(Flow, tagnet::nsg::Decision)> = flows
+        .par_iter()
+        .filter_map(|(_, r)| r.as_ref().ok().and_then(|f| *f))
+        .map(|f| (f, tagnet::nsg::decide(cs.as_ref(), cn.as_ref(), &f)))
+        .collect();
+    drop(flows);
     if decisions.is_empty() {
         bail!("no valid flow to verify");
     }
@@ -277,55 +359,7 @@ pub fn verify(
         .iter()
         .any(|(_, d)| d.access == tagnet::nsg::model::Access::Deny);
     if matches!(format, Format::Ndjson | Format::Csv) {
-        // Rendered in parallel blocks, written in input order.
-        if format == Format::Csv {
-            out.write_all(
-                b"access,nsg,rule,direction,protocol,local_ip,local_port,remote_ip,remote_port\n",
-            )?;
-        }
-        let blocks: Vec<String> = decisions
-            .par_chunks(8192)
-            .map(|chunk| {
-                use std::fmt::Write as _;
-                let mut b = String::with_capacity(chunk.len() * 160);
-                for (f, v) in chunk {
-                    let (nsg, rule) = text_of(v, format == Format::Csv);
-                    if format == Format::Csv {
-                        let _ = writeln!(
-                            b,
-                            "{},{},{},{},{},{},{},{},{}",
-                            v.access,
-                            nsg,
-                            rule,
-                            f.direction,
-                            f.protocol.name(),
-                            f.local_ip,
-                            f.local_port,
-                            f.remote_ip,
-                            f.remote_port
-                        );
-                    } else {
-                        let _ = writeln!(
-                            b,
-                            "{{\"access\":\"{}\",\"nsg\":{},\"rule\":{},\"direction\":\"{}\",\"protocol\":\"{}\",\"local_ip\":\"{}\",\"local_port\":{},\"remote_ip\":\"{}\",\"remote_port\":{}}}",
-                            v.access,
-                            nsg,
-                            rule,
-                            f.direction,
-                            f.protocol.name(),
-                            f.local_ip,
-                            f.local_port,
-                            f.remote_ip,
-                            f.remote_port
-                        );
-                    }
-                }
-                b
-            })
-            .collect();
-        for b in blocks {
-            out.write_all(b.as_bytes())?;
-        }
+        stream_verdicts(out, format, &decisions, cs.as_ref(), cn.as_ref())?;
         return Ok(if denied {
             Status::NoMatch
         } else {
@@ -357,8 +391,14 @@ struct Scoped {
     local: IpAddr,
 }
 
-fn scoped(snap: &Snapshot, s: &super::args::NsgScope) -> Result<Scoped> {
-    let sc = scope(s.nsg.as_deref(), s.nic_nsg.as_deref(), &s.vnet, &s.asg)?;
+fn scoped(snap: &Snapshot, s: &super::args::NsgScope, quiet: bool) -> Result<Scoped> {
+    let sc = scope(
+        s.nsg.as_deref(),
+        s.nic_nsg.as_deref(),
+        &s.vnet,
+        &s.asg,
+        quiet,
+    )?;
     let r = sc.resolve(snap)?;
     let local = match &s.local {
         Some(t) => {
@@ -391,13 +431,14 @@ pub fn require(
     snap: &super::source::Loaded,
     a: &super::args::NsgRequireArgs,
     format: Format,
+    quiet: bool,
     out: &mut dyn Write,
 ) -> Result<Status> {
     use tagnet::nsg::reach::{Met, profiles};
     if format.is_deployment() {
         bail!(
             "--format {}: nsg require writes table, json, ndjson, csv or markdown",
-            render::typed(format)
+            format.name()
         );
     }
     let all = profiles();
@@ -422,7 +463,7 @@ pub fn require(
             .context("no default profile")?,
     };
     let region = snap.resolve_region(&a.region)?.to_string();
-    let sc = scoped(snap, &a.scope)?;
+    let sc = scoped(snap, &a.scope, quiet)?;
     let (rows, notes) = tagnet::nsg::reach::require(
         snap,
         &profile,
@@ -501,12 +542,13 @@ pub fn reach(
     snap: &super::source::Loaded,
     a: &super::args::NsgReachArgs,
     format: Format,
+    quiet: bool,
     out: &mut dyn Write,
 ) -> Result<Status> {
     if format.is_deployment() {
         bail!(
             "--format {}: nsg reach writes table, json, ndjson, csv or markdown",
-            render::typed(format)
+            format.name()
         );
     }
     let sc = scope(
@@ -514,6 +556,7 @@ pub fn reach(
         a.scope.nic_nsg.as_deref(),
         &a.scope.vnet,
         &a.scope.asg,
+        quiet,
     )?;
     let params = tagnet::ops::nsg::ReachParams {
         direction: a.direction.clone(),
@@ -565,13 +608,14 @@ pub fn analyze(
     snap: &super::source::Loaded,
     a: &super::args::NsgAnalyzeArgs,
     format: Format,
+    quiet: bool,
     out: &mut dyn Write,
 ) -> Result<Status> {
     use tagnet::findings::Severity;
     if format.is_deployment() {
         bail!(
             "--format {}: nsg analyze writes table, json, ndjson, csv, markdown or sarif",
-            render::typed(format)
+            format.name()
         );
     }
     let ctx = NsgContext {
@@ -583,11 +627,11 @@ pub fn analyze(
     let mut files = Vec::new();
     for spec in &a.nsg {
         let nsgs = if spec.contains('#') && !Path::new(spec).exists() {
-            vec![read_nsg(spec)?]
+            vec![read_nsg(spec, quiet)?]
         } else {
             let (bytes, origin) = tagnet::load::read_input(Path::new(spec))?;
             let all = tagnet::nsg::load::parse(&bytes, &origin)?;
-            warn_limits(&all);
+            warn_limits(&all, quiet);
             all
         };
         let file = spec.split('#').next().unwrap_or(spec).to_string();
@@ -661,7 +705,11 @@ pub fn analyze(
     })
 }
 
-pub fn from_classbench(a: &super::args::FromClassbenchArgs, out: &mut dyn Write) -> Result<Status> {
+pub fn from_classbench(
+    a: &super::args::FromClassbenchArgs,
+    quiet: bool,
+    out: &mut dyn Write,
+) -> Result<Status> {
     let access = match a.access.to_ascii_lowercase().as_str() {
         "allow" => "Allow",
         "deny" => "Deny",
@@ -679,7 +727,7 @@ pub fn from_classbench(a: &super::args::FromClassbenchArgs, out: &mut dyn Write)
             c.skipped.len() - 20
         );
     }
-    if c.rules > 1000 && !super::QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+    if c.rules > 1000 && !quiet {
         eprintln!(
             "tagnet: warning: {} rules, more than Azure's 1,000 per NSG: tagnet evaluates it, Azure would refuse it",
             c.rules

@@ -16,21 +16,6 @@ pub fn records<T: Serialize>(
     tagnet::render::records(out, format, snapshot, headers, records, cells)
 }
 
-/// The value as the user typed it after `--format` (for messages), else [`Format::name`].
-pub fn typed(format: Format) -> String {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .enumerate()
-        .rev()
-        .find_map(|(i, a)| match a.strip_prefix("--format=") {
-            Some(v) => Some(v.to_string()),
-            None if a == "--format" => args.get(i + 1).cloned(),
-            None => None,
-        })
-        .filter(|v| v.eq_ignore_ascii_case(format.name()))
-        .unwrap_or_else(|| format.name().to_string())
-}
-
 /// One SARIF result: a finding, the file it is about and related places (text, name).
 pub struct SarifResult<'a> {
     /// The finding.

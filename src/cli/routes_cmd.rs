@@ -8,7 +8,6 @@ use ipnet::IpNet;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::io::Write;
-use tagnet::Snapshot;
 use tagnet::overlaps::{Labelled, Relation};
 use tagnet::prefixset::{PrefixSet, Ranges};
 use tagnet::routes::deploy::{self, Header, Layout};
@@ -215,96 +214,51 @@ pub fn audit(
     if matches!(format, Format::Arm | Format::Bicep | Format::Terraform) {
         bail!(
             "--format {}: routes audit writes table, json, ndjson, csv or az (the plan as a script)",
-            render::typed(format)
+            format.name()
         );
     }
     let (bytes, origin) = tagnet::load::read_input(&a.route_table)?;
     let table = tagnet::routes::audit::parse_route_table(&bytes, &origin)?;
-    let vnet = parse_prefixes(&a.vnet, "--vnet prefix")?;
-    let chosen = tagnet::ops::udr::UdrParams {
-        regions: a.region.clone(),
-        paired: a.paired,
-        profile: a.tags.profile.clone(),
-        tags: a.tags.tag.clone(),
-        only_tags: a.tags.only_tag.clone(),
-        ..Default::default()
-    }
-    .validate(snap)?
-    .request;
-    let (regions, profile_tags, named_tags) =
-        (chosen.regions, chosen.profile_tags, chosen.named_tags);
-    let required = tagnet::routes::required_tags(snap, &regions, &profile_tags, &named_tags)?;
-    let previous = match &a.previous {
-        Some(path) => {
-            let old = tagnet::load::load_path(path)
-                .with_context(|| format!("loading --previous `{}`", path.display()))?;
-            let mut nets = Vec::new();
-            for t in profile_tags.iter().chain(&named_tags) {
-                for r in &regions {
-                    if let Ok(ids) = old.resolve_tag(t, Some(r)) {
-                        for id in ids {
-                            let tag = old.tag(id);
-                            nets.extend(tag.v4().iter().map(|&n| IpNet::V4(n)));
-                            nets.extend(tag.v6().iter().map(|&n| IpNet::V6(n)));
-                        }
-                    }
-                }
-            }
-            Some(PrefixSet::from_prefixes(nets))
-        }
-        None => None,
-    };
-    let related = tagnet::routes::audit::related(snap, &required.ids);
-    let opts = tagnet::routes::audit::AuditOptions {
-        vnet,
+    let previous = a
+        .previous
+        .as_ref()
+        .map(|path| {
+            tagnet::load::load_path(path)
+                .with_context(|| format!("loading --previous `{}`", path.display()))
+        })
+        .transpose()?;
+    let params = tagnet::ops::audit::AuditParams {
+        tags: tagnet::ops::udr::UdrParams {
+            regions: a.region.clone(),
+            paired: a.paired,
+            profile: a.tags.profile.clone(),
+            tags: a.tags.tag.clone(),
+            only_tags: a.tags.only_tag.clone(),
+            ..Default::default()
+        },
+        vnet: a.vnet.clone(),
         ipv6: a.ipv6,
-        default_route: a
-            .default_route
-            .as_deref()
-            .map(default_route)
-            .transpose()?
-            .flatten(),
-        default_route_declared: a.default_route.is_some(),
-        related: Some(&related),
-        previous: previous.as_ref(),
+        default_route: a.default_route.as_deref().map(default_route).transpose()?,
         prune: a.prune,
         max_routes: a.max_routes,
     };
     let levels = super::severity(&a.severity, tagnet::findings::severity::Command::Audit)?;
-    let mut report = tagnet::routes::audit::audit(snap, &table, &required.ids, &opts)?;
-    report
-        .findings
-        .retain_mut(|f| levels.adjust(&mut f.finding));
+    let doc = tagnet::ops::audit::audit(
+        snap,
+        &snap.info,
+        &table,
+        &params,
+        previous.as_ref(),
+        &levels,
+    )?;
     if !quiet {
-        for n in required.notes.iter().chain(&report.notes) {
+        for n in &doc.notes {
             eprintln!("tagnet: note: {n}");
         }
     }
-    let script = plan_script(snap, &report);
+    let (report, script) = (&doc.audit, &doc.plan);
     match format {
         Format::Json => {
-            #[derive(Serialize)]
-            struct Doc<'a> {
-                #[serde(flatten)]
-                audit: &'a tagnet::routes::audit::Audit,
-                ensure: Vec<RouteRecord<'a>>,
-                delete: Vec<&'a str>,
-                review: Vec<&'a str>,
-                plan: &'a str,
-                cloud: &'a str,
-                change_number: u64,
-                snapshot: Option<&'a super::source::SnapshotInfo>,
-            }
-            let doc = Doc {
-                audit: &report,
-                ensure: report.ensure.iter().map(record).collect(),
-                delete: report.delete.iter().map(|d| d.name.as_str()).collect(),
-                review: report.review.iter().map(|d| d.name.as_str()).collect(),
-                plan: &script,
-                cloud: snap.cloud(),
-                change_number: snap.change_number(),
-                snapshot: Some(&snap.info),
-            };
             serde_json::to_writer_pretty(&mut *out, &doc)?;
             writeln!(out)?;
         }
@@ -387,34 +341,6 @@ pub fn audit(
     })
 }
 
-fn plan_script(snap: &Snapshot, report: &tagnet::routes::audit::Audit) -> String {
-    deploy::az_plan(
-        &report.ensure,
-        &report.delete,
-        &report.review,
-        &Header {
-            lines: vec![
-                format!(
-                    "Plan from `tagnet routes audit` for {}, on {} service tags changeNumber {}.",
-                    report.required_tags.join(", "),
-                    snap.cloud(),
-                    snap.change_number()
-                ),
-                format!(
-                    "{} route(s) to create or update, {} to delete, {} for review; the table holds {} routes, {} after (limit {}).",
-                    report.ensure.len(),
-                    report.delete.len(),
-                    report.review.len(),
-                    report.routes_now,
-                    report.routes_after,
-                    report.max_routes
-                ),
-            ],
-        },
-        report.max_routes,
-    )
-}
-
 /// Parses one `PREFIX` or `LABEL PREFIX` line: `None` for a blank or comment line. A bare
 /// address is a host prefix; host bits set is an error (usually a typo).
 fn parse_line<'a>(raw: &'a str, no: usize, origin: &str) -> Result<Option<(&'a str, IpNet)>> {
@@ -488,7 +414,7 @@ pub fn aggregate(a: &AggregateArgs, format: Format, out: &mut dyn Write) -> Resu
     if format.is_deployment() {
         bail!(
             "--format {}: aggregate writes table, json, ndjson or csv",
-            render::typed(format)
+            format.name()
         );
     }
     let nets = read_lines(&a.input, |_, net, _| net)?;
@@ -563,7 +489,7 @@ pub fn overlaps(a: &OverlapsArgs, format: Format, out: &mut dyn Write) -> Result
     if format.is_deployment() {
         bail!(
             "--format {}: overlaps writes table, json, ndjson or csv",
-            render::typed(format)
+            format.name()
         );
     }
     let (items, lines): (Vec<Labelled>, Vec<usize>) = read_lines(&a.input, |label, prefix, no| {

@@ -9,12 +9,16 @@
 //! each front end spells its own way (`--max-routes`, `max_routes`, `max_routes=`).
 //!
 //! - [`source`]: which snapshot a request uses and how reports name it.
+//! - [`audit`]: a route table against the routes the required tags need, and the plan.
+//! - [`diff`]: what a week's change means for a route table.
 //! - [`lookup`]: every tag holding an address, or related to a prefix.
 //! - [`catalog`]: the tags of a snapshot, filtered; the prefixes of tags.
 //! - [`nsg`]: an NSG scope; `nsg verify` and `nsg reach`.
 //! - [`udr`]: the routes forced tunneling needs.
 
+pub mod audit;
 pub mod catalog;
+pub mod diff;
 pub mod lookup;
 pub mod nsg;
 pub mod source;

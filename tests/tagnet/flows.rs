@@ -407,7 +407,10 @@ fn flows_commands_end_to_end() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let js_rows: Vec<serde_json::Value> = serde_json::from_slice(&js.stdout).unwrap();
+    // A JSON document names its snapshot: {"snapshot": …, "records": [...]}.
+    let js_doc: serde_json::Value = serde_json::from_slice(&js.stdout).unwrap();
+    assert_eq!(js_doc["snapshot"]["cloud"], "Public");
+    let js_rows: Vec<serde_json::Value> = js_doc["records"].as_array().unwrap().clone();
     assert_eq!(csv_rows.lines().count() as u64, tuples + 1);
     assert_eq!(nd_rows.len() as u64, tuples);
     assert_eq!(nd_rows, js_rows);

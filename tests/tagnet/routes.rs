@@ -917,7 +917,7 @@ fn udr_reserve_budget_and_arguments() {
         err.contains("IPv6") && !err.contains("--never-cover space"),
         "{err}"
     );
-    // --format is case-insensitive; errors spell it as the user does.
+    // --format is case-insensitive; errors name it as `--format` lists it.
     tagnet(&path)
         .args(["udr", "--region", "eastus2", "--format", "JSON"])
         .assert()

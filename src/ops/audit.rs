@@ -1,0 +1,160 @@
+//! `routes audit` (and the impact part of `diff --route-table`): a route table checked
+//! against the routes the required tags need, with the plan that fixes it, as one request
+//! for every front end.
+
+use super::SnapshotInfo;
+use crate::Snapshot;
+use crate::error::{Error, Result};
+use crate::findings::severity::Resolved;
+use crate::prefixset::PrefixSet;
+use crate::routes::NextHop;
+use crate::routes::audit::{Audit, AuditOptions, RouteTable};
+use crate::routes::deploy::{self, Header};
+use crate::text::{self, HostBits};
+use serde::Serialize;
+
+/// An audit request as a front end receives it.
+#[derive(Debug, Clone, Default)]
+pub struct AuditParams {
+    /// Regions (and their tags), as `udr` takes them.
+    pub tags: super::udr::UdrParams,
+    /// The VNet's address space, as prefixes.
+    pub vnet: Vec<String>,
+    /// Audit IPv6 too.
+    pub ipv6: bool,
+    /// A `0.0.0.0/0` advertised by BGP (`Some(None)`: declared as none).
+    pub default_route: Option<Option<NextHop>>,
+    /// Delete stale routes in the plan.
+    pub prune: bool,
+    /// The table's route limit.
+    pub max_routes: usize,
+}
+
+/// The audit, its plan as an `az` script, and the notes of choosing the tags.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditReport {
+    /// Findings, plan and counts.
+    #[serde(flatten)]
+    pub audit: Audit,
+    /// Routes the plan creates or updates.
+    pub ensure: Vec<super::udr::RouteRecord>,
+    /// Routes the plan deletes, by name.
+    pub delete: Vec<String>,
+    /// Stale routes for review, by name.
+    pub review: Vec<String>,
+    /// The plan as a bash script of `az` commands.
+    pub plan: String,
+    /// The snapshot's cloud.
+    pub cloud: String,
+    /// The snapshot's changeNumber.
+    pub change_number: u64,
+    /// The snapshot.
+    pub snapshot: SnapshotInfo,
+    /// Notes of choosing the required tags and of the audit.
+    #[serde(skip)]
+    pub notes: Vec<String>,
+}
+
+/// Every address the tags of a request held in an earlier snapshot (`--previous`): routes to
+/// Internet holding only such addresses are tagnet's, and stale when no required tag holds
+/// them now.
+pub fn previous_addresses(old: &Snapshot, tags: &[String], regions: &[String]) -> PrefixSet {
+    let mut nets = Vec::new();
+    for t in tags {
+        for r in regions {
+            if let Ok(ids) = old.resolve_tag(t, Some(r)) {
+                nets.extend(ids.iter().flat_map(|&id| old.tag(id).prefixes()));
+            }
+        }
+    }
+    PrefixSet::from_prefixes(nets)
+}
+
+/// Audits a route table; `levels` sets the findings' severities (`allow` drops them).
+pub fn audit(
+    snap: &Snapshot,
+    info: &SnapshotInfo,
+    table: &RouteTable,
+    p: &AuditParams,
+    previous: Option<&Snapshot>,
+    levels: &Resolved,
+) -> Result<AuditReport> {
+    let chosen = p.tags.validate(snap)?.request;
+    let mut vnet = Vec::with_capacity(p.vnet.len());
+    for t in &p.vnet {
+        vnet.push(text::prefix(t, HostBits::Clear).map_err(|reason| {
+            Error::field(
+                "vnet",
+                format!(": invalid prefix `{}`: {reason}", text::quoted(t)),
+            )
+        })?);
+    }
+    let mut all_tags = chosen.profile_tags.clone();
+    all_tags.extend(chosen.named_tags.iter().cloned());
+    let required = crate::routes::required_tags(
+        snap,
+        &chosen.regions,
+        &chosen.profile_tags,
+        &chosen.named_tags,
+    )?;
+    let previous = previous.map(|old| previous_addresses(old, &all_tags, &chosen.regions));
+    let related = crate::routes::audit::related(snap, &required.ids);
+    let opts = AuditOptions {
+        vnet,
+        ipv6: p.ipv6,
+        default_route: p.default_route.flatten(),
+        default_route_declared: p.default_route.is_some(),
+        related: Some(&related),
+        previous: previous.as_ref(),
+        prune: p.prune,
+        max_routes: p.max_routes,
+    };
+    let mut audit = crate::routes::audit::audit(snap, table, &required.ids, &opts)?;
+    audit.findings.retain_mut(|f| levels.adjust(&mut f.finding));
+    let mut notes = required.notes;
+    notes.extend(audit.notes.iter().cloned());
+    Ok(AuditReport {
+        ensure: audit
+            .ensure
+            .iter()
+            .map(super::udr::RouteRecord::of)
+            .collect(),
+        delete: audit.delete.iter().map(|d| d.name.clone()).collect(),
+        review: audit.review.iter().map(|d| d.name.clone()).collect(),
+        plan: plan_script(snap, &audit),
+        cloud: snap.cloud().to_string(),
+        change_number: snap.change_number(),
+        snapshot: info.clone(),
+        notes,
+        audit,
+    })
+}
+
+/// The plan as a bash script of `az` commands.
+pub fn plan_script(snap: &Snapshot, report: &Audit) -> String {
+    deploy::az_plan(
+        &report.ensure,
+        &report.delete,
+        &report.review,
+        &Header {
+            lines: vec![
+                format!(
+                    "Plan from `tagnet routes audit` for {}, on {} service tags changeNumber {}.",
+                    report.required_tags.join(", "),
+                    snap.cloud(),
+                    snap.change_number()
+                ),
+                format!(
+                    "{} route(s) to create or update, {} to delete, {} for review; the table holds {} routes, {} after (limit {}).",
+                    report.ensure.len(),
+                    report.delete.len(),
+                    report.review.len(),
+                    report.routes_now,
+                    report.routes_after,
+                    report.max_routes
+                ),
+            ],
+        },
+        report.max_routes,
+    )
+}

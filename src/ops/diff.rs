@@ -1,0 +1,163 @@
+//! `diff --route-table`: what a week's change of service tags means for a route table — the
+//! table audited against the new snapshot (the old one's addresses tying its stale routes) and
+//! the `udr` routes the new snapshot adds and drops.
+
+use crate::Snapshot;
+use crate::error::{Error, Result};
+use crate::findings::Severity;
+use crate::findings::severity::Resolved;
+use crate::routes::NextHop;
+use crate::routes::audit::{AuditFinding, AuditOptions, RouteTable};
+use crate::text::{self, HostBits};
+use serde::Serialize;
+
+/// What to check a table for.
+#[derive(Debug, Clone, Default)]
+pub struct ImpactParams {
+    /// Region codes.
+    pub regions: Vec<String>,
+    /// The `udr` profile whose tags the table routes (`None`: the default one).
+    pub profile: Option<String>,
+    /// The VNet's address space, as prefixes.
+    pub vnet: Vec<String>,
+    /// A `0.0.0.0/0` advertised by BGP (`Some(None)`: declared as none).
+    pub default_route: Option<Option<NextHop>>,
+    /// Delete stale routes in the plan.
+    pub prune: bool,
+}
+
+/// What a snapshot change means for one route table.
+#[derive(Debug, Clone, Serialize)]
+pub struct Impact {
+    /// The regions and tags checked.
+    pub required_tags: Vec<String>,
+    /// The table's audit against the new snapshot (the old one's required prefixes tie stale
+    /// routes).
+    pub findings: Vec<AuditFinding>,
+    /// `udr` routes (default options) the new snapshot adds: name and prefix.
+    pub udr_add: Vec<(String, String)>,
+    /// `udr` routes the new snapshot drops.
+    pub udr_delete: Vec<(String, String)>,
+    /// The audit's plan for the table as it is.
+    pub plan: String,
+}
+
+impl Impact {
+    /// Whether something is to be done: a `udr` route to add or drop, or a finding of warning
+    /// or error level.
+    pub fn action_needed(&self) -> bool {
+        !self.udr_add.is_empty()
+            || !self.udr_delete.is_empty()
+            || self
+                .findings
+                .iter()
+                .any(|f| matches!(f.finding.severity, Severity::Error | Severity::Warning))
+    }
+}
+
+/// The `udr` routes of a profile in regions: (name, prefix).
+fn udr_routes(
+    snap: &Snapshot,
+    regions: &[String],
+    profile: &[String],
+) -> Result<Vec<(String, String)>> {
+    let req = crate::routes::UdrRequest {
+        regions: regions.to_vec(),
+        profile_tags: profile.to_vec(),
+        named_tags: Vec::new(),
+        ipv6: false,
+        next_hop: NextHop::Internet,
+        max_routes: crate::routes::DEFAULT_MAX_ROUTES,
+        reserve: 1,
+        exact: false,
+        use_service_tags: false,
+        never_cover: Vec::new(),
+    };
+    match crate::routes::plan(snap, &req)? {
+        Ok(p) => Ok(p
+            .routes
+            .into_iter()
+            .map(|r| (r.name, r.address_prefix))
+            .collect()),
+        Err(over) => Err(Error::Usage(over.message)),
+    }
+}
+
+/// The impact of going from `old` to `new` on `table`; `levels` sets the findings' severities.
+pub fn impact(
+    old: &Snapshot,
+    new: &Snapshot,
+    table: &RouteTable,
+    p: &ImpactParams,
+    levels: &Resolved,
+) -> Result<Impact> {
+    let profile = match &p.profile {
+        Some(name) => crate::routes::profile(name)?,
+        None => crate::routes::profiles()
+            .into_iter()
+            .find(|x| x.default)
+            .ok_or_else(|| Error::Usage("no default profile".into()))?,
+    };
+    let required = crate::routes::required_tags(new, &p.regions, &profile.tags, &[])?;
+    let previous = super::audit::previous_addresses(old, &profile.tags, &p.regions);
+    let related = crate::routes::audit::related(new, &required.ids);
+    let mut vnet = Vec::with_capacity(p.vnet.len());
+    for t in &p.vnet {
+        vnet.push(text::prefix(t, HostBits::Clear).map_err(|reason| {
+            Error::field(
+                "vnet",
+                format!(": invalid prefix `{}`: {reason}", text::quoted(t)),
+            )
+        })?);
+    }
+    let opts = AuditOptions {
+        vnet,
+        previous: Some(&previous),
+        related: Some(&related),
+        max_routes: crate::routes::DEFAULT_MAX_ROUTES,
+        default_route: p.default_route.flatten(),
+        default_route_declared: p.default_route.is_some(),
+        prune: p.prune,
+        ..Default::default()
+    };
+    let mut report = crate::routes::audit::audit(new, table, &required.ids, &opts)?;
+    report
+        .findings
+        .retain_mut(|f| levels.adjust(&mut f.finding));
+    let plan = crate::routes::deploy::az_plan(
+        &report.ensure,
+        &report.delete,
+        &report.review,
+        &crate::routes::deploy::Header {
+            lines: vec![format!(
+                "Plan from `tagnet diff` ({} cn{} -> cn{}) for {}.",
+                new.cloud(),
+                old.change_number(),
+                new.change_number(),
+                report.required_tags.join(", ")
+            )],
+        },
+        crate::routes::DEFAULT_MAX_ROUTES,
+    );
+    let (uo, un) = (
+        udr_routes(old, &p.regions, &profile.tags)?,
+        udr_routes(new, &p.regions, &profile.tags)?,
+    );
+    let udr_add = un
+        .iter()
+        .filter(|r| !uo.iter().any(|o| o.1 == r.1))
+        .cloned()
+        .collect();
+    let udr_delete = uo
+        .iter()
+        .filter(|r| !un.iter().any(|n| n.1 == r.1))
+        .cloned()
+        .collect();
+    Ok(Impact {
+        required_tags: report.required_tags.clone(),
+        findings: report.findings,
+        udr_add,
+        udr_delete,
+        plan,
+    })
+}
