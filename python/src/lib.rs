@@ -5,6 +5,11 @@
 
 #![deny(unsafe_code)]
 
+mod arrow;
+mod flows;
+
+use arrow::*;
+
 use pyo3::buffer::PyBuffer;
 use pyo3::create_exception;
 use pyo3::exceptions::PyValueError;
@@ -24,19 +29,19 @@ create_exception!(
     "An input tagnet cannot use: the message says what, where and how to fix it."
 );
 
-fn err(e: impl std::fmt::Display) -> PyErr {
+pub(crate) fn err(e: impl std::fmt::Display) -> PyErr {
     TagnetError::new_err(e.to_string())
 }
 
 /// A request field as Python spells it: a keyword argument (`max_routes=`).
-fn py_name(field: &str) -> String {
+pub(crate) fn py_name(field: &str) -> String {
     match field {
         "regions" => "`region=`".into(),
         other => format!("`{other}=`"),
     }
 }
 
-fn tagnet_err(e: tagnet::Error) -> PyErr {
+pub(crate) fn tagnet_err(e: tagnet::Error) -> PyErr {
     // Request fields spelled as Python keyword arguments (`max_routes=`).
     let mut msg = e.spelled(&py_name);
     let mut src = std::error::Error::source(&e);
@@ -49,260 +54,12 @@ fn tagnet_err(e: tagnet::Error) -> PyErr {
 
 /// A loaded snapshot with its index.
 #[pyclass(frozen, module = "tagnet._tagnet")]
-struct Index {
+pub(crate) struct Index {
     snap: Arc<Snapshot>,
     index: Arc<TagIndex>,
     /// How reports name the snapshot (as the CLI's JSON does).
     info: tagnet::ops::SnapshotInfo,
 }
-
-/// A string column as Arrow lays it out: data, offsets (32- or 64-bit), validity bitmap.
-struct StrCol<'a> {
-    data: &'a [u8],
-    offsets: &'a [u8],
-    wide: bool,
-    start: usize,
-    len: usize,
-    validity: Option<&'a [u8]>,
-}
-
-impl StrCol<'_> {
-    /// A column over an Arrow array's buffers, its lengths checked.
-    fn new<'a>(
-        data: Option<&'a PyBuffer<u8>>,
-        offsets: &'a PyBuffer<u8>,
-        wide: bool,
-        start: usize,
-        len: usize,
-        validity: Option<&'a PyBuffer<u8>>,
-    ) -> PyResult<StrCol<'a>> {
-        let col = StrCol {
-            data: data.map(bytes_of).transpose()?.unwrap_or(&[]),
-            offsets: bytes_of(offsets)?,
-            wide,
-            start,
-            len,
-            validity: validity.map(bytes_of).transpose()?,
-        };
-        col.check()?;
-        Ok(col)
-    }
-
-    fn check(&self) -> PyResult<()> {
-        let w = if self.wide { 8 } else { 4 };
-        if self.offsets.len() < (self.start + self.len + 1) * w {
-            return Err(err("the offsets buffer is shorter than the array"));
-        }
-        if let Some(v) = self.validity
-            && v.len() * 8 < self.start + self.len
-        {
-            return Err(err("the validity bitmap is shorter than the array"));
-        }
-        Ok(())
-    }
-
-    fn off(&self, i: usize) -> usize {
-        if self.wide {
-            let b = &self.offsets[i * 8..i * 8 + 8];
-            i64::from_le_bytes(b.try_into().expect("8 bytes")) as usize
-        } else {
-            let b = &self.offsets[i * 4..i * 4 + 4];
-            i32::from_le_bytes(b.try_into().expect("4 bytes")) as usize
-        }
-    }
-
-    /// Row `i`: `None` when null; `Some(Err)` when the bytes are out of range.
-    fn get(&self, i: usize) -> Option<Result<&[u8], String>> {
-        let j = self.start + i;
-        if let Some(v) = self.validity
-            && v[j / 8] & (1 << (j % 8)) == 0
-        {
-            return None;
-        }
-        let (a, b) = (self.off(j), self.off(j + 1));
-        Some(if a <= b && b <= self.data.len() {
-            Ok(&self.data[a..b])
-        } else {
-            Err(format!("row {i}: offsets {a}..{b} outside the data buffer"))
-        })
-    }
-}
-
-/// The bytes of a Python buffer (an Arrow buffer, `bytes`, a `memoryview`), read in place,
-/// never copied. Only C-contiguous buffers are taken.
-#[allow(unsafe_code)] // the crate's one unsafe block; see the SAFETY note
-fn bytes_of(b: &PyBuffer<u8>) -> PyResult<&[u8]> {
-    if !b.is_c_contiguous() {
-        return Err(err("an Arrow buffer that is not contiguous"));
-    }
-    if b.len_bytes() == 0 {
-        return Ok(&[]);
-    }
-    // SAFETY: `b` holds the exporter's buffer view (PEP 3118) until it is dropped, which is
-    // after every use of the slice (its lifetime is `b`'s); the view is C-contiguous, of
-    // `len_bytes()` bytes at `buf_ptr()` (`PyBuffer<u8>` checked the item format is bytes).
-    // The Python side holds the Arrow array for the whole call and does not change it (Arrow
-    // arrays are immutable).
-    Ok(unsafe { std::slice::from_raw_parts(b.buf_ptr() as *const u8, b.len_bytes()) })
-}
-
-/// Row states in the `state` column given back.
-const OK: u8 = 0;
-const NULL: u8 = 1;
-const INVALID: u8 = 2;
-
-fn parse_ip(b: &[u8]) -> Option<IpAddr> {
-    tagnet::flowlog::parse_ip_bytes(b.trim_ascii())
-}
-
-/// One chunk's lookup results.
-#[derive(Default)]
-struct Part {
-    counts: Vec<i32>,
-    tags: Vec<i32>,
-    prefixes: Vec<i32>,
-    state: Vec<u8>,
-    first_bad: Option<(usize, String)>,
-}
-
-const CHUNK: usize = 16 * 1024;
-
-impl Index {
-    /// Looks up rows `0..n` given by `addr(i)`, in parallel chunks, IPv4 through the batch
-    /// path.
-    fn lookup_rows<F: Fn(usize) -> Result<Option<IpAddr>, String> + Sync>(
-        &self,
-        n: usize,
-        addr: F,
-    ) -> Parts {
-        let parts: Vec<Part> = (0..n.div_ceil(CHUNK))
-            .into_par_iter()
-            .map(|c| {
-                let lo = c * CHUNK;
-                let hi = (lo + CHUNK).min(n);
-                let mut p = Part {
-                    counts: vec![0; hi - lo],
-                    state: vec![OK; hi - lo],
-                    ..Part::default()
-                };
-                p.tags.reserve(3 * (hi - lo));
-                p.prefixes.reserve(3 * (hi - lo));
-                let mut v4 = Vec::with_capacity(hi - lo);
-                let mut v4_at = Vec::with_capacity(hi - lo);
-                let mut other: Vec<(usize, IpAddr)> = Vec::new();
-                for i in lo..hi {
-                    match addr(i) {
-                        Ok(Some(IpAddr::V4(a))) => {
-                            v4.push(a);
-                            v4_at.push(i - lo);
-                        }
-                        Ok(Some(ip)) => other.push((i - lo, ip)),
-                        Ok(None) => p.state[i - lo] = NULL,
-                        Err(e) => {
-                            p.state[i - lo] = INVALID;
-                            if p.first_bad.is_none() {
-                                p.first_bad = Some((i, e));
-                            }
-                        }
-                    }
-                }
-                // Matches per row, in row order: IPv4 rows come in order from the batch, the
-                // rest are looked up one by one; both are merged by row.
-                let mut per_row: Vec<&[Match]> = vec![&[]; hi - lo];
-                self.index.lookup_many_v4(&v4, |k, m| per_row[v4_at[k]] = m);
-                for (r, ip) in &other {
-                    per_row[*r] = self.index.lookup(*ip);
-                }
-                for (r, m) in per_row.iter().enumerate() {
-                    p.counts[r] = m.len() as i32;
-                    for x in *m {
-                        p.tags.push(x.tag as i32);
-                        p.prefixes.push(x.prefix as i32);
-                    }
-                }
-                p
-            })
-            .collect();
-        Parts(parts)
-    }
-}
-
-/// Per-chunk results, in row order.
-struct Parts(Vec<Part>);
-
-impl Parts {
-    fn first_bad(&self) -> Option<&(usize, String)> {
-        self.0.iter().find_map(|p| p.first_bad.as_ref())
-    }
-
-    /// The four columns as Python bytes, written in place (no intermediate copies), the
-    /// chunks filled in parallel.
-    fn columns<'py>(&self, py: Python<'py>) -> PyResult<Columns<'py>> {
-        let rows: usize = self.0.iter().map(|p| p.counts.len()).sum();
-        let matches: usize = self.0.iter().map(|p| p.tags.len()).sum();
-        let offsets = PyBytes::new_with(py, (rows + 1) * 4, |buf| {
-            let mut at = 0i32;
-            let mut k = 0;
-            buf[..4].copy_from_slice(&0i32.to_le_bytes());
-            for p in &self.0 {
-                for c in &p.counts {
-                    at += c;
-                    k += 1;
-                    buf[k * 4..k * 4 + 4].copy_from_slice(&at.to_le_bytes());
-                }
-            }
-            Ok(())
-        })?;
-        let fill = |pick: fn(&Part) -> &Vec<i32>| {
-            PyBytes::new_with(py, matches * 4, |buf| {
-                let mut slices = Vec::with_capacity(self.0.len());
-                let mut rest = buf;
-                for p in &self.0 {
-                    let (head, tail) = rest.split_at_mut(pick(p).len() * 4);
-                    slices.push((p, head));
-                    rest = tail;
-                }
-                slices.into_par_iter().for_each(|(p, out)| {
-                    for (o, v) in out.chunks_exact_mut(4).zip(pick(p)) {
-                        o.copy_from_slice(&v.to_le_bytes());
-                    }
-                });
-                Ok(())
-            })
-        };
-        let tags = fill(|p| &p.tags)?;
-        let prefixes = fill(|p| &p.prefixes)?;
-        let state = PyBytes::new_with(py, rows, |buf| {
-            let mut k = 0;
-            for p in &self.0 {
-                buf[k..k + p.state.len()].copy_from_slice(&p.state);
-                k += p.state.len();
-            }
-            Ok(())
-        })?;
-        Ok((offsets, tags, prefixes, state))
-    }
-}
-
-fn i32_bytes<'py>(py: Python<'py>, v: &[i32]) -> Bound<'py, PyBytes> {
-    let out: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
-    PyBytes::new(py, &out)
-}
-
-type Verified<'py> = (
-    Bound<'py, PyBytes>,
-    Bound<'py, PyBytes>,
-    Vec<String>,
-    Option<Bound<'py, PyBytes>>,
-    String,
-);
-
-type Columns<'py> = (
-    Bound<'py, PyBytes>,
-    Bound<'py, PyBytes>,
-    Bound<'py, PyBytes>,
-    Bound<'py, PyBytes>,
-);
 
 #[pymethods]
 impl Index {
@@ -861,104 +618,8 @@ fn build(py: Python<'_>, snap: Snapshot, info: tagnet::ops::SnapshotInfo) -> Ind
 }
 
 /// A report as JSON text, for `json.loads` on the Python side.
-fn json_text(v: &impl serde::Serialize) -> PyResult<String> {
+pub(crate) fn json_text(v: &impl serde::Serialize) -> PyResult<String> {
     serde_json::to_string(v).map_err(err)
-}
-
-/// Reads flow-log blobs (files, folders, as `tagnet flows attribute` does): a dict of
-/// columns (numbers as little-endian bytes, addresses and rules as lists) and the list of
-/// unreadable tuples as messages.
-#[pyfunction]
-fn read_flow_logs<'py>(
-    py: Python<'py>,
-    paths: Vec<std::path::PathBuf>,
-) -> PyResult<(Bound<'py, PyDict>, Vec<String>)> {
-    use tagnet::flowlog::read;
-    let inputs = read::inputs(&paths).map_err(tagnet_err)?;
-    #[derive(Default)]
-    struct Cols {
-        time: Vec<u8>,
-        inbound: Vec<u8>,
-        deny: Vec<u8>,
-        state: Vec<u8>,
-        protocol: Vec<u8>,
-        src: Vec<String>,
-        dst: Vec<String>,
-        src_port: Vec<u8>,
-        dst_port: Vec<u8>,
-        local: Vec<String>,
-        local_port: Vec<u8>,
-        remote: Vec<String>,
-        remote_port: Vec<u8>,
-        packets: Vec<u8>,
-        bytes: Vec<u8>,
-        rule: Vec<String>,
-        file: Vec<String>,
-        record: Vec<u8>,
-    }
-    let res: Result<(Cols, Vec<String>), tagnet::Error> = py.detach(|| {
-        let mut c = Cols::default();
-        let mut bad = Vec::new();
-        for input in &inputs {
-            let origin = input.origin();
-            let r = read::open(input)?;
-            read::read(
-                r,
-                &origin,
-                &mut |rec| {
-                    for t in &rec.tuples {
-                        let (l, lp) = t.local();
-                        let (m, mp) = t.remote();
-                        c.time.extend(t.time_ms.to_le_bytes());
-                        c.inbound.push(u8::from(
-                            t.direction == tagnet::nsg::model::Direction::Inbound,
-                        ));
-                        c.deny
-                            .push(u8::from(t.access == tagnet::nsg::model::Access::Deny));
-                        c.state
-                            .push(t.state.letter().bytes().next().unwrap_or(b'-'));
-                        c.protocol.push(t.protocol);
-                        c.src.push(t.src.to_string());
-                        c.dst.push(t.dst.to_string());
-                        c.src_port.extend(t.src_port.to_le_bytes());
-                        c.dst_port.extend(t.dst_port.to_le_bytes());
-                        c.local.push(l.to_string());
-                        c.local_port.extend(lp.to_le_bytes());
-                        c.remote.push(m.to_string());
-                        c.remote_port.extend(mp.to_le_bytes());
-                        c.packets.extend(t.packets().to_le_bytes());
-                        c.bytes.extend(t.bytes().to_le_bytes());
-                        c.rule.push(rec.groups[t.group as usize].rule.clone());
-                        c.file.push(origin.clone());
-                        c.record.extend((rec.index as u64).to_le_bytes());
-                    }
-                },
-                &mut |b| bad.push(b.to_string()),
-            );
-        }
-        Ok((c, bad))
-    });
-    let (c, bad) = res.map_err(tagnet_err)?;
-    let d = PyDict::new(py);
-    d.set_item("time_ms", PyBytes::new(py, &c.time))?;
-    d.set_item("inbound", PyBytes::new(py, &c.inbound))?;
-    d.set_item("deny", PyBytes::new(py, &c.deny))?;
-    d.set_item("state", PyBytes::new(py, &c.state))?;
-    d.set_item("protocol", PyBytes::new(py, &c.protocol))?;
-    d.set_item("src_ip", c.src)?;
-    d.set_item("src_port", PyBytes::new(py, &c.src_port))?;
-    d.set_item("dst_ip", c.dst)?;
-    d.set_item("dst_port", PyBytes::new(py, &c.dst_port))?;
-    d.set_item("local_ip", c.local)?;
-    d.set_item("local_port", PyBytes::new(py, &c.local_port))?;
-    d.set_item("remote_ip", c.remote)?;
-    d.set_item("remote_port", PyBytes::new(py, &c.remote_port))?;
-    d.set_item("packets", PyBytes::new(py, &c.packets))?;
-    d.set_item("bytes", PyBytes::new(py, &c.bytes))?;
-    d.set_item("rule", c.rule)?;
-    d.set_item("file", c.file)?;
-    d.set_item("record", PyBytes::new(py, &c.record))?;
-    Ok((d, bad))
 }
 
 #[pymodule]
@@ -969,6 +630,6 @@ fn _tagnet(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(load_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(builtin, m)?)?;
     m.add_function(wrap_pyfunction!(builtin_bytes, m)?)?;
-    m.add_function(wrap_pyfunction!(read_flow_logs, m)?)?;
+    m.add_function(wrap_pyfunction!(flows::read_flow_logs, m)?)?;
     Ok(())
 }

@@ -7,8 +7,10 @@ mod diff_cmd;
 mod explain_cmd;
 mod fetch_cmd;
 mod flows_cmd;
+mod flows_verify_cmd;
 mod info_cmd;
 mod lookup_cmd;
+mod lookup_render;
 mod nsg_cmd;
 pub mod render;
 mod routes_cmd;
@@ -175,7 +177,7 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
             flows_cmd::attribute(&snap()?, a, cli.format, cli.quiet, out)
         }
         Command::Flows(args::FlowsCommand::Verify(a)) => {
-            flows_cmd::verify(&snap()?, a, cli.format, cli.quiet, out)
+            flows_verify_cmd::verify(&snap()?, a, cli.format, cli.quiet, out)
         }
         Command::Flows(args::FlowsCommand::Synth(a)) => {
             flows_cmd::synth(&snap()?.snap, a, cli.quiet, out)

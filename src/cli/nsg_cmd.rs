@@ -163,9 +163,7 @@ type FlowLine = (usize, std::result::Result<Option<Flow>, String>);
 
 /// The flows of `nsg verify`: `--flows FILE` lines (a bad line is reported and skipped), or
 /// the one flow of `--direction`, `--protocol`, `--local`, `--remote`.
-fn read_flows(
-    a: &NsgVerifyArgs,
-) -> Result<Vec<FlowLine>> {
+fn read_flows(a: &NsgVerifyArgs) -> Result<Vec<FlowLine>> {
     Ok(match &a.flows {
         Some(path) => {
             let (bytes, origin) = tagnet::load::read_input(path)?;

@@ -4,6 +4,9 @@
 //! from the table does not compile. The checks themselves live with their commands (one file
 //! per rule of `check` in `check/rules/`).
 
+// The table's texts name placeholders such as `Storage.<region>` in plain words.
+#![allow(rustdoc::invalid_html_tags)]
+
 use super::{Rule, Severity};
 
 macro_rules! codes {

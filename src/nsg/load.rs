@@ -262,6 +262,77 @@ fn build(name: &str, rules: &[Value], defaults: &[Value], origin: &str) -> Resul
     })
 }
 
+/// One side of a rule: addresses, one service tag, or application security groups, as Azure
+/// allows them; `keys` are the side's fields (one, many, groups) for the messages.
+fn rule_address(
+    name: &str,
+    texts: Vec<String>,
+    groups: Vec<String>,
+    [one, many, asg_key]: [&str; 3],
+    side: &str,
+    invalid: &dyn Fn(String, &str) -> Error,
+) -> Result<Address> {
+    let expr = |s: &str| s.starts_with('[');
+    if texts.is_empty() && groups.is_empty() {
+        return Err(invalid(
+            format!("rule `{name}` has no {side} address: give {one}, {many} or {asg_key}"),
+            "Azure requires a source and a destination on every rule (`*` for any)",
+        ));
+    }
+    if !groups.is_empty() {
+        if !(texts.is_empty() || texts.len() == 1 && is_any(&texts[0])) {
+            return Err(invalid(
+                format!(
+                    "rule `{name}`: the {side} mixes application security groups with addresses"
+                ),
+                "a rule's source (or destination) is addresses, one service tag, or application security groups",
+            ));
+        }
+        return Ok(Address::Asgs(groups));
+    }
+    if texts.iter().any(|t| is_any(t)) {
+        return Ok(Address::Any);
+    }
+    let mut nets = Vec::new();
+    let mut tags: Vec<String> = Vec::new();
+    for t in &texts {
+        if expr(t) {
+            return Err(invalid(
+                format!(
+                    "rule `{name}`: the {side} is the ARM expression `{t}`, which tagnet cannot evaluate"
+                ),
+                "deploy-time values must be literal",
+            ));
+        }
+        match parse_address(t) {
+            Some(Ok(n)) => nets.push(n),
+            Some(Err(reason)) => {
+                return Err(invalid(
+                    format!("rule `{name}`: invalid {side} prefix `{t}`: {reason}"),
+                    "addresses are ADDRESS or ADDRESS/LENGTH, e.g. 10.1.0.0/16",
+                ));
+            }
+            None => tags.push(t.clone()),
+        }
+    }
+    match (tags.len(), nets.is_empty()) {
+        (0, _) => Ok(Address::Prefixes(nets)),
+        (1, true) => Ok(Address::Tag(tags.remove(0))),
+        _ => Err(invalid(
+            format!(
+                "rule `{name}`: the {side} holds {} service tags{}; Azure allows one service tag per rule, alone",
+                tags.len(),
+                if nets.is_empty() {
+                    ""
+                } else {
+                    " beside prefixes"
+                }
+            ),
+            "split the rule: one rule per service tag",
+        )),
+    }
+}
+
 fn rule(v: &Value, default: bool, invalid: &dyn Fn(String, &str) -> Error) -> Result<Rule> {
     let props = v.get("properties").unwrap_or(v);
     let get = |k: &str| props.get(k).or_else(|| v.get(k));
@@ -356,64 +427,7 @@ fn rule(v: &Value, default: bool, invalid: &dyn Fn(String, &str) -> Error) -> Re
     let address = |one: &str, many: &str, asg_key: &str, side: &str| -> Result<Address> {
         let texts = list(one, many);
         let groups = asgs(asg_key);
-        if texts.is_empty() && groups.is_empty() {
-            return Err(invalid(
-                format!("rule `{name}` has no {side} address: give {one}, {many} or {asg_key}"),
-                "Azure requires a source and a destination on every rule (`*` for any)",
-            ));
-        }
-        if !groups.is_empty() {
-            if !(texts.is_empty() || texts.len() == 1 && is_any(&texts[0])) {
-                return Err(invalid(
-                    format!(
-                        "rule `{name}`: the {side} mixes application security groups with addresses"
-                    ),
-                    "a rule's source (or destination) is addresses, one service tag, or application security groups",
-                ));
-            }
-            return Ok(Address::Asgs(groups));
-        }
-        if texts.iter().any(|t| is_any(t)) {
-            return Ok(Address::Any);
-        }
-        let mut nets = Vec::new();
-        let mut tags = Vec::new();
-        for t in &texts {
-            if expr(t) {
-                return Err(invalid(
-                    format!(
-                        "rule `{name}`: the {side} is the ARM expression `{t}`, which tagnet cannot evaluate"
-                    ),
-                    "deploy-time values must be literal",
-                ));
-            }
-            match parse_address(t) {
-                Some(Ok(n)) => nets.push(n),
-                Some(Err(reason)) => {
-                    return Err(invalid(
-                        format!("rule `{name}`: invalid {side} prefix `{t}`: {reason}"),
-                        "addresses are ADDRESS or ADDRESS/LENGTH, e.g. 10.1.0.0/16",
-                    ));
-                }
-                None => tags.push(t.clone()),
-            }
-        }
-        match (tags.len(), nets.is_empty()) {
-            (0, _) => Ok(Address::Prefixes(nets)),
-            (1, true) => Ok(Address::Tag(tags.remove(0))),
-            _ => Err(invalid(
-                format!(
-                    "rule `{name}`: the {side} holds {} service tags{}; Azure allows one service tag per rule, alone",
-                    tags.len(),
-                    if nets.is_empty() {
-                        ""
-                    } else {
-                        " beside prefixes"
-                    }
-                ),
-                "split the rule: one rule per service tag",
-            )),
-        }
+        rule_address(&name, texts, groups, [one, many, asg_key], side, invalid)
     };
     let ports = |one: &str, many: &str, side: &str| -> Result<Ports> {
         let texts = list(one, many);

@@ -9,6 +9,7 @@
 
 pub mod audit;
 pub mod deploy;
+pub mod table;
 
 use crate::budget::{BudgetError, budget_set};
 use crate::error::{Error, Result};

@@ -318,7 +318,22 @@ pub fn map_resource(net: &mut Network, v: &Value, origin: &str) -> bool {
                 format!("the route table cannot be read: {e}"),
             )),
         }
-    } else if is(&kind, "Microsoft.ContainerService/managedClusters") {
+    } else {
+        return map_service(net, v, &kind, &np, m, origin);
+    }
+    true
+}
+
+/// Clusters, workspaces and their compute, stores, registries, NICs, VMs and container groups
+/// (the rest of [`map_resource`]); `false` for a type `check` does not read.
+fn map_service(net: &mut Network, v: &Value, kind: &str, np: &str, m: Meta, origin: &str) -> bool {
+    let kind = kind.to_string();
+    let id = m.id.clone();
+    let at = Place {
+        origin,
+        resource: &id,
+    };
+    if is(&kind, "Microsoft.ContainerService/managedClusters") {
         map_cluster(net, v, m);
     } else if is(&kind, "Microsoft.MachineLearningServices/workspaces") {
         net.workspaces.push(Workspace {

@@ -336,12 +336,37 @@ impl Cx<'_> {
     }
 
     fn rewrite(&self, r: &Res) -> Option<Value> {
+        match r.kind.as_str() {
+            "azurerm_subnet_network_security_group_association"
+            | "azurerm_subnet_route_table_association"
+            | "azurerm_network_interface_security_group_association"
+            | "azurerm_network_security_rule"
+            | "azurerm_route"
+            | "azurerm_kubernetes_cluster_node_pool"
+            | "azurerm_storage_account_network_rules" => None,
+            "azurerm_virtual_network"
+            | "azurerm_subnet"
+            | "azurerm_virtual_network_peering"
+            | "azurerm_network_security_group"
+            | "azurerm_route_table"
+            | "azurerm_network_interface" => Some(self.rewrite_network(r)),
+            _ => Some(self.rewrite_service(r)),
+        }
+    }
+
+    /// A resource's id, type, name, location and properties, as `az` writes them.
+    fn head(r: &Res, kind: &str, name: String, props: Value) -> Value {
+        let location = r.values.get("location").cloned().unwrap_or(Value::Null);
+        json!({"id": r.address, "type": kind, "name": name, "location": location, "properties": props})
+    }
+
+    /// VNets, subnets, peerings, NSGs, route tables and NICs.
+    fn rewrite_network(&self, r: &Res) -> Value {
         let v = &r.values;
         let name = s(v.get("name")).unwrap_or_default();
-        let location = v.get("location").cloned().unwrap_or(Value::Null);
-        let head = |kind: &str, name: String, props: Value| json!({"id": r.address, "type": kind, "name": name, "location": location, "properties": props});
+        let head = |kind: &str, name: String, props: Value| Self::head(r, kind, name, props);
         let rid = |x: Option<String>| x.map_or(Value::Null, |i| json!({"id": i}));
-        Some(match r.kind.as_str() {
+        match r.kind.as_str() {
             "azurerm_virtual_network" => {
                 let subnets: Vec<Value> = v
                     .get("subnet")
@@ -448,6 +473,45 @@ impl Cx<'_> {
                     json!({"routes": routes}),
                 )
             }
+            "azurerm_network_interface" => {
+                let n = v
+                    .get("ip_configuration")
+                    .and_then(Value::as_array)
+                    .map_or(0, Vec::len);
+                let configs: Vec<Value> = (0..n)
+                    .map(|i| {
+                        let i = i.to_string();
+                        json!({"properties": {
+                            "subnet": rid(self.id(r, &["ip_configuration", &i, "subnet_id"])),
+                            "privateIPAddress": at(v, &["ip_configuration", &i, "private_ip_address"]),
+                        }})
+                    })
+                    .collect();
+                let nsg = self.res.iter().find_map(|a| {
+                    (a.kind == "azurerm_network_interface_security_group_association"
+                        && self.ids(a, &["network_interface_id"]).contains(&r.address))
+                    .then(|| self.id(a, &["network_security_group_id"]))
+                    .flatten()
+                });
+                head(
+                    "Microsoft.Network/networkInterfaces",
+                    name,
+                    json!({"ipConfigurations": configs, "networkSecurityGroup": rid(nsg)}),
+                )
+            }
+            other => unreachable!("{other} is not a network resource"),
+        }
+    }
+
+    /// Clusters, workspaces and their compute, stores, registries, VMs and container groups;
+    /// any other resource by its address and type.
+    fn rewrite_service(&self, r: &Res) -> Value {
+        let v = &r.values;
+        let name = s(v.get("name")).unwrap_or_default();
+        let location = v.get("location").cloned().unwrap_or(Value::Null);
+        let head = |kind: &str, name: String, props: Value| Self::head(r, kind, name, props);
+        let rid = |x: Option<String>| x.map_or(Value::Null, |i| json!({"id": i}));
+        match r.kind.as_str() {
             "azurerm_kubernetes_cluster" => {
                 let np = at(v, &["network_profile", "0"])
                     .cloned()
@@ -603,32 +667,6 @@ impl Cx<'_> {
                     }),
                 )
             }
-            "azurerm_network_interface" => {
-                let n = v
-                    .get("ip_configuration")
-                    .and_then(Value::as_array)
-                    .map_or(0, Vec::len);
-                let configs: Vec<Value> = (0..n)
-                    .map(|i| {
-                        let i = i.to_string();
-                        json!({"properties": {
-                            "subnet": rid(self.id(r, &["ip_configuration", &i, "subnet_id"])),
-                            "privateIPAddress": at(v, &["ip_configuration", &i, "private_ip_address"]),
-                        }})
-                    })
-                    .collect();
-                let nsg = self.res.iter().find_map(|a| {
-                    (a.kind == "azurerm_network_interface_security_group_association"
-                        && self.ids(a, &["network_interface_id"]).contains(&r.address))
-                    .then(|| self.id(a, &["network_security_group_id"]))
-                    .flatten()
-                });
-                head(
-                    "Microsoft.Network/networkInterfaces",
-                    name,
-                    json!({"ipConfigurations": configs, "networkSecurityGroup": rid(nsg)}),
-                )
-            }
             "azurerm_container_group" => {
                 let subnets: Vec<Value> = self
                     .ids(r, &["subnet_ids"])
@@ -642,15 +680,8 @@ impl Cx<'_> {
                 )
             }
             // Read through the resources they attach to.
-            "azurerm_subnet_network_security_group_association"
-            | "azurerm_subnet_route_table_association"
-            | "azurerm_network_interface_security_group_association"
-            | "azurerm_network_security_rule"
-            | "azurerm_route"
-            | "azurerm_kubernetes_cluster_node_pool"
-            | "azurerm_storage_account_network_rules" => return None,
             _ => json!({"id": r.address, "type": format!("terraform:{}", r.kind), "name": name}),
-        })
+        }
     }
 }
 

@@ -1,0 +1,411 @@
+//! Streaming flow-log readers: a blob is parsed as it is read, a few megabytes of records at a
+//! time, so a 1 GB blob never sits in memory whole. Bad tuples and bad records are reported
+//! with their location and skipped; a syntax error between records ends that file (its
+//! records so far are kept) and the run goes on with the next.
+
+use super::{Kind, Tuple};
+use crate::{Error, Result};
+use serde::Deserialize;
+use std::borrow::Cow;
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+mod scan;
+mod wire;
+
+use scan::*;
+use wire::*;
+
+/// One group of tuples: the rule they were logged under.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Group {
+    /// The logged rule (`DefaultRule_AllowInternetOutBound`, `UserRule_Port80`).
+    pub rule: String,
+    /// VNet flow logs: the `aclID` of the flows' NSG; NSG flow logs: empty.
+    pub acl: String,
+    /// NSG flow logs: the NIC's MAC address of the group; VNet flow logs: empty.
+    pub mac: String,
+}
+
+/// One record of a blob, with its tuples.
+#[derive(Debug, Clone, Default)]
+pub struct Record {
+    /// Its position in the file (0-based).
+    pub index: usize,
+    /// `time`.
+    pub time: String,
+    /// `macAddress`.
+    pub mac: String,
+    /// `targetResourceID` (VNet) or `resourceId` (NSG).
+    pub resource: String,
+    /// `flowLogVersion` (VNet) or `properties.Version` (NSG).
+    pub version: Option<u64>,
+    /// The log it came from (`None` when it held no tuple).
+    pub kind: Option<Kind>,
+    /// Its groups; each tuple's `group` indexes this.
+    pub groups: Vec<Group>,
+    /// Its tuples, in file order.
+    pub tuples: Vec<Tuple>,
+}
+
+/// A tuple or record that could not be read, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bad {
+    /// The file (`<stdin>` for standard input).
+    pub origin: String,
+    /// The record's position (0-based), when known.
+    pub record: Option<usize>,
+    /// The tuple's position in its record (0-based), when it is one tuple.
+    pub tuple: Option<usize>,
+    /// The tuple as written (empty for JSON errors).
+    pub text: String,
+    /// What is wrong.
+    pub why: String,
+}
+
+impl fmt::Display for Bad {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.origin)?;
+        if let Some(r) = self.record {
+            write!(f, ": records[{r}]")?;
+        }
+        if let Some(t) = self.tuple {
+            write!(f, ", tuple {t}")?;
+        }
+        write!(f, ": {}", self.why)?;
+        if !self.text.is_empty() {
+            write!(f, " (`{}`)", self.text)?;
+        }
+        Ok(())
+    }
+}
+
+/// What one file held.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Records read.
+    pub records: usize,
+    /// Tuples read.
+    pub tuples: usize,
+    /// Tuples (or files) that could not be read.
+    pub bad: usize,
+}
+
+impl std::ops::AddAssign for Stats {
+    fn add_assign(&mut self, o: Stats) {
+        self.records += o.records;
+        self.tuples += o.tuples;
+        self.bad += o.bad;
+    }
+}
+
+/// A file to read, or standard input.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Input {
+    /// Standard input (`-`).
+    Stdin,
+    /// A file.
+    File(PathBuf),
+}
+
+impl Input {
+    /// As reports name it.
+    pub fn origin(&self) -> String {
+        match self {
+            Input::Stdin => "<stdin>".into(),
+            Input::File(p) => p.display().to_string(),
+        }
+    }
+}
+
+/// The files that paths name: files as given, folders walked for `*.json` (the storage
+/// account's `…/y=/m=/d=/h=/m=/macAddress=/PT1H.json` layout), sorted by path so the hours come
+/// in order; `-` is standard input.
+pub fn inputs(paths: &[PathBuf]) -> Result<Vec<Input>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.as_os_str() == "-" {
+            out.push(Input::Stdin);
+            continue;
+        }
+        let meta = std::fs::metadata(p).map_err(|source| Error::Read {
+            path: p.clone(),
+            source,
+        })?;
+        if meta.is_dir() {
+            let mut found = Vec::new();
+            walk(p, &mut found)?;
+            if found.is_empty() {
+                return Err(Error::Usage(format!(
+                    "{}: no .json flow-log blob under this folder (expected …/y=YYYY/m=MM/d=DD/h=HH/m=00/macAddress=…/PT1H.json)",
+                    p.display()
+                )));
+            }
+            found.sort();
+            out.extend(found.into_iter().map(Input::File));
+        } else {
+            out.push(Input::File(p.clone()));
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::Usage(
+            "no flow log given: name files, folders, or - for standard input".into(),
+        ));
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
+    let rd = std::fs::read_dir(dir).map_err(|source| Error::Read {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    for e in rd {
+        let e = e.map_err(|source| Error::Read {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let path = e.path();
+        let ft = e.file_type().map_err(|source| Error::Read {
+            path: path.clone(),
+            source,
+        })?;
+        if ft.is_dir() {
+            walk(&path, found)?;
+        } else if path
+            .extension()
+            .is_some_and(|x| x.eq_ignore_ascii_case("json"))
+        {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Opens an input for [`read`]. An unreadable file is an error (exit 2); what is in it is not.
+pub fn open(input: &Input) -> Result<Box<dyn Read + Send>> {
+    Ok(match input {
+        Input::Stdin => Box::new(std::io::stdin()),
+        Input::File(p) => Box::new(std::fs::File::open(p).map_err(|source| Error::Read {
+            path: p.clone(),
+            source,
+        })?),
+    })
+}
+
+/// Bytes of records gathered before they are parsed together.
+const BATCH_BYTES: usize = 4 << 20;
+
+/// Reads one blob as it streams in: calls `on_record` for each record in file order and
+/// `on_bad` for each tuple or record that could not be read. A JSON syntax error between
+/// records, or a read error midway, is one more `Bad` and ends the file.
+pub fn read(
+    r: impl Read + Send,
+    origin: &str,
+    on_record: &mut dyn FnMut(Record),
+    on_bad: &mut dyn FnMut(Bad),
+) -> Stats {
+    read_map(
+        r,
+        origin,
+        &|rec| rec,
+        &mut |rec| {
+            on_record(rec);
+            true
+        },
+        on_bad,
+    )
+}
+
+/// [`read`], with `map` applied to each record on the thread pool (records are parsed there
+/// too) and `each` called on this thread with the results in file order; `each` returning
+/// false stops the read (a closed output). Not to be called from inside the thread pool
+/// while other work of the pool waits on this call.
+///
+/// The blob is read in blocks; a structural scan finds each element of its `records` array
+/// (strings and escapes respected), and batches of about 4 MB of records are parsed in
+/// parallel while the next batch is read and scanned. Memory stays at a few batches whatever
+/// the blob's size.
+pub fn read_map<T: Send>(
+    r: impl Read + Send,
+    origin: &str,
+    map: &(dyn Fn(Record) -> T + Sync),
+    each: &mut dyn FnMut(T) -> bool,
+    on_bad: &mut dyn FnMut(Bad),
+) -> Stats {
+    let mut scan = Scanner::new(r, origin);
+    let mut stats = Stats::default();
+    let mut batch = scan.next_batch();
+    let mut stop = false;
+    loop {
+        let (current, next) = rayon::join(
+            || {
+                use rayon::prelude::*;
+                batch
+                    .records
+                    .par_iter()
+                    .map(|raw| {
+                        let (rec, bad) = parse_record(raw, origin);
+                        let n = (rec.tuples.len(), bad.len());
+                        (map(rec), bad, n)
+                    })
+                    .collect::<Vec<_>>()
+            },
+            || {
+                if batch.done || stop {
+                    None
+                } else {
+                    Some(scan.next_batch())
+                }
+            },
+        );
+        for (t, bad, (tuples, nbad)) in current {
+            stats.records += 1;
+            stats.tuples += tuples;
+            stats.bad += nbad;
+            for b in bad {
+                on_bad(b);
+            }
+            if !stop && !each(t) {
+                stop = true;
+            }
+        }
+        if stop {
+            break;
+        }
+        if let Some(b) = batch.error.take() {
+            stats.bad += 1;
+            on_bad(b);
+        }
+        match next {
+            Some(n) => batch = n,
+            None => break,
+        }
+    }
+    stats
+}
+
+/// Reads a whole blob from memory (tests, the Python package): the records and the bad tuples.
+pub fn read_slice(bytes: &[u8], origin: &str) -> (Vec<Record>, Vec<Bad>, Stats) {
+    let (mut recs, mut bad) = (Vec::new(), Vec::new());
+    let stats = read(bytes, origin, &mut |r| recs.push(r), &mut |b| bad.push(b));
+    (recs, bad, stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VNET: &str = r#"{"records":[{"time":"2022-09-14T09:00:52.5625085Z","flowLogVersion":4,
+      "macAddress":"112233445566","category":"FlowLogFlowEvent","targetResourceID":"/sub/vnet",
+      "flowRecords":{"flows":[{"aclID":"acl-1","flowGroups":[{"rule":"DefaultRule_AllowInternetOutBound",
+      "flowTuples":["1663146003599,10.0.0.6,192.0.2.180,23956,443,6,O,B,NX,0,0,0,0",
+                    "1663146003606,192.0.2.180,10.0.0.6,443,23956,6,I,E,NX,3,767,2,1580",
+                    "bad,tuple"]}]}]}}]}"#;
+
+    const NSG: &str = r#"{"records":[{"time":"2017-02-16T22:00:32.8950000Z","resourceId":"/sub/nsg",
+      "properties":{"Version":2,"flows":[{"rule":"DefaultRule_DenyAllInBound","flows":[{"mac":"000D3AF8801A",
+      "flowTuples":["1487282421,42.119.146.95,10.1.0.4,51529,5358,T,I,D,B,,,,"]}]},
+      {"rule":"UserRule_default-allow-rdp","flows":[{"mac":"000D3AF8801A","flowTuples":["1487282370,163.28.66.17,10.1.0.4,61771,3389,T,I,A,B,,,,"]}]}]}}]}"#;
+
+    #[test]
+    fn vnet_blob() {
+        let (recs, bad, stats) = read_slice(VNET.as_bytes(), "t.json");
+        assert_eq!(
+            stats,
+            Stats {
+                records: 1,
+                tuples: 2,
+                bad: 1
+            }
+        );
+        assert_eq!(recs[0].kind, Some(Kind::Vnet));
+        assert_eq!(recs[0].groups[0].acl, "acl-1");
+        assert_eq!(recs[0].groups[0].rule, "DefaultRule_AllowInternetOutBound");
+        assert_eq!(bad[0].tuple, Some(2));
+        assert!(
+            bad[0].to_string().contains("records[0], tuple 2"),
+            "{}",
+            bad[0]
+        );
+        let (recs, bad, _) = read_slice(VNET.replace("\"bad,tuple\"", "7").as_bytes(), "t.json");
+        assert_eq!(recs[0].tuples.len(), 2);
+        assert!(
+            bad[0].why.contains("a number, not a tuple") && bad[0].tuple == Some(2),
+            "{}",
+            bad[0]
+        );
+        // A record not of the record shape is skipped whole, with its line.
+        let (recs, bad, _) = read_slice(
+            VNET.replace("\"flowGroups\"", "\"flowGroups\":5,\"x\"")
+                .as_bytes(),
+            "t.json",
+        );
+        assert!(recs[0].tuples.is_empty());
+        assert!(bad[0].why.contains("line 3"), "{}", bad[0]);
+        // Not objects among the records: reported, and the records after them are read.
+        let two = format!(
+            "{{\"records\":[\"oops\",null,[1,[2]],{}]}}",
+            &VNET[12..VNET.len() - 2]
+        );
+        let (recs, bad, _) = read_slice(two.as_bytes(), "t.json");
+        assert_eq!(
+            recs.iter().map(|r| r.tuples.len()).sum::<usize>(),
+            2,
+            "{bad:?}"
+        );
+        assert_eq!(
+            bad.iter()
+                .filter(|b| b.why.contains("not a record object"))
+                .count(),
+            3
+        );
+        assert_eq!(recs.last().unwrap().index, 3);
+        // Two blobs one after the other (cat A B |): both read.
+        let cat = format!("{VNET}\n{VNET}");
+        let (recs, _, _) = read_slice(cat.as_bytes(), "t.json");
+        assert_eq!(recs.len(), 2);
+        let (_, bad, _) = read_slice(format!("{VNET} x").as_bytes(), "t.json");
+        assert!(
+            bad.last()
+                .unwrap()
+                .why
+                .contains("after the end of the JSON document"),
+            "{bad:?}"
+        );
+        let (_, bad, _) = read_slice(b"\x1f\x8b\x08\x00", "t.json.gz");
+        assert!(bad[0].why.contains("gzip"), "{bad:?}");
+    }
+
+    #[test]
+    fn nsg_blob() {
+        let (recs, bad, _) = read_slice(NSG.as_bytes(), "n.json");
+        assert!(bad.is_empty(), "{bad:?}");
+        let r = &recs[0];
+        assert_eq!(
+            (r.kind, r.version, r.tuples.len()),
+            (Some(Kind::Nsg2), Some(2), 2)
+        );
+        assert_eq!(
+            r.groups[r.tuples[1].group as usize].rule,
+            "UserRule_default-allow-rdp"
+        );
+        assert_eq!(r.groups[0].mac, "000D3AF8801A");
+    }
+
+    #[test]
+    fn cut_short_keeps_the_records_read() {
+        let two = VNET.replacen("[{\"time\"", "[{\"time\":\"x\"},{\"time\"", 1);
+        let cut = &two[..two.len() - 40];
+        let (recs, bad, _) = read_slice(cut.as_bytes(), "c.json");
+        assert_eq!(recs.len(), 1);
+        assert!(bad.last().unwrap().why.contains("ends inside"), "{bad:?}");
+        let (_, bad, _) = read_slice(b"{\"records\": 3}", "w.json");
+        assert!(bad[0].why.contains("no `records` array"), "{bad:?}");
+        let (_, bad, _) = read_slice(b"hello", "h.json");
+        assert!(bad[0].why.contains("not a flow log"), "{bad:?}");
+        let (_, bad, _) = read_slice(b"", "e.json");
+        assert!(bad[0].why.contains("empty"), "{bad:?}");
+    }
+}

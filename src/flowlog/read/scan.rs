@@ -1,0 +1,434 @@
+//! The structural scanner: a blob cut into its records as it is read, without parsing them,
+//! so batches of records can be parsed on the pool while the next batch is read.
+
+use super::*;
+
+/// One record's bytes and where it is.
+pub(super) struct RawRecord {
+    pub(super) index: usize,
+    pub(super) line: usize,
+    pub(super) bytes: Vec<u8>,
+    /// Not an object: what it is instead (reported, skipped).
+    pub(super) not_object: Option<&'static str>,
+}
+
+pub(super) struct Batch {
+    pub(super) records: Vec<RawRecord>,
+    pub(super) error: Option<Bad>,
+    pub(super) done: bool,
+}
+
+/// Where the scan is in the document.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Phase {
+    /// Before the first byte that is not white space.
+    Start,
+    /// Inside the top-level object, looking for `"records": [`.
+    Object,
+    /// Inside the records array, between records.
+    Between,
+    /// Inside a record.
+    Record,
+    /// After the records array, to the end of the document (another may follow: `cat`).
+    After,
+    /// Inside an element of the records array that is not an object (reported, skipped).
+    Skip,
+}
+
+/// Finds the elements of the `records` array in a byte stream.
+pub(super) struct Scanner<'o, R> {
+    pub(super) r: R,
+    pub(super) origin: &'o str,
+    pub(super) buf: Vec<u8>,
+    pub(super) pos: usize,
+    pub(super) eof: bool,
+    pub(super) phase: Phase,
+    pub(super) depth: usize,
+    pub(super) in_string: bool,
+    pub(super) escape: bool,
+    pub(super) line: usize,
+    /// The last string closed at the top level of the object (a key before `[`).
+    pub(super) last_key: Vec<u8>,
+    pub(super) key_open: bool,
+    pub(super) records_depth: usize,
+    pub(super) current: Vec<u8>,
+    pub(super) current_line: usize,
+    pub(super) next_index: usize,
+    pub(super) failed: bool,
+    /// Documents begun (several when blobs are concatenated on standard input).
+    pub(super) documents: usize,
+    /// What the skipped element is, and where it began.
+    pub(super) skip_what: &'static str,
+    pub(super) skip_line: usize,
+}
+
+impl<'o, R: Read> Scanner<'o, R> {
+    pub(super) fn new(r: R, origin: &'o str) -> Self {
+        Scanner {
+            r,
+            origin,
+            buf: Vec::new(),
+            pos: 0,
+            eof: false,
+            phase: Phase::Start,
+            depth: 0,
+            in_string: false,
+            escape: false,
+            line: 1,
+            last_key: Vec::new(),
+            key_open: false,
+            records_depth: 0,
+            current: Vec::new(),
+            current_line: 1,
+            next_index: 0,
+            failed: false,
+            documents: 0,
+            skip_what: "",
+            skip_line: 0,
+        }
+    }
+
+    fn bad(&self, record: Option<usize>, why: String) -> Bad {
+        Bad {
+            origin: self.origin.to_string(),
+            record,
+            tuple: None,
+            text: String::new(),
+            why,
+        }
+    }
+
+    fn fill(&mut self) -> std::io::Result<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        self.buf.resize(1 << 20, 0);
+        self.pos = 0;
+        loop {
+            match self.r.read(&mut self.buf) {
+                Ok(0) => {
+                    self.eof = true;
+                    self.buf.clear();
+                    return Ok(false);
+                }
+                Ok(n) => {
+                    self.buf.truncate(n);
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    pub(super) fn next_batch(&mut self) -> Batch {
+        let mut batch = Batch {
+            records: Vec::new(),
+            error: None,
+            done: false,
+        };
+        let mut bytes = 0;
+        while bytes < BATCH_BYTES {
+            if self.failed {
+                batch.done = true;
+                return batch;
+            }
+            if self.pos >= self.buf.len() {
+                match self.fill() {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        batch.done = true;
+                        batch.error = self.at_end();
+                        return batch;
+                    }
+                    Err(e) => {
+                        self.failed = true;
+                        batch.done = true;
+                        batch.error = Some(self.bad(
+                            (self.next_index > 0).then_some(self.next_index),
+                            format!("read failed: {e}"),
+                        ));
+                        return batch;
+                    }
+                }
+                if self.next_index == 0
+                    && self.phase == Phase::Start
+                    && self.buf.starts_with(b"\xef\xbb\xbf")
+                {
+                    self.pos = 3;
+                }
+            }
+            match self.step() {
+                Ok(Some(rec)) => {
+                    bytes += rec.bytes.len();
+                    batch.records.push(rec);
+                }
+                Ok(None) => {}
+                Err(why) => {
+                    self.failed = true;
+                    batch.done = true;
+                    batch.error = Some(self.bad(None, why));
+                    return batch;
+                }
+            }
+        }
+        batch
+    }
+
+    /// The element just skipped, as a record to report.
+    fn skipped(&mut self) -> RawRecord {
+        let r = RawRecord {
+            index: self.next_index,
+            line: self.skip_line,
+            bytes: Vec::new(),
+            not_object: Some(self.skip_what),
+        };
+        self.next_index += 1;
+        r
+    }
+
+    /// What an ended stream lacks.
+    fn at_end(&self) -> Option<Bad> {
+        match self.phase {
+            Phase::After => None,
+            Phase::Start if self.documents > 0 => None,
+            Phase::Start => Some(self.bad(None, "empty: not a flow log (expected {\"records\": [...]} as Azure writes VNet or NSG flow logs)".into())),
+            Phase::Object if self.depth == 0 => Some(self.bad(None, "no `records` array: not a flow log (expected {\"records\": [...]} as Azure writes VNet or NSG flow logs)".into())),
+            _ => Some(self.bad(
+                (self.phase == Phase::Record).then_some(self.next_index),
+                format!(
+                    "the file ends inside the JSON (line {}): a blob still being written, or cut short",
+                    self.line
+                ),
+            )),
+        }
+    }
+
+    /// Scans the rest of the block; returns a record when one closes.
+    /// In a record: copies up to its end in one go; the record when it closed.
+    #[inline]
+    fn copy_record(&mut self) -> Option<RawRecord> {
+        // Copy up to the record's end in one go.
+        let start = self.pos;
+        let mut closed = false;
+        while self.pos < self.buf.len() {
+            if self.in_string {
+                if self.escape {
+                    self.escape = false;
+                    self.pos += 1;
+                    continue;
+                }
+                // Most of a record is string bytes: jump to the next quote or escape.
+                match memchr::memchr2(b'"', b'\\', &self.buf[self.pos..]) {
+                    None => self.pos = self.buf.len(),
+                    Some(k) => {
+                        let c = self.buf[self.pos + k];
+                        self.pos += k + 1;
+                        if c == b'\\' {
+                            self.escape = true;
+                        } else {
+                            self.in_string = false;
+                        }
+                    }
+                }
+                continue;
+            }
+            let c = self.buf[self.pos];
+            self.pos += 1;
+            match c {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => self.depth += 1,
+                b'}' | b']' => {
+                    self.depth -= 1;
+                    if self.depth == self.records_depth {
+                        closed = true;
+                        break;
+                    }
+                }
+                b'\n' => self.line += 1,
+                _ => {}
+            }
+        }
+        self.current.extend_from_slice(&self.buf[start..self.pos]);
+        if closed {
+            self.phase = Phase::Between;
+            let rec = RawRecord {
+                index: self.next_index,
+                line: self.current_line,
+                bytes: std::mem::take(&mut self.current),
+                not_object: None,
+            };
+            self.next_index += 1;
+            return Some(rec);
+        }
+        None
+    }
+
+    /// Before a document: its first byte decides what it is.
+    fn start(&mut self, c: u8) -> std::result::Result<(), String> {
+        match c {
+            b'{' => {
+                self.phase = Phase::Object;
+                self.depth = 1;
+                self.documents += 1;
+                self.last_key.clear();
+            }
+            b'[' => {
+                self.phase = Phase::Between;
+                self.depth = 1;
+                self.records_depth = 1;
+                self.documents += 1;
+            }
+            _ if self.documents > 0 => {
+                return Err(format!(
+                    "line {}: `{}` after the end of the JSON document: the rest of the file is not read",
+                    self.line,
+                    (c as char).escape_default()
+                ));
+            }
+            0x1f => {
+                return Err("gzip-compressed: decompress it first (`gunzip -k FILE`, or `zcat FILE | tagnet flows attribute -`)".into());
+            }
+            0xff | 0xfe => {
+                return Err("UTF-16 text: Azure writes flow logs as UTF-8; convert it (`iconv -f UTF-16 -t UTF-8 FILE > FILE.utf8.json`)".into());
+            }
+            _ => {
+                return Err(format!(
+                    "line {}: not a flow log: starts with `{}` (expected {{\"records\": [...]}} as Azure writes VNet or NSG flow logs)",
+                    self.line,
+                    (c as char).escape_default()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Between records: a record starts, the array ends, or something else is skipped.
+    fn between(&mut self, c: u8) {
+        match c {
+            b'{' => {
+                self.phase = Phase::Record;
+                self.depth += 1;
+                self.current.clear();
+                self.current.push(b'{');
+                self.current_line = self.line;
+            }
+            b',' => {}
+            b']' => {
+                self.depth -= 1;
+                self.phase = if self.depth == 0 {
+                    Phase::Start
+                } else {
+                    Phase::After
+                };
+            }
+            _ => {
+                self.skip_line = self.line;
+                self.skip_what = match c {
+                    b'"' => {
+                        self.in_string = true;
+                        "a string"
+                    }
+                    b'[' => {
+                        self.depth += 1;
+                        "an array"
+                    }
+                    b'n' => "null",
+                    b't' | b'f' => "a boolean",
+                    _ => "a number",
+                };
+                self.phase = Phase::Skip;
+            }
+        }
+    }
+
+    fn step(&mut self) -> std::result::Result<Option<RawRecord>, String> {
+        while self.pos < self.buf.len() {
+            if self.phase == Phase::Record {
+                if let Some(rec) = self.copy_record() {
+                    return Ok(Some(rec));
+                }
+                continue;
+            }
+            let c = self.buf[self.pos];
+            self.pos += 1;
+            if c == b'\n' {
+                self.line += 1;
+            }
+            if self.in_string {
+                if self.escape {
+                    self.escape = false;
+                } else if c == b'\\' {
+                    self.escape = true;
+                } else if c == b'"' {
+                    self.in_string = false;
+                } else if self.key_open {
+                    self.last_key.push(c);
+                }
+                continue;
+            }
+            if c.is_ascii_whitespace() {
+                continue;
+            }
+            match self.phase {
+                Phase::After => match c {
+                    b'"' => self.in_string = true,
+                    b'{' | b'[' => self.depth += 1,
+                    b'}' | b']' => {
+                        self.depth = self.depth.saturating_sub(1);
+                        if self.depth == 0 {
+                            // The document ended; another may follow (blobs concatenated).
+                            self.phase = Phase::Start;
+                        }
+                    }
+                    _ => {}
+                },
+                Phase::Skip => match c {
+                    b'"' => self.in_string = true,
+                    b'{' | b'[' => self.depth += 1,
+                    b',' if self.depth == self.records_depth => {
+                        self.phase = Phase::Between;
+                        return Ok(Some(self.skipped()));
+                    }
+                    b']' if self.depth == self.records_depth => {
+                        self.depth -= 1;
+                        self.phase = if self.depth == 0 {
+                            Phase::Start
+                        } else {
+                            Phase::After
+                        };
+                        return Ok(Some(self.skipped()));
+                    }
+                    b'}' | b']' => self.depth = self.depth.saturating_sub(1),
+                    _ => {}
+                },
+                Phase::Start => self.start(c)?,
+                Phase::Object => match c {
+                    b'"' => {
+                        self.in_string = true;
+                        self.key_open = self.depth == 1;
+                        if self.key_open {
+                            self.last_key.clear();
+                        }
+                    }
+                    b'[' if self.depth == 1 && self.last_key == b"records" => {
+                        self.depth += 1;
+                        self.records_depth = self.depth;
+                        self.phase = Phase::Between;
+                    }
+                    b'{' | b'[' => self.depth += 1,
+                    b'}' | b']' => {
+                        self.depth = self.depth.saturating_sub(1);
+                        if self.depth == 0 {
+                            return Err("no `records` array: not a flow log (expected {\"records\": [...]} as Azure writes VNet or NSG flow logs)".into());
+                        }
+                    }
+                    _ => {}
+                },
+                Phase::Between => self.between(c),
+                Phase::Record => unreachable!("handled above"),
+            }
+        }
+        Ok(None)
+    }
+}
