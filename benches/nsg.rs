@@ -29,7 +29,7 @@ const LINEAR: usize = 10_000;
 
 fn nsg(rules: Vec<Rule>) -> Nsg {
     let mut all = rules;
-    all.extend(tagnet::nsg::load::default_rules());
+    all.extend(tagnet::nsg::read::default_rules());
     all.sort_by_key(|r| (r.direction, r.priority));
     Nsg {
         name: "bench".into(),

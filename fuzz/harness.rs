@@ -87,7 +87,7 @@ pub fn route_table(data: &[u8]) {
 /// NSGs in every shape; a loaded NSG is resolved, compiled and analysed, and the compiled
 /// evaluator gives the naive first-match answer on flows drawn from the input.
 pub fn nsg(data: &[u8]) {
-    let Ok(nsgs) = tagnet::nsg::load::parse(data, "fuzz") else {
+    let Ok(nsgs) = tagnet::nsg::read::parse(data, "fuzz") else {
         return;
     };
     let snap = example();
@@ -141,7 +141,7 @@ pub fn nsg(data: &[u8]) {
 
 /// Network definitions for `check` (az JSON, ARM templates, Terraform plans), then every rule.
 pub fn check(data: &[u8]) {
-    let Ok(net) = tagnet::check::load::from_documents(
+    let Ok(net) = tagnet::check::read::from_documents(
         &[("fuzz.json".to_string(), data.to_vec())],
         &Default::default(),
     ) else {

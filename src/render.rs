@@ -103,6 +103,16 @@ pub fn records<T: Serialize>(
     }
 }
 
+/// Writes report rows in `format`, with the columns the rows name ([`crate::ops::Row`]).
+pub fn rows<T: crate::ops::Row>(
+    out: &mut dyn Write,
+    format: Format,
+    snapshot: Option<&crate::ops::SnapshotInfo>,
+    rows: &[T],
+) -> io::Result<()> {
+    records(out, format, snapshot, T::HEADERS, rows, T::cells)
+}
+
 /// RFC 4180 CSV: a header row of `headers` in snake case, then the rows, quoted where needed.
 pub fn csv(
     out: &mut dyn Write,

@@ -453,7 +453,7 @@ impl Index {
         {
             return Err(err("the flow columns have different lengths"));
         }
-        let mut nsgs = tagnet::nsg::load::parse(nsg_json, "nsg").map_err(tagnet_err)?;
+        let mut nsgs = tagnet::nsg::read::parse(nsg_json, "nsg").map_err(tagnet_err)?;
         if nsgs.len() != 1 {
             return Err(err(format!(
                 "the NSG JSON holds {} NSGs; give one",

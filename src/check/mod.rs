@@ -1,13 +1,13 @@
 //! `tagnet check`: the ML-in-a-VNet guidance applied to a network definition before it is
 //! deployed.
 //!
-//! [`load`] reads `az` JSON, ARM templates and Terraform plans into one [`model::Network`];
+//! [`read`] reads `az` JSON, ARM templates and Terraform plans into one [`model::Network`];
 //! [`rules`] holds one file per rule; [`check`] runs them all, reusing the NSG engine
 //! (`nsg require`, `nsg analyze`) and the route audit, and returns findings sorted by rule
 //! number, resource and message. Severities can be changed per code with [`Levels`].
 
-pub mod load;
 pub mod model;
+pub mod read;
 pub mod rules;
 
 use crate::findings::Finding;

@@ -21,14 +21,7 @@ pub fn tags(
         name: a.name.clone(),
     };
     let recs = tagnet::ops::catalog::tags(snap, &params)?;
-    render::records(
-        out,
-        format,
-        Some(&snap.info),
-        &tagnet::ops::catalog::TagRecord::HEADERS,
-        &recs,
-        tagnet::ops::catalog::TagRecord::cells,
-    )?;
+    tagnet::render::rows(out, format, Some(&snap.info), &recs)?;
     Ok(if recs.is_empty() {
         Status::NoMatch
     } else {

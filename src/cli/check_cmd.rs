@@ -47,7 +47,7 @@ pub fn check(
             bail!("`{}` does not exist", p.display());
         }
     }
-    let net = tagnet::check::load::load(&a.paths, a.parameters.as_deref())?;
+    let net = tagnet::check::read::load(&a.paths, a.parameters.as_deref())?;
     let cx = tagnet::check::Cx {
         net: &net,
         snap,

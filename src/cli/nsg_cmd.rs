@@ -38,7 +38,7 @@ fn read_nsg(spec: &str, quiet: bool) -> Result<Nsg> {
         _ => (spec, None),
     };
     let (bytes, origin) = tagnet::load::read_input(Path::new(path))?;
-    let mut all = tagnet::nsg::load::parse(&bytes, &origin)?;
+    let mut all = tagnet::nsg::read::parse(&bytes, &origin)?;
     warn_limits(&all, quiet);
     match name {
         Some(n) => {
@@ -367,14 +367,7 @@ pub fn verify(
     // The report every front end gives (`POST /v1/nsg/verify` answers the same records).
     let valid: Vec<Flow> = decisions.iter().map(|(f, _)| *f).collect();
     let recs = tagnet::ops::nsg::verify(snap, &nsg_scope, &valid)?;
-    render::records(
-        out,
-        format,
-        Some(&snap.info),
-        &tagnet::ops::nsg::VerdictRecord::HEADERS,
-        &recs,
-        tagnet::ops::nsg::VerdictRecord::cells,
-    )?;
+    tagnet::render::rows(out, format, Some(&snap.info), &recs)?;
     Ok(if denied {
         Status::NoMatch
     } else {
@@ -628,7 +621,7 @@ pub fn analyze(
             vec![read_nsg(spec, quiet)?]
         } else {
             let (bytes, origin) = tagnet::load::read_input(Path::new(spec))?;
-            let all = tagnet::nsg::load::parse(&bytes, &origin)?;
+            let all = tagnet::nsg::read::parse(&bytes, &origin)?;
             warn_limits(&all, quiet);
             all
         };

@@ -63,26 +63,6 @@ fn parse_prefixes(texts: &[String], what: &str) -> Result<Vec<IpNet>> {
         .collect()
 }
 
-#[derive(Serialize)]
-struct RouteRecord<'a> {
-    name: &'a str,
-    address_prefix: &'a str,
-    next_hop_type: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next_hop_ip_address: Option<String>,
-    tags: &'a [String],
-}
-
-fn record(r: &Route) -> RouteRecord<'_> {
-    RouteRecord {
-        name: &r.name,
-        address_prefix: &r.address_prefix,
-        next_hop_type: r.next_hop.kind(),
-        next_hop_ip_address: r.next_hop.ip().map(|i| i.to_string()),
-        tags: &r.tags,
-    }
-}
-
 fn write_routes(
     out: &mut dyn Write,
     format: Format,
@@ -98,29 +78,11 @@ fn write_routes(
         Format::Bicep => out.write_all(deploy::bicep(routes, header, layout).as_bytes())?,
         Format::Terraform => out.write_all(deploy::terraform(routes, header, layout).as_bytes())?,
         _ => {
-            let recs: Vec<RouteRecord> = routes.iter().map(record).collect();
-            render::records(
-                out,
-                format,
-                snapshot,
-                &[
-                    "NAME",
-                    "ADDRESS PREFIX",
-                    "NEXT HOP TYPE",
-                    "NEXT HOP IP ADDRESS",
-                    "TAGS",
-                ],
-                &recs,
-                |r| {
-                    vec![
-                        r.name.to_string(),
-                        r.address_prefix.to_string(),
-                        r.next_hop_type.to_string(),
-                        r.next_hop_ip_address.clone().unwrap_or_default(),
-                        r.tags.join(" "),
-                    ]
-                },
-            )?;
+            let recs: Vec<tagnet::ops::udr::RouteRecord> = routes
+                .iter()
+                .map(tagnet::ops::udr::RouteRecord::of)
+                .collect();
+            tagnet::render::rows(out, format, snapshot, &recs)?;
         }
     }
     Ok(())

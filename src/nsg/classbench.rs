@@ -159,7 +159,7 @@ mod tests {
         assert_eq!(r[1]["sourcePortRange"], "1024-2048");
         assert_eq!(r[1]["protocol"], "*");
         assert_eq!(r[1]["priority"], 101);
-        let back = crate::nsg::load::parse(c.nsg.to_string().as_bytes(), "cb").unwrap();
+        let back = crate::nsg::read::parse(c.nsg.to_string().as_bytes(), "cb").unwrap();
         assert_eq!(back[0].rules.len(), 2 + 6);
     }
 }

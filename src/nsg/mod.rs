@@ -1,5 +1,5 @@
 //! Network security groups, offline, with the real service tags: the rule [`model`], reading
-//! NSGs in the shapes Azure tools write them ([`load`]), rule semantics and the naive
+//! NSGs in the shapes Azure tools write them ([`read`]), rule semantics and the naive
 //! first-match evaluator ([`eval`]) and the compiled evaluator ([`mod@compile`]) whose cost per
 //! flow does not grow with the rules or prefixes; exact allowed sets and requirement
 //! profiles ([`reach`]).
@@ -13,9 +13,9 @@ pub mod analyze;
 pub mod classbench;
 pub mod compile;
 pub mod eval;
-pub mod load;
 pub mod model;
 pub mod reach;
+pub mod read;
 
 use eval::ResolvedNsg;
 use model::{Flow, Verdict};

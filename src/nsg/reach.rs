@@ -224,7 +224,7 @@ fn size(s: &PrefixSet) -> u128 {
 pub fn parse_ports(text: &str) -> Option<Ports> {
     let mut r = Vec::new();
     for part in text.split(',') {
-        r.push(super::load::parse_port_range(part).ok()?);
+        r.push(super::read::parse_port_range(part).ok()?);
     }
     Some(Ports::from_ranges(r))
 }

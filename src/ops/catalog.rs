@@ -39,13 +39,13 @@ pub struct TagRecord {
     pub change_number: Option<u64>,
 }
 
-impl TagRecord {
+impl super::Row for TagRecord {
     /// The table and CSV columns.
-    pub const HEADERS: [&'static str; 6] =
-        ["NAME", "REGION", "SERVICE", "IPV4", "IPV6", "FEATURES"];
+    const HEADERS: &'static [&'static str] =
+        &["NAME", "REGION", "SERVICE", "IPV4", "IPV6", "FEATURES"];
 
     /// The table and CSV cells.
-    pub fn cells(&self) -> Vec<String> {
+    fn cells(&self) -> Vec<String> {
         vec![
             self.name.clone(),
             self.region.clone(),

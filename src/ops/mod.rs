@@ -26,6 +26,14 @@ pub mod udr;
 
 pub use source::SnapshotInfo;
 
+/// A report's record that knows its table and CSV columns (JSON and NDJSON serialize it).
+pub trait Row: serde::Serialize {
+    /// The column headings, in upper case (`NEXT HOP TYPE`; CSV writes them in snake case).
+    const HEADERS: &'static [&'static str];
+    /// The cells, in the headings' order.
+    fn cells(&self) -> Vec<String>;
+}
+
 /// `{"snapshot": …, "records": [...]}`: how a list report is written as one JSON document.
 #[derive(Debug, serde::Serialize)]
 pub struct Records<'a, T> {

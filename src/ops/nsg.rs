@@ -139,9 +139,9 @@ pub struct VerdictRecord {
     pub remote_port: u16,
 }
 
-impl VerdictRecord {
+impl super::Row for VerdictRecord {
     /// The table and CSV columns.
-    pub const HEADERS: [&'static str; 9] = [
+    const HEADERS: &'static [&'static str] = &[
         "ACCESS",
         "NSG",
         "RULE",
@@ -154,7 +154,7 @@ impl VerdictRecord {
     ];
 
     /// The table and CSV cells.
-    pub fn cells(&self) -> Vec<String> {
+    fn cells(&self) -> Vec<String> {
         vec![
             self.access.clone(),
             self.nsg.clone(),

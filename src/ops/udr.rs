@@ -196,9 +196,11 @@ impl RouteRecord {
             tags: r.tags.clone(),
         }
     }
+}
 
+impl super::Row for RouteRecord {
     /// The table and CSV columns.
-    pub const HEADERS: [&'static str; 5] = [
+    const HEADERS: &'static [&'static str] = &[
         "NAME",
         "ADDRESS PREFIX",
         "NEXT HOP TYPE",
@@ -207,7 +209,7 @@ impl RouteRecord {
     ];
 
     /// The table and CSV cells.
-    pub fn cells(&self) -> Vec<String> {
+    fn cells(&self) -> Vec<String> {
         vec![
             self.name.clone(),
             self.address_prefix.clone(),

@@ -77,7 +77,7 @@ pub(super) fn nsg_scope(body: &Value) -> Result<crate::ops::nsg::Scope, ApiError
         let Some(doc) = body.get(key).filter(|v| !v.is_null()) else {
             return Ok(None);
         };
-        let mut nsgs = crate::nsg::load::parse(doc.to_string().as_bytes(), key)?;
+        let mut nsgs = crate::nsg::read::parse(doc.to_string().as_bytes(), key)?;
         if nsgs.len() != 1 {
             return Err(ApiError::unprocessable(format!(
                 "`{key}` holds {} NSGs; give one",

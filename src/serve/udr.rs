@@ -98,14 +98,9 @@ pub(super) async fn udr(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> A
             "json",
         ),
         "csv" => {
-            let recs: Vec<crate::ops::udr::RouteRecord> = report.routes.clone();
             let mut out = Vec::new();
-            crate::render::csv(
-                &mut out,
-                &crate::ops::udr::RouteRecord::HEADERS,
-                recs.iter().map(|r| r.cells()),
-            )
-            .map_err(|e| ApiError::unprocessable(e.to_string()))?;
+            crate::render::rows(&mut out, crate::render::Format::Csv, None, &report.routes)
+                .map_err(|e| ApiError::unprocessable(e.to_string()))?;
             (
                 String::from_utf8_lossy(&out).into_owned(),
                 "text/csv; charset=utf-8",

@@ -28,7 +28,7 @@ fn ctx(s: &tagnet::Snapshot) -> Context<'_> {
 
 fn nsg(name: &str, rules: Vec<Rule>) -> Nsg {
     let mut all = rules;
-    all.extend(tagnet::nsg::load::default_rules());
+    all.extend(tagnet::nsg::read::default_rules());
     all.sort_by_key(|r| (r.direction, r.priority));
     Nsg {
         name: name.into(),
@@ -574,7 +574,7 @@ fn microsofts_documented_default_behaviour() {
 }
 
 fn parse(text: &str) -> Result<Vec<Nsg>, String> {
-    tagnet::nsg::load::parse(text.as_bytes(), "t.json").map_err(|e| e.to_string())
+    tagnet::nsg::read::parse(text.as_bytes(), "t.json").map_err(|e| e.to_string())
 }
 
 #[test]

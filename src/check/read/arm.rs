@@ -101,7 +101,7 @@ fn flatten(
         o.insert("type".into(), Value::String(kind.clone()));
         o.insert("name".into(), Value::String(name.clone()));
     }
-    let unnamed = name.contains(crate::check::load::azure::UNEVALUATED);
+    let unnamed = name.contains(crate::check::read::azure::UNEVALUATED);
     let resource = if name.is_empty() || unnamed {
         label.clone()
     } else {
@@ -143,7 +143,7 @@ fn eval_tree(v: &mut Value, at: &str, scope: &Scope, errs: &mut Vec<(String, Str
                     Ok(x) => *v = x,
                     Err(reason) => {
                         errs.push((at.to_string(), s.clone(), reason));
-                        *v = Value::String(crate::check::load::azure::UNEVALUATED.into());
+                        *v = Value::String(crate::check::read::azure::UNEVALUATED.into());
                     }
                 }
             } else if let Some(rest) = s.strip_prefix("[[") {

@@ -289,7 +289,7 @@ pub fn map_resource(net: &mut Network, v: &Value, origin: &str) -> bool {
         if let Some(o) = doc.as_object_mut() {
             o.insert("name".into(), Value::String(m.name.clone()));
         }
-        match crate::nsg::load::parse(doc.to_string().as_bytes(), origin) {
+        match crate::nsg::read::parse(doc.to_string().as_bytes(), origin) {
             Ok(mut list) if list.len() == 1 => net.nsgs.push(NsgRes {
                 meta: m,
                 nsg: list.remove(0),
