@@ -394,6 +394,45 @@ fn share(part: u64, all: u64) -> String {
     }
 }
 
+/// The summary as one JSON document.
+fn summary_json(
+    out: &mut dyn Write,
+    snapshot: &super::source::SnapshotInfo,
+    r: &Report,
+    stats: &Stats,
+    files: usize,
+    with_carried: bool,
+) -> Result<()> {
+    let all_bytes: u64 = r.classes.iter().map(|c| c.1.bytes).sum();
+    let v = serde_json::json!({
+        "files": files,
+        "records": stats.records,
+        "tuples": stats.tuples,
+        "unreadable": stats.bad,
+        "groups": r.groups.iter().map(|(k, t)| {
+            let mut g = serde_json::json!({
+                "direction": k.direction, "class": k.class, "service": k.service,
+                "region": k.region, "access": k.access,
+                "tuples": t.tuples, "flows": t.flows, "packets": t.packets, "bytes": t.bytes,
+            });
+            if with_carried {
+                g["carried"] = serde_json::json!(k.carried == Some(true));
+            }
+            g
+        }).collect::<Vec<_>>(),
+        "top_talkers": r.top_talkers,
+        "classes": r.classes.iter().map(|(c, t)| serde_json::json!({
+            "class": c, "tuples": t.tuples, "flows": t.flows, "packets": t.packets,
+            "bytes": t.bytes,
+            "share_of_bytes": if all_bytes == 0 { 0.0 } else { t.bytes as f64 / all_bytes as f64 },
+        })).collect::<Vec<_>>(),
+        "snapshot": snapshot,
+    });
+    serde_json::to_writer_pretty(&mut *out, &v)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
 fn write_summary(
     out: &mut dyn Write,
     format: Format,
@@ -409,35 +448,7 @@ fn write_summary(
         None => "",
     };
     match format {
-        Format::Json => {
-            let all_bytes: u64 = r.classes.iter().map(|c| c.1.bytes).sum();
-            let v = serde_json::json!({
-                "files": files,
-                "records": stats.records,
-                "tuples": stats.tuples,
-                "unreadable": stats.bad,
-                "groups": r.groups.iter().map(|(k, t)| {
-                    let mut g = serde_json::json!({
-                        "direction": k.direction, "class": k.class, "service": k.service,
-                        "region": k.region, "access": k.access,
-                        "tuples": t.tuples, "flows": t.flows, "packets": t.packets, "bytes": t.bytes,
-                    });
-                    if with_carried {
-                        g["carried"] = serde_json::json!(k.carried == Some(true));
-                    }
-                    g
-                }).collect::<Vec<_>>(),
-                "top_talkers": r.top_talkers,
-                "classes": r.classes.iter().map(|(c, t)| serde_json::json!({
-                    "class": c, "tuples": t.tuples, "flows": t.flows, "packets": t.packets,
-                    "bytes": t.bytes,
-                    "share_of_bytes": if all_bytes == 0 { 0.0 } else { t.bytes as f64 / all_bytes as f64 },
-                })).collect::<Vec<_>>(),
-                "snapshot": snapshot,
-            });
-            serde_json::to_writer_pretty(&mut *out, &v)?;
-            out.write_all(b"\n")?;
-        }
+        Format::Json => summary_json(out, snapshot, r, stats, files, with_carried)?,
         Format::Csv | Format::Ndjson => {
             if format == Format::Csv {
                 out.write_all(b"direction,class,service,region,access,")?;

@@ -8,8 +8,48 @@ use super::render::{self, Format};
 use anyhow::{Context, Result, bail};
 use std::fmt::Write as _;
 use std::io::Write;
+use tagnet::Snapshot;
 use tagnet::flowlog::read::{self, Stats};
 use tagnet::flowlog::{Tuple, protocol_name, rfc3339, verify};
+
+/// The requirements `--profile` and `--region` name (none without a profile).
+fn requirements(snap: &Snapshot, a: &FlowsVerifyArgs) -> Result<Vec<verify::Required>> {
+    Ok(match (&a.profile, &a.region) {
+        (Some(p), Some(r)) => {
+            let all = tagnet::nsg::reach::profiles();
+            let prof = all
+                .iter()
+                .find(|x| x.name.eq_ignore_ascii_case(p))
+                .with_context(|| {
+                    format!(
+                        "unknown NSG profile `{p}`; known: {}",
+                        all.iter()
+                            .map(|x| x.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })?;
+            verify::requirements(snap, prof, r)?
+        }
+        (Some(_), None) => bail!("--profile needs --region"),
+        _ => Vec::new(),
+    })
+}
+
+/// The drifts found, by code.
+fn drift_line(counts: &[usize; 3], skipped: usize) -> String {
+    format!(
+        "{} verdict drifts (flow-verdict-drift), {} rule drifts (flow-rule-drift), {} required flows denied (flow-required-denied){}",
+        counts[verify::Drift::Verdict as usize],
+        counts[verify::Drift::Rule as usize],
+        counts[verify::Drift::RequiredDenied as usize],
+        if skipped > 0 {
+            format!("; {skipped} tuples of protocols NSG rules do not name, not verified")
+        } else {
+            String::new()
+        }
+    )
+}
 
 pub fn verify(
     snap: &super::source::Loaded,
@@ -36,26 +76,7 @@ pub fn verify(
         &a.asg,
         quiet,
     )?;
-    let reqs = match (&a.profile, &a.region) {
-        (Some(p), Some(r)) => {
-            let all = tagnet::nsg::reach::profiles();
-            let prof = all
-                .iter()
-                .find(|x| x.name.eq_ignore_ascii_case(p))
-                .with_context(|| {
-                    format!(
-                        "unknown NSG profile `{p}`; known: {}",
-                        all.iter()
-                            .map(|x| x.name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                })?;
-            verify::requirements(snap, prof, r)?
-        }
-        (Some(_), None) => bail!("--profile needs --region"),
-        _ => Vec::new(),
-    };
+    let reqs = requirements(snap, a)?;
     let levels = super::severity(&a.severity, tagnet::findings::severity::Command::Flows)?;
     let mut stats = Stats::default();
     let mut counts = [0usize; 3];
@@ -172,17 +193,7 @@ pub fn verify(
     let total: usize = counts.iter().sum();
     if !quiet {
         eprintln!("tagnet: {}", totals_line(&stats, inputs.len()));
-        eprintln!(
-            "tagnet: {} verdict drifts (flow-verdict-drift), {} rule drifts (flow-rule-drift), {} required flows denied (flow-required-denied){}",
-            counts[verify::Drift::Verdict as usize],
-            counts[verify::Drift::Rule as usize],
-            counts[verify::Drift::RequiredDenied as usize],
-            if skipped > 0 {
-                format!("; {skipped} tuples of protocols NSG rules do not name, not verified")
-            } else {
-                String::new()
-            }
-        );
+        eprintln!("tagnet: {}", drift_line(&counts, skipped));
     }
     Ok(if total > 0 {
         Status::NoMatch

@@ -191,9 +191,9 @@ pub struct NsgFinding {
     pub related: Vec<String>,
 }
 
-/// Analyses every user rule of an NSG.
-pub fn analyze(ctx: &Context, nsg: &Nsg) -> Vec<NsgFinding> {
-    let mut findings = Vec::new();
+/// Every rule with its addresses resolved; a tag or ASG that does not resolve is a finding and
+/// matches nothing.
+fn resolve_rules(ctx: &Context, nsg: &Nsg, findings: &mut Vec<NsgFinding>) -> Vec<Resolved> {
     let mut rules: Vec<Resolved> = Vec::new();
     for r in &nsg.rules {
         let mut resolve = |a: &super::model::Address| match ctx.addresses(a, &r.name, &nsg.name) {
@@ -224,6 +224,13 @@ pub fn analyze(ctx: &Context, nsg: &Nsg) -> Vec<NsgFinding> {
             destination,
         });
     }
+    rules
+}
+
+/// Analyses every user rule of an NSG.
+pub fn analyze(ctx: &Context, nsg: &Nsg) -> Vec<NsgFinding> {
+    let mut findings = Vec::new();
+    let rules = resolve_rules(ctx, nsg, &mut findings);
     for dir in [Direction::Inbound, Direction::Outbound] {
         let list: Vec<&Resolved> = rules.iter().filter(|r| r.rule.direction == dir).collect();
         for (i, r) in list.iter().enumerate() {

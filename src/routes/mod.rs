@@ -476,6 +476,60 @@ pub fn region_pair(location: &str) -> Option<String> {
         .map(|x| x.pair)
 }
 
+/// The required set merged into at most `budget` routes, adding the fewest addresses and
+/// never covering the private ranges or «never_cover»; or why it cannot be.
+fn merge(
+    required: &PrefixSet,
+    budget: usize,
+    req: &UdrRequest,
+    limit: usize,
+    tag_routes: usize,
+    room: &str,
+) -> Result<std::result::Result<crate::prefixset::budget::BudgetedSet, OverBudget>> {
+    let budget_left = budget;
+    let mut forbidden_nets: Vec<IpNet> = PRIVATE_RANGES
+        .iter()
+        .map(|p| p.parse().expect("valid"))
+        .collect();
+    forbidden_nets.extend(req.never_cover.iter().copied());
+    let forbidden = PrefixSet::from_prefixes(forbidden_nets);
+    match budget_set(required, budget_left, &forbidden) {
+        Ok(b) => Ok(Ok(b)),
+        Err(BudgetError::TooFew { needed, ipv6 }) => {
+            let why = if ipv6 > 0 && budget_left <= ipv6 {
+                format!(
+                    "the {ipv6} IPv6 routes alone take the whole budget (IPv6 prefixes are never merged: a merged IPv6 route would send astronomically many other addresses along); drop «ipv6» or raise «max_routes»"
+                )
+            } else if ipv6 > 0 {
+                format!(
+                    "IPv6 prefixes are never merged ({ipv6} of the routes), and merging IPv4 cannot cover private or «never_cover» space"
+                )
+            } else {
+                "merging cannot cover private or «never_cover» space".to_string()
+            };
+            Ok(Err(OverBudget {
+                needed: needed + tag_routes,
+                max: limit,
+                message: format!(
+                    "even merged, the routes need {} entries, more than {room}: {why}",
+                    needed + tag_routes,
+                ),
+            }))
+        }
+        Err(BudgetError::InputForbidden { ranges }) => {
+            let first = Ranges::from_ranges(ranges.clone()).to_prefixes_v4();
+            Err(Error::field(
+                "never_cover",
+                format!(
+                    "covers addresses the required tags hold ({} range(s), first {}); remove that prefix",
+                    ranges.len(),
+                    first[0]
+                ),
+            ))
+        }
+    }
+}
+
 /// Builds the route set for a request.
 ///
 /// Returns `Ok(Err(OverBudget))` when the request cannot be met within the budget (with
@@ -580,59 +634,23 @@ pub fn plan(snap: &Snapshot, req: &UdrRequest) -> Result<std::result::Result<Udr
                 ),
             }));
         }
-        let mut forbidden_nets: Vec<IpNet> = PRIVATE_RANGES
-            .iter()
-            .map(|p| p.parse().expect("valid"))
-            .collect();
-        forbidden_nets.extend(req.never_cover.iter().copied());
-        let forbidden = PrefixSet::from_prefixes(forbidden_nets);
-        match budget_set(&required, budget_left, &forbidden) {
-            Ok(b) => {
-                chosen = b.prefixes;
-                extra_addresses = b.extra_addresses;
-                extra_prefixes = b.extra_prefixes;
-                notes.push(format!(
-                    "the exact set needs {} prefix routes; merged into {} to fit {room}, which also sends {} addresses outside the required tags to {}: {}",
-                    exact.len(),
-                    chosen.len(),
-                    extra_addresses,
-                    req.next_hop,
-                    list_some(&extra_prefixes, 20)
-                ));
-            }
-            Err(BudgetError::TooFew { needed, ipv6 }) => {
-                let why = if ipv6 > 0 && budget_left <= ipv6 {
-                    format!(
-                        "the {ipv6} IPv6 routes alone take the whole budget (IPv6 prefixes are never merged: a merged IPv6 route would send astronomically many other addresses along); drop «ipv6» or raise «max_routes»"
-                    )
-                } else if ipv6 > 0 {
-                    format!(
-                        "IPv6 prefixes are never merged ({ipv6} of the routes), and merging IPv4 cannot cover private or «never_cover» space"
-                    )
-                } else {
-                    "merging cannot cover private or «never_cover» space".to_string()
-                };
-                return Ok(Err(OverBudget {
-                    needed: needed + tag_routes,
-                    max: limit,
-                    message: format!(
-                        "even merged, the routes need {} entries, more than {room}: {why}",
-                        needed + tag_routes,
-                    ),
-                }));
-            }
-            Err(BudgetError::InputForbidden { ranges }) => {
-                let first = Ranges::from_ranges(ranges.clone()).to_prefixes_v4();
-                return Err(Error::field(
-                    "never_cover",
-                    format!(
-                        "covers addresses the required tags hold ({} range(s), first {}); remove that prefix",
-                        ranges.len(),
-                        first[0]
-                    ),
-                ));
-            }
-        }
+        let merged = match merge(&required, budget_left, req, limit, tag_routes, &room)? {
+            Ok(m) => m,
+            Err(over) => return Ok(Err(over)),
+        };
+        (chosen, extra_addresses, extra_prefixes) = (
+            merged.prefixes,
+            merged.extra_addresses,
+            merged.extra_prefixes,
+        );
+        notes.push(format!(
+            "the exact set needs {} prefix routes; merged into {} to fit {room}, which also sends {} addresses outside the required tags to {}: {}",
+            exact.len(),
+            chosen.len(),
+            extra_addresses,
+            req.next_hop,
+            list_some(&extra_prefixes, 20)
+        ));
     }
     routes.extend(name_routes(snap, &prefix_tags, &chosen, req.next_hop));
     Ok(Ok(UdrPlan {

@@ -510,6 +510,115 @@ impl Cx<'_> {
         let name = s(v.get("name")).unwrap_or_default();
         let location = v.get("location").cloned().unwrap_or(Value::Null);
         let head = |kind: &str, name: String, props: Value| Self::head(r, kind, name, props);
+        match r.kind.as_str() {
+            "azurerm_kubernetes_cluster"
+            | "azurerm_machine_learning_workspace"
+            | "azurerm_machine_learning_compute_cluster"
+            | "azurerm_machine_learning_compute_instance"
+            | "azurerm_databricks_workspace" => self.rewrite_compute(r),
+            "azurerm_storage_account" | "azurerm_key_vault" => {
+                let block = if r.kind == "azurerm_key_vault" {
+                    "network_acls"
+                } else {
+                    "network_rules"
+                };
+                let mut acl = acl_rest(self, r, &[block, "0"]);
+                let kind = if r.kind == "azurerm_key_vault" {
+                    "Microsoft.KeyVault/vaults"
+                } else {
+                    "Microsoft.Storage/storageAccounts"
+                };
+                // A separate azurerm_storage_account_network_rules resource.
+                if let Some(x) = self.res.iter().find(|x| {
+                    x.kind == "azurerm_storage_account_network_rules"
+                        && self.ids(x, &["storage_account_id"]).contains(&r.address)
+                }) {
+                    acl = acl_rest(self, x, &[]);
+                }
+                let public = v
+                    .get("public_network_access_enabled")
+                    .and_then(Value::as_bool);
+                head(
+                    kind,
+                    name,
+                    json!({
+                        "networkAcls": acl,
+                        "publicNetworkAccess": if public == Some(false) { json!("Disabled") } else { Value::Null },
+                    }),
+                )
+            }
+            "azurerm_container_registry" => {
+                let blocks = |x: &Value| {
+                    at(x, &["network_rule_set", "0", "virtual_network"])
+                        .and_then(Value::as_array)
+                        .map_or(0, Vec::len)
+                };
+                let acr_rules: Vec<Value> = (0..blocks(v).max(blocks(&r.expressions)))
+                    .filter_map(|i| {
+                        let i = i.to_string();
+                        self.id(
+                            r,
+                            &["network_rule_set", "0", "virtual_network", &i, "subnet_id"],
+                        )
+                    })
+                    .map(|i| json!({"id": i}))
+                    .collect();
+                let public = v
+                    .get("public_network_access_enabled")
+                    .and_then(Value::as_bool);
+                json!({"id": r.address, "type": "Microsoft.ContainerRegistry/registries", "name": name,
+                "location": location, "sku": {"name": v.get("sku")},
+                "properties": {
+                    "networkRuleSet": {
+                        "defaultAction": at(v, &["network_rule_set", "0", "default_action"]),
+                        "virtualNetworkRules": acr_rules,
+                    },
+                    "publicNetworkAccess": if public == Some(false) { json!("Disabled") } else { Value::Null },
+                }})
+            }
+            "azurerm_linux_virtual_machine"
+            | "azurerm_windows_virtual_machine"
+            | "azurerm_virtual_machine" => {
+                let img = at(v, &["source_image_reference", "0"])
+                    .or_else(|| at(v, &["storage_image_reference", "0"]))
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                let nics: Vec<Value> = self
+                    .ids(r, &["network_interface_ids"])
+                    .into_iter()
+                    .map(|n| json!({"id": n}))
+                    .collect();
+                head(
+                    "Microsoft.Compute/virtualMachines",
+                    name,
+                    json!({
+                        "storageProfile": {"imageReference": img},
+                        "networkProfile": {"networkInterfaces": nics},
+                    }),
+                )
+            }
+            "azurerm_container_group" => {
+                let subnets: Vec<Value> = self
+                    .ids(r, &["subnet_ids"])
+                    .into_iter()
+                    .map(|n| json!({"id": n}))
+                    .collect();
+                head(
+                    "Microsoft.ContainerInstance/containerGroups",
+                    name,
+                    json!({"subnetIds": subnets}),
+                )
+            }
+            // Read through the resources they attach to.
+            _ => json!({"id": r.address, "type": format!("terraform:{}", r.kind), "name": name}),
+        }
+    }
+
+    /// AKS clusters, Azure ML workspaces and their compute, Databricks workspaces.
+    fn rewrite_compute(&self, r: &Res) -> Value {
+        let v = &r.values;
+        let name = s(v.get("name")).unwrap_or_default();
+        let head = |kind: &str, name: String, props: Value| Self::head(r, kind, name, props);
         let rid = |x: Option<String>| x.map_or(Value::Null, |i| json!({"id": i}));
         match r.kind.as_str() {
             "azurerm_kubernetes_cluster" => {
@@ -573,66 +682,6 @@ impl Cx<'_> {
                     }),
                 )
             }
-            "azurerm_storage_account" | "azurerm_key_vault" => {
-                let block = if r.kind == "azurerm_key_vault" {
-                    "network_acls"
-                } else {
-                    "network_rules"
-                };
-                let mut acl = acl_rest(self, r, &[block, "0"]);
-                let kind = if r.kind == "azurerm_key_vault" {
-                    "Microsoft.KeyVault/vaults"
-                } else {
-                    "Microsoft.Storage/storageAccounts"
-                };
-                // A separate azurerm_storage_account_network_rules resource.
-                if let Some(x) = self.res.iter().find(|x| {
-                    x.kind == "azurerm_storage_account_network_rules"
-                        && self.ids(x, &["storage_account_id"]).contains(&r.address)
-                }) {
-                    acl = acl_rest(self, x, &[]);
-                }
-                let public = v
-                    .get("public_network_access_enabled")
-                    .and_then(Value::as_bool);
-                head(
-                    kind,
-                    name,
-                    json!({
-                        "networkAcls": acl,
-                        "publicNetworkAccess": if public == Some(false) { json!("Disabled") } else { Value::Null },
-                    }),
-                )
-            }
-            "azurerm_container_registry" => {
-                let blocks = |x: &Value| {
-                    at(x, &["network_rule_set", "0", "virtual_network"])
-                        .and_then(Value::as_array)
-                        .map_or(0, Vec::len)
-                };
-                let acr_rules: Vec<Value> = (0..blocks(v).max(blocks(&r.expressions)))
-                    .filter_map(|i| {
-                        let i = i.to_string();
-                        self.id(
-                            r,
-                            &["network_rule_set", "0", "virtual_network", &i, "subnet_id"],
-                        )
-                    })
-                    .map(|i| json!({"id": i}))
-                    .collect();
-                let public = v
-                    .get("public_network_access_enabled")
-                    .and_then(Value::as_bool);
-                json!({"id": r.address, "type": "Microsoft.ContainerRegistry/registries", "name": name,
-                "location": location, "sku": {"name": v.get("sku")},
-                "properties": {
-                    "networkRuleSet": {
-                        "defaultAction": at(v, &["network_rule_set", "0", "default_action"]),
-                        "virtualNetworkRules": acr_rules,
-                    },
-                    "publicNetworkAccess": if public == Some(false) { json!("Disabled") } else { Value::Null },
-                }})
-            }
             "azurerm_databricks_workspace" => {
                 let p = |k: &str| json!({"value": at(v, &["custom_parameters", "0", k])});
                 let vnet = self.id(r, &["custom_parameters", "0", "virtual_network_id"]);
@@ -646,41 +695,7 @@ impl Cx<'_> {
                     }}),
                 )
             }
-            "azurerm_linux_virtual_machine"
-            | "azurerm_windows_virtual_machine"
-            | "azurerm_virtual_machine" => {
-                let img = at(v, &["source_image_reference", "0"])
-                    .or_else(|| at(v, &["storage_image_reference", "0"]))
-                    .cloned()
-                    .unwrap_or(Value::Null);
-                let nics: Vec<Value> = self
-                    .ids(r, &["network_interface_ids"])
-                    .into_iter()
-                    .map(|n| json!({"id": n}))
-                    .collect();
-                head(
-                    "Microsoft.Compute/virtualMachines",
-                    name,
-                    json!({
-                        "storageProfile": {"imageReference": img},
-                        "networkProfile": {"networkInterfaces": nics},
-                    }),
-                )
-            }
-            "azurerm_container_group" => {
-                let subnets: Vec<Value> = self
-                    .ids(r, &["subnet_ids"])
-                    .into_iter()
-                    .map(|n| json!({"id": n}))
-                    .collect();
-                head(
-                    "Microsoft.ContainerInstance/containerGroups",
-                    name,
-                    json!({"subnetIds": subnets}),
-                )
-            }
-            // Read through the resources they attach to.
-            _ => json!({"id": r.address, "type": format!("terraform:{}", r.kind), "name": name}),
+            other => unreachable!("{other} is not a compute resource"),
         }
     }
 }
