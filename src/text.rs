@@ -143,11 +143,17 @@ pub fn listed_prefix(text: &str) -> std::result::Result<IpNet, String> {
     }
 }
 
-/// Reads an address as people paste it: an IPv6 zone (`fe80::1%eth0`) is dropped and an
-/// IPv4-mapped IPv6 address (`::ffff:20.41.5.225`) is the IPv4 address it maps (flagged
-/// `true`). The error says what is wrong, e.g. leading zeros.
+/// Reads an address as people paste it: an IPv6 address may stand in brackets
+/// (`[2001:db8::1]`, as in a URL), an IPv6 zone (`fe80::1%eth0`) is dropped and an IPv4-mapped
+/// IPv6 address (`::ffff:20.41.5.225`) is the IPv4 address it maps (flagged `true`). The error
+/// says what is wrong, e.g. leading zeros.
 pub fn address(text: &str) -> std::result::Result<(std::net::IpAddr, bool), String> {
     let t = text.trim();
+    let t = t
+        .strip_prefix('[')
+        .and_then(|x| x.strip_suffix(']'))
+        .filter(|x| x.contains(':'))
+        .unwrap_or(t);
     let t = match t.split_once('%') {
         Some((addr, _zone)) if addr.contains(':') => addr,
         _ => t,

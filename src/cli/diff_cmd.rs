@@ -347,7 +347,11 @@ fn diff_table(d: &Diff, impact: Option<&Impact>, out: &mut dyn Write) -> Result<
     }
     if let Some(i) = impact {
         writeln!(out, "\nroute table ({}):", i.required_tags.join(", "))?;
-        if i.findings.is_empty() && i.udr_add.is_empty() && i.udr_delete.is_empty() {
+        if i.findings.is_empty()
+            && i.udr_add.is_empty()
+            && i.udr_delete.is_empty()
+            && i.plan_changes == 0
+        {
             writeln!(out, "  nothing to do")?;
         }
         for f in &i.findings {
@@ -363,7 +367,7 @@ fn diff_table(d: &Diff, impact: Option<&Impact>, out: &mut dyn Write) -> Result<
         for (n, p) in &i.udr_delete {
             writeln!(out, "  udr drops {n} ({p})")?;
         }
-        if !i.findings.is_empty() {
+        if !i.findings.is_empty() || i.plan_changes > 0 {
             writeln!(out, "\nplan (`--format az` prints it alone):")?;
             out.write_all(i.plan.as_bytes())?;
         }

@@ -495,6 +495,27 @@ pub fn lookup_prefixes(
         }
         queries.push(net.trunc());
     }
+    if matches!(format, Format::Json | Format::Ndjson) {
+        // The records of every front end: `{"ip", "matches"}` for an address, `{"query",
+        // "matches"}` for a prefix (tagnet::ops::lookup).
+        let index = TagIndex::build(snap);
+        let mut answers = Vec::with_capacity(a.addresses.len());
+        for t in &a.addresses {
+            let q = tagnet::ops::lookup::parse_query(t)
+                .map_err(|reason| anyhow::anyhow!("invalid query `{}`: {reason}", quoted(t)))?;
+            answers.push(tagnet::ops::lookup::answer(snap, &index, q, region));
+        }
+        let any = answers.iter().any(|x| match x {
+            tagnet::ops::lookup::Answer::Address { matches, .. } => !matches.is_empty(),
+            tagnet::ops::lookup::Answer::Prefix { matches, .. } => !matches.is_empty(),
+        });
+        tagnet::render::records(out, format, Some(&snap.info), &[], &answers, |_| Vec::new())?;
+        return Ok(if any {
+            Status::Success
+        } else {
+            Status::NoMatch
+        });
+    }
     #[derive(Serialize)]
     struct Row<'a> {
         query: String,

@@ -47,6 +47,7 @@ pub fn flag_name(field: &str) -> String {
         "regions" => "--region".into(),
         "tags" => "--tag".into(),
         "only_tags" => "--only-tag".into(),
+        "asgs" => "--asg".into(),
         other => format!("--{}", other.replace('_', "-")),
     }
 }

@@ -137,10 +137,7 @@ pub fn udr(
         eprintln!("tagnet: note: {n}");
     }
     for w in &report.warnings {
-        eprintln!(
-            "tagnet: warning: {}",
-            tagnet::error::spell_refs(w, &super::flag_name)
-        );
+        eprintln!("tagnet: warning: {w}");
     }
     let b = &report.budget;
     if !matches!(format, Format::Json | Format::Ndjson | Format::Csv) && !quiet {
@@ -279,7 +276,7 @@ pub fn audit(
                     report.routes_after,
                     report.max_routes
                 )?;
-                if !report.has_errors() {
+                if doc.all_via_internet {
                     writeln!(
                         out,
                         "every required address of {} leaves through Internet",

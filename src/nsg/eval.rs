@@ -66,7 +66,7 @@ impl Context<'_> {
                 for n in names {
                     let members = self.asgs.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v).ok_or_else(|| {
                         Error::Usage(format!(
-                            "NSG `{nsg}` rule `{rule}` uses the application security group `{n}`: give its members with --asg {n}=IP[,IP…]"
+                            "NSG `{nsg}` rule `{rule}` uses the application security group `{n}`: give its members: «asgs» {n}=IP[,IP…]"
                         ))
                     })?;
                     nets.extend(members.iter().map(|&ip| IpNet::from(ip)));

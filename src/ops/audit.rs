@@ -53,6 +53,10 @@ pub struct AuditReport {
     /// Notes of choosing the required tags and of the audit.
     #[serde(skip)]
     pub notes: Vec<String>,
+    /// Whether every required address leaves through Internet (before severity settings,
+    /// which may hide the findings that say otherwise).
+    #[serde(skip)]
+    pub all_via_internet: bool,
 }
 
 /// Every address the tags of a request held in an earlier snapshot (`--previous`): routes to
@@ -110,6 +114,12 @@ pub fn audit(
         max_routes: p.max_routes,
     };
     let mut audit = crate::routes::audit::audit(snap, table, &required.ids, &opts)?;
+    let all_via_internet = !audit.findings.iter().any(|f| {
+        matches!(
+            f.finding.code,
+            "missing-route" | "shadowed-route" | "ipv6-not-audited"
+        )
+    });
     audit.findings.retain_mut(|f| levels.adjust(&mut f.finding));
     let mut notes = required.notes;
     notes.extend(audit.notes.iter().cloned());
@@ -126,6 +136,7 @@ pub fn audit(
         change_number: snap.change_number(),
         snapshot: info.clone(),
         notes,
+        all_via_internet,
         audit,
     })
 }

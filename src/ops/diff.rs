@@ -40,6 +40,9 @@ pub struct Impact {
     pub udr_delete: Vec<(String, String)>,
     /// The audit's plan for the table as it is.
     pub plan: String,
+    /// Routes the plan creates, updates or deletes.
+    #[serde(skip)]
+    pub plan_changes: usize,
 }
 
 impl Impact {
@@ -154,6 +157,7 @@ pub fn impact(
         .cloned()
         .collect();
     Ok(Impact {
+        plan_changes: report.ensure.len() + report.delete.len(),
         required_tags: report.required_tags.clone(),
         findings: report.findings,
         udr_add,

@@ -140,13 +140,21 @@ impl UdrParams {
 
     /// The profile's tags and the tags named by the user.
     fn tag_choice(&self) -> Result<(Vec<String>, Vec<String>)> {
-        let clean = |v: &[String]| -> Vec<String> {
+        let clean = |v: &[String], field: &'static str| -> Result<Vec<String>> {
             v.iter()
-                .map(|t| t.trim().to_string())
-                .filter(|t| !t.is_empty())
+                .map(|t| match t.trim() {
+                    "" => Err(Error::field(
+                        field,
+                        "holds an empty tag name: name a tag such as Storage",
+                    )),
+                    t => Ok(t.to_string()),
+                })
                 .collect()
         };
-        let (only, added) = (clean(&self.only_tags), clean(&self.tags));
+        let (only, added) = (
+            clean(&self.only_tags, "only_tags")?,
+            clean(&self.tags, "tags")?,
+        );
         if !only.is_empty() {
             if self.profile.is_some() {
                 return Err(Error::field(
@@ -261,7 +269,7 @@ pub struct UdrReport {
     /// The snapshot.
     pub snapshot: SnapshotInfo,
     /// Things that deploy but look wrong (a public appliance address).
-    #[serde(skip)]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     /// The routes as the deployment renderers take them.
     #[serde(skip)]
@@ -341,9 +349,23 @@ pub fn udr(
                 ),
             ));
         }
+        let unusable = match ip {
+            IpAddr::V4(v4) => {
+                v4.is_loopback() || v4.is_unspecified() || v4.is_multicast() || v4.is_broadcast()
+            }
+            IpAddr::V6(v6) => v6.is_loopback() || v6.is_unspecified() || v6.is_multicast(),
+        };
+        if unusable {
+            return Err(Error::field(
+                "next_hop_ip",
+                format!(
+                    "{ip} is a loopback, unspecified, multicast or broadcast address, which Azure refuses as a next hop; give the appliance's private IP in the VNet"
+                ),
+            ));
+        }
         if !is_private(ip) {
             warnings.push(format!(
-                "«next_hop_ip» {ip} is a public address; an appliance's next hop is normally its private IP in the VNet"
+                "the next-hop IP {ip} is a public address; an appliance's next hop is normally its private IP in the VNet"
             ));
         }
     }

@@ -613,7 +613,26 @@ pub fn plan(snap: &Snapshot, req: &UdrRequest) -> Result<std::result::Result<Udr
     } else {
         format!("«max_routes» {}", req.max_routes)
     };
-    let budget_left = limit.saturating_sub(tag_routes);
+    // The same budget in plain words, for the notes every front end shows as they are.
+    let room_note = if req.reserve > 0 {
+        format!(
+            "the {limit} routes left by a limit of {} with {} reserved",
+            req.max_routes, req.reserve
+        )
+    } else {
+        format!("a limit of {} routes", req.max_routes)
+    };
+    if tag_routes > limit {
+        // Service-tag routes are routes too: they take slots of the table.
+        return Ok(Err(OverBudget {
+            needed: tag_routes,
+            max: limit,
+            message: format!(
+                "the {tag_routes} service-tag routes alone need more than {room}; route fewer tags or raise «max_routes»"
+            ),
+        }));
+    }
+    let budget_left = limit - tag_routes;
     let mut chosen = exact.clone();
     let mut extra_addresses = 0u128;
     let mut extra_prefixes = Vec::new();
@@ -644,7 +663,7 @@ pub fn plan(snap: &Snapshot, req: &UdrRequest) -> Result<std::result::Result<Udr
             merged.extra_prefixes,
         );
         notes.push(format!(
-            "the exact set needs {} prefix routes; merged into {} to fit {room}, which also sends {} addresses outside the required tags to {}: {}",
+            "the exact set needs {} prefix routes; merged into {} to fit {room_note}, which also sends {} addresses outside the required tags to {}: {}",
             exact.len(),
             chosen.len(),
             extra_addresses,

@@ -85,11 +85,17 @@ pub(super) async fn lookup_post(
     known_keys(&p, &["region"])?;
     let l = app.current();
     let region = region_param(&l, one(&p, "region")?)?;
-    let json_body = headers
+    // The content type decides; without one, a body that opens with `[` is a JSON array
+    // (a line of text opening with `[` is a bracketed IPv6 address: send it as text/plain).
+    let ctype = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("json"))
-        || body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+        .map(str::to_ascii_lowercase);
+    let json_body = match ctype.as_deref() {
+        Some(t) if t.contains("json") => true,
+        Some(t) if t.starts_with("text/") => false,
+        _ => body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'['),
+    };
     let max = app.opts.max_batch;
     let l2 = l.clone();
     let out = tokio::task::spawn_blocking(move || -> Result<Vec<String>, ApiError> {

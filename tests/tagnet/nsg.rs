@@ -645,7 +645,14 @@ fn bad_nsgs_are_clear_errors() {
         "{err}"
     );
     let n = parse(&rule(r#", "sourceApplicationSecurityGroups": [{"id": "/subscriptions/x/applicationSecurityGroups/db"}]"#)).unwrap();
-    let err = c.resolve(&n[0]).unwrap_err().to_string();
+    // The library names the request's field; the command line spells it `--asg`.
+    let err = c.resolve(&n[0]).unwrap_err().spelled(&|f: &str| {
+        if f == "asgs" {
+            "--asg".into()
+        } else {
+            format!("--{f}")
+        }
+    });
     assert!(err.contains("--asg db="), "{err}");
 }
 

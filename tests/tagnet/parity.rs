@@ -274,6 +274,13 @@ proptest! {
                 }
             })
             .collect();
+        // A prefix and a bracketed IPv6 address beside them: every front end answers each
+        // query in its own record.
+        let mut ips = ips;
+        if picks.len() > 2 {
+            ips.push("20.41.5.224/28".into());
+            ips.push("[2603:1030:40c:1::2c1]".into());
+        }
         let mut args: Vec<String> = vec!["lookup".into()];
         args.extend(ips.iter().cloned());
         let mut query = String::from("/v1/lookup?");

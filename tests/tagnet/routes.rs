@@ -1116,6 +1116,11 @@ fn audit_takes_severity_settings() {
     assert_eq!(out.status.code(), Some(0));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["findings"][0]["severity"], "warning", "{doc}");
+    // The table's summary never claims what the hidden findings deny.
+    let args: Vec<&str> = ["--vnet", "10.1.0.0/16", "--allow", "missing-route"].to_vec();
+    let out = run_audit(&example(), &table, &args);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("leaves through Internet"), "{text}");
     let out = with(&["--allow", "missing-rout"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean `missing-route`"));
@@ -1135,4 +1140,70 @@ fn audit_takes_severity_settings() {
     std::fs::write(&config, "[check]\nallow = [\"missing-route\"]\n").unwrap();
     let out = with(&["--config", config.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
+}
+
+/// Requests `udr` must refuse rather than answer: service-tag routes past the budget, an
+/// empty tag name (never the default profile in its place), a next hop Azure refuses; and a
+/// note about merging names the budget in plain words.
+#[test]
+fn udr_refuses_what_azure_would_and_never_falls_back() {
+    let run = |args: &[&str]| {
+        tagnet(&example())
+            .args(["udr", "--region", "eastus2"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "--only-tag",
+        "Storage",
+        "--use-service-tags",
+        "--max-routes",
+        "1",
+        "--reserve",
+        "0",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "one service-tag route fits one slot"
+    );
+    let out = run(&[
+        "--only-tag",
+        "Storage",
+        "--tag",
+        "AzureMachineLearning",
+        "--use-service-tags",
+        "--max-routes",
+        "1",
+        "--reserve",
+        "0",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    for empty in [
+        &["--only-tag", ""][..],
+        &["--only-tag", " "],
+        &["--tag", ""],
+    ] {
+        let out = run(empty);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{empty:?}: {err}");
+        assert!(err.contains("empty tag name"), "{err}");
+    }
+    for ip in ["127.0.0.1", "0.0.0.0", "224.0.0.1", "255.255.255.255"] {
+        let out = run(&["--next-hop", "VirtualAppliance", "--next-hop-ip", ip]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{ip}: {err}");
+        assert!(err.contains("--next-hop-ip"), "{err}");
+    }
+    let out = run(&["--max-routes", "3", "--reserve", "0", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let notes = doc["notes"].to_string();
+    assert!(
+        notes.contains("a limit of 3 routes") && !notes.contains('«'),
+        "{notes}"
+    );
 }
