@@ -206,7 +206,7 @@ impl<'o, R: Read> Scanner<'o, R> {
 
     /// Scans the rest of the block; returns a record when one closes.
     /// In a record: copies up to its end in one go; the record when it closed.
-    #[inline]
+    #[inline(always)]
     fn copy_record(&mut self) -> Option<RawRecord> {
         // Copy up to the record's end in one go.
         let start = self.pos;
@@ -265,6 +265,7 @@ impl<'o, R: Read> Scanner<'o, R> {
     }
 
     /// Before a document: its first byte decides what it is.
+    #[inline(always)]
     fn start(&mut self, c: u8) -> std::result::Result<(), String> {
         match c {
             b'{' => {
@@ -304,6 +305,7 @@ impl<'o, R: Read> Scanner<'o, R> {
     }
 
     /// Between records: a record starts, the array ends, or something else is skipped.
+    #[inline(always)]
     fn between(&mut self, c: u8) {
         match c {
             b'{' => {
