@@ -369,9 +369,10 @@ impl Index {
         let mut answers = Vec::with_capacity(queries.len());
         for (i, q) in queries.iter().enumerate() {
             let parsed = lookup::parse_query(q).map_err(|reason| {
-                err(format!(
-                    "queries[{i}]: `{}` is not an IP address or prefix: {reason}",
-                    tagnet::text::quoted(q.trim())
+                err(lookup::query_error(
+                    q,
+                    &reason,
+                    Some(&format!("queries[{i}]")),
                 ))
             })?;
             answers.push(lookup::answer(&self.snap, &self.index, parsed, code));

@@ -221,9 +221,12 @@ pub fn lookup(
         for (no, text) in a.addresses.iter().enumerate() {
             if let Err(reason) = parse_address(text) {
                 anyhow::bail!(
-                    "invalid IP address `{}` (argument {}): {reason}",
-                    quoted(text),
-                    no + 1
+                    "{}",
+                    tagnet::ops::lookup::query_error(
+                        text,
+                        &reason,
+                        Some(&format!("argument {}", no + 1))
+                    )
                 );
             }
         }
@@ -349,8 +352,8 @@ pub(super) fn write_wave(
             && source.from_args
         {
             anyhow::bail!(
-                "invalid IP address `{}` (argument {no}): {reason}",
-                quoted(text)
+                "{}",
+                tagnet::ops::lookup::query_error(text, reason, Some(&format!("argument {no}")))
             );
         }
         for (no, text, reason) in &o.bad {
@@ -469,9 +472,12 @@ pub fn lookup_prefixes(
         let net = if text.contains('/') {
             tagnet::text::listed_prefix(text).map_err(|reason| {
                 anyhow::anyhow!(
-                    "invalid prefix `{}` (argument {}): {reason}",
-                    quoted(text),
-                    no + 1
+                    "{}",
+                    tagnet::ops::lookup::query_error(
+                        text,
+                        &reason,
+                        Some(&format!("argument {}", no + 1))
+                    )
                 )
             })?
         } else {
@@ -479,9 +485,12 @@ pub fn lookup_prefixes(
                 parse_address(text)
                     .map_err(|reason| {
                         anyhow::anyhow!(
-                            "invalid IP address `{}` (argument {}): {reason}",
-                            quoted(text),
-                            no + 1
+                            "{}",
+                            tagnet::ops::lookup::query_error(
+                                text,
+                                &reason,
+                                Some(&format!("argument {}", no + 1))
+                            )
                         )
                     })?
                     .0,

@@ -104,6 +104,34 @@ pub fn tags(snap: &Snapshot, p: &TagsParams) -> Result<Vec<TagRecord>> {
             ));
         }
     }
+    if let Some(want) = service {
+        let mut known: Vec<&str> = snap
+            .tags()
+            .iter()
+            .map(|t| t.system_service())
+            .filter(|s| !s.is_empty())
+            .collect();
+        known.sort_unstable();
+        known.dedup();
+        if !known.iter().any(|k| k.eq_ignore_ascii_case(want)) {
+            let close =
+                crate::snapshot::suggest(&want.to_ascii_lowercase(), known.iter().copied(), |k| {
+                    k.to_ascii_lowercase()
+                });
+            return Err(Error::field(
+                "service",
+                format!(
+                    "`{}` is no systemService of this snapshot{}",
+                    text::quoted(want),
+                    match close.as_slice() {
+                        [] => "; `tagnet tags --format json` lists them".to_string(),
+                        [one] => format!("; did you mean `{one}`?"),
+                        many => format!("; did you mean one of {}?", many.join(", ")),
+                    }
+                ),
+            ));
+        }
+    }
     Ok(snap
         .tags()
         .iter()

@@ -129,6 +129,27 @@ pub fn region_code<'a>(snap: &'a Snapshot, region: Option<&str>) -> Result<Optio
         .transpose()
 }
 
+/// The message for a query that is neither an address nor a prefix, as every front end
+/// words it: `invalid IP address `x` (where): reason` (`prefix` for a text with a `/`); `at`
+/// says where the front end found it (`argument 2`, `queries[1]`).
+///
+/// ```
+/// let m = tagnet::ops::lookup::query_error("10.0.0.300", "bad", Some("argument 1"));
+/// assert_eq!(m, "invalid IP address `10.0.0.300` (argument 1): bad");
+/// ```
+pub fn query_error(t: &str, reason: &str, at: Option<&str>) -> String {
+    format!(
+        "invalid {} `{}`{}: {reason}",
+        if t.contains('/') {
+            "prefix"
+        } else {
+            "IP address"
+        },
+        text::quoted(t.trim()),
+        at.map(|a| format!(" ({a})")).unwrap_or_default()
+    )
+}
+
 /// The error of a query that is neither an address nor a prefix.
 pub fn bad_query(t: &str, reason: &str) -> Error {
     Error::Parse {

@@ -734,3 +734,18 @@ fn lookup_fast_path_answers_as_the_general_one() {
         );
     }
 }
+
+/// A systemService nobody has is a typo to name, not an empty list: every front end refuses
+/// it with suggestions (as an unknown feature, region or tag).
+#[test]
+fn an_unknown_service_is_refused_with_suggestions() {
+    with_example()
+        .args(["tags", "--service", "AzureStorag"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("did you mean `AzureStorage`"));
+    with_example()
+        .args(["tags", "--service", "azurestorage"])
+        .assert()
+        .code(0);
+}
