@@ -273,6 +273,61 @@ impl Index {
             .collect()
     }
 
+    /// `nsg reach --format json`, as JSON text: the scope as JSON texts of the NSGs, prefixes
+    /// of `VirtualNetwork` and ASG members.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (nsg_json, nic_nsg_json, vnet, asgs, direction, protocol, port, local=None))]
+    fn reach_json(
+        &self,
+        py: Python<'_>,
+        nsg_json: Option<&[u8]>,
+        nic_nsg_json: Option<&[u8]>,
+        vnet: Vec<String>,
+        asgs: std::collections::BTreeMap<String, Vec<String>>,
+        direction: String,
+        protocol: String,
+        port: u16,
+        local: Option<String>,
+    ) -> PyResult<String> {
+        let scope = nsg_scope(nsg_json, nic_nsg_json, &vnet, &asgs)?;
+        let params = tagnet::ops::nsg::ReachParams {
+            direction,
+            protocol,
+            port,
+            local,
+        };
+        let report = py
+            .detach(|| tagnet::ops::nsg::reach(&self.snap, &self.info, &scope, &params))
+            .map_err(tagnet_err)?;
+        json_text(&report)
+    }
+
+    /// `nsg require --format json`, as JSON text.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (nsg_json, nic_nsg_json, vnet, asgs, region, profile=None, local=None))]
+    fn require_json(
+        &self,
+        py: Python<'_>,
+        nsg_json: Option<&[u8]>,
+        nic_nsg_json: Option<&[u8]>,
+        vnet: Vec<String>,
+        asgs: std::collections::BTreeMap<String, Vec<String>>,
+        region: String,
+        profile: Option<String>,
+        local: Option<String>,
+    ) -> PyResult<String> {
+        let scope = nsg_scope(nsg_json, nic_nsg_json, &vnet, &asgs)?;
+        let params = tagnet::ops::nsg::RequireParams {
+            region,
+            profile,
+            local,
+        };
+        let report = py
+            .detach(|| tagnet::ops::nsg::require(&self.snap, &self.info, &scope, &params))
+            .map_err(tagnet_err)?;
+        json_text(&report)
+    }
+
     /// `udr --format json`: the report of `tagnet::ops::udr`, as JSON text.
     #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (regions, paired=false, profile=None, tags=Vec::new(), only_tags=Vec::new(), ipv6=false, next_hop=None, next_hop_ip=None, max_routes=None, reserve=None, exact=false, use_service_tags=false, never_cover=Vec::new()))]
@@ -616,6 +671,57 @@ fn build(py: Python<'_>, snap: Snapshot, info: tagnet::ops::SnapshotInfo) -> Ind
         index: Arc::new(index),
         info,
     }
+}
+
+/// An NSG scope from JSON texts of NSGs, `VirtualNetwork` prefixes and ASG members.
+fn nsg_scope(
+    nsg: Option<&[u8]>,
+    nic_nsg: Option<&[u8]>,
+    vnet: &[String],
+    asgs: &std::collections::BTreeMap<String, Vec<String>>,
+) -> PyResult<tagnet::ops::nsg::Scope> {
+    let one = |json: Option<&[u8]>, what: &str| -> PyResult<Option<tagnet::nsg::model::Nsg>> {
+        let Some(json) = json else { return Ok(None) };
+        let mut all = tagnet::nsg::read::parse(json, what).map_err(tagnet_err)?;
+        if all.len() != 1 {
+            return Err(err(format!("`{what}=` holds {} NSGs; give one", all.len())));
+        }
+        Ok(Some(all.remove(0)))
+    };
+    let mut space = Vec::with_capacity(vnet.len());
+    for t in vnet {
+        space.push(
+            tagnet::text::address_or_prefix(t, tagnet::text::HostBits::Clear).map_err(|e| {
+                err(format!(
+                    "`vnet=`: invalid prefix `{}`: {e}",
+                    tagnet::text::quoted(t)
+                ))
+            })?,
+        );
+    }
+    let mut members = std::collections::BTreeMap::new();
+    for (name, ips) in asgs {
+        let mut list = Vec::with_capacity(ips.len());
+        for ip in ips {
+            list.push(
+                tagnet::text::address(ip)
+                    .map_err(|e| {
+                        err(format!(
+                            "`asgs=` {name}: `{}` is not an IP address: {e}",
+                            tagnet::text::quoted(ip)
+                        ))
+                    })?
+                    .0,
+            );
+        }
+        members.insert(name.clone(), list);
+    }
+    Ok(tagnet::ops::nsg::Scope {
+        nsg: one(nsg, "nsg")?,
+        nic_nsg: one(nic_nsg, "nic_nsg")?,
+        vnet: space,
+        asgs: members,
+    })
 }
 
 /// A report as JSON text, for `json.loads` on the Python side.

@@ -116,6 +116,11 @@ def _strings(values: Any, name: str) -> List[str]:
     return [str(v) for v in values]
 
 
+def _asgs(asgs: Optional[Dict[str, Sequence[str]]]) -> Dict[str, List[str]]:
+    """ASG members as the native side takes them: name → list of addresses."""
+    return {str(k): _strings(v, f"asgs[{k!r}]") for k, v in (asgs or {}).items()}
+
+
 def _raw(buf: Optional[pa.Buffer]):
     """A buffer as the native side takes it: a bytes view of the Buffer (read in place through
     the buffer protocol, never copied; no address crosses as an integer). Arrow exports its
@@ -358,6 +363,47 @@ class Index:
     def lookup_report(self, *queries: str, region: Optional[str] = None) -> Dict[str, Any]:
         """``tagnet lookup ADDRESS|PREFIX… --format json``: ``{"snapshot", "records"}``."""
         return json.loads(self._native.lookup_json(list(queries), region))
+
+    def nsg_reach(
+        self,
+        nsg: Optional[Union[str, bytes, "os.PathLike[str]"]],
+        direction: str,
+        protocol: str,
+        port: int = 0,
+        *,
+        nic_nsg: Optional[Union[str, bytes, "os.PathLike[str]"]] = None,
+        vnet: Sequence[str] = (),
+        asgs: Optional[Dict[str, Sequence[str]]] = None,
+        local: Optional[str] = None,
+    ) -> Dict[str, Any]:
+        """``tagnet nsg reach --format json``: the exact remote addresses allowed."""
+        return json.loads(
+            self._native.reach_json(
+                None if nsg is None else _nsg_bytes(nsg),
+                None if nic_nsg is None else _nsg_bytes(nic_nsg),
+                _strings(vnet, "vnet"), _asgs(asgs), direction, protocol, port, local,
+            )
+        )
+
+    def nsg_require(
+        self,
+        nsg: Optional[Union[str, bytes, "os.PathLike[str]"]],
+        region: str,
+        *,
+        profile: Optional[str] = None,
+        nic_nsg: Optional[Union[str, bytes, "os.PathLike[str]"]] = None,
+        vnet: Sequence[str] = (),
+        asgs: Optional[Dict[str, Sequence[str]]] = None,
+        local: Optional[str] = None,
+    ) -> Dict[str, Any]:
+        """``tagnet nsg require --format json``: every required flow, met or not."""
+        return json.loads(
+            self._native.require_json(
+                None if nsg is None else _nsg_bytes(nsg),
+                None if nic_nsg is None else _nsg_bytes(nic_nsg),
+                _strings(vnet, "vnet"), _asgs(asgs), region, profile, local,
+            )
+        )
 
     def nsg_verify(
         self,

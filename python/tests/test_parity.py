@@ -99,3 +99,38 @@ def test_an_appliance_of_the_other_family_is_refused_as_the_cli_refuses_it(index
     got = py(index.udr_report, "eastus2", next_hop="VirtualAppliance", next_hop_ip="fd00::4")
     assert got == cli("udr", "--region", "eastus2", "--next-hop", "VirtualAppliance", "--next-hop-ip", "fd00::4")
     assert got[0] == "refused" and "next_hop_ip fd00::4 is IPv6" in got[1]
+
+
+NSG = {"name": "nsg-aml", "securityRules": [
+    {"name": "AllowBatchNodeManagement", "priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+     "sourceAddressPrefix": "BatchNodeManagement.EastUS2", "sourcePortRange": "*", "destinationAddressPrefix": "VirtualNetwork",
+     "destinationPortRange": "29876-29877"},
+    {"name": "AllowWeb", "priority": 120, "direction": "Outbound", "access": "Allow", "protocol": "Tcp",
+     "sourceApplicationSecurityGroups": [{"id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/applicationSecurityGroups/web"}],
+     "sourcePortRange": "*", "destinationAddressPrefix": "AzureCloud", "destinationPortRange": "80-443"},
+    {"name": "DenyInternet", "priority": 4000, "direction": "Outbound", "access": "Deny", "protocol": "*",
+     "sourceAddressPrefix": "*", "sourcePortRange": "*", "destinationAddressPrefix": "Internet", "destinationPortRange": "*"},
+]}
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_nsg_reach_and_require_are_the_same_answer(index, tmp_path, seed):
+    rng = random.Random(2000 + seed)
+    nsg = tmp_path / "nsg.json"
+    nsg.write_text(json.dumps(NSG))
+    scope = ["--nsg", str(nsg), "--vnet", "10.0.0.0/16", "--asg", "web=10.0.1.10"]
+    kw = dict(vnet=["10.0.0.0/16"], asgs={"web": ["10.0.1.10"]})
+    local = rng.choice([None, "10.0.1.10", "10.0.2.7", "nope"])
+    if local:
+        scope += ["--local", local]
+        kw["local"] = local
+    direction = rng.choice(["inbound", "outbound"])
+    protocol = rng.choice(["Tcp", "udp", "carrier-pigeon"])
+    port = rng.choice([0, 443, 29877])
+    got = py(index.nsg_reach, str(nsg), direction, protocol, port, **kw)
+    want = cli("nsg", "reach", *scope, "--direction", direction, "--protocol", protocol, "--port", str(port))
+    assert got == want
+    region = rng.choice(REGIONS)
+    profile = rng.choice([None, "aml-vnet-2020", "aml-vnet-2023", "nope"])
+    args = ["nsg", "require", *scope, "--region", region] + (["--profile", profile] if profile else [])
+    assert py(index.nsg_require, str(nsg), region, profile=profile, **kw) == cli(*args), args

@@ -375,49 +375,6 @@ pub fn verify(
     })
 }
 
-/// The resolved NSGs of a scope, and the local address.
-struct Scoped {
-    subnet: Option<tagnet::nsg::eval::ResolvedNsg>,
-    nic: Option<tagnet::nsg::eval::ResolvedNsg>,
-    local: IpAddr,
-}
-
-fn scoped(snap: &Snapshot, s: &super::args::NsgScope, quiet: bool) -> Result<Scoped> {
-    let sc = scope(
-        s.nsg.as_deref(),
-        s.nic_nsg.as_deref(),
-        &s.vnet,
-        &s.asg,
-        quiet,
-    )?;
-    let r = sc.resolve(snap)?;
-    let local = match &s.local {
-        Some(t) => {
-            tagnet::text::address(t)
-                .map_err(|e| {
-                    anyhow::anyhow!(
-                        "--local `{}` is not an IP address: {e}",
-                        tagnet::text::quoted(t)
-                    )
-                })?
-                .0
-        }
-        None => match sc.vnet.first() {
-            Some(n) => tagnet::prefixset::first_usable(n).with_context(|| {
-                format!(
-                    "the first --vnet prefix {n} has no address Azure gives a VM; give --local IP"
-                )
-            })?,
-            None => bail!("give --vnet PREFIX (the VirtualNetwork space) or --local IP"),
-        },
-    };
-    Ok(Scoped {
-        subnet: r.subnet,
-        nic: r.nic,
-        local,
-    })
-}
-
 pub fn require(
     snap: &super::source::Loaded,
     a: &super::args::NsgRequireArgs,
@@ -425,60 +382,31 @@ pub fn require(
     quiet: bool,
     out: &mut dyn Write,
 ) -> Result<Status> {
-    use tagnet::nsg::reach::{Met, profiles};
     if format.is_deployment() {
         bail!(
             "--format {}: nsg require writes table, json, ndjson, csv or markdown",
             format.name()
         );
     }
-    let all = profiles();
-    let profile = match &a.profile {
-        Some(p) => all
-            .iter()
-            .find(|x| x.name.eq_ignore_ascii_case(p))
-            .cloned()
-            .with_context(|| {
-                format!(
-                    "unknown profile `{p}`; known: {}",
-                    all.iter()
-                        .map(|x| x.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            })?,
-        None => all
-            .iter()
-            .find(|x| x.default)
-            .cloned()
-            .context("no default profile")?,
+    let sc = scope(
+        a.scope.nsg.as_deref(),
+        a.scope.nic_nsg.as_deref(),
+        &a.scope.vnet,
+        &a.scope.asg,
+        quiet,
+    )?;
+    let params = tagnet::ops::nsg::RequireParams {
+        region: a.region.clone(),
+        profile: a.profile.clone(),
+        local: a.scope.local.clone(),
     };
-    let region = snap.resolve_region(&a.region)?.to_string();
-    let sc = scoped(snap, &a.scope, quiet)?;
-    let (rows, notes) = tagnet::nsg::reach::require(
-        snap,
-        &profile,
-        &region,
-        sc.subnet.as_ref(),
-        sc.nic.as_ref(),
-        sc.local,
-    );
-    for n in notes {
+    let report = tagnet::ops::nsg::require(snap, &snap.info, &sc, &params)?;
+    for n in &report.notes {
         eprintln!("tagnet: {n}");
     }
-    let failing = rows.iter().any(|c| c.verdict != Met::Met);
+    let rows = &report.requirements;
     if format == Format::Json {
-        serde_json::to_writer_pretty(
-            &mut *out,
-            &serde_json::json!({
-                "profile": profile.name,
-                "source": profile.source,
-                "region": region,
-                "local": sc.local,
-                "requirements": rows,
-                "snapshot": Some(&snap.info),
-            }),
-        )?;
+        serde_json::to_writer_pretty(&mut *out, &report)?;
         writeln!(out)?;
     } else {
         render::records(
@@ -518,11 +446,11 @@ pub fn require(
             writeln!(
                 out,
                 "\nprofile {} ({}); local address {}",
-                profile.name, profile.source, sc.local
+                report.profile, report.source, report.local
             )?;
         }
     }
-    Ok(if failing {
+    Ok(if report.failing() {
         Status::NoMatch
     } else {
         Status::Success

@@ -272,29 +272,7 @@ pub fn reach(
             )
         })?;
     let r = scope.resolve(snap)?;
-    let local = match p.local.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        Some(t) => {
-            text::address(t)
-                .map_err(|e| {
-                    Error::field("local", format!("`{}` is not an IP address: {e}", text::quoted(t)))
-                })?
-                .0
-        }
-        None => match scope.vnet.first() {
-            Some(n) => crate::prefixset::first_usable(n).ok_or_else(|| {
-                Error::field(
-                    "local",
-                    format!("is missing, and {n} (the first «vnet» prefix) has no address Azure gives a VM; give «local»"),
-                )
-            })?,
-            None => {
-                return Err(Error::field(
-                    "local",
-                    "is missing: give «local» IP or «vnet» PREFIX (the VirtualNetwork space)",
-                ));
-            }
-        },
-    };
+    let local = local_of(scope, p.local.as_deref())?;
     let reach = crate::nsg::reach::reach(
         snap,
         r.subnet.as_ref(),
@@ -329,5 +307,127 @@ pub fn reach(
             .map(|(tag, coverage)| ReachTag { tag, coverage })
             .collect(),
         snapshot: info.clone(),
+    })
+}
+
+/// The compute's address: `local` as given, else the first address Azure gives a VM in the
+/// first `VirtualNetwork` prefix.
+fn local_of(scope: &Scope, local: Option<&str>) -> Result<IpAddr> {
+    Ok(match local.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) => {
+            text::address(t)
+                .map_err(|e| {
+                    Error::field("local", format!("`{}` is not an IP address: {e}", text::quoted(t)))
+                })?
+                .0
+        }
+        None => match scope.vnet.first() {
+            Some(n) => crate::prefixset::first_usable(n).ok_or_else(|| {
+                Error::field(
+                    "local",
+                    format!("is missing, and {n} (the first «vnet» prefix) has no address Azure gives a VM; give «local»"),
+                )
+            })?,
+            None => {
+                return Err(Error::field(
+                    "local",
+                    "is missing: give «local» IP or «vnet» PREFIX (the VirtualNetwork space)",
+                ));
+            }
+        },
+    })
+}
+
+/// A `require` request as typed.
+#[derive(Debug, Clone, Default)]
+pub struct RequireParams {
+    /// The region of the profile's `<region>` tags.
+    pub region: String,
+    /// The requirement profile (`None`: the default one).
+    pub profile: Option<String>,
+    /// The compute's address (default: as for `reach`).
+    pub local: Option<String>,
+}
+
+/// Whether the scope lets through every flow a profile requires.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequireReport {
+    /// The profile.
+    pub profile: String,
+    /// Where Microsoft states it.
+    pub source: String,
+    /// The region code.
+    pub region: String,
+    /// The local address.
+    pub local: IpAddr,
+    /// One verdict per requirement.
+    pub requirements: Vec<crate::nsg::reach::Checked>,
+    /// The snapshot.
+    pub snapshot: SnapshotInfo,
+    /// What the check assumed.
+    #[serde(skip)]
+    pub notes: Vec<String>,
+}
+
+impl RequireReport {
+    /// Whether a requirement is not fully met.
+    pub fn failing(&self) -> bool {
+        self.requirements
+            .iter()
+            .any(|c| c.verdict != crate::nsg::reach::Met::Met)
+    }
+}
+
+/// Checks the scope against every flow of a requirement profile.
+pub fn require(
+    snap: &Snapshot,
+    info: &SnapshotInfo,
+    scope: &Scope,
+    p: &RequireParams,
+) -> Result<RequireReport> {
+    let all = crate::nsg::reach::profiles();
+    let profile = match p.profile.as_deref().map(str::trim) {
+        Some(name) => all
+            .iter()
+            .find(|x| x.name.eq_ignore_ascii_case(name))
+            .cloned()
+            .ok_or_else(|| {
+                Error::field(
+                    "profile",
+                    format!(
+                        "`{}` is unknown; known: {}",
+                        text::quoted(name),
+                        all.iter()
+                            .map(|x| x.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            })?,
+        None => all
+            .iter()
+            .find(|x| x.default)
+            .cloned()
+            .ok_or_else(|| Error::Usage("no default NSG profile".into()))?,
+    };
+    let region = snap.resolve_region(&p.region)?.to_string();
+    let r = scope.resolve(snap)?;
+    let local = local_of(scope, p.local.as_deref())?;
+    let (requirements, notes) = crate::nsg::reach::require(
+        snap,
+        &profile,
+        &region,
+        r.subnet.as_ref(),
+        r.nic.as_ref(),
+        local,
+    );
+    Ok(RequireReport {
+        profile: profile.name,
+        source: profile.source,
+        region,
+        local,
+        requirements,
+        snapshot: info.clone(),
+        notes,
     })
 }

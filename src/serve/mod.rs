@@ -207,6 +207,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/udr", get(udr))
         .route("/v1/nsg/verify", post(nsg_verify))
         .route("/v1/nsg/reach", post(nsg_reach))
+        .route("/v1/nsg/require", post(nsg_require))
         .fallback(|| async { ApiError::not_found("no such endpoint; see /v1/openapi.json") })
         .layer(middleware::from_fn_with_state(app.clone(), guard))
         .layer(DefaultBodyLimit::max(limit))

@@ -5,7 +5,7 @@ use super::*;
 /// `{"nsg": NSG JSON, "nic_nsg": …, "vnet": ["10.0.0.0/16"], "asgs": {"web": ["10.0.1.4"]}}`:
 /// the scope of `nsg verify` and `nsg reach`.
 pub(super) fn nsg_scope(body: &Value) -> Result<crate::ops::nsg::Scope, ApiError> {
-    const KEYS: [&str; 10] = [
+    const KEYS: [&str; 11] = [
         "nsg",
         "nic_nsg",
         "vnet",
@@ -16,6 +16,7 @@ pub(super) fn nsg_scope(body: &Value) -> Result<crate::ops::nsg::Scope, ApiError
         "port",
         "local",
         "region",
+        "profile",
     ];
     let Some(obj) = body.as_object() else {
         return Err(ApiError::unprocessable(
@@ -162,6 +163,27 @@ pub(super) async fn nsg_reach(State(app): State<Arc<App>>, body: Bytes) -> ApiRe
                 .map(str::to_string),
         };
         crate::ops::nsg::reach(&l2.snap, &l2.info, &scope, &params).map_err(nsg_error)
+    })
+    .await
+    .map_err(|e| ApiError::unprocessable(e.to_string()))??;
+    Ok(axum::Json(report).into_response())
+}
+
+/// `POST /v1/nsg/require`: `nsg require` on a scope sent as JSON, with `region` and
+/// (optionally) `profile` and `local`.
+pub(super) async fn nsg_require(State(app): State<Arc<App>>, body: Bytes) -> ApiResult {
+    let l = app.current();
+    let l2 = l.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        let body = json_body(&body)?;
+        let scope = nsg_scope(&body)?;
+        let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
+        let params = crate::ops::nsg::RequireParams {
+            region: text("region").unwrap_or_default(),
+            profile: text("profile"),
+            local: text("local"),
+        };
+        crate::ops::nsg::require(&l2.snap, &l2.info, &scope, &params).map_err(nsg_error)
     })
     .await
     .map_err(|e| ApiError::unprocessable(e.to_string()))??;

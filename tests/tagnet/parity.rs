@@ -435,4 +435,33 @@ proptest! {
         }
         prop_assert_eq!(cli(&args), post("/v1/nsg/reach", &body), "{:?}", args);
     }
+
+    #[test]
+    fn nsg_require_is_the_same_answer(
+        region in proptest::sample::select(REGIONS.to_vec()),
+        profile in proptest::option::of(proptest::sample::select(vec!["aml-vnet-2020", "aml-vnet-2023", "batch-simplified", "nope"])),
+        local in proptest::option::of(proptest::sample::select(vec!["10.0.1.10", "10.0.2.7", "nope"])),
+    ) {
+        let mut args: Vec<String> = [
+            "nsg", "require", "--nsg", &nsg_file().display().to_string(), "--vnet", "10.0.0.0/16",
+            "--asg", "web=10.0.1.10", "--region", region,
+        ]
+        .map(String::from)
+        .to_vec();
+        let mut body = serde_json::json!({
+            "nsg": serde_json::from_str::<Value>(NSG).unwrap(),
+            "vnet": ["10.0.0.0/16"],
+            "asgs": {"web": ["10.0.1.10"]},
+            "region": region,
+        });
+        if let Some(p) = profile {
+            args.extend(["--profile".into(), p.into()]);
+            body["profile"] = p.into();
+        }
+        if let Some(l) = local {
+            args.extend(["--local".into(), l.into()]);
+            body["local"] = l.into();
+        }
+        prop_assert_eq!(cli(&args), post("/v1/nsg/require", &body), "{:?}", args);
+    }
 }
