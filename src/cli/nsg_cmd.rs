@@ -424,7 +424,7 @@ pub fn require(
                 "BLOCKED BY",
                 "WHY",
             ],
-            &rows,
+            rows,
             |c| {
                 vec![
                     serde_json::to_value(c.verdict)
