@@ -12,7 +12,6 @@ use std::net::IpAddr;
 use std::path::Path;
 use tagnet::Snapshot;
 use tagnet::nsg::compile::CompiledNsg;
-use tagnet::nsg::eval::Context as NsgContext;
 use tagnet::nsg::model::{Direction, Flow, Nsg, Protocol};
 
 /// Rule sets past Azure's limit load, with a warning (hidden by --quiet).
@@ -537,11 +536,12 @@ pub fn analyze(
             format.name()
         );
     }
-    let ctx = NsgContext {
-        snapshot: snap,
+    let base = tagnet::ops::nsg::Scope {
         vnet: vnet_spaces(&a.vnet)?,
         asgs: asgs(&a.asg)?,
+        ..Default::default()
     };
+    let levels = super::severity(&a.severity, tagnet::findings::severity::Command::Analyze)?;
     let mut findings = Vec::new();
     let mut files = Vec::new();
     for spec in &a.nsg {
@@ -554,19 +554,11 @@ pub fn analyze(
             all
         };
         let file = spec.split('#').next().unwrap_or(spec).to_string();
-        for n in &nsgs {
-            for f in tagnet::nsg::analyze::analyze(&ctx, n) {
-                files.push(file.clone());
-                findings.push(f);
-            }
+        for f in tagnet::ops::nsg::analyze(snap, &base, &nsgs, &levels) {
+            files.push(file.clone());
+            findings.push(f);
         }
     }
-    let levels = super::severity(&a.severity, tagnet::findings::severity::Command::Analyze)?;
-    let (findings, files): (Vec<_>, Vec<_>) = findings
-        .into_iter()
-        .zip(files)
-        .filter_map(|(mut f, file)| levels.adjust(&mut f.finding).then_some((f, file)))
-        .unzip();
     let failing = findings
         .iter()
         .any(|f| f.finding.severity != Severity::Info);
@@ -592,26 +584,7 @@ pub fn analyze(
             render::sarif(out, &rules, &results)?;
         }
         _ => {
-            render::records(
-                out,
-                format,
-                Some(&snap.info),
-                &[
-                    "CODE", "SEVERITY", "NSG", "RULE", "RELATED", "MESSAGE", "FIX",
-                ],
-                &findings,
-                |f| {
-                    vec![
-                        f.finding.code.to_string(),
-                        f.finding.severity.to_string(),
-                        f.nsg.clone(),
-                        f.rule.clone(),
-                        f.related.join(" "),
-                        f.finding.message.clone(),
-                        f.finding.fix.clone(),
-                    ]
-                },
-            )?;
+            tagnet::render::rows(out, format, Some(&snap.info), &findings)?;
             if format == Format::Table && findings.is_empty() {
                 writeln!(out, "no findings")?;
             }

@@ -431,3 +431,41 @@ pub fn require(
         notes,
     })
 }
+
+impl super::Row for crate::nsg::analyze::NsgFinding {
+    const HEADERS: &'static [&'static str] = &[
+        "CODE", "SEVERITY", "NSG", "RULE", "RELATED", "MESSAGE", "FIX",
+    ];
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.finding.code.to_string(),
+            self.finding.severity.to_string(),
+            self.nsg.clone(),
+            self.rule.clone(),
+            self.related.join(" "),
+            self.finding.message.clone(),
+            self.finding.fix.clone(),
+        ]
+    }
+}
+
+/// `nsg analyze`: the findings of each NSG (rules shadowed, redundant, overlapping, unknown
+/// tags), with `levels` applied (`allow` drops a finding). The scope gives `VirtualNetwork`
+/// and the ASGs; its NSGs are not used.
+pub fn analyze(
+    snap: &Snapshot,
+    scope: &Scope,
+    nsgs: &[Nsg],
+    levels: &crate::findings::severity::Resolved,
+) -> Vec<crate::nsg::analyze::NsgFinding> {
+    let ctx = Context {
+        snapshot: snap,
+        vnet: scope.vnet.clone(),
+        asgs: scope.asgs.clone(),
+    };
+    nsgs.iter()
+        .flat_map(|n| crate::nsg::analyze::analyze(&ctx, n))
+        .filter_map(|mut f| levels.adjust(&mut f.finding).then_some(f))
+        .collect()
+}

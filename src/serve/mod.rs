@@ -208,6 +208,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/nsg/verify", post(nsg_verify))
         .route("/v1/nsg/reach", post(nsg_reach))
         .route("/v1/nsg/require", post(nsg_require))
+        .route("/v1/nsg/analyze", post(nsg_analyze))
         .fallback(|| async { ApiError::not_found("no such endpoint; see /v1/openapi.json") })
         .layer(middleware::from_fn_with_state(app.clone(), guard))
         .layer(DefaultBodyLimit::max(limit))

@@ -5,7 +5,7 @@ use super::*;
 /// `{"nsg": NSG JSON, "nic_nsg": …, "vnet": ["10.0.0.0/16"], "asgs": {"web": ["10.0.1.4"]}}`:
 /// the scope of `nsg verify` and `nsg reach`.
 pub(super) fn nsg_scope(body: &Value) -> Result<crate::ops::nsg::Scope, ApiError> {
-    const KEYS: [&str; 11] = [
+    const KEYS: [&str; 14] = [
         "nsg",
         "nic_nsg",
         "vnet",
@@ -17,6 +17,9 @@ pub(super) fn nsg_scope(body: &Value) -> Result<crate::ops::nsg::Scope, ApiError
         "local",
         "region",
         "profile",
+        "deny",
+        "warn",
+        "allow",
     ];
     let Some(obj) = body.as_object() else {
         return Err(ApiError::unprocessable(
@@ -188,4 +191,53 @@ pub(super) async fn nsg_require(State(app): State<Arc<App>>, body: Bytes) -> Api
     .await
     .map_err(|e| ApiError::unprocessable(e.to_string()))??;
     Ok(axum::Json(report).into_response())
+}
+
+/// `POST /v1/nsg/analyze`: `nsg analyze` of the body's NSGs (`nsg` and `nic_nsg`), with
+/// `deny`, `warn` and `allow` lists of codes as the command's flags.
+pub(super) async fn nsg_analyze(State(app): State<Arc<App>>, body: Bytes) -> ApiResult {
+    let l = app.current();
+    let l2 = l.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        let body = json_body(&body)?;
+        let scope = nsg_scope(&body)?;
+        let list = |k: &str| -> Result<Vec<String>, ApiError> {
+            match body.get(k) {
+                None | Some(Value::Null) => Ok(Vec::new()),
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .map(|x| {
+                        x.as_str().map(str::to_string).ok_or_else(|| {
+                            ApiError::unprocessable(format!("`{k}` is a list of finding codes"))
+                        })
+                    })
+                    .collect(),
+                Some(_) => Err(ApiError::unprocessable(format!(
+                    "`{k}` is a list of finding codes"
+                ))),
+            }
+        };
+        let levels = crate::findings::severity::Levels {
+            deny: list("deny")?,
+            warn: list("warn")?,
+            allow: list("allow")?,
+        }
+        .resolve(&crate::findings::registry())
+        .map_err(|e| ApiError::unprocessable(format!("`deny`/`warn`/`allow`: {e}")))?;
+        let nsgs: Vec<crate::nsg::model::Nsg> =
+            scope.nsg.iter().chain(&scope.nic_nsg).cloned().collect();
+        if nsgs.is_empty() {
+            return Err(ApiError::unprocessable(
+                "give `nsg` (or `nic_nsg`): the NSG to analyse",
+            ));
+        }
+        Ok(crate::ops::nsg::analyze(&l2.snap, &scope, &nsgs, &levels))
+    })
+    .await
+    .map_err(|e| ApiError::unprocessable(e.to_string()))??;
+    Ok(axum::Json(crate::ops::Records {
+        snapshot: &l.info,
+        records: &out,
+    })
+    .into_response())
 }
