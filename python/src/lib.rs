@@ -328,6 +328,61 @@ impl Index {
         json_text(&report)
     }
 
+    /// `routes audit --format json`, as JSON text: the table as its JSON text.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (table_json, regions, paired=false, profile=None, tags=Vec::new(), only_tags=Vec::new(), vnet=Vec::new(), ipv6=false, default_route=None, prune=false, max_routes=None, deny=Vec::new(), warn=Vec::new(), allow=Vec::new()))]
+    fn audit_json(
+        &self,
+        py: Python<'_>,
+        table_json: &[u8],
+        regions: Vec<String>,
+        paired: bool,
+        profile: Option<String>,
+        tags: Vec<String>,
+        only_tags: Vec<String>,
+        vnet: Vec<String>,
+        ipv6: bool,
+        default_route: Option<String>,
+        prune: bool,
+        max_routes: Option<usize>,
+        deny: Vec<String>,
+        warn: Vec<String>,
+        allow: Vec<String>,
+    ) -> PyResult<String> {
+        let table = tagnet::routes::audit::parse_route_table(table_json, "route_table")
+            .map_err(tagnet_err)?;
+        let default_route = default_route
+            .as_deref()
+            .map(tagnet::ops::audit::default_route)
+            .transpose()
+            .map_err(tagnet_err)?
+            .map(|(hop, _)| hop);
+        let params = tagnet::ops::audit::AuditParams {
+            tags: tagnet::ops::udr::UdrParams {
+                regions,
+                paired,
+                profile,
+                tags,
+                only_tags,
+                ..Default::default()
+            },
+            vnet,
+            ipv6,
+            default_route,
+            prune,
+            max_routes: max_routes.unwrap_or(tagnet::routes::DEFAULT_MAX_ROUTES),
+        };
+        let levels = tagnet::findings::severity::Levels { deny, warn, allow }
+            .resolve(&tagnet::findings::registry())
+            .map_err(|e| err(format!("`deny=`/`warn=`/`allow=`: {e}")))?;
+        let report = py
+            .detach(|| {
+                tagnet::ops::audit::audit(&self.snap, &self.info, &table, &params, None, &levels)
+            })
+            .map_err(tagnet_err)?;
+        json_text(&report)
+    }
+
     /// `udr --format json`: the report of `tagnet::ops::udr`, as JSON text.
     #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (regions, paired=false, profile=None, tags=Vec::new(), only_tags=Vec::new(), ipv6=false, next_hop=None, next_hop_ip=None, max_routes=None, reserve=None, exact=false, use_service_tags=false, never_cover=Vec::new()))]

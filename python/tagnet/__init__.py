@@ -364,6 +364,39 @@ class Index:
         """``tagnet lookup ADDRESS|PREFIX… --format json``: ``{"snapshot", "records"}``."""
         return json.loads(self._native.lookup_json(list(queries), region))
 
+    def routes_audit(
+        self,
+        route_table: Union[str, bytes, "os.PathLike[str]", Dict[str, Any]],
+        region: Union[str, Sequence[str]],
+        *,
+        paired: bool = False,
+        profile: Optional[str] = None,
+        tags: Sequence[str] = (),
+        only_tags: Sequence[str] = (),
+        vnet: Sequence[str] = (),
+        ipv6: bool = False,
+        default_route: Optional[str] = None,
+        prune: bool = False,
+        max_routes: Optional[int] = None,
+        deny: Sequence[str] = (),
+        warn: Sequence[str] = (),
+        allow: Sequence[str] = (),
+    ) -> Dict[str, Any]:
+        """``tagnet routes audit --format json``: findings and the plan that fixes the table.
+
+        ``route_table``: ``az network route-table show`` output, effective routes or an ARM
+        template, as a dict, JSON text, bytes or a path.
+        """
+        raw = json.dumps(route_table).encode() if isinstance(route_table, dict) else _nsg_bytes(route_table)
+        regions = [region] if isinstance(region, str) else list(region)
+        return json.loads(
+            self._native.audit_json(
+                raw, regions, paired, profile, _strings(tags, "tags"), _strings(only_tags, "only_tags"),
+                _strings(vnet, "vnet"), ipv6, default_route, prune, max_routes,
+                _strings(deny, "deny"), _strings(warn, "warn"), _strings(allow, "allow"),
+            )
+        )
+
     def nsg_reach(
         self,
         nsg: Optional[Union[str, bytes, "os.PathLike[str]"]],

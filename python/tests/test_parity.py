@@ -134,3 +134,27 @@ def test_nsg_reach_and_require_are_the_same_answer(index, tmp_path, seed):
     profile = rng.choice([None, "aml-vnet-2020", "aml-vnet-2023", "nope"])
     args = ["nsg", "require", *scope, "--region", region] + (["--profile", profile] if profile else [])
     assert py(index.nsg_require, str(nsg), region, profile=profile, **kw) == cli(*args), args
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_routes_audit_is_the_same_answer(index, tmp_path, seed):
+    rng = random.Random(3000 + seed)
+    plan = index.udr_report("eastus2")
+    routes = [
+        {"name": r["name"], "properties": {"addressPrefix": r["address_prefix"], "nextHopType": "Internet"}}
+        for r in plan["routes"]
+        if rng.random() < 0.7
+    ]
+    if rng.random() < 0.5:
+        routes.append({"name": "fw", "properties": {"addressPrefix": "0.0.0.0/0", "nextHopType": "VirtualAppliance",
+                                                     "nextHopIpAddress": "10.0.100.4"}})
+    table = {"name": "rt", "routes": routes}
+    path = tmp_path / "rt.json"
+    path.write_text(json.dumps(table))
+    allow = rng.choice([None, "missing-route", "TN107"])
+    args = ["routes", "audit", "--route-table", str(path), "--region", "eastus2", "--vnet", "10.1.0.0/16"]
+    kw = dict(vnet=["10.1.0.0/16"])
+    if allow:
+        args += ["--allow", allow]
+        kw["allow"] = [allow]
+    assert py(index.routes_audit, table, "eastus2", **kw) == cli(*args), args

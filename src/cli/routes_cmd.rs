@@ -13,43 +13,13 @@ use tagnet::prefixset::{PrefixSet, Ranges};
 use tagnet::routes::deploy::{self, Header, Layout};
 use tagnet::routes::{NextHop, Route};
 
-/// Parses `--default-route`: `VirtualAppliance:IP`, `VirtualNetworkGateway` or `none`.
+/// Parses `--default-route` ([`tagnet::ops::audit::default_route`]), its warnings printed.
 pub(super) fn default_route(text: &str) -> Result<Option<NextHop>> {
-    let t = text.trim();
-    if t.eq_ignore_ascii_case("none") {
-        return Ok(None);
+    let (hop, warnings) = tagnet::ops::audit::default_route(text)?;
+    for w in warnings {
+        eprintln!("tagnet: warning: {w}");
     }
-    let (kind, ip) = match t.split_once(':') {
-        Some((k, ip)) if !k.contains('.') && !ip.is_empty() => (k, Some(ip)),
-        _ => (t, None),
-    };
-    let hint = "give VirtualAppliance:10.0.100.4 (the firewall's private IP), VirtualNetworkGateway, or none";
-    let hop = match NextHop::parse(kind, ip) {
-        Ok(h) => h,
-        Err(_) if ip.is_none() && kind.to_ascii_lowercase().contains("appliance") => bail!(
-            "--default-route {text} needs the appliance's IP after a colon: VirtualAppliance:10.0.100.4"
-        ),
-        Err(e) => bail!("invalid --default-route `{text}`: {e}\n  hint: {hint}"),
-    };
-    if let NextHop::VirtualAppliance(ip) = hop {
-        if ip.is_ipv6() {
-            bail!(
-                "--default-route {text}: the 0.0.0.0/0 route is IPv4, so its appliance needs an IPv4 address"
-            );
-        }
-        if !tagnet::ops::udr::is_private(ip) {
-            eprintln!(
-                "tagnet: warning: --default-route appliance {ip} is a public address; an appliance's next hop is normally its private IP in the VNet"
-            );
-        }
-    }
-    match hop {
-        NextHop::VirtualAppliance(_) | NextHop::VirtualNetworkGateway => Ok(Some(hop)),
-        other => bail!(
-            "--default-route {} would not tunnel anything; give VirtualAppliance:IP, VirtualNetworkGateway, or none for a table without a 0.0.0.0/0 route",
-            other.kind()
-        ),
-    }
+    Ok(hop)
 }
 
 fn parse_prefixes(texts: &[String], what: &str) -> Result<Vec<IpNet>> {

@@ -169,3 +169,63 @@ pub fn plan_script(snap: &Snapshot, report: &Audit) -> String {
         report.max_routes,
     )
 }
+
+/// The `0.0.0.0/0` a gateway advertises (or a whole table holds): `VirtualAppliance:IP`,
+/// `VirtualNetworkGateway`, or `none` (`Ok((None, _))`); with warnings on an appliance
+/// address that deploys but looks wrong.
+pub fn default_route(t: &str) -> Result<(Option<NextHop>, Vec<String>)> {
+    let text = t.trim();
+    if text.eq_ignore_ascii_case("none") {
+        return Ok((None, Vec::new()));
+    }
+    let (kind, ip) = match text.split_once(':') {
+        Some((k, ip)) if !k.contains('.') && !ip.is_empty() => (k, Some(ip)),
+        _ => (text, None),
+    };
+    let hint = "give VirtualAppliance:10.0.100.4 (the firewall's private IP), VirtualNetworkGateway, or none";
+    let hop = match NextHop::parse(kind, ip) {
+        Ok(h) => h,
+        Err(_) if ip.is_none() && kind.to_ascii_lowercase().contains("appliance") => {
+            return Err(Error::field(
+                "default_route",
+                format!(
+                    "`{}` needs the appliance's IP after a colon: VirtualAppliance:10.0.100.4",
+                    text::quoted(text)
+                ),
+            ));
+        }
+        Err(e) => {
+            return Err(Error::field(
+                "default_route",
+                format!(": invalid `{}`: {e}\n  hint: {hint}", text::quoted(text)),
+            ));
+        }
+    };
+    let mut warnings = Vec::new();
+    if let NextHop::VirtualAppliance(ip) = hop {
+        if ip.is_ipv6() {
+            return Err(Error::field(
+                "default_route",
+                format!(
+                    "`{}`: the 0.0.0.0/0 route is IPv4, so its appliance needs an IPv4 address",
+                    text::quoted(text)
+                ),
+            ));
+        }
+        if !super::udr::is_private(ip) {
+            warnings.push(format!(
+                "the default route's appliance {ip} is a public address; an appliance's next hop is normally its private IP in the VNet"
+            ));
+        }
+    }
+    match hop {
+        NextHop::VirtualAppliance(_) | NextHop::VirtualNetworkGateway => Ok((Some(hop), warnings)),
+        other => Err(Error::field(
+            "default_route",
+            format!(
+                "{} would not tunnel anything; give VirtualAppliance:IP, VirtualNetworkGateway, or none for a table without a 0.0.0.0/0 route",
+                other.kind()
+            ),
+        )),
+    }
+}

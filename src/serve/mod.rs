@@ -7,6 +7,7 @@
 //! serving. Handlers that compute (lookups of large batches, UDR plans, NSG checks) run on the
 //! blocking pool, so the async workers stay free.
 
+mod audit;
 mod catalog;
 mod guard;
 mod http;
@@ -15,6 +16,7 @@ mod nsg;
 mod pages;
 mod udr;
 
+use audit::*;
 use catalog::*;
 use guard::*;
 use http::*;
@@ -209,6 +211,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/nsg/reach", post(nsg_reach))
         .route("/v1/nsg/require", post(nsg_require))
         .route("/v1/nsg/analyze", post(nsg_analyze))
+        .route("/v1/routes/audit", post(routes_audit))
         .fallback(|| async { ApiError::not_found("no such endpoint; see /v1/openapi.json") })
         .layer(middleware::from_fn_with_state(app.clone(), guard))
         .layer(DefaultBodyLimit::max(limit))

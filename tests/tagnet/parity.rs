@@ -494,4 +494,53 @@ proptest! {
         }
         prop_assert_eq!(cli(&args), post("/v1/nsg/analyze", &body), "{:?}", args);
     }
+
+    #[test]
+    fn routes_audit_is_the_same_answer(
+        keep in proptest::collection::vec(any::<bool>(), 40),
+        firewall in any::<bool>(),
+        stale in any::<bool>(),
+        prune in any::<bool>(),
+        allow in proptest::option::of(proptest::sample::select(vec!["missing-route", "stale-route", "TN107"])),
+        max_routes in proptest::sample::select(vec![5usize, 40, 400]),
+    ) {
+        // A route table as `az network route-table show` writes it: some of the routes `udr`
+        // plans for eastus2, perhaps a firewall default route, perhaps a stale route.
+        let (snap, info) = tagnet::ops::source::resolve(Some("builtin".as_ref())).unwrap();
+        let params = tagnet::ops::udr::UdrParams { regions: vec!["eastus2".into()], ..Default::default() };
+        let plan = tagnet::ops::udr::udr(&snap, &info, &params).unwrap().unwrap();
+        let mut routes: Vec<Value> = plan
+            .routes
+            .iter()
+            .zip(keep.iter().cycle())
+            .filter(|(_, k)| **k)
+            .map(|(r, _)| serde_json::json!({"name": r.name, "properties": {"addressPrefix": r.address_prefix, "nextHopType": "Internet"}}))
+            .collect();
+        if firewall {
+            routes.push(serde_json::json!({"name": "fw", "properties": {"addressPrefix": "0.0.0.0/0", "nextHopType": "VirtualAppliance", "nextHopIpAddress": "10.0.100.4"}}));
+        }
+        if stale {
+            routes.push(serde_json::json!({"name": "BatchNodeManagement-192.0.2.0_24", "properties": {"addressPrefix": "192.0.2.0/24", "nextHopType": "Internet"}}));
+        }
+        let table = serde_json::json!({"name": "rt", "routes": routes});
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("rt.json");
+        std::fs::write(&file, table.to_string()).unwrap();
+        let mut args: Vec<String> = [
+            "routes", "audit", "--route-table", &file.display().to_string(), "--region", "eastus2",
+            "--vnet", "10.1.0.0/16", "--max-routes", &max_routes.to_string(),
+        ]
+        .map(String::from)
+        .to_vec();
+        let mut body = serde_json::json!({"route_table": table, "region": "eastus2", "vnet": ["10.1.0.0/16"], "max_routes": max_routes});
+        if prune {
+            args.push("--prune".into());
+            body["prune"] = true.into();
+        }
+        if let Some(code) = allow {
+            args.extend(["--allow".into(), code.into()]);
+            body["allow"] = serde_json::json!([code]);
+        }
+        prop_assert_eq!(cli(&args), post("/v1/routes/audit", &body), "{:?}", args);
+    }
 }

@@ -1,0 +1,136 @@
+//! `POST /v1/routes/audit`: [`crate::ops::audit`] on a route table sent as JSON.
+
+use super::*;
+
+/// The body's keys.
+const KEYS: [&str; 15] = [
+    "route_table",
+    "region",
+    "paired",
+    "profile",
+    "tag",
+    "only_tag",
+    "vnet",
+    "ipv6",
+    "default_route",
+    "prune",
+    "max_routes",
+    "deny",
+    "warn",
+    "allow",
+    "previous",
+];
+
+/// A list of strings in the body (a lone string is one item).
+fn strings(body: &Value, key: &str) -> Result<Vec<String>, ApiError> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::String(s)) => Ok(vec![s.clone()]),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|x| {
+                x.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| ApiError::unprocessable(format!("`{key}` is a list of strings")))
+            })
+            .collect(),
+        Some(_) => Err(ApiError::unprocessable(format!(
+            "`{key}` is a string or a list of strings"
+        ))),
+    }
+}
+
+fn boolean(body: &Value, key: &str) -> Result<bool, ApiError> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(ApiError::unprocessable(format!("`{key}`: true or false"))),
+    }
+}
+
+pub(super) async fn routes_audit(State(app): State<Arc<App>>, body: Bytes) -> ApiResult {
+    let l = app.current();
+    let l2 = l.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        let body = json_body(&body)?;
+        let Some(obj) = body.as_object() else {
+            return Err(ApiError::unprocessable(
+                "the body is a JSON object: {\"route_table\": …, \"region\": …}",
+            ));
+        };
+        if let Some(k) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
+            return Err(ApiError::unprocessable(format!(
+                "unknown key `{k}`; the body takes {}",
+                KEYS.join(", ")
+            )));
+        }
+        if obj.contains_key("previous") {
+            return Err(ApiError::unprocessable(
+                "`previous` (an earlier snapshot) is the CLI's --previous only: the server holds one snapshot",
+            ));
+        }
+        let table = body
+            .get("route_table")
+            .filter(|v| !v.is_null())
+            .ok_or_else(|| {
+                ApiError::unprocessable(
+                    "give `route_table`: `az network route-table show` output, effective routes or an ARM template",
+                )
+            })?;
+        let table = crate::routes::audit::parse_route_table(
+            table.to_string().as_bytes(),
+            "route_table",
+        )?;
+        let default_route = match body.get("default_route") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(t)) => Some(
+                crate::ops::audit::default_route(t)
+                    .map_err(nsg_error)?
+                    .0,
+            ),
+            Some(_) => {
+                return Err(ApiError::unprocessable(
+                    "`default_route`: VirtualAppliance:IP, VirtualNetworkGateway or none",
+                ));
+            }
+        };
+        let max_routes = match body.get("max_routes") {
+            None | Some(Value::Null) => crate::routes::DEFAULT_MAX_ROUTES,
+            Some(v) => v
+                .as_u64()
+                .filter(|&n| n >= 1)
+                .map(|n| n as usize)
+                .ok_or_else(|| ApiError::unprocessable("`max_routes`: a number from 1"))?,
+        };
+        let params = crate::ops::audit::AuditParams {
+            tags: crate::ops::udr::UdrParams {
+                regions: strings(&body, "region")?,
+                paired: boolean(&body, "paired")?,
+                profile: body
+                    .get("profile")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                tags: strings(&body, "tag")?,
+                only_tags: strings(&body, "only_tag")?,
+                ..Default::default()
+            },
+            vnet: strings(&body, "vnet")?,
+            ipv6: boolean(&body, "ipv6")?,
+            default_route,
+            prune: boolean(&body, "prune")?,
+            max_routes,
+        };
+        let levels = crate::findings::severity::Levels {
+            deny: strings(&body, "deny")?,
+            warn: strings(&body, "warn")?,
+            allow: strings(&body, "allow")?,
+        }
+        .resolve(&crate::findings::registry())
+        .map_err(|e| ApiError::unprocessable(format!("`deny`/`warn`/`allow`: {e}")))?;
+        crate::ops::audit::audit(&l2.snap, &l2.info, &table, &params, None, &levels)
+            .map_err(nsg_error)
+    })
+    .await
+    .map_err(|e| ApiError::unprocessable(e.to_string()))??;
+    Ok(axum::Json(report).into_response())
+}
