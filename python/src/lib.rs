@@ -302,6 +302,36 @@ impl Index {
         json_text(&report)
     }
 
+    /// `nsg analyze --format json`, as JSON text: `{"snapshot", "records"}`.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (nsg_json, nic_nsg_json, vnet, asgs, deny=Vec::new(), warn=Vec::new(), allow=Vec::new()))]
+    fn analyze_json(
+        &self,
+        py: Python<'_>,
+        nsg_json: Option<&[u8]>,
+        nic_nsg_json: Option<&[u8]>,
+        vnet: Vec<String>,
+        asgs: std::collections::BTreeMap<String, Vec<String>>,
+        deny: Vec<String>,
+        warn: Vec<String>,
+        allow: Vec<String>,
+    ) -> PyResult<String> {
+        let scope = nsg_scope(nsg_json, nic_nsg_json, &vnet, &asgs)?;
+        let levels = tagnet::findings::severity::Levels { deny, warn, allow }
+            .resolve(&tagnet::findings::registry())
+            .map_err(|e| err(format!("`deny=`/`warn=`/`allow=`: {e}")))?;
+        let nsgs: Vec<tagnet::nsg::model::Nsg> =
+            scope.nsg.iter().chain(&scope.nic_nsg).cloned().collect();
+        if nsgs.is_empty() {
+            return Err(err("give `nsg=`: the NSG to analyse"));
+        }
+        let findings = py.detach(|| tagnet::ops::nsg::analyze(&self.snap, &scope, &nsgs, &levels));
+        json_text(&tagnet::ops::Records {
+            snapshot: &self.info,
+            records: &findings,
+        })
+    }
+
     /// `nsg require --format json`, as JSON text.
     #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (nsg_json, nic_nsg_json, vnet, asgs, region, profile=None, local=None))]

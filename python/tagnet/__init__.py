@@ -418,6 +418,24 @@ class Index:
             )
         )
 
+    def nsg_analyze(
+        self,
+        nsg: Union[str, bytes, "os.PathLike[str]"],
+        *,
+        vnet: Sequence[str] = (),
+        asgs: Optional[Dict[str, Sequence[str]]] = None,
+        deny: Sequence[str] = (),
+        warn: Sequence[str] = (),
+        allow: Sequence[str] = (),
+    ) -> Dict[str, Any]:
+        """``tagnet nsg analyze --format json``: shadowed, redundant and overlapping rules."""
+        return json.loads(
+            self._native.analyze_json(
+                _nsg_bytes(nsg), None, _strings(vnet, "vnet"), _asgs(asgs),
+                _strings(deny, "deny"), _strings(warn, "warn"), _strings(allow, "allow"),
+            )
+        )
+
     def nsg_require(
         self,
         nsg: Optional[Union[str, bytes, "os.PathLike[str]"]],

@@ -130,6 +130,11 @@ def test_nsg_reach_and_require_are_the_same_answer(index, tmp_path, seed):
     got = py(index.nsg_reach, str(nsg), direction, protocol, port, **kw)
     want = cli("nsg", "reach", *scope, "--direction", direction, "--protocol", protocol, "--port", str(port))
     assert got == want
+    allow = rng.choice([None, "nsg-redundant-rule", "TN203"])
+    lv = ["--allow", allow] if allow else []
+    got = py(index.nsg_analyze, str(nsg), vnet=["10.0.0.0/16"], asgs={"web": ["10.0.1.10"]},
+             allow=[allow] if allow else [])
+    assert got == cli("nsg", "analyze", "--nsg", str(nsg), "--vnet", "10.0.0.0/16", "--asg", "web=10.0.1.10", *lv)
     region = rng.choice(REGIONS)
     profile = rng.choice([None, "aml-vnet-2020", "aml-vnet-2023", "nope"])
     args = ["nsg", "require", *scope, "--region", region] + (["--profile", profile] if profile else [])
