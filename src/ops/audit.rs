@@ -59,6 +59,21 @@ pub struct AuditReport {
     pub all_via_internet: bool,
 }
 
+/// The VNet's address space of a request (`vnet`), host bits cleared.
+pub fn vnet_prefixes(texts: &[String]) -> Result<Vec<ipnet::IpNet>> {
+    texts
+        .iter()
+        .map(|t| {
+            text::prefix(t, HostBits::Clear).map_err(|reason| {
+                Error::field(
+                    "vnet",
+                    format!(": invalid prefix `{}`: {reason}", text::quoted(t)),
+                )
+            })
+        })
+        .collect()
+}
+
 /// Every address the tags of a request held in an earlier snapshot (`--previous`): routes to
 /// Internet holding only such addresses are tagnet's, and stale when no required tag holds
 /// them now.
@@ -84,15 +99,7 @@ pub fn audit(
     levels: &Resolved,
 ) -> Result<AuditReport> {
     let chosen = p.tags.validate(snap)?.request;
-    let mut vnet = Vec::with_capacity(p.vnet.len());
-    for t in &p.vnet {
-        vnet.push(text::prefix(t, HostBits::Clear).map_err(|reason| {
-            Error::field(
-                "vnet",
-                format!(": invalid prefix `{}`: {reason}", text::quoted(t)),
-            )
-        })?);
-    }
+    let vnet = vnet_prefixes(&p.vnet)?;
     let mut all_tags = chosen.profile_tags.clone();
     all_tags.extend(chosen.named_tags.iter().cloned());
     let required = crate::routes::required_tags(

@@ -8,7 +8,6 @@ use crate::findings::Severity;
 use crate::findings::severity::Resolved;
 use crate::routes::NextHop;
 use crate::routes::audit::{AuditFinding, AuditOptions, RouteTable};
-use crate::text::{self, HostBits};
 use serde::Serialize;
 
 /// What to check a table for.
@@ -104,15 +103,7 @@ pub fn impact(
     let required = crate::routes::required_tags(new, &p.regions, &profile.tags, &[])?;
     let previous = super::audit::previous_addresses(old, &profile.tags, &p.regions);
     let related = crate::routes::audit::related(new, &required.ids);
-    let mut vnet = Vec::with_capacity(p.vnet.len());
-    for t in &p.vnet {
-        vnet.push(text::prefix(t, HostBits::Clear).map_err(|reason| {
-            Error::field(
-                "vnet",
-                format!(": invalid prefix `{}`: {reason}", text::quoted(t)),
-            )
-        })?);
-    }
+    let vnet = super::audit::vnet_prefixes(&p.vnet)?;
     let opts = AuditOptions {
         vnet,
         previous: Some(&previous),

@@ -21,38 +21,8 @@ const KEYS: [&str; 15] = [
     "previous",
 ];
 
-/// A list of strings in the body (a lone string is one item).
-fn strings(body: &Value, key: &str) -> Result<Vec<String>, ApiError> {
-    match body.get(key) {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::String(s)) => Ok(vec![s.clone()]),
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|x| {
-                x.as_str()
-                    .map(str::to_string)
-                    .ok_or_else(|| ApiError::unprocessable(format!("`{key}` is a list of strings")))
-            })
-            .collect(),
-        Some(_) => Err(ApiError::unprocessable(format!(
-            "`{key}` is a string or a list of strings"
-        ))),
-    }
-}
-
-fn boolean(body: &Value, key: &str) -> Result<bool, ApiError> {
-    match body.get(key) {
-        None | Some(Value::Null) => Ok(false),
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(_) => Err(ApiError::unprocessable(format!("`{key}`: true or false"))),
-    }
-}
-
 pub(super) async fn routes_audit(State(app): State<Arc<App>>, body: Bytes) -> ApiResult {
-    let l = app.current();
-    let l2 = l.clone();
-    let report = tokio::task::spawn_blocking(move || {
-        let body = json_body(&body)?;
+    let (_, report) = blocking_json(&app, body, |l2, body| {
         let Some(obj) = body.as_object() else {
             return Err(ApiError::unprocessable(
                 "the body is a JSON object: {\"route_table\": …, \"region\": …}",
@@ -120,17 +90,10 @@ pub(super) async fn routes_audit(State(app): State<Arc<App>>, body: Bytes) -> Ap
             prune: boolean(&body, "prune")?,
             max_routes,
         };
-        let levels = crate::findings::severity::Levels {
-            deny: strings(&body, "deny")?,
-            warn: strings(&body, "warn")?,
-            allow: strings(&body, "allow")?,
-        }
-        .resolve(&crate::findings::registry())
-        .map_err(|e| ApiError::unprocessable(format!("`deny`/`warn`/`allow`: {e}")))?;
+        let levels = levels_of(&body)?;
         crate::ops::audit::audit(&l2.snap, &l2.info, &table, &params, None, &levels)
             .map_err(nsg_error)
     })
-    .await
-    .map_err(|e| ApiError::unprocessable(e.to_string()))??;
+    .await?;
     Ok(axum::Json(report).into_response())
 }

@@ -123,3 +123,56 @@ pub(super) fn too_many(n: usize, max: usize) -> ApiError {
 pub(super) fn json_body(body: &Bytes) -> Result<Value, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::bad(format!("the body is not JSON: {e}")))
 }
+
+/// A list of strings in the body (a lone string is one item).
+pub(super) fn strings(body: &Value, key: &str) -> Result<Vec<String>, ApiError> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::String(s)) => Ok(vec![s.clone()]),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|x| {
+                x.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| ApiError::unprocessable(format!("`{key}` is a list of strings")))
+            })
+            .collect(),
+        Some(_) => Err(ApiError::unprocessable(format!(
+            "`{key}` is a string or a list of strings"
+        ))),
+    }
+}
+
+pub(super) fn boolean(body: &Value, key: &str) -> Result<bool, ApiError> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(ApiError::unprocessable(format!("`{key}`: true or false"))),
+    }
+}
+
+/// Severity settings in a body: `deny`, `warn` and `allow` lists of codes, as a command's flags.
+pub(super) fn levels_of(body: &Value) -> Result<crate::findings::severity::Resolved, ApiError> {
+    crate::findings::severity::Levels {
+        deny: strings(body, "deny")?,
+        warn: strings(body, "warn")?,
+        allow: strings(body, "allow")?,
+    }
+    .resolve(&crate::findings::registry())
+    .map_err(|e| ApiError::unprocessable(format!("`deny`/`warn`/`allow`: {e}")))
+}
+
+/// Runs `f` on the snapshot in use and the JSON body, off the async workers; the snapshot is
+/// handed back for the answer's `snapshot`.
+pub(super) async fn blocking_json<T: Send + 'static>(
+    app: &App,
+    body: Bytes,
+    f: impl FnOnce(&Loaded, Value) -> Result<T, ApiError> + Send + 'static,
+) -> Result<(Arc<Loaded>, T), ApiError> {
+    let l = app.current();
+    let l2 = l.clone();
+    let out = tokio::task::spawn_blocking(move || f(&l2, json_body(&body)?))
+        .await
+        .map_err(|e| ApiError::unprocessable(e.to_string()))??;
+    Ok((l, out))
+}

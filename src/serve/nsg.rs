@@ -104,11 +104,8 @@ pub(super) fn nsg_error(e: crate::Error) -> ApiError {
 }
 
 pub(super) async fn nsg_verify(State(app): State<Arc<App>>, body: Bytes) -> ApiResult {
-    let l = app.current();
     let max = app.opts.max_batch;
-    let l2 = l.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        let body = json_body(&body)?;
+    let (l, out) = blocking_json(&app, body, move |l2, body| {
         let scope = nsg_scope(&body)?;
         let flows = body
             .get("flows")
@@ -127,8 +124,7 @@ pub(super) async fn nsg_verify(State(app): State<Arc<App>>, body: Bytes) -> ApiR
             .collect::<Result<Vec<_>, _>>()?;
         crate::ops::nsg::verify(&l2.snap, &scope, &flows).map_err(nsg_error)
     })
-    .await
-    .map_err(|e| ApiError::unprocessable(e.to_string()))??;
+    .await?;
     Ok(axum::Json(crate::ops::Records {
         snapshot: &l.info,
         records: &out,
@@ -137,10 +133,7 @@ pub(super) async fn nsg_verify(State(app): State<Arc<App>>, body: Bytes) -> ApiR
 }
 
 pub(super) async fn nsg_reach(State(app): State<Arc<App>>, body: Bytes) -> ApiResult {
-    let l = app.current();
-    let l2 = l.clone();
-    let report = tokio::task::spawn_blocking(move || {
-        let body = json_body(&body)?;
+    let (_, report) = blocking_json(&app, body, |l2, body| {
         let scope = nsg_scope(&body)?;
         let text = |k: &str| {
             body.get(k)
@@ -167,18 +160,14 @@ pub(super) async fn nsg_reach(State(app): State<Arc<App>>, body: Bytes) -> ApiRe
         };
         crate::ops::nsg::reach(&l2.snap, &l2.info, &scope, &params).map_err(nsg_error)
     })
-    .await
-    .map_err(|e| ApiError::unprocessable(e.to_string()))??;
+    .await?;
     Ok(axum::Json(report).into_response())
 }
 
 /// `POST /v1/nsg/require`: `nsg require` on a scope sent as JSON, with `region` and
 /// (optionally) `profile` and `local`.
 pub(super) async fn nsg_require(State(app): State<Arc<App>>, body: Bytes) -> ApiResult {
-    let l = app.current();
-    let l2 = l.clone();
-    let report = tokio::task::spawn_blocking(move || {
-        let body = json_body(&body)?;
+    let (_, report) = blocking_json(&app, body, |l2, body| {
         let scope = nsg_scope(&body)?;
         let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
         let params = crate::ops::nsg::RequireParams {
@@ -188,42 +177,16 @@ pub(super) async fn nsg_require(State(app): State<Arc<App>>, body: Bytes) -> Api
         };
         crate::ops::nsg::require(&l2.snap, &l2.info, &scope, &params).map_err(nsg_error)
     })
-    .await
-    .map_err(|e| ApiError::unprocessable(e.to_string()))??;
+    .await?;
     Ok(axum::Json(report).into_response())
 }
 
 /// `POST /v1/nsg/analyze`: `nsg analyze` of the body's NSGs (`nsg` and `nic_nsg`), with
 /// `deny`, `warn` and `allow` lists of codes as the command's flags.
 pub(super) async fn nsg_analyze(State(app): State<Arc<App>>, body: Bytes) -> ApiResult {
-    let l = app.current();
-    let l2 = l.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        let body = json_body(&body)?;
+    let (l, out) = blocking_json(&app, body, |l2, body| {
         let scope = nsg_scope(&body)?;
-        let list = |k: &str| -> Result<Vec<String>, ApiError> {
-            match body.get(k) {
-                None | Some(Value::Null) => Ok(Vec::new()),
-                Some(Value::Array(a)) => a
-                    .iter()
-                    .map(|x| {
-                        x.as_str().map(str::to_string).ok_or_else(|| {
-                            ApiError::unprocessable(format!("`{k}` is a list of finding codes"))
-                        })
-                    })
-                    .collect(),
-                Some(_) => Err(ApiError::unprocessable(format!(
-                    "`{k}` is a list of finding codes"
-                ))),
-            }
-        };
-        let levels = crate::findings::severity::Levels {
-            deny: list("deny")?,
-            warn: list("warn")?,
-            allow: list("allow")?,
-        }
-        .resolve(&crate::findings::registry())
-        .map_err(|e| ApiError::unprocessable(format!("`deny`/`warn`/`allow`: {e}")))?;
+        let levels = levels_of(&body)?;
         let nsgs: Vec<crate::nsg::model::Nsg> =
             scope.nsg.iter().chain(&scope.nic_nsg).cloned().collect();
         if nsgs.is_empty() {
@@ -233,8 +196,7 @@ pub(super) async fn nsg_analyze(State(app): State<Arc<App>>, body: Bytes) -> Api
         }
         Ok(crate::ops::nsg::analyze(&l2.snap, &scope, &nsgs, &levels))
     })
-    .await
-    .map_err(|e| ApiError::unprocessable(e.to_string()))??;
+    .await?;
     Ok(axum::Json(crate::ops::Records {
         snapshot: &l.info,
         records: &out,
