@@ -63,7 +63,7 @@ def test_udr_is_the_same_answer(index, seed):
     if ip:
         kw["next_hop_ip"] = ip
         args += ["--next-hop-ip", ip]
-    kw["max_routes"] = rng.choice([1, 5, 40, 400])
+    kw["max_routes"] = rng.choice([0, 1, 5, 40, 400])
     kw["reserve"] = rng.choice([0, 1, 3, 40])
     args += ["--max-routes", str(kw["max_routes"]), "--reserve", str(kw["reserve"])]
     assert py(index.udr_report, regions, **kw) == cli(*args), args

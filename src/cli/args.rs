@@ -518,8 +518,9 @@ pub struct UdrArgs {
     /// The appliance IP, with --next-hop VirtualAppliance.
     #[arg(long, value_name = "IP")]
     pub next_hop_ip: Option<String>,
-    /// Route limit of the table (Azure's is 400).
-    #[arg(long, default_value_t = tagnet::routes::DEFAULT_MAX_ROUTES, value_parser = positive)]
+    /// Route limit of the table (Azure's is 400); checked by the library, as the server's and
+    /// Python's.
+    #[arg(long, default_value_t = tagnet::routes::DEFAULT_MAX_ROUTES)]
     pub max_routes: usize,
     /// Route slots kept free for the table's own routes (its 0.0.0.0/0 and others), counted
     /// against --max-routes.

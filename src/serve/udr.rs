@@ -63,7 +63,7 @@ pub(super) async fn udr(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> A
         ipv6: flag(&p, "ipv6")?,
         next_hop: one(&p, "next_hop")?,
         next_hop_ip: one(&p, "next_hop_ip")?,
-        max_routes: number("max_routes", 1)?,
+        max_routes: number("max_routes", 0)?,
         reserve: number("reserve", 0)?,
         exact: flag(&p, "exact")?,
         use_service_tags: flag(&p, "use_service_tags")?,

@@ -162,7 +162,7 @@ proptest! {
         profile in proptest::sample::select(vec!["", "aml-vnet-2020", "aml-vnet-2023", "batch-classic"]),
         storage in any::<bool>(),
         hop in 0usize..6,
-        max_routes in proptest::sample::select(vec![1usize, 5, 40, 400]),
+        max_routes in proptest::sample::select(vec![0usize, 1, 5, 40, 400]),
         reserve in proptest::sample::select(vec![0usize, 1, 3, 40]),
     ) {
         let (next_hop, ip) = [
