@@ -316,12 +316,17 @@ impl Index {
         warn: Vec<String>,
         allow: Vec<String>,
     ) -> PyResult<String> {
-        let scope = nsg_scope(nsg_json, nic_nsg_json, &vnet, &asgs)?;
+        // Every NSG of the document, as the command analyses every NSG of its file.
+        let scope = nsg_scope(None, None, &vnet, &asgs)?;
         let levels = tagnet::findings::severity::Levels { deny, warn, allow }
             .resolve(&tagnet::findings::registry())
             .map_err(|e| err(format!("`deny=`/`warn=`/`allow=`: {e}")))?;
-        let nsgs: Vec<tagnet::nsg::model::Nsg> =
-            scope.nsg.iter().chain(&scope.nic_nsg).cloned().collect();
+        let mut nsgs: Vec<tagnet::nsg::model::Nsg> = Vec::new();
+        for (json, what) in [(nsg_json, "nsg"), (nic_nsg_json, "nic_nsg")] {
+            if let Some(json) = json {
+                nsgs.extend(tagnet::nsg::read::parse(json, what).map_err(tagnet_err)?);
+            }
+        }
         if nsgs.is_empty() {
             return Err(err("give `nsg=`: the NSG to analyse"));
         }

@@ -387,7 +387,7 @@ class Index:
         ``route_table``: ``az network route-table show`` output, effective routes or an ARM
         template, as a dict, JSON text, bytes or a path.
         """
-        raw = json.dumps(route_table).encode() if isinstance(route_table, dict) else _nsg_bytes(route_table)
+        raw = _nsg_bytes(route_table)
         regions = [region] if isinstance(region, str) else list(region)
         return json.loads(
             self._native.audit_json(
@@ -542,9 +542,12 @@ class Index:
 
 
 def _nsg_bytes(nsg) -> bytes:
+    """A JSON document given as a dict or list, JSON text, bytes or a path."""
+    if isinstance(nsg, (dict, list)):
+        return json.dumps(nsg).encode()
     if isinstance(nsg, (bytes, bytearray)):
         return bytes(nsg)
-    if isinstance(nsg, str) and nsg.lstrip().startswith("{"):
+    if isinstance(nsg, str) and nsg.lstrip().startswith(("{", "[")):
         return nsg.encode()
     with open(os.fspath(nsg), "rb") as f:
         return f.read()

@@ -157,9 +157,13 @@ def test_routes_audit_is_the_same_answer(index, tmp_path, seed):
     path = tmp_path / "rt.json"
     path.write_text(json.dumps(table))
     allow = rng.choice([None, "missing-route", "TN107"])
-    args = ["routes", "audit", "--route-table", str(path), "--region", "eastus2", "--vnet", "10.1.0.0/16"]
-    kw = dict(vnet=["10.1.0.0/16"])
+    max_routes = rng.choice([0, 40, 400])
+    args = ["routes", "audit", "--route-table", str(path), "--region", "eastus2", "--vnet", "10.1.0.0/16",
+            "--max-routes", str(max_routes)]
+    kw = dict(vnet=["10.1.0.0/16"], max_routes=max_routes)
     if allow:
         args += ["--allow", allow]
         kw["allow"] = [allow]
     assert py(index.routes_audit, table, "eastus2", **kw) == cli(*args), args
+    # The table as a bare list of routes (`az network route-table route list`), as JSON text too.
+    assert py(index.routes_audit, routes, "eastus2", **kw) == py(index.routes_audit, json.dumps(routes), "eastus2", **kw)

@@ -569,7 +569,7 @@ pub struct AuditArgs {
     #[arg(long)]
     pub prune: bool,
     /// Route limit of the table; the plan never goes over it.
-    #[arg(long, default_value_t = tagnet::routes::DEFAULT_MAX_ROUTES, value_parser = positive)]
+    #[arg(long, default_value_t = tagnet::routes::DEFAULT_MAX_ROUTES)]
     pub max_routes: usize,
     /// Add each region's pair (Azure ML's IP routes need the paired region too).
     #[arg(long)]

@@ -98,6 +98,12 @@ pub fn audit(
     previous: Option<&Snapshot>,
     levels: &Resolved,
 ) -> Result<AuditReport> {
+    if p.max_routes == 0 {
+        return Err(Error::field(
+            "max_routes",
+            "must be at least 1 (Azure's limit is 400 routes per table)",
+        ));
+    }
     let chosen = p.tags.validate(snap)?.request;
     let vnet = vnet_prefixes(&p.vnet)?;
     let mut all_tags = chosen.profile_tags.clone();

@@ -43,6 +43,15 @@ impl Scope {
                 "is missing: give the subnet's NSG («nsg»), the NIC's («nic_nsg»), or both",
             ));
         }
+        if let Some((name, _)) = self.asgs.iter().find(|(_, m)| m.is_empty()) {
+            return Err(Error::field(
+                "asgs",
+                format!(
+                    "`{}` has no member addresses; give its members' addresses",
+                    text::quoted(name)
+                ),
+            ));
+        }
         let ctx = Context {
             snapshot: snap,
             vnet: self.vnet.clone(),

@@ -68,8 +68,7 @@ pub(super) async fn routes_audit(State(app): State<Arc<App>>, body: Bytes) -> Ap
             None | Some(Value::Null) => crate::routes::DEFAULT_MAX_ROUTES,
             Some(v) => v
                 .as_u64()
-                .filter(|&n| n >= 1)
-                .map(|n| n as usize)
+                .and_then(|n| usize::try_from(n).ok())
                 .ok_or_else(|| ApiError::unprocessable("`max_routes`: a number from 1"))?,
         };
         let params = crate::ops::audit::AuditParams {

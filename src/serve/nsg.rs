@@ -184,11 +184,20 @@ pub(super) async fn nsg_require(State(app): State<Arc<App>>, body: Bytes) -> Api
 /// `POST /v1/nsg/analyze`: `nsg analyze` of the body's NSGs (`nsg` and `nic_nsg`), with
 /// `deny`, `warn` and `allow` lists of codes as the command's flags.
 pub(super) async fn nsg_analyze(State(app): State<Arc<App>>, body: Bytes) -> ApiResult {
-    let (l, out) = blocking_json(&app, body, |l2, body| {
+    let (l, out) = blocking_json(&app, body, |l2, mut body| {
+        // Every NSG of `nsg` (one, or a list as `az network nsg list` gives them), as the
+        // command analyses every NSG of its file.
+        let docs: Vec<Value> = ["nsg", "nic_nsg"]
+            .iter()
+            .filter_map(|k| body.as_object_mut().and_then(|o| o.remove(*k)))
+            .filter(|v| !v.is_null())
+            .collect();
         let scope = nsg_scope(&body)?;
         let levels = levels_of(&body)?;
-        let nsgs: Vec<crate::nsg::model::Nsg> =
-            scope.nsg.iter().chain(&scope.nic_nsg).cloned().collect();
+        let mut nsgs: Vec<crate::nsg::model::Nsg> = Vec::new();
+        for (doc, key) in docs.iter().zip(["nsg", "nic_nsg"]) {
+            nsgs.extend(crate::nsg::read::parse(doc.to_string().as_bytes(), key)?);
+        }
         if nsgs.is_empty() {
             return Err(ApiError::unprocessable(
                 "give `nsg` (or `nic_nsg`): the NSG to analyse",

@@ -502,7 +502,7 @@ proptest! {
         stale in any::<bool>(),
         prune in any::<bool>(),
         allow in proptest::option::of(proptest::sample::select(vec!["missing-route", "stale-route", "TN107"])),
-        max_routes in proptest::sample::select(vec![5usize, 40, 400]),
+        max_routes in proptest::sample::select(vec![0usize, 5, 40, 400]),
     ) {
         // A route table as `az network route-table show` writes it: some of the routes `udr`
         // plans for eastus2, perhaps a firewall default route, perhaps a stale route.
@@ -543,4 +543,55 @@ proptest! {
         }
         prop_assert_eq!(cli(&args), post("/v1/routes/audit", &body), "{:?}", args);
     }
+}
+
+/// `nsg analyze` of a document holding several NSGs analyses each, in every front end; an ASG
+/// with no members is refused by the library.
+#[test]
+fn analyze_takes_every_nsg_of_a_document_and_empty_asgs_are_refused() {
+    let one: Value = serde_json::from_str(NSG).unwrap();
+    let mut two = one.clone();
+    two["name"] = "nsg-second".into();
+    let list = serde_json::json!([one, two]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("nsgs.json");
+    std::fs::write(&file, list.to_string()).unwrap();
+    let args: Vec<String> = [
+        "nsg",
+        "analyze",
+        "--nsg",
+        &file.display().to_string(),
+        "--vnet",
+        "10.0.0.0/16",
+        "--asg",
+        "web=10.0.1.10",
+    ]
+    .map(String::from)
+    .to_vec();
+    let c = cli(&args);
+    let s = post(
+        "/v1/nsg/analyze",
+        &serde_json::json!({"nsg": list, "vnet": ["10.0.0.0/16"], "asgs": {"web": ["10.0.1.10"]}}),
+    );
+    assert_eq!(c, s);
+    match s {
+        Said::Doc(d) => {
+            let nsgs: std::collections::BTreeSet<&str> = d["records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|f| f["nsg"].as_str())
+                .collect();
+            assert!(nsgs.contains("nsg-second"), "{d}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let empty = post(
+        "/v1/nsg/require",
+        &serde_json::json!({"nsg": one, "vnet": ["10.0.0.0/16"], "asgs": {"web": []}, "region": "eastus2"}),
+    );
+    assert!(
+        matches!(&empty, Said::Refused(m) if m.contains("no member addresses")),
+        "{empty:?}"
+    );
 }
