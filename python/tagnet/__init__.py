@@ -109,6 +109,12 @@ def _int32(buf: bytes) -> pa.Array:
     return pa.Array.from_buffers(pa.int32(), len(buf) // 4, [None, pa.py_buffer(buf)])
 
 
+def _count(value: Optional[int]) -> Optional[int]:
+    """A count for the native side: a negative one is sent as 0, which the library refuses
+    with its own message (Python's integer conversion would raise OverflowError)."""
+    return None if value is None else max(int(value), 0)
+
+
 def _strings(values: Any, name: str) -> List[str]:
     """A list of strings; a lone string is refused (it would be read as its characters)."""
     if isinstance(values, (str, bytes)):
@@ -328,7 +334,7 @@ class Index:
         return json.loads(
             self._native.udr_json(
                 regions, paired, profile, _strings(tags, "tags"), _strings(only_tags, "only_tags"),
-                ipv6, next_hop, next_hop_ip, max_routes, reserve, exact, use_service_tags,
+                ipv6, next_hop, next_hop_ip, _count(max_routes), _count(reserve), exact, use_service_tags,
                 _strings(never_cover, "never_cover"),
             )
         )
@@ -392,7 +398,7 @@ class Index:
         return json.loads(
             self._native.audit_json(
                 raw, regions, paired, profile, _strings(tags, "tags"), _strings(only_tags, "only_tags"),
-                _strings(vnet, "vnet"), ipv6, default_route, prune, max_routes,
+                _strings(vnet, "vnet"), ipv6, default_route, prune, _count(max_routes),
                 _strings(deny, "deny"), _strings(warn, "warn"), _strings(allow, "allow"),
             )
         )

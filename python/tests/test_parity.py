@@ -167,3 +167,8 @@ def test_routes_audit_is_the_same_answer(index, tmp_path, seed):
     assert py(index.routes_audit, table, "eastus2", **kw) == cli(*args), args
     # The table as a bare list of routes (`az network route-table route list`), as JSON text too.
     assert py(index.routes_audit, routes, "eastus2", **kw) == py(index.routes_audit, json.dumps(routes), "eastus2", **kw)
+
+
+def test_a_negative_count_is_refused_as_zero_is(index):
+    with pytest.raises(tagnet.TagnetError, match="must be at least 1"):
+        index.udr_report("eastus2", max_routes=-1)
