@@ -467,56 +467,34 @@ pub fn lookup_prefixes(
         .as_deref()
         .map(|r| snap.resolve_region(r))
         .transpose()?;
-    let mut queries = Vec::new();
+    // Each argument read once, by the reader every front end uses.
+    use tagnet::ops::lookup::{Answer, Query, parse_query, query_error};
+    let mut parsed: Vec<Query> = Vec::with_capacity(a.addresses.len());
     for (no, text) in a.addresses.iter().enumerate() {
-        let net = if text.contains('/') {
-            tagnet::text::listed_prefix(text).map_err(|reason| {
-                anyhow::anyhow!(
-                    "{}",
-                    tagnet::ops::lookup::query_error(
-                        text,
-                        &reason,
-                        Some(&format!("argument {}", no + 1))
-                    )
-                )
-            })?
-        } else {
-            IpNet::from(
-                parse_address(text)
-                    .map_err(|reason| {
-                        anyhow::anyhow!(
-                            "{}",
-                            tagnet::ops::lookup::query_error(
-                                text,
-                                &reason,
-                                Some(&format!("argument {}", no + 1))
-                            )
-                        )
-                    })?
-                    .0,
+        let q = parse_query(text).map_err(|reason| {
+            anyhow::anyhow!(
+                "{}",
+                query_error(text, &reason, Some(&format!("argument {}", no + 1)))
             )
-        };
-        if net.trunc() != net {
-            eprintln!(
-                "tagnet: note: `{text}` has host bits set; looked up as {}",
-                net.trunc()
-            );
+        })?;
+        if let Query::Prefix(net) = q
+            && tagnet::text::listed_prefix(text).is_ok_and(|n| n != net)
+        {
+            eprintln!("tagnet: note: `{text}` has host bits set; looked up as {net}");
         }
-        queries.push(net.trunc());
+        parsed.push(q);
     }
     if matches!(format, Format::Json | Format::Ndjson) {
         // The records of every front end: `{"ip", "matches"}` for an address, `{"query",
         // "matches"}` for a prefix (tagnet::ops::lookup).
         let index = TagIndex::build(snap);
-        let mut answers = Vec::with_capacity(a.addresses.len());
-        for t in &a.addresses {
-            let q = tagnet::ops::lookup::parse_query(t)
-                .map_err(|reason| anyhow::anyhow!("invalid query `{}`: {reason}", quoted(t)))?;
-            answers.push(tagnet::ops::lookup::answer(snap, &index, q, region));
-        }
+        let answers: Vec<Answer> = parsed
+            .iter()
+            .map(|&q| tagnet::ops::lookup::answer(snap, &index, q, region))
+            .collect();
         let any = answers.iter().any(|x| match x {
-            tagnet::ops::lookup::Answer::Address { matches, .. } => !matches.is_empty(),
-            tagnet::ops::lookup::Answer::Prefix { matches, .. } => !matches.is_empty(),
+            Answer::Address { matches, .. } => !matches.is_empty(),
+            Answer::Prefix { matches, .. } => !matches.is_empty(),
         });
         tagnet::render::records(out, format, Some(&snap.info), &[], &answers, |_| Vec::new())?;
         return Ok(if any {
@@ -525,6 +503,13 @@ pub fn lookup_prefixes(
             Status::NoMatch
         });
     }
+    let queries: Vec<IpNet> = parsed
+        .iter()
+        .map(|q| match *q {
+            Query::Address(ip) => IpNet::from(ip),
+            Query::Prefix(net) => net,
+        })
+        .collect();
     #[derive(Serialize)]
     struct Row<'a> {
         query: String,

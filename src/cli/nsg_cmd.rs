@@ -81,6 +81,17 @@ fn scope(
     })
 }
 
+/// The scope of `--nsg`, `--nic-nsg`, `--vnet` and `--asg` (`nsg reach`, `nsg require`).
+fn scope_of(s: &super::args::NsgScope, quiet: bool) -> Result<tagnet::ops::nsg::Scope> {
+    scope(
+        s.nsg.as_deref(),
+        s.nic_nsg.as_deref(),
+        &s.vnet,
+        &s.asg,
+        quiet,
+    )
+}
+
 /// The subnet's and NIC's NSGs, resolved and compiled (at least one must be given).
 pub fn compiled_pair(
     snap: &Snapshot,
@@ -387,13 +398,7 @@ pub fn require(
             format.name()
         );
     }
-    let sc = scope(
-        a.scope.nsg.as_deref(),
-        a.scope.nic_nsg.as_deref(),
-        &a.scope.vnet,
-        &a.scope.asg,
-        quiet,
-    )?;
+    let sc = scope_of(&a.scope, quiet)?;
     let params = tagnet::ops::nsg::RequireParams {
         region: a.region.clone(),
         profile: a.profile.clone(),
@@ -469,13 +474,7 @@ pub fn reach(
             format.name()
         );
     }
-    let sc = scope(
-        a.scope.nsg.as_deref(),
-        a.scope.nic_nsg.as_deref(),
-        &a.scope.vnet,
-        &a.scope.asg,
-        quiet,
-    )?;
+    let sc = scope_of(&a.scope, quiet)?;
     let params = tagnet::ops::nsg::ReachParams {
         direction: a.direction.clone(),
         protocol: a.protocol.clone(),

@@ -55,7 +55,7 @@ pub(super) async fn routes_audit(State(app): State<Arc<App>>, body: Bytes) -> Ap
             None | Some(Value::Null) => None,
             Some(Value::String(t)) => Some(
                 crate::ops::audit::default_route(t)
-                    .map_err(nsg_error)?
+                    .map_err(body_error)?
                     .0,
             ),
             Some(_) => {
@@ -91,7 +91,7 @@ pub(super) async fn routes_audit(State(app): State<Arc<App>>, body: Bytes) -> Ap
         };
         let levels = levels_of(&body)?;
         crate::ops::audit::audit(&l2.snap, &l2.info, &table, &params, None, &levels)
-            .map_err(nsg_error)
+            .map_err(body_error)
     })
     .await?;
     Ok(axum::Json(report).into_response())

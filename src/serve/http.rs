@@ -176,3 +176,9 @@ pub(super) async fn blocking_json<T: Send + 'static>(
         .map_err(|e| ApiError::unprocessable(e.to_string()))??;
     Ok((l, out))
 }
+
+/// A library error about a JSON body: unprocessable input, the field named as the server
+/// spells it.
+pub(super) fn body_error(e: crate::Error) -> ApiError {
+    ApiError::unprocessable(e.spelled(&|f: &str| format!("`{}`", param_name(f))))
+}

@@ -98,11 +98,6 @@ pub(super) fn nsg_scope(body: &Value) -> Result<crate::ops::nsg::Scope, ApiError
     })
 }
 
-/// A library error of an NSG request: unprocessable input, named as the server spells it.
-pub(super) fn nsg_error(e: crate::Error) -> ApiError {
-    ApiError::unprocessable(e.spelled(&|f: &str| format!("`{}`", param_name(f))))
-}
-
 pub(super) async fn nsg_verify(State(app): State<Arc<App>>, body: Bytes) -> ApiResult {
     let max = app.opts.max_batch;
     let (l, out) = blocking_json(&app, body, move |l2, body| {
@@ -122,7 +117,7 @@ pub(super) async fn nsg_verify(State(app): State<Arc<App>>, body: Bytes) -> ApiR
                     .map_err(|e| ApiError::unprocessable(format!("flows[{i}]: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        crate::ops::nsg::verify(&l2.snap, &scope, &flows).map_err(nsg_error)
+        crate::ops::nsg::verify(&l2.snap, &scope, &flows).map_err(body_error)
     })
     .await?;
     Ok(axum::Json(crate::ops::Records {
@@ -158,7 +153,7 @@ pub(super) async fn nsg_reach(State(app): State<Arc<App>>, body: Bytes) -> ApiRe
                 .and_then(Value::as_str)
                 .map(str::to_string),
         };
-        crate::ops::nsg::reach(&l2.snap, &l2.info, &scope, &params).map_err(nsg_error)
+        crate::ops::nsg::reach(&l2.snap, &l2.info, &scope, &params).map_err(body_error)
     })
     .await?;
     Ok(axum::Json(report).into_response())
@@ -175,7 +170,7 @@ pub(super) async fn nsg_require(State(app): State<Arc<App>>, body: Bytes) -> Api
             profile: text("profile"),
             local: text("local"),
         };
-        crate::ops::nsg::require(&l2.snap, &l2.info, &scope, &params).map_err(nsg_error)
+        crate::ops::nsg::require(&l2.snap, &l2.info, &scope, &params).map_err(body_error)
     })
     .await?;
     Ok(axum::Json(report).into_response())
