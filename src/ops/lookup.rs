@@ -120,6 +120,76 @@ pub fn answer(snap: &Snapshot, index: &TagIndex, q: Query, region: Option<&str>)
     }
 }
 
+/// The JSON text of every tag and index prefix, made once per snapshot, so that a batch of
+/// address answers is written rather than built: [`AnswerWriter::write`] writes exactly what
+/// `serde_json` writes for the [`Answer`] of [`answer`] (a test holds them equal).
+pub struct AnswerWriter {
+    /// Per tag: `{"tag":…,"region":…,"system_service":…,"prefix":"`.
+    tag: Vec<String>,
+    /// Per index prefix: its text.
+    prefix: Vec<String>,
+}
+
+impl AnswerWriter {
+    /// The texts of a snapshot and its index.
+    pub fn new(snap: &Snapshot, index: &TagIndex) -> AnswerWriter {
+        use rayon::prelude::*;
+        let s = |t: &str| serde_json::to_string(t).expect("a string serializes");
+        AnswerWriter {
+            tag: snap
+                .tags()
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{{\"tag\":{},\"region\":{},\"system_service\":{},\"prefix\":\"",
+                        s(t.name()),
+                        s(t.region()),
+                        s(t.system_service())
+                    )
+                })
+                .collect(),
+            prefix: index
+                .prefixes()
+                .par_iter()
+                .map(ToString::to_string)
+                .collect(),
+        }
+    }
+
+    /// Appends the JSON of one query's answer to `buf`.
+    pub fn write(
+        &self,
+        buf: &mut String,
+        snap: &Snapshot,
+        index: &TagIndex,
+        q: Query,
+        region: Option<&str>,
+    ) {
+        use std::fmt::Write as _;
+        let Query::Address(ip) = q else {
+            // Prefixes are few and their answers small: written by serde.
+            let a = answer(snap, index, q, region);
+            buf.push_str(&serde_json::to_string(&a).expect("an answer serializes"));
+            return;
+        };
+        let _ = write!(buf, "{{\"ip\":\"{ip}\",\"matches\":[");
+        let mut first = true;
+        for m in index.lookup(ip) {
+            if region.is_some_and(|r| snap.tag(m.tag).region() != r) {
+                continue;
+            }
+            if !first {
+                buf.push(',');
+            }
+            first = false;
+            buf.push_str(&self.tag[m.tag as usize]);
+            buf.push_str(&self.prefix[m.prefix as usize]);
+            buf.push_str("\"}");
+        }
+        buf.push_str("]}");
+    }
+}
+
 /// A region as typed → its code (for the `region` field of a lookup request).
 pub fn region_code<'a>(snap: &'a Snapshot, region: Option<&str>) -> Result<Option<&'a str>> {
     region
@@ -156,5 +226,39 @@ pub fn bad_query(t: &str, reason: &str) -> Error {
         what: "IP address or prefix",
         text: text::quoted(t.trim()),
         reason: reason.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The writer's text is `serde_json`'s for the same answer, on the example snapshot,
+    /// with and without a region, for addresses in and outside its prefixes and a prefix.
+    #[test]
+    fn the_writer_writes_what_serde_writes() {
+        let json = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/data/example/ServiceTags_Example.json"
+        ))
+        .unwrap();
+        let snap = crate::load::from_slice(&json, "example").unwrap();
+        let index = TagIndex::build(&snap);
+        let w = AnswerWriter::new(&snap, &index);
+        for text in [
+            "192.0.2.20",
+            "192.0.2.200",
+            "2001:db8::1",
+            "198.51.100.1",
+            "192.0.2.0/26",
+        ] {
+            for region in [None, Some("eastus2"), Some("westeurope")] {
+                let q = parse_query(text).unwrap();
+                let mut buf = String::new();
+                w.write(&mut buf, &snap, &index, q, region);
+                let want = serde_json::to_string(&answer(&snap, &index, q, region)).unwrap();
+                assert_eq!(buf, want, "{text} {region:?}");
+            }
+        }
     }
 }

@@ -13,8 +13,7 @@ pub(super) fn answer(
 ) -> Result<(), String> {
     use crate::ops::lookup;
     let q = lookup::parse_query(text).map_err(|reason| lookup::query_error(text, &reason, None))?;
-    let a = lookup::answer(&l.snap, &l.index, q, region);
-    buf.push_str(&serde_json::to_string(&a).map_err(|e| e.to_string())?);
+    l.answers.write(buf, &l.snap, &l.index, q, region);
     Ok(())
 }
 

@@ -56,17 +56,21 @@ pub struct Loaded {
     pub info: Info,
     /// When it was loaded (seconds since the epoch).
     pub loaded_at: u64,
+    /// The JSON texts of tags and prefixes, made once, for batch lookups.
+    answers: crate::ops::lookup::AnswerWriter,
 }
 
 impl Loaded {
     /// Indexes a snapshot.
     pub fn new(snap: Snapshot, info: Info) -> Loaded {
         let index = TagIndex::build(&snap);
+        let answers = crate::ops::lookup::AnswerWriter::new(&snap, &index);
         Loaded {
             snap,
             index,
             info,
             loaded_at: now(),
+            answers,
         }
     }
 }
