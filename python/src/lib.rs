@@ -418,6 +418,58 @@ impl Index {
         json_text(&report)
     }
 
+    /// `check --format json`, as JSON text: documents as JSON text (one, a list, or
+    /// `{"file name": document}`) or as paths of files and folders, read as the CLI reads them.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (documents_json=None, paths=Vec::new(), parameters_json=None, on_prem=Vec::new(), profile=None, udr_profile=None, deny=Vec::new(), warn=Vec::new(), allow=Vec::new()))]
+    fn check_json(
+        &self,
+        py: Python<'_>,
+        documents_json: Option<&[u8]>,
+        paths: Vec<std::path::PathBuf>,
+        parameters_json: Option<&[u8]>,
+        on_prem: Vec<String>,
+        profile: Option<String>,
+        udr_profile: Option<String>,
+        deny: Vec<String>,
+        warn: Vec<String>,
+        allow: Vec<String>,
+    ) -> PyResult<String> {
+        let defaults = tagnet::ops::check::CheckParams::default();
+        let params = tagnet::ops::check::CheckParams {
+            on_prem,
+            profile: profile.unwrap_or(defaults.profile),
+            udr_profile: udr_profile.unwrap_or(defaults.udr_profile),
+        };
+        let levels = tagnet::findings::severity::Levels { deny, warn, allow }
+            .resolve(&tagnet::findings::registry())
+            .map_err(|e| err(format!("`deny=`/`warn=`/`allow=`: {e}")))?;
+        let report = py
+            .detach(|| {
+                let documents = match documents_json {
+                    Some(b) => tagnet::ops::check::documents_of(
+                        &serde_json::from_slice(b)
+                            .map_err(|e| tagnet::Error::json("documents", &e, "JSON documents"))?,
+                    )?,
+                    None => tagnet::check::read::documents(&paths)?,
+                };
+                let parameters = match parameters_json {
+                    Some(b) => tagnet::check::read::parameters(b, "parameters")?,
+                    None => Default::default(),
+                };
+                tagnet::ops::check::check(
+                    &self.snap,
+                    &self.info,
+                    &documents,
+                    &parameters,
+                    &params,
+                    &levels,
+                )
+            })
+            .map_err(tagnet_err)?;
+        json_text(&report)
+    }
+
     /// `udr --format json`: the report of `tagnet::ops::udr`, as JSON text.
     #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (regions, paired=false, profile=None, tags=Vec::new(), only_tags=Vec::new(), ipv6=false, next_hop=None, next_hop_ip=None, max_routes=None, reserve=None, exact=false, use_service_tags=false, never_cover=Vec::new()))]

@@ -370,6 +370,48 @@ class Index:
         """``tagnet lookup ADDRESS|PREFIX… --format json``: ``{"snapshot", "records"}``."""
         return json.loads(self._native.lookup_json(list(queries), region))
 
+    def check(
+        self,
+        documents: Any,
+        *,
+        parameters: Any = None,
+        on_prem: Sequence[str] = (),
+        profile: Optional[str] = None,
+        udr_profile: Optional[str] = None,
+        deny: Sequence[str] = (),
+        warn: Sequence[str] = (),
+        allow: Sequence[str] = (),
+    ) -> Dict[str, Any]:
+        """``tagnet check --format json``: a network definition checked against the
+        ML-in-a-VNet guidance.
+
+        ``documents``: a path (file or folder) or a list of paths, read as the command reads
+        them; or JSON (``az … show -o json`` output, an ARM template, a Terraform plan) as a
+        dict, a list of documents, ``{"file name": document}``, JSON text or bytes.
+        ``parameters``: an ARM parameters file as a dict, JSON text, bytes or a path.
+        """
+        paths: List[str] = []
+        raw: Optional[bytes] = None
+        if isinstance(documents, (dict, bytes, bytearray)) or (
+            isinstance(documents, str) and documents.lstrip().startswith(("{", "["))
+        ):
+            raw = _nsg_bytes(documents)
+        elif isinstance(documents, (str, os.PathLike)):
+            paths = [os.fspath(documents)]
+        elif isinstance(documents, list) and all(isinstance(d, (str, os.PathLike)) for d in documents) and documents:
+            paths = [os.fspath(d) for d in documents]
+        elif isinstance(documents, list):
+            raw = _nsg_bytes(documents)
+        else:
+            raise TypeError("documents= takes a path, a list of paths, or JSON documents (dict, list, text, bytes)")
+        params = None if parameters is None else _nsg_bytes(parameters)
+        return json.loads(
+            self._native.check_json(
+                raw, paths, params, _strings(on_prem, "on_prem"), profile, udr_profile,
+                _strings(deny, "deny"), _strings(warn, "warn"), _strings(allow, "allow"),
+            )
+        )
+
     def routes_audit(
         self,
         route_table: Union[str, bytes, "os.PathLike[str]", Dict[str, Any]],

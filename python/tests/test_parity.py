@@ -20,7 +20,7 @@ def normalize(msg: str) -> str:
     become max_routes."""
     msg = msg.replace("`", "")
     msg = re.sub(r"--([a-z][a-z-]*)", lambda m: m.group(1).replace("-", "_"), msg)
-    return re.sub(r"\b([a-z0-9_]+)=(?=[\s:]|$)", r"\1", msg)
+    return re.sub(r"\b([a-z0-9_]+)=(?=[\s:/]|$)", r"\1", msg)
 
 
 def cli(*args: str):
@@ -172,3 +172,35 @@ def test_routes_audit_is_the_same_answer(index, tmp_path, seed):
 def test_a_negative_count_is_refused_as_zero_is(index):
     with pytest.raises(tagnet.TagnetError, match="must be at least 1"):
         index.udr_report("eastus2", max_routes=-1)
+
+
+def check_examples():
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[2] / "data" / "examples"
+    dirs = [p for p in root.iterdir() if p.is_dir() and p.name not in ("as-arm", "as-terraform")]
+    dirs += [p for sub in ("as-arm", "as-terraform") for p in (root / sub).iterdir() if p.is_dir()]
+    return sorted(dirs)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_check_is_the_same_answer(index, seed):
+    rng = random.Random(seed)
+    d = rng.choice(check_examples())
+    kw, args = {}, ["check", str(d)]
+    if rng.random() < 0.4:
+        p = rng.choice(["10.0.0.0/8", "192.168.0.0/16", "10.0.0.0/33"])
+        kw["on_prem"] = [p]
+        args += ["--on-prem", p]
+    if rng.random() < 0.5:
+        level = rng.choice(["allow", "warn", "deny"])
+        code = rng.choice(["missing-route", "subnet-too-small", "TN003", "no-such-code"])
+        kw[level] = [code]
+        args += [f"--{level}", code]
+    if rng.random() < 0.3:
+        kw["profile"] = rng.choice(["aml-vnet-2023", "nope"])
+        args += ["--profile", kw["profile"]]
+    # By path, the command's reading; and as JSON documents named by their paths.
+    assert py(index.check, str(d), **kw) == cli(*args)
+    docs = {str(f): json.loads(f.read_text()) for f in sorted(d.rglob("*.json"))}
+    assert py(index.check, docs, **kw) == cli(*args)

@@ -4,7 +4,6 @@ use super::Status;
 use super::args::CheckArgs;
 use super::render::{self, Format};
 use anyhow::{Result, bail};
-use ipnet::IpNet;
 use std::io::Write;
 use tagnet::findings::Severity;
 
@@ -21,45 +20,30 @@ pub fn check(
         );
     }
     let levels = super::severity(&a.severity, tagnet::findings::severity::Command::Check)?;
-    let mut on_prem = Vec::new();
-    for t in &a.on_prem {
-        on_prem.push(
-            t.trim()
-                .parse::<IpNet>()
-                .map_err(|_| anyhow::anyhow!("--on-prem `{t}` is not a CIDR prefix"))?
-                .trunc(),
-        );
-    }
-    let names: Vec<String> = tagnet::nsg::reach::profiles()
-        .into_iter()
-        .map(|p| p.name)
-        .collect();
-    if !names.iter().any(|n| n.eq_ignore_ascii_case(&a.profile)) {
-        bail!(
-            "unknown --profile `{}`; known: {}",
-            a.profile,
-            names.join(", ")
-        );
-    }
-    tagnet::routes::profile(&a.udr_profile)?;
     for p in &a.paths {
         if !p.exists() {
             bail!("`{}` does not exist", p.display());
         }
     }
-    let net = tagnet::check::read::load(&a.paths, a.parameters.as_deref())?;
-    let cx = tagnet::check::Cx {
-        net: &net,
-        snap,
-        on_prem: &on_prem,
-        nsg_profile: &a.profile,
-        udr_profile: &a.udr_profile,
+    let params = tagnet::ops::check::CheckParams {
+        on_prem: a.on_prem.clone(),
+        profile: a.profile.clone(),
+        udr_profile: a.udr_profile.clone(),
     };
-    let findings = levels.apply(tagnet::check::check(&cx));
-    for (kind, n) in &net.skipped {
+    let given = match &a.parameters {
+        Some(p) => {
+            let (bytes, _) = tagnet::load::read_input(p)?;
+            tagnet::check::read::parameters(&bytes, &p.display().to_string())?
+        }
+        None => Default::default(),
+    };
+    let docs = tagnet::check::read::documents(&a.paths)?;
+    let report = tagnet::ops::check::check(snap, &snap.info, &docs, &given, &params, &levels)?;
+    for (kind, n) in &report.not_checked {
         eprintln!("tagnet: note: {n} resource(s) of type {kind} read but not checked");
     }
-    let failing = findings.iter().any(|f| f.severity == Severity::Error);
+    let findings = &report.records;
+    let failing = report.failing();
     match format {
         Format::Sarif => {
             let file = a
@@ -69,11 +53,10 @@ pub fn check(
                 .unwrap_or_default();
             let results: Vec<render::SarifResult> = findings
                 .iter()
-                .map(|f| render::SarifResult {
+                .zip(&report.origins)
+                .map(|(f, origin)| render::SarifResult {
                     finding: f,
-                    file: net
-                        .origin_of(&f.resource)
-                        .map_or_else(|| file.clone(), str::to_string),
+                    file: origin.clone().unwrap_or_else(|| file.clone()),
                     related: Vec::new(),
                 })
                 .collect();
@@ -82,7 +65,7 @@ pub fn check(
         Format::Table => {
             // One block a finding, as compilers print diagnostics: a wide table of ids and
             // commands does not fit a terminal.
-            for f in &findings {
+            for f in findings {
                 writeln!(out, "{}[{} {}]: {}", f.severity, f.id, f.code, f.message)?;
                 writeln!(out, "  resource: {}", f.resource)?;
                 if let Some(c) = &f.counterexample {
@@ -90,44 +73,21 @@ pub fn check(
                 }
                 writeln!(out, "  fix: {}\n", f.fix)?;
             }
-            let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+            let count = |s: Severity| report.count(s);
             writeln!(
                 out,
                 "{} error(s), {} warning(s), {} info; {} resources read (`tagnet explain CODE` tells more)",
                 count(Severity::Error),
                 count(Severity::Warning),
                 count(Severity::Info),
-                net.resource_count()
+                report.resources
             )?;
         }
-        _ => {
-            render::records(
-                out,
-                format,
-                Some(&snap.info),
-                &[
-                    "ID",
-                    "CODE",
-                    "SEVERITY",
-                    "RESOURCE",
-                    "MESSAGE",
-                    "COUNTEREXAMPLE",
-                    "FIX",
-                ],
-                &findings,
-                |f| {
-                    vec![
-                        f.id.to_string(),
-                        f.code.to_string(),
-                        f.severity.to_string(),
-                        f.resource.clone(),
-                        f.message.clone(),
-                        f.counterexample.clone().unwrap_or_default(),
-                        f.fix.clone(),
-                    ]
-                },
-            )?;
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, &report)?;
+            writeln!(out)?;
         }
+        _ => tagnet::render::rows(out, format, Some(&snap.info), findings)?,
     }
     Ok(if failing {
         Status::NoMatch

@@ -10,6 +10,7 @@
 //!
 //! - [`source`]: which snapshot a request uses and how reports name it.
 //! - [`audit`]: a route table against the routes the required tags need, and the plan.
+//! - [`check`]: a network definition against the ML-in-a-VNet guidance.
 //! - [`diff`]: what a week's change means for a route table.
 //! - [`lookup`]: every tag holding an address, or related to a prefix.
 //! - [`catalog`]: the tags of a snapshot, filtered; the prefixes of tags.
@@ -18,6 +19,7 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod check;
 pub mod diff;
 pub mod lookup;
 pub mod nsg;

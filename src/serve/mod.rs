@@ -9,6 +9,7 @@
 
 mod audit;
 mod catalog;
+mod check;
 mod guard;
 mod http;
 mod lookup;
@@ -216,6 +217,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/nsg/require", post(nsg_require))
         .route("/v1/nsg/analyze", post(nsg_analyze))
         .route("/v1/routes/audit", post(routes_audit))
+        .route("/v1/check", post(check::check))
         .fallback(|| async { ApiError::not_found("no such endpoint; see /v1/openapi.json") })
         .layer(middleware::from_fn_with_state(app.clone(), guard))
         .layer(DefaultBodyLimit::max(limit))

@@ -595,3 +595,64 @@ fn analyze_takes_every_nsg_of_a_document_and_empty_asgs_are_refused() {
         "{empty:?}"
     );
 }
+
+/// The example folders of `check` (each a network definition, some as ARM or Terraform).
+fn check_examples() -> Vec<std::path::PathBuf> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/examples");
+    let mut out = Vec::new();
+    for sub in ["", "as-arm", "as-terraform"] {
+        for e in std::fs::read_dir(root.join(sub)).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() && !p.ends_with("as-arm") && !p.ends_with("as-terraform") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A folder's `.json` files as `{"path": document}`, named as the CLI names them.
+fn documents_of(dir: &std::path::Path) -> Value {
+    let mut docs = serde_json::Map::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "json") {
+                let doc: Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+                docs.insert(p.display().to_string(), doc);
+            }
+        }
+    }
+    Value::Object(docs)
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn check_is_the_same_answer(
+        pick in any::<proptest::sample::Index>(),
+        on_prem in proptest::option::of(proptest::sample::select(vec!["10.0.0.0/8", "192.168.0.0/16", "172.16.0.0/12", "10.0.0.0/33", "nope"])),
+        level in proptest::option::of(proptest::sample::select(vec![("--allow", "allow"), ("--warn", "warn"), ("--deny", "deny")])),
+        code in proptest::sample::select(vec!["missing-route", "subnet-too-small", "TN003", "nsg-requirement-unmet", "no-such-code"]),
+        profile in proptest::sample::select(vec!["aml-vnet-2020", "AML-VNET-2023", "nope"]),
+    ) {
+        let all = check_examples();
+        let dir = pick.get(&all);
+        let mut args: Vec<String> = vec!["check".into(), dir.display().to_string(), "--profile".into(), profile.into()];
+        let mut body = serde_json::json!({"documents": documents_of(dir), "profile": profile});
+        if let Some(p) = on_prem {
+            args.extend(["--on-prem".into(), p.into()]);
+            body["on_prem"] = serde_json::json!([p]);
+        }
+        if let Some((flag, key)) = level {
+            args.extend([flag.into(), code.into()]);
+            body[key] = serde_json::json!([code]);
+        }
+        prop_assert_eq!(cli(&args), post("/v1/check", &body), "{:?}", args);
+    }
+}

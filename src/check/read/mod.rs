@@ -58,27 +58,39 @@ fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// Loads every input into one network.
-pub fn load(paths: &[PathBuf], parameters: Option<&Path>) -> Result<Network> {
-    let given: Map<String, Value> = match parameters {
-        Some(p) => {
-            let (bytes, _) = crate::load::read_input(p)?;
-            let doc: Value = serde_json::from_slice(&bytes)
-                .map_err(|e| Error::json(&p.display().to_string(), &e, "an ARM parameters file"))?;
-            doc.get("parameters")
-                .and_then(Value::as_object)
-                .cloned()
-                .or_else(|| doc.as_object().cloned())
-                .unwrap_or_default()
-        }
-        None => Map::new(),
-    };
+/// The values of an ARM parameters file: its `parameters` object (or the document itself
+/// when it is a bare object of values).
+pub fn parameters(bytes: &[u8], origin: &str) -> Result<Map<String, Value>> {
+    let doc: Value = serde_json::from_slice(bytes)
+        .map_err(|e| Error::json(origin, &e, "an ARM parameters file"))?;
+    Ok(doc
+        .get("parameters")
+        .and_then(Value::as_object)
+        .cloned()
+        .or_else(|| doc.as_object().cloned())
+        .unwrap_or_default())
+}
+
+/// Every `.json` file of the paths (folders walked, sorted) read as (origin, bytes).
+pub fn documents(paths: &[PathBuf]) -> Result<Vec<(String, Vec<u8>)>> {
     let mut docs = Vec::new();
     for f in files(paths)? {
         let (bytes, _) = crate::load::read_input(&f)?;
         docs.push((f.display().to_string(), bytes));
     }
-    from_documents(&docs, &given)
+    Ok(docs)
+}
+
+/// Loads every input into one network.
+pub fn load(paths: &[PathBuf], parameters: Option<&Path>) -> Result<Network> {
+    let given: Map<String, Value> = match parameters {
+        Some(p) => {
+            let (bytes, _) = crate::load::read_input(p)?;
+            self::parameters(&bytes, &p.display().to_string())?
+        }
+        None => Map::new(),
+    };
+    from_documents(&documents(paths)?, &given)
 }
 
 /// Builds the network from documents already read: (origin, bytes), with the values of an

@@ -1,0 +1,215 @@
+//! `check`: the ML-in-a-VNet guidance applied to a network definition (`az` JSON, ARM
+//! templates, Terraform plans) before it is deployed.
+
+use super::SnapshotInfo;
+use crate::Snapshot;
+use crate::error::{Error, Result};
+use crate::findings::severity::Resolved;
+use crate::findings::{Finding, Severity};
+use ipnet::IpNet;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// What to check the documents against.
+#[derive(Debug, Clone)]
+pub struct CheckParams {
+    /// On-premises ranges (AKS ranges must not overlap them), as CIDR text.
+    pub on_prem: Vec<String>,
+    /// The NSG requirement profile (`nsg require --profile`).
+    pub profile: String,
+    /// The route profile (`udr --profile`).
+    pub udr_profile: String,
+}
+
+impl Default for CheckParams {
+    fn default() -> Self {
+        CheckParams {
+            on_prem: Vec::new(),
+            profile: "aml-vnet-2020".into(),
+            udr_profile: "aml-vnet-2020".into(),
+        }
+    }
+}
+
+/// The findings on a network definition, sorted by rule number, resource and message.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    /// The snapshot the tags were resolved in.
+    pub snapshot: SnapshotInfo,
+    /// The findings (severities after the configuration).
+    pub records: Vec<Finding>,
+    /// How many resources were read.
+    pub resources: usize,
+    /// Resource types read but not checked, with their count.
+    pub not_checked: BTreeMap<String, usize>,
+    /// The file each finding's resource came from, in the findings' order (SARIF locations).
+    #[serde(skip)]
+    pub origins: Vec<Option<String>>,
+}
+
+impl CheckReport {
+    /// How many findings have this severity.
+    pub fn count(&self, s: Severity) -> usize {
+        self.records.iter().filter(|f| f.severity == s).count()
+    }
+
+    /// Whether an error-severity finding remains (the command fails).
+    pub fn failing(&self) -> bool {
+        self.count(Severity::Error) > 0
+    }
+}
+
+impl CheckParams {
+    /// The on-premises prefixes, or the field's error.
+    fn on_prem(&self) -> Result<Vec<IpNet>> {
+        self.on_prem
+            .iter()
+            .map(|t| {
+                crate::text::prefix(t.trim(), crate::text::HostBits::Clear).map_err(|e| {
+                    Error::field("on_prem", format!("`{}`: {e}", crate::text::quoted(t)))
+                })
+            })
+            .collect()
+    }
+
+    /// Both profiles exist, or the field's error.
+    fn validate(&self) -> Result<()> {
+        let names: Vec<String> = crate::nsg::reach::profiles()
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        if !names.iter().any(|n| n.eq_ignore_ascii_case(&self.profile)) {
+            return Err(Error::field(
+                "profile",
+                format!(
+                    "`{}` is not an NSG profile; known: {}",
+                    crate::text::quoted(&self.profile),
+                    names.join(", ")
+                ),
+            ));
+        }
+        crate::routes::profile(&self.udr_profile)
+            .map_err(|e| Error::field("udr_profile", e.to_string()))?;
+        Ok(())
+    }
+}
+
+/// Checks documents read as (origin, bytes), with the values of an ARM parameters file.
+pub fn check(
+    snap: &Snapshot,
+    info: &SnapshotInfo,
+    documents: &[(String, Vec<u8>)],
+    parameters: &Map<String, Value>,
+    params: &CheckParams,
+    levels: &Resolved,
+) -> Result<CheckReport> {
+    let on_prem = params.on_prem()?;
+    params.validate()?;
+    if documents.is_empty() {
+        return Err(Error::field(
+            "documents",
+            "give at least one document: `az … show -o json` output, an ARM template or a Terraform plan",
+        ));
+    }
+    let net = crate::check::read::from_documents(documents, parameters)?;
+    let cx = crate::check::Cx {
+        net: &net,
+        snap,
+        on_prem: &on_prem,
+        nsg_profile: &params.profile,
+        udr_profile: &params.udr_profile,
+    };
+    let records = levels.apply(crate::check::check(&cx));
+    let origins = records
+        .iter()
+        .map(|f| net.origin_of(&f.resource).map(str::to_string))
+        .collect();
+    Ok(CheckReport {
+        snapshot: info.clone(),
+        records,
+        resources: net.resource_count(),
+        not_checked: net.skipped.clone(),
+        origins,
+    })
+}
+
+/// The values of a parameters document given as JSON (`{"parameters": {...}}` or the bare
+/// object), for front ends that hold it already parsed.
+pub fn parameters_of(doc: &Value) -> Result<Map<String, Value>> {
+    match doc {
+        Value::Null => Ok(Map::new()),
+        Value::Object(o) => Ok(o
+            .get("parameters")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_else(|| o.clone())),
+        _ => Err(Error::field(
+            "parameters",
+            "an ARM parameters file: {\"parameters\": {\"name\": {\"value\": …}}}",
+        )),
+    }
+}
+
+impl super::Row for Finding {
+    const HEADERS: &'static [&'static str] = &[
+        "ID",
+        "CODE",
+        "SEVERITY",
+        "RESOURCE",
+        "MESSAGE",
+        "COUNTEREXAMPLE",
+        "FIX",
+    ];
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            self.code.to_string(),
+            self.severity.to_string(),
+            self.resource.clone(),
+            self.message.clone(),
+            self.counterexample.clone().unwrap_or_default(),
+            self.fix.clone(),
+        ]
+    }
+}
+
+/// The documents of a request given as JSON: one document, a list of them (named
+/// `documents[0]`, …), or an object of `{"file name": document}` (named by its keys, as the
+/// CLI names files).
+pub fn documents_of(v: &Value) -> Result<Vec<(String, Vec<u8>)>> {
+    let bytes = |d: &Value| serde_json::to_vec(d).expect("a JSON value serializes");
+    match v {
+        Value::Array(a) => Ok(a
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (format!("documents[{i}]"), bytes(d)))
+            .collect()),
+        Value::Object(o)
+            if o.values().all(|d| d.is_object() || d.is_array()) && !is_document(o) =>
+        {
+            Ok(o.iter().map(|(k, d)| (k.clone(), bytes(d))).collect())
+        }
+        Value::Object(_) => Ok(vec![("documents".to_string(), bytes(v))]),
+        _ => Err(Error::field(
+            "documents",
+            "is a document (`az … show -o json` output, an ARM template, a Terraform plan), a list of them or an object of {\"file name\": document}",
+        )),
+    }
+}
+
+/// Whether an object is a document itself (a resource, an ARM template, `{"value": [...]}`
+/// or a Terraform plan), not an object of named documents.
+fn is_document(o: &Map<String, Value>) -> bool {
+    [
+        "$schema",
+        "resources",
+        "value",
+        "id",
+        "type",
+        "format_version",
+        "planned_values",
+    ]
+    .iter()
+    .any(|k| o.contains_key(*k))
+}
