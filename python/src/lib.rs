@@ -470,6 +470,53 @@ impl Index {
         json_text(&report)
     }
 
+    /// `flows verify --format json`, as JSON text: blobs as JSON text (one, a list, or
+    /// `{"name": blob}`) or as paths of files and folders, read as the CLI reads them.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (blobs_json, paths, nsg_json, nic_nsg_json, vnet, asgs, profile=None, region=None, all=false, deny=Vec::new(), warn=Vec::new(), allow=Vec::new()))]
+    fn flows_verify_json(
+        &self,
+        py: Python<'_>,
+        blobs_json: Option<&[u8]>,
+        paths: Vec<std::path::PathBuf>,
+        nsg_json: Option<&[u8]>,
+        nic_nsg_json: Option<&[u8]>,
+        vnet: Vec<String>,
+        asgs: std::collections::BTreeMap<String, Vec<String>>,
+        profile: Option<String>,
+        region: Option<String>,
+        all: bool,
+        deny: Vec<String>,
+        warn: Vec<String>,
+        allow: Vec<String>,
+    ) -> PyResult<String> {
+        let scope = nsg_scope(nsg_json, nic_nsg_json, &vnet, &asgs)?;
+        let levels = tagnet::findings::severity::Levels { deny, warn, allow }
+            .resolve(&tagnet::findings::registry())
+            .map_err(|e| err(format!("`deny=`/`warn=`/`allow=`: {e}")))?;
+        let params = tagnet::ops::flows::VerifyParams {
+            profile,
+            region,
+            all,
+        };
+        let report = py
+            .detach(|| {
+                let verifier =
+                    tagnet::ops::flows::Verifier::new(&self.snap, &scope, &params, levels)?;
+                match blobs_json {
+                    Some(b) => {
+                        let v = serde_json::from_slice(b)
+                            .map_err(|e| tagnet::Error::json("flow_logs", &e, "flow-log blobs"))?;
+                        let blobs = tagnet::ops::flows::blobs_of(&v)?;
+                        tagnet::ops::flows::verify(&self.info, &verifier, &blobs)
+                    }
+                    None => tagnet::ops::flows::verify_paths(&self.info, &verifier, &paths),
+                }
+            })
+            .map_err(tagnet_err)?;
+        json_text(&report)
+    }
+
     /// `udr --format json`: the report of `tagnet::ops::udr`, as JSON text.
     #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (regions, paired=false, profile=None, tags=Vec::new(), only_tags=Vec::new(), ipv6=false, next_hop=None, next_hop_ip=None, max_routes=None, reserve=None, exact=false, use_service_tags=false, never_cover=Vec::new()))]
@@ -620,7 +667,7 @@ impl Index {
     /// With `logged`, flows of protocols NSG rules cannot name are skipped (255) as
     /// `flows verify` skips them; without, they are an error.
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (nsg_json, vnet, inbound, protocol, local, local_port, remote, remote_port, logged = None))]
+    #[pyo3(signature = (nsg_json, vnet, inbound, protocol, local, local_port, remote, remote_port, logged = None, nic_nsg_json = None))]
     fn nsg_verify<'py>(
         &self,
         py: Python<'py>,
@@ -633,6 +680,7 @@ impl Index {
         remote: Vec<String>,
         remote_port: &[u8],
         logged: Option<(Vec<u8>, Vec<String>)>,
+        nic_nsg_json: Option<&[u8]>,
     ) -> PyResult<Verified<'py>> {
         use tagnet::nsg::model::{Access, Direction, Flow};
         let n = local.len();
@@ -651,27 +699,29 @@ impl Index {
         {
             return Err(err("the flow columns have different lengths"));
         }
-        let mut nsgs = tagnet::nsg::read::parse(nsg_json, "nsg").map_err(tagnet_err)?;
-        if nsgs.len() != 1 {
-            return Err(err(format!(
-                "the NSG JSON holds {} NSGs; give one",
-                nsgs.len()
-            )));
+        // The scope as every use case reads it: one NSG a side, `VirtualNetwork` from `vnet`.
+        let scope = nsg_scope(Some(nsg_json), nic_nsg_json, &vnet, &Default::default())?;
+        let resolved = scope.resolve(&self.snap).map_err(tagnet_err)?;
+        let subnet = resolved.subnet.as_ref().map(tagnet::nsg::compile);
+        let nic = resolved.nic.as_ref().map(tagnet::nsg::compile);
+        // Rule ids index the subnet NSG's rules, then the NIC NSG's; with both, each name
+        // carries its NSG's, as `flows verify` writes rules.
+        let both = nic.is_some();
+        let mut names: Vec<String> = Vec::new();
+        for c in subnet.iter().chain(nic.iter()) {
+            for r in &c.rules {
+                names.push(if both {
+                    format!("{} {}", c.name, r.1)
+                } else {
+                    r.1.clone()
+                });
+            }
         }
-        let nsg = nsgs.remove(0);
-        let mut spaces = Vec::new();
-        for v in &vnet {
-            spaces.push(
-                v.parse::<ipnet::IpNet>()
-                    .map_err(|_| err(format!("vnet `{v}` is not a prefix (10.0.0.0/16)")))?,
-            );
-        }
-        let ctx = tagnet::nsg::eval::Context {
-            snapshot: &self.snap,
-            vnet: spaces,
-            asgs: Default::default(),
-        };
-        let compiled = tagnet::nsg::compile(&ctx.resolve(&nsg).map_err(tagnet_err)?);
+        let offset = subnet.as_ref().map_or(0, |c| c.rules.len());
+        let nsg_name = subnet
+            .as_ref()
+            .or(nic.as_ref())
+            .map_or(String::new(), |c| c.name.clone());
         let mut flows = Vec::with_capacity(n);
         for i in 0..n {
             let Some(p) = tagnet::flowlog::protocol_of(protocol[i]) else {
@@ -726,42 +776,50 @@ impl Index {
                     let Some(f) = f else {
                         return (255, -1, 0);
                     };
-                    let d = tagnet::nsg::decide(Some(&compiled), None, f);
+                    let d = tagnet::nsg::decide(subnet.as_ref(), nic.as_ref(), f);
+                    let id = d.by.map_or(-1, |(hop, k)| match hop {
+                        tagnet::nsg::Hop::Subnet => k as i32,
+                        tagnet::nsg::Hop::Nic => (offset + k) as i32,
+                    });
                     let drift = match &logged {
                         None => 0,
                         Some((deny, rules)) => {
-                            let ours = d.by.map_or(String::new(), |(_, k)| {
-                                format!("{} {}", compiled.name, compiled.rules[k].1)
-                            });
-                            if (deny[i] != 0) != (d.access == Access::Deny) {
-                                1
-                            } else if !rules[i].is_empty()
-                                && !tagnet::flowlog::verify::same_rule(&rules[i], &ours)
-                            {
-                                2
+                            let ours = tagnet::flowlog::verify::Verdict {
+                                access: d.access,
+                                rule: d.by.map_or(String::new(), |(hop, k)| {
+                                    let c = match hop {
+                                        tagnet::nsg::Hop::Subnet => subnet.as_ref(),
+                                        tagnet::nsg::Hop::Nic => nic.as_ref(),
+                                    }
+                                    .expect("the deciding NSG exists");
+                                    format!("{} {}", c.name, c.rules[k].1)
+                                }),
+                            };
+                            let logged = if deny[i] != 0 {
+                                Access::Deny
                             } else {
-                                0
+                                Access::Allow
+                            };
+                            match tagnet::flowlog::verify::drift_of(logged, &rules[i], &ours) {
+                                None => 0,
+                                Some(tagnet::flowlog::verify::Drift::Verdict) => 1,
+                                Some(_) => 2,
                             }
                         }
                     };
-                    (
-                        u8::from(d.access == Access::Deny),
-                        d.by.map_or(-1, |(_, k)| k as i32),
-                        drift,
-                    )
+                    (u8::from(d.access == Access::Deny), id, drift)
                 })
                 .collect()
         });
         let access: Vec<u8> = decided.iter().map(|d| d.0).collect();
         let rule: Vec<i32> = decided.iter().map(|d| d.1).collect();
         let drift: Vec<u8> = decided.iter().map(|d| d.2).collect();
-        let names = compiled.rules.iter().map(|r| r.1.clone()).collect();
         Ok((
             PyBytes::new(py, &access),
             i32_bytes(py, &rule),
             names,
             logged.map(|_| PyBytes::new(py, &drift)),
-            compiled.name.clone(),
+            nsg_name,
         ))
     }
 }

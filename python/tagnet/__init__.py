@@ -398,7 +398,7 @@ class Index:
             raw = _nsg_bytes(documents)
         elif isinstance(documents, (str, os.PathLike)):
             paths = [os.fspath(documents)]
-        elif isinstance(documents, list) and all(isinstance(d, (str, os.PathLike)) for d in documents) and documents:
+        elif isinstance(documents, list) and documents and all_paths(documents):
             paths = [os.fspath(d) for d in documents]
         elif isinstance(documents, list):
             raw = _nsg_bytes(documents)
@@ -408,6 +408,52 @@ class Index:
         return json.loads(
             self._native.check_json(
                 raw, paths, params, _strings(on_prem, "on_prem"), profile, udr_profile,
+                _strings(deny, "deny"), _strings(warn, "warn"), _strings(allow, "allow"),
+            )
+        )
+
+    def flows_verify(
+        self,
+        flow_logs: Any,
+        *,
+        nsg: Any = None,
+        nic_nsg: Any = None,
+        vnet: Sequence[str] = (),
+        asgs: Optional[Dict[str, Sequence[str]]] = None,
+        profile: Optional[str] = None,
+        region: Optional[str] = None,
+        all: bool = False,
+        deny: Sequence[str] = (),
+        warn: Sequence[str] = (),
+        allow: Sequence[str] = (),
+    ) -> Dict[str, Any]:
+        """``tagnet flows verify --format json``: logged flows re-evaluated with the NSGs;
+        each drift a finding (``drift``, ``severity``), with the ``summary`` counts.
+
+        ``flow_logs``: a path (file or folder) or a list of paths, read as the command reads
+        them; or blobs (``{"records": [...]}``) as a dict, a list, ``{"name": blob}``, JSON
+        text or bytes. ``nsg``/``nic_nsg``: NSG JSON as a dict, text, bytes or a path.
+        """
+        paths: List[str] = []
+        raw: Optional[bytes] = None
+        if isinstance(flow_logs, (dict, bytes, bytearray)) or (
+            isinstance(flow_logs, str) and flow_logs.lstrip().startswith(("{", "["))
+        ):
+            raw = _nsg_bytes(flow_logs)
+        elif isinstance(flow_logs, (str, os.PathLike)):
+            paths = [os.fspath(flow_logs)]
+        elif isinstance(flow_logs, list) and flow_logs and all_paths(flow_logs):
+            paths = [os.fspath(d) for d in flow_logs]
+        elif isinstance(flow_logs, list):
+            raw = _nsg_bytes(flow_logs)
+        else:
+            raise TypeError("flow_logs= takes a path, a list of paths, or blobs (dict, list, text, bytes)")
+        return json.loads(
+            self._native.flows_verify_json(
+                raw, paths,
+                None if nsg is None else _nsg_bytes(nsg),
+                None if nic_nsg is None else _nsg_bytes(nic_nsg),
+                _strings(vnet, "vnet"), _asgs(asgs), profile, region, bool(all),
                 _strings(deny, "deny"), _strings(warn, "warn"), _strings(allow, "allow"),
             )
         )
@@ -509,6 +555,7 @@ class Index:
         nsg: Union[str, bytes, "os.PathLike[str]"],
         flows: Union[pa.Table, Any],
         vnet: Iterable[str] = (),
+        nic_nsg: Optional[Union[str, bytes, "os.PathLike[str]"]] = None,
     ) -> pa.Table:
         """Verdicts of an NSG for a table of flows, as ``tagnet nsg verify`` gives them.
 
@@ -516,14 +563,17 @@ class Index:
         ``flows``: an Arrow table or pandas DataFrame with columns ``direction``
         (inbound/outbound), ``protocol`` (Tcp, Udp, Icmp, Esp, Ah, or IANA numbers),
         ``local_ip``, ``local_port``, ``remote_ip``, ``remote_port``.
+        ``nic_nsg``: the NIC's NSG, evaluated after the subnet's inbound and before it
+        outbound; with it, rules are named ``NSG securityRules/NAME``.
         Returns a table of ``access`` and ``rule`` (``securityRules/NAME``).
         """
-        access, rule, _ = self._verify(nsg, flows, vnet, None)
+        access, rule, _ = self._verify(nsg, flows, vnet, None, nic_nsg)
         return pa.table({"access": access, "rule": rule})
 
-    def _verify(self, nsg, flows, vnet, logged):
+    def _verify(self, nsg, flows, vnet, logged, nic_nsg=None):
         """The native verify over a table: (access, rule, drift) arrays."""
         raw = _nsg_bytes(nsg)
+        nic_raw = None if nic_nsg is None else _nsg_bytes(nic_nsg)
         if isinstance(vnet, str):
             vnet = [vnet]
         if isinstance(flows, dict):
@@ -574,6 +624,7 @@ class Index:
             [str(x) for x in flows["remote_ip"].to_pylist()],
             ports("remote_port"),
             logged,
+            nic_raw,
         )
         n = flows.num_rows
         acc = pa.Array.from_buffers(pa.uint8(), n, [None, pa.py_buffer(access)])
@@ -587,6 +638,14 @@ class Index:
             d = pa.Array.from_buffers(pa.uint8(), n, [None, pa.py_buffer(drift)])
             drift_col = pc.take(pa.array(["", "flow-verdict-drift", "flow-rule-drift"]), d)
         return access_col, rule_col, drift_col
+
+
+def all_paths(items: Sequence[Any]) -> bool:
+    """Whether every item is a path (not JSON text)."""
+    return all(
+        isinstance(d, os.PathLike) or (isinstance(d, str) and not d.lstrip().startswith(("{", "[")))
+        for d in items
+    )
 
 
 def _nsg_bytes(nsg) -> bytes:
@@ -606,9 +665,11 @@ def verify_flows(
     flows: pa.Table,
     nsg: Union[str, bytes, "os.PathLike[str]"],
     vnet: Iterable[str] = (),
+    nic_nsg: Optional[Union[str, bytes, "os.PathLike[str]"]] = None,
 ) -> pa.Table:
-    """A flow table (from :func:`read_flow_logs`) re-evaluated with an NSG, as ``tagnet flows
-    verify --all`` does: ``verdict`` (Allow, Deny; null for protocols NSG rules cannot name),
+    """A flow table (from :func:`read_flow_logs`) re-evaluated with an NSG (and the NIC's
+    ``nic_nsg``), as ``tagnet flows verify --all`` does; drifts are derived by the library's
+    rule, as the command derives them: ``verdict`` (Allow, Deny; null for protocols NSG rules cannot name),
     ``verdict_rule`` (``securityRules/NAME``) and ``drift`` (``flow-verdict-drift``,
     ``flow-rule-drift`` or empty) added."""
     proto = flows["protocol"]
@@ -619,7 +680,7 @@ def verify_flows(
         bytes(1 if a == "Deny" else 0 for a in flows["access"].to_pylist()),
         [r or "" for r in flows["rule"].to_pylist()],
     )
-    access, rule, drift = index._verify(nsg, t, vnet, logged)
+    access, rule, drift = index._verify(nsg, t, vnet, logged, nic_nsg)
     return (
         flows.append_column("verdict", access)
         .append_column("verdict_rule", rule)

@@ -25,7 +25,7 @@ class Index:
     def nsg_verify(
         self, nsg_json: bytes, vnet: List[str], inbound: bytes, protocol: bytes,
         local: List[str], local_port: bytes, remote: List[str], remote_port: bytes,
-        logged: Optional[Tuple[bytes, List[str]]] = None,
+        logged: Optional[Tuple[bytes, List[str]]] = None, nic_nsg_json: Optional[bytes] = None,
     ) -> Tuple[bytes, bytes, List[str], Optional[bytes], str]: ...
 
 def load_path(path: str) -> Index: ...

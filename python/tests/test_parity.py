@@ -204,3 +204,67 @@ def test_check_is_the_same_answer(index, seed):
     assert py(index.check, str(d), **kw) == cli(*args)
     docs = {str(f): json.loads(f.read_text()) for f in sorted(d.rglob("*.json"))}
     assert py(index.check, docs, **kw) == cli(*args)
+
+
+FLOW_NSG = {
+    "name": "nsg-aml",
+    "securityRules": [
+        {"name": "AllowBatch", "properties": {"priority": 100, "direction": "Inbound", "access": "Allow",
+         "protocol": "Tcp", "sourceAddressPrefix": "BatchNodeManagement.WestEurope", "sourcePortRange": "*",
+         "destinationAddressPrefix": "VirtualNetwork", "destinationPortRange": "29876"}},
+        {"name": "DenyStorage", "properties": {"priority": 200, "direction": "Outbound", "access": "Deny",
+         "protocol": "*", "sourceAddressPrefix": "*", "sourcePortRange": "*",
+         "destinationAddressPrefix": "Storage", "destinationPortRange": "443"}},
+    ],
+}
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_flows_verify_is_the_same_answer(index, flow_dir, tmp_path, seed):
+    rng = random.Random(seed)
+    kind = rng.choice(["vnet", "nsg-v2"])
+    nsg = tmp_path / "nsg.json"
+    nsg.write_text(json.dumps(FLOW_NSG))
+    side = rng.choice(["nsg", "nic_nsg"])
+    kw = {side: FLOW_NSG, "vnet": ["10.0.0.0/16"]}
+    args = ["flows", "verify", str(flow_dir / kind), f"--{side.replace('_', '-')}", str(nsg), "--vnet", "10.0.0.0/16"]
+    if rng.random() < 0.4:
+        kw["all"] = True
+        args.append("--all")
+    if rng.random() < 0.4:
+        p, r = rng.choice([("aml-vnet-2020", "westeurope"), ("nope", "westeurope"), ("aml-vnet-2020", "atlantis")])
+        kw.update(profile=p, region=r)
+        args += ["--profile", p, "--region", r]
+    if rng.random() < 0.5:
+        level = rng.choice(["allow", "warn", "deny"])
+        code = rng.choice(["flow-verdict-drift", "flow-rule-drift", "TN303"])
+        kw[level] = [code]
+        args += [f"--{level}", code]
+    want = cli(*args)
+    assert py(index.flows_verify, str(flow_dir / kind), **kw) == want
+    if want[0] == "doc" and not kw.get("all"):
+        # Blobs given as JSON, named by their paths.
+        blobs = {str(f): json.loads(f.read_text()) for f in sorted((flow_dir / kind).rglob("*.json"))}
+        assert py(index.flows_verify, blobs, **kw) == want
+
+
+def test_arrow_verify_takes_the_nic_nsg_as_the_command_does(index, flow_dir, tmp_path):
+    """`verify_flows` with a NIC NSG: the same drifts as `flows verify --nic-nsg`."""
+    nsg = tmp_path / "nsg.json"
+    nsg.write_text(json.dumps(FLOW_NSG))
+    allow_all = {"name": "subnet-open", "securityRules": [
+        {"name": "AllowAll", "properties": {"priority": 100, "direction": d, "access": "Allow", "protocol": "*",
+         "sourceAddressPrefix": "*", "sourcePortRange": "*", "destinationAddressPrefix": "*",
+         "destinationPortRange": "*"}} for d in ("Inbound",)]}
+    sub = tmp_path / "subnet.json"
+    sub.write_text(json.dumps(allow_all))
+    t = tagnet.verify_flows(index, tagnet.read_flow_logs(flow_dir / "vnet"), sub, vnet=["10.0.0.0/16"], nic_nsg=nsg)
+    got = sorted((r["direction"], r["local_ip"], r["local_port"], r["remote_ip"], r["remote_port"], r["drift"],
+                  r["verdict_rule"]) for r in t.to_pylist() if r["drift"])
+    said = cli("flows", "verify", str(flow_dir / "vnet"), "--nsg", str(sub), "--nic-nsg", str(nsg),
+               "--vnet", "10.0.0.0/16", "--format", "json")
+    assert said[0] == "doc"
+    want = sorted((r["direction"], r["local_ip"], r["local_port"], r["remote_ip"], r["remote_port"], r["drift"],
+                   r["rule"]) for r in said[1]["records"])
+    assert len(want) > 10
+    assert got == want

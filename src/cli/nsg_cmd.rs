@@ -66,7 +66,7 @@ fn read_nsg(spec: &str, quiet: bool) -> Result<Nsg> {
 }
 
 /// The scope the NSG options describe: the NSG files read, `VirtualNetwork` and ASGs.
-fn scope(
+pub fn scope_parts(
     nsg: Option<&str>,
     nic_nsg: Option<&str>,
     vnet: &[String],
@@ -83,7 +83,7 @@ fn scope(
 
 /// The scope of `--nsg`, `--nic-nsg`, `--vnet` and `--asg` (`nsg reach`, `nsg require`).
 fn scope_of(s: &super::args::NsgScope, quiet: bool) -> Result<tagnet::ops::nsg::Scope> {
-    scope(
+    scope_parts(
         s.nsg.as_deref(),
         s.nic_nsg.as_deref(),
         &s.vnet,
@@ -101,7 +101,7 @@ pub fn compiled_pair(
     asg: &[String],
     quiet: bool,
 ) -> Result<(Option<CompiledNsg>, Option<CompiledNsg>)> {
-    let r = scope(nsg, nic_nsg, vnet, asg, quiet)?.resolve(snap)?;
+    let r = scope_parts(nsg, nic_nsg, vnet, asg, quiet)?.resolve(snap)?;
     Ok((
         r.subnet.as_ref().map(tagnet::nsg::compile),
         r.nic.as_ref().map(tagnet::nsg::compile),
@@ -341,7 +341,7 @@ pub fn verify(
             format.name()
         );
     }
-    let nsg_scope = scope(
+    let nsg_scope = scope_parts(
         a.nsg.as_deref(),
         a.nic_nsg.as_deref(),
         &a.vnet,

@@ -120,6 +120,17 @@ impl Resolved {
         true
     }
 
+    /// A code's severity after these levels; `None` when it is allowed (not reported).
+    pub fn severity_of(&self, code: crate::findings::Code) -> Option<Severity> {
+        let r = code.rule();
+        match self.0.get(r.code) {
+            Some(Level::Allow) => None,
+            Some(Level::Deny) => Some(Severity::Error),
+            Some(Level::Warn) => Some(Severity::Warning),
+            None => Some(r.severity),
+        }
+    }
+
     /// Whether a code is allowed (its findings are not reported).
     pub fn allows(&self, code: &str) -> bool {
         self.0.get(code) == Some(&Level::Allow)

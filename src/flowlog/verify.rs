@@ -162,14 +162,21 @@ pub fn same_rule(logged: &str, ours: &str) -> bool {
             .is_some_and(|(_, n)| n.eq_ignore_ascii_case(logged))
 }
 
+/// The verdict or rule drift of a logged decision against tagnet's (`None` when they agree;
+/// an empty logged rule is not compared).
+pub fn drift_of(logged: Access, logged_rule: &str, ours: &Verdict) -> Option<Drift> {
+    if ours.access != logged {
+        Some(Drift::Verdict)
+    } else if !logged_rule.is_empty() && !same_rule(logged_rule, &ours.rule) {
+        Some(Drift::Rule)
+    } else {
+        None
+    }
+}
+
 /// The drifts of one tuple against tagnet's verdict.
 pub fn drifts(t: &Tuple, group: &Group, ours: &Verdict, reqs: &[Required]) -> Vec<Drift> {
-    let mut out = Vec::new();
-    if ours.access != t.access {
-        out.push(Drift::Verdict);
-    } else if !group.rule.is_empty() && !same_rule(&group.rule, &ours.rule) {
-        out.push(Drift::Rule);
-    }
+    let mut out: Vec<Drift> = drift_of(t.access, &group.rule, ours).into_iter().collect();
     if t.access == Access::Deny && required(reqs, t).is_some() {
         out.push(Drift::RequiredDenied);
     }

@@ -5,8 +5,10 @@ use super::*;
 /// `{"nsg": NSG JSON, "nic_nsg": …, "vnet": ["10.0.0.0/16"], "asgs": {"web": ["10.0.1.4"]}}`:
 /// the scope of `nsg verify` and `nsg reach`.
 pub(super) fn nsg_scope(body: &Value) -> Result<crate::ops::nsg::Scope, ApiError> {
-    const KEYS: [&str; 14] = [
+    const KEYS: [&str; 16] = [
         "nsg",
+        "flow_logs",
+        "all",
         "nic_nsg",
         "vnet",
         "asgs",

@@ -1,0 +1,384 @@
+//! `flows verify`: logged flows re-evaluated with the NSG engine. Each drift is a finding of
+//! its own code (`flow-verdict-drift`, `flow-rule-drift`, `flow-required-denied`) whose
+//! severity the configuration sets; error-severity drifts fail the command.
+//!
+//! A [`Verifier`] is built once from the request and turns each record into rows; the CLI
+//! streams them as blobs are read, the server and Python collect them with [`verify`].
+
+use super::SnapshotInfo;
+use crate::Snapshot;
+use crate::error::{Error, Result};
+use crate::findings::Severity;
+use crate::findings::severity::Resolved;
+use crate::flowlog::read::{Record, Stats};
+use crate::flowlog::verify::{self, Drift, Required};
+use crate::flowlog::{Tuple, protocol_name, rfc3339};
+use crate::nsg::compile::CompiledNsg;
+use crate::nsg::model::Direction;
+use serde::Serialize;
+
+/// What to verify beside the NSG scope.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyParams {
+    /// A requirement profile (`nsg require --profile`): denied flows it requires are drifts.
+    pub profile: Option<String>,
+    /// The region the profile's regional tags are read in (needed with a profile).
+    pub region: Option<String>,
+    /// Every verified tuple is a row, not only drifts.
+    pub all: bool,
+}
+
+/// One row: a drift, or with `all` a verified tuple without one (`drift` empty).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DriftRow {
+    /// The drift's code; empty for a tuple without drift.
+    pub drift: &'static str,
+    /// The drift's severity after the configuration (absent without a drift).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+    /// The tuple's time, RFC 3339.
+    pub time: String,
+    /// Inbound or Outbound.
+    pub direction: Direction,
+    /// `Tcp`, `Udp`, …, or the IANA number.
+    pub protocol: String,
+    /// The local address.
+    pub local_ip: String,
+    /// The local port.
+    pub local_port: u16,
+    /// The remote address.
+    pub remote_ip: String,
+    /// The remote port.
+    pub remote_port: u16,
+    /// The logged decision.
+    pub logged_access: crate::nsg::model::Access,
+    /// The logged rule (`UserRule_…`, `DefaultRule_…`; empty when the log names none).
+    pub logged_rule: String,
+    /// tagnet's decision.
+    pub access: crate::nsg::model::Access,
+    /// tagnet's rule (`NSG securityRules/NAME`).
+    pub rule: String,
+    /// The blob.
+    pub file: String,
+    /// The record's position in the blob (0-based).
+    pub record: usize,
+    /// The requirement a denied flow falls under (`flow-required-denied`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requirement: Option<String>,
+}
+
+impl DriftRow {
+    /// The CSV headings (the JSON keys).
+    pub const CSV: &'static str = "drift,time,direction,protocol,local_ip,local_port,remote_ip,remote_port,logged_access,logged_rule,access,rule,file,record,requirement,severity";
+}
+
+/// What was read and found, for the summary line and the exit status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Tally {
+    /// Records read.
+    pub records: usize,
+    /// Tuples read.
+    pub tuples: usize,
+    /// Tuples (or files) that could not be read.
+    pub unreadable: usize,
+    /// Tuples of protocols NSG rules do not name, not verified.
+    pub not_verified: usize,
+    /// `flow-verdict-drift` rows.
+    pub verdict_drifts: usize,
+    /// `flow-rule-drift` rows.
+    pub rule_drifts: usize,
+    /// `flow-required-denied` rows.
+    pub required_denied: usize,
+    /// Drifts of error severity (they fail the command).
+    pub errors: usize,
+    /// Drifts of warning severity.
+    pub warnings: usize,
+}
+
+impl Tally {
+    /// Adds what reading found.
+    pub fn read(&mut self, s: &Stats) {
+        self.records += s.records;
+        self.tuples += s.tuples;
+        self.unreadable += s.bad;
+    }
+
+    /// Adds another tally's counts.
+    pub fn add(&mut self, o: &Tally) {
+        self.records += o.records;
+        self.tuples += o.tuples;
+        self.unreadable += o.unreadable;
+        self.not_verified += o.not_verified;
+        self.verdict_drifts += o.verdict_drifts;
+        self.rule_drifts += o.rule_drifts;
+        self.required_denied += o.required_denied;
+        self.errors += o.errors;
+        self.warnings += o.warnings;
+    }
+
+    /// Whether an error-severity drift was found (the command fails).
+    pub fn failing(&self) -> bool {
+        self.errors > 0
+    }
+}
+
+/// The request, resolved once: compiled NSGs, the profile's requirements, the levels.
+pub struct Verifier {
+    subnet: Option<CompiledNsg>,
+    nic: Option<CompiledNsg>,
+    reqs: Vec<Required>,
+    /// Each drift's severity after the levels (`None`: allowed, not reported).
+    levels: [Option<Severity>; 3],
+    all: bool,
+}
+
+impl Verifier {
+    /// Resolves the scope and the profile; the field's error when one is wrong.
+    pub fn new(
+        snap: &Snapshot,
+        scope: &super::nsg::Scope,
+        params: &VerifyParams,
+        levels: Resolved,
+    ) -> Result<Verifier> {
+        let reqs = match (&params.profile, &params.region) {
+            (Some(p), Some(r)) => {
+                let all = crate::nsg::reach::profiles();
+                let prof = all
+                    .iter()
+                    .find(|x| x.name.eq_ignore_ascii_case(p))
+                    .ok_or_else(|| {
+                        Error::field(
+                            "profile",
+                            format!(
+                                "`{}` is not an NSG profile; known: {}",
+                                crate::text::quoted(p),
+                                all.iter()
+                                    .map(|x| x.name.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        )
+                    })?;
+                verify::requirements(snap, prof, r)?
+            }
+            (Some(_), None) => {
+                return Err(Error::field(
+                    "profile",
+                    "needs «region»: the profile's regional tags are read there",
+                ));
+            }
+            _ => Vec::new(),
+        };
+        let r = scope.resolve(snap)?;
+        Ok(Verifier {
+            subnet: r.subnet.as_ref().map(crate::nsg::compile),
+            nic: r.nic.as_ref().map(crate::nsg::compile),
+            reqs,
+            levels: [Drift::Verdict, Drift::Rule, Drift::RequiredDenied]
+                .map(|d| levels.severity_of(d.code())),
+            all: params.all,
+        })
+    }
+
+    /// The rows of one record (drifts, or every verified tuple with `all`), counted in `tally`.
+    pub fn record(&self, rec: &Record, origin: &str, tally: &mut Tally) -> Vec<DriftRow> {
+        let mut out = Vec::new();
+        for t in &rec.tuples {
+            let Some(v) = verify::verdict(self.subnet.as_ref(), self.nic.as_ref(), t) else {
+                tally.not_verified += 1;
+                continue;
+            };
+            let g = &rec.groups[t.group as usize];
+            let mut found = Vec::new();
+            for d in verify::drifts(t, g, &v, &self.reqs) {
+                // `allow`ed codes are not reported (tagnet.toml, --allow).
+                if let Some(s) = self.levels[d as usize] {
+                    found.push((d, s));
+                }
+            }
+            if found.is_empty() && self.all {
+                out.push(row(t, g, &v, origin, rec.index, None, None));
+            }
+            for (d, severity) in found {
+                match d {
+                    Drift::Verdict => tally.verdict_drifts += 1,
+                    Drift::Rule => tally.rule_drifts += 1,
+                    Drift::RequiredDenied => tally.required_denied += 1,
+                }
+                match severity {
+                    Severity::Error => tally.errors += 1,
+                    Severity::Warning => tally.warnings += 1,
+                    Severity::Info => {}
+                }
+                let req = (d == Drift::RequiredDenied)
+                    .then(|| verify::required(&self.reqs, t))
+                    .flatten();
+                out.push(row(t, g, &v, origin, rec.index, Some((d, severity)), req));
+            }
+        }
+        out
+    }
+}
+
+fn row(
+    t: &Tuple,
+    g: &crate::flowlog::read::Group,
+    v: &verify::Verdict,
+    origin: &str,
+    record: usize,
+    drift: Option<(Drift, Severity)>,
+    req: Option<&Required>,
+) -> DriftRow {
+    let (lip, lport) = t.local();
+    let (rip, rport) = t.remote();
+    DriftRow {
+        drift: drift.map_or("", |(d, _)| d.code().name()),
+        severity: drift.map(|(_, s)| s),
+        time: rfc3339(t.time_ms),
+        direction: t.direction,
+        protocol: protocol_name(t.protocol).into_owned(),
+        local_ip: lip.to_string(),
+        local_port: lport,
+        remote_ip: rip.to_string(),
+        remote_port: rport,
+        logged_access: t.access,
+        logged_rule: g.rule.clone(),
+        access: v.access,
+        rule: v.rule.clone(),
+        file: origin.to_string(),
+        record,
+        requirement: req.map(requirement_text),
+    }
+}
+
+/// A requirement as one line: `Inbound Tcp 29876-29877 from BatchNodeManagement.eastus2: why`.
+pub fn requirement_text(r: &Required) -> String {
+    let ports: Vec<String> = r
+        .ports
+        .0
+        .iter()
+        .map(|(l, h)| {
+            if l == h {
+                l.to_string()
+            } else {
+                format!("{l}-{h}")
+            }
+        })
+        .collect();
+    format!(
+        "{} {} {} {} {}: {}",
+        r.direction,
+        r.protocol.name(),
+        ports.join(","),
+        if r.direction == Direction::Inbound {
+            "from"
+        } else {
+            "to"
+        },
+        r.tag,
+        r.why
+    )
+}
+
+/// Refuses a read that found not one tuple (a wrong file is not a clean pass).
+pub fn nothing_read(tally: &Tally, origins: &[String]) -> Result<()> {
+    if tally.tuples == 0 {
+        return Err(Error::field(
+            "flow_logs",
+            format!(
+                "hold no readable flow tuple ({}); give VNet or NSG flow-log blobs (`{{\"records\": [...]}}`)",
+                origins.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `flows verify` of blobs held in memory, as the command writes it with `--format json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    /// The snapshot the tags were resolved in.
+    pub snapshot: SnapshotInfo,
+    /// The rows, in blob and record order.
+    pub records: Vec<DriftRow>,
+    /// The counts.
+    pub summary: Tally,
+}
+
+/// Verifies blobs given as (origin, bytes), in order.
+pub fn verify(
+    info: &SnapshotInfo,
+    verifier: &Verifier,
+    blobs: &[(String, Vec<u8>)],
+) -> Result<VerifyReport> {
+    let readers = blobs.iter().map(|(o, b)| {
+        Ok((
+            o.clone(),
+            Box::new(b.as_slice()) as Box<dyn std::io::Read + Send + '_>,
+        ))
+    });
+    verify_readers(info, verifier, readers)
+}
+
+/// Verifies the files and folders of `paths` as the command reads them (folders walked for
+/// `*.json`, sorted; gzip read).
+pub fn verify_paths(
+    info: &SnapshotInfo,
+    verifier: &Verifier,
+    paths: &[std::path::PathBuf],
+) -> Result<VerifyReport> {
+    let inputs = crate::flowlog::read::inputs(paths)?;
+    let readers = inputs
+        .iter()
+        .map(|i| Ok((i.origin(), crate::flowlog::read::open(i)?)));
+    verify_readers(info, verifier, readers)
+}
+
+fn verify_readers<'a>(
+    info: &SnapshotInfo,
+    verifier: &Verifier,
+    readers: impl Iterator<Item = Result<(String, Box<dyn std::io::Read + Send + 'a>)>>,
+) -> Result<VerifyReport> {
+    let mut records = Vec::new();
+    let mut tally = Tally::default();
+    let mut origins = Vec::new();
+    for r in readers {
+        let (origin, reader) = r?;
+        let stats = crate::flowlog::read::read(
+            reader,
+            &origin,
+            &mut |rec| records.extend(verifier.record(&rec, &origin, &mut tally)),
+            &mut |_| {},
+        );
+        tally.read(&stats);
+        origins.push(origin);
+    }
+    nothing_read(&tally, &origins)?;
+    Ok(VerifyReport {
+        snapshot: info.clone(),
+        records,
+        summary: tally,
+    })
+}
+
+/// Blobs given as JSON: one blob (`{"records": [...]}`), a list of them (named
+/// `flow_logs[0]`, …), or `{"name": blob}` (named by their keys, as the CLI names files).
+pub fn blobs_of(v: &serde_json::Value) -> Result<Vec<(String, Vec<u8>)>> {
+    use serde_json::Value;
+    let bytes = |d: &Value| serde_json::to_vec(d).expect("a JSON value serializes");
+    match v {
+        Value::Object(o) if o.contains_key("records") => Ok(vec![("flow_logs".into(), bytes(v))]),
+        Value::Object(o) if !o.is_empty() => {
+            Ok(o.iter().map(|(k, d)| (k.clone(), bytes(d))).collect())
+        }
+        Value::Array(a) if !a.is_empty() => Ok(a
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (format!("flow_logs[{i}]"), bytes(d)))
+            .collect()),
+        _ => Err(Error::field(
+            "flow_logs",
+            "is a flow-log blob ({\"records\": [...]}), a list of them or {\"name\": blob}",
+        )),
+    }
+}
