@@ -517,6 +517,63 @@ impl Index {
         json_text(&report)
     }
 
+    /// `diff --format json` from `previous` to this snapshot, as JSON text; with a route table
+    /// (its JSON text), what the change means for it.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (previous, tags=Vec::new(), regions=Vec::new(), services=Vec::new(), table_json=None, vnet=Vec::new(), profile=None, default_route=None, prune=false, deny=Vec::new(), warn=Vec::new(), allow=Vec::new()))]
+    fn diff_json(
+        &self,
+        py: Python<'_>,
+        previous: &Index,
+        tags: Vec<String>,
+        regions: Vec<String>,
+        services: Vec<String>,
+        table_json: Option<&[u8]>,
+        vnet: Vec<String>,
+        profile: Option<String>,
+        default_route: Option<String>,
+        prune: bool,
+        deny: Vec<String>,
+        warn: Vec<String>,
+        allow: Vec<String>,
+    ) -> PyResult<String> {
+        let params = tagnet::ops::diff::DiffParams {
+            tags,
+            regions,
+            services,
+        };
+        let table = table_json
+            .map(|b| tagnet::routes::audit::parse_route_table(b, "route_table"))
+            .transpose()
+            .map_err(tagnet_err)?;
+        let impact = tagnet::ops::diff::ImpactParams {
+            regions: Vec::new(),
+            profile,
+            vnet,
+            default_route: default_route
+                .as_deref()
+                .map(tagnet::ops::audit::default_route)
+                .transpose()
+                .map_err(tagnet_err)?
+                .map(|(hop, _)| hop),
+            prune,
+        };
+        let levels = tagnet::findings::severity::Levels { deny, warn, allow }
+            .resolve(&tagnet::findings::registry())
+            .map_err(|e| err(format!("`deny=`/`warn=`/`allow=`: {e}")))?;
+        let report = py
+            .detach(|| {
+                tagnet::ops::diff::changes(
+                    (&previous.snap, &previous.info),
+                    (&self.snap, &self.info),
+                    &params,
+                    table.as_ref().map(|t| (t, &impact, &levels)),
+                )
+            })
+            .map_err(tagnet_err)?;
+        json_text(&report)
+    }
+
     /// `udr --format json`: the report of `tagnet::ops::udr`, as JSON text.
     #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (regions, paired=false, profile=None, tags=Vec::new(), only_tags=Vec::new(), ipv6=false, next_hop=None, next_hop_ip=None, max_routes=None, reserve=None, exact=false, use_service_tags=false, never_cover=Vec::new()))]

@@ -458,6 +458,38 @@ class Index:
             )
         )
 
+    def diff(
+        self,
+        previous: "Index",
+        *,
+        tags: Sequence[str] = (),
+        regions: Sequence[str] = (),
+        services: Sequence[str] = (),
+        route_table: Any = None,
+        vnet: Sequence[str] = (),
+        profile: Optional[str] = None,
+        default_route: Optional[str] = None,
+        prune: bool = False,
+        deny: Sequence[str] = (),
+        warn: Sequence[str] = (),
+        allow: Sequence[str] = (),
+    ) -> Dict[str, Any]:
+        """``tagnet diff PREVIOUS THIS --format json``: what changed from ``previous`` (an
+        earlier :class:`Index`) to this snapshot. With ``route_table`` (``az network route-table
+        show`` output as a dict, JSON text, bytes or a path) and ``regions``, what the change
+        means for it (``impact``)."""
+        if not isinstance(previous, Index):
+            raise TypeError("previous= is an Index (tagnet.load(...), tagnet.builtin())")
+        return json.loads(
+            self._native.diff_json(
+                previous._native, _strings(tags, "tags"), _strings(regions, "regions"),
+                _strings(services, "services"),
+                None if route_table is None else _nsg_bytes(route_table),
+                _strings(vnet, "vnet"), profile, default_route, bool(prune),
+                _strings(deny, "deny"), _strings(warn, "warn"), _strings(allow, "allow"),
+            )
+        )
+
     def routes_audit(
         self,
         route_table: Union[str, bytes, "os.PathLike[str]", Dict[str, Any]],

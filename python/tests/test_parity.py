@@ -268,3 +268,43 @@ def test_arrow_verify_takes_the_nic_nsg_as_the_command_does(index, flow_dir, tmp
                    r["rule"]) for r in said[1]["records"])
     assert len(want) > 10
     assert got == want
+
+
+@pytest.fixture(scope="module")
+def earlier(tmp_path_factory):
+    """An earlier week made from the built-in snapshot: tags and prefixes dropped or added."""
+    doc = json.loads(tagnet.Index.builtin_bytes())
+    doc["changeNumber"] -= 1
+    doc["values"] = [v for i, v in enumerate(doc["values"], 1) if i % 37]
+    for k, v in enumerate(doc["values"]):
+        p = v["properties"]["addressPrefixes"]
+        if k % 5 == 0 and len(p) > 1:
+            p.pop()
+        if k % 13 == 0:
+            p.append("203.0.113.0/24")
+    path = tmp_path_factory.mktemp("earlier") / "ServiceTags_Public_20261130.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_diff_is_the_same_answer(index, earlier, tmp_path, seed):
+    rng = random.Random(seed)
+    kw, args = {}, ["diff", str(earlier), "builtin"]
+    if rng.random() < 0.5:
+        t = rng.choice(["Storage", "AzureMachineLearning", "Batch*", "NoSuchTag"])
+        kw["tags"] = [t]
+        args += ["--tag", t]
+    if rng.random() < 0.5:
+        r = rng.choice(REGIONS)
+        kw["regions"] = [r]
+        args += ["--region", r]
+        if rng.random() < 0.5:
+            table = {"name": "rt", "routes": [{"name": "fw", "properties": {
+                "addressPrefix": "0.0.0.0/0", "nextHopType": "VirtualAppliance", "nextHopIpAddress": "10.0.100.4"}}]}
+            f = tmp_path / "rt.json"
+            f.write_text(json.dumps(table))
+            kw["route_table"] = table
+            args += ["--route-table", str(f)]
+    previous = tagnet.Index.load(earlier)
+    assert py(index.diff, previous, **kw) == cli(*args)

@@ -7,8 +7,7 @@ use anyhow::{Result, bail};
 use ipnet::IpNet;
 use serde::Serialize;
 use std::io::Write;
-use tagnet::Snapshot;
-use tagnet::diff::{Diff, Filter};
+use tagnet::diff::Diff;
 
 use tagnet::ops::diff::Impact;
 
@@ -21,64 +20,20 @@ pub fn diff(a: &DiffArgs, format: Format, quiet: bool, out: &mut dyn Write) -> R
     }
     let (old, old_info) = super::source::resolve(Some(&a.old))?;
     let (new, new_info) = super::source::resolve(Some(&a.new))?;
-    if !old.cloud().eq_ignore_ascii_case(new.cloud()) && !quiet {
-        eprintln!(
-            "tagnet: warning: comparing different clouds ({} and {})",
-            old.cloud(),
-            new.cloud()
-        );
-    }
-    if old.change_number() > new.change_number() && !quiet {
-        eprintln!(
-            "tagnet: warning: OLD has the higher changeNumber ({} > {}); did you swap them?",
-            old.change_number(),
-            new.change_number()
-        );
-    }
-    let mut regions = Vec::new();
-    for r in a.region.iter().filter(|r| !r.trim().is_empty()) {
-        regions.push(match new.resolve_region(r) {
-            Ok(code) => code.to_string(),
-            Err(e) => old.resolve_region(r).map_err(|_| e)?.to_string(),
-        });
-    }
-    let filter = Filter {
+    let params = tagnet::ops::diff::DiffParams {
         tags: a.tag.clone(),
-        regions: regions.clone(),
+        regions: a.region.clone(),
         services: a.service.clone(),
     };
-    tagnet::diff::check_filter(&filter, &old, &new)?;
-    let d = tagnet::diff::diff(&old, &new, &old_info.source, &new_info.source, &filter);
-    let impact = match &a.route_table {
+    let table = match &a.route_table {
         None => None,
-        Some(path) => Some(impact(&old, &new, a, &regions, path)?),
+        Some(path) => {
+            let (bytes, origin) = tagnet::load::read_input(path)?;
+            Some(tagnet::routes::audit::parse_route_table(&bytes, &origin)?)
+        }
     };
-    if format == Format::Az {
-        let i = impact.as_ref().expect("--format az needs --route-table");
-        out.write_all(i.plan.as_bytes())?;
-    }
-    let action = impact.as_ref().is_some_and(Impact::action_needed);
-    if format != Format::Az {
-        render_diff(&d, impact.as_ref(), format, out)?;
-    }
-    Ok(if action {
-        Status::NoMatch
-    } else {
-        Status::Success
-    })
-}
-
-fn impact(
-    old: &Snapshot,
-    new: &Snapshot,
-    a: &DiffArgs,
-    regions: &[String],
-    path: &std::path::Path,
-) -> Result<Impact> {
-    let (bytes, origin) = tagnet::load::read_input(path)?;
-    let table = tagnet::routes::audit::parse_route_table(&bytes, &origin)?;
-    let params = tagnet::ops::diff::ImpactParams {
-        regions: regions.to_vec(),
+    let impact_params = tagnet::ops::diff::ImpactParams {
+        regions: Vec::new(),
         profile: a.profile.clone(),
         vnet: a.vnet.clone(),
         default_route: a
@@ -89,9 +44,31 @@ fn impact(
         prune: a.prune,
     };
     let levels = super::severity(&a.severity, tagnet::findings::severity::Command::Audit)?;
-    Ok(tagnet::ops::diff::impact(
-        old, new, &table, &params, &levels,
-    )?)
+    let report = tagnet::ops::diff::changes(
+        (&old, &old_info),
+        (&new, &new_info),
+        &params,
+        table.as_ref().map(|t| (t, &impact_params, &levels)),
+    )?;
+    if !quiet {
+        for w in &report.warnings {
+            eprintln!("tagnet: warning: {w}");
+        }
+    }
+    if format == Format::Az {
+        let i = report
+            .impact
+            .as_ref()
+            .expect("--format az needs --route-table");
+        out.write_all(i.plan.as_bytes())?;
+    } else {
+        render_diff(&report, format, out)?;
+    }
+    Ok(if report.action_needed() {
+        Status::NoMatch
+    } else {
+        Status::Success
+    })
 }
 
 fn list(p: &[IpNet]) -> String {
@@ -102,21 +79,14 @@ fn list(p: &[IpNet]) -> String {
 }
 
 fn render_diff(
-    d: &Diff,
-    impact: Option<&Impact>,
+    report: &tagnet::ops::diff::DiffReport,
     format: Format,
     out: &mut dyn Write,
 ) -> Result<()> {
+    let (d, impact) = (&report.diff, report.impact.as_ref());
     match format {
         Format::Json => {
-            #[derive(Serialize)]
-            struct Doc<'a> {
-                #[serde(flatten)]
-                diff: &'a Diff,
-                #[serde(skip_serializing_if = "Option::is_none")]
-                impact: Option<&'a Impact>,
-            }
-            serde_json::to_writer_pretty(&mut *out, &Doc { diff: d, impact })?;
+            serde_json::to_writer_pretty(&mut *out, report)?;
             writeln!(out)?;
             Ok(())
         }

@@ -1,6 +1,7 @@
-//! `diff --route-table`: what a week's change of service tags means for a route table — the
-//! table audited against the new snapshot (the old one's addresses tying its stale routes) and
-//! the `udr` routes the new snapshot adds and drops.
+//! `diff`: what changed between two snapshots ([`changes`]), and with `--route-table` what a
+//! week's change of service tags means for a route table ([`impact`]) — the table audited
+//! against the new snapshot (the old one's addresses tying its stale routes) and the `udr`
+//! routes the new snapshot adds and drops.
 
 use crate::Snapshot;
 use crate::error::{Error, Result};
@@ -9,6 +10,108 @@ use crate::findings::severity::Resolved;
 use crate::routes::NextHop;
 use crate::routes::audit::{AuditFinding, AuditOptions, RouteTable};
 use serde::Serialize;
+
+/// Which tags to compare.
+#[derive(Debug, Clone, Default)]
+pub struct DiffParams {
+    /// Tag names or globs; a cloud-wide name also selects its regional variants.
+    pub tags: Vec<String>,
+    /// Regions, as names or codes either snapshot knows.
+    pub regions: Vec<String>,
+    /// systemService values.
+    pub services: Vec<String>,
+}
+
+/// What changed between two snapshots, with what it means for a route table when one is given.
+#[derive(Debug, Clone, Serialize)]
+pub struct DiffReport {
+    /// The tag changes.
+    #[serde(flatten)]
+    pub diff: crate::diff::Diff,
+    /// The route table's impact (`--route-table`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub impact: Option<Impact>,
+    /// Warnings about the pair (different clouds, the older one given as new).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+impl DiffReport {
+    /// Whether something is to be done (the command's exit 1): the table needs a change.
+    pub fn action_needed(&self) -> bool {
+        self.impact.as_ref().is_some_and(Impact::action_needed)
+    }
+}
+
+impl DiffParams {
+    /// The regions as codes (either snapshot may know a region the other has retired or not
+    /// yet published).
+    pub fn region_codes(&self, old: &Snapshot, new: &Snapshot) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for r in self.regions.iter().filter(|r| !r.trim().is_empty()) {
+            out.push(match new.resolve_region(r) {
+                Ok(code) => code.to_string(),
+                Err(e) => old.resolve_region(r).map_err(|_| e)?.to_string(),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// The tag changes from `old` to `new` (named by their reports' sources), with the route
+/// table's impact when `impact` is given (its regions are the request's).
+pub fn changes(
+    old: (&Snapshot, &super::SnapshotInfo),
+    new: (&Snapshot, &super::SnapshotInfo),
+    params: &DiffParams,
+    impact_on: Option<(&RouteTable, &ImpactParams, &Resolved)>,
+) -> Result<DiffReport> {
+    let ((old, old_info), (new, new_info)) = (old, new);
+    let mut warnings = Vec::new();
+    if !old.cloud().eq_ignore_ascii_case(new.cloud()) {
+        warnings.push(format!(
+            "comparing different clouds ({} and {})",
+            old.cloud(),
+            new.cloud()
+        ));
+    }
+    if old.change_number() > new.change_number() {
+        warnings.push(format!(
+            "the old snapshot has the higher changeNumber ({} > {}); were they swapped?",
+            old.change_number(),
+            new.change_number()
+        ));
+    }
+    let regions = params.region_codes(old, new)?;
+    let filter = crate::diff::Filter {
+        tags: params.tags.clone(),
+        regions: regions.clone(),
+        services: params.services.clone(),
+    };
+    crate::diff::check_filter(&filter, old, new)?;
+    let diff = crate::diff::diff(old, new, &old_info.source, &new_info.source, &filter);
+    let impact = match impact_on {
+        None => None,
+        Some((table, p, levels)) => {
+            if regions.is_empty() {
+                return Err(Error::field(
+                    "route_table",
+                    "needs «regions»: the routes a table needs are regional",
+                ));
+            }
+            let p = ImpactParams {
+                regions,
+                ..p.clone()
+            };
+            Some(impact(old, new, table, &p, levels)?)
+        }
+    };
+    Ok(DiffReport {
+        diff,
+        impact,
+        warnings,
+    })
+}
 
 /// What to check a table for.
 #[derive(Debug, Clone, Default)]

@@ -10,6 +10,7 @@
 mod audit;
 mod catalog;
 mod check;
+mod diff;
 mod flows;
 mod guard;
 mod http;
@@ -220,6 +221,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/routes/audit", post(routes_audit))
         .route("/v1/check", post(check::check))
         .route("/v1/flows/verify", post(flows::verify))
+        .route("/v1/diff", post(diff::diff))
         .fallback(|| async { ApiError::not_found("no such endpoint; see /v1/openapi.json") })
         .layer(middleware::from_fn_with_state(app.clone(), guard))
         .layer(DefaultBodyLimit::max(limit))

@@ -754,3 +754,91 @@ proptest! {
         prop_assert_eq!(said, post("/v1/flows/verify", &body), "{:?}", args);
     }
 }
+
+/// An earlier week made from the built-in snapshot: some tags dropped, some prefixes of others
+/// dropped or added, a lower changeNumber. Written to a file for the CLI.
+fn earlier_snapshot() -> &'static (tempfile::TempPath, Vec<u8>) {
+    static E: OnceLock<(tempfile::TempPath, Vec<u8>)> = OnceLock::new();
+    E.get_or_init(|| {
+        let b = tagnet::load::builtin::bytes().unwrap();
+        let mut doc: Value = serde_json::from_slice(&b).unwrap();
+        doc["changeNumber"] = (doc["changeNumber"].as_u64().unwrap() - 1).into();
+        let values = doc["values"].as_array_mut().unwrap();
+        let mut i = 0;
+        values.retain(|_| {
+            i += 1;
+            i % 41 != 0
+        });
+        for (k, v) in values.iter_mut().enumerate() {
+            let prefixes = v["properties"]["addressPrefixes"].as_array_mut().unwrap();
+            if k % 7 == 0 && prefixes.len() > 1 {
+                prefixes.pop();
+            }
+            if k % 11 == 0 {
+                prefixes.push("198.51.100.0/24".into());
+            }
+        }
+        let bytes = serde_json::to_vec(&doc).unwrap();
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut f, &bytes).unwrap();
+        (f.into_temp_path(), bytes)
+    })
+}
+
+fn post_bytes(path: &str, body: Vec<u8>) -> Said {
+    let r = http()
+        .post(format!("{}{path}", server().base))
+        .body(body)
+        .send()
+        .unwrap();
+    let status = r.status().as_u16();
+    let body: Value = serde_json::from_str(&r.text().unwrap()).unwrap();
+    assert_ne!(status, 500, "{path}: {body}");
+    if status == 200 {
+        Said::Doc(body)
+    } else {
+        Said::Refused(normalize(body["error"]["message"].as_str().unwrap()))
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..config() })]
+
+    #[test]
+    fn diff_is_the_same_answer(
+        tags in proptest::collection::vec(proptest::sample::select(vec!["Storage", "AzureMachineLearning", "Batch*", "NoSuchTag", "AzureCloud.eastus2"]), 0..2),
+        regions in proptest::collection::vec(proptest::sample::select(REGIONS.to_vec()), 0..2),
+        service in proptest::option::of(proptest::sample::select(vec!["AzureStorage", "nope"])),
+    ) {
+        let (file, bytes) = earlier_snapshot();
+        let mut args: Vec<String> = vec!["diff".into(), file.display().to_string(), "builtin".into()];
+        let mut query = Vec::new();
+        for t in &tags {
+            args.extend(["--tag".into(), t.to_string()]);
+            query.push(format!("tag={}", q(t)));
+        }
+        if !regions.is_empty() {
+            args.extend(["--region".into(), regions.join(",")]);
+            query.push(format!("region={}", q(&regions.join(","))));
+        }
+        if let Some(s) = service {
+            args.extend(["--service".into(), s.into()]);
+            query.push(format!("service={s}"));
+        }
+        let mut want = cli(&args);
+        let mut got = post_bytes(&format!("/v1/diff?{}", query.join("&")), bytes.clone());
+        // The old side is named by where it came from: a file for the CLI, the request's body
+        // for the server.
+        for said in [&mut want, &mut got] {
+            if let Said::Doc(d) = said {
+                d["old"]["source"] = Value::Null;
+            }
+        }
+        if tags.is_empty() && regions.is_empty() && service.is_none() {
+            let Said::Doc(d) = &want else { panic!("{want:?}") };
+            prop_assert!(!d["tags"].as_array().unwrap().is_empty());
+            prop_assert!(!d["tags_removed"].as_array().unwrap().is_empty());
+        }
+        prop_assert_eq!(want, got, "{:?}", args);
+    }
+}

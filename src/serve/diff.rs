@@ -1,0 +1,47 @@
+//! `POST /v1/diff`: [`crate::ops::diff::changes`] from a snapshot sent as the body (the older
+//! one, as downloaded: JSON or gzip) to the snapshot the server holds.
+
+use super::*;
+
+pub(super) async fn diff(
+    State(app): State<Arc<App>>,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> ApiResult {
+    let p = pairs(&q);
+    known_keys(&p, &["tag", "region", "service"])?;
+    let all = |key: &str| -> Vec<String> {
+        p.iter()
+            .filter(|(k, _)| k == key)
+            .flat_map(|(_, v)| v.split(','))
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .collect()
+    };
+    let params = crate::ops::diff::DiffParams {
+        tags: all("tag"),
+        regions: all("region"),
+        services: all("service"),
+    };
+    if body.is_empty() {
+        return Err(ApiError::bad(
+            "the body is the earlier snapshot (ServiceTags_*.json as downloaded, JSON or gzip)",
+        ));
+    }
+    let l = app.current();
+    let l2 = l.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        let origin = "request body";
+        let bytes = crate::load::decode_text(body.to_vec(), origin)?;
+        let old = crate::load::from_slice(&bytes, origin)?;
+        let info = crate::ops::SnapshotInfo::of(&old, origin);
+        crate::ops::diff::changes((&old, &info), (&l2.snap, &l2.info), &params, None)
+    })
+    .await
+    .map_err(|e| ApiError::unprocessable(e.to_string()))?
+    .map_err(|e| match e {
+        crate::Error::Field { .. } | crate::Error::Usage(_) => body_error(e),
+        other => ApiError::from(other),
+    })?;
+    Ok(axum::Json(report).into_response())
+}
