@@ -574,6 +574,23 @@ impl Index {
         json_text(&report)
     }
 
+    /// `info --format json`, as JSON text.
+    fn info_json(&self) -> PyResult<String> {
+        json_text(&tagnet::ops::catalog::info(
+            &self.snap,
+            &self.index,
+            &self.info,
+        ))
+    }
+
+    /// `regions --format json`, as JSON text.
+    fn regions_json(&self) -> PyResult<String> {
+        json_text(&tagnet::ops::Records {
+            snapshot: &self.info,
+            records: &tagnet::ops::catalog::regions(&self.snap),
+        })
+    }
+
     /// `udr --format json`: the report of `tagnet::ops::udr`, as JSON text.
     #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (regions, paired=false, profile=None, tags=Vec::new(), only_tags=Vec::new(), ipv6=false, next_hop=None, next_hop_ip=None, max_routes=None, reserve=None, exact=false, use_service_tags=false, never_cover=Vec::new()))]

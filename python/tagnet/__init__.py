@@ -490,6 +490,14 @@ class Index:
             )
         )
 
+    def info_report(self) -> Dict[str, Any]:
+        """``tagnet info --format json``: counts of tags, regions and prefixes; warnings."""
+        return json.loads(self._native.info_json())
+
+    def regions(self) -> Dict[str, Any]:
+        """``tagnet regions --format json``: one record per region code."""
+        return json.loads(self._native.regions_json())
+
     def routes_audit(
         self,
         route_table: Union[str, bytes, "os.PathLike[str]", Dict[str, Any]],

@@ -308,3 +308,9 @@ def test_diff_is_the_same_answer(index, earlier, tmp_path, seed):
             args += ["--route-table", str(f)]
     previous = tagnet.Index.load(earlier)
     assert py(index.diff, previous, **kw) == cli(*args)
+
+
+def test_info_and_regions_are_the_same_answer(index):
+    assert py(index.info_report) == cli("info")
+    assert py(index.regions) == cli("regions")
+    assert len(index.regions()["records"]) > 50

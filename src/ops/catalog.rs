@@ -1,5 +1,6 @@
 //! `tags` and `prefixes`: what a snapshot holds, filtered, for every front end.
 
+use super::{Row, SnapshotInfo};
 use crate::error::{Error, Result};
 use crate::prefixset::PrefixSet;
 use crate::text::{self, HostBits};
@@ -295,4 +296,156 @@ fn operand(
 pub fn sort_key(n: &IpNet) -> (u8, u128, u8) {
     let (s, _) = crate::prefixset::prefix_range(n);
     (u8::from(matches!(n, IpNet::V6(_))), s, n.prefix_len())
+}
+
+/// `info`: what a snapshot holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct InfoReport {
+    /// Where it was read from.
+    pub source: String,
+    /// `Public`, `AzureGovernment`, …
+    pub cloud: String,
+    /// Its changeNumber.
+    pub change_number: u64,
+    /// The download file or the Discovery API's output.
+    pub format: crate::snapshot::SourceFormat,
+    /// Tags.
+    pub tags: usize,
+    /// Tags of one region.
+    pub regional_tags: usize,
+    /// Tags without a region.
+    pub cloud_wide_tags: usize,
+    /// Region codes.
+    pub regions: usize,
+    /// IPv4 prefixes over all tags.
+    pub ipv4_prefixes: usize,
+    /// IPv6 prefixes over all tags.
+    pub ipv6_prefixes: usize,
+    /// Distinct IPv4 prefixes.
+    pub distinct_ipv4_prefixes: usize,
+    /// Distinct IPv6 prefixes.
+    pub distinct_ipv6_prefixes: usize,
+    /// What reading found odd.
+    pub warnings: Vec<crate::snapshot::Warning>,
+    /// The snapshot, as every report names it.
+    pub snapshot: SnapshotInfo,
+}
+
+impl Row for InfoReport {
+    const HEADERS: &'static [&'static str] = &[
+        "SOURCE",
+        "CLOUD",
+        "CHANGE",
+        "FORMAT",
+        "TAGS",
+        "REGIONAL",
+        "CLOUD_WIDE",
+        "REGIONS",
+        "IPV4",
+        "IPV6",
+        "DISTINCT_IPV4",
+        "DISTINCT_IPV6",
+        "WARNINGS",
+    ];
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.source.clone(),
+            self.cloud.clone(),
+            self.change_number.to_string(),
+            serde_json::to_value(self.format)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default(),
+            self.tags.to_string(),
+            self.regional_tags.to_string(),
+            self.cloud_wide_tags.to_string(),
+            self.regions.to_string(),
+            self.ipv4_prefixes.to_string(),
+            self.ipv6_prefixes.to_string(),
+            self.distinct_ipv4_prefixes.to_string(),
+            self.distinct_ipv6_prefixes.to_string(),
+            self.warnings.len().to_string(),
+        ]
+    }
+}
+
+/// What `snap` holds; `index` is its tag index (counted for distinct prefixes).
+pub fn info(snap: &Snapshot, index: &crate::TagIndex, info: &SnapshotInfo) -> InfoReport {
+    let (d4, d6) = index.distinct_prefixes();
+    let regional = snap.tags().iter().filter(|t| t.is_regional()).count();
+    InfoReport {
+        source: info.source.clone(),
+        cloud: snap.cloud().to_string(),
+        change_number: snap.change_number(),
+        format: snap.format(),
+        tags: snap.tags().len(),
+        regional_tags: regional,
+        cloud_wide_tags: snap.tags().len() - regional,
+        regions: snap.regions().count(),
+        ipv4_prefixes: snap.tags().iter().map(|t| t.v4().len()).sum(),
+        ipv6_prefixes: snap.tags().iter().map(|t| t.v6().len()).sum(),
+        distinct_ipv4_prefixes: d4,
+        distinct_ipv6_prefixes: d6,
+        warnings: snap.warnings().to_vec(),
+        snapshot: info.clone(),
+    }
+}
+
+/// One region of `regions`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegionRow {
+    /// Its code (`eastus2`).
+    pub region: String,
+    /// Its display name (`East US 2`).
+    pub display_name: String,
+    /// Every spelling tagnet accepts for it.
+    pub spellings: Vec<String>,
+    /// Its tags.
+    pub tags: usize,
+    /// IPv4 prefixes over its tags.
+    pub ipv4_prefixes: usize,
+    /// IPv6 prefixes over its tags.
+    pub ipv6_prefixes: usize,
+}
+
+impl Row for RegionRow {
+    const HEADERS: &'static [&'static str] = &[
+        "REGION",
+        "DISPLAY NAME",
+        "SPELLINGS",
+        "TAGS",
+        "IPV4 PREFIXES",
+        "IPV6 PREFIXES",
+    ];
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.region.clone(),
+            self.display_name.clone(),
+            self.spellings.join(" "),
+            self.tags.to_string(),
+            self.ipv4_prefixes.to_string(),
+            self.ipv6_prefixes.to_string(),
+        ]
+    }
+}
+
+/// `regions`: one row per region code, sorted by code.
+pub fn regions(snap: &Snapshot) -> Vec<RegionRow> {
+    snap.regions()
+        .map(|code| {
+            let ids = snap.region_tags(code);
+            RegionRow {
+                region: code.to_string(),
+                display_name: snap.region_display_name(code),
+                spellings: snap
+                    .region_aliases(code)
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect(),
+                tags: ids.len(),
+                ipv4_prefixes: ids.iter().map(|&i| snap.tag(i).v4().len()).sum(),
+                ipv6_prefixes: ids.iter().map(|&i| snap.tag(i).v6().len()).sum(),
+            }
+        })
+        .collect()
 }

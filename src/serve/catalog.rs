@@ -52,3 +52,20 @@ pub(super) async fn tag_prefixes(
     doc["records"] = doc["prefixes"].clone();
     Ok(axum::Json(doc).into_response())
 }
+
+/// `GET /v1/info`: what the snapshot holds, as `tagnet info --format json`.
+pub(super) async fn info(State(app): State<Arc<App>>) -> ApiResult {
+    let l = app.current();
+    Ok(axum::Json(crate::ops::catalog::info(&l.snap, &l.index, &l.info)).into_response())
+}
+
+/// `GET /v1/regions`: one record per region code, as `tagnet regions --format json`.
+pub(super) async fn regions(State(app): State<Arc<App>>) -> ApiResult {
+    let l = app.current();
+    let recs = crate::ops::catalog::regions(&l.snap);
+    Ok(axum::Json(crate::ops::Records {
+        snapshot: &l.info,
+        records: &recs,
+    })
+    .into_response())
+}

@@ -210,6 +210,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(metrics))
         .route("/v1/openapi.json", get(openapi))
         .route("/v1/snapshot", get(snapshot))
+        .route("/v1/info", get(catalog::info))
+        .route("/v1/regions", get(catalog::regions))
         .route("/v1/lookup", get(lookup_get).post(lookup_post))
         .route("/v1/tags", get(tags))
         .route("/v1/tags/{name}/prefixes", get(tag_prefixes))

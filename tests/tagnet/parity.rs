@@ -842,3 +842,17 @@ proptest! {
         prop_assert_eq!(want, got, "{:?}", args);
     }
 }
+
+/// `info` and `regions` answer alike.
+#[test]
+fn info_and_regions_are_the_same_answer() {
+    for (args, path) in [(["info"], "/v1/info"), (["regions"], "/v1/regions")] {
+        let args: Vec<String> = args.map(String::from).to_vec();
+        let want = cli(&args);
+        let Said::Doc(d) = &want else {
+            panic!("{want:?}")
+        };
+        assert!(d["snapshot"]["change_number"].as_u64().unwrap() > 0);
+        assert_eq!(want, get(path), "{path}");
+    }
+}
