@@ -125,9 +125,9 @@ pub fn verify(
     tally.read(&stats);
     nothing_read(&stats, &inputs)?;
     if format == Format::Json {
-        write!(
+        writeln!(
             out,
-            "{}],\"summary\":{}}}\n",
+            "{}],\"summary\":{}}}",
             if first { "" } else { "\n" },
             serde_json::to_string(&tally)?
         )?;

@@ -837,7 +837,7 @@ proptest! {
         if tags.is_empty() && regions.is_empty() && service.is_none() {
             let Said::Doc(d) = &want else { panic!("{want:?}") };
             prop_assert!(!d["tags"].as_array().unwrap().is_empty());
-            prop_assert!(!d["tags_removed"].as_array().unwrap().is_empty());
+            prop_assert!(!d["tags_added"].as_array().unwrap().is_empty());
         }
         prop_assert_eq!(want, got, "{:?}", args);
     }
