@@ -185,21 +185,13 @@ fn write_row(b: &mut String, format: Format, r: &DriftRow, not_first: bool) {
                 r.time,
                 r.direction.to_string(),
                 r.protocol,
-                endpoint_text(&r.local_ip, r.local_port),
-                endpoint_text(&r.remote_ip, r.remote_port),
+                endpoint(r.local_ip, r.local_port),
+                endpoint(r.remote_ip, r.remote_port),
                 r.logged_access.to_string(),
                 r.logged_rule,
                 r.access.to_string(),
                 r.rule
             );
         }
-    }
-}
-
-/// `IP:PORT` (`[IPv6]:PORT`), as the attribute table writes it.
-fn endpoint_text(ip: &str, port: u16) -> String {
-    match ip.parse() {
-        Ok(a) => endpoint(a, port),
-        Err(_) => format!("{ip}:{port}"),
     }
 }

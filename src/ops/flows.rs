@@ -16,6 +16,8 @@ use crate::flowlog::{Tuple, protocol_name, rfc3339};
 use crate::nsg::compile::CompiledNsg;
 use crate::nsg::model::Direction;
 use serde::Serialize;
+use std::borrow::Cow;
+use std::net::IpAddr;
 
 /// What to verify beside the NSG scope.
 #[derive(Debug, Clone, Default)]
@@ -30,7 +32,7 @@ pub struct VerifyParams {
 
 /// One row: a drift, or with `all` a verified tuple without one (`drift` empty).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DriftRow {
+pub struct DriftRow<'a> {
     /// The drift's code; empty for a tuple without drift.
     pub drift: &'static str,
     /// The drift's severity after the configuration (absent without a drift).
@@ -41,25 +43,25 @@ pub struct DriftRow {
     /// Inbound or Outbound.
     pub direction: Direction,
     /// `Tcp`, `Udp`, …, or the IANA number.
-    pub protocol: String,
+    pub protocol: Cow<'static, str>,
     /// The local address.
-    pub local_ip: String,
+    pub local_ip: IpAddr,
     /// The local port.
     pub local_port: u16,
     /// The remote address.
-    pub remote_ip: String,
+    pub remote_ip: IpAddr,
     /// The remote port.
     pub remote_port: u16,
     /// The logged decision.
     pub logged_access: crate::nsg::model::Access,
     /// The logged rule (`UserRule_…`, `DefaultRule_…`; empty when the log names none).
-    pub logged_rule: String,
+    pub logged_rule: Cow<'a, str>,
     /// tagnet's decision.
     pub access: crate::nsg::model::Access,
     /// tagnet's rule (`NSG securityRules/NAME`).
-    pub rule: String,
+    pub rule: Cow<'a, str>,
     /// The blob.
-    pub file: String,
+    pub file: Cow<'a, str>,
     /// The record's position in the blob (0-based).
     pub record: usize,
     /// The requirement a denied flow falls under (`flow-required-denied`).
@@ -67,7 +69,17 @@ pub struct DriftRow {
     pub requirement: Option<String>,
 }
 
-impl DriftRow {
+impl DriftRow<'_> {
+    /// The row with what it borrows from its record copied (to outlive the record).
+    pub fn into_owned(self) -> DriftRow<'static> {
+        DriftRow {
+            logged_rule: Cow::Owned(self.logged_rule.into_owned()),
+            rule: Cow::Owned(self.rule.into_owned()),
+            file: Cow::Owned(self.file.into_owned()),
+            ..self
+        }
+    }
+
     /// The CSV headings (the JSON keys).
     pub const CSV: &'static str = "drift,time,direction,protocol,local_ip,local_port,remote_ip,remote_port,logged_access,logged_rule,access,rule,file,record,requirement,severity";
 }
@@ -181,7 +193,12 @@ impl Verifier {
     }
 
     /// The rows of one record (drifts, or every verified tuple with `all`), counted in `tally`.
-    pub fn record(&self, rec: &Record, origin: &str, tally: &mut Tally) -> Vec<DriftRow> {
+    pub fn record<'r>(
+        &self,
+        rec: &'r Record,
+        origin: &'r str,
+        tally: &mut Tally,
+    ) -> Vec<DriftRow<'r>> {
         let mut out = Vec::new();
         for t in &rec.tuples {
             let Some(v) = verify::verdict(self.subnet.as_ref(), self.nic.as_ref(), t) else {
@@ -197,9 +214,12 @@ impl Verifier {
                 }
             }
             if found.is_empty() && self.all {
-                out.push(row(t, g, &v, origin, rec.index, None, None));
+                out.push(row(t, g, v, origin, rec.index, None, None));
+                continue;
             }
-            for (d, severity) in found {
+            let mut v = Some(v);
+            let n = found.len();
+            for (k, (d, severity)) in found.into_iter().enumerate() {
                 match d {
                     Drift::Verdict => tally.verdict_drifts += 1,
                     Drift::Rule => tally.rule_drifts += 1,
@@ -213,22 +233,36 @@ impl Verifier {
                 let req = (d == Drift::RequiredDenied)
                     .then(|| verify::required(&self.reqs, t))
                     .flatten();
-                out.push(row(t, g, &v, origin, rec.index, Some((d, severity)), req));
+                // The verdict moves into the last row (most tuples drift once).
+                let verdict = if k + 1 == n {
+                    v.take().expect("taken once, by the last row")
+                } else {
+                    v.clone().expect("kept until the last row")
+                };
+                out.push(row(
+                    t,
+                    g,
+                    verdict,
+                    origin,
+                    rec.index,
+                    Some((d, severity)),
+                    req,
+                ));
             }
         }
         out
     }
 }
 
-fn row(
+fn row<'r>(
     t: &Tuple,
-    g: &crate::flowlog::read::Group,
-    v: &verify::Verdict,
-    origin: &str,
+    g: &'r crate::flowlog::read::Group,
+    v: verify::Verdict,
+    origin: &'r str,
     record: usize,
     drift: Option<(Drift, Severity)>,
     req: Option<&Required>,
-) -> DriftRow {
+) -> DriftRow<'r> {
     let (lip, lport) = t.local();
     let (rip, rport) = t.remote();
     DriftRow {
@@ -236,16 +270,16 @@ fn row(
         severity: drift.map(|(_, s)| s),
         time: rfc3339(t.time_ms),
         direction: t.direction,
-        protocol: protocol_name(t.protocol).into_owned(),
-        local_ip: lip.to_string(),
+        protocol: protocol_name(t.protocol),
+        local_ip: lip,
         local_port: lport,
-        remote_ip: rip.to_string(),
+        remote_ip: rip,
         remote_port: rport,
         logged_access: t.access,
-        logged_rule: g.rule.clone(),
+        logged_rule: Cow::Borrowed(&g.rule),
         access: v.access,
-        rule: v.rule.clone(),
-        file: origin.to_string(),
+        rule: Cow::Owned(v.rule),
+        file: Cow::Borrowed(origin),
         record,
         requirement: req.map(requirement_text),
     }
@@ -300,7 +334,7 @@ pub struct VerifyReport {
     /// The snapshot the tags were resolved in.
     pub snapshot: SnapshotInfo,
     /// The rows, in blob and record order.
-    pub records: Vec<DriftRow>,
+    pub records: Vec<DriftRow<'static>>,
     /// The counts.
     pub summary: Tally,
 }
@@ -347,7 +381,14 @@ fn verify_readers<'a>(
         let stats = crate::flowlog::read::read(
             reader,
             &origin,
-            &mut |rec| records.extend(verifier.record(&rec, &origin, &mut tally)),
+            &mut |rec| {
+                records.extend(
+                    verifier
+                        .record(&rec, &origin, &mut tally)
+                        .into_iter()
+                        .map(DriftRow::into_owned),
+                )
+            },
             &mut |_| {},
         );
         tally.read(&stats);
