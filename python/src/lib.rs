@@ -508,9 +508,13 @@ impl Index {
                         let v = serde_json::from_slice(b)
                             .map_err(|e| tagnet::Error::json("flow_logs", &e, "flow-log blobs"))?;
                         let blobs = tagnet::ops::flows::blobs_of(&v)?;
-                        tagnet::ops::flows::verify(&self.info, &verifier, &blobs)
+                        let sources = tagnet::ops::flows::sources_of_blobs(&blobs);
+                        tagnet::ops::flows::verify(&self.info, &verifier, sources)
                     }
-                    None => tagnet::ops::flows::verify_paths(&self.info, &verifier, &paths),
+                    None => {
+                        let sources = tagnet::ops::flows::sources_of_paths(&paths)?;
+                        tagnet::ops::flows::verify(&self.info, &verifier, sources)
+                    }
                 }
             })
             .map_err(tagnet_err)?;
@@ -589,6 +593,42 @@ impl Index {
             snapshot: &self.info,
             records: &tagnet::ops::catalog::regions(&self.snap),
         })
+    }
+
+    /// `flows attribute --summary --format json`, as JSON text: blobs as JSON text or paths.
+    #[pyo3(signature = (blobs_json, paths, region=None, profile=None, top=10))]
+    fn flows_summary_json(
+        &self,
+        py: Python<'_>,
+        blobs_json: Option<&[u8]>,
+        paths: Vec<std::path::PathBuf>,
+        region: Option<String>,
+        profile: Option<String>,
+        top: usize,
+    ) -> PyResult<String> {
+        let params = tagnet::ops::flows::SummaryParams {
+            region,
+            profile,
+            top,
+        };
+        let report = py
+            .detach(|| {
+                let blobs = match blobs_json {
+                    Some(b) => {
+                        let v = serde_json::from_slice(b)
+                            .map_err(|e| tagnet::Error::json("flow_logs", &e, "flow-log blobs"))?;
+                        tagnet::ops::flows::blobs_of(&v)?
+                    }
+                    None => Vec::new(),
+                };
+                let sources = match blobs_json {
+                    Some(_) => tagnet::ops::flows::sources_of_blobs(&blobs),
+                    None => tagnet::ops::flows::sources_of_paths(&paths)?,
+                };
+                tagnet::ops::flows::summarize(&self.snap, &self.index, &self.info, sources, &params)
+            })
+            .map_err(tagnet_err)?;
+        json_text(&report)
     }
 
     /// `udr --format json`: the report of `tagnet::ops::udr`, as JSON text.

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -390,20 +390,7 @@ class Index:
         dict, a list of documents, ``{"file name": document}``, JSON text or bytes.
         ``parameters``: an ARM parameters file as a dict, JSON text, bytes or a path.
         """
-        paths: List[str] = []
-        raw: Optional[bytes] = None
-        if isinstance(documents, (dict, bytes, bytearray)) or (
-            isinstance(documents, str) and documents.lstrip().startswith(("{", "["))
-        ):
-            raw = _nsg_bytes(documents)
-        elif isinstance(documents, (str, os.PathLike)):
-            paths = [os.fspath(documents)]
-        elif isinstance(documents, list) and documents and all_paths(documents):
-            paths = [os.fspath(d) for d in documents]
-        elif isinstance(documents, list):
-            raw = _nsg_bytes(documents)
-        else:
-            raise TypeError("documents= takes a path, a list of paths, or JSON documents (dict, list, text, bytes)")
+        raw, paths = _paths_or_json(documents, "documents")
         params = None if parameters is None else _nsg_bytes(parameters)
         return json.loads(
             self._native.check_json(
@@ -434,20 +421,7 @@ class Index:
         them; or blobs (``{"records": [...]}``) as a dict, a list, ``{"name": blob}``, JSON
         text or bytes. ``nsg``/``nic_nsg``: NSG JSON as a dict, text, bytes or a path.
         """
-        paths: List[str] = []
-        raw: Optional[bytes] = None
-        if isinstance(flow_logs, (dict, bytes, bytearray)) or (
-            isinstance(flow_logs, str) and flow_logs.lstrip().startswith(("{", "["))
-        ):
-            raw = _nsg_bytes(flow_logs)
-        elif isinstance(flow_logs, (str, os.PathLike)):
-            paths = [os.fspath(flow_logs)]
-        elif isinstance(flow_logs, list) and flow_logs and all_paths(flow_logs):
-            paths = [os.fspath(d) for d in flow_logs]
-        elif isinstance(flow_logs, list):
-            raw = _nsg_bytes(flow_logs)
-        else:
-            raise TypeError("flow_logs= takes a path, a list of paths, or blobs (dict, list, text, bytes)")
+        raw, paths = _flow_logs(flow_logs)
         return json.loads(
             self._native.flows_verify_json(
                 raw, paths,
@@ -497,6 +471,21 @@ class Index:
     def regions(self) -> Dict[str, Any]:
         """``tagnet regions --format json``: one record per region code."""
         return json.loads(self._native.regions_json())
+
+    def flows_summary(
+        self,
+        flow_logs: Any,
+        *,
+        region: Optional[str] = None,
+        profile: Optional[str] = None,
+        top: int = 10,
+    ) -> Dict[str, Any]:
+        """``tagnet flows attribute --summary --format json``: what the logs talked to, by
+        class, service, region and decision, with the top talkers. ``flow_logs`` as for
+        :meth:`flows_verify`; with ``profile`` and ``region``, whether each group is carried by
+        the profile's routes."""
+        raw, paths = _flow_logs(flow_logs)
+        return json.loads(self._native.flows_summary_json(raw, paths, region, profile, _count(top)))
 
     def routes_audit(
         self,
@@ -680,12 +669,33 @@ class Index:
         return access_col, rule_col, drift_col
 
 
-def all_paths(items: Sequence[Any]) -> bool:
+def _all_paths(items: Sequence[Any]) -> bool:
     """Whether every item is a path (not JSON text)."""
     return all(
         isinstance(d, os.PathLike) or (isinstance(d, str) and not d.lstrip().startswith(("{", "[")))
         for d in items
     )
+
+
+def _paths_or_json(value: Any, name: str) -> Tuple[Optional[bytes], List[str]]:
+    """Inputs given as a path or a list of paths (read by the library, as the command reads
+    them), or as JSON (a dict, a list of documents, text or bytes): (JSON bytes, paths)."""
+    if isinstance(value, (dict, bytes, bytearray)) or (
+        isinstance(value, str) and value.lstrip().startswith(("{", "["))
+    ):
+        return _nsg_bytes(value), []
+    if isinstance(value, (str, os.PathLike)):
+        return None, [os.fspath(value)]
+    if isinstance(value, list) and value and _all_paths(value):
+        return None, [os.fspath(d) for d in value]
+    if isinstance(value, list):
+        return _nsg_bytes(value), []
+    raise TypeError(f"{name}= takes a path, a list of paths, or JSON (dict, list, text, bytes)")
+
+
+def _flow_logs(value: Any) -> Tuple[Optional[bytes], List[str]]:
+    """Flow logs as paths or blobs (see :func:`_paths_or_json`)."""
+    return _paths_or_json(value, "flow_logs")
 
 
 def _nsg_bytes(nsg) -> bytes:

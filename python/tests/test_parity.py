@@ -314,3 +314,20 @@ def test_info_and_regions_are_the_same_answer(index):
     assert py(index.info_report) == cli("info")
     assert py(index.regions) == cli("regions")
     assert len(index.regions()["records"]) > 50
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_flows_summary_is_the_same_answer(index, flow_dir, seed):
+    rng = random.Random(seed)
+    kind = rng.choice(["vnet", "nsg-v2"])
+    top = rng.choice([0, 3, 10])
+    kw, args = {"top": top}, ["flows", "attribute", "--summary", str(flow_dir / kind), "--top", str(top)]
+    if rng.random() < 0.5:
+        p, r = rng.choice([("aml-vnet-2020", "westeurope"), ("nope", "westeurope"), ("aml-vnet-2020", "atlantis")])
+        kw.update(profile=p, region=r)
+        args += ["--profile", p, "--region", r]
+    want = cli(*args)
+    assert py(index.flows_summary, str(flow_dir / kind), **kw) == want
+    if want[0] == "doc":
+        blobs = {str(f): json.loads(f.read_text()) for f in sorted((flow_dir / kind).rglob("*.json"))}
+        assert py(index.flows_summary, blobs, **kw) == want

@@ -5,13 +5,11 @@ use super::Status;
 use super::args::{FlowsAttributeArgs, FlowsSynthArgs};
 use super::render::{self, Format};
 use anyhow::{Result, bail};
-use rayon::prelude::*;
 use std::fmt::Write as _;
 use std::io::Write;
-use tagnet::flowlog::attribute::{Attribution, Attributor, Report, Summary};
+use tagnet::flowlog::attribute::{Attribution, Attributor};
 use tagnet::flowlog::read::{self, Bad, Input, Record, Stats};
 use tagnet::flowlog::{Kind, Tuple, protocol_name, rfc3339, verify};
-use tagnet::prefixset::PrefixSet;
 use tagnet::{Snapshot, TagIndex};
 
 /// Bad tuples reported one by one per file; the rest are counted.
@@ -95,31 +93,6 @@ pub(super) fn nothing_read(stats: &Stats, inputs: &[Input]) -> Result<()> {
     Ok(())
 }
 
-fn carried_set(snap: &Snapshot, region: &str, profile: &str) -> Result<PrefixSet> {
-    let p = tagnet::routes::profile(profile)?;
-    let req = tagnet::routes::UdrRequest {
-        regions: vec![region.to_string()],
-        profile_tags: p.tags.clone(),
-        named_tags: Vec::new(),
-        ipv6: true,
-        next_hop: tagnet::routes::NextHop::Internet,
-        max_routes: 400,
-        reserve: 1,
-        exact: false,
-        use_service_tags: false,
-        never_cover: Vec::new(),
-    };
-    let plan = match tagnet::routes::plan(snap, &req)? {
-        Ok(p) => p,
-        Err(over) => bail!("--profile {profile} --region {region}: {}", over.message),
-    };
-    let nets = plan
-        .routes
-        .iter()
-        .filter_map(|r| r.address_prefix.parse::<ipnet::IpNet>().ok());
-    Ok(PrefixSet::from_prefixes(nets))
-}
-
 pub(super) fn totals_line(stats: &Stats, files: usize) -> String {
     format!(
         "{} tuple{} in {} record{} from {} file{}; {} unreadable (skipped)",
@@ -151,52 +124,34 @@ pub fn attribute(
     }
     let inputs = read::inputs(&a.paths)?;
     let index = super::timed("index", || TagIndex::build(snap));
-    let carried = match (&a.region, &a.profile) {
-        (Some(r), Some(p)) => Some(carried_set(snap, r, p)?),
-        _ => None,
-    };
-    let at = Attributor::new(snap, &index, carried);
     let mut stats = Stats::default();
     if a.summary {
-        // Records are summed on the pool into partial sums (see `summarize`); files in
-        // parallel too: a folder holds many hour-sized blobs.
-        let shelf: std::sync::Mutex<Vec<Summary>> = std::sync::Mutex::new(Vec::new());
-        let per_file: Vec<Result<Stats>> = inputs
-            .par_iter()
-            .map(|input| {
-                let origin = input.origin();
-                let reader = read::open(input)?;
-                let mut log = BadLog::new();
-                let st = tagnet::flowlog::attribute::summarize_into(
-                    reader,
-                    &origin,
-                    &at,
-                    &shelf,
-                    &mut |b| log.push(b),
-                );
-                log.finish(&origin);
-                Ok(st)
-            })
-            .collect();
-        for st in per_file {
-            stats += st?;
+        let params = tagnet::ops::flows::SummaryParams {
+            region: a.region.clone(),
+            profile: a.profile.clone(),
+            top: a.top,
+        };
+        let sources = tagnet::ops::flows::sources_of_paths(&a.paths)?;
+        let report = tagnet::ops::flows::summarize(snap, &index, &snap.info, sources, &params)?;
+        for b in &report.bad {
+            eprintln!("tagnet: {b}: skipped");
         }
-        let mut sum = Summary::default();
-        for part in shelf.into_inner().expect("no panic holds the shelf") {
-            sum.merge(part);
+        if report.unreadable > report.bad.len() {
+            eprintln!(
+                "tagnet: {} more unreadable tuples skipped",
+                report.unreadable - report.bad.len()
+            );
         }
-        nothing_read(&stats, &inputs)?;
-        let report = sum.report(&at, a.top);
-        write_summary(
-            out,
-            format,
-            &snap.info,
-            &report,
-            &stats,
-            inputs.len(),
-            a.profile.is_some(),
-        )?;
+        stats.records = report.records;
+        stats.tuples = report.tuples;
+        stats.bad = report.unreadable;
+        write_summary(out, format, &report, &stats)?;
     } else {
+        let carried = match (&a.region, &a.profile) {
+            (Some(r), Some(p)) => Some(tagnet::ops::flows::carried(snap, r, p)?),
+            _ => None,
+        };
+        let at = Attributor::new(snap, &index, carried);
         let with_carried = a.profile.is_some();
         let mut header = Vec::new();
         match format {
@@ -394,112 +349,67 @@ fn share(part: u64, all: u64) -> String {
     }
 }
 
-/// The summary as one JSON document.
-fn summary_json(
-    out: &mut dyn Write,
-    snapshot: &super::source::SnapshotInfo,
-    r: &Report,
-    stats: &Stats,
-    files: usize,
-    with_carried: bool,
-) -> Result<()> {
-    let all_bytes: u64 = r.classes.iter().map(|c| c.1.bytes).sum();
-    let v = serde_json::json!({
-        "files": files,
-        "records": stats.records,
-        "tuples": stats.tuples,
-        "unreadable": stats.bad,
-        "groups": r.groups.iter().map(|(k, t)| {
-            let mut g = serde_json::json!({
-                "direction": k.direction, "class": k.class, "service": k.service,
-                "region": k.region, "access": k.access,
-                "tuples": t.tuples, "flows": t.flows, "packets": t.packets, "bytes": t.bytes,
-            });
-            if with_carried {
-                g["carried"] = serde_json::json!(k.carried == Some(true));
-            }
-            g
-        }).collect::<Vec<_>>(),
-        "top_talkers": r.top_talkers,
-        "classes": r.classes.iter().map(|(c, t)| serde_json::json!({
-            "class": c, "tuples": t.tuples, "flows": t.flows, "packets": t.packets,
-            "bytes": t.bytes,
-            "share_of_bytes": if all_bytes == 0 { 0.0 } else { t.bytes as f64 / all_bytes as f64 },
-        })).collect::<Vec<_>>(),
-        "snapshot": snapshot,
-    });
-    serde_json::to_writer_pretty(&mut *out, &v)?;
-    out.write_all(b"\n")?;
-    Ok(())
-}
-
 fn write_summary(
     out: &mut dyn Write,
     format: Format,
-    snapshot: &super::source::SnapshotInfo,
-    r: &Report,
+    r: &tagnet::ops::flows::SummaryReport,
     stats: &Stats,
-    files: usize,
-    with_carried: bool,
 ) -> Result<()> {
     let carried = |c: Option<bool>| match c {
         Some(true) => "yes",
         Some(false) => "no",
         None => "",
     };
+    let with_carried = r.groups.iter().any(|g| g.carried.is_some());
     match format {
-        Format::Json => summary_json(out, snapshot, r, stats, files, with_carried)?,
-        Format::Csv | Format::Ndjson => {
-            if format == Format::Csv {
-                out.write_all(b"direction,class,service,region,access,")?;
-                if with_carried {
-                    out.write_all(b"carried,")?;
-                }
-                out.write_all(b"tuples,flows,packets,bytes\n")?;
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, r)?;
+            out.write_all(b"\n")?;
+        }
+        Format::Ndjson => {
+            for g in &r.groups {
+                serde_json::to_writer(&mut *out, g)?;
+                out.write_all(b"\n")?;
             }
-            for (k, t) in &r.groups {
-                if format == Format::Csv {
-                    write!(
-                        out,
-                        "{},{},{},{},{},",
-                        k.direction,
-                        k.class.as_str(),
-                        render::csv_field(&k.service),
-                        k.region,
-                        k.access
-                    )?;
-                    if with_carried {
-                        write!(out, "{},", carried(k.carried))?;
-                    }
-                    writeln!(out, "{},{},{},{}", t.tuples, t.flows, t.packets, t.bytes)?;
-                } else {
-                    let mut g = serde_json::json!({
-                        "direction": k.direction, "class": k.class, "service": k.service,
-                        "region": k.region, "access": k.access,
-                        "tuples": t.tuples, "flows": t.flows, "packets": t.packets, "bytes": t.bytes,
-                    });
-                    if with_carried {
-                        g["carried"] = serde_json::json!(k.carried == Some(true));
-                    }
-                    writeln!(out, "{g}")?;
+        }
+        Format::Csv => {
+            out.write_all(b"direction,class,service,region,access,")?;
+            if with_carried {
+                out.write_all(b"carried,")?;
+            }
+            out.write_all(b"tuples,flows,packets,bytes\n")?;
+            for g in &r.groups {
+                let (k, t) = (&g.key, &g.totals);
+                write!(
+                    out,
+                    "{},{},{},{},{},",
+                    k.direction,
+                    k.class.as_str(),
+                    render::csv_field(&k.service),
+                    k.region,
+                    k.access
+                )?;
+                if with_carried {
+                    write!(out, "{},", carried(g.carried))?;
                 }
+                writeln!(out, "{},{},{},{}", t.tuples, t.flows, t.packets, t.bytes)?;
             }
         }
         _ => {
-            writeln!(out, "{}", totals_line(stats, files))?;
+            writeln!(out, "{}", totals_line(stats, r.files))?;
             writeln!(out)?;
-            let all_bytes: u64 = r.classes.iter().map(|c| c.1.bytes).sum();
-            let all_flows: u64 = r.classes.iter().map(|c| c.1.flows).sum();
+            let all_bytes: u64 = r.classes.iter().map(|c| c.totals.bytes).sum();
+            let all_flows: u64 = r.classes.iter().map(|c| c.totals.flows).sum();
             let rows: Vec<Vec<String>> = r
                 .classes
                 .iter()
-                .map(|(c, t)| {
+                .map(|c| {
                     vec![
-                        c.as_str().to_string(),
-                        t.flows.to_string(),
-                        share(t.flows, all_flows),
-                        t.bytes.to_string(),
-                        share(t.bytes, all_bytes),
+                        c.class.as_str().to_string(),
+                        c.totals.flows.to_string(),
+                        share(c.totals.flows, all_flows),
+                        c.totals.bytes.to_string(),
+                        share(c.totals.bytes, all_bytes),
                     ]
                 })
                 .collect();
@@ -514,27 +424,27 @@ fn write_summary(
                 heads.push("CARRIED");
             }
             heads.extend(["FLOWS", "TUPLES", "PACKETS", "BYTES"]);
+            let dash = |s: &str| {
+                if s.is_empty() {
+                    "-".to_string()
+                } else {
+                    s.to_string()
+                }
+            };
             let rows: Vec<Vec<String>> = r
                 .groups
                 .iter()
-                .map(|(k, t)| {
+                .map(|g| {
+                    let (k, t) = (&g.key, &g.totals);
                     let mut v = vec![
                         k.direction.to_string(),
                         k.class.as_str().to_string(),
-                        if k.service.is_empty() {
-                            "-".into()
-                        } else {
-                            k.service.clone()
-                        },
-                        if k.region.is_empty() {
-                            "-".into()
-                        } else {
-                            k.region.clone()
-                        },
+                        dash(&k.service),
+                        dash(&k.region),
                         k.access.to_string(),
                     ];
                     if with_carried {
-                        v.push(carried(k.carried).to_string());
+                        v.push(carried(g.carried).to_string());
                     }
                     v.extend([
                         t.flows.to_string(),
@@ -555,11 +465,7 @@ fn write_summary(
                     vec![
                         t.remote.to_string(),
                         t.class.as_str().to_string(),
-                        if t.tag.is_empty() {
-                            "-".into()
-                        } else {
-                            t.tag.clone()
-                        },
+                        dash(&t.tag),
                         t.totals.flows.to_string(),
                         t.totals.bytes.to_string(),
                     ]

@@ -339,33 +339,19 @@ pub struct VerifyReport {
     pub summary: Tally,
 }
 
-/// Verifies blobs given as (origin, bytes), in order.
+/// Verifies blobs in order ([`sources_of_paths`], [`sources_of_blobs`]).
 pub fn verify(
     info: &SnapshotInfo,
     verifier: &Verifier,
-    blobs: &[(String, Vec<u8>)],
+    sources: Vec<Source<'_>>,
 ) -> Result<VerifyReport> {
-    let readers = blobs.iter().map(|(o, b)| {
-        Ok((
-            o.clone(),
-            Box::new(b.as_slice()) as Box<dyn std::io::Read + Send + '_>,
-        ))
-    });
-    verify_readers(info, verifier, readers)
-}
-
-/// Verifies the files and folders of `paths` as the command reads them (folders walked for
-/// `*.json`, sorted; gzip read).
-pub fn verify_paths(
-    info: &SnapshotInfo,
-    verifier: &Verifier,
-    paths: &[std::path::PathBuf],
-) -> Result<VerifyReport> {
-    let inputs = crate::flowlog::read::inputs(paths)?;
-    let readers = inputs
-        .iter()
-        .map(|i| Ok((i.origin(), crate::flowlog::read::open(i)?)));
-    verify_readers(info, verifier, readers)
+    verify_readers(
+        info,
+        verifier,
+        sources
+            .into_iter()
+            .map(|(origin, open)| Ok((origin, open()?))),
+    )
 }
 
 fn verify_readers<'a>(
@@ -422,4 +408,240 @@ pub fn blobs_of(v: &serde_json::Value) -> Result<Vec<(String, Vec<u8>)>> {
             "is a flow-log blob ({\"records\": [...]}), a list of them or {\"name\": blob}",
         )),
     }
+}
+
+/// `flows attribute --summary`: what a set of flow logs talked to, by class, service, region
+/// and decision, with the top talkers.
+#[derive(Debug, Clone, Default)]
+pub struct SummaryParams {
+    /// With `profile`: whether each group's traffic is carried by the profile's `udr` routes
+    /// in this region.
+    pub region: Option<String>,
+    /// A `udr` profile (needs `region`).
+    pub profile: Option<String>,
+    /// How many top talkers.
+    pub top: usize,
+}
+
+/// One group of the summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupRow {
+    /// Its key (direction, class, service, region, access).
+    #[serde(flatten)]
+    pub key: GroupKeyRow,
+    /// Carried by the profile's routes (only with a profile).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub carried: Option<bool>,
+    /// Its traffic.
+    #[serde(flatten)]
+    pub totals: crate::flowlog::attribute::Totals,
+}
+
+/// A group's key as written.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupKeyRow {
+    /// Direction.
+    pub direction: Direction,
+    /// Azure, private or Internet.
+    pub class: crate::flowlog::attribute::Class,
+    /// Service (empty outside Azure).
+    pub service: String,
+    /// Region code (empty when global).
+    pub region: String,
+    /// The logged decision.
+    pub access: crate::nsg::model::Access,
+}
+
+/// One class of the summary, with its share of all bytes.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassRow {
+    /// Azure, private or Internet.
+    pub class: crate::flowlog::attribute::Class,
+    /// Its traffic.
+    #[serde(flatten)]
+    pub totals: crate::flowlog::attribute::Totals,
+    /// Its bytes over all bytes (0 when none were logged).
+    pub share_of_bytes: f64,
+}
+
+/// The summary of a set of flow logs.
+#[derive(Debug, Clone, Serialize)]
+pub struct SummaryReport {
+    /// Blobs read.
+    pub files: usize,
+    /// Records read.
+    pub records: usize,
+    /// Tuples read.
+    pub tuples: usize,
+    /// Tuples (or files) that could not be read.
+    pub unreadable: usize,
+    /// Groups, by bytes (descending), then key.
+    pub groups: Vec<GroupRow>,
+    /// The remote addresses with the most bytes.
+    pub top_talkers: Vec<crate::flowlog::attribute::Talker>,
+    /// Azure services, private space and the rest of the Internet.
+    pub classes: Vec<ClassRow>,
+    /// The snapshot the addresses were attributed with.
+    pub snapshot: SnapshotInfo,
+    /// The first unreadable tuples of each blob (the command prints them; the count is
+    /// `unreadable`).
+    #[serde(skip)]
+    pub bad: Vec<crate::flowlog::read::Bad>,
+}
+
+/// Unreadable tuples kept per blob for the report; the rest are counted.
+pub const BAD_KEPT: usize = 10;
+
+/// The addresses a `udr` profile's routes carry in a region (IPv4 and IPv6).
+pub fn carried(
+    snap: &Snapshot,
+    region: &str,
+    profile: &str,
+) -> Result<crate::prefixset::PrefixSet> {
+    let p = crate::routes::profile(profile).map_err(|e| Error::field("profile", e.to_string()))?;
+    let req = crate::routes::UdrRequest {
+        regions: vec![region.to_string()],
+        profile_tags: p.tags.clone(),
+        named_tags: Vec::new(),
+        ipv6: true,
+        next_hop: crate::routes::NextHop::Internet,
+        max_routes: crate::routes::DEFAULT_MAX_ROUTES,
+        reserve: 1,
+        exact: false,
+        use_service_tags: false,
+        never_cover: Vec::new(),
+    };
+    let plan = match crate::routes::plan(snap, &req)? {
+        Ok(p) => p,
+        Err(over) => return Err(Error::field("profile", over.message)),
+    };
+    Ok(crate::prefixset::PrefixSet::from_prefixes(
+        plan.routes
+            .iter()
+            .filter_map(|r| r.address_prefix.parse::<ipnet::IpNet>().ok()),
+    ))
+}
+
+/// What streams a blob's bytes.
+pub type Reader<'a> = Box<dyn std::io::Read + Send + 'a>;
+
+/// A blob to read: its name, and how to open it (opened when read, so a folder of thousands
+/// of blobs does not hold thousands of files open).
+pub type Source<'a> = (String, Box<dyn FnOnce() -> Result<Reader<'a>> + Send + 'a>);
+
+/// Summarizes blobs, each read on the pool (a folder holds many hour-sized blobs) and its
+/// records summed there into partial sums.
+pub fn summarize(
+    snap: &Snapshot,
+    index: &crate::TagIndex,
+    info: &SnapshotInfo,
+    sources: Vec<Source<'_>>,
+    params: &SummaryParams,
+) -> Result<SummaryReport> {
+    use crate::flowlog::attribute::{Attributor, Summary};
+    use rayon::prelude::*;
+    let carried = match (&params.region, &params.profile) {
+        (Some(r), Some(p)) => Some(self::carried(snap, r, p)?),
+        (None, Some(_)) => {
+            return Err(Error::field(
+                "profile",
+                "needs «region»: a profile's routes are regional",
+            ));
+        }
+        _ => None,
+    };
+    let with_carried = carried.is_some();
+    let at = Attributor::new(snap, index, carried);
+    let files = sources.len();
+    let origins: Vec<String> = sources.iter().map(|s| s.0.clone()).collect();
+    let shelf: std::sync::Mutex<Vec<Summary>> = std::sync::Mutex::new(Vec::new());
+    let per_file: Vec<(Stats, Vec<crate::flowlog::read::Bad>)> = sources
+        .into_par_iter()
+        .map(|(origin, open)| -> Result<_> {
+            let reader = open()?;
+            let mut bad = Vec::new();
+            let st =
+                crate::flowlog::attribute::summarize_into(reader, &origin, &at, &shelf, &mut |b| {
+                    if bad.len() < BAD_KEPT {
+                        bad.push(b);
+                    }
+                });
+            Ok((st, bad))
+        })
+        .collect::<Result<_>>()?;
+    let mut tally = Tally::default();
+    let mut bad = Vec::new();
+    for (st, b) in per_file {
+        tally.read(&st);
+        bad.extend(b);
+    }
+    nothing_read(&tally, &origins)?;
+    let mut sum = Summary::default();
+    for part in shelf.into_inner().expect("no panic holds the shelf") {
+        sum.merge(part);
+    }
+    let r = sum.report(&at, params.top);
+    let all_bytes: u64 = r.classes.iter().map(|c| c.1.bytes).sum();
+    Ok(SummaryReport {
+        files,
+        records: tally.records,
+        tuples: tally.tuples,
+        unreadable: tally.unreadable,
+        groups: r
+            .groups
+            .into_iter()
+            .map(|(k, totals)| GroupRow {
+                key: GroupKeyRow {
+                    direction: k.direction,
+                    class: k.class,
+                    service: k.service,
+                    region: k.region,
+                    access: k.access,
+                },
+                carried: with_carried.then_some(k.carried == Some(true)),
+                totals,
+            })
+            .collect(),
+        top_talkers: r.top_talkers,
+        classes: r
+            .classes
+            .into_iter()
+            .map(|(class, totals)| ClassRow {
+                class,
+                totals,
+                share_of_bytes: if all_bytes == 0 {
+                    0.0
+                } else {
+                    totals.bytes as f64 / all_bytes as f64
+                },
+            })
+            .collect(),
+        snapshot: info.clone(),
+        bad,
+    })
+}
+
+/// The sources of paths as the command reads them (folders walked, gzip read).
+pub fn sources_of_paths(paths: &[std::path::PathBuf]) -> Result<Vec<Source<'static>>> {
+    Ok(crate::flowlog::read::inputs(paths)?
+        .into_iter()
+        .map(|i| {
+            let origin = i.origin();
+            let open: Box<dyn FnOnce() -> Result<Reader<'static>> + Send> =
+                Box::new(move || crate::flowlog::read::open(&i));
+            (origin, open)
+        })
+        .collect())
+}
+
+/// The sources of blobs held in memory.
+pub fn sources_of_blobs<'a>(blobs: &'a [(String, Vec<u8>)]) -> Vec<Source<'a>> {
+    blobs
+        .iter()
+        .map(|(o, b)| {
+            let open: Box<dyn FnOnce() -> Result<Reader<'a>> + Send + 'a> =
+                Box::new(move || Ok(Box::new(b.as_slice()) as Reader<'a>));
+            (o.clone(), open)
+        })
+        .collect()
 }

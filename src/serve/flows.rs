@@ -22,7 +22,61 @@ pub(super) async fn verify(State(app): State<Arc<App>>, body: Bytes) -> ApiResul
         let levels = levels_of(&body)?;
         let verifier = crate::ops::flows::Verifier::new(&l2.snap, &scope, &params, levels)
             .map_err(body_error)?;
-        crate::ops::flows::verify(&l2.info, &verifier, &blobs).map_err(body_error)
+        crate::ops::flows::verify(
+            &l2.info,
+            &verifier,
+            crate::ops::flows::sources_of_blobs(&blobs),
+        )
+        .map_err(body_error)
+    })
+    .await?;
+    Ok(axum::Json(report).into_response())
+}
+
+/// `POST /v1/flows/summary`: what the blobs talked to, as `flows attribute --summary`.
+pub(super) async fn summary(State(app): State<Arc<App>>, body: Bytes) -> ApiResult {
+    const KEYS: [&str; 4] = ["flow_logs", "region", "profile", "top"];
+    let (_, report) = blocking_json(&app, body, |l2, body| {
+        let Some(obj) = body.as_object() else {
+            return Err(ApiError::unprocessable(
+                "the body is a JSON object: {\"flow_logs\": …, \"region\": …, \"profile\": …}",
+            ));
+        };
+        if let Some(k) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
+            return Err(ApiError::unprocessable(format!(
+                "unknown key `{k}`; the body takes {}",
+                KEYS.join(", ")
+            )));
+        }
+        let blobs = crate::ops::flows::blobs_of(body.get("flow_logs").unwrap_or(&Value::Null))
+            .map_err(body_error)?;
+        let text = |key: &str| -> Result<Option<String>, ApiError> {
+            match body.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => Err(ApiError::unprocessable(format!("`{key}` is a string"))),
+            }
+        };
+        let top = match body.get("top") {
+            None | Some(Value::Null) => 10,
+            Some(v) => v
+                .as_u64()
+                .and_then(|n| usize::try_from(n).ok())
+                .ok_or_else(|| ApiError::unprocessable("`top`: a whole number"))?,
+        };
+        let params = crate::ops::flows::SummaryParams {
+            region: text("region")?,
+            profile: text("profile")?,
+            top,
+        };
+        crate::ops::flows::summarize(
+            &l2.snap,
+            &l2.index,
+            &l2.info,
+            crate::ops::flows::sources_of_blobs(&blobs),
+            &params,
+        )
+        .map_err(body_error)
     })
     .await?;
     Ok(axum::Json(report).into_response())

@@ -223,6 +223,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/routes/audit", post(routes_audit))
         .route("/v1/check", post(check::check))
         .route("/v1/flows/verify", post(flows::verify))
+        .route("/v1/flows/summary", post(flows::summary))
         .route("/v1/diff", post(diff::diff))
         .fallback(|| async { ApiError::not_found("no such endpoint; see /v1/openapi.json") })
         .layer(middleware::from_fn_with_state(app.clone(), guard))

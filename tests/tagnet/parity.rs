@@ -856,3 +856,33 @@ fn info_and_regions_are_the_same_answer() {
         assert_eq!(want, get(path), "{path}");
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, ..config() })]
+
+    #[test]
+    fn flows_summary_is_the_same_answer(
+        kind in 0usize..2,
+        carried in proptest::option::of(proptest::sample::select(vec![("aml-vnet-2020", "eastus2"), ("nope", "eastus2"), ("aml-vnet-2020", "atlantis")])),
+        top in proptest::sample::select(vec![0usize, 3, 10]),
+    ) {
+        let (dir, blobs) = &synth_logs()[kind];
+        let mut args: Vec<String> = vec![
+            "flows".into(), "attribute".into(), "--summary".into(), dir.display().to_string(),
+            "--top".into(), top.to_string(),
+        ];
+        let mut body = serde_json::json!({"flow_logs": blobs, "top": top});
+        if let Some((p, r)) = carried {
+            args.extend(["--profile".into(), p.into(), "--region".into(), r.into()]);
+            body["profile"] = p.into();
+            body["region"] = r.into();
+        }
+        let said = cli(&args);
+        if carried.is_none() {
+            let Said::Doc(d) = &said else { panic!("{args:?}: {said:?}") };
+            prop_assert!(d["tuples"].as_u64().unwrap() > 0);
+            prop_assert_eq!(d["top_talkers"].as_array().unwrap().len(), top);
+        }
+        prop_assert_eq!(said, post("/v1/flows/summary", &body), "{:?}", args);
+    }
+}
