@@ -613,19 +613,24 @@ impl Index {
         };
         let report = py
             .detach(|| {
-                let blobs = match blobs_json {
+                let run = |sources| {
+                    tagnet::ops::flows::summarize(
+                        &self.snap,
+                        &self.index,
+                        &self.info,
+                        sources,
+                        &params,
+                    )
+                };
+                match blobs_json {
                     Some(b) => {
                         let v = serde_json::from_slice(b)
                             .map_err(|e| tagnet::Error::json("flow_logs", &e, "flow-log blobs"))?;
-                        tagnet::ops::flows::blobs_of(&v)?
+                        let blobs = tagnet::ops::flows::blobs_of(&v)?;
+                        run(tagnet::ops::flows::sources_of_blobs(&blobs))
                     }
-                    None => Vec::new(),
-                };
-                let sources = match blobs_json {
-                    Some(_) => tagnet::ops::flows::sources_of_blobs(&blobs),
-                    None => tagnet::ops::flows::sources_of_paths(&paths)?,
-                };
-                tagnet::ops::flows::summarize(&self.snap, &self.index, &self.info, sources, &params)
+                    None => run(tagnet::ops::flows::sources_of_paths(&paths)?),
+                }
             })
             .map_err(tagnet_err)?;
         json_text(&report)
@@ -900,14 +905,7 @@ impl Index {
                         Some((deny, rules)) => {
                             let ours = tagnet::flowlog::verify::Verdict {
                                 access: d.access,
-                                rule: d.by.map_or(String::new(), |(hop, k)| {
-                                    let c = match hop {
-                                        tagnet::nsg::Hop::Subnet => subnet.as_ref(),
-                                        tagnet::nsg::Hop::Nic => nic.as_ref(),
-                                    }
-                                    .expect("the deciding NSG exists");
-                                    format!("{} {}", c.name, c.rules[k].1)
-                                }),
+                                rule: d.named(subnet.as_ref(), nic.as_ref()).qualified_rule(),
                             };
                             let logged = if deny[i] != 0 {
                                 Access::Deny

@@ -132,22 +132,10 @@ pub fn verdict(
     nic: Option<&CompiledNsg>,
     t: &Tuple,
 ) -> Option<Verdict> {
-    let f = t.flow()?;
-    let d = crate::nsg::decide(subnet, nic, &f);
-    let rule = match d.by {
-        Some((hop, i)) => {
-            let c = match hop {
-                crate::nsg::Hop::Subnet => subnet,
-                crate::nsg::Hop::Nic => nic,
-            }
-            .expect("the deciding NSG exists");
-            format!("{} {}", c.name, c.rules[i].1)
-        }
-        None => String::new(),
-    };
+    let v = crate::nsg::verdict(subnet, nic, &t.flow()?);
     Some(Verdict {
-        access: d.access,
-        rule,
+        access: v.access,
+        rule: v.qualified_rule(),
     })
 }
 

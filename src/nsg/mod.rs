@@ -20,16 +20,14 @@ pub mod read;
 use eval::ResolvedNsg;
 use model::{Flow, Verdict};
 
-/// The compiled verdict of a subnet and a NIC NSG.
+/// The compiled verdict of a subnet and a NIC NSG, with names: [`decide`], then
+/// [`Decision::named`]. (The naive model, [`eval::verdict_naive`], is kept apart as the oracle.)
 pub fn verdict(
     subnet: Option<&compile::CompiledNsg>,
     nic: Option<&compile::CompiledNsg>,
     f: &Flow,
 ) -> Verdict {
-    eval::chain(subnet, nic, f, |c, f| {
-        c.first(f)
-            .map(|i| (c.rules[i].0, c.name.as_str(), c.rules[i].1.clone()))
-    })
+    decide(subnet, nic, f).named(subnet, nic)
 }
 
 /// Which NSG of a subnet-and-NIC pair decided.
@@ -51,7 +49,32 @@ pub struct Decision {
     pub by: Option<(Hop, usize)>,
 }
 
-/// [`verdict`] without allocating: the same order and the same deciding rule.
+impl Decision {
+    /// The decision with the deciding NSG's name and rule path, given the NSGs it was made
+    /// with.
+    pub fn named(
+        self,
+        subnet: Option<&compile::CompiledNsg>,
+        nic: Option<&compile::CompiledNsg>,
+    ) -> Verdict {
+        let by = self.by.and_then(|(hop, i)| {
+            let c = match hop {
+                Hop::Subnet => subnet,
+                Hop::Nic => nic,
+            }?;
+            Some((c.name.clone(), c.rules.get(i)?.1.clone()))
+        });
+        let (nsg, rule) = by.unwrap_or_default();
+        Verdict {
+            access: self.access,
+            nsg,
+            rule,
+        }
+    }
+}
+
+/// The one evaluation of a subnet-and-NIC pair (inbound the subnet's NSG first, outbound the
+/// NIC's; a deny stops), without allocating, for batches of millions of flows.
 #[inline]
 pub fn decide(
     subnet: Option<&compile::CompiledNsg>,

@@ -246,6 +246,18 @@ pub struct Verdict {
     pub rule: String,
 }
 
+impl Verdict {
+    /// The deciding rule as flow logs are compared with it: `NSG securityRules/NAME` (empty
+    /// when no NSG applies).
+    pub fn qualified_rule(&self) -> String {
+        if self.nsg.is_empty() && self.rule.is_empty() {
+            String::new()
+        } else {
+            format!("{} {}", self.nsg, self.rule)
+        }
+    }
+}
+
 impl Flow {
     /// One flow line: CSV `direction,protocol,local_ip,local_port,remote_ip,remote_port` or an
     /// NDJSON object with those keys. `Ok(None)` for blank, comment and header lines.

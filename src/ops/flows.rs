@@ -3,7 +3,7 @@
 //! severity the configuration sets; error-severity drifts fail the command.
 //!
 //! A [`Verifier`] is built once from the request and turns each record into rows; the CLI
-//! streams them as blobs are read, the server and Python collect them with [`verify`].
+//! streams them as blobs are read, the server and Python collect them with [`verify()`].
 
 use super::SnapshotInfo;
 use crate::Snapshot;
@@ -622,13 +622,13 @@ pub fn summarize(
 }
 
 /// The sources of paths as the command reads them (folders walked, gzip read).
-pub fn sources_of_paths(paths: &[std::path::PathBuf]) -> Result<Vec<Source<'static>>> {
+pub fn sources_of_paths<'a>(paths: &[std::path::PathBuf]) -> Result<Vec<Source<'a>>> {
     Ok(crate::flowlog::read::inputs(paths)?
         .into_iter()
         .map(|i| {
             let origin = i.origin();
-            let open: Box<dyn FnOnce() -> Result<Reader<'static>> + Send> =
-                Box::new(move || crate::flowlog::read::open(&i));
+            let open: Box<dyn FnOnce() -> Result<Reader<'a>> + Send + 'a> =
+                Box::new(move || Ok(crate::flowlog::read::open(&i)? as Reader<'a>));
             (origin, open)
         })
         .collect())

@@ -18,6 +18,23 @@
 //! - [`nsg`]: an NSG scope; `nsg verify` and `nsg reach`.
 //! - [`udr`]: the routes forced tunneling needs.
 
+//!
+//! ## Vocabulary
+//!
+//! One word per concept, across the library, the commands and the endpoints:
+//! - **load** is a snapshot's: reading a service-tag file into a [`crate::Snapshot`]
+//!   ([`crate::load`]). Every other input is **read** (`nsg::read`, `check::read`,
+//!   `flowlog::read`).
+//! - **prefix** is an address range written `ADDRESS/LENGTH` ([`crate::text::prefix`]); `net`
+//!   appears only as `ipnet`'s type name.
+//! - **udr** is the plan of user-defined routes a set of tags needs ([`udr`], `tagnet udr`,
+//!   `GET /v1/udr`); **routes** is the route arithmetic under it ([`crate::routes`]) and the
+//!   commands on existing route tables (`routes audit`, [`audit`]).
+//! - A **decision** is what the NSG engine computes for a flow ([`crate::nsg::decide`], the
+//!   one evaluation); a **verdict** is a decision with its NSG and rule named
+//!   ([`crate::nsg::Decision::named`]); a **drift** is a logged decision that differs from
+//!   tagnet's ([`crate::flowlog::verify::drift_of`]).
+
 pub mod audit;
 pub mod catalog;
 pub mod check;

@@ -5,7 +5,7 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use tagnet::check::{Cx, Levels, check, read::load};
+use tagnet::check::{Cx, Levels, check, read::network as load};
 use tagnet::findings::{Finding, Severity};
 
 fn examples() -> PathBuf {

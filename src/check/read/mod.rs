@@ -81,8 +81,8 @@ pub fn documents(paths: &[PathBuf]) -> Result<Vec<(String, Vec<u8>)>> {
     Ok(docs)
 }
 
-/// Loads every input into one network.
-pub fn load(paths: &[PathBuf], parameters: Option<&Path>) -> Result<Network> {
+/// Reads every input into one network (files and folders, with an ARM parameters file).
+pub fn network(paths: &[PathBuf], parameters: Option<&Path>) -> Result<Network> {
     let given: Map<String, Value> = match parameters {
         Some(p) => {
             let (bytes, _) = crate::load::read_input(p)?;
