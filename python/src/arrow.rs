@@ -99,7 +99,7 @@ pub(crate) const NULL: u8 = 1;
 pub(crate) const INVALID: u8 = 2;
 
 pub(crate) fn parse_ip(b: &[u8]) -> Option<IpAddr> {
-    tagnet::flowlog::parse_ip_bytes(b.trim_ascii())
+    tagnet::text::address_fast(b.trim_ascii())
 }
 
 /// One chunk's lookup results.

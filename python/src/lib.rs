@@ -905,7 +905,7 @@ impl Index {
                         Some((deny, rules)) => {
                             let ours = tagnet::flowlog::verify::Verdict {
                                 access: d.access,
-                                rule: d.named(subnet.as_ref(), nic.as_ref()).qualified_rule(),
+                                rule: d.qualified_rule(subnet.as_ref(), nic.as_ref()),
                             };
                             let logged = if deny[i] != 0 {
                                 Access::Deny

@@ -262,26 +262,8 @@ fn count(text: &str, what: &str) -> Result<u64, String> {
         .map_err(|_| format!("{what} `{}` is not a count", crate::text::quoted(text)))
 }
 
-/// An IPv4 or IPv6 address; dotted quads take a fast path. The same answers as the standard
-/// parser (a unit test compares them).
-/// IPv4-mapped IPv6 (`::ffff:20.1.2.3`) is read as the IPv4 address, as `lookup` reads it.
-pub fn parse_ip(text: &str) -> Option<IpAddr> {
-    fast_ip(text).or_else(|| text.parse::<IpAddr>().ok().map(|a| a.to_canonical()))
-}
-
-/// [`parse_ip`] of bytes (an Arrow string's): no UTF-8 check on the fast path.
-pub fn parse_ip_bytes(b: &[u8]) -> Option<IpAddr> {
-    fast_ip_bytes(b).or_else(|| {
-        std::str::from_utf8(b)
-            .ok()?
-            .parse::<IpAddr>()
-            .ok()
-            .map(|a| a.to_canonical())
-    })
-}
-
 fn ip(text: &str, what: &str) -> Result<IpAddr, String> {
-    parse_ip(text).ok_or_else(|| {
+    crate::text::address_fast(text.as_bytes()).ok_or_else(|| {
         format!(
             "{what} `{}` is not an IP address",
             crate::text::quoted(text)
@@ -341,52 +323,6 @@ fn fields(text: &str) -> Result<([&str; 13], usize), String> {
         ));
     }
     Ok((f, n + 1))
-}
-
-/// A dotted-quad IPv4 address, as flow logs write them, without the general parser's cost;
-/// anything else goes to the standard parser (IPv6, and the errors).
-fn fast_ip(text: &str) -> Option<IpAddr> {
-    fast_ip_bytes(text.as_bytes())
-}
-
-fn fast_ip_bytes(b: &[u8]) -> Option<IpAddr> {
-    if b.len() < 7 || b.len() > 15 {
-        return None;
-    }
-    let mut octets = [0u8; 4];
-    let mut k = 0;
-    let mut val: u32 = 0;
-    let mut digits = 0;
-    for &c in b {
-        match c {
-            b'0'..=b'9' => {
-                // No leading zeros (as the standard parser), at most three digits.
-                if digits == 1 && val == 0 {
-                    return None;
-                }
-                val = val * 10 + u32::from(c - b'0');
-                digits += 1;
-                if digits > 3 || val > 255 {
-                    return None;
-                }
-            }
-            b'.' => {
-                if digits == 0 || k == 3 {
-                    return None;
-                }
-                octets[k] = val as u8;
-                k += 1;
-                val = 0;
-                digits = 0;
-            }
-            _ => return None,
-        }
-    }
-    if k != 3 || digits == 0 {
-        return None;
-    }
-    octets[3] = val as u8;
-    Some(IpAddr::V4(std::net::Ipv4Addr::from(octets)))
 }
 
 fn same_family(t: Tuple) -> Result<Tuple, String> {
@@ -583,31 +519,6 @@ mod tests {
         let (t, k) = parse_nsg("1487978545,10.2.0.4,13.67.143.118,44931,443,U,O,A", 0).unwrap();
         assert_eq!((k, t.protocol, t.state), (Kind::Nsg1, 17, State::None));
         assert!(parse_nsg("1487978545,10.2.0.4,13.67.143.118,44931,443,U,O,X", 0).is_err());
-    }
-
-    #[test]
-    fn fast_ipv4_parser_agrees_with_the_standard_one() {
-        let mut rng = synth::Rng::new(7);
-        let alphabet = b"0123456789.";
-        for _ in 0..200_000 {
-            let len = 1 + rng.below(16) as usize;
-            let s: String = (0..len)
-                .map(|_| alphabet[rng.below(alphabet.len() as u64) as usize] as char)
-                .collect();
-            let std: Option<IpAddr> = s.parse().ok();
-            assert_eq!(ip(&s, "x").ok(), std, "{s}");
-        }
-        for s in [
-            "1.2.3.4",
-            "255.255.255.255",
-            "0.0.0.0",
-            "01.2.3.4",
-            "1.2.3.256",
-            "1.2.3",
-            "1..2.3",
-        ] {
-            assert_eq!(ip(s, "x").ok(), s.parse().ok(), "{s}");
-        }
     }
 
     #[test]

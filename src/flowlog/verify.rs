@@ -132,10 +132,10 @@ pub fn verdict(
     nic: Option<&CompiledNsg>,
     t: &Tuple,
 ) -> Option<Verdict> {
-    let v = crate::nsg::verdict(subnet, nic, &t.flow()?);
+    let d = crate::nsg::decide(subnet, nic, &t.flow()?);
     Some(Verdict {
-        access: v.access,
-        rule: v.qualified_rule(),
+        access: d.access,
+        rule: d.qualified_rule(subnet, nic),
     })
 }
 

@@ -50,6 +50,20 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// The deciding NSG and rule, given the NSGs the decision was made with.
+    fn rule<'c>(
+        self,
+        subnet: Option<&'c compile::CompiledNsg>,
+        nic: Option<&'c compile::CompiledNsg>,
+    ) -> Option<(&'c str, &'c str)> {
+        let (hop, i) = self.by?;
+        let c = match hop {
+            Hop::Subnet => subnet,
+            Hop::Nic => nic,
+        }?;
+        Some((c.name.as_str(), c.rules.get(i)?.1.as_str()))
+    }
+
     /// The decision with the deciding NSG's name and rule path, given the NSGs it was made
     /// with.
     pub fn named(
@@ -57,19 +71,23 @@ impl Decision {
         subnet: Option<&compile::CompiledNsg>,
         nic: Option<&compile::CompiledNsg>,
     ) -> Verdict {
-        let by = self.by.and_then(|(hop, i)| {
-            let c = match hop {
-                Hop::Subnet => subnet,
-                Hop::Nic => nic,
-            }?;
-            Some((c.name.clone(), c.rules.get(i)?.1.clone()))
-        });
-        let (nsg, rule) = by.unwrap_or_default();
+        let (nsg, rule) = self.rule(subnet, nic).unwrap_or_default();
         Verdict {
             access: self.access,
-            nsg,
-            rule,
+            nsg: nsg.to_string(),
+            rule: rule.to_string(),
         }
+    }
+
+    /// The deciding rule as `NSG securityRules/NAME` (empty when no NSG applies), as
+    /// [`Verdict::qualified_rule`] writes it, in one allocation.
+    pub fn qualified_rule(
+        self,
+        subnet: Option<&compile::CompiledNsg>,
+        nic: Option<&compile::CompiledNsg>,
+    ) -> String {
+        self.rule(subnet, nic)
+            .map_or(String::new(), |(nsg, rule)| format!("{nsg} {rule}"))
     }
 }
 
