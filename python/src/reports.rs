@@ -206,7 +206,7 @@ impl Index {
     /// `flows verify --format json`, as JSON text: blobs as JSON text (one, a list, or
     /// `{"name": blob}`) or as paths of files and folders, read as the CLI reads them.
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (blobs_json, paths, nsg_json, nic_nsg_json, vnet, asgs, profile=None, region=None, all=false, deny=Vec::new(), warn=Vec::new(), allow=Vec::new()))]
+    #[pyo3(signature = (blobs_json, paths, nsg_json, nic_nsg_json, vnet, asgs, profile=None, region=None, all=false, deny=Vec::new(), warn=Vec::new(), allow=Vec::new(), skip_bad=false))]
     fn flows_verify_json(
         &self,
         py: Python<'_>,
@@ -222,6 +222,7 @@ impl Index {
         deny: Vec<String>,
         warn: Vec<String>,
         allow: Vec<String>,
+        skip_bad: bool,
     ) -> PyResult<String> {
         let scope = nsg_scope(nsg_json, nic_nsg_json, &vnet, &asgs)?;
         let levels = tagnet::findings::severity::Levels { deny, warn, allow }
@@ -231,6 +232,7 @@ impl Index {
             profile,
             region,
             all,
+            skip_bad,
         };
         let report = py
             .detach(|| {
@@ -329,7 +331,7 @@ impl Index {
     }
 
     /// `flows attribute --summary --format json`, as JSON text: blobs as JSON text or paths.
-    #[pyo3(signature = (blobs_json, paths, region=None, profile=None, top=10))]
+    #[pyo3(signature = (blobs_json, paths, region=None, profile=None, top=10, skip_bad=false))]
     fn flows_summary_json(
         &self,
         py: Python<'_>,
@@ -338,11 +340,13 @@ impl Index {
         region: Option<String>,
         profile: Option<String>,
         top: usize,
+        skip_bad: bool,
     ) -> PyResult<String> {
         let params = tagnet::ops::flows::SummaryParams {
             region,
             profile,
             top,
+            skip_bad,
         };
         let report = py
             .detach(|| {

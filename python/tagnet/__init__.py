@@ -413,6 +413,7 @@ class Index:
         deny: Sequence[str] = (),
         warn: Sequence[str] = (),
         allow: Sequence[str] = (),
+        skip_bad: bool = False,
     ) -> Dict[str, Any]:
         """``tagnet flows verify --format json``: logged flows re-evaluated with the NSGs;
         each drift a finding (``drift``, ``severity``), with the ``summary`` counts.
@@ -428,7 +429,7 @@ class Index:
                 None if nsg is None else _nsg_bytes(nsg),
                 None if nic_nsg is None else _nsg_bytes(nic_nsg),
                 _strings(vnet, "vnet"), _asgs(asgs), profile, region, bool(all),
-                _strings(deny, "deny"), _strings(warn, "warn"), _strings(allow, "allow"),
+                _strings(deny, "deny"), _strings(warn, "warn"), _strings(allow, "allow"), bool(skip_bad),
             )
         )
 
@@ -479,13 +480,16 @@ class Index:
         region: Optional[str] = None,
         profile: Optional[str] = None,
         top: int = 10,
+        skip_bad: bool = False,
     ) -> Dict[str, Any]:
         """``tagnet flows attribute --summary --format json``: what the logs talked to, by
         class, service, region and decision, with the top talkers. ``flow_logs`` as for
         :meth:`flows_verify`; with ``profile`` and ``region``, whether each group is carried by
         the profile's routes."""
         raw, paths = _flow_logs(flow_logs)
-        return json.loads(self._native.flows_summary_json(raw, paths, region, profile, _count(top)))
+        return json.loads(
+            self._native.flows_summary_json(raw, paths, region, profile, _count(top), bool(skip_bad))
+        )
 
     def routes_audit(
         self,

@@ -331,3 +331,16 @@ def test_flows_summary_is_the_same_answer(index, flow_dir, seed):
     if want[0] == "doc":
         blobs = {str(f): json.loads(f.read_text()) for f in sorted((flow_dir / kind).rglob("*.json"))}
         assert py(index.flows_summary, blobs, **kw) == want
+
+
+def test_region_without_profile_and_bad_tuples_are_refused(index, flow_dir, tmp_path):
+    with pytest.raises(tagnet.TagnetError, match="profile"):
+        index.flows_summary(str(flow_dir / "vnet"), region="westeurope")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"records":[{"time":"t","flowLogVersion":4,"flowRecords":{"flows":[{"aclID":"a","flowGroups":'
+                   '[{"rule":"r","flowTuples":["1663146003599,10.0.0.6,20.38.98.100,23956,443,6,O,B,NX,0,0,0,0",'
+                   '"1663146003599,10.0.0.6,20.38.98.100,23956,443,6,O,Q,NX,0,0,0,0"]}]}]}}]}')
+    with pytest.raises(tagnet.TagnetError, match="skip_bad="):
+        index.flows_summary(str(bad))
+    assert index.flows_summary(str(bad), skip_bad=True)["unreadable"] == 1
+    assert cli("flows", "attribute", "--summary", str(bad))[0] == "refused"

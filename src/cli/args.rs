@@ -298,6 +298,11 @@ pub struct NsgVerifyArgs {
     /// header is allowed) or NDJSON with those keys (`-`: standard input).
     #[arg(long, value_name = "FILE|-", conflicts_with_all = ["direction", "protocol", "local", "remote"])]
     pub flows: Option<std::path::PathBuf>,
+    /// Accept unreadable lines (or tuples): report them and go on with the rest, exit as if
+    /// they were not there. Without it, any unreadable one ends the run with exit 2 (a file of
+    /// garbage is never a pass).
+    #[arg(long)]
+    pub skip_bad: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -335,6 +340,11 @@ pub struct FlowsAttributeArgs {
     /// to the Internet under forced tunneling.
     #[arg(long, requires = "region")]
     pub profile: Option<String>,
+    /// Accept unreadable lines (or tuples): report them and go on with the rest, exit as if
+    /// they were not there. Without it, any unreadable one ends the run with exit 2 (a file of
+    /// garbage is never a pass).
+    #[arg(long)]
+    pub skip_bad: bool,
 }
 
 #[derive(Debug, Args)]
@@ -364,6 +374,11 @@ pub struct FlowsVerifyArgs {
     /// Every tuple with both verdicts, not only the ones that differ.
     #[arg(long)]
     pub all: bool,
+    /// Accept unreadable lines (or tuples): report them and go on with the rest, exit as if
+    /// they were not there. Without it, any unreadable one ends the run with exit 2 (a file of
+    /// garbage is never a pass).
+    #[arg(long)]
+    pub skip_bad: bool,
     #[command(flatten)]
     pub severity: SeverityArgs,
 }

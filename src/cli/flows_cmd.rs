@@ -19,6 +19,7 @@ const BAD_SHOWN: usize = 10;
 pub(super) struct BadLog {
     shown: usize,
     hidden: usize,
+    first: Option<Bad>,
 }
 
 impl BadLog {
@@ -26,9 +27,13 @@ impl BadLog {
         BadLog {
             shown: 0,
             hidden: 0,
+            first: None,
         }
     }
     fn push(&mut self, b: Bad) {
+        if self.first.is_none() {
+            self.first = Some(b.clone());
+        }
         if self.shown < BAD_SHOWN {
             eprintln!("tagnet: {b}: skipped");
             self.shown += 1;
@@ -48,12 +53,12 @@ impl BadLog {
 
 /// Reads one input: records are parsed and `map`ped on the thread pool while the next batch is
 /// read, and `each` gets the results on this thread in file order. The first error of `each`
-/// (a closed output) stops the read and is returned.
+/// (a closed output) stops the read and is returned. Also gives the first unreadable tuple.
 pub(super) fn stream<T: Send>(
     input: &Input,
     map: &(dyn Fn(Record) -> T + Sync),
     each: &mut dyn FnMut(T) -> Result<()>,
-) -> Result<Stats> {
+) -> Result<(Stats, Option<Bad>)> {
     let origin = input.origin();
     let reader = read::open(input)?;
     let mut log = BadLog::new();
@@ -74,22 +79,23 @@ pub(super) fn stream<T: Send>(
     log.finish(&origin);
     match failed {
         Some(e) => Err(e),
-        None => Ok(stats),
+        None => Ok((stats, log.first)),
     }
 }
 
-/// Exit 2 when not one tuple could be read from any input.
-pub(super) fn nothing_read(stats: &Stats, inputs: &[Input]) -> Result<()> {
-    if stats.tuples == 0 {
-        bail!(
-            "no readable flow tuple in {}",
-            inputs
-                .iter()
-                .map(Input::origin)
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
+/// What reading found, checked as every front end checks it: exit 2 when nothing could be
+/// read, or when a tuple could not be read and `--skip-bad` was not given.
+pub(super) fn check_read(
+    stats: &Stats,
+    inputs: &[Input],
+    skip_bad: bool,
+    first: Option<&Bad>,
+) -> Result<()> {
+    let mut tally = tagnet::ops::flows::Tally::default();
+    tally.read(stats);
+    let origins: Vec<String> = inputs.iter().map(Input::origin).collect();
+    tagnet::ops::flows::nothing_read(&tally, &origins)?;
+    tagnet::ops::flows::unreadable(&tally, skip_bad, first)?;
     Ok(())
 }
 
@@ -130,6 +136,7 @@ pub fn attribute(
             region: a.region.clone(),
             profile: a.profile.clone(),
             top: a.top,
+            skip_bad: a.skip_bad,
         };
         let sources = tagnet::ops::flows::sources_of_paths(&a.paths)?;
         let report = tagnet::ops::flows::summarize(snap, &index, &snap.info, sources, &params)?;
@@ -195,6 +202,7 @@ pub fn attribute(
         }
         let mut first = true;
         let mut wrote_header = false;
+        let mut first_bad = None;
         for input in &inputs {
             let st = stream(
                 input,
@@ -225,12 +233,19 @@ pub fn attribute(
                     Ok(())
                 },
             )?;
-            stats += st;
+            stats += st.0;
+            if first_bad.is_none() {
+                first_bad = st.1;
+            }
         }
-        nothing_read(&stats, &inputs)?;
+        if !wrote_header {
+            // Blobs without a tuple (an hour without traffic): the empty table.
+            out.write_all(&header)?;
+        }
         if format == Format::Json {
             out.write_all(if first { b"]}\n" } else { b"\n]}\n" })?;
         }
+        check_read(&stats, &inputs, a.skip_bad, first_bad.as_ref())?;
     }
     if !quiet {
         eprintln!("tagnet: {}", totals_line(&stats, inputs.len()));

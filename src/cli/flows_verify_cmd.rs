@@ -3,7 +3,7 @@
 
 use super::Status;
 use super::args::FlowsVerifyArgs;
-use super::flows_cmd::{endpoint, nothing_read, stream, totals_line};
+use super::flows_cmd::{check_read, endpoint, stream, totals_line};
 use super::render::{self, Format};
 use anyhow::{Result, bail};
 use std::fmt::Write as _;
@@ -60,6 +60,7 @@ pub fn verify(
         profile: a.profile.clone(),
         region: a.region.clone(),
         all: a.all,
+        skip_bad: a.skip_bad,
     };
     let verifier = Verifier::new(snap, &scope, &params, levels)?;
     let mut stats = Stats::default();
@@ -75,6 +76,7 @@ pub fn verify(
         _ => {}
     }
     let mut header_done = format != Format::Table;
+    let mut first_bad = None;
     for input in &inputs {
         let origin = input.origin();
         let st = stream(
@@ -97,8 +99,9 @@ pub fn verify(
                 if !header_done {
                     out.write_all(
                         format!(
-                            "{:<20} {:<24} {:<8} {:<5} {:<40} {:<40} {:<6} {:<36} {:<6} RULE\n",
+                            "{:<20} {:<8} {:<24} {:<8} {:<5} {:<40} {:<40} {:<6} {:<36} {:<6} RULE\n",
                             "DRIFT",
+                            "SEVERITY",
                             "TIME",
                             "DIR",
                             "PROTO",
@@ -120,10 +123,12 @@ pub fn verify(
                 Ok(())
             },
         )?;
-        stats += st;
+        stats += st.0;
+        if first_bad.is_none() {
+            first_bad = st.1;
+        }
     }
     tally.read(&stats);
-    nothing_read(&stats, &inputs)?;
     if format == Format::Json {
         writeln!(
             out,
@@ -136,6 +141,7 @@ pub fn verify(
         eprintln!("tagnet: {}", totals_line(&stats, inputs.len()));
         eprintln!("tagnet: {}", drift_line(&tally));
     }
+    check_read(&stats, &inputs, a.skip_bad, first_bad.as_ref())?;
     Ok(if tally.failing() {
         Status::NoMatch
     } else {
@@ -180,8 +186,9 @@ fn write_row(b: &mut String, format: Format, r: &DriftRow, not_first: bool) {
         _ => {
             let _ = writeln!(
                 b,
-                "{:<20} {:<24} {:<8} {:<5} {:<40} {:<40} {:<6} {:<36} {:<6} {}",
+                "{:<20} {:<8} {:<24} {:<8} {:<5} {:<40} {:<40} {:<6} {:<36} {:<6} {}",
                 if r.drift.is_empty() { "-" } else { r.drift },
+                r.severity.map_or("-".to_string(), |s| s.to_string()),
                 r.time,
                 r.direction.to_string(),
                 r.protocol,

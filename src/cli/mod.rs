@@ -48,6 +48,8 @@ pub fn flag_name(field: &str) -> String {
         "tags" => "--tag".into(),
         "only_tags" => "--only-tag".into(),
         "asgs" => "--asg".into(),
+        // The positional PATHs of the flows commands.
+        "flow_logs" => "the flow logs".into(),
         other => format!("--{}", other.replace('_', "-")),
     }
 }

@@ -185,13 +185,25 @@ fn read_flows(a: &NsgVerifyArgs) -> Result<Vec<FlowLine>> {
                 .par_iter()
                 .map(|&(no, l)| (no, parse_flow(l)))
                 .collect();
+            let mut bad = 0usize;
+            let mut first = None;
             for (no, r) in &parsed {
                 if let Err(e) = r {
+                    bad += 1;
+                    first.get_or_insert_with(|| format!("line {no}: {e}"));
                     eprintln!(
                         "tagnet: {origin}:{no}: {e}: skipped (`{}`)",
                         tagnet::text::quoted(lines[no - 1].1)
                     );
                 }
+            }
+            if bad > 0 && !a.skip_bad {
+                // A file of garbage is never a pass: refused before anything is verified.
+                bail!(
+                    "{origin}: {bad} of {} flow lines could not be read (the first: {}); fix them, or give --skip-bad to verify the rest",
+                    parsed.len(),
+                    first.unwrap_or_default()
+                );
             }
             parsed
         }

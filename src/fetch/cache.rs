@@ -28,6 +28,9 @@ pub struct Entry {
     /// The address it was downloaded from, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// What the server said identifies this version (for a conditional request next time).
+    #[serde(skip)]
+    pub validators: super::Validators,
 }
 
 /// The cache directory.
@@ -85,9 +88,8 @@ impl Cache {
                 };
                 let path = f.path();
                 let size = f.metadata().map_or(0, |m| m.len());
-                let source = std::fs::read_to_string(sidecar(&path))
-                    .ok()
-                    .map(|s| s.trim().to_string());
+                let side = std::fs::read_to_string(sidecar(&path)).unwrap_or_default();
+                let (source, validators) = read_sidecar(&side);
                 out.push(Entry {
                     cloud,
                     change_number,
@@ -95,6 +97,7 @@ impl Cache {
                     path,
                     size,
                     source,
+                    validators,
                 });
             }
         }
@@ -184,9 +187,47 @@ impl Cache {
             date: date.to_string(),
             size: bytes.len() as u64,
             source: source.map(String::from),
+            validators: super::Validators::default(),
             path,
         })
     }
+
+    /// Records the server's validators of a stored snapshot beside its source address.
+    pub fn set_validators(&self, entry: &Entry, v: &super::Validators) -> Result<()> {
+        let Some(src) = &entry.source else {
+            return Ok(());
+        };
+        let mut text = src.clone();
+        for (k, val) in [("etag", &v.etag), ("last-modified", &v.last_modified)] {
+            if let Some(val) = val {
+                // One line each: a header value holds no line break.
+                text.push_str(&format!("\n{k}: {}", val.replace(['\r', '\n'], " ")));
+            }
+        }
+        write_atomic(&sidecar(&entry.path), text.as_bytes()).map_err(|source| Error::Write {
+            path: entry.path.clone(),
+            source,
+        })
+    }
+}
+
+/// The sidecar's source address (its first line) and validators (`etag: …`,
+/// `last-modified: …` lines after it).
+fn read_sidecar(text: &str) -> (Option<String>, super::Validators) {
+    let mut lines = text.lines();
+    let source = lines
+        .next()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
+    let mut v = super::Validators::default();
+    for l in lines {
+        if let Some(e) = l.strip_prefix("etag: ") {
+            v.etag = Some(e.to_string());
+        } else if let Some(d) = l.strip_prefix("last-modified: ") {
+            v.last_modified = Some(d.to_string());
+        }
+    }
+    (source, v)
 }
 
 fn sidecar(path: &Path) -> PathBuf {

@@ -134,6 +134,41 @@ pub struct Body {
     pub url: String,
     /// The `Last-Modified` date as `YYYY-MM-DD`, when the server sent one.
     pub last_modified: Option<String>,
+    /// The validators the server sent (`ETag`, `Last-Modified` as written), for the next
+    /// conditional request.
+    pub validators: Validators,
+    /// The server answered 304 Not Modified to a conditional request (no bytes).
+    pub not_modified: bool,
+}
+
+/// What a server said identifies a version of a file: its `ETag` and `Last-Modified`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Validators {
+    /// `ETag`, as sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    /// `Last-Modified`, as sent (an HTTP date).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<String>,
+}
+
+impl Validators {
+    /// The request headers that ask for the file only when it changed.
+    pub fn conditional_headers(&self) -> Vec<(&'static str, &str)> {
+        let mut h = Vec::new();
+        if let Some(e) = &self.etag {
+            h.push(("If-None-Match", e.as_str()));
+        }
+        if let Some(d) = &self.last_modified {
+            h.push(("If-Modified-Since", d.as_str()));
+        }
+        h
+    }
+
+    /// Whether there is anything to ask with.
+    pub fn is_empty(&self) -> bool {
+        self.etag.is_none() && self.last_modified.is_none()
+    }
 }
 
 #[cfg(feature = "fetch")]
@@ -189,11 +224,26 @@ impl Http {
         let mut resp = req.send().map_err(|e| classify(url, &e))?;
         let status = resp.status();
         let final_url = resp.url().to_string();
-        let last_modified = resp
-            .headers()
-            .get(reqwest::header::LAST_MODIFIED)
-            .and_then(|v| v.to_str().ok())
-            .and_then(http_date);
+        let header = |name: reqwest::header::HeaderName| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let validators = Validators {
+            etag: header(reqwest::header::ETAG),
+            last_modified: header(reqwest::header::LAST_MODIFIED),
+        };
+        let last_modified = validators.last_modified.as_deref().and_then(http_date);
+        if status == reqwest::StatusCode::NOT_MODIFIED {
+            return Ok(Body {
+                bytes: Vec::new(),
+                url: final_url,
+                last_modified,
+                validators,
+                not_modified: true,
+            });
+        }
         if status.is_server_error() {
             return Err(Failure::Transient(format!("HTTP {status}")));
         }
@@ -261,6 +311,8 @@ impl Http {
             bytes: body,
             url: final_url,
             last_modified,
+            validators,
+            not_modified: false,
         })
     }
 }
@@ -526,13 +578,32 @@ pub fn fetch(
     let mut got = None;
     let mut gone = Vec::new();
     for url in &candidates {
-        if let Some(n) = &newest
-            && !req.force
-            && n.source.as_deref() == Some(redact(url).as_str())
+        let same = newest
+            .as_ref()
+            .filter(|n| !req.force && n.source.as_deref() == Some(redact(url).as_str()));
+        // Microsoft's page links each week's file under a new dated name, so the name it
+        // links already fetched is that week's file. Any other address (a mirror's fixed
+        // name, a SAS address) is asked again: conditionally when the server gave
+        // validators, else downloaded and compared by changeNumber.
+        if let Some(n) = same
+            && req.url.is_none()
+            && date_in_url(url).is_some()
         {
             return Ok(Fetched::UpToDate(n.clone()));
         }
-        match http.get(url, &[], progress) {
+        let headers = same
+            .map(|n| n.validators.conditional_headers())
+            .unwrap_or_default();
+        match http.get(url, &headers, progress) {
+            Ok(b) if b.not_modified => {
+                return match same {
+                    Some(n) => Ok(Fetched::UpToDate(n.clone())),
+                    None => Err(Error::Fetch {
+                        url: redact(url),
+                        message: "HTTP 304 Not Modified to a request that asked for the file unconditionally".into(),
+                    }),
+                };
+            }
             Ok(b) => {
                 got = Some((url.clone(), b));
                 break;
@@ -553,11 +624,16 @@ pub fn fetch(
     };
     let bytes = body.bytes;
     let snap = crate::load::from_slice(&bytes, &redact(&url))?;
+    let validators = body.validators;
     verify(&snap, req.cloud, newest.as_ref(), req.force, &url)?;
     if let Some(n) = &newest
         && n.change_number == snap.change_number()
         && !req.force
     {
+        // The same week: keep what the server said about it for the next conditional request.
+        if n.source.as_deref() == Some(redact(&url).as_str()) && n.validators != validators {
+            cache.set_validators(n, &validators)?;
+        }
         return Ok(Fetched::UpToDate(n.clone()));
     }
     // The date: from the file's name as Microsoft gives it, else the server's Last-Modified,
@@ -573,6 +649,9 @@ pub fn fetch(
         Some(&redact(&url)),
         req.keep,
     )?;
+    if !validators.is_empty() {
+        cache.set_validators(&entry, &validators)?;
+    }
     Ok(Fetched::Stored(entry))
 }
 

@@ -57,8 +57,8 @@ pub fn read_input(path: &Path) -> Result<(Vec<u8>, String)> {
     Ok((decode_text(bytes, &origin)?, origin))
 }
 
-/// Skips a UTF-8 byte-order mark (Windows editors and PowerShell write one), and refuses
-/// UTF-16 (what Windows PowerShell 5.1's `>` writes) with the command that converts it.
+/// Decompresses gzip, skips a UTF-8 byte-order mark (Windows editors and PowerShell write
+/// one), and refuses UTF-16 (what Windows PowerShell 5.1's `>` writes) with the command that converts it.
 ///
 /// ```
 /// let b = tagnet::load::decode_text(b"\xef\xbb\xbf{}".to_vec(), "x").unwrap();
@@ -66,6 +66,21 @@ pub fn read_input(path: &Path) -> Result<(Vec<u8>, String)> {
 /// assert!(tagnet::load::decode_text(b"\xff\xfe{\x00".to_vec(), "x").unwrap_err().to_string().contains("UTF-16"));
 /// ```
 pub fn decode_text(mut bytes: Vec<u8>, origin: &str) -> Result<Vec<u8>> {
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        // Gzip (`ServiceTags_Public_….json.gz`, a compressed body): read through, at most
+        // 1 GiB out (a snapshot is 4 MB; a bomb is refused).
+        use std::io::Read;
+        let mut out = Vec::with_capacity(bytes.len() * 8);
+        flate2::read::MultiGzDecoder::new(bytes.as_slice())
+            .take(1 << 30)
+            .read_to_end(&mut out)
+            .map_err(|e| Error::Invalid {
+                origin: origin.to_string(),
+                message: format!("the gzip data cannot be decompressed: {e}"),
+                hint: "give the file as downloaded (JSON), or a complete .gz of it".into(),
+            })?;
+        return decode_text(out, origin);
+    }
     if bytes.starts_with(&[0xef, 0xbb, 0xbf]) {
         bytes.drain(..3);
         return Ok(bytes);

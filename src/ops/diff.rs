@@ -34,6 +34,8 @@ pub struct DiffReport {
     /// Warnings about the pair (different clouds, the older one given as new).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The snapshot the report is about (the new one), as every report names it.
+    pub snapshot: super::SnapshotInfo,
 }
 
 impl DiffReport {
@@ -48,7 +50,13 @@ impl DiffParams {
     /// yet published).
     pub fn region_codes(&self, old: &Snapshot, new: &Snapshot) -> Result<Vec<String>> {
         let mut out = Vec::new();
-        for r in self.regions.iter().filter(|r| !r.trim().is_empty()) {
+        // `a,b` is two regions in every front end (as `--region a,b`).
+        for r in self
+            .regions
+            .iter()
+            .flat_map(|r| r.split(','))
+            .filter(|r| !r.trim().is_empty())
+        {
             out.push(match new.resolve_region(r) {
                 Ok(code) => code.to_string(),
                 Err(e) => old.resolve_region(r).map_err(|_| e)?.to_string(),
@@ -110,6 +118,7 @@ pub fn changes(
         diff,
         impact,
         warnings,
+        snapshot: new_info.clone(),
     })
 }
 

@@ -28,6 +28,8 @@ pub struct VerifyParams {
     pub region: Option<String>,
     /// Every verified tuple is a row, not only drifts.
     pub all: bool,
+    /// Unreadable tuples are reported and the rest verified; without it they refuse the run.
+    pub skip_bad: bool,
 }
 
 /// One row: a drift, or with `all` a verified tuple without one (`drift` empty).
@@ -142,6 +144,7 @@ pub struct Verifier {
     /// Each drift's severity after the levels (`None`: allowed, not reported).
     levels: [Option<Severity>; 3],
     all: bool,
+    skip_bad: bool,
 }
 
 impl Verifier {
@@ -179,7 +182,13 @@ impl Verifier {
                     "needs «region»: the profile's regional tags are read there",
                 ));
             }
-            _ => Vec::new(),
+            (None, Some(_)) => {
+                return Err(Error::field(
+                    "region",
+                    "is the region of «profile»'s tags: give a profile with it",
+                ));
+            }
+            (None, None) => Vec::new(),
         };
         let r = scope.resolve(snap)?;
         Ok(Verifier {
@@ -189,6 +198,7 @@ impl Verifier {
             levels: [Drift::Verdict, Drift::Rule, Drift::RequiredDenied]
                 .map(|d| levels.severity_of(d.code())),
             all: params.all,
+            skip_bad: params.skip_bad,
         })
     }
 
@@ -314,9 +324,31 @@ pub fn requirement_text(r: &Required) -> String {
     )
 }
 
-/// Refuses a read that found not one tuple (a wrong file is not a clean pass).
+/// Refuses a read with unreadable tuples or records unless they are accepted (`skip_bad`):
+/// a blob of garbage is never a pass. `first` is the first one, named in the message.
+pub fn unreadable(
+    tally: &Tally,
+    skip_bad: bool,
+    first: Option<&crate::flowlog::read::Bad>,
+) -> Result<()> {
+    if tally.unreadable == 0 || skip_bad {
+        return Ok(());
+    }
+    Err(Error::field(
+        "flow_logs",
+        format!(
+            "hold {} unreadable tuple(s) or record(s){} among {} read; fix the input, or give «skip_bad» to go on with the rest",
+            tally.unreadable,
+            first.map_or(String::new(), |b| format!(" (the first: {b})")),
+            tally.tuples
+        ),
+    ))
+}
+
+/// Refuses a read that found not one tuple and could not read something (a wrong file is not
+/// a clean pass); blobs that are empty (`{"records": []}`, an hour without traffic) are empty.
 pub fn nothing_read(tally: &Tally, origins: &[String]) -> Result<()> {
-    if tally.tuples == 0 {
+    if tally.tuples == 0 && tally.unreadable > 0 {
         return Err(Error::field(
             "flow_logs",
             format!(
@@ -362,6 +394,7 @@ fn verify_readers<'a>(
     let mut records = Vec::new();
     let mut tally = Tally::default();
     let mut origins = Vec::new();
+    let mut first_bad = None;
     for r in readers {
         let (origin, reader) = r?;
         let stats = crate::flowlog::read::read(
@@ -375,12 +408,15 @@ fn verify_readers<'a>(
                         .map(DriftRow::into_owned),
                 )
             },
-            &mut |_| {},
+            &mut |b| {
+                first_bad.get_or_insert(b);
+            },
         );
         tally.read(&stats);
         origins.push(origin);
     }
     nothing_read(&tally, &origins)?;
+    unreadable(&tally, verifier.skip_bad, first_bad.as_ref())?;
     Ok(VerifyReport {
         snapshot: info.clone(),
         records,
@@ -421,6 +457,8 @@ pub struct SummaryParams {
     pub profile: Option<String>,
     /// How many top talkers.
     pub top: usize,
+    /// Unreadable tuples are reported and the rest summed; without it they refuse the run.
+    pub skip_bad: bool,
 }
 
 /// One group of the summary.
@@ -548,7 +586,13 @@ pub fn summarize(
                 "needs «region»: a profile's routes are regional",
             ));
         }
-        _ => None,
+        (Some(_), None) => {
+            return Err(Error::field(
+                "region",
+                "is the region of «profile»'s routes: give a profile with it",
+            ));
+        }
+        (None, None) => None,
     };
     let with_carried = carried.is_some();
     let at = Attributor::new(snap, index, carried);
@@ -576,6 +620,7 @@ pub fn summarize(
         bad.extend(b);
     }
     nothing_read(&tally, &origins)?;
+    unreadable(&tally, params.skip_bad, bad.first())?;
     let mut sum = Summary::default();
     for part in shelf.into_inner().expect("no panic holds the shelf") {
         sum.merge(part);

@@ -54,13 +54,15 @@ pub(super) async fn tag_prefixes(
 }
 
 /// `GET /v1/info`: what the snapshot holds, as `tagnet info --format json`.
-pub(super) async fn info(State(app): State<Arc<App>>) -> ApiResult {
+pub(super) async fn info(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> ApiResult {
+    known_keys(&pairs(&q), &[])?;
     let l = app.current();
     Ok(axum::Json(crate::ops::catalog::info(&l.snap, &l.index, &l.info)).into_response())
 }
 
 /// `GET /v1/regions`: one record per region code, as `tagnet regions --format json`.
-pub(super) async fn regions(State(app): State<Arc<App>>) -> ApiResult {
+pub(super) async fn regions(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> ApiResult {
+    known_keys(&pairs(&q), &[])?;
     let l = app.current();
     let recs = crate::ops::catalog::regions(&l.snap);
     Ok(axum::Json(crate::ops::Records {

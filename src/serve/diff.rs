@@ -10,12 +10,12 @@ pub(super) async fn diff(
 ) -> ApiResult {
     let p = pairs(&q);
     known_keys(&p, &["tag", "region", "service"])?;
+    // Repeated or `a,b`, as the command's repeated flags and `--region a,b`; an empty value
+    // is a name the library refuses, as `--tag ''` is.
     let all = |key: &str| -> Vec<String> {
         p.iter()
             .filter(|(k, _)| k == key)
-            .flat_map(|(_, v)| v.split(','))
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
+            .map(|(_, v)| v.clone())
             .collect()
     };
     let params = crate::ops::diff::DiffParams {

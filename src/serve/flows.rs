@@ -18,6 +18,7 @@ pub(super) async fn verify(State(app): State<Arc<App>>, body: Bytes) -> ApiResul
             profile: text("profile")?,
             region: text("region")?,
             all: boolean(&body, "all")?,
+            skip_bad: boolean(&body, "skip_bad")?,
         };
         let levels = levels_of(&body)?;
         let verifier = crate::ops::flows::Verifier::new(&l2.snap, &scope, &params, levels)
@@ -35,7 +36,7 @@ pub(super) async fn verify(State(app): State<Arc<App>>, body: Bytes) -> ApiResul
 
 /// `POST /v1/flows/summary`: what the blobs talked to, as `flows attribute --summary`.
 pub(super) async fn summary(State(app): State<Arc<App>>, body: Bytes) -> ApiResult {
-    const KEYS: [&str; 4] = ["flow_logs", "region", "profile", "top"];
+    const KEYS: [&str; 5] = ["flow_logs", "region", "profile", "top", "skip_bad"];
     let (_, report) = blocking_json(&app, body, |l2, body| {
         let Some(obj) = body.as_object() else {
             return Err(ApiError::unprocessable(
@@ -68,6 +69,7 @@ pub(super) async fn summary(State(app): State<Arc<App>>, body: Bytes) -> ApiResu
             region: text("region")?,
             profile: text("profile")?,
             top,
+            skip_bad: boolean(&body, "skip_bad")?,
         };
         crate::ops::flows::summarize(
             &l2.snap,

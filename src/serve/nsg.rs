@@ -5,10 +5,11 @@ use super::*;
 /// `{"nsg": NSG JSON, "nic_nsg": …, "vnet": ["10.0.0.0/16"], "asgs": {"web": ["10.0.1.4"]}}`:
 /// the scope of `nsg verify` and `nsg reach`.
 pub(super) fn nsg_scope(body: &Value) -> Result<crate::ops::nsg::Scope, ApiError> {
-    const KEYS: [&str; 16] = [
+    const KEYS: [&str; 17] = [
         "nsg",
         "flow_logs",
         "all",
+        "skip_bad",
         "nic_nsg",
         "vnet",
         "asgs",

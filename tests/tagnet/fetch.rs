@@ -25,6 +25,8 @@ enum Reply {
     Redirect(String),
     /// Send the body a little at a time, `pause` between pieces.
     Trickle(Vec<u8>, Duration),
+    /// The body with an `ETag`; 304 Not Modified when the request sends `If-None-Match` with it.
+    Tagged(Vec<u8>, String),
 }
 
 type Routes = Arc<Mutex<HashMap<String, Vec<Reply>>>>;
@@ -130,6 +132,21 @@ fn handle(
                 std::thread::sleep(pause);
             }
             Ok(())
+        }
+        Reply::Tagged(body, etag) => {
+            let asked = text.lines().any(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("if-none-match: ")
+                    .is_some_and(|v| v.trim() == etag.to_ascii_lowercase())
+            });
+            if asked {
+                s.write_all(
+                    format!("HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\nConnection: close\r\n\r\n").as_bytes(),
+                )
+            } else {
+                s.write_all(format!("HTTP/1.1 200 OK\r\nETag: {etag}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).as_bytes())
+                    .and_then(|_| s.write_all(&body))
+            }
         }
         Reply::Redirect(to) => s.write_all(
             format!("HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").as_bytes(),
@@ -952,4 +969,84 @@ fn cache_choice_is_never_ambiguous() {
         .assert()
         .code(0)
         .stdout(predicates::str::contains(",Public,"));
+}
+
+/// A mirror under a fixed name (or a SAS address whose signature changes) is asked again on
+/// every fetch: a new week there is fetched, never answered "up to date" from the address
+/// alone; with an `ETag`, the question is a conditional request and a 304 is "up to date".
+#[test]
+fn a_fixed_name_mirror_is_asked_every_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    const MIRROR: &str = "/mirror/ServiceTags_Public.json";
+    const TAGGED: &str = "/tagged/ServiceTags_Public.json";
+    let server = serve(vec![
+        (
+            MIRROR,
+            vec![
+                Reply::Ok(snapshot("Public", 42)),
+                Reply::Ok(snapshot("Public", 42)),
+                Reply::Ok(snapshot("Public", 43)),
+            ],
+        ),
+        (
+            TAGGED,
+            vec![Reply::Tagged(snapshot("Public", 44), "\"v44\"".into())],
+        ),
+    ]);
+    let fetch = |url: &str| {
+        tagnet(&cache, &server)
+            .args(["fetch", "--url", url])
+            .output()
+            .unwrap()
+    };
+    let changes = || -> Vec<u64> {
+        let out = tagnet(&cache, &server)
+            .args(["snapshots", "--format", "json"])
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["change_number"].as_u64().unwrap())
+            .collect()
+    };
+    let mirror = format!("{}{MIRROR}", server.base);
+    assert!(fetch(&mirror).status.success());
+    assert_eq!(changes(), [42]);
+    // Same week again: the server is asked, the answer is "up to date".
+    let out = fetch(&mirror);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("up to date"));
+    assert_eq!(server.hits(MIRROR), 2);
+    // A new week under the same name is fetched.
+    assert!(fetch(&mirror).status.success());
+    assert_eq!(server.hits(MIRROR), 3);
+    assert_eq!(changes(), [42, 43]);
+    // A SAS address whose signature changes is the same file: asked again too.
+    server.set(MIRROR, vec![Reply::Ok(snapshot("Public", 45))]);
+    assert!(fetch(&format!("{mirror}?sv=2025&sig=abc")).status.success());
+    assert_eq!(changes().last(), Some(&45));
+    // With an ETag: the second fetch is a conditional request, answered 304.
+    let tagged = format!("{}{TAGGED}", server.base);
+    server.set(
+        TAGGED,
+        vec![Reply::Tagged(snapshot("Public", 46), "\"v46\"".into())],
+    );
+    assert!(fetch(&tagged).status.success());
+    assert_eq!(changes().last(), Some(&46));
+    let out = fetch(&tagged);
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("up to date"),
+        "{out:?}"
+    );
+    assert_eq!(server.hits(TAGGED), 2);
+    // The next week, a new ETag: fetched.
+    server.set(
+        TAGGED,
+        vec![Reply::Tagged(snapshot("Public", 47), "\"v47\"".into())],
+    );
+    assert!(fetch(&tagged).status.success());
+    assert_eq!(changes().last(), Some(&47));
 }

@@ -501,12 +501,22 @@ fn bad_flow_logs_are_reported_and_the_run_goes_on() {
     std::fs::write(d.join("a.json"), good).unwrap();
     std::fs::write(d.join("b.json"), &good[..good.len() - 30]).unwrap();
     std::fs::write(d.join("c.json"), "hello").unwrap();
-    let out = tagnet()
+    // Unreadable tuples are reported and, without --skip-bad, end the run with exit 2 (a
+    // folder of garbage is never a pass); the readable rows are still written.
+    let refused = tagnet()
         .args(["flows", "attribute", "--format", "csv"])
         .arg(d)
         .output()
         .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--skip-bad"));
+    let out = tagnet()
+        .args(["flows", "attribute", "--format", "csv", "--skip-bad"])
+        .arg(d)
+        .output()
+        .unwrap();
     assert!(out.status.success());
+    assert_eq!(out.stdout, refused.stdout);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("a.json: records[0], tuple 1: flow state `Q` is none of B, C, E, D"),
@@ -549,11 +559,104 @@ fn bad_flow_logs_are_reported_and_the_run_goes_on() {
         .arg(d.join("a.json"))
         .assert()
         .code(2);
-    // From standard input.
+    // From standard input (its second tuple is unreadable: accepted with --skip-bad).
     tagnet()
-        .args(["flows", "attribute", "--format", "csv", "-"])
+        .args(["flows", "attribute", "--format", "csv", "--skip-bad", "-"])
         .write_stdin(good)
         .assert()
         .success()
         .stdout(predicate::str::contains("20.38.98.100"));
+}
+
+/// What Azure and archives really hold: an hour without traffic (`{"records": []}`) is empty,
+/// not an error; compressed blobs in a folder are read; unreadable flow lines of `nsg verify
+/// --flows` refuse the run unless `--skip-bad`.
+#[test]
+fn empty_hours_gzip_blobs_and_bad_lines() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let good = r#"{"records":[{"time":"t","flowLogVersion":4,"flowRecords":{"flows":[{"aclID":"a","flowGroups":[{"rule":"r","flowTuples":["1663146003599,10.0.0.6,20.38.98.100,23956,443,6,O,B,NX,0,0,0,0"]}]}]}}]}"#;
+    let hour = d.join("y=2026/m=12/d=01/h=00/m=00/macAddress=00AA/");
+    std::fs::create_dir_all(&hour).unwrap();
+    std::fs::write(hour.join("PT1H.json"), r#"{"records": []}"#).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(good.as_bytes()).unwrap();
+    let next = d.join("y=2026/m=12/d=01/h=01/m=00/macAddress=00AA/");
+    std::fs::create_dir_all(&next).unwrap();
+    std::fs::write(next.join("PT1H.json.gz"), gz.finish().unwrap()).unwrap();
+    // The empty hour alone: an empty table, exit 0.
+    let out = tagnet()
+        .args(["flows", "attribute", "--format", "csv"])
+        .arg(hour.join("PT1H.json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    let out = tagnet()
+        .args(["flows", "attribute", "--format", "json"])
+        .arg(hour.join("PT1H.json"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["records"], serde_json::json!([]));
+    // The folder: the gzip blob's tuple is read.
+    let out = tagnet()
+        .args(["flows", "attribute", "--format", "csv"])
+        .arg(d)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("20.38.98.100"));
+    // nsg verify --flows with 4 of 6 lines bad: exit 2, nothing verified; --skip-bad verifies
+    // the rest.
+    let nsg = d.join("nsg.json");
+    std::fs::write(&nsg, NSG).unwrap();
+    let flows = d.join("flows.csv");
+    std::fs::write(
+        &flows,
+        "inbound,tcp,10.0.0.4,29876,40.74.1.1,5000\nnonsense\ninbound,tcp,10.0.0.4\noutbound,tcp,10.0.0.4,5000,x,443\ninbound,tcp,10.0.0.4,22,1.2.3.4,5000,extra\ninbound,tcp,10.0.0.4,44224,1.2.3.4,5000\n",
+    )
+    .unwrap();
+    let out = tagnet()
+        .args(["nsg", "verify", "--vnet", "10.0.0.0/16", "--nsg"])
+        .arg(&nsg)
+        .arg("--flows")
+        .arg(&flows)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("4 of 6 flow lines") && err.contains("--skip-bad"),
+        "{err}"
+    );
+    let out = tagnet()
+        .args([
+            "nsg",
+            "verify",
+            "--skip-bad",
+            "--format",
+            "csv",
+            "--vnet",
+            "10.0.0.0/16",
+            "--nsg",
+        ])
+        .arg(&nsg)
+        .arg("--flows")
+        .arg(&flows)
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(2));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 3);
 }

@@ -119,7 +119,7 @@ impl Input {
     }
 }
 
-/// The files that paths name: files as given, folders walked for `*.json` (the storage
+/// The files that paths name: files as given, folders walked for `*.json` and `*.json.gz` (the storage
 /// account's `…/y=/m=/d=/h=/m=/macAddress=/PT1H.json` layout), sorted by path so the hours come
 /// in order; `-` is standard input.
 pub fn inputs(paths: &[PathBuf]) -> Result<Vec<Input>> {
@@ -156,6 +156,15 @@ pub fn inputs(paths: &[PathBuf]) -> Result<Vec<Input>> {
     Ok(out)
 }
 
+/// `*.json`, or `*.json.gz` (blobs archived compressed).
+fn is_blob_name(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    name.ends_with(".json") || name.ends_with(".json.gz")
+}
+
 fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
     let rd = std::fs::read_dir(dir).map_err(|source| Error::Read {
         path: dir.to_path_buf(),
@@ -173,24 +182,35 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
         })?;
         if ft.is_dir() {
             walk(&path, found)?;
-        } else if path
-            .extension()
-            .is_some_and(|x| x.eq_ignore_ascii_case("json"))
-        {
+        } else if is_blob_name(&path) {
             found.push(path);
         }
     }
     Ok(())
 }
 
-/// Opens an input for [`read`]. An unreadable file is an error (exit 2); what is in it is not.
+/// Opens an input for [`read`]; gzip (`PT1H.json.gz`, as archived blobs are kept) is
+/// decompressed as it streams. An unreadable file is an error (exit 2); what is in it is not.
 pub fn open(input: &Input) -> Result<Box<dyn Read + Send>> {
-    Ok(match input {
+    let path = match input {
+        Input::Stdin => PathBuf::from("<stdin>"),
+        Input::File(p) => p.clone(),
+    };
+    let raw: Box<dyn Read + Send> = match input {
         Input::Stdin => Box::new(std::io::stdin()),
         Input::File(p) => Box::new(std::fs::File::open(p).map_err(|source| Error::Read {
             path: p.clone(),
             source,
         })?),
+    };
+    let mut r = std::io::BufReader::with_capacity(1 << 16, raw);
+    let gzip = std::io::BufRead::fill_buf(&mut r)
+        .map_err(|source| Error::Read { path, source })?
+        .starts_with(&[0x1f, 0x8b]);
+    Ok(if gzip {
+        Box::new(flate2::read::MultiGzDecoder::new(r))
+    } else {
+        Box::new(r)
     })
 }
 
