@@ -555,3 +555,64 @@ fn inputs_without_resources_are_errors() {
             .stderr(predicate::str::contains(says));
     }
 }
+
+/// A value that cannot be read is never read as absent (AKS's default is not assumed for it):
+/// an object where a prefix belongs is a `bad-value`; a Key Vault reference in a parameters
+/// file is a `cannot-evaluate`, named.
+#[test]
+fn unreadable_values_are_findings_not_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = examples().join("aks-service-cidr-overlap/network.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(src).unwrap()).unwrap();
+    for r in doc.as_array_mut().unwrap() {
+        if r["type"].as_str().unwrap().ends_with("managedClusters") {
+            r["networkProfile"]["serviceCidr"] = serde_json::json!({"a": 1});
+        }
+    }
+    let f = dir.path().join("net.json");
+    std::fs::write(&f, doc.to_string()).unwrap();
+    let out = tagnet()
+        .args(["check", "--format", "json"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let codes: Vec<&str> = v["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"bad-value"), "{codes:?}");
+    assert_eq!(out.status.code(), Some(1));
+    // The template with serviceCidr from a parameter given as a Key Vault reference.
+    let tsrc = examples().join("as-arm/aks-service-cidr-overlap/template.json");
+    let mut t: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tsrc).unwrap()).unwrap();
+    t["parameters"]["serviceCidr"] = serde_json::json!({"type": "string"});
+    for r in t["resources"].as_array_mut().unwrap() {
+        if r["type"].as_str().unwrap().ends_with("managedClusters") {
+            r["properties"]["networkProfile"]["serviceCidr"] = "[parameters('serviceCidr')]".into();
+        }
+    }
+    let tf = dir.path().join("template.json");
+    std::fs::write(&tf, t.to_string()).unwrap();
+    let pf = dir.path().join("params.json");
+    std::fs::write(&pf, r#"{"parameters": {"serviceCidr": {"reference": {"keyVault": {"id": "/subscriptions/x/resourceGroups/r/providers/Microsoft.KeyVault/vaults/kv"}, "secretName": "s"}}}}"#).unwrap();
+    let out = tagnet()
+        .args(["check", "--format", "json", "--parameters"])
+        .arg(&pf)
+        .arg(&tf)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let msgs: Vec<String> = v["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["code"] == "cannot-evaluate")
+        .map(|r| r["message"].as_str().unwrap().to_string())
+        .collect();
+    assert!(msgs.iter().any(|m| m.contains("Key Vault")), "{v}");
+}

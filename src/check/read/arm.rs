@@ -369,8 +369,23 @@ impl Parser<'_> {
                         .map(|(_, v)| v.clone())
                 };
                 if let Some(v) = find(self.scope.given) {
-                    // A parameters file wraps each value as {"value": …}.
-                    return Ok(v.get("value").cloned().unwrap_or(v));
+                    // A parameters file wraps each value as {"value": …}; a Key Vault
+                    // reference is resolved when Azure deploys, not here.
+                    if let Some(x) = v.get("value") {
+                        return Ok(x.clone());
+                    }
+                    if v.get("reference").is_some() {
+                        return Err(format!(
+                            "parameter `{n}` is a Key Vault reference, resolved only when Azure deploys the template"
+                        ));
+                    }
+                    if v.as_object().is_some_and(|o| o.is_empty()) {
+                        return Err(format!(
+                            "parameter `{n}` is given as {{}} in the parameters file, with no `value`"
+                        ));
+                    }
+                    // A bare parameters object (`{"name": value}`).
+                    return Ok(v);
                 }
                 let decl = find(self.scope.parameters)
                     .ok_or_else(|| format!("parameter `{n}` is not declared"))?;

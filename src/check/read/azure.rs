@@ -572,6 +572,28 @@ fn map_cluster(net: &mut Network, v: &Value, m: Meta) {
     let overlay = get("networkPluginMode").is_some_and(|x| x.eq_ignore_ascii_case("overlay"));
     // AKS's defaults apply to what a definition leaves out (not to what cannot be evaluated).
     let mut defaulted = Vec::new();
+    // A field given as something no text can be read from (an object, a list, a boolean) is a
+    // bad value, not an absent one: AKS's default is not assumed for it.
+    let wrong_type = |k: &str| {
+        np.and_then(|p| field(p, k))
+            .filter(|x| !x.is_null() && !is_unevaluated(x) && text(Some(x)).is_none())
+            .map(|x| {
+                Finding::new(
+                    crate::findings::Code::BadValue,
+                    at.resource,
+                    format!(
+                        "{}: {k} is `{}`, not text AKS reads",
+                        at.origin,
+                        crate::text::quoted(&x.to_string())
+                    ),
+                )
+            })
+    };
+    for k in ["serviceCidr", "podCidr", "dockerBridgeCidr", "dnsServiceIP"] {
+        if let Some(f) = wrong_type(k) {
+            net.problems.push(f);
+        }
+    }
     let mut cidr = |k: &str, default: Option<&str>| match get(k) {
         Some(t) => prefix(net, &at, k, &t),
         None if !given(k) => default.map(|d| {
