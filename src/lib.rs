@@ -37,6 +37,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod arm;
 pub mod check;
 pub mod diff;
 pub mod error;

@@ -19,7 +19,7 @@ impl Index {
         asgs: std::collections::BTreeMap<String, Vec<String>>,
         direction: String,
         protocol: String,
-        port: u16,
+        port: Option<u16>,
         local: Option<String>,
     ) -> PyResult<String> {
         let scope = nsg_scope(nsg_json, nic_nsg_json, &vnet, &asgs)?;

@@ -529,14 +529,15 @@ class Index:
         nsg: Optional[Union[str, bytes, "os.PathLike[str]"]],
         direction: str,
         protocol: str,
-        port: int = 0,
+        port: Optional[int] = None,
         *,
         nic_nsg: Optional[Union[str, bytes, "os.PathLike[str]"]] = None,
         vnet: Sequence[str] = (),
         asgs: Optional[Dict[str, Sequence[str]]] = None,
         local: Optional[str] = None,
     ) -> Dict[str, Any]:
-        """``tagnet nsg reach --format json``: the exact remote addresses allowed."""
+        """``tagnet nsg reach --format json``: the exact remote addresses allowed. ``port`` is
+        needed with Tcp and Udp (the local port inbound, the remote port outbound)."""
         return json.loads(
             self._native.reach_json(
                 None if nsg is None else _nsg_bytes(nsg),

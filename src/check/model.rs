@@ -24,16 +24,7 @@ pub fn key_of(reference: &str) -> String {
 
 /// The key of a resource given its type (`Microsoft.Network/virtualNetworks/subnets`) and
 /// name path (`vnet/compute`).
-pub fn key_from(kind: &str, name: &str) -> String {
-    let mut types = kind.split('/');
-    let namespace = types.next().unwrap_or("");
-    let mut out = vec![namespace.to_string()];
-    for (t, n) in types.zip(name.split('/')) {
-        out.push(t.to_string());
-        out.push(n.to_string());
-    }
-    out.join("/").to_ascii_lowercase()
-}
+pub use crate::arm::key_from;
 
 /// The subscription of a resource id, when it names one.
 pub fn subscription_of(id: &str) -> Option<String> {

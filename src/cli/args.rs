@@ -261,9 +261,9 @@ pub struct NsgReachArgs {
     /// Tcp, Udp, Icmp, Esp or Ah.
     #[arg(long)]
     pub protocol: String,
-    /// The port: the local port inbound, the remote port outbound.
-    #[arg(long, default_value_t = 0)]
-    pub port: u16,
+    /// The port: the local port inbound, the remote port outbound (needed with Tcp and Udp).
+    #[arg(long)]
+    pub port: Option<u16>,
 }
 
 #[derive(Debug, Args)]

@@ -3,7 +3,9 @@
 //!
 //! `VirtualNetwork` is the address spaces given (the VNet, peered VNets, on-premises);
 //! `AzureLoadBalancer` is 168.63.129.16/32; `Internet` is every address outside
-//! `VirtualNetwork`; any other tag is its prefixes in the snapshot (a regional name as
+//! `VirtualNetwork`; the platform tags, not in the file, are `AzurePlatformDNS` 168.63.129.16/32,
+//! `AzurePlatformIMDS` 169.254.169.254/32 and `AzurePlatformLKM` no address (Learn publishes
+//! none, so a rule naming it matches no flow tagnet evaluates); any other tag is its prefixes in the snapshot (a regional name as
 //! written). Application security groups are their members' addresses, given by the user.
 //! Within an NSG rules apply in ascending priority and the first match decides; inbound a flow
 //! meets the subnet NSG, then the NIC NSG; outbound the NIC NSG, then the subnet NSG; both must
@@ -108,6 +110,16 @@ impl Context<'_> {
                 PrefixSet::from_prefixes(["168.63.129.16/32".parse::<IpNet>().expect("valid")])
             }
             "internet" => everything().difference(&vnet()),
+            // Outbound-only platform tags, not in the download file (Learn, "Virtual network
+            // service tags"): Azure's DNS and IMDS addresses. AzurePlatformLKM (Windows
+            // licensing) has no address Learn publishes: it matches none here.
+            "azureplatformdns" => {
+                PrefixSet::from_prefixes(["168.63.129.16/32".parse::<IpNet>().expect("valid")])
+            }
+            "azureplatformimds" => {
+                PrefixSet::from_prefixes(["169.254.169.254/32".parse::<IpNet>().expect("valid")])
+            }
+            "azureplatformlkm" => PrefixSet::from_prefixes(std::iter::empty::<IpNet>()),
             _ => {
                 let id = self.snapshot.tag_by_name(t)?;
                 PrefixSet::from_prefixes(self.snapshot.tag(id).prefixes())

@@ -90,9 +90,61 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<Vec<Nsg>> {
         message,
         hint: HINT.into(),
     };
+    // An ARM template is evaluated first (parameter defaults, variables, the functions
+    // templates use), by the evaluator `check` uses. A value of an NSG or its rules that
+    // cannot be evaluated offline refuses the NSG: it is never read as empty.
+    let doc = if crate::arm::is_template(&doc) {
+        let (resources, bad) = crate::arm::resources(&doc, &serde_json::Map::new());
+        // What the rules are made of: the properties, the names, copy loops (not `location`,
+        // `tags` or `dependsOn`, which decide nothing here).
+        let decides = |at: &str| {
+            !["location", "tags", "dependsOn", "apiVersion", "comments"]
+                .iter()
+                .any(|k| {
+                    at == *k || at.starts_with(&format!("{k}.")) || at.starts_with(&format!("{k}["))
+                })
+        };
+        if let Some(u) = bad.iter().find(|u| {
+            u.kind
+                .to_ascii_lowercase()
+                .contains("networksecuritygroups")
+                && decides(&u.at)
+        }) {
+            return Err(invalid(format!(
+                "{} `{}`{}: `{}` cannot be evaluated offline ({}); give the deployed NSG (`az network nsg show`) or write the value out",
+                u.kind,
+                u.resource,
+                if u.at.is_empty() {
+                    String::new()
+                } else {
+                    format!(" at {}", u.at)
+                },
+                u.expression,
+                u.reason
+            )));
+        }
+        serde_json::json!({ "resources": resources })
+    } else {
+        doc
+    };
     // (nsg name, rule values, default rule values)
     let mut found: Vec<(String, Vec<Value>, Vec<Value>)> = Vec::new();
     let mut children: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    // `securityRules` that is not a list (an expression left as text, an object) is refused
+    // where it is met: an NSG is never read as having no rules when it has some.
+    let not_a_list = |v: &Value| -> Option<String> {
+        let props = v.get("properties").unwrap_or(v);
+        let rules = props
+            .get("securityRules")
+            .or_else(|| v.get("securityRules"))?;
+        (!rules.is_array() && !rules.is_null()).then(|| {
+            format!(
+                "NSG `{}`: securityRules is `{}`, not a list of rules",
+                v.get("name").and_then(Value::as_str).unwrap_or("nsg"),
+                crate::text::quoted(&rules.to_string())
+            )
+        })
+    };
     let one = |v: &Value| -> Option<(String, Vec<Value>, Vec<Value>)> {
         let props = v.get("properties").unwrap_or(v);
         let rules = props
@@ -147,6 +199,9 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<Vec<Nsg>> {
                         }
                     }
                 }
+                if let Some(m) = not_a_list(r) {
+                    return Err(invalid(m));
+                }
                 let n = one(r).unwrap_or_else(|| {
                     (
                         r.get("name")
@@ -193,6 +248,9 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<Vec<Nsg>> {
     {
         // `az network nsg list`, or the REST list shape `{"value": [...]}`.
         for (i, v) in arr.iter().enumerate() {
+            if let Some(m) = not_a_list(v) {
+                return Err(invalid(m));
+            }
             found.push(one(v).ok_or_else(|| {
                 let rule_like =
                     v.get("priority").is_some() || v.pointer("/properties/priority").is_some();
@@ -206,6 +264,8 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<Vec<Nsg>> {
         if found.is_empty() {
             return Err(invalid("the list holds no NSG".into()));
         }
+    } else if let Some(m) = not_a_list(&doc) {
+        return Err(invalid(m));
     } else if let Some(n) = one(&doc) {
         found.push(n);
     } else {

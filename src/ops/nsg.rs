@@ -213,8 +213,9 @@ pub struct ReachParams {
     pub direction: String,
     /// `Tcp`, `Udp`, `Icmp`, `Esp` or `Ah`.
     pub protocol: String,
-    /// The local port inbound, the remote port outbound.
-    pub port: u16,
+    /// The local port inbound, the remote port outbound; needed with Tcp and Udp (a flow of
+    /// those has one), ignored for the others.
+    pub port: Option<u16>,
     /// The compute's address (default: the first address Azure gives a VM in the first
     /// `VirtualNetwork` prefix).
     pub local: Option<String>,
@@ -280,6 +281,19 @@ pub fn reach(
                 format!("`{}`: Tcp, Udp, Icmp, Esp or Ah", text::quoted(&p.protocol)),
             )
         })?;
+    let port = match (p.port, protocol.has_ports()) {
+        (Some(n), true) => n,
+        (None, true) => {
+            return Err(Error::field(
+                "port",
+                format!(
+                    "is needed with {}: the local port inbound, the remote port outbound",
+                    protocol.name()
+                ),
+            ));
+        }
+        (_, false) => 0,
+    };
     let r = scope.resolve(snap)?;
     let local = local_of(scope, p.local.as_deref())?;
     let reach = crate::nsg::reach::reach(
@@ -288,7 +302,7 @@ pub fn reach(
         r.nic.as_ref(),
         direction,
         protocol,
-        p.port,
+        port,
         local,
     );
     let total: u128 = reach
@@ -299,7 +313,7 @@ pub fn reach(
     Ok(ReachReport {
         direction: direction.to_string(),
         protocol: protocol.name(),
-        port: p.port,
+        port,
         local,
         addresses: total.to_string(),
         prefixes: reach

@@ -140,12 +140,13 @@ pub(super) async fn nsg_reach(State(app): State<Arc<App>>, body: Bytes) -> ApiRe
                 .to_string()
         };
         let port = match body.get("port") {
-            None => 0,
-            Some(p) => p
-                .as_u64()
-                .filter(|&p| p <= 65535)
-                .ok_or_else(|| ApiError::unprocessable("`port`: 0 to 65535"))?
-                as u16,
+            None | Some(Value::Null) => None,
+            Some(p) => Some(
+                p.as_u64()
+                    .filter(|&p| p <= 65535)
+                    .ok_or_else(|| ApiError::unprocessable("`port`: 0 to 65535"))?
+                    as u16,
+            ),
         };
         let params = crate::ops::nsg::ReachParams {
             direction: text("direction"),

@@ -1565,3 +1565,122 @@ fn a_single_ipv6_tcp_flow_without_a_port_is_refused() {
             .stderr(predicate::str::contains("needs both ports"));
     }
 }
+
+/// NSGs as templates and Azure write them: rules from `[variables('rules')]` are evaluated
+/// (the SSH they allow is allowed); a value that cannot be evaluated, or `securityRules` left
+/// as an expression, refuses the NSG (never read as having no rules); the platform tags
+/// outside the file are understood.
+#[test]
+fn templates_and_platform_tags() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = |src: &str| {
+        serde_json::json!({"name": "AllowSSH", "properties": {"priority": 100, "direction": "Inbound",
+            "access": "Allow", "protocol": "Tcp", "sourceAddressPrefix": src, "sourcePortRange": "*",
+            "destinationAddressPrefix": "*", "destinationPortRange": "22"}})
+    };
+    let template = |rules: serde_json::Value, variables: serde_json::Value| {
+        serde_json::json!({
+            "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+            "contentVersion": "1.0.0.0",
+            "parameters": {"sshSource": {"type": "string", "defaultValue": "10.0.0.0/8"}},
+            "variables": variables,
+            "resources": [{"type": "Microsoft.Network/networkSecurityGroups", "apiVersion": "2023-04-01",
+                "name": "nsg-ml", "location": "[resourceGroup().location]",
+                "properties": {"securityRules": rules}}]
+        })
+    };
+    let verify = |doc: &serde_json::Value, remote: &str| {
+        let f = dir.path().join("nsg.json");
+        std::fs::write(&f, doc.to_string()).unwrap();
+        Command::cargo_bin("tagnet")
+            .unwrap()
+            .args([
+                "-q",
+                "--tags",
+                "builtin",
+                "nsg",
+                "verify",
+                "--vnet",
+                "10.9.0.0/16",
+                "--format",
+                "csv",
+                "--nsg",
+            ])
+            .arg(&f)
+            .args([
+                "--direction",
+                "inbound",
+                "--protocol",
+                "tcp",
+                "--local",
+                "10.9.0.4:22",
+                "--remote",
+                remote,
+            ])
+            .output()
+            .unwrap()
+    };
+    let from_variables = template(
+        "[variables('rules')]".into(),
+        serde_json::json!({"rules": [rule("[parameters('sshSource')]")]}),
+    );
+    let out = verify(&from_variables, "10.1.2.3:5000");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("securityRules/AllowSSH"));
+    let out = verify(&from_variables, "192.0.2.1:5000");
+    assert_eq!(out.status.code(), Some(1));
+    // A value only the deployment knows: refused, naming the expression.
+    let unknowable = template(
+        serde_json::json!([rule("[reference('pip').ipAddress]")]),
+        serde_json::json!({}),
+    );
+    let out = verify(&unknowable, "10.1.2.3:5000");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("reference('pip')"));
+    // securityRules left as an expression outside a template.
+    let bare = serde_json::json!({"name": "n", "securityRules": "[variables('rules')]"});
+    let out = verify(&bare, "10.1.2.3:5000");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a list of rules"));
+    // AzurePlatformDNS denies DNS to 168.63.129.16 (it was "unknown service tag").
+    let dns = serde_json::json!({"name": "n", "securityRules": [{"name": "NoDns", "properties": {
+        "priority": 100, "direction": "Outbound", "access": "Deny", "protocol": "*",
+        "sourceAddressPrefix": "*", "sourcePortRange": "*",
+        "destinationAddressPrefix": "AzurePlatformDNS", "destinationPortRange": "53"}}]});
+    let f = dir.path().join("dns.json");
+    std::fs::write(&f, dns.to_string()).unwrap();
+    let out = Command::cargo_bin("tagnet")
+        .unwrap()
+        .args([
+            "-q",
+            "--tags",
+            "builtin",
+            "nsg",
+            "verify",
+            "--vnet",
+            "10.9.0.0/16",
+            "--format",
+            "csv",
+            "--nsg",
+        ])
+        .arg(&f)
+        .args([
+            "--direction",
+            "outbound",
+            "--protocol",
+            "udp",
+            "--local",
+            "10.9.0.4:5000",
+            "--remote",
+            "168.63.129.16:53",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("securityRules/NoDns"));
+}

@@ -937,3 +937,35 @@ fn a_region_without_a_profile_is_refused() {
         assert!(m.contains("region") && m.contains("profile"), "{m}");
     }
 }
+
+/// `nsg reach` of Tcp or Udp needs a port (it read as port 0 before); Icmp does not.
+#[test]
+fn reach_needs_a_port_for_tcp_and_udp() {
+    let nsg = nsg_file().display().to_string();
+    for (protocol, refused) in [("tcp", true), ("Udp", true), ("icmp", false)] {
+        let args: Vec<String> = [
+            "nsg",
+            "reach",
+            "--nsg",
+            &nsg,
+            "--vnet",
+            "10.0.0.0/16",
+            "--asg",
+            "web=10.0.1.4",
+            "--direction",
+            "inbound",
+            "--protocol",
+            protocol,
+        ]
+        .map(String::from)
+        .to_vec();
+        let body = serde_json::json!({"nsg": serde_json::from_str::<Value>(NSG).unwrap(), "vnet": ["10.0.0.0/16"], "asgs": {"web": ["10.0.1.4"]}, "direction": "inbound", "protocol": protocol});
+        let want = cli(&args);
+        assert_eq!(
+            matches!(&want, Said::Refused(m) if m.contains("port is needed")),
+            refused,
+            "{want:?}"
+        );
+        assert_eq!(want, post("/v1/nsg/reach", &body));
+    }
+}

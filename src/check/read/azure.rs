@@ -38,9 +38,7 @@ pub fn path<'a>(v: &'a Value, keys: &[&str]) -> Option<&'a Value> {
     keys.iter().try_fold(v, |cur, k| field(cur, k))
 }
 
-/// What an ARM expression that cannot be evaluated leaves in place of its value: present (so
-/// no default is assumed) but read as nothing.
-pub const UNEVALUATED: &str = "\u{1}tagnet:unevaluated";
+pub use crate::arm::UNEVALUATED;
 
 /// Whether a value is [`UNEVALUATED`].
 pub fn is_unevaluated(v: &Value) -> bool {

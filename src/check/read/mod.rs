@@ -1,7 +1,7 @@
 //! Reading the inputs of `check`: files or folders of `az` JSON, ARM templates (with an
 //! optional parameters file) and Terraform plans, detected by their shape.
 
-pub mod arm;
+pub use crate::arm;
 pub mod azure;
 pub mod terraform;
 

@@ -1,16 +1,34 @@
-//! ARM templates: parameters, variables and the few template functions that name resources
+//! ARM templates, one evaluator for every reader of them (`check`, the NSG reader): parameters, variables and the few template functions that name resources
 //! (`resourceId`, `concat`, `format`, `toLower`, `toUpper`, `string`) are evaluated; any other
 //! expression is reported as "cannot evaluate" and its value left out, never guessed.
 //! Nested child resources are flattened to their full type and name path.
 
-use crate::check::model::key_from;
 use serde_json::{Map, Value};
+
+/// What an ARM expression that cannot be evaluated leaves in place of its value: present (so
+/// no default is assumed) but read as nothing.
+pub const UNEVALUATED: &str = "\u{1}tagnet:unevaluated";
+
+/// A resource's key: its type and name path interleaved, lower case
+/// (`microsoft.network/virtualnetworks/vnet/subnets/snet`).
+pub fn key_from(kind: &str, name: &str) -> String {
+    let mut types = kind.split('/');
+    let namespace = types.next().unwrap_or("");
+    let mut out = vec![namespace.to_string()];
+    for (t, n) in types.zip(name.split('/')) {
+        out.push(t.to_string());
+        out.push(n.to_string());
+    }
+    out.join("/").to_ascii_lowercase()
+}
 
 /// An expression that cannot be evaluated: where, and why.
 #[derive(Debug, Clone)]
 pub struct Unevaluated {
     /// The resource's name path (or type when its name is unknown).
     pub resource: String,
+    /// The resource's type (`Microsoft.Network/networkSecurityGroups/securityRules`).
+    pub kind: String,
     /// The JSON path of the value inside the resource.
     pub at: String,
     /// The expression.
@@ -101,7 +119,7 @@ fn flatten(
         o.insert("type".into(), Value::String(kind.clone()));
         o.insert("name".into(), Value::String(name.clone()));
     }
-    let unnamed = name.contains(crate::check::read::azure::UNEVALUATED);
+    let unnamed = name.contains(UNEVALUATED);
     let resource = if name.is_empty() || unnamed {
         label.clone()
     } else {
@@ -118,6 +136,7 @@ fn flatten(
         errs.into_iter()
             .map(|(at, expression, reason)| Unevaluated {
                 resource: resource.clone(),
+                kind: kind.clone(),
                 at,
                 expression,
                 reason,
@@ -143,7 +162,7 @@ fn eval_tree(v: &mut Value, at: &str, scope: &Scope, errs: &mut Vec<(String, Str
                     Ok(x) => *v = x,
                     Err(reason) => {
                         errs.push((at.to_string(), s.clone(), reason));
-                        *v = Value::String(crate::check::read::azure::UNEVALUATED.into());
+                        *v = Value::String(UNEVALUATED.into());
                     }
                 }
             } else if let Some(rest) = s.strip_prefix("[[") {
