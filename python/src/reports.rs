@@ -331,6 +331,7 @@ impl Index {
     }
 
     /// `flows attribute --summary --format json`, as JSON text: blobs as JSON text or paths.
+    #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (blobs_json, paths, region=None, profile=None, top=10, skip_bad=false))]
     fn flows_summary_json(
         &self,
