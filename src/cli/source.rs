@@ -32,6 +32,9 @@ pub fn load(spec: Option<&Path>, quiet: bool) -> Result<Loaded> {
         if let Some(w) = tagnet::ops::source::age_warning(&info, tagnet::ops::source::now_secs()) {
             let _ = writeln!(err, "tagnet: warning: {w} (--quiet hides this)");
         }
+        if let Some(w) = tagnet::ops::source::older_than_builtin(&info) {
+            let _ = writeln!(err, "tagnet: warning: {w} (--quiet hides this)");
+        }
         let w = snap.warnings();
         for x in w.iter().take(10) {
             let _ = writeln!(

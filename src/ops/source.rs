@@ -80,6 +80,23 @@ pub fn age_warning(info: &SnapshotInfo, now: u64) -> Option<String> {
     })
 }
 
+/// When the snapshot in use came from the cache and the built-in one is a newer week of the
+/// same cloud (tagnet was upgraded since the last `fetch`): a warning saying so.
+pub fn older_than_builtin(info: &SnapshotInfo) -> Option<String> {
+    (!info.source.starts_with("built-in")
+        && info.cloud.eq_ignore_ascii_case(builtin::CLOUD)
+        && info.change_number < builtin::CHANGE_NUMBER)
+        .then(|| {
+            format!(
+                "the snapshot in use ({}, changeNumber {}) is older than the one built into tagnet (changeNumber {}, {}); run `tagnet fetch`, or give `--tags builtin`",
+                info.source,
+                info.change_number,
+                builtin::CHANGE_NUMBER,
+                builtin::DATE
+            )
+        })
+}
+
 /// Whether a spec names a file (or `-`) rather than the cache or the built-in snapshot.
 pub fn is_path(spec: &Path) -> bool {
     let t = spec.to_string_lossy();

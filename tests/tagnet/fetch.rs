@@ -250,6 +250,16 @@ fn fetch_stores_and_later_commands_use_the_cache() {
         .unwrap();
     let udr: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(udr["snapshot"]["change_number"], 42);
+    // A cached week older than the built-in one is used, and the warning says so.
+    let out = tagnet(&cache, &server)
+        .args(["info", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("older than the one built into tagnet"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(udr["snapshot"]["source"].as_str().unwrap().contains("cn42"));
     let out = tagnet(&cache, &server)
         .args(["lookup", "192.0.2.20", "--format", "json", "-q"])
