@@ -134,37 +134,6 @@ pub(super) fn render_wave<'a>(
     start.elapsed()
 }
 
-/// Plain IPv4 lines waiting to be looked up together.
-pub(super) const PLAIN_BATCH: usize = 64;
-
-pub(super) struct PlainBatch<'a> {
-    pub(super) keys: [std::net::Ipv4Addr; PLAIN_BATCH],
-    /// Each line, and the block from the line on (a fixed copy of the address reads on
-    /// past it).
-    pub(super) texts: [(&'a str, &'a [u8]); PLAIN_BATCH],
-    pub(super) n: usize,
-}
-
-impl Default for PlainBatch<'_> {
-    fn default() -> Self {
-        PlainBatch {
-            keys: [std::net::Ipv4Addr::UNSPECIFIED; PLAIN_BATCH],
-            texts: [("", &[]); PLAIN_BATCH],
-            n: 0,
-        }
-    }
-}
-
-/// The result of one block of lines.
-#[derive(Default)]
-pub(super) struct BlockOut<'a> {
-    pub(super) text: Sink,
-    pub(super) bad: Vec<(usize, &'a str, String)>,
-    pub(super) any_match: bool,
-    pub(super) valid: usize,
-    pub(super) mapped: usize,
-}
-
 /// `lookup ADDRESS…` and `lookup --input FILE`. The snapshot is loaded (by `load`) while the
 /// input is read, and indexed while the input is checked and cut into blocks.
 pub fn lookup(

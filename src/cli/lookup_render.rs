@@ -1,7 +1,6 @@
 //! How `lookup` writes its answers fast: the text of every tag, prefix and (for CSV) whole row
 //! made once, rows assembled by fixed-size copies into per-block buffers.
 
-use super::lookup_cmd::*;
 use super::render::{self, Format, Sink, Texts, csv_field, json_str};
 use ipnet::IpNet;
 use std::io::Write;
@@ -244,4 +243,35 @@ pub(super) fn renderer<'a>(
         csv_rows_v4,
         widths,
     }
+}
+
+/// Plain IPv4 lines waiting to be looked up together.
+pub(super) const PLAIN_BATCH: usize = 64;
+
+pub(super) struct PlainBatch<'a> {
+    pub(super) keys: [std::net::Ipv4Addr; PLAIN_BATCH],
+    /// Each line, and the block from the line on (a fixed copy of the address reads on
+    /// past it).
+    pub(super) texts: [(&'a str, &'a [u8]); PLAIN_BATCH],
+    pub(super) n: usize,
+}
+
+impl Default for PlainBatch<'_> {
+    fn default() -> Self {
+        PlainBatch {
+            keys: [std::net::Ipv4Addr::UNSPECIFIED; PLAIN_BATCH],
+            texts: [("", &[]); PLAIN_BATCH],
+            n: 0,
+        }
+    }
+}
+
+/// The result of one block of lines.
+#[derive(Default)]
+pub(super) struct BlockOut<'a> {
+    pub(super) text: Sink,
+    pub(super) bad: Vec<(usize, &'a str, String)>,
+    pub(super) any_match: bool,
+    pub(super) valid: usize,
+    pub(super) mapped: usize,
 }
