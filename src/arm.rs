@@ -146,6 +146,15 @@ fn flatten(
         // Without its name the resource cannot be referred to: it is reported, not checked.
         return;
     }
+    // `condition` false (as written or evaluated): Azure does not deploy the resource, nor
+    // its children. (One that cannot be evaluated was reported above and is kept.)
+    if matches!(v.get("condition"), Some(Value::Bool(false)))
+        || v.get("condition")
+            .and_then(Value::as_str)
+            .is_some_and(|c| c.eq_ignore_ascii_case("false"))
+    {
+        return;
+    }
     for c in &children {
         flatten(c, Some((&kind, &name)), scope, out, bad);
     }
@@ -175,6 +184,23 @@ fn eval_tree(v: &mut Value, at: &str, scope: &Scope, errs: &mut Vec<(String, Str
             }
         }
         Value::Object(o) => {
+            // A property `copy` loop (`"copy": [{"name": "securityRules", "count": …,
+            // "input": …}]` inside `properties`) makes the named properties: not expanded
+            // offline, so each is reported and left as a value that cannot be read — never as
+            // absent or empty.
+            if at.ends_with("properties")
+                && let Some(Value::Array(loops)) = o.remove("copy")
+            {
+                for l in &loops {
+                    let name = l.get("name").and_then(Value::as_str).unwrap_or("(unnamed)");
+                    errs.push((
+                        format!("{at}.{name}"),
+                        l.to_string(),
+                        "property copy loops are not expanded offline".into(),
+                    ));
+                    o.insert(name.to_string(), Value::String(UNEVALUATED.into()));
+                }
+            }
             for (k, x) in o.iter_mut() {
                 let p = if at.is_empty() {
                     k.clone()

@@ -115,6 +115,13 @@ def _count(value: Optional[int]) -> Optional[int]:
     return None if value is None else max(int(value), 0)
 
 
+def _flag(value: Any, name: str) -> bool:
+    """A true/false argument: a string such as "false" is refused (it would read as true)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name}= takes True or False, not {value!r}")
+    return value
+
+
 def _strings(values: Any, name: str) -> List[str]:
     """A list of strings; a lone string is refused (it would be read as its characters)."""
     if isinstance(values, (str, bytes)):
@@ -428,8 +435,8 @@ class Index:
                 raw, paths,
                 None if nsg is None else _nsg_bytes(nsg),
                 None if nic_nsg is None else _nsg_bytes(nic_nsg),
-                _strings(vnet, "vnet"), _asgs(asgs), profile, region, bool(all),
-                _strings(deny, "deny"), _strings(warn, "warn"), _strings(allow, "allow"), bool(skip_bad),
+                _strings(vnet, "vnet"), _asgs(asgs), profile, region, _flag(all, "all"),
+                _strings(deny, "deny"), _strings(warn, "warn"), _strings(allow, "allow"), _flag(skip_bad, "skip_bad"),
             )
         )
 
@@ -460,7 +467,7 @@ class Index:
                 previous._native, _strings(tags, "tags"), _strings(regions, "regions"),
                 _strings(services, "services"),
                 None if route_table is None else _nsg_bytes(route_table),
-                _strings(vnet, "vnet"), profile, default_route, bool(prune),
+                _strings(vnet, "vnet"), profile, default_route, _flag(prune, "prune"),
                 _strings(deny, "deny"), _strings(warn, "warn"), _strings(allow, "allow"),
             )
         )
@@ -488,7 +495,7 @@ class Index:
         the profile's routes."""
         raw, paths = _flow_logs(flow_logs)
         return json.loads(
-            self._native.flows_summary_json(raw, paths, region, profile, _count(top), bool(skip_bad))
+            self._native.flows_summary_json(raw, paths, region, profile, _count(top), _flag(skip_bad, "skip_bad"))
         )
 
     def routes_audit(

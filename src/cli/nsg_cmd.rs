@@ -199,9 +199,14 @@ fn read_flows(a: &NsgVerifyArgs) -> Result<Vec<FlowLine>> {
             }
             if bad > 0 && !a.skip_bad {
                 // A file of garbage is never a pass: refused before anything is verified.
+                // Counted over the lines that are flows or meant to be (not blank lines,
+                // comments or the header).
+                let lines = parsed
+                    .iter()
+                    .filter(|(_, r)| !matches!(r, Ok(None)))
+                    .count();
                 bail!(
-                    "{origin}: {bad} of {} flow lines could not be read (the first: {}); fix them, or give --skip-bad to verify the rest",
-                    parsed.len(),
+                    "{origin}: {bad} of {lines} flow lines could not be read (the first: {}); fix them, or give --skip-bad to verify the rest",
                     first.unwrap_or_default()
                 );
             }

@@ -340,6 +340,9 @@ pub fn fetch(
         });
     };
     let bytes = body.bytes;
+    // A mirror may keep the file gzip-compressed (`.json.gz`, or `Content-Encoding: gzip`
+    // metadata on a blob): stored as the JSON it holds.
+    let bytes = crate::load::decode_text(bytes, &redact(&url))?;
     let snap = crate::load::from_slice(&bytes, &redact(&url))?;
     let validators = body.validators;
     verify(&snap, req.cloud, newest.as_ref(), req.force, &url)?;
@@ -410,6 +413,7 @@ fn verify(
 /// `YYYY-MM-DD` from a file name such as `ServiceTags_Public_20251110.json`.
 pub fn date_in_url(url: &str) -> Option<String> {
     let name = url.split('?').next()?.rsplit('/').next()?;
+    let name = name.strip_suffix(".gz").unwrap_or(name);
     let digits = name.strip_suffix(".json")?.rsplit('_').next()?;
     (digits.len() == 8 && digits.bytes().all(|b| b.is_ascii_digit()))
         .then(|| format!("{}-{}-{}", &digits[..4], &digits[4..6], &digits[6..]))

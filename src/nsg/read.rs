@@ -138,11 +138,15 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<Vec<Nsg>> {
             .get("securityRules")
             .or_else(|| v.get("securityRules"))?;
         (!rules.is_array() && !rules.is_null()).then(|| {
-            format!(
-                "NSG `{}`: securityRules is `{}`, not a list of rules",
-                v.get("name").and_then(Value::as_str).unwrap_or("nsg"),
-                crate::text::quoted(&rules.to_string())
-            )
+            let name = v.get("name").and_then(Value::as_str).unwrap_or("nsg");
+            if crate::arm::UNEVALUATED == rules.as_str().unwrap_or("") {
+                format!("NSG `{name}`: securityRules cannot be evaluated offline")
+            } else {
+                format!(
+                    "NSG `{name}`: securityRules is `{}`, not a list of rules",
+                    crate::text::quoted(&rules.to_string())
+                )
+            }
         })
     };
     let one = |v: &Value| -> Option<(String, Vec<Value>, Vec<Value>)> {

@@ -616,3 +616,50 @@ fn unreadable_values_are_findings_not_defaults() {
         .collect();
     assert!(msgs.iter().any(|m| m.contains("Key Vault")), "{v}");
 }
+
+/// An ARM template whose NSG rules are child resources (`NSG/RULE`), as templates often write
+/// them: `check` reads the NSG with its rules and finds what it finds with the rules inline.
+#[test]
+fn template_nsg_rules_as_child_resources() {
+    let src = examples().join("as-arm/compliant/template.json");
+    let mut t: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&src).unwrap()).unwrap();
+    let mut children = Vec::new();
+    for r in t["resources"].as_array_mut().unwrap() {
+        if r["type"] == "Microsoft.Network/networkSecurityGroups" {
+            let name = r["name"].as_str().unwrap().to_string();
+            let rules = r["properties"]["securityRules"].take();
+            r["properties"] = serde_json::json!({});
+            for rule in rules.as_array().unwrap() {
+                children.push(serde_json::json!({
+                    "type": "Microsoft.Network/networkSecurityGroups/securityRules",
+                    "apiVersion": "2023-04-01",
+                    "name": format!("{name}/{}", rule["name"].as_str().unwrap()),
+                    "properties": rule["properties"],
+                }));
+            }
+        }
+    }
+    assert!(!children.is_empty());
+    t["resources"].as_array_mut().unwrap().extend(children);
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("template.json");
+    std::fs::write(&f, t.to_string()).unwrap();
+    let run = |p: &std::path::Path| {
+        let out = tagnet()
+            .args(["check", "--format", "json"])
+            .arg(p)
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let codes: Vec<String> = v["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["code"].as_str().unwrap().to_string())
+            .collect();
+        (out.status.code(), codes)
+    };
+    assert_eq!(run(&f), run(&src));
+    assert_eq!(run(&f).0, Some(0));
+}

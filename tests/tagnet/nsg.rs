@@ -1647,6 +1647,38 @@ fn templates_and_platform_tags() {
     let out = verify(&bare, "10.1.2.3:5000");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a list of rules"));
+    // A property copy loop making the rules: refused, never read as no rules.
+    let copied = template(serde_json::json!(null), serde_json::json!({}));
+    let mut copied = copied;
+    copied["resources"][0]["properties"] = serde_json::json!({"copy": [{"name": "securityRules", "count": 1, "input": rule("10.0.0.0/8")}]});
+    let out = verify(&copied, "10.1.2.3:5000");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("copy loops"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A child rule with `condition: false` is not deployed: SSH falls to the default rules.
+    let mut cond = template(serde_json::json!([]), serde_json::json!({}));
+    let mut child = rule("10.0.0.0/8");
+    child["type"] = "Microsoft.Network/networkSecurityGroups/securityRules".into();
+    child["name"] = "nsg-ml/AllowSSH".into();
+    child["condition"] = false.into();
+    cond["resources"]
+        .as_array_mut()
+        .unwrap()
+        .push(child.clone());
+    let out = verify(&cond, "10.1.2.3:5000");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    child["condition"] = true.into();
+    cond["resources"][1] = child;
+    let out = verify(&cond, "10.1.2.3:5000");
+    assert_eq!(out.status.code(), Some(0));
     // AzurePlatformDNS denies DNS to 168.63.129.16 (it was "unknown service tag").
     let dns = serde_json::json!({"name": "n", "securityRules": [{"name": "NoDns", "properties": {
         "priority": 100, "direction": "Outbound", "access": "Deny", "protocol": "*",

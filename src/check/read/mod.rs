@@ -137,7 +137,7 @@ pub fn from_documents(docs: &[(String, Vec<u8>)], given: &Map<String, Value>) ->
                     ),
                 );
             }
-            res
+            fold_nsg_rules(res)
         } else if let Some(a) = doc.as_array() {
             a.clone()
         } else if let Some(a) = doc.get("value").and_then(Value::as_array) {
@@ -252,4 +252,58 @@ fn dedupe<T>(
     }
     let mut it = keep.into_iter();
     list.retain(|_| it.next().unwrap_or(true));
+}
+
+/// Rules given as child resources (`Microsoft.Network/networkSecurityGroups/securityRules`
+/// named `NSG/RULE`, as templates often write them) joined to their NSG's `securityRules`,
+/// as Azure deploys them; an NSG without `securityRules` has none of its own.
+fn fold_nsg_rules(resources: Vec<Value>) -> Vec<Value> {
+    let is = |v: &Value, t: &str| {
+        v.get("type")
+            .and_then(Value::as_str)
+            .is_some_and(|k| k.eq_ignore_ascii_case(t))
+    };
+    let (rules, mut rest): (Vec<Value>, Vec<Value>) = resources
+        .into_iter()
+        .partition(|v| is(v, "Microsoft.Network/networkSecurityGroups/securityRules"));
+    for nsg in rest
+        .iter_mut()
+        .filter(|v| is(v, "Microsoft.Network/networkSecurityGroups"))
+    {
+        let props = nsg.as_object_mut().map(|o| {
+            o.entry("properties")
+                .or_insert_with(|| Value::Object(Map::new()))
+        });
+        if let Some(Value::Object(p)) = props {
+            p.entry("securityRules")
+                .or_insert_with(|| Value::Array(Vec::new()));
+        }
+    }
+    let mut orphans = Vec::new();
+    for mut r in rules {
+        let full = r
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let Some((parent, rule)) = full.split_once('/') else {
+            orphans.push(r);
+            continue;
+        };
+        let target = rest.iter_mut().find(|v| {
+            is(v, "Microsoft.Network/networkSecurityGroups")
+                && v.get("name")
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| n.eq_ignore_ascii_case(parent))
+        });
+        match target.and_then(|t| t.pointer_mut("/properties/securityRules")) {
+            Some(Value::Array(list)) => {
+                r["name"] = Value::String(rule.to_string());
+                list.push(r);
+            }
+            _ => orphans.push(r),
+        }
+    }
+    rest.extend(orphans);
+    rest
 }
