@@ -33,6 +33,7 @@ pub fn fetch(a: &FetchArgs, offline: bool, format: Format, out: &mut dyn Write) 
                 base: a.api_base.clone(),
                 keep: a.keep,
                 force: a.force,
+                cloud: Cloud::parse(&a.cloud)?,
             },
             &token,
             &today,

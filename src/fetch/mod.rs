@@ -236,7 +236,19 @@ pub fn discover(http: &Http, cloud: Cloud) -> Result<Vec<String>> {
             .filter(|l| l.starts_with("https://") || l.starts_with("http://"))
             .collect();
         if !links.is_empty() {
-            return Ok(rank_links(&links));
+            // A listing (a mirror's, or a page with every cloud's file) gives the asked
+            // cloud's files when any is named so.
+            let mine = format!("servicetags_{}_", cloud.name().to_ascii_lowercase());
+            let of_cloud: Vec<String> = links
+                .iter()
+                .filter(|l| l.to_ascii_lowercase().contains(&mine))
+                .cloned()
+                .collect();
+            return Ok(rank_links(if of_cloud.is_empty() {
+                &links
+            } else {
+                &of_cloud
+            }));
         }
         let json_links: Vec<String> = text
             .split(['"', '\''])
@@ -343,6 +355,7 @@ pub fn fetch(
     // A mirror may keep the file gzip-compressed (`.json.gz`, or `Content-Encoding: gzip`
     // metadata on a blob): stored as the JSON it holds.
     let bytes = crate::load::decode_text(bytes, &redact(&url))?;
+    not_a_page(&bytes, &url)?;
     let snap = crate::load::from_slice(&bytes, &redact(&url))?;
     let validators = body.validators;
     verify(&snap, req.cloud, newest.as_ref(), req.force, &url)?;
@@ -373,6 +386,37 @@ pub fn fetch(
         cache.set_validators(&entry, &validators)?;
     }
     Ok(Fetched::Stored(entry))
+}
+
+/// Refuses an HTML answer (a sign-in page, a proxy's block page, a download page given as
+/// the file's address), naming its title, before it is read as JSON.
+#[cfg(feature = "fetch")]
+fn not_a_page(bytes: &[u8], url: &str) -> Result<()> {
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]).to_ascii_lowercase();
+    let start = head.trim_start();
+    if !(start.starts_with("<!doctype html")
+        || start.starts_with("<html")
+        || start.starts_with('<'))
+    {
+        return Ok(());
+    }
+    let full = String::from_utf8_lossy(&bytes[..bytes.len().min(65536)]);
+    let lower = full.to_ascii_lowercase();
+    let title = lower
+        .find("<title")
+        .and_then(|i| Some(i + lower[i..].find('>')? + 1))
+        .and_then(|i| Some(full[i..i + lower[i..].find("</title")?].trim().to_string()))
+        .filter(|t| !t.is_empty());
+    Err(Error::Fetch {
+        url: redact(url),
+        message: format!(
+            "the server answered with an HTML page{}, not the service-tags JSON file; the address is a web page (a download page, a sign-in or proxy page): give the file's own address",
+            title.map_or(String::new(), |t| format!(
+                " (“{}”)",
+                crate::text::quoted(&t)
+            ))
+        ),
+    })
 }
 
 #[cfg(feature = "fetch")]
@@ -432,6 +476,8 @@ pub struct ApiRequest {
     pub keep: usize,
     /// Store even when older than the newest cached snapshot.
     pub force: bool,
+    /// The cloud asked for: an answer of another cloud is refused.
+    pub cloud: Cloud,
 }
 
 /// The API version asked for.
@@ -517,7 +563,7 @@ pub fn fetch_api(
     }
     let bytes = serde_json::to_vec(&doc).expect("values serialise");
     let snap = crate::load::from_slice(&bytes, "Discovery API")?;
-    let cloud = Cloud::parse(snap.cloud()).unwrap_or(Cloud::Public);
+    let cloud = req.cloud;
     let newest = cache.newest(cloud.name())?;
     verify(&snap, cloud, newest.as_ref(), req.force, &url)?;
     if let Some(n) = &newest

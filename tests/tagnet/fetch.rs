@@ -1060,3 +1060,105 @@ fn a_fixed_name_mirror_is_asked_every_time() {
     assert!(fetch(&tagged).status.success());
     assert_eq!(changes().last(), Some(&47));
 }
+
+/// A listing with every cloud's file gives the asked cloud's; an HTML answer is named as a
+/// page (with its title), not a JSON syntax error; `--api` refuses an answer of another cloud.
+#[test]
+fn listings_pages_and_the_api_cloud() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let listing = "<html><body><a href=\"/f/ServiceTags_AzureGovernment_20251201.json\">gov</a> \
+        <a href=\"/f/ServiceTags_Public_20251124.json\">public</a></body></html>";
+    let server = serve(vec![
+        ("/page", vec![Reply::Ok(listing.as_bytes().to_vec())]),
+        (
+            "/f/ServiceTags_AzureGovernment_20251201.json",
+            vec![Reply::Ok(snapshot("AzureGovernment", 60))],
+        ),
+        (
+            "/f/ServiceTags_Public_20251124.json",
+            vec![Reply::Ok(snapshot("Public", 44))],
+        ),
+        (
+            "/signin",
+            vec![Reply::Ok(
+                b"<!DOCTYPE html><html><head><title>Sign in to your account</title></head></html>"
+                    .to_vec(),
+            )],
+        ),
+    ]);
+    let out = tagnet(&cache, &server)
+        .args(["fetch", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["snapshot"]["cloud"], "Public");
+    assert_eq!(doc["snapshot"]["change_number"], 44);
+    assert_eq!(
+        server.hits("/f/ServiceTags_AzureGovernment_20251201.json"),
+        0
+    );
+    fails(
+        &server,
+        &cache,
+        &["--url", &format!("{}/signin", server.base)],
+        "HTML page",
+    );
+    fails(
+        &server,
+        &cache,
+        &["--url", &format!("{}/signin", server.base)],
+        "Sign in to your account",
+    );
+    // The Discovery API of a Government subscription, asked as Public (the default).
+    let list =
+        "/subscriptions/sub-1/providers/Microsoft.Network/locations/usgovvirginia/serviceTags";
+    let mut gov: Value = serde_json::from_slice(&snapshot("AzureGovernment", 61)).unwrap();
+    gov["id"] = "/subscriptions/sub-1/providers/Microsoft.Network/serviceTags/public".into();
+    gov["type"] = "Microsoft.Network/serviceTags".into();
+    server.set(list, vec![Reply::Ok(gov.to_string().into_bytes())]);
+    let out = tagnet(&cache, &server)
+        .env("AZURE_ACCESS_TOKEN", "t")
+        .args([
+            "fetch",
+            "--api",
+            "--subscription",
+            "sub-1",
+            "--location",
+            "usgovvirginia",
+            "--api-base",
+            &server.base,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not Public as asked"));
+    let out = tagnet(&cache, &server)
+        .env("AZURE_ACCESS_TOKEN", "t")
+        .args([
+            "fetch",
+            "--api",
+            "--cloud",
+            "usgov",
+            "--subscription",
+            "sub-1",
+            "--location",
+            "usgovvirginia",
+            "--api-base",
+            &server.base,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
