@@ -149,6 +149,9 @@ pub struct Impact {
     pub udr_add: Vec<(String, String)>,
     /// `udr` routes the new snapshot drops.
     pub udr_delete: Vec<(String, String)>,
+    /// Regions of the request the new snapshot no longer publishes: their routes are stale.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub retired_regions: Vec<String>,
     /// The audit's plan for the table as it is.
     pub plan: String,
     /// Routes the plan creates, updates or deletes.
@@ -212,7 +215,22 @@ pub fn impact(
             .find(|x| x.default)
             .ok_or_else(|| Error::Usage("no default profile".into()))?,
     };
-    let required = crate::routes::required_tags(new, &p.regions, &profile.tags, &[])?;
+    // A region the new snapshot retired (`uknorth`) is still a region of the table: nothing
+    // of it is required any more, and its routes are stale (the old snapshot's addresses).
+    let known = |s: &Snapshot| -> Vec<String> {
+        p.regions
+            .iter()
+            .filter(|r| s.resolve_region(r).is_ok())
+            .cloned()
+            .collect()
+    };
+    let (live, before) = (known(new), known(old));
+    let retired: Vec<String> = before
+        .iter()
+        .filter(|r| !live.contains(r))
+        .cloned()
+        .collect();
+    let required = crate::routes::required_tags(new, &live, &profile.tags, &[])?;
     let previous = super::audit::previous_addresses(old, &profile.tags, &p.regions);
     let related = crate::routes::audit::related(new, &required.ids);
     let vnet = super::audit::vnet_prefixes(&p.vnet)?;
@@ -245,10 +263,14 @@ pub fn impact(
         },
         crate::routes::DEFAULT_MAX_ROUTES,
     );
-    let (uo, un) = (
-        udr_routes(old, &p.regions, &profile.tags)?,
-        udr_routes(new, &p.regions, &profile.tags)?,
-    );
+    let routes_of = |s: &Snapshot, regions: &[String]| {
+        if regions.is_empty() {
+            Ok(Vec::new())
+        } else {
+            udr_routes(s, regions, &profile.tags)
+        }
+    };
+    let (uo, un) = (routes_of(old, &before)?, routes_of(new, &live)?);
     let udr_add = un
         .iter()
         .filter(|r| !uo.iter().any(|o| o.1 == r.1))
@@ -265,6 +287,7 @@ pub fn impact(
         findings: report.findings,
         udr_add,
         udr_delete,
+        retired_regions: retired,
         plan,
     })
 }

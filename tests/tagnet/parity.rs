@@ -969,3 +969,80 @@ fn reach_needs_a_port_for_tcp_and_udp() {
         assert_eq!(want, post("/v1/nsg/reach", &body));
     }
 }
+
+/// A region the newer week retired stays a region for `diff --route-table`: its routes are
+/// stale, `--prune` deletes them, and the report names the retired region — in the CLI and
+/// in Python's `Index.diff` alike (both call `ops::diff`).
+#[test]
+fn a_retired_region_is_cleaned_up() {
+    let b = tagnet::load::builtin::bytes().unwrap();
+    let mut doc: Value = serde_json::from_slice(&b).unwrap();
+    doc["changeNumber"] = (doc["changeNumber"].as_u64().unwrap() + 1).into();
+    doc["values"].as_array_mut().unwrap().retain(|v| {
+        // France South (`southfrance`, tags named `….FranceSouth`) gone whole.
+        let region = v["properties"]["region"]
+            .as_str()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let name = v["name"].as_str().unwrap_or("").to_ascii_lowercase();
+        !["francesouth", "southfrance"]
+            .iter()
+            .any(|r| region == *r || name.ends_with(&format!(".{r}")))
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let new = dir.path().join("ServiceTags_Public_20261207.json");
+    std::fs::write(&new, doc.to_string()).unwrap();
+    let plan = cli(&["udr".into(), "--region".into(), "francesouth".into()]);
+    let Said::Doc(plan) = plan else {
+        panic!("{plan:?}")
+    };
+    let routes: Vec<Value> = plan["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::json!({"name": r["name"], "properties": {"addressPrefix": r["address_prefix"], "nextHopType": "Internet"}}))
+        .collect();
+    assert!(!routes.is_empty());
+    let rt = dir.path().join("rt.json");
+    std::fs::write(
+        &rt,
+        serde_json::json!({"name": "rt", "routes": routes}).to_string(),
+    )
+    .unwrap();
+    let out = Command::cargo_bin("tagnet")
+        .unwrap()
+        .args(["-q", "--format", "json", "diff", "builtin"])
+        .arg(&new)
+        .arg("--route-table")
+        .arg(&rt)
+        .args(["--region", "francesouth", "--prune"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["impact"]["retired_regions"],
+        serde_json::json!(["southfrance"])
+    );
+    let codes: Vec<&str> = v["impact"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"stale-route"), "{codes:?}");
+    let plan = v["impact"]["plan"].as_str().unwrap();
+    let deletes = plan
+        .split("DELETES='")
+        .nth(1)
+        .and_then(|d| d.split('\'').next())
+        .unwrap_or("");
+    for r in &routes {
+        assert!(deletes.contains(r["name"].as_str().unwrap()), "{plan}");
+    }
+}
