@@ -21,10 +21,17 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::net::IpAddr;
 
-/// Route tables hold at most this many routes by default (Microsoft's limit since 2022; a
-/// setting because documentation is moving it).
+/// Route tables hold at most this many routes by default: the figure verified at its source.
+///
+/// | limit | figure | source | status |
+/// |---|---:|---|---|
+/// | user-defined routes per route table | 400 | MicrosoftDocs/azure-docs `includes/azure-virtual-network-limits.md`, ms.date 2022-12-05 ("User-defined routes per route table \|400") | verified, the default |
+/// | same | 1,000 | azure-docs pull requests #128572 (2026-06-17, quoting Azure update 562695: "1,000 routes per route table, and 600 route tables per subscription") and #128759 (2026-09-04, quoting the live page) | reported, not seen at the source: `--max-routes 1000` |
+/// | same | 600 | azure-docs pull request #128356 (2026-04-01) | unverified; 600 is the update's route tables per subscription |
+/// | routes whose prefix is a service tag, per table | 25 | `articles/virtual-network/virtual-networks-udr-overview.md`, ms.date 2023-05-27 ("25 or less routes with service tags in each route table") | verified |
 pub const DEFAULT_MAX_ROUTES: usize = 400;
-/// At most this many routes per table may use a service tag as their address prefix.
+/// At most this many routes per table may use a service tag as their address prefix (see
+/// [`DEFAULT_MAX_ROUTES`] for the source).
 pub const MAX_SERVICE_TAG_ROUTES: usize = 25;
 
 /// The private ranges Azure gives system routes with next hop None; a forced-tunneling route
