@@ -14,10 +14,11 @@ use tagnet::ops::flows::{DriftRow, Tally, Verifier, VerifyParams};
 /// The drifts found, by code.
 fn drift_line(t: &Tally) -> String {
     format!(
-        "{} verdict drifts (flow-verdict-drift), {} rule drifts (flow-rule-drift), {} required flows denied (flow-required-denied); {} error(s), {} warning(s){}",
+        "{} verdict drifts (flow-verdict-drift), {} rule drifts (flow-rule-drift), {} required flows denied (flow-required-denied), {} encryption drops (flow-encryption-drop); {} error(s), {} warning(s){}",
         t.verdict_drifts,
         t.rule_drifts,
         t.required_denied,
+        t.encryption_drops,
         t.errors,
         t.warnings,
         if t.not_verified > 0 {

@@ -331,4 +331,10 @@ codes! {
         example: "an NSG flow log tuple `…,20.50.1.2,10.0.0.4,51000,29877,T,I,D,B,,,,` from BatchNodeManagement.westeurope",
         fix: "Allow the flow in the NSG that denied it (the logged rule names it); `tagnet nsg require` checks the NSG for every address of the tag.",
         reference: "https://learn.microsoft.com/azure/machine-learning/how-to-access-azureml-behind-firewall";
+    FlowEncryptionDrop = "TN304", "flow-encryption-drop", Warning, "flows verify",
+        summary: "A logged flow was dropped by virtual network encryption, not by an NSG.",
+        why: "With VNet encryption enforced (`dropUnencrypted`), Azure drops traffic it cannot encrypt and logs it denied with the reason in the tuple's encryption field (`NX_NOT_ACCEPTED`, `NX_SW_NOT_READY`, `NX_NOT_SUPPORTED`). No NSG rule decided it, so comparing it with an NSG's verdict would report a drift that is not there; the flow is lost all the same.",
+        example: "a VNet flow log tuple `…,10.0.0.4,10.1.0.5,50000,443,6,O,D,NX_NOT_ACCEPTED,0,0,0,0`",
+        fix: "Check the VNet's encryption settings and the VM sizes of both ends (`az network vnet show --query encryption`); allow unencrypted traffic (`allowUnencrypted`) while a peer does not support encryption.",
+        reference: "https://learn.microsoft.com/azure/virtual-network/virtual-network-encryption-overview";
 }

@@ -22,6 +22,9 @@ pub enum Drift {
     /// Logged as denied, and a requirement of the profile says it must pass
     /// (`flow-required-denied`).
     RequiredDenied,
+    /// Dropped by virtual network encryption, not by an NSG (`flow-encryption-drop`): its
+    /// verdict is not compared.
+    EncryptionDrop,
 }
 
 impl Drift {
@@ -32,6 +35,7 @@ impl Drift {
             Drift::Verdict => Code::FlowVerdictDrift,
             Drift::Rule => Code::FlowRuleDrift,
             Drift::RequiredDenied => Code::FlowRequiredDenied,
+            Drift::EncryptionDrop => Code::FlowEncryptionDrop,
         }
     }
 }
@@ -162,9 +166,28 @@ pub fn drift_of(logged: Access, logged_rule: &str, ours: &Verdict) -> Option<Dri
     }
 }
 
+/// Whether a denied tuple was dropped by VNet encryption (its encryption field gives the
+/// reason), not by an NSG.
+pub fn encryption_drop(t: &Tuple) -> bool {
+    use super::{Encryption, EncryptionReason};
+    t.access == Access::Deny
+        && matches!(
+            t.encryption,
+            Encryption::NotEncryptedReason(
+                EncryptionReason::NotAccepted
+                    | EncryptionReason::SwNotReady
+                    | EncryptionReason::NotSupported
+            )
+        )
+}
+
 /// The drifts of one tuple against tagnet's verdict.
 pub fn drifts(t: &Tuple, group: &Group, ours: &Verdict, reqs: &[Required]) -> Vec<Drift> {
-    let mut out: Vec<Drift> = drift_of(t.access, &group.rule, ours).into_iter().collect();
+    let mut out: Vec<Drift> = if encryption_drop(t) {
+        vec![Drift::EncryptionDrop]
+    } else {
+        drift_of(t.access, &group.rule, ours).into_iter().collect()
+    };
     if t.access == Access::Deny && required(reqs, t).is_some() {
         out.push(Drift::RequiredDenied);
     }

@@ -103,6 +103,8 @@ pub struct Tally {
     pub rule_drifts: usize,
     /// `flow-required-denied` rows.
     pub required_denied: usize,
+    /// `flow-encryption-drop` rows (dropped by VNet encryption, not compared with an NSG).
+    pub encryption_drops: usize,
     /// Drifts of error severity (they fail the command).
     pub errors: usize,
     /// Drifts of warning severity.
@@ -126,6 +128,7 @@ impl Tally {
         self.verdict_drifts += o.verdict_drifts;
         self.rule_drifts += o.rule_drifts;
         self.required_denied += o.required_denied;
+        self.encryption_drops += o.encryption_drops;
         self.errors += o.errors;
         self.warnings += o.warnings;
     }
@@ -142,7 +145,7 @@ pub struct Verifier {
     nic: Option<CompiledNsg>,
     reqs: Vec<Required>,
     /// Each drift's severity after the levels (`None`: allowed, not reported).
-    levels: [Option<Severity>; 3],
+    levels: [Option<Severity>; 4],
     all: bool,
     skip_bad: bool,
 }
@@ -195,8 +198,13 @@ impl Verifier {
             subnet: r.subnet.as_ref().map(crate::nsg::compile),
             nic: r.nic.as_ref().map(crate::nsg::compile),
             reqs,
-            levels: [Drift::Verdict, Drift::Rule, Drift::RequiredDenied]
-                .map(|d| levels.severity_of(d.code())),
+            levels: [
+                Drift::Verdict,
+                Drift::Rule,
+                Drift::RequiredDenied,
+                Drift::EncryptionDrop,
+            ]
+            .map(|d| levels.severity_of(d.code())),
             all: params.all,
             skip_bad: params.skip_bad,
         })
@@ -234,6 +242,7 @@ impl Verifier {
                     Drift::Verdict => tally.verdict_drifts += 1,
                     Drift::Rule => tally.rule_drifts += 1,
                     Drift::RequiredDenied => tally.required_denied += 1,
+                    Drift::EncryptionDrop => tally.encryption_drops += 1,
                 }
                 match severity {
                     Severity::Error => tally.errors += 1,

@@ -660,3 +660,69 @@ fn empty_hours_gzip_blobs_and_bad_lines() {
     assert_ne!(out.status.code(), Some(2));
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 3);
 }
+
+/// A tuple VNet encryption dropped (`NX_NOT_ACCEPTED`, logged denied) is its own finding, not
+/// an NSG drift: with an NSG that allows the flow, verify reports `flow-encryption-drop` (a
+/// warning: exit 0) and no verdict drift.
+#[test]
+fn encryption_drops_are_not_nsg_drift() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let blob = r#"{"records":[{"time":"t","flowLogVersion":4,"flowRecords":{"flows":[{"aclID":"a","flowGroups":[{"rule":"DefaultRule_AllowVnetOutBound","flowTuples":["1663146003599,10.0.0.6,10.0.1.9,23956,443,6,O,D,NX_NOT_ACCEPTED,0,0,0,0","1663146003599,10.0.0.6,10.0.1.9,23957,443,6,O,D,NX,0,0,0,0"]}]}]}}]}"#;
+    std::fs::write(d.join("PT1H.json"), blob).unwrap();
+    std::fs::write(d.join("nsg.json"), NSG).unwrap();
+    let out = tagnet()
+        .args([
+            "flows",
+            "verify",
+            "--format",
+            "ndjson",
+            "--vnet",
+            "10.0.0.0/16",
+            "--nsg",
+        ])
+        .arg(d.join("nsg.json"))
+        .arg(d.join("PT1H.json"))
+        .output()
+        .unwrap();
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let drifts: Vec<(&str, &str, u64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["drift"].as_str().unwrap(),
+                r["severity"].as_str().unwrap(),
+                r["local_port"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // The encrypted-drop tuple is an encryption drop; the plain denied one a verdict drift.
+    assert_eq!(
+        drifts,
+        [
+            ("flow-encryption-drop", "warning", 23956),
+            ("flow-verdict-drift", "error", 23957)
+        ]
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let out = tagnet()
+        .args([
+            "flows",
+            "verify",
+            "--format",
+            "ndjson",
+            "--vnet",
+            "10.0.0.0/16",
+            "--allow",
+            "flow-verdict-drift",
+            "--nsg",
+        ])
+        .arg(d.join("nsg.json"))
+        .arg(d.join("PT1H.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
