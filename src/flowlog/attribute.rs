@@ -92,7 +92,9 @@ impl<'a> Attributor<'a> {
             .tags()
             .iter()
             .map(|t| {
-                let service = !t.system_service().is_empty() && t.name_base() != "AzureCloud";
+                // Every tag but AzureCloud's is a service's, `systemService` or not (the Front
+                // Door tags have none): a Front Door address is Front Door's, not AzureCloud's.
+                let service = t.name_base() != "AzureCloud";
                 u8::from(service) * 2 + u8::from(t.is_regional())
             })
             .collect();

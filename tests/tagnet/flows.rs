@@ -195,7 +195,7 @@ fn naive(s: &Snapshot, ip: IpAddr) -> (Class, Option<(String, String)>, String) 
             if !p.contains(&ip) {
                 continue;
             }
-            let service = !t.system_service().is_empty() && t.name_base() != "AzureCloud";
+            let service = t.name_base() != "AzureCloud";
             let rank = u8::from(service) * 2 + u8::from(t.is_regional());
             let key = (rank, p.prefix_len(), std::cmp::Reverse(id));
             if best.as_ref().is_none_or(|b| key > b.0) {
@@ -725,4 +725,18 @@ fn encryption_drops_are_not_nsg_drift() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
+}
+
+/// A Front Door address is attributed to Front Door (its tags have an empty `systemService`),
+/// not to `AzureCloud.<region>`.
+#[test]
+fn front_door_addresses_are_front_doors() {
+    let (snap, index) = builtin();
+    let at = Attributor::new(&snap, &index, None);
+    let fd = snap.tag(snap.tag_by_name("AzureFrontDoor.Frontend").unwrap());
+    let p = fd.v4().first().copied().unwrap();
+    let ip = IpAddr::V4(p.network());
+    let a = at.attribute(ip);
+    assert_eq!(snap.tag(a.tag.unwrap()).name_base(), "AzureFrontDoor");
+    assert_eq!(at.service(&a), "AzureFrontDoor");
 }
