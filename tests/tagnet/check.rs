@@ -586,6 +586,32 @@ fn unreadable_values_are_findings_not_defaults() {
         .collect();
     assert!(codes.contains(&"bad-value"), "{codes:?}");
     assert_eq!(out.status.code(), Some(1));
+    // A network plugin AKS does not have, or of the wrong type: bad-value too.
+    for plugin in [serde_json::json!("azurecni"), serde_json::json!(false)] {
+        let mut d = doc.clone();
+        for r in d.as_array_mut().unwrap() {
+            if r["type"].as_str().unwrap().ends_with("managedClusters") {
+                r["networkProfile"]["serviceCidr"] = "10.10.0.0/16".into();
+                r["networkProfile"]["networkPlugin"] = plugin.clone();
+            }
+        }
+        std::fs::write(&f, d.to_string()).unwrap();
+        let out = tagnet()
+            .args(["check", "--format", "json"])
+            .arg(&f)
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(
+            v["records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["code"] == "bad-value"
+                    && r["message"].as_str().unwrap().contains("networkPlugin")),
+            "{plugin}: {v}"
+        );
+    }
     // The template with serviceCidr from a parameter given as a Key Vault reference.
     let tsrc = examples().join("as-arm/aks-service-cidr-overlap/template.json");
     let mut t: serde_json::Value =

@@ -587,10 +587,31 @@ fn map_cluster(net: &mut Network, v: &Value, m: Meta) {
                 )
             })
     };
-    for k in ["serviceCidr", "podCidr", "dockerBridgeCidr", "dnsServiceIP"] {
+    for k in [
+        "serviceCidr",
+        "podCidr",
+        "dockerBridgeCidr",
+        "dnsServiceIP",
+        "networkPlugin",
+        "networkPluginMode",
+    ] {
         if let Some(f) = wrong_type(k) {
             net.problems.push(f);
         }
+    }
+    // A plugin AKS does not have (a typo such as `azurecni`) is not read as kubenet silently.
+    if let Some(p) = get("networkPlugin")
+        && !["azure", "kubenet", "none"].contains(&p.to_ascii_lowercase().as_str())
+    {
+        net.problems.push(Finding::new(
+            crate::findings::Code::BadValue,
+            at.resource,
+            format!(
+                "{}: networkPlugin `{}` is none of azure, kubenet, none; the subnet's size is checked as for kubenet",
+                at.origin,
+                crate::text::quoted(&p)
+            ),
+        ));
     }
     let mut cidr = |k: &str, default: Option<&str>| match get(k) {
         Some(t) => prefix(net, &at, k, &t),
