@@ -51,9 +51,7 @@ impl Index {
     ) -> PyResult<String> {
         // Every NSG of the document, as the command analyses every NSG of its file.
         let scope = nsg_scope(None, None, &vnet, &asgs)?;
-        let levels = tagnet::findings::severity::Levels { deny, warn, allow }
-            .resolve(&tagnet::findings::registry())
-            .map_err(|e| err(format!("`deny=`/`warn=`/`allow=`: {e}")))?;
+        let levels = levels(deny, warn, allow)?;
         let mut nsgs: Vec<tagnet::nsg::model::Nsg> = Vec::new();
         for (json, what) in [(nsg_json, "nsg"), (nic_nsg_json, "nic_nsg")] {
             if let Some(json) = json {
@@ -140,9 +138,7 @@ impl Index {
             prune,
             max_routes: max_routes.unwrap_or(tagnet::routes::DEFAULT_MAX_ROUTES),
         };
-        let levels = tagnet::findings::severity::Levels { deny, warn, allow }
-            .resolve(&tagnet::findings::registry())
-            .map_err(|e| err(format!("`deny=`/`warn=`/`allow=`: {e}")))?;
+        let levels = levels(deny, warn, allow)?;
         let report = py
             .detach(|| {
                 tagnet::ops::audit::audit(&self.snap, &self.info, &table, &params, None, &levels)
@@ -174,9 +170,7 @@ impl Index {
             profile: profile.unwrap_or(defaults.profile),
             udr_profile: udr_profile.unwrap_or(defaults.udr_profile),
         };
-        let levels = tagnet::findings::severity::Levels { deny, warn, allow }
-            .resolve(&tagnet::findings::registry())
-            .map_err(|e| err(format!("`deny=`/`warn=`/`allow=`: {e}")))?;
+        let levels = levels(deny, warn, allow)?;
         let report = py
             .detach(|| {
                 let documents = match documents_json {
@@ -225,9 +219,7 @@ impl Index {
         skip_bad: bool,
     ) -> PyResult<String> {
         let scope = nsg_scope(nsg_json, nic_nsg_json, &vnet, &asgs)?;
-        let levels = tagnet::findings::severity::Levels { deny, warn, allow }
-            .resolve(&tagnet::findings::registry())
-            .map_err(|e| err(format!("`deny=`/`warn=`/`allow=`: {e}")))?;
+        let levels = levels(deny, warn, allow)?;
         let params = tagnet::ops::flows::VerifyParams {
             profile,
             region,
@@ -297,9 +289,7 @@ impl Index {
                 .map(|(hop, _)| hop),
             prune,
         };
-        let levels = tagnet::findings::severity::Levels { deny, warn, allow }
-            .resolve(&tagnet::findings::registry())
-            .map_err(|e| err(format!("`deny=`/`warn=`/`allow=`: {e}")))?;
+        let levels = levels(deny, warn, allow)?;
         let report = py
             .detach(|| {
                 tagnet::ops::diff::changes(
@@ -483,4 +473,15 @@ impl Index {
             records: &answers,
         })
     }
+}
+
+/// The severity settings of a report, as the command's `--deny`, `--warn`, `--allow`.
+fn levels(
+    deny: Vec<String>,
+    warn: Vec<String>,
+    allow: Vec<String>,
+) -> PyResult<tagnet::findings::severity::Resolved> {
+    tagnet::findings::severity::Levels { deny, warn, allow }
+        .resolve(&tagnet::findings::registry())
+        .map_err(|e| err(format!("`deny=`/`warn=`/`allow=`: {e}")))
 }

@@ -23,17 +23,7 @@ const KEYS: [&str; 15] = [
 
 pub(super) async fn routes_audit(State(app): State<Arc<App>>, body: Bytes) -> ApiResult {
     let (_, report) = blocking_json(&app, body, |l2, body| {
-        let Some(obj) = body.as_object() else {
-            return Err(ApiError::unprocessable(
-                "the body is a JSON object: {\"route_table\": …, \"region\": …}",
-            ));
-        };
-        if let Some(k) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
-            return Err(ApiError::unprocessable(format!(
-                "unknown key `{k}`; the body takes {}",
-                KEYS.join(", ")
-            )));
-        }
+        let obj = body_object(&body, &KEYS, "{\"route_table\": …, \"region\": …}")?;
         if obj.contains_key("previous") {
             return Err(ApiError::unprocessable(
                 "`previous` (an earlier snapshot) is the CLI's --previous only: the server holds one snapshot",

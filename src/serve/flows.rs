@@ -7,16 +7,9 @@ pub(super) async fn verify(State(app): State<Arc<App>>, body: Bytes) -> ApiResul
         let scope = nsg_scope(&body)?;
         let blobs = crate::ops::flows::blobs_of(body.get("flow_logs").unwrap_or(&Value::Null))
             .map_err(body_error)?;
-        let text = |key: &str| -> Result<Option<String>, ApiError> {
-            match body.get(key) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s.clone())),
-                Some(_) => Err(ApiError::unprocessable(format!("`{key}` is a string"))),
-            }
-        };
         let params = crate::ops::flows::VerifyParams {
-            profile: text("profile")?,
-            region: text("region")?,
+            profile: opt_string(&body, "profile")?,
+            region: opt_string(&body, "region")?,
             all: boolean(&body, "all")?,
             skip_bad: boolean(&body, "skip_bad")?,
         };
@@ -38,26 +31,13 @@ pub(super) async fn verify(State(app): State<Arc<App>>, body: Bytes) -> ApiResul
 pub(super) async fn summary(State(app): State<Arc<App>>, body: Bytes) -> ApiResult {
     const KEYS: [&str; 5] = ["flow_logs", "region", "profile", "top", "skip_bad"];
     let (_, report) = blocking_json(&app, body, |l2, body| {
-        let Some(obj) = body.as_object() else {
-            return Err(ApiError::unprocessable(
-                "the body is a JSON object: {\"flow_logs\": …, \"region\": …, \"profile\": …}",
-            ));
-        };
-        if let Some(k) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
-            return Err(ApiError::unprocessable(format!(
-                "unknown key `{k}`; the body takes {}",
-                KEYS.join(", ")
-            )));
-        }
+        body_object(
+            &body,
+            &KEYS,
+            "{\"flow_logs\": …, \"region\": …, \"profile\": …}",
+        )?;
         let blobs = crate::ops::flows::blobs_of(body.get("flow_logs").unwrap_or(&Value::Null))
             .map_err(body_error)?;
-        let text = |key: &str| -> Result<Option<String>, ApiError> {
-            match body.get(key) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s.clone())),
-                Some(_) => Err(ApiError::unprocessable(format!("`{key}` is a string"))),
-            }
-        };
         let top = match body.get("top") {
             None | Some(Value::Null) => 10,
             Some(v) => v
@@ -66,8 +46,8 @@ pub(super) async fn summary(State(app): State<Arc<App>>, body: Bytes) -> ApiResu
                 .ok_or_else(|| ApiError::unprocessable("`top`: a whole number"))?,
         };
         let params = crate::ops::flows::SummaryParams {
-            region: text("region")?,
-            profile: text("profile")?,
+            region: opt_string(&body, "region")?,
+            profile: opt_string(&body, "profile")?,
             top,
             skip_bad: boolean(&body, "skip_bad")?,
         };

@@ -143,6 +143,35 @@ pub(super) fn strings(body: &Value, key: &str) -> Result<Vec<String>, ApiError> 
     }
 }
 
+/// The body as an object taking only `keys`; `shape` shows what it should look like.
+pub(super) fn body_object<'b>(
+    body: &'b Value,
+    keys: &[&str],
+    shape: &str,
+) -> Result<&'b serde_json::Map<String, Value>, ApiError> {
+    let Some(obj) = body.as_object() else {
+        return Err(ApiError::unprocessable(format!(
+            "the body is a JSON object: {shape}"
+        )));
+    };
+    if let Some(k) = obj.keys().find(|k| !keys.contains(&k.as_str())) {
+        return Err(ApiError::unprocessable(format!(
+            "unknown key `{k}`; the body takes {}",
+            keys.join(", ")
+        )));
+    }
+    Ok(obj)
+}
+
+/// An optional string in the body (`null` is absent).
+pub(super) fn opt_string(body: &Value, key: &str) -> Result<Option<String>, ApiError> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(ApiError::unprocessable(format!("`{key}` is a string"))),
+    }
+}
+
 pub(super) fn boolean(body: &Value, key: &str) -> Result<bool, ApiError> {
     match body.get(key) {
         None | Some(Value::Null) => Ok(false),
