@@ -576,8 +576,9 @@ pub struct AuditArgs {
     /// VirtualNetworkGateway, VirtualAppliance:IP, or none.
     #[arg(long, value_name = "VirtualNetworkGateway|VirtualAppliance:IP|none")]
     pub default_route: Option<String>,
-    /// An earlier snapshot: routes to Internet for prefixes the required tags held then are
-    /// tagnet's, and stale when they hold no required address now.
+    /// An earlier snapshot (a file, `latest`, `cnNNN` or `builtin`): routes to Internet for
+    /// prefixes the required tags held then are tagnet's, and stale when they hold no
+    /// required address now; a region it has and the audited snapshot retired stays a region.
     #[arg(long, value_name = "SNAPSHOT")]
     pub previous: Option<PathBuf>,
     /// Delete stale routes in the plan (without it they are listed for review only).

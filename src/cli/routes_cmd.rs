@@ -151,9 +151,10 @@ pub fn audit(
     let previous = a
         .previous
         .as_ref()
-        .map(|path| {
-            tagnet::load::load_path(path)
-                .with_context(|| format!("loading --previous `{}`", path.display()))
+        .map(|spec| {
+            super::source::resolve(Some(spec))
+                .map(|(snap, _)| snap)
+                .with_context(|| format!("loading --previous `{}`", spec.display()))
         })
         .transpose()?;
     let params = tagnet::ops::audit::AuditParams {

@@ -283,6 +283,12 @@ codes! {
         example: "a table holding `::/0 -> VirtualAppliance 10.0.100.4`, audited without --ipv6",
         fix: "Rerun with --ipv6 to audit (and plan) the IPv6 routes too.",
         reference: "";
+    OverBroadRoute = "TN109", "over-broad-route", Warning, "routes audit",
+        summary: "A route tagnet wrote for the required tags is wider than the required prefixes it carries now.",
+        why: "A prefix that shrank (a /28 now a /29), moved to another region or left the tag leaves the old wider route sending addresses that no longer belong to the service to Internet, past the firewall. The route still carries required addresses, so nothing looks missing.",
+        example: "`BatchNodeManagement-20.41.5.0_28 -> Internet` after BatchNodeManagement.EastUS2 narrowed it to 20.41.5.0/29",
+        fix: "Replace it by the required prefixes it carries: the plan creates those routes and deletes the wide one.",
+        reference: "";
     NsgUnreachableRule = "TN201", "nsg-unreachable-rule", Warning, "nsg analyze",
         summary: "The rule can never match: the rules above it cover every flow it names.",
         why: "Rules apply in ascending priority and the first match wins, so a rule wholly covered by rules above it never decides anything; it usually means a priority is wrong.",

@@ -89,6 +89,33 @@ pub fn previous_addresses(old: &Snapshot, tags: &[String], regions: &[String]) -
     PrefixSet::from_prefixes(nets)
 }
 
+/// The request's regions split into those `snap` publishes (a request of its own) and those
+/// only `old` does (retired, as `old`'s region codes).
+fn split_retired(
+    tags: &super::udr::UdrParams,
+    snap: &Snapshot,
+    old: &Snapshot,
+) -> (super::udr::UdrParams, Vec<String>) {
+    let mut live = tags.clone();
+    live.regions.clear();
+    let mut retired = Vec::new();
+    for r in tags
+        .regions
+        .iter()
+        .flat_map(|r| r.split(','))
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+    {
+        match (snap.resolve_region(r), old.resolve_region(r)) {
+            (Err(_), Ok(code)) => retired.push(code.to_string()),
+            _ => live.regions.push(r.to_string()),
+        }
+    }
+    retired.sort();
+    retired.dedup();
+    (live, retired)
+}
+
 /// Audits a route table; `levels` sets the findings' severities (`allow` drops them).
 pub fn audit(
     snap: &Snapshot,
@@ -104,17 +131,50 @@ pub fn audit(
             "must be at least 1 (Azure's limit is 400 routes per table)",
         ));
     }
-    let chosen = p.tags.validate(snap)?.request;
+    // A region --previous has and this snapshot retired (`uknorth`) stays a region of the
+    // table: nothing of it is required now, and its routes are stale.
+    let (live, retired) = match previous {
+        Some(old) => split_retired(&p.tags, snap, old),
+        None => (p.tags.clone(), Vec::new()),
+    };
+    let chosen = match previous {
+        Some(old) if live.regions.is_empty() && !retired.is_empty() => {
+            let mut c = p.tags.validate(old)?.request;
+            c.regions.clear();
+            c
+        }
+        _ => live.validate(snap)?.request,
+    };
     let vnet = vnet_prefixes(&p.vnet)?;
     let mut all_tags = chosen.profile_tags.clone();
     all_tags.extend(chosen.named_tags.iter().cloned());
-    let required = crate::routes::required_tags(
-        snap,
-        &chosen.regions,
-        &chosen.profile_tags,
-        &chosen.named_tags,
-    )?;
-    let previous = previous.map(|old| previous_addresses(old, &all_tags, &chosen.regions));
+    let mut required = if chosen.regions.is_empty() {
+        crate::routes::Required {
+            ids: Vec::new(),
+            notes: Vec::new(),
+        }
+    } else {
+        crate::routes::required_tags(
+            snap,
+            &chosen.regions,
+            &chosen.profile_tags,
+            &chosen.named_tags,
+        )?
+    };
+    if let Some(old) = previous {
+        for r in &retired {
+            required.notes.push(format!(
+                "region `{r}` is in --previous ({} changeNumber {}) but not in this snapshot ({} changeNumber {}): it was retired, so none of its addresses is required and its routes are stale",
+                old.cloud(),
+                old.change_number(),
+                snap.cloud(),
+                snap.change_number()
+            ));
+        }
+    }
+    let mut then_regions = chosen.regions.clone();
+    then_regions.extend(retired.iter().cloned());
+    let previous = previous.map(|old| previous_addresses(old, &all_tags, &then_regions));
     let related = crate::routes::audit::related(snap, &required.ids);
     let opts = AuditOptions {
         vnet,

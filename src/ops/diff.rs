@@ -160,15 +160,17 @@ pub struct Impact {
 }
 
 impl Impact {
-    /// Whether something is to be done: a `udr` route to add or drop, or a finding of warning
-    /// or error level.
+    /// Whether something is to be done: the plan changes the table, or an error-level finding
+    /// stands. It is what a re-audit of the table says once the plan is applied: the `udr`
+    /// lists (what a fresh `udr` would write) do not count, as the table may carry their
+    /// addresses under other routes, and stale routes kept for review (without `--prune`) are
+    /// warnings, not work.
     pub fn action_needed(&self) -> bool {
-        !self.udr_add.is_empty()
-            || !self.udr_delete.is_empty()
+        self.plan_changes > 0
             || self
                 .findings
                 .iter()
-                .any(|f| matches!(f.finding.severity, Severity::Error | Severity::Warning))
+                .any(|f| f.finding.severity == Severity::Error)
     }
 }
 

@@ -486,12 +486,34 @@ impl Run<'_> {
         }
     }
 
+    /// The addresses route `i` (an explicit-prefix route) takes: its prefix less every more
+    /// specific candidate inside it; nothing when another route wins its own prefix.
+    fn won(&self, i: usize, net: IpNet) -> PrefixSet {
+        let net = net.trunc();
+        let mut inside = Vec::new();
+        for &(p, _, o) in &self.cands {
+            if p == net {
+                if o != Origin::Route(i) {
+                    return PrefixSet::default();
+                }
+            } else if net.contains(&p) {
+                inside.push(p);
+            }
+        }
+        PrefixSet::from_prefixes([net]).difference(&PrefixSet::from_prefixes(inside))
+    }
+
     /// Stale routes (tied to the required tags, holding none of their addresses now) to
-    /// delete or review, and unrelated ones to leave alone: (delete, review).
+    /// delete or review, over-broad ones to replace, and unrelated ones to leave alone:
+    /// (delete, review, replacement routes).
     fn stale(
         &mut self,
         req: &PrefixSet,
-    ) -> (Vec<super::deploy::Deletion>, Vec<super::deploy::Deletion>) {
+    ) -> (
+        Vec<super::deploy::Deletion>,
+        Vec<super::deploy::Deletion>,
+        Vec<Route>,
+    ) {
         let (snap, required, opts, table) = (self.snap, self.required, self.opts, self.table);
         let routes = &table.routes;
         // Stale and unrelated routes to Internet.
@@ -508,6 +530,7 @@ impl Run<'_> {
             .collect();
         let mut delete = Vec::new();
         let mut review = Vec::new();
+        let mut replace = Vec::new();
         for (i, r) in routes.iter().enumerate() {
             if r.source != RouteSource::User || r.next_hop != NextHop::Internet {
                 continue;
@@ -523,7 +546,88 @@ impl Run<'_> {
                 !set.intersection(s).v4.is_empty()
                     || (opts.ipv6 && !set.intersection(s).v6.is_empty())
             };
+            let by_name = match r.address_prefix.parse::<IpNet>() {
+                Ok(net) => labels.iter().any(|l| route_name(l, &net.trunc()) == r.name),
+                Err(_) => {
+                    super::sanitize(&r.address_prefix) == r.name
+                        && bases.iter().any(|b| {
+                            r.address_prefix
+                                .split('.')
+                                .next()
+                                .is_some_and(|x| x.eq_ignore_ascii_case(b))
+                        })
+                }
+            };
+            let audited = |s: PrefixSet| {
+                if opts.ipv6 {
+                    s
+                } else {
+                    PrefixSet {
+                        v4: s.v4,
+                        ..Default::default()
+                    }
+                }
+            };
             if holds(req) {
+                // Over-broad: tied to the required tags (by name, or wholly required in
+                // --previous) and sending addresses no required or related tag holds now.
+                let was_required = opts
+                    .previous
+                    .is_some_and(|p| audited(set.difference(p)).is_empty());
+                let Ok(net) = r.address_prefix.parse::<IpNet>() else {
+                    continue;
+                };
+                if !(by_name || was_required) {
+                    continue;
+                }
+                let won = audited(self.won(i, net));
+                let mut outside = won.difference(req);
+                if let Some(rel) = opts.related {
+                    outside = outside.difference(rel);
+                }
+                if outside.is_empty() {
+                    continue;
+                }
+                let keep = won.intersection(req).to_prefixes();
+                let routes_now =
+                    super::name_routes(snap, required, &keep, NextHop::Internet);
+                let outside_prefixes = outside.to_prefixes();
+                let count = outside.v4.address_count() + outside.v6.address_count();
+                let kept: Vec<String> = keep.iter().map(|p| p.to_string()).collect();
+                self.findings.push(AuditFinding {
+                    finding: Finding::new(
+                        crate::findings::Code::OverBroadRoute,
+                        &r.name,
+                        format!(
+                            "route `{}` sends {} to Internet, but the required tags hold only {} of it now: {count} address(es) outside them ({}) leave past the firewall",
+                            r.name,
+                            r.address_prefix,
+                            super::list_some(&keep, 8),
+                            super::list_some(&outside_prefixes, 8),
+                        ),
+                    )
+                    .counterexample(outside_prefixes[0].addr().to_string())
+                    .fix(format!(
+                        "replace it: the plan creates {} and deletes `{}`",
+                        if kept.len() == 1 {
+                            format!("the route for {}", kept[0])
+                        } else {
+                            format!("{} routes ({})", kept.len(), super::list_some(&keep, 8))
+                        },
+                        r.name
+                    )),
+                    next_hop: r.next_hop.to_string(),
+                    prefixes: outside_prefixes,
+                });
+                replace.extend(routes_now);
+                delete.push(super::deploy::Deletion {
+                    name: r.name.clone(),
+                    address_prefix: r.address_prefix.clone(),
+                    reason: format!(
+                        "over-broad: sends {count} address(es) outside the required tags to Internet; replaced by {}",
+                        kept.join(", ")
+                    ),
+                });
                 continue;
             }
             let shown_prefixes = || -> Vec<IpNet> {
@@ -571,18 +675,6 @@ impl Run<'_> {
                 });
                 continue;
             }
-            let by_name = match r.address_prefix.parse::<IpNet>() {
-                Ok(net) => labels.iter().any(|l| route_name(l, &net.trunc()) == r.name),
-                Err(_) => {
-                    super::sanitize(&r.address_prefix) == r.name
-                        && bases.iter().any(|b| {
-                            r.address_prefix
-                                .split('.')
-                                .next()
-                                .is_some_and(|x| x.eq_ignore_ascii_case(b))
-                        })
-                }
-            };
             // Tied through --previous only when every address it carries was required then.
             let by_previous = opts.previous.is_some_and(|p| {
                 set.difference(p).v4.is_empty()
@@ -641,7 +733,7 @@ impl Run<'_> {
             }
         }
 
-        (delete, review)
+        (delete, review, replace)
     }
 
     /// The route limit after the plan: (routes now, routes after).
@@ -656,15 +748,23 @@ impl Run<'_> {
         let user: Vec<&TableRoute> = table.user_routes().collect();
         let mut names: std::collections::BTreeSet<&str> =
             user.iter().map(|r| r.name.as_str()).collect();
-        let prefixes_now: std::collections::BTreeSet<&str> =
-            user.iter().map(|r| r.address_prefix.as_str()).collect();
+        // Prefixes compared as networks: `2001:DB8::/32` in the table is the route of
+        // `2001:db8::/32` in the plan.
+        let canonical = |p: &str| -> String {
+            p.parse::<IpNet>()
+                .map_or_else(|_| p.to_ascii_lowercase(), |n| n.trunc().to_string())
+        };
+        let prefixes_now: std::collections::BTreeSet<String> = user
+            .iter()
+            .map(|r| canonical(&r.address_prefix))
+            .collect();
         let routes_now = names.len();
         for d in delete {
             names.remove(d.name.as_str());
         }
         let creates = ensure
             .iter()
-            .filter(|r| !prefixes_now.contains(r.address_prefix.as_str()))
+            .filter(|r| !prefixes_now.contains(&canonical(&r.address_prefix)))
             .count();
         let routes_after = names.len() + creates;
         if routes_after > opts.max_routes {
@@ -721,8 +821,9 @@ pub fn audit(
     let req = PrefixSet::from_prefixes(nets);
     let offending = run.misrouted(&req);
     let mut ensure = run.report_misrouted(offending);
+    let (delete, review, replace) = run.stale(&req);
+    ensure.extend(replace);
     run.unique_names(&mut ensure);
-    let (delete, review) = run.stale(&req);
     let (routes_now, routes_after) = run.budget(&ensure, &delete, &review);
     let Run {
         mut findings,

@@ -203,23 +203,43 @@ ACTIONS="$(
     printf '%s\n' "$DELETES" | awk '{ print "D\t" $0 }'
     printf '%s\n' "$ROUTES" | awk '{ print "R\t" $0 }'
   } | awk -F '\t' -v max="$MAX_ROUTES" '
+    # A prefix in canonical form: IPv4 octets and IPv6 groups without leading zeros, IPv6 in
+    # lower case with `::` expanded, so `2603:1030:40C:1::2C0/122` is the route of
+    # `2603:1030:40c:1::2c0/122` (Azure refuses the second one as a RouteConflict).
+    function canon(p,   a, n, addr, len, g, i, k, head, tail, h, t, nh, nt, out, x) {
+      n = split(p, a, "/"); addr = tolower(a[1]); len = (n > 1 ? "/" (a[2] + 0) : "")
+      if (index(addr, ":") == 0) {
+        n = split(addr, g, "."); out = ""
+        for (i = 1; i <= n; i++) out = out (i > 1 ? "." : "") (g[i] + 0)
+        return out len
+      }
+      k = index(addr, "::")
+      if (k) { head = substr(addr, 1, k - 1); tail = substr(addr, k + 2) } else { head = addr; tail = "" }
+      nh = (head == "" ? 0 : split(head, h, ":")); nt = (tail == "" ? 0 : split(tail, t, ":"))
+      out = ""
+      for (i = 1; i <= nh; i++) { x = h[i]; sub(/^0+/, "", x); out = out (x == "" ? "0" : x) ":" }
+      for (i = nh + nt; i < 8; i++) out = out "0:"
+      for (i = 1; i <= nt; i++) { x = t[i]; sub(/^0+/, "", x); out = out (x == "" ? "0" : x) ":" }
+      return substr(out, 1, length(out) - 1) len
+    }
     # Azure route names are case-insensitive: names are compared in lower case.
-    $1 == "E" && $2 != "" { k = tolower($2); name[k] = $2; prefix[k] = $3; hop[k] = $4; ip[k] = ($5 == "None" ? "" : $5); owner[$3] = k; count++; next }
+    $1 == "E" && $2 != "" { k = tolower($2); name[k] = $2; prefix[k] = $3; cp[k] = canon($3); hop[k] = $4; ip[k] = ($5 == "None" ? "" : $5); owner[cp[k]] = k; count++; next }
     $1 == "D" && $2 != "" {
       k = tolower($2)
       if (!(k in prefix)) { print "note|" $2 " is not in the table any more"; next }
-      if (prefix[k] != $3) { print "note|" $2 " now holds " prefix[k] ", not " $3 ": left in place"; next }
-      del[++nd] = name[k]; delete owner[prefix[k]]; delete prefix[k]; count--; next
+      if (cp[k] != canon($3)) { print "note|" $2 " now holds " prefix[k] ", not " $3 ": left in place"; next }
+      del[++nd] = name[k]; delete owner[cp[k]]; delete prefix[k]; count--; next
     }
     $1 == "R" && $2 != "" {
-      if ($3 in owner) {
-        k = owner[$3]
+      c = canon($3)
+      if (c in owner) {
+        k = owner[c]
         if (hop[k] == $4 && ip[k] == $5) { print "note|" name[k] " already sends " $3 " to " $4; next }
         act[++na] = "update|" name[k] "|" $3 "|" $4 "|" $5 "|" ip[k]; next
       }
       k = tolower($2)
       if (k in prefix) { taken = taken " " name[k] " (holds " prefix[k] ")"; next }
-      act[++na] = "create|" $2 "|" $3 "|" $4 "|" $5; name[k] = $2; prefix[k] = $3; owner[$3] = k; count++
+      act[++na] = "create|" $2 "|" $3 "|" $4 "|" $5; name[k] = $2; prefix[k] = $3; cp[k] = c; owner[c] = k; count++
     }
     END {
       if (taken != "") { print "stop|route names already used for other prefixes:" taken "; nothing was changed"; exit }

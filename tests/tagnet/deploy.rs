@@ -664,3 +664,243 @@ fn default_route_must_be_an_ipv4_appliance() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("public address"));
 }
+
+/// Runs tagnet with `args` on no default snapshot: (exit code, stdout).
+fn tagnet_bare(args: &[&str]) -> (i32, String) {
+    let out = Command::cargo_bin("tagnet")
+        .unwrap()
+        .env_remove("TAGNET_TAGS")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+    )
+}
+
+/// A required prefix that shrank (a /27 of the real built-in week now a /28) leaves the old
+/// route sending addresses outside the service to Internet: `diff --route-table` finds it
+/// (`over-broad-route`), its plan replaces the route, and once the plan has run both a second
+/// `diff` and a re-audit are clean and exit 0.
+#[test]
+fn a_shrunk_prefix_is_replaced_and_the_next_diff_is_clean() {
+    let b = tagnet::load::builtin::bytes().unwrap();
+    let mut doc: Value = serde_json::from_slice(&b).unwrap();
+    doc["changeNumber"] = (doc["changeNumber"].as_u64().unwrap() + 1).into();
+    let regional = "BatchNodeManagement.WestEurope";
+    let values = doc["values"].as_array().unwrap();
+    let old_prefix: ipnet::Ipv4Net = values
+        .iter()
+        .find(|v| v["name"] == regional)
+        .unwrap()["properties"]["addressPrefixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p.as_str()?.parse::<ipnet::Ipv4Net>().ok())
+        .find(|n| n.prefix_len() <= 30)
+        .expect("an IPv4 prefix that can shrink");
+    let new_prefix = old_prefix.subnets(old_prefix.prefix_len() + 1).unwrap().next().unwrap();
+    let freed = old_prefix.subnets(old_prefix.prefix_len() + 1).unwrap().nth(1).unwrap();
+    // The freed half leaves every tag of the service (the regional and the cloud-wide one).
+    for v in doc["values"].as_array_mut().unwrap() {
+        if v["properties"]["systemService"] != "BatchNodeManagement" {
+            continue;
+        }
+        for p in v["properties"]["addressPrefixes"].as_array_mut().unwrap() {
+            if p.as_str() == Some(old_prefix.to_string().as_str()) {
+                *p = new_prefix.to_string().into();
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let new = dir.path().join("ServiceTags_Public_20261214.json");
+    std::fs::write(&new, doc.to_string()).unwrap();
+    let new = new.to_str().unwrap();
+    // The table as `udr` wrote it from the built-in week, behind a firewall.
+    let (code, udr) = tagnet_bare(&[
+        "--tags", "builtin", "-q", "--format", "json", "udr", "--region", "westeurope",
+    ]);
+    assert_eq!(code, 0);
+    let udr: Value = serde_json::from_str(&udr).unwrap();
+    let mut table = vec![route(
+        "to-firewall",
+        "0.0.0.0/0",
+        "VirtualAppliance",
+        Some("10.1.0.4"),
+    )];
+    table.extend(udr["routes"].as_array().unwrap().iter().map(|r| {
+        route(
+            r["name"].as_str().unwrap(),
+            r["address_prefix"].as_str().unwrap(),
+            "Internet",
+            None,
+        )
+    }));
+    let wide = table
+        .iter()
+        .find(|r| r["addressPrefix"] == old_prefix.to_string())
+        .expect("udr routes the prefix as it is")["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rt = dir.path().join("rt.json");
+    let write = |t: &[Value]| std::fs::write(&rt, serde_json::to_string(t).unwrap()).unwrap();
+    write(&table);
+    let rt_s = rt.to_str().unwrap().to_string();
+    let diff = |format: &str| {
+        tagnet_bare(&[
+            "-q", "--format", format, "diff", "builtin", new, "--route-table", &rt_s, "--region",
+            "westeurope",
+        ])
+    };
+    let (code, report) = diff("json");
+    assert_eq!(code, 1, "{report}");
+    let report: Value = serde_json::from_str(&report).unwrap();
+    let broad: Vec<&Value> = report["impact"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "over-broad-route")
+        .collect();
+    assert_eq!(broad.len(), 1, "{report:#}");
+    assert_eq!(broad[0]["resource"], wide.as_str());
+    assert_eq!(broad[0]["prefixes"], json!([freed.to_string()]));
+    let (_, script) = diff("az");
+    let run = run_script(&script, &table, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.table.iter().all(|r| r["name"] != wide.as_str()), "{:?}", run.table);
+    assert_eq!(find(&run.table, &new_prefix.to_string())["nextHopType"], "Internet");
+    // The plan applied: a second diff and a re-audit agree that nothing is left to do.
+    write(&run.table);
+    let (code, again) = diff("json");
+    assert_eq!(code, 0, "{again}");
+    let again: Value = serde_json::from_str(&again).unwrap();
+    assert!(
+        again["impact"]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["severity"] != "error" && f["code"] != "over-broad-route"),
+        "{again:#}"
+    );
+    let (code, audit) = tagnet_bare(&[
+        "--tags", new, "-q", "--format", "json", "routes", "audit", "--route-table", &rt_s,
+        "--region", "westeurope", "--previous", "builtin",
+    ]);
+    assert_eq!(code, 0, "{audit}");
+    let audit: Value = serde_json::from_str(&audit).unwrap();
+    assert!(
+        audit["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["code"] != "over-broad-route" && f["code"] != "missing-route"),
+        "{audit:#}"
+    );
+}
+
+/// A route of the user's own name is over-broad only when `--previous` ties it to the tags
+/// (every address it sends was required then); untied, a wide route is the user's choice.
+#[test]
+fn over_broad_needs_the_route_to_be_tagnets() {
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(example()).unwrap()).unwrap();
+    for v in doc["values"].as_array_mut().unwrap() {
+        for p in v["properties"]["addressPrefixes"].as_array_mut().unwrap() {
+            if p == "192.0.2.64/27" {
+                *p = "192.0.2.64/28".into();
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let new = dir.path().join("new.json");
+    std::fs::write(&new, doc.to_string()).unwrap();
+    let rt = dir.path().join("rt.json");
+    let table = vec![
+        route("to-firewall", "0.0.0.0/0", "VirtualAppliance", Some("10.1.0.4")),
+        route("batch-mgmt", "192.0.2.64/27", "Internet", None),
+    ];
+    std::fs::write(&rt, serde_json::to_string(&table).unwrap()).unwrap();
+    let codes = |previous: bool| {
+        let mut args = vec![
+            "--tags",
+            new.to_str().unwrap(),
+            "-q",
+            "--format",
+            "json",
+            "routes",
+            "audit",
+            "--region",
+            "eastus2",
+            "--route-table",
+            rt.to_str().unwrap(),
+        ];
+        let ex = example();
+        if previous {
+            args.extend(["--previous", ex.to_str().unwrap()]);
+        }
+        let (code, out) = tagnet_bare(&args);
+        let v: Value = serde_json::from_str(&out).unwrap();
+        let codes: Vec<String> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["code"].as_str().unwrap().to_string())
+            .collect();
+        (code, codes, v)
+    };
+    // Exit 1: the other required prefixes have no route in this table.
+    let (code, with, v) = codes(true);
+    assert_eq!(code, 1);
+    assert!(with.contains(&"over-broad-route".to_string()), "{v:#}");
+    assert_eq!(v["delete"], json!(["batch-mgmt"]));
+    assert!(
+        v["ensure"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["address_prefix"] == "192.0.2.64/28"),
+        "{v:#}"
+    );
+    let (_, without, v) = codes(false);
+    assert!(!without.contains(&"over-broad-route".to_string()), "{v:#}");
+    assert_eq!(v["delete"], json!([]));
+}
+
+/// The script compares prefixes as networks, not as text: a table holding a required IPv6
+/// prefix in upper case or with zeros written out is updated in place (or left alone), never
+/// given a second route with the same prefix (Azure's RouteConflict).
+#[test]
+fn the_script_compares_prefixes_in_canonical_form() {
+    let mut table = production_table();
+    table.push(route(
+        "to-firewall-v6",
+        "2001:DB8:1000:0:0::/47",
+        "VirtualAppliance",
+        Some("10.1.0.4"),
+    ));
+    // `udr` writes the prefixes canonically (`2001:db8:1000::/47`); the table spells it
+    // otherwise.
+    let script = stdout(&["udr", "--region", "eastus2", "--format", "az", "--ipv6"]);
+    assert!(script.contains("\t2001:db8:1000::/47\t"), "{script}");
+    let run = run_script(&script, &table, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v6: Vec<&Value> = run
+        .table
+        .iter()
+        .filter(|r| r["addressPrefix"].as_str().unwrap().contains(':'))
+        .collect();
+    assert_eq!(v6.len(), 1, "{:?}", run.table);
+    assert_eq!(v6[0]["name"], "to-firewall-v6", "updated in place");
+    assert_eq!(v6[0]["nextHopType"], "Internet");
+    // Run again: the route is seen as the one the script wants, and nothing changes.
+    let again = run_script(&script, &run.table, &[]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(
+        again.stderr.contains("to-firewall-v6 already sends 2001:db8:1000::/47"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(again.table, run.table);
+
+}

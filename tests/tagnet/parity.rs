@@ -1045,4 +1045,35 @@ fn a_retired_region_is_cleaned_up() {
     for r in &routes {
         assert!(deletes.contains(r["name"].as_str().unwrap()), "{plan}");
     }
+    // `routes audit --previous` keeps the retired region too, and deletes the same routes.
+    let out = Command::cargo_bin("tagnet")
+        .unwrap()
+        .args(["-q", "--format", "json", "--tags"])
+        .arg(&new)
+        .args(["routes", "audit", "--route-table"])
+        .arg(&rt)
+        .args(["--region", "francesouth", "--previous", "builtin", "--prune"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut deleted: Vec<&str> = v["delete"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap())
+        .collect();
+    let mut want: Vec<&str> = routes.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    deleted.sort();
+    want.sort();
+    assert_eq!(deleted, want);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).is_empty(),
+        "-q keeps notes off stderr"
+    );
 }
