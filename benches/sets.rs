@@ -203,6 +203,8 @@ fn udr_group(c: &mut Criterion) {
         exact: false,
         use_service_tags: false,
         never_cover: Vec::new(),
+        max_extra: None,
+        ipv6_shares_budget: false,
     };
     let mut g = c.benchmark_group("udr_eastus2_end_to_end");
     g.sample_size(20);

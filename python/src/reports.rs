@@ -366,7 +366,7 @@ impl Index {
 
     /// `udr --format json`: the report of `tagnet::ops::udr`, as JSON text.
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (regions, paired=false, profile=None, tags=Vec::new(), only_tags=Vec::new(), ipv6=false, next_hop=None, next_hop_ip=None, max_routes=None, reserve=None, exact=false, use_service_tags=false, never_cover=Vec::new()))]
+    #[pyo3(signature = (regions, paired=false, profile=None, tags=Vec::new(), only_tags=Vec::new(), ipv6=false, next_hop=None, next_hop_ip=None, max_routes=None, reserve=None, exact=false, use_service_tags=false, never_cover=Vec::new(), max_extra=None, ipv6_shares_budget=false))]
     fn udr_json(
         &self,
         py: Python<'_>,
@@ -383,6 +383,8 @@ impl Index {
         exact: bool,
         use_service_tags: bool,
         never_cover: Vec<String>,
+        max_extra: Option<u128>,
+        ipv6_shares_budget: bool,
     ) -> PyResult<String> {
         let params = tagnet::ops::udr::UdrParams {
             regions,
@@ -398,6 +400,9 @@ impl Index {
             exact,
             use_service_tags,
             never_cover,
+            max_extra,
+            ipv6_shares_budget,
+            owns_default_route: false,
         };
         let report = py
             .detach(|| tagnet::ops::udr::udr(&self.snap, &self.info, &params))

@@ -115,6 +115,15 @@ def _count(value: Optional[int]) -> Optional[int]:
     return None if value is None else max(int(value), 0)
 
 
+def _addresses(value: Any, name: str) -> Optional[int]:
+    """A number of addresses (0 or more), or None; anything else is refused, never clamped."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name}= takes a number of addresses (0 or more), not {value!r}")
+    return value
+
+
 def _flag(value: Any, name: str) -> bool:
     """A true/false argument: a string such as "false" is refused (it would read as true)."""
     if not isinstance(value, bool):
@@ -335,6 +344,8 @@ class Index:
         exact: bool = False,
         use_service_tags: bool = False,
         never_cover: Sequence[str] = (),
+        max_extra: Optional[int] = None,
+        ipv6_shares_budget: bool = False,
     ) -> Dict[str, Any]:
         """``tagnet udr --format json``: routes, budget, extra addresses, notes, snapshot."""
         regions = [region] if isinstance(region, str) else list(region)
@@ -342,7 +353,8 @@ class Index:
             self._native.udr_json(
                 regions, paired, profile, _strings(tags, "tags"), _strings(only_tags, "only_tags"),
                 ipv6, next_hop, next_hop_ip, _count(max_routes), _count(reserve), exact, use_service_tags,
-                _strings(never_cover, "never_cover"),
+                _strings(never_cover, "never_cover"), _addresses(max_extra, "max_extra"),
+                _flag(ipv6_shares_budget, "ipv6_shares_budget"),
             )
         )
 

@@ -66,7 +66,18 @@ def test_udr_is_the_same_answer(index, seed):
     kw["max_routes"] = rng.choice([0, 1, 5, 40, 400])
     kw["reserve"] = rng.choice([0, 1, 3, 40])
     args += ["--max-routes", str(kw["max_routes"]), "--reserve", str(kw["reserve"])]
+    if rng.random() < 0.4:
+        kw["max_extra"] = rng.choice([0, 255, 10**6])
+        args += ["--max-extra", str(kw["max_extra"])]
+    if kw.get("ipv6") and rng.random() < 0.5:
+        kw["ipv6_shares_budget"] = True
+        args.append("--ipv6-shares-budget")
     assert py(index.udr_report, regions, **kw) == cli(*args), args
+
+
+def test_max_extra_is_never_clamped(index):
+    with pytest.raises(ValueError, match=r"max_extra= takes a number of addresses"):
+        index.udr_report("eastus2", max_extra=-1)
 
 
 @pytest.mark.parametrize("seed", range(12))

@@ -563,6 +563,14 @@ pub struct UdrArgs {
     /// Space merged routes must never cover (e.g. the VNet); the private ranges always are.
     #[arg(long, value_name = "PREFIX")]
     pub never_cover: Vec<String>,
+    /// Refuse (exit 1) when merged routes would carry more than this many addresses outside
+    /// the required tags (IPv4; IPv6 is never merged).
+    #[arg(long, value_name = "ADDRESSES")]
+    pub max_extra: Option<u128>,
+    /// With --ipv6: let the IPv6 routes take slots the IPv4 routes need, merging IPv4 further
+    /// (refused without it).
+    #[arg(long, requires = "ipv6")]
+    pub ipv6_shares_budget: bool,
 }
 
 #[derive(Debug, Args)]

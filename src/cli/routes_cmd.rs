@@ -95,6 +95,14 @@ pub fn udr(
         exact: a.exact,
         use_service_tags: a.use_service_tags,
         never_cover: a.never_cover.clone(),
+        max_extra: a.max_extra,
+        ipv6_shares_budget: a.ipv6_shares_budget,
+        owns_default_route: matches!(
+            layout,
+            Layout::WholeTable {
+                default_route: Some(_)
+            }
+        ),
     };
     let report = match tagnet::ops::udr::udr(snap, &snap.info, &params)? {
         Ok(p) => p,

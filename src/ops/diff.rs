@@ -191,6 +191,8 @@ fn udr_routes(
         exact: false,
         use_service_tags: false,
         never_cover: Vec::new(),
+        max_extra: None,
+        ipv6_shares_budget: false,
     };
     match crate::routes::plan(snap, &req)? {
         Ok(p) => Ok(p

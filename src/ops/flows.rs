@@ -557,6 +557,8 @@ pub fn carried(
         exact: false,
         use_service_tags: false,
         never_cover: Vec::new(),
+        max_extra: None,
+        ipv6_shares_budget: true,
     };
     let plan = match crate::routes::plan(snap, &req)? {
         Ok(p) => p,

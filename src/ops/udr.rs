@@ -40,6 +40,14 @@ pub struct UdrParams {
     pub use_service_tags: bool,
     /// Space merged routes must never cover, as prefixes (host bits cleared).
     pub never_cover: Vec<String>,
+    /// The most addresses outside the required tags merged routes may carry (IPv4; IPv6 is
+    /// never merged). `None`: no cap.
+    pub max_extra: Option<u128>,
+    /// Let IPv6 routes take slots the IPv4 routes need (IPv4 then merged further).
+    pub ipv6_shares_budget: bool,
+    /// The output is a whole route table holding a `0.0.0.0/0` route: that route takes a slot
+    /// (at least one is reserved for it).
+    pub owns_default_route: bool,
 }
 
 /// A validated `udr` request: regions resolved (pairs added), tags chosen, next hop parsed.
@@ -130,10 +138,16 @@ impl UdrParams {
                 ipv6: self.ipv6,
                 next_hop,
                 max_routes,
-                reserve: self.reserve.unwrap_or(1),
+                reserve: if self.owns_default_route {
+                    self.reserve.unwrap_or(1).max(1)
+                } else {
+                    self.reserve.unwrap_or(1)
+                },
                 exact: self.exact,
                 use_service_tags: self.use_service_tags,
                 never_cover,
+                max_extra: self.max_extra,
+                ipv6_shares_budget: self.ipv6_shares_budget,
             },
         })
     }
@@ -325,10 +339,15 @@ pub fn udr(
     params: &UdrParams,
 ) -> Result<std::result::Result<UdrReport, OverBudget>> {
     let req = params.validate(snap)?.request;
-    let plan = match crate::routes::plan(snap, &req)? {
+    let mut plan = match crate::routes::plan(snap, &req)? {
         Ok(p) => p,
         Err(over) => return Ok(Err(over)),
     };
+    if params.owns_default_route && params.reserve == Some(0) {
+        plan.notes.push(
+            "the whole table holds its 0.0.0.0/0 route, which takes a slot: 1 is reserved for it (--reserve 0 raised to 1)".into(),
+        );
+    }
     let mut warnings = Vec::new();
     if let Some(ip) = req.next_hop.ip() {
         // Azure needs a next-hop IP of the route's family.

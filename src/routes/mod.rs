@@ -276,6 +276,11 @@ pub struct UdrRequest {
     pub use_service_tags: bool,
     /// Address space that must never be covered (beyond the private ranges, always added).
     pub never_cover: Vec<IpNet>,
+    /// The most addresses outside the required tags a merge may route (`None`: no cap).
+    /// IPv6 is never merged, so the cap is IPv4's.
+    pub max_extra: Option<u128>,
+    /// Let IPv6 routes take slots the IPv4 routes need, merging IPv4 further (else refused).
+    pub ipv6_shares_budget: bool,
 }
 
 /// The route set, with what it costs.
@@ -664,6 +669,47 @@ pub fn plan(snap: &Snapshot, req: &UdrRequest) -> Result<std::result::Result<Udr
             Ok(m) => m,
             Err(over) => return Ok(Err(over)),
         };
+        // IPv6 routes (never merged) take slots of the table: IPv4 is then merged further,
+        // sending more of other owners' addresses along. That is refused unless asked for.
+        let v6_routes = required.v6.to_prefix_bits(128).len();
+        if v6_routes > 0 && !req.ipv6_shares_budget {
+            let v4_only = PrefixSet {
+                v4: required.v4.clone(),
+                ..Default::default()
+            };
+            let alone = match merge(&v4_only, budget_left, req, limit, tag_routes, &room)? {
+                Ok(m) => Some(m.extra_addresses),
+                Err(_) => None,
+            };
+            if alone != Some(merged.extra_addresses) {
+                return Ok(Err(OverBudget {
+                    needed: exact.len() + tag_routes,
+                    max: limit,
+                    message: format!(
+                        "the {v6_routes} IPv6 routes take slots the IPv4 routes need: with them, IPv4 is merged to send {} addresses outside the required tags{}; route IPv6 in a table of its own (drop «ipv6» here), raise «max_routes», or give «ipv6_shares_budget» to accept the merge",
+                        merged.extra_addresses,
+                        match alone {
+                            Some(0) => " (without them, none)".to_string(),
+                            Some(n) => format!(" (without them, {n})"),
+                            None => String::new(),
+                        }
+                    ),
+                }));
+            }
+        }
+        if let Some(cap) = req.max_extra
+            && merged.extra_addresses > cap
+        {
+            return Ok(Err(OverBudget {
+                needed: exact.len() + tag_routes,
+                max: limit,
+                message: format!(
+                    "merged into {} routes to fit {room}, the set sends {} addresses outside the required tags, more than «max_extra» {cap}: raise «max_extra» or «max_routes», or route fewer tags",
+                    merged.prefixes.len() + tag_routes,
+                    merged.extra_addresses
+                ),
+            }));
+        }
         (chosen, extra_addresses, extra_prefixes) = (
             merged.prefixes,
             merged.extra_addresses,

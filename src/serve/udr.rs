@@ -22,6 +22,8 @@ pub(super) async fn udr(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> A
             "next_hop",
             "next_hop_ip",
             "never_cover",
+            "max_extra",
+            "ipv6_shares_budget",
         ],
     )?;
     let all = |key: &str| -> Vec<String> {
@@ -68,6 +70,14 @@ pub(super) async fn udr(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> A
         exact: flag(&p, "exact")?,
         use_service_tags: flag(&p, "use_service_tags")?,
         never_cover: all("never_cover"),
+        max_extra: one(&p, "max_extra")?
+            .map(|m| {
+                m.parse::<u128>()
+                    .map_err(|_| ApiError::bad(format!("`max_extra` `{}`: a number of addresses", crate::text::quoted(&m))))
+            })
+            .transpose()?,
+        ipv6_shares_budget: flag(&p, "ipv6_shares_budget")?,
+        owns_default_route: false,
     };
     let format = one(&p, "format")?
         .unwrap_or_else(|| "json".into())
