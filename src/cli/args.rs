@@ -104,6 +104,10 @@ pub struct FetchArgs {
     /// Download this file instead of looking up the address on the download page.
     #[arg(long, value_name = "URL", conflicts_with = "api")]
     pub url: Option<String>,
+    /// Import this local file (JSON or gzip) into the cache, with the checks a download gets
+    /// (valid snapshot, the cloud of --cloud, not older than the newest cached one).
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["api", "url"])]
+    pub file: Option<std::path::PathBuf>,
     /// Store the file even when its changeNumber is older than the newest cached one.
     #[arg(long)]
     pub force: bool,

@@ -10,7 +10,7 @@ use tagnet::fetch::cache::{Cache, Entry};
 use tagnet::fetch::{ApiRequest, Cloud, FetchRequest, Fetched, Http, HttpOptions};
 
 pub fn fetch(a: &FetchArgs, offline: bool, format: Format, out: &mut dyn Write) -> Result<Status> {
-    if offline {
+    if offline && a.file.is_none() {
         bail!(
             "--offline: `fetch` would use the network; drop --offline, or use the cached snapshots (`tagnet snapshots`)"
         );
@@ -22,7 +22,19 @@ pub fn fetch(a: &FetchArgs, offline: bool, format: Format, out: &mut dyn Write) 
         ..HttpOptions::default()
     })?;
     let today = super::source::today();
-    let outcome = if a.api {
+    let (outcome, notes) = if let Some(file) = &a.file {
+        tagnet::fetch::import(
+            &cache,
+            &FetchRequest {
+                cloud: Cloud::parse(&a.cloud)?,
+                url: None,
+                force: a.force,
+                keep: a.keep,
+            },
+            file,
+            &today,
+        )?
+    } else if a.api {
         let token = token(a.token_from_az)?;
         tagnet::fetch::fetch_api(
             &http,
@@ -37,7 +49,8 @@ pub fn fetch(a: &FetchArgs, offline: bool, format: Format, out: &mut dyn Write) 
             },
             &token,
             &today,
-        )?
+        )
+        .map(|f| (f, Vec::new()))?
     } else {
         let cloud = Cloud::parse(&a.cloud)?;
         let bar = std::io::stderr().is_terminal().then(|| {
@@ -75,6 +88,9 @@ pub fn fetch(a: &FetchArgs, offline: bool, format: Format, out: &mut dyn Write) 
         }
         r?
     };
+    for n in &notes {
+        eprintln!("tagnet: warning: {n}");
+    }
     let (state, e) = match &outcome {
         Fetched::Stored(e) => ("stored", e),
         Fetched::UpToDate(e) => ("up to date", e),
@@ -82,7 +98,7 @@ pub fn fetch(a: &FetchArgs, offline: bool, format: Format, out: &mut dyn Write) 
     if format == Format::Json {
         serde_json::to_writer_pretty(
             &mut *out,
-            &serde_json::json!({"state": state, "snapshot": e}),
+            &serde_json::json!({"state": state, "snapshot": e, "warnings": notes}),
         )?;
         writeln!(out)?;
     } else {

@@ -213,6 +213,33 @@ impl Cache {
 
 /// The sidecar's source address (its first line) and validators (`etag: …`,
 /// `last-modified: …` lines after it).
+/// Whether a cached file still is the snapshot its name says: it loads and validates, and
+/// holds that cloud and changeNumber. A truncated or edited file says why not.
+pub fn check(entry: &Entry) -> std::result::Result<(), String> {
+    let bytes = std::fs::read(&entry.path).map_err(|e| format!("unreadable: {e}"))?;
+    let origin = entry.path.display().to_string();
+    let bytes = crate::load::decode_text(bytes, &origin).map_err(|e| e.to_string())?;
+    let snap = crate::load::from_slice(&bytes, &origin).map_err(|e| {
+        let text = e.to_string();
+        text.lines().next().unwrap_or_default().to_string()
+    })?;
+    let same_cloud = super::Cloud::parse(&entry.cloud).is_ok_and(|c| c.matches(snap.cloud()));
+    if snap.change_number() != entry.change_number || !same_cloud {
+        return Err(format!(
+            "it holds {} changeNumber {}, not what its name says",
+            snap.cloud(),
+            snap.change_number()
+        ));
+    }
+    Ok(())
+}
+
+/// Removes a cached file and its sidecar.
+pub fn remove(path: &Path) -> std::io::Result<()> {
+    let _ = std::fs::remove_file(sidecar(path));
+    std::fs::remove_file(path)
+}
+
 fn read_sidecar(text: &str) -> (Option<String>, super::Validators) {
     let mut lines = text.lines();
     let source = lines

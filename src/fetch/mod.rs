@@ -297,16 +297,121 @@ pub fn fetch(
     req: &FetchRequest,
     today: &str,
     progress: Progress,
-) -> Result<Fetched> {
+) -> Result<(Fetched, Vec<String>)> {
     let candidates = match &req.url {
         Some(u) => vec![u.clone()],
         None => discover(http, req.cloud)?,
     };
-    let newest = cache.newest(req.cloud.name())?;
+    let (newest, broken) = newest_valid(cache, req.cloud)?;
+    let mut notes = broken_notes(&broken);
+    let fetched = fetch_from(http, cache, req, today, progress, &candidates, newest)?;
+    remove_broken(&broken, &fetched, &mut notes);
+    Ok((fetched, notes))
+}
+
+/// The newest cached snapshot of `cloud` that still loads as the snapshot its name says, and
+/// the newer ones that do not (truncated, edited, another cloud's file): (entry, broken with
+/// why).
+#[cfg(feature = "fetch")]
+fn newest_valid(cache: &Cache, cloud: Cloud) -> Result<(Option<Entry>, Vec<(Entry, String)>)> {
+    let mut entries: Vec<Entry> = cache
+        .list()?
+        .into_iter()
+        .filter(|e| e.cloud.eq_ignore_ascii_case(cloud.name()))
+        .collect();
+    entries.sort_by_key(|e| std::cmp::Reverse(e.change_number));
+    let mut broken = Vec::new();
+    for e in entries {
+        match cache::check(&e) {
+            Ok(()) => return Ok((Some(e), broken)),
+            Err(why) => broken.push((e, why)),
+        }
+    }
+    Ok((None, broken))
+}
+
+#[cfg(feature = "fetch")]
+fn broken_notes(broken: &[(Entry, String)]) -> Vec<String> {
+    broken
+        .iter()
+        .map(|(e, why)| {
+            format!(
+                "the cached {} changeNumber {} ({}) failed validation ({why}); it was not trusted and is fetched again",
+                e.cloud,
+                e.change_number,
+                e.path.display()
+            )
+        })
+        .collect()
+}
+
+/// Removes cached files that failed validation once a fetch has given a good one in their
+/// place (a store under the same name has already overwritten it).
+#[cfg(feature = "fetch")]
+fn remove_broken(broken: &[(Entry, String)], fetched: &Fetched, notes: &mut Vec<String>) {
+    let kept = match fetched {
+        Fetched::Stored(e) | Fetched::UpToDate(e) => &e.path,
+    };
+    for (e, _) in broken {
+        if &e.path != kept && cache::remove(&e.path).is_ok() {
+            notes.push(format!("removed the broken {}", e.path.display()));
+        }
+    }
+}
+
+/// A local file imported into the cache (`fetch --file`) with every check a download gets:
+/// readable (gzip too), not a web page, a valid snapshot of the asked cloud, not older than
+/// the newest cached one (unless forced); the same changeNumber is up to date.
+#[cfg(feature = "fetch")]
+pub fn import(
+    cache: &Cache,
+    req: &FetchRequest,
+    path: &std::path::Path,
+    today: &str,
+) -> Result<(Fetched, Vec<String>)> {
+    let (bytes, origin) = crate::load::read_input(path)?;
+    not_a_page(&bytes, &origin)?;
+    let snap = crate::load::from_slice(&bytes, &origin)?;
+    let (newest, broken) = newest_valid(cache, req.cloud)?;
+    let mut notes = broken_notes(&broken);
+    let source = std::fs::canonicalize(path)
+        .map(|p| format!("file:{}", p.display()))
+        .unwrap_or_else(|_| format!("file:{origin}"));
+    verify(&snap, req.cloud, newest.as_ref(), req.force, &origin)?;
+    let fetched = match &newest {
+        Some(n) if n.change_number == snap.change_number() && !req.force => {
+            Fetched::UpToDate(n.clone())
+        }
+        _ => {
+            let date = date_in_url(&origin).unwrap_or_else(|| today.to_string());
+            Fetched::Stored(cache.store(
+                &bytes,
+                req.cloud.name(),
+                snap.change_number(),
+                &date,
+                Some(&source),
+                req.keep,
+            )?)
+        }
+    };
+    remove_broken(&broken, &fetched, &mut notes);
+    Ok((fetched, notes))
+}
+
+#[cfg(feature = "fetch")]
+fn fetch_from(
+    http: &Http,
+    cache: &Cache,
+    req: &FetchRequest,
+    today: &str,
+    progress: Progress,
+    candidates: &[String],
+    newest: Option<Entry>,
+) -> Result<Fetched> {
     // Try the newest link first; a link that is gone (404) gives way to the next one.
     let mut got = None;
     let mut gone = Vec::new();
-    for url in &candidates {
+    for url in candidates {
         let same = newest
             .as_ref()
             .filter(|n| !req.force && n.source.as_deref() == Some(redact(url).as_str()));

@@ -1162,3 +1162,97 @@ fn listings_pages_and_the_api_cloud() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A cached file that no longer loads (cut short, edited) is never "up to date": the next
+/// fetch says so, downloads the week again and removes the broken copy.
+#[test]
+fn a_broken_cached_file_is_fetched_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let server = serve(vec![
+        ("/page", vec![page(FILE)]),
+        (FILE, vec![Reply::Ok(snapshot("Public", 42))]),
+    ]);
+    assert!(tagnet(&cache, &server).arg("fetch").output().unwrap().status.success());
+    let stored: Vec<PathBuf> = cache_state(&cache)
+        .into_iter()
+        .map(|(p, _)| p)
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    assert_eq!(stored.len(), 1);
+    let bytes = std::fs::read(&stored[0]).unwrap();
+    std::fs::write(&stored[0], &bytes[..bytes.len() / 2]).unwrap();
+    let out = tagnet(&cache, &server)
+        .args(["fetch", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["state"], "stored", "{doc:#}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("failed validation"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(server.hits(FILE), 2);
+    assert_eq!(std::fs::read(&stored[0]).unwrap(), bytes, "whole again");
+}
+
+/// `fetch --file` imports a local copy (a pipeline's artifact, a mirror's download) with
+/// the checks a download gets, gzip included; `--offline` allows it.
+#[test]
+fn fetch_file_imports_with_the_checks_of_a_download() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let server = serve(vec![]);
+    let write = |name: &str, bytes: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    };
+    let import = |path: &Path, extra: &[&str]| {
+        tagnet(&cache, &server)
+            .args(["--offline", "fetch", "--format", "json", "--file"])
+            .arg(path)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let week = write("ServiceTags_Public_20251117.json", &snapshot("Public", 43));
+    let out = import(&week, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["state"], "stored");
+    assert_eq!(doc["snapshot"]["date"], "2025-11-17");
+    assert!(doc["snapshot"]["source"].as_str().unwrap().starts_with("file:"));
+    let doc: Value = serde_json::from_slice(&import(&week, &[]).stdout).unwrap();
+    assert_eq!(doc["state"], "up to date");
+    // Gzip, a newer week.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &snapshot("Public", 44)).unwrap();
+    let newer = write("ServiceTags_Public_20251124.json.gz", &gz.finish().unwrap());
+    let doc: Value = serde_json::from_slice(&import(&newer, &[]).stdout).unwrap();
+    assert_eq!(doc["snapshot"]["change_number"], 44);
+    // Refused, the cache as it was: another cloud, an older week, a web page, not JSON.
+    let before = cache_state(&cache);
+    for (path, message) in [
+        (write("gov.json", &snapshot("AzureGovernment", 50)), "not Public as asked"),
+        (write("old.json", &snapshot("Public", 41)), "older than the cached 44"),
+        (
+            write("page.json", b"<!DOCTYPE html><html><head><title>Sign in</title></head></html>"),
+            "HTML page",
+        ),
+        (write("cut.json", &snapshot("Public", 45)[..100]), "cut.json"),
+        (dir.path().join("missing.json"), "missing.json"),
+    ] {
+        let out = import(&path, &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{path:?}: {err}");
+        assert!(err.contains(message), "{path:?}: wanted `{message}` in {err}");
+        assert_eq!(cache_state(&cache), before, "{path:?} changed the cache");
+    }
+    // The Gov file with its cloud named is stored beside the Public ones.
+    let gov = dir.path().join("gov.json");
+    let out = import(&gov, &["--cloud", "usgov"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
