@@ -157,11 +157,28 @@ pub struct DiffArgs {
     /// stale, and the `udr` routes to add and delete. Needs --region.
     #[arg(long, value_name = "FILE", requires = "region")]
     pub route_table: Option<std::path::PathBuf>,
-    /// The VNet's address space, with --route-table.
+    /// The subnet's NSG (FILE#NAME picks one of several): which flows of the requirement
+    /// profile (--profile) the change breaks or newly lets through, per --region. Exit 1 when
+    /// it breaks one.
+    #[arg(long, value_name = "FILE[#NAME]", requires = "region")]
+    pub nsg: Option<String>,
+    /// The NIC's NSG, with --nsg (or alone).
+    #[arg(long, value_name = "FILE[#NAME]", requires = "region")]
+    pub nic_nsg: Option<String>,
+    /// With --nsg: application security group members, NAME=IP[,IP…] (repeatable).
+    #[arg(long, value_name = "NAME=IP[,IP…]")]
+    pub asg: Vec<String>,
+    /// With --nsg: the compute's address (default: the fifth address of the first --vnet
+    /// prefix).
+    #[arg(long, value_name = "IP")]
+    pub local: Option<String>,
+    /// The VNet's address space: prefixes (with --route-table), or prefixes and `az network
+    /// vnet show` output (with --nsg).
     #[arg(long, value_name = "PREFIX")]
     pub vnet: Vec<String>,
-    /// The udr profile, with --route-table.
-    #[arg(long, ignore_case = true, value_parser = profile_names())]
+    /// The profile: with --route-table the udr profile (aml-vnet-2020, aml-vnet-2023,
+    /// batch-classic), with --nsg the requirement profile (those and batch-simplified).
+    #[arg(long)]
     pub profile: Option<String>,
     /// With --route-table: a 0.0.0.0/0 advertised by BGP (VirtualNetworkGateway,
     /// VirtualAppliance:IP, or none).

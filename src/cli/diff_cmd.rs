@@ -44,12 +44,29 @@ pub fn diff(a: &DiffArgs, format: Format, quiet: bool, out: &mut dyn Write) -> R
         prune: a.prune,
     };
     let levels = super::severity(&a.severity, tagnet::findings::severity::Command::Audit)?;
-    let report = tagnet::ops::diff::changes(
+    let mut report = tagnet::ops::diff::changes(
         (&old, &old_info),
         (&new, &new_info),
         &params,
         table.as_ref().map(|t| (t, &impact_params, &levels)),
     )?;
+    if a.nsg.is_some() || a.nic_nsg.is_some() {
+        let scope = super::nsg_cmd::scope_parts(
+            a.nsg.as_deref(),
+            a.nic_nsg.as_deref(),
+            &a.vnet,
+            &a.asg,
+            quiet,
+        )?;
+        report.nsg = Some(tagnet::ops::diff::nsg_impact(
+            (&old, &old_info),
+            (&new, &new_info),
+            &scope,
+            &params.region_codes(&old, &new)?,
+            a.profile.as_deref(),
+            a.local.as_deref(),
+        )?);
+    }
     if !quiet {
         for w in &report.warnings {
             eprintln!("tagnet: warning: {w}");
@@ -91,9 +108,73 @@ fn render_diff(
             Ok(())
         }
         Format::Csv | Format::Ndjson => diff_rows(d, format, out),
-        Format::Markdown => diff_markdown(d, impact, out),
-        _ => diff_table(d, impact, out),
+        Format::Markdown => {
+            diff_markdown(d, impact, out)?;
+            nsg_lines(report.nsg.as_ref(), "## ", out)
+        }
+        _ => {
+            diff_table(d, impact, out)?;
+            nsg_lines(report.nsg.as_ref(), "", out)
+        }
     }
+}
+
+/// A verdict as JSON spells it (`partly-met`).
+fn verdict(m: tagnet::nsg::reach::Met) -> String {
+    serde_json::to_value(m)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
+}
+
+/// The NSG's required flows the change touches, one line each.
+fn nsg_lines(
+    nsg: Option<&tagnet::ops::diff::NsgImpact>,
+    heading: &str,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let Some(n) = nsg else {
+        return Ok(());
+    };
+    writeln!(
+        out,
+        "\n{heading}NSG requirements ({}, local {}): {} checked, {} changed, {} not met now",
+        n.profile,
+        n.local,
+        n.checked,
+        n.changes.len(),
+        n.not_met_now
+    )?;
+    if heading.is_empty() {
+        writeln!(out)?;
+    }
+    if n.changes.is_empty() {
+        writeln!(out, "  nothing the change breaks or newly lets through")?;
+    }
+    for c in &n.changes {
+        let r = &c.requirement;
+        writeln!(
+            out,
+            "  {} {} {} {} {} {} ({}): {} -> {}, blocked addresses {} -> {}{}",
+            c.change,
+            c.region,
+            r.direction,
+            r.protocol,
+            r.ports,
+            c.tag,
+            r.why,
+            verdict(c.before),
+            verdict(c.after),
+            c.blocked_before,
+            c.blocked_after,
+            match (&c.counterexample, &c.blocked_by) {
+                (Some(x), Some(b)) => format!("; e.g. {x} blocked by {b}"),
+                (Some(x), None) => format!("; e.g. {x}"),
+                _ => String::new(),
+            }
+        )?;
+    }
+    Ok(())
 }
 
 /// One row per tag, change and prefix (CSV, NDJSON).
@@ -332,10 +413,10 @@ fn diff_table(d: &Diff, impact: Option<&Impact>, out: &mut dyn Write) -> Result<
             )?;
         }
         for (n, p) in &i.udr_add {
-            writeln!(out, "  udr adds {n} ({p})")?;
+            writeln!(out, "  a fresh `udr` adds {n} ({p})")?;
         }
         for (n, p) in &i.udr_delete {
-            writeln!(out, "  udr drops {n} ({p})")?;
+            writeln!(out, "  a fresh `udr` drops {n} ({p})")?;
         }
         if !i.findings.is_empty() || i.plan_changes > 0 {
             writeln!(out, "\nplan (`--format az` prints it alone):")?;

@@ -31,6 +31,9 @@ pub struct DiffReport {
     /// The route table's impact (`--route-table`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub impact: Option<Impact>,
+    /// What the change does to the flows an NSG must let through (`--nsg`, [`nsg_impact`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nsg: Option<NsgImpact>,
     /// Warnings about the pair (different clouds, the older one given as new).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -42,7 +45,151 @@ impl DiffReport {
     /// Whether something is to be done (the command's exit 1): the table needs a change.
     pub fn action_needed(&self) -> bool {
         self.impact.as_ref().is_some_and(Impact::action_needed)
+            || self.nsg.as_ref().is_some_and(NsgImpact::breaks)
     }
+}
+
+/// A required flow whose standing an NSG's scope changed between two snapshots.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequirementChange {
+    /// `breaks` (more of the tag's addresses blocked than before), `fixes` (fewer), or
+    /// `changed` (as many blocked, the tag changed).
+    pub change: &'static str,
+    /// The region code.
+    pub region: String,
+    /// The requirement.
+    pub requirement: crate::nsg::reach::Requirement,
+    /// The regional tag, as the new snapshot names it.
+    pub tag: String,
+    /// The verdict with the old snapshot.
+    pub before: crate::nsg::reach::Met,
+    /// The verdict with the new one.
+    pub after: crate::nsg::reach::Met,
+    /// The tag's addresses the scope blocked with the old snapshot (a decimal string).
+    pub blocked_before: String,
+    /// … and with the new one.
+    pub blocked_after: String,
+    /// A blocked flow with the new snapshot (remote address and port).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counterexample: Option<String>,
+    /// The rule that blocks it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked_by: Option<String>,
+}
+
+/// What a snapshot change does to the flows a requirement profile needs through an NSG scope.
+#[derive(Debug, Clone, Serialize)]
+pub struct NsgImpact {
+    /// The requirement profile.
+    pub profile: String,
+    /// The compute's address.
+    pub local: std::net::IpAddr,
+    /// Requirements whose standing changed, by region then requirement order.
+    pub changes: Vec<RequirementChange>,
+    /// Requirements checked in all (per region).
+    pub checked: usize,
+    /// Requirements not met with the new snapshot, changed or not.
+    pub not_met_now: usize,
+}
+
+impl NsgImpact {
+    /// Whether the new week blocks required addresses the old one let through.
+    pub fn breaks(&self) -> bool {
+        self.changes.iter().any(|c| c.change == "breaks")
+    }
+}
+
+/// Checks the scope against the profile's required flows in each region with both snapshots
+/// and reports the requirements whose standing changed. A region one snapshot lacks is
+/// checked with the other only (as met by nothing in the one that lacks it).
+pub fn nsg_impact(
+    old: (&Snapshot, &super::SnapshotInfo),
+    new: (&Snapshot, &super::SnapshotInfo),
+    scope: &super::nsg::Scope,
+    regions: &[String],
+    profile: Option<&str>,
+    local: Option<&str>,
+) -> Result<NsgImpact> {
+    use crate::nsg::reach::Met;
+    if regions.is_empty() {
+        return Err(Error::field(
+            "nsg",
+            "needs «regions»: the required flows name regional tags",
+        ));
+    }
+    let blocked = |c: &crate::nsg::reach::Checked| c.addresses - c.addresses_allowed;
+    let mut changes = Vec::new();
+    let (mut checked, mut not_met_now, mut profile_name, mut local_ip) = (0, 0, None, None);
+    for region in regions {
+        let run = |(snap, info): (&Snapshot, &super::SnapshotInfo)| {
+            if snap.resolve_region(region).is_err() {
+                return Ok(None);
+            }
+            super::nsg::require(
+                snap,
+                info,
+                scope,
+                &super::nsg::RequireParams {
+                    region: region.clone(),
+                    profile: profile.map(str::to_string),
+                    local: local.map(str::to_string),
+                },
+            )
+            .map(Some)
+        };
+        let (before, after) = (run(old)?, run(new)?);
+        let Some(after) = after else {
+            continue; // retired: nothing is required there any more
+        };
+        profile_name.get_or_insert_with(|| after.profile.clone());
+        local_ip.get_or_insert(after.local);
+        for (k, now) in after.requirements.iter().enumerate() {
+            checked += 1;
+            if now.verdict != Met::Met {
+                not_met_now += 1;
+            }
+            let then = before.as_ref().and_then(|b| b.requirements.get(k));
+            let (then_verdict, then_blocked) = match then {
+                Some(t) => (t.verdict, blocked(t)),
+                None => (Met::NotMet, 0),
+            };
+            let moved = then.is_none_or(|t| t.addresses != now.addresses || t.verdict != now.verdict);
+            if !moved && then_blocked == blocked(now) {
+                continue;
+            }
+            let change = match blocked(now).cmp(&then_blocked) {
+                std::cmp::Ordering::Greater => "breaks",
+                std::cmp::Ordering::Less => "fixes",
+                std::cmp::Ordering::Equal if then_verdict == now.verdict => continue,
+                std::cmp::Ordering::Equal => "changed",
+            };
+            changes.push(RequirementChange {
+                change,
+                region: after.region.clone(),
+                requirement: now.requirement.clone(),
+                tag: now.tag.clone(),
+                before: then_verdict,
+                after: now.verdict,
+                blocked_before: then_blocked.to_string(),
+                blocked_after: blocked(now).to_string(),
+                counterexample: now.counterexample.clone(),
+                blocked_by: now.blocked_by.clone(),
+            });
+        }
+    }
+    let Some(profile) = profile_name else {
+        return Err(Error::field(
+            "regions",
+            "none of them is in the new snapshot: nothing is required there",
+        ));
+    };
+    Ok(NsgImpact {
+        profile,
+        local: local_ip.expect("set with the profile"),
+        changes,
+        checked,
+        not_met_now,
+    })
 }
 
 impl DiffParams {
@@ -117,6 +264,7 @@ pub fn changes(
     Ok(DiffReport {
         diff,
         impact,
+        nsg: None,
         warnings,
         snapshot: new_info.clone(),
     })

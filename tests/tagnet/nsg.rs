@@ -1716,3 +1716,76 @@ fn templates_and_platform_tags() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("securityRules/NoDns"));
 }
+
+/// `diff --nsg`: a week that adds a prefix to BatchNodeManagement breaks an NSG that allows
+/// the old prefixes by address (exit 1, the new address as counterexample); an NSG allowing
+/// the tag is untouched; going back the other way is a fix.
+#[test]
+fn diff_nsg_names_the_required_flows_a_week_breaks() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(example()).unwrap()).unwrap();
+    doc["changeNumber"] = 43.into();
+    for v in doc["values"].as_array_mut().unwrap() {
+        if v["name"] == "BatchNodeManagement" {
+            v["properties"]["addressPrefixes"]
+                .as_array_mut()
+                .unwrap()
+                .push("192.0.2.192/28".into());
+        }
+    }
+    let new = dir.path().join("new.json");
+    std::fs::write(&new, doc.to_string()).unwrap();
+    let nsg = |name: &str, source: &str| {
+        let file = dir.path().join(format!("{name}.json"));
+        std::fs::write(
+            &file,
+            serde_json::json!({"name": name, "securityRules": [
+                {"name": "BatchIn", "priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+                 "sourceAddressPrefixes": source.split(',').collect::<Vec<_>>(), "sourcePortRange": "*",
+                 "destinationAddressPrefix": "VirtualNetwork", "destinationPortRange": "29876-29877"},
+                {"name": "AmlIn", "priority": 110, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+                 "sourceAddressPrefix": "AzureMachineLearning", "sourcePortRange": "*",
+                 "destinationAddressPrefix": "VirtualNetwork", "destinationPortRange": "44224"}]})
+            .to_string(),
+        )
+        .unwrap();
+        file
+    };
+    let by_address = nsg(
+        "by-address",
+        "192.0.2.16/28,192.0.2.64/27,192.0.2.160/28,2001:db8:1000::/48",
+    );
+    let by_tag = nsg("by-tag", "BatchNodeManagement");
+    let run = |old: &std::path::Path, new: &std::path::Path, file: &std::path::Path| {
+        let out = Command::cargo_bin("tagnet")
+            .unwrap()
+            .env_remove("TAGNET_TAGS")
+            .args(["-q", "--format", "json", "diff"])
+            .arg(old)
+            .arg(new)
+            .args(["--region", "eastus2", "--vnet", "10.1.0.0/16", "--nsg"])
+            .arg(file)
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code().unwrap(), v["nsg"].clone())
+    };
+    let (code, n) = run(&example(), &new, &by_address);
+    assert_eq!(code, 1, "{n:#}");
+    let changes = n["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{n:#}");
+    let c = &changes[0];
+    assert_eq!(c["change"], "breaks");
+    assert_eq!(c["tag"], "BatchNodeManagement");
+    assert_eq!((c["before"].as_str(), c["after"].as_str()), (Some("met"), Some("partly-met")));
+    assert_eq!(c["blocked_after"], "16");
+    assert!(c["counterexample"].as_str().unwrap().starts_with("192.0.2.192"), "{c:#}");
+    let (code, n) = run(&example(), &new, &by_tag);
+    assert_eq!(code, 0, "{n:#}");
+    assert!(n["changes"].as_array().unwrap().iter().all(|c| c["change"] != "breaks"), "{n:#}");
+    let (code, n) = run(&new, &example(), &by_address);
+    assert_eq!(code, 0, "{n:#}");
+    assert_eq!(n["changes"][0]["change"], "fixes", "{n:#}");
+}
