@@ -19,7 +19,7 @@ def normalize(msg: str) -> str:
     """A message with request fields in one spelling: `--max-routes` and `max_routes=` both
     become max_routes."""
     msg = msg.replace("`", "")
-    msg = re.sub(r"--([a-z][a-z-]*)", lambda m: m.group(1).replace("-", "_"), msg)
+    msg = re.sub(r"--([a-z][a-z0-9-]*)", lambda m: m.group(1).replace("-", "_"), msg)
     return re.sub(r"\b([a-z0-9_]+)=(?=[\s:/]|$)", r"\1", msg)
 
 

@@ -309,11 +309,15 @@ pub fn fetch(
     Ok((fetched, notes))
 }
 
+/// A cached file that failed validation, and why.
+#[cfg(feature = "fetch")]
+type Broken = (Entry, String);
+
 /// The newest cached snapshot of `cloud` that still loads as the snapshot its name says, and
 /// the newer ones that do not (truncated, edited, another cloud's file): (entry, broken with
 /// why).
 #[cfg(feature = "fetch")]
-fn newest_valid(cache: &Cache, cloud: Cloud) -> Result<(Option<Entry>, Vec<(Entry, String)>)> {
+fn newest_valid(cache: &Cache, cloud: Cloud) -> Result<(Option<Entry>, Vec<Broken>)> {
     let mut entries: Vec<Entry> = cache
         .list()?
         .into_iter()
@@ -331,7 +335,7 @@ fn newest_valid(cache: &Cache, cloud: Cloud) -> Result<(Option<Entry>, Vec<(Entr
 }
 
 #[cfg(feature = "fetch")]
-fn broken_notes(broken: &[(Entry, String)]) -> Vec<String> {
+fn broken_notes(broken: &[Broken]) -> Vec<String> {
     broken
         .iter()
         .map(|(e, why)| {
@@ -348,7 +352,7 @@ fn broken_notes(broken: &[(Entry, String)]) -> Vec<String> {
 /// Removes cached files that failed validation once a fetch has given a good one in their
 /// place (a store under the same name has already overwritten it).
 #[cfg(feature = "fetch")]
-fn remove_broken(broken: &[(Entry, String)], fetched: &Fetched, notes: &mut Vec<String>) {
+fn remove_broken(broken: &[Broken], fetched: &Fetched, notes: &mut Vec<String>) {
     let kept = match fetched {
         Fetched::Stored(e) | Fetched::UpToDate(e) => &e.path,
     };

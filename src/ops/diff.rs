@@ -153,7 +153,8 @@ pub fn nsg_impact(
                 Some(t) => (t.verdict, blocked(t)),
                 None => (Met::NotMet, 0),
             };
-            let moved = then.is_none_or(|t| t.addresses != now.addresses || t.verdict != now.verdict);
+            let moved =
+                then.is_none_or(|t| t.addresses != now.addresses || t.verdict != now.verdict);
             if !moved && then_blocked == blocked(now) {
                 continue;
             }

@@ -589,8 +589,7 @@ impl Run<'_> {
                     continue;
                 }
                 let keep = won.intersection(req).to_prefixes();
-                let routes_now =
-                    super::name_routes(snap, required, &keep, NextHop::Internet);
+                let routes_now = super::name_routes(snap, required, &keep, NextHop::Internet);
                 let outside_prefixes = outside.to_prefixes();
                 let count = outside.v4.address_count() + outside.v6.address_count();
                 let kept: Vec<String> = keep.iter().map(|p| p.to_string()).collect();
@@ -754,10 +753,8 @@ impl Run<'_> {
             p.parse::<IpNet>()
                 .map_or_else(|_| p.to_ascii_lowercase(), |n| n.trunc().to_string())
         };
-        let prefixes_now: std::collections::BTreeSet<String> = user
-            .iter()
-            .map(|r| canonical(&r.address_prefix))
-            .collect();
+        let prefixes_now: std::collections::BTreeSet<String> =
+            user.iter().map(|r| canonical(&r.address_prefix)).collect();
         let routes_now = names.len();
         for d in delete {
             names.remove(d.name.as_str());

@@ -72,8 +72,12 @@ pub(super) async fn udr(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> A
         never_cover: all("never_cover"),
         max_extra: one(&p, "max_extra")?
             .map(|m| {
-                m.parse::<u128>()
-                    .map_err(|_| ApiError::bad(format!("`max_extra` `{}`: a number of addresses", crate::text::quoted(&m))))
+                m.parse::<u128>().map_err(|_| {
+                    ApiError::bad(format!(
+                        "`max_extra` `{}`: a number of addresses",
+                        crate::text::quoted(&m)
+                    ))
+                })
             })
             .transpose()?,
         ipv6_shares_budget: flag(&p, "ipv6_shares_budget")?,

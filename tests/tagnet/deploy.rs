@@ -690,18 +690,24 @@ fn a_shrunk_prefix_is_replaced_and_the_next_diff_is_clean() {
     doc["changeNumber"] = (doc["changeNumber"].as_u64().unwrap() + 1).into();
     let regional = "BatchNodeManagement.WestEurope";
     let values = doc["values"].as_array().unwrap();
-    let old_prefix: ipnet::Ipv4Net = values
-        .iter()
-        .find(|v| v["name"] == regional)
-        .unwrap()["properties"]["addressPrefixes"]
-        .as_array()
+    let old_prefix: ipnet::Ipv4Net =
+        values.iter().find(|v| v["name"] == regional).unwrap()["properties"]["addressPrefixes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p.as_str()?.parse::<ipnet::Ipv4Net>().ok())
+            .find(|n| n.prefix_len() <= 30)
+            .expect("an IPv4 prefix that can shrink");
+    let new_prefix = old_prefix
+        .subnets(old_prefix.prefix_len() + 1)
         .unwrap()
-        .iter()
-        .filter_map(|p| p.as_str()?.parse::<ipnet::Ipv4Net>().ok())
-        .find(|n| n.prefix_len() <= 30)
-        .expect("an IPv4 prefix that can shrink");
-    let new_prefix = old_prefix.subnets(old_prefix.prefix_len() + 1).unwrap().next().unwrap();
-    let freed = old_prefix.subnets(old_prefix.prefix_len() + 1).unwrap().nth(1).unwrap();
+        .next()
+        .unwrap();
+    let freed = old_prefix
+        .subnets(old_prefix.prefix_len() + 1)
+        .unwrap()
+        .nth(1)
+        .unwrap();
     // The freed half leaves every tag of the service (the regional and the cloud-wide one).
     for v in doc["values"].as_array_mut().unwrap() {
         if v["properties"]["systemService"] != "BatchNodeManagement" {
@@ -719,7 +725,14 @@ fn a_shrunk_prefix_is_replaced_and_the_next_diff_is_clean() {
     let new = new.to_str().unwrap();
     // The table as `udr` wrote it from the built-in week, behind a firewall.
     let (code, udr) = tagnet_bare(&[
-        "--tags", "builtin", "-q", "--format", "json", "udr", "--region", "westeurope",
+        "--tags",
+        "builtin",
+        "-q",
+        "--format",
+        "json",
+        "udr",
+        "--region",
+        "westeurope",
     ]);
     assert_eq!(code, 0);
     let udr: Value = serde_json::from_str(&udr).unwrap();
@@ -750,7 +763,15 @@ fn a_shrunk_prefix_is_replaced_and_the_next_diff_is_clean() {
     let rt_s = rt.to_str().unwrap().to_string();
     let diff = |format: &str| {
         tagnet_bare(&[
-            "-q", "--format", format, "diff", "builtin", new, "--route-table", &rt_s, "--region",
+            "-q",
+            "--format",
+            format,
+            "diff",
+            "builtin",
+            new,
+            "--route-table",
+            &rt_s,
+            "--region",
             "westeurope",
         ])
     };
@@ -769,8 +790,15 @@ fn a_shrunk_prefix_is_replaced_and_the_next_diff_is_clean() {
     let (_, script) = diff("az");
     let run = run_script(&script, &table, &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.table.iter().all(|r| r["name"] != wide.as_str()), "{:?}", run.table);
-    assert_eq!(find(&run.table, &new_prefix.to_string())["nextHopType"], "Internet");
+    assert!(
+        run.table.iter().all(|r| r["name"] != wide.as_str()),
+        "{:?}",
+        run.table
+    );
+    assert_eq!(
+        find(&run.table, &new_prefix.to_string())["nextHopType"],
+        "Internet"
+    );
     // The plan applied: a second diff and a re-audit agree that nothing is left to do.
     write(&run.table);
     let (code, again) = diff("json");
@@ -785,8 +813,19 @@ fn a_shrunk_prefix_is_replaced_and_the_next_diff_is_clean() {
         "{again:#}"
     );
     let (code, audit) = tagnet_bare(&[
-        "--tags", new, "-q", "--format", "json", "routes", "audit", "--route-table", &rt_s,
-        "--region", "westeurope", "--previous", "builtin",
+        "--tags",
+        new,
+        "-q",
+        "--format",
+        "json",
+        "routes",
+        "audit",
+        "--route-table",
+        &rt_s,
+        "--region",
+        "westeurope",
+        "--previous",
+        "builtin",
     ]);
     assert_eq!(code, 0, "{audit}");
     let audit: Value = serde_json::from_str(&audit).unwrap();
@@ -817,7 +856,12 @@ fn over_broad_needs_the_route_to_be_tagnets() {
     std::fs::write(&new, doc.to_string()).unwrap();
     let rt = dir.path().join("rt.json");
     let table = vec![
-        route("to-firewall", "0.0.0.0/0", "VirtualAppliance", Some("10.1.0.4")),
+        route(
+            "to-firewall",
+            "0.0.0.0/0",
+            "VirtualAppliance",
+            Some("10.1.0.4"),
+        ),
         route("batch-mgmt", "192.0.2.64/27", "Internet", None),
     ];
     std::fs::write(&rt, serde_json::to_string(&table).unwrap()).unwrap();
@@ -897,10 +941,11 @@ fn the_script_compares_prefixes_in_canonical_form() {
     let again = run_script(&script, &run.table, &[]);
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert!(
-        again.stderr.contains("to-firewall-v6 already sends 2001:db8:1000::/47"),
+        again
+            .stderr
+            .contains("to-firewall-v6 already sends 2001:db8:1000::/47"),
         "{}",
         again.stderr
     );
     assert_eq!(again.table, run.table);
-
 }

@@ -1173,7 +1173,14 @@ fn a_broken_cached_file_is_fetched_again() {
         ("/page", vec![page(FILE)]),
         (FILE, vec![Reply::Ok(snapshot("Public", 42))]),
     ]);
-    assert!(tagnet(&cache, &server).arg("fetch").output().unwrap().status.success());
+    assert!(
+        tagnet(&cache, &server)
+            .arg("fetch")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
     let stored: Vec<PathBuf> = cache_state(&cache)
         .into_iter()
         .map(|(p, _)| p)
@@ -1186,7 +1193,12 @@ fn a_broken_cached_file_is_fetched_again() {
         .args(["fetch", "--format", "json"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["state"], "stored", "{doc:#}");
     assert!(
@@ -1220,11 +1232,21 @@ fn fetch_file_imports_with_the_checks_of_a_download() {
     };
     let week = write("ServiceTags_Public_20251117.json", &snapshot("Public", 43));
     let out = import(&week, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["state"], "stored");
     assert_eq!(doc["snapshot"]["date"], "2025-11-17");
-    assert!(doc["snapshot"]["source"].as_str().unwrap().starts_with("file:"));
+    assert!(
+        doc["snapshot"]["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("file:")
+    );
     let doc: Value = serde_json::from_slice(&import(&week, &[]).stdout).unwrap();
     assert_eq!(doc["state"], "up to date");
     // Gzip, a newer week.
@@ -1236,23 +1258,43 @@ fn fetch_file_imports_with_the_checks_of_a_download() {
     // Refused, the cache as it was: another cloud, an older week, a web page, not JSON.
     let before = cache_state(&cache);
     for (path, message) in [
-        (write("gov.json", &snapshot("AzureGovernment", 50)), "not Public as asked"),
-        (write("old.json", &snapshot("Public", 41)), "older than the cached 44"),
         (
-            write("page.json", b"<!DOCTYPE html><html><head><title>Sign in</title></head></html>"),
+            write("gov.json", &snapshot("AzureGovernment", 50)),
+            "not Public as asked",
+        ),
+        (
+            write("old.json", &snapshot("Public", 41)),
+            "older than the cached 44",
+        ),
+        (
+            write(
+                "page.json",
+                b"<!DOCTYPE html><html><head><title>Sign in</title></head></html>",
+            ),
             "HTML page",
         ),
-        (write("cut.json", &snapshot("Public", 45)[..100]), "cut.json"),
+        (
+            write("cut.json", &snapshot("Public", 45)[..100]),
+            "cut.json",
+        ),
         (dir.path().join("missing.json"), "missing.json"),
     ] {
         let out = import(&path, &[]);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{path:?}: {err}");
-        assert!(err.contains(message), "{path:?}: wanted `{message}` in {err}");
+        assert!(
+            err.contains(message),
+            "{path:?}: wanted `{message}` in {err}"
+        );
         assert_eq!(cache_state(&cache), before, "{path:?} changed the cache");
     }
     // The Gov file with its cloud named is stored beside the Public ones.
     let gov = dir.path().join("gov.json");
     let out = import(&gov, &["--cloud", "usgov"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -1779,12 +1779,28 @@ fn diff_nsg_names_the_required_flows_a_week_breaks() {
     let c = &changes[0];
     assert_eq!(c["change"], "breaks");
     assert_eq!(c["tag"], "BatchNodeManagement");
-    assert_eq!((c["before"].as_str(), c["after"].as_str()), (Some("met"), Some("partly-met")));
+    assert_eq!(
+        (c["before"].as_str(), c["after"].as_str()),
+        (Some("met"), Some("partly-met"))
+    );
     assert_eq!(c["blocked_after"], "16");
-    assert!(c["counterexample"].as_str().unwrap().starts_with("192.0.2.192"), "{c:#}");
+    assert!(
+        c["counterexample"]
+            .as_str()
+            .unwrap()
+            .starts_with("192.0.2.192"),
+        "{c:#}"
+    );
     let (code, n) = run(&example(), &new, &by_tag);
     assert_eq!(code, 0, "{n:#}");
-    assert!(n["changes"].as_array().unwrap().iter().all(|c| c["change"] != "breaks"), "{n:#}");
+    assert!(
+        n["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["change"] != "breaks"),
+        "{n:#}"
+    );
     let (code, n) = run(&new, &example(), &by_address);
     assert_eq!(code, 0, "{n:#}");
     assert_eq!(n["changes"][0]["change"], "fixes", "{n:#}");

@@ -118,7 +118,7 @@ fn normalize(msg: &str) -> String {
         out.push_str(&rest[..i]);
         let after = &rest[i + 2..];
         let end = after
-            .find(|c: char| !(c.is_ascii_lowercase() || c == '-'))
+            .find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
             .unwrap_or(after.len());
         out.push_str(&after[..end].replace('-', "_"));
         rest = after[end..].to_string();
@@ -1052,7 +1052,13 @@ fn a_retired_region_is_cleaned_up() {
         .arg(&new)
         .args(["routes", "audit", "--route-table"])
         .arg(&rt)
-        .args(["--region", "francesouth", "--previous", "builtin", "--prune"])
+        .args([
+            "--region",
+            "francesouth",
+            "--previous",
+            "builtin",
+            "--prune",
+        ])
         .output()
         .unwrap();
     assert_eq!(

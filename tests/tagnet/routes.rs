@@ -1214,16 +1214,37 @@ fn udr_refuses_what_azure_would_and_never_falls_back() {
 fn whole_table_counts_its_default_route() {
     let out = tagnet(&example())
         .args([
-            "udr", "--region", "eastus2", "--format", "arm", "--whole-table", "--default-route",
-            "VirtualAppliance:10.0.0.4", "--reserve", "0", "--max-routes", "4",
+            "udr",
+            "--region",
+            "eastus2",
+            "--format",
+            "arm",
+            "--whole-table",
+            "--default-route",
+            "VirtualAppliance:10.0.0.4",
+            "--reserve",
+            "0",
+            "--max-routes",
+            "4",
         ])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let arm: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let routes = arm["resources"][0]["properties"]["routes"].as_array().unwrap();
+    let routes = arm["resources"][0]["properties"]["routes"]
+        .as_array()
+        .unwrap();
     assert_eq!(routes.len(), 4, "{arm:#}");
-    assert!(routes.iter().any(|r| r["properties"]["addressPrefix"] == "0.0.0.0/0"));
+    assert!(
+        routes
+            .iter()
+            .any(|r| r["properties"]["addressPrefix"] == "0.0.0.0/0")
+    );
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("--reserve 0 raised to 1"),
         "{}",
@@ -1236,32 +1257,95 @@ fn whole_table_counts_its_default_route() {
 #[test]
 fn merges_stay_within_max_extra_and_ipv6_keeps_to_its_own_slots() {
     // The exact IPv4 set of eastus2 is 4 routes; a limit of 3 merges two of them (8 extra).
-    let merged = json_of(&example(), &["udr", "--region", "eastus2", "--max-routes", "3", "--reserve", "0"]);
+    let merged = json_of(
+        &example(),
+        &[
+            "udr",
+            "--region",
+            "eastus2",
+            "--max-routes",
+            "3",
+            "--reserve",
+            "0",
+        ],
+    );
     assert_eq!(merged["extra_addresses"], 8, "{merged:#}");
     tagnet(&example())
-        .args(["udr", "--region", "eastus2", "--max-routes", "3", "--reserve", "0", "--max-extra", "7"])
+        .args([
+            "udr",
+            "--region",
+            "eastus2",
+            "--max-routes",
+            "3",
+            "--reserve",
+            "0",
+            "--max-extra",
+            "7",
+        ])
         .assert()
         .code(1)
         .stderr(predicate::str::contains("more than --max-extra 7"));
     tagnet(&example())
-        .args(["udr", "--region", "eastus2", "--max-routes", "3", "--reserve", "0", "--max-extra", "8"])
+        .args([
+            "udr",
+            "--region",
+            "eastus2",
+            "--max-routes",
+            "3",
+            "--reserve",
+            "0",
+            "--max-extra",
+            "8",
+        ])
         .assert()
         .code(0);
     // With IPv6 (one /47), 4 slots no longer hold the 4 IPv4 routes.
     tagnet(&example())
-        .args(["udr", "--region", "eastus2", "--max-routes", "4", "--reserve", "0", "--ipv6"])
+        .args([
+            "udr",
+            "--region",
+            "eastus2",
+            "--max-routes",
+            "4",
+            "--reserve",
+            "0",
+            "--ipv6",
+        ])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("IPv6 routes take slots the IPv4 routes need").and(
-            predicate::str::contains("without them, none"),
-        ));
+        .stderr(
+            predicate::str::contains("IPv6 routes take slots the IPv4 routes need")
+                .and(predicate::str::contains("without them, none")),
+        );
     let shared = json_of(
         &example(),
-        &["udr", "--region", "eastus2", "--max-routes", "4", "--reserve", "0", "--ipv6", "--ipv6-shares-budget"],
+        &[
+            "udr",
+            "--region",
+            "eastus2",
+            "--max-routes",
+            "4",
+            "--reserve",
+            "0",
+            "--ipv6",
+            "--ipv6-shares-budget",
+        ],
     );
     assert_eq!(shared["extra_addresses"], 8, "{shared:#}");
     assert_eq!(shared["routes"].as_array().unwrap().len(), 4);
     // Enough room for both: no refusal, nothing extra.
-    let both = json_of(&example(), &["udr", "--region", "eastus2", "--max-routes", "5", "--reserve", "0", "--ipv6"]);
+    let both = json_of(
+        &example(),
+        &[
+            "udr",
+            "--region",
+            "eastus2",
+            "--max-routes",
+            "5",
+            "--reserve",
+            "0",
+            "--ipv6",
+        ],
+    );
     assert_eq!(both["extra_addresses"], 0);
 }
