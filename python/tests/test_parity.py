@@ -20,7 +20,7 @@ def normalize(msg: str) -> str:
     become max_routes."""
     msg = msg.replace("`", "")
     msg = re.sub(r"--([a-z][a-z0-9-]*)", lambda m: m.group(1).replace("-", "_"), msg)
-    return re.sub(r"\b([a-z0-9_]+)=(?=[\s:/]|$)", r"\1", msg)
+    return re.sub(r"\b([a-z0-9_]+)=(?=[\s:/,.;]|$)", r"\1", msg)
 
 
 def cli(*args: str):
