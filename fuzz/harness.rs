@@ -144,6 +144,7 @@ pub fn check(data: &[u8]) {
     let Ok(net) = tagnet::check::read::from_documents(
         &[("fuzz.json".to_string(), data.to_vec())],
         &Default::default(),
+        &Default::default(),
     ) else {
         return;
     };

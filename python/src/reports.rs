@@ -150,7 +150,7 @@ impl Index {
     /// `check --format json`, as JSON text: documents as JSON text (one, a list, or
     /// `{"file name": document}`) or as paths of files and folders, read as the CLI reads them.
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (documents_json=None, paths=Vec::new(), parameters_json=None, on_prem=Vec::new(), profile=None, udr_profile=None, deny=Vec::new(), warn=Vec::new(), allow=Vec::new()))]
+    #[pyo3(signature = (documents_json=None, paths=Vec::new(), parameters_json=None, on_prem=Vec::new(), profile=None, udr_profile=None, deny=Vec::new(), warn=Vec::new(), allow=Vec::new(), location=None))]
     fn check_json(
         &self,
         py: Python<'_>,
@@ -163,12 +163,14 @@ impl Index {
         deny: Vec<String>,
         warn: Vec<String>,
         allow: Vec<String>,
+        location: Option<String>,
     ) -> PyResult<String> {
         let defaults = tagnet::ops::check::CheckParams::default();
         let params = tagnet::ops::check::CheckParams {
             on_prem,
             profile: profile.unwrap_or(defaults.profile),
             udr_profile: udr_profile.unwrap_or(defaults.udr_profile),
+            location,
         };
         let levels = levels(deny, warn, allow)?;
         let report = py

@@ -400,6 +400,7 @@ class Index:
         deny: Sequence[str] = (),
         warn: Sequence[str] = (),
         allow: Sequence[str] = (),
+        location: Optional[str] = None,
     ) -> Dict[str, Any]:
         """``tagnet check --format json``: a network definition checked against the
         ML-in-a-VNet guidance.
@@ -414,7 +415,7 @@ class Index:
         return json.loads(
             self._native.check_json(
                 raw, paths, params, _strings(on_prem, "on_prem"), profile, udr_profile,
-                _strings(deny, "deny"), _strings(warn, "warn"), _strings(allow, "allow"),
+                _strings(deny, "deny"), _strings(warn, "warn"), _strings(allow, "allow"), location,
             )
         )
 

@@ -66,6 +66,42 @@ impl Cx<'_> {
         let loc = self.net.vnets[v].meta.location.as_deref()?;
         self.snap.resolve_region(loc).ok().map(str::to_string)
     }
+
+    /// The region of a compute subnet for a check that needs it (`what`): or, when the
+    /// network's location is unknown or not a region of the snapshot, a finding saying the
+    /// check was not made — never a silent pass.
+    pub fn region_for(&self, subnet: usize, what: &str, out: &mut Vec<Finding>) -> Option<String> {
+        if let Some(r) = self.region_of_subnet(subnet) {
+            return Some(r);
+        }
+        let sub = &self.net.subnets[subnet];
+        let (vnet, loc) = match self.net.vnet_of(subnet) {
+            Some(v) => (
+                self.net.vnets[v].meta.name.clone(),
+                self.net.vnets[v].meta.location.clone(),
+            ),
+            None => (sub.vnet.clone(), None),
+        };
+        let why = match loc {
+            Some(l) => format!(
+                "its VNet `{vnet}` is in `{l}`, which is not a region of this snapshot ({} changeNumber {})",
+                self.snap.cloud(),
+                self.snap.change_number()
+            ),
+            None => format!(
+                "the location of its VNet `{vnet}` is unknown (not given, or `[resourceGroup().location]`, which only the deployment knows)"
+            ),
+        };
+        out.push(
+            Finding::new(
+                crate::findings::Code::CannotEvaluate,
+                &sub.meta.id,
+                format!("{what} of compute subnet `{}` were not checked: {why}", sub.meta.name),
+            )
+            .fix("give the resource group's region with --location REGION (or the VNet's `location`), then check again"),
+        );
+        None
+    }
 }
 
 pub use crate::findings::severity::{Level, Levels, Resolved};

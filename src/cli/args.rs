@@ -482,6 +482,10 @@ pub struct CheckArgs {
     /// The route profile for forced tunneling (see `udr`).
     #[arg(long, default_value = "aml-vnet-2020", value_name = "NAME")]
     pub udr_profile: String,
+    /// The resource group's region, for templates' `[resourceGroup().location]` (known only
+    /// when Azure deploys; without it such a location is reported as unknown).
+    #[arg(long, value_name = "REGION")]
+    pub location: Option<String>,
     #[command(flatten)]
     pub severity: SeverityArgs,
 }

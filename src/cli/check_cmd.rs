@@ -29,6 +29,7 @@ pub fn check(
         on_prem: a.on_prem.clone(),
         profile: a.profile.clone(),
         udr_profile: a.udr_profile.clone(),
+        location: a.location.clone(),
     };
     let given = match &a.parameters {
         Some(p) => {

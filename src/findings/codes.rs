@@ -224,10 +224,10 @@ codes! {
         fix: "Add the referenced resource's JSON to the inputs (`az … show -o json`), or correct the id.",
         reference: "https://learn.microsoft.com/azure/azure-resource-manager/templates/template-functions-resource#resourceid";
     CannotEvaluate = "TN098", "cannot-evaluate", Warning, "check",
-        summary: "An ARM template value is an expression tagnet does not evaluate offline.",
-        why: "tagnet evaluates parameters (given with --parameters or their defaults), variables, resourceId, concat, format, toLower, toUpper and string; anything else (reference(), resourceGroup(), copyIndex() …) depends on the deployment. The value is left out rather than guessed, so the checks that need it are skipped.",
-        example: "`\"location\": \"[resourceGroup().location]\"`",
-        fix: "Give the value in a parameters file with --parameters FILE, or check the deployed resources' `az … show -o json` instead.",
+        summary: "A value only the deployment knows: an ARM expression tagnet cannot evaluate offline, or a region it cannot tell.",
+        why: "tagnet evaluates parameters (given with --parameters or their defaults), variables, copy loops, nested deployments and the template functions network templates use; reference(), list*(), uniqueString(), guid(), a linked template and resourceGroup().location (unless --location gives it) depend on the deployment. The value is left out rather than guessed, and the checks that need it say they were not made.",
+        example: "`\"location\": \"[resourceGroup().location]\"` without --location",
+        fix: "Give the value in a parameters file with --parameters FILE, the resource group's region with --location, or check the deployed resources' `az … show -o json` instead.",
         reference: "https://learn.microsoft.com/azure/azure-resource-manager/templates/template-expressions";
     BadValue = "TN099", "bad-value", Error, "check",
         summary: "A value in the network definition is not valid: not a CIDR prefix, or a resource that cannot be read.",

@@ -84,7 +84,7 @@ pub fn default_rules() -> Vec<Rule> {
 
 /// Reads every NSG of a document.
 pub fn parse(bytes: &[u8], origin: &str) -> Result<Vec<Nsg>> {
-    let doc: Value = serde_json::from_slice(bytes).map_err(|e| Error::json(origin, &e, HINT))?;
+    let doc: Value = crate::arm::parse_json(bytes).map_err(|e| Error::json(origin, &e, HINT))?;
     let invalid = |message: String| Error::Invalid {
         origin: origin.to_string(),
         message,

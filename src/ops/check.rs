@@ -20,6 +20,9 @@ pub struct CheckParams {
     pub profile: String,
     /// The route profile (`udr --profile`).
     pub udr_profile: String,
+    /// The resource group's region, for templates' `resourceGroup().location` (known only
+    /// when Azure deploys; `None`: such a value cannot be evaluated and is reported).
+    pub location: Option<String>,
 }
 
 impl Default for CheckParams {
@@ -28,6 +31,7 @@ impl Default for CheckParams {
             on_prem: Vec::new(),
             profile: "aml-vnet-2020".into(),
             udr_profile: "aml-vnet-2020".into(),
+            location: None,
         }
     }
 }
@@ -112,7 +116,19 @@ pub fn check(
             "give at least one document: `az … show -o json` output, an ARM template or a Terraform plan",
         ));
     }
-    let net = crate::check::read::from_documents(documents, parameters)?;
+    let location = match &params.location {
+        Some(l) => Some(
+            snap.resolve_region(l)
+                .map_err(|e| Error::field("location", format!(": {e}")))?
+                .to_string(),
+        ),
+        None => None,
+    };
+    let dep = crate::arm::Deployment {
+        location,
+        ..Default::default()
+    };
+    let net = crate::check::read::from_documents(documents, parameters, &dep)?;
     let cx = crate::check::Cx {
         net: &net,
         snap,

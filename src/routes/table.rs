@@ -74,7 +74,7 @@ const TABLE_HINT: &str = "give the output of `az network route-table show -g RG 
 /// "addressPrefix": [...], ...}]}`).
 pub fn parse_route_table(bytes: &[u8], origin: &str) -> Result<RouteTable> {
     let doc: Value =
-        serde_json::from_slice(bytes).map_err(|e| Error::json(origin, &e, TABLE_HINT))?;
+        crate::arm::parse_json(bytes).map_err(|e| Error::json(origin, &e, TABLE_HINT))?;
     let invalid = |message: String| Error::Invalid {
         origin: origin.to_string(),
         message,

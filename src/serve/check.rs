@@ -3,12 +3,13 @@
 use super::*;
 
 /// The body's keys.
-const KEYS: [&str; 8] = [
+const KEYS: [&str; 9] = [
     "documents",
     "parameters",
     "on_prem",
     "profile",
     "udr_profile",
+    "location",
     "deny",
     "warn",
     "allow",
@@ -32,6 +33,7 @@ pub(super) async fn check(State(app): State<Arc<App>>, body: Bytes) -> ApiResult
             on_prem: strings(&body, "on_prem")?,
             profile: opt_string(&body, "profile")?.unwrap_or(defaults.profile),
             udr_profile: opt_string(&body, "udr_profile")?.unwrap_or(defaults.udr_profile),
+            location: opt_string(&body, "location")?,
         };
         let levels = levels_of(&body)?;
         crate::ops::check::check(

@@ -1647,14 +1647,35 @@ fn templates_and_platform_tags() {
     let out = verify(&bare, "10.1.2.3:5000");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a list of rules"));
-    // A property copy loop making the rules: refused, never read as no rules.
-    let copied = template(serde_json::json!(null), serde_json::json!({}));
+    // A property copy loop making the rules: expanded, each rule with its copyIndex().
+    let copied = template(
+        serde_json::json!(null),
+        serde_json::json!({"sources": ["192.0.2.0/24", "10.0.0.0/8"]}),
+    );
     let mut copied = copied;
-    copied["resources"][0]["properties"] = serde_json::json!({"copy": [{"name": "securityRules", "count": 1, "input": rule("10.0.0.0/8")}]});
+    let mut looped = rule("[variables('sources')[copyIndex('securityRules')]]");
+    looped["name"] = "[concat('AllowSSH', copyIndex('securityRules'))]".into();
+    looped["properties"]["priority"] = "[add(100, copyIndex('securityRules'))]".into();
+    copied["resources"][0]["properties"] = serde_json::json!({"copy": [{"name": "securityRules", "count": "[length(variables('sources'))]", "input": looped}]});
+    let out = verify(&copied, "10.1.2.3:5000");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("securityRules/AllowSSH1"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // A copy count only the deployment knows: refused, naming it.
+    copied["resources"][0]["properties"]["copy"][0]["count"] =
+        "[length(reference('x').rules)]".into();
     let out = verify(&copied, "10.1.2.3:5000");
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("copy loops"),
+        String::from_utf8_lossy(&out.stderr).contains("reference('x')"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

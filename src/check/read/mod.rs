@@ -61,7 +61,7 @@ fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 /// The values of an ARM parameters file: its `parameters` object (or the document itself
 /// when it is a bare object of values).
 pub fn parameters(bytes: &[u8], origin: &str) -> Result<Map<String, Value>> {
-    let doc: Value = serde_json::from_slice(bytes)
+    let doc: Value = crate::arm::parse_json(bytes)
         .map_err(|e| Error::json(origin, &e, "an ARM parameters file"))?;
     Ok(doc
         .get("parameters")
@@ -90,17 +90,21 @@ pub fn network(paths: &[PathBuf], parameters: Option<&Path>) -> Result<Network> 
         }
         None => Map::new(),
     };
-    from_documents(&documents(paths)?, &given)
+    from_documents(&documents(paths)?, &given, &arm::Deployment::default())
 }
 
 /// Builds the network from documents already read: (origin, bytes), with the values of an
 /// ARM parameters file (its `parameters` object) for templates.
-pub fn from_documents(docs: &[(String, Vec<u8>)], given: &Map<String, Value>) -> Result<Network> {
+pub fn from_documents(
+    docs: &[(String, Vec<u8>)],
+    given: &Map<String, Value>,
+    dep: &arm::Deployment,
+) -> Result<Network> {
     let mut net = Network::default();
     for (origin, bytes) in docs {
         let origin = origin.clone();
         let doc: Value =
-            serde_json::from_slice(bytes).map_err(|e| Error::json(&origin, &e, HINT))?;
+            crate::arm::parse_json(bytes).map_err(|e| Error::json(&origin, &e, HINT))?;
         if doc
             .get("$schema")
             .and_then(Value::as_str)
@@ -122,7 +126,7 @@ pub fn from_documents(docs: &[(String, Vec<u8>)], given: &Map<String, Value>) ->
             }
             res
         } else if arm::is_template(&doc) {
-            let (res, bad) = arm::resources(&doc, given);
+            let (res, bad) = arm::resources_in(&doc, given, dep);
             for b in bad {
                 net.problems.push(
                     Finding::new(

@@ -28,7 +28,7 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
         if !tunnels {
             continue;
         }
-        let Some(region) = cx.region_of_subnet(cs.subnet) else {
+        let Some(region) = cx.region_for(cs.subnet, "the forced-tunneling routes", out) else {
             continue;
         };
         let Ok(required) = crate::routes::required_tags(

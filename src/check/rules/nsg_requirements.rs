@@ -31,7 +31,7 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
         let Some(n) = cx.net.find(Kind::Nsg, sub.nsg.as_deref()) else {
             continue; // no NSG: everything the default path allows passes
         };
-        let Some(region) = cx.region_of_subnet(cs.subnet) else {
+        let Some(region) = cx.region_for(cs.subnet, "the NSG requirements", out) else {
             continue;
         };
         let Some(local) = sub
