@@ -253,7 +253,7 @@ impl Index {
     /// `diff --format json` from `previous` to this snapshot, as JSON text; with a route table
     /// (its JSON text), what the change means for it.
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (previous, tags=Vec::new(), regions=Vec::new(), services=Vec::new(), table_json=None, vnet=Vec::new(), profile=None, default_route=None, prune=false, deny=Vec::new(), warn=Vec::new(), allow=Vec::new()))]
+    #[pyo3(signature = (previous, tags=Vec::new(), regions=Vec::new(), services=Vec::new(), table_json=None, vnet=Vec::new(), profile=None, default_route=None, prune=false, deny=Vec::new(), warn=Vec::new(), allow=Vec::new(), ipv6=false, max_routes=None))]
     fn diff_json(
         &self,
         py: Python<'_>,
@@ -269,6 +269,8 @@ impl Index {
         deny: Vec<String>,
         warn: Vec<String>,
         allow: Vec<String>,
+        ipv6: bool,
+        max_routes: Option<usize>,
     ) -> PyResult<String> {
         let params = tagnet::ops::diff::DiffParams {
             tags,
@@ -290,6 +292,8 @@ impl Index {
                 .map_err(tagnet_err)?
                 .map(|(hop, _)| hop),
             prune,
+            ipv6,
+            max_routes,
         };
         let levels = levels(deny, warn, allow)?;
         let report = py

@@ -468,6 +468,8 @@ class Index:
         deny: Sequence[str] = (),
         warn: Sequence[str] = (),
         allow: Sequence[str] = (),
+        ipv6: bool = False,
+        max_routes: Optional[int] = None,
     ) -> Dict[str, Any]:
         """``tagnet diff PREVIOUS THIS --format json``: what changed from ``previous`` (an
         earlier :class:`Index`) to this snapshot. With ``route_table`` (``az network route-table
@@ -482,6 +484,7 @@ class Index:
                 None if route_table is None else _nsg_bytes(route_table),
                 _strings(vnet, "vnet"), profile, default_route, _flag(prune, "prune"),
                 _strings(deny, "deny"), _strings(warn, "warn"), _strings(allow, "allow"),
+                _flag(ipv6, "ipv6"), _count(max_routes),
             )
         )
 

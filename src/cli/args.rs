@@ -187,6 +187,12 @@ pub struct DiffArgs {
     /// With --route-table: the plan deletes stale routes (else lists them for review).
     #[arg(long)]
     pub prune: bool,
+    /// With --route-table: audit IPv6 too (IPv4 only without it).
+    #[arg(long)]
+    pub ipv6: bool,
+    /// With --route-table: the table's route limit (default 400; see `udr --max-routes`).
+    #[arg(long, value_name = "N")]
+    pub max_routes: Option<usize>,
     /// With --route-table: severity of the audit's findings (`[audit]` in tagnet.toml).
     #[command(flatten)]
     pub severity: SeverityArgs,

@@ -42,6 +42,8 @@ pub fn diff(a: &DiffArgs, format: Format, quiet: bool, out: &mut dyn Write) -> R
             .map(super::routes_cmd::default_route)
             .transpose()?,
         prune: a.prune,
+        ipv6: a.ipv6,
+        max_routes: a.max_routes,
     };
     let levels = super::severity(&a.severity, tagnet::findings::severity::Command::Audit)?;
     let mut report = tagnet::ops::diff::changes(
@@ -397,7 +399,20 @@ fn diff_table(d: &Diff, impact: Option<&Impact>, out: &mut dyn Write) -> Result<
         }
     }
     if let Some(i) = impact {
-        writeln!(out, "\nroute table ({}):", i.required_tags.join(", "))?;
+        writeln!(
+            out,
+            "\nroute table ({}; {}):",
+            if i.required_tags.is_empty() {
+                format!("no required tag: retired {}", i.retired_regions.join(", "))
+            } else {
+                i.required_tags.join(", ")
+            },
+            if i.ipv6_audited {
+                "IPv4 and IPv6"
+            } else {
+                "IPv4 only, --ipv6 adds IPv6"
+            }
+        )?;
         if i.findings.is_empty()
             && i.udr_add.is_empty()
             && i.udr_delete.is_empty()

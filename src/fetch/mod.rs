@@ -363,6 +363,22 @@ fn remove_broken(broken: &[Broken], fetched: &Fetched, notes: &mut Vec<String>) 
     }
 }
 
+/// A date no later than what is known, for a file whose name carries no date: a Public week
+/// no newer than the built-in one is at least as old as the built-in one's date (else a copy
+/// would look published the day it was copied and hide its age).
+#[cfg(feature = "fetch")]
+fn bounded_date(snap: &Snapshot, date: String) -> String {
+    use crate::load::builtin;
+    if snap.cloud().eq_ignore_ascii_case(builtin::CLOUD)
+        && snap.change_number() <= builtin::CHANGE_NUMBER
+        && builtin::DATE < date.as_str()
+    {
+        builtin::DATE.to_string()
+    } else {
+        date
+    }
+}
+
 /// A local file imported into the cache (`fetch --file`) with every check a download gets:
 /// readable (gzip too), not a web page, a valid snapshot of the asked cloud, not older than
 /// the newest cached one (unless forced); the same changeNumber is up to date.
@@ -387,7 +403,8 @@ pub fn import(
             Fetched::UpToDate(n.clone())
         }
         _ => {
-            let date = date_in_url(&origin).unwrap_or_else(|| today.to_string());
+            let date =
+                date_in_url(&origin).unwrap_or_else(|| bounded_date(&snap, today.to_string()));
             Fetched::Stored(cache.store(
                 &bytes,
                 req.cloud.name(),
@@ -480,9 +497,12 @@ fn fetch_from(
     }
     // The date: from the file's name as Microsoft gives it, else the server's Last-Modified,
     // else today.
-    let date = date_in_url(&url)
-        .or(body.last_modified)
-        .unwrap_or_else(|| today.to_string());
+    let date = date_in_url(&url).unwrap_or_else(|| {
+        bounded_date(
+            &snap,
+            body.last_modified.unwrap_or_else(|| today.to_string()),
+        )
+    });
     let entry = cache.store(
         &bytes,
         req.cloud.name(),
@@ -519,11 +539,21 @@ fn not_a_page(bytes: &[u8], url: &str) -> Result<()> {
     Err(Error::Fetch {
         url: redact(url),
         message: format!(
-            "the server answered with an HTML page{}, not the service-tags JSON file; the address is a web page (a download page, a sign-in or proxy page): give the file's own address",
+            "{}{}, not the service-tags JSON file; {}",
+            if url.contains("://") {
+                "the server answered with an HTML page"
+            } else {
+                "the file is an HTML page"
+            },
             title.map_or(String::new(), |t| format!(
                 " (“{}”)",
                 crate::text::quoted(&t)
-            ))
+            )),
+            if url.contains("://") {
+                "the address is a web page (a download page, a sign-in or proxy page): give the file's own address"
+            } else {
+                "it was saved from a web page (a download page, a sign-in or proxy page): save the JSON file itself"
+            }
         ),
     })
 }

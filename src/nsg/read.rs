@@ -137,9 +137,13 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<Vec<Nsg>> {
         let rules = props
             .get("securityRules")
             .or_else(|| v.get("securityRules"))?;
-        (!rules.is_array() && !rules.is_null()).then(|| {
+        (!rules.is_array()).then(|| {
             let name = v.get("name").and_then(Value::as_str).unwrap_or("nsg");
-            if crate::arm::UNEVALUATED == rules.as_str().unwrap_or("") {
+            if rules.is_null() {
+                format!(
+                    "NSG `{name}`: securityRules is null, which tagnet does not read as \"no rules\" (`az network nsg show` writes [] for an NSG without rules of its own); give [] or the rules"
+                )
+            } else if crate::arm::UNEVALUATED == rules.as_str().unwrap_or("") {
                 format!("NSG `{name}`: securityRules cannot be evaluated offline")
             } else {
                 format!(

@@ -131,6 +131,27 @@ pub fn audit(
             "must be at least 1 (Azure's limit is 400 routes per table)",
         ));
     }
+    let mut early_notes = Vec::new();
+    if let Some(old) = previous {
+        if !old.cloud().eq_ignore_ascii_case(snap.cloud()) {
+            return Err(Error::field(
+                "previous",
+                format!(
+                    ": it is {} changeNumber {} and the audited snapshot is {}; give an earlier week of the same cloud",
+                    old.cloud(),
+                    old.change_number(),
+                    snap.cloud()
+                ),
+            ));
+        }
+        if old.change_number() > snap.change_number() {
+            early_notes.push(format!(
+                "--previous (changeNumber {}) is newer than the audited snapshot ({}); were they swapped?",
+                old.change_number(),
+                snap.change_number()
+            ));
+        }
+    }
     // A region --previous has and this snapshot retired (`uknorth`) stays a region of the
     // table: nothing of it is required now, and its routes are stale.
     let (live, retired) = match previous {
@@ -143,7 +164,13 @@ pub fn audit(
             c.regions.clear();
             c
         }
-        _ => live.validate(snap)?.request,
+        _ => live.validate(snap).map_err(|e| match e {
+            Error::UnknownRegion { name, suggestions } if previous.is_none() => Error::Usage(format!(
+                "{}; if Microsoft retired it, give --previous SNAPSHOT (a week that still has it) to clean up its routes",
+                Error::UnknownRegion { name, suggestions }
+            )),
+            other => other,
+        })?.request,
     };
     let vnet = vnet_prefixes(&p.vnet)?;
     let mut all_tags = chosen.profile_tags.clone();
@@ -194,7 +221,8 @@ pub fn audit(
         )
     });
     audit.findings.retain_mut(|f| levels.adjust(&mut f.finding));
-    let mut notes = required.notes;
+    let mut notes = early_notes;
+    notes.extend(required.notes);
     notes.extend(audit.notes.iter().cloned());
     Ok(AuditReport {
         ensure: audit

@@ -117,6 +117,7 @@ pub fn nsg_impact(
             "needs «regions»: the required flows name regional tags",
         ));
     }
+    same_cloud(old.0, new.0, "nsg")?;
     let blocked = |c: &crate::nsg::reach::Checked| c.addresses - c.addresses_allowed;
     let mut changes = Vec::new();
     let (mut checked, mut not_met_now, mut profile_name, mut local_ip) = (0, 0, None, None);
@@ -181,7 +182,12 @@ pub fn nsg_impact(
     let Some(profile) = profile_name else {
         return Err(Error::field(
             "regions",
-            "none of them is in the new snapshot: nothing is required there",
+            format!(
+                ": {} is not a region of the new snapshot ({} changeNumber {}): retired, so it requires nothing",
+                regions.join(", "),
+                new.0.cloud(),
+                new.0.change_number()
+            ),
         ));
     };
     Ok(NsgImpact {
@@ -249,6 +255,7 @@ pub fn changes(
     let impact = match impact_on {
         None => None,
         Some((table, p, levels)) => {
+            same_cloud(old, new, "route_table")?;
             if regions.is_empty() {
                 return Err(Error::field(
                     "route_table",
@@ -271,6 +278,22 @@ pub fn changes(
     })
 }
 
+/// Refuses to judge a table or an NSG across two clouds: every region of one would look
+/// retired in the other.
+fn same_cloud(old: &Snapshot, new: &Snapshot, field: &'static str) -> Result<()> {
+    if old.cloud().eq_ignore_ascii_case(new.cloud()) {
+        return Ok(());
+    }
+    Err(Error::field(
+        field,
+        format!(
+            ": OLD is {} and NEW is {}; a table or NSG is judged between two weeks of one cloud (every region of one would look retired in the other)",
+            old.cloud(),
+            new.cloud()
+        ),
+    ))
+}
+
 /// What to check a table for.
 #[derive(Debug, Clone, Default)]
 pub struct ImpactParams {
@@ -284,6 +307,10 @@ pub struct ImpactParams {
     pub default_route: Option<Option<NextHop>>,
     /// Delete stale routes in the plan.
     pub prune: bool,
+    /// Audit IPv6 too.
+    pub ipv6: bool,
+    /// The table's route limit (`None`: [`crate::routes::DEFAULT_MAX_ROUTES`]).
+    pub max_routes: Option<usize>,
 }
 
 /// What a snapshot change means for one route table.
@@ -291,6 +318,8 @@ pub struct ImpactParams {
 pub struct Impact {
     /// The regions and tags checked.
     pub required_tags: Vec<String>,
+    /// Whether IPv6 was audited (without it, only IPv4 is).
+    pub ipv6_audited: bool,
     /// The table's audit against the new snapshot (the old one's required prefixes tie stale
     /// routes).
     pub findings: Vec<AuditFinding>,
@@ -387,11 +416,19 @@ pub fn impact(
     let previous = super::audit::previous_addresses(old, &profile.tags, &p.regions);
     let related = crate::routes::audit::related(new, &required.ids);
     let vnet = super::audit::vnet_prefixes(&p.vnet)?;
+    let max_routes = p.max_routes.unwrap_or(crate::routes::DEFAULT_MAX_ROUTES);
+    if max_routes == 0 {
+        return Err(Error::field(
+            "max_routes",
+            "must be at least 1 (Azure's limit is 400 routes per table)",
+        ));
+    }
     let opts = AuditOptions {
         vnet,
+        ipv6: p.ipv6,
         previous: Some(&previous),
         related: Some(&related),
-        max_routes: crate::routes::DEFAULT_MAX_ROUTES,
+        max_routes,
         default_route: p.default_route.flatten(),
         default_route_declared: p.default_route.is_some(),
         prune: p.prune,
@@ -411,10 +448,14 @@ pub fn impact(
                 new.cloud(),
                 old.change_number(),
                 new.change_number(),
-                report.required_tags.join(", ")
+                if report.required_tags.is_empty() {
+                    format!("no required tag (retired: {})", retired.join(", "))
+                } else {
+                    report.required_tags.join(", ")
+                }
             )],
         },
-        crate::routes::DEFAULT_MAX_ROUTES,
+        max_routes,
     );
     let routes_of = |s: &Snapshot, regions: &[String]| {
         if regions.is_empty() {
@@ -436,6 +477,7 @@ pub fn impact(
         .collect();
     Ok(Impact {
         plan_changes: report.ensure.len() + report.delete.len(),
+        ipv6_audited: p.ipv6,
         required_tags: report.required_tags.clone(),
         findings: report.findings,
         udr_add,

@@ -546,18 +546,26 @@ impl Run<'_> {
                 !set.intersection(s).v4.is_empty()
                     || (opts.ipv6 && !set.intersection(s).v6.is_empty())
             };
-            let by_name = match r.address_prefix.parse::<IpNet>() {
-                Ok(net) => labels.iter().any(|l| route_name(l, &net.trunc()) == r.name),
-                Err(_) => {
-                    super::sanitize(&r.address_prefix) == r.name
-                        && bases.iter().any(|b| {
-                            r.address_prefix
-                                .split('.')
-                                .next()
-                                .is_some_and(|x| x.eq_ignore_ascii_case(b))
-                        })
-                }
-            };
+            // A merged route (`AzureServices-…`, the name `udr` gives a route several
+            // services share) is tagnet's when it carried required addresses in --previous:
+            // its name alone does not say which services it was written for.
+            let merged_then = opts.previous.is_some_and(|p| holds(p))
+                && r.address_prefix
+                    .parse::<IpNet>()
+                    .is_ok_and(|net| route_name("AzureServices", &net.trunc()) == r.name);
+            let by_name = merged_then
+                || match r.address_prefix.parse::<IpNet>() {
+                    Ok(net) => labels.iter().any(|l| route_name(l, &net.trunc()) == r.name),
+                    Err(_) => {
+                        super::sanitize(&r.address_prefix) == r.name
+                            && bases.iter().any(|b| {
+                                r.address_prefix
+                                    .split('.')
+                                    .next()
+                                    .is_some_and(|x| x.eq_ignore_ascii_case(b))
+                            })
+                    }
+                };
             let audited = |s: PrefixSet| {
                 if opts.ipv6 {
                     s
@@ -570,7 +578,11 @@ impl Run<'_> {
             };
             if holds(req) {
                 // Over-broad: tied to the required tags (by name, or wholly required in
-                // --previous) and sending addresses no required or related tag holds now.
+                // --previous) and sending addresses no required or related tag holds now,
+                // because the tags shrank: with --previous, some of those addresses were
+                // required then; without it, the route carries one required block (a route
+                // `udr` merged to fit the budget carries several, and its extra space was
+                // chosen, not lost).
                 let was_required = opts
                     .previous
                     .is_some_and(|p| audited(set.difference(p)).is_empty());
@@ -588,7 +600,15 @@ impl Run<'_> {
                 if outside.is_empty() {
                     continue;
                 }
-                let keep = won.intersection(req).to_prefixes();
+                let kept = won.intersection(req);
+                let keep = kept.to_prefixes();
+                let shrank = match opts.previous {
+                    Some(p) => !outside.intersection(p).is_empty(),
+                    None => kept.v4.ranges().len() + kept.v6.ranges().len() == 1,
+                };
+                if !shrank {
+                    continue;
+                }
                 let routes_now = super::name_routes(snap, required, &keep, NextHop::Internet);
                 let outside_prefixes = outside.to_prefixes();
                 let count = outside.v4.address_count() + outside.v6.address_count();

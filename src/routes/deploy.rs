@@ -9,8 +9,10 @@
 //!   default route must be stated, so forced tunneling is never switched off by accident.
 //! - The `az` script reads the table as it really is when it runs: a route that already holds
 //!   one of the prefixes (under any name) is updated in place rather than created again (Azure
-//!   refuses two routes with one prefix); deletions run before creations; and it stops before
-//!   changing anything when the table would exceed its route limit or a route name is taken.
+//!   refuses two routes with one prefix); creations run before deletions when the table holds
+//!   both at once (a replaced route goes only once its replacement is in place), else
+//!   deletions make room first; and it stops before changing anything when the table would
+//!   exceed its route limit or a route name is taken.
 //!
 //! Each renderer returns the whole text; every value is quoted for its language, so a route
 //! name or prefix can never break out of its string.
@@ -228,7 +230,7 @@ ACTIONS="$(
       k = tolower($2)
       if (!(k in prefix)) { print "note|" $2 " is not in the table any more"; next }
       if (cp[k] != canon($3)) { print "note|" $2 " now holds " prefix[k] ", not " $3 ": left in place"; next }
-      del[++nd] = name[k]; delete owner[cp[k]]; delete prefix[k]; count--; next
+      del[++nd] = name[k]; freed[k] = 1; delete owner[cp[k]]; delete prefix[k]; count--; next
     }
     $1 == "R" && $2 != "" {
       c = canon($3)
@@ -240,12 +242,22 @@ ACTIONS="$(
       k = tolower($2)
       if (k in prefix) { taken = taken " " name[k] " (holds " prefix[k] ")"; next }
       act[++na] = "create|" $2 "|" $3 "|" $4 "|" $5; name[k] = $2; prefix[k] = $3; cp[k] = c; owner[c] = k; count++
+      if (k in freed) reuse = 1
     }
     END {
       if (taken != "") { print "stop|route names already used for other prefixes:" taken "; nothing was changed"; exit }
       if (count > max) { print "stop|the table would hold " count " routes, more than MAX_ROUTES=" max "; nothing was changed"; exit }
-      for (i = 1; i <= nd; i++) print "delete|" del[i]
-      for (i = 1; i <= na; i++) print act[i]
+      # Creations and updates first, then deletions, when the table holds both at once: a
+      # route being replaced goes only once its replacement is in place, and a failed create
+      # leaves it. Deletions first when they must make room, or free a name a creation takes.
+      if (count + nd <= max && !reuse) {
+        for (i = 1; i <= na; i++) print act[i]
+        for (i = 1; i <= nd; i++) print "delete|" del[i]
+      } else {
+        if (nd > 0 && na > 0) print "note|deleting first, to make room under MAX_ROUTES=" max " (or to free a route name)"
+        for (i = 1; i <= nd; i++) print "delete|" del[i]
+        for (i = 1; i <= na; i++) print act[i]
+      }
     }'
 )"
 

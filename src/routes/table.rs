@@ -104,6 +104,20 @@ pub fn parse_route_table(bytes: &[u8], origin: &str) -> Result<RouteTable> {
         ));
     }
     let routes: Vec<&Value> = if let Some(arr) = doc.as_array() {
+        // `az network route-table list`: tables, not routes.
+        if let Some(t) = arr.iter().find(|x| {
+            x.get("routes").is_some()
+                || x.pointer("/properties/routes").is_some()
+                || x.get("type")
+                    .and_then(Value::as_str)
+                    .is_some_and(|k| k.eq_ignore_ascii_case("Microsoft.Network/routeTables"))
+        }) {
+            return Err(invalid(format!(
+                "this is a list of {} route table(s) (`az network route-table list`), starting with `{}`; audit one table: `az network route-table show --name NAME --resource-group RG`",
+                arr.len(),
+                t.get("name").and_then(Value::as_str).unwrap_or("?")
+            )));
+        }
         arr.iter().collect()
     } else if let Some(resources) = doc.get("resources").and_then(Value::as_array) {
         let mut out = Vec::new();

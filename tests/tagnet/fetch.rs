@@ -1271,7 +1271,7 @@ fn fetch_file_imports_with_the_checks_of_a_download() {
                 "page.json",
                 b"<!DOCTYPE html><html><head><title>Sign in</title></head></html>",
             ),
-            "HTML page",
+            "an HTML page",
         ),
         (
             write("cut.json", &snapshot("Public", 45)[..100]),
@@ -1288,6 +1288,12 @@ fn fetch_file_imports_with_the_checks_of_a_download() {
         );
         assert_eq!(cache_state(&cache), before, "{path:?} changed the cache");
     }
+    // A copy without a date in its name, no newer than the built-in week, keeps its age.
+    let copy = write("copy.json", &tagnet::load::builtin::bytes().unwrap());
+    let out = import(&copy, &["--force"]);
+    let doc: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(doc["snapshot"]["date"], tagnet::load::builtin::DATE);
     // The Gov file with its cloud named is stored beside the Public ones.
     let gov = dir.path().join("gov.json");
     let out = import(&gov, &["--cloud", "usgov"]);
