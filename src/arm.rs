@@ -665,7 +665,7 @@ impl Ctx<'_> {
             })),
             "json" => serde_json::from_str(&text(0)?).map_err(|e| format!("json(): {e}")),
             "createobject" => {
-                if a.len() % 2 != 0 {
+                if !a.len().is_multiple_of(2) {
                     return Err("createObject() takes key and value pairs".into());
                 }
                 let mut o = Map::new();

@@ -432,7 +432,6 @@ pub fn impact(
         default_route: p.default_route.flatten(),
         default_route_declared: p.default_route.is_some(),
         prune: p.prune,
-        ..Default::default()
     };
     let mut report = crate::routes::audit::audit(new, table, &required.ids, &opts)?;
     report
