@@ -549,7 +549,7 @@ impl Run<'_> {
             // A merged route (`AzureServices-…`, the name `udr` gives a route several
             // services share) is tagnet's when it carried required addresses in --previous:
             // its name alone does not say which services it was written for.
-            let merged_then = opts.previous.is_some_and(|p| holds(p))
+            let merged_then = opts.previous.is_some_and(&holds)
                 && r.address_prefix
                     .parse::<IpNet>()
                     .is_ok_and(|net| route_name("AzureServices", &net.trunc()) == r.name);
