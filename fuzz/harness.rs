@@ -80,6 +80,7 @@ pub fn route_table(data: &[u8]) {
         previous: None,
         prune: true,
         max_routes: 400,
+        accept_over_broad: false,
     };
     let _ = tagnet::routes::audit::audit(snap, &table, &req.ids, &opts);
 }

@@ -489,9 +489,17 @@ fn fetch_from(
         && n.change_number == snap.change_number()
         && !req.force
     {
-        // The same week: keep what the server said about it for the next conditional request.
-        if n.source.as_deref() == Some(redact(&url).as_str()) && n.validators != validators {
-            cache.set_validators(n, &validators)?;
+        // The same week: keep what the server said about it (and where) for the next
+        // conditional request.
+        let here = redact(&url);
+        if !validators.is_empty()
+            && (n.source.as_deref() != Some(here.as_str()) || n.validators != validators)
+        {
+            let moved = Entry {
+                source: Some(here),
+                ..n.clone()
+            };
+            cache.set_validators(&moved, &validators)?;
         }
         return Ok(Fetched::UpToDate(n.clone()));
     }

@@ -212,6 +212,7 @@ pub fn audit(
         previous: previous.as_ref(),
         prune: p.prune,
         max_routes: p.max_routes,
+        accept_over_broad: levels.allows(crate::findings::Code::OverBroadRoute.name()),
     };
     let mut audit = crate::routes::audit::audit(snap, table, &required.ids, &opts)?;
     let all_via_internet = !audit.findings.iter().any(|f| {

@@ -432,6 +432,7 @@ pub fn impact(
         default_route: p.default_route.flatten(),
         default_route_declared: p.default_route.is_some(),
         prune: p.prune,
+        accept_over_broad: levels.allows(crate::findings::Code::OverBroadRoute.name()),
     };
     let mut report = crate::routes::audit::audit(new, table, &required.ids, &opts)?;
     report

@@ -52,6 +52,9 @@ pub struct AuditOptions<'a> {
     pub prune: bool,
     /// The table's route limit.
     pub max_routes: usize,
+    /// Over-broad routes are accepted (`--allow over-broad-route`): neither reported nor
+    /// replaced.
+    pub accept_over_broad: bool,
 }
 
 /// The audit's answer.
@@ -606,7 +609,7 @@ impl Run<'_> {
                     Some(p) => !outside.intersection(p).is_empty(),
                     None => kept.v4.ranges().len() + kept.v6.ranges().len() == 1,
                 };
-                if !shrank {
+                if !shrank || opts.accept_over_broad {
                     continue;
                 }
                 let routes_now = super::name_routes(snap, required, &keep, NextHop::Internet);

@@ -1026,3 +1026,77 @@ fn diff_audits_ipv6_when_asked_and_refuses_two_clouds() {
     assert_eq!(code, 2);
     assert!(err.contains("two weeks of one cloud"), "{err}");
 }
+
+/// `--allow over-broad-route` accepts the wide route: no finding, and no plan to replace it.
+#[test]
+fn an_allowed_over_broad_route_is_left_alone() {
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(example()).unwrap()).unwrap();
+    for v in doc["values"].as_array_mut().unwrap() {
+        for p in v["properties"]["addressPrefixes"].as_array_mut().unwrap() {
+            if p == "192.0.2.64/27" {
+                *p = "192.0.2.64/28".into();
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let new = dir.path().join("new.json");
+    std::fs::write(&new, doc.to_string()).unwrap();
+    let udr: Value = serde_json::from_str(&stdout(&[
+        "udr", "--region", "eastus2", "--format", "json", "-q",
+    ]))
+    .unwrap();
+    let mut table = production_table();
+    table.retain(|r| r["name"] != "mine");
+    table.extend(udr["routes"].as_array().unwrap().iter().map(|r| {
+        route(
+            r["name"].as_str().unwrap(),
+            r["address_prefix"].as_str().unwrap(),
+            "Internet",
+            None,
+        )
+    }));
+    let rt = dir.path().join("rt.json");
+    std::fs::write(&rt, serde_json::to_string(&table).unwrap()).unwrap();
+    let run = |extra: &[&str]| {
+        let out = Command::cargo_bin("tagnet")
+            .unwrap()
+            .env_remove("TAGNET_TAGS")
+            .args(["-q", "--format", "json", "diff"])
+            .arg(example())
+            .arg(&new)
+            .arg("--route-table")
+            .arg(&rt)
+            .args(["--region", "eastus2"])
+            .args(extra)
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code().unwrap(), v)
+    };
+    let (code, v) = run(&[]);
+    assert_eq!(code, 1, "{v:#}");
+    assert!(
+        v["impact"]["plan"]
+            .as_str()
+            .unwrap()
+            .contains("192.0.2.64/28")
+    );
+    let (code, v) = run(&["--allow", "over-broad-route"]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(
+        v["impact"]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == "over-broad-route")
+            .count(),
+        0
+    );
+    assert!(
+        !v["impact"]["plan"]
+            .as_str()
+            .unwrap()
+            .contains("192.0.2.64/28"),
+        "{v:#}"
+    );
+}

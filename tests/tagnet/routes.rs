@@ -1056,6 +1056,7 @@ fn routeless_ranges_of_both_families_stay_apart() {
         previous: None,
         prune: true,
         max_routes: 400,
+        accept_over_broad: false,
     };
     let audit = tagnet::routes::audit::audit(&snap, &table, &req.ids, &opts).unwrap();
     let missing: Vec<_> = audit

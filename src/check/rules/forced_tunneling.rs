@@ -53,7 +53,8 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             related: Some(&rel),
             previous: None,
             prune: false,
-            max_routes: 400,
+            max_routes: crate::routes::DEFAULT_MAX_ROUTES,
+            accept_over_broad: false,
         };
         let Ok(a) = audit(cx.snap, &table.table, &required.ids, &opts) else {
             continue;
