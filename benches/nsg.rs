@@ -34,6 +34,7 @@ fn nsg(rules: Vec<Rule>) -> Nsg {
     Nsg {
         name: "bench".into(),
         rules: all,
+        ..Default::default()
     }
 }
 

@@ -141,6 +141,13 @@ pub fn verify(
     if !quiet {
         eprintln!("tagnet: {}", totals_line(&stats, inputs.len()));
         eprintln!("tagnet: {}", drift_line(&tally));
+        if tally.unmatched > 0 {
+            eprintln!(
+                "tagnet: note: {} tuple(s) were logged by NSGs not given (not judged): {}",
+                tally.unmatched,
+                tally.unmatched_nsgs.join(", ")
+            );
+        }
     }
     check_read(&stats, &inputs, a.skip_bad, first_bad.as_ref())?;
     Ok(if tally.failing() {

@@ -20,6 +20,9 @@ fn warn_limits(nsgs: &[Nsg], quiet: bool) {
         return;
     }
     for n in nsgs {
+        for w in &n.warnings {
+            eprintln!("tagnet: warning: {w}");
+        }
         let user = n.rules.iter().filter(|r| !r.default).count();
         if user > 1000 {
             eprintln!(

@@ -190,12 +190,49 @@ impl Rule {
 }
 
 /// A network security group: its rules sorted by direction, then priority.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Nsg {
     /// Name.
     pub name: String,
     /// Rules, default rules included.
     pub rules: Vec<Rule>,
+    /// Its resource id, when the input gives it (`az network nsg show`): what an NSG flow
+    /// log's `resourceId` names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Its `resourceGuid`, when the input gives it: what a VNet flow log's `aclID` is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_guid: Option<String>,
+    /// What reading it found that Azure would refuse or read otherwise (duplicate rule names,
+    /// a rule with both singular and plural fields, host bits set), as warnings.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+impl Nsg {
+    /// Whether a flow log's `resourceId` or `aclID` names this NSG: its id (any case), its
+    /// `resourceGuid`, or — for an id whose last segment is the name — its name when the
+    /// input gave no id. `None` when the NSG carries nothing to match by.
+    pub fn is_named_by(&self, key: &str) -> Option<bool> {
+        let key = key.trim();
+        if key.is_empty() {
+            return None;
+        }
+        if key.contains('/') {
+            // An NSG flow log's `resourceId`.
+            return Some(match self.id.as_deref() {
+                Some(id) => id.eq_ignore_ascii_case(key),
+                None => key
+                    .rsplit('/')
+                    .next()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(&self.name)),
+            });
+        }
+        // A VNet flow log's `aclID`.
+        self.resource_guid
+            .as_deref()
+            .map(|g| g.eq_ignore_ascii_case(key))
+    }
 }
 
 /// One flow, as IP flow verify takes it.

@@ -127,8 +127,8 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<Vec<Nsg>> {
     } else {
         doc
     };
-    // (nsg name, rule values, default rule values)
-    let mut found: Vec<(String, Vec<Value>, Vec<Value>)> = Vec::new();
+    // (nsg name, rule values, default rule values, identity: id and resourceGuid)
+    let mut found: Vec<(String, Vec<Value>, Vec<Value>, Identity)> = Vec::new();
     let mut children: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     // `securityRules` that is not a list (an expression left as text, an object) is refused
     // where it is met: an NSG is never read as having no rules when it has some.
@@ -153,7 +153,7 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<Vec<Nsg>> {
             }
         })
     };
-    let one = |v: &Value| -> Option<(String, Vec<Value>, Vec<Value>)> {
+    let one = |v: &Value| -> Option<(String, Vec<Value>, Vec<Value>, Identity)> {
         let props = v.get("properties").unwrap_or(v);
         let rules = props
             .get("securityRules")
@@ -173,6 +173,7 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<Vec<Nsg>> {
             name,
             rules.as_array().cloned().unwrap_or_default(),
             defaults,
+            identity(v),
         ))
     };
     if let Some(resources) = doc.get("resources").and_then(Value::as_array) {
@@ -218,6 +219,7 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<Vec<Nsg>> {
                             .to_string(),
                         Vec::new(),
                         Vec::new(),
+                        identity(r),
                     )
                 });
                 if n.0.starts_with('[') {
@@ -242,7 +244,7 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<Vec<Nsg>> {
         for (nsg, rules) in children {
             match found.iter_mut().find(|f| f.0 == nsg) {
                 Some(f) => f.1.extend(rules),
-                None => found.push((nsg, rules, Vec::new())),
+                None => found.push((nsg, rules, Vec::new(), Identity::default())),
             }
         }
         if found.is_empty() {
@@ -280,10 +282,34 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<Vec<Nsg>> {
         return Err(invalid("no `securityRules` found".into()));
     }
     let mut out = Vec::new();
-    for (name, rules, defaults) in found {
-        out.push(build(&name, &rules, &defaults, origin)?);
+    for (name, rules, defaults, ident) in found {
+        let mut n = build(&name, &rules, &defaults, origin)?;
+        (n.id, n.resource_guid) = (ident.id, ident.resource_guid);
+        out.push(n);
     }
     Ok(out)
+}
+
+/// An NSG's resource id and `resourceGuid`, when its document gives them (an ARM template's
+/// resource has neither: only the deployment knows them).
+#[derive(Debug, Clone, Default)]
+struct Identity {
+    id: Option<String>,
+    resource_guid: Option<String>,
+}
+
+fn identity(v: &Value) -> Identity {
+    let props = v.get("properties").unwrap_or(v);
+    let text = |x: Option<&Value>| {
+        x.and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty() && !s.starts_with('[') && *s != crate::arm::UNEVALUATED)
+            .map(String::from)
+    };
+    Identity {
+        id: text(v.get("id")).filter(|id| id.contains('/')),
+        resource_guid: text(props.get("resourceGuid").or_else(|| v.get("resourceGuid"))),
+    }
 }
 
 fn build(name: &str, rules: &[Value], defaults: &[Value], origin: &str) -> Result<Nsg> {
@@ -293,8 +319,23 @@ fn build(name: &str, rules: &[Value], defaults: &[Value], origin: &str) -> Resul
         hint: hint.to_string(),
     };
     let mut out = Vec::new();
+    let mut warnings = Vec::new();
     for r in rules {
-        out.push(rule(r, false, &invalid)?);
+        out.push(rule(r, false, &invalid, &mut warnings)?);
+    }
+    // Azure refuses two rules of one name in an NSG (names are case-insensitive).
+    let mut names: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &out {
+        *names.entry(r.name.to_ascii_lowercase()).or_default() += 1;
+    }
+    for (n, count) in names.iter().filter(|(_, c)| **c > 1) {
+        let spelled = out
+            .iter()
+            .find(|r| r.name.eq_ignore_ascii_case(n))
+            .map_or(n.as_str(), |r| r.name.as_str());
+        warnings.push(format!(
+            "NSG `{name}`: {count} rules are named `{spelled}`; Azure refuses two rules of one name in an NSG (each is evaluated here by its priority)"
+        ));
     }
     let mut seen: BTreeMap<(Direction, u32), String> = BTreeMap::new();
     for r in &out {
@@ -327,6 +368,11 @@ fn build(name: &str, rules: &[Value], defaults: &[Value], origin: &str) -> Resul
     Ok(Nsg {
         name: name.to_string(),
         rules: out,
+        warnings: warnings
+            .into_iter()
+            .map(|w| format!("{origin}: {w}"))
+            .collect(),
+        ..Default::default()
     })
 }
 
@@ -401,7 +447,12 @@ fn rule_address(
     }
 }
 
-fn rule(v: &Value, default: bool, invalid: &dyn Fn(String, &str) -> Error) -> Result<Rule> {
+fn rule(
+    v: &Value,
+    default: bool,
+    invalid: &dyn Fn(String, &str) -> Error,
+    warnings: &mut Vec<String>,
+) -> Result<Rule> {
     let props = v.get("properties").unwrap_or(v);
     let get = |k: &str| props.get(k).or_else(|| v.get(k));
     let name = v
@@ -461,6 +512,7 @@ fn rule(v: &Value, default: bool, invalid: &dyn Fn(String, &str) -> Error) -> Re
             "protocol: Tcp, Udp, Icmp, Esp, Ah or *",
         )
     })?;
+    let both = std::cell::RefCell::new(Vec::new());
     let list = |one: &str, many: &str| -> Vec<String> {
         let mut out: Vec<String> = get(many)
             .and_then(Value::as_array)
@@ -472,7 +524,24 @@ fn rule(v: &Value, default: bool, invalid: &dyn Fn(String, &str) -> Error) -> Re
             })
             .unwrap_or_default();
         if let Some(s) = text(one).filter(|s| !s.is_empty()) {
+            if !out.is_empty() {
+                both.borrow_mut().push(format!(
+                    "rule `{name}` gives both `{one}` ({s}) and `{many}` ({}); Azure takes one or the other, not both: both are read here",
+                    out.join(", ")
+                ));
+            }
             out.push(s.to_string());
+        }
+        // Host bits set (`10.0.0.5/24`): read as the prefix they belong to.
+        for t in &out {
+            if let Ok(n) = crate::text::listed_prefix(t)
+                && n.trunc() != n
+            {
+                both.borrow_mut().push(format!(
+                    "rule `{name}`: `{one}` `{t}` has host bits set; it is read as {}",
+                    n.trunc()
+                ));
+            }
         }
         out
     };
@@ -519,25 +588,32 @@ fn rule(v: &Value, default: bool, invalid: &dyn Fn(String, &str) -> Error) -> Re
         }
         Ok(Ports::from_ranges(r))
     };
+    let source = address(
+        "sourceAddressPrefix",
+        "sourceAddressPrefixes",
+        "sourceApplicationSecurityGroups",
+        "source",
+    )?;
+    let destination = address(
+        "destinationAddressPrefix",
+        "destinationAddressPrefixes",
+        "destinationApplicationSecurityGroups",
+        "destination",
+    )?;
+    let source_ports = ports("sourcePortRange", "sourcePortRanges", "source")?;
+    let destination_ports = ports(
+        "destinationPortRange",
+        "destinationPortRanges",
+        "destination",
+    )?;
+    let mut seen = both.into_inner();
+    seen.dedup();
+    warnings.extend(seen);
     Ok(Rule {
-        source: address(
-            "sourceAddressPrefix",
-            "sourceAddressPrefixes",
-            "sourceApplicationSecurityGroups",
-            "source",
-        )?,
-        destination: address(
-            "destinationAddressPrefix",
-            "destinationAddressPrefixes",
-            "destinationApplicationSecurityGroups",
-            "destination",
-        )?,
-        source_ports: ports("sourcePortRange", "sourcePortRanges", "source")?,
-        destination_ports: ports(
-            "destinationPortRange",
-            "destinationPortRanges",
-            "destination",
-        )?,
+        source,
+        destination,
+        source_ports,
+        destination_ports,
         name,
         priority: priority.min(u64::from(u32::MAX)) as u32,
         direction,

@@ -109,6 +109,12 @@ pub struct Tally {
     pub errors: usize,
     /// Drifts of warning severity.
     pub warnings: usize,
+    /// Tuples logged by an NSG that is not in the scope (an NSG flow log's `resourceId`, a VNet
+    /// flow log's `aclID` that names neither NSG given): not judged.
+    pub unmatched: usize,
+    /// The NSGs (`resourceId` or `aclID`) of those tuples, sorted (at most 20).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unmatched_nsgs: Vec<String>,
 }
 
 impl Tally {
@@ -131,6 +137,21 @@ impl Tally {
         self.encryption_drops += o.encryption_drops;
         self.errors += o.errors;
         self.warnings += o.warnings;
+        self.unmatched += o.unmatched;
+        for k in &o.unmatched_nsgs {
+            self.note_unmatched(k);
+        }
+    }
+
+    /// Records an NSG key that matched no NSG of the scope.
+    fn note_unmatched(&mut self, key: &str) {
+        if let Err(i) = self
+            .unmatched_nsgs
+            .binary_search_by(|k| k.as_str().cmp(key))
+            && self.unmatched_nsgs.len() < 20
+        {
+            self.unmatched_nsgs.insert(i, key.to_string());
+        }
     }
 
     /// Whether an error-severity drift was found (the command fails).
@@ -143,6 +164,9 @@ impl Tally {
 pub struct Verifier {
     subnet: Option<CompiledNsg>,
     nic: Option<CompiledNsg>,
+    /// The NSGs as given (for their id and `resourceGuid`): which one a record was logged by.
+    subnet_nsg: Option<crate::nsg::model::Nsg>,
+    nic_nsg: Option<crate::nsg::model::Nsg>,
     reqs: Vec<Required>,
     /// Each drift's severity after the levels (`None`: allowed, not reported).
     levels: [Option<Severity>; 4],
@@ -194,9 +218,19 @@ impl Verifier {
             (None, None) => Vec::new(),
         };
         let r = scope.resolve(snap)?;
+        let ident = |n: &Option<crate::nsg::model::Nsg>| {
+            n.as_ref().map(|n| crate::nsg::model::Nsg {
+                name: n.name.clone(),
+                id: n.id.clone(),
+                resource_guid: n.resource_guid.clone(),
+                ..Default::default()
+            })
+        };
         Ok(Verifier {
             subnet: r.subnet.as_ref().map(crate::nsg::compile),
             nic: r.nic.as_ref().map(crate::nsg::compile),
+            subnet_nsg: ident(&scope.nsg),
+            nic_nsg: ident(&scope.nic_nsg),
             reqs,
             levels: [
                 Drift::Verdict,
@@ -210,6 +244,25 @@ impl Verifier {
         })
     }
 
+    /// Which NSG of the scope logged a record with this `resourceId` or `aclID`: the one it
+    /// names; the other when it names one not that; both (their combined verdict) when
+    /// nothing tells them apart; none when it names neither.
+    fn judge(&self, key: &str) -> Judge {
+        let named = |n: &Option<crate::nsg::model::Nsg>| n.as_ref().map(|n| n.is_named_by(key));
+        match (named(&self.subnet_nsg), named(&self.nic_nsg)) {
+            (Some(Some(true)), _) => Judge::Subnet,
+            (_, Some(Some(true))) => Judge::Nic,
+            // Every NSG given says it is not this one.
+            (Some(Some(false)), None | Some(Some(false))) | (None, Some(Some(false))) => {
+                Judge::Unmatched
+            }
+            // One says no; the other cannot tell: the other.
+            (Some(Some(false)), Some(None)) => Judge::Nic,
+            (Some(None), Some(Some(false))) => Judge::Subnet,
+            _ => Judge::Both,
+        }
+    }
+
     /// The rows of one record (drifts, or every verified tuple with `all`), counted in `tally`.
     pub fn record<'r>(
         &self,
@@ -219,11 +272,28 @@ impl Verifier {
     ) -> Vec<DriftRow<'r>> {
         let mut out = Vec::new();
         for t in &rec.tuples {
-            let Some(v) = verify::verdict(self.subnet.as_ref(), self.nic.as_ref(), t) else {
+            let g = &rec.groups[t.group as usize];
+            // Azure logs each NSG's own decision: an NSG flow log per NSG (`resourceId`), a
+            // VNet flow log per `aclID` (the NSG's `resourceGuid`).
+            let key = if rec.kind == Some(crate::flowlog::Kind::Vnet) {
+                g.acl.as_str()
+            } else {
+                rec.resource.as_str()
+            };
+            let (subnet, nic) = match self.judge(key) {
+                Judge::Both => (self.subnet.as_ref(), self.nic.as_ref()),
+                Judge::Subnet => (self.subnet.as_ref(), None),
+                Judge::Nic => (None, self.nic.as_ref()),
+                Judge::Unmatched => {
+                    tally.unmatched += 1;
+                    tally.note_unmatched(key);
+                    continue;
+                }
+            };
+            let Some(v) = verify::verdict(subnet, nic, t) else {
                 tally.not_verified += 1;
                 continue;
             };
-            let g = &rec.groups[t.group as usize];
             let mut found = Vec::new();
             for d in verify::drifts(t, g, &v, &self.reqs) {
                 // `allow`ed codes are not reported (tagnet.toml, --allow).
@@ -271,6 +341,14 @@ impl Verifier {
         }
         out
     }
+}
+
+/// The NSG a tuple is judged against.
+enum Judge {
+    Both,
+    Subnet,
+    Nic,
+    Unmatched,
 }
 
 fn row<'r>(

@@ -740,3 +740,54 @@ fn front_door_addresses_are_front_doors() {
     assert_eq!(snap.tag(a.tag.unwrap()).name_base(), "AzureFrontDoor");
     assert_eq!(at.service(&a), "AzureFrontDoor");
 }
+
+/// Azure logs each NSG's own decision: in a VNet flow log, one `aclID` per NSG (its
+/// `resourceGuid`). A flow the subnet's NSG allows and the NIC's denies is logged allowed
+/// under the first and denied under the second — no drift; an `aclID` of an NSG not given is
+/// counted and named, not judged.
+#[test]
+fn each_nsg_record_is_judged_against_its_own_nsg() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let subnet = serde_json::json!({"name": "nsg-subnet", "id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/nsg-subnet",
+        "resourceGuid": "aaaaaaaa-0000-0000-0000-000000000001", "securityRules": []});
+    let nic = serde_json::json!({"name": "nsg-nic", "id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/nsg-nic",
+        "resourceGuid": "aaaaaaaa-0000-0000-0000-000000000002", "securityRules": [
+        {"name": "DenyHttps", "priority": 100, "direction": "Outbound", "access": "Deny", "protocol": "Tcp",
+         "sourceAddressPrefix": "*", "sourcePortRange": "*", "destinationAddressPrefix": "*", "destinationPortRange": "443"}]});
+    std::fs::write(d.join("subnet.json"), subnet.to_string()).unwrap();
+    std::fs::write(d.join("nic.json"), nic.to_string()).unwrap();
+    let tuple = |state: &str| {
+        format!("1663146003599,10.0.0.6,20.38.98.100,23956,443,6,O,{state},NX,0,0,0,0")
+    };
+    let blob = serde_json::json!({"records": [{"time": "t", "flowLogVersion": 4, "flowRecords": {"flows": [
+        {"aclID": "AAAAAAAA-0000-0000-0000-000000000001", "flowGroups": [{"rule": "DefaultRule_AllowInternetOutBound", "flowTuples": [tuple("B")]}]},
+        {"aclID": "aaaaaaaa-0000-0000-0000-000000000002", "flowGroups": [{"rule": "UserRule_DenyHttps", "flowTuples": [tuple("D")]}]},
+        {"aclID": "bbbbbbbb-0000-0000-0000-000000000009", "flowGroups": [{"rule": "UserRule_Other", "flowTuples": [tuple("D")]}]}
+    ]}}]});
+    std::fs::write(d.join("PT1H.json"), blob.to_string()).unwrap();
+    let out = tagnet()
+        .args([
+            "flows",
+            "verify",
+            "--format",
+            "json",
+            "--vnet",
+            "10.0.0.0/16",
+            "--nsg",
+        ])
+        .arg(d.join("subnet.json"))
+        .arg("--nic-nsg")
+        .arg(d.join("nic.json"))
+        .arg(d.join("PT1H.json"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{v:#}");
+    assert_eq!(v["records"], serde_json::json!([]), "{v:#}");
+    assert_eq!(v["summary"]["unmatched"], 1);
+    assert_eq!(
+        v["summary"]["unmatched_nsgs"],
+        serde_json::json!(["bbbbbbbb-0000-0000-0000-000000000009"])
+    );
+}

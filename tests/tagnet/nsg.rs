@@ -33,6 +33,7 @@ fn nsg(name: &str, rules: Vec<Rule>) -> Nsg {
     Nsg {
         name: name.into(),
         rules: all,
+        ..Default::default()
     }
 }
 
