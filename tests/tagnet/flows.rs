@@ -791,3 +791,34 @@ fn each_nsg_record_is_judged_against_its_own_nsg() {
         serde_json::json!(["bbbbbbbb-0000-0000-0000-000000000009"])
     );
 }
+
+/// Blobs concatenated on standard input, one of them cut short (`cat` of an hour still being
+/// written and the next): the cut blob is reported and the next one read whole, not
+/// swallowed into the cut one.
+#[test]
+fn a_cut_blob_on_stdin_does_not_swallow_the_next() {
+    let blob = r#"{"records":[{"time":"t","flowLogVersion":4,"flowRecords":{"flows":[{"aclID":"a","flowGroups":[{"rule":"r","flowTuples":["1663146003599,10.0.0.6,20.38.98.100,23956,443,6,O,B,NX,0,0,0,0"]}]}]}}]}"#;
+    for cut in [30, 120, blob.len() - 3] {
+        let input = format!("{}\n{blob}\n{blob}\n", &blob[..cut]);
+        let out = tagnet()
+            .args(["flows", "attribute", "-", "--format", "csv", "--skip-bad"])
+            .write_stdin(input.clone())
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "cut at {cut}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let rows = String::from_utf8_lossy(&out.stdout).lines().count() - 1;
+        assert_eq!(rows, 2, "cut at {cut}: both whole blobs are read");
+        // Without --skip-bad the cut is an error, never a pass.
+        let out = tagnet()
+            .args(["flows", "attribute", "-", "--format", "csv"])
+            .write_stdin(input)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "cut at {cut}");
+    }
+}

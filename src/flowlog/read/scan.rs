@@ -10,6 +10,10 @@ pub(super) struct RawRecord {
     pub(super) bytes: Vec<u8>,
     /// Not an object: what it is instead (reported, skipped).
     pub(super) not_object: Option<&'static str>,
+    /// The document was cut short here: the line where the next one begins (reported; the
+    /// record, when there is one, is skipped). `index` is `usize::MAX` when the cut is
+    /// outside any record.
+    pub(super) cut_at: Option<usize>,
 }
 
 pub(super) struct Batch {
@@ -182,6 +186,7 @@ impl<'o, R: Read> Scanner<'o, R> {
             line: self.skip_line,
             bytes: Vec::new(),
             not_object: Some(self.skip_what),
+            cut_at: None,
         };
         self.next_index += 1;
         r
@@ -218,16 +223,20 @@ impl<'o, R: Read> Scanner<'o, R> {
                     self.pos += 1;
                     continue;
                 }
-                // Most of a record is string bytes: jump to the next quote or escape.
-                match memchr::memchr2(b'"', b'\\', &self.buf[self.pos..]) {
+                // Most of a record is string bytes: jump to the next quote or escape (or a
+                // line break, which no JSON string holds: the blob was cut there).
+                match memchr::memchr3(b'"', b'\\', b'\n', &self.buf[self.pos..]) {
                     None => self.pos = self.buf.len(),
                     Some(k) => {
                         let c = self.buf[self.pos + k];
                         self.pos += k + 1;
                         if c == b'\\' {
                             self.escape = true;
-                        } else {
+                        } else if c == b'"' {
                             self.in_string = false;
+                        } else {
+                            self.line += 1;
+                            return Some(self.cut());
                         }
                     }
                 }
@@ -245,7 +254,12 @@ impl<'o, R: Read> Scanner<'o, R> {
                         break;
                     }
                 }
-                b'\n' => self.line += 1,
+                b'\n' => {
+                    self.line += 1;
+                    if self.new_blob_follows() {
+                        return Some(self.cut());
+                    }
+                }
                 _ => {}
             }
         }
@@ -257,11 +271,57 @@ impl<'o, R: Read> Scanner<'o, R> {
                 line: self.current_line,
                 bytes: std::mem::take(&mut self.current),
                 not_object: None,
+                cut_at: None,
             };
             self.next_index += 1;
             return Some(rec);
         }
         None
+    }
+
+    /// Whether the line just begun (after `\n`) is a blob's first line, `{"records"` (spaces
+    /// allowed before it). Decided on what the buffer holds: a line start at the very end of a
+    /// read block is not looked at.
+    fn new_blob_follows(&self) -> bool {
+        let rest = &self.buf[self.pos..];
+        let skip = rest
+            .iter()
+            .position(|b| !matches!(b, b' ' | b'\t' | b'\r'))
+            .unwrap_or(rest.len());
+        rest[skip..].starts_with(b"{\"records\"")
+    }
+
+    /// Ends the current document, cut short at the line just begun; the scan goes on with the
+    /// next one. The record it was in (if any) is reported and skipped.
+    fn cut(&mut self) -> RawRecord {
+        let in_record = self.phase == Phase::Record;
+        let r = RawRecord {
+            index: if in_record {
+                self.next_index
+            } else {
+                usize::MAX
+            },
+            line: if in_record {
+                self.current_line
+            } else {
+                self.line - 1
+            },
+            bytes: Vec::new(),
+            not_object: None,
+            cut_at: Some(self.line),
+        };
+        if in_record {
+            self.next_index += 1;
+        }
+        self.phase = Phase::Start;
+        self.depth = 0;
+        self.records_depth = 0;
+        self.in_string = false;
+        self.escape = false;
+        self.key_open = false;
+        self.last_key.clear();
+        self.current.clear();
+        r
     }
 
     /// Before a document: its first byte decides what it is.
@@ -356,6 +416,13 @@ impl<'o, R: Read> Scanner<'o, R> {
             self.pos += 1;
             if c == b'\n' {
                 self.line += 1;
+                // A line break inside a string, or a new blob's first line inside this one:
+                // this document was cut short (blobs concatenated on standard input).
+                if self.phase != Phase::Start
+                    && (self.in_string || (self.depth > 0 && self.new_blob_follows()))
+                {
+                    return Ok(Some(self.cut()));
+                }
             }
             if self.in_string {
                 if self.escape {

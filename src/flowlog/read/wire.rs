@@ -134,6 +134,24 @@ pub(super) fn parse_record(raw: &RawRecord, origin: &str) -> (Record, Vec<Bad>) 
         ..Record::default()
     };
     let mut bad = Vec::new();
+    if let Some(next) = raw.cut_at {
+        bad.push(Bad {
+            origin: origin.to_string(),
+            record: (raw.index != usize::MAX).then_some(raw.index),
+            tuple: None,
+            text: String::new(),
+            why: format!(
+                "line {}: the blob is cut short in this {} (the next blob begins at line {next})",
+                raw.line,
+                if raw.index == usize::MAX {
+                    "blob"
+                } else {
+                    "record"
+                }
+            ),
+        });
+        return (rec, bad);
+    }
     if let Some(what) = raw.not_object {
         bad.push(Bad {
             origin: origin.to_string(),
