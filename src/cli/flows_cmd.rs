@@ -249,6 +249,9 @@ pub fn attribute(
     }
     if !quiet {
         eprintln!("tagnet: {}", totals_line(&stats, inputs.len()));
+        for w in stats.warnings() {
+            eprintln!("tagnet: warning: {w}");
+        }
     }
     Ok(Status::Success)
 }

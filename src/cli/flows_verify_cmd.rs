@@ -140,6 +140,9 @@ pub fn verify(
     }
     if !quiet {
         eprintln!("tagnet: {}", totals_line(&stats, inputs.len()));
+        for w in stats.warnings() {
+            eprintln!("tagnet: warning: {w}");
+        }
         eprintln!("tagnet: {}", drift_line(&tally));
         if tally.unmatched > 0 {
             eprintln!(

@@ -112,6 +112,10 @@ pub struct Tally {
     /// Tuples logged by an NSG that is not in the scope (an NSG flow log's `resourceId`, a VNet
     /// flow log's `aclID` that names neither NSG given): not judged.
     pub unmatched: usize,
+    /// Tuples with implausible times (seconds written for milliseconds, or the reverse).
+    pub odd_times: usize,
+    /// Records of a log version tagnet does not know.
+    pub unknown_versions: usize,
     /// The NSGs (`resourceId` or `aclID`) of those tuples, sorted (at most 20).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unmatched_nsgs: Vec<String>,
@@ -123,6 +127,8 @@ impl Tally {
         self.records += s.records;
         self.tuples += s.tuples;
         self.unreadable += s.bad;
+        self.odd_times += s.odd_times;
+        self.unknown_versions += s.unknown_versions;
     }
 
     /// Adds another tally's counts.
@@ -130,6 +136,8 @@ impl Tally {
         self.records += o.records;
         self.tuples += o.tuples;
         self.unreadable += o.unreadable;
+        self.odd_times += o.odd_times;
+        self.unknown_versions += o.unknown_versions;
         self.not_verified += o.not_verified;
         self.verdict_drifts += o.verdict_drifts;
         self.rule_drifts += o.rule_drifts;

@@ -822,3 +822,40 @@ fn a_cut_blob_on_stdin_does_not_swallow_the_next() {
         assert_eq!(out.status.code(), Some(2), "cut at {cut}");
     }
 }
+
+/// Times in seconds where milliseconds belong, and a log version tagnet does not know, are
+/// read but warned about with their counts (standard error and the JSON summary).
+#[test]
+fn implausible_times_and_unknown_versions_are_counted() {
+    let blob = r#"{"records":[{"time":"t","flowLogVersion":5,"flowRecords":{"flows":[{"aclID":"a","flowGroups":[{"rule":"r","flowTuples":["1663146003,10.0.0.6,20.38.98.100,23956,443,6,O,B,NX,0,0,0,0","1663146003599,10.0.0.6,20.38.98.100,23957,443,6,O,B,NX,0,0,0,0"]}]}]}}]}"#;
+    let out = Command::cargo_bin("tagnet")
+        .unwrap()
+        .args(["flows", "attribute", "-", "--format", "csv"])
+        .write_stdin(blob)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("1 tuple(s) have implausible times"), "{err}");
+    assert!(err.contains("1 record(s) are of log version 5"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("nsg.json"), NSG).unwrap();
+    let out = tagnet()
+        .args([
+            "flows",
+            "verify",
+            "--format",
+            "json",
+            "--vnet",
+            "10.0.0.0/16",
+            "--nsg",
+        ])
+        .arg(dir.path().join("nsg.json"))
+        .arg("-")
+        .write_stdin(blob)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["summary"]["odd_times"], 1, "{v:#}");
+    assert_eq!(v["summary"]["unknown_versions"], 1, "{v:#}");
+}

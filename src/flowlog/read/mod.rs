@@ -90,6 +90,52 @@ pub struct Stats {
     pub tuples: usize,
     /// Tuples (or files) that could not be read.
     pub bad: usize,
+    /// Tuples whose time is before 2015 or more than a day ahead of now: seconds written where
+    /// milliseconds belong (or the reverse), or a clock gone wrong.
+    pub odd_times: usize,
+    /// Records of a log version tagnet does not know (VNet flow logs are version 4, NSG flow
+    /// logs 1 or 2), read as the nearest known one.
+    pub unknown_versions: usize,
+    /// The first such version.
+    pub unknown_version: Option<u64>,
+}
+
+impl Stats {
+    /// What a reader should be warned of: implausible times, unknown versions.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.odd_times > 0 {
+            out.push(format!(
+                "{} tuple(s) have implausible times (before 2015, or more than a day ahead): VNet flow logs give milliseconds and NSG flow logs seconds since 1970; a log converted with the other unit is read 1,000 times off",
+                self.odd_times
+            ));
+        }
+        if let Some(v) = self.unknown_version {
+            out.push(format!(
+                "{} record(s) are of log version {v}, which tagnet does not know (VNet flow logs are version 4, NSG flow logs 1 or 2): read as the nearest known version",
+                self.unknown_versions
+            ));
+        }
+        out
+    }
+
+    fn note(&mut self, rec: &Record) {
+        const Y2015_MS: u64 = 1_420_070_400_000;
+        let ahead = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(u64::MAX, |d| d.as_millis() as u64 + 86_400_000);
+        self.odd_times += rec
+            .tuples
+            .iter()
+            .filter(|t| t.time_ms < Y2015_MS || t.time_ms > ahead)
+            .count();
+        if let Some(v) = rec.version
+            && !matches!(v, 1 | 2 | 4)
+        {
+            self.unknown_versions += 1;
+            self.unknown_version.get_or_insert(v);
+        }
+    }
 }
 
 impl std::ops::AddAssign for Stats {
@@ -97,6 +143,11 @@ impl std::ops::AddAssign for Stats {
         self.records += o.records;
         self.tuples += o.tuples;
         self.bad += o.bad;
+        self.odd_times += o.odd_times;
+        self.unknown_versions += o.unknown_versions;
+        if self.unknown_version.is_none() {
+            self.unknown_version = o.unknown_version;
+        }
     }
 }
 
@@ -267,7 +318,9 @@ pub fn read_map<T: Send>(
                     .par_iter()
                     .map(|raw| {
                         let (rec, bad) = parse_record(raw, origin);
-                        let n = (rec.tuples.len(), bad.len());
+                        let mut seen = Stats::default();
+                        seen.note(&rec);
+                        let n = (rec.tuples.len(), bad.len(), seen);
                         (map(rec), bad, n)
                     })
                     .collect::<Vec<_>>()
@@ -280,10 +333,11 @@ pub fn read_map<T: Send>(
                 }
             },
         );
-        for (t, bad, (tuples, nbad)) in current {
+        for (t, bad, (tuples, nbad, seen)) in current {
             stats.records += 1;
             stats.tuples += tuples;
             stats.bad += nbad;
+            stats += seen;
             for b in bad {
                 on_bad(b);
             }
