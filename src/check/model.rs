@@ -319,6 +319,9 @@ pub struct Network {
     pub problems: Vec<Finding>,
     /// Resource types read but not checked, with their count.
     pub skipped: BTreeMap<String, usize>,
+    /// Files that hold no Azure resource, template or plan (a `package.json` in the folder):
+    /// skipped, named in a note.
+    pub stray_files: Vec<String>,
     /// Peerings given as child resources, by their network's key, until the networks are all
     /// read.
     pub pending_peerings: Vec<(String, Peering)>,

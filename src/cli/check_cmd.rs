@@ -40,6 +40,11 @@ pub fn check(
     };
     let docs = tagnet::check::read::documents(&a.paths)?;
     let report = tagnet::ops::check::check(snap, &snap.info, &docs, &given, &params, &levels)?;
+    for f in &report.skipped_files {
+        eprintln!(
+            "tagnet: note: skipped {f}: no Azure resource, ARM template or Terraform plan in it"
+        );
+    }
     for (kind, n) in &report.not_checked {
         eprintln!("tagnet: note: {n} resource(s) of type {kind} read but not checked");
     }

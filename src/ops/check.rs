@@ -47,6 +47,9 @@ pub struct CheckReport {
     pub resources: usize,
     /// Resource types read but not checked, with their count.
     pub not_checked: BTreeMap<String, usize>,
+    /// Files skipped: they hold no Azure resource, template or plan.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped_files: Vec<String>,
     /// The file each finding's resource came from, in the findings' order (SARIF locations).
     #[serde(skip)]
     pub origins: Vec<Option<String>>,
@@ -146,6 +149,7 @@ pub fn check(
         records,
         resources: net.resource_count(),
         not_checked: net.skipped.clone(),
+        skipped_files: net.stray_files.clone(),
         origins,
     })
 }

@@ -368,7 +368,7 @@ fn bad_input_is_an_error_naming_it() {
         .arg(&odd)
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("no resource found"));
+        .stderr(predicate::str::contains("no resource tagnet checks"));
     // A bad prefix inside a resource is a finding naming the resource and file.
     let p = write(
         dir.path(),
@@ -682,4 +682,46 @@ fn template_nsg_rules_as_child_resources() {
     };
     assert_eq!(run(&f), run(&src));
     assert_eq!(run(&f).0, Some(0));
+}
+
+/// A project folder holds more than Azure definitions: a stray `package.json` is skipped with
+/// a note, hidden folders (`.vscode`, `.git`) are not walked; a file with nothing Azure in it,
+/// given alone, is still refused.
+#[test]
+fn stray_json_in_a_folder_is_skipped_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join(".vscode")).unwrap();
+    std::fs::create_dir_all(d.join("infra")).unwrap();
+    std::fs::copy(
+        examples().join("compliant/network.json"),
+        d.join("infra/network.json"),
+    )
+    .unwrap();
+    std::fs::write(d.join("package.json"), r#"{"name": "app", "version": "1.0.0"}"#).unwrap();
+    std::fs::write(d.join(".vscode/settings.json"), r#"{"editor.tabSize": 2}"#).unwrap();
+    let out = assert_cmd::Command::cargo_bin("tagnet")
+        .unwrap()
+        .args(["--tags", "builtin", "check", "--format", "json"])
+        .arg(d)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let skipped: Vec<String> = v["skipped_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert!(skipped[0].ends_with("package.json"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("note: skipped"));
+    let out = assert_cmd::Command::cargo_bin("tagnet")
+        .unwrap()
+        .args(["--tags", "builtin", "-q", "check"])
+        .arg(d.join("package.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
 }

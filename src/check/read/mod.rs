@@ -32,8 +32,12 @@ fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
                 })?;
                 for e in entries.flatten() {
                     let path = e.path();
+                    // Hidden folders (`.git`, `.vscode`, `.terraform`) hold no definitions.
+                    let hidden = e.file_name().to_string_lossy().starts_with('.');
                     if path.is_dir() {
-                        stack.push(path);
+                        if !hidden {
+                            stack.push(path);
+                        }
                     } else if path
                         .extension()
                         .is_some_and(|x| x.eq_ignore_ascii_case("json"))
@@ -149,12 +153,10 @@ pub fn from_documents(
         } else if doc.get("type").is_some() {
             vec![doc]
         } else {
-            return Err(Error::Invalid {
-                origin,
-                message: "no resource found (no `type`, not an array, not a template or plan)"
-                    .into(),
-                hint: HINT.into(),
-            });
+            // Not an Azure document (a `package.json`, an editor's settings): skipped with a
+            // note; when nothing else is read, the run is refused below.
+            net.stray_files.push(origin);
+            continue;
         };
         if let Some(i) = resources.iter().position(|r| !r.is_object()) {
             return Err(Error::Invalid {
@@ -184,11 +186,18 @@ pub fn from_documents(
         }
     }
     if net.resource_count() == 0 {
-        let skipped: Vec<String> = net
+        let mut skipped: Vec<String> = net
             .skipped
             .iter()
             .map(|(k, n)| format!("{n} of {k}"))
             .collect();
+        if !net.stray_files.is_empty() {
+            skipped.push(format!(
+                "{} file(s) with no resource: no `type`, not an array, not a template or plan ({})",
+                net.stray_files.len(),
+                net.stray_files.join(", ")
+            ));
+        }
         return Err(Error::Invalid {
             origin: docs
                 .iter()
