@@ -698,7 +698,11 @@ fn stray_json_in_a_folder_is_skipped_with_a_note() {
         d.join("infra/network.json"),
     )
     .unwrap();
-    std::fs::write(d.join("package.json"), r#"{"name": "app", "version": "1.0.0"}"#).unwrap();
+    std::fs::write(
+        d.join("package.json"),
+        r#"{"name": "app", "version": "1.0.0"}"#,
+    )
+    .unwrap();
     std::fs::write(d.join(".vscode/settings.json"), r#"{"editor.tabSize": 2}"#).unwrap();
     let out = assert_cmd::Command::cargo_bin("tagnet")
         .unwrap()
@@ -706,7 +710,12 @@ fn stray_json_in_a_folder_is_skipped_with_a_note() {
         .arg(d)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let skipped: Vec<String> = v["skipped_files"]
         .as_array()

@@ -40,6 +40,72 @@ pub fn path<'a>(v: &'a Value, keys: &[&str]) -> Option<&'a Value> {
 
 pub use crate::arm::UNEVALUATED;
 
+/// The ARM type of a resource id: `…/providers/Microsoft.MachineLearningServices/workspaces/w/
+/// computes/c` → `Microsoft.MachineLearningServices/workspaces/computes`.
+pub fn type_of_id(id: &str) -> Option<String> {
+    let lower = id.to_ascii_lowercase();
+    let at = lower.rfind("/providers/")?;
+    let rest: Vec<&str> = id[at + "/providers/".len()..]
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    if rest.len() < 3 || rest.len() % 2 == 0 {
+        return None;
+    }
+    let mut t = vec![rest[0]];
+    t.extend(rest[1..].iter().step_by(2));
+    Some(t.join("/"))
+}
+
+/// Output of the az CLI's `ml` extension (v2: `az ml workspace show`, `az ml compute show`) in
+/// the shape the readers take: the ARM type from the id (v2 prints none for a workspace, and
+/// `amlcompute` or `computeinstance` for a compute), a compute's subnet and scale from
+/// `network_settings` and `max_instances`, and an array or `{"value": [...]}` of them alike.
+pub fn cli_shape(doc: Value) -> Value {
+    match doc {
+        Value::Array(a) => Value::Array(a.into_iter().map(cli_shape).collect()),
+        Value::Object(mut o) => {
+            if let Some(Value::Array(items)) = o.get_mut("value") {
+                let items = std::mem::take(items);
+                o.insert(
+                    "value".into(),
+                    Value::Array(items.into_iter().map(cli_shape).collect()),
+                );
+                return Value::Object(o);
+            }
+            let arm_type = o
+                .get("type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.contains('/'));
+            let from_id = o.get("id").and_then(Value::as_str).and_then(type_of_id);
+            if arm_type || from_id.is_none() || o.contains_key("$schema") {
+                return Value::Object(o);
+            }
+            let given = o.get("type").and_then(Value::as_str).map(str::to_string);
+            let t = from_id.expect("checked above");
+            if t.eq_ignore_ascii_case("Microsoft.MachineLearningServices/workspaces/computes") {
+                if let Some(g) = &given {
+                    o.entry("computeType").or_insert(Value::String(g.clone()));
+                }
+                if let Some(subnet) = o.get("network_settings").and_then(|n| n.get("subnet"))
+                    && (subnet.as_str().is_some_and(|s| !s.is_empty())
+                        || subnet.get("id").is_some())
+                {
+                    let subnet = subnet.clone();
+                    o.entry("subnet").or_insert(subnet);
+                }
+                if let Some(m) = o.get("max_instances").cloned() {
+                    o.entry("scaleSettings")
+                        .or_insert(serde_json::json!({"maxNodeCount": m}));
+                }
+            }
+            o.insert("type".into(), Value::String(t));
+            Value::Object(o)
+        }
+        other => other,
+    }
+}
+
 /// Whether a value is [`UNEVALUATED`].
 pub fn is_unevaluated(v: &Value) -> bool {
     v.as_str() == Some(UNEVALUATED)

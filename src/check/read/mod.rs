@@ -109,6 +109,7 @@ pub fn from_documents(
         let origin = origin.clone();
         let doc: Value =
             crate::arm::parse_json(bytes).map_err(|e| Error::json(&origin, &e, HINT))?;
+        let doc = azure::cli_shape(doc);
         if doc
             .get("$schema")
             .and_then(Value::as_str)
