@@ -860,6 +860,8 @@ impl Ctx<'_> {
             "subscription" => Ok(serde_json::json!({
                 "id": format!("/subscriptions/{}", self.subscription()),
                 "subscriptionId": self.subscription(),
+                // Names no network resource reads; a placeholder as the subscription's is.
+                "tenantId": "{tenant}",
             })),
             "resourcegroup" => {
                 let mut o = serde_json::json!({

@@ -139,6 +139,8 @@ def m_acr_sku(n):
     n["registry"]["sku"] = "Standard"
 def m_acr_vnet(n):
     n["registry"]["subnets"] = [("vnet-hub", "gateway")]
+def m_acr_unreachable(n):
+    n["registry"]["subnets"] = []
 def m_acr_build(n):
     n["workspace"]["image_build"] = None
 def m_ws_region(n):
@@ -179,6 +181,7 @@ BROKEN = [
     ("acr-not-premium", m_acr_sku),
     ("acr-no-image-build-compute", m_acr_build),
     ("acr-other-vnet", m_acr_vnet),
+    ("acr-unreachable", m_acr_unreachable),
     ("workspace-vnet-mismatch", m_ws_region),
     ("aci-subnet-not-delegated", m_aci),
     ("databricks-subnets-missing", m_databricks),

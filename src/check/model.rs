@@ -225,6 +225,31 @@ pub struct Store {
     pub trusted_bypass: bool,
     /// Subnets allowed by the rules (references).
     pub subnets: Vec<String>,
+    /// Its approved private endpoint connections: the private endpoints' ids.
+    pub endpoints: Vec<String>,
+}
+
+/// A private endpoint: a resource reached from a subnet at a private address.
+#[derive(Debug, Clone, Default)]
+pub struct PrivateEndpoint {
+    /// Id, name, keys.
+    pub meta: Meta,
+    /// Its subnet (a reference).
+    pub subnet: Option<String>,
+    /// The resources it reaches (`privateLinkServiceId`s) whose connection is approved (or
+    /// carries no state, as a template's).
+    pub targets: Vec<String>,
+}
+
+/// How a compute's subnet reaches a resource through private endpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrivateReach {
+    /// Through this endpoint (a description: its name, and its VNet when known).
+    Yes(String),
+    /// Only through endpoints in VNets the compute's is neither nor peered with (their names).
+    Elsewhere(Vec<String>),
+    /// No private endpoint reaches it.
+    No,
 }
 
 /// A container registry.
@@ -238,6 +263,10 @@ pub struct Registry {
     pub restricted: bool,
     /// Subnets allowed by its network rules (references).
     pub subnets: Vec<String>,
+    /// Its network rules allow some IP addresses.
+    pub ip_rules: bool,
+    /// Its approved private endpoint connections: the private endpoints' ids.
+    pub endpoints: Vec<String>,
 }
 
 /// A Databricks workspace injected in a VNet.
@@ -315,6 +344,8 @@ pub struct Network {
     pub nics: Vec<Nic>,
     /// Container groups.
     pub container_groups: Vec<ContainerGroup>,
+    /// Private endpoints.
+    pub private_endpoints: Vec<PrivateEndpoint>,
     /// What loading found wrong (values that cannot be evaluated, unreadable resources).
     pub problems: Vec<Finding>,
     /// Resource types read but not checked, with their count.
@@ -409,6 +440,88 @@ impl Network {
             + self.vms.len()
             + self.nics.len()
             + self.container_groups.len()
+            + self.private_endpoints.len()
+    }
+
+    /// Whether two networks are the same or peered (either side's peering naming the other).
+    pub fn connected(&self, a: usize, b: usize) -> bool {
+        let peers = |x: usize, y: usize| {
+            self.vnets[x].peerings.iter().any(|p| {
+                p.remote
+                    .as_deref()
+                    .and_then(|r| self.resolve(Kind::Vnet, r))
+                    == Some(y)
+            })
+        };
+        a == b || peers(a, b) || peers(b, a)
+    }
+
+    /// How compute subnet `subnet` reaches the resource `target` (with its approved private
+    /// endpoint connections `connections`) through a private endpoint: one in its VNet or a
+    /// peered one; or one the resource's own connections name whose subnet is not among the
+    /// inputs (its VNet cannot be told, and it is taken as reachable).
+    pub fn private_reach(
+        &self,
+        target: &Meta,
+        connections: &[String],
+        subnet: usize,
+    ) -> PrivateReach {
+        let compute_vnet = self.vnet_of(subnet);
+        let mut elsewhere = Vec::new();
+        let mut unknown: Option<String> = None;
+        for pe in &self.private_endpoints {
+            let aims = pe.targets.iter().any(|t| target.keys.contains(&key_of(t)))
+                || connections
+                    .iter()
+                    .any(|c| pe.meta.keys.contains(&key_of(c)));
+            if !aims {
+                continue;
+            }
+            let pe_vnet = pe
+                .subnet
+                .as_deref()
+                .and_then(|s| self.resolve(Kind::Subnet, s))
+                .and_then(|s| self.vnet_of(s));
+            match (pe_vnet, compute_vnet) {
+                (Some(pv), Some(cv)) if self.connected(pv, cv) => {
+                    return PrivateReach::Yes(format!(
+                        "private endpoint `{}` in VNet `{}`",
+                        pe.meta.name, self.vnets[pv].meta.name
+                    ));
+                }
+                (Some(pv), Some(_)) => elsewhere.push(self.vnets[pv].meta.name.clone()),
+                _ => {
+                    unknown.get_or_insert(format!(
+                        "private endpoint `{}` (its subnet's VNet is not among the inputs)",
+                        pe.meta.name
+                    ));
+                }
+            }
+        }
+        // Connections naming endpoints that are not among the inputs.
+        for c in connections {
+            let k = key_of(c);
+            if !self
+                .private_endpoints
+                .iter()
+                .any(|pe| pe.meta.keys.contains(&k))
+            {
+                unknown.get_or_insert(format!(
+                    "private endpoint `{}` (approved on the resource; the endpoint itself is not among the inputs)",
+                    c.rsplit('/').next().unwrap_or(c)
+                ));
+            }
+        }
+        if let Some(u) = unknown {
+            return PrivateReach::Yes(u);
+        }
+        if elsewhere.is_empty() {
+            PrivateReach::No
+        } else {
+            elsewhere.sort();
+            elsewhere.dedup();
+            PrivateReach::Elsewhere(elsewhere)
+        }
     }
 
     /// The index of the resource of `kind` a reference names, if the inputs hold it.

@@ -181,6 +181,12 @@ codes! {
         example: "networkRuleSet.virtualNetworkRules naming `vnet-other/subnets/build` while the compute runs in `vnet-ml`",
         fix: "Add a rule for the compute's subnet (`az acr network-rule add --name ACR --subnet SUBNET_ID`), or give the registry a private endpoint in the compute's VNet.",
         reference: "https://learn.microsoft.com/azure/machine-learning/how-to-secure-workspace-vnet#enable-azure-container-registry-acr";
+    AcrUnreachable = "TN053", "acr-unreachable", Error, "check",
+        summary: "The workspace's container registry denies every network and has no private endpoint: nothing in the VNet reaches it.",
+        why: "A registry whose network rules deny by default, with no private endpoint, no VNet rule and no IP rule, refuses every caller but trusted Microsoft services using a managed identity. The workspace's compute cannot pull images from it, and image builds (on the imageBuildCompute, or serverless) cannot push to it: jobs with custom environments fail.",
+        example: "a Premium registry with networkRuleSet.defaultAction Deny, no ipRules and no privateEndpointConnections",
+        fix: "Give the registry a private endpoint in the compute's VNet (`az network private-endpoint create --group-id registry …`), or a network rule for the compute's subnet or the build's address.",
+        reference: "https://learn.microsoft.com/azure/machine-learning/how-to-secure-workspace-vnet#enable-azure-container-registry-acr";
     WorkspaceVnetMismatch = "TN060", "workspace-vnet-mismatch", Error, "check",
         summary: "An Azure ML compute's VNet is in another region or subscription than its workspace.",
         why: "Azure ML requires the virtual network to be in the same region and subscription as the workspace; compute creation fails otherwise.",

@@ -734,3 +734,53 @@ fn stray_json_in_a_folder_is_skipped_with_a_note() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Today's secure design — storage, key vault, registry and workspace behind private endpoints
+/// in the VNet, public access off — passes in all three forms it is written in (az JSON with
+/// `az ml … show` v2 output, an ARM template with a copy loop, a Terraform plan); a registry
+/// that denies everything with no private endpoint is flagged; a private endpoint in a VNet
+/// the compute cannot reach does not count.
+#[test]
+fn private_endpoints_satisfy_todays_secure_design() {
+    for f in [
+        "pe-compliant-az.json",
+        "pe-compliant-arm.json",
+        "pe-compliant-tf.json",
+    ] {
+        let got: Vec<(&str, String)> = run(&[fixture(f)])
+            .into_iter()
+            .map(|x| (x.code, x.message))
+            .collect();
+        assert!(got.is_empty(), "{f}: {got:?}");
+    }
+    let got: Vec<&str> = run(&[fixture("acr-deny-no-pe-az.json")])
+        .iter()
+        .map(|f| f.code)
+        .collect();
+    assert_eq!(got, ["acr-unreachable"]);
+    // The storage account's endpoints moved to a VNet nobody peers with.
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture("pe-compliant-az.json")).unwrap()).unwrap();
+    let other = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-ml/providers/Microsoft.Network/virtualNetworks/vnet-other";
+    let items = doc.as_array_mut().unwrap();
+    for pe in items.iter_mut() {
+        let name = pe["name"].as_str().unwrap_or("").to_string();
+        if name == "pe-st-blob" || name == "pe-st-file" {
+            pe["subnet"]["id"] = format!("{other}/subnets/snet-pe").into();
+        }
+    }
+    items.push(serde_json::json!({"type": "Microsoft.Network/virtualNetworks", "name": "vnet-other", "id": other,
+        "location": "eastus2", "addressSpace": {"addressPrefixes": ["10.30.0.0/16"]},
+        "subnets": [{"name": "snet-pe", "id": format!("{other}/subnets/snet-pe"), "addressPrefix": "10.30.2.0/24"}]}));
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("net.json");
+    std::fs::write(&p, doc.to_string()).unwrap();
+    let got = run(&[p]);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].code, "storage-subnet-not-allowed");
+    assert!(
+        got[0].message.contains("VNet `vnet-other`"),
+        "{}",
+        got[0].message
+    );
+}

@@ -49,7 +49,7 @@ pub fn type_of_id(id: &str) -> Option<String> {
         .split('/')
         .filter(|s| !s.is_empty())
         .collect();
-    if rest.len() < 3 || rest.len() % 2 == 0 {
+    if rest.len() < 3 || rest.len().is_multiple_of(2) {
         return None;
     }
     let mut t = vec![rest[0]];
@@ -104,6 +104,22 @@ pub fn cli_shape(doc: Value) -> Value {
         }
         other => other,
     }
+}
+
+/// Whether a private-link connection is approved (one without a state, as a template's, is
+/// taken as approved: it is what the template asks for).
+fn approved(c: &Value) -> bool {
+    text(path(c, &["privateLinkServiceConnectionState", "status"]))
+        .is_none_or(|s| s.eq_ignore_ascii_case("Approved"))
+}
+
+/// The private endpoints (ids) of a resource's approved `privateEndpointConnections`.
+fn approved_endpoints(v: &Value) -> Vec<String> {
+    list(field(v, "privateEndpointConnections"))
+        .into_iter()
+        .filter(|c| approved(c))
+        .filter_map(|c| reference(field(c, "privateEndpoint")))
+        .collect()
 }
 
 /// Whether a value is [`UNEVALUATED`].
@@ -471,6 +487,7 @@ fn map_service(net: &mut Network, v: &Value, kind: &str, np: &str, m: Meta, orig
             default_deny: deny || public_off,
             trusted_bypass: bypass,
             subnets,
+            endpoints: approved_endpoints(v),
             meta: m,
         });
     } else if is(&kind, "Microsoft.ContainerRegistry/registries") {
@@ -489,6 +506,25 @@ fn map_service(net: &mut Network, v: &Value, kind: &str, np: &str, m: Meta, orig
                     text(field(r, "id")).or_else(|| text(field(r, "virtualNetworkResourceId")))
                 })
                 .collect(),
+            ip_rules: !list(rules.and_then(|r| field(r, "ipRules"))).is_empty(),
+            endpoints: approved_endpoints(v),
+            meta: m,
+        });
+    } else if is(&kind, "Microsoft.Network/privateEndpoints") {
+        let mut targets = Vec::new();
+        for c in list(field(v, "privateLinkServiceConnections"))
+            .into_iter()
+            .chain(list(field(v, "manualPrivateLinkServiceConnections")))
+        {
+            if let Some(t) = text(field(c, "privateLinkServiceId"))
+                && approved(c)
+            {
+                targets.push(t);
+            }
+        }
+        net.private_endpoints.push(PrivateEndpoint {
+            subnet: reference(field(v, "subnet")),
+            targets,
             meta: m,
         });
     } else if is(&kind, "Microsoft.Databricks/workspaces") {

@@ -547,6 +547,39 @@ impl Cx<'_> {
                     }),
                 )
             }
+            "azurerm_private_endpoint" => {
+                let blocks = |x: &Value| {
+                    at(x, &["private_service_connection"])
+                        .and_then(Value::as_array)
+                        .map_or(0, Vec::len)
+                };
+                let connections: Vec<Value> = (0..blocks(v).max(blocks(&r.expressions)))
+                    .filter_map(|i| {
+                        let i = i.to_string();
+                        let target = self.id(
+                            r,
+                            &["private_service_connection", &i, "private_connection_resource_id"],
+                        )?;
+                        // A manual connection waits for the resource owner's approval.
+                        let manual = at(v, &["private_service_connection", &i, "is_manual_connection"])
+                            .and_then(Value::as_bool)
+                            == Some(true);
+                        Some(json!({"properties": {
+                            "privateLinkServiceId": target,
+                            "groupIds": at(v, &["private_service_connection", &i, "subresource_names"]),
+                            "privateLinkServiceConnectionState": {"status": if manual { "Pending" } else { "Approved" }},
+                        }}))
+                    })
+                    .collect();
+                let subnet = self
+                    .id(r, &["subnet_id"])
+                    .map_or(Value::Null, |i| json!({"id": i}));
+                head(
+                    "Microsoft.Network/privateEndpoints",
+                    name,
+                    json!({"subnet": subnet, "privateLinkServiceConnections": connections}),
+                )
+            }
             "azurerm_container_registry" => {
                 let blocks = |x: &Value| {
                     at(x, &["network_rule_set", "0", "virtual_network"])

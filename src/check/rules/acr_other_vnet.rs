@@ -30,7 +30,12 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
                 continue;
             };
             let Some(v) = net.vnet_of(s) else { continue };
-            if allowed.contains(&v) {
+            if allowed.contains(&v)
+                || matches!(
+                    net.private_reach(&reg.meta, &reg.endpoints, s),
+                    crate::check::model::PrivateReach::Yes(_)
+                )
+            {
                 continue;
             }
             out.push(

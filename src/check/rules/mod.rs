@@ -10,6 +10,7 @@ pub mod aci_not_delegated;
 pub mod acr_image_build;
 pub mod acr_not_premium;
 pub mod acr_other_vnet;
+pub mod acr_unreachable;
 pub mod aks_dns_ip;
 pub mod aks_docker_bridge;
 pub mod aks_pod_cidr_overlap;
@@ -61,6 +62,7 @@ pub const ALL: &[Check] = &[
     acr_not_premium::check,
     acr_image_build::check,
     acr_other_vnet::check,
+    acr_unreachable::check,
     workspace_vnet::check,
     aci_not_delegated::check,
     databricks_subnets::check,

@@ -8,7 +8,7 @@ use crate::nsg::eval::Context;
 use crate::nsg::reach::{Met, profiles};
 use ipnet::IpNet;
 
-fn resource_group(id: &str) -> String {
+pub(super) fn resource_group(id: &str) -> String {
     let mut parts = id.split('/');
     while let Some(p) = parts.next() {
         if p.eq_ignore_ascii_case("resourceGroups") {

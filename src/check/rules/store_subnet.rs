@@ -1,4 +1,5 @@
-//! Storage accounts and key vaults behind a VNet whose rules leave out the compute subnet.
+//! Storage accounts and key vaults behind a VNet that the compute subnet cannot reach: their
+//! rules leave it out and no private endpoint in its VNet (or a peered one) reaches them.
 
 use super::Cx;
 use crate::check::model::{Kind, StoreKind};
@@ -31,6 +32,19 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             if allowed {
                 continue;
             }
+            let via = match net.private_reach(&store.meta, &store.endpoints, s) {
+                crate::check::model::PrivateReach::Yes(_) => continue,
+                crate::check::model::PrivateReach::Elsewhere(v) => format!(
+                    "; its private endpoints are in VNet {}, which VNet `{}` is not peered with",
+                    v.iter()
+                        .map(|x| format!("`{x}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    net.vnet_of(s)
+                        .map_or("?", |x| net.vnets[x].meta.name.as_str())
+                ),
+                crate::check::model::PrivateReach::No => String::new(),
+            };
             let (rule, cmd): (Code, String) = match store.kind {
                 StoreKind::Storage => (
                     Code::StorageSubnetNotAllowed,
@@ -69,7 +83,7 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
                     rule,
                     &store.meta.id,
                     format!(
-                        "denies by default and does not allow subnet `{}` of compute `{}`{elsewhere}",
+                        "denies by default and does not allow subnet `{}` of compute `{}`{elsewhere}{via}",
                         net.subnets[s].meta.name, c.meta.name
                     ),
                 )

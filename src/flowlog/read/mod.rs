@@ -391,7 +391,8 @@ mod tests {
             Stats {
                 records: 1,
                 tuples: 2,
-                bad: 1
+                bad: 1,
+                ..Default::default()
             }
         );
         assert_eq!(recs[0].kind, Some(Kind::Vnet));
