@@ -200,6 +200,9 @@ pub struct Compute {
     pub max_nodes: u64,
     /// The attached VM (a reference).
     pub vm: Option<String>,
+    /// Whether its nodes have public IPs (`enableNodePublicIp`; `None` when not said: Azure's
+    /// default is yes).
+    pub public_ip: Option<bool>,
 }
 
 /// What kind of guarded store.

@@ -784,3 +784,215 @@ fn private_endpoints_satisfy_todays_secure_design() {
         got[0].message
     );
 }
+
+/// Compute without public IPs takes no inbound control-plane traffic: an NSG without the
+/// inbound rules is not flagged for it (it is for compute with public IPs); and the regional
+/// `BatchNodeManagement.<region>` that Batch documents meets the Batch requirement.
+#[test]
+fn no_public_ip_compute_needs_no_inbound_rules() {
+    let base: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture("pe-compliant-az.json")).unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let codes = |doc: &serde_json::Value, profile: &str| -> Vec<String> {
+        let p = dir.path().join("net.json");
+        std::fs::write(&p, doc.to_string()).unwrap();
+        let out = assert_cmd::Command::cargo_bin("tagnet")
+            .unwrap()
+            .args([
+                "--tags",
+                "builtin",
+                "-q",
+                "check",
+                "--format",
+                "json",
+                "--profile",
+                profile,
+            ])
+            .arg(&p)
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {}",
+                    r["code"].as_str().unwrap(),
+                    r["message"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    let mut no_rules = base.clone();
+    for r in no_rules.as_array_mut().unwrap() {
+        if r["name"] == "nsg-training" {
+            r["securityRules"] = serde_json::json!([]);
+        }
+    }
+    let with_ip = codes(&no_rules, "aml-vnet-2023");
+    assert!(
+        with_ip
+            .iter()
+            .any(|c| c.starts_with("nsg-requirement-unmet Inbound TCP 44224")),
+        "{with_ip:?}"
+    );
+    for r in no_rules.as_array_mut().unwrap() {
+        if r["type"] == "amlcompute" {
+            r["enable_node_public_ip"] = false.into();
+        }
+    }
+    let without = codes(&no_rules, "aml-vnet-2023");
+    assert!(
+        without.iter().all(|c| !c.contains("Inbound")),
+        "{without:?}"
+    );
+    // The Batch rule written with the region's tag, as Batch documents it.
+    let mut regional = base.clone();
+    for r in regional.as_array_mut().unwrap() {
+        if r["name"] == "nsg-training" {
+            for rule in r["securityRules"].as_array_mut().unwrap() {
+                if rule["sourceAddressPrefix"] == "BatchNodeManagement" {
+                    rule["sourceAddressPrefix"] = "BatchNodeManagement.EastUS2".into();
+                }
+            }
+        }
+    }
+    let got = codes(&regional, "aml-vnet-2020");
+    assert!(got.iter().all(|c| !c.contains("29876")), "{got:?}");
+}
+
+/// Applies an `az network nsg rule create|update` fix to the NSG of an az JSON network, as
+/// Azure would: `create` adds the rule, `update` changes its priority.
+fn apply_nsg_fix(doc: &mut serde_json::Value, fix: &str) {
+    for cmd in fix.split(" && ") {
+        let t: Vec<&str> = cmd.split_whitespace().collect();
+        assert_eq!(&t[..4], ["az", "network", "nsg", "rule"], "{cmd}");
+        let mut opts: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+        let mut key = "";
+        for w in &t[5..] {
+            if w.starts_with('-') {
+                key = w;
+                opts.entry(key).or_default();
+            } else {
+                opts.entry(key).or_default().push(w);
+            }
+        }
+        let one = |k: &str| opts[k][0].to_string();
+        let nsg = doc
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|r| r["name"].as_str() == Some(opts["--nsg-name"][0]))
+            .expect("the fix names an NSG of the network");
+        let rules = nsg["securityRules"].as_array_mut().unwrap();
+        match t[4] {
+            "update" => {
+                let r = rules
+                    .iter_mut()
+                    .find(|r| r["name"] == one("-n").as_str())
+                    .unwrap();
+                r["priority"] = one("--priority").parse::<u32>().unwrap().into();
+            }
+            "create" => {
+                let inbound = one("--direction").eq_ignore_ascii_case("inbound");
+                let tag = opts
+                    .get("--source-address-prefixes")
+                    .or(opts.get("--destination-address-prefixes"))
+                    .unwrap()[0];
+                assert!(
+                    !rules.iter().any(|r| r["priority"]
+                        == one("--priority").parse::<u32>().unwrap()
+                        && r["direction"]
+                            .as_str()
+                            .unwrap()
+                            .eq_ignore_ascii_case(&one("--direction"))),
+                    "the fix reuses a priority: {cmd}"
+                );
+                rules.push(serde_json::json!({"name": one("-n"), "priority": one("--priority").parse::<u32>().unwrap(),
+                    "direction": one("--direction"), "access": one("--access"), "protocol": one("--protocol"),
+                    "sourceAddressPrefix": if inbound { tag } else { "*" }, "sourcePortRange": "*",
+                    "destinationAddressPrefix": if inbound { "*" } else { tag },
+                    "destinationPortRanges": opts["--destination-port-ranges"]}));
+            }
+            other => panic!("unexpected fix {other}: {cmd}"),
+        }
+    }
+}
+
+/// Every NSG fix `check` suggests, applied in the order given, makes its finding go away —
+/// even when a deny sits at priority 100 and several rules are missing (the rules after it
+/// are renumbered, never an allow put below the deny or two rules on one priority).
+#[test]
+fn nsg_fixes_applied_make_the_findings_go_away() {
+    let base: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture("pe-compliant-az.json")).unwrap()).unwrap();
+    let deny = |name: &str, prio: u32, port: &str| {
+        serde_json::json!({"name": name, "priority": prio, "direction": "Inbound", "access": "Deny",
+            "protocol": "*", "sourceAddressPrefix": "*", "sourcePortRange": "*",
+            "destinationAddressPrefix": "*", "destinationPortRange": port})
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let findings = |doc: &serde_json::Value, profile: &str| -> Vec<(String, String)> {
+        let p = dir.path().join("net.json");
+        std::fs::write(&p, doc.to_string()).unwrap();
+        let out = assert_cmd::Command::cargo_bin("tagnet")
+            .unwrap()
+            .args([
+                "--tags",
+                "builtin",
+                "-q",
+                "check",
+                "--format",
+                "json",
+                "--profile",
+                profile,
+            ])
+            .arg(&p)
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["code"].as_str().unwrap().to_string(),
+                    r["fix"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    for (profile, rules) in [
+        (
+            "aml-vnet-2020",
+            vec![deny("DenyAllIn", 100, "*"), deny("DenyRdp", 101, "3389")],
+        ),
+        ("aml-vnet-2023", vec![deny("DenyAllIn", 100, "*")]),
+        ("aml-vnet-2020", vec![deny("DenyAllIn", 300, "*")]),
+    ] {
+        let mut doc = base.clone();
+        for r in doc.as_array_mut().unwrap() {
+            if r["name"] == "nsg-training" {
+                r["securityRules"] = serde_json::Value::Array(rules.clone());
+            }
+        }
+        let found = findings(&doc, profile);
+        let fixes: Vec<&String> = found
+            .iter()
+            .filter(|(c, _)| c == "nsg-requirement-unmet")
+            .map(|(_, f)| f)
+            .collect();
+        assert!(!fixes.is_empty(), "{profile}: {found:?}");
+        for f in &fixes {
+            apply_nsg_fix(&mut doc, f);
+        }
+        let after = findings(&doc, profile);
+        assert!(
+            after.iter().all(|(c, _)| c != "nsg-requirement-unmet"),
+            "{profile}: after {fixes:?}: {after:?}"
+        );
+    }
+}

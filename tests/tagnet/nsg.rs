@@ -252,7 +252,7 @@ fn require_names_the_missing_44224_rule_with_a_counterexample() {
     let reqs = doc["requirements"].as_array().unwrap();
     let batch = reqs
         .iter()
-        .find(|r| r["tag"] == "BatchNodeManagement")
+        .find(|r| r["tag"] == "BatchNodeManagement.EastUS2")
         .unwrap();
     assert_eq!(batch["verdict"], "met");
     let aml = reqs
@@ -281,10 +281,10 @@ fn require_names_the_missing_44224_rule_with_a_counterexample() {
             .unwrap()
             .contains("DenyAllInBound")
     );
-    // Partly met: only one region's Batch addresses allowed.
+    // Partly met: only one of the region's Batch prefixes allowed.
     std::fs::write(&file, r#"{"name": "aml", "securityRules": [
         {"name": "BatchIn", "priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
-         "sourceAddressPrefix": "BatchNodeManagement.EastUS2", "sourcePortRange": "*", "destinationAddressPrefix": "*", "destinationPortRange": "29876-29877"},
+         "sourceAddressPrefix": "192.0.2.16/28", "sourcePortRange": "*", "destinationAddressPrefix": "*", "destinationPortRange": "29876-29877"},
         {"name": "AmlIn", "priority": 110, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
          "sourceAddressPrefix": "AzureMachineLearning", "sourcePortRange": "*", "destinationAddressPrefix": "*", "destinationPortRange": "44224"}]}"#).unwrap();
     let out = Command::cargo_bin("tagnet")
@@ -311,7 +311,7 @@ fn require_names_the_missing_44224_rule_with_a_counterexample() {
     let reqs = doc["requirements"].as_array().unwrap();
     assert_eq!(
         reqs.iter()
-            .find(|r| r["tag"] == "BatchNodeManagement")
+            .find(|r| r["tag"] == "BatchNodeManagement.EastUS2")
             .unwrap()["verdict"],
         "partly-met"
     );
@@ -322,7 +322,8 @@ fn require_names_the_missing_44224_rule_with_a_counterexample() {
             .unwrap()["verdict"],
         "met"
     );
-    // reach: the allowed remote addresses for 29876 are BatchNodeManagement.EastUS2's and the VNet's.
+    // reach: the allowed remote addresses for 29876 are one of BatchNodeManagement.EastUS2's
+    // prefixes and the VNet's.
     let out = Command::cargo_bin("tagnet")
         .unwrap()
         .env_remove("TAGNET_TAGS")
@@ -355,7 +356,7 @@ fn require_names_the_missing_44224_rule_with_a_counterexample() {
         .map(|t| (t["tag"].as_str().unwrap(), t["coverage"].as_str().unwrap()))
         .collect();
     assert!(
-        tags.contains(&("BatchNodeManagement.EastUS2", "fully")),
+        tags.contains(&("BatchNodeManagement.EastUS2", "partly")),
         "{tags:?}"
     );
 }
@@ -1749,7 +1750,7 @@ fn diff_nsg_names_the_required_flows_a_week_breaks() {
         serde_json::from_slice(&std::fs::read(example()).unwrap()).unwrap();
     doc["changeNumber"] = 43.into();
     for v in doc["values"].as_array_mut().unwrap() {
-        if v["name"] == "BatchNodeManagement" {
+        if v["name"] == "BatchNodeManagement" || v["name"] == "BatchNodeManagement.EastUS2" {
             v["properties"]["addressPrefixes"]
                 .as_array_mut()
                 .unwrap()
@@ -1800,7 +1801,7 @@ fn diff_nsg_names_the_required_flows_a_week_breaks() {
     assert_eq!(changes.len(), 1, "{n:#}");
     let c = &changes[0];
     assert_eq!(c["change"], "breaks");
-    assert_eq!(c["tag"], "BatchNodeManagement");
+    assert_eq!(c["tag"], "BatchNodeManagement.EastUS2");
     assert_eq!(
         (c["before"].as_str(), c["after"].as_str()),
         (Some("met"), Some("partly-met"))

@@ -452,6 +452,11 @@ fn map_service(net: &mut Network, v: &Value, kind: &str, np: &str, m: Meta, orig
             )),
             subnet: reference(field(v, "subnet")),
             vm: reference(field(v, "resourceId")),
+            public_ip: field(v, "enableNodePublicIp").and_then(|x| match x {
+                Value::Bool(b) => Some(*b),
+                Value::String(s) => s.parse().ok(),
+                _ => None,
+            }),
             kind: ck,
             max_nodes,
             meta: m,

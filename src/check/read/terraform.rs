@@ -711,6 +711,10 @@ impl Cx<'_> {
                         "properties": {
                             "subnet": rid(self.id(r, &["subnet_resource_id"])),
                             "scaleSettings": {"maxNodeCount": at(v, &["scale_settings", "0", "max_node_count"])},
+                            // azurerm 4 spells it node_public_ip_enabled; 3 had the negation.
+                            "enableNodePublicIp": v.get("node_public_ip_enabled").cloned().or_else(|| {
+                                v.get("public_ip_enabled").cloned()
+                            }),
                         },
                     }),
                 )

@@ -26,6 +26,10 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
     else {
         return;
     };
+    // Per NSG and direction, its user rules (priority, name) as the fixes given so far leave
+    // them: two fixes never share a priority, and each is right after the ones before it.
+    let mut state: std::collections::BTreeMap<(usize, String), Vec<(u32, String)>> =
+        Default::default();
     for cs in cx.compute_subnets() {
         let sub = &cx.net.subnets[cs.subnet];
         let Some(n) = cx.net.find(Kind::Nsg, sub.nsg.as_deref()) else {
@@ -68,8 +72,21 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
         };
         let (rows, _) =
             crate::nsg::reach::require(cx.snap, &profile, &region, Some(&resolved), None, local);
+        // Compute without public IPs takes no inbound traffic from the control plane (Learn:
+        // how-to-secure-training-vnet, "no public IP": no inbound rules needed).
+        let no_public_ip = !cs.users.is_empty()
+            && cs.users.iter().all(|u| {
+                cx.net
+                    .computes
+                    .iter()
+                    .find(|c| &c.meta.id == u)
+                    .is_some_and(|c| c.public_ip == Some(false))
+            });
         for c in rows.into_iter().filter(|c| c.verdict != Met::Met) {
             let r = &c.requirement;
+            if no_public_ip && r.direction.eq_ignore_ascii_case("inbound") {
+                continue;
+            }
             let how = if c.verdict == Met::NotMet {
                 "not met"
             } else {
@@ -78,44 +95,77 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             let blocked = c.blocked_by.clone().unwrap_or_default();
             let rule_name = blocked.split("securityRules/").nth(1).map(str::to_string);
             let dir = r.direction.to_ascii_lowercase();
-            let used: Vec<u32> = nsg
-                .nsg
-                .rules
-                .iter()
-                .filter(|x| !x.default && format!("{:?}", x.direction).eq_ignore_ascii_case(&dir))
-                .map(|x| x.priority)
-                .collect();
+            // The NSG's user rules of this direction as the fixes given so far leave them:
+            // each fix is made for the NSG after the ones before it.
+            let rules_here = state.entry((n, dir.clone())).or_insert_with(|| {
+                nsg.nsg
+                    .rules
+                    .iter()
+                    .filter(|x| {
+                        !x.default && format!("{:?}", x.direction).eq_ignore_ascii_case(&dir)
+                    })
+                    .map(|x| (x.priority, x.name.clone()))
+                    .collect()
+            });
+            let is_free = |p: u32, rules: &[(u32, String)]| !rules.iter().any(|(q, _)| *q == p);
+            // The blocking user rule's priority (a default rule blocks below every user rule).
             let block_prio = rule_name
                 .as_deref()
-                .and_then(|n| {
-                    nsg.nsg
-                        .rules
-                        .iter()
-                        .find(|x| x.name == n)
-                        .map(|x| x.priority)
-                })
-                .unwrap_or(4096);
-            let prio = (100..block_prio)
+                .and_then(|name| rules_here.iter().find(|(_, x)| x == name).map(|(p, _)| *p))
+                .unwrap_or(4097);
+            // The allow must come before the blocking rule: the highest free priority below
+            // it; when none is free, the blocking rule and the rules right after it move up
+            // one each (keeping their order) to free its number.
+            let mut renumber: Vec<String> = Vec::new();
+            let prio = match (100..block_prio.min(4097))
                 .rev()
-                .find(|p| !used.contains(p))
-                .or_else(|| (100..=4096).find(|p| !used.contains(p)))
-                .unwrap_or(100);
+                .find(|&p| is_free(p, rules_here))
+            {
+                Some(p) => p,
+                None => {
+                    let Some(gap) = (block_prio + 1..=4096).find(|&p| is_free(p, rules_here))
+                    else {
+                        continue; // every priority is taken: no fix to offer
+                    };
+                    for q in (block_prio..gap).rev() {
+                        if let Some(rule) = rules_here.iter_mut().find(|(p, _)| *p == q) {
+                            renumber.push(format!(
+                                "az network nsg rule update -g {} --nsg-name {} -n {} --priority {}",
+                                resource_group(&nsg.meta.id),
+                                nsg.meta.name,
+                                rule.1,
+                                q + 1
+                            ));
+                            rule.0 = q + 1;
+                        }
+                    }
+                    block_prio
+                }
+            };
             let tag = c.tag.clone();
-            let fix = format!(
-                "az network nsg rule create -g {} --nsg-name {} -n Allow-{}-{} --priority {prio} --direction {} --access Allow --protocol {} --{}-address-prefixes {tag} --destination-port-ranges {}",
-                resource_group(&nsg.meta.id),
-                nsg.meta.name,
+            let new_name = format!(
+                "Allow-{}-{}",
                 tag.replace('.', "-"),
-                r.ports.replace(',', "-"),
-                r.direction,
-                r.protocol,
-                if dir == "inbound" {
-                    "source"
-                } else {
-                    "destination"
-                },
-                r.ports.replace(',', " "),
+                r.ports.replace(',', "-")
             );
+            rules_here.push((prio, new_name));
+            renumber.push(String::new());
+            let fix = renumber.join(" && ")
+                + &format!(
+                    "az network nsg rule create -g {} --nsg-name {} -n Allow-{}-{} --priority {prio} --direction {} --access Allow --protocol {} --{}-address-prefixes {tag} --destination-port-ranges {}",
+                    resource_group(&nsg.meta.id),
+                    nsg.meta.name,
+                    tag.replace('.', "-"),
+                    r.ports.replace(',', "-"),
+                    r.direction,
+                    r.protocol,
+                    if dir == "inbound" {
+                        "source"
+                    } else {
+                        "destination"
+                    },
+                    r.ports.replace(',', " "),
+                );
             let mut f = Finding::new(
                 Code::NsgRequirementUnmet,
                 &nsg.meta.id,
