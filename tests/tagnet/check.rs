@@ -996,3 +996,50 @@ fn nsg_fixes_applied_make_the_findings_go_away() {
         );
     }
 }
+
+/// A plan that places its resources in an existing network reads it through data sources
+/// (`data.azurerm_subnet.x.id`, in `prior_state`): they are read as the network they describe,
+/// not reported as references to nothing.
+#[test]
+fn terraform_data_sources_are_the_existing_network() {
+    let text = std::fs::read_to_string(fixture("pe-compliant-tf.json")).unwrap();
+    // Every reference to the network now names a data source.
+    let text = text
+        .replace("\"azurerm_subnet.", "\"data.azurerm_subnet.")
+        .replace(
+            "\"azurerm_virtual_network.",
+            "\"data.azurerm_virtual_network.",
+        );
+    let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let is_net = |r: &serde_json::Value| {
+        matches!(
+            r["type"].as_str(),
+            Some("azurerm_subnet" | "azurerm_virtual_network")
+        )
+    };
+    let moved: Vec<serde_json::Value> = doc["planned_values"]["root_module"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| is_net(r))
+        .cloned()
+        .map(|mut r| {
+            r["mode"] = "data".into();
+            r
+        })
+        .collect();
+    assert_eq!(moved.len(), 3);
+    doc["planned_values"]["root_module"]["resources"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|r| !is_net(r));
+    doc["prior_state"]["values"]["root_module"]["resources"]
+        .as_array_mut()
+        .unwrap()
+        .extend(moved);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("plan.json");
+    std::fs::write(&p, doc.to_string()).unwrap();
+    let got: Vec<(&str, String)> = run(&[p]).into_iter().map(|f| (f.code, f.message)).collect();
+    assert!(got.is_empty(), "{got:?}");
+}

@@ -25,14 +25,43 @@ struct Res {
     prefix: String,
 }
 
+/// Data sources read as the resources they describe: an existing network the plan's
+/// resources are placed in (`data.azurerm_subnet.existing.id`).
+const DATA_KINDS: [&str; 9] = [
+    "azurerm_virtual_network",
+    "azurerm_subnet",
+    "azurerm_network_security_group",
+    "azurerm_route_table",
+    "azurerm_storage_account",
+    "azurerm_key_vault",
+    "azurerm_container_registry",
+    "azurerm_machine_learning_workspace",
+    "azurerm_private_endpoint_connection",
+];
+
 fn collect_planned(m: &Value, out: &mut Vec<(String, String, Value)>) {
+    collect_mode(m, false, out);
+}
+
+/// The resources of a module (and its child modules): managed ones, or data sources of the
+/// kinds in [`DATA_KINDS`].
+fn collect_mode(m: &Value, data: bool, out: &mut Vec<(String, String, Value)>) {
     for r in m
         .get("resources")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
     {
-        if r.get("mode").and_then(Value::as_str) == Some("data") {
+        let is_data = r.get("mode").and_then(Value::as_str) == Some("data");
+        if is_data != data {
+            continue;
+        }
+        if data
+            && !r
+                .get("type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| DATA_KINDS.contains(&t))
+        {
             continue;
         }
         let address = r
@@ -57,7 +86,7 @@ fn collect_planned(m: &Value, out: &mut Vec<(String, String, Value)>) {
         .into_iter()
         .flatten()
     {
-        collect_planned(c, out);
+        collect_mode(c, data, out);
     }
 }
 
@@ -117,6 +146,20 @@ pub fn resources(doc: &Value) -> (Vec<Value>, Vec<(String, String, String)>) {
     let mut planned = Vec::new();
     if let Some(r) = root {
         collect_planned(r, &mut planned);
+    }
+    // Data sources (read at plan time, in `prior_state`; in `planned_values` too when the plan
+    // reads them again), each once.
+    for m in [doc.pointer("/prior_state/values/root_module"), root]
+        .into_iter()
+        .flatten()
+    {
+        let mut data = Vec::new();
+        collect_mode(m, true, &mut data);
+        for d in data {
+            if !planned.iter().any(|p| p.0 == d.0) {
+                planned.push(d);
+            }
+        }
     }
     let mut config = BTreeMap::new();
     if let Some(c) = doc.get("configuration").and_then(|c| c.get("root_module")) {
