@@ -128,12 +128,28 @@ impl Context<'_> {
     }
 
     /// Resolves every rule of an NSG.
+    ///
+    /// Azure's platform services at 168.63.129.16 (DNS, the VM agent, health) and
+    /// 169.254.169.254 (IMDS) "aren't subject to the configured network security groups unless
+    /// targeted by service tags" (Learn, "Network security groups"): an outbound rule reaches
+    /// them only when its destination is `AzurePlatformDNS`, `AzurePlatformIMDS` or
+    /// `AzurePlatformLKM`; every other rule, the default ones included, leaves them out, so a
+    /// flow to them that no such rule decides is allowed with no rule.
     pub fn resolve(&self, nsg: &Nsg) -> Result<ResolvedNsg> {
+        let platform = PrefixSet::from_prefixes(
+            ["168.63.129.16/32", "169.254.169.254/32"].map(|p| p.parse::<IpNet>().expect("valid")),
+        );
         let mut rules = Vec::with_capacity(nsg.rules.len());
         for r in &nsg.rules {
+            let mut destination = self.addresses(&r.destination, &r.name, &nsg.name)?;
+            if r.direction == super::model::Direction::Outbound
+                && !matches!(&r.destination, Address::Tag(t) if is_platform_tag(t))
+            {
+                destination = destination.difference(&platform);
+            }
             rules.push(Resolved {
                 source: self.addresses(&r.source, &r.name, &nsg.name)?,
-                destination: self.addresses(&r.destination, &r.name, &nsg.name)?,
+                destination,
                 rule: r.clone(),
             });
         }
@@ -142,6 +158,19 @@ impl Context<'_> {
             rules,
         })
     }
+}
+
+/// `AzurePlatformDNS`, `AzurePlatformIMDS`, `AzurePlatformLKM` (any case, `_` ignored).
+pub fn is_platform_tag(t: &str) -> bool {
+    let n: String = t
+        .chars()
+        .filter(|c| *c != '_')
+        .collect::<String>()
+        .to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "azureplatformdns" | "azureplatformimds" | "azureplatformlkm"
+    )
 }
 
 /// Whether a rule matches a flow.

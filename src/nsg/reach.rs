@@ -69,7 +69,10 @@ pub fn allowed(
             break;
         }
     }
-    allowed
+    // What no rule matches is not decided by this NSG: it passes (the default rules match
+    // everything else; platform traffic to 168.63.129.16 and 169.254.169.254 only rules
+    // naming the platform tags do, see `eval::Context::resolve`).
+    allowed.union(&remaining)
 }
 
 /// Representative ports: one per piece of `range` on which every rule's port sets are

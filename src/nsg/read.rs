@@ -609,6 +609,15 @@ fn rule(
     let mut seen = both.into_inner();
     seen.dedup();
     warnings.extend(seen);
+    for side in [&source, &destination] {
+        if let Address::Tag(t) = side
+            && t.replace('_', "").eq_ignore_ascii_case("AzurePlatformLKM")
+        {
+            warnings.push(format!(
+                "rule `{name}` names AzurePlatformLKM (Windows license activation), for which Learn publishes no address: tagnet reads it as matching no flow"
+            ));
+        }
+    }
     Ok(Rule {
         source,
         destination,

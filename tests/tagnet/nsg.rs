@@ -1828,3 +1828,74 @@ fn diff_nsg_names_the_required_flows_a_week_breaks() {
     assert_eq!(code, 0, "{n:#}");
     assert_eq!(n["changes"][0]["change"], "fixes", "{n:#}");
 }
+
+/// Azure's platform services (168.63.129.16, 169.254.169.254) are not subject to NSGs unless
+/// a rule targets them through the platform tags: a deny-all outbound does not block DNS or
+/// IMDS; a rule denying `AzurePlatformDNS` does; `AzurePlatformLKM` is read with a warning
+/// (Learn publishes no address for it).
+#[test]
+fn platform_traffic_is_decided_only_by_platform_tags() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = |name: &str, prio: u32, dest: &str| {
+        serde_json::json!({"name": name, "priority": prio, "direction": "Outbound", "access": "Deny",
+            "protocol": "*", "sourceAddressPrefix": "*", "sourcePortRange": "*",
+            "destinationAddressPrefix": dest, "destinationPortRange": "*"})
+    };
+    let verify = |rules: Vec<serde_json::Value>, remote: &str| {
+        let f = dir.path().join("nsg.json");
+        std::fs::write(
+            &f,
+            serde_json::json!({"name": "n", "securityRules": rules}).to_string(),
+        )
+        .unwrap();
+        let out = Command::cargo_bin("tagnet")
+            .unwrap()
+            .args([
+                "--tags",
+                "builtin",
+                "nsg",
+                "verify",
+                "--vnet",
+                "10.0.0.0/16",
+                "--format",
+                "json",
+                "--nsg",
+            ])
+            .arg(&f)
+            .args([
+                "--direction",
+                "outbound",
+                "--protocol",
+                "udp",
+                "--local",
+                "10.0.0.4:50000",
+                "--remote",
+                remote,
+            ])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+        let r = &v["records"][0];
+        (
+            r["access"].as_str().unwrap().to_string(),
+            r["rule"].as_str().unwrap_or("").to_string(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let deny_all = vec![rule("DenyAll", 100, "*")];
+    assert_eq!(verify(deny_all.clone(), "168.63.129.16:53").0, "Allow");
+    assert_eq!(verify(deny_all.clone(), "169.254.169.254:80").0, "Allow");
+    assert_eq!(verify(deny_all, "20.38.98.100:443").0, "Deny");
+    let (access, by, _) = verify(
+        vec![rule("NoDns", 100, "AzurePlatformDNS")],
+        "168.63.129.16:53",
+    );
+    assert_eq!(access, "Deny");
+    assert!(by.contains("NoDns"), "{by}");
+    let (_, _, err) = verify(
+        vec![rule("NoLkm", 100, "AzurePlatformLKM")],
+        "20.38.98.100:443",
+    );
+    assert!(err.contains("AzurePlatformLKM"), "{err}");
+}
