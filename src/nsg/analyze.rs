@@ -108,6 +108,33 @@ impl Space {
         })
     }
 
+    /// The rule's flows of a protocol group, one space per address family: a flow is all
+    /// IPv4 or all IPv6, so an IPv4 source never meets an IPv6 destination.
+    fn of_families(r: &Resolved, group: u8) -> Vec<Space> {
+        let Some(s) = Space::of(r, group) else {
+            return Vec::new();
+        };
+        let v4 = |p: &PrefixSet| PrefixSet {
+            v4: p.v4.clone(),
+            ..Default::default()
+        };
+        let v6 = |p: &PrefixSet| PrefixSet {
+            v6: p.v6.clone(),
+            ..Default::default()
+        };
+        [(v4(&s.src), v4(&s.dst)), (v6(&s.src), v6(&s.dst))]
+            .into_iter()
+            .map(|(src, dst)| Space {
+                proto: s.proto,
+                src,
+                sport: s.sport.clone(),
+                dst,
+                dport: s.dport.clone(),
+            })
+            .filter(|x| !x.is_empty())
+            .collect()
+    }
+
     fn is_empty(&self) -> bool {
         self.proto == 0
             || self.src.is_empty()
@@ -242,19 +269,41 @@ pub fn analyze(ctx: &Context, nsg: &Nsg) -> Vec<NsgFinding> {
             // What the rules above leave of this rule.
             let mut left: Vec<Space> = [TCP_UDP, NO_PORTS]
                 .iter()
-                .filter_map(|&g| Space::of(r, g))
+                .flat_map(|&g| Space::of_families(r, g))
                 .filter(|s| !s.is_empty())
                 .collect();
             let whole = left.clone();
             if whole.is_empty() {
-                continue; // matches nothing (an unknown tag, reported)
+                // Matches nothing: an unknown tag (reported), or a source of one address family
+                // and a destination of the other, which no flow has.
+                let one = [TCP_UDP, NO_PORTS]
+                    .iter()
+                    .filter_map(|&g| Space::of(r, g))
+                    .any(|s| !s.is_empty());
+                if one {
+                    findings.push(NsgFinding {
+                        finding: Finding::new(
+                            crate::findings::Code::NsgUnreachableRule,
+                            resource,
+                            format!(
+                                "rule `{}` can never match: its source and destination share no address family (a flow is all IPv4 or all IPv6)",
+                                r.rule.name
+                            ),
+                        )
+                        .fix("Give the source and destination one family: one rule with IPv4 addresses on both sides, another with IPv6 ones."),
+                        nsg: nsg.name.clone(),
+                        rule: path,
+                        related: Vec::new(),
+                    });
+                }
+                continue;
             }
             let mut covering = Vec::new();
             let mut gave_up = false;
             for above in &list[..i] {
                 let spaces: Vec<Space> = [TCP_UDP, NO_PORTS]
                     .iter()
-                    .filter_map(|&g| Space::of(above, g))
+                    .flat_map(|&g| Space::of_families(above, g))
                     .collect();
                 let mut touched = false;
                 for a in &spaces {
@@ -322,7 +371,7 @@ pub fn analyze(ctx: &Context, nsg: &Nsg) -> Vec<NsgFinding> {
             for below in &list[i + 1..] {
                 let spaces: Vec<Space> = [TCP_UDP, NO_PORTS]
                     .iter()
-                    .filter_map(|&g| Space::of(below, g))
+                    .flat_map(|&g| Space::of_families(below, g))
                     .collect();
                 let mut next = rest.clone();
                 for a in &spaces {

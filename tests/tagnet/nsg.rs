@@ -1899,3 +1899,63 @@ fn platform_traffic_is_decided_only_by_platform_tags() {
     );
     assert!(err.contains("AzurePlatformLKM"), "{err}");
 }
+
+/// `analyze` reasons per address family: a deny of 0.0.0.0/0 above an allow of `*` leaves the
+/// allow its IPv6 flows (not unreachable), and a rule with an IPv4 source and an IPv6
+/// destination matches no flow at all, and says why.
+#[test]
+fn analyze_reasons_per_address_family() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = |name: &str, prio: u32, access: &str, src: &str, dst: &str| {
+        serde_json::json!({"name": name, "priority": prio, "direction": "Inbound", "access": access,
+            "protocol": "*", "sourceAddressPrefix": src, "sourcePortRange": "*",
+            "destinationAddressPrefix": dst, "destinationPortRange": "*"})
+    };
+    let f = dir.path().join("nsg.json");
+    std::fs::write(
+        &f,
+        serde_json::json!({"name": "n", "securityRules": [
+            rule("DenyV4", 100, "Deny", "0.0.0.0/0", "*"),
+            rule("AllowAll", 110, "Allow", "*", "*"),
+            rule("Mixed", 120, "Allow", "10.0.0.0/8", "2001:db8::/32"),
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    let out = Command::cargo_bin("tagnet")
+        .unwrap()
+        .args([
+            "--tags",
+            "builtin",
+            "-q",
+            "nsg",
+            "analyze",
+            "--vnet",
+            "10.0.0.0/16",
+            "--format",
+            "json",
+            "--nsg",
+        ])
+        .arg(&f)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let unreachable: Vec<(String, String)> = v["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["code"] == "nsg-unreachable-rule")
+        .map(|r| {
+            (
+                r["rule"].as_str().unwrap().to_string(),
+                r["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(unreachable.len(), 1, "{unreachable:?}");
+    assert_eq!(unreachable[0].0, "securityRules/Mixed");
+    assert!(
+        unreachable[0].1.contains("address family"),
+        "{unreachable:?}"
+    );
+}
