@@ -203,7 +203,8 @@ pub struct Checked {
     /// Addresses of the tag in all (a decimal string in JSON).
     #[serde(serialize_with = "as_string")]
     pub addresses: u128,
-    /// One blocked flow: remote address and port.
+    /// One blocked flow, source first: `REMOTE:PORT -> LOCAL:PORT` inbound,
+    /// `LOCAL:PORT -> REMOTE:PORT` outbound.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub counterexample: Option<String>,
     /// The rule that blocks it (`NSG securityRules/NAME`).
@@ -292,6 +293,17 @@ pub fn check(
     let (counterexample, blocked_by) = match (verdict, counter) {
         (Met::Met, _) | (_, None) => (None, None),
         (_, Some((ip, lp, rp))) => {
+            // The other end's port: an ephemeral one (49152) when it is blocked there too,
+            // rather than the piece's first port (often 0, which no client uses).
+            let one = PrefixSet::from_prefixes([IpNet::from(ip)]);
+            let blocked = |lp: u16, rp: u16| {
+                allowed_chain(subnet, nic, direction, protocol, local, lp, rp, &one).is_empty()
+            };
+            let (lp, rp) = match direction {
+                Direction::Inbound if blocked(lp, 49152) => (lp, 49152),
+                Direction::Outbound if blocked(49152, rp) => (49152, rp),
+                _ => (lp, rp),
+            };
             let flow = Flow {
                 direction,
                 protocol,
@@ -300,13 +312,14 @@ pub fn check(
                 remote_ip: ip,
                 remote_port: rp,
             };
-            let port = match direction {
-                Direction::Inbound => lp,
-                Direction::Outbound => rp,
-            };
-            let shown = match ip {
+            // Both ends, source first: the other end's port matters where a rule names it.
+            let end = |ip: IpAddr, port: u16| match ip {
                 IpAddr::V6(_) => format!("[{ip}]:{port}"),
                 IpAddr::V4(_) => format!("{ip}:{port}"),
+            };
+            let shown = match direction {
+                Direction::Inbound => format!("{} -> {}", end(ip, rp), end(local, lp)),
+                Direction::Outbound => format!("{} -> {}", end(local, lp), end(ip, rp)),
             };
             (Some(shown), Some(decide(&flow)))
         }

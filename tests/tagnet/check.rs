@@ -245,6 +245,9 @@ fn nsg_requirement_names_the_rule_and_a_tag_address() {
         .counterexample
         .as_deref()
         .unwrap()
+        .split(" -> ")
+        .next()
+        .unwrap()
         .rsplit_once(':')
         .unwrap()
         .0

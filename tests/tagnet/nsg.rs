@@ -261,7 +261,12 @@ fn require_names_the_missing_44224_rule_with_a_counterexample() {
         .unwrap();
     assert_eq!(aml["verdict"], "not-met");
     let ce = aml["counterexample"].as_str().unwrap();
+    // Source first: the remote end, then the compute's address and the required port.
+    assert!(ce.ends_with("-> 10.1.0.4:44224"), "{ce}");
     let ip: IpAddr = ce
+        .split(" -> ")
+        .next()
+        .unwrap()
         .rsplit_once(':')
         .unwrap()
         .0
@@ -1490,6 +1495,9 @@ fn require_on_the_government_snapshot() {
     let snap = tagnet::load::load_path(&gov).unwrap();
     let ip: std::net::IpAddr = aml["counterexample"]
         .as_str()
+        .unwrap()
+        .split(" -> ")
+        .next()
         .unwrap()
         .rsplit_once(':')
         .unwrap()
