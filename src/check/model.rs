@@ -359,6 +359,10 @@ pub struct Network {
     /// Peerings given as child resources, by their network's key, until the networks are all
     /// read.
     pub pending_peerings: Vec<(String, Peering)>,
+    /// Subnets an NSG or route table lists as associated (`az network nsg show` writes
+    /// `subnets`), as (NSG or table id, is a route table, subnet reference), for subnets whose
+    /// own definition does not say.
+    pub pending_associations: Vec<(String, bool, String)>,
 }
 
 /// Which list a resolved reference points into.

@@ -1046,3 +1046,34 @@ fn terraform_data_sources_are_the_existing_network() {
     let got: Vec<(&str, String)> = run(&[p]).into_iter().map(|f| (f.code, f.message)).collect();
     assert!(got.is_empty(), "{got:?}");
 }
+
+/// An NSG whose association is written only on its own side (`az network nsg show` lists
+/// `subnets`; the subnet's own output was taken before it was attached) still guards the
+/// subnet: the compute's NSG requirements are checked against it.
+#[test]
+fn an_nsg_associated_on_its_own_side_guards_the_subnet() {
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture("pe-compliant-az.json")).unwrap()).unwrap();
+    let mut subnet_id = String::new();
+    for r in doc.as_array_mut().unwrap() {
+        if r["type"] == "Microsoft.Network/virtualNetworks" {
+            for s in r["subnets"].as_array_mut().unwrap() {
+                if s["name"] == "snet-training" {
+                    subnet_id = s["id"].as_str().unwrap().to_string();
+                    s.as_object_mut().unwrap().remove("networkSecurityGroup");
+                }
+            }
+        }
+    }
+    for r in doc.as_array_mut().unwrap() {
+        if r["name"] == "nsg-training" {
+            r["subnets"] = serde_json::json!([{"id": subnet_id, "resourceGroup": "rg-ml"}]);
+            r["securityRules"] = serde_json::json!([]);
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("net.json");
+    std::fs::write(&p, doc.to_string()).unwrap();
+    let got: Vec<&str> = run(&[p]).iter().map(|f| f.code).collect();
+    assert!(got.contains(&"nsg-requirement-unmet"), "{got:?}");
+}

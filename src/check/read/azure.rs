@@ -369,6 +369,11 @@ pub fn map_resource(net: &mut Network, v: &Value, origin: &str) -> bool {
         if let Some(o) = doc.as_object_mut() {
             o.insert("name".into(), Value::String(m.name.clone()));
         }
+        for s in list(field(v, "subnets")) {
+            if let Some(r) = reference(Some(s)) {
+                net.pending_associations.push((m.id.clone(), false, r));
+            }
+        }
         match crate::nsg::read::parse(doc.to_string().as_bytes(), origin) {
             Ok(mut list) if list.len() == 1 => net.nsgs.push(NsgRes {
                 meta: m,
@@ -389,6 +394,11 @@ pub fn map_resource(net: &mut Network, v: &Value, origin: &str) -> bool {
                     .cloned()
                     .unwrap_or(Value::Array(Vec::new()))
             });
+        }
+        for s in list(field(v, "subnets")) {
+            if let Some(r) = reference(Some(s)) {
+                net.pending_associations.push((m.id.clone(), true, r));
+            }
         }
         match crate::routes::audit::parse_route_table(doc.to_string().as_bytes(), origin) {
             Ok(table) => net.tables.push(TableRes { meta: m, table }),

@@ -5,7 +5,7 @@ pub use crate::arm;
 pub mod azure;
 pub mod terraform;
 
-use super::model::{Network, key_of};
+use super::model::{Kind, Network, key_of};
 use crate::error::{Error, Result};
 use crate::findings::Finding;
 use serde_json::{Map, Value};
@@ -174,6 +174,20 @@ pub fn from_documents(
                 continue;
             }
             azure::map_resource(&mut net, r, &origin);
+        }
+    }
+    // An NSG or route table that lists a subnet as associated (its own `subnets`) is that
+    // subnet's, when the subnet's definition does not name one.
+    for (owner, is_table, subnet) in std::mem::take(&mut net.pending_associations) {
+        if let Some(s) = net.resolve(Kind::Subnet, &subnet) {
+            let slot = if is_table {
+                &mut net.subnets[s].route_table
+            } else {
+                &mut net.subnets[s].nsg
+            };
+            if slot.is_none() {
+                *slot = Some(owner);
+            }
         }
     }
     // Peerings given as child resources join their network.
