@@ -166,6 +166,10 @@ pub struct Workspace {
     pub registry: Option<String>,
     /// The compute that builds images when the registry is behind a VNet.
     pub image_build_compute: Option<String>,
+    /// A managed virtual network isolates it (`managedNetwork.isolationMode`
+    /// AllowInternetOutbound or AllowOnlyApprovedOutbound): Azure ML makes the private
+    /// endpoints to its storage, key vault and registry, and applies the required rules.
+    pub managed_network: bool,
 }
 
 /// What kind of Azure ML compute.
@@ -224,6 +228,9 @@ pub struct Store {
     pub kind: StoreKind,
     /// Network rules deny by default (the store is behind a VNet).
     pub default_deny: bool,
+    /// Public network access is disabled: only private endpoints reach it (its virtual
+    /// network and IP rules have no effect).
+    pub public_disabled: bool,
     /// Trusted Microsoft services may bypass the rules (`bypass` holds `AzureServices`).
     pub trusted_bypass: bool,
     /// Subnets allowed by the rules (references).

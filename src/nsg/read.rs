@@ -243,7 +243,19 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<Vec<Nsg>> {
         }
         for (nsg, rules) in children {
             match found.iter_mut().find(|f| f.0 == nsg) {
-                Some(f) => f.1.extend(rules),
+                // A child rule resource is deployed after its NSG: it replaces the inline rule
+                // of its name (names are case-insensitive).
+                Some(f) => {
+                    for c in rules {
+                        let name = c.get("name").and_then(Value::as_str).unwrap_or("");
+                        f.1.retain(|r| {
+                            !r.get("name")
+                                .and_then(Value::as_str)
+                                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+                        });
+                        f.1.push(c);
+                    }
+                }
                 None => found.push((nsg, rules, Vec::new(), Identity::default())),
             }
         }

@@ -1077,3 +1077,53 @@ fn an_nsg_associated_on_its_own_side_guards_the_subnet() {
     let got: Vec<&str> = run(&[p]).iter().map(|f| f.code).collect();
     assert!(got.contains(&"nsg-requirement-unmet"), "{got:?}");
 }
+
+/// A workspace in a managed virtual network reaches its registry through the endpoints the
+/// service makes (no acr-unreachable, no image-build finding); a store whose public network
+/// access is disabled is not reached through a virtual network rule (only an endpoint does),
+/// and its fix says so.
+#[test]
+fn managed_networks_and_disabled_public_access() {
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture("acr-deny-no-pe-az.json")).unwrap()).unwrap();
+    for r in doc.as_array_mut().unwrap() {
+        if r.get("storage_account").is_some() {
+            r["managed_network"] =
+                serde_json::json!({"isolation_mode": "allow_only_approved_outbound"});
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("managed.json");
+    std::fs::write(&p, doc.to_string()).unwrap();
+    let got: Vec<&str> = run(&[p]).iter().map(|f| f.code).collect();
+    assert!(got.is_empty(), "{got:?}");
+    // Storage: public access disabled, a VNet rule for the compute subnet, no endpoint.
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture("pe-compliant-az.json")).unwrap()).unwrap();
+    let subnet = doc
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["type"] == "Microsoft.Network/virtualNetworks")
+        .unwrap()["subnets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "snet-training")
+        .unwrap()["id"]
+        .clone();
+    let items = doc.as_array_mut().unwrap();
+    items.retain(|r| !matches!(r["name"].as_str(), Some("pe-st-blob" | "pe-st-file")));
+    for r in items.iter_mut() {
+        if r["type"] == "Microsoft.Storage/storageAccounts" {
+            r["privateEndpointConnections"] = serde_json::json!([]);
+            r["networkRuleSet"]["virtualNetworkRules"] = serde_json::json!([{"action": "Allow", "state": "Succeeded", "virtualNetworkResourceId": subnet}]);
+        }
+    }
+    let p = dir.path().join("public-off.json");
+    std::fs::write(&p, doc.to_string()).unwrap();
+    let got = run(&[p]);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].code, "storage-subnet-not-allowed");
+    assert!(got[0].fix.contains("private endpoint"), "{}", got[0].fix);
+}

@@ -1967,3 +1967,56 @@ fn analyze_reasons_per_address_family() {
         "{unreachable:?}"
     );
 }
+
+/// A child `securityRules` resource is deployed after its NSG and replaces the inline rule of
+/// its name: SSH denied inline at 100 and allowed by the child at 200 is allowed.
+#[test]
+fn a_child_rule_replaces_the_inline_rule_of_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = |access: &str, prio: u32| {
+        serde_json::json!({"priority": prio, "direction": "Inbound", "access": access, "protocol": "Tcp",
+            "sourceAddressPrefix": "*", "sourcePortRange": "*", "destinationAddressPrefix": "*", "destinationPortRange": "22"})
+    };
+    let template = serde_json::json!({
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "resources": [
+            {"type": "Microsoft.Network/networkSecurityGroups", "apiVersion": "2023-09-01", "name": "nsg-ic",
+             "properties": {"securityRules": [{"name": "SSH", "properties": rule("Deny", 100)}]}},
+            {"type": "Microsoft.Network/networkSecurityGroups/securityRules", "apiVersion": "2023-09-01",
+             "name": "nsg-ic/ssh", "properties": rule("Allow", 200)}
+        ]
+    });
+    let f = dir.path().join("t.json");
+    std::fs::write(&f, template.to_string()).unwrap();
+    let out = Command::cargo_bin("tagnet")
+        .unwrap()
+        .args([
+            "--tags",
+            "builtin",
+            "nsg",
+            "verify",
+            "--vnet",
+            "10.0.0.0/16",
+            "--format",
+            "json",
+            "--nsg",
+        ])
+        .arg(&f)
+        .args([
+            "--direction",
+            "inbound",
+            "--protocol",
+            "tcp",
+            "--local",
+            "10.0.0.4:22",
+            "--remote",
+            "8.8.8.8:50000",
+        ])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(v["records"][0]["access"], "Allow", "{v:#}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("rules are named"));
+}

@@ -431,6 +431,12 @@ fn map_service(net: &mut Network, v: &Value, kind: &str, np: &str, m: Meta, orig
             vault: reference(field(v, "keyVault")),
             registry: reference(field(v, "containerRegistry")),
             image_build_compute: text(field(v, "imageBuildCompute")),
+            managed_network: path(v, &["managedNetwork", "isolationMode"])
+                .and_then(|x| text(Some(x)))
+                .is_some_and(|mode| {
+                    let mode = mode.replace('_', "").to_ascii_lowercase();
+                    mode == "allowinternetoutbound" || mode == "allowonlyapprovedoutbound"
+                }),
             meta: m,
         });
     } else if is(
@@ -500,6 +506,7 @@ fn map_service(net: &mut Network, v: &Value, kind: &str, np: &str, m: Meta, orig
                 StoreKind::Storage
             },
             default_deny: deny || public_off,
+            public_disabled: public_off,
             trusted_bypass: bypass,
             subnets,
             endpoints: approved_endpoints(v),

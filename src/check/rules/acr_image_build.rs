@@ -12,7 +12,8 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             continue;
         };
         let reg = &cx.net.registries[r];
-        if !reg.restricted {
+        // A managed network builds images on serverless compute inside it.
+        if !reg.restricted || ws.managed_network {
             continue;
         }
         let named = ws.image_build_compute.as_deref();

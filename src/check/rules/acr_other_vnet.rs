@@ -13,7 +13,7 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             continue;
         };
         let reg = &net.registries[r];
-        if !reg.restricted || reg.subnets.is_empty() {
+        if !reg.restricted || reg.subnets.is_empty() || ws.managed_network {
             continue; // open, or reached by private endpoint: nothing to compare
         }
         let allowed: Vec<usize> = reg

@@ -13,7 +13,12 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             continue;
         };
         let reg = &net.registries[r];
-        if !reg.restricted || !reg.subnets.is_empty() || reg.ip_rules || !reg.endpoints.is_empty() {
+        if !reg.restricted
+            || !reg.subnets.is_empty()
+            || reg.ip_rules
+            || !reg.endpoints.is_empty()
+            || ws.managed_network
+        {
             continue;
         }
         let targeted = net.private_endpoints.iter().any(|pe| {

@@ -144,19 +144,18 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             };
             let tag = c.tag.clone();
             let new_name = format!(
-                "Allow-{}-{}",
+                "Allow-{}-{}-{}",
                 tag.replace('.', "-"),
+                r.protocol,
                 r.ports.replace(',', "-")
             );
-            rules_here.push((prio, new_name));
+            rules_here.push((prio, new_name.clone()));
             renumber.push(String::new());
             let fix = renumber.join(" && ")
                 + &format!(
-                    "az network nsg rule create -g {} --nsg-name {} -n Allow-{}-{} --priority {prio} --direction {} --access Allow --protocol {} --{}-address-prefixes {tag} --destination-port-ranges {}",
+                    "az network nsg rule create -g {} --nsg-name {} -n {new_name} --priority {prio} --direction {} --access Allow --protocol {} --{}-address-prefixes {tag} --destination-port-ranges {}",
                     resource_group(&nsg.meta.id),
                     nsg.meta.name,
-                    tag.replace('.', "-"),
-                    r.ports.replace(',', "-"),
                     r.direction,
                     r.protocol,
                     if dir == "inbound" {

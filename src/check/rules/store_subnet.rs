@@ -25,10 +25,16 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             if !store.default_deny {
                 continue;
             }
-            let allowed = store
-                .subnets
-                .iter()
-                .any(|x| net.resolve(Kind::Subnet, x) == Some(s));
+            // With public network access disabled, virtual network rules have no effect: only
+            // private endpoints reach the store.
+            let allowed = !store.public_disabled
+                && store
+                    .subnets
+                    .iter()
+                    .any(|x| net.resolve(Kind::Subnet, x) == Some(s));
+            if ws.managed_network {
+                continue; // the managed network's private endpoints reach it
+            }
             if allowed {
                 continue;
             }
@@ -87,7 +93,16 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
                         net.subnets[s].meta.name, c.meta.name
                     ),
                 )
-                .fix(format!("{cmd} (the subnet needs the matching service endpoint), or give the store a private endpoint in the VNet")),
+                .fix(if store.public_disabled {
+                    format!(
+                        "its public network access is disabled, so network rules have no effect: give it a private endpoint in VNet `{}` (az network private-endpoint create --group-id {} --private-connection-resource-id {} …)",
+                        net.vnet_of(s).map_or("?", |v| net.vnets[v].meta.name.as_str()),
+                        if store.kind == StoreKind::KeyVault { "vault" } else { "blob (and file)" },
+                        store.meta.id
+                    )
+                } else {
+                    format!("{cmd} (the subnet needs the matching service endpoint), or give the store a private endpoint in the VNet")
+                }),
             );
         }
     }
