@@ -244,7 +244,7 @@ fn resolve_rules(ctx: &Context, nsg: &Nsg, findings: &mut Vec<NsgFinding>) -> Ve
             }
         };
         let source = resolve(&r.source);
-        let destination = resolve(&r.destination);
+        let destination = super::eval::platform_exempt(r, resolve(&r.destination));
         rules.push(Resolved {
             rule: r.clone(),
             source,

@@ -136,17 +136,10 @@ impl Context<'_> {
     /// `AzurePlatformLKM`; every other rule, the default ones included, leaves them out, so a
     /// flow to them that no such rule decides is allowed with no rule.
     pub fn resolve(&self, nsg: &Nsg) -> Result<ResolvedNsg> {
-        let platform = PrefixSet::from_prefixes(
-            ["168.63.129.16/32", "169.254.169.254/32"].map(|p| p.parse::<IpNet>().expect("valid")),
-        );
         let mut rules = Vec::with_capacity(nsg.rules.len());
         for r in &nsg.rules {
-            let mut destination = self.addresses(&r.destination, &r.name, &nsg.name)?;
-            if r.direction == super::model::Direction::Outbound
-                && !matches!(&r.destination, Address::Tag(t) if is_platform_tag(t))
-            {
-                destination = destination.difference(&platform);
-            }
+            let destination =
+                platform_exempt(r, self.addresses(&r.destination, &r.name, &nsg.name)?);
             rules.push(Resolved {
                 source: self.addresses(&r.source, &r.name, &nsg.name)?,
                 destination,
@@ -158,6 +151,21 @@ impl Context<'_> {
             rules,
         })
     }
+}
+
+/// A rule's resolved destination less Azure's platform addresses (168.63.129.16,
+/// 169.254.169.254) unless it is outbound to a platform tag: what the rule can match (see
+/// [`Context::resolve`]). Every reading of rules (evaluators, `analyze`) goes through it.
+pub fn platform_exempt(r: &Rule, destination: PrefixSet) -> PrefixSet {
+    if r.direction != super::model::Direction::Outbound
+        || matches!(&r.destination, Address::Tag(t) if is_platform_tag(t))
+    {
+        return destination;
+    }
+    let platform = PrefixSet::from_prefixes(
+        ["168.63.129.16/32", "169.254.169.254/32"].map(|p| p.parse::<IpNet>().expect("valid")),
+    );
+    destination.difference(&platform)
 }
 
 /// `AzurePlatformDNS`, `AzurePlatformIMDS`, `AzurePlatformLKM` (any case, `_` ignored).

@@ -1906,6 +1906,42 @@ fn platform_traffic_is_decided_only_by_platform_tags() {
         "20.38.98.100:443",
     );
     assert!(err.contains("AzurePlatformLKM"), "{err}");
+    // analyze agrees: a deny of AzurePlatformDNS above a deny-all is not redundant (without
+    // it, DNS would be allowed).
+    let f = dir.path().join("nsg.json");
+    std::fs::write(
+        &f,
+        serde_json::json!({"name": "n", "securityRules": [
+        rule("NoDns", 100, "AzurePlatformDNS"), rule("DenyAll", 4000, "*")]})
+        .to_string(),
+    )
+    .unwrap();
+    let out = Command::cargo_bin("tagnet")
+        .unwrap()
+        .args([
+            "--tags",
+            "builtin",
+            "-q",
+            "nsg",
+            "analyze",
+            "--vnet",
+            "10.0.0.0/16",
+            "--format",
+            "json",
+            "--nsg",
+        ])
+        .arg(&f)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["code"] != "nsg-redundant-rule"),
+        "{v:#}"
+    );
 }
 
 /// `analyze` reasons per address family: a deny of 0.0.0.0/0 above an allow of `*` leaves the
