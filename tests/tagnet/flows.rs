@@ -798,8 +798,12 @@ fn each_nsg_record_is_judged_against_its_own_nsg() {
 #[test]
 fn a_cut_blob_on_stdin_does_not_swallow_the_next() {
     let blob = r#"{"records":[{"time":"t","flowLogVersion":4,"flowRecords":{"flows":[{"aclID":"a","flowGroups":[{"rule":"r","flowTuples":["1663146003599,10.0.0.6,20.38.98.100,23956,443,6,O,B,NX,0,0,0,0"]}]}]}}]}"#;
-    for cut in [30, 120, blob.len() - 3] {
-        let input = format!("{}\n{blob}\n{blob}\n", &blob[..cut]);
+    for (cut, sep) in [30, 120, blob.len() - 3]
+        .into_iter()
+        .flat_map(|c| [(c, "\n"), (c, "")])
+    {
+        // With a line break after the cut, or none (a file cut short ends without one).
+        let input = format!("{}{sep}{blob}\n{blob}\n", &blob[..cut]);
         let out = tagnet()
             .args(["flows", "attribute", "-", "--format", "csv", "--skip-bad"])
             .write_stdin(input.clone())

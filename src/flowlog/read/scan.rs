@@ -229,6 +229,13 @@ impl<'o, R: Read> Scanner<'o, R> {
                     None => self.pos = self.buf.len(),
                     Some(k) => {
                         let c = self.buf[self.pos + k];
+                        // `{"records"` inside a string: the next blob begins right where this
+                        // one was cut (a file without a final line break, `cat` with the next).
+                        let at = self.pos + k;
+                        if c == b'"' && at > 0 && self.buf[at - 1] == b'{' && self.blob_at(at - 1) {
+                            self.pos = at - 1;
+                            return Some(self.cut());
+                        }
                         self.pos += k + 1;
                         if c == b'\\' {
                             self.escape = true;
@@ -246,6 +253,10 @@ impl<'o, R: Read> Scanner<'o, R> {
             self.pos += 1;
             match c {
                 b'"' => self.in_string = true,
+                b'{' if self.blob_at(self.pos - 1) => {
+                    self.pos -= 1;
+                    return Some(self.cut());
+                }
                 b'{' | b'[' => self.depth += 1,
                 b'}' | b']' => {
                     self.depth -= 1;
@@ -289,6 +300,12 @@ impl<'o, R: Read> Scanner<'o, R> {
             .position(|b| !matches!(b, b' ' | b'\t' | b'\r'))
             .unwrap_or(rest.len());
         rest[skip..].starts_with(b"{\"records\"")
+    }
+
+    /// Whether a blob's first bytes, `{"records"`, are at `i` of the buffer (only what the
+    /// buffer holds is looked at).
+    fn blob_at(&self, i: usize) -> bool {
+        self.buf[i..].starts_with(b"{\"records\"")
     }
 
     /// Ends the current document, cut short at the line just begun; the scan goes on with the
@@ -423,6 +440,18 @@ impl<'o, R: Read> Scanner<'o, R> {
                 {
                     return Ok(Some(self.cut()));
                 }
+            }
+            // A new blob's `{"records"` where this document has not ended: it was cut there.
+            if c == b'{'
+                && self.phase != Phase::Start
+                && self.depth > 0
+                && self.blob_at(self.pos - 1)
+            {
+                self.pos -= 1;
+                if self.in_string {
+                    self.in_string = false;
+                }
+                return Ok(Some(self.cut()));
             }
             if self.in_string {
                 if self.escape {
