@@ -108,9 +108,11 @@ pub fn resources_in(
     dep: &Deployment,
 ) -> (Vec<Value>, Vec<Unevaluated>) {
     let t = Template::of(doc, given.clone());
+    let why = std::cell::RefCell::new(Vec::new());
     let cx = Ctx {
         t: &t,
         dep,
+        why: &why,
         loops: Vec::new(),
         depth: 0,
     };
@@ -159,6 +161,9 @@ impl Template {
 struct Ctx<'a> {
     t: &'a Template,
     dep: &'a Deployment,
+    /// Why the parts of values that could not be evaluated are unknown (a variable holding
+    /// one `uniqueString()` is otherwise known, and used as far as it is).
+    why: &'a std::cell::RefCell<Vec<String>>,
     /// (loop name, index, a resource loop), innermost last.
     loops: Vec<(String, i64, bool)>,
     depth: usize,
@@ -362,6 +367,7 @@ fn nested_deployment(
         let icx = Ctx {
             t: &t,
             dep: cx.dep,
+            why: cx.why,
             loops: Vec::new(),
             depth: cx.depth,
         };
@@ -384,8 +390,24 @@ impl Ctx<'_> {
             Value::String(s) => {
                 if let Some(body) = expression(s) {
                     match self.eval_text(body) {
-                        Ok(x) => *v = x,
-                        Err(reason) => {
+                        Ok(x) => {
+                            // Known in part: the part that is not is reported here.
+                            if holds_unevaluated(&x) {
+                                let why = self.why.borrow().last().cloned().unwrap_or_default();
+                                errs.push((
+                                    at.to_string(),
+                                    s.clone(),
+                                    format!("part of it cannot be evaluated offline ({why})"),
+                                ));
+                            }
+                            *v = x;
+                        }
+                        Err(mut reason) => {
+                            if reason.contains(DEPENDS)
+                                && let Some(w) = self.why.borrow().last()
+                            {
+                                reason = format!("{reason} ({w})");
+                            }
                             errs.push((at.to_string(), s.clone(), reason));
                             *v = Value::String(UNEVALUATED.into());
                         }
@@ -453,7 +475,9 @@ impl Ctx<'_> {
         Ok(Value::Array(items))
     }
 
-    /// A value with its expressions evaluated; the first that cannot be is the error.
+    /// A value with its expressions evaluated as far as they can be: a part that cannot be is
+    /// left as [`UNEVALUATED`] (its reason kept in `why`), and the rest is used — the length
+    /// of a list is known when one of its items is not.
     fn value(&self, v: &Value) -> Result<Value, String> {
         if self.depth > 32 {
             return Err("parameters or variables refer to each other too deeply".into());
@@ -465,14 +489,23 @@ impl Ctx<'_> {
             ..self.clone()
         };
         deeper.tree(&mut x, "", &mut errs);
-        match errs.into_iter().next() {
-            Some((_, e, why)) => Err(if e.starts_with('[') {
+        if x.as_str() == Some(UNEVALUATED) {
+            // Nothing of it is known.
+            let (_, e, why) = errs.into_iter().next().unwrap_or_default();
+            return Err(if e.starts_with('[') {
                 format!("`{e}`: {why}")
             } else {
                 why
-            }),
-            None => Ok(x),
+            });
         }
+        for (_, e, why) in errs {
+            self.why.borrow_mut().push(if e.starts_with('[') {
+                format!("`{e}`: {why}")
+            } else {
+                why
+            });
+        }
+        Ok(x)
     }
 
     fn eval_text(&self, body: &str) -> Result<Value, String> {
@@ -498,6 +531,9 @@ impl Ctx<'_> {
                     return Err("resourceGroup().location is known only when Azure deploys the template: give the region (`check --location REGION`)".into());
                 }
                 let v = self.eval(base)?;
+                if v.as_str() == Some(UNEVALUATED) {
+                    return Err(DEPENDS.into());
+                }
                 match &v {
                     Value::Object(o) => o
                         .iter()
@@ -513,6 +549,9 @@ impl Ctx<'_> {
             Expr::Index(base, index) => {
                 let v = self.eval(base)?;
                 let i = self.eval(index)?;
+                if v.as_str() == Some(UNEVALUATED) || i.as_str() == Some(UNEVALUATED) {
+                    return Err(DEPENDS.into());
+                }
                 match (&v, &i) {
                     (Value::Array(a), _) => {
                         let k = int_of(&i)?;
@@ -543,6 +582,33 @@ impl Ctx<'_> {
                     .iter()
                     .map(|a| self.eval(a))
                     .collect::<Result<_, _>>()?;
+                // Only functions that carry values along (make or cut lists and objects, count
+                // a list) take one that is known in part; any other needs it whole.
+                let carries = matches!(
+                    lower.as_str(),
+                    "createarray"
+                        | "createobject"
+                        | "union"
+                        | "array"
+                        | "first"
+                        | "last"
+                        | "take"
+                        | "skip"
+                        | "coalesce"
+                        | "items"
+                        | "concat"
+                        | "length"
+                );
+                let unknown = |v: &Value| {
+                    if carries {
+                        v.as_str() == Some(UNEVALUATED)
+                    } else {
+                        holds_unevaluated(v)
+                    }
+                };
+                if vals.iter().any(unknown) {
+                    return Err(DEPENDS.into());
+                }
                 self.call(&lower, f, vals)
             }
         }
@@ -1045,8 +1111,22 @@ fn short(v: &Value) -> String {
     }
 }
 
+/// Why an operation on an unknown value fails.
+const DEPENDS: &str = "depends on a value that cannot be evaluated offline";
+
+/// Whether a value is, or holds, [`UNEVALUATED`].
+fn holds_unevaluated(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s == UNEVALUATED,
+        Value::Array(a) => a.iter().any(holds_unevaluated),
+        Value::Object(o) => o.values().any(holds_unevaluated),
+        _ => false,
+    }
+}
+
 fn text_of(v: &Value) -> Result<String, String> {
     match v {
+        Value::String(s) if s == UNEVALUATED => Err(DEPENDS.into()),
         Value::String(s) => Ok(s.clone()),
         Value::Number(n) => Ok(n.to_string()),
         Value::Bool(b) => Ok(b.to_string()),
@@ -1056,6 +1136,7 @@ fn text_of(v: &Value) -> Result<String, String> {
 
 fn int_of(v: &Value) -> Result<i64, String> {
     match v {
+        Value::String(s) if s == UNEVALUATED => Err(DEPENDS.into()),
         Value::Number(n) => n.as_i64().ok_or_else(|| format!("`{n}` is not an integer")),
         Value::String(s) => s
             .trim()
@@ -1068,6 +1149,7 @@ fn int_of(v: &Value) -> Result<i64, String> {
 
 fn bool_of(v: &Value) -> Result<bool, String> {
     match v {
+        Value::String(s) if s == UNEVALUATED => Err(DEPENDS.into()),
         Value::Bool(b) => Ok(*b),
         Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(true),
         Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(false),
@@ -1452,9 +1534,11 @@ mod tests {
             location: Some("westeurope".into()),
             ..Default::default()
         };
+        let why = std::cell::RefCell::new(Vec::new());
         let cx = Ctx {
             t: &t,
             dep: &dep,
+            why: &why,
             loops: Vec::new(),
             depth: 0,
         };

@@ -1127,3 +1127,35 @@ fn managed_networks_and_disabled_public_access() {
     assert_eq!(got[0].code, "storage-subnet-not-allowed");
     assert!(got[0].fix.contains("private endpoint"), "{}", got[0].fix);
 }
+
+/// A storage account named with `uniqueString()` (the quickstart pattern) is unknown, and
+/// only it: the copy loop over the endpoints still makes the key vault's and the registry's,
+/// so they raise nothing; the storage account's name is reported, never guessed.
+#[test]
+fn one_unknown_name_leaves_the_rest_of_a_copy_loop_known() {
+    let text = std::fs::read_to_string(fixture("pe-compliant-arm.json")).unwrap();
+    let text = text.replace(
+        "'stmlsecure'",
+        "concat('st', uniqueString(resourceGroup().id))",
+    );
+    let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    // The storage account itself is named the same way.
+    for r in doc["resources"].as_array_mut().unwrap() {
+        if r["name"] == "stmlsecure" {
+            r["name"] = "[concat('st', uniqueString(resourceGroup().id))]".into();
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("t.json");
+    std::fs::write(&p, doc.to_string()).unwrap();
+    let got = run(&[p]);
+    let codes: Vec<&str> = got.iter().map(|f| f.code).collect();
+    assert!(
+        codes.iter().all(|c| *c == "cannot-evaluate"),
+        "only what depends on the unknown name is reported: {got:?}"
+    );
+    assert!(
+        got.iter().any(|f| f.message.contains("uniqueString")),
+        "{got:?}"
+    );
+}

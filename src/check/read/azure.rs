@@ -144,6 +144,7 @@ pub fn text(v: Option<&Value>) -> Option<String> {
 /// A reference: an id string, or an object holding `id`.
 pub fn reference(v: Option<&Value>) -> Option<String> {
     match v? {
+        Value::String(s) if s == UNEVALUATED => None,
         Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
         o @ Value::Object(_) => text(field(o, "id")),
         _ => None,

@@ -132,7 +132,18 @@ pub fn from_documents(
             res
         } else if arm::is_template(&doc) {
             let (res, bad) = arm::resources_in(&doc, given, dep);
-            for b in bad {
+            // Values that decide nothing a check reads (deployment order, tags) are not
+            // reported.
+            let decides = |at: &str| {
+                !["dependsOn", "tags", "comments", "apiVersion", "metadata"]
+                    .iter()
+                    .any(|k| {
+                        at == *k
+                            || at.starts_with(&format!("{k}."))
+                            || at.starts_with(&format!("{k}["))
+                    })
+            };
+            for b in bad.into_iter().filter(|b| decides(&b.at)) {
                 net.problems.push(
                     Finding::new(
                         crate::findings::Code::CannotEvaluate,
