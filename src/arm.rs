@@ -326,6 +326,11 @@ fn flatten_one(
         // Without its name the resource cannot be referred to: it is reported, not checked.
         return;
     }
+    // A Bicep `existing` resource (`"existing": true`) names a resource the deployment does
+    // not make: it is not one of the template's resources.
+    if v.get("existing").and_then(Value::as_bool) == Some(true) {
+        return;
+    }
     // `condition` false (as written or evaluated): Azure does not deploy the resource, nor
     // its children. (One that cannot be evaluated was reported above and is kept.)
     if conditioned_out {
@@ -1034,7 +1039,9 @@ impl Ctx<'_> {
         let decl =
             find(&self.t.parameters).ok_or_else(|| format!("parameter `{n}` is not declared"))?;
         let d = decl.get("defaultValue").ok_or_else(|| {
-            format!("parameter `{n}` has no value: give it with --parameters FILE")
+            format!(
+                "parameter `{n}` has no value and no default (`check --parameters FILE` gives one)"
+            )
         })?;
         // A default is evaluated in the template, outside any copy loop.
         let top = Ctx {
@@ -1696,6 +1703,24 @@ mod tests {
         );
         assert_eq!(res[0]["location"], "eastus2");
         assert_eq!(bad.len(), 1);
+    }
+
+    #[test]
+    fn bicep_existing_resources_are_not_deployed() {
+        let doc = json!({
+            "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+            "languageVersion": "2.0",
+            "contentVersion": "1.0.0.0",
+            "resources": {
+                "vnet": {"type": "Microsoft.Network/virtualNetworks", "apiVersion": "2023-09-01", "name": "vnet-ml", "existing": true},
+                "nsg": {"type": "Microsoft.Network/networkSecurityGroups", "apiVersion": "2023-09-01", "name": "nsg-ml",
+                        "properties": {"securityRules": []}}
+            }
+        });
+        let (res, bad) = resources(&doc, &Map::new());
+        assert!(bad.is_empty(), "{bad:?}");
+        let names: Vec<&str> = res.iter().map(|r| r["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["nsg-ml"]);
     }
 
     #[test]

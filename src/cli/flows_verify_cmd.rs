@@ -153,6 +153,13 @@ pub fn verify(
         }
     }
     check_read(&stats, &inputs, a.skip_bad, first_bad.as_ref())?;
+    if tally.nothing_judged() {
+        eprintln!(
+            "tagnet: warning: none of the {} tuples was logged by the NSGs given (they name {}): nothing was judged; give the NSGs that logged them (`az network nsg show` output carries the id and resourceGuid they are matched by)",
+            tally.tuples,
+            tally.unmatched_nsgs.join(", ")
+        );
+    }
     Ok(if tally.failing() {
         Status::NoMatch
     } else {

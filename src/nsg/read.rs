@@ -111,7 +111,7 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<Vec<Nsg>> {
                 && decides(&u.at)
         }) {
             return Err(invalid(format!(
-                "{} `{}`{}: `{}` cannot be evaluated offline ({}); give the deployed NSG (`az network nsg show`) or write the value out",
+                "{} `{}`{}: `{}` cannot be evaluated offline ({}); give the deployed NSG (`az network nsg show`) or write the value out (the nsg and flows commands read a template's parameter defaults only)",
                 u.kind,
                 u.resource,
                 if u.at.is_empty() {

@@ -164,7 +164,13 @@ impl Tally {
 
     /// Whether an error-severity drift was found (the command fails).
     pub fn failing(&self) -> bool {
-        self.errors > 0
+        self.errors > 0 || self.nothing_judged()
+    }
+
+    /// Whether every tuple read was logged by NSGs not given: nothing was judged, which is
+    /// never a pass.
+    pub fn nothing_judged(&self) -> bool {
+        self.tuples > 0 && self.unmatched == self.tuples
     }
 }
 

@@ -790,6 +790,24 @@ fn each_nsg_record_is_judged_against_its_own_nsg() {
         v["summary"]["unmatched_nsgs"],
         serde_json::json!(["bbbbbbbb-0000-0000-0000-000000000009"])
     );
+    // An NSG that logged none of the records: nothing is judged, and that is not a pass.
+    let other = serde_json::json!({"name": "nsg-other", "resourceGuid": "cccccccc-0000-0000-0000-000000000003", "securityRules": []});
+    std::fs::write(d.join("other.json"), other.to_string()).unwrap();
+    let out = tagnet()
+        .args([
+            "flows",
+            "verify",
+            "--format",
+            "json",
+            "--vnet",
+            "10.0.0.0/16",
+            "--nsg",
+        ])
+        .arg(d.join("other.json"))
+        .arg(d.join("PT1H.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
 }
 
 /// Blobs concatenated on standard input, one of them cut short (`cat` of an hour still being
