@@ -525,17 +525,18 @@ fn rule(
         )
     })?;
     let both = std::cell::RefCell::new(Vec::new());
+    // A port may be written as a number (`"destinationPortRange": 22`), as templates do.
+    let item = |v: &Value| match v {
+        Value::String(s) => Some(s.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
     let list = |one: &str, many: &str| -> Vec<String> {
         let mut out: Vec<String> = get(many)
             .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(|s| s.trim().to_string())
-                    .collect()
-            })
+            .map(|a| a.iter().filter_map(item).collect())
             .unwrap_or_default();
-        if let Some(s) = text(one).filter(|s| !s.is_empty()) {
+        if let Some(s) = get(one).and_then(item).filter(|s| !s.is_empty()) {
             if !out.is_empty() {
                 both.borrow_mut().push(format!(
                     "rule `{name}` gives both `{one}` ({s}) and `{many}` ({}); Azure takes one or the other, not both: both are read here",

@@ -1159,3 +1159,23 @@ fn one_unknown_name_leaves_the_rest_of_a_copy_loop_known() {
         "{got:?}"
     );
 }
+
+/// A private endpoint whose subnet the inputs lack is taken as reaching its resource, and
+/// said so (`dangling-reference`), never a silent pass.
+#[test]
+fn an_endpoint_in_a_subnet_not_given_is_named() {
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture("pe-compliant-az.json")).unwrap()).unwrap();
+    for pe in doc.as_array_mut().unwrap() {
+        if pe["name"] == "pe-st-blob" {
+            pe["subnet"]["id"] = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-hub/providers/Microsoft.Network/virtualNetworks/vnet-hub/subnets/snet-pe".into();
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("net.json");
+    std::fs::write(&p, doc.to_string()).unwrap();
+    let got = run(&[p]);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].code, "dangling-reference");
+    assert!(got[0].resource.ends_with("pe-st-blob"), "{got:?}");
+}

@@ -2056,3 +2056,44 @@ fn a_child_rule_replaces_the_inline_rule_of_its_name() {
     assert_eq!(v["records"][0]["access"], "Allow", "{v:#}");
     assert!(!String::from_utf8_lossy(&out.stderr).contains("rules are named"));
 }
+
+/// A port written as a number (`"destinationPortRange": 22`, as templates and hand-written
+/// files have it) is the port, not a missing field.
+#[test]
+fn a_port_written_as_a_number_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("nsg.json");
+    std::fs::write(&f, serde_json::json!({"name": "n", "securityRules": [
+        {"name": "Ssh", "priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+         "sourceAddressPrefix": "*", "sourcePortRange": "*", "destinationAddressPrefix": "*", "destinationPortRange": 22}]}).to_string()).unwrap();
+    let out = Command::cargo_bin("tagnet")
+        .unwrap()
+        .args([
+            "--tags",
+            "builtin",
+            "-q",
+            "nsg",
+            "verify",
+            "--vnet",
+            "10.0.0.0/16",
+            "--format",
+            "json",
+            "--nsg",
+        ])
+        .arg(&f)
+        .args([
+            "--direction",
+            "inbound",
+            "--protocol",
+            "tcp",
+            "--local",
+            "10.0.0.4:22",
+            "--remote",
+            "8.8.8.8:50000",
+        ])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(v["records"][0]["access"], "Allow", "{v:#}");
+}

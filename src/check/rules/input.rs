@@ -60,6 +60,11 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             );
         }
     }
+    // A private endpoint whose subnet the inputs lack is taken as reaching its resource from
+    // the compute's VNet: said here, so it is never a silent pass.
+    for pe in &net.private_endpoints {
+        dangling(&pe.meta.id, "subnet", Kind::Subnet, &pe.subnet);
+    }
     for v in &net.vms {
         for n in &v.nics {
             dangling(&v.meta.id, "network interface", Kind::Nic, &Some(n.clone()));
