@@ -249,6 +249,9 @@ pub struct PrivateEndpoint {
     /// The resources it reaches (`privateLinkServiceId`s) whose connection is approved (or
     /// carries no state, as a template's).
     pub targets: Vec<String>,
+    /// The sub-resources it serves (`groupIds`: `blob`, `file`, `vault`, `registry`), lower
+    /// case; empty when the input does not say.
+    pub groups: Vec<String>,
 }
 
 /// How a compute's subnet reaches a resource through private endpoints.
@@ -258,6 +261,8 @@ pub enum PrivateReach {
     Yes(String),
     /// Only through endpoints in VNets the compute's is neither nor peered with (their names).
     Elsewhere(Vec<String>),
+    /// Only through endpoints of other sub-resources than the one needed (their groups).
+    OtherGroups(Vec<String>),
     /// No private endpoint reaches it.
     No,
 }
@@ -474,14 +479,18 @@ impl Network {
     /// endpoint connections `connections`) through a private endpoint: one in its VNet or a
     /// peered one; or one the resource's own connections name whose subnet is not among the
     /// inputs (its VNet cannot be told, and it is taken as reachable).
+    /// `group` is the sub-resource needed (`blob` of a storage account): an endpoint of
+    /// another one only (`file`) does not reach it.
     pub fn private_reach(
         &self,
         target: &Meta,
         connections: &[String],
         subnet: usize,
+        group: Option<&str>,
     ) -> PrivateReach {
         let compute_vnet = self.vnet_of(subnet);
         let mut elsewhere = Vec::new();
+        let mut other_groups = Vec::new();
         let mut unknown: Option<String> = None;
         for pe in &self.private_endpoints {
             let aims = pe.targets.iter().any(|t| target.keys.contains(&key_of(t)))
@@ -489,6 +498,13 @@ impl Network {
                     .iter()
                     .any(|c| pe.meta.keys.contains(&key_of(c)));
             if !aims {
+                continue;
+            }
+            if let Some(g) = group
+                && !pe.groups.is_empty()
+                && !pe.groups.iter().any(|x| x.eq_ignore_ascii_case(g))
+            {
+                other_groups.extend(pe.groups.iter().cloned());
                 continue;
             }
             let pe_vnet = pe
@@ -528,6 +544,11 @@ impl Network {
         }
         if let Some(u) = unknown {
             return PrivateReach::Yes(u);
+        }
+        if elsewhere.is_empty() && !other_groups.is_empty() {
+            other_groups.sort();
+            other_groups.dedup();
+            return PrivateReach::OtherGroups(other_groups);
         }
         if elsewhere.is_empty() {
             PrivateReach::No

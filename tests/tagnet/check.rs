@@ -1179,3 +1179,28 @@ fn an_endpoint_in_a_subnet_not_given_is_named() {
     assert_eq!(got[0].code, "dangling-reference");
     assert!(got[0].resource.ends_with("pe-st-blob"), "{got:?}");
 }
+
+/// A storage account reached only through a `file` endpoint is not reached for its blobs,
+/// which the workspace's compute needs.
+#[test]
+fn a_storage_endpoint_must_serve_blobs() {
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture("pe-compliant-az.json")).unwrap()).unwrap();
+    let items = doc.as_array_mut().unwrap();
+    items.retain(|r| r["name"] != "pe-st-blob");
+    for r in items.iter_mut() {
+        if r["type"] == "Microsoft.Storage/storageAccounts" {
+            r["privateEndpointConnections"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|c| !c.to_string().contains("pe-st-blob"));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("net.json");
+    std::fs::write(&p, doc.to_string()).unwrap();
+    let got = run(&[p]);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].code, "storage-subnet-not-allowed");
+    assert!(got[0].message.contains("`file` only"), "{}", got[0].message);
+}

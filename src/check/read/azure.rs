@@ -535,6 +535,7 @@ fn map_service(net: &mut Network, v: &Value, kind: &str, np: &str, m: Meta, orig
         });
     } else if is(&kind, "Microsoft.Network/privateEndpoints") {
         let mut targets = Vec::new();
+        let mut groups = Vec::new();
         for c in list(field(v, "privateLinkServiceConnections"))
             .into_iter()
             .chain(list(field(v, "manualPrivateLinkServiceConnections")))
@@ -543,11 +544,18 @@ fn map_service(net: &mut Network, v: &Value, kind: &str, np: &str, m: Meta, orig
                 && approved(c)
             {
                 targets.push(t);
+                groups.extend(
+                    list(field(c, "groupIds"))
+                        .into_iter()
+                        .filter_map(|g| text(Some(g)))
+                        .map(|g| g.to_ascii_lowercase()),
+                );
             }
         }
         net.private_endpoints.push(PrivateEndpoint {
             subnet: reference(field(v, "subnet")),
             targets,
+            groups,
             meta: m,
         });
     } else if is(&kind, "Microsoft.Databricks/workspaces") {

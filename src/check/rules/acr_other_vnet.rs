@@ -32,7 +32,7 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             let Some(v) = net.vnet_of(s) else { continue };
             if allowed.contains(&v)
                 || matches!(
-                    net.private_reach(&reg.meta, &reg.endpoints, s),
+                    net.private_reach(&reg.meta, &reg.endpoints, s, None),
                     crate::check::model::PrivateReach::Yes(_)
                 )
             {

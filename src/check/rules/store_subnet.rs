@@ -38,8 +38,18 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             if allowed {
                 continue;
             }
-            let via = match net.private_reach(&store.meta, &store.endpoints, s) {
+            // A storage account is reached for its blobs (the workspace's datastore); a key
+            // vault by any endpoint of it.
+            let group = (store.kind == StoreKind::Storage).then_some("blob");
+            let via = match net.private_reach(&store.meta, &store.endpoints, s, group) {
                 crate::check::model::PrivateReach::Yes(_) => continue,
+                crate::check::model::PrivateReach::OtherGroups(g) => format!(
+                    "; its private endpoints serve {} only, and the workspace's compute needs `blob`",
+                    g.iter()
+                        .map(|x| format!("`{x}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
                 crate::check::model::PrivateReach::Elsewhere(v) => format!(
                     "; its private endpoints are in VNet {}, which VNet `{}` is not peered with",
                     v.iter()
