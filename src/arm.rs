@@ -172,6 +172,14 @@ struct Ctx<'a> {
 /// (JSON path, expression, why) of what could not be evaluated.
 type Errs = Vec<(String, String, String)>;
 
+/// A resource's name as written, for messages about it before it is evaluated.
+fn label_of(r: &Value) -> String {
+    r.get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("(unnamed)")
+        .to_string()
+}
+
 fn flatten(
     r: &Value,
     parent: Option<(&str, &str)>,
@@ -179,11 +187,7 @@ fn flatten(
     out: &mut Vec<Value>,
     bad: &mut Vec<Unevaluated>,
 ) {
-    let label = r
-        .get("name")
-        .and_then(Value::as_str)
-        .unwrap_or("(unnamed)")
-        .to_string();
+    let label = label_of(r);
     let kind_text = r.get("type").and_then(Value::as_str).unwrap_or("");
     let Some(copy) = r.get("copy") else {
         flatten_one(r, parent, cx, out, bad);
@@ -243,11 +247,7 @@ fn flatten_one(
     out: &mut Vec<Value>,
     bad: &mut Vec<Unevaluated>,
 ) {
-    let label = r
-        .get("name")
-        .and_then(Value::as_str)
-        .unwrap_or("(unnamed)")
-        .to_string();
+    let label = label_of(r);
     let mut v = r.clone();
     let children = v
         .as_object_mut()
@@ -337,7 +337,7 @@ fn flatten_one(
         return;
     }
     if let Some(template) = nested {
-        nested_deployment(&v, &template, &resource, cx, out, bad);
+        nested_deployment(&v, &template, cx, out, bad);
     }
     for c in &children {
         flatten(c, Some((&kind, &name)), cx, out, bad);
@@ -350,7 +350,6 @@ fn flatten_one(
 fn nested_deployment(
     v: &Value,
     template: &Value,
-    resource: &str,
     cx: &Ctx,
     out: &mut Vec<Value>,
     bad: &mut Vec<Unevaluated>,
@@ -384,7 +383,6 @@ fn nested_deployment(
             flatten(r, None, cx, out, bad);
         }
     }
-    let _ = resource;
 }
 
 impl Ctx<'_> {
