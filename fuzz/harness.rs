@@ -155,6 +155,7 @@ pub fn check(data: &[u8]) {
         on_prem: &[],
         nsg_profile: "aml-vnet-2020",
         udr_profile: "aml-vnet-2020",
+        asgs: &net.asg_members(&Default::default()),
     });
 }
 

@@ -539,6 +539,18 @@ fn nsg_scope(
             })?,
         );
     }
+    Ok(tagnet::ops::nsg::Scope {
+        nsg: one(nsg, "nsg")?,
+        nic_nsg: one(nic_nsg, "nic_nsg")?,
+        vnet: space,
+        asgs: asg_members(asgs)?,
+    })
+}
+
+/// ASG members given as NAME → [IP text].
+pub(crate) fn asg_members(
+    asgs: &std::collections::BTreeMap<String, Vec<String>>,
+) -> PyResult<std::collections::BTreeMap<String, Vec<std::net::IpAddr>>> {
     let mut members = std::collections::BTreeMap::new();
     for (name, ips) in asgs {
         let mut list = Vec::with_capacity(ips.len());
@@ -556,12 +568,7 @@ fn nsg_scope(
         }
         members.insert(name.clone(), list);
     }
-    Ok(tagnet::ops::nsg::Scope {
-        nsg: one(nsg, "nsg")?,
-        nic_nsg: one(nic_nsg, "nic_nsg")?,
-        vnet: space,
-        asgs: members,
-    })
+    Ok(members)
 }
 
 /// A report as JSON text, for `json.loads` on the Python side.

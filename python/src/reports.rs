@@ -150,7 +150,7 @@ impl Index {
     /// `check --format json`, as JSON text: documents as JSON text (one, a list, or
     /// `{"file name": document}`) or as paths of files and folders, read as the CLI reads them.
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (documents_json=None, paths=Vec::new(), parameters_json=None, on_prem=Vec::new(), profile=None, udr_profile=None, deny=Vec::new(), warn=Vec::new(), allow=Vec::new(), location=None))]
+    #[pyo3(signature = (documents_json=None, paths=Vec::new(), parameters_json=None, on_prem=Vec::new(), profile=None, udr_profile=None, deny=Vec::new(), warn=Vec::new(), allow=Vec::new(), location=None, asgs=std::collections::BTreeMap::new()))]
     fn check_json(
         &self,
         py: Python<'_>,
@@ -164,6 +164,7 @@ impl Index {
         warn: Vec<String>,
         allow: Vec<String>,
         location: Option<String>,
+        asgs: std::collections::BTreeMap<String, Vec<String>>,
     ) -> PyResult<String> {
         let defaults = tagnet::ops::check::CheckParams::default();
         let params = tagnet::ops::check::CheckParams {
@@ -171,6 +172,7 @@ impl Index {
             profile: profile.unwrap_or(defaults.profile),
             udr_profile: udr_profile.unwrap_or(defaults.udr_profile),
             location,
+            asgs: crate::asg_members(&asgs)?,
         };
         let levels = levels(deny, warn, allow)?;
         let report = py

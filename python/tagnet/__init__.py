@@ -401,6 +401,7 @@ class Index:
         warn: Sequence[str] = (),
         allow: Sequence[str] = (),
         location: Optional[str] = None,
+        asgs: Optional[Dict[str, Sequence[str]]] = None,
     ) -> Dict[str, Any]:
         """``tagnet check --format json``: a network definition checked against the
         ML-in-a-VNet guidance.
@@ -409,6 +410,8 @@ class Index:
         them; or JSON (``az … show -o json`` output, an ARM template, a Terraform plan) as a
         dict, a list of documents, ``{"file name": document}``, JSON text or bytes.
         ``parameters``: an ARM parameters file as a dict, JSON text, bytes or a path.
+        ``asgs``: application security group members, ``{"NAME": ["IP", …]}``, beside those
+        the documents' NICs name.
         """
         raw, paths = _paths_or_json(documents, "documents")
         params = None if parameters is None else _nsg_bytes(parameters)
@@ -416,6 +419,7 @@ class Index:
             self._native.check_json(
                 raw, paths, params, _strings(on_prem, "on_prem"), profile, udr_profile,
                 _strings(deny, "deny"), _strings(warn, "warn"), _strings(allow, "allow"), location,
+                _asgs(asgs),
             )
         )
 

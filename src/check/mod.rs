@@ -28,6 +28,8 @@ pub struct Cx<'a> {
     pub nsg_profile: &'a str,
     /// The route profile (`udr --profile`).
     pub udr_profile: &'a str,
+    /// Application security group → member addresses (see [`Network::asg_members`]).
+    pub asgs: &'a std::collections::BTreeMap<String, Vec<std::net::IpAddr>>,
 }
 
 /// An Azure ML compute's subnet, with who needs it.

@@ -315,6 +315,9 @@ pub struct Nic {
     pub meta: Meta,
     /// Subnets of its IP configurations (references).
     pub subnets: Vec<String>,
+    /// Application security groups of its IP configurations (names), with the configuration's
+    /// private address when given.
+    pub asgs: Vec<(String, Option<IpAddr>)>,
     /// Private addresses, when given.
     pub addresses: Vec<IpAddr>,
     /// Its NSG (a reference).
@@ -326,7 +329,20 @@ pub struct Nic {
 pub struct ContainerGroup {
     /// Id, name, keys.
     pub meta: Meta,
-    /// Its subnets (references).
+    /// Its subnets (references), with those of its network profile once resolved.
+    pub subnets: Vec<String>,
+    /// Its network profile (a reference; API versions before 2021-07-01 inject a group
+    /// through one).
+    pub network_profile: Option<String>,
+}
+
+/// A network profile (`Microsoft.Network/networkProfiles`): the subnets of its container
+/// network interface configurations.
+#[derive(Debug, Clone, Default)]
+pub struct NetworkProfileRes {
+    /// Id, name, keys.
+    pub meta: Meta,
+    /// Subnets of its IP configurations (references).
     pub subnets: Vec<String>,
 }
 
@@ -359,6 +375,8 @@ pub struct Network {
     pub nics: Vec<Nic>,
     /// Container groups.
     pub container_groups: Vec<ContainerGroup>,
+    /// Network profiles of container groups.
+    pub network_profiles: Vec<NetworkProfileRes>,
     /// Private endpoints.
     pub private_endpoints: Vec<PrivateEndpoint>,
     /// What loading found wrong (values that cannot be evaluated, unreadable resources).
@@ -400,6 +418,8 @@ pub enum Kind {
     Nic,
     /// [`Network::computes`].
     Compute,
+    /// [`Network::network_profiles`].
+    NetworkProfile,
 }
 
 impl Network {
@@ -415,6 +435,7 @@ impl Network {
             Kind::Vm => self.vms.iter().map(|x| &x.meta).collect(),
             Kind::Nic => self.nics.iter().map(|x| &x.meta).collect(),
             Kind::Compute => self.computes.iter().map(|x| &x.meta).collect(),
+            Kind::NetworkProfile => self.network_profiles.iter().map(|x| &x.meta).collect(),
         }
     }
 
@@ -432,6 +453,7 @@ impl Network {
             Kind::Vm,
             Kind::Nic,
             Kind::Compute,
+            Kind::NetworkProfile,
         ];
         let mut metas: Vec<&Meta> = all.iter().flat_map(|k| self.metas(*k)).collect();
         metas.extend(self.clusters.iter().map(|x| &x.meta));
@@ -442,6 +464,44 @@ impl Network {
             .filter(|m| !m.id.is_empty() && resource.starts_with(&m.id))
             .max_by_key(|m| m.id.len())
             .map(|m| m.origin.as_str())
+    }
+
+    /// Application security group → member addresses: `given` (names match case-blind),
+    /// joined by the private addresses of the NICs whose IP configurations name the group.
+    /// A NIC in a group without a static address adds nothing; a group no one gives members
+    /// stays unknown, and an NSG naming it cannot be evaluated (reported, never read as empty).
+    pub fn asg_members(
+        &self,
+        given: &BTreeMap<String, Vec<IpAddr>>,
+    ) -> BTreeMap<String, Vec<IpAddr>> {
+        let mut out: BTreeMap<String, Vec<IpAddr>> = BTreeMap::new();
+        let mut add = |name: &str, ip: IpAddr| {
+            let key = out
+                .keys()
+                .find(|k| k.eq_ignore_ascii_case(name))
+                .cloned()
+                .unwrap_or_else(|| name.to_string());
+            let list = out.entry(key).or_default();
+            if !list.contains(&ip) {
+                list.push(ip);
+            }
+        };
+        for (name, ips) in given {
+            for ip in ips {
+                add(name, *ip);
+            }
+        }
+        for n in &self.nics {
+            for (name, ip) in &n.asgs {
+                if let Some(ip) = ip {
+                    add(name, *ip);
+                }
+            }
+        }
+        for list in out.values_mut() {
+            list.sort();
+        }
+        out
     }
 
     /// How many resources were read.
@@ -459,6 +519,7 @@ impl Network {
             + self.vms.len()
             + self.nics.len()
             + self.container_groups.len()
+            + self.network_profiles.len()
             + self.private_endpoints.len()
     }
 

@@ -492,6 +492,10 @@ pub struct CheckArgs {
     /// when Azure deploys; without it such a location is reported as unknown).
     #[arg(long, value_name = "REGION")]
     pub location: Option<String>,
+    /// Application security group members, NAME=IP[,IP…] (repeatable), beside those the
+    /// inputs' NICs name.
+    #[arg(long, value_name = "NAME=IP[,IP…]")]
+    pub asg: Vec<String>,
     #[command(flatten)]
     pub severity: SeverityArgs,
 }

@@ -30,6 +30,7 @@ pub fn check(
         profile: a.profile.clone(),
         udr_profile: a.udr_profile.clone(),
         location: a.location.clone(),
+        asgs: super::nsg_cmd::asgs(&a.asg)?,
     };
     let given = match &a.parameters {
         Some(p) => {

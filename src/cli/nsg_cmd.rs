@@ -139,7 +139,7 @@ pub fn vnet_spaces(args: &[String]) -> Result<Vec<IpNet>> {
     Ok(out)
 }
 
-fn asgs(args: &[String]) -> Result<BTreeMap<String, Vec<IpAddr>>> {
+pub(super) fn asgs(args: &[String]) -> Result<BTreeMap<String, Vec<IpAddr>>> {
     let mut out: BTreeMap<String, Vec<IpAddr>> = BTreeMap::new();
     for a in args {
         let (name, ips) = a

@@ -23,6 +23,9 @@ pub struct CheckParams {
     /// The resource group's region, for templates' `resourceGroup().location` (known only
     /// when Azure deploys; `None`: such a value cannot be evaluated and is reported).
     pub location: Option<String>,
+    /// Application security group → member addresses, beside the members the inputs' NICs
+    /// name.
+    pub asgs: BTreeMap<String, Vec<std::net::IpAddr>>,
 }
 
 impl Default for CheckParams {
@@ -32,6 +35,7 @@ impl Default for CheckParams {
             profile: "aml-vnet-2020".into(),
             udr_profile: "aml-vnet-2020".into(),
             location: None,
+            asgs: BTreeMap::new(),
         }
     }
 }
@@ -138,6 +142,7 @@ pub fn check(
         on_prem: &on_prem,
         nsg_profile: &params.profile,
         udr_profile: &params.udr_profile,
+        asgs: &net.asg_members(&params.asgs),
     };
     let records = levels.apply(crate::check::check(&cx));
     let origins = records

@@ -3,13 +3,14 @@
 use super::*;
 
 /// The body's keys.
-const KEYS: [&str; 9] = [
+const KEYS: [&str; 10] = [
     "documents",
     "parameters",
     "on_prem",
     "profile",
     "udr_profile",
     "location",
+    "asgs",
     "deny",
     "warn",
     "allow",
@@ -34,6 +35,7 @@ pub(super) async fn check(State(app): State<Arc<App>>, body: Bytes) -> ApiResult
             profile: opt_string(&body, "profile")?.unwrap_or(defaults.profile),
             udr_profile: opt_string(&body, "udr_profile")?.unwrap_or(defaults.udr_profile),
             location: opt_string(&body, "location")?,
+            asgs: super::nsg::asgs_of(&body)?,
         };
         let levels = levels_of(&body)?;
         crate::ops::check::check(

@@ -63,23 +63,7 @@ pub(super) fn nsg_scope(body: &Value) -> Result<crate::ops::nsg::Scope, ApiError
             })?,
         );
     }
-    let mut asgs = BTreeMap::new();
-    if let Some(o) = body.get("asgs").and_then(Value::as_object) {
-        for (k, v) in o {
-            let ips: Option<Vec<IpAddr>> = v
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|x| crate::text::address(x.as_str()?).ok().map(|a| a.0))
-                .collect();
-            asgs.insert(
-                k.clone(),
-                ips.ok_or_else(|| {
-                    ApiError::unprocessable(format!("asgs.{k}: not a list of IP addresses"))
-                })?,
-            );
-        }
-    }
+    let asgs = asgs_of(body)?;
     let read = |key: &str| -> Result<Option<crate::nsg::model::Nsg>, ApiError> {
         let Some(doc) = body.get(key).filter(|v| !v.is_null()) else {
             return Ok(None);
@@ -210,4 +194,34 @@ pub(super) async fn nsg_analyze(State(app): State<Arc<App>>, body: Bytes) -> Api
         records: &out,
     })
     .into_response())
+}
+
+/// A body's `asgs`: application security group → member addresses.
+pub(crate) fn asgs_of(body: &Value) -> Result<BTreeMap<String, Vec<IpAddr>>, ApiError> {
+    let mut asgs = BTreeMap::new();
+    match body.get("asgs") {
+        None | Some(Value::Null) => return Ok(asgs),
+        Some(Value::Object(o)) => {
+            for (k, v) in o {
+                let ips: Option<Vec<IpAddr>> = v
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|x| crate::text::address(x.as_str()?).ok().map(|a| a.0))
+                    .collect();
+                asgs.insert(
+                    k.clone(),
+                    ips.ok_or_else(|| {
+                        ApiError::unprocessable(format!("asgs.{k}: not a list of IP addresses"))
+                    })?,
+                );
+            }
+        }
+        Some(_) => {
+            return Err(ApiError::unprocessable(
+                "asgs: not an object of NAME: [IP, …]".to_string(),
+            ));
+        }
+    }
+    Ok(asgs)
 }

@@ -25,6 +25,7 @@ fn run(paths: &[PathBuf]) -> Vec<Finding> {
         on_prem: &[],
         nsg_profile: "aml-vnet-2020",
         udr_profile: "aml-vnet-2020",
+        asgs: &net.asg_members(&Default::default()),
     })
 }
 
@@ -303,6 +304,7 @@ fn arm_expressions_are_evaluated_or_reported() {
         on_prem: &[],
         nsg_profile: "aml-vnet-2020",
         udr_profile: "aml-vnet-2020",
+        asgs: &net.asg_members(&Default::default()),
     });
     assert!(f.iter().any(|f| f.code == "subnet-outside-vnet"), "{f:?}");
 }
@@ -317,6 +319,7 @@ fn on_prem_ranges_count_for_aks() {
         on_prem: &on_prem,
         nsg_profile: "aml-vnet-2020",
         udr_profile: "aml-vnet-2020",
+        asgs: &net.asg_members(&Default::default()),
     });
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].code, "aks-service-cidr-overlap");
@@ -439,6 +442,17 @@ fn trial_inputs_give_the_right_codes() {
         ("az-aks_in_delegated.json", vec!["aks-subnet-delegated"]),
         ("az-vnet_reserved_aks.json", vec!["aks-reserved-range"]),
         ("az-negative.json", vec!["bad-value", "bad-value"]),
+        // Container instances injected through a network profile (API versions before
+        // 2021-07-01, azurerm 3.x): the profile's subnet is the group's.
+        (
+            "arm-aci-network-profile.json",
+            vec!["aci-subnet-not-delegated"],
+        ),
+        ("arm-aci-network-profile-delegated.json", vec![]),
+        (
+            "tf-aci-network-profile.json",
+            vec!["aci-subnet-not-delegated"],
+        ),
         // A copy loop's resources are expanded, each with its copyIndex().
         (
             "arm-copy-loop.json",
@@ -1203,4 +1217,76 @@ fn a_storage_endpoint_must_serve_blobs() {
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(got[0].code, "storage-subnet-not-allowed");
     assert!(got[0].message.contains("`file` only"), "{}", got[0].message);
+}
+
+/// An NSG rule naming an application security group is evaluated with the group's members:
+/// given (`--asg`) or the private addresses of the NICs in the inputs that join it; with
+/// neither, the NSG is reported as not evaluable, never read as if the rule were absent.
+#[test]
+fn asg_members_come_from_the_inputs_nics_or_are_given() {
+    let mut net: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(examples().join("compliant/network.json")).unwrap())
+            .unwrap();
+    let asg = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-ml/providers/Microsoft.Network/applicationSecurityGroups/asg-jump";
+    let nsg = net.iter_mut().find(|r| r["name"] == "nsg-vm").unwrap();
+    nsg["securityRules"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "name": "AllowJumpSsh", "priority": 300, "direction": "Inbound", "access": "Allow",
+            "protocol": "Tcp", "sourcePortRange": "*", "destinationPortRange": "22",
+            "sourceApplicationSecurityGroups": [{"id": asg, "resourceGroup": "rg-ml"}],
+            "destinationAddressPrefix": "*"
+        }));
+    let dir = tempfile::tempdir().unwrap();
+    let write = |net: &Vec<serde_json::Value>| {
+        let p = dir.path().join("network.json");
+        std::fs::write(&p, serde_json::to_vec(net).unwrap()).unwrap();
+        load(&[p], None).unwrap()
+    };
+    let codes =
+        |net: &tagnet::check::model::Network,
+         given: &std::collections::BTreeMap<String, Vec<std::net::IpAddr>>| {
+            let f = check(&Cx {
+                net,
+                snap: snap(),
+                on_prem: &[],
+                nsg_profile: "aml-vnet-2020",
+                udr_profile: "aml-vnet-2020",
+                asgs: &net.asg_members(given),
+            });
+            f.into_iter()
+                .map(|f| format!("{} {}", f.code, f.message))
+                .collect::<Vec<_>>()
+        };
+    let unknown = write(&net);
+    let none = std::collections::BTreeMap::new();
+    let f = codes(&unknown, &none);
+    assert!(
+        f.iter()
+            .any(|m| m.starts_with("nsg-unknown-asg") && m.contains("asg-jump")),
+        "{f:?}"
+    );
+    let given = std::collections::BTreeMap::from([(
+        "ASG-JUMP".to_string(),
+        vec!["10.9.0.4".parse().unwrap()],
+    )]);
+    assert!(
+        codes(&unknown, &given).is_empty(),
+        "{:?}",
+        codes(&unknown, &given)
+    );
+    net.push(serde_json::json!({
+        "id": "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-ml/providers/Microsoft.Network/networkInterfaces/nic-jump",
+        "name": "nic-jump", "type": "Microsoft.Network/networkInterfaces", "location": "eastus2",
+        "ipConfigurations": [{"name": "ipconfig1", "privateIPAddress": "10.9.0.4",
+            "privateIPAllocationMethod": "Dynamic",
+            "applicationSecurityGroups": [{"id": asg, "resourceGroup": "rg-ml"}]}]
+    }));
+    let joined = write(&net);
+    assert_eq!(
+        joined.asg_members(&Default::default())["asg-jump"],
+        vec!["10.9.0.4".parse::<std::net::IpAddr>().unwrap()]
+    );
+    assert!(codes(&joined, &none).is_empty());
 }

@@ -587,13 +587,21 @@ fn map_service(net: &mut Network, v: &Value, kind: &str, np: &str, m: Meta, orig
     } else if is(&kind, "Microsoft.Network/networkInterfaces") {
         let mut subnets = Vec::new();
         let mut addresses = Vec::new();
+        let mut asgs = Vec::new();
         for c in list(field(v, "ipConfigurations")) {
             subnets.extend(reference(field(c, "subnet")));
-            addresses
-                .extend(text(field(c, "privateIPAddress")).and_then(|a| a.parse::<IpAddr>().ok()));
+            let ip = text(field(c, "privateIPAddress")).and_then(|a| a.parse::<IpAddr>().ok());
+            addresses.extend(ip);
+            for g in list(field(c, "applicationSecurityGroups")) {
+                if let Some(r) = reference(Some(g)) {
+                    let name = r.trim_end_matches('/').rsplit('/').next().unwrap_or(&r);
+                    asgs.push((name.to_string(), ip));
+                }
+            }
         }
         net.nics.push(Nic {
             subnets,
+            asgs,
             addresses,
             nsg: reference(field(v, "networkSecurityGroup")),
             meta: m,
@@ -603,8 +611,19 @@ fn map_service(net: &mut Network, v: &Value, kind: &str, np: &str, m: Meta, orig
             .into_iter()
             .filter_map(|s| reference(Some(s)))
             .collect();
-        net.container_groups
-            .push(ContainerGroup { subnets, meta: m });
+        net.container_groups.push(ContainerGroup {
+            subnets,
+            network_profile: reference(field(v, "networkProfile")),
+            meta: m,
+        });
+    } else if is(&kind, "Microsoft.Network/networkProfiles") {
+        let subnets = list(field(v, "containerNetworkInterfaceConfigurations"))
+            .into_iter()
+            .flat_map(|c| list(field(c, "ipConfigurations")))
+            .filter_map(|i| reference(field(i, "subnet")))
+            .collect();
+        net.network_profiles
+            .push(NetworkProfileRes { subnets, meta: m });
     } else {
         *net.skipped.entry(kind).or_default() += 1;
         return false;

@@ -211,6 +211,16 @@ pub fn from_documents(
             v.peerings.push(p);
         }
     }
+    // A container group injected through a network profile is in the profile's subnets.
+    for g in 0..net.container_groups.len() {
+        if let Some(p) = net.find(
+            Kind::NetworkProfile,
+            net.container_groups[g].network_profile.as_deref(),
+        ) {
+            let subnets = net.network_profiles[p].subnets.clone();
+            net.container_groups[g].subnets.extend(subnets);
+        }
+    }
     if net.resource_count() == 0 {
         let mut skipped: Vec<String> = net
             .skipped
@@ -255,6 +265,7 @@ pub fn from_documents(
     dedupe(&mut net.vms, |x| &x.meta, problems);
     dedupe(&mut net.nics, |x| &x.meta, problems);
     dedupe(&mut net.container_groups, |x| &x.meta, problems);
+    dedupe(&mut net.network_profiles, |x| &x.meta, problems);
     Ok(net)
 }
 

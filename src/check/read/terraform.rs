@@ -383,6 +383,7 @@ impl Cx<'_> {
             "azurerm_subnet_network_security_group_association"
             | "azurerm_subnet_route_table_association"
             | "azurerm_network_interface_security_group_association"
+            | "azurerm_network_interface_application_security_group_association"
             | "azurerm_network_security_rule"
             | "azurerm_route"
             | "azurerm_kubernetes_cluster_node_pool"
@@ -521,12 +522,28 @@ impl Cx<'_> {
                     .get("ip_configuration")
                     .and_then(Value::as_array)
                     .map_or(0, Vec::len);
+                // Application security groups join a NIC through association resources (one
+                // per group; azurerm puts them on every IP configuration).
+                let asgs: Vec<Value> = self
+                    .res
+                    .iter()
+                    .filter(|a| {
+                        a.kind == "azurerm_network_interface_application_security_group_association"
+                            && self.ids(a, &["network_interface_id"]).contains(&r.address)
+                    })
+                    .filter_map(|a| self.id(a, &["application_security_group_id"]))
+                    .map(|g| {
+                        let name = if g.contains('/') { g } else { self.name_of(&g) };
+                        json!({"id": name})
+                    })
+                    .collect();
                 let configs: Vec<Value> = (0..n)
                     .map(|i| {
                         let i = i.to_string();
                         json!({"properties": {
                             "subnet": rid(self.id(r, &["ip_configuration", &i, "subnet_id"])),
                             "privateIPAddress": at(v, &["ip_configuration", &i, "private_ip_address"]),
+                            "applicationSecurityGroups": asgs,
                         }})
                     })
                     .collect();
@@ -679,10 +696,33 @@ impl Cx<'_> {
                     .into_iter()
                     .map(|n| json!({"id": n}))
                     .collect();
+                let profile = self
+                    .id(r, &["network_profile_id"])
+                    .map_or(Value::Null, |i| json!({"id": i}));
                 head(
                     "Microsoft.ContainerInstance/containerGroups",
                     name,
-                    json!({"subnetIds": subnets}),
+                    json!({"subnetIds": subnets, "networkProfile": profile}),
+                )
+            }
+            "azurerm_network_profile" => {
+                let mut configs = Vec::new();
+                let count = |v: Option<&Value>| v.and_then(Value::as_array).map_or(0, Vec::len);
+                for c in 0..count(v.get("container_network_interface")) {
+                    let c = c.to_string();
+                    let ips: Vec<Value> = (0..count(at(v, &["container_network_interface", &c, "ip_configuration"])))
+                        .map(|i| {
+                            let i = i.to_string();
+                            let subnet = self.id(r, &["container_network_interface", &c, "ip_configuration", &i, "subnet_id"]);
+                            json!({"properties": {"subnet": subnet.map_or(Value::Null, |s| json!({"id": s}))}})
+                        })
+                        .collect();
+                    configs.push(json!({"properties": {"ipConfigurations": ips}}));
+                }
+                head(
+                    "Microsoft.Network/networkProfiles",
+                    name,
+                    json!({"containerNetworkInterfaceConfigurations": configs}),
                 )
             }
             // Read through the resources they attach to.

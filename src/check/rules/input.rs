@@ -77,6 +77,12 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
         dangling(&n.meta.id, "NSG", Kind::Nsg, &n.nsg);
     }
     for g in &net.container_groups {
+        dangling(
+            &g.meta.id,
+            "network profile",
+            Kind::NetworkProfile,
+            &g.network_profile,
+        );
         for s in &g.subnets {
             dangling(&g.meta.id, "subnet", Kind::Subnet, &Some(s.clone()));
         }

@@ -56,7 +56,7 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
         let ctx = Context {
             snapshot: cx.snap,
             vnet: space,
-            asgs: Default::default(),
+            asgs: cx.asgs.clone(),
         };
         let nsg = &cx.net.nsgs[n];
         let resolved = match ctx.resolve(&nsg.nsg) {

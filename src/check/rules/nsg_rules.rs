@@ -26,7 +26,7 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
         let ctx = Context {
             snapshot: cx.snap,
             vnet: space,
-            asgs: Default::default(),
+            asgs: cx.asgs.clone(),
         };
         for f in crate::nsg::analyze::analyze(&ctx, &nsg.nsg) {
             let mut finding = f.finding;

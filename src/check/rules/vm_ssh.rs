@@ -44,7 +44,7 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             let ctx = Context {
                 snapshot: cx.snap,
                 vnet: space,
-                asgs: Default::default(),
+                asgs: cx.asgs.clone(),
             };
             let resolve = |r: Option<&String>| {
                 r.and_then(|x| net.resolve(Kind::Nsg, x))
