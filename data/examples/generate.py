@@ -145,6 +145,8 @@ def m_acr_build(n):
     n["workspace"]["image_build"] = None
 def m_ws_region(n):
     n["workspace"]["location"] = "westeurope"
+def m_managed(n):
+    n["workspace"]["managed"] = "AllowOnlyApprovedOutbound"
 def m_aci(n):
     subnet(n, "vnet-ml", "aci")["delegations"] = []
 def m_databricks(n):
@@ -183,6 +185,7 @@ BROKEN = [
     ("acr-other-vnet", m_acr_vnet),
     ("acr-unreachable", m_acr_unreachable),
     ("workspace-vnet-mismatch", m_ws_region),
+    ("managed-network-compute", m_managed),
     ("aci-subnet-not-delegated", m_aci),
     ("databricks-subnets-missing", m_databricks),
     ("attached-vm-not-ubuntu", m_vm_os),
@@ -256,6 +259,8 @@ def az(n):
                          "containerRegistry": rid("Microsoft.ContainerRegistry/registries", w["registry"])}}
     if w["image_build"]:
         ws["properties"]["imageBuildCompute"] = w["image_build"]
+    if w.get("managed"):
+        ws["properties"]["managedNetwork"] = {"isolationMode": w["managed"]}
     out.append(ws)
     for c in n["computes"]:
         props = {"computeType": c["type"]}

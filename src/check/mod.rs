@@ -49,6 +49,11 @@ impl Cx<'_> {
             if !matches!(c.kind, ComputeKind::Cluster | ComputeKind::Instance) {
                 continue;
             }
+            // A managed network's compute runs in the managed VNet (see
+            // `Code::ManagedNetworkCompute`).
+            if self.managed_network_of(c).is_some() {
+                continue;
+            }
             if let Some(s) = c
                 .subnet
                 .as_deref()
@@ -60,6 +65,14 @@ impl Cx<'_> {
         by.into_iter()
             .map(|(subnet, users)| ComputeSubnet { subnet, users })
             .collect()
+    }
+
+    /// The workspace of a compute when a managed virtual network isolates it.
+    pub fn managed_network_of(&self, c: &model::Compute) -> Option<&model::Workspace> {
+        self.net
+            .find(Kind::Workspace, c.workspace.as_deref())
+            .map(|w| &self.net.workspaces[w])
+            .filter(|w| w.managed_network)
     }
 
     /// The region of a subnet (its network's location), resolved against the snapshot.

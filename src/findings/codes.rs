@@ -193,6 +193,12 @@ codes! {
         example: "a workspace in eastus2 with a compute cluster in a subnet of a VNet in westeurope",
         fix: "Use a VNet in the workspace's region and subscription (peer it with the other network if both are needed).",
         reference: "https://learn.microsoft.com/azure/machine-learning/how-to-secure-training-vnet#prerequisites";
+    ManagedNetworkCompute = "TN061", "managed-network-compute", Info, "check",
+        summary: "A compute of a workspace with a managed virtual network names a subnet of yours; its NSG and routes are not checked for it.",
+        why: "With managed virtual network isolation (managedNetwork.isolationMode AllowInternetOutbound or AllowOnlyApprovedOutbound), Azure ML places the workspace's compute instances and clusters in the workspace's managed VNet and adds the required rules itself: outbound AzureActiveDirectory, AzureMachineLearning, BatchNodeManagement.<region>, AzureResourceManager, AzureFrontDoor, MicrosoftContainerRegistry and AzureMonitor, inbound AzureMachineLearning, and private endpoints to the workspace's storage, key vault and registry (Learn, how-to-managed-network, ms.date 07/19/2023). The NSG, routes and size of a subnet of yours do not govern that compute, so tagnet does not hold them to the compute's requirements.",
+        example: "a compute cluster with subnet.id `vnet-ml/subnets/training` in a workspace with managedNetwork.isolationMode AllowOnlyApprovedOutbound",
+        fix: "Drop the subnet from the compute (managed compute runs in the managed VNet); to run compute in your own VNet, use a workspace without a managed network.",
+        reference: "https://learn.microsoft.com/azure/machine-learning/how-to-managed-network#list-of-required-rules";
     AciSubnetNotDelegated = "TN070", "aci-subnet-not-delegated", Error, "check",
         summary: "A container group is placed in a subnet that is not delegated to Microsoft.ContainerInstance/containerGroups.",
         why: "Azure Container Instances (used by Azure ML for VNet inference) deploy only into a subnet delegated to `Microsoft.ContainerInstance/containerGroups`, and that subnet holds nothing else.",

@@ -1110,7 +1110,8 @@ fn managed_networks_and_disabled_public_access() {
     let p = dir.path().join("managed.json");
     std::fs::write(&p, doc.to_string()).unwrap();
     let got: Vec<&str> = run(&[p]).iter().map(|f| f.code).collect();
-    assert!(got.is_empty(), "{got:?}");
+    // Its compute names a subnet of the user's, which the managed network does not use.
+    assert_eq!(got, vec!["managed-network-compute"]);
     // Storage: public access disabled, a VNet rule for the compute subnet, no endpoint.
     let mut doc: serde_json::Value =
         serde_json::from_slice(&std::fs::read(fixture("pe-compliant-az.json")).unwrap()).unwrap();
@@ -1289,4 +1290,42 @@ fn asg_members_come_from_the_inputs_nics_or_are_given() {
         vec!["10.9.0.4".parse::<std::net::IpAddr>().unwrap()]
     );
     assert!(codes(&joined, &none).is_empty());
+}
+
+/// A workspace with a managed virtual network runs its compute there: a subnet of the user's
+/// named by its compute is reported (info) and not held to the compute's NSG requirements;
+/// dropping the subnet, as the fix says, leaves nothing to report.
+#[test]
+fn a_managed_network_workspace_compute_is_not_held_to_a_subnet_of_yours() {
+    let mut net: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(examples().join("compliant/network.json")).unwrap())
+            .unwrap();
+    for r in net.iter_mut() {
+        if r["name"] == "mlw" {
+            r["properties"]["managedNetwork"] =
+                serde_json::json!({"isolationMode": "AllowOnlyApprovedOutbound"});
+        }
+        if r["name"] == "nsg-compute" {
+            r["securityRules"] = serde_json::json!([]);
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("network.json");
+    std::fs::write(&p, serde_json::to_vec(&net).unwrap()).unwrap();
+    let f = run(std::slice::from_ref(&p));
+    let codes: Vec<&str> = f.iter().map(|f| f.code).collect();
+    assert_eq!(codes, vec!["managed-network-compute"], "{f:?}");
+    assert!(f[0].resource.ends_with("/computes/cpu-cluster"));
+    assert!(f[0].message.contains("`compute`"), "{}", f[0].message);
+    // The fix: the compute without a subnet.
+    for r in net.iter_mut() {
+        if r["name"] == "cpu-cluster" {
+            r["properties"]["properties"]
+                .as_object_mut()
+                .unwrap()
+                .remove("subnet");
+        }
+    }
+    std::fs::write(&p, serde_json::to_vec(&net).unwrap()).unwrap();
+    assert_eq!(run(&[p]), Vec::<Finding>::new());
 }

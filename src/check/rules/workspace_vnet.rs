@@ -17,6 +17,17 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             continue;
         };
         let (vnet, ws) = (&net.vnets[v], &net.workspaces[w]);
+        if ws.managed_network {
+            out.push(Finding::new(
+                Code::ManagedNetworkCompute,
+                &c.meta.id,
+                format!(
+                    "its workspace `{}` has a managed virtual network, where Azure ML runs its compute; subnet `{}` of VNet `{}` is not checked for it",
+                    ws.meta.name, net.subnets[s].meta.name, vnet.meta.name
+                ),
+            ));
+            continue;
+        }
         if let (Some(a), Some(b)) = (&vnet.meta.location, &ws.meta.location)
             && a != b
         {
