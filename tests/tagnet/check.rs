@@ -1329,3 +1329,64 @@ fn a_managed_network_workspace_compute_is_not_held_to_a_subnet_of_yours() {
     std::fs::write(&p, serde_json::to_vec(&net).unwrap()).unwrap();
     assert_eq!(run(&[p]), Vec::<Finding>::new());
 }
+
+/// A parameters file beside a template in the folder is used when it is the only one; two
+/// are named and neither is guessed; a parameter the template does not declare is refused, as
+/// Azure refuses the deployment.
+#[test]
+fn a_parameters_file_in_the_folder_is_used_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "azuredeploy.json",
+        r#"{"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "parameters": {"space": {"type": "string", "defaultValue": "10.9.0.0/16"}},
+        "resources": [
+          {"type": "Microsoft.Network/virtualNetworks", "apiVersion": "2023-04-01", "name": "vnet-ml", "location": "eastus2",
+           "properties": {"addressSpace": {"addressPrefixes": ["[parameters('space')]"]},
+             "subnets": [{"name": "a", "properties": {"addressPrefix": "10.9.0.0/24"}}]}}
+        ]}"#,
+    );
+    assert!(run(&[dir.path().to_path_buf()]).is_empty());
+    let params = |space: &str, extra: &str| {
+        format!(
+            r#"{{"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",
+            "contentVersion": "1.0.0.0", "parameters": {{"space": {{"value": "{space}"}}{extra}}}}}"#
+        )
+    };
+    write(
+        dir.path(),
+        "azuredeploy.parameters.json",
+        &params("10.8.0.0/16", ""),
+    );
+    let f = run(&[dir.path().to_path_buf()]);
+    let codes: Vec<&str> = f.iter().map(|f| f.code).collect();
+    assert_eq!(codes, vec!["subnet-outside-vnet"], "{f:?}");
+    write(
+        dir.path(),
+        "azuredeploy.parameters.json",
+        &params("10.9.0.0/16", r#", "vnetNme": {"value": "x"}"#),
+    );
+    let f = run(&[dir.path().to_path_buf()]);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].code, "bad-value");
+    assert!(
+        f[0].message.contains("`vnetNme`") && f[0].message.contains("azuredeploy.parameters.json"),
+        "{}",
+        f[0].message
+    );
+    write(
+        dir.path(),
+        "prod.parameters.json",
+        &params("10.8.0.0/16", ""),
+    );
+    let f = run(&[dir.path().to_path_buf()]);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].code, "cannot-evaluate");
+    assert!(
+        f[0].message.contains("2 parameters files"),
+        "{}",
+        f[0].message
+    );
+}

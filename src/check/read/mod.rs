@@ -105,17 +105,48 @@ pub fn from_documents(
     dep: &arm::Deployment,
 ) -> Result<Network> {
     let mut net = Network::default();
+    let mut parsed = Vec::with_capacity(docs.len());
     for (origin, bytes) in docs {
-        let origin = origin.clone();
         let doc: Value =
-            crate::arm::parse_json(bytes).map_err(|e| Error::json(&origin, &e, HINT))?;
-        let doc = azure::cli_shape(doc);
-        if doc
-            .get("$schema")
+            crate::arm::parse_json(bytes).map_err(|e| Error::json(origin, &e, HINT))?;
+        parsed.push((origin.clone(), azure::cli_shape(doc)));
+    }
+    let is_parameters = |doc: &Value| {
+        doc.get("$schema")
             .and_then(Value::as_str)
             .is_some_and(|s| s.contains("deploymentParameters"))
-        {
-            // A parameters file in the folder: used when it is the only one and none was given.
+    };
+    // A parameters file among the documents is used when it is the only one and none was
+    // given (as `az deployment group create --parameters @FILE` would); several are named and
+    // none is guessed.
+    let templates = parsed.iter().filter(|(_, d)| arm::is_template(d)).count();
+    let found: Vec<&(String, Value)> = parsed.iter().filter(|(_, d)| is_parameters(d)).collect();
+    let mut given = given.clone();
+    let mut given_from = "the parameters file given".to_string();
+    if given.is_empty() && templates > 0 {
+        match found.as_slice() {
+            [] => {}
+            [(o, d)] => {
+                given = parameters(d.to_string().as_bytes(), o)?;
+                given_from = o.clone();
+            }
+            many => net.problems.push(
+                Finding::new(
+                    crate::findings::Code::CannotEvaluate,
+                    &many[0].0,
+                    format!(
+                        "{} parameters files are among the inputs ({}); none was used, so the templates' parameters take their defaults",
+                        many.len(),
+                        many.iter().map(|(o, _)| o.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                )
+                .fix("give the one to deploy with: --parameters FILE"),
+            ),
+        }
+    }
+    let given = &given;
+    for (origin, doc) in parsed {
+        if is_parameters(&doc) {
             continue;
         }
         let resources: Vec<Value> = if terraform::is_plan(&doc) {
@@ -131,6 +162,23 @@ pub fn from_documents(
             }
             res
         } else if arm::is_template(&doc) {
+            // Azure refuses a deployment whose parameters file gives a parameter the template
+            // does not declare.
+            let declared = doc.get("parameters").and_then(Value::as_object);
+            for name in given.keys() {
+                if !declared.is_some_and(|d| d.keys().any(|k| k.eq_ignore_ascii_case(name))) {
+                    net.problems.push(
+                        Finding::new(
+                            crate::findings::Code::BadValue,
+                            &origin,
+                            format!(
+                                "{given_from} gives the parameter `{name}`, which the template does not declare: Azure refuses the deployment (InvalidTemplate)"
+                            ),
+                        )
+                        .fix("remove the parameter from the parameters file, or declare it in the template's `parameters`"),
+                    );
+                }
+            }
             let (res, bad) = arm::resources_in(&doc, given, dep);
             // Values that decide nothing a check reads (deployment order, tags) are not
             // reported.
