@@ -26,18 +26,43 @@ pub fn key_of(reference: &str) -> String {
 /// name path (`vnet/compute`).
 pub use crate::arm::key_from;
 
-/// The subscription of a resource id, when it names one.
+/// The subscription of a resource id, when it names one (lowercased; not a template's
+/// placeholder such as `{subscription}`).
 pub fn subscription_of(id: &str) -> Option<String> {
-    let mut parts = id.split('/');
+    segment_after(id, "subscriptions")
+}
+
+/// The resource group of a resource id, when it names one (lowercased; not a placeholder).
+pub fn resource_group_of(id: &str) -> Option<String> {
+    segment_after(id, "resourceGroups")
+}
+
+fn segment_after(id: &str, key: &str) -> Option<String> {
+    let head = match id.to_ascii_lowercase().find("/providers/") {
+        Some(i) => id[..i].to_string(),
+        None => return None,
+    };
+    let mut parts = head.split('/');
     while let Some(p) = parts.next() {
-        if p.eq_ignore_ascii_case("subscriptions") {
+        if p.eq_ignore_ascii_case(key) {
             return parts
                 .next()
-                .filter(|s| !s.is_empty())
+                .filter(|s| !s.is_empty() && !s.starts_with('{'))
                 .map(str::to_ascii_lowercase);
         }
     }
     None
+}
+
+/// Whether a reference's subscription and resource group (see [`subscription_of`]) can name
+/// the resource of `m`: each part agrees, or one side does not say.
+pub fn same_scope(m: &Meta, reference: &str) -> bool {
+    let agree = |a: &Option<String>, b: Option<String>| match (a, b) {
+        (Some(a), Some(b)) => *a == b,
+        _ => true,
+    };
+    agree(&m.subscription, subscription_of(reference))
+        && agree(&m.resource_group, resource_group_of(reference))
 }
 
 /// What every resource carries.
@@ -53,6 +78,9 @@ pub struct Meta {
     pub location: Option<String>,
     /// Subscription, when the id names one.
     pub subscription: Option<String>,
+    /// Resource group, when the id names one: resources of one type and name in two
+    /// resource groups are two resources.
+    pub resource_group: Option<String>,
     /// The file it came from.
     pub origin: String,
 }
@@ -554,7 +582,10 @@ impl Network {
         let mut other_groups = Vec::new();
         let mut unknown: Option<String> = None;
         for pe in &self.private_endpoints {
-            let aims = pe.targets.iter().any(|t| target.keys.contains(&key_of(t)))
+            let aims = pe
+                .targets
+                .iter()
+                .any(|t| (target.keys.contains(&key_of(t)) && same_scope(target, t)))
                 || connections
                     .iter()
                     .any(|c| pe.meta.keys.contains(&key_of(c)));
@@ -626,7 +657,7 @@ impl Network {
         let metas = self.metas(kind);
         metas
             .iter()
-            .position(|m| m.keys.contains(&key))
+            .position(|m| m.keys.contains(&key) && same_scope(m, reference))
             .or_else(|| {
                 // A bare name matches when exactly one resource of the kind has it.
                 if key.contains('/') {

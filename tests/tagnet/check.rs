@@ -1390,3 +1390,53 @@ fn a_parameters_file_in_the_folder_is_used_and_checked() {
         f[0].message
     );
 }
+
+/// Resources of one type and name in two resource groups are two resources: each subnet
+/// finds its own network, neither is a duplicate, and an overlap between them is seen.
+#[test]
+fn same_names_in_two_resource_groups_are_two_resources() {
+    let vnet = |rg: &str, space: &str, subnet: &str| {
+        let id = format!(
+            "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/{rg}/providers/Microsoft.Network/virtualNetworks/vnet"
+        );
+        serde_json::json!({
+            "id": id, "name": "vnet", "type": "Microsoft.Network/virtualNetworks",
+            "location": "eastus2", "resourceGroup": rg,
+            "addressSpace": {"addressPrefixes": [space]},
+            "subnets": [{"id": format!("{id}/subnets/default"), "name": "default",
+                "addressPrefix": subnet, "resourceGroup": rg,
+                "type": "Microsoft.Network/virtualNetworks/subnets"}],
+            "virtualNetworkPeerings": [],
+        })
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.json"),
+        vnet("rg-a", "10.1.0.0/16", "10.1.0.0/24").to_string(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("b.json"),
+        vnet("rg-b", "10.2.0.0/16", "10.2.0.0/24").to_string(),
+    )
+    .unwrap();
+    let net = load(&[dir.path().to_path_buf()], None).unwrap();
+    assert_eq!(net.vnets.len(), 2);
+    assert_eq!(net.subnets.len(), 2);
+    for (s, sub) in net.subnets.iter().enumerate() {
+        let v = net.vnet_of(s).unwrap();
+        assert!(net.vnets[v].spaces[0].contains(&sub.prefixes[0]), "{sub:?}");
+    }
+    assert!(run(&[dir.path().to_path_buf()]).is_empty());
+    // The same network exported twice is still one.
+    std::fs::write(
+        dir.path().join("b-again.json"),
+        vnet("rg-b", "10.2.0.0/16", "10.2.0.0/24").to_string(),
+    )
+    .unwrap();
+    let f = run(&[dir.path().to_path_buf()]);
+    assert!(
+        !f.is_empty() && f.iter().all(|f| f.code == "duplicate-resource"),
+        "{f:?}"
+    );
+}

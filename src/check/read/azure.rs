@@ -248,6 +248,7 @@ fn meta(v: &Value, kind: &str, name_path: &str, origin: &str) -> Meta {
         keys,
         location: text(v.get("location")).map(|l| l.to_ascii_lowercase().replace(' ', "")),
         subscription: subscription_of(&id),
+        resource_group: resource_group_of(&id),
         origin: origin.to_string(),
     }
 }
@@ -667,11 +668,19 @@ fn map_subnet(net: &mut Network, v: &Value, origin: &str, vnet_name: &str, vnet:
             ),
         ));
     }
-    let vnet_ref = vnet
-        .keys
-        .first()
-        .cloned()
-        .unwrap_or_else(|| key_from("Microsoft.Network/virtualNetworks", vnet_name));
+    // The network by its full id when known (two networks of one name in two resource
+    // groups are two networks), else by its key.
+    let lower = m.id.to_ascii_lowercase();
+    let vnet_ref = if vnet.id.to_ascii_lowercase().contains("/providers/") {
+        vnet.id.clone()
+    } else if lower.contains("/providers/") && lower.contains("/subnets/") {
+        m.id[..lower.rfind("/subnets/").unwrap_or(m.id.len())].to_string()
+    } else {
+        vnet.keys
+            .first()
+            .cloned()
+            .unwrap_or_else(|| key_from("Microsoft.Network/virtualNetworks", vnet_name))
+    };
     net.subnets.push(Subnet {
         vnet: vnet_ref,
         prefixes,

@@ -322,14 +322,22 @@ fn dedupe<T>(
     meta: impl Fn(&T) -> &super::model::Meta,
     problems: &mut Vec<Finding>,
 ) {
-    let mut seen: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    // By key, with the metas read so far: one of the same key and a compatible scope (both
+    // in one resource group, or one not saying) is the same resource.
+    let mut seen: std::collections::BTreeMap<String, Vec<super::model::Meta>> =
+        std::collections::BTreeMap::new();
     let mut keep = vec![true; list.len()];
     for i in (0..list.len()).rev() {
         let m = meta(&list[i]);
         let Some(key) = m.keys.first().cloned() else {
             continue;
         };
-        match seen.get(&key) {
+        let later = seen.get(&key).and_then(|l| {
+            l.iter()
+                .find(|x| super::model::same_scope(x, &m.id) && super::model::same_scope(m, &x.id))
+                .map(|x| x.origin.clone())
+        });
+        match later {
             Some(later) => {
                 keep[i] = false;
                 if *later != m.origin {
@@ -344,7 +352,7 @@ fn dedupe<T>(
                 }
             }
             None => {
-                seen.insert(key, m.origin.clone());
+                seen.entry(key).or_default().push(m.clone());
             }
         }
     }
