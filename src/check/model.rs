@@ -585,7 +585,7 @@ impl Network {
             let aims = pe
                 .targets
                 .iter()
-                .any(|t| (target.keys.contains(&key_of(t)) && same_scope(target, t)))
+                .any(|t| target.keys.contains(&key_of(t)) && same_scope(target, t))
                 || connections
                     .iter()
                     .any(|c| pe.meta.keys.contains(&key_of(c)));

@@ -1054,6 +1054,11 @@ fn terraform_data_sources_are_the_existing_network() {
         .as_array_mut()
         .unwrap()
         .extend(moved);
+    // Read at plan time, they have no change of their own.
+    doc["resource_changes"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|r| !is_net(r));
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("plan.json");
     std::fs::write(&p, doc.to_string()).unwrap();
@@ -1438,5 +1443,51 @@ fn same_names_in_two_resource_groups_are_two_resources() {
     assert!(
         !f.is_empty() && f.iter().all(|f| f.code == "duplicate-resource"),
         "{f:?}"
+    );
+}
+
+/// A plan whose `resource_changes` and `planned_values` disagree (edited, or assembled from
+/// two plans) is named resource by resource; a consistent plan gives no such finding.
+#[test]
+fn a_plan_that_contradicts_itself_is_named() {
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture("tf-for-each.json")).unwrap()).unwrap();
+    let contradictions = |doc: &serde_json::Value| {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("plan.json");
+        std::fs::write(&p, doc.to_string()).unwrap();
+        run(&[p])
+            .into_iter()
+            .filter(|f| f.message.contains("contradicts itself"))
+            .map(|f| (f.resource, f.message))
+            .collect::<Vec<_>>()
+    };
+    assert!(contradictions(&doc).is_empty());
+    // A subnet's prefix changed in resource_changes only; the VNet dropped from
+    // planned_values only.
+    let rc = doc["resource_changes"].as_array_mut().unwrap();
+    let s = rc
+        .iter_mut()
+        .find(|c| c["type"] == "azurerm_subnet")
+        .unwrap();
+    let subnet = s["address"].as_str().unwrap().to_string();
+    s["change"]["after"]["address_prefixes"] = serde_json::json!(["10.99.0.0/24"]);
+    let planned = doc["planned_values"]["root_module"]["resources"]
+        .as_array_mut()
+        .unwrap();
+    let v = planned
+        .iter()
+        .position(|r| r["type"] == "azurerm_virtual_network")
+        .unwrap();
+    let vnet = planned.remove(v)["address"].as_str().unwrap().to_string();
+    let got = contradictions(&doc);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(
+        got.iter()
+            .any(|(r, m)| *r == subnet && m.contains("`address_prefixes`"))
+    );
+    assert!(
+        got.iter()
+            .any(|(r, m)| *r == vnet && m.contains("does not hold it"))
     );
 }

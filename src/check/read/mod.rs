@@ -151,6 +151,16 @@ pub fn from_documents(
         }
         let resources: Vec<Value> = if terraform::is_plan(&doc) {
             let (res, unresolved) = terraform::resources(&doc);
+            for (address, what) in terraform::inconsistencies(&doc) {
+                net.problems.push(
+                    Finding::new(
+                        crate::findings::Code::BadValue,
+                        &address,
+                        format!("{origin}: the plan contradicts itself: {what}"),
+                    )
+                    .fix("check the file `terraform show -json PLAN` writes, unedited"),
+                );
+            }
             for (address, attr, refs) in unresolved {
                 net.problems.push(Finding::new(
                     crate::findings::Code::CannotEvaluate,

@@ -39,6 +39,92 @@ const DATA_KINDS: [&str; 9] = [
     "azurerm_private_endpoint_connection",
 ];
 
+/// Where a plan contradicts itself, as (resource address, what): `resource_changes` says what
+/// apply does to each managed resource and `planned_values` what exists after it, with the
+/// same known values (`change.after`). A resource one lists and the other lacks, or whose
+/// values differ, means the file was edited or assembled from two plans; tagnet reads
+/// `planned_values` and names each difference.
+pub fn inconsistencies(doc: &Value) -> Vec<(String, String)> {
+    let Some(changes) = doc.get("resource_changes").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    let Some(root) = doc.pointer("/planned_values/root_module") else {
+        return Vec::new();
+    };
+    let mut planned = Vec::new();
+    collect_mode(root, false, &mut planned);
+    let mut out = Vec::new();
+    let mut changed = BTreeSet::new();
+    for c in changes {
+        if c.get("mode").and_then(Value::as_str) == Some("data") {
+            continue;
+        }
+        let Some(address) = c.get("address").and_then(Value::as_str) else {
+            continue;
+        };
+        changed.insert(address.to_string());
+        let actions = strs(c.pointer("/change/actions"));
+        let deleted = actions == ["delete"] || actions == ["forget"];
+        let found = planned.iter().find(|p| p.0 == address);
+        match (found, deleted) {
+            (None, false) => out.push((
+                address.to_string(),
+                format!(
+                    "resource_changes plans `{}` for it, but planned_values does not hold it",
+                    actions.join(", ")
+                ),
+            )),
+            (Some(_), true) => out.push((
+                address.to_string(),
+                "resource_changes deletes it, but planned_values still holds it".to_string(),
+            )),
+            (Some((_, _, values)), false) => {
+                if let (Some(after), Some(values)) = (
+                    c.pointer("/change/after").and_then(Value::as_object),
+                    values.as_object(),
+                ) {
+                    let differs = after
+                        .iter()
+                        .find(|(k, v)| values.get(*k).is_some_and(|w| !agree(v, w)));
+                    if let Some((k, _)) = differs {
+                        out.push((
+                            address.to_string(),
+                            format!(
+                                "its `{k}` in resource_changes (change.after) differs from planned_values; planned_values is read"
+                            ),
+                        ));
+                    }
+                }
+            }
+            (None, true) => {}
+        }
+    }
+    for (address, _, _) in &planned {
+        if !changed.contains(address) {
+            out.push((
+                address.clone(),
+                "planned_values holds it, but resource_changes does not list it".to_string(),
+            ));
+        }
+    }
+    out
+}
+
+/// Whether two values agree where both are known: null (unknown, or not set) agrees with
+/// anything, objects key by key, lists item by item.
+fn agree(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Null, _) | (_, Value::Null) => true,
+        (Value::Object(x), Value::Object(y)) => {
+            x.iter().all(|(k, v)| y.get(k).is_none_or(|w| agree(v, w)))
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| agree(v, w))
+        }
+        _ => a == b,
+    }
+}
+
 fn collect_planned(m: &Value, out: &mut Vec<(String, String, Value)>) {
     collect_mode(m, false, out);
 }

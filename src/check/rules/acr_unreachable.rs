@@ -23,8 +23,8 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
         }
         let targeted = net.private_endpoints.iter().any(|pe| {
             pe.targets.iter().any(|t| {
-                (reg.meta.keys.contains(&crate::check::model::key_of(t))
-                    && crate::check::model::same_scope(&reg.meta, t))
+                reg.meta.keys.contains(&crate::check::model::key_of(t))
+                    && crate::check::model::same_scope(&reg.meta, t)
             })
         });
         if targeted {
