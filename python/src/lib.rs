@@ -348,6 +348,16 @@ impl Index {
         }
         // The scope as every use case reads it: one NSG a side, `VirtualNetwork` from `vnet`.
         let scope = nsg_scope(Some(nsg_json), nic_nsg_json, &vnet, &Default::default())?;
+        // What reading the NSGs found, as Python warnings (the CLI writes them to stderr).
+        for w in scope.warnings() {
+            let text = std::ffi::CString::new(format!("tagnet: {w}")).map_err(err)?;
+            PyErr::warn(
+                py,
+                &py.get_type::<pyo3::exceptions::PyUserWarning>(),
+                &text,
+                1,
+            )?;
+        }
         let resolved = scope.resolve(&self.snap).map_err(tagnet_err)?;
         let subnet = resolved.subnet.as_ref().map(tagnet::nsg::compile);
         let nic = resolved.nic.as_ref().map(tagnet::nsg::compile);

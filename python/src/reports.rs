@@ -65,6 +65,7 @@ impl Index {
         json_text(&tagnet::ops::Records {
             snapshot: &self.info,
             records: &findings,
+            warnings: &tagnet::ops::nsg::nsg_warnings(&nsgs),
         })
     }
 
@@ -325,6 +326,7 @@ impl Index {
         json_text(&tagnet::ops::Records {
             snapshot: &self.info,
             records: &tagnet::ops::catalog::regions(&self.snap),
+            warnings: &[],
         })
     }
 
@@ -438,6 +440,7 @@ impl Index {
         json_text(&tagnet::ops::Records {
             snapshot: &self.info,
             records: &recs,
+            warnings: &[],
         })
     }
 
@@ -484,6 +487,7 @@ impl Index {
         json_text(&tagnet::ops::Records {
             snapshot: &self.info,
             records: &answers,
+            warnings: &[],
         })
     }
 }

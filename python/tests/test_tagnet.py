@@ -227,3 +227,27 @@ def test_flow_logs_verified_as_the_cli_does(index, flow_dir, nsg_file):
         assert sum(want.values()) > 100
         assert {k[0] for k in want} == {"flow-verdict-drift"}
         assert got == want
+
+
+def test_nsg_reading_warnings_reach_python(index):
+    """An NSG Azure would refuse (one rule name twice) is answered, with the warning the CLI
+    prints: in the JSON reports and as a Python warning from the columnar verify."""
+    import copy
+    import warnings as _warnings
+
+    twice = copy.deepcopy(NSG)
+    again = copy.deepcopy(twice["securityRules"][0])
+    again["properties"]["priority"] = 300
+    twice["securityRules"].append(again)
+    text = json.dumps(twice)
+    assert "warnings" not in index.nsg_analyze(json.dumps(NSG), vnet=["10.0.0.0/16"])
+    got = index.nsg_analyze(text, vnet=["10.0.0.0/16"])
+    assert any("AllowBatch" in w for w in got["warnings"]), got
+    flows = pa.Table.from_pylist([{
+        "direction": "inbound", "protocol": "Tcp", "local_ip": "10.0.0.4", "local_port": 29876,
+        "remote_ip": "10.0.1.4", "remote_port": 40000}])
+    with _warnings.catch_warnings(record=True) as caught:
+        _warnings.simplefilter("always")
+        out = index.nsg_verify(text, flows, vnet=["10.0.0.0/16"]).to_pylist()
+    assert out[0]["access"] == "Allow"
+    assert any("AllowBatch" in str(w.message) for w in caught), [str(w.message) for w in caught]

@@ -19,17 +19,8 @@ fn warn_limits(nsgs: &[Nsg], quiet: bool) {
     if quiet {
         return;
     }
-    for n in nsgs {
-        for w in &n.warnings {
-            eprintln!("tagnet: warning: {w}");
-        }
-        let user = n.rules.iter().filter(|r| !r.default).count();
-        if user > 1000 {
-            eprintln!(
-                "tagnet: warning: NSG `{}` has {user} rules, more than Azure's 1,000: tagnet evaluates it, Azure would refuse it",
-                n.name
-            );
-        }
+    for w in tagnet::ops::nsg::nsg_warnings(nsgs) {
+        eprintln!("tagnet: warning: {w}");
     }
 }
 

@@ -62,6 +62,9 @@ pub struct Records<'a, T> {
     pub snapshot: &'a SnapshotInfo,
     /// The records.
     pub records: &'a [T],
+    /// What reading the inputs found (an NSG Azure would refuse, …); left out when none.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub warnings: &'a [String],
 }
 
 /// A JSON number when it fits in 64 bits, else a decimal string (JSON readers lose precision

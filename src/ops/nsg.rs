@@ -34,7 +34,30 @@ pub struct Resolved {
     pub nic: Option<ResolvedNsg>,
 }
 
+/// What reading the NSGs found Azure would refuse or treat otherwise (duplicate rule names,
+/// singular and plural fields both set, host bits, more rules than Azure's 1,000): each front
+/// end shows them beside its answer.
+pub fn nsg_warnings<'a>(nsgs: impl IntoIterator<Item = &'a Nsg>) -> Vec<String> {
+    let mut out = Vec::new();
+    for n in nsgs {
+        out.extend(n.warnings.iter().cloned());
+        let user = n.rules.iter().filter(|r| !r.default).count();
+        if user > 1000 {
+            out.push(format!(
+                "NSG `{}` has {user} rules, more than Azure's 1,000: tagnet evaluates it, Azure would refuse it",
+                n.name
+            ));
+        }
+    }
+    out
+}
+
 impl Scope {
+    /// [`nsg_warnings`] of the scope's NSGs.
+    pub fn warnings(&self) -> Vec<String> {
+        nsg_warnings(self.nsg.iter().chain(self.nic_nsg.iter()))
+    }
+
     /// Resolves both NSGs (service tags, `VirtualNetwork`, ASGs); at least one is needed.
     pub fn resolve(&self, snap: &Snapshot) -> Result<Resolved> {
         if self.nsg.is_none() && self.nic_nsg.is_none() {
@@ -258,6 +281,9 @@ pub struct ReachReport {
     pub tags: Vec<ReachTag>,
     /// The snapshot.
     pub snapshot: SnapshotInfo,
+    /// What reading the NSGs found (see [`nsg_warnings`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// The remote addresses the scope lets reach the local address (or be reached by it).
@@ -330,6 +356,7 @@ pub fn reach(
             .map(|(tag, coverage)| ReachTag { tag, coverage })
             .collect(),
         snapshot: info.clone(),
+        warnings: scope.warnings(),
     })
 }
 
@@ -390,6 +417,9 @@ pub struct RequireReport {
     /// What the check assumed.
     #[serde(skip)]
     pub notes: Vec<String>,
+    /// What reading the NSGs found (see [`nsg_warnings`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl RequireReport {
@@ -452,6 +482,7 @@ pub fn require(
         requirements,
         snapshot: info.clone(),
         notes,
+        warnings: scope.warnings(),
     })
 }
 

@@ -436,7 +436,7 @@ mod tests {
             let mut got = Vec::new();
             records(&mut got, Format::Json, snapshot, &["NAME"], &recs, |r| vec![r.name.clone()]).unwrap();
             let mut want = match snapshot {
-                Some(snapshot) => serde_json::to_vec_pretty(&crate::ops::Records { snapshot, records: &recs }).unwrap(),
+                Some(snapshot) => serde_json::to_vec_pretty(&crate::ops::Records { snapshot, records: &recs, warnings: &[] }).unwrap(),
                 None => serde_json::to_vec_pretty(&recs).unwrap(),
             };
             want.push(b'\n');

@@ -22,6 +22,7 @@ pub(super) async fn tags(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> 
     Ok(axum::Json(crate::ops::Records {
         snapshot: &l.info,
         records: &recs,
+        warnings: &[],
     })
     .into_response())
 }
@@ -68,6 +69,7 @@ pub(super) async fn regions(State(app): State<Arc<App>>, RawQuery(q): RawQuery) 
     Ok(axum::Json(crate::ops::Records {
         snapshot: &l.info,
         records: &recs,
+        warnings: &[],
     })
     .into_response())
 }

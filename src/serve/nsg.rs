@@ -104,12 +104,14 @@ pub(super) async fn nsg_verify(State(app): State<Arc<App>>, body: Bytes) -> ApiR
                     .map_err(|e| ApiError::unprocessable(format!("flows[{i}]: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        crate::ops::nsg::verify(&l2.snap, &scope, &flows).map_err(body_error)
+        let records = crate::ops::nsg::verify(&l2.snap, &scope, &flows).map_err(body_error)?;
+        Ok((records, scope.warnings()))
     })
     .await?;
     Ok(axum::Json(crate::ops::Records {
         snapshot: &l.info,
-        records: &out,
+        records: &out.0,
+        warnings: &out.1,
     })
     .into_response())
 }
@@ -186,12 +188,16 @@ pub(super) async fn nsg_analyze(State(app): State<Arc<App>>, body: Bytes) -> Api
                 "give `nsg` (or `nic_nsg`): the NSG to analyse",
             ));
         }
-        Ok(crate::ops::nsg::analyze(&l2.snap, &scope, &nsgs, &levels))
+        Ok((
+            crate::ops::nsg::analyze(&l2.snap, &scope, &nsgs, &levels),
+            crate::ops::nsg::nsg_warnings(&nsgs),
+        ))
     })
     .await?;
     Ok(axum::Json(crate::ops::Records {
         snapshot: &l.info,
-        records: &out,
+        records: &out.0,
+        warnings: &out.1,
     })
     .into_response())
 }

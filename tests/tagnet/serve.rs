@@ -323,8 +323,47 @@ fn nsg_endpoints() {
         "direction",
         "protocol",
         "port",
+        "warnings",
     ] {
         assert_eq!(cli[k], v[k], "{k}");
+    }
+    assert!(v.get("warnings").is_none(), "{v}");
+    // An NSG Azure would refuse (one rule name twice): the answer carries the warning the
+    // CLI prints, in every endpoint.
+    let mut twice = nsg.clone();
+    let rule = twice["securityRules"][0].clone();
+    let mut again = rule.clone();
+    again["priority"] = 200.into();
+    twice["securityRules"] = serde_json::json!([rule, again]);
+    for (path, extra) in [
+        (
+            "/v1/nsg/reach",
+            serde_json::json!({"direction": "inbound", "protocol": "tcp", "port": 443}),
+        ),
+        ("/v1/nsg/verify", serde_json::json!({"flows": []})),
+        ("/v1/nsg/analyze", serde_json::json!({})),
+        ("/v1/nsg/require", serde_json::json!({"region": "eastus2"})),
+    ] {
+        let mut body = serde_json::json!({"nsg": twice, "vnet": ["10.0.0.0/16"]});
+        for (k, x) in extra.as_object().unwrap() {
+            body[k] = x.clone();
+        }
+        let v: Value = client()
+            .post(format!("{}{path}", s.base))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .unwrap()
+            .text()
+            .map(|t| json(&t))
+            .unwrap();
+        let w = v["warnings"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{path}: {v}"));
+        assert!(
+            w.iter().any(|w| w.as_str().unwrap().contains("DenyWeb")),
+            "{path}: {v}"
+        );
     }
 }
 
