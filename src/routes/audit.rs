@@ -25,7 +25,7 @@ use crate::findings::{Finding, Severity};
 use crate::index::interval::{NONE, laminar_sweep};
 use crate::prefixset::{PrefixSet, Ranges, nets_from_bits, prefix_range};
 use crate::snapshot::{Snapshot, TagId};
-use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use ipnet::{IpNet, Ipv4Net};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -162,87 +162,14 @@ impl Run<'_> {
         }
     }
 
-    /// The table's routes as candidates, each with the addresses it carries.
-    fn table_candidates(&mut self) {
-        let (snap, routes) = (self.snap, &self.table.routes);
-        for (i, r) in routes.iter().enumerate() {
-            let source_rank = match r.source {
-                RouteSource::User => 0,
-                RouteSource::Bgp => 6,
-                RouteSource::Default => 11,
-            };
-            if let Ok(net) = r.address_prefix.parse::<IpNet>() {
-                self.cands
-                    .push((net.trunc(), source_rank, Origin::Route(i)));
-                self.carried[i] = Some(PrefixSet::from_prefixes([net.trunc()]));
-                continue;
-            }
-            let Ok(id) = snap.tag_by_name(&r.address_prefix) else {
-                self.findings.push(AuditFinding {
-                    finding: Finding::new(crate::findings::Code::UnknownTagRoute,
-                        &r.name,
-                        format!(
-                            "route `{}` uses the service tag `{}`, which this snapshot ({} changeNumber {}) does not hold; it is audited as carrying no address",
-                            r.name,
-                            r.address_prefix,
-                            snap.cloud(),
-                            snap.change_number()
-                        ),
-                    ),
-                    next_hop: r.next_hop.to_string(),
-                    prefixes: Vec::new(),
-                });
-                continue;
-            };
-            let t = snap.tag(id);
-            let rank = match (
-                t.name_base().eq_ignore_ascii_case("AzureCloud"),
-                t.is_regional(),
-            ) {
-                (false, true) => 1,
-                (false, false) => 2,
-                (true, true) => 3,
-                (true, false) => 4,
-            };
-            let nets: Vec<IpNet> = t
-                .v4()
-                .iter()
-                .map(|&n| IpNet::V4(n))
-                .chain(t.v6().iter().map(|&n| IpNet::V6(n)))
-                .collect();
-            self.cands
-                .extend(nets.iter().map(|&n| (n, rank, Origin::TagRoute(i))));
-            self.carried[i] = Some(PrefixSet::from_prefixes(nets));
-        }
-    }
-
-    /// The system routes (or, for effective routes, none: they are listed) and the BGP default
-    /// route; then the winner per distinct prefix.
-    fn system_candidates(&mut self) {
-        let (table, opts) = (self.table, self.opts);
+    /// The candidates, from the one route selector `path` uses too ([`super::select`]), with
+    /// the addresses each table route carries; a tag the snapshot lacks is reported.
+    fn build_candidates(&mut self) {
+        let (snap, table, opts) = (self.snap, self.table, self.opts);
         let routes = &table.routes;
         let effective = table.kind == TableKind::EffectiveRoutes;
+        let mut bgp = Vec::new();
         if !effective {
-            for v in &opts.vnet {
-                self.cands
-                    .push((v.trunc(), 10, Origin::System(NextHop::VnetLocal)));
-            }
-            self.cands.push((
-                IpNet::V4(Ipv4Net::default()),
-                12,
-                Origin::System(NextHop::Internet),
-            ));
-            self.cands.push((
-                IpNet::V6(Ipv6Net::default()),
-                12,
-                Origin::System(NextHop::Internet),
-            ));
-            for p in super::PRIVATE_RANGES {
-                let net: IpNet = p.parse().expect("valid");
-                if !opts.vnet.iter().any(|v| v.contains(&net)) {
-                    self.cands.push((net, 11, Origin::System(NextHop::None)));
-                }
-            }
             let user_default = routes.iter().any(|r| {
                 r.address_prefix
                     .parse::<IpNet>()
@@ -252,7 +179,7 @@ impl Run<'_> {
                 Some(hop) if table.bgp_propagation_disabled == Some(true) => self.notes.push(format!(
                     "--default-route {hop} is ignored: the table disables BGP route propagation, so the subnet does not learn the advertised route"
                 )),
-                Some(hop) => self.cands.push((IpNet::V4(Ipv4Net::default()), 6, Origin::Bgp(hop))),
+                Some(hop) => bgp.push((IpNet::V4(Ipv4Net::default()), hop)),
                 None if !user_default && !opts.default_route_declared => self.findings.push(AuditFinding {
                     finding: Finding::new(crate::findings::Code::NoDefaultRoute,
                         "0.0.0.0/0",
@@ -268,10 +195,57 @@ impl Run<'_> {
                 "--default-route is ignored with effective routes: they already show what BGP advertises".into(),
             );
         }
-        // The winner per distinct prefix.
-        self.cands
-            .sort_by(|a, b| sort_key(&a.0).cmp(&sort_key(&b.0)).then(a.1.cmp(&b.1)));
-        self.cands.dedup_by(|later, first| later.0 == first.0);
+        let inputs = super::select::Inputs {
+            table: Some(table),
+            vnet: opts.vnet.clone(),
+            bgp,
+            ..Default::default()
+        };
+        let built = super::select::candidates(snap, &inputs);
+        for &i in &built.unknown_tags {
+            let r = &routes[i];
+            self.findings.push(AuditFinding {
+                finding: Finding::new(crate::findings::Code::UnknownTagRoute,
+                    &r.name,
+                    format!(
+                        "route `{}` uses the service tag `{}`, which this snapshot ({} changeNumber {}) does not hold; it is audited as carrying no address",
+                        r.name,
+                        r.address_prefix,
+                        snap.cloud(),
+                        snap.change_number()
+                    ),
+                ),
+                next_hop: r.next_hop.to_string(),
+                prefixes: Vec::new(),
+            });
+        }
+        for (i, r) in routes.iter().enumerate() {
+            if let Ok(net) = r.address_prefix.parse::<IpNet>() {
+                self.carried[i] = Some(PrefixSet::from_prefixes([net.trunc()]));
+            } else if let Ok(id) = snap.tag_by_name(&r.address_prefix) {
+                let t = snap.tag(id);
+                self.carried[i] = Some(PrefixSet::from_prefixes(
+                    t.v4()
+                        .iter()
+                        .map(|&n| IpNet::V4(n))
+                        .chain(t.v6().iter().map(|&n| IpNet::V6(n))),
+                ));
+            }
+        }
+        use super::select::Origin as O;
+        self.cands = built
+            .candidates
+            .into_iter()
+            .map(|c| {
+                let o = match c.origin {
+                    O::Route(i) => Origin::Route(i),
+                    O::TagRoute(i) => Origin::TagRoute(i),
+                    O::Bgp(_) => Origin::Bgp(c.hop),
+                    _ => Origin::System(c.hop),
+                };
+                (c.net, c.rank, o)
+            })
+            .collect();
     }
 
     /// The required ranges that do not leave through Internet, by the route that takes them.
@@ -830,8 +804,7 @@ pub fn audit(
         cands: Vec::new(),
         carried: vec![None; table.routes.len()],
     };
-    run.table_candidates();
-    run.system_candidates();
+    run.build_candidates();
     let mut nets: Vec<IpNet> = Vec::new();
     for &id in required {
         let t = snap.tag(id);
@@ -921,6 +894,4 @@ fn tags_holding(snap: &Snapshot, required: &[TagId], net: &IpNet) -> Vec<String>
     out
 }
 
-fn sort_key(n: &IpNet) -> (bool, u128, u8) {
-    (matches!(n, IpNet::V6(_)), prefix_range(n).0, n.prefix_len())
-}
+use super::select::sort_key;

@@ -9,6 +9,7 @@
 
 pub mod audit;
 pub mod deploy;
+pub mod select;
 pub mod table;
 
 use crate::budget::{BudgetError, budget_set};
@@ -117,6 +118,8 @@ pub enum PlatformHop {
     ServiceEndpoint,
     /// `ConnectedGroup` (Virtual Network Manager).
     ConnectedGroup,
+    /// `InterfaceEndpoint`: a private endpoint's host route.
+    InterfaceEndpoint,
     /// Any other type Azure reports.
     Other,
 }
@@ -135,6 +138,7 @@ impl NextHop {
                 PlatformHop::VnetGlobalPeering => "VNetGlobalPeering",
                 PlatformHop::ServiceEndpoint => "VirtualNetworkServiceEndpoint",
                 PlatformHop::ConnectedGroup => "ConnectedGroup",
+                PlatformHop::InterfaceEndpoint => "InterfaceEndpoint",
                 PlatformHop::Other => "Other",
             },
         }
@@ -153,6 +157,7 @@ impl NextHop {
             "vnetglobalpeering" => PlatformHop::VnetGlobalPeering,
             "virtualnetworkserviceendpoint" => PlatformHop::ServiceEndpoint,
             "connectedgroup" => PlatformHop::ConnectedGroup,
+            "interfaceendpoint" => PlatformHop::InterfaceEndpoint,
             "internet"
             | "virtualappliance"
             | "virtualnetworkgateway"

@@ -10,6 +10,7 @@ mod flows;
 mod fuzz_replay;
 mod nsg;
 mod parity;
+mod path;
 mod props;
 mod real;
 mod routes;

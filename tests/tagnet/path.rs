@@ -1,0 +1,364 @@
+//! `tagnet path` and the route selector under it: the fast selector agrees with the naive
+//! evaluator ([`tagnet::oracle::route`]) on random route tables over the built-in snapshot, and
+//! the documented exceptions hold.
+
+use ipnet::IpNet;
+use proptest::prelude::*;
+use std::net::IpAddr;
+use std::sync::OnceLock;
+use tagnet::routes::NextHop;
+use tagnet::routes::select::{
+    Choice, Inputs, PrivateEndpointRoute, Readings, Selector, ServiceEndpoint,
+};
+use tagnet::routes::table::{RouteSource, RouteTable, TableKind, TableRoute};
+
+fn snap() -> &'static tagnet::Snapshot {
+    static S: OnceLock<tagnet::Snapshot> = OnceLock::new();
+    S.get_or_init(|| tagnet::load::builtin::load().unwrap())
+}
+
+const TAGS: [&str; 6] = [
+    "AzureMachineLearning",
+    "BatchNodeManagement.EastUS2",
+    "Storage.EastUS2",
+    "AzureCloud.eastus2",
+    "AzureCloud",
+    "NoSuchTag.EastUS2",
+];
+
+fn tag_nets(name: &str) -> Vec<IpNet> {
+    let s = snap();
+    let t = s.tag(s.tag_by_name(name).unwrap());
+    t.v4().iter().map(|&n| IpNet::V4(n)).collect()
+}
+
+fn hop(h: u8) -> NextHop {
+    match h % 5 {
+        0 => NextHop::Internet,
+        1 => NextHop::VirtualAppliance("10.0.100.4".parse().unwrap()),
+        2 => NextHop::VirtualNetworkGateway,
+        3 => NextHop::None,
+        _ => NextHop::VnetLocal,
+    }
+}
+
+/// A prefix near a few interesting places: the VNet, private ranges, a tag's first prefix,
+/// the default route.
+fn prefix(anchor: u8, bits: u32, len: u8) -> IpNet {
+    let base: u32 = match anchor % 6 {
+        0 => 0x0A00_0000, // 10.0.0.0
+        1 => 0xC0A8_0000, // 192.168.0.0
+        2 => 0x6440_0000, // 100.64.0.0
+        3 => u32::from(match tag_nets("AzureMachineLearning")[0] {
+            IpNet::V4(n) => n.network(),
+            _ => unreachable!(),
+        }),
+        4 => u32::from(match tag_nets("Storage.EastUS2")[0] {
+            IpNet::V4(n) => n.network(),
+            _ => unreachable!(),
+        }),
+        _ => 0,
+    };
+    let a = std::net::Ipv4Addr::from(base ^ (bits & 0xffff));
+    IpNet::V4(ipnet::Ipv4Net::new(a, len).unwrap()).trunc()
+}
+
+#[derive(Debug, Clone)]
+struct Case {
+    routes: Vec<(u8, u32, u8, u8, u8, u8)>, // (anchor, bits, len, hop, tag?, source)
+    effective: bool,
+    bgp_off: bool,
+    bgp: Vec<(u8, u32, u8, u8)>,
+    vnet_len: u8,
+    peer: bool,
+    se: bool,
+    pes: Vec<(u16, bool)>,
+    readings: (bool, bool),
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    let route = (0u8..6, any::<u32>(), 0u8..=32, any::<u8>(), 0u8..8, 0u8..4);
+    (
+        proptest::collection::vec(route, 0..12),
+        any::<bool>(),
+        any::<bool>(),
+        proptest::collection::vec((0u8..6, any::<u32>(), 0u8..=32, any::<u8>()), 0..3),
+        8u8..=24,
+        any::<bool>(),
+        any::<bool>(),
+        proptest::collection::vec((any::<u16>(), any::<bool>()), 0..3),
+        (any::<bool>(), any::<bool>()),
+    )
+        .prop_map(
+            |(routes, effective, bgp_off, bgp, vnet_len, peer, se, pes, readings)| Case {
+                routes,
+                effective,
+                bgp_off,
+                bgp,
+                vnet_len,
+                peer,
+                se,
+                pes,
+                readings,
+            },
+        )
+}
+
+fn build(c: &Case) -> (RouteTable, Inputs<'static>) {
+    let routes = c
+        .routes
+        .iter()
+        .enumerate()
+        .map(|(i, &(a, bits, len, h, tag, src))| TableRoute {
+            name: format!("r{i}"),
+            address_prefix: if (tag as usize) < TAGS.len() && tag % 2 == 1 {
+                TAGS[tag as usize].to_string()
+            } else {
+                prefix(a, bits, len).to_string()
+            },
+            next_hop: hop(h),
+            source: if c.effective {
+                match src {
+                    0 => RouteSource::Bgp,
+                    1 => RouteSource::Default,
+                    _ => RouteSource::User,
+                }
+            } else {
+                RouteSource::User
+            },
+        })
+        .collect();
+    let table = RouteTable {
+        routes,
+        kind: if c.effective {
+            TableKind::EffectiveRoutes
+        } else {
+            TableKind::RouteTable
+        },
+        bgp_propagation_disabled: Some(c.bgp_off),
+    };
+    let vnet = prefix(0, 0, c.vnet_len);
+    let inputs = Inputs {
+        table: None,
+        vnet: vec![vnet],
+        peerings: if c.peer {
+            vec![("hub".into(), prefix(0, 0x0100_0000 >> 8, 16))]
+        } else {
+            vec![]
+        },
+        service_endpoints: if c.se {
+            vec![ServiceEndpoint {
+                service: "Microsoft.Storage".into(),
+                prefixes: tag_nets("Storage.EastUS2"),
+            }]
+        } else {
+            vec![]
+        },
+        private_endpoints: c
+            .pes
+            .iter()
+            .enumerate()
+            .map(|(i, &(x, policies))| PrivateEndpointRoute {
+                name: format!("pe{i}"),
+                address: IpAddr::V4(std::net::Ipv4Addr::from(0x0A00_0000 | u32::from(x))),
+                policies,
+                space_len: c.vnet_len,
+            })
+            .collect(),
+        bgp: c
+            .bgp
+            .iter()
+            .map(|&(a, bits, len, h)| (prefix(a, bits, len), hop(h)))
+            .collect(),
+        readings: Readings {
+            udr_over_service_endpoint: c.readings.0,
+            none_routes_kept: c.readings.1,
+        },
+    };
+    (table, inputs)
+}
+
+/// Addresses at every candidate prefix's edges, the endpoints' addresses and the platform's.
+fn probes(sel: &Selector, inputs: &Inputs) -> Vec<IpAddr> {
+    let mut out: Vec<IpAddr> = tagnet::routes::select::PLATFORM.to_vec();
+    // Every edge of a route the case wrote, and of a sample of the tag routes' prefixes (the
+    // naive evaluator scans every prefix for each probe).
+    let n = sel.candidates.len();
+    let stride = (n / 120).max(1);
+    for (k, c) in sel.candidates.iter().enumerate() {
+        let tagged = matches!(
+            c.origin,
+            tagnet::routes::select::Origin::TagRoute(_)
+                | tagnet::routes::select::Origin::ServiceEndpoint(_)
+        );
+        if tagged && k % stride != 0 {
+            continue;
+        }
+        if let IpNet::V4(n) = c.net {
+            let (a, b) = (u32::from(n.network()), u32::from(n.broadcast()));
+            for x in [a, b, a.wrapping_sub(1), b.wrapping_add(1), a / 2 + b / 2] {
+                out.push(IpAddr::V4(x.into()));
+            }
+        }
+    }
+    out.extend(inputs.private_endpoints.iter().map(|p| p.address));
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    #[test]
+    fn the_selector_agrees_with_the_naive_evaluator(c in case()) {
+        let (table, mut inputs) = build(&c);
+        inputs.table = Some(&table);
+        let sel = Selector::new(snap(), &inputs);
+        for ip in probes(&sel, &inputs) {
+            let fast = match sel.lookup(ip) {
+                Choice::Route(r) => Some((r.net, r.hop, r.origin)),
+                Choice::Platform | Choice::NoRoute => None,
+            };
+            let slow = tagnet::oracle::route(snap(), &inputs, ip);
+            prop_assert_eq!(fast, slow, "{}", ip);
+        }
+    }
+}
+
+fn table(routes: &[(&str, NextHop)], bgp_off: bool) -> RouteTable {
+    RouteTable {
+        routes: routes
+            .iter()
+            .enumerate()
+            .map(|(i, (p, h))| TableRoute {
+                name: format!("r{i}"),
+                address_prefix: p.to_string(),
+                next_hop: *h,
+                source: RouteSource::User,
+            })
+            .collect(),
+        kind: TableKind::RouteTable,
+        bgp_propagation_disabled: Some(bgp_off),
+    }
+}
+
+fn choose(inputs: &Inputs, ip: &str) -> (String, String) {
+    let sel = Selector::new(snap(), inputs);
+    match sel.lookup(ip.parse().unwrap()) {
+        Choice::Route(r) => (r.net.to_string(), r.hop.kind().to_string()),
+        Choice::Platform => ("platform".into(), String::new()),
+        Choice::NoRoute => ("none".into(), String::new()),
+    }
+}
+
+/// Each documented exception, on its own.
+#[test]
+fn the_documented_exceptions_hold() {
+    let fw = NextHop::VirtualAppliance("10.0.100.4".parse().unwrap());
+    let t = table(&[("0.0.0.0/0", fw), ("10.0.0.0/24", NextHop::None)], false);
+    let vnet: IpNet = "10.0.0.0/16".parse().unwrap();
+    let aml = tag_nets("AzureMachineLearning")[0];
+    let aml_ip = match aml {
+        IpNet::V4(n) => n.network().to_string(),
+        _ => unreachable!(),
+    };
+    let mut i = Inputs {
+        table: Some(&t),
+        vnet: vec![vnet],
+        ..Default::default()
+    };
+    // Longest prefix: a UDR inside the VNet wins over the VNet route.
+    assert_eq!(choose(&i, "10.0.0.9").1, "None");
+    assert_eq!(choose(&i, "10.0.1.9").1, "VnetLocal");
+    // Forced tunneling: the Internet goes to the firewall; the platform does not.
+    assert_eq!(choose(&i, &aml_ip).1, "VirtualAppliance");
+    assert_eq!(choose(&i, "168.63.129.16").0, "platform");
+    // Learn's example: after a 0.0.0.0/0 UDR, 192.168/16 follows it; 172.16/12 keeps None.
+    assert_eq!(choose(&i, "192.168.1.1").1, "VirtualAppliance");
+    assert_eq!(choose(&i, "172.16.1.1").1, "None");
+    i.readings.none_routes_kept = true;
+    assert_eq!(choose(&i, "192.168.1.1").1, "None");
+    i.readings.none_routes_kept = false;
+    // A BGP route inside the VNet loses to the VNet's system route; outside it wins over
+    // the system default, and loses to a UDR of the same prefix.
+    i.bgp = vec![
+        (
+            "10.0.5.0/24".parse().unwrap(),
+            NextHop::VirtualNetworkGateway,
+        ),
+        (
+            "203.0.113.0/24".parse().unwrap(),
+            NextHop::VirtualNetworkGateway,
+        ),
+    ];
+    assert_eq!(choose(&i, "10.0.5.1").1, "VnetLocal");
+    assert_eq!(choose(&i, "203.0.113.7").1, "VirtualNetworkGateway");
+    let off = table(&[("0.0.0.0/0", fw)], true);
+    let j = Inputs {
+        table: Some(&off),
+        ..i.clone()
+    };
+    assert_eq!(choose(&j, "203.0.113.7").1, "VirtualAppliance");
+    // A service endpoint's route is not overridden by a route table (Learn); under the
+    // other reading a UDR of the same prefix wins.
+    let st = tag_nets("Storage.EastUS2")[0];
+    let st_ip = match st {
+        IpNet::V4(n) => n.network().to_string(),
+        _ => unreachable!(),
+    };
+    let same = table(&[("0.0.0.0/0", fw), (&st.to_string(), fw)], false);
+    let mut k = Inputs {
+        table: Some(&same),
+        vnet: vec![vnet],
+        service_endpoints: vec![ServiceEndpoint {
+            service: "Microsoft.Storage".into(),
+            prefixes: tag_nets("Storage.EastUS2"),
+        }],
+        ..Default::default()
+    };
+    assert_eq!(choose(&k, &st_ip).1, "VirtualNetworkServiceEndpoint");
+    k.readings.udr_over_service_endpoint = true;
+    assert_eq!(choose(&k, &st_ip).1, "VirtualAppliance");
+    // A private endpoint's /32 yields only to a UDR as specific as its VNet's space, with
+    // network policies on; never to 0.0.0.0/0.
+    let pe = |policies| PrivateEndpointRoute {
+        name: "pe".into(),
+        address: "10.0.2.5".parse().unwrap(),
+        policies,
+        space_len: 16,
+    };
+    let t16 = table(&[("0.0.0.0/0", fw), ("10.0.0.0/16", fw)], false);
+    let t8 = table(&[("0.0.0.0/0", fw), ("10.0.0.0/8", fw)], false);
+    for (t, policies, want) in [
+        (&t16, true, "VirtualAppliance"),
+        (&t16, false, "InterfaceEndpoint"),
+        (&t8, true, "InterfaceEndpoint"),
+        (&t, true, "InterfaceEndpoint"),
+    ] {
+        let p = Inputs {
+            table: Some(t),
+            vnet: vec![vnet],
+            private_endpoints: vec![pe(policies)],
+            ..Default::default()
+        };
+        assert_eq!(choose(&p, "10.0.2.5").1, want, "{policies} {:?}", t.routes);
+    }
+    // Tag routes: an explicit prefix beats a tag route of the same prefix; a regional tag
+    // beats AzureCloud.
+    let tags = table(
+        &[
+            ("AzureCloud", NextHop::None),
+            ("AzureMachineLearning", NextHop::Internet),
+        ],
+        false,
+    );
+    let q = Inputs {
+        table: Some(&tags),
+        vnet: vec![vnet],
+        ..Default::default()
+    };
+    let inside_both = tag_nets("AzureMachineLearning")
+        .into_iter()
+        .find(|n| tag_nets("AzureCloud").contains(n));
+    if let Some(IpNet::V4(n)) = inside_both {
+        assert_eq!(choose(&q, &n.network().to_string()).1, "Internet");
+    }
+}
