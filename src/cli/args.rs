@@ -476,9 +476,9 @@ pub struct CheckArgs {
     /// plans.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<std::path::PathBuf>,
-    /// An ARM parameters file for the templates' parameters (without it: the parameters file
-    /// among the inputs, when there is exactly one). A parameter the template does not declare
-    /// is reported, as Azure refuses the deployment.
+    /// An ARM parameters file for templates without one of their own (a template's own is the
+    /// `NAME.parameters*.json` beside it, or its folder's only parameters file). A parameter
+    /// the template does not declare is reported, as Azure refuses the deployment.
     #[arg(long, value_name = "FILE")]
     pub parameters: Option<std::path::PathBuf>,
     /// On-premises ranges AKS ranges must stay clear of (repeatable).

@@ -136,6 +136,9 @@ pub(super) fn asgs(args: &[String]) -> Result<BTreeMap<String, Vec<IpAddr>>> {
         let (name, ips) = a
             .split_once('=')
             .with_context(|| format!("--asg `{a}`: expected NAME=IP[,IP…]"))?;
+        if name.trim().is_empty() {
+            bail!("--asg `{a}`: no group name; give NAME=IP[,IP…]");
+        }
         if ips.split(',').all(|s| s.trim().is_empty()) {
             bail!("--asg `{a}`: no member addresses; give NAME=IP[,IP…]");
         }

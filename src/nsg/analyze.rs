@@ -226,16 +226,35 @@ fn resolve_rules(ctx: &Context, nsg: &Nsg, findings: &mut Vec<NsgFinding>) -> Ve
         let mut resolve = |a: &super::model::Address| match ctx.addresses(a, &r.name, &nsg.name) {
             Ok(s) => s,
             Err(e) => {
-                findings.push(NsgFinding {
-                    finding: Finding::new(
-                        if matches!(a, super::model::Address::Asgs(_)) {
-                            crate::findings::Code::NsgUnknownAsg
-                        } else {
-                            crate::findings::Code::NsgUnknownTag
-                        },
+                let finding = match a {
+                    super::model::Address::Asgs(names) => {
+                        let missing: Vec<&String> = names
+                            .iter()
+                            .filter(|n| !ctx.asgs.keys().any(|k| k.eq_ignore_ascii_case(n)))
+                            .collect();
+                        let first = missing.first().map_or("NAME", |n| n.as_str());
+                        Finding::new(
+                            crate::findings::Code::NsgUnknownAsg,
+                            format!("{}/{}", nsg.name, r.path()),
+                            format!(
+                                "NSG `{}` rule `{}` uses the application security group(s) {}, whose members were not given; the rule is analysed as matching nothing",
+                                nsg.name,
+                                r.name,
+                                missing.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                            ),
+                        )
+                        .fix(format!(
+                            "give the members: --asg {first}=IP[,IP…] (`asgs` over HTTP and in Python), or add the NICs that join the group to the inputs"
+                        ))
+                    }
+                    _ => Finding::new(
+                        crate::findings::Code::NsgUnknownTag,
                         format!("{}/{}", nsg.name, r.path()),
                         format!("{e}; the rule is analysed as matching nothing"),
                     ),
+                };
+                findings.push(NsgFinding {
+                    finding,
                     nsg: nsg.name.clone(),
                     rule: r.path(),
                     related: Vec::new(),

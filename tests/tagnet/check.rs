@@ -1381,10 +1381,24 @@ fn a_parameters_file_in_the_folder_is_used_and_checked() {
         "{}",
         f[0].message
     );
+    // Two files, neither named after the template: neither is guessed. Without `$schema`,
+    // a file of `{"value": …}` entries (or the bare object) is still a parameters file.
+    std::fs::remove_file(dir.path().join("azuredeploy.parameters.json")).unwrap();
     write(
         dir.path(),
         "prod.parameters.json",
-        &params("10.8.0.0/16", ""),
+        r#"{"parameters": {"space": {"value": "10.8.0.0/16"}}}"#,
+    );
+    let f = run(&[dir.path().to_path_buf()]);
+    assert_eq!(
+        f.iter().map(|f| f.code).collect::<Vec<_>>(),
+        vec!["subnet-outside-vnet"],
+        "{f:?}"
+    );
+    write(
+        dir.path(),
+        "dev.parameters.json",
+        r#"{"space": {"value": "10.9.0.0/16"}}"#,
     );
     let f = run(&[dir.path().to_path_buf()]);
     assert_eq!(f.len(), 1, "{f:?}");
@@ -1394,6 +1408,22 @@ fn a_parameters_file_in_the_folder_is_used_and_checked() {
         "{}",
         f[0].message
     );
+    // Two stacks, each folder with its template and parameters: each takes its own.
+    let two = tempfile::tempdir().unwrap();
+    for (stack, space) in [("a", "10.8.0.0/16"), ("b", "10.9.0.0/16")] {
+        let d = two.path().join(stack);
+        std::fs::create_dir(&d).unwrap();
+        let t = std::fs::read_to_string(dir.path().join("azuredeploy.json")).unwrap();
+        std::fs::write(
+            d.join("azuredeploy.json"),
+            t.replace("vnet-ml", &format!("vnet-{stack}")),
+        )
+        .unwrap();
+        write(&d, "azuredeploy.parameters.json", &params(space, ""));
+    }
+    let f = run(&[two.path().to_path_buf()]);
+    let got: Vec<(&str, &str)> = f.iter().map(|f| (f.code, f.resource.as_str())).collect();
+    assert_eq!(got, vec![("subnet-outside-vnet", "vnet-a/a")], "{f:?}");
 }
 
 /// Resources of one type and name in two resource groups are two resources: each subnet

@@ -62,6 +62,39 @@ fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// Whether a document is an ARM parameters file: its `$schema` says so, or it holds only a
+/// `parameters` object of `{"value": …}` (or Key Vault `{"reference": …}`) entries, or is such
+/// an object itself (`{"name": {"value": …}}`).
+fn is_parameters(doc: &Value) -> bool {
+    if let Some(s) = doc.get("$schema").and_then(Value::as_str) {
+        return s.contains("deploymentParameters");
+    }
+    let entries = |o: &Map<String, Value>| {
+        !o.is_empty()
+            && o.values().all(|v| {
+                v.as_object().is_some_and(|e| {
+                    (e.contains_key("value") || e.contains_key("reference"))
+                        && e.keys()
+                            .all(|k| matches!(k.as_str(), "value" | "reference" | "metadata"))
+                })
+            })
+    };
+    let Some(o) = doc.as_object() else {
+        return false;
+    };
+    if o.contains_key("resources") || o.contains_key("type") || o.contains_key("id") {
+        return false;
+    }
+    match o.get("parameters").and_then(Value::as_object) {
+        Some(p) => {
+            o.keys()
+                .all(|k| matches!(k.as_str(), "parameters" | "contentVersion" | "$schema"))
+                && (p.is_empty() || entries(p))
+        }
+        None => entries(o),
+    }
+}
+
 /// The values of an ARM parameters file: its `parameters` object (or the document itself
 /// when it is a bare object of values).
 pub fn parameters(bytes: &[u8], origin: &str) -> Result<Map<String, Value>> {
@@ -111,44 +144,86 @@ pub fn from_documents(
             crate::arm::parse_json(bytes).map_err(|e| Error::json(origin, &e, HINT))?;
         parsed.push((origin.clone(), azure::cli_shape(doc)));
     }
-    let is_parameters = |doc: &Value| {
-        doc.get("$schema")
-            .and_then(Value::as_str)
-            .is_some_and(|s| s.contains("deploymentParameters"))
-    };
-    // A parameters file among the documents is used when it is the only one and none was
-    // given (as `az deployment group create --parameters @FILE` would); several are named and
-    // none is guessed.
-    let templates = parsed.iter().filter(|(_, d)| arm::is_template(d)).count();
-    let found: Vec<&(String, Value)> = parsed.iter().filter(|(_, d)| is_parameters(d)).collect();
-    let mut given = given.clone();
-    let mut given_from = "the parameters file given".to_string();
-    if given.is_empty() && templates > 0 {
-        match found.as_slice() {
-            [] => {}
-            [(o, d)] => {
-                given = parameters(d.to_string().as_bytes(), o)?;
-                given_from = o.clone();
-            }
-            many => net.problems.push(
-                Finding::new(
-                    crate::findings::Code::CannotEvaluate,
-                    &many[0].0,
-                    format!(
-                        "{} parameters files are among the inputs ({}); none was used, so the templates' parameters take their defaults",
-                        many.len(),
-                        many.iter().map(|(o, _)| o.as_str()).collect::<Vec<_>>().join(", ")
-                    ),
-                )
-                .fix("give the one to deploy with: --parameters FILE"),
-            ),
+    // Parameters files among the documents, each paired with the templates of its folder.
+    let found: Vec<(String, Map<String, Value>)> = parsed
+        .iter()
+        .filter(|(_, d)| is_parameters(d))
+        .map(|(o, d)| Ok((o.clone(), parameters(d.to_string().as_bytes(), o)?)))
+        .collect::<Result<_>>()?;
+    // The values for one template, and where they came from: the parameters file of its
+    // folder (`NAME.parameters.json` beside `NAME.json`, or the folder's only one); else the
+    // one given (--parameters); else none. Several in the folder and none matching by name
+    // are named, and none is guessed.
+    let mut ambiguous_reported: Vec<String> = Vec::new();
+    let mut values_for = |template: &str,
+                          problems: &mut Vec<Finding>|
+     -> (Map<String, Value>, Option<String>) {
+        let dir = |o: &str| {
+            Path::new(o)
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default()
+        };
+        let here: Vec<&(String, Map<String, Value>)> = found
+            .iter()
+            .filter(|(o, _)| dir(o) == dir(template))
+            .collect();
+        let stem = Path::new(template)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let named = here.iter().filter(|(o, _)| {
+            Path::new(o)
+                .file_name()
+                .and_then(|s| s.to_str())
+                .is_some_and(|n| {
+                    n.to_ascii_lowercase()
+                        .starts_with(&format!("{stem}.parameters"))
+                })
+        });
+        let named: Vec<&&(String, Map<String, Value>)> = named.collect();
+        let pick = match (named.as_slice(), here.as_slice()) {
+            ([one], _) => Some(*one),
+            ([], [one]) => Some(one),
+            _ => None,
+        };
+        if let Some((o, m)) = pick {
+            return (m.clone(), Some(o.clone()));
         }
-    }
-    let given = &given;
+        if !given.is_empty() {
+            return (given.clone(), Some("the parameters file given".into()));
+        }
+        if here.len() > 1 {
+            let d = dir(template).display().to_string();
+            if !ambiguous_reported.contains(&d) {
+                ambiguous_reported.push(d);
+                problems.push(
+                    Finding::new(
+                        crate::findings::Code::CannotEvaluate,
+                        template,
+                        format!(
+                            "{} parameters files sit beside the template ({}) and none is named after it; none was used, so its parameters take their defaults",
+                            here.len(),
+                            here.iter().map(|(o, _)| o.as_str()).collect::<Vec<_>>().join(", ")
+                        ),
+                    )
+                    .fix("give the one to deploy with: --parameters FILE (or name it TEMPLATE.parameters.json)"),
+                );
+            }
+        }
+        (Map::new(), None)
+    };
     for (origin, doc) in parsed {
         if is_parameters(&doc) {
             continue;
         }
+        let (given, given_from) = if arm::is_template(&doc) {
+            values_for(&origin, &mut net.problems)
+        } else {
+            (Map::new(), None)
+        };
+        let given = &given;
         let resources: Vec<Value> = if terraform::is_plan(&doc) {
             let (res, unresolved) = terraform::resources(&doc);
             for (address, what) in terraform::inconsistencies(&doc) {
@@ -175,6 +250,7 @@ pub fn from_documents(
             // Azure refuses a deployment whose parameters file gives a parameter the template
             // does not declare.
             let declared = doc.get("parameters").and_then(Value::as_object);
+            let given_from = given_from.unwrap_or_default();
             for name in given.keys() {
                 if !declared.is_some_and(|d| d.keys().any(|k| k.eq_ignore_ascii_case(name))) {
                     net.problems.push(

@@ -863,6 +863,8 @@ impl Cx<'_> {
                     "keyVault": self.id(r, &["key_vault_id"]),
                     "containerRegistry": self.id(r, &["container_registry_id"]),
                     "imageBuildCompute": v.get("image_build_compute_name"),
+                    // azurerm writes `managed_network { isolation_mode = … }` as a one-item list.
+                    "managedNetwork": {"isolationMode": at(v, &["managed_network", "0", "isolation_mode"])},
                 }),
             ),
             "azurerm_machine_learning_compute_cluster"

@@ -18,6 +18,66 @@ pub(super) fn resource_group(id: &str) -> String {
     "<resource-group>".into()
 }
 
+/// The usable addresses of a subnet prefix (Azure keeps the first four and the last).
+fn usable_range(p: &IpNet) -> Option<(u128, u128)> {
+    let (start, end) = crate::prefixset::prefix_range(&p.trunc());
+    let first = start.checked_add(4)?;
+    let last = end.checked_sub(1)?;
+    (first <= last).then_some((first, last))
+}
+
+/// One address of each class of `usable` the NSG's rules tell apart (the starts of the pieces
+/// their address sets cut it into), IPv4.
+fn representatives(
+    nsg: &crate::nsg::eval::ResolvedNsg,
+    usable: (u128, u128),
+) -> Vec<std::net::IpAddr> {
+    let mut cuts = vec![usable.0];
+    for r in &nsg.rules {
+        for set in [&r.source, &r.destination] {
+            for &(a, b) in set.v4.ranges() {
+                for x in [a, b.saturating_add(1)] {
+                    if x > usable.0 && x <= usable.1 {
+                        cuts.push(x);
+                    }
+                }
+            }
+        }
+    }
+    cuts.sort_unstable();
+    cuts.dedup();
+    cuts.into_iter()
+        .map(|x| std::net::IpAddr::V4(std::net::Ipv4Addr::from(x as u32)))
+        .collect()
+}
+
+/// Whether verdict `a` is worse than `b`.
+fn worse(a: &Met, b: &Met) -> bool {
+    let rank = |m: &Met| match m {
+        Met::Met => 0,
+        Met::PartlyMet => 1,
+        Met::NotMet => 2,
+    };
+    rank(a) > rank(b)
+}
+
+/// The application security groups an NSG's rules name.
+fn asg_names(nsg: &crate::nsg::model::Nsg) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for r in &nsg.rules {
+        for a in [&r.source, &r.destination] {
+            if let crate::nsg::model::Address::Asgs(names) = a {
+                for n in names {
+                    if !out.iter().any(|o| o.eq_ignore_ascii_case(n)) {
+                        out.push(n.clone());
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Checks the NSG of each compute subnet.
 pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
     let Some(profile) = profiles()
@@ -38,11 +98,11 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
         let Some(region) = cx.region_for(cs.subnet, "the NSG requirements", out) else {
             continue;
         };
-        let Some(local) = sub
+        let Some(usable) = sub
             .prefixes
             .iter()
             .filter(|p| matches!(p, IpNet::V4(_)))
-            .find_map(crate::prefixset::first_usable)
+            .find_map(usable_range)
         else {
             continue;
         };
@@ -53,25 +113,95 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
         if let Some(v) = v {
             space.extend(cx.net.peered_spaces(v).into_iter().map(|(_, p)| p));
         }
-        let ctx = Context {
-            snapshot: cx.snap,
-            vnet: space,
-            asgs: cx.asgs.clone(),
-        };
         let nsg = &cx.net.nsgs[n];
-        let resolved = match ctx.resolve(&nsg.nsg) {
+        // Application security groups no one gave members: a compute node's address may be a
+        // member or not, so both are evaluated (a service tag's address never is one).
+        let unknown: Vec<String> = asg_names(&nsg.nsg)
+            .into_iter()
+            .filter(|g| !cx.asgs.keys().any(|k| k.eq_ignore_ascii_case(g)))
+            .collect();
+        let with = |members: &[std::net::IpAddr]| {
+            let mut asgs = cx.asgs.clone();
+            for g in &unknown {
+                asgs.insert(g.clone(), members.to_vec());
+            }
+            Context {
+                snapshot: cx.snap,
+                vnet: space.clone(),
+                asgs,
+            }
+            .resolve(&nsg.nsg)
+        };
+        let none = match with(&[]) {
             Ok(r) => r,
             Err(e) => {
-                out.push(Finding::new(
-                    Code::BadValue,
-                    &nsg.meta.id,
-                    format!("the NSG cannot be evaluated: {e}"),
-                ));
+                out.push(
+                    Finding::new(
+                        Code::CannotEvaluate,
+                        &nsg.meta.id,
+                        format!(
+                            "the NSG requirements of compute subnet `{}` were not checked: {e}",
+                            sub.meta.name
+                        ),
+                    )
+                    .fix("correct the rule the message names, then check again"),
+                );
                 continue;
             }
         };
-        let (rows, _) =
-            crate::nsg::reach::require(cx.snap, &profile, &region, Some(&resolved), None, local);
+        // Every address a node may get: one of each class the rules tell apart.
+        let locals = representatives(&none, usable);
+        let all = if unknown.is_empty() {
+            None
+        } else {
+            with(&locals).ok()
+        };
+        let mut rows: Vec<crate::nsg::reach::Checked> = Vec::new();
+        let mut depends: Vec<String> = Vec::new();
+        for &local in &locals {
+            let (here, _) =
+                crate::nsg::reach::require(cx.snap, &profile, &region, Some(&none), None, local);
+            let other = all.as_ref().map(|a| {
+                crate::nsg::reach::require(cx.snap, &profile, &region, Some(a), None, local).0
+            });
+            for (i, c) in here.into_iter().enumerate() {
+                if let Some(o) = other.as_ref().map(|o| &o[i])
+                    && o.verdict != c.verdict
+                {
+                    let what = format!(
+                        "{} {} {}",
+                        c.requirement.direction, c.requirement.protocol, c.requirement.ports
+                    );
+                    if !depends.contains(&what) {
+                        depends.push(what);
+                    }
+                    continue;
+                }
+                match rows.get_mut(i) {
+                    None => rows.push(c),
+                    Some(prev) if worse(&c.verdict, &prev.verdict) => *prev = c,
+                    Some(_) => {}
+                }
+            }
+        }
+        if !depends.is_empty() {
+            out.push(
+                Finding::new(
+                    Code::NsgUnknownAsg,
+                    &nsg.meta.id,
+                    format!(
+                        "whether compute subnet `{}` meets {} depends on the members of the application security group(s) {}, which the inputs do not give",
+                        sub.meta.name,
+                        depends.join("; "),
+                        unknown.iter().map(|g| format!("`{g}`")).collect::<Vec<_>>().join(", ")
+                    ),
+                )
+                .fix(format!(
+                    "give the members with --asg {}=IP[,IP…] (or add the NICs that join it), then check again",
+                    unknown[0]
+                )),
+            );
+        }
         // Compute without public IPs takes no inbound traffic from the control plane (Learn:
         // how-to-secure-training-vnet, "no public IP": no inbound rules needed).
         let no_public_ip = !cs.users.is_empty()

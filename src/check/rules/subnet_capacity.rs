@@ -36,6 +36,10 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
         let Some(s) = net.find(Kind::Subnet, c.subnet.as_deref()) else {
             continue;
         };
+        // A managed network's compute runs in the managed VNet (`managed-network-compute`).
+        if cx.managed_network_of(c).is_some() {
+            continue;
+        }
         match c.kind {
             ComputeKind::Cluster | ComputeKind::Instance => {
                 let n = c.max_nodes.max(1);
