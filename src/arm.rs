@@ -771,6 +771,8 @@ impl Ctx<'_> {
                 }
             }
             "coalesce" => Ok(a.into_iter().find(|x| !x.is_null()).unwrap_or(Value::Null)),
+            // Bicep writes `if(cond, createObject('id', x), null())` for optional references.
+            "null" if a.is_empty() => Ok(Value::Null),
             "concat" => {
                 if a.iter().all(Value::is_array) {
                     return Ok(Value::Array(

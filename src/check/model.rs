@@ -105,6 +105,9 @@ pub struct Peering {
     pub remote: Option<String>,
     /// The remote address spaces, when given.
     pub spaces: Vec<IpNet>,
+    /// `allowVirtualNetworkAccess` is false: the remote space is not in this VNet's
+    /// `VirtualNetwork` tag (routes still reach it).
+    pub no_vnet_access: bool,
 }
 
 /// A subnet.
@@ -405,6 +408,9 @@ pub struct Network {
     pub container_groups: Vec<ContainerGroup>,
     /// Network profiles of container groups.
     pub network_profiles: Vec<NetworkProfileRes>,
+    /// Resources read but refused (reported as `bad-value`): a reference to one is not
+    /// dangling.
+    pub unreadable: Vec<Meta>,
     /// Private endpoints.
     pub private_endpoints: Vec<PrivateEndpoint>,
     /// What loading found wrong (values that cannot be evaluated, unreadable resources).
@@ -693,8 +699,25 @@ impl Network {
     /// The address spaces a network reaches: its own and its peerings' remote spaces (read
     /// from the peering, or from the remote network when the inputs hold it).
     pub fn peered_spaces(&self, vnet: usize) -> Vec<(String, IpNet)> {
+        self.peered(vnet, false)
+    }
+
+    /// The peered spaces in the VNet's `VirtualNetwork` tag: those of peerings that allow
+    /// virtual network access.
+    pub fn vnet_tag_peered_spaces(&self, vnet: usize) -> Vec<IpNet> {
+        self.peered(vnet, true)
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect()
+    }
+
+    fn peered(&self, vnet: usize, tag_only: bool) -> Vec<(String, IpNet)> {
         let mut out = Vec::new();
-        for p in &self.vnets[vnet].peerings {
+        for p in self.vnets[vnet]
+            .peerings
+            .iter()
+            .filter(|p| !(tag_only && p.no_vnet_access))
+        {
             let remote = p
                 .remote
                 .as_deref()

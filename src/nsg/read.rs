@@ -574,13 +574,26 @@ fn rule(
             })
             .unwrap_or_default()
     };
+    let unevaluated = |texts: &[String], one: &str, many: &str| -> Result<()> {
+        if texts.iter().any(|t| t == crate::arm::UNEVALUATED) {
+            return Err(invalid(
+                format!(
+                    "rule `{name}`: its {one} ({many}) is an expression only the deployment can evaluate (reference(), list*(), …; the cannot-evaluate finding names it)"
+                ),
+                "give the value in a parameters file, or check the deployed NSG (`az network nsg show`)",
+            ));
+        }
+        Ok(())
+    };
     let address = |one: &str, many: &str, asg_key: &str, side: &str| -> Result<Address> {
         let texts = list(one, many);
+        unevaluated(&texts, one, many)?;
         let groups = asgs(asg_key);
         rule_address(&name, texts, groups, [one, many, asg_key], side, invalid)
     };
     let ports = |one: &str, many: &str, side: &str| -> Result<Ports> {
         let texts = list(one, many);
+        unevaluated(&texts, one, many)?;
         if texts.is_empty() {
             return Err(invalid(
                 format!("rule `{name}` has no {side} port: give {one} or {many} (`*` for any)"),

@@ -122,9 +122,21 @@ pub fn vnet_space(doc: &serde_json::Value, origin: &str) -> Result<(Vec<IpNet>, 
                 ));
                 continue;
             }
+            if pp
+                .get("allowVirtualNetworkAccess")
+                .and_then(|x| x.as_bool())
+                == Some(false)
+            {
+                notes.push(format!(
+                    "{origin}: a peering with allowVirtualNetworkAccess false is left out of VirtualNetwork"
+                ));
+                continue;
+            }
+            // The space the peering carries now (`remoteAddressSpace`); the remote VNet's
+            // current space joins it only once the peering is synced.
             if let Some(r) = pp
-                .pointer("/remoteVirtualNetworkAddressSpace/addressPrefixes")
-                .or_else(|| pp.pointer("/remoteAddressSpace/addressPrefixes"))
+                .pointer("/remoteAddressSpace/addressPrefixes")
+                .or_else(|| pp.pointer("/remoteVirtualNetworkAddressSpace/addressPrefixes"))
                 .and_then(|x| x.as_array())
             {
                 all.extend(r.iter().filter_map(|s| s.as_str().map(String::from)));
@@ -136,6 +148,8 @@ pub fn vnet_space(doc: &serde_json::Value, origin: &str) -> Result<(Vec<IpNet>, 
             "{origin}: no addressSpace.addressPrefixes (expected `az network vnet show` output)"
         )));
     }
+    let mut seen = std::collections::BTreeSet::new();
+    all.retain(|t| seen.insert(t.clone()));
     let mut out = Vec::with_capacity(all.len());
     for t in &all {
         out.push(text::prefix(t, text::HostBits::Clear).map_err(|r| {

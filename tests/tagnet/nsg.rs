@@ -2097,3 +2097,31 @@ fn a_port_written_as_a_number_is_read() {
         .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
     assert_eq!(v["records"][0]["access"], "Allow", "{v:#}");
 }
+
+/// `VirtualNetwork` from `az network vnet show`: a peering that does not allow virtual
+/// network access is left out (with a note), and a peering not yet synced carries the space
+/// it was made with (`remoteAddressSpace`), not the remote VNet's new one.
+#[test]
+fn vnet_space_follows_peering_access_and_sync() {
+    let doc = serde_json::json!({
+        "name": "vnet-ml",
+        "addressSpace": {"addressPrefixes": ["10.0.0.0/16"]},
+        "virtualNetworkPeerings": [
+            {"name": "to-hub", "peeringState": "Connected", "allowVirtualNetworkAccess": false,
+             "remoteAddressSpace": {"addressPrefixes": ["10.1.0.0/16"]}},
+            {"name": "to-spoke", "peeringState": "Connected", "peeringSyncLevel": "LocalNotInSync",
+             "allowVirtualNetworkAccess": true,
+             "remoteAddressSpace": {"addressPrefixes": ["10.2.0.0/16"]},
+             "remoteVirtualNetworkAddressSpace": {"addressPrefixes": ["10.2.0.0/16", "10.4.0.0/16"]}}
+        ]
+    });
+    let (space, notes) = tagnet::ops::nsg::vnet_space(&doc, "vnet.json").unwrap();
+    let got: Vec<String> = space.iter().map(|p| p.to_string()).collect();
+    assert_eq!(got, vec!["10.0.0.0/16", "10.2.0.0/16"]);
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("allowVirtualNetworkAccess")),
+        "{notes:?}"
+    );
+}

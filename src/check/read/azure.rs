@@ -319,6 +319,7 @@ pub fn map_resource(net: &mut Network, v: &Value, origin: &str) -> bool {
                 name: text(p.get("name")).unwrap_or_default(),
                 remote: reference(field(p, "remoteVirtualNetwork")),
                 spaces,
+                no_vnet_access: boolean(field(p, "allowVirtualNetworkAccess")) == Some(false),
             });
         }
         for s in list(field(v, "subnets")) {
@@ -364,6 +365,7 @@ pub fn map_resource(net: &mut Network, v: &Value, origin: &str) -> bool {
                 name: m.name.clone(),
                 remote: reference(field(v, "remoteVirtualNetwork")),
                 spaces,
+                no_vnet_access: boolean(field(v, "allowVirtualNetworkAccess")) == Some(false),
             },
         ));
     } else if is(&kind, "Microsoft.Network/networkSecurityGroups") {
@@ -382,11 +384,17 @@ pub fn map_resource(net: &mut Network, v: &Value, origin: &str) -> bool {
                 nsg: list.remove(0),
             }),
             Ok(_) => {}
-            Err(e) => net.problems.push(Finding::new(
-                crate::findings::Code::BadValue,
-                &m.id,
-                format!("the NSG cannot be read: {e}"),
-            )),
+            Err(e) => {
+                net.problems.push(
+                    Finding::new(
+                        crate::findings::Code::BadValue,
+                        &m.id,
+                        format!("the NSG cannot be read, so nothing it guards is checked against it: {e}"),
+                    )
+                    .fix("correct the value the message names (a template's with --parameters or --location), then check again"),
+                );
+                net.unreadable.push(m);
+            }
         }
     } else if is(&kind, "Microsoft.Network/routeTables") {
         let mut doc = v.clone();

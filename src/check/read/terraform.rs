@@ -559,7 +559,10 @@ impl Cx<'_> {
                 head(
                     "Microsoft.Network/virtualNetworks/virtualNetworkPeerings",
                     format!("{vnet}/{name}"),
-                    json!({"remoteVirtualNetwork": rid(self.id(r, &["remote_virtual_network_id"]))}),
+                    json!({
+                        "remoteVirtualNetwork": rid(self.id(r, &["remote_virtual_network_id"])),
+                        "allowVirtualNetworkAccess": v.get("allow_virtual_network_access"),
+                    }),
                 )
             }
             "azurerm_network_security_group" => {

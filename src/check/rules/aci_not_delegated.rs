@@ -26,7 +26,7 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
                 .map_or("VNET".to_string(), |v| cx.net.vnets[v].meta.name.clone());
             out.push(
                 Finding::new(Code::AciSubnetNotDelegated, &g.meta.id, format!("its subnet `{}` is not delegated to Microsoft.ContainerInstance/containerGroups", sub.meta.name))
-                    .fix(format!("az network vnet subnet update --vnet-name {vnet} -n {} -g RG --delegations Microsoft.ContainerInstance/containerGroups", sub.meta.name)),
+                    .fix(format!("az network vnet subnet update --vnet-name {vnet} -n {} -g {} --delegations Microsoft.ContainerInstance/containerGroups", sub.meta.name, sub.meta.resource_group.as_deref().unwrap_or("RG"))),
             );
         }
     }

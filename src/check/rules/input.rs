@@ -12,6 +12,10 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
     let mut dangling = |from: &str, what: &str, kind: Kind, r: &Option<String>| {
         if let Some(r) = r
             && net.resolve(kind, r).is_none()
+            && !net.unreadable.iter().any(|m| {
+                m.keys.contains(&crate::check::model::key_of(r))
+                    && crate::check::model::same_scope(m, r)
+            })
         {
             out.push(Finding::new(
                 Code::DanglingReference,

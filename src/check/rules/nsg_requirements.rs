@@ -111,7 +111,7 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             .map(|v| cx.net.vnets[v].spaces.clone())
             .unwrap_or_default();
         if let Some(v) = v {
-            space.extend(cx.net.peered_spaces(v).into_iter().map(|(_, p)| p));
+            space.extend(cx.net.vnet_tag_peered_spaces(v));
         }
         let nsg = &cx.net.nsgs[n];
         // Application security groups no one gave members: a compute node's address may be a

@@ -20,7 +20,7 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
                 && let Some(v) = cx.net.vnet_of(i)
             {
                 space.extend(cx.net.vnets[v].spaces.iter().copied());
-                space.extend(cx.net.peered_spaces(v).into_iter().map(|(_, p)| p));
+                space.extend(cx.net.vnet_tag_peered_spaces(v));
             }
         }
         let ctx = Context {
