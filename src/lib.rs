@@ -49,6 +49,7 @@ pub mod load;
 pub mod nsg;
 pub mod ops;
 pub mod oracle;
+pub mod path;
 pub mod prefixset;
 pub mod render;
 pub mod routes;

@@ -125,6 +125,11 @@ pub struct Subnet {
     pub route_table: Option<String>,
     /// Services it is delegated to (`Microsoft.ContainerInstance/containerGroups`).
     pub delegations: Vec<String>,
+    /// Service endpoints: (service, locations; empty when the input does not say).
+    pub service_endpoints: Vec<(String, Vec<String>)>,
+    /// Network policies for private endpoints cover route tables
+    /// (`privateEndpointNetworkPolicies` Enabled or RouteTableEnabled).
+    pub pe_route_policies: bool,
 }
 
 /// An NSG.
@@ -283,6 +288,8 @@ pub struct PrivateEndpoint {
     /// The sub-resources it serves (`groupIds`: `blob`, `file`, `vault`, `registry`), lower
     /// case; empty when the input does not say.
     pub groups: Vec<String>,
+    /// Its private addresses, when given (`customDnsConfigs`, static `ipConfigurations`).
+    pub addresses: Vec<IpAddr>,
 }
 
 /// How a compute's subnet reaches a resource through private endpoints.

@@ -60,6 +60,10 @@ pub enum Command {
     /// JSON, ARM templates or Terraform plans (files or folders). Exit 1 on any error-level
     /// finding.
     Check(CheckArgs),
+    /// Will a flow get there: routes and NSGs of a network definition evaluated together, as
+    /// Azure's data plane decides — to an address, to every address of a service tag, or every
+    /// flow of a requirement profile (--profile). Exit 1 when it does not get through.
+    Path(PathArgs),
     /// Download the current service-tag file (or ask the Discovery API) into the cache.
     Fetch(FetchArgs),
     /// List the cached snapshots: cloud, changeNumber, date, path, size.
@@ -468,6 +472,52 @@ pub struct ServeArgs {
     /// The largest request body, in MiB.
     #[arg(long, default_value_t = 64, value_name = "MIB", value_parser = positive)]
     pub body_limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct PathArgs {
+    /// Files or folders defining the network: `az … show -o json` output, ARM templates,
+    /// `terraform show -json` plans (as `check` reads them).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<std::path::PathBuf>,
+    /// The source: a subnet (`VNET/SUBNET`, its id, or a unique name: its first usable
+    /// address) or an address in one of the inputs' subnets (a NIC's address picks its NSG).
+    #[arg(long, value_name = "SUBNET|IP")]
+    pub from: String,
+    /// The destination: IP, IP:PORT, or a service tag (every address of it).
+    #[arg(
+        long,
+        value_name = "IP[:PORT]|TAG",
+        required_unless_present = "profile"
+    )]
+    pub to: Option<String>,
+    /// The protocol: tcp, udp, icmp, esp or ah.
+    #[arg(long, default_value = "tcp", value_name = "PROTOCOL")]
+    pub protocol: String,
+    /// The destination port (tcp and udp), unless --to gives it.
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+    /// Check every flow of an NSG requirement profile end to end (see `nsg require`): inbound
+    /// flows need the NSG's allow and replies routed to the Internet; outbound ones the NSG's
+    /// allow and a route that does not drop them.
+    #[arg(long, value_name = "NAME", conflicts_with = "to")]
+    pub profile: Option<String>,
+    /// The region of the profile's regional tags (default: the source VNet's location).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// A route a gateway advertises by BGP, PREFIX=HOP (repeatable), e.g.
+    /// 0.0.0.0/0=VirtualNetworkGateway or 10.50.0.0/16=VirtualNetworkGateway.
+    #[arg(long, value_name = "PREFIX=HOP")]
+    pub bgp: Vec<String>,
+    /// Application security group members, NAME=IP[,IP…] (repeatable).
+    #[arg(long, value_name = "NAME=IP[,IP…]")]
+    pub asg: Vec<String>,
+    /// An ARM parameters file (as `check --parameters`).
+    #[arg(long, value_name = "FILE")]
+    pub parameters: Option<std::path::PathBuf>,
+    /// The resource group's region, for templates' `[resourceGroup().location]`.
+    #[arg(long, value_name = "REGION")]
+    pub location: Option<String>,
 }
 
 #[derive(Debug, Args)]

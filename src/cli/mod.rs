@@ -12,6 +12,7 @@ mod info_cmd;
 mod lookup_cmd;
 mod lookup_render;
 mod nsg_cmd;
+mod path_cmd;
 pub mod render;
 mod routes_cmd;
 mod serve_cmd;
@@ -192,6 +193,7 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
         Command::Regions => info_cmd::regions(&snap()?, cli.format, out),
         Command::Explain(a) => explain_cmd::explain(a, cli.format, out),
         Command::Check(a) => check_cmd::check(&snap()?, a, cli.format, out),
+        Command::Path(a) => path_cmd::path(&snap()?, a, cli.format, cli.quiet, out),
         Command::Serve(a) => serve_cmd::serve(cli.tags.clone(), cli.offline, cli.quiet, a),
         Command::Tags(a) => catalog_cmd::tags(&snap()?, a, cli.format, out),
         Command::Prefixes(a) => catalog_cmd::prefixes(&snap()?, a, cli.format, out),

@@ -42,6 +42,7 @@ pub mod diff;
 pub mod flows;
 pub mod lookup;
 pub mod nsg;
+pub mod path;
 pub mod source;
 pub mod udr;
 

@@ -253,6 +253,15 @@ pub fn first_usable(net: &IpNet) -> Option<std::net::IpAddr> {
     })
 }
 
+/// An address of one family from its number.
+pub fn to_addr(a: u128, v6: bool) -> std::net::IpAddr {
+    if v6 {
+        std::net::IpAddr::V6(Ipv6Addr::from(a))
+    } else {
+        std::net::IpAddr::V4(Ipv4Addr::from(a as u32))
+    }
+}
+
 /// The inclusive range of a prefix, as u128.
 pub fn prefix_range(p: &IpNet) -> (u128, u128) {
     match p {
@@ -266,6 +275,34 @@ pub fn prefix_range(p: &IpNet) -> (u128, u128) {
 
 impl PrefixSet {
     /// The addresses of these prefixes.
+    pub fn from_family_ranges(v6: bool, ranges: Vec<(u128, u128)>) -> Self {
+        let r = Ranges::from_ranges(ranges);
+        if v6 {
+            PrefixSet {
+                v6: r,
+                ..Default::default()
+            }
+        } else {
+            PrefixSet {
+                v4: r,
+                ..Default::default()
+            }
+        }
+    }
+
+    /// How many addresses, both families.
+    pub fn address_count(&self) -> u128 {
+        self.v4
+            .address_count()
+            .saturating_add(self.v6.address_count())
+    }
+
+    /// The lowest address of one family, as a number.
+    pub fn first(&self, v6: bool) -> Option<u128> {
+        let r = if v6 { &self.v6 } else { &self.v4 };
+        r.ranges().first().map(|x| x.0)
+    }
+
     pub fn from_prefixes(prefixes: impl IntoIterator<Item = IpNet>) -> Self {
         let prefixes = prefixes.into_iter();
         let (mut v4, mut v6) = (Vec::with_capacity(prefixes.size_hint().0), Vec::new());

@@ -362,3 +362,210 @@ fn the_documented_exceptions_hold() {
         assert_eq!(choose(&q, &n.network().to_string()).1, "Internet");
     }
 }
+
+fn examples() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/examples")
+}
+
+/// The compliant example under forced tunneling: its route table sends 0.0.0.0/0 to a
+/// firewall (with `routes` of its own added by `extra`).
+fn forced_tunnel(extra: serde_json::Value) -> (tempfile::TempDir, std::path::PathBuf) {
+    let mut net: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(examples().join("compliant/network.json")).unwrap())
+            .unwrap();
+    for r in net.iter_mut() {
+        if r["name"] == "rt-compute" {
+            let routes = r["routes"].as_array_mut().unwrap();
+            routes.push(
+                serde_json::json!({"name": "default-to-fw", "addressPrefix": "0.0.0.0/0",
+                "nextHopType": "VirtualAppliance", "nextHopIpAddress": "10.0.0.4"}),
+            );
+            routes.extend(extra.as_array().unwrap().iter().cloned());
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("network.json");
+    std::fs::write(&p, serde_json::to_vec(&net).unwrap()).unwrap();
+    (dir, p)
+}
+
+fn trace(
+    p: &std::path::Path,
+    params: tagnet::ops::path::PathParams,
+) -> tagnet::ops::path::PathReport {
+    let docs = tagnet::check::read::documents(&[p.to_path_buf()]).unwrap();
+    let info = tagnet::ops::SnapshotInfo::of(snap(), "builtin");
+    tagnet::ops::path::path(snap(), &info, &docs, &Default::default(), &params).unwrap()
+}
+
+/// Under a 0.0.0.0/0 UDR, `VirtualNetwork` may hold the whole Internet (Learn: "this tag might
+/// also contain default routes"; azure-docs#22178): `AllowVnetInBound` then admits an Internet
+/// source. The reading that decides is named.
+#[test]
+fn allow_vnet_inbound_admits_the_internet_under_a_default_udr() {
+    let (_d, p) = forced_tunnel(serde_json::json!([]));
+    let docs = tagnet::check::read::documents(&[p]).unwrap();
+    let net = tagnet::check::read::from_documents(&docs, &Default::default(), &Default::default())
+        .unwrap();
+    let from = tagnet::path::locate(&net, "vnet-ml/compute").unwrap();
+    let paths = tagnet::path::SubnetPaths::new(&net, snap(), from.subnet, &[]);
+    let guards = paths.nsgs(snap(), None, &Default::default()).unwrap();
+    let flow = tagnet::nsg::model::Flow {
+        direction: tagnet::nsg::model::Direction::Inbound,
+        protocol: tagnet::nsg::model::Protocol::Tcp,
+        local_ip: from.address,
+        local_port: 22,
+        remote_ip: "203.0.113.9".parse().unwrap(),
+        remote_port: 50000,
+    };
+    let verdicts: Vec<(bool, String)> = guards
+        .iter()
+        .map(|g| (g.reading.default_route, g.verdict(&flow).rule))
+        .collect();
+    for (default_in_tag, rule) in &verdicts {
+        if *default_in_tag {
+            assert_eq!(
+                rule, "defaultSecurityRules/AllowVnetInBound",
+                "{verdicts:?}"
+            );
+        } else {
+            assert_eq!(rule, "defaultSecurityRules/DenyAllInBound", "{verdicts:?}");
+        }
+    }
+    // Without the default route the Internet source is denied under every reading.
+    let (_d2, plain) = (
+        tempfile::tempdir().unwrap(),
+        examples().join("compliant/network.json"),
+    );
+    let docs = tagnet::check::read::documents(&[plain]).unwrap();
+    let net = tagnet::check::read::from_documents(&docs, &Default::default(), &Default::default())
+        .unwrap();
+    let paths = tagnet::path::SubnetPaths::new(&net, snap(), from.subnet, &[]);
+    for g in paths.nsgs(snap(), None, &Default::default()).unwrap() {
+        assert_eq!(g.verdict(&flow).rule, "defaultSecurityRules/DenyAllInBound");
+    }
+}
+
+/// The guidance's required flows of a forced-tunneled ML subnet, end to end: without the UDRs
+/// to Internet for the control plane, its inbound requirements fail (replies go to the
+/// firewall); storage is allowed by the NSG but routed to the firewall; with the routes
+/// `udr` writes, the inbound requirements are met.
+#[test]
+fn a_forced_tunneled_ml_subnet_is_answered_end_to_end() {
+    let params = |to: &str| tagnet::ops::path::PathParams {
+        from: "vnet-ml/compute".into(),
+        to: to.into(),
+        protocol: "tcp".into(),
+        profile: to.is_empty().then(|| "aml-vnet-2020".to_string()),
+        ..Default::default()
+    };
+    let (_d, p) = forced_tunnel(serde_json::json!([]));
+    let r = trace(&p, params(""));
+    let status = |r: &tagnet::ops::path::PathReport, what: &str| {
+        r.requirements
+            .iter()
+            .find(|x| x.requirement.contains(what))
+            .map(|x| x.status.clone())
+            .unwrap()
+    };
+    assert_eq!(status(&r, "from BatchNodeManagement"), "not-met");
+    assert_eq!(status(&r, "from AzureMachineLearning"), "not-met");
+    assert_eq!(status(&r, "to Storage"), "via-appliance");
+    assert!(r.failing());
+    let inbound = r
+        .requirements
+        .iter()
+        .find(|x| x.requirement.contains("from BatchNodeManagement"))
+        .unwrap();
+    assert!(
+        inbound.path.shares.iter().any(|s| s.goes == "appliance"),
+        "{:?}",
+        inbound.path
+    );
+    // The routes the guidance asks for: service-tag routes to Internet.
+    let (_d, p) = forced_tunnel(serde_json::json!([
+        {"name": "batch", "addressPrefix": "BatchNodeManagement.EastUS2", "nextHopType": "Internet"},
+        {"name": "aml", "addressPrefix": "AzureMachineLearning", "nextHopType": "Internet"}
+    ]));
+    let r = trace(&p, params(""));
+    assert_eq!(status(&r, "from BatchNodeManagement"), "met");
+    assert_eq!(status(&r, "from AzureMachineLearning"), "met");
+    assert_eq!(status(&r, "to Storage"), "via-appliance");
+    assert!(!r.failing());
+    // One address: where it goes and which route and rules decide.
+    let r = trace(&p, params("8.8.8.8:443"));
+    let path = r.path.unwrap();
+    assert_eq!(path.route.goes, "appliance");
+    assert_eq!(path.route.next_hop, "VirtualAppliance 10.0.0.4");
+    assert!(
+        path.route.route.contains("default-to-fw"),
+        "{}",
+        path.route.route
+    );
+    assert_eq!(path.out.access, "Allow");
+}
+
+/// The command: exit 0 when the flow gets through, 1 when it does not, 2 on bad input.
+#[test]
+fn the_path_command_exits_by_its_answer() {
+    let (_d, p) = forced_tunnel(serde_json::json!([
+        {"name": "drop-test", "addressPrefix": "198.51.100.0/24", "nextHopType": "None"}
+    ]));
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tagnet"))
+            .args(["-q", "path"])
+            .arg(&p)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let ok = run(&["--from", "vnet-ml/compute", "--to", "8.8.8.8:443"]);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("to the appliance"));
+    let dropped = run(&[
+        "--from",
+        "vnet-ml/compute",
+        "--to",
+        "198.51.100.7:443",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(dropped.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&dropped.stdout).unwrap();
+    assert_eq!(v["path"]["outcome"], "dropped by route");
+    assert!(v["snapshot"].is_object());
+    for bad in [
+        vec!["--from", "nowhere", "--to", "8.8.8.8:443"],
+        vec!["--from", "vnet-ml/compute", "--to", "8.8.8.8"],
+        vec![
+            "--from",
+            "vnet-ml/compute",
+            "--to",
+            "NoSuchTag",
+            "--port",
+            "443",
+        ],
+        vec![
+            "--from",
+            "vnet-ml/compute",
+            "--to",
+            "8.8.8.8:443",
+            "--bgp",
+            "0.0.0.0/0",
+        ],
+    ] {
+        let o = run(&bad);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{bad:?}: {}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+        assert!(!o.stderr.is_empty());
+    }
+}

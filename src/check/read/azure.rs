@@ -561,10 +561,23 @@ fn map_service(net: &mut Network, v: &Value, kind: &str, np: &str, m: Meta, orig
                 );
             }
         }
+        let mut addresses: Vec<IpAddr> = list(field(v, "customDnsConfigs"))
+            .into_iter()
+            .flat_map(|c| list(field(c, "ipAddresses")))
+            .chain(
+                list(field(v, "ipConfigurations"))
+                    .into_iter()
+                    .filter_map(|c| field(c, "privateIPAddress")),
+            )
+            .filter_map(|a| text(Some(a)).and_then(|t| t.parse().ok()))
+            .collect();
+        addresses.sort();
+        addresses.dedup();
         net.private_endpoints.push(PrivateEndpoint {
             subnet: reference(field(v, "subnet")),
             targets,
             groups,
+            addresses,
             meta: m,
         });
     } else if is(&kind, "Microsoft.Databricks/workspaces") {
@@ -698,6 +711,20 @@ fn map_subnet(net: &mut Network, v: &Value, origin: &str, vnet_name: &str, vnet:
             .into_iter()
             .filter_map(|d| text(field(d, "serviceName")))
             .collect(),
+        service_endpoints: list(field(v, "serviceEndpoints"))
+            .into_iter()
+            .filter_map(|e| {
+                let service = text(field(e, "service")).or_else(|| text(Some(e)))?;
+                let locations = list(field(e, "locations"))
+                    .into_iter()
+                    .filter_map(|l| text(Some(l)))
+                    .collect();
+                Some((service, locations))
+            })
+            .collect(),
+        pe_route_policies: text(field(v, "privateEndpointNetworkPolicies")).is_some_and(|p| {
+            p.eq_ignore_ascii_case("Enabled") || p.eq_ignore_ascii_case("RouteTableEnabled")
+        }),
         meta: m,
     });
 }

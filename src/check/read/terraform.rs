@@ -549,6 +549,12 @@ impl Cx<'_> {
                     json!({
                         "addressPrefixes": pre,
                         "delegations": delegations,
+                        "serviceEndpoints": strs(v.get("service_endpoints")),
+                        "privateEndpointNetworkPolicies": v.get("private_endpoint_network_policies").cloned().map(|p| match p {
+                            // azurerm 3 wrote a boolean `…_enabled`; 4 writes the REST value.
+                            Value::Bool(b) => Value::String(if b { "Enabled" } else { "Disabled" }.into()),
+                            x => x,
+                        }),
                         "networkSecurityGroup": rid(assoc("azurerm_subnet_network_security_group_association", "network_security_group_id")),
                         "routeTable": rid(assoc("azurerm_subnet_route_table_association", "route_table_id")),
                     }),

@@ -1,0 +1,113 @@
+//! `tagnet path`: the front end of [`tagnet::ops::path`].
+
+use super::Status;
+use anyhow::{Result, bail};
+use std::io::Write;
+use tagnet::render::Format;
+
+pub fn path(
+    snap: &super::source::Loaded,
+    a: &super::args::PathArgs,
+    format: Format,
+    quiet: bool,
+    out: &mut dyn Write,
+) -> Result<Status> {
+    if !matches!(format, Format::Table | Format::Json) {
+        bail!("--format {}: path writes table or json", format.name());
+    }
+    for p in &a.paths {
+        if !p.exists() {
+            bail!("`{}` does not exist", p.display());
+        }
+    }
+    let given = match &a.parameters {
+        Some(p) => {
+            let (bytes, _) = tagnet::load::read_input(p)?;
+            tagnet::check::read::parameters(&bytes, &p.display().to_string())?
+        }
+        None => Default::default(),
+    };
+    let params = tagnet::ops::path::PathParams {
+        from: a.from.clone(),
+        to: a.to.clone().unwrap_or_default(),
+        protocol: a.protocol.clone(),
+        port: a.port,
+        bgp: a.bgp.clone(),
+        asgs: super::nsg_cmd::asgs(&a.asg)?,
+        profile: a.profile.clone(),
+        region: a.region.clone(),
+        location: a.location.clone(),
+    };
+    let docs = tagnet::check::read::documents(&a.paths)?;
+    let report = tagnet::ops::path::path(snap, &snap.info, &docs, &given, &params)?;
+    if !quiet {
+        for n in &report.notes {
+            eprintln!("tagnet: note: {n}");
+        }
+    }
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, &report)?;
+            writeln!(out)?;
+        }
+        _ => {
+            if let Some(p) = &report.path {
+                writeln!(out, "{} -> {}: {}", p.from, p.to, p.outcome)?;
+                let step =
+                    |out: &mut dyn Write, s: &tagnet::path::NsgStep| -> std::io::Result<()> {
+                        writeln!(
+                            out,
+                            "  {:<8} {} by {} {}",
+                            s.direction, s.access, s.nsg, s.rule
+                        )?;
+                        for d in &s.differs {
+                            writeln!(out, "           reading: {d}")?;
+                        }
+                        Ok(())
+                    };
+                step(out, &p.out)?;
+                writeln!(
+                    out,
+                    "  route    {} -> {} ({}; {})",
+                    p.route.prefix, p.route.next_hop, p.route.route, p.route.goes
+                )?;
+                for d in &p.route.differs {
+                    writeln!(out, "           reading: {d}")?;
+                }
+                if let Some(i) = &p.inbound {
+                    step(out, i)?;
+                }
+            }
+            let tag = |out: &mut dyn Write, t: &tagnet::path::TagPath| -> std::io::Result<()> {
+                writeln!(
+                    out,
+                    "{} -> {} {}: {} of {} addresses get through",
+                    t.from, t.tag, t.port, t.through, t.addresses
+                )?;
+                for s in &t.shares {
+                    writeln!(
+                        out,
+                        "  {:<17} {:<28} {} addresses, {} allowed by the NSGs",
+                        s.goes, s.next_hop, s.addresses, s.allowed
+                    )?;
+                }
+                if let Some(c) = &t.counterexample {
+                    writeln!(out, "  e.g. {c}")?;
+                }
+                Ok(())
+            };
+            if let Some(t) = &report.tag {
+                tag(out, t)?;
+            }
+            for r in &report.requirements {
+                writeln!(out, "[{}] {} — {}", r.status, r.requirement, r.why)?;
+                tag(out, &r.path)?;
+            }
+        }
+    }
+    Ok(if report.failing() {
+        Status::NoMatch
+    } else {
+        Status::Success
+    })
+}

@@ -1,0 +1,322 @@
+//! `path`: will a flow get there — routes and NSGs of a network definition evaluated together
+//! ([`crate::path`]), for one destination, every address of a tag, or every flow a requirement
+//! profile needs.
+
+use super::SnapshotInfo;
+use crate::Snapshot;
+use crate::error::{Error, Result};
+use crate::nsg::model::{Direction, Protocol};
+use crate::path::{End, Path, SubnetPaths, TagPath};
+use crate::routes::NextHop;
+use ipnet::IpNet;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// What to trace.
+#[derive(Debug, Clone, Default)]
+pub struct PathParams {
+    /// The source: a subnet (id, `VNET/SUBNET` or unique name) or an address.
+    pub from: String,
+    /// The destination: `IP`, `IP:PORT` or a service tag; empty with a profile.
+    pub to: String,
+    /// The protocol (`tcp`, `udp`, `icmp`, …).
+    pub protocol: String,
+    /// The destination port (with tcp and udp, unless `to` gives it).
+    pub port: Option<u16>,
+    /// Routes a gateway advertises by BGP: `PREFIX=HOP` (`0.0.0.0/0=VirtualNetworkGateway`).
+    pub bgp: Vec<String>,
+    /// Application security group members.
+    pub asgs: BTreeMap<String, Vec<IpAddr>>,
+    /// An NSG requirement profile: every flow it requires, end to end.
+    pub profile: Option<String>,
+    /// The region for the profile's regional tags (default: the source VNet's).
+    pub region: Option<String>,
+    /// The resource group's region, for templates' `resourceGroup().location`.
+    pub location: Option<String>,
+}
+
+/// One requirement of a profile, end to end.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequirementPath {
+    /// `Inbound TCP 44224 from AzureMachineLearning`.
+    pub requirement: String,
+    /// Why it is needed.
+    pub why: String,
+    /// `met`, `via-appliance` (allowed, but routed to an appliance or gateway whose rules
+    /// tagnet does not see) or `not-met`.
+    pub status: String,
+    /// What happens to the tag's addresses.
+    pub path: TagPath,
+}
+
+/// The answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct PathReport {
+    /// The snapshot the tags were resolved in.
+    pub snapshot: SnapshotInfo,
+    /// A path to one address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<Path>,
+    /// A path to every address of a tag.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<TagPath>,
+    /// A profile's requirements.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub requirements: Vec<RequirementPath>,
+    /// What the answer assumed or left out.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl PathReport {
+    /// Whether the flow does not get through (or a requirement is not met).
+    pub fn failing(&self) -> bool {
+        self.path
+            .as_ref()
+            .is_some_and(|p| p.outcome.starts_with("dropped"))
+            || self.tag.as_ref().is_some_and(|t| t.through != t.addresses)
+            || self.requirements.iter().any(|r| r.status == "not-met")
+    }
+}
+
+fn bgp_routes(texts: &[String]) -> Result<Vec<(IpNet, NextHop)>> {
+    texts
+        .iter()
+        .map(|t| {
+            let (p, h) = t.split_once('=').ok_or_else(|| {
+                Error::field(
+                    "bgp",
+                    format!(
+                        "`{}`: expected PREFIX=HOP (e.g. 0.0.0.0/0=VirtualNetworkGateway)",
+                        crate::text::quoted(t)
+                    ),
+                )
+            })?;
+            let net = crate::text::prefix(p.trim(), crate::text::HostBits::Clear)
+                .map_err(|e| Error::field("bgp", format!("`{}`: {e}", crate::text::quoted(p))))?;
+            let (kind, ip) = match h.trim().split_once(':') {
+                Some((k, ip)) => (k, Some(ip)),
+                None => (h.trim(), None),
+            };
+            Ok((net, NextHop::parse(kind, ip)?))
+        })
+        .collect()
+}
+
+/// The first port of a requirement's `80,443` or `29876-29877`.
+fn ports_of(text: &str) -> Vec<u16> {
+    let mut out = Vec::new();
+    for item in text.split(',') {
+        let first = item.trim().split('-').next().unwrap_or("");
+        if let Ok(p) = first.parse::<u16>() {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Traces a path, a tag or a profile through the network the documents define.
+pub fn path(
+    snap: &Snapshot,
+    info: &SnapshotInfo,
+    documents: &[(String, Vec<u8>)],
+    parameters: &Map<String, Value>,
+    p: &PathParams,
+) -> Result<PathReport> {
+    if documents.is_empty() {
+        return Err(Error::field(
+            "documents",
+            "give the network: `az … show -o json` output, an ARM template or a Terraform plan",
+        ));
+    }
+    let location = match &p.location {
+        Some(l) => Some(
+            snap.resolve_region(l)
+                .map_err(|e| Error::field("location", format!(": {e}")))?
+                .to_string(),
+        ),
+        None => None,
+    };
+    let dep = crate::arm::Deployment {
+        location,
+        ..Default::default()
+    };
+    let net = crate::check::read::from_documents(documents, parameters, &dep)?;
+    let bgp = bgp_routes(&p.bgp)?;
+    let asgs = net.asg_members(&p.asgs);
+    let from: End = crate::path::locate(&net, &p.from)?;
+    let from_name = format!("{} ({})", from.address, net.subnets[from.subnet].meta.name);
+    let src = SubnetPaths::new(&net, snap, from.subnet, &bgp);
+    let guards = src.nsgs(snap, from.nic, &asgs)?;
+    let mut notes: Vec<String> = net
+        .problems
+        .iter()
+        .map(|f| format!("{}: {}", f.code, f.message))
+        .collect();
+    notes.extend(src.notes.iter().cloned());
+    let mut report = PathReport {
+        snapshot: info.clone(),
+        path: None,
+        tag: None,
+        requirements: Vec::new(),
+        notes,
+    };
+    if let Some(name) = &p.profile {
+        let profile = crate::nsg::reach::profiles()
+            .into_iter()
+            .find(|x| x.name.eq_ignore_ascii_case(name))
+            .ok_or_else(|| {
+                Error::field(
+                    "profile",
+                    format!(
+                        "`{}` is not an NSG profile (see `tagnet nsg require --help`)",
+                        crate::text::quoted(name)
+                    ),
+                )
+            })?;
+        let region = match &p.region {
+            Some(r) => snap
+                .resolve_region(r)
+                .map_err(|e| Error::field("region", format!(": {e}")))?
+                .to_string(),
+            None => net
+                .vnet_of(from.subnet)
+                .and_then(|v| net.vnets[v].meta.location.clone())
+                .and_then(|l| snap.resolve_region(&l).ok().map(str::to_string))
+                .ok_or_else(|| {
+                    Error::field(
+                        "region",
+                        "is needed: the source VNet's location is not known (give --region)",
+                    )
+                })?,
+        };
+        for r in &profile.requirements {
+            let tag = if r.tag.contains("<region>") {
+                let base = r.tag.split('.').next().unwrap_or(&r.tag);
+                match snap.resolve_tag(base, Some(&region)) {
+                    Ok(ids) => snap.tag(ids[0]).name().to_string(),
+                    Err(e) => {
+                        report
+                            .notes
+                            .push(format!("{}: {e}; requirement skipped", r.tag));
+                        continue;
+                    }
+                }
+            } else {
+                r.tag.clone()
+            };
+            let direction = Direction::parse(&r.direction).unwrap_or(Direction::Outbound);
+            let protocol = Protocol::parse(&r.protocol).unwrap_or(Protocol::Tcp);
+            for port in ports_of(&r.ports) {
+                let tp = crate::path::to_tag(
+                    snap, &src, &guards, from, &from_name, &tag, direction, protocol, port,
+                )?;
+                let denied = tp.shares.iter().any(|s| s.allowed != s.addresses);
+                let status = match direction {
+                    // The replies must leave through the Internet: anything else is asymmetric.
+                    Direction::Inbound => {
+                        if denied || tp.shares.iter().any(|s| s.goes != "internet") {
+                            "not-met"
+                        } else {
+                            "met"
+                        }
+                    }
+                    Direction::Outbound => {
+                        if denied || tp.shares.iter().any(|s| s.goes == "dropped") {
+                            "not-met"
+                        } else if tp
+                            .shares
+                            .iter()
+                            .any(|s| matches!(s.goes.as_str(), "appliance" | "gateway"))
+                        {
+                            "via-appliance"
+                        } else {
+                            "met"
+                        }
+                    }
+                };
+                report.requirements.push(RequirementPath {
+                    requirement: format!(
+                        "{} {} {port} {} {tag}",
+                        r.direction,
+                        r.protocol.to_ascii_uppercase(),
+                        if direction == Direction::Inbound {
+                            "from"
+                        } else {
+                            "to"
+                        }
+                    ),
+                    why: r.why.clone(),
+                    status: status.into(),
+                    path: tp,
+                });
+            }
+        }
+        return Ok(report);
+    }
+    let protocol = Protocol::parse(&p.protocol)
+        .filter(|x| *x != Protocol::Any)
+        .ok_or_else(|| {
+            Error::field(
+                "protocol",
+                format!(
+                    "`{}`: tcp, udp, icmp, esp or ah",
+                    crate::text::quoted(&p.protocol)
+                ),
+            )
+        })?;
+    let (dest, port_in_dest) = match p.to.rsplit_once(':') {
+        Some((a, port)) if !a.contains(':') || a.starts_with('[') => {
+            let port = port.parse::<u16>().map_err(|_| {
+                Error::field(
+                    "to",
+                    format!("`{}`: the port is not 0–65535", crate::text::quoted(&p.to)),
+                )
+            })?;
+            (a.trim_matches(['[', ']']).to_string(), Some(port))
+        }
+        _ => (p.to.clone(), None),
+    };
+    let port = match (p.port.or(port_in_dest), protocol.has_ports()) {
+        (Some(n), _) => n,
+        (None, false) => 0,
+        (None, true) => {
+            return Err(Error::field(
+                "port",
+                format!(
+                    "is needed with {}: give --port or --to IP:PORT",
+                    protocol.name()
+                ),
+            ));
+        }
+    };
+    if let Ok((ip, _)) = crate::text::address(&dest) {
+        report.path = Some(crate::path::one(
+            &net, snap, &src, &guards, from, ip, protocol, port, &asgs, &bgp,
+        )?);
+    } else {
+        let tag = snap.tag_by_name(&dest).map_err(|e| {
+            Error::field(
+                "to",
+                format!(
+                    "`{}` is neither an address nor a tag: {e}",
+                    crate::text::quoted(&dest)
+                ),
+            )
+        })?;
+        report.tag = Some(crate::path::to_tag(
+            snap,
+            &src,
+            &guards,
+            from,
+            &from_name,
+            snap.tag(tag).name(),
+            Direction::Outbound,
+            protocol,
+            port,
+        )?);
+    }
+    Ok(report)
+}

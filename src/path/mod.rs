@@ -1,0 +1,824 @@
+//! `tagnet path`: will a flow get there — the routes and the NSGs of a network definition
+//! evaluated together, offline, as Azure's data plane decides.
+//!
+//! A path starts at an address of a subnet (a NIC's, or the subnet's first usable one). On the
+//! way out it meets the NIC's NSG, then the subnet's; then the subnet's route selection
+//! ([`crate::routes::select`]) picks the route; a destination inside the VNet or a peered one
+//! then meets its subnet's NSG and its NIC's on the way in.
+//!
+//! `VirtualNetwork` is computed as Azure documents it: the VNet's space, peered spaces (of
+//! peerings that allow virtual network access), on-premises prefixes learned by BGP, and the
+//! prefixes of the subnet's user-defined routes. Two points are readings, not facts
+//! (`azure-routing-readings.md` §1–2): whether a default route joins the tag, and whether every
+//! user route adds its prefixes or only those to an appliance. Every reading is evaluated; a
+//! flow is answered allowed when any reading allows it (the risk), and each answer says which
+//! readings disagree.
+
+use crate::check::model::{Kind, Network};
+use crate::error::{Error, Result};
+use crate::nsg::compile::CompiledNsg;
+use crate::nsg::eval::{Context, ResolvedNsg};
+use crate::nsg::model::{Access, Direction, Flow, Nsg, Protocol};
+use crate::prefixset::PrefixSet;
+use crate::routes::NextHop;
+use crate::routes::select::{
+    Choice, Inputs, PrivateEndpointRoute, Readings, Selector, ServiceEndpoint,
+};
+use crate::snapshot::Snapshot;
+use ipnet::IpNet;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// A reading of the `VirtualNetwork` tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct VnetReading {
+    /// A default route (0.0.0.0/0) joins the tag.
+    pub default_route: bool,
+    /// Every user route adds its prefixes (else only routes to a virtual appliance).
+    pub all_udrs: bool,
+}
+
+impl VnetReading {
+    /// The four readings, Learn's most literal first.
+    pub const ALL: [VnetReading; 4] = [
+        VnetReading {
+            default_route: false,
+            all_udrs: true,
+        },
+        VnetReading {
+            default_route: true,
+            all_udrs: true,
+        },
+        VnetReading {
+            default_route: false,
+            all_udrs: false,
+        },
+        VnetReading {
+            default_route: true,
+            all_udrs: false,
+        },
+    ];
+
+    /// A short name for answers.
+    pub fn name(&self) -> String {
+        format!(
+            "{}, {}",
+            if self.all_udrs {
+                "every UDR's prefixes"
+            } else {
+                "appliance UDRs' prefixes only"
+            },
+            if self.default_route {
+                "default route included"
+            } else {
+                "default route left out"
+            }
+        )
+    }
+}
+
+/// One end of a path: a subnet (index into [`Network::subnets`]), an address in it, and the NIC
+/// holding the address when the inputs have one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct End {
+    /// The subnet.
+    pub subnet: usize,
+    /// The address.
+    pub address: IpAddr,
+    /// The NIC (index into [`Network::nics`]).
+    pub nic: Option<usize>,
+}
+
+/// Finds a path's start: `SUBNET` (its id, `VNET/SUBNET` or a unique name: its first usable
+/// address) or an address (a NIC's, or any in a subnet of the inputs).
+pub fn locate(net: &Network, text: &str) -> Result<End> {
+    if let Ok((ip, _)) = crate::text::address(text) {
+        return end_of(net, ip).ok_or_else(|| {
+            Error::field(
+                "from",
+                format!("`{ip}` is in no subnet of the inputs; give an address of one of their subnets, or a subnet's name"),
+            )
+        });
+    }
+    let by_path = || {
+        let key = crate::check::model::key_from("Microsoft.Network/virtualNetworks/subnets", text);
+        net.resolve(Kind::Subnet, &key)
+    };
+    let s = net
+        .resolve(Kind::Subnet, text)
+        .or_else(by_path)
+        .ok_or_else(|| {
+            let names: Vec<String> = (0..net.subnets.len())
+                .take(12)
+                .map(|s| {
+                    let v = net
+                        .vnet_of(s)
+                        .map_or(String::new(), |v| format!("{}/", net.vnets[v].meta.name));
+                    format!("{v}{}", net.subnets[s].meta.name)
+                })
+                .collect();
+            Error::field(
+                "from",
+                format!(
+                    "`{}` is neither an address nor a subnet of the inputs (subnets: {})",
+                    crate::text::quoted(text),
+                    names.join(", ")
+                ),
+            )
+        })?;
+    let address = net.subnets[s]
+        .prefixes
+        .iter()
+        .find_map(crate::prefixset::first_usable)
+        .ok_or_else(|| {
+            Error::field(
+                "from",
+                format!(
+                    "subnet `{}` has no usable address",
+                    net.subnets[s].meta.name
+                ),
+            )
+        })?;
+    Ok(End {
+        subnet: s,
+        address,
+        nic: nic_of(net, address),
+    })
+}
+
+/// The subnet and NIC of an address, when the inputs hold them.
+pub fn end_of(net: &Network, ip: IpAddr) -> Option<End> {
+    let nic = nic_of(net, ip);
+    let subnet = nic
+        .and_then(|n| {
+            net.nics[n]
+                .subnets
+                .iter()
+                .filter_map(|r| net.resolve(Kind::Subnet, r))
+                .find(|&s| net.subnets[s].prefixes.iter().any(|p| p.contains(&ip)))
+        })
+        .or_else(|| {
+            (0..net.subnets.len())
+                .find(|&s| net.subnets[s].prefixes.iter().any(|p| p.contains(&ip)))
+        })?;
+    Some(End {
+        subnet,
+        address: ip,
+        nic,
+    })
+}
+
+fn nic_of(net: &Network, ip: IpAddr) -> Option<usize> {
+    (0..net.nics.len()).find(|&n| net.nics[n].addresses.contains(&ip))
+}
+
+/// The service tag a service endpoint's routes carry, by service.
+fn endpoint_tag(service: &str) -> Option<&'static str> {
+    let s = service.to_ascii_lowercase();
+    Some(match s.as_str() {
+        "microsoft.storage" | "microsoft.storage.global" => "Storage",
+        "microsoft.keyvault" => "AzureKeyVault",
+        "microsoft.sql" => "Sql",
+        "microsoft.azurecosmosdb" => "AzureCosmosDB",
+        "microsoft.containerregistry" => "AzureContainerRegistry",
+        "microsoft.eventhub" => "EventHub",
+        "microsoft.servicebus" => "ServiceBus",
+        "microsoft.web" => "AppService",
+        _ => return None,
+    })
+}
+
+/// Everything that decides a flow leaving or entering one subnet.
+pub struct SubnetPaths<'a> {
+    net: &'a Network,
+    /// The subnet.
+    pub subnet: usize,
+    /// The route selector of the documented readings.
+    pub selector: Selector,
+    /// The selectors of the other route readings, with their names.
+    pub alternates: Vec<(String, Selector)>,
+    /// `VirtualNetwork` per reading.
+    pub vnet_tags: Vec<(VnetReading, Vec<IpNet>)>,
+    /// What building noticed.
+    pub notes: Vec<String>,
+}
+
+impl<'a> SubnetPaths<'a> {
+    /// The routes and `VirtualNetwork` readings of a subnet; `bgp` are routes a gateway
+    /// advertises (not in any route table).
+    pub fn new(
+        net: &'a Network,
+        snap: &Snapshot,
+        subnet: usize,
+        bgp: &[(IpNet, NextHop)],
+    ) -> SubnetPaths<'a> {
+        let sub = &net.subnets[subnet];
+        let mut notes = Vec::new();
+        let v = net.vnet_of(subnet);
+        let spaces: Vec<IpNet> = v.map(|v| net.vnets[v].spaces.clone()).unwrap_or_default();
+        let region = v
+            .and_then(|v| net.vnets[v].meta.location.clone())
+            .and_then(|l| snap.resolve_region(&l).ok().map(str::to_string));
+        let peerings: Vec<(String, IpNet)> = v.map(|v| net.peered_spaces(v)).unwrap_or_default();
+        let table = net
+            .find(Kind::Table, sub.route_table.as_deref())
+            .map(|t| &net.tables[t].table);
+        let mut service_endpoints = Vec::new();
+        for (service, locations) in &sub.service_endpoints {
+            let Some(tag) = endpoint_tag(service) else {
+                notes.push(format!(
+                    "the service endpoint of {service} is not modelled (its routes are left out)"
+                ));
+                continue;
+            };
+            let regions: Vec<String> = if locations.is_empty() || locations.iter().any(|l| l == "*")
+            {
+                region.iter().cloned().collect()
+            } else {
+                locations.clone()
+            };
+            let mut prefixes = Vec::new();
+            for r in &regions {
+                match snap.resolve_tag(tag, Some(r)) {
+                    Ok(ids) => {
+                        for id in ids {
+                            prefixes.extend(snap.tag(id).v4().iter().map(|&n| IpNet::V4(n)));
+                        }
+                    }
+                    Err(e) => notes.push(format!("service endpoint {service} in {r}: {e}")),
+                }
+            }
+            service_endpoints.push(ServiceEndpoint {
+                service: service.clone(),
+                prefixes,
+            });
+        }
+        // Private endpoints of the VNet and of directly peered ones.
+        let mut private_endpoints = Vec::new();
+        for pe in &net.private_endpoints {
+            let Some(ps) = net.find(Kind::Subnet, pe.subnet.as_deref()) else {
+                continue;
+            };
+            let (Some(pv), Some(v)) = (net.vnet_of(ps), v) else {
+                continue;
+            };
+            if !net.connected(v, pv) {
+                continue;
+            }
+            for &address in &pe.addresses {
+                let space_len = net.vnets[pv]
+                    .spaces
+                    .iter()
+                    .find(|s| s.contains(&address))
+                    .map_or(0, IpNet::prefix_len);
+                private_endpoints.push(PrivateEndpointRoute {
+                    name: pe.meta.name.clone(),
+                    address,
+                    policies: net.subnets[ps].pe_route_policies,
+                    space_len,
+                });
+            }
+        }
+        let inputs = |readings: Readings| Inputs {
+            table,
+            vnet: spaces.clone(),
+            peerings: peerings.clone(),
+            service_endpoints: service_endpoints.clone(),
+            private_endpoints: private_endpoints.clone(),
+            bgp: bgp.to_vec(),
+            readings,
+        };
+        let selector = Selector::new(snap, &inputs(Readings::default()));
+        notes.extend(selector.notes.iter().cloned());
+        let alternates = vec![
+            (
+                "a UDR of a service endpoint's prefix wins (field report; Learn says the endpoint wins)".to_string(),
+                Selector::new(
+                    snap,
+                    &inputs(Readings {
+                        udr_over_service_endpoint: true,
+                        ..Readings::default()
+                    }),
+                ),
+            ),
+            (
+                "the reserved None routes stay after a 0.0.0.0/0 UDR (Learn's example removes them)".to_string(),
+                Selector::new(
+                    snap,
+                    &inputs(Readings {
+                        none_routes_kept: true,
+                        ..Readings::default()
+                    }),
+                ),
+            ),
+        ];
+        // `VirtualNetwork`, per reading.
+        let mut base: Vec<IpNet> = spaces.clone();
+        base.extend(v.map(|v| net.vnet_tag_peered_spaces(v)).unwrap_or_default());
+        let mut udrs: Vec<(IpNet, bool)> = Vec::new(); // (prefix, to an appliance)
+        if let Some(t) = table {
+            for r in t.user_routes() {
+                let appliance = matches!(r.next_hop, NextHop::VirtualAppliance(_));
+                if let Ok(n) = r.address_prefix.parse::<IpNet>() {
+                    udrs.push((n.trunc(), appliance));
+                } else if let Ok(id) = snap.tag_by_name(&r.address_prefix) {
+                    let t = snap.tag(id);
+                    udrs.extend(t.v4().iter().map(|&n| (IpNet::V4(n), appliance)));
+                    udrs.extend(t.v6().iter().map(|&n| (IpNet::V6(n), appliance)));
+                }
+            }
+        }
+        let vnet_tags = VnetReading::ALL
+            .iter()
+            .map(|&r| {
+                let mut tag = base.clone();
+                for &(n, appliance) in &udrs {
+                    if (r.all_udrs || appliance) && (r.default_route || n.prefix_len() > 0) {
+                        tag.push(n);
+                    }
+                }
+                for &(n, _) in bgp {
+                    if r.default_route || n.prefix_len() > 0 {
+                        tag.push(n.trunc());
+                    }
+                }
+                let set = PrefixSet::from_prefixes(tag);
+                (r, set.to_prefixes())
+            })
+            .collect();
+        SubnetPaths {
+            net,
+            subnet,
+            selector,
+            alternates,
+            vnet_tags,
+            notes,
+        }
+    }
+
+    /// The subnet's NSG and the NIC's, resolved and compiled under each `VirtualNetwork`
+    /// reading.
+    pub fn nsgs(
+        &self,
+        snap: &Snapshot,
+        nic: Option<usize>,
+        asgs: &BTreeMap<String, Vec<IpAddr>>,
+    ) -> Result<Vec<Guards>> {
+        let net = self.net;
+        let subnet_nsg = net
+            .find(Kind::Nsg, net.subnets[self.subnet].nsg.as_deref())
+            .map(|n| &net.nsgs[n].nsg);
+        let nic_nsg = nic
+            .and_then(|n| net.find(Kind::Nsg, net.nics[n].nsg.as_deref()))
+            .map(|n| &net.nsgs[n].nsg);
+        self.vnet_tags
+            .iter()
+            .map(|(reading, tag)| {
+                let ctx = Context {
+                    snapshot: snap,
+                    vnet: tag.clone(),
+                    asgs: asgs.clone(),
+                };
+                let resolve = |n: Option<&Nsg>| -> Result<Option<(ResolvedNsg, CompiledNsg)>> {
+                    n.map(|n| {
+                        let r = ctx.resolve(n)?;
+                        let c = crate::nsg::compile(&r);
+                        Ok((r, c))
+                    })
+                    .transpose()
+                };
+                Ok(Guards {
+                    reading: *reading,
+                    subnet: resolve(subnet_nsg)?,
+                    nic: resolve(nic_nsg)?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// A subnet's NSG and a NIC's, under one `VirtualNetwork` reading.
+pub struct Guards {
+    /// The reading.
+    pub reading: VnetReading,
+    /// The subnet's NSG, resolved and compiled.
+    pub subnet: Option<(ResolvedNsg, CompiledNsg)>,
+    /// The NIC's NSG.
+    pub nic: Option<(ResolvedNsg, CompiledNsg)>,
+}
+
+impl Guards {
+    /// The verdict on a flow (subnet then NIC inbound; NIC then subnet outbound).
+    pub fn verdict(&self, f: &Flow) -> crate::nsg::model::Verdict {
+        crate::nsg::verdict(
+            self.subnet.as_ref().map(|x| &x.1),
+            self.nic.as_ref().map(|x| &x.1),
+            f,
+        )
+    }
+}
+
+/// What the NSGs on one side said, over the readings.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct NsgStep {
+    /// `Outbound` (leaving the source) or `Inbound` (entering the destination).
+    pub direction: String,
+    /// Allowed under some reading (the answer, as the risk).
+    pub access: String,
+    /// The deciding NSG and rule under the first reading that gives [`NsgStep::access`].
+    pub nsg: String,
+    /// The rule.
+    pub rule: String,
+    /// The readings that answer otherwise, with their rule.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub differs: Vec<String>,
+}
+
+fn nsg_step(guards: &[Guards], f: &Flow) -> NsgStep {
+    let verdicts: Vec<(VnetReading, crate::nsg::model::Verdict)> =
+        guards.iter().map(|g| (g.reading, g.verdict(f))).collect();
+    let allowed = verdicts.iter().any(|(_, v)| v.access == Access::Allow);
+    let want = if allowed { Access::Allow } else { Access::Deny };
+    let (_, chosen) = verdicts
+        .iter()
+        .find(|(_, v)| v.access == want)
+        .expect("one verdict gives the answer");
+    NsgStep {
+        direction: f.direction.to_string(),
+        access: format!("{want:?}"),
+        nsg: chosen.nsg.clone(),
+        rule: chosen.rule.clone(),
+        differs: verdicts
+            .iter()
+            .filter(|(_, v)| v.access != want)
+            .map(|(r, v)| format!("{:?} under `{}` ({} {})", v.access, r.name(), v.nsg, v.rule))
+            .collect(),
+    }
+}
+
+/// The route step of a path.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RouteStep {
+    /// The route's prefix (`platform` for 168.63.129.16 and 169.254.169.254).
+    pub prefix: String,
+    /// Its next hop.
+    pub next_hop: String,
+    /// Where the route comes from (`user route NAME`, `system route of the VNet`, …).
+    pub route: String,
+    /// Where the traffic goes: `internet`, `appliance`, `gateway`, `virtual-network`,
+    /// `service-endpoint`, `private-endpoint`, `platform` or `dropped`.
+    pub goes: String,
+    /// Other readings choosing another route.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub differs: Vec<String>,
+}
+
+fn goes(hop: &NextHop) -> &'static str {
+    use crate::routes::PlatformHop as P;
+    match hop {
+        NextHop::Internet => "internet",
+        NextHop::VirtualAppliance(_) => "appliance",
+        NextHop::VirtualNetworkGateway => "gateway",
+        NextHop::VnetLocal => "virtual-network",
+        NextHop::None => "dropped",
+        NextHop::Platform(P::VnetPeering | P::VnetGlobalPeering | P::ConnectedGroup) => {
+            "virtual-network"
+        }
+        NextHop::Platform(P::ServiceEndpoint) => "service-endpoint",
+        NextHop::Platform(P::InterfaceEndpoint) => "private-endpoint",
+        NextHop::Platform(P::Other) => "platform",
+    }
+}
+
+fn describe(net: &Network, paths: &SubnetPaths, c: &crate::routes::select::Candidate) -> String {
+    use crate::routes::select::Origin as O;
+    let table = net
+        .find(
+            Kind::Table,
+            net.subnets[paths.subnet].route_table.as_deref(),
+        )
+        .map(|t| &net.tables[t]);
+    let route_name = |i: usize| table.map_or(String::from("?"), |t| t.table.routes[i].name.clone());
+    match c.origin {
+        O::Route(i) => format!(
+            "route `{}` of {}",
+            route_name(i),
+            table.map_or("the table".into(), |t| format!("`{}`", t.meta.name))
+        ),
+        O::TagRoute(i) => format!("service-tag route `{}`", route_name(i)),
+        O::Bgp(_) => "BGP route (declared)".into(),
+        O::Vnet => "system route of the VNet's address space".into(),
+        O::Peering(i) => format!(
+            "system route of peering `{}`",
+            paths.selector_peering_name(i)
+        ),
+        O::ServiceEndpoint(_) => "system route of the subnet's service endpoint".into(),
+        O::PrivateEndpoint(_) => "system route of a private endpoint".into(),
+        O::Reserved => "system route of a reserved range (None)".into(),
+        O::Default => "system default route".into(),
+    }
+}
+
+impl SubnetPaths<'_> {
+    fn selector_peering_name(&self, i: usize) -> String {
+        let v = self.net.vnet_of(self.subnet);
+        v.map(|v| self.net.peered_spaces(v))
+            .and_then(|p| p.get(i).map(|x| x.0.clone()))
+            .unwrap_or_default()
+    }
+
+    /// The route step for one destination address.
+    pub fn route_step(&self, ip: IpAddr) -> RouteStep {
+        let step = |sel: &Selector| -> (String, String, String, String) {
+            match sel.lookup(ip) {
+                Choice::Route(c) => (
+                    c.net.to_string(),
+                    c.hop.to_string(),
+                    describe(self.net, self, c),
+                    goes(&c.hop).to_string(),
+                ),
+                Choice::Platform => (
+                    "platform".into(),
+                    "platform".into(),
+                    "Azure's platform address, not subject to user-defined routes".into(),
+                    "platform".into(),
+                ),
+                Choice::NoRoute => (
+                    "-".into(),
+                    "None".into(),
+                    "no route holds it".into(),
+                    "dropped".into(),
+                ),
+            }
+        };
+        let (prefix, next_hop, route, to) = step(&self.selector);
+        let differs = self
+            .alternates
+            .iter()
+            .filter_map(|(name, sel)| {
+                let (p, h, r, _) = step(sel);
+                (p != prefix || h != next_hop).then(|| format!("{h} by {r} ({p}) if {name}"))
+            })
+            .collect();
+        RouteStep {
+            prefix,
+            next_hop,
+            route,
+            goes: to,
+            differs,
+        }
+    }
+}
+
+/// One path's answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct Path {
+    /// The source address and subnet.
+    pub from: String,
+    /// The destination.
+    pub to: String,
+    /// The NSGs leaving the source.
+    pub out: NsgStep,
+    /// The route.
+    pub route: RouteStep,
+    /// The NSGs entering the destination, when it is in a subnet of the inputs reached through
+    /// the VNet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inbound: Option<NsgStep>,
+    /// `delivered`, `dropped by NSG`, `dropped by route`, or where it leaves (`to the Internet`,
+    /// `to appliance IP`, `to the gateway`).
+    pub outcome: String,
+}
+
+/// A flow from `from` to `to:port`.
+#[allow(clippy::too_many_arguments)]
+pub fn one(
+    net: &Network,
+    snap: &Snapshot,
+    src: &SubnetPaths,
+    out_guards: &[Guards],
+    from: End,
+    to: IpAddr,
+    protocol: Protocol,
+    port: u16,
+    asgs: &BTreeMap<String, Vec<IpAddr>>,
+    bgp: &[(IpNet, NextHop)],
+) -> Result<Path> {
+    let flow = Flow {
+        direction: Direction::Outbound,
+        protocol,
+        local_ip: from.address,
+        local_port: EPHEMERAL,
+        remote_ip: to,
+        remote_port: port,
+    };
+    let out = nsg_step(out_guards, &flow);
+    let route = src.route_step(to);
+    let mut inbound = None;
+    if matches!(route.goes.as_str(), "virtual-network" | "private-endpoint")
+        && let Some(dst) = end_of(net, to)
+    {
+        let dst_paths = SubnetPaths::new(net, snap, dst.subnet, bgp);
+        let guards = dst_paths.nsgs(snap, dst.nic, asgs)?;
+        let f = Flow {
+            direction: Direction::Inbound,
+            protocol,
+            local_ip: to,
+            local_port: port,
+            remote_ip: from.address,
+            remote_port: EPHEMERAL,
+        };
+        inbound = Some(nsg_step(&guards, &f));
+    }
+    let outcome = if out.access != "Allow" {
+        "dropped by NSG (outbound)".to_string()
+    } else if route.goes == "dropped" {
+        "dropped by route".to_string()
+    } else if inbound.as_ref().is_some_and(|i| i.access != "Allow") {
+        "dropped by NSG (inbound)".to_string()
+    } else {
+        match route.goes.as_str() {
+            "internet" => "leaves to the Internet".into(),
+            "appliance" => format!("to the appliance ({})", route.next_hop),
+            "gateway" => "to the gateway".into(),
+            "service-endpoint" => "to the service through its endpoint".into(),
+            "private-endpoint" => "to the private endpoint".into(),
+            "platform" => "to Azure's platform".into(),
+            _ => "delivered in the virtual network".into(),
+        }
+    };
+    Ok(Path {
+        from: format!("{} ({})", from.address, net.subnets[from.subnet].meta.name),
+        to: format!("{to}:{port}"),
+        out,
+        route,
+        inbound,
+        outcome,
+    })
+}
+
+/// The local port of a path's source: an ephemeral one (Azure's range starts at 49152).
+pub const EPHEMERAL: u16 = 49152;
+
+/// Where a tag's addresses go from a subnet: per route outcome, how many, how many the NSGs
+/// let through, and one address each way.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TagShare {
+    /// Where they go (see [`RouteStep::goes`]), with the next hop.
+    pub goes: String,
+    /// The next hop.
+    pub next_hop: String,
+    /// Addresses of the tag routed this way (a decimal string: IPv6 counts exceed 2^64).
+    pub addresses: String,
+    /// Of them, allowed out by the NSGs (under some reading).
+    pub allowed: String,
+    /// A few of the prefixes (at most 8).
+    pub prefixes: Vec<String>,
+}
+
+/// A tag destination's answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct TagPath {
+    /// The source.
+    pub from: String,
+    /// The tag.
+    pub tag: String,
+    /// Protocol and port.
+    pub port: String,
+    /// Where its addresses go.
+    pub shares: Vec<TagShare>,
+    /// Addresses that get through: allowed and routed anywhere but `dropped`.
+    pub through: String,
+    /// Addresses in all.
+    pub addresses: String,
+    /// One address that does not get through and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counterexample: Option<String>,
+}
+
+/// A flow from `from` to every address of a tag (IPv4 when the source is IPv4).
+#[allow(clippy::too_many_arguments)]
+pub fn to_tag(
+    snap: &Snapshot,
+    src: &SubnetPaths,
+    guards: &[Guards],
+    from: End,
+    from_name: &str,
+    tag: &str,
+    direction: Direction,
+    protocol: Protocol,
+    port: u16,
+) -> Result<TagPath> {
+    let id = snap.tag_by_name(tag)?;
+    let t = snap.tag(id);
+    let v6 = from.address.is_ipv6();
+    let nets: Vec<IpNet> = if v6 {
+        t.v6().iter().map(|&n| IpNet::V6(n)).collect()
+    } else {
+        t.v4().iter().map(|&n| IpNet::V4(n)).collect()
+    };
+    let tag_set = PrefixSet::from_prefixes(nets);
+    // What the NSGs let through, under any reading.
+    let mut allowed = PrefixSet::default();
+    for g in guards {
+        let r = crate::nsg::reach::reach(
+            snap,
+            g.subnet.as_ref().map(|x| &x.0),
+            g.nic.as_ref().map(|x| &x.0),
+            direction,
+            protocol,
+            port,
+            from.address,
+        );
+        allowed = allowed.union(&PrefixSet::from_prefixes(r.prefixes.iter().map(|p| p.0)));
+    }
+    // Where the routes send each piece of the tag (for inbound flows: where the replies go).
+    let fam = if v6 { &tag_set.v6 } else { &tag_set.v4 };
+    let mut by: BTreeMap<(String, String), Vec<(u128, u128)>> = BTreeMap::new();
+    let segs = src.selector.segments(v6);
+    let ranges = fam.ranges();
+    let mut j = 0;
+    for (start, end, c) in segs {
+        while j < ranges.len() && ranges[j].1 < start {
+            j += 1;
+        }
+        let (g, h) = if c == crate::index::interval::NONE {
+            ("dropped".to_string(), "None".to_string())
+        } else {
+            let cand = &src.selector.candidates[c as usize];
+            (goes(&cand.hop).to_string(), cand.hop.to_string())
+        };
+        for r in ranges[j..].iter().take_while(|r| r.0 <= end) {
+            by.entry((g.clone(), h.clone()))
+                .or_default()
+                .push((r.0.max(start), r.1.min(end)));
+        }
+    }
+    let mut shares = Vec::new();
+    let mut through = PrefixSet::default();
+    let mut dropped_route: Option<u128> = None;
+    for ((g, h), pieces) in by {
+        let set = PrefixSet::from_family_ranges(v6, pieces);
+        let ok = set.intersection(&allowed);
+        if g != "dropped" {
+            through = through.union(&ok);
+        } else if dropped_route.is_none() {
+            dropped_route = set.first(v6);
+        }
+        let prefixes: Vec<String> = set
+            .to_prefixes()
+            .iter()
+            .take(8)
+            .map(IpNet::to_string)
+            .collect();
+        shares.push(TagShare {
+            goes: g,
+            next_hop: h,
+            addresses: set.address_count().to_string(),
+            allowed: ok.address_count().to_string(),
+            prefixes,
+        });
+    }
+    let missing = tag_set.difference(&through);
+    let counterexample = missing.first(v6).map(|a| {
+        let ip = crate::prefixset::to_addr(a, v6);
+        let route = src.route_step(ip);
+        let f = match direction {
+            Direction::Outbound => Flow {
+                direction,
+                protocol,
+                local_ip: from.address,
+                local_port: EPHEMERAL,
+                remote_ip: ip,
+                remote_port: port,
+            },
+            Direction::Inbound => Flow {
+                direction,
+                protocol,
+                local_ip: from.address,
+                local_port: port,
+                remote_ip: ip,
+                remote_port: EPHEMERAL,
+            },
+        };
+        let nsg = nsg_step(guards, &f);
+        if nsg.access != "Allow" {
+            format!("{ip}: denied by {} {}", nsg.nsg, nsg.rule)
+        } else {
+            format!(
+                "{ip}: routed to {} by {} ({})",
+                route.next_hop, route.route, route.prefix
+            )
+        }
+    });
+    Ok(TagPath {
+        from: from_name.to_string(),
+        tag: t.name().to_string(),
+        port: format!("{} {port}", protocol.name()),
+        shares,
+        through: through.address_count().to_string(),
+        addresses: tag_set.address_count().to_string(),
+        counterexample,
+    })
+}
