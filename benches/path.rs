@@ -88,7 +88,7 @@ fn nsg(snap: &tagnet::Snapshot, rng: &mut Rng) -> Nsg {
                 name: format!("r{i}"),
                 priority: 100 + i as u32 * 10,
                 direction: Direction::Outbound,
-                access: if rng.next() % 4 == 0 {
+                access: if rng.next().is_multiple_of(4) {
                     Access::Deny
                 } else {
                     Access::Allow

@@ -149,7 +149,7 @@ pub fn check(data: &[u8]) {
     ) else {
         return;
     };
-    let _ = tagnet::check::check(&tagnet::check::Cx {
+    let _ = tagnet::path::check_all(&tagnet::check::Cx {
         net: &net,
         snap: example(),
         on_prem: &[],

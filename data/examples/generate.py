@@ -127,6 +127,13 @@ def m_nsg_shadow(n):
 def m_forced(n):
     n["tables"][0]["routes"].append({"name": "default-to-firewall", "prefix": "0.0.0.0/0",
                                      "hop": "VirtualAppliance", "ip": "10.0.0.4"})
+def m_via_appliance(n):
+    m_forced(n)
+    n["tables"][0]["routes"] += [
+        {"name": "batch-to-internet", "prefix": "BatchNodeManagement.EastUS2", "hop": "Internet"},
+        {"name": "aml-to-internet", "prefix": "AzureMachineLearning.EastUS2", "hop": "Internet"}]
+def m_dropped_by_route(n):
+    n["tables"][0]["routes"].append({"name": "no-storage", "prefix": "Storage.EastUS2", "hop": "None"})
 def m_store_subnet(n):
     n["stores"][0]["subnets"] = [("vnet-ml", "default")]
 def m_kv_subnet(n):
@@ -176,6 +183,8 @@ BROKEN = [
     ("nsg-requirement-unmet", m_nsg_req),
     ("nsg-unreachable-rule", m_nsg_shadow),
     ("missing-route", m_forced),
+    ("requirement-via-appliance", m_via_appliance),
+    ("requirement-dropped-by-route", m_dropped_by_route),
     ("storage-subnet-not-allowed", m_store_subnet),
     ("keyvault-subnet-not-allowed", m_kv_subnet),
     ("storage-trusted-services-off", m_store_trusted),

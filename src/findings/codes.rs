@@ -139,6 +139,18 @@ codes! {
         example: "a subnet NSG with `DenyAllInbound` at priority 1000 and no rule for AzureMachineLearning → 44224",
         fix: "Add an allow rule above the blocking one (the finding gives the `az network nsg rule create` command).",
         reference: "https://learn.microsoft.com/azure/machine-learning/how-to-secure-training-vnet; https://learn.microsoft.com/azure/batch/batch-virtual-network#network-security-groups-for-virtual-machine-configuration-pools";
+    RequirementViaAppliance = "TN021", "requirement-via-appliance", Warning, "check",
+        summary: "Outbound traffic the guidance requires is allowed by the compute subnet's NSG but routed to a firewall or gateway, whose rules tagnet does not see.",
+        why: "Under forced tunneling (0.0.0.0/0 to an appliance or a gateway), the outbound flows Azure ML compute needs — storage, registries, Azure ML, Resource Manager, Entra ID — leave through the appliance, not the Internet. The NSG's allow is then half the answer: the firewall must allow them too, or jobs fail to read data, pull images or authenticate. tagnet evaluates the routes and the NSG together (`tagnet path --profile`) and names the route that takes them.",
+        example: "route table `0.0.0.0/0 -> VirtualAppliance 10.0.0.4` with the UDRs for BatchNodeManagement and AzureMachineLearning, and an NSG allowing outbound 443",
+        fix: "Allow the listed tags and ports on the firewall (application or network rules for the service tags), or add routes to Internet for them where policy allows; `tagnet path NET --from SUBNET --profile P` shows every requirement's path.",
+        reference: "https://learn.microsoft.com/azure/machine-learning/how-to-access-azureml-behind-firewall; https://learn.microsoft.com/azure/virtual-network/virtual-networks-udr-overview";
+    RequirementDroppedByRoute = "TN022", "requirement-dropped-by-route", Error, "check",
+        summary: "Outbound traffic the guidance requires is allowed by the compute subnet's NSG but a route drops it (next hop None).",
+        why: "A route with next hop None discards the traffic it takes, whatever the NSG allows: compute that cannot reach its storage, registry or Azure ML never becomes usable.",
+        example: "a route `Storage.EastUS2 -> None` in the compute subnet's table",
+        fix: "Remove the route or narrow it so it takes none of the listed addresses (the finding names it).",
+        reference: "https://learn.microsoft.com/azure/virtual-network/virtual-networks-udr-overview#next-hop-types-across-azure-tools";
     StorageSubnetNotAllowed = "TN040", "storage-subnet-not-allowed", Error, "check",
         summary: "The workspace's storage account denies by default and its network rules do not include the compute subnet.",
         why: "Azure ML compute reads and writes the workspace's default storage (code, datasets, outputs). Behind a VNet, the account must allow the compute subnet (a service-endpoint rule) or be reached by a private endpoint; otherwise jobs fail on their first read, and a storage account in another VNet than the compute cannot be reached this way at all.",

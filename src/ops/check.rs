@@ -144,7 +144,8 @@ pub fn check(
         udr_profile: &params.udr_profile,
         asgs: &net.asg_members(&params.asgs),
     };
-    let records = levels.apply(crate::check::check(&cx));
+    // The rules, and what only routes and NSGs evaluated together tell (the path layer).
+    let records = levels.apply(crate::path::check_all(&cx));
     let origins = records
         .iter()
         .map(|f| net.origin_of(&f.resource).map(str::to_string))

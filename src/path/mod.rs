@@ -822,3 +822,134 @@ pub fn to_tag(
         counterexample,
     })
 }
+
+/// Every `check` finding: the rules ([`crate::check::check`]) and [`check_findings`], sorted by
+/// rule number, resource and message.
+pub fn check_all(cx: &crate::check::Cx) -> Vec<crate::findings::Finding> {
+    let mut all = crate::check::check(cx);
+    all.extend(check_findings(cx));
+    all.sort_by(|a, b| (a.id, &a.resource, &a.message).cmp(&(b.id, &b.resource, &b.message)));
+    all.dedup();
+    all
+}
+
+/// The `check` findings only routes and NSGs together give: for each compute subnet, the
+/// outbound flows of the NSG profile that its NSG allows but its routes send to an appliance or
+/// a gateway (`requirement-via-appliance`, one finding a subnet) or drop
+/// (`requirement-dropped-by-route`).
+pub fn check_findings(cx: &crate::check::Cx) -> Vec<crate::findings::Finding> {
+    use crate::findings::{Code, Finding};
+    let mut out = Vec::new();
+    let Some(profile) = crate::nsg::reach::profiles()
+        .into_iter()
+        .find(|p| p.name.eq_ignore_ascii_case(cx.nsg_profile))
+    else {
+        return out;
+    };
+    let net = cx.net;
+    for cs in cx.compute_subnets() {
+        let sub = &net.subnets[cs.subnet];
+        if net.find(Kind::Table, sub.route_table.as_deref()).is_none() {
+            continue;
+        }
+        let Some(region) = cx.region_of_subnet(cs.subnet) else {
+            continue; // the NSG and route checks say why
+        };
+        let Ok(from) = locate(net, &sub.meta.id) else {
+            continue;
+        };
+        let paths = SubnetPaths::new(net, cx.snap, cs.subnet, &[]);
+        let Ok(guards) = paths.nsgs(cx.snap, None, cx.asgs) else {
+            continue; // the NSG checks report what cannot be read
+        };
+        let mut via: Vec<String> = Vec::new();
+        for r in profile
+            .requirements
+            .iter()
+            .filter(|r| r.direction.eq_ignore_ascii_case("outbound"))
+        {
+            let tag = if r.tag.contains("<region>") {
+                let base = r.tag.split('.').next().unwrap_or(&r.tag);
+                match cx.snap.resolve_tag(base, Some(&region)) {
+                    Ok(ids) => cx.snap.tag(ids[0]).name().to_string(),
+                    Err(_) => continue,
+                }
+            } else {
+                r.tag.clone()
+            };
+            let protocol = Protocol::parse(&r.protocol).unwrap_or(Protocol::Tcp);
+            let Some(port) = r
+                .ports
+                .split([',', '-'])
+                .next()
+                .and_then(|p| p.trim().parse::<u16>().ok())
+            else {
+                continue;
+            };
+            let name = format!("{} {}", sub.meta.name, from.address);
+            let Ok(tp) = to_tag(
+                cx.snap,
+                &paths,
+                &guards,
+                from,
+                &name,
+                &tag,
+                Direction::Outbound,
+                protocol,
+                port,
+            ) else {
+                continue;
+            };
+            let what = format!("{} {port} to {tag}", r.protocol.to_ascii_uppercase());
+            for s in &tp.shares {
+                if s.allowed == "0" {
+                    continue; // the NSG blocks it: nsg-requirement-unmet says so
+                }
+                match s.goes.as_str() {
+                    "dropped" => {
+                        let example = s
+                            .prefixes
+                            .first()
+                            .and_then(|p| p.parse::<IpNet>().ok())
+                            .map(|p| p.network());
+                        let by = example.map_or(String::new(), |ip| {
+                            let step = paths.route_step(ip);
+                            format!(" by {} ({})", step.route, step.prefix)
+                        });
+                        let mut f = Finding::new(
+                            Code::RequirementDroppedByRoute,
+                            &sub.meta.id,
+                            format!(
+                                "outbound {what} is allowed by the NSG, but {} of its addresses are dropped{by} in compute subnet `{}`: {}",
+                                s.allowed, sub.meta.name, r.why
+                            ),
+                        );
+                        if let Some(ip) = example {
+                            f = f.counterexample(format!("{} -> {ip}:{port}", from.address));
+                        }
+                        out.push(f);
+                    }
+                    "appliance" | "gateway" => {
+                        let item = format!("{what} ({} addresses to {})", s.allowed, s.next_hop);
+                        if !via.contains(&item) {
+                            via.push(item);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if !via.is_empty() {
+            out.push(Finding::new(
+                Code::RequirementViaAppliance,
+                &sub.meta.id,
+                format!(
+                    "compute subnet `{}`: its NSG allows what the guidance needs, but its routes send it to an appliance or gateway, whose rules must allow it too: {}",
+                    sub.meta.name,
+                    via.join("; ")
+                ),
+            ));
+        }
+    }
+    out
+}

@@ -5,8 +5,9 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use tagnet::check::{Cx, Levels, check, read::network as load};
+use tagnet::check::{Cx, Levels, read::network as load};
 use tagnet::findings::{Finding, Severity};
+use tagnet::path::check_all as check;
 
 fn examples() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/examples")
@@ -70,6 +71,11 @@ fn each_broken_example_reports_exactly_its_code() {
         let found = run(&[examples().join(name)]);
         assert!(!found.is_empty(), "{name}: no finding");
         for f in &found {
+            // A table that forces tunneling without the UDRs the guidance asks for also sends
+            // the outbound requirements to the firewall.
+            if name == "missing-route" && f.code == "requirement-via-appliance" {
+                continue;
+            }
             assert_eq!(f.code, name, "{name}: {f:?}");
             assert!(
                 tagnet::explain(f.code).is_ok(),
