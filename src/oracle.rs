@@ -116,8 +116,26 @@ pub fn route(
         } else {
             0
         };
+        // Tag routes to an appliance, as written (for the reading where they beat endpoints).
+        let mut tag_appliance: Vec<IpNet> = Vec::new();
+        for r in routes.iter().filter(|r| {
+            r.source == RouteSource::User
+                && matches!(r.next_hop, NextHop::VirtualAppliance(_))
+                && r.address_prefix.parse::<IpNet>().is_err()
+        }) {
+            if let Ok(id) = snap.tag_by_name(&r.address_prefix) {
+                let t = snap.tag(id);
+                tag_appliance.extend(t.v4().iter().map(|&n| IpNet::V4(n)));
+                tag_appliance.extend(t.v6().iter().map(|&n| IpNet::V6(n)));
+            }
+        }
         for (i, se) in inputs.service_endpoints.iter().enumerate() {
             for p in &se.prefixes {
+                if inputs.readings.tag_udr_to_appliance_over_service_endpoint
+                    && tag_appliance.iter().any(|t| t.contains(p))
+                {
+                    continue;
+                }
                 shields.push(p.trunc());
                 if holds(p) {
                     found.push((
@@ -129,7 +147,7 @@ pub fn route(
                 }
             }
         }
-        let user_default = user_nets
+        let user_default = (user_nets
             .iter()
             .any(|n| n.prefix_len() == 0 && matches!(n, IpNet::V4(_)))
             && routes.iter().any(|r| {
@@ -137,7 +155,13 @@ pub fn route(
                     && r.address_prefix
                         .parse::<IpNet>()
                         .is_ok_and(|n| n.prefix_len() == 0)
-            });
+            }))
+            || (inputs.readings.bgp_default_removes_none
+                && !bgp_off
+                && inputs
+                    .bgp
+                    .iter()
+                    .any(|(n, _)| n.prefix_len() == 0 && n.addr().is_ipv4()));
         for p in PRIVATE_RANGES {
             let n: IpNet = p.parse().expect("valid");
             let in_vnet = inputs.vnet.iter().any(|v| v.contains(&n));

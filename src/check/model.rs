@@ -130,6 +130,10 @@ pub struct Subnet {
     /// Network policies for private endpoints cover route tables
     /// (`privateEndpointNetworkPolicies` Enabled or RouteTableEnabled).
     pub pe_route_policies: bool,
+    /// Network policies for private endpoints cover NSGs (`privateEndpointNetworkPolicies`
+    /// Enabled or NetworkSecurityGroupEnabled); off (Azure's default), the subnet's NSG does
+    /// not apply to traffic to its private endpoints.
+    pub pe_nsg_policies: bool,
 }
 
 /// An NSG.

@@ -55,11 +55,14 @@ pub fn path(
                 writeln!(out, "{} -> {}: {}", p.from, p.to, p.outcome)?;
                 let step =
                     |out: &mut dyn Write, s: &tagnet::path::NsgStep| -> std::io::Result<()> {
-                        writeln!(
-                            out,
-                            "  {:<8} {} by {} {}",
-                            s.direction, s.access, s.nsg, s.rule
-                        )?;
+                        match &s.note {
+                            Some(n) => writeln!(out, "  {:<8} {}: {n}", s.direction, s.access)?,
+                            None => writeln!(
+                                out,
+                                "  {:<8} {} by {} {}",
+                                s.direction, s.access, s.nsg, s.rule
+                            )?,
+                        }
                         for d in &s.differs {
                             writeln!(out, "           reading: {d}")?;
                         }
@@ -79,17 +82,34 @@ pub fn path(
                 }
             }
             let tag = |out: &mut dyn Write, t: &tagnet::path::TagPath| -> std::io::Result<()> {
-                writeln!(
-                    out,
-                    "{} -> {} {}: {} of {} addresses get through",
-                    t.from, t.tag, t.port, t.through, t.addresses
-                )?;
+                let inbound = t.direction == "Inbound";
+                if inbound {
+                    writeln!(
+                        out,
+                        "{} -> {} {}: {} of {} addresses get in and are answered through the Internet",
+                        t.tag, t.from, t.port, t.through, t.addresses
+                    )?;
+                } else {
+                    writeln!(
+                        out,
+                        "{} -> {} {}: {} of {} addresses get through",
+                        t.from, t.tag, t.port, t.through, t.addresses
+                    )?;
+                }
                 for s in &t.shares {
                     writeln!(
                         out,
-                        "  {:<17} {:<28} {} addresses, {} allowed by the NSGs",
-                        s.goes, s.next_hop, s.addresses, s.allowed
+                        "  {}{:<17} {:<28} {} addresses, {} allowed by the NSGs ({} under every reading)",
+                        if inbound { "replies: " } else { "" },
+                        s.goes,
+                        s.next_hop,
+                        s.addresses,
+                        s.allowed,
+                        s.allowed_every_reading
                     )?;
+                }
+                for d in &t.differs {
+                    writeln!(out, "  reading: {d}")?;
                 }
                 if let Some(c) = &t.counterexample {
                     writeln!(out, "  e.g. {c}")?;
@@ -101,6 +121,9 @@ pub fn path(
             }
             for r in &report.requirements {
                 writeln!(out, "[{}] {} — {}", r.status, r.requirement, r.why)?;
+                if let Some(reason) = &r.reason {
+                    writeln!(out, "  because {reason}")?;
+                }
                 tag(out, &r.path)?;
             }
         }

@@ -47,6 +47,9 @@ pub struct RequirementPath {
     /// `met`, `via-appliance` (allowed, but routed to an appliance or gateway whose rules
     /// tagnet does not see) or `not-met`.
     pub status: String,
+    /// Why it is not met (or is met only through an appliance).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// What happens to the tag's addresses.
     pub path: TagPath,
 }
@@ -94,13 +97,25 @@ fn bgp_routes(texts: &[String]) -> Result<Vec<(IpNet, NextHop)>> {
                     ),
                 )
             })?;
-            let net = crate::text::prefix(p.trim(), crate::text::HostBits::Clear)
+            let net = crate::text::prefix(p.trim(), crate::text::HostBits::Refuse)
                 .map_err(|e| Error::field("bgp", format!("`{}`: {e}", crate::text::quoted(p))))?;
             let (kind, ip) = match h.trim().split_once(':') {
                 Some((k, ip)) => (k, Some(ip)),
                 None => (h.trim(), None),
             };
-            Ok((net, NextHop::parse(kind, ip)?))
+            let hop = NextHop::parse(kind, ip)?;
+            // A gateway (or Route Server) advertises routes with itself as next hop.
+            if hop != NextHop::VirtualNetworkGateway {
+                return Err(Error::field(
+                    "bgp",
+                    format!(
+                        "`{}`: routes learned by BGP have next hop VirtualNetworkGateway, not {}",
+                        crate::text::quoted(t),
+                        hop
+                    ),
+                ));
+            }
+            Ok((net, hop))
         })
         .collect()
 }
@@ -213,7 +228,11 @@ pub fn path(
                 let tp = crate::path::to_tag(
                     snap, &src, &guards, from, &from_name, &tag, direction, protocol, port,
                 )?;
-                let denied = tp.shares.iter().any(|s| s.allowed != s.addresses);
+                // A requirement is met only under every reading: a false "met" is the risk.
+                let denied = tp
+                    .shares
+                    .iter()
+                    .any(|s| s.allowed_every_reading != s.addresses);
                 let status = match direction {
                     // The replies must leave through the Internet: anything else is asymmetric.
                     Direction::Inbound => {
@@ -237,6 +256,21 @@ pub fn path(
                         }
                     }
                 };
+                let reason = match status {
+                    "met" => None,
+                    "via-appliance" => Some(
+                        "allowed by the NSGs, but routed to an appliance or gateway, whose rules must allow it too".to_string(),
+                    ),
+                    _ if denied && tp.through != tp.through_every_reading => Some(format!(
+                        "the NSGs allow it under some readings of VirtualNetwork only ({} of {} under every reading)",
+                        tp.through_every_reading, tp.addresses
+                    )),
+                    _ if denied => Some("the NSGs do not allow all of it".to_string()),
+                    _ if direction == Direction::Inbound => Some(
+                        "the replies are not routed to the Internet: under forced tunneling they return through the appliance, asymmetrically, and are dropped (add routes to Internet for the tag: `tagnet udr`)".to_string(),
+                    ),
+                    _ => Some("a route drops some of it".to_string()),
+                };
                 report.requirements.push(RequirementPath {
                     requirement: format!(
                         "{} {} {port} {} {tag}",
@@ -250,6 +284,7 @@ pub fn path(
                     ),
                     why: r.why.clone(),
                     status: status.into(),
+                    reason,
                     path: tp,
                 });
             }
@@ -279,6 +314,14 @@ pub fn path(
         }
         _ => (p.to.clone(), None),
     };
+    if let (Some(a), Some(b)) = (p.port, port_in_dest)
+        && a != b
+    {
+        return Err(Error::field(
+            "port",
+            format!("{a} and the port of --to ({b}) differ: give one"),
+        ));
+    }
     let port = match (p.port.or(port_in_dest), protocol.has_ports()) {
         (Some(n), _) => n,
         (None, false) => 0,

@@ -94,12 +94,30 @@ pub struct End {
 /// address) or an address (a NIC's, or any in a subnet of the inputs).
 pub fn locate(net: &Network, text: &str) -> Result<End> {
     if let Ok((ip, _)) = crate::text::address(text) {
-        return end_of(net, ip).ok_or_else(|| {
+        let end = end_of(net, ip).ok_or_else(|| {
             Error::field(
                 "from",
                 format!("`{ip}` is in no subnet of the inputs; give an address of one of their subnets, or a subnet's name"),
             )
-        });
+        })?;
+        // Azure keeps a subnet's first four addresses and its last.
+        if let Some(p) = net.subnets[end.subnet]
+            .prefixes
+            .iter()
+            .find(|p| p.contains(&ip))
+        {
+            let (start, last) = crate::prefixset::prefix_range(&p.trunc());
+            let x = crate::prefixset::prefix_range(&IpNet::from(ip)).0;
+            if x < start + 4 || x == last {
+                return Err(Error::field(
+                    "from",
+                    format!(
+                        "`{ip}` is one of the addresses Azure keeps in {p} (the first four and the last): no VM has it"
+                    ),
+                ));
+            }
+        }
+        return Ok(end);
     }
     let by_path = || {
         let key = crate::check::model::key_from("Microsoft.Network/virtualNetworks/subnets", text);
@@ -239,6 +257,17 @@ impl<'a> SubnetPaths<'a> {
                 locations.clone()
             };
             let mut prefixes = Vec::new();
+            if service.eq_ignore_ascii_case("Microsoft.Storage.Global") {
+                // Storage in every region.
+                if let Ok(id) = snap.tag_by_name(tag) {
+                    prefixes.extend(snap.tag(id).v4().iter().map(|&n| IpNet::V4(n)));
+                }
+                service_endpoints.push(ServiceEndpoint {
+                    service: service.clone(),
+                    prefixes,
+                });
+                continue;
+            }
             for r in &regions {
                 match snap.resolve_tag(tag, Some(r)) {
                     Ok(ids) => {
@@ -308,6 +337,26 @@ impl<'a> SubnetPaths<'a> {
                     snap,
                     &inputs(Readings {
                         none_routes_kept: true,
+                        ..Readings::default()
+                    }),
+                ),
+            ),
+            (
+                "a service-tag UDR to an appliance wins over the endpoint it covers (azure-docs#111706)".to_string(),
+                Selector::new(
+                    snap,
+                    &inputs(Readings {
+                        tag_udr_to_appliance_over_service_endpoint: true,
+                        ..Readings::default()
+                    }),
+                ),
+            ),
+            (
+                "a 0.0.0.0/0 learned by BGP removes the reserved None routes too (undocumented)".to_string(),
+                Selector::new(
+                    snap,
+                    &inputs(Readings {
+                        bgp_default_removes_none: true,
                         ..Readings::default()
                     }),
                 ),
@@ -433,6 +482,10 @@ pub struct NsgStep {
     /// The readings that answer otherwise, with their rule.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub differs: Vec<String>,
+    /// Why no rule decided (no NSG, a platform address, an endpoint's subnet without network
+    /// policies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 fn nsg_step(guards: &[Guards], f: &Flow) -> NsgStep {
@@ -454,6 +507,13 @@ fn nsg_step(guards: &[Guards], f: &Flow) -> NsgStep {
             .filter(|(_, v)| v.access != want)
             .map(|(r, v)| format!("{:?} under `{}` ({} {})", v.access, r.name(), v.nsg, v.rule))
             .collect(),
+        note: (chosen.nsg.is_empty() && chosen.rule.is_empty()).then(|| {
+            if crate::routes::select::PLATFORM.contains(&f.remote_ip) {
+                "a platform address: not subject to NSGs unless a rule names AzurePlatformDNS or AzurePlatformIMDS".to_string()
+            } else {
+                "no NSG on the subnet or the NIC".to_string()
+            }
+        }),
     }
 }
 
@@ -613,10 +673,37 @@ pub fn one(
         remote_ip: to,
         remote_port: port,
     };
+    if to.is_ipv4() != from.address.is_ipv4() {
+        return Err(Error::field(
+            "to",
+            format!(
+                "`{to}` is IPv{} and the source {} IPv{}: a flow is all IPv4 or all IPv6",
+                if to.is_ipv4() { 4 } else { 6 },
+                from.address,
+                if from.address.is_ipv4() { 4 } else { 6 }
+            ),
+        ));
+    }
     let out = nsg_step(out_guards, &flow);
     let route = src.route_step(to);
     let mut inbound = None;
-    if matches!(route.goes.as_str(), "virtual-network" | "private-endpoint")
+    let endpoint_subnet = (route.goes == "private-endpoint")
+        .then(|| end_of(net, to))
+        .flatten()
+        .filter(|d| !net.subnets[d.subnet].pe_nsg_policies);
+    if let Some(d) = endpoint_subnet {
+        inbound = Some(NsgStep {
+            direction: Direction::Inbound.to_string(),
+            access: "Allow".into(),
+            nsg: String::new(),
+            rule: String::new(),
+            differs: Vec::new(),
+            note: Some(format!(
+                "the NSG of subnet `{}` does not apply to traffic to its private endpoints: network policies for NSGs are off (privateEndpointNetworkPolicies)",
+                net.subnets[d.subnet].meta.name
+            )),
+        });
+    } else if matches!(route.goes.as_str(), "virtual-network" | "private-endpoint")
         && let Some(dst) = end_of(net, to)
     {
         let dst_paths = SubnetPaths::new(net, snap, dst.subnet, bgp);
@@ -650,7 +737,11 @@ pub fn one(
     };
     Ok(Path {
         from: format!("{} ({})", from.address, net.subnets[from.subnet].meta.name),
-        to: format!("{to}:{port}"),
+        to: match (protocol.has_ports(), to) {
+            (false, _) => to.to_string(),
+            (true, IpAddr::V6(a)) => format!("[{a}]:{port}"),
+            (true, IpAddr::V4(a)) => format!("{a}:{port}"),
+        },
         out,
         route,
         inbound,
@@ -665,39 +756,89 @@ pub const EPHEMERAL: u16 = 49152;
 /// let through, and one address each way.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct TagShare {
-    /// Where they go (see [`RouteStep::goes`]), with the next hop.
+    /// Where they go (see [`RouteStep::goes`]); for an inbound flow, where the replies go.
     pub goes: String,
     /// The next hop.
     pub next_hop: String,
     /// Addresses of the tag routed this way (a decimal string: IPv6 counts exceed 2^64).
     pub addresses: String,
-    /// Of them, allowed out by the NSGs (under some reading).
+    /// Of them, allowed by the NSGs under some reading of `VirtualNetwork` (the risk).
     pub allowed: String,
+    /// Of them, allowed under every reading.
+    pub allowed_every_reading: String,
     /// A few of the prefixes (at most 8).
     pub prefixes: Vec<String>,
 }
 
-/// A tag destination's answer.
+/// A tag's answer: a flow to (outbound) or from (inbound) every address of a tag.
 #[derive(Debug, Clone, Serialize)]
 pub struct TagPath {
-    /// The source.
+    /// The source (outbound) or destination (inbound) address in the subnet.
     pub from: String,
+    /// `Outbound` (to the tag) or `Inbound` (from the tag; its replies must leave through the
+    /// Internet, or they return asymmetrically through an appliance and are dropped).
+    pub direction: String,
     /// The tag.
     pub tag: String,
     /// Protocol and port.
     pub port: String,
-    /// Where its addresses go.
+    /// Where its addresses go (inbound: where the replies go).
     pub shares: Vec<TagShare>,
-    /// Addresses that get through: allowed and routed anywhere but `dropped`.
+    /// Addresses that get through under some reading: allowed, and routed anywhere but
+    /// `dropped` (inbound: replies routed to the Internet).
     pub through: String,
+    /// Addresses that get through under every reading.
+    pub through_every_reading: String,
     /// Addresses in all.
     pub addresses: String,
+    /// Readings (of `VirtualNetwork`, of routes) under which the answer differs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub differs: Vec<String>,
     /// One address that does not get through and why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub counterexample: Option<String>,
 }
 
-/// A flow from `from` to every address of a tag (IPv4 when the source is IPv4).
+/// The pieces of `set` (one family) by where a selector sends them.
+fn route_shares(
+    sel: &Selector,
+    set: &crate::prefixset::Ranges,
+    v6: bool,
+) -> BTreeMap<(String, String), PrefixSet> {
+    let mut by: BTreeMap<(String, String), Vec<(u128, u128)>> = BTreeMap::new();
+    let ranges = set.ranges();
+    let mut j = 0;
+    for (start, end, c) in sel.segments(v6) {
+        while j < ranges.len() && ranges[j].1 < start {
+            j += 1;
+        }
+        let (g, h) = if c == crate::index::interval::NONE {
+            ("dropped".to_string(), "None".to_string())
+        } else {
+            let cand = &sel.candidates[c as usize];
+            (goes(&cand.hop).to_string(), cand.hop.to_string())
+        };
+        for r in ranges[j..].iter().take_while(|r| r.0 <= end) {
+            by.entry((g.clone(), h.clone()))
+                .or_default()
+                .push((r.0.max(start), r.1.min(end)));
+        }
+    }
+    by.into_iter()
+        .map(|(k, v)| (k, PrefixSet::from_family_ranges(v6, v)))
+        .collect()
+}
+
+/// Whether a share of a tag gets through: outbound, anywhere but dropped; inbound, only
+/// replies leaving through the Internet.
+fn passes(direction: Direction, goes: &str) -> bool {
+    match direction {
+        Direction::Outbound => goes != "dropped",
+        Direction::Inbound => goes == "internet",
+    }
+}
+
+/// A flow between `from` and every address of a tag (IPv4 when the source is IPv4).
 #[allow(clippy::too_many_arguments)]
 pub fn to_tag(
     snap: &Snapshot,
@@ -719,67 +860,85 @@ pub fn to_tag(
         t.v4().iter().map(|&n| IpNet::V4(n)).collect()
     };
     let tag_set = PrefixSet::from_prefixes(nets);
-    // What the NSGs let through, under any reading.
-    let mut allowed = PrefixSet::default();
-    for g in guards {
-        let r = crate::nsg::reach::reach(
-            snap,
-            g.subnet.as_ref().map(|x| &x.0),
-            g.nic.as_ref().map(|x| &x.0),
-            direction,
-            protocol,
-            port,
-            from.address,
-        );
-        allowed = allowed.union(&PrefixSet::from_prefixes(r.prefixes.iter().map(|p| p.0)));
-    }
-    // Where the routes send each piece of the tag (for inbound flows: where the replies go).
-    let fam = if v6 { &tag_set.v6 } else { &tag_set.v4 };
-    let mut by: BTreeMap<(String, String), Vec<(u128, u128)>> = BTreeMap::new();
-    let segs = src.selector.segments(v6);
-    let ranges = fam.ranges();
-    let mut j = 0;
-    for (start, end, c) in segs {
-        while j < ranges.len() && ranges[j].1 < start {
-            j += 1;
-        }
-        let (g, h) = if c == crate::index::interval::NONE {
-            ("dropped".to_string(), "None".to_string())
-        } else {
-            let cand = &src.selector.candidates[c as usize];
-            (goes(&cand.hop).to_string(), cand.hop.to_string())
-        };
-        for r in ranges[j..].iter().take_while(|r| r.0 <= end) {
-            by.entry((g.clone(), h.clone()))
-                .or_default()
-                .push((r.0.max(start), r.1.min(end)));
-        }
-    }
-    let mut shares = Vec::new();
-    let mut through = PrefixSet::default();
-    let mut dropped_route: Option<u128> = None;
-    for ((g, h), pieces) in by {
-        let set = PrefixSet::from_family_ranges(v6, pieces);
-        let ok = set.intersection(&allowed);
-        if g != "dropped" {
-            through = through.union(&ok);
-        } else if dropped_route.is_none() {
-            dropped_route = set.first(v6);
-        }
-        let prefixes: Vec<String> = set
-            .to_prefixes()
-            .iter()
-            .take(8)
-            .map(IpNet::to_string)
-            .collect();
-        shares.push(TagShare {
-            goes: g,
-            next_hop: h,
-            addresses: set.address_count().to_string(),
-            allowed: ok.address_count().to_string(),
-            prefixes,
+    // What the NSGs let through, per reading of `VirtualNetwork`.
+    let per_reading: Vec<(VnetReading, PrefixSet)> = guards
+        .iter()
+        .map(|g| {
+            let r = crate::nsg::reach::reach(
+                snap,
+                g.subnet.as_ref().map(|x| &x.0),
+                g.nic.as_ref().map(|x| &x.0),
+                direction,
+                protocol,
+                port,
+                from.address,
+            );
+            (
+                g.reading,
+                PrefixSet::from_prefixes(r.prefixes.iter().map(|p| p.0)),
+            )
+        })
+        .collect();
+    let mut any = PrefixSet::default();
+    let mut every: Option<PrefixSet> = None;
+    for (_, a) in &per_reading {
+        any = any.union(a);
+        every = Some(match every {
+            None => a.clone(),
+            Some(e) => e.intersection(a),
         });
     }
+    let every = every.unwrap_or_default();
+    let fam = if v6 { &tag_set.v6 } else { &tag_set.v4 };
+    let main = route_shares(&src.selector, fam, v6);
+    let through_of = |shares: &BTreeMap<(String, String), PrefixSet>, allowed: &PrefixSet| {
+        let mut through = PrefixSet::default();
+        for ((g, _), set) in shares {
+            if passes(direction, g) {
+                through = through.union(&set.intersection(allowed));
+            }
+        }
+        through
+    };
+    let through = through_of(&main, &any);
+    let through_every = through_of(&main, &every);
+    let mut differs = Vec::new();
+    for (r, a) in &per_reading {
+        let n = through_of(&main, a).address_count();
+        if n != through.address_count() {
+            differs.push(format!(
+                "{n} get through under `{}` (VirtualNetwork)",
+                r.name()
+            ));
+        }
+    }
+    for (name, sel) in &src.alternates {
+        let alt = route_shares(sel, fam, v6);
+        if alt != main {
+            let n = through_of(&alt, &any).address_count();
+            let hops: Vec<String> = alt
+                .iter()
+                .map(|((g, h), set)| format!("{} to {h} ({g})", set.address_count()))
+                .collect();
+            differs.push(format!("if {name}: {} ; {n} get through", hops.join(", ")));
+        }
+    }
+    let shares: Vec<TagShare> = main
+        .iter()
+        .map(|((g, h), set)| TagShare {
+            goes: g.clone(),
+            next_hop: h.clone(),
+            addresses: set.address_count().to_string(),
+            allowed: set.intersection(&any).address_count().to_string(),
+            allowed_every_reading: set.intersection(&every).address_count().to_string(),
+            prefixes: set
+                .to_prefixes()
+                .iter()
+                .take(8)
+                .map(IpNet::to_string)
+                .collect(),
+        })
+        .collect();
     let missing = tag_set.difference(&through);
     let counterexample = missing.first(v6).map(|a| {
         let ip = crate::prefixset::to_addr(a, v6);
@@ -805,6 +964,11 @@ pub fn to_tag(
         let nsg = nsg_step(guards, &f);
         if nsg.access != "Allow" {
             format!("{ip}: denied by {} {}", nsg.nsg, nsg.rule)
+        } else if direction == Direction::Inbound {
+            format!(
+                "{ip}: allowed in, but the replies are routed to {} by {} ({}), not to the Internet: they return asymmetrically and are dropped",
+                route.next_hop, route.route, route.prefix
+            )
         } else {
             format!(
                 "{ip}: routed to {} by {} ({})",
@@ -814,11 +978,14 @@ pub fn to_tag(
     });
     Ok(TagPath {
         from: from_name.to_string(),
+        direction: direction.to_string(),
         tag: t.name().to_string(),
         port: format!("{} {port}", protocol.name()),
         shares,
         through: through.address_count().to_string(),
+        through_every_reading: through_every.address_count().to_string(),
         addresses: tag_set.address_count().to_string(),
+        differs,
         counterexample,
     })
 }

@@ -40,8 +40,10 @@ pub const PLATFORM: [IpAddr; 2] = [
     IpAddr::V4(std::net::Ipv4Addr::new(169, 254, 169, 254)),
 ];
 
-/// The `None` routes a user `0.0.0.0/0` removes in Learn's routing example.
-pub const REMOVED_BY_DEFAULT: [&str; 3] = ["10.0.0.0/8", "192.168.0.0/16", "100.64.0.0/10"];
+/// The `None` routes a user `0.0.0.0/0` removes: Learn's routing example names 10.0.0.0/8,
+/// 192.168.0.0/16 and 100.64.0.0/10 and is silent on 172.16.0.0/12; the four are treated
+/// alike (the other reading keeps them all).
+pub const REMOVED_BY_DEFAULT: [&str; 4] = super::PRIVATE_RANGES;
 
 /// Where a candidate route comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -90,6 +92,12 @@ pub struct Readings {
     /// The reserved `None` routes stay after a user `0.0.0.0/0` (instead of being removed as
     /// in Learn's routing example).
     pub none_routes_kept: bool,
+    /// A service-tag user route to a virtual appliance wins over a service endpoint's routes
+    /// it covers (azure-docs#111706's effective routes), while the same route to Internet does
+    /// not.
+    pub tag_udr_to_appliance_over_service_endpoint: bool,
+    /// A `0.0.0.0/0` learned by BGP removes the reserved `None` routes too (undocumented).
+    pub bgp_default_removes_none: bool,
 }
 
 /// A service endpoint of the subnet: its service and the prefixes Azure routes to it.
@@ -273,8 +281,23 @@ pub fn candidates(snap: &Snapshot, inputs: &Inputs) -> Built {
         } else {
             rank::SERVICE_ENDPOINT
         };
+        let tag_to_appliance: Vec<IpNet> =
+            if inputs.readings.tag_udr_to_appliance_over_service_endpoint {
+                all.iter()
+                .filter(|c| {
+                    matches!(c.origin, Origin::TagRoute(j) if routes[j].source == RouteSource::User)
+                        && matches!(c.hop, NextHop::VirtualAppliance(_))
+                })
+                .map(|c| c.net)
+                .collect()
+            } else {
+                Vec::new()
+            };
         for (i, se) in inputs.service_endpoints.iter().enumerate() {
             for p in &se.prefixes {
+                if tag_to_appliance.iter().any(|t| t.contains(p)) {
+                    continue;
+                }
                 shields.push(p.trunc());
                 all.push(Candidate {
                     net: p.trunc(),
@@ -284,7 +307,13 @@ pub fn candidates(snap: &Snapshot, inputs: &Inputs) -> Built {
                 });
             }
         }
-        let user_default = inputs.user_default();
+        let user_default = inputs.user_default()
+            || (inputs.readings.bgp_default_removes_none
+                && !inputs.bgp_disabled()
+                && inputs
+                    .bgp
+                    .iter()
+                    .any(|(n, _)| n.prefix_len() == 0 && matches!(n, IpNet::V4(_))));
         for p in super::PRIVATE_RANGES {
             let net: IpNet = p.parse().expect("valid");
             if inputs.vnet.iter().any(|v| v.contains(&net)) {

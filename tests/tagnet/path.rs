@@ -73,7 +73,7 @@ struct Case {
     peer: bool,
     se: bool,
     pes: Vec<(u16, bool)>,
-    readings: (bool, bool),
+    readings: (bool, bool, bool, bool),
 }
 
 fn case() -> impl Strategy<Value = Case> {
@@ -87,7 +87,7 @@ fn case() -> impl Strategy<Value = Case> {
         any::<bool>(),
         any::<bool>(),
         proptest::collection::vec((any::<u16>(), any::<bool>()), 0..3),
-        (any::<bool>(), any::<bool>()),
+        (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()),
     )
         .prop_map(
             |(routes, effective, bgp_off, bgp, vnet_len, peer, se, pes, readings)| Case {
@@ -173,6 +173,8 @@ fn build(c: &Case) -> (RouteTable, Inputs<'static>) {
         readings: Readings {
             udr_over_service_endpoint: c.readings.0,
             none_routes_kept: c.readings.1,
+            tag_udr_to_appliance_over_service_endpoint: c.readings.2,
+            bgp_default_removes_none: c.readings.3,
         },
     };
     (table, inputs)
@@ -271,12 +273,26 @@ fn the_documented_exceptions_hold() {
     // Forced tunneling: the Internet goes to the firewall; the platform does not.
     assert_eq!(choose(&i, &aml_ip).1, "VirtualAppliance");
     assert_eq!(choose(&i, "168.63.129.16").0, "platform");
-    // Learn's example: after a 0.0.0.0/0 UDR, 192.168/16 follows it; 172.16/12 keeps None.
+    // Learn's example: after a 0.0.0.0/0 UDR, the reserved ranges follow it (172.16/12, on
+    // which the example is silent, too); the other reading keeps them dropped.
     assert_eq!(choose(&i, "192.168.1.1").1, "VirtualAppliance");
-    assert_eq!(choose(&i, "172.16.1.1").1, "None");
+    assert_eq!(choose(&i, "172.16.1.1").1, "VirtualAppliance");
     i.readings.none_routes_kept = true;
     assert_eq!(choose(&i, "192.168.1.1").1, "None");
+    assert_eq!(choose(&i, "172.16.1.1").1, "None");
     i.readings.none_routes_kept = false;
+    // A BGP-learned default: the reserved ranges stay dropped, unless the undocumented
+    // reading removes them too.
+    let none_table = table(&[], false);
+    let mut b = Inputs {
+        table: Some(&none_table),
+        vnet: vec![vnet],
+        bgp: vec![("0.0.0.0/0".parse().unwrap(), NextHop::VirtualNetworkGateway)],
+        ..Default::default()
+    };
+    assert_eq!(choose(&b, "192.168.1.1").1, "None");
+    b.readings.bgp_default_removes_none = true;
+    assert_eq!(choose(&b, "192.168.1.1").1, "VirtualNetworkGateway");
     // A BGP route inside the VNet loses to the VNet's system route; outside it wins over
     // the system default, and loses to a UDR of the same prefix.
     i.bgp = vec![
@@ -317,6 +333,22 @@ fn the_documented_exceptions_hold() {
     assert_eq!(choose(&k, &st_ip).1, "VirtualNetworkServiceEndpoint");
     k.readings.udr_over_service_endpoint = true;
     assert_eq!(choose(&k, &st_ip).1, "VirtualAppliance");
+    // A service-tag route to an appliance over the endpoint (azure-docs#111706): only under
+    // that reading, and never for the same route to Internet.
+    for (hop, want) in [
+        (fw, "VirtualAppliance"),
+        (NextHop::Internet, "VirtualNetworkServiceEndpoint"),
+    ] {
+        let tagged = table(&[("0.0.0.0/0", fw), ("Storage.EastUS2", hop)], false);
+        let mut m = Inputs {
+            table: Some(&tagged),
+            ..k.clone()
+        };
+        m.readings = Readings::default();
+        assert_eq!(choose(&m, &st_ip).1, "VirtualNetworkServiceEndpoint");
+        m.readings.tag_udr_to_appliance_over_service_endpoint = true;
+        assert_eq!(choose(&m, &st_ip).1, want);
+    }
     // A private endpoint's /32 yields only to a UDR as specific as its VNet's space, with
     // network policies on; never to 0.0.0.0/0.
     let pe = |policies| PrivateEndpointRoute {
@@ -567,5 +599,116 @@ fn the_path_command_exits_by_its_answer() {
             String::from_utf8_lossy(&o.stdout)
         );
         assert!(!o.stderr.is_empty());
+    }
+}
+
+/// Trial regressions: a requirement met only under some readings of `VirtualNetwork` is not
+/// met (an empty NSG under forced tunneling relies on AllowVnetInBound holding the UDR
+/// prefixes); a private endpoint's subnet NSG does not apply without network policies; bad
+/// inputs are refused.
+#[test]
+fn trial_regressions_of_path() {
+    let (_d, p) = forced_tunnel(serde_json::json!([
+        {"name": "batch", "addressPrefix": "BatchNodeManagement.EastUS2", "nextHopType": "Internet"},
+        {"name": "aml", "addressPrefix": "AzureMachineLearning", "nextHopType": "Internet"}
+    ]));
+    let mut net: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+    for r in net.iter_mut() {
+        if r["name"] == "nsg-compute" {
+            r["securityRules"] = serde_json::json!([]);
+        }
+    }
+    // A private endpoint in subnet `default`, whose NSG denies everything inbound.
+    net.push(serde_json::json!({
+        "id": "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-ml/providers/Microsoft.Network/networkSecurityGroups/nsg-pe",
+        "name": "nsg-pe", "type": "Microsoft.Network/networkSecurityGroups", "location": "eastus2",
+        "securityRules": [{"name": "DenyAllIn", "priority": 100, "direction": "Inbound", "access": "Deny",
+            "protocol": "*", "sourceAddressPrefix": "*", "sourcePortRange": "*",
+            "destinationAddressPrefix": "*", "destinationPortRange": "*"}]
+    }));
+    net.push(serde_json::json!({
+        "id": "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-ml/providers/Microsoft.Network/privateEndpoints/pe-st",
+        "name": "pe-st", "type": "Microsoft.Network/privateEndpoints", "location": "eastus2",
+        "subnet": {"id": "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-ml/providers/Microsoft.Network/virtualNetworks/vnet-ml/subnets/default"},
+        "customDnsConfigs": [{"fqdn": "stml.blob.core.windows.net", "ipAddresses": ["10.10.2.4"]}],
+        "privateLinkServiceConnections": [{"name": "c", "privateLinkServiceId": "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-ml/providers/Microsoft.Storage/storageAccounts/stml", "groupIds": ["blob"]}]
+    }));
+    let with_policies = |policies: &str| {
+        let mut net = net.clone();
+        for r in net.iter_mut() {
+            if r["name"] == "vnet-ml" {
+                for s in r["subnets"].as_array_mut().unwrap() {
+                    if s["name"] == "default" {
+                        s["networkSecurityGroup"] = serde_json::json!({"id": "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-ml/providers/Microsoft.Network/networkSecurityGroups/nsg-pe"});
+                        s["privateEndpointNetworkPolicies"] = policies.into();
+                    }
+                }
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("network.json");
+        std::fs::write(&f, serde_json::to_vec(&net).unwrap()).unwrap();
+        (dir, f)
+    };
+    let (_d1, off) = with_policies("Disabled");
+    let params = |to: &str, profile: Option<&str>| tagnet::ops::path::PathParams {
+        from: "vnet-ml/compute".into(),
+        to: to.into(),
+        protocol: "tcp".into(),
+        profile: profile.map(str::to_string),
+        ..Default::default()
+    };
+    let r = trace(&off, params("", Some("aml-vnet-2020")));
+    let inbound = r
+        .requirements
+        .iter()
+        .find(|x| x.requirement.contains("from BatchNodeManagement"))
+        .unwrap();
+    assert_eq!(inbound.status, "not-met", "{inbound:?}");
+    assert!(
+        inbound.reason.as_deref().unwrap().contains("some readings"),
+        "{inbound:?}"
+    );
+    assert!(!inbound.path.differs.is_empty());
+    let to_pe = trace(&off, params("10.10.2.4:443", None)).path.unwrap();
+    assert_eq!(to_pe.route.goes, "private-endpoint");
+    assert_eq!(to_pe.inbound.as_ref().unwrap().access, "Allow", "{to_pe:?}");
+    let (_d2, on) = with_policies("Enabled");
+    let to_pe = trace(&on, params("10.10.2.4:443", None)).path.unwrap();
+    assert_eq!(to_pe.inbound.as_ref().unwrap().access, "Deny", "{to_pe:?}");
+    assert_eq!(to_pe.outcome, "dropped by NSG (inbound)");
+    // Refused: another family, a BGP route not from a gateway, two ports, a reserved source.
+    let docs = tagnet::check::read::documents(std::slice::from_ref(&off)).unwrap();
+    let info = tagnet::ops::SnapshotInfo::of(snap(), "builtin");
+    for (from, to, port, bgp) in [
+        ("vnet-ml/compute", "[2001:db8::1]:443", None, vec![]),
+        (
+            "vnet-ml/compute",
+            "8.8.8.8:443",
+            None,
+            vec!["0.0.0.0/0=VnetLocal".to_string()],
+        ),
+        (
+            "vnet-ml/compute",
+            "8.8.8.8:443",
+            None,
+            vec!["10.1.2.3/8=VirtualNetworkGateway".to_string()],
+        ),
+        ("vnet-ml/compute", "8.8.8.8:443", Some(80), vec![]),
+        ("10.10.0.1", "8.8.8.8:443", None, vec![]),
+    ] {
+        let p = tagnet::ops::path::PathParams {
+            from: from.into(),
+            to: to.into(),
+            protocol: "tcp".into(),
+            port,
+            bgp,
+            ..Default::default()
+        };
+        assert!(
+            tagnet::ops::path::path(snap(), &info, &docs, &Default::default(), &p).is_err(),
+            "{from} {to} {port:?}"
+        );
     }
 }

@@ -725,6 +725,10 @@ fn map_subnet(net: &mut Network, v: &Value, origin: &str, vnet_name: &str, vnet:
         pe_route_policies: text(field(v, "privateEndpointNetworkPolicies")).is_some_and(|p| {
             p.eq_ignore_ascii_case("Enabled") || p.eq_ignore_ascii_case("RouteTableEnabled")
         }),
+        pe_nsg_policies: text(field(v, "privateEndpointNetworkPolicies")).is_some_and(|p| {
+            p.eq_ignore_ascii_case("Enabled")
+                || p.eq_ignore_ascii_case("NetworkSecurityGroupEnabled")
+        }),
         meta: m,
     });
 }
