@@ -202,6 +202,55 @@ impl Index {
         json_text(&report)
     }
 
+    /// `path --format json`, as JSON text: documents as `check_json` takes them.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (documents_json, paths, parameters_json, from_, to, protocol, port, bgp, asgs, profile=None, region=None, location=None))]
+    fn path_json(
+        &self,
+        py: Python<'_>,
+        documents_json: Option<&[u8]>,
+        paths: Vec<std::path::PathBuf>,
+        parameters_json: Option<&[u8]>,
+        from_: String,
+        to: String,
+        protocol: String,
+        port: Option<u16>,
+        bgp: Vec<String>,
+        asgs: std::collections::BTreeMap<String, Vec<String>>,
+        profile: Option<String>,
+        region: Option<String>,
+        location: Option<String>,
+    ) -> PyResult<String> {
+        let params = tagnet::ops::path::PathParams {
+            from: from_,
+            to,
+            protocol,
+            port,
+            bgp,
+            asgs: crate::asg_members(&asgs)?,
+            profile,
+            region,
+            location,
+        };
+        let report = py
+            .detach(|| {
+                let documents = match documents_json {
+                    Some(b) => tagnet::ops::check::documents_of(
+                        &serde_json::from_slice(b)
+                            .map_err(|e| tagnet::Error::json("documents", &e, "JSON documents"))?,
+                    )?,
+                    None => tagnet::check::read::documents(&paths)?,
+                };
+                let parameters = match parameters_json {
+                    Some(b) => tagnet::check::read::parameters(b, "parameters")?,
+                    None => Default::default(),
+                };
+                tagnet::ops::path::path(&self.snap, &self.info, &documents, &parameters, &params)
+            })
+            .map_err(tagnet_err)?;
+        json_text(&report)
+    }
+
     /// `flows verify --format json`, as JSON text: blobs as JSON text (one, a list, or
     /// `{"name": blob}`) or as paths of files and folders, read as the CLI reads them.
     #[allow(clippy::too_many_arguments)]

@@ -423,6 +423,39 @@ class Index:
             )
         )
 
+    def path(
+        self,
+        documents: Any,
+        *,
+        from_: str,
+        to: Optional[str] = None,
+        protocol: str = "tcp",
+        port: Optional[int] = None,
+        profile: Optional[str] = None,
+        region: Optional[str] = None,
+        bgp: Sequence[str] = (),
+        asgs: Optional[Dict[str, Sequence[str]]] = None,
+        parameters: Any = None,
+        location: Optional[str] = None,
+    ) -> Dict[str, Any]:
+        """``tagnet path --format json``: will a flow get there — routes and NSGs of a network
+        definition evaluated together.
+
+        ``documents`` as :meth:`check` takes them. ``from_``: a subnet (``VNET/SUBNET``) or an
+        address; ``to``: ``IP``, ``IP:PORT`` or a service tag; or ``profile`` (every flow an NSG
+        requirement profile needs, end to end). ``bgp``: ``PREFIX=VirtualNetworkGateway``.
+        """
+        if to is None and profile is None:
+            raise TagnetError("give `to` (IP, IP:PORT or a service tag) or `profile`")
+        raw, paths = _paths_or_json(documents, "documents")
+        params = None if parameters is None else _nsg_bytes(parameters)
+        return json.loads(
+            self._native.path_json(
+                raw, paths, params, str(from_), to or "", str(protocol), port,
+                _strings(bgp, "bgp"), _asgs(asgs), profile, region, location,
+            )
+        )
+
     def flows_verify(
         self,
         flow_logs: Any,

@@ -4,6 +4,7 @@ import csv
 import io
 import ipaddress
 import json
+import pathlib
 import random
 
 import pyarrow as pa
@@ -251,3 +252,24 @@ def test_nsg_reading_warnings_reach_python(index):
         out = index.nsg_verify(text, flows, vnet=["10.0.0.0/16"]).to_pylist()
     assert out[0]["access"] == "Allow"
     assert any("AllowBatch" in str(w.message) for w in caught), [str(w.message) for w in caught]
+
+
+def test_path_equals_the_cli(index):
+    """``Index.path`` answers as ``tagnet path --format json`` for an address and a profile."""
+    net = pathlib.Path(__file__).resolve().parents[2] / "data" / "examples" / "missing-route"
+    for kwargs, args in [
+        ({"to": "192.0.2.9:443"}, ["--to", "192.0.2.9:443"]),
+        ({"profile": "aml-vnet-2020"}, ["--profile", "aml-vnet-2020"]),
+    ]:
+        got = index.path(str(net), from_="vnet-ml/compute", **kwargs)
+        r = run("path", str(net), "--from", "vnet-ml/compute", *args, "--format", "json")
+        assert r.returncode in (0, 1), r.stderr
+        cli = json.loads(r.stdout)
+        for d in (got, cli):
+            d.pop("snapshot")
+            d.pop("notes", None)
+        assert got == cli
+    with pytest.raises(tagnet.TagnetError):
+        index.path(str(net), from_="vnet-ml/compute")
+    with pytest.raises(tagnet.TagnetError):
+        index.path(str(net), from_="nowhere", to="192.0.2.9:443")

@@ -17,6 +17,7 @@ mod http;
 mod lookup;
 mod nsg;
 mod pages;
+mod path;
 mod udr;
 
 use audit::*;
@@ -222,6 +223,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/nsg/analyze", post(nsg_analyze))
         .route("/v1/routes/audit", post(routes_audit))
         .route("/v1/check", post(check::check))
+        .route("/v1/path", post(path::path))
         .route("/v1/flows/verify", post(flows::verify))
         .route("/v1/flows/summary", post(flows::summary))
         .route("/v1/diff", post(diff::diff))

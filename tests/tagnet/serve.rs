@@ -870,3 +870,79 @@ fn udr_takes_the_options_of_udr() {
         assert_eq!(code, 400, "{bad}: {body}");
     }
 }
+
+/// `POST /v1/path` answers as `tagnet path --format json` does, for an address, a tag and a
+/// profile, on the same snapshot.
+#[test]
+fn path_answers_as_the_cli() {
+    let s = start(&example(), opts());
+    let net: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("data/examples/missing-route/network.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("network.json");
+    std::fs::write(&file, net.to_string()).unwrap();
+    for (extra, args) in [
+        (
+            serde_json::json!({"to": "192.0.2.9:443"}),
+            vec!["--to", "192.0.2.9:443"],
+        ),
+        (
+            serde_json::json!({"to": "Storage.EastUS2", "port": 443}),
+            vec!["--to", "Storage.EastUS2", "--port", "443"],
+        ),
+        (
+            serde_json::json!({"profile": "aml-vnet-2020", "region": "eastus2"}),
+            vec!["--profile", "aml-vnet-2020", "--region", "eastus2"],
+        ),
+    ] {
+        let mut body =
+            serde_json::json!({"documents": {"network.json": net}, "from": "vnet-ml/compute"});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let r = client()
+            .post(format!("{}/v1/path", s.base))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let mut http: Value = json(&r.text().unwrap());
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tagnet"))
+            .arg("--tags")
+            .arg(example())
+            .args([
+                "-q",
+                "path",
+                "--format",
+                "json",
+                "--from",
+                "vnet-ml/compute",
+            ])
+            .args(&args)
+            .arg(&file)
+            .output()
+            .unwrap();
+        let mut cli: Value = serde_json::from_slice(&out.stdout).unwrap();
+        // The snapshot's source and the documents' origin differ by front end.
+        for v in [&mut http, &mut cli] {
+            v.as_object_mut().unwrap().remove("snapshot");
+            v.as_object_mut().unwrap().remove("notes");
+        }
+        assert_eq!(http, cli, "{args:?}");
+    }
+    // A body without `to` or `profile` is refused.
+    let r = client()
+        .post(format!("{}/v1/path", s.base))
+        .header("content-type", "application/json")
+        .body(serde_json::json!({"documents": [net], "from": "vnet-ml/compute"}).to_string())
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 422);
+}
