@@ -134,6 +134,10 @@ def m_via_appliance(n):
         {"name": "aml-to-internet", "prefix": "AzureMachineLearning.EastUS2", "hop": "Internet"}]
 def m_dropped_by_route(n):
     n["tables"][0]["routes"].append({"name": "no-storage", "prefix": "Storage.EastUS2", "hop": "None"})
+def m_vnet_tag_udr(n):
+    n["tables"].append({"name": "rt-vm", "routes": [
+        {"name": "default-to-firewall", "prefix": "0.0.0.0/0", "hop": "VirtualAppliance", "ip": "10.0.0.4"}]})
+    subnet(n, "vnet-ml", "vm")["rt"] = "rt-vm"
 def m_store_subnet(n):
     n["stores"][0]["subnets"] = [("vnet-ml", "default")]
 def m_kv_subnet(n):
@@ -185,6 +189,7 @@ BROKEN = [
     ("missing-route", m_forced),
     ("requirement-via-appliance", m_via_appliance),
     ("requirement-dropped-by-route", m_dropped_by_route),
+    ("nsg-vnet-tag-under-udr", m_vnet_tag_udr),
     ("storage-subnet-not-allowed", m_store_subnet),
     ("keyvault-subnet-not-allowed", m_kv_subnet),
     ("storage-trusted-services-off", m_store_trusted),

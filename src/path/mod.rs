@@ -1014,6 +1014,72 @@ pub fn check_findings(cx: &crate::check::Cx) -> Vec<crate::findings::Finding> {
         return out;
     };
     let net = cx.net;
+    // Every subnet with an NSG under a user 0.0.0.0/0: does an Internet source get in only
+    // because `VirtualNetwork` may hold the default route?
+    let probe: IpAddr = "203.0.113.1".parse().expect("valid");
+    for s in 0..net.subnets.len() {
+        let sub = &net.subnets[s];
+        let Some(t) = net.find(Kind::Table, sub.route_table.as_deref()) else {
+            continue;
+        };
+        let default_udr = net.tables[t].table.user_routes().any(|r| {
+            r.address_prefix
+                .parse::<IpNet>()
+                .is_ok_and(|n| n.prefix_len() == 0 && n.addr().is_ipv4())
+        });
+        if !default_udr || net.find(Kind::Nsg, sub.nsg.as_deref()).is_none() {
+            continue;
+        }
+        let Ok(to) = locate(net, &sub.meta.id) else {
+            continue;
+        };
+        let paths = SubnetPaths::new(net, cx.snap, s, &[]);
+        let Ok(guards) = paths.nsgs(cx.snap, None, cx.asgs) else {
+            continue;
+        };
+        let mut admitted: Vec<String> = Vec::new();
+        let mut first: Option<u16> = None;
+        for (protocol, port) in [
+            (Protocol::Tcp, 22u16),
+            (Protocol::Tcp, 3389),
+            (Protocol::Tcp, 443),
+        ] {
+            let f = Flow {
+                direction: Direction::Inbound,
+                protocol,
+                local_ip: to.address,
+                local_port: port,
+                remote_ip: probe,
+                remote_port: EPHEMERAL,
+            };
+            let step = nsg_step(&guards, &f);
+            if step.access == "Allow" && !step.differs.is_empty() {
+                first.get_or_insert(port);
+                admitted.push(format!(
+                    "{} {port} by {} {}",
+                    protocol.name(),
+                    step.nsg,
+                    step.rule
+                ));
+            }
+        }
+        if !admitted.is_empty() {
+            let table = &net.tables[t].meta.name;
+            let mut f = Finding::new(
+                Code::NsgVnetTagUnderUdr,
+                &sub.meta.id,
+                format!(
+                    "subnet `{}` sends 0.0.0.0/0 elsewhere by a user route (table `{table}`), so VirtualNetwork may hold every address: an Internet source such as {probe} then gets in on {} (denied if the default route stays out of the tag)",
+                    sub.meta.name,
+                    admitted.join(", ")
+                ),
+            );
+            if let Some(port) = first {
+                f = f.counterexample(format!("{probe}:{EPHEMERAL} -> {}:{port}", to.address));
+            }
+            out.push(f);
+        }
+    }
     for cs in cx.compute_subnets() {
         let sub = &net.subnets[cs.subnet];
         if net.find(Kind::Table, sub.route_table.as_deref()).is_none() {
