@@ -482,15 +482,15 @@ pub struct PathArgs {
     pub paths: Vec<std::path::PathBuf>,
     /// The source: a subnet (`VNET/SUBNET`, its id, or a unique name: its first usable
     /// address) or an address in one of the inputs' subnets (a NIC's address picks its NSG).
-    #[arg(long, value_name = "SUBNET|IP")]
-    pub from: String,
+    #[arg(long, value_name = "SUBNET|IP", required_unless_present = "flows")]
+    pub from: Option<String>,
     /// The destination: IP, IP:PORT, or a service tag (every address of it).
-    #[arg(
-        long,
-        value_name = "IP[:PORT]|TAG",
-        required_unless_present = "profile"
-    )]
+    #[arg(long, value_name = "IP[:PORT]|TAG", required_unless_present_any = ["profile", "flows"])]
     pub to: Option<String>,
+    /// Many flows: a file (`-` for standard input) of lines FROM,TO[:PORT][,PROTOCOL[,PORT]],
+    /// one row each (table, json, ndjson or csv; ndjson and csv stream).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["to", "profile", "from"])]
+    pub flows: Option<std::path::PathBuf>,
     /// The protocol: tcp, udp, icmp, esp or ah.
     #[arg(long, default_value = "tcp", value_name = "PROTOCOL")]
     pub protocol: String,

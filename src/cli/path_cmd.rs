@@ -12,8 +12,22 @@ pub fn path(
     quiet: bool,
     out: &mut dyn Write,
 ) -> Result<Status> {
-    if !matches!(format, Format::Table | Format::Json) {
-        bail!("--format {}: path writes table or json", format.name());
+    if a.flows.is_none() && !matches!(format, Format::Table | Format::Json) {
+        bail!(
+            "--format {}: path writes table or json (with --flows also ndjson and csv)",
+            format.name()
+        );
+    }
+    if a.flows.is_some()
+        && !matches!(
+            format,
+            Format::Table | Format::Json | Format::Ndjson | Format::Csv
+        )
+    {
+        bail!(
+            "--format {}: path --flows writes table, json, ndjson or csv",
+            format.name()
+        );
     }
     for p in &a.paths {
         if !p.exists() {
@@ -28,7 +42,7 @@ pub fn path(
         None => Default::default(),
     };
     let params = tagnet::ops::path::PathParams {
-        from: a.from.clone(),
+        from: a.from.clone().unwrap_or_default(),
         to: a.to.clone().unwrap_or_default(),
         protocol: a.protocol.clone(),
         port: a.port,
@@ -39,6 +53,9 @@ pub fn path(
         location: a.location.clone(),
     };
     let docs = tagnet::check::read::documents(&a.paths)?;
+    if let Some(f) = &a.flows {
+        return bulk(snap, &docs, &given, &params, f, format, out);
+    }
     let report = tagnet::ops::path::path(snap, &snap.info, &docs, &given, &params)?;
     if !quiet {
         for n in &report.notes {
@@ -129,6 +146,73 @@ pub fn path(
         }
     }
     Ok(if report.failing() {
+        Status::NoMatch
+    } else {
+        Status::Success
+    })
+}
+
+fn bulk(
+    snap: &super::source::Loaded,
+    docs: &[(String, Vec<u8>)],
+    given: &serde_json::Map<String, serde_json::Value>,
+    params: &tagnet::ops::path::PathParams,
+    file: &std::path::Path,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<Status> {
+    use tagnet::ops::Row;
+    use tagnet::ops::path::PathRow;
+    let mut reader: Box<dyn std::io::BufRead> = if file == std::path::Path::new("-") {
+        Box::new(std::io::BufReader::new(std::io::stdin()))
+    } else {
+        Box::new(std::io::BufReader::new(std::fs::File::open(file).map_err(
+            |e| anyhow::anyhow!("cannot read the flows `{}`: {e}", file.display()),
+        )?))
+    };
+    let mut kept: Vec<PathRow> = Vec::new();
+    if format == Format::Csv {
+        let headers: Vec<String> = PathRow::HEADERS
+            .iter()
+            .map(|h| tagnet::render::snake_case(h))
+            .collect();
+        tagnet::render::csv_row(out, headers.iter().map(String::as_str))?;
+    }
+    let failing = {
+        let mut sink = |r: PathRow| -> tagnet::Result<()> {
+            let io = |e: std::io::Error| tagnet::Error::Usage(format!("writing: {e}"));
+            match format {
+                Format::Ndjson => {
+                    serde_json::to_writer(&mut *out, &r)
+                        .map_err(|e| tagnet::Error::Usage(e.to_string()))?;
+                    writeln!(out).map_err(io)?;
+                }
+                Format::Csv => {
+                    let cells = r.cells();
+                    tagnet::render::csv_row(out, cells.iter().map(String::as_str)).map_err(io)?;
+                }
+                _ => kept.push(r),
+            }
+            Ok(())
+        };
+        tagnet::ops::path::bulk(snap, docs, given, params, &mut reader, &mut sink)?
+    };
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(
+                &mut *out,
+                &tagnet::ops::Records {
+                    snapshot: &snap.info,
+                    records: &kept,
+                    warnings: &[],
+                },
+            )?;
+            writeln!(out)?;
+        }
+        Format::Table => tagnet::render::rows(out, format, Some(&snap.info), &kept)?,
+        _ => {}
+    }
+    Ok(if failing > 0 {
         Status::NoMatch
     } else {
         Status::Success

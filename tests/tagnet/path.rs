@@ -712,3 +712,83 @@ fn trial_regressions_of_path() {
         );
     }
 }
+
+/// The forced-tunneled network of the examples, as az JSON, an ARM template and a Terraform
+/// plan: the profile's requirements are answered alike.
+#[test]
+fn a_forced_tunneled_network_is_answered_alike_in_every_format() {
+    let statuses = |dir: &str| {
+        let p = examples().join(dir);
+        let r = trace(
+            &p,
+            tagnet::ops::path::PathParams {
+                from: "vnet-ml/compute".into(),
+                protocol: "tcp".into(),
+                profile: Some("aml-vnet-2020".into()),
+                region: Some("eastus2".into()),
+                ..Default::default()
+            },
+        );
+        r.requirements
+            .iter()
+            .map(|x| (x.requirement.clone(), x.status.clone()))
+            .collect::<Vec<_>>()
+    };
+    let az = statuses("missing-route");
+    assert!(az.iter().any(|(_, s)| s == "not-met"), "{az:?}");
+    assert_eq!(statuses("as-arm/missing-route"), az);
+    assert_eq!(statuses("as-terraform/missing-route"), az);
+}
+
+/// `path --flows`: one row a line, streamed as ndjson or csv; exit 1 when one does not get
+/// through; a line that cannot be read is an error naming it.
+#[test]
+fn path_flows_are_answered_line_by_line() {
+    let (d, p) = forced_tunnel(serde_json::json!([
+        {"name": "drop-test", "addressPrefix": "198.51.100.0/24", "nextHopType": "None"}
+    ]));
+    let flows = d.path().join("flows.csv");
+    std::fs::write(
+        &flows,
+        "from,to,protocol,port\n# forced tunneling\nvnet-ml/compute,8.8.8.8:443\nvnet-ml/compute,198.51.100.7,tcp,443\n10.10.3.5,10.10.0.9:22\nvnet-ml/compute,8.8.8.8,icmp\n",
+    )
+    .unwrap();
+    let run = |fmt: &str, f: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tagnet"))
+            .args(["-q", "path", "--format", fmt, "--flows"])
+            .arg(f)
+            .arg(&p)
+            .output()
+            .unwrap()
+    };
+    let o = run("ndjson", &flows);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let rows: Vec<serde_json::Value> = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[0]["next_hop"], "VirtualAppliance 10.0.0.4");
+    assert_eq!(rows[1]["outcome"], "dropped by route");
+    assert_eq!(rows[1]["line"], 4);
+    assert_eq!(rows[2]["in_access"], "Allow");
+    assert_eq!(rows[3]["to"], "8.8.8.8");
+    let o = run("csv", &flows);
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.starts_with("line,from,to,protocol,outcome"), "{text}");
+    assert_eq!(text.lines().count(), 5);
+    std::fs::write(
+        &flows,
+        "vnet-ml/compute,8.8.8.8:443\nvnet-ml/compute,not-an-ip:443\n",
+    )
+    .unwrap();
+    let o = run("csv", &flows);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("line 2"));
+}
