@@ -204,7 +204,7 @@ impl Index {
 
     /// `path --format json`, as JSON text: documents as `check_json` takes them.
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (documents_json, paths, parameters_json, from_, to, protocol, port, bgp, asgs, profile=None, region=None, location=None))]
+    #[pyo3(signature = (documents_json, paths, parameters_json, from_, to, protocol, port, bgp, asgs, profile=None, region=None, location=None, effective_routes_json=None))]
     fn path_json(
         &self,
         py: Python<'_>,
@@ -220,7 +220,12 @@ impl Index {
         profile: Option<String>,
         region: Option<String>,
         location: Option<String>,
+        effective_routes_json: Option<&[u8]>,
     ) -> PyResult<String> {
+        let effective_routes = effective_routes_json
+            .map(|b| tagnet::routes::audit::parse_route_table(b, "effective_routes"))
+            .transpose()
+            .map_err(tagnet_err)?;
         let params = tagnet::ops::path::PathParams {
             from: from_,
             to,
@@ -231,6 +236,7 @@ impl Index {
             profile,
             region,
             location,
+            effective_routes,
         };
         let report = py
             .detach(|| {

@@ -437,6 +437,7 @@ class Index:
         asgs: Optional[Dict[str, Sequence[str]]] = None,
         parameters: Any = None,
         location: Optional[str] = None,
+        effective_routes: Any = None,
     ) -> Dict[str, Any]:
         """``tagnet path --format json``: will a flow get there — routes and NSGs of a network
         definition evaluated together.
@@ -453,6 +454,7 @@ class Index:
             self._native.path_json(
                 raw, paths, params, str(from_), to or "", str(protocol), port,
                 _strings(bgp, "bgp"), _asgs(asgs), profile, region, location,
+                None if effective_routes is None else _nsg_bytes(effective_routes),
             )
         )
 

@@ -518,6 +518,11 @@ pub struct PathArgs {
     /// The resource group's region, for templates' `[resourceGroup().location]`.
     #[arg(long, value_name = "REGION")]
     pub location: Option<String>,
+    /// The source NIC's effective routes (`az network nic show-effective-route-table -o json`),
+    /// used in place of its subnet's route table: they hold every route Azure applies, BGP
+    /// ones included.
+    #[arg(long, value_name = "FILE")]
+    pub effective_routes: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -51,6 +51,16 @@ pub fn path(
         profile: a.profile.clone(),
         region: a.region.clone(),
         location: a.location.clone(),
+        effective_routes: match &a.effective_routes {
+            Some(p) => {
+                let (bytes, _) = tagnet::load::read_input(p)?;
+                Some(tagnet::routes::audit::parse_route_table(
+                    &bytes,
+                    &p.display().to_string(),
+                )?)
+            }
+            None => None,
+        },
     };
     let docs = tagnet::check::read::documents(&a.paths)?;
     if let Some(f) = &a.flows {

@@ -35,6 +35,8 @@ pub struct PathParams {
     pub region: Option<String>,
     /// The resource group's region, for templates' `resourceGroup().location`.
     pub location: Option<String>,
+    /// A NIC's effective routes, used for the source in place of its subnet's route table.
+    pub effective_routes: Option<crate::routes::audit::RouteTable>,
 }
 
 /// One requirement of a profile, end to end.
@@ -163,7 +165,15 @@ pub fn path(
     let asgs = net.asg_members(&p.asgs);
     let from: End = crate::path::locate(&net, &p.from)?;
     let from_name = format!("{} ({})", from.address, net.subnets[from.subnet].meta.name);
-    let src = SubnetPaths::new(&net, snap, from.subnet, &bgp);
+    if let Some(e) = &p.effective_routes
+        && e.kind != crate::routes::audit::TableKind::EffectiveRoutes
+    {
+        return Err(Error::field(
+            "effective_routes",
+            "is a route table, not a NIC's effective routes: give `az network nic show-effective-route-table` output (a route table belongs among the inputs)",
+        ));
+    }
+    let src = SubnetPaths::with_routes(&net, snap, from.subnet, &bgp, p.effective_routes.clone());
     let guards = src.nsgs(snap, from.nic, &asgs)?;
     let mut notes: Vec<String> = net
         .problems

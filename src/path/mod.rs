@@ -220,6 +220,8 @@ pub struct SubnetPaths<'a> {
     pub vnet_tags: Vec<(VnetReading, Vec<IpNet>)>,
     /// What building noticed.
     pub notes: Vec<String>,
+    /// The effective routes used in place of the subnet's table.
+    pub effective: Option<crate::routes::audit::RouteTable>,
 }
 
 impl<'a> SubnetPaths<'a> {
@@ -231,6 +233,19 @@ impl<'a> SubnetPaths<'a> {
         subnet: usize,
         bgp: &[(IpNet, NextHop)],
     ) -> SubnetPaths<'a> {
+        Self::with_routes(net, snap, subnet, bgp, None)
+    }
+
+    /// [`SubnetPaths::new`] with a NIC's effective routes (`az network nic
+    /// show-effective-route-table`) in place of the subnet's route table: they already hold
+    /// every system, BGP and user route Azure applies.
+    pub fn with_routes(
+        net: &'a Network,
+        snap: &Snapshot,
+        subnet: usize,
+        bgp: &[(IpNet, NextHop)],
+        effective: Option<crate::routes::audit::RouteTable>,
+    ) -> SubnetPaths<'a> {
         let sub = &net.subnets[subnet];
         let mut notes = Vec::new();
         let v = net.vnet_of(subnet);
@@ -239,9 +254,12 @@ impl<'a> SubnetPaths<'a> {
             .and_then(|v| net.vnets[v].meta.location.clone())
             .and_then(|l| snap.resolve_region(&l).ok().map(str::to_string));
         let peerings: Vec<(String, IpNet)> = v.map(|v| net.peered_spaces(v)).unwrap_or_default();
-        let table = net
-            .find(Kind::Table, sub.route_table.as_deref())
-            .map(|t| &net.tables[t].table);
+        let table = match &effective {
+            Some(t) => Some(t),
+            None => net
+                .find(Kind::Table, sub.route_table.as_deref())
+                .map(|t| &net.tables[t].table),
+        };
         let mut service_endpoints = Vec::new();
         for (service, locations) in &sub.service_endpoints {
             let Some(tag) = endpoint_tag(service) else {
@@ -403,6 +421,7 @@ impl<'a> SubnetPaths<'a> {
             alternates,
             vnet_tags,
             notes,
+            effective,
         }
     }
 
@@ -559,7 +578,17 @@ fn describe(net: &Network, paths: &SubnetPaths, c: &crate::routes::select::Candi
             net.subnets[paths.subnet].route_table.as_deref(),
         )
         .map(|t| &net.tables[t]);
-    let route_name = |i: usize| table.map_or(String::from("?"), |t| t.table.routes[i].name.clone());
+    let route_name = |i: usize| match &paths.effective {
+        Some(e) => e.routes[i].name.clone(),
+        None => table.map_or(String::from("?"), |t| t.table.routes[i].name.clone()),
+    };
+    if let (Some(e), O::Route(i) | O::TagRoute(i)) = (&paths.effective, c.origin) {
+        return format!(
+            "effective route `{}` ({:?})",
+            route_name(i),
+            e.routes[i].source
+        );
+    }
     match c.origin {
         O::Route(i) => format!(
             "route `{}` of {}",

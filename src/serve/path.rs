@@ -3,7 +3,7 @@
 use super::*;
 
 /// The body's keys.
-const KEYS: [&str; 11] = [
+const KEYS: [&str; 12] = [
     "documents",
     "parameters",
     "from",
@@ -15,6 +15,7 @@ const KEYS: [&str; 11] = [
     "profile",
     "region",
     "location",
+    "effective_routes",
 ];
 
 pub(super) async fn path(State(app): State<Arc<App>>, body: Bytes) -> ApiResult {
@@ -51,6 +52,16 @@ pub(super) async fn path(State(app): State<Arc<App>>, body: Bytes) -> ApiResult 
             profile: opt_string(&body, "profile")?,
             region: opt_string(&body, "region")?,
             location: opt_string(&body, "location")?,
+            effective_routes: match body.get("effective_routes") {
+                None | Some(Value::Null) => None,
+                Some(doc) => Some(
+                    crate::routes::audit::parse_route_table(
+                        doc.to_string().as_bytes(),
+                        "effective_routes",
+                    )
+                    .map_err(body_error)?,
+                ),
+            },
         };
         if params.to.is_empty() && params.profile.is_none() {
             return Err(ApiError::unprocessable(

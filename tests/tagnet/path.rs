@@ -792,3 +792,67 @@ fn path_flows_are_answered_line_by_line() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("line 2"));
 }
+
+/// A NIC's effective routes in place of the subnet's table: what Azure applies, BGP routes
+/// included; a route table given there is refused.
+#[test]
+fn effective_routes_replace_the_subnet_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let eff = dir.path().join("effective.json");
+    std::fs::write(
+        &eff,
+        serde_json::json!({"value": [
+            {"source": "Default", "state": "Active", "addressPrefix": ["10.10.0.0/16"], "nextHopType": "VnetLocal", "nextHopIpAddress": []},
+            {"source": "User", "state": "Active", "name": "default-to-fw", "addressPrefix": ["0.0.0.0/0"], "nextHopType": "VirtualAppliance", "nextHopIpAddress": ["10.0.0.4"]},
+            {"source": "VirtualNetworkGateway", "state": "Active", "addressPrefix": ["172.20.0.0/16"], "nextHopType": "VirtualNetworkGateway", "nextHopIpAddress": ["10.0.0.10"]},
+            {"source": "Default", "state": "Invalid", "addressPrefix": ["0.0.0.0/0"], "nextHopType": "Internet", "nextHopIpAddress": []}
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    let run = |to: &str, routes: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tagnet"))
+            .args([
+                "-q",
+                "path",
+                "--format",
+                "json",
+                "--from",
+                "vnet-ml/compute",
+                "--to",
+                to,
+            ])
+            .arg("--effective-routes")
+            .arg(routes)
+            .arg(examples().join("compliant"))
+            .output()
+            .unwrap()
+    };
+    let v = |o: std::process::Output| -> serde_json::Value {
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let a = v(run("8.8.8.8:443", &eff));
+    assert_eq!(a["path"]["route"]["next_hop"], "VirtualAppliance 10.0.0.4");
+    assert!(
+        a["path"]["route"]["route"]
+            .as_str()
+            .unwrap()
+            .contains("default-to-fw"),
+        "{a}"
+    );
+    let b = v(run("172.20.1.1:22", &eff));
+    assert_eq!(b["path"]["route"]["goes"], "gateway");
+    let table = dir.path().join("rt.json");
+    std::fs::write(
+        &table,
+        r#"{"name": "rt", "routes": [{"name": "r", "addressPrefix": "0.0.0.0/0", "nextHopType": "Internet"}]}"#,
+    )
+    .unwrap();
+    assert_eq!(run("8.8.8.8:443", &table).status.code(), Some(2));
+}
