@@ -554,6 +554,7 @@ fn nsg_scope(
         nic_nsg: one(nic_nsg, "nic_nsg")?,
         vnet: space,
         asgs: asg_members(asgs)?,
+        route_table: None,
     })
 }
 

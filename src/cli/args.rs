@@ -268,6 +268,11 @@ pub struct NsgScope {
     /// a VM gets).
     #[arg(long, value_name = "IP")]
     pub local: Option<String>,
+    /// The subnet's route table (`az network route-table show`, or effective routes): its
+    /// UDR prefixes join VirtualNetwork, under each reading Learn leaves open; the answer is
+    /// the permissive one and the readings that differ are named.
+    #[arg(long, value_name = "FILE")]
+    pub route_table: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -313,6 +318,10 @@ pub struct NsgVerifyArgs {
     /// Application security group members: NAME=IP[,IP…] (repeatable).
     #[arg(long, value_name = "NAME=IP[,IP…]")]
     pub asg: Vec<String>,
+    /// The subnet's route table: its UDR prefixes join VirtualNetwork under each reading (the
+    /// verdict is the permissive one; a note counts the flows whose readings differ).
+    #[arg(long, value_name = "FILE")]
+    pub route_table: Option<std::path::PathBuf>,
     /// inbound or outbound.
     #[arg(long)]
     pub direction: Option<String>,

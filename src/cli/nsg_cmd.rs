@@ -72,18 +72,33 @@ pub fn scope_parts(
         nic_nsg: nic_nsg.map(|n| read_nsg(n, quiet)).transpose()?,
         vnet: vnet_spaces(vnet)?,
         asgs: asgs(asg)?,
+        route_table: None,
     })
 }
 
 /// The scope of `--nsg`, `--nic-nsg`, `--vnet` and `--asg` (`nsg reach`, `nsg require`).
 fn scope_of(s: &super::args::NsgScope, quiet: bool) -> Result<tagnet::ops::nsg::Scope> {
-    scope_parts(
+    let mut scope = scope_parts(
         s.nsg.as_deref(),
         s.nic_nsg.as_deref(),
         &s.vnet,
         &s.asg,
         quiet,
-    )
+    )?;
+    scope.route_table = route_table(s.route_table.as_deref())?;
+    Ok(scope)
+}
+
+/// `--route-table FILE`, read as `routes audit` reads tables.
+fn route_table(p: Option<&Path>) -> Result<Option<tagnet::routes::audit::RouteTable>> {
+    p.map(|p| -> Result<_> {
+        let (bytes, _) = tagnet::load::read_input(p)?;
+        Ok(tagnet::routes::audit::parse_route_table(
+            &bytes,
+            &p.display().to_string(),
+        )?)
+    })
+    .transpose()
 }
 
 /// The subnet's and NIC's NSGs, resolved and compiled (at least one must be given).
@@ -355,24 +370,53 @@ pub fn verify(
             format.name()
         );
     }
-    let nsg_scope = scope_parts(
+    let mut nsg_scope = scope_parts(
         a.nsg.as_deref(),
         a.nic_nsg.as_deref(),
         &a.vnet,
         &a.asg,
         quiet,
     )?;
-    let resolved = nsg_scope.resolve(snap)?;
-    let (cs, cn) = (
-        resolved.subnet.as_ref().map(tagnet::nsg::compile),
-        resolved.nic.as_ref().map(tagnet::nsg::compile),
-    );
+    nsg_scope.route_table = route_table(a.route_table.as_deref())?;
+    // One compiled pair per reading of `VirtualNetwork` (one without a route table); each
+    // flow takes the permissive verdict.
+    let mut pairs = Vec::new();
+    for (_, s) in nsg_scope.readings(snap) {
+        let resolved = s.resolve(snap)?;
+        pairs.push((
+            resolved.subnet.as_ref().map(tagnet::nsg::compile),
+            resolved.nic.as_ref().map(tagnet::nsg::compile),
+        ));
+    }
+    let (cs, cn) = &pairs[0];
     let flows = read_flows(a)?;
+    let differing = std::sync::atomic::AtomicUsize::new(0);
     let decisions: Vec<(Flow, tagnet::nsg::Decision)> = flows
         .par_iter()
         .filter_map(|(_, r)| r.as_ref().ok().and_then(|f| *f))
-        .map(|f| (f, tagnet::nsg::decide(cs.as_ref(), cn.as_ref(), &f)))
+        .map(|f| {
+            let first = tagnet::nsg::decide(cs.as_ref(), cn.as_ref(), &f);
+            if pairs.len() == 1 {
+                return (f, first);
+            }
+            let all: Vec<tagnet::nsg::Decision> = pairs
+                .iter()
+                .map(|(s, n)| tagnet::nsg::decide(s.as_ref(), n.as_ref(), &f))
+                .collect();
+            let allows = |d: &tagnet::nsg::Decision| d.access == tagnet::nsg::model::Access::Allow;
+            if all.iter().any(|d| allows(d) != allows(&first)) {
+                differing.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            let pick = all.iter().position(allows).unwrap_or(0);
+            (f, all[pick])
+        })
         .collect();
+    let differing = differing.into_inner();
+    if differing > 0 && !quiet {
+        eprintln!(
+            "tagnet: note: {differing} flow(s) are allowed under some readings of VirtualNetwork only (with the route table's UDR prefixes, the default route in or out): the permissive verdict is shown"
+        );
+    }
     drop(flows);
     if decisions.is_empty() {
         bail!("no valid flow to verify");

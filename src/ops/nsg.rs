@@ -23,6 +23,9 @@ pub struct Scope {
     pub vnet: Vec<IpNet>,
     /// Application security group → member addresses.
     pub asgs: BTreeMap<String, Vec<IpAddr>>,
+    /// The subnet's route table: its UDR prefixes join `VirtualNetwork` under each reading
+    /// of [`crate::path::VnetReading`].
+    pub route_table: Option<crate::routes::audit::RouteTable>,
 }
 
 /// A scope with its NSGs resolved against a snapshot.
@@ -53,6 +56,23 @@ pub fn nsg_warnings<'a>(nsgs: impl IntoIterator<Item = &'a Nsg>) -> Vec<String> 
 }
 
 impl Scope {
+    /// The scope under each reading of `VirtualNetwork` (one, unnamed, without a route table).
+    pub fn readings(&self, snap: &Snapshot) -> Vec<(Option<crate::path::VnetReading>, Scope)> {
+        let Some(t) = &self.route_table else {
+            return vec![(None, self.clone())];
+        };
+        let udrs = crate::path::udr_prefixes(snap, t);
+        crate::path::VnetReading::ALL
+            .iter()
+            .map(|&r| {
+                let mut s = self.clone();
+                s.vnet = crate::path::vnet_tag(&self.vnet, &udrs, &[], r);
+                s.route_table = None;
+                (Some(r), s)
+            })
+            .collect()
+    }
+
     /// [`nsg_warnings`] of the scope's NSGs.
     pub fn warnings(&self) -> Vec<String> {
         nsg_warnings(self.nsg.iter().chain(self.nic_nsg.iter()))
@@ -183,6 +203,10 @@ pub struct VerdictRecord {
     pub remote_ip: IpAddr,
     /// The other end's port.
     pub remote_port: u16,
+    /// With a route table: the readings of `VirtualNetwork` that answer otherwise (the access
+    /// is the permissive answer, the risk).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub readings: Option<String>,
 }
 
 impl super::Row for VerdictRecord {
@@ -219,16 +243,41 @@ impl super::Row for VerdictRecord {
 /// subnet outbound), in the flows' order.
 pub fn verify(snap: &Snapshot, scope: &Scope, flows: &[Flow]) -> Result<Vec<VerdictRecord>> {
     use rayon::prelude::*;
-    let r = scope.resolve(snap)?;
-    let (cs, cn) = (
-        r.subnet.as_ref().map(crate::nsg::compile),
-        r.nic.as_ref().map(crate::nsg::compile),
-    );
+    let mut pairs = Vec::new();
+    for (reading, s) in scope.readings(snap) {
+        let r = s.resolve(snap)?;
+        pairs.push((
+            reading,
+            r.subnet.as_ref().map(crate::nsg::compile),
+            r.nic.as_ref().map(crate::nsg::compile),
+        ));
+    }
     Ok(flows
         .par_iter()
         .map(|f| {
-            let v = crate::nsg::verdict(cs.as_ref(), cn.as_ref(), f);
+            let all: Vec<(Option<crate::path::VnetReading>, crate::nsg::model::Verdict)> = pairs
+                .iter()
+                .map(|(r, cs, cn)| (*r, crate::nsg::verdict(cs.as_ref(), cn.as_ref(), f)))
+                .collect();
+            let allowed = all
+                .iter()
+                .position(|(_, v)| v.access == crate::nsg::model::Access::Allow);
+            let v = all[allowed.unwrap_or(0)].1.clone();
+            let others: Vec<String> = all
+                .iter()
+                .filter(|(_, x)| x.access != v.access)
+                .map(|(r, x)| {
+                    format!(
+                        "{} under `{}` ({} {})",
+                        x.access,
+                        r.map(|r| r.name()).unwrap_or_default(),
+                        x.nsg,
+                        x.rule
+                    )
+                })
+                .collect();
             VerdictRecord {
+                readings: (!others.is_empty()).then(|| others.join("; ")),
                 access: v.access.to_string(),
                 nsg: v.nsg,
                 rule: v.rule,
@@ -298,6 +347,10 @@ pub struct ReachReport {
     /// What reading the NSGs found (see [`nsg_warnings`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// With a route table: the readings of `VirtualNetwork` that allow fewer addresses (the
+    /// answer is the permissive reading, the risk).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub readings: Vec<String>,
 }
 
 /// The remote addresses the scope lets reach the local address (or be reached by it).
@@ -307,6 +360,28 @@ pub fn reach(
     scope: &Scope,
     p: &ReachParams,
 ) -> Result<ReachReport> {
+    if scope.route_table.is_some() {
+        let mut all: Vec<(String, ReachReport)> = Vec::new();
+        for (r, s) in scope.readings(snap) {
+            all.push((
+                r.map(|r| r.name()).unwrap_or_default(),
+                reach(snap, info, &s, p)?,
+            ));
+        }
+        let count = |x: &ReachReport| x.addresses.parse::<u128>().unwrap_or(0);
+        let best = (0..all.len())
+            .max_by_key(|&i| count(&all[i].1))
+            .unwrap_or(0);
+        let top = count(&all[best].1);
+        let readings: Vec<String> = all
+            .iter()
+            .filter(|(_, x)| count(x) != top)
+            .map(|(name, x)| format!("{} addresses under `{name}`", x.addresses))
+            .collect();
+        let mut report = all.swap_remove(best).1;
+        report.readings = readings;
+        return Ok(report);
+    }
     let direction = Direction::parse(&p.direction).ok_or_else(|| {
         Error::field(
             "direction",
@@ -371,6 +446,7 @@ pub fn reach(
             .collect(),
         snapshot: info.clone(),
         warnings: scope.warnings(),
+        readings: Vec::new(),
     })
 }
 
@@ -434,6 +510,11 @@ pub struct RequireReport {
     /// What reading the NSGs found (see [`nsg_warnings`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// With a route table: requirements whose verdict depends on the reading of
+    /// `VirtualNetwork` (each verdict is the worst over the readings: a false "met" is the
+    /// risk).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub readings: Vec<String>,
 }
 
 impl RequireReport {
@@ -478,16 +559,50 @@ pub fn require(
             .ok_or_else(|| Error::Usage("no default NSG profile".into()))?,
     };
     let region = snap.resolve_region(&p.region)?.to_string();
-    let r = scope.resolve(snap)?;
     let local = local_of(scope, p.local.as_deref())?;
-    let (requirements, notes) = crate::nsg::reach::require(
-        snap,
-        &profile,
-        &region,
-        r.subnet.as_ref(),
-        r.nic.as_ref(),
-        local,
-    );
+    let mut requirements: Vec<crate::nsg::reach::Checked> = Vec::new();
+    let mut notes = Vec::new();
+    let mut readings: Vec<String> = Vec::new();
+    for (reading, s) in scope.readings(snap) {
+        let r = s.resolve(snap)?;
+        let (rows, n) = crate::nsg::reach::require(
+            snap,
+            &profile,
+            &region,
+            r.subnet.as_ref(),
+            r.nic.as_ref(),
+            local,
+        );
+        if requirements.is_empty() {
+            requirements = rows;
+            notes = n;
+            continue;
+        }
+        let rank = |m: &crate::nsg::reach::Met| match m {
+            crate::nsg::reach::Met::Met => 0,
+            crate::nsg::reach::Met::PartlyMet => 1,
+            crate::nsg::reach::Met::NotMet => 2,
+        };
+        for (prev, row) in requirements.iter_mut().zip(rows) {
+            if row.verdict != prev.verdict {
+                let what = format!(
+                    "{} {} {} {}: {:?} under `{}`",
+                    row.requirement.direction,
+                    row.requirement.protocol,
+                    row.requirement.ports,
+                    row.tag,
+                    row.verdict,
+                    reading.map(|r| r.name()).unwrap_or_default()
+                );
+                if !readings.contains(&what) {
+                    readings.push(what);
+                }
+                if rank(&row.verdict) > rank(&prev.verdict) {
+                    *prev = row;
+                }
+            }
+        }
+    }
     Ok(RequireReport {
         profile: profile.name,
         source: profile.source,
@@ -497,6 +612,7 @@ pub fn require(
         snapshot: info.clone(),
         notes,
         warnings: scope.warnings(),
+        readings,
     })
 }
 

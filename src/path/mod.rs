@@ -78,6 +78,49 @@ impl VnetReading {
     }
 }
 
+/// The prefixes of a table's user routes (service tags expanded), each with whether it goes
+/// to a virtual appliance.
+pub fn udr_prefixes(
+    snap: &Snapshot,
+    table: &crate::routes::audit::RouteTable,
+) -> Vec<(IpNet, bool)> {
+    let mut udrs = Vec::new();
+    for r in table.user_routes() {
+        let appliance = matches!(r.next_hop, NextHop::VirtualAppliance(_));
+        if let Ok(n) = r.address_prefix.parse::<IpNet>() {
+            udrs.push((n.trunc(), appliance));
+        } else if let Ok(id) = snap.tag_by_name(&r.address_prefix) {
+            let t = snap.tag(id);
+            udrs.extend(t.v4().iter().map(|&n| (IpNet::V4(n), appliance)));
+            udrs.extend(t.v6().iter().map(|&n| (IpNet::V6(n), appliance)));
+        }
+    }
+    udrs
+}
+
+/// `VirtualNetwork` under one reading: `base` (the VNet's and peered spaces), the UDR
+/// prefixes the reading takes, and BGP-learned prefixes (a default route only when the
+/// reading counts it).
+pub fn vnet_tag(
+    base: &[IpNet],
+    udrs: &[(IpNet, bool)],
+    bgp: &[(IpNet, NextHop)],
+    r: VnetReading,
+) -> Vec<IpNet> {
+    let mut tag = base.to_vec();
+    for &(n, appliance) in udrs {
+        if (r.all_udrs || appliance) && (r.default_route || n.prefix_len() > 0) {
+            tag.push(n);
+        }
+    }
+    for &(n, _) in bgp {
+        if r.default_route || n.prefix_len() > 0 {
+            tag.push(n.trunc());
+        }
+    }
+    PrefixSet::from_prefixes(tag).to_prefixes()
+}
+
 /// One end of a path: a subnet (index into [`Network::subnets`]), an address in it, and the NIC
 /// holding the address when the inputs have one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -383,36 +426,10 @@ impl<'a> SubnetPaths<'a> {
         // `VirtualNetwork`, per reading.
         let mut base: Vec<IpNet> = spaces.clone();
         base.extend(v.map(|v| net.vnet_tag_peered_spaces(v)).unwrap_or_default());
-        let mut udrs: Vec<(IpNet, bool)> = Vec::new(); // (prefix, to an appliance)
-        if let Some(t) = table {
-            for r in t.user_routes() {
-                let appliance = matches!(r.next_hop, NextHop::VirtualAppliance(_));
-                if let Ok(n) = r.address_prefix.parse::<IpNet>() {
-                    udrs.push((n.trunc(), appliance));
-                } else if let Ok(id) = snap.tag_by_name(&r.address_prefix) {
-                    let t = snap.tag(id);
-                    udrs.extend(t.v4().iter().map(|&n| (IpNet::V4(n), appliance)));
-                    udrs.extend(t.v6().iter().map(|&n| (IpNet::V6(n), appliance)));
-                }
-            }
-        }
+        let udrs = table.map(|t| udr_prefixes(snap, t)).unwrap_or_default();
         let vnet_tags = VnetReading::ALL
             .iter()
-            .map(|&r| {
-                let mut tag = base.clone();
-                for &(n, appliance) in &udrs {
-                    if (r.all_udrs || appliance) && (r.default_route || n.prefix_len() > 0) {
-                        tag.push(n);
-                    }
-                }
-                for &(n, _) in bgp {
-                    if r.default_route || n.prefix_len() > 0 {
-                        tag.push(n.trunc());
-                    }
-                }
-                let set = PrefixSet::from_prefixes(tag);
-                (r, set.to_prefixes())
-            })
+            .map(|&r| (r, vnet_tag(&base, &udrs, bgp, r)))
             .collect();
         SubnetPaths {
             net,

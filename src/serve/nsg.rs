@@ -5,8 +5,9 @@ use super::*;
 /// `{"nsg": NSG JSON, "nic_nsg": …, "vnet": ["10.0.0.0/16"], "asgs": {"web": ["10.0.1.4"]}}`:
 /// the scope of `nsg verify` and `nsg reach`.
 pub(super) fn nsg_scope(body: &Value) -> Result<crate::ops::nsg::Scope, ApiError> {
-    const KEYS: [&str; 17] = [
+    const KEYS: [&str; 18] = [
         "nsg",
+        "route_table",
         "flow_logs",
         "all",
         "skip_bad",
@@ -31,7 +32,7 @@ pub(super) fn nsg_scope(body: &Value) -> Result<crate::ops::nsg::Scope, ApiError
     };
     if let Some(k) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
         return Err(ApiError::unprocessable(format!(
-            "unknown key `{k}`; the body takes nsg, nic_nsg, vnet, asgs and the endpoint's own keys"
+            "unknown key `{k}`; the body takes nsg, nic_nsg, vnet, asgs, route_table and the endpoint's own keys"
         )));
     }
     if body
@@ -77,11 +78,19 @@ pub(super) fn nsg_scope(body: &Value) -> Result<crate::ops::nsg::Scope, ApiError
         }
         Ok(Some(nsgs.remove(0)))
     };
+    let route_table = match body.get("route_table") {
+        None | Some(Value::Null) => None,
+        Some(doc) => Some(
+            crate::routes::audit::parse_route_table(doc.to_string().as_bytes(), "route_table")
+                .map_err(body_error)?,
+        ),
+    };
     Ok(crate::ops::nsg::Scope {
         nsg: read("nsg")?,
         nic_nsg: read("nic_nsg")?,
         vnet,
         asgs,
+        route_table,
     })
 }
 

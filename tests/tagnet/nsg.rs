@@ -2125,3 +2125,128 @@ fn vnet_space_follows_peering_access_and_sync() {
         "{notes:?}"
     );
 }
+
+/// `--route-table`: the subnet's UDR prefixes join `VirtualNetwork` under each reading; under
+/// a 0.0.0.0/0 UDR, AllowVnetInBound may admit an Internet source — `nsg verify` answers the
+/// permissive verdict and says the readings differ, `nsg reach` names the readings that allow
+/// fewer, and `nsg require` holds a requirement met only under every reading.
+#[test]
+fn route_table_prefixes_join_virtual_network_under_each_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let nsg = dir.path().join("nsg.json");
+    std::fs::write(&nsg, r#"{"name": "nsg-default", "securityRules": []}"#).unwrap();
+    let rt = dir.path().join("rt.json");
+    std::fs::write(
+        &rt,
+        r#"{"name": "rt", "routes": [{"name": "fw", "addressPrefix": "0.0.0.0/0", "nextHopType": "VirtualAppliance", "nextHopIpAddress": "10.0.0.4"}]}"#,
+    )
+    .unwrap();
+    let bin = || {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_tagnet"));
+        c.env_remove("TAGNET_TAGS")
+            .env("TAGNET_CACHE", "/nonexistent/tagnet-test-cache");
+        c
+    };
+    let verify = |with_rt: bool| {
+        let mut c = bin();
+        c.args([
+            "nsg",
+            "verify",
+            "--vnet",
+            "10.1.0.0/16",
+            "--direction",
+            "inbound",
+            "--protocol",
+            "tcp",
+        ])
+        .args([
+            "--local",
+            "10.1.0.4:22",
+            "--remote",
+            "203.0.113.9:50000",
+            "--format",
+            "json",
+            "--nsg",
+        ])
+        .arg(&nsg);
+        if with_rt {
+            c.arg("--route-table").arg(&rt);
+        }
+        c.output().unwrap()
+    };
+    let plain = verify(false);
+    let v: serde_json::Value = serde_json::from_slice(&plain.stdout).unwrap();
+    assert_eq!(
+        v["records"][0]["rule"], "defaultSecurityRules/DenyAllInBound",
+        "{v}"
+    );
+    let routed = verify(true);
+    let v: serde_json::Value = serde_json::from_slice(&routed.stdout).unwrap();
+    assert_eq!(
+        v["records"][0]["rule"], "defaultSecurityRules/AllowVnetInBound",
+        "{v}"
+    );
+    assert!(String::from_utf8_lossy(&routed.stderr).contains("some readings"));
+    // reach: the permissive reading's addresses, with the others named.
+    let o = bin()
+        .args([
+            "-q",
+            "nsg",
+            "reach",
+            "--vnet",
+            "10.1.0.0/16",
+            "--direction",
+            "inbound",
+        ])
+        .args([
+            "--protocol",
+            "tcp",
+            "--port",
+            "22",
+            "--format",
+            "json",
+            "--nsg",
+        ])
+        .arg(&nsg)
+        .arg("--route-table")
+        .arg(&rt)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["prefixes"][0]["prefix"], "0.0.0.0/0", "{v}");
+    assert!(!v["readings"].as_array().unwrap().is_empty(), "{v}");
+    // The same over the library for require: a requirement met under one reading only is
+    // not met.
+    let snap = tagnet::load::builtin::load().unwrap();
+    let info = tagnet::ops::SnapshotInfo::of(&snap, "builtin");
+    let scope = tagnet::ops::nsg::Scope {
+        nsg: Some(
+            tagnet::nsg::read::parse(br#"{"name": "n", "securityRules": []}"#, "n")
+                .unwrap()
+                .remove(0),
+        ),
+        vnet: vec!["10.1.0.0/16".parse().unwrap()],
+        route_table: Some(
+            tagnet::routes::audit::parse_route_table(&std::fs::read(&rt).unwrap(), "rt").unwrap(),
+        ),
+        ..Default::default()
+    };
+    let r = tagnet::ops::nsg::require(
+        &snap,
+        &info,
+        &scope,
+        &tagnet::ops::nsg::RequireParams {
+            region: "eastus2".into(),
+            profile: Some("aml-vnet-2020".into()),
+            local: None,
+        },
+    )
+    .unwrap();
+    let inbound = r
+        .requirements
+        .iter()
+        .find(|c| c.requirement.direction == "Inbound")
+        .unwrap();
+    assert_ne!(inbound.verdict, tagnet::nsg::reach::Met::Met);
+    assert!(!r.readings.is_empty());
+}
