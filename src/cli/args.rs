@@ -404,6 +404,10 @@ pub struct FlowsVerifyArgs {
     /// Application security group members: NAME=IP[,IP…] (repeatable).
     #[arg(long, value_name = "NAME=IP[,IP…]")]
     pub asg: Vec<String>,
+    /// The subnet's route table: its UDR prefixes join VirtualNetwork under each reading; a
+    /// logged decision one reading explains is not drift.
+    #[arg(long, value_name = "FILE")]
+    pub route_table: Option<std::path::PathBuf>,
     /// With --region: report denied flows this NSG requirement profile says must pass
     /// (aml-vnet-2020, aml-vnet-2023, batch-classic, batch-simplified).
     #[arg(long, requires = "region")]

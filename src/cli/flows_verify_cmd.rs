@@ -49,13 +49,14 @@ pub fn verify(
         );
     }
     let inputs = read::inputs(&a.paths)?;
-    let scope = super::nsg_cmd::scope_parts(
+    let mut scope = super::nsg_cmd::scope_parts(
         a.nsg.as_deref(),
         a.nic_nsg.as_deref(),
         &a.vnet,
         &a.asg,
         quiet,
     )?;
+    scope.route_table = super::nsg_cmd::route_table(a.route_table.as_deref())?;
     let levels = super::severity(&a.severity, tagnet::findings::severity::Command::Flows)?;
     let params = VerifyParams {
         profile: a.profile.clone(),

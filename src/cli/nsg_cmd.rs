@@ -90,7 +90,7 @@ fn scope_of(s: &super::args::NsgScope, quiet: bool) -> Result<tagnet::ops::nsg::
 }
 
 /// `--route-table FILE`, read as `routes audit` reads tables.
-fn route_table(p: Option<&Path>) -> Result<Option<tagnet::routes::audit::RouteTable>> {
+pub(super) fn route_table(p: Option<&Path>) -> Result<Option<tagnet::routes::audit::RouteTable>> {
     p.map(|p| -> Result<_> {
         let (bytes, _) = tagnet::load::read_input(p)?;
         Ok(tagnet::routes::audit::parse_route_table(

@@ -881,3 +881,60 @@ fn implausible_times_and_unknown_versions_are_counted() {
     assert_eq!(v["summary"]["odd_times"], 1, "{v:#}");
     assert_eq!(v["summary"]["unknown_versions"], 1, "{v:#}");
 }
+
+/// With the subnet's route table, a logged decision that a reading of `VirtualNetwork`
+/// explains is not drift: under a 0.0.0.0/0 UDR Azure logged an Internet source allowed by
+/// AllowVnetInBound, which is drift without the table and none with it.
+#[test]
+fn a_route_table_explains_allow_vnet_inbound_under_forced_tunneling() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let blob = r#"{"records":[{"time":"t","flowLogVersion":4,"flowRecords":{"flows":[{"aclID":"a","flowGroups":[{"rule":"DefaultRule_AllowVnetInBound","flowTuples":["1663146003599,203.0.113.9,10.0.0.6,50000,22,6,I,B,NX,0,0,0,0"]}]}]}}]}"#;
+    std::fs::write(d.join("PT1H.json"), blob).unwrap();
+    std::fs::write(
+        d.join("nsg.json"),
+        r#"{"name": "nsg-default", "securityRules": []}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("rt.json"),
+        r#"{"name": "rt", "routes": [{"name": "fw", "addressPrefix": "0.0.0.0/0", "nextHopType": "VirtualAppliance", "nextHopIpAddress": "10.0.0.4"}]}"#,
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        tagnet()
+            .args([
+                "flows",
+                "verify",
+                "--format",
+                "ndjson",
+                "--vnet",
+                "10.0.0.0/16",
+                "--nsg",
+            ])
+            .arg(d.join("nsg.json"))
+            .args(extra)
+            .arg(d.join("PT1H.json"))
+            .output()
+            .unwrap()
+    };
+    let without = run(&[]);
+    assert_eq!(
+        without.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&without.stdout)
+    );
+    assert!(String::from_utf8_lossy(&without.stdout).contains("flow-verdict-drift"));
+    let rt = d.join("rt.json");
+    let with = run(&["--route-table", rt.to_str().unwrap()]);
+    assert_eq!(
+        with.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&with.stdout)
+    );
+    assert!(
+        with.stdout.is_empty() || !String::from_utf8_lossy(&with.stdout).contains("drift\":\"flow")
+    );
+}
