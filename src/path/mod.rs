@@ -381,6 +381,21 @@ impl<'a> SubnetPaths<'a> {
         };
         let selector = Selector::new(snap, &inputs(Readings::default()));
         notes.extend(selector.notes.iter().cloned());
+        // Tags the file does not mark usable in routes (`networkFeatures` without UDR: an
+        // undocumented field, so a note, not a refusal).
+        if let Some(t) = table {
+            for r in t.user_routes() {
+                if let Ok(id) = snap.tag_by_name(&r.address_prefix)
+                    && !snap.tag(id).has_feature("UDR")
+                {
+                    notes.push(format!(
+                        "route `{}` names {}, whose networkFeatures in the file do not list UDR (undocumented field; Azure may refuse such a route)",
+                        r.name,
+                        snap.tag(id).name()
+                    ));
+                }
+            }
+        }
         let alternates = vec![
             (
                 "a UDR of a service endpoint's prefix wins (field report; Learn says the endpoint wins)".to_string(),
