@@ -558,6 +558,15 @@ fn nsg_scope(
     })
 }
 
+/// A route table given as JSON text (`route_table=`), read as `routes audit` reads tables.
+pub(crate) fn route_table(
+    json: Option<&[u8]>,
+) -> PyResult<Option<tagnet::routes::audit::RouteTable>> {
+    json.map(|b| tagnet::routes::audit::parse_route_table(b, "route_table"))
+        .transpose()
+        .map_err(tagnet_err)
+}
+
 /// ASG members given as NAME → [IP text].
 pub(crate) fn asg_members(
     asgs: &std::collections::BTreeMap<String, Vec<String>>,

@@ -9,7 +9,7 @@ impl Index {
     /// `nsg reach --format json`, as JSON text: the scope as JSON texts of the NSGs, prefixes
     /// of `VirtualNetwork` and ASG members.
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (nsg_json, nic_nsg_json, vnet, asgs, direction, protocol, port, local=None))]
+    #[pyo3(signature = (nsg_json, nic_nsg_json, vnet, asgs, direction, protocol, port, local=None, route_table_json=None))]
     fn reach_json(
         &self,
         py: Python<'_>,
@@ -21,8 +21,10 @@ impl Index {
         protocol: String,
         port: Option<u16>,
         local: Option<String>,
+        route_table_json: Option<&[u8]>,
     ) -> PyResult<String> {
-        let scope = nsg_scope(nsg_json, nic_nsg_json, &vnet, &asgs)?;
+        let mut scope = nsg_scope(nsg_json, nic_nsg_json, &vnet, &asgs)?;
+        scope.route_table = crate::route_table(route_table_json)?;
         let params = tagnet::ops::nsg::ReachParams {
             direction,
             protocol,
@@ -71,7 +73,7 @@ impl Index {
 
     /// `nsg require --format json`, as JSON text.
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (nsg_json, nic_nsg_json, vnet, asgs, region, profile=None, local=None))]
+    #[pyo3(signature = (nsg_json, nic_nsg_json, vnet, asgs, region, profile=None, local=None, route_table_json=None))]
     fn require_json(
         &self,
         py: Python<'_>,
@@ -82,8 +84,10 @@ impl Index {
         region: String,
         profile: Option<String>,
         local: Option<String>,
+        route_table_json: Option<&[u8]>,
     ) -> PyResult<String> {
-        let scope = nsg_scope(nsg_json, nic_nsg_json, &vnet, &asgs)?;
+        let mut scope = nsg_scope(nsg_json, nic_nsg_json, &vnet, &asgs)?;
+        scope.route_table = crate::route_table(route_table_json)?;
         let params = tagnet::ops::nsg::RequireParams {
             region,
             profile,

@@ -597,6 +597,7 @@ class Index:
         vnet: Sequence[str] = (),
         asgs: Optional[Dict[str, Sequence[str]]] = None,
         local: Optional[str] = None,
+        route_table: Any = None,
     ) -> Dict[str, Any]:
         """``tagnet nsg reach --format json``: the exact remote addresses allowed. ``port`` is
         needed with Tcp and Udp (the local port inbound, the remote port outbound)."""
@@ -605,6 +606,7 @@ class Index:
                 None if nsg is None else _nsg_bytes(nsg),
                 None if nic_nsg is None else _nsg_bytes(nic_nsg),
                 _strings(vnet, "vnet"), _asgs(asgs), direction, protocol, port, local,
+                None if route_table is None else _nsg_bytes(route_table),
             )
         )
 
@@ -636,6 +638,7 @@ class Index:
         vnet: Sequence[str] = (),
         asgs: Optional[Dict[str, Sequence[str]]] = None,
         local: Optional[str] = None,
+        route_table: Any = None,
     ) -> Dict[str, Any]:
         """``tagnet nsg require --format json``: every required flow, met or not."""
         return json.loads(
@@ -643,6 +646,7 @@ class Index:
                 None if nsg is None else _nsg_bytes(nsg),
                 None if nic_nsg is None else _nsg_bytes(nic_nsg),
                 _strings(vnet, "vnet"), _asgs(asgs), region, profile, local,
+                None if route_table is None else _nsg_bytes(route_table),
             )
         )
 

@@ -273,3 +273,22 @@ def test_path_equals_the_cli(index):
         index.path(str(net), from_="vnet-ml/compute")
     with pytest.raises(tagnet.TagnetError):
         index.path(str(net), from_="nowhere", to="192.0.2.9:443")
+
+
+def test_route_table_readings_equal_the_cli(index, tmp_path):
+    """``route_table=`` on ``nsg_reach`` answers as ``nsg reach --route-table``."""
+    nsg = tmp_path / "nsg.json"
+    nsg.write_text(json.dumps({"name": "n", "securityRules": []}))
+    rt = {"name": "rt", "routes": [{"name": "fw", "addressPrefix": "0.0.0.0/0",
+                                    "nextHopType": "VirtualAppliance", "nextHopIpAddress": "10.0.0.4"}]}
+    (tmp_path / "rt.json").write_text(json.dumps(rt))
+    got = index.nsg_reach(str(nsg), "inbound", "tcp", 22, vnet=["10.1.0.0/16"], route_table=rt)
+    r = run("nsg", "reach", "--nsg", str(nsg), "--vnet", "10.1.0.0/16", "--direction", "inbound",
+            "--protocol", "tcp", "--port", "22", "--route-table", str(tmp_path / "rt.json"),
+            "--format", "json")
+    assert r.returncode == 0, r.stderr
+    cli = json.loads(r.stdout)
+    assert got["prefixes"] == cli["prefixes"]
+    assert got["readings"] == cli["readings"] and got["readings"]
+    plain = index.nsg_reach(str(nsg), "inbound", "tcp", 22, vnet=["10.1.0.0/16"])
+    assert "readings" not in plain and plain["prefixes"] != got["prefixes"]
