@@ -129,10 +129,10 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
     if cli.format == render::Format::Sarif
         && !matches!(
             cli.command,
-            Command::Nsg(args::NsgCommand::Analyze(_)) | Command::Check(_)
+            Command::Nsg(args::NsgCommand::Analyze(_)) | Command::Check(_) | Command::Path(_)
         )
     {
-        bail!("--format sarif applies to `nsg analyze` and `check` only");
+        bail!("--format sarif applies to `nsg analyze`, `check` and `path --profile` only");
     }
     if cli.format.is_deployment() && !deployment_ok {
         bail!(

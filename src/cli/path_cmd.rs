@@ -12,9 +12,12 @@ pub fn path(
     quiet: bool,
     out: &mut dyn Write,
 ) -> Result<Status> {
-    if a.flows.is_none() && !matches!(format, Format::Table | Format::Json) {
+    if format == Format::Sarif && a.profile.is_none() {
+        bail!("--format sarif: path writes SARIF findings with --profile (its unmet requirements)");
+    }
+    if a.flows.is_none() && !matches!(format, Format::Table | Format::Json | Format::Sarif) {
         bail!(
-            "--format {}: path writes table or json (with --flows also ndjson and csv)",
+            "--format {}: path writes table or json (sarif with --profile; with --flows also ndjson and csv)",
             format.name()
         );
     }
@@ -76,6 +79,23 @@ pub fn path(
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, &report)?;
             writeln!(out)?;
+        }
+        Format::Sarif => {
+            let findings = report.findings(a.from.as_deref().unwrap_or_default());
+            let file = a
+                .paths
+                .first()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            let results: Vec<super::render::SarifResult> = findings
+                .iter()
+                .map(|f| super::render::SarifResult {
+                    finding: f,
+                    file: file.clone(),
+                    related: Vec::new(),
+                })
+                .collect();
+            super::render::sarif(out, &tagnet::registry(), &results)?;
         }
         _ => {
             if let Some(p) = &report.path {

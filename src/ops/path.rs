@@ -76,6 +76,45 @@ pub struct PathReport {
 }
 
 impl PathReport {
+    /// A profile's unmet requirements as findings (for SARIF): NSG denials as
+    /// `nsg-requirement-unmet`, replies not routed to the Internet as `missing-route`, outbound
+    /// flows routed to an appliance as `requirement-via-appliance` and dropped by a route as
+    /// `requirement-dropped-by-route`; `resource` is the source subnet.
+    pub fn findings(&self, subnet: &str) -> Vec<crate::findings::Finding> {
+        use crate::findings::{Code, Finding};
+        let mut out = Vec::new();
+        for r in &self.requirements {
+            let t = &r.path;
+            let denied = t
+                .shares
+                .iter()
+                .any(|s| s.allowed_every_reading != s.addresses);
+            let code = match r.status.as_str() {
+                "met" => continue,
+                "via-appliance" => Code::RequirementViaAppliance,
+                _ if denied => Code::NsgRequirementUnmet,
+                _ if t.direction == "Inbound" => Code::MissingRoute,
+                _ => Code::RequirementDroppedByRoute,
+            };
+            let mut f = Finding::new(
+                code,
+                subnet,
+                format!(
+                    "{}: {} ({} of {} addresses get through)",
+                    r.requirement,
+                    r.reason.clone().unwrap_or_default(),
+                    t.through_every_reading,
+                    t.addresses
+                ),
+            );
+            if let Some(c) = &t.counterexample {
+                f = f.counterexample(c.clone());
+            }
+            out.push(f);
+        }
+        out
+    }
+
     /// Whether the flow does not get through (or a requirement is not met).
     pub fn failing(&self) -> bool {
         self.path

@@ -856,3 +856,40 @@ fn effective_routes_replace_the_subnet_table() {
     .unwrap();
     assert_eq!(run("8.8.8.8:443", &table).status.code(), Some(2));
 }
+
+/// `path --profile --format sarif`: the unmet requirements as SARIF results with registered
+/// rule ids; without --profile SARIF is refused.
+#[test]
+fn path_profile_writes_sarif() {
+    let net = examples().join("missing-route");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tagnet"))
+            .args([
+                "-q",
+                "path",
+                "--from",
+                "vnet-ml/compute",
+                "--format",
+                "sarif",
+            ])
+            .args(args)
+            .arg(&net)
+            .output()
+            .unwrap()
+    };
+    let o = run(&["--profile", "aml-vnet-2020"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let ids: Vec<&str> = v["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ruleId"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"missing-route"), "{ids:?}");
+    assert!(ids.contains(&"requirement-via-appliance"), "{ids:?}");
+    for id in &ids {
+        assert!(tagnet::explain(id).is_ok(), "{id}");
+    }
+    assert_eq!(run(&["--to", "8.8.8.8:443"]).status.code(), Some(2));
+}
