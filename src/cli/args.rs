@@ -269,8 +269,9 @@ pub struct NsgScope {
     #[arg(long, value_name = "IP")]
     pub local: Option<String>,
     /// The subnet's route table (`az network route-table show`, or effective routes): its
-    /// UDR prefixes join VirtualNetwork, under each reading Learn leaves open; the answer is
-    /// the permissive one and the readings that differ are named.
+    /// UDR (and BGP) prefixes join VirtualNetwork, under each reading Learn leaves open;
+    /// `reach` answers the permissive reading and names the others, `require` holds a
+    /// requirement met only under every reading.
     #[arg(long, value_name = "FILE")]
     pub route_table: Option<std::path::PathBuf>,
 }
@@ -502,7 +503,7 @@ pub struct PathArgs {
     pub to: Option<String>,
     /// Many flows: a file (`-` for standard input) of lines FROM,TO[:PORT][,PROTOCOL[,PORT]],
     /// one row each (table, json, ndjson or csv; ndjson and csv stream).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["to", "profile", "from"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["to", "profile", "from", "port", "protocol", "effective_routes"])]
     pub flows: Option<std::path::PathBuf>,
     /// The protocol: tcp, udp, icmp, esp or ah.
     #[arg(long, default_value = "tcp", value_name = "PROTOCOL")]

@@ -155,7 +155,7 @@ codes! {
         summary: "Under a 0.0.0.0/0 user route, a rule on `VirtualNetwork` (such as the default AllowVnetInBound) may admit Internet sources.",
         why: "Learn defines `VirtualNetwork` as the VNet's space, peered and on-premises spaces \"and address prefixes used on user-defined routes. This tag might also contain default routes.\" With a 0.0.0.0/0 UDR (forced tunneling), field reports (azure-docs#22178) show the tag holding 0.0.0.0/0: AllowVnetInBound (65000) then allows every source the NSG does not deny first. tagnet evaluates each reading; this finding says the NSG's answer to an Internet source depends on it.",
         example: "a subnet with route `0.0.0.0/0 -> VirtualAppliance` and an NSG with only the default rules: TCP 22 from 203.0.113.1 allowed by AllowVnetInBound under one reading, denied by DenyAllInBound under the other",
-        fix: "Deny `Internet` (or `*`) inbound above 65000 and allow the sources you need by prefix or service tag; do not rely on `VirtualNetwork` as \"inside only\" under forced tunneling.",
+        fix: "Add an inbound deny for any source (`*`) above 65000, after allows for the sources you need by prefix or service tag (a deny of `Internet` does not help: under that reading `Internet` is empty); do not rely on `VirtualNetwork` as \"inside only\" under forced tunneling.",
         reference: "https://learn.microsoft.com/azure/virtual-network/service-tags-overview#available-service-tags; https://github.com/MicrosoftDocs/azure-docs/issues/22178";
     StorageSubnetNotAllowed = "TN040", "storage-subnet-not-allowed", Error, "check",
         summary: "The workspace's storage account denies by default and its network rules do not include the compute subnet.",

@@ -62,11 +62,12 @@ impl Scope {
             return vec![(None, self.clone())];
         };
         let udrs = crate::path::udr_prefixes(snap, t);
+        let learned = crate::path::bgp_prefixes(t);
         crate::path::VnetReading::ALL
             .iter()
             .map(|&r| {
                 let mut s = self.clone();
-                s.vnet = crate::path::vnet_tag(&self.vnet, &udrs, &[], r);
+                s.vnet = crate::path::vnet_tag(&self.vnet, &udrs, &learned, r);
                 s.route_table = None;
                 (Some(r), s)
             })
@@ -361,6 +362,11 @@ pub fn reach(
     p: &ReachParams,
 ) -> Result<ReachReport> {
     if scope.route_table.is_some() {
+        // The local address from the scope as given, not from a reading's wider tag.
+        let p = &ReachParams {
+            local: Some(local_of(scope, p.local.as_deref())?.to_string()),
+            ..p.clone()
+        };
         let mut all: Vec<(String, ReachReport)> = Vec::new();
         for (r, s) in scope.readings(snap) {
             all.push((

@@ -212,6 +212,28 @@ pub fn path(
             "is a route table, not a NIC's effective routes: give `az network nic show-effective-route-table` output (a route table belongs among the inputs)",
         ));
     }
+    if let Some(e) = &p.effective_routes {
+        let local: Vec<IpNet> = e
+            .routes
+            .iter()
+            .filter(|r| r.next_hop == NextHop::VnetLocal)
+            .filter_map(|r| r.address_prefix.parse::<IpNet>().ok())
+            .collect();
+        if !local.iter().any(|n| n.contains(&from.address)) {
+            return Err(Error::field(
+                "effective_routes",
+                format!(
+                    "are not the routes of {}'s NIC: their VNet routes ({}) do not hold it",
+                    from.address,
+                    local
+                        .iter()
+                        .map(IpNet::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+    }
     let src = SubnetPaths::with_routes(&net, snap, from.subnet, &bgp, p.effective_routes.clone());
     let guards = src.nsgs(snap, from.nic, &asgs)?;
     let mut notes: Vec<String> = net
@@ -386,7 +408,17 @@ pub fn path(
     };
     if let Ok((ip, _)) = crate::text::address(&dest) {
         report.path = Some(crate::path::one(
-            &net, snap, &src, &guards, from, ip, protocol, port, &asgs, &bgp,
+            &net,
+            snap,
+            &src,
+            &guards,
+            from,
+            ip,
+            protocol,
+            port,
+            &asgs,
+            &bgp,
+            &mut BTreeMap::new(),
         )?);
     } else {
         let tag = snap.tag_by_name(&dest).map_err(|e| {
@@ -510,7 +542,9 @@ pub fn bulk(
     let asgs = net.asg_members(&base.asgs);
     let mut subnets: BTreeMap<usize, SubnetPaths> = BTreeMap::new();
     let mut guards: BTreeMap<(usize, Option<usize>), Vec<crate::path::Guards>> = BTreeMap::new();
+    let mut inbound: BTreeMap<(usize, Option<usize>), Vec<crate::path::Guards>> = BTreeMap::new();
     let mut failing = 0;
+    let mut answered = 0usize;
     let mut text = String::new();
     let mut n = 0;
     loop {
@@ -523,7 +557,7 @@ pub fn bulk(
             break;
         }
         n += 1;
-        let l = text.trim();
+        let l = text.trim().trim_start_matches('\u{feff}');
         if l.is_empty()
             || l.starts_with('#')
             || (n == 1 && l.to_ascii_lowercase().starts_with("from"))
@@ -564,6 +598,11 @@ pub fn bulk(
             ),
             _ => (p.to.clone(), None),
         };
+        if let (Some(a), Some(b)) = (p.port, port_in)
+            && a != b
+        {
+            return Err(bad(format!("port {a} and the port in TO ({b}) differ")));
+        }
         let port = match (p.port.or(port_in), protocol.has_ports()) {
             (Some(x), _) => x,
             (None, false) => 0,
@@ -579,8 +618,21 @@ pub fn bulk(
                 v.insert(src.nsgs(snap, from.nic, &asgs)?)
             }
         };
-        let path = crate::path::one(&net, snap, src, g, from, ip, protocol, port, &asgs, &bgp)
-            .map_err(|e| bad(e.to_string()))?;
+        let path = crate::path::one(
+            &net,
+            snap,
+            src,
+            g,
+            from,
+            ip,
+            protocol,
+            port,
+            &asgs,
+            &bgp,
+            &mut inbound,
+        )
+        .map_err(|e| bad(e.to_string()))?;
+        answered += 1;
         if path.outcome.starts_with("dropped") {
             failing += 1;
         }
@@ -604,6 +656,11 @@ pub fn bulk(
             in_rule: path.inbound.as_ref().map_or(String::new(), rule_of),
             readings_differ: differ,
         })?;
+    }
+    if answered == 0 {
+        return Err(Error::Usage(
+            "no flow in the input: give lines FROM,TO[:PORT][,PROTOCOL[,PORT]]".into(),
+        ));
     }
     Ok(failing)
 }

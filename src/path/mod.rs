@@ -98,6 +98,22 @@ pub fn udr_prefixes(
     udrs
 }
 
+/// The routes a table learned by BGP (effective routes' `VirtualNetworkGateway` source): their
+/// prefixes join `VirtualNetwork` as on-premises spaces.
+pub fn bgp_prefixes(table: &crate::routes::audit::RouteTable) -> Vec<(IpNet, NextHop)> {
+    table
+        .routes
+        .iter()
+        .filter(|r| r.source == crate::routes::audit::RouteSource::Bgp)
+        .filter_map(|r| {
+            r.address_prefix
+                .parse::<IpNet>()
+                .ok()
+                .map(|n| (n.trunc(), r.next_hop))
+        })
+        .collect()
+}
+
 /// `VirtualNetwork` under one reading: `base` (the VNet's and peered spaces), the UDR
 /// prefixes the reading takes, and BGP-learned prefixes (a default route only when the
 /// reading counts it).
@@ -442,9 +458,11 @@ impl<'a> SubnetPaths<'a> {
         let mut base: Vec<IpNet> = spaces.clone();
         base.extend(v.map(|v| net.vnet_tag_peered_spaces(v)).unwrap_or_default());
         let udrs = table.map(|t| udr_prefixes(snap, t)).unwrap_or_default();
+        let mut learned = bgp.to_vec();
+        learned.extend(table.map(bgp_prefixes).unwrap_or_default());
         let vnet_tags = VnetReading::ALL
             .iter()
-            .map(|&r| (r, vnet_tag(&base, &udrs, bgp, r)))
+            .map(|&r| (r, vnet_tag(&base, &udrs, &learned, r)))
             .collect();
         SubnetPaths {
             net,
@@ -725,7 +743,28 @@ pub fn one(
     port: u16,
     asgs: &BTreeMap<String, Vec<IpAddr>>,
     bgp: &[(IpNet, NextHop)],
+    inbound_cache: &mut BTreeMap<(usize, Option<usize>), Vec<Guards>>,
 ) -> Result<Path> {
+    let special = match to {
+        IpAddr::V4(a) => {
+            a.is_unspecified() || a.is_broadcast() || a.is_loopback() || a.is_multicast()
+        }
+        IpAddr::V6(a) => a.is_unspecified() || a.is_loopback() || a.is_multicast(),
+    };
+    if special {
+        return Err(Error::field(
+            "to",
+            format!(
+                "`{to}` is not a unicast address a flow can go to (unspecified, broadcast, loopback or multicast)"
+            ),
+        ));
+    }
+    if port == 0 && protocol.has_ports() {
+        return Err(Error::field(
+            "port",
+            format!("0 is not a port a {} flow can use", protocol.name()),
+        ));
+    }
     let flow = Flow {
         direction: Direction::Outbound,
         protocol,
@@ -767,8 +806,13 @@ pub fn one(
     } else if matches!(route.goes.as_str(), "virtual-network" | "private-endpoint")
         && let Some(dst) = end_of(net, to)
     {
-        let dst_paths = SubnetPaths::new(net, snap, dst.subnet, bgp);
-        let guards = dst_paths.nsgs(snap, dst.nic, asgs)?;
+        let guards = match inbound_cache.entry((dst.subnet, dst.nic)) {
+            std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::btree_map::Entry::Vacant(v) => {
+                let dst_paths = SubnetPaths::new(net, snap, dst.subnet, bgp);
+                v.insert(dst_paths.nsgs(snap, dst.nic, asgs)?)
+            }
+        };
         let f = Flow {
             direction: Direction::Inbound,
             protocol,
@@ -777,7 +821,7 @@ pub fn one(
             remote_ip: from.address,
             remote_port: EPHEMERAL,
         };
-        inbound = Some(nsg_step(&guards, &f));
+        inbound = Some(nsg_step(guards, &f));
     }
     let outcome = if out.access != "Allow" {
         "dropped by NSG (outbound)".to_string()
@@ -793,6 +837,10 @@ pub fn one(
             "service-endpoint" => "to the service through its endpoint".into(),
             "private-endpoint" => "to the private endpoint".into(),
             "platform" => "to Azure's platform".into(),
+            _ if end_of(net, to).is_none() => {
+                "in the virtual network's space, but no subnet of the inputs holds the address"
+                    .into()
+            }
             _ => "delivered in the virtual network".into(),
         }
     };
@@ -1130,7 +1178,7 @@ pub fn check_findings(cx: &crate::check::Cx) -> Vec<crate::findings::Finding> {
                 Code::NsgVnetTagUnderUdr,
                 &sub.meta.id,
                 format!(
-                    "subnet `{}` sends 0.0.0.0/0 elsewhere by a user route (table `{table}`), so VirtualNetwork may hold every address: an Internet source such as {probe} then gets in on {} (denied if the default route stays out of the tag)",
+                    "subnet `{}` has a user route for 0.0.0.0/0 (table `{table}`), so VirtualNetwork may hold every address: an Internet source such as {probe} then gets in on {} (denied if the default route stays out of the tag)",
                     sub.meta.name,
                     admitted.join(", ")
                 ),

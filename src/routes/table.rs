@@ -272,10 +272,32 @@ fn parse_effective(records: &[Value], invalid: &dyn Fn(String) -> Error) -> Resu
         let hop_text = s("nextHopType")
             .ok_or_else(|| invalid(format!("effective route {} has no `nextHopType`", i + 1)))?;
         let ips = strings("nextHopIpAddress");
-        let next_hop = NextHop::parse_effective(hop_text, ips.first().map(String::as_str))
-            .map_err(|e| invalid(format!("effective route {} (`{name}`): {e}", i + 1)))?;
-        for p in strings("addressPrefix") {
-            check_prefix(&name, &p, invalid)?;
+        // An appliance that is not running shows next hop IP "None": its traffic is dropped.
+        let stopped = hop_text.eq_ignore_ascii_case("VirtualAppliance")
+            && ips
+                .first()
+                .is_some_and(|ip| ip.eq_ignore_ascii_case("None"));
+        let next_hop = if stopped {
+            NextHop::None
+        } else {
+            NextHop::parse_effective(hop_text, ips.first().map(String::as_str))
+                .map_err(|e| invalid(format!("effective route {} (`{name}`): {e}", i + 1)))?
+        };
+        let prefixes = strings("addressPrefix");
+        if prefixes.is_empty() {
+            return Err(invalid(format!(
+                "effective route {} (`{name}`) has no addressPrefix",
+                i + 1
+            )));
+        }
+        for p in prefixes {
+            // Effective routes list prefixes, canonical: anything else is not Azure's output.
+            crate::text::prefix(&p, crate::text::HostBits::Refuse).map_err(|reason| {
+                invalid(format!(
+                    "effective route {} (`{name}`): `{p}` is not a prefix: {reason}",
+                    i + 1
+                ))
+            })?;
             routes.push(TableRoute {
                 name: name.clone(),
                 address_prefix: p,

@@ -893,3 +893,97 @@ fn path_profile_writes_sarif() {
     }
     assert_eq!(run(&["--to", "8.8.8.8:443"]).status.code(), Some(2));
 }
+
+/// Second-trial regressions: BGP routes of effective routes join `VirtualNetwork`; effective
+/// routes of another NIC are refused; special destinations and port 0 are refused; an empty
+/// flows file is an error; a BOM is skipped; `--flows` refuses options it cannot honour.
+#[test]
+fn second_trial_regressions_of_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let eff = dir.path().join("effective.json");
+    std::fs::write(
+        &eff,
+        serde_json::json!({"value": [
+            {"source": "Default", "state": "Active", "addressPrefix": ["10.10.0.0/16"], "nextHopType": "VnetLocal", "nextHopIpAddress": []},
+            {"source": "VirtualNetworkGateway", "state": "Active", "addressPrefix": ["192.168.0.0/16"], "nextHopType": "VirtualNetworkGateway", "nextHopIpAddress": ["10.0.0.10"]},
+            {"source": "Default", "state": "Active", "addressPrefix": ["0.0.0.0/0"], "nextHopType": "Internet", "nextHopIpAddress": []}
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    // An NSG that denies Internet outbound: 192.168.1.1 is allowed only as VirtualNetwork.
+    let mut net: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(examples().join("compliant/network.json")).unwrap())
+            .unwrap();
+    for r in net.iter_mut() {
+        if r["name"] == "nsg-compute" {
+            r["securityRules"].as_array_mut().unwrap().push(serde_json::json!({
+                "name": "DenyInternetOut", "priority": 4000, "direction": "Outbound", "access": "Deny",
+                "protocol": "*", "sourceAddressPrefix": "*", "sourcePortRange": "*",
+                "destinationAddressPrefix": "Internet", "destinationPortRange": "*"}));
+        }
+    }
+    let p = dir.path().join("network.json");
+    std::fs::write(&p, serde_json::to_vec(&net).unwrap()).unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tagnet"))
+            .args(["-q", "path", "--format", "json"])
+            .args(args)
+            .arg(&p)
+            .output()
+            .unwrap()
+    };
+    let e = eff.to_str().unwrap();
+    let o = run(&[
+        "--from",
+        "vnet-ml/compute",
+        "--to",
+        "192.168.1.1:443",
+        "--effective-routes",
+        e,
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v["path"]["out"]["rule"], "defaultSecurityRules/AllowVnetOutBound",
+        "{v}"
+    );
+    // Another NIC's routes: refused.
+    let o = run(&[
+        "--from",
+        "vnet-hub/gateway",
+        "--to",
+        "10.10.0.9:443",
+        "--effective-routes",
+        e,
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    for to in [
+        "255.255.255.255:443",
+        "127.0.0.1:443",
+        "224.0.0.1:443",
+        "0.0.0.0:443",
+        "8.8.8.8:0",
+    ] {
+        let o = run(&["--from", "vnet-ml/compute", "--to", to]);
+        assert_eq!(o.status.code(), Some(2), "{to}");
+    }
+    let flows = dir.path().join("flows.txt");
+    std::fs::write(&flows, "# nothing\n").unwrap();
+    let f = flows.to_str().unwrap();
+    assert_eq!(run(&["--flows", f]).status.code(), Some(2));
+    std::fs::write(&flows, "\u{feff}vnet-ml/compute,8.8.8.8:443\n").unwrap();
+    assert_eq!(run(&["--flows", f]).status.code(), Some(1)); // denied: DenyInternetOut
+    assert_eq!(
+        run(&["--flows", f, "--effective-routes", e]).status.code(),
+        Some(2)
+    );
+    assert_eq!(run(&["--flows", f, "--port", "80"]).status.code(), Some(2));
+    std::fs::write(&flows, "vnet-ml/compute,8.8.8.8:443,tcp,80\n").unwrap();
+    assert_eq!(run(&["--flows", f]).status.code(), Some(2));
+}

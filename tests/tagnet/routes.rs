@@ -1030,12 +1030,21 @@ fn every_emitted_code_is_explained() {
 /// Fuzz finding (route_table, 2026-11-28): effective routes with no route for either family
 /// pooled the routeless IPv4 and IPv6 ranges under one key and cut the IPv6 ranges into IPv4
 /// prefixes, until memory ran out. Each family's routeless ranges now stand apart, as prefixes
-/// of their own family.
+/// of their own family. (The fuzzer's input named a tag where a prefix belongs; effective
+/// routes now refuse that, so a prefix holding no required address stands in.)
 #[test]
 fn routeless_ranges_of_both_families_stay_apart() {
     let snap = tagnet::load::load_path(&example()).unwrap();
+    assert!(
+        tagnet::routes::audit::parse_route_table(
+            br#"{"value": [{"source": "Default", "state": "Active", "addressPrefix": ["storage"],
+                 "nextHopType": "VirtualAppliance", "nextHopIpAddress": ["10.0.0.4"]}]}"#,
+            "effective.json",
+        )
+        .is_err()
+    );
     let table = tagnet::routes::audit::parse_route_table(
-        br#"{"value": [{"source": "Default", "state": "Active", "addressPrefix": ["storage"],
+        br#"{"value": [{"source": "Default", "state": "Active", "addressPrefix": ["192.0.2.0/24", "2001:db8::/32"],
              "nextHopType": "VirtualAppliance", "nextHopIpAddress": ["10.0.0.4"]}]}"#,
         "effective.json",
     );
