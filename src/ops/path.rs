@@ -278,7 +278,26 @@ pub fn path(
                     )
                 })?,
         };
+        // Compute without public IPs takes no inbound traffic from the control plane (Learn:
+        // how-to-secure-training-vnet, "no public IP"; the 2023 profile's inbound 44224 is for
+        // compute with a public IP).
+        let users: Vec<&crate::check::model::Compute> = net
+            .computes
+            .iter()
+            .filter(|c| {
+                net.find(crate::check::model::Kind::Subnet, c.subnet.as_deref())
+                    == Some(from.subnet)
+            })
+            .collect();
+        let no_public_ip = !users.is_empty() && users.iter().all(|c| c.public_ip == Some(false));
         for r in &profile.requirements {
+            if no_public_ip && r.direction.eq_ignore_ascii_case("inbound") {
+                report.notes.push(format!(
+                    "{} {} {} from {}: not required — the subnet's compute has no public IP",
+                    r.direction, r.protocol, r.ports, r.tag
+                ));
+                continue;
+            }
             let tag = if r.tag.contains("<region>") {
                 let base = r.tag.split('.').next().unwrap_or(&r.tag);
                 match snap.resolve_tag(base, Some(&region)) {

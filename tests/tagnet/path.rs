@@ -987,3 +987,38 @@ fn second_trial_regressions_of_path() {
     std::fs::write(&flows, "vnet-ml/compute,8.8.8.8:443,tcp,80\n").unwrap();
     assert_eq!(run(&["--flows", f]).status.code(), Some(2));
 }
+
+/// Compute without public IPs needs no inbound flow from the control plane: `--profile` skips
+/// the inbound requirements with a note, and a forced-tunneled subnet then meets the rest.
+#[test]
+fn no_public_ip_compute_needs_no_inbound_path() {
+    let (_d, p) = forced_tunnel(serde_json::json!([]));
+    let mut net: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+    for r in net.iter_mut() {
+        if r["name"] == "cpu-cluster" {
+            r["properties"]["properties"]["enableNodePublicIp"] = false.into();
+        }
+    }
+    std::fs::write(&p, serde_json::to_vec(&net).unwrap()).unwrap();
+    let r = trace(
+        &p,
+        tagnet::ops::path::PathParams {
+            from: "vnet-ml/compute".into(),
+            protocol: "tcp".into(),
+            profile: Some("aml-vnet-2023".into()),
+            ..Default::default()
+        },
+    );
+    assert!(
+        r.requirements
+            .iter()
+            .all(|x| !x.requirement.starts_with("Inbound"))
+    );
+    assert!(
+        r.notes.iter().any(|n| n.contains("no public IP")),
+        "{:?}",
+        r.notes
+    );
+    assert!(!r.failing(), "{:?}", r.requirements);
+}
