@@ -363,6 +363,10 @@ fn bad_input_is_a_clear_error() {
 }
 
 #[test]
+#[cfg_attr(
+    not(tagnet_shared),
+    ignore = "needs ../shared/data/servicetags (the real snapshots are not beside this checkout)"
+)]
 fn real_snapshot_lookup_of_a_batch_address() {
     let Some(path) = shared("ServiceTags_Public_cn376.json") else {
         return;

@@ -526,6 +526,10 @@ fn the_discovery_api_follows_next_link_and_never_shows_the_token() {
 }
 
 #[test]
+#[cfg_attr(
+    not(tagnet_shared),
+    ignore = "needs ../shared/data/servicetags (the real snapshots are not beside this checkout)"
+)]
 fn diff_of_cn373_and_cn376_equals_a_set_computation() {
     let (Some(old), Some(new)) = (
         shared("ServiceTags_Public_cn373.json"),

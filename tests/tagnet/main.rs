@@ -1,5 +1,6 @@
 //! The one integration-test binary: property tests of the indexes against the oracle, tests on
-//! the real snapshots in `../shared` (skipped with a note when absent), and CLI tests.
+//! the real snapshots in `../shared` (ignored, with the reason, when absent: `build.rs` sets
+//! `cfg(tagnet_shared)` when they sit beside the checkout), and CLI tests.
 
 mod check;
 mod cli;

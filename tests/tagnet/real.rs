@@ -64,11 +64,19 @@ fn check_against_linear_scan(file: &str, n: usize) {
 }
 
 #[test]
+#[cfg_attr(
+    not(tagnet_shared),
+    ignore = "needs ../shared/data/servicetags (the real snapshots are not beside this checkout)"
+)]
 fn cn376_ten_thousand_addresses_equal_linear_scan() {
     check_against_linear_scan("ServiceTags_Public_cn376.json", 10_000);
 }
 
 #[test]
+#[cfg_attr(
+    not(tagnet_shared),
+    ignore = "needs ../shared/data/servicetags (the real snapshots are not beside this checkout)"
+)]
 fn other_snapshots_equal_linear_scan() {
     for f in [
         "ServiceTags_Public_cn373.json",
@@ -80,6 +88,10 @@ fn other_snapshots_equal_linear_scan() {
 }
 
 #[test]
+#[cfg_attr(
+    not(tagnet_shared),
+    ignore = "needs ../shared/data/servicetags (the real snapshots are not beside this checkout)"
+)]
 fn real_files_load_with_expected_shape() {
     for (file, cloud, change, tags) in [
         ("ServiceTags_Public_cn376.json", "Public", 376, 3041),
@@ -114,6 +126,10 @@ fn real_files_load_with_expected_shape() {
 }
 
 #[test]
+#[cfg_attr(
+    not(tagnet_shared),
+    ignore = "needs ../shared/data/servicetags (the real snapshots are not beside this checkout)"
+)]
 fn regional_selection_uses_region_and_service() {
     let Some(path) = shared("ServiceTags_Public_cn376.json") else {
         return;

@@ -55,6 +55,10 @@ fn tag_set(snap: &tagnet::Snapshot, names: &[&str], v6: bool) -> PrefixSet {
 }
 
 #[test]
+#[cfg_attr(
+    not(tagnet_shared),
+    ignore = "needs ../shared/data/servicetags (the real snapshots are not beside this checkout)"
+)]
 fn udr_eastus2_routes_exactly_the_two_regional_tags() {
     let Some(path) = shared("ServiceTags_Public_cn376.json") else {
         return;
@@ -109,6 +113,10 @@ fn udr_eastus2_routes_exactly_the_two_regional_tags() {
 }
 
 #[test]
+#[cfg_attr(
+    not(tagnet_shared),
+    ignore = "needs ../shared/data/servicetags (the real snapshots are not beside this checkout)"
+)]
 fn udr_budget_covers_within_the_limit_and_never_private() {
     let Some(path) = shared("ServiceTags_Public_cn376.json") else {
         return;
@@ -185,6 +193,10 @@ fn udr_budget_covers_within_the_limit_and_never_private() {
 }
 
 #[test]
+#[cfg_attr(
+    not(tagnet_shared),
+    ignore = "needs ../shared/data/servicetags (the real snapshots are not beside this checkout)"
+)]
 fn udr_names_are_stable_across_weeks() {
     let (Some(old), Some(new)) = (
         shared("ServiceTags_Public_cn373.json"),
@@ -609,6 +621,10 @@ fn audit_cases() {
 }
 
 #[test]
+#[cfg_attr(
+    not(tagnet_shared),
+    ignore = "needs ../shared/data/servicetags (the real snapshots are not beside this checkout)"
+)]
 fn audit_finds_a_route_deleted_from_a_real_table() {
     let Some(path) = shared("ServiceTags_Public_cn376.json") else {
         return;
@@ -832,6 +848,10 @@ fn udr_never_falls_back_silently() {
 }
 
 #[test]
+#[cfg_attr(
+    not(tagnet_shared),
+    ignore = "needs ../shared/data/servicetags (the real snapshots are not beside this checkout)"
+)]
 fn udr_paired_adds_the_pair_from_the_table() {
     let Some(path) = shared("ServiceTags_Public_cn376.json") else {
         return;
@@ -859,6 +879,10 @@ fn udr_paired_adds_the_pair_from_the_table() {
 }
 
 #[test]
+#[cfg_attr(
+    not(tagnet_shared),
+    ignore = "needs ../shared/data/servicetags (the real snapshots are not beside this checkout)"
+)]
 fn udr_reserve_budget_and_arguments() {
     let Some(path) = shared("ServiceTags_Public_cn376.json") else {
         return;

@@ -188,6 +188,10 @@ fn every_endpoint_answers() {
 }
 
 #[test]
+#[cfg_attr(
+    not(tagnet_shared),
+    ignore = "needs ../shared/data/servicetags (the real snapshots are not beside this checkout)"
+)]
 fn udr_downloads_in_every_format() {
     let Some(real) = super::common::shared("ServiceTags_Public_cn376.json") else {
         return;
