@@ -28,7 +28,7 @@ pub fn explain(a: &ExplainArgs, format: Format, out: &mut dyn Write) -> Result<S
         Some(code) => match tagnet::explain(code) {
             Ok(r) => vec![r],
             Err(close) => anyhow::bail!(
-                "unknown finding code `{code}`; known codes: {}",
+                "unknown finding code `{code}`; nearest: {} (`tagnet explain` lists every code)",
                 close.join(", ")
             ),
         },

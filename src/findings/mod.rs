@@ -109,6 +109,7 @@ pub fn lookup(code: &str) -> std::result::Result<Code, Vec<&'static str>> {
         close = all.iter().map(|r| r.code).collect();
     }
     close.sort_by_key(|c| (crate::text::edit_distance(c, &want), *c));
+    close.truncate(5);
     Err(close)
 }
 

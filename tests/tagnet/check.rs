@@ -1531,3 +1531,22 @@ fn a_plan_that_contradicts_itself_is_named() {
             .any(|(r, m)| *r == vnet && m.contains("does not hold it"))
     );
 }
+
+/// `explain` with an unknown code suggests the nearest few, not the whole registry.
+#[test]
+fn explain_suggests_the_nearest_codes() {
+    let o = tagnet().args(["explain", "missing-rout"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("nearest: missing-route"), "{err}");
+    let o = tagnet().args(["explain", "nope"]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    let listed = err
+        .split("nearest: ")
+        .nth(1)
+        .unwrap()
+        .split(" (")
+        .next()
+        .unwrap();
+    assert!(listed.split(", ").count() <= 5, "{err}");
+}
