@@ -182,17 +182,8 @@ impl Index {
         let levels = levels(deny, warn, allow)?;
         let report = py
             .detach(|| {
-                let documents = match documents_json {
-                    Some(b) => tagnet::ops::check::documents_of(
-                        &serde_json::from_slice(b)
-                            .map_err(|e| tagnet::Error::json("documents", &e, "JSON documents"))?,
-                    )?,
-                    None => tagnet::check::read::documents(&paths)?,
-                };
-                let parameters = match parameters_json {
-                    Some(b) => tagnet::check::read::parameters(b, "parameters")?,
-                    None => Default::default(),
-                };
+                let (documents, parameters) =
+                    documents_and_parameters(documents_json, &paths, parameters_json)?;
                 tagnet::ops::check::check(
                     &self.snap,
                     &self.info,
@@ -244,17 +235,8 @@ impl Index {
         };
         let report = py
             .detach(|| {
-                let documents = match documents_json {
-                    Some(b) => tagnet::ops::check::documents_of(
-                        &serde_json::from_slice(b)
-                            .map_err(|e| tagnet::Error::json("documents", &e, "JSON documents"))?,
-                    )?,
-                    None => tagnet::check::read::documents(&paths)?,
-                };
-                let parameters = match parameters_json {
-                    Some(b) => tagnet::check::read::parameters(b, "parameters")?,
-                    None => Default::default(),
-                };
+                let (documents, parameters) =
+                    documents_and_parameters(documents_json, &paths, parameters_json)?;
                 tagnet::ops::path::path(&self.snap, &self.info, &documents, &parameters, &params)
             })
             .map_err(tagnet_err)?;
@@ -560,4 +542,30 @@ fn levels(
     tagnet::findings::severity::Levels { deny, warn, allow }
         .resolve(&tagnet::findings::registry())
         .map_err(|e| err(format!("`deny=`/`warn=`/`allow=`: {e}")))
+}
+
+/// Documents as JSON text (one, a list, or `{"file name": document}`) or as paths read as the
+/// CLI reads them, and an ARM parameters file's values, for `check_json` and `path_json`.
+type Documents = (
+    Vec<(String, Vec<u8>)>,
+    serde_json::Map<String, serde_json::Value>,
+);
+
+fn documents_and_parameters(
+    documents_json: Option<&[u8]>,
+    paths: &[std::path::PathBuf],
+    parameters_json: Option<&[u8]>,
+) -> tagnet::Result<Documents> {
+    let documents = match documents_json {
+        Some(b) => tagnet::ops::check::documents_of(
+            &serde_json::from_slice(b)
+                .map_err(|e| tagnet::Error::json("documents", &e, "JSON documents"))?,
+        )?,
+        None => tagnet::check::read::documents(paths)?,
+    };
+    let parameters = match parameters_json {
+        Some(b) => tagnet::check::read::parameters(b, "parameters")?,
+        None => Default::default(),
+    };
+    Ok((documents, parameters))
 }

@@ -147,6 +147,26 @@ pub struct Requirement {
     pub why: String,
 }
 
+impl Requirement {
+    /// The tag as this region has it: `<region>` resolved to the regional variant's name.
+    pub fn tag_in(&self, snap: &crate::Snapshot, region: &str) -> crate::Result<String> {
+        if !self.tag.contains("<region>") {
+            return Ok(self.tag.clone());
+        }
+        let base = self.tag.split('.').next().unwrap_or(&self.tag);
+        let ids = snap.resolve_tag(base, Some(region))?;
+        Ok(snap.tag(ids[0]).name().to_string())
+    }
+
+    /// The first port of each item of `ports` (`80,443` → 80, 443; `29876-29877` → 29876).
+    pub fn first_ports(&self) -> Vec<u16> {
+        self.ports
+            .split(',')
+            .filter_map(|item| item.trim().split('-').next()?.trim().parse().ok())
+            .collect()
+    }
+}
+
 /// A requirement profile with its source.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Profile {
@@ -355,17 +375,12 @@ pub fn require(
     let mut rows = Vec::new();
     let mut notes = Vec::new();
     for r in &profile.requirements {
-        let tag_name = if r.tag.contains("<region>") {
-            let base = r.tag.split('.').next().unwrap_or(&r.tag);
-            match snap.resolve_tag(base, Some(region)) {
-                Ok(ids) => snap.tag(ids[0]).name().to_string(),
-                Err(e) => {
-                    notes.push(format!("warning: {}: {e}; requirement skipped", r.tag));
-                    continue;
-                }
+        let tag_name = match r.tag_in(snap, region) {
+            Ok(t) => t,
+            Err(e) => {
+                notes.push(format!("warning: {}: {e}; requirement skipped", r.tag));
+                continue;
             }
-        } else {
-            r.tag.clone()
         };
         let id = match snap.tag_by_name(&tag_name) {
             Ok(id) => id,

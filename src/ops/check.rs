@@ -117,25 +117,7 @@ pub fn check(
 ) -> Result<CheckReport> {
     let on_prem = params.on_prem()?;
     params.validate()?;
-    if documents.is_empty() {
-        return Err(Error::field(
-            "documents",
-            "give at least one document: `az … show -o json` output, an ARM template or a Terraform plan",
-        ));
-    }
-    let location = match &params.location {
-        Some(l) => Some(
-            snap.resolve_region(l)
-                .map_err(|e| Error::field("location", format!(": {e}")))?
-                .to_string(),
-        ),
-        None => None,
-    };
-    let dep = crate::arm::Deployment {
-        location,
-        ..Default::default()
-    };
-    let net = crate::check::read::from_documents(documents, parameters, &dep)?;
+    let net = network(snap, documents, parameters, params.location.as_deref())?;
     let cx = crate::check::Cx {
         net: &net,
         snap,
@@ -158,6 +140,35 @@ pub fn check(
         skipped_files: net.stray_files.clone(),
         origins,
     })
+}
+
+/// The network the documents define (read by `check` and `path`): templates evaluated with
+/// `parameters` and the resource group's region `location` (resolved in the snapshot).
+pub fn network(
+    snap: &Snapshot,
+    documents: &[(String, Vec<u8>)],
+    parameters: &Map<String, Value>,
+    location: Option<&str>,
+) -> Result<crate::check::model::Network> {
+    if documents.is_empty() {
+        return Err(Error::field(
+            "documents",
+            "give at least one document: `az … show -o json` output, an ARM template or a Terraform plan",
+        ));
+    }
+    let location = match location {
+        Some(l) => Some(
+            snap.resolve_region(l)
+                .map_err(|e| Error::field("location", format!(": {e}")))?
+                .to_string(),
+        ),
+        None => None,
+    };
+    let dep = crate::arm::Deployment {
+        location,
+        ..Default::default()
+    };
+    crate::check::read::from_documents(documents, parameters, &dep)
 }
 
 /// The values of a parameters document given as JSON (`{"parameters": {...}}` or the bare

@@ -161,16 +161,21 @@ fn bgp_routes(texts: &[String]) -> Result<Vec<(IpNet, NextHop)>> {
         .collect()
 }
 
-/// The first port of a requirement's `80,443` or `29876-29877`.
-fn ports_of(text: &str) -> Vec<u16> {
-    let mut out = Vec::new();
-    for item in text.split(',') {
-        let first = item.trim().split('-').next().unwrap_or("");
-        if let Ok(p) = first.parse::<u16>() {
-            out.push(p);
+/// A destination as written, `IP`, `IP:PORT`, `[IPv6]:PORT`, a bare IPv6 address or a tag:
+/// (the address or tag, the port when given).
+fn split_to(to: &str) -> Result<(String, Option<u16>)> {
+    match to.rsplit_once(':') {
+        Some((a, port)) if !a.contains(':') || a.starts_with('[') => {
+            let port = port.parse::<u16>().map_err(|_| {
+                Error::field(
+                    "to",
+                    format!("`{}`: the port is not 0–65535", crate::text::quoted(to)),
+                )
+            })?;
+            Ok((a.trim_matches(['[', ']']).to_string(), Some(port)))
         }
+        _ => Ok((to.to_string(), None)),
     }
-    out
 }
 
 /// Traces a path, a tag or a profile through the network the documents define.
@@ -181,25 +186,7 @@ pub fn path(
     parameters: &Map<String, Value>,
     p: &PathParams,
 ) -> Result<PathReport> {
-    if documents.is_empty() {
-        return Err(Error::field(
-            "documents",
-            "give the network: `az … show -o json` output, an ARM template or a Terraform plan",
-        ));
-    }
-    let location = match &p.location {
-        Some(l) => Some(
-            snap.resolve_region(l)
-                .map_err(|e| Error::field("location", format!(": {e}")))?
-                .to_string(),
-        ),
-        None => None,
-    };
-    let dep = crate::arm::Deployment {
-        location,
-        ..Default::default()
-    };
-    let net = crate::check::read::from_documents(documents, parameters, &dep)?;
+    let net = super::check::network(snap, documents, parameters, p.location.as_deref())?;
     let bgp = bgp_routes(&p.bgp)?;
     let asgs = net.asg_members(&p.asgs);
     let from: End = crate::path::locate(&net, &p.from)?;
@@ -298,23 +285,18 @@ pub fn path(
                 ));
                 continue;
             }
-            let tag = if r.tag.contains("<region>") {
-                let base = r.tag.split('.').next().unwrap_or(&r.tag);
-                match snap.resolve_tag(base, Some(&region)) {
-                    Ok(ids) => snap.tag(ids[0]).name().to_string(),
-                    Err(e) => {
-                        report
-                            .notes
-                            .push(format!("{}: {e}; requirement skipped", r.tag));
-                        continue;
-                    }
+            let tag = match r.tag_in(snap, &region) {
+                Ok(t) => t,
+                Err(e) => {
+                    report
+                        .notes
+                        .push(format!("{}: {e}; requirement skipped", r.tag));
+                    continue;
                 }
-            } else {
-                r.tag.clone()
             };
             let direction = Direction::parse(&r.direction).unwrap_or(Direction::Outbound);
             let protocol = Protocol::parse(&r.protocol).unwrap_or(Protocol::Tcp);
-            for port in ports_of(&r.ports) {
+            for port in r.first_ports() {
                 let tp = crate::path::to_tag(
                     snap, &src, &guards, from, &from_name, &tag, direction, protocol, port,
                 )?;
@@ -392,18 +374,7 @@ pub fn path(
                 ),
             )
         })?;
-    let (dest, port_in_dest) = match p.to.rsplit_once(':') {
-        Some((a, port)) if !a.contains(':') || a.starts_with('[') => {
-            let port = port.parse::<u16>().map_err(|_| {
-                Error::field(
-                    "to",
-                    format!("`{}`: the port is not 0–65535", crate::text::quoted(&p.to)),
-                )
-            })?;
-            (a.trim_matches(['[', ']']).to_string(), Some(port))
-        }
-        _ => (p.to.clone(), None),
-    };
+    let (dest, port_in_dest) = split_to(&p.to)?;
     if let (Some(a), Some(b)) = (p.port, port_in_dest)
         && a != b
     {
@@ -545,18 +516,7 @@ pub fn bulk(
     lines: &mut dyn std::io::BufRead,
     sink: &mut dyn FnMut(PathRow) -> Result<()>,
 ) -> Result<usize> {
-    let dep = crate::arm::Deployment {
-        location: match &base.location {
-            Some(l) => Some(
-                snap.resolve_region(l)
-                    .map_err(|e| Error::field("location", format!(": {e}")))?
-                    .to_string(),
-            ),
-            None => None,
-        },
-        ..Default::default()
-    };
-    let net = crate::check::read::from_documents(documents, parameters, &dep)?;
+    let net = super::check::network(snap, documents, parameters, base.location.as_deref())?;
     let bgp = bgp_routes(&base.bgp)?;
     let asgs = net.asg_members(&base.asgs);
     let mut subnets: BTreeMap<usize, SubnetPaths> = BTreeMap::new();
@@ -607,16 +567,7 @@ pub fn bulk(
         let protocol = Protocol::parse(&p.protocol)
             .filter(|x| *x != Protocol::Any)
             .ok_or_else(|| bad(format!("`{}` is not tcp, udp, icmp, esp or ah", p.protocol)))?;
-        let (dest, port_in) = match p.to.rsplit_once(':') {
-            Some((a, port)) if !a.contains(':') || a.starts_with('[') => (
-                a.trim_matches(['[', ']']).to_string(),
-                Some(
-                    port.parse::<u16>()
-                        .map_err(|_| bad(format!("`{port}` is not a port")))?,
-                ),
-            ),
-            _ => (p.to.clone(), None),
-        };
+        let (dest, port_in) = split_to(&p.to).map_err(|e| bad(e.to_string()))?;
         if let (Some(a), Some(b)) = (p.port, port_in)
             && a != b
         {

@@ -1210,22 +1210,11 @@ pub fn check_findings(cx: &crate::check::Cx) -> Vec<crate::findings::Finding> {
             .iter()
             .filter(|r| r.direction.eq_ignore_ascii_case("outbound"))
         {
-            let tag = if r.tag.contains("<region>") {
-                let base = r.tag.split('.').next().unwrap_or(&r.tag);
-                match cx.snap.resolve_tag(base, Some(&region)) {
-                    Ok(ids) => cx.snap.tag(ids[0]).name().to_string(),
-                    Err(_) => continue,
-                }
-            } else {
-                r.tag.clone()
+            let Ok(tag) = r.tag_in(cx.snap, &region) else {
+                continue; // no regional variant: nothing to require here
             };
             let protocol = Protocol::parse(&r.protocol).unwrap_or(Protocol::Tcp);
-            let Some(port) = r
-                .ports
-                .split([',', '-'])
-                .next()
-                .and_then(|p| p.trim().parse::<u16>().ok())
-            else {
+            let Some(&port) = r.first_ports().first() else {
                 continue;
             };
             let name = format!("{} {}", sub.meta.name, from.address);
