@@ -107,6 +107,35 @@ impl Index {
             .collect())
     }
 
+    /// Every match of one address as (tag, region, system service, prefix) texts: the
+    /// per-address path, with no table to build first.
+    fn lookup_records(&self, address: &str) -> PyResult<Vec<(String, String, String, String)>> {
+        let (ip, _) = tagnet::text::address(address)
+            .map_err(|e| err(format!("`{address}` is not an IP address: {e}")))?;
+        let tags = self.snap.tags();
+        let prefixes = self.index.prefixes();
+        Ok(self
+            .index
+            .lookup(ip)
+            .iter()
+            .map(|m| {
+                let t = &tags[m.tag as usize];
+                (
+                    t.name().to_string(),
+                    t.region().to_string(),
+                    t.system_service().to_string(),
+                    prefixes[m.prefix as usize].to_string(),
+                )
+            })
+            .collect())
+    }
+
+    /// The warning for a snapshot older than the CLI's limit (`None` when it is fresh or
+    /// undated), worded as the CLI's.
+    fn age_warning(&self) -> Option<String> {
+        tagnet::ops::source::age_warning(&self.info, tagnet::ops::source::now_secs())
+    }
+
     /// Bulk lookup of an Arrow string array: (list offsets i32, tag ids i32, prefix ids i32,
     /// row state u8: 0 ok, 1 null, 2 not an address). `strict`: raise on the first bad row.
     #[allow(clippy::too_many_arguments)]
@@ -498,6 +527,23 @@ fn load_bytes(py: Python<'_>, data: &[u8], origin: &str) -> PyResult<Index> {
     Ok(build(py, snap, info))
 }
 
+/// The snapshot the CLI would use: `spec` as `--tags` takes it (a path, `latest`, `cnNNN`,
+/// `CLOUD:latest`, `builtin`), else the newest cached Public snapshot, else the built-in one.
+/// (`TAGNET_TAGS` is read by the Python side, as the CLI reads it.)
+#[pyfunction]
+#[pyo3(signature = (spec = None))]
+fn open(py: Python<'_>, spec: Option<std::path::PathBuf>) -> PyResult<Index> {
+    if spec.as_deref() == Some(std::path::Path::new("-")) {
+        return Err(err(
+            "`-` (standard input) is for the CLI; give a path, `latest`, `cnNNN` or `builtin`",
+        ));
+    }
+    let (snap, info) = py
+        .detach(|| tagnet::ops::source::resolve(spec.as_deref()))
+        .map_err(tagnet_err)?;
+    Ok(build(py, snap, info))
+}
+
 /// The snapshot built into tagnet.
 #[pyfunction]
 fn builtin(py: Python<'_>) -> PyResult<Index> {
@@ -603,6 +649,8 @@ fn _tagnet(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(load_path, m)?)?;
     m.add_function(wrap_pyfunction!(load_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(builtin, m)?)?;
+    m.add_function(wrap_pyfunction!(open, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(builtin_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(flows::read_flow_logs, m)?)?;
     Ok(())

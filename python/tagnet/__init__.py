@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import pyarrow as pa
@@ -29,9 +30,20 @@ import pyarrow.compute as pc
 from . import _tagnet
 from ._tagnet import TagnetError
 
+#: The version of tagnet this package was built from (as ``tagnet --version`` prints it).
+__version__: str = _tagnet.__version__
+
+
+class StaleSnapshotWarning(UserWarning):
+    """The snapshot in use is more than two weeks old: service tags change weekly. Refresh
+    with ``tagnet fetch`` (or silence with ``warnings.simplefilter("ignore",
+    tagnet.StaleSnapshotWarning)``)."""
+
 __all__ = [
     "Index",
     "TagnetError",
+    "StaleSnapshotWarning",
+    "__version__",
     "read_flow_logs",
     "attribute_flows",
     "verify_flows",
@@ -44,7 +56,7 @@ MATCH_TYPE = pa.struct(
     [
         ("tag", pa.dictionary(pa.int32(), pa.string())),
         ("region", pa.dictionary(pa.int32(), pa.string())),
-        ("service", pa.dictionary(pa.int32(), pa.string())),
+        ("system_service", pa.dictionary(pa.int32(), pa.string())),
         ("prefix", pa.dictionary(pa.int32(), pa.string())),
     ]
 )
@@ -67,6 +79,12 @@ ArrayLike = Union[pa.Array, pa.ChunkedArray, Sequence[Optional[str]], Any]
 
 def _as_arrow(values: ArrayLike) -> pa.Array:
     """An Arrow array of strings (or of uint32 IPv4 addresses) from what the caller has."""
+    if isinstance(values, (str, bytes, bytearray)):
+        # A lone string would be read as a sequence of one-character addresses.
+        raise TypeError(
+            f"addresses: an array, Series or list of addresses, not one {type(values).__name__}: "
+            f"[{values!r}] (or Index.lookup() for one address)"
+        )
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     if not isinstance(values, pa.Array):
@@ -184,14 +202,34 @@ class Index:
         self._prefixes: Optional[pa.Array] = None
 
     @classmethod
+    def open(cls, spec: Optional[Union[str, "os.PathLike[str]"]] = None) -> "Index":
+        """The snapshot the CLI would use: ``spec`` as ``--tags`` takes it (a path, ``latest``,
+        ``cnNNN``, ``Public:latest``, ``builtin``), else ``TAGNET_TAGS`` (empty counts as
+        unset), else the newest snapshot ``tagnet fetch`` cached (``TAGNET_CACHE`` or the
+        user cache folder), else the built-in one. Warns (:class:`StaleSnapshotWarning`) when
+        the snapshot is more than two weeks old, as the CLI does."""
+        if spec is None:
+            spec = os.environ.get("TAGNET_TAGS") or None
+        return cls._warned(_tagnet.open(None if spec is None else os.fspath(spec)))
+
+    @classmethod
     def builtin(cls) -> "Index":
-        """The snapshot built into tagnet (see ``tagnet info``)."""
-        return cls(_tagnet.builtin())
+        """The snapshot built into tagnet (see ``tagnet info``), whatever ``TAGNET_TAGS``
+        says; warns when it is old, as the CLI does."""
+        return cls._warned(_tagnet.builtin())
 
     @classmethod
     def load(cls, path: Union[str, "os.PathLike[str]"]) -> "Index":
-        """A service-tag file (``ServiceTags_Public_YYYYMMDD.json``, gzip or not)."""
-        return cls(_tagnet.load_path(os.fspath(path)))
+        """A service-tag file (``ServiceTags_Public_YYYYMMDD.json``, gzip or not); warns when
+        its name dates it more than two weeks ago."""
+        return cls._warned(_tagnet.load_path(os.fspath(path)))
+
+    @classmethod
+    def _warned(cls, native: Any) -> "Index":
+        message = native.age_warning()
+        if message is not None:
+            warnings.warn(message, StaleSnapshotWarning, stacklevel=3)
+        return cls(native)
 
     @classmethod
     def from_bytes(cls, data: bytes, origin: str = "bytes") -> "Index":
@@ -226,23 +264,23 @@ class Index:
         return self._prefixes
 
     def lookup(self, address: str) -> List[Dict[str, str]]:
-        """Every tag holding one address, with the matching prefix.
+        """Every tag holding one address, with the matching prefix: the records of
+        ``tagnet lookup --format json`` (``tag``, ``region``, ``system_service``, ``prefix``).
+        About a microsecond a call from the first one; for many addresses,
+        :meth:`lookup_arrow` is faster still.
 
-        Raises :class:`TagnetError` when ``address`` is not an IP address.
+        Raises :class:`TagnetError` when ``address`` is not an IP address, and ``TypeError``
+        when it is not a string.
         """
-        prefixes = self._native.prefix_table() if self._prefixes is None else None
-        out = []
-        for tag, prefix in self._native.lookup(address):
-            p = prefixes[prefix] if prefixes is not None else self._prefix_dict()[prefix].as_py()
-            out.append(
-                {
-                    "tag": self._names[tag].as_py(),
-                    "region": self._regions[tag].as_py(),
-                    "service": self._services[tag].as_py(),
-                    "prefix": p,
-                }
+        if not isinstance(address, str):
+            raise TypeError(
+                f"lookup() takes one address as a string, not {type(address).__name__}; "
+                "for many addresses use lookup_arrow()"
             )
-        return out
+        return [
+            {"tag": t, "region": r, "system_service": s, "prefix": p}
+            for t, r, s, p in self._native.lookup_records(address)
+        ]
 
     def lookup_arrow(self, addresses: ArrayLike, errors: str = "raise") -> pa.ListArray:
         """Every tag of every address: ``list<struct<tag, region, service, prefix>>``.
@@ -817,7 +855,6 @@ _FLOW_COLUMNS = [
     ("time_ms", pa.uint64()),
     ("inbound", pa.uint8()),
     ("deny", pa.uint8()),
-    ("state", pa.uint8()),
     ("protocol", pa.uint8()),
     ("src_port", pa.uint16()),
     ("dst_port", pa.uint16()),
@@ -833,31 +870,56 @@ def read_flow_logs(*paths: Union[str, "os.PathLike[str]"]) -> pa.Table:
     """Flow-log blobs (files or folders in the storage account's layout) as a table, one row
     per tuple: ``time``, ``direction``, ``access``, ``state``, ``protocol``, source,
     destination, local and remote addresses and ports, ``packets``, ``bytes``, the logged
-    ``rule``, and the ``file`` and ``record`` it came from. Unreadable tuples are skipped and
-    listed in the table's metadata (``b"unreadable"``)."""
-    cols, bad = _tagnet.read_flow_logs([os.fspath(p) for p in paths])
+    ``rule``, and the ``file`` and ``record`` it came from (``rule`` and ``file``
+    dictionary-encoded). Unreadable tuples are skipped and listed in the table's metadata
+    (``b"unreadable"``). The files are read in parallel, with the GIL released."""
+    cols, bad, files = _tagnet.read_flow_logs([os.fspath(p) for p in paths])
     out: Dict[str, pa.Array] = {}
-    n = len(cols["src_ip"])
+    n = len(cols["time_ms"]) // 8
     if n == 0:
         detail = ("; " + bad[0]) if bad else ""
         raise TagnetError(
             "no readable flow tuple in " + ", ".join(os.fspath(p) for p in paths) + detail
         )
+
+    def text(name: str) -> pa.Array:
+        offsets, data = cols[name]
+        arr = pa.Array.from_buffers(
+            pa.large_string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+        )
+        # `string` (32-bit offsets) unless the column holds 2 GiB of text or more.
+        return arr.cast(pa.string()) if len(data) < 2**31 else arr
+
     raw = {}
     for name, typ in _FLOW_COLUMNS:
         raw[name] = pa.Array.from_buffers(typ, n, [None, pa.py_buffer(cols[name])])
+    inbound = raw["inbound"].cast(pa.bool_())
     out["time"] = raw["time_ms"].cast(pa.int64()).cast(pa.timestamp("ms", tz="UTC"))
     out["direction"] = pc.take(pa.array(["Outbound", "Inbound"]), raw["inbound"])
     out["access"] = pc.take(pa.array(["Allow", "Deny"]), raw["deny"])
-    out["state"] = pa.array([chr(c) if c != 45 else "" for c in raw["state"].to_pylist()])
+    out["state"] = text("state")
     out["protocol"] = raw["protocol"]
+    src, dst = text("src_ip"), text("dst_ip")
+    ips = {
+        "src": src,
+        "dst": dst,
+        "local": pc.if_else(inbound, dst, src),
+        "remote": pc.if_else(inbound, src, dst),
+    }
     for side in ("src", "dst", "local", "remote"):
-        out[f"{side}_ip"] = pa.array(cols[f"{side}_ip"], pa.string())
+        out[f"{side}_ip"] = ips[side]
         out[f"{side}_port"] = raw[f"{side}_port"]
     out["packets"] = raw["packets"]
     out["bytes"] = raw["bytes"]
-    out["rule"] = pa.array(cols["rule"], pa.string())
-    out["file"] = pa.array(cols["file"], pa.string()).dictionary_encode()
+    rule_idx, rule_names = cols["rule"]
+    out["rule"] = pa.DictionaryArray.from_arrays(
+        pa.Array.from_buffers(pa.int32(), n, [None, pa.py_buffer(rule_idx)]),
+        pa.array(rule_names, pa.string()),
+    )
+    out["file"] = pa.DictionaryArray.from_arrays(
+        pa.Array.from_buffers(pa.int32(), n, [None, pa.py_buffer(cols["file"])]),
+        pa.array(files, pa.string()),
+    )
     out["record"] = raw["record"]
     table = pa.table(out)
     return table.replace_schema_metadata({b"unreadable": "\n".join(bad).encode()})

@@ -4,14 +4,17 @@ import csv
 import io
 import ipaddress
 import json
+import os
 import pathlib
 import random
+import subprocess
+import warnings
 
 import pyarrow as pa
 import pytest
 
 import tagnet
-from conftest import run
+from conftest import ROOT, run, tagnet_binary
 
 
 @pytest.fixture(scope="session")
@@ -175,7 +178,17 @@ def test_flow_logs_attributed_as_the_cli_does(index, flow_dir):
                 p["class"], p["service"] or "", p["region"] or "", p["tag"] or "", p["prefix"] or ""
             ), c
             assert int(c["bytes"]) == p["bytes"]
+            # Every column the CLI prints, read the same (the native reader fills them in
+            # parallel, one file a thread, and joins them in input order).
+            assert c["time"] == p["time"].strftime("%Y-%m-%dT%H:%M:%S.") + f"{p['time'].microsecond // 1000:03d}Z"
+            assert (c["state"], c["local_ip"], int(c["local_port"]), int(c["remote_port"]), int(c["packets"])) == (
+                p["state"], p["local_ip"], p["local_port"], p["remote_port"], p["packets"]
+            ), c
         assert {p["class"] for p in py} == {"azure", "private", "internet"}
+        # src/dst are the logged order; local/remote follow the direction.
+        for p in py[:2000]:
+            inbound = p["direction"] == "Inbound"
+            assert (p["local_ip"], p["remote_ip"]) == ((p["dst_ip"], p["src_ip"]) if inbound else (p["src_ip"], p["dst_ip"]))
 
 
 def test_unreadable_tuples_are_listed(tmp_path):
@@ -292,3 +305,56 @@ def test_route_table_readings_equal_the_cli(index, tmp_path):
     assert got["readings"] == cli["readings"] and got["readings"]
     plain = index.nsg_reach(str(nsg), "inbound", "tcp", 22, vnet=["10.1.0.0/16"])
     assert "readings" not in plain and plain["prefixes"] != got["prefixes"]
+
+
+def test_lookup_records_are_the_clis(index):
+    """`Index.lookup` gives the records of `tagnet lookup --format json`, keys spelled alike."""
+    for a in ("20.38.98.100", "13.66.141.155", "2603:1030:10::1", "10.0.0.4"):
+        r = run("--tags", "builtin", "lookup", a, "--format", "json")
+        assert r.returncode in (0, 1), r.stderr
+        cli = json.loads(r.stdout)["records"][0]["matches"]
+        assert index.lookup(a) == cli, a
+    assert [f.name for f in tagnet.MATCH_TYPE] == ["tag", "region", "system_service", "prefix"]
+
+
+def test_strings_are_refused_where_arrays_are_expected(index):
+    with pytest.raises(TypeError, match="not one str"):
+        index.lookup_arrow("20.38.98.100")
+    with pytest.raises(TypeError, match="not one bytes"):
+        index.attribute_arrow(b"20.38.98.100")
+    with pytest.raises(TypeError, match="lookup_arrow"):
+        index.lookup(["20.38.98.100"])
+
+
+def test_version_is_the_clis():
+    r = run("--version")
+    assert r.stdout.split()[1] == tagnet.__version__, r.stdout
+
+
+def test_open_resolves_as_the_cli_does(tmp_path, monkeypatch):
+    """`Index.open()` takes TAGNET_TAGS, then the cache, then the built-in snapshot, and
+    names the snapshot as `tagnet info` does under the same environment."""
+    example = ROOT / "data" / "example" / "ServiceTags_Example.json"
+    monkeypatch.setenv("TAGNET_CACHE", str(tmp_path / "empty-cache"))
+    for env in (str(example), ""):
+        monkeypatch.setenv("TAGNET_TAGS", env)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", tagnet.StaleSnapshotWarning)
+            got = tagnet.Index.open()
+        r = subprocess.run([tagnet_binary(), "--quiet", "info", "--format", "json"],
+                           capture_output=True, text=True, env=dict(os.environ), check=False)
+        assert r.returncode == 0, r.stderr
+        cli = json.loads(r.stdout)
+        assert got.info_report()["snapshot"] == cli["snapshot"], env
+        assert got.info["change_number"] == cli["snapshot"]["change_number"]
+    with pytest.raises(tagnet.TagnetError, match="cn999"):
+        tagnet.Index.open("cn999")
+
+
+def test_an_old_snapshot_warns_as_the_cli_does():
+    with pytest.warns(tagnet.StaleSnapshotWarning, match=r"days ago; service tags change weekly"):
+        tagnet.Index.builtin()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # Bytes carry no date: nothing to warn about.
+        tagnet.Index.from_bytes(tagnet.Index.builtin_bytes())
