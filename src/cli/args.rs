@@ -483,9 +483,24 @@ pub struct ServeArgs {
     /// Seconds a request may take.
     #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = positive)]
     pub timeout: usize,
-    /// The largest request body, in MiB.
+    /// The largest request body, in MiB (an announced larger one is refused before it is read).
     #[arg(long, default_value_t = 64, value_name = "MIB", value_parser = positive)]
     pub body_limit: usize,
+    /// The largest answer, in MiB, checked while it is written: a larger one is refused with
+    /// 413 (lookups and prefixes can be paged with `limit` and `cursor` instead).
+    #[arg(long, default_value_t = 128, value_name = "MIB", value_parser = positive)]
+    pub max_answer: usize,
+    /// Seconds a client may take to send a request's headers, and then its body.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS", value_parser = positive)]
+    pub read_timeout: usize,
+    /// The most connections open at once; past it, new ones wait (and it is logged). Default:
+    /// 128 below the open-file limit, at most 4,096.
+    #[arg(long, value_name = "N", value_parser = positive)]
+    pub max_connections: Option<usize>,
+    /// The most requests one endpoint computes at once (others wait up to --read-timeout for a
+    /// turn, then get 503). Default: the number of cores, at least 2.
+    #[arg(long, value_name = "N", value_parser = positive)]
+    pub max_concurrent: Option<usize>,
 }
 
 #[derive(Debug, Args)]

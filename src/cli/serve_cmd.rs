@@ -87,6 +87,14 @@ pub fn serve(tags: Option<PathBuf>, offline: bool, quiet: bool, a: &ServeArgs) -
         timeout: Duration::from_secs(a.timeout as u64),
         body_limit: a.body_limit << 20,
         watch: (a.watch > 0).then(|| Duration::from_secs(a.watch)),
+        max_answer: a.max_answer << 20,
+        read_timeout: Duration::from_secs(a.read_timeout as u64),
+        max_connections: a
+            .max_connections
+            .unwrap_or_else(tagnet::serve::default_max_connections),
+        max_concurrent: a
+            .max_concurrent
+            .unwrap_or_else(tagnet::serve::default_max_concurrent),
     };
     let app = App::new(Loaded::new(snap, info), loader, opts);
     let rt = tokio::runtime::Builder::new_multi_thread()

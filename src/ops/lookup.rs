@@ -165,17 +165,49 @@ impl AnswerWriter {
         q: Query,
         region: Option<&str>,
     ) {
+        self.write_range(buf, snap, index, q, region, 0, usize::MAX);
+    }
+
+    /// Appends the JSON of one query's answer with only its matches `skip..skip + take` (in
+    /// the answer's order) to `buf`; returns how many matches the whole answer has. Pages of
+    /// a large answer are written this way.
+    #[allow(clippy::too_many_arguments)]
+    pub fn write_range(
+        &self,
+        buf: &mut String,
+        snap: &Snapshot,
+        index: &TagIndex,
+        q: Query,
+        region: Option<&str>,
+        skip: usize,
+        take: usize,
+    ) -> usize {
         use std::fmt::Write as _;
         let Query::Address(ip) = q else {
             // Prefixes are few and their answers small: written by serde.
-            let a = answer(snap, index, q, region);
+            let mut a = answer(snap, index, q, region);
+            let total = match &mut a {
+                Answer::Prefix { matches, .. } => {
+                    let total = matches.len();
+                    let end = skip.saturating_add(take).min(total);
+                    matches.truncate(end);
+                    matches.drain(..skip.min(end));
+                    total
+                }
+                Answer::Address { matches, .. } => matches.len(),
+            };
             buf.push_str(&serde_json::to_string(&a).expect("an answer serializes"));
-            return;
+            return total;
         };
         let _ = write!(buf, "{{\"ip\":\"{ip}\",\"matches\":[");
         let mut first = true;
+        let mut total = 0;
         for m in index.lookup(ip) {
             if region.is_some_and(|r| snap.tag(m.tag).region() != r) {
+                continue;
+            }
+            total += 1;
+            if total <= skip || total - skip > take {
                 continue;
             }
             if !first {
@@ -187,6 +219,7 @@ impl AnswerWriter {
             buf.push_str("\"}");
         }
         buf.push_str("]}");
+        total
     }
 }
 
@@ -258,6 +291,27 @@ mod tests {
                 w.write(&mut buf, &snap, &index, q, region);
                 let want = serde_json::to_string(&answer(&snap, &index, q, region)).unwrap();
                 assert_eq!(buf, want, "{text} {region:?}");
+                // Pages of every size, put back together, are the whole answer.
+                let whole: serde_json::Value = serde_json::from_str(&want).unwrap();
+                let all = whole["matches"].as_array().unwrap().clone();
+                for size in 1..=all.len().max(1) {
+                    let mut got = Vec::new();
+                    let mut skip = 0;
+                    loop {
+                        let mut page = String::new();
+                        let total = w.write_range(&mut page, &snap, &index, q, region, skip, size);
+                        assert_eq!(total, all.len());
+                        let v: serde_json::Value = serde_json::from_str(&page).unwrap();
+                        let m = v["matches"].as_array().unwrap();
+                        assert!(m.len() <= size);
+                        got.extend(m.iter().cloned());
+                        skip += size;
+                        if skip >= total {
+                            break;
+                        }
+                    }
+                    assert_eq!(got, all, "{text} {region:?} pages of {size}");
+                }
             }
         }
     }

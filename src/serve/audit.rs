@@ -84,5 +84,5 @@ pub(super) async fn routes_audit(State(app): State<Arc<App>>, body: Bytes) -> Ap
             .map_err(body_error)
     })
     .await?;
-    Ok(axum::Json(report).into_response())
+    json_answer(&app, report).await
 }

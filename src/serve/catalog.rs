@@ -19,12 +19,15 @@ pub(super) async fn tags(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> 
         }
         other => ApiError::from(other),
     })?;
-    Ok(axum::Json(crate::ops::Records {
-        snapshot: &l.info,
-        records: &recs,
-        warnings: &[],
-    })
-    .into_response())
+    json_answer(
+        &app,
+        OwnedRecords {
+            snapshot: l.info.clone(),
+            records: recs,
+            warnings: Vec::new(),
+        },
+    )
+    .await
 }
 
 pub(super) async fn tag_prefixes(
@@ -33,8 +36,9 @@ pub(super) async fn tag_prefixes(
     RawQuery(q): RawQuery,
 ) -> ApiResult {
     let p = pairs(&q);
-    known_keys(&p, &["region", "family", "aggregate"])?;
+    known_keys(&p, &["region", "family", "aggregate", "limit", "cursor"])?;
     let l = app.current();
+    let page = page_of(&l, &p)?;
     let params = crate::ops::catalog::PrefixesParams {
         tags: vec![name],
         region: one(&p, "region")?,
@@ -50,15 +54,28 @@ pub(super) async fn tag_prefixes(
     // `records` repeats `prefixes` for clients of the first version of this endpoint.
     let mut doc =
         serde_json::to_value(&report).map_err(|e| ApiError::unprocessable(e.to_string()))?;
+    if let Some(limit) = page.limit
+        && let Some(all) = doc["prefixes"].as_array_mut()
+    {
+        // A page: `limit` prefixes from the cursor's, and the total.
+        let total = all.len();
+        let from = page.item.min(total);
+        let to = from.saturating_add(limit).min(total);
+        *all = all.drain(from..to).collect();
+        doc["total"] = json!(total);
+        if to < total {
+            doc["next_cursor"] = json!(cursor_text(&l, to, 0));
+        }
+    }
     doc["records"] = doc["prefixes"].clone();
-    Ok(axum::Json(doc).into_response())
+    json_answer(&app, doc).await
 }
 
 /// `GET /v1/info`: what the snapshot holds, as `tagnet info --format json`.
 pub(super) async fn info(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> ApiResult {
     known_keys(&pairs(&q), &[])?;
     let l = app.current();
-    Ok(axum::Json(crate::ops::catalog::info(&l.snap, &l.index, &l.info)).into_response())
+    json_answer(&app, crate::ops::catalog::info(&l.snap, &l.index, &l.info)).await
 }
 
 /// `GET /v1/regions`: one record per region code, as `tagnet regions --format json`.
@@ -66,10 +83,13 @@ pub(super) async fn regions(State(app): State<Arc<App>>, RawQuery(q): RawQuery) 
     known_keys(&pairs(&q), &[])?;
     let l = app.current();
     let recs = crate::ops::catalog::regions(&l.snap);
-    Ok(axum::Json(crate::ops::Records {
-        snapshot: &l.info,
-        records: &recs,
-        warnings: &[],
-    })
-    .into_response())
+    json_answer(
+        &app,
+        OwnedRecords {
+            snapshot: l.info.clone(),
+            records: recs,
+            warnings: Vec::new(),
+        },
+    )
+    .await
 }

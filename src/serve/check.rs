@@ -49,5 +49,5 @@ pub(super) async fn check(State(app): State<Arc<App>>, body: Bytes) -> ApiResult
         .map_err(body_error)
     })
     .await?;
-    Ok(axum::Json(report).into_response())
+    json_answer(&app, report).await
 }

@@ -43,5 +43,5 @@ pub(super) async fn diff(
         crate::Error::Field { .. } | crate::Error::Usage(_) => body_error(e),
         other => ApiError::from(other),
     })?;
-    Ok(axum::Json(report).into_response())
+    json_answer(&app, report).await
 }

@@ -24,7 +24,7 @@ pub(super) async fn verify(State(app): State<Arc<App>>, body: Bytes) -> ApiResul
         .map_err(body_error)
     })
     .await?;
-    Ok(axum::Json(report).into_response())
+    json_answer(&app, report).await
 }
 
 /// `POST /v1/flows/summary`: what the blobs talked to, as `flows attribute --summary`.
@@ -61,5 +61,5 @@ pub(super) async fn summary(State(app): State<Arc<App>>, body: Bytes) -> ApiResu
         .map_err(body_error)
     })
     .await?;
-    Ok(axum::Json(report).into_response())
+    json_answer(&app, report).await
 }

@@ -1,7 +1,30 @@
-//! Around every request: the bearer token, the timeout, metrics, and JSON bodies for the
-//! errors axum makes itself.
+//! Around every request: the size of its head, the bearer token, an announced body over the
+//! limit (refused before it is read), a turn of its endpoint, the body read against a
+//! deadline, the request's timeout, metrics, and JSON bodies for the errors axum makes itself.
 
 use super::*;
+
+/// The longest URL read: longer ones get 414 (many addresses go in a POST body).
+const MAX_URI: usize = 16 << 10;
+/// The largest head (all header names and values): larger ones get 431.
+const MAX_HEADERS: usize = 64 << 10;
+
+/// Endpoints that answer from memory at once and need no turn.
+fn needs_turn(route: &str) -> bool {
+    !matches!(
+        route,
+        "/" | "/healthz" | "/metrics" | "/v1/openapi.json" | "/v1/snapshot" | "other"
+    )
+}
+
+fn error(status: StatusCode, code: &'static str, message: String) -> Response {
+    ApiError {
+        status,
+        code,
+        message,
+    }
+    .into_response()
+}
 
 /// Token, timeout and metrics around every request; no body is logged.
 pub(super) async fn guard(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
@@ -11,6 +34,32 @@ pub(super) async fn guard(State(app): State<Arc<App>>, req: Request, next: Next)
         .get::<MatchedPath>()
         .map_or_else(|| "other".to_string(), |p| p.as_str().to_string());
     let path = req.uri().path().to_string();
+    let uri_len = req.uri().to_string().len();
+    if uri_len > MAX_URI {
+        let r = error(
+            StatusCode::URI_TOO_LONG,
+            "uri-too-long",
+            format!(
+                "the URL has {uri_len} bytes, more than this server reads ({MAX_URI}); send many addresses as a POST body"
+            ),
+        );
+        record(&app, &route, r.status().as_u16(), start);
+        return r;
+    }
+    let head: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    if head > MAX_HEADERS {
+        let r = error(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers-too-large",
+            format!("the headers have {head} bytes, more than this server reads ({MAX_HEADERS})"),
+        );
+        record(&app, &route, r.status().as_u16(), start);
+        return r;
+    }
     // The page and the health check are open; the page sends the token with its API calls.
     if let Some(token) = &app.opts.token
         && path != "/healthz"
@@ -36,12 +85,31 @@ pub(super) async fn guard(State(app): State<Arc<App>>, req: Request, next: Next)
             return r;
         }
     }
-    let resp = match tokio::time::timeout(app.opts.timeout, next.run(req)).await {
+    // An announced body over the limit is refused before a byte of it is read (and before
+    // `100 Continue`, which hyper sends only when the body is read).
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if let Some(n) = announced
+        && n > app.opts.body_limit as u64
+    {
+        let r = too_large_body(&app, Some(n));
+        record(&app, &route, r.status().as_u16(), start);
+        return r;
+    }
+    let resp = match tokio::time::timeout(app.opts.timeout, turn_then_run(&app, &route, req, next))
+        .await
+    {
         Ok(r) => r,
         Err(_) => ApiError {
             status: StatusCode::SERVICE_UNAVAILABLE,
             code: "timeout",
-            message: format!("the request took longer than {:?}", app.opts.timeout),
+            message: format!(
+                "the request took longer than {:?} (--timeout); its work was stopped",
+                app.opts.timeout
+            ),
         }
         .into_response(),
     };
@@ -50,6 +118,83 @@ pub(super) async fn guard(State(app): State<Arc<App>>, req: Request, next: Next)
     record(&app, &route, status, start);
     tracing::debug!(%path, status, micros = start.elapsed().as_micros() as u64, "request");
     resp
+}
+
+fn too_large_body(app: &App, announced: Option<u64>) -> Response {
+    error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too-large",
+        format!(
+            "the request body{} is larger than this server takes, {} MiB (--body-limit)",
+            announced.map_or(String::new(), |n| format!(" ({n} bytes)")),
+            app.opts.body_limit >> 20
+        ),
+    )
+}
+
+/// Reads the body against the read deadline, then waits for a turn of the endpoint
+/// (`--max-concurrent`) and runs the handler. The body comes first, so a client sending it
+/// slowly holds no turn; a request that waits past the read deadline for its turn is turned
+/// away with 503 and `Retry-After`.
+async fn turn_then_run(app: &Arc<App>, route: &str, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let limit = app.opts.body_limit;
+    let bytes = match tokio::time::timeout(app.opts.read_timeout, axum::body::to_bytes(body, limit))
+        .await
+    {
+        Ok(Ok(b)) => b,
+        Ok(Err(e)) => {
+            return if e.to_string().contains("length limit") {
+                too_large_body(app, None)
+            } else {
+                error(
+                    StatusCode::BAD_REQUEST,
+                    "bad-body",
+                    format!("the request body could not be read: {e}"),
+                )
+            };
+        }
+        Err(_) => {
+            return error(
+                StatusCode::REQUEST_TIMEOUT,
+                "read-timeout",
+                format!(
+                    "the request body did not arrive within {:?} (--read-timeout)",
+                    app.opts.read_timeout
+                ),
+            );
+        }
+    };
+    let _turn = if needs_turn(route) {
+        let sem = app
+            .turns
+            .lock()
+            .expect("turns")
+            .entry(route.to_string())
+            .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(app.opts.max_concurrent)))
+            .clone();
+        match tokio::time::timeout(app.opts.read_timeout, sem.acquire_owned()).await {
+            Ok(Ok(t)) => Some(t),
+            _ => {
+                app.metrics.lock().expect("metrics").busy += 1;
+                let mut r = error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    format!(
+                        "{} requests to {route} are being answered, the most at once (--max-concurrent); retry in a moment",
+                        app.opts.max_concurrent
+                    ),
+                );
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                return r;
+            }
+        }
+    } else {
+        None
+    };
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
 }
 
 /// Errors from the framework itself (a body over the limit, a method not allowed, a path that

@@ -120,6 +120,101 @@ pub(super) fn too_many(n: usize, max: usize) -> ApiError {
     }
 }
 
+/// The answer would pass the server's size budget (`--max-answer`).
+pub(super) fn answer_too_large(max: usize, hint: &str) -> ApiError {
+    ApiError {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        code: "answer-too-large",
+        message: format!(
+            "the answer passed {} MiB, the most this server sends (--max-answer); {hint}",
+            max >> 20
+        ),
+    }
+}
+
+/// A flag a computation looks at between steps: set when the request is dropped (its client
+/// went away, or its deadline passed), so work nobody waits for stops.
+#[derive(Clone, Default)]
+pub(super) struct Cancel(Arc<std::sync::atomic::AtomicBool>);
+
+impl Cancel {
+    /// Whether the request is gone.
+    pub(super) fn is_set(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    /// A guard that sets the flag when dropped: held by the async handler across its wait.
+    pub(super) fn on_drop(&self) -> CancelOnDrop {
+        CancelOnDrop(self.clone())
+    }
+}
+
+/// Sets its [`Cancel`] when dropped.
+pub(super) struct CancelOnDrop(Cancel);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// A writer that refuses to grow past a budget: answers are serialized into it, so an answer
+/// over `--max-answer` stops while it is written instead of after.
+pub(super) struct Capped {
+    pub(super) buf: Vec<u8>,
+    max: usize,
+}
+
+impl Capped {
+    pub(super) fn new(max: usize) -> Capped {
+        Capped {
+            buf: Vec::new(),
+            max,
+        }
+    }
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        if self.buf.len() + b.len() > self.max {
+            return Err(std::io::Error::other("over budget"));
+        }
+        self.buf.extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `v` as the JSON answer, serialized off the async workers and within the answer budget.
+pub(super) async fn json_answer<T: serde::Serialize + Send + 'static>(
+    app: &App,
+    v: T,
+) -> ApiResult {
+    let max = app.opts.max_answer;
+    let bytes = tokio::task::spawn_blocking(move || {
+        let mut w = Capped::new(max);
+        serde_json::to_writer(&mut w, &v).map(|()| {
+            w.buf.push(b'\n');
+            w.buf
+        })
+    })
+    .await
+    .map_err(|e| ApiError::unprocessable(e.to_string()))?
+    .map_err(|_| answer_too_large(max, "narrow the request (fewer inputs, a region, a tag)"))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
+}
+
+/// `{"snapshot": …, "records": […], "warnings": […]}` with owned parts (as
+/// [`crate::ops::Records`] writes it), for answers serialized off the handler.
+#[derive(serde::Serialize)]
+pub(super) struct OwnedRecords<R> {
+    pub(super) snapshot: Info,
+    pub(super) records: Vec<R>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(super) warnings: Vec<String>,
+}
+
 pub(super) fn json_body(body: &Bytes) -> Result<Value, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::bad(format!("the body is not JSON: {e}")))
 }

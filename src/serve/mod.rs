@@ -10,6 +10,7 @@
 mod audit;
 mod catalog;
 mod check;
+mod conn;
 mod diff;
 mod flows;
 mod guard;
@@ -42,7 +43,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -65,8 +66,17 @@ pub struct Loaded {
 }
 
 impl Loaded {
-    /// Indexes a snapshot.
-    pub fn new(snap: Snapshot, info: Info) -> Loaded {
+    /// Indexes a snapshot. A source that is a path is named by its file name only: the
+    /// server's folders are nobody's business.
+    pub fn new(snap: Snapshot, mut info: Info) -> Loaded {
+        if info.source.contains(['/', '\\']) {
+            let name = std::path::Path::new(&info.source)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned());
+            if let Some(n) = name {
+                info.source = n;
+            }
+        }
         let index = TagIndex::build(&snap);
         let answers = crate::ops::lookup::AnswerWriter::new(&snap, &index);
         Loaded {
@@ -101,6 +111,34 @@ pub struct Options {
     pub body_limit: usize,
     /// How often to look for a newer snapshot (`None`: only on SIGHUP).
     pub watch: Option<Duration>,
+    /// The largest answer, in bytes, checked while it is written.
+    pub max_answer: usize,
+    /// How long a client may take to send a request's headers, and then its body.
+    pub read_timeout: Duration,
+    /// The most connections open at once; past it, new ones wait in the listen backlog.
+    pub max_connections: usize,
+    /// The most requests one endpoint computes at once; others wait for a turn.
+    pub max_concurrent: usize,
+}
+
+/// The default connection limit: 128 below the open-file limit (the index, logs and the
+/// runtime need some), at most 4,096.
+pub fn default_max_connections() -> usize {
+    open_file_limit()
+        .map_or(512, |n| n.saturating_sub(128) as usize)
+        .clamp(16, 4096)
+}
+
+/// The soft limit on open files, where the system says (`/proc/self/limits` on Linux).
+fn open_file_limit() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// The default per-endpoint concurrency: the cores, at least two.
+pub fn default_max_concurrent() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().max(2))
 }
 
 impl Default for Options {
@@ -111,6 +149,10 @@ impl Default for Options {
             timeout: Duration::from_secs(30),
             body_limit: 64 << 20,
             watch: Some(Duration::from_secs(60)),
+            max_answer: 128 << 20,
+            read_timeout: Duration::from_secs(10),
+            max_connections: default_max_connections(),
+            max_concurrent: default_max_concurrent(),
         }
     }
 }
@@ -121,6 +163,10 @@ struct Metrics {
     requests: BTreeMap<(String, u16), (u64, f64)>,
     reloads: u64,
     reload_failures: u64,
+    /// Times a new connection had to wait for a slot (`--max-connections`).
+    connection_waits: u64,
+    /// Requests turned away because their endpoint stayed busy (`--max-concurrent`).
+    busy: u64,
 }
 
 /// The server's shared state.
@@ -132,6 +178,8 @@ pub struct App {
     reload_lock: tokio::sync::Mutex<()>,
     /// The last refusal logged, so a broken file is not logged at every look.
     last_refusal: Mutex<Option<String>>,
+    /// Per endpoint (matched route): the turns of `--max-concurrent`.
+    turns: Mutex<BTreeMap<String, Arc<tokio::sync::Semaphore>>>,
 }
 
 impl App {
@@ -144,6 +192,7 @@ impl App {
             metrics: Mutex::new(Metrics::default()),
             reload_lock: tokio::sync::Mutex::new(()),
             last_refusal: Mutex::new(None),
+            turns: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -237,12 +286,17 @@ pub fn router(app: Arc<App>) -> Router {
 /// configured snapshot changes.
 pub async fn run(app: Arc<App>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     spawn_reloads(app.clone());
-    axum::serve(
-        listener,
-        router(app).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown())
-    .await
+    conn::serve(app, listener, shutdown()).await
+}
+
+/// Serves until `stop` completes (what [`run`] does on a signal), without the reload tasks:
+/// for tests and embedders.
+pub async fn serve_until(
+    app: Arc<App>,
+    listener: tokio::net::TcpListener,
+    stop: impl std::future::Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    conn::serve(app, listener, stop).await
 }
 
 fn spawn_reloads(app: Arc<App>) {

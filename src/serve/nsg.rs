@@ -117,12 +117,15 @@ pub(super) async fn nsg_verify(State(app): State<Arc<App>>, body: Bytes) -> ApiR
         Ok((records, scope.warnings()))
     })
     .await?;
-    Ok(axum::Json(crate::ops::Records {
-        snapshot: &l.info,
-        records: &out.0,
-        warnings: &out.1,
-    })
-    .into_response())
+    json_answer(
+        &app,
+        OwnedRecords {
+            snapshot: l.info.clone(),
+            records: out.0,
+            warnings: out.1,
+        },
+    )
+    .await
 }
 
 pub(super) async fn nsg_reach(State(app): State<Arc<App>>, body: Bytes) -> ApiResult {
@@ -155,7 +158,7 @@ pub(super) async fn nsg_reach(State(app): State<Arc<App>>, body: Bytes) -> ApiRe
         crate::ops::nsg::reach(&l2.snap, &l2.info, &scope, &params).map_err(body_error)
     })
     .await?;
-    Ok(axum::Json(report).into_response())
+    json_answer(&app, report).await
 }
 
 /// `POST /v1/nsg/require`: `nsg require` on a scope sent as JSON, with `region` and
@@ -172,7 +175,7 @@ pub(super) async fn nsg_require(State(app): State<Arc<App>>, body: Bytes) -> Api
         crate::ops::nsg::require(&l2.snap, &l2.info, &scope, &params).map_err(body_error)
     })
     .await?;
-    Ok(axum::Json(report).into_response())
+    json_answer(&app, report).await
 }
 
 /// `POST /v1/nsg/analyze`: `nsg analyze` of the body's NSGs (`nsg` and `nic_nsg`), with
@@ -203,12 +206,15 @@ pub(super) async fn nsg_analyze(State(app): State<Arc<App>>, body: Bytes) -> Api
         ))
     })
     .await?;
-    Ok(axum::Json(crate::ops::Records {
-        snapshot: &l.info,
-        records: &out.0,
-        warnings: &out.1,
-    })
-    .into_response())
+    json_answer(
+        &app,
+        OwnedRecords {
+            snapshot: l.info.clone(),
+            records: out.0,
+            warnings: out.1,
+        },
+    )
+    .await
 }
 
 /// A body's `asgs`: application security group → member addresses.

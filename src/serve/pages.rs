@@ -78,5 +78,9 @@ pub(super) async fn metrics(State(app): State<Arc<App>>) -> Response {
         "# HELP tagnet_reloads_total Snapshots swapped in since start.\n# TYPE tagnet_reloads_total counter\ntagnet_reloads_total {}\n# HELP tagnet_reload_failures_total Snapshots refused (each distinct failure once).\n# TYPE tagnet_reload_failures_total counter\ntagnet_reload_failures_total {}\n",
         m.reloads, m.reload_failures
     ));
+    out.push_str(&format!(
+        "# HELP tagnet_connection_waits_total New connections that waited for a slot (--max-connections).\n# TYPE tagnet_connection_waits_total counter\ntagnet_connection_waits_total {}\n# HELP tagnet_busy_total Requests turned away because their endpoint stayed busy (--max-concurrent).\n# TYPE tagnet_busy_total counter\ntagnet_busy_total {}\n",
+        m.connection_waits, m.busy
+    ));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }

@@ -16,3 +16,4 @@ mod props;
 mod real;
 mod routes;
 mod serve;
+mod serve_abuse;

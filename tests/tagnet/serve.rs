@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 use tagnet::serve::{App, Info, Loaded, Loader, Options};
 
-struct Server {
-    base: String,
+pub(super) struct Server {
+    pub(super) base: String,
     app: Arc<App>,
     rt: tokio::runtime::Runtime,
 }
@@ -28,7 +28,7 @@ fn loader(path: PathBuf) -> Loader {
     })
 }
 
-fn start(path: &Path, opts: Options) -> Server {
+pub(super) fn start(path: &Path, opts: Options) -> Server {
     let l = loader(path.to_path_buf());
     let (snap, info) = l().unwrap();
     let app = App::new(Loaded::new(snap, info), l, opts);
@@ -46,7 +46,7 @@ fn start(path: &Path, opts: Options) -> Server {
     Server { base, app, rt }
 }
 
-fn client() -> reqwest::blocking::Client {
+pub(super) fn client() -> reqwest::blocking::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(20))
@@ -54,19 +54,19 @@ fn client() -> reqwest::blocking::Client {
         .unwrap()
 }
 
-fn opts() -> Options {
+pub(super) fn opts() -> Options {
     Options {
         watch: None,
         ..Options::default()
     }
 }
 
-fn get(s: &Server, path: &str) -> (u16, String) {
+pub(super) fn get(s: &Server, path: &str) -> (u16, String) {
     let r = client().get(format!("{}{path}", s.base)).send().unwrap();
     (r.status().as_u16(), r.text().unwrap())
 }
 
-fn json(text: &str) -> Value {
+pub(super) fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
