@@ -10,6 +10,7 @@ mod fetch;
 mod flows;
 mod fuzz_replay;
 mod nsg;
+mod openapi;
 mod parity;
 mod path;
 mod props;
