@@ -385,6 +385,19 @@ fn nested_deployment(
     }
 }
 
+/// What makes a value larger than evaluation takes (a template that doubles a string 24
+/// times would take gigabytes): its description, or `None` when it is within bounds.
+fn too_big(v: &Value) -> Option<String> {
+    const TEXT: usize = 1 << 20;
+    const ITEMS: usize = 100_000;
+    match v {
+        Value::String(s) if s.len() > TEXT => Some(format!("a string of {} bytes", s.len())),
+        Value::Array(a) if a.len() > ITEMS => Some(format!("an array of {} items", a.len())),
+        Value::Object(o) if o.len() > ITEMS => Some(format!("an object of {} members", o.len())),
+        _ => None,
+    }
+}
+
 impl Ctx<'_> {
     /// Evaluates every expression of a value in place; what cannot be evaluated becomes
     /// [`UNEVALUATED`] and is listed in `errs`.
@@ -612,7 +625,15 @@ impl Ctx<'_> {
                 if vals.iter().any(unknown) {
                     return Err(DEPENDS.into());
                 }
-                self.call(&lower, f, vals)
+                if crate::cancel::cancelled() {
+                    return Err("the evaluation was given up".into());
+                }
+                let v = self.call(&lower, f, vals)?;
+                too_big(&v).map_or(Ok(v), |what| {
+                    Err(format!(
+                        "{f}() makes {what}, more than a template evaluated here may hold (1 MiB of text, 100,000 items)"
+                    ))
+                })
             }
         }
     }

@@ -38,6 +38,7 @@
 #![deny(unsafe_code)]
 
 pub mod arm;
+pub mod cancel;
 pub mod check;
 pub mod diff;
 pub mod error;

@@ -2,14 +2,16 @@
 
 mod cli;
 
-use clap::Parser;
 use cli::Status;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args = match cli::args::Cli::try_parse() {
+    let parsed = cli::args::command()
+        .try_get_matches()
+        .and_then(|m| <cli::args::Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let args = match parsed {
         Ok(a) => a,
         Err(e) => {
             let _ = e.print();

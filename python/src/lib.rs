@@ -130,10 +130,14 @@ impl Index {
             .collect())
     }
 
-    /// The warning for a snapshot older than the CLI's limit (`None` when it is fresh or
-    /// undated), worded as the CLI's.
-    fn age_warning(&self) -> Option<String> {
-        tagnet::ops::source::age_warning(&self.info, tagnet::ops::source::now_secs())
+    /// The CLI's warnings about the snapshot's age, worded as the CLI's: older than two weeks,
+    /// older than the one built into tagnet.
+    fn stale_warnings(&self) -> Vec<String> {
+        use tagnet::ops::source;
+        source::age_warning(&self.info, source::now_secs())
+            .into_iter()
+            .chain(source::older_than_builtin(&self.info))
+            .collect()
     }
 
     /// Bulk lookup of an Arrow string array: (list offsets i32, tag ids i32, prefix ids i32,

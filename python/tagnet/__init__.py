@@ -79,11 +79,18 @@ ArrayLike = Union[pa.Array, pa.ChunkedArray, Sequence[Optional[str]], Any]
 
 def _as_arrow(values: ArrayLike) -> pa.Array:
     """An Arrow array of strings (or of uint32 IPv4 addresses) from what the caller has."""
-    if isinstance(values, (str, bytes, bytearray)):
-        # A lone string would be read as a sequence of one-character addresses.
+    if isinstance(values, (str, bytes, bytearray, memoryview)):
+        # A lone string would be read as a sequence of one-character addresses (a buffer of
+        # bytes as one-byte integers).
         raise TypeError(
             f"addresses: an array, Series or list of addresses, not one {type(values).__name__}: "
             f"[{values!r}] (or Index.lookup() for one address)"
+        )
+    if isinstance(values, (set, frozenset, dict)):
+        # Results come back in the input's order: an unordered collection has none.
+        raise TypeError(
+            f"addresses: an ordered array, Series or list, not a {type(values).__name__} "
+            "(its order is undefined, and results are given in input order): sorted(...) or list(...) it"
         )
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
@@ -107,6 +114,12 @@ def _as_arrow(values: ArrayLike) -> pa.Array:
     if pa.types.is_string_view(values.type) if hasattr(pa.types, "is_string_view") else False:
         values = values.cast(pa.large_string())
     if pa.types.is_integer(values.type):
+        if values.type.bit_width < 32:
+            # uint8 or int16 values are not IPv4 addresses (a byte buffer read as numbers).
+            raise TypeError(
+                f"addresses: {values.type} integers are not IPv4 addresses; give strings, or "
+                "IPv4 as unsigned 32-bit integers (uint32)"
+            )
         if values.type != pa.uint32():
             try:
                 values = values.cast(pa.uint32())
@@ -226,8 +239,7 @@ class Index:
 
     @classmethod
     def _warned(cls, native: Any) -> "Index":
-        message = native.age_warning()
-        if message is not None:
+        for message in native.stale_warnings():
             warnings.warn(message, StaleSnapshotWarning, stacklevel=3)
         return cls(native)
 
@@ -276,6 +288,11 @@ class Index:
             raise TypeError(
                 f"lookup() takes one address as a string, not {type(address).__name__}; "
                 "for many addresses use lookup_arrow()"
+            )
+        if "/" in address:
+            raise TagnetError(
+                f"`{address}` is a prefix; lookup() takes one address: for the tags related to a "
+                f"prefix use lookup_report({address!r})"
             )
         return [
             {"tag": t, "region": r, "system_service": s, "prefix": p}
@@ -712,8 +729,7 @@ class Index:
         """The native verify over a table: (access, rule, drift) arrays."""
         raw = _nsg_bytes(nsg)
         nic_raw = None if nic_nsg is None else _nsg_bytes(nic_nsg)
-        if isinstance(vnet, str):
-            vnet = [vnet]
+        vnet = _strings(vnet, "vnet")
         if isinstance(flows, dict):
             flows = pa.table(flows)
         elif not isinstance(flows, pa.Table):
@@ -866,14 +882,23 @@ _FLOW_COLUMNS = [
 ]
 
 
-def read_flow_logs(*paths: Union[str, "os.PathLike[str]"]) -> pa.Table:
+def read_flow_logs(*paths: Union[str, "os.PathLike[str]"], skip_bad: bool = False) -> pa.Table:
     """Flow-log blobs (files or folders in the storage account's layout) as a table, one row
     per tuple: ``time``, ``direction``, ``access``, ``state``, ``protocol``, source,
     destination, local and remote addresses and ports, ``packets``, ``bytes``, the logged
     ``rule``, and the ``file`` and ``record`` it came from (``rule`` and ``file``
-    dictionary-encoded). Unreadable tuples are skipped and listed in the table's metadata
-    (``b"unreadable"``). The files are read in parallel, with the GIL released."""
+    dictionary-encoded). An unreadable tuple raises :class:`TagnetError` naming it, as the
+    CLI refuses it; with ``skip_bad=True`` such tuples are skipped and listed in the table's
+    metadata (``b"unreadable"``). The files are read in parallel, with the GIL released."""
+    skip_bad = _flag(skip_bad, "skip_bad")
     cols, bad, files = _tagnet.read_flow_logs([os.fspath(p) for p in paths])
+    if bad and not skip_bad:
+        # As the CLI: an unreadable tuple is an error unless it is asked to be skipped.
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise TagnetError(
+            f"{bad[0]}{more}; pass skip_bad=True to read the rest and list these in the "
+            "table's metadata (b\"unreadable\")"
+        )
     out: Dict[str, pa.Array] = {}
     n = len(cols["time_ms"]) // 8
     if n == 0:

@@ -196,7 +196,10 @@ def test_unreadable_tuples_are_listed(tmp_path):
         {"rule": "r", "flowTuples": ["1663146003599,10.0.0.6,192.0.2.180,23956,443,6,O,B,NX,0,0,0,0", "bad"]}]}]}}]}
     p = tmp_path / "PT1H.json"
     p.write_text(json.dumps(blob))
-    t = tagnet.read_flow_logs(p)
+    # As the CLI: an unreadable tuple is an error, unless skipped on purpose.
+    with pytest.raises(tagnet.TagnetError, match="records\\[0\\], tuple 1.*skip_bad=True"):
+        tagnet.read_flow_logs(p)
+    t = tagnet.read_flow_logs(p, skip_bad=True)
     assert t.num_rows == 1
     assert b"records[0], tuple 1" in t.schema.metadata[b"unreadable"]
     with pytest.raises(tagnet.TagnetError, match="cannot read"):
@@ -315,6 +318,31 @@ def test_lookup_records_are_the_clis(index):
         cli = json.loads(r.stdout)["records"][0]["matches"]
         assert index.lookup(a) == cli, a
     assert [f.name for f in tagnet.MATCH_TYPE] == ["tag", "region", "system_service", "prefix"]
+
+
+def test_unordered_and_narrow_inputs_are_refused(index, tmp_path):
+    import numpy as np
+    with pytest.raises(TypeError, match="not one memoryview"):
+        index.lookup_arrow(memoryview(b"20.38.98.100"))
+    with pytest.raises(TypeError, match="order is undefined"):
+        index.lookup_arrow({"20.38.98.100", "10.0.0.4"})
+    with pytest.raises(TypeError, match="uint8 integers are not IPv4"):
+        index.lookup_arrow(np.array([20, 38], dtype=np.uint8))
+    with pytest.raises(TypeError, match="vnet"):
+        index.nsg_verify('{"name": "n", "securityRules": []}', pa.table({
+            "direction": ["Inbound"], "protocol": ["Tcp"], "local_ip": ["10.0.0.4"], "local_port": [443],
+            "remote_ip": ["192.0.2.1"], "remote_port": [5000]}), vnet="10.0.0.0/16")
+    with pytest.raises(tagnet.TagnetError, match="is a prefix.*lookup_report"):
+        index.lookup("13.66.140.0/24")
+    # uint32 stays an address; a wider integer type is taken when its values fit.
+    assert len(index.lookup_arrow(np.array([0x14266264], dtype=np.uint32))[0]) > 0
+    assert len(index.lookup_arrow(np.array([0x14266264], dtype=np.int64))[0]) > 0
+
+
+def test_an_older_snapshot_than_the_builtin_warns(tmp_path, monkeypatch):
+    example = ROOT / "data" / "example" / "ServiceTags_Example.json"
+    with pytest.warns(tagnet.StaleSnapshotWarning, match="older than the one built into tagnet"):
+        tagnet.Index.load(example)
 
 
 def test_strings_are_refused_where_arrays_are_expected(index):

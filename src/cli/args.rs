@@ -5,11 +5,83 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 const EXIT_CODES: &str = "\
-Exit status:
-  0  success (lookup: an address matched; tags: a tag listed; audit: nothing required is missing)
-  1  negative result: nothing matched; udr cannot fit --max-routes; routes audit found required
-     addresses not leaving through Internet; overlaps found overlapping prefixes
-  2  error: bad input, unreadable file, unknown tag or region (with suggestions)";
+Exit status, by command (every command: 2 for an error, naming what, where and how to fix it):
+  lookup, tags, prefixes   0 something matched or was listed; 1 nothing
+  udr                      1 the plan cannot fit --max-routes (with --exact, or only by covering
+                           forbidden space)
+  routes audit             1 required addresses do not leave through Internet, or over the limit
+  path                     1 the flow (or a requirement of --profile) does not get through
+  nsg verify / require     1 a flow is denied / a requirement is not fully met
+  nsg reach / analyze      1 nothing is allowed / a warning or error finding
+  check                    1 an error-level finding remains after --deny/--warn/--allow
+  flows verify             1 an error-severity drift
+  diff                     1 the route table (--route-table) needs action
+  overlaps / aggregate     1 overlapping prefixes found / cannot fit --max
+  others                   0 success";
+
+/// The commands of `--help`, by job: (heading, commands).
+pub const GROUPS: &[(&str, &[&str])] = &[
+    (
+        "Look up",
+        &["lookup", "tags", "prefixes", "info", "regions"],
+    ),
+    ("Routes", &["udr", "routes", "path"]),
+    ("NSGs", &["nsg"]),
+    ("Check a deployment", &["check", "explain"]),
+    ("Flow logs", &["flows"]),
+    ("Stay current", &["fetch", "snapshots", "diff"]),
+    ("Serve", &["serve"]),
+    ("Prefix lists", &["aggregate", "overlaps"]),
+    ("Shell", &["completions", "man"]),
+];
+
+/// The command line with `--help` listing the commands by job (clap lists them in one run).
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let width = GROUPS
+        .iter()
+        .flat_map(|(_, names)| names.iter())
+        .map(|n| n.len())
+        .max()
+        .unwrap_or(0);
+    let mut text = String::new();
+    for (i, (heading, names)) in GROUPS.iter().enumerate() {
+        if i > 0 {
+            text.push('\n');
+        }
+        text.push_str(&format!("{heading}:\n"));
+        for name in *names {
+            let about = cmd
+                .find_subcommand(name)
+                .and_then(|c| c.get_about())
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            // The first sentence, wrapped at 100 columns: the rest is in `tagnet NAME --help`.
+            let first = about
+                .split(". ")
+                .next()
+                .unwrap_or(&about)
+                .trim_end_matches('.');
+            let mut line = format!("  {name:width$} ");
+            let indent = line.len();
+            for word in first.split(' ') {
+                if line.chars().count() + 1 + word.chars().count() > 100 && line.len() > indent {
+                    text.push_str(line.trim_end());
+                    text.push('\n');
+                    line = " ".repeat(indent);
+                }
+                line.push(' ');
+                line.push_str(word);
+            }
+            text.push_str(line.trim_end());
+            text.push('\n');
+        }
+    }
+    cmd.help_template(format!(
+        "{{before-help}}{{about-with-newline}}\n{{usage-heading}} {{usage}}\n\n{text}\nOptions:\n{{options}}{{after-help}}"
+    ))
+}
 
 /// Azure service-tag and IP-range analysis: which tags hold an address, which prefixes a
 /// region's tags have, offline, on Microsoft's weekly service-tag file.
@@ -46,24 +118,39 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Every tag holding each address, with the matching prefix; output keeps input order.
+    Lookup(LookupArgs),
+    /// List tags with region, service, IPv4/IPv6 prefix counts and networkFeatures, by name.
+    Tags(TagsArgs),
+    /// The union of the tags' prefixes, sorted (IPv4 first, by address then length).
+    Prefixes(PrefixesArgs),
     /// Cloud, change number, and tag, region and prefix counts per family.
     Info,
     /// Every region of the snapshot: its code, display name, the spellings tagnet accepts, and
     /// its number of tags and prefixes.
     Regions,
-    /// What a finding code means, why it matters and how to fix it.
-    Explain(ExplainArgs),
-    /// Answer lookups, route plans and NSG checks over HTTP (JSON API under /v1, a web page at
-    /// /), swapping in a newer snapshot without a restart.
-    Serve(ServeArgs),
-    /// Apply the ML-in-a-VNet guidance to a network definition before it is deployed: `az`
-    /// JSON, ARM templates or Terraform plans (files or folders). Exit 1 on any error-level
-    /// finding.
-    Check(CheckArgs),
+    /// The user-defined routes a region's compute needs under forced tunneling.
+    Udr(UdrArgs),
+    /// Route-table checks.
+    #[command(subcommand)]
+    Routes(RoutesCommand),
     /// Will a flow get there: routes and NSGs of a network definition evaluated together, as
     /// Azure's data plane decides — to an address, to every address of a service tag, or every
     /// flow of a requirement profile (--profile). Exit 1 when it does not get through.
     Path(PathArgs),
+    /// Network security groups: is a flow allowed, and by which rule.
+    #[command(subcommand)]
+    Nsg(NsgCommand),
+    /// Apply the ML-in-a-VNet guidance to a network definition before it is deployed: `az`
+    /// JSON, ARM templates or Terraform plans (files or folders). Exit 1 on any error-level
+    /// finding.
+    Check(CheckArgs),
+    /// What a finding code means, why it matters and how to fix it.
+    Explain(ExplainArgs),
+    /// Azure flow logs (VNet and NSG): attribute each flow's remote address to service tags,
+    /// and re-check logged flows against the NSGs you hold.
+    #[command(subcommand)]
+    Flows(FlowsCommand),
     /// Download the current service-tag file (or ask the Discovery API) into the cache.
     Fetch(FetchArgs),
     /// List the cached snapshots: cloud, changeNumber, date, path, size.
@@ -71,33 +158,19 @@ pub enum Command {
     /// What changed between two snapshots, per tag, and what it means for a route table.
     /// Exit 1 when the route table needs action.
     Diff(DiffArgs),
-    /// Network security groups: is a flow allowed, and by which rule.
-    #[command(subcommand)]
-    Nsg(NsgCommand),
-    /// Azure flow logs (VNet and NSG): attribute each flow's remote address to service tags,
-    /// and re-check logged flows against the NSGs you hold.
-    #[command(subcommand)]
-    Flows(FlowsCommand),
-    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
-    Completions(CompletionsArgs),
-    /// Print the manual page (roff) to standard output.
-    Man,
-    /// List tags with region, service, IPv4/IPv6 prefix counts and networkFeatures, by name.
-    Tags(TagsArgs),
-    /// The union of the tags' prefixes, sorted (IPv4 first, by address then length).
-    Prefixes(PrefixesArgs),
-    /// Every tag holding each address, with the matching prefix; output keeps input order.
-    Lookup(LookupArgs),
-    /// The user-defined routes a region's compute needs under forced tunneling.
-    Udr(UdrArgs),
-    /// Route-table checks.
-    #[command(subcommand)]
-    Routes(RoutesCommand),
+    /// Answer lookups, route plans and NSG checks over HTTP (JSON API under /v1, a web page at
+    /// /), swapping in a newer snapshot without a restart.
+    Serve(ServeArgs),
     /// Merge prefixes (lines `PREFIX` or `LABEL PREFIX`) exactly, or within --max N prefixes.
     Aggregate(AggregateArgs),
     /// Every pair of prefixes (lines `PREFIX` or `LABEL PREFIX`) where one contains or equals
     /// the other. Exit 1 when any pair is found.
     Overlaps(OverlapsArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(CompletionsArgs),
+    /// Print manual pages (roff): tagnet's, a command's (`tagnet man nsg verify`), or every
+    /// page into a folder (`--dir`).
+    Man(ManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -455,6 +528,16 @@ pub struct FlowsSynthArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print (`udr`, `nsg verify`); none: tagnet's own page.
+    #[arg(value_name = "COMMAND")]
+    pub command: Vec<String>,
+    /// Write every page (tagnet.1, tagnet-udr.1, tagnet-nsg-verify.1, …) into DIR instead.
+    #[arg(long, value_name = "DIR", conflicts_with = "command")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 pub struct CompletionsArgs {
     /// The shell.
     #[arg(value_enum, ignore_case = true)]
@@ -480,19 +563,27 @@ pub struct ServeArgs {
     /// default; never with --offline).
     #[arg(long, value_name = "INTERVAL")]
     pub refresh: Option<String>,
-    /// Seconds a request may take.
-    #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = positive)]
+    /// Seconds a request may take (its work stops after it).
+    #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = seconds)]
     pub timeout: usize,
     /// The largest request body, in MiB (an announced larger one is refused before it is read).
-    #[arg(long, default_value_t = 64, value_name = "MIB", value_parser = positive)]
+    #[arg(long, default_value_t = 64, value_name = "MIB", value_parser = mib)]
     pub body_limit: usize,
     /// The largest answer, in MiB, checked while it is written: a larger one is refused with
     /// 413 (lookups and prefixes can be paged with `limit` and `cursor` instead).
-    #[arg(long, default_value_t = 128, value_name = "MIB", value_parser = positive)]
+    #[arg(long, default_value_t = 128, value_name = "MIB", value_parser = mib)]
     pub max_answer: usize,
     /// Seconds a client may take to send a request's headers, and then its body.
-    #[arg(long, default_value_t = 10, value_name = "SECONDS", value_parser = positive)]
+    #[arg(long, default_value_t = 10, value_name = "SECONDS", value_parser = seconds)]
     pub read_timeout: usize,
+    /// Seconds sending an answer may stall (the client takes no byte) before its connection
+    /// is closed.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = seconds)]
+    pub write_timeout: usize,
+    /// The memory kept for answers being sent, in MiB: an answer that does not fit is refused
+    /// (503 busy) rather than kept for a client that reads slowly or not at all.
+    #[arg(long, default_value_t = 512, value_name = "MIB", value_parser = mib)]
+    pub max_answer_memory: usize,
     /// The most connections open at once; past it, new ones wait (and it is logged). Default:
     /// 128 below the open-file limit, at most 4,096.
     #[arg(long, value_name = "N", value_parser = positive)]
@@ -813,6 +904,22 @@ pub struct LookupArgs {
 }
 
 /// A count of at least 1.
+/// Seconds: 1 to 86,400 (a day).
+fn seconds(text: &str) -> Result<usize, String> {
+    match positive(text)? {
+        n if n > 86_400 => Err("at most 86400 (a day)".into()),
+        n => Ok(n),
+    }
+}
+
+/// MiB: 1 to 1,048,576 (a TiB).
+fn mib(text: &str) -> Result<usize, String> {
+    match positive(text)? {
+        n if n > 1 << 20 => Err("at most 1048576 (a TiB)".into()),
+        n => Ok(n),
+    }
+}
+
 fn positive(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
         Ok(0) => Err("must be at least 1".into()),

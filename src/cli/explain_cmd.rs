@@ -14,10 +14,34 @@ pub fn completions(a: &CompletionsArgs, out: &mut dyn Write) -> Result<Status> {
     Ok(Status::Success)
 }
 
-/// `tagnet man`: the manual page in roff on standard output.
-pub fn man(out: &mut dyn Write) -> Result<Status> {
+/// `tagnet man [COMMAND…] [--dir DIR]`: tagnet's manual page, a command's, or every page
+/// into a folder; the pages the main page names (`tagnet-udr(1)`, …) are the ones written.
+pub fn man(a: &super::args::ManArgs, out: &mut dyn Write) -> Result<Status> {
     use clap::CommandFactory;
-    clap_mangen::Man::new(super::args::Cli::command()).render(out)?;
+    let mut cmd = super::args::Cli::command()
+        .disable_help_subcommand(true)
+        .propagate_version(true);
+    cmd.build();
+    if let Some(dir) = &a.dir {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("cannot make the folder `{}`: {e}", dir.display()))?;
+        clap_mangen::generate_to(cmd, dir)
+            .map_err(|e| anyhow::anyhow!("cannot write the pages into `{}`: {e}", dir.display()))?;
+        return Ok(Status::Success);
+    }
+    let mut page = cmd;
+    for (i, name) in a.command.iter().enumerate() {
+        let Some(sub) = page.find_subcommand(name).cloned() else {
+            let known: Vec<&str> = page.get_subcommands().map(|c| c.get_name()).collect();
+            anyhow::bail!(
+                "no command `{}`; the pages are for: {}",
+                a.command[..=i].join(" "),
+                known.join(", ")
+            );
+        };
+        page = sub;
+    }
+    clap_mangen::Man::new(page).render(out)?;
     Ok(Status::Success)
 }
 

@@ -189,7 +189,7 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
         Command::Fetch(a) => fetch_cmd::fetch(a, cli.offline, cli.format, out),
         Command::Snapshots => fetch_cmd::snapshots(cli.format, out),
         Command::Diff(a) => diff_cmd::diff(a, cli.format, cli.quiet, out),
-        Command::Man => explain_cmd::man(out),
+        Command::Man(a) => explain_cmd::man(a, out),
         Command::Regions => info_cmd::regions(&snap()?, cli.format, out),
         Command::Explain(a) => explain_cmd::explain(a, cli.format, out),
         Command::Check(a) => check_cmd::check(&snap()?, a, cli.format, out),

@@ -88,6 +88,8 @@ pub fn serve(tags: Option<PathBuf>, offline: bool, quiet: bool, a: &ServeArgs) -
         body_limit: a.body_limit << 20,
         watch: (a.watch > 0).then(|| Duration::from_secs(a.watch)),
         max_answer: a.max_answer << 20,
+        max_answer_memory: a.max_answer_memory << 20,
+        write_timeout: Duration::from_secs(a.write_timeout as u64),
         read_timeout: Duration::from_secs(a.read_timeout as u64),
         max_connections: a
             .max_connections

@@ -65,21 +65,37 @@ pub fn read_input(path: &Path) -> Result<(Vec<u8>, String)> {
 /// assert_eq!(b, b"{}");
 /// assert!(tagnet::load::decode_text(b"\xff\xfe{\x00".to_vec(), "x").unwrap_err().to_string().contains("UTF-16"));
 /// ```
-pub fn decode_text(mut bytes: Vec<u8>, origin: &str) -> Result<Vec<u8>> {
+pub fn decode_text(bytes: Vec<u8>, origin: &str) -> Result<Vec<u8>> {
+    decode_text_within(bytes, origin, 1 << 30)
+}
+
+/// [`decode_text`] with at most `max` bytes unpacked from gzip: a body that unpacks to more
+/// (a 3 MB gzip of gigabytes of spaces) is refused, naming the limit, rather than read.
+pub fn decode_text_within(mut bytes: Vec<u8>, origin: &str, max: usize) -> Result<Vec<u8>> {
     if bytes.starts_with(&[0x1f, 0x8b]) {
         // Gzip (`ServiceTags_Public_….json.gz`, a compressed body): read through, at most
-        // 1 GiB out (a snapshot is 4 MB; a bomb is refused).
+        // `max` bytes out (a snapshot is 4 MB; a bomb is refused).
         use std::io::Read;
-        let mut out = Vec::with_capacity(bytes.len() * 8);
+        let mut out = Vec::with_capacity((bytes.len() * 8).min(max));
         flate2::read::MultiGzDecoder::new(bytes.as_slice())
-            .take(1 << 30)
+            .take(max as u64 + 1)
             .read_to_end(&mut out)
             .map_err(|e| Error::Invalid {
                 origin: origin.to_string(),
                 message: format!("the gzip data cannot be decompressed: {e}"),
                 hint: "give the file as downloaded (JSON), or a complete .gz of it".into(),
             })?;
-        return decode_text(out, origin);
+        if out.len() > max {
+            return Err(Error::Invalid {
+                origin: origin.to_string(),
+                message: format!(
+                    "the gzip data unpacks to more than {} MiB; a service-tag file is about 4 MB",
+                    max >> 20
+                ),
+                hint: "give the snapshot as downloaded".into(),
+            });
+        }
+        return decode_text_within(out, origin, max);
     }
     if bytes.starts_with(&[0xef, 0xbb, 0xbf]) {
         bytes.drain(..3);

@@ -280,6 +280,10 @@ pub fn analyze(ctx: &Context, nsg: &Nsg) -> Vec<NsgFinding> {
     for dir in [Direction::Inbound, Direction::Outbound] {
         let list: Vec<&Resolved> = rules.iter().filter(|r| r.rule.direction == dir).collect();
         for (i, r) in list.iter().enumerate() {
+            // Given up (the server's request is gone): what is found so far is thrown away.
+            if crate::cancel::cancelled() {
+                return findings;
+            }
             if r.rule.default {
                 continue;
             }

@@ -38,7 +38,17 @@ pub(super) async fn tag_prefixes(
     let p = pairs(&q);
     known_keys(&p, &["region", "family", "aggregate", "limit", "cursor"])?;
     let l = app.current();
-    let page = page_of(&l, &p)?;
+    let key = request_key(
+        &l,
+        &[
+            b"prefixes",
+            name.as_bytes(),
+            one(&p, "region")?.unwrap_or_default().as_bytes(),
+            one(&p, "family")?.unwrap_or_default().as_bytes(),
+            one(&p, "aggregate")?.unwrap_or_default().as_bytes(),
+        ],
+    );
+    let page = page_of(&l, &p, key)?;
     let params = crate::ops::catalog::PrefixesParams {
         tags: vec![name],
         region: one(&p, "region")?,
@@ -50,24 +60,34 @@ pub(super) async fn tag_prefixes(
         minus: Vec::new(),
         intersect: Vec::new(),
     };
-    let report = crate::ops::catalog::prefixes(&l.snap, &l.info, &params)?;
-    // `records` repeats `prefixes` for clients of the first version of this endpoint.
-    let mut doc =
-        serde_json::to_value(&report).map_err(|e| ApiError::unprocessable(e.to_string()))?;
-    if let Some(limit) = page.limit
-        && let Some(all) = doc["prefixes"].as_array_mut()
-    {
-        // A page: `limit` prefixes from the cursor's, and the total.
-        let total = all.len();
-        let from = page.item.min(total);
-        let to = from.saturating_add(limit).min(total);
-        *all = all.drain(from..to).collect();
-        doc["total"] = json!(total);
-        if to < total {
-            doc["next_cursor"] = json!(cursor_text(&l, to, 0));
+    // Off the async workers: a large tag aggregated takes milliseconds.
+    let doc = off_thread(move |_| -> Result<Value, ApiError> {
+        let report = crate::ops::catalog::prefixes(&l.snap, &l.info, &params)?;
+        let mut doc =
+            serde_json::to_value(&report).map_err(|e| ApiError::unprocessable(e.to_string()))?;
+        if let Some(limit) = page.limit
+            && let Some(all) = doc["prefixes"].as_array_mut()
+        {
+            // A page: `limit` prefixes from the cursor's, and the total.
+            let total = all.len();
+            if page.skip > 0 || (page.item > 0 && page.item >= total) {
+                return Err(ApiError::bad(
+                    "`cursor` is past the end of this request's answer: it is not one this server gave for it; repeat the request without it",
+                ));
+            }
+            let from = page.item.min(total);
+            let to = from.saturating_add(limit).min(total);
+            *all = all.drain(from..to).collect();
+            doc["total"] = json!(total);
+            if to < total {
+                doc["next_cursor"] = json!(cursor_text(&l, &page.key, to, 0));
+            }
         }
-    }
-    doc["records"] = doc["prefixes"].clone();
+        // `records` repeats `prefixes` for clients of the first version of this endpoint.
+        doc["records"] = doc["prefixes"].clone();
+        Ok(doc)
+    })
+    .await??;
     json_answer(&app, doc).await
 }
 

@@ -12,6 +12,7 @@ use super::*;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -74,7 +75,11 @@ pub(super) async fn serve(
             () = &mut stop => break,
         };
         let _ = stream.set_nodelay(true);
-        let io = TokioIo::new(ErrorBodies::new(stream));
+        let io = TokioIo::new(ErrorBodies::new(
+            stream,
+            app.opts.write_timeout,
+            app.write_timeouts.clone(),
+        ));
         let conn = http.serve_connection(io, TowerToHyperService::new(router.clone()));
         let watched = graceful.watch(conn);
         tokio::spawn(async move {
@@ -93,29 +98,78 @@ pub(super) async fn serve(
     Ok(())
 }
 
-/// A connection's stream, watching what hyper writes: hyper answers a request it cannot parse
-/// (400 malformed, 414 URI too long, 431 head too large) with a head and no body, before any
-/// handler runs. Such an answer — a 4xx or 5xx head alone with `content-length: 0`, which no
-/// handler of this API ever writes — gets the API's JSON error body.
+/// A connection's stream, watching what hyper writes.
+///
+/// - hyper answers a request it cannot parse (400 malformed, 414 URI too long, 431 head too
+///   large) with a head and no body, before any handler runs. Such an answer — a 4xx or 5xx
+///   head alone with `content-length: 0`, which no handler of this API ever writes — gets the
+///   API's JSON error body.
+/// - A write that makes no progress for `write_timeout` (the client takes no byte of its
+///   answer) fails the connection, so hyper closes it and the answer's memory and the
+///   connection's slot are given back.
 struct ErrorBodies {
     inner: TcpStream,
     /// A rewritten answer not yet written, and how much of it is.
     pending: Vec<u8>,
     at: usize,
+    /// Since when writing has been stalled, as a timer of `write_timeout`.
+    stall: Option<Pin<Box<tokio::time::Sleep>>>,
+    write_timeout: Duration,
+    timeouts: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl ErrorBodies {
-    fn new(inner: TcpStream) -> ErrorBodies {
+    fn new(
+        inner: TcpStream,
+        write_timeout: Duration,
+        timeouts: Arc<std::sync::atomic::AtomicU64>,
+    ) -> ErrorBodies {
         ErrorBodies {
             inner,
             pending: Vec::new(),
             at: 0,
+            stall: None,
+            write_timeout,
+            timeouts,
+        }
+    }
+
+    /// A write returned `Pending`: still `Pending`, or an error once it has been stalled for
+    /// `write_timeout`.
+    fn stalled<T>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
+        let t = self
+            .stall
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(self.write_timeout)));
+        if t.as_mut().poll(cx).is_ready() {
+            self.timeouts
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client took no byte of its answer within --write-timeout",
+            )));
+        }
+        Poll::Pending
+    }
+
+    /// A write made progress (or failed): the stall, if any, is over.
+    fn progressed<T>(
+        &mut self,
+        r: Poll<io::Result<T>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<T>> {
+        match r {
+            Poll::Pending => self.stalled(cx),
+            done => {
+                self.stall = None;
+                done
+            }
         }
     }
 
     fn poll_pending(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while self.at < self.pending.len() {
-            let n = ready!(Pin::new(&mut self.inner).poll_write(cx, &self.pending[self.at..]))?;
+            let r = Pin::new(&mut self.inner).poll_write(cx, &self.pending[self.at..]);
+            let n = ready!(self.progressed(r, cx))?;
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
@@ -190,7 +244,8 @@ impl AsyncWrite for ErrorBodies {
             let _ = me.poll_pending(cx)?;
             return Poll::Ready(Ok(buf.len()));
         }
-        Pin::new(&mut me.inner).poll_write(cx, buf)
+        let r = Pin::new(&mut me.inner).poll_write(cx, buf);
+        me.progressed(r, cx)
     }
 
     fn poll_write_vectored(
@@ -210,7 +265,8 @@ impl AsyncWrite for ErrorBodies {
                 return Poll::Ready(Ok(total));
             }
         }
-        Pin::new(&mut me.inner).poll_write_vectored(cx, bufs)
+        let r = Pin::new(&mut me.inner).poll_write_vectored(cx, bufs);
+        me.progressed(r, cx)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -220,7 +276,8 @@ impl AsyncWrite for ErrorBodies {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let me = self.get_mut();
         ready!(me.poll_pending(cx))?;
-        Pin::new(&mut me.inner).poll_flush(cx)
+        let r = Pin::new(&mut me.inner).poll_flush(cx);
+        me.progressed(r, cx)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -30,16 +30,27 @@ pub(super) async fn diff(
     }
     let l = app.current();
     let l2 = l.clone();
-    let report = tokio::task::spawn_blocking(move || {
+    // A gzip body unpacks within the body limit: what the server reads is bounded by it.
+    let max = app.opts.body_limit;
+    let report = off_thread(move |_| {
         let origin = "request body";
-        let bytes = crate::load::decode_text(body.to_vec(), origin)?;
+        let bytes = crate::load::decode_text_within(body.to_vec(), origin, max)?;
         let old = crate::load::from_slice(&bytes, origin)?;
         let info = crate::ops::SnapshotInfo::of(&old, origin);
         crate::ops::diff::changes((&old, &info), (&l2.snap, &l2.info), &params, None)
     })
-    .await
-    .map_err(|e| ApiError::unprocessable(e.to_string()))?
+    .await?
     .map_err(|e| match e {
+        crate::Error::Invalid { ref message, .. } if message.contains("unpacks to more than") => {
+            ApiError {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                code: "too-large",
+                message: format!(
+                    "{} (--body-limit counts the unpacked body)",
+                    e.spelled(&|f: &str| f.to_string())
+                ),
+            }
+        }
         crate::Error::Field { .. } | crate::Error::Usage(_) => body_error(e),
         other => ApiError::from(other),
     })?;

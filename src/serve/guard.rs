@@ -9,6 +9,24 @@ const MAX_URI: usize = 16 << 10;
 /// The largest head (all header names and values): larger ones get 431.
 const MAX_HEADERS: usize = 64 << 10;
 
+/// Endpoints whose options are in the body or that have none: a query parameter is refused,
+/// as an unknown parameter is everywhere else.
+const NO_QUERY: &[&str] = &[
+    "/healthz",
+    "/metrics",
+    "/v1/openapi.json",
+    "/v1/snapshot",
+    "/v1/nsg/verify",
+    "/v1/nsg/reach",
+    "/v1/nsg/require",
+    "/v1/nsg/analyze",
+    "/v1/routes/audit",
+    "/v1/check",
+    "/v1/path",
+    "/v1/flows/verify",
+    "/v1/flows/summary",
+];
+
 /// Endpoints that answer from memory at once and need no turn.
 fn needs_turn(route: &str) -> bool {
     !matches!(
@@ -84,6 +102,34 @@ pub(super) async fn guard(State(app): State<Arc<App>>, req: Request, next: Next)
             record(&app, &route, r.status().as_u16(), start);
             return r;
         }
+    }
+    if NO_QUERY.contains(&route.as_str())
+        && let Some(q) = req.uri().query().filter(|q| !q.is_empty())
+    {
+        let key = q
+            .split('&')
+            .next()
+            .unwrap_or(q)
+            .split('=')
+            .next()
+            .unwrap_or(q);
+        let r = error(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            format!(
+                "unknown parameter `{key}`: {route} takes no query parameters{}",
+                if route.starts_with("/v1/")
+                    && route != "/v1/snapshot"
+                    && route != "/v1/openapi.json"
+                {
+                    "; its options go in the JSON body"
+                } else {
+                    ""
+                }
+            ),
+        );
+        record(&app, &route, r.status().as_u16(), start);
+        return r;
     }
     // An announced body over the limit is refused before a byte of it is read (and before
     // `100 Continue`, which hyper sends only when the body is read).
@@ -165,7 +211,7 @@ async fn turn_then_run(app: &Arc<App>, route: &str, req: Request, next: Next) ->
             );
         }
     };
-    let _turn = if needs_turn(route) {
+    let turn = if needs_turn(route) {
         let sem = app
             .turns
             .lock()
@@ -174,15 +220,24 @@ async fn turn_then_run(app: &Arc<App>, route: &str, req: Request, next: Next) ->
             .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(app.opts.max_concurrent)))
             .clone();
         match tokio::time::timeout(app.opts.read_timeout, sem.acquire_owned()).await {
-            Ok(Ok(t)) => Some(t),
+            Ok(Ok(t)) => Some(Arc::new(t)),
             _ => {
                 app.metrics.lock().expect("metrics").busy += 1;
                 let mut r = error(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "busy",
                     format!(
-                        "{} requests to {route} are being answered, the most at once (--max-concurrent); retry in a moment",
-                        app.opts.max_concurrent
+                        "{} to {route} {} being answered, the most at once (--max-concurrent); retry in a moment",
+                        if app.opts.max_concurrent == 1 {
+                            "1 request".to_string()
+                        } else {
+                            format!("{} requests", app.opts.max_concurrent)
+                        },
+                        if app.opts.max_concurrent == 1 {
+                            "is"
+                        } else {
+                            "are"
+                        }
                     ),
                 );
                 r.headers_mut()
@@ -193,8 +248,13 @@ async fn turn_then_run(app: &Arc<App>, route: &str, req: Request, next: Next) ->
     } else {
         None
     };
-    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
-        .await
+    // The turn is shared with the work the handler runs off the async workers
+    // ([`off_thread`]): it is given back when that work ends, not when the answer is given up.
+    TURN.scope(
+        turn,
+        next.run(Request::from_parts(parts, axum::body::Body::from(bytes))),
+    )
+    .await
 }
 
 /// Errors from the framework itself (a body over the limit, a method not allowed, a path that

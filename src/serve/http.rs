@@ -104,6 +104,9 @@ pub(super) fn flag(pairs: &[(String, String)], key: &str) -> Result<bool, ApiErr
 
 pub(super) fn known_keys(pairs: &[(String, String)], keys: &[&str]) -> Result<(), ApiError> {
     match pairs.iter().find(|(k, _)| !keys.contains(&k.as_str())) {
+        Some((k, _)) if keys.is_empty() => Err(ApiError::bad(format!(
+            "unknown parameter `{k}`; this endpoint takes no parameters"
+        ))),
         Some((k, _)) => Err(ApiError::bad(format!(
             "unknown parameter `{k}`; this endpoint takes {}",
             keys.join(", ")
@@ -186,23 +189,117 @@ impl std::io::Write for Capped {
     }
 }
 
-/// `v` as the JSON answer, serialized off the async workers and within the answer budget.
+tokio::task_local! {
+    /// The endpoint's turn (`--max-concurrent`) the request holds, shared with the work it
+    /// runs off the async workers: the turn is given back when both are done, so work a
+    /// timed-out request left behind still counts against the endpoint.
+    pub(super) static TURN: Option<Arc<tokio::sync::OwnedSemaphorePermit>>;
+}
+
+/// Runs `f` off the async workers, holding the request's turn until it ends and with the
+/// request's [`Cancel`] set (and [`crate::cancel`]'s flag with it) when the request is dropped.
+pub(super) async fn off_thread<T: Send + 'static>(
+    f: impl FnOnce(&Cancel) -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let turn = TURN.try_with(Clone::clone).ok().flatten();
+    let cancel = Cancel::default();
+    let _stop_when_dropped = cancel.on_drop();
+    let c = cancel.clone();
+    tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        crate::cancel::scope(c.0.clone(), || f(&c))
+    })
+    .await
+    .map_err(|e| ApiError::unprocessable(e.to_string()))
+}
+
+/// Takes `bytes` of the server's memory for answers being sent (`--max-answer-memory`),
+/// given back when the body is dropped (sent, or its connection closed); refused with 503
+/// when that memory is in use, rather than kept.
+pub(super) fn answer_memory(
+    app: &App,
+    bytes: usize,
+) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+    let kib = u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX);
+    app.answer_pool
+        .clone()
+        .try_acquire_many_owned(kib.max(1))
+        .map_err(|_| {
+            app.metrics.lock().expect("metrics").busy += 1;
+            ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "busy",
+                message: format!(
+                    "answers still being sent hold the {} MiB this server keeps for them (--max-answer-memory); retry in a moment",
+                    app.opts.max_answer_memory >> 20
+                ),
+            }
+        })
+}
+
+/// An answer's body: chunks already made, sent one after another with their total as its
+/// length, holding their share of the answer memory until the body is dropped.
+pub(super) struct Held {
+    pub(super) chunks: std::collections::VecDeque<Bytes>,
+    pub(super) _memory: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl http_body::Body for Held {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        std::task::Poll::Ready(
+            self.get_mut()
+                .chunks
+                .pop_front()
+                .map(|b| Ok(http_body::Frame::data(b))),
+        )
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.chunks.is_empty()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.chunks.iter().map(|b| b.len() as u64).sum())
+    }
+}
+
+/// A JSON answer of chunks, within the answer memory.
+pub(super) fn held_json(app: &App, chunks: std::collections::VecDeque<Bytes>) -> ApiResult {
+    let size: usize = chunks.iter().map(Bytes::len).sum();
+    let memory = answer_memory(app, size)?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        axum::body::Body::new(Held {
+            chunks,
+            _memory: memory,
+        }),
+    )
+        .into_response())
+}
+
+/// `v` as the JSON answer, serialized off the async workers, within the answer budget and
+/// the answer memory.
 pub(super) async fn json_answer<T: serde::Serialize + Send + 'static>(
     app: &App,
     v: T,
 ) -> ApiResult {
     let max = app.opts.max_answer;
-    let bytes = tokio::task::spawn_blocking(move || {
+    let bytes = off_thread(move |_| {
         let mut w = Capped::new(max);
         serde_json::to_writer(&mut w, &v).map(|()| {
             w.buf.push(b'\n');
             w.buf
         })
     })
-    .await
-    .map_err(|e| ApiError::unprocessable(e.to_string()))?
+    .await?
     .map_err(|_| answer_too_large(max, "narrow the request (fewer inputs, a region, a tag)"))?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
+    held_json(app, std::collections::VecDeque::from([Bytes::from(bytes)]))
 }
 
 /// `{"snapshot": …, "records": […], "warnings": […]}` with owned parts (as
@@ -295,9 +392,7 @@ pub(super) async fn blocking_json<T: Send + 'static>(
 ) -> Result<(Arc<Loaded>, T), ApiError> {
     let l = app.current();
     let l2 = l.clone();
-    let out = tokio::task::spawn_blocking(move || f(&l2, json_body(&body)?))
-        .await
-        .map_err(|e| ApiError::unprocessable(e.to_string()))??;
+    let out = off_thread(move |_| f(&l2, json_body(&body)?)).await??;
     Ok((l, out))
 }
 

@@ -16,21 +16,38 @@ pub(super) const MAX_LIMIT: usize = 100_000;
 /// The page size when a cursor comes without `limit`.
 const DEFAULT_LIMIT: usize = 1_000;
 
-/// Where a page starts (the item, and the match within it) and how many matches it holds.
+/// Where a page starts (the item, and the match within it), how many matches it holds, and
+/// the request the cursor belongs to.
 pub(super) struct Page {
     pub(super) item: usize,
     pub(super) skip: usize,
     pub(super) limit: Option<usize>,
+    /// The request's key (see [`request_key`]).
+    pub(super) key: String,
 }
 
-/// A cursor names the snapshot it was made on: a page of another snapshot would not continue
-/// the first.
-pub(super) fn cursor_text(l: &Loaded, item: usize, skip: usize) -> String {
-    format!("cn{}-{}-{}", l.info.change_number, item, skip)
+/// A request's identity in its cursors: the snapshot's cloud and the request's own parts
+/// (endpoint, region, queries), hashed. A cursor continues the request it was made for, and
+/// no other.
+pub(super) fn request_key(l: &Loaded, parts: &[&[u8]]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in std::iter::once(l.info.cloud.as_bytes()).chain(parts.iter().copied()) {
+        for b in p.iter().copied().chain([0xff]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    format!("{:08x}", h as u32 ^ (h >> 32) as u32)
 }
 
-/// `limit` and `cursor` of a request.
-pub(super) fn page_of(l: &Loaded, p: &[(String, String)]) -> Result<Page, ApiError> {
+/// A cursor: the snapshot it was made on (a page of another snapshot would not continue the
+/// first), where the next page starts, and the request it belongs to.
+pub(super) fn cursor_text(l: &Loaded, key: &str, item: usize, skip: usize) -> String {
+    format!("cn{}-{}-{}-{key}", l.info.change_number, item, skip)
+}
+
+/// `limit` and `cursor` of a request whose key is `key`.
+pub(super) fn page_of(l: &Loaded, p: &[(String, String)], key: String) -> Result<Page, ApiError> {
     let limit = match one(p, "limit")? {
         None => None,
         Some(t) => Some(
@@ -50,17 +67,26 @@ pub(super) fn page_of(l: &Loaded, p: &[(String, String)]) -> Result<Page, ApiErr
             item: 0,
             skip: 0,
             limit,
+            key,
         });
     };
     let bad = || {
         ApiError::bad(format!(
-            "`cursor` `{c}` is not one this server gave; repeat the request without it to start again"
+            "`cursor` `{c}` is not one this server gave for this request; repeat the request without it to start again"
         ))
     };
-    let mut parts = c.strip_prefix("cn").ok_or_else(bad)?.splitn(3, '-');
-    let mut num =
-        || -> Result<u64, ApiError> { parts.next().and_then(|x| x.parse().ok()).ok_or_else(bad) };
-    let (cn, item, skip) = (num()?, num()? as usize, num()? as usize);
+    // As written by `cursor_text`, exactly: numbers without signs or leading zeros.
+    let parts: Vec<&str> = c.strip_prefix("cn").ok_or_else(bad)?.split('-').collect();
+    let [cn, item, skip, k] = parts[..] else {
+        return Err(bad());
+    };
+    let num = |x: &str| -> Result<u64, ApiError> {
+        let canonical = !x.is_empty()
+            && x.bytes().all(|b| b.is_ascii_digit())
+            && (x == "0" || !x.starts_with('0'));
+        canonical.then(|| x.parse().ok()).flatten().ok_or_else(bad)
+    };
+    let (cn, item, skip) = (num(cn)?, num(item)? as usize, num(skip)? as usize);
     if cn != l.info.change_number {
         return Err(ApiError {
             status: StatusCode::CONFLICT,
@@ -71,10 +97,19 @@ pub(super) fn page_of(l: &Loaded, p: &[(String, String)]) -> Result<Page, ApiErr
             ),
         });
     }
+    if k != key {
+        // The same changeNumber of another cloud, or another request.
+        return Err(ApiError {
+            status: StatusCode::CONFLICT,
+            code: "stale-cursor",
+            message: "the cursor was made for another request, or on another cloud's snapshot: repeat this request without `cursor` to start again".into(),
+        });
+    }
     Ok(Page {
         item,
         skip,
         limit: Some(limit.unwrap_or(DEFAULT_LIMIT)),
+        key,
     })
 }
 
@@ -89,6 +124,8 @@ pub(super) fn region_param(l: &Loaded, r: Option<String>) -> Result<Option<Strin
 enum Stop {
     Budget,
     Cancelled,
+    /// A cursor past the end of its request's answer.
+    BadCursor,
 }
 
 /// The records of `items` as JSON texts to be joined with commas, and the cursor of the next
@@ -149,6 +186,9 @@ fn records(
     };
     // A page: from the cursor's item and match, `limit` matches (an item that is not a query
     // counts as one).
+    if page.item >= items.len() {
+        return Err(Stop::BadCursor);
+    }
     let mut buf = String::new();
     let mut left = limit;
     let mut next = None;
@@ -157,7 +197,7 @@ fn records(
             return Err(Stop::Cancelled);
         }
         if left == 0 {
-            next = Some(cursor_text(l, i, 0));
+            next = Some(cursor_text(l, &page.key, i, 0));
             break;
         }
         let skip = if i == page.item { page.skip } else { 0 };
@@ -165,7 +205,16 @@ fn records(
         if !buf.is_empty() {
             buf.push(',');
         }
+        let start = buf.len();
         let total = write(&mut buf, it, skip, left);
+        if skip > 0 {
+            if skip >= total {
+                // No cursor this server gives starts past its item's matches.
+                return Err(Stop::BadCursor);
+            }
+            // The rest of a record the last page cut: marked, so it is merged, not repeated.
+            buf.insert_str(start + 1, "\"continued\":true,");
+        }
         if matches!(it, Item::Bad(_)) && skip > 0 {
             buf.truncate(mark);
             continue;
@@ -176,7 +225,7 @@ fn records(
             return Err(Stop::Budget);
         }
         if skip + shown < total {
-            next = Some(cursor_text(l, i, skip + shown));
+            next = Some(cursor_text(l, &page.key, i, skip + shown));
             break;
         }
     }
@@ -191,20 +240,18 @@ async fn answer(
     region: Option<String>,
     page: Page,
 ) -> ApiResult {
-    let cancel = Cancel::default();
-    let _stop_when_dropped = cancel.on_drop();
     let max = app.opts.max_answer;
     let l2 = l.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        records(&l2, &items, region.as_deref(), &page, max, &cancel)
-    })
-    .await
-    .map_err(|e| ApiError::unprocessable(e.to_string()))?;
+    let out = off_thread(move |cancel| records(&l2, &items, region.as_deref(), &page, max, cancel))
+        .await?;
     match out {
-        Ok((parts, next)) => Ok(records_body(&l, parts, next)),
+        Ok((parts, next)) => records_body(app, &l, parts, next),
         Err(Stop::Budget) => Err(answer_too_large(
             max,
             "page through it with `limit` and `cursor`, or ask for fewer addresses or smaller prefixes",
+        )),
+        Err(Stop::BadCursor) => Err(ApiError::bad(
+            "`cursor` is past the end of this request's answer: it is not one this server gave for it; repeat the request without it",
         )),
         Err(Stop::Cancelled) => Err(ApiError {
             status: StatusCode::SERVICE_UNAVAILABLE,
@@ -216,7 +263,7 @@ async fn answer(
 
 /// `{"snapshot": …, "records": [PARTS joined], "next_cursor": …}`, sent as the parts are,
 /// without joining them into one more copy.
-fn records_body(l: &Loaded, parts: Vec<String>, next: Option<String>) -> Response {
+fn records_body(app: &App, l: &Loaded, parts: Vec<String>, next: Option<String>) -> ApiResult {
     let head = format!(
         "{{\"snapshot\":{},\"records\":[",
         serde_json::to_string(&l.info).unwrap_or_default()
@@ -236,39 +283,7 @@ fn records_body(l: &Loaded, parts: Vec<String>, next: Option<String>) -> Respons
         chunks.push_back(Bytes::from(p));
     }
     chunks.push_back(Bytes::from(tail));
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        axum::body::Body::new(Chunks(chunks)),
-    )
-        .into_response()
-}
-
-/// A body of chunks already made, sent one after another with their total as its length.
-struct Chunks(std::collections::VecDeque<Bytes>);
-
-impl http_body::Body for Chunks {
-    type Data = Bytes;
-    type Error = std::convert::Infallible;
-
-    fn poll_frame(
-        self: std::pin::Pin<&mut Self>,
-        _cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
-        std::task::Poll::Ready(
-            self.get_mut()
-                .0
-                .pop_front()
-                .map(|b| Ok(http_body::Frame::data(b))),
-        )
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        http_body::SizeHint::with_exact(self.0.iter().map(|b| b.len() as u64).sum())
-    }
+    held_json(app, chunks)
 }
 
 pub(super) async fn lookup_get(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> ApiResult {
@@ -276,12 +291,14 @@ pub(super) async fn lookup_get(State(app): State<Arc<App>>, RawQuery(q): RawQuer
     known_keys(&p, &["ip", "region", "limit", "cursor"])?;
     let l = app.current();
     let region = region_param(&l, one(&p, "region")?)?;
-    let page = page_of(&l, &p)?;
     let texts: Vec<&String> = p
         .iter()
         .filter(|(k, _)| k == "ip")
         .map(|(_, v)| v)
         .collect();
+    let mut key: Vec<&[u8]> = vec![b"lookup", region.as_deref().unwrap_or("").as_bytes()];
+    key.extend(texts.iter().map(|t| t.as_bytes()));
+    let page = page_of(&l, &p, request_key(&l, &key))?;
     if texts.is_empty() {
         return Err(ApiError::bad("give ?ip=ADDRESS (repeatable) or a prefix"));
     }
@@ -311,7 +328,11 @@ pub(super) async fn lookup_post(
     known_keys(&p, &["region", "limit", "cursor"])?;
     let l = app.current();
     let region = region_param(&l, one(&p, "region")?)?;
-    let page = page_of(&l, &p)?;
+    let key = request_key(
+        &l,
+        &[b"lookup", region.as_deref().unwrap_or("").as_bytes(), &body],
+    );
+    let page = page_of(&l, &p, key)?;
     // The content type decides; without one, a body that opens with `[` is a JSON array
     // (a line of text opening with `[` is a bracketed IPv6 address: send it as text/plain).
     let ctype = headers
@@ -324,7 +345,7 @@ pub(super) async fn lookup_post(
         _ => body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'['),
     };
     let max = app.opts.max_batch;
-    let items = tokio::task::spawn_blocking(move || -> Result<Vec<Item>, ApiError> {
+    let items = off_thread(move |_| -> Result<Vec<Item>, ApiError> {
         // (position, text): the array index, or the line number of a text body.
         let items: Vec<(usize, String)> = if json_body {
             serde_json::from_slice::<Vec<String>>(&body)
@@ -370,7 +391,6 @@ pub(super) async fn lookup_post(
             })
             .collect())
     })
-    .await
-    .map_err(|e| ApiError::unprocessable(e.to_string()))??;
+    .await??;
     answer(&app, l, items, region, page).await
 }

@@ -119,6 +119,12 @@ pub struct Options {
     pub max_connections: usize,
     /// The most requests one endpoint computes at once; others wait for a turn.
     pub max_concurrent: usize,
+    /// The memory kept for answers being sent, in bytes: an answer that does not fit is
+    /// refused (503) rather than kept for a client that reads slowly or not at all.
+    pub max_answer_memory: usize,
+    /// How long sending an answer may stall (the client takes no byte) before the
+    /// connection is closed.
+    pub write_timeout: Duration,
 }
 
 /// The default connection limit: 128 below the open-file limit (the index, logs and the
@@ -153,6 +159,8 @@ impl Default for Options {
             read_timeout: Duration::from_secs(10),
             max_connections: default_max_connections(),
             max_concurrent: default_max_concurrent(),
+            max_answer_memory: 512 << 20,
+            write_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -163,7 +171,7 @@ struct Metrics {
     requests: BTreeMap<(String, u16), (u64, f64)>,
     reloads: u64,
     reload_failures: u64,
-    /// Times a new connection had to wait for a slot (`--max-connections`).
+    /// Times the accept loop found every connection slot taken (`--max-connections`).
     connection_waits: u64,
     /// Requests turned away because their endpoint stayed busy (`--max-concurrent`).
     busy: u64,
@@ -180,11 +188,16 @@ pub struct App {
     last_refusal: Mutex<Option<String>>,
     /// Per endpoint (matched route): the turns of `--max-concurrent`.
     turns: Mutex<BTreeMap<String, Arc<tokio::sync::Semaphore>>>,
+    /// The answer memory (`--max-answer-memory`), in KiB.
+    answer_pool: Arc<tokio::sync::Semaphore>,
+    /// Connections closed because sending stalled past `--write-timeout`.
+    write_timeouts: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl App {
     /// A server state around a first snapshot.
     pub fn new(first: Loaded, loader: Loader, opts: Options) -> Arc<App> {
+        let pool = (opts.max_answer_memory >> 10).clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
         Arc::new(App {
             current: ArcSwap::from_pointee(first),
             loader,
@@ -193,6 +206,8 @@ impl App {
             reload_lock: tokio::sync::Mutex::new(()),
             last_refusal: Mutex::new(None),
             turns: Mutex::new(BTreeMap::new()),
+            answer_pool: Arc::new(tokio::sync::Semaphore::new(pool)),
+            write_timeouts: Arc::default(),
         })
     }
 

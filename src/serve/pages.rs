@@ -79,8 +79,10 @@ pub(super) async fn metrics(State(app): State<Arc<App>>) -> Response {
         m.reloads, m.reload_failures
     ));
     out.push_str(&format!(
-        "# HELP tagnet_connection_waits_total New connections that waited for a slot (--max-connections).\n# TYPE tagnet_connection_waits_total counter\ntagnet_connection_waits_total {}\n# HELP tagnet_busy_total Requests turned away because their endpoint stayed busy (--max-concurrent).\n# TYPE tagnet_busy_total counter\ntagnet_busy_total {}\n",
-        m.connection_waits, m.busy
+        "# HELP tagnet_connection_waits_total Times the accept loop found every connection slot taken (--max-connections); the connections behind it wait in the listen backlog.\n# TYPE tagnet_connection_waits_total counter\ntagnet_connection_waits_total {}\n# HELP tagnet_busy_total Requests turned away (503 busy): their endpoint stayed at --max-concurrent, or the answer memory was in use.\n# TYPE tagnet_busy_total counter\ntagnet_busy_total {}\n# HELP tagnet_write_timeouts_total Connections closed because their client took no byte of its answer within --write-timeout.\n# TYPE tagnet_write_timeouts_total counter\ntagnet_write_timeouts_total {}\n",
+        m.connection_waits,
+        m.busy,
+        app.write_timeouts.load(std::sync::atomic::Ordering::Relaxed)
     ));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }

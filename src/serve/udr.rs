@@ -94,14 +94,12 @@ pub(super) async fn udr(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> A
     }
     let l = app.current();
     let l2 = l.clone();
-    let report =
-        tokio::task::spawn_blocking(move || crate::ops::udr::udr(&l2.snap, &l2.info, &params))
-            .await
-            .map_err(|e| ApiError::unprocessable(e.to_string()))?
-            .map_err(ApiError::from)?
-            .map_err(|over| {
-                ApiError::unprocessable(over.spelled(&|f: &str| format!("`{}`", param_name(f))))
-            })?;
+    let report = off_thread(move |_| crate::ops::udr::udr(&l2.snap, &l2.info, &params))
+        .await?
+        .map_err(ApiError::from)?
+        .map_err(|over| {
+            ApiError::unprocessable(over.spelled(&|f: &str| format!("`{}`", param_name(f))))
+        })?;
     let header = report.header();
     let routes = &report.plan_routes;
     let max = report.budget.max_routes;

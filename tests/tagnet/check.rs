@@ -1550,3 +1550,182 @@ fn explain_suggests_the_nearest_codes() {
         .unwrap();
     assert!(listed.split(", ").count() <= 5, "{err}");
 }
+
+/// SARIF of `check`, `nsg analyze` and `path --profile` validates against the SARIF 2.1.0
+/// schema (the OASIS schema, `data/schemas/sarif-schema-2.1.0.json`), and each result is
+/// anchored as code scanning needs: a percent-encoded relative URI under `%SRCROOT%` (or a
+/// `file://` URI), the line the resource is defined at, and a fingerprint that stays the same
+/// from run to run.
+#[test]
+fn sarif_validates_against_the_schema_and_is_anchored() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut schema: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root.join("data/schemas/sarif-schema-2.1.0.json")).unwrap(),
+    )
+    .unwrap();
+    // The published schema's `language` patterns have a stray `]` that strict validators
+    // refuse as a regular expression (tagnet writes no `language`): read as intended.
+    fn mend(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::String(s) if s == "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$" => {
+                *s = "^[a-zA-Z]{2}$|^[a-zA-Z]{2}-[a-zA-Z]{2}$".into();
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(mend),
+            serde_json::Value::Object(o) => o.values_mut().for_each(mend),
+            _ => {}
+        }
+    }
+    mend(&mut schema);
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    // An input in a folder whose name has a space, given as a relative path.
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("my net");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::copy(
+        examples().join("nsg-requirement-unmet/network.json"),
+        sub.join("network #1.json"),
+    )
+    .unwrap();
+    let nsg = sub.join("nsg.json");
+    std::fs::write(
+        &nsg,
+        r#"{"name": "ml-nsg", "securityRules": [
+  {"name": "AllowWeb", "properties": {"priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+   "sourceAddressPrefix": "*", "sourcePortRange": "*", "destinationAddressPrefix": "*", "destinationPortRange": "443"}},
+  {"name": "AllowWebAgain", "properties": {"priority": 200, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+   "sourceAddressPrefix": "*", "sourcePortRange": "*", "destinationAddressPrefix": "*", "destinationPortRange": "443"}}]}"#,
+    )
+    .unwrap();
+    let run = |args: &[&str]| -> serde_json::Value {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tagnet"))
+            .current_dir(dir.path())
+            .arg("-q")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.code().is_some_and(|c| c < 2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let abs = sub.join("network #1.json").display().to_string();
+    let docs = [
+        run(&["check", "--format", "sarif", "my net/network #1.json"]),
+        run(&["check", "--format", "sarif", &abs]),
+        run(&[
+            "nsg",
+            "analyze",
+            "--nsg",
+            "my net/nsg.json",
+            "--format",
+            "sarif",
+        ]),
+        run(&[
+            "path",
+            "--from",
+            "vnet-ml/compute",
+            "--profile",
+            "aml-vnet-2020",
+            "--format",
+            "sarif",
+            "my net/network #1.json",
+        ]),
+    ];
+    for (i, doc) in docs.iter().enumerate() {
+        let errors: Vec<String> = validator
+            .iter_errors(doc)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "document {i}: {errors:?}");
+        let driver = &doc["runs"][0]["tool"]["driver"];
+        assert!(driver.get("informationUri").is_none(), "no placeholder URL");
+        let results = doc["runs"][0]["results"].as_array().unwrap();
+        assert!(!results.is_empty(), "document {i} has no result");
+        for r in results {
+            let loc = &r["locations"][0]["physicalLocation"];
+            let uri = loc["artifactLocation"]["uri"].as_str().unwrap();
+            assert!(!uri.contains(' ') && !uri.contains('#'), "{uri}");
+            if i == 1 {
+                assert!(
+                    uri.starts_with("file:///") && uri.ends_with("my%20net/network%20%231.json"),
+                    "{uri}"
+                );
+            } else {
+                assert_eq!(loc["artifactLocation"]["uriBaseId"], "%SRCROOT%");
+                assert!(uri.starts_with("my%20net/"), "{uri}");
+            }
+            assert!(loc["region"]["startLine"].as_u64().unwrap() >= 1);
+            assert!(
+                r["partialFingerprints"]["tagnetFinding/v1"]
+                    .as_str()
+                    .unwrap()
+                    .len()
+                    == 16
+            );
+        }
+    }
+    // The requirement's NSG is found where the file defines it, not at line 1.
+    let r0 = &docs[0]["runs"][0]["results"][0];
+    let line = r0["locations"][0]["physicalLocation"]["region"]["startLine"]
+        .as_u64()
+        .unwrap();
+    let resource = r0["locations"][0]["logicalLocations"][0]["fullyQualifiedName"]
+        .as_str()
+        .unwrap();
+    let text = std::fs::read_to_string(sub.join("network #1.json")).unwrap();
+    let name = resource.rsplit('/').next().unwrap();
+    assert!(
+        text.lines().nth(line as usize - 1).unwrap().contains(name),
+        "line {line} of the file does not name {resource}"
+    );
+    assert!(line > 1);
+    // The same inputs, the same fingerprints.
+    let again = run(&["check", "--format", "sarif", "my net/network #1.json"]);
+    assert_eq!(
+        again["runs"][0]["results"][0]["partialFingerprints"],
+        r0["partialFingerprints"]
+    );
+}
+
+/// A template whose variables double a string 24 times (1.9 KB of JSON, 32 MB of text once
+/// evaluated, gigabytes on the way without memoisation) is not evaluated past 1 MiB a value:
+/// the value is named as not evaluable, quickly, instead of taking 20 s and 1.3 GB.
+#[test]
+fn a_doubling_template_is_stopped_at_the_value_limit() {
+    let mut vars = serde_json::Map::new();
+    vars.insert("v0".into(), "ab".into());
+    for i in 1..=24 {
+        vars.insert(
+            format!("v{i}"),
+            format!("[concat(variables('v{0}'), variables('v{0}'))]", i - 1).into(),
+        );
+    }
+    let t = serde_json::json!({
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "variables": vars,
+        "resources": [{"type": "Microsoft.Network/networkSecurityGroups", "apiVersion": "2023-04-01",
+            "name": "nsg", "location": "eastus2", "properties": {"securityRules": [{"name": "r", "properties": {
+                "description": "[variables('v24')]", "priority": 100, "direction": "Inbound", "access": "Allow",
+                "protocol": "Tcp", "sourceAddressPrefix": "*", "sourcePortRange": "*",
+                "destinationAddressPrefix": "*", "destinationPortRange": "443"}}]}}]
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bomb.json");
+    std::fs::write(&file, t.to_string()).unwrap();
+    let start = std::time::Instant::now();
+    let out = tagnet().arg("check").arg(&file).output().unwrap();
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("cannot-evaluate"), "{text}");
+    assert!(
+        text.contains("more than a template evaluated here may hold"),
+        "{text}"
+    );
+}

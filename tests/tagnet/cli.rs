@@ -753,3 +753,107 @@ fn an_unknown_service_is_refused_with_suggestions() {
         .assert()
         .code(0);
 }
+
+/// `--help` lists the commands by job, each group with its commands, and the exit statuses
+/// of each command; `man` prints the page of any command, and `man --dir` writes every page
+/// the main page refers to.
+#[test]
+fn help_is_grouped_by_job_and_every_man_page_exists() {
+    let out = tagnet().arg("--help").output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    let mut at = 0;
+    for heading in [
+        "Look up:",
+        "Routes:",
+        "NSGs:",
+        "Check a deployment:",
+        "Flow logs:",
+        "Stay current:",
+        "Serve:",
+        "Prefix lists:",
+        "Shell:",
+    ] {
+        let i = help[at..]
+            .find(heading)
+            .unwrap_or_else(|| panic!("{heading} missing or out of order:\n{help}"));
+        at += i;
+    }
+    for name in [
+        "lookup",
+        "udr",
+        "routes",
+        "path",
+        "nsg",
+        "check",
+        "flows",
+        "fetch",
+        "diff",
+        "serve",
+        "aggregate",
+        "overlaps",
+        "man",
+    ] {
+        assert!(
+            help.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{name} "))),
+            "{name} not listed"
+        );
+    }
+    let commands = &help[help.find("Look up:").unwrap()..help.find("Options:").unwrap()];
+    assert!(
+        commands.lines().all(|l| l.chars().count() <= 100),
+        "a command line over 100 columns"
+    );
+    for exit in [
+        "check",
+        "path",
+        "flows verify",
+        "diff",
+        "overlaps",
+        "routes audit",
+        "nsg verify",
+    ] {
+        assert!(help.contains(exit), "no exit status for {exit}");
+    }
+    // A command's page.
+    let page = tagnet().args(["man", "nsg", "verify"]).output().unwrap();
+    assert_eq!(page.status.code(), Some(0));
+    let page = String::from_utf8(page.stdout).unwrap();
+    assert!(
+        page.contains(".TH tagnet-nsg-verify 1") && page.contains("tagnet\\-nsg\\-verify"),
+        "{page}"
+    );
+    assert_eq!(
+        tagnet()
+            .args(["man", "nope"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(2)
+    );
+    // Every page the main page names is written.
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        tagnet()
+            .args(["man", "--dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let main = std::fs::read_to_string(dir.path().join("tagnet.1")).unwrap();
+    let named: Vec<&str> = main
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '\\'))
+        .filter(|w| w.starts_with("tagnet\\-"))
+        .collect();
+    assert!(named.len() >= 15, "{named:?}");
+    for n in named {
+        let file = format!("{}.1", n.replace("\\-", "-"));
+        assert!(
+            dir.path().join(&file).exists(),
+            "{file} is named by tagnet(1) but not written"
+        );
+    }
+}

@@ -773,11 +773,19 @@ impl Driver {
     }
     fn click(&self, css: &str) {
         let e = self.find(css);
-        self.call("POST", &format!("/element/{e}/click"), serde_json::json!({}));
+        self.call(
+            "POST",
+            &format!("/element/{e}/click"),
+            serde_json::json!({}),
+        );
     }
     fn type_into(&self, css: &str, text: &str) {
         let e = self.find(css);
-        self.call("POST", &format!("/element/{e}/clear"), serde_json::json!({}));
+        self.call(
+            "POST",
+            &format!("/element/{e}/clear"),
+            serde_json::json!({}),
+        );
         self.call(
             "POST",
             &format!("/element/{e}/value"),
@@ -858,11 +866,31 @@ fn the_page_reads_pasted_text_pages_filters_and_shares() {
             .any(|r| r[0] == q && r[1] == tag && r[4].starts_with(prefix))
     };
     assert!(has("192.0.2.10", "AzureCloud", "192.0.2.0/24"), "{rows:?}");
-    assert!(has("192.0.2.10", "AzureCloud.eastus2", "192.0.2.0/25"), "{rows:?}");
-    assert!(has("2001:db8::1", "AzureCloud", "2001:db8::/32"), "{rows:?}");
-    assert!(has("198.51.100.0/25", "Storage.EastUS2", "198.51.100.0/26 (inside)"), "{rows:?}");
+    assert!(
+        has("192.0.2.10", "AzureCloud.eastus2", "192.0.2.0/25"),
+        "{rows:?}"
+    );
+    assert!(
+        has("2001:db8::1", "AzureCloud", "2001:db8::/32"),
+        "{rows:?}"
+    );
+    assert!(
+        has(
+            "198.51.100.0/25",
+            "Storage.EastUS2",
+            "198.51.100.0/26 (inside)"
+        ),
+        "{rows:?}"
+    );
     assert!(has("Storage.*", "Storage.WestEurope", "1 IPv4"), "{rows:?}");
-    assert!(has("BatchNodeManagement.WestEurope", "BatchNodeManagement.WestEurope", ""), "{rows:?}");
+    assert!(
+        has(
+            "BatchNodeManagement.WestEurope",
+            "BatchNodeManagement.WestEurope",
+            ""
+        ),
+        "{rows:?}"
+    );
     assert!(has("West Europe", "AzureCloud.westeurope", ""), "{rows:?}");
     // Words that are none of these are counted, not listed above the table.
     assert!(!d.text("#find-status").contains("whatever"));
@@ -874,7 +902,11 @@ fn the_page_reads_pasted_text_pages_filters_and_shares() {
     let all = rows.len();
     // IPv6 only: the IPv4 matches go.
     let fam = d.find("#f-family option[value='6']");
-    d.call("POST", &format!("/element/{fam}/click"), serde_json::json!({}));
+    d.call(
+        "POST",
+        &format!("/element/{fam}/click"),
+        serde_json::json!({}),
+    );
     let six = d.rows();
     assert!(six.len() < all && !six.is_empty());
     assert!(six.iter().all(|r| !r[4].contains("192.0.2.")), "{six:?}");
@@ -885,15 +917,28 @@ fn the_page_reads_pasted_text_pages_filters_and_shares() {
         std::fs::read_to_string(&file).is_ok_and(|t| t.lines().count() == six.len() + 1)
     });
     let csv = std::fs::read_to_string(&file).unwrap();
-    assert!(csv.starts_with("query,tag,region,service,prefix\r\n"), "{csv}");
+    assert!(
+        csv.starts_with("query,tag,region,service,prefix\r\n"),
+        "{csv}"
+    );
     // The link reopens the same view: text and filter.
     d.click("#share");
-    d.wait("the link", |d| d.js("return location.hash").as_str().unwrap_or("").contains("q="));
+    d.wait("the link", |d| {
+        d.js("return location.hash")
+            .as_str()
+            .unwrap_or("")
+            .contains("q=")
+    });
     let url = d.js("return location.href").as_str().unwrap().to_string();
-    assert!(!url.contains("tok"), "the shared link carries the token: {url}");
+    assert!(
+        !url.contains("tok"),
+        "the shared link carries the token: {url}"
+    );
     d.call("POST", "/url", serde_json::json!({"url": "about:blank"}));
     d.call("POST", "/url", serde_json::json!({"url": url}));
-    d.wait("the shared view", |d| d.text("#find-status").contains("row"));
+    d.wait("the shared view", |d| {
+        d.text("#find-status").contains("row")
+    });
     assert_eq!(
         d.js("return document.getElementById('f-family').value"),
         Value::String("6".into())

@@ -218,19 +218,86 @@ fn pages_put_together_are_the_whole_answer() {
         }
     }
     assert_eq!(got, all);
-    // A cursor of another snapshot, a made-up one, a limit out of range.
-    for (url, status, code) in [
+    // A record cut by a page continues on the next one, marked `continued`; whole records
+    // are not.
+    let first = json(&get(&s, "/v1/lookup?ip=::/0&ip=::/0&limit=2").1);
+    let c = first["next_cursor"].as_str().unwrap().to_string();
+    let second = json(
+        &get(
+            &s,
+            &format!("/v1/lookup?ip=::/0&ip=::/0&limit=2&cursor={c}"),
+        )
+        .1,
+    );
+    assert_eq!(second["records"][0]["continued"], true, "{second}");
+    assert!(first["records"][0].get("continued").is_none());
+    // Cursors this server did not give for this request: another snapshot, another request,
+    // another endpoint, made up, past the end, not canonical; limits out of range.
+    let (cn, rest) = c.split_once('-').unwrap();
+    let parts: Vec<&str> = rest.split('-').collect();
+    let key = parts[2];
+    let prefixes = json(&get(&s, "/v1/tags/AzureCloud/prefixes?limit=1").1);
+    let pc = prefixes["next_cursor"].as_str().unwrap().to_string();
+    let cases: Vec<(String, u16, &str)> = vec![
         (
-            "/v1/lookup?ip=0.0.0.0/0&cursor=cn999999-0-1",
+            format!("/v1/lookup?ip=::/0&ip=::/0&cursor=cn999999-0-1-{key}"),
             409,
             "stale-cursor",
         ),
-        ("/v1/lookup?ip=0.0.0.0/0&cursor=abc", 400, "bad-request"),
-        ("/v1/lookup?ip=0.0.0.0/0&limit=0", 400, "bad-request"),
-        ("/v1/lookup?ip=0.0.0.0/0&limit=100001", 400, "bad-request"),
-        ("/v1/tags/AzureCloud/prefixes?limit=-1", 400, "bad-request"),
-    ] {
-        let (st, text) = get(&s, url);
+        (
+            format!("/v1/lookup?ip=::/0&cursor={c}"),
+            409,
+            "stale-cursor",
+        ),
+        (
+            format!("/v1/lookup?ip=::/0&ip=::/0&cursor={pc}"),
+            409,
+            "stale-cursor",
+        ),
+        (
+            format!("/v1/tags/AzureCloud/prefixes?cursor={c}"),
+            409,
+            "stale-cursor",
+        ),
+        (
+            "/v1/lookup?ip=0.0.0.0/0&cursor=abc".into(),
+            400,
+            "bad-request",
+        ),
+        (
+            format!("/v1/lookup?ip=::/0&ip=::/0&cursor={cn}-5-0-{key}"),
+            400,
+            "bad-request",
+        ),
+        (
+            format!("/v1/lookup?ip=::/0&ip=::/0&cursor={cn}-0-999-{key}"),
+            400,
+            "bad-request",
+        ),
+        (
+            format!("/v1/lookup?ip=::/0&ip=::/0&cursor={cn}-00-1-{key}"),
+            400,
+            "bad-request",
+        ),
+        (
+            format!("/v1/lookup?ip=::/0&ip=::/0&cursor={cn}-0-%2B1-{key}"),
+            400,
+            "bad-request",
+        ),
+        ("/v1/lookup?ip=0.0.0.0/0&limit=0".into(), 400, "bad-request"),
+        (
+            "/v1/lookup?ip=0.0.0.0/0&limit=100001".into(),
+            400,
+            "bad-request",
+        ),
+        (
+            "/v1/tags/AzureCloud/prefixes?limit=-1".into(),
+            400,
+            "bad-request",
+        ),
+    ];
+    for (url, status, code) in cases {
+        let (st, text) = get(&s, &url);
         assert_eq!(st, status, "{url}: {text}");
         assert_eq!(json(&text)["error"]["code"], code, "{url}");
     }
@@ -614,4 +681,188 @@ fn a_busy_endpoint_turns_requests_away_and_others_answer() {
     assert_eq!(v["error"]["code"], "busy");
     assert_eq!(retry.as_deref(), Some("1"));
     assert_eq!(tags, 200);
+}
+
+/// An NSG of `n` overlapping rules, made deterministically (as `nsg analyze` of a real,
+/// grown-over-years NSG meets them): its analysis takes seconds.
+fn big_nsg(n: usize) -> serde_json::Value {
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let rules: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            let a = next();
+            let len = 8 + (a % 17) as u8;
+            let ip = std::net::Ipv4Addr::from((a >> 16) as u32 & (u32::MAX << (32 - len)));
+            let lo = (a >> 8) % 60000;
+            serde_json::json!({"name": format!("r{i}"), "properties": {
+                "priority": 100 + i, "direction": if a % 2 == 0 { "Inbound" } else { "Outbound" },
+                "access": if a % 3 == 0 { "Deny" } else { "Allow" }, "protocol": "Tcp",
+                "sourceAddressPrefix": format!("{ip}/{len}"), "sourcePortRange": "*",
+                "destinationAddressPrefix": "*", "destinationPortRange": format!("{lo}-{}", lo + (a >> 24) % 5000)}})
+        })
+        .collect();
+    serde_json::json!({"name": "big", "securityRules": rules})
+}
+
+/// Past `--timeout`, `nsg analyze` stops too (not only lookups), and its turn is held until
+/// it has: a second request to the endpoint meanwhile waits or is turned away, never runs
+/// beside the abandoned one.
+#[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "reads the server's CPU time from /proc"
+)]
+fn analysis_stops_when_its_deadline_passes() {
+    let p = Process::start(&["--timeout", "1", "--max-concurrent", "1"]);
+    let body = serde_json::json!({"nsg": big_nsg(3000), "vnet": ["10.0.0.0/16"]}).to_string();
+    let c = client();
+    let t = Instant::now();
+    let r = c
+        .post(format!("{}/v1/nsg/analyze", p.base))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 503);
+    assert_eq!(json(&r.text().unwrap())["error"]["code"], "timeout");
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    std::thread::sleep(Duration::from_millis(400));
+    let before = p.cpu();
+    std::thread::sleep(Duration::from_secs(1));
+    let spent = p.cpu() - before;
+    assert!(
+        spent < 0.3,
+        "the server spent {spent:.2} CPU s in the second after the timeout"
+    );
+}
+
+/// A client that takes no byte of its answer is dropped after `--write-timeout`, and the
+/// answer memory it held comes back; meanwhile answers past `--max-answer-memory` are
+/// refused (503 busy), not kept.
+#[test]
+fn clients_that_do_not_read_are_dropped_and_their_answers_bounded() {
+    let p = Process::start(&["--write-timeout", "2", "--max-answer-memory", "24"]);
+    let addr = p.base.trim_start_matches("http://").to_string();
+    // About 17 MB of answer, more than the socket buffers take.
+    let req = "GET /v1/lookup?ip=0.0.0.0/0&ip=0.0.0.0/0 HTTP/1.1\r\nHost: x\r\n\r\n";
+    let mut idle = TcpStream::connect(&addr).unwrap();
+    idle.write_all(req.as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    // The first answer holds most of the answer memory: the same again does not fit.
+    let r = client()
+        .get(format!("{}/v1/lookup?ip=0.0.0.0/0&ip=0.0.0.0/0", p.base))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 503);
+    let v = json(&r.text().unwrap());
+    assert_eq!(v["error"]["code"], "busy");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--max-answer-memory")
+    );
+    // After the write timeout the reader-less connection is closed and its memory is back.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let timeouts = |c: &reqwest::blocking::Client| -> u64 {
+        let m = c
+            .get(format!("{}/metrics", p.base))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap();
+        m.lines()
+            .find_map(|l| l.strip_prefix("tagnet_write_timeouts_total "))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let c = client();
+    while timeouts(&c) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the reader-less connection was not dropped"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let r = c
+        .get(format!("{}/v1/lookup?ip=0.0.0.0/0&ip=0.0.0.0/0", p.base))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.text().unwrap().len() > 10 << 20);
+    drop(idle);
+}
+
+/// A gzip body that unpacks past `--body-limit` (a 3 MB gzip of gigabytes) is refused with
+/// 413, naming the limit, not unpacked into memory.
+#[test]
+fn a_gzip_bomb_is_refused() {
+    let s = start(
+        &example(),
+        Options {
+            body_limit: 1 << 20,
+            ..opts()
+        },
+    );
+    use std::io::Write as _;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(b"{\"changeNumber\": 1, \"cloud\": \"Public\", \"values\": [")
+        .unwrap();
+    gz.write_all(&vec![b' '; 8 << 20]).unwrap();
+    let body = gz.finish().unwrap();
+    assert!(body.len() < 1 << 20);
+    let r = client()
+        .post(format!("{}/v1/diff", s.base))
+        .header("content-type", "application/gzip")
+        .body(body)
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 413);
+    let v = json(&r.text().unwrap());
+    assert_eq!(v["error"]["code"], "too-large");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unpacks to more than 1 MiB"),
+        "{v}"
+    );
+}
+
+/// Endpoints that take their options in the body, or none, refuse a query parameter as every
+/// other endpoint refuses an unknown one.
+#[test]
+fn query_parameters_an_endpoint_does_not_take_are_refused() {
+    let s = start(&example(), opts());
+    for (method, path) in [
+        ("GET", "/v1/snapshot?x=1"),
+        ("GET", "/healthz?x=1"),
+        ("GET", "/metrics?x=1"),
+        ("GET", "/v1/openapi.json?x=1"),
+        ("GET", "/v1/info?x=1"),
+        ("POST", "/v1/nsg/analyze?x=1"),
+        ("POST", "/v1/check?limit=1"),
+    ] {
+        let c = client();
+        let r = if method == "GET" {
+            c.get(format!("{}{path}", s.base))
+        } else {
+            c.post(format!("{}{path}", s.base)).body("{}")
+        }
+        .send()
+        .unwrap();
+        assert_eq!(r.status().as_u16(), 400, "{path}");
+        let v = json(&r.text().unwrap());
+        let m = v["error"]["message"].as_str().unwrap();
+        assert!(
+            m.contains("takes no") && !m.ends_with("takes "),
+            "{path}: {m}"
+        );
+    }
 }
