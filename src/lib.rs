@@ -47,6 +47,7 @@ pub mod findings;
 pub mod flowlog;
 pub mod index;
 pub mod load;
+pub mod map;
 pub mod nsg;
 pub mod ops;
 pub mod oracle;

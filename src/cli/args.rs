@@ -31,7 +31,7 @@ pub const GROUPS: &[(&str, &[&str])] = &[
     ("Flow logs", &["flows"]),
     ("Stay current", &["fetch", "snapshots", "diff"]),
     ("Serve", &["serve"]),
-    ("Prefix lists", &["aggregate", "overlaps"]),
+    ("Prefix lists", &["aggregate", "overlaps", "map"]),
     ("Shell", &["completions", "man"]),
 ];
 
@@ -168,6 +168,10 @@ pub enum Command {
     Overlaps(OverlapsArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(CompletionsArgs),
+    /// Draw the IPv4 space (a cell a /16, along a Hilbert curve) as SVG or PNG: by service, by
+    /// the tags named, by what changed since an earlier snapshot, or by where flow logs'
+    /// traffic went; addresses marked.
+    Map(MapArgs),
     /// Print manual pages (roff): tagnet's, a command's (`tagnet man nsg verify`), or every
     /// page into a folder (`--dir`).
     Man(ManArgs),
@@ -525,6 +529,28 @@ pub struct FlowsSynthArgs {
     /// VirtualNetwork for --nsg.
     #[arg(long, value_name = "PREFIX|FILE")]
     pub vnet: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MapArgs {
+    /// Colour by how much of each /16 these tags hold (repeatable); default: by service.
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tag_names: Vec<String>,
+    /// With --tag: the region's variants of cloud-wide tags.
+    #[arg(long, value_name = "REGION", requires = "tag_names")]
+    pub region: Option<String>,
+    /// Mark an address (repeatable).
+    #[arg(long = "mark", value_name = "IP")]
+    pub marks: Vec<String>,
+    /// Colour what joined and left the tags since this earlier snapshot (a file, `cnNNN`).
+    #[arg(long, value_name = "SNAPSHOT", conflicts_with_all = ["tag_names", "flows"])]
+    pub since: Option<PathBuf>,
+    /// Colour by the bytes flow logs exchanged with each /16 (files or folders, repeatable).
+    #[arg(long = "flows", value_name = "PATH", conflicts_with = "tag_names")]
+    pub flows: Vec<PathBuf>,
+    /// With --flows: skip unreadable tuples instead of refusing them.
+    #[arg(long, requires = "flows")]
+    pub skip_bad: bool,
 }
 
 #[derive(Debug, Args)]

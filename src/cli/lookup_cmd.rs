@@ -397,7 +397,12 @@ pub(super) fn header(
 ) -> Result<Vec<u8>> {
     let mut header: Vec<u8> = Vec::new();
     match format {
-        Format::Az | Format::Arm | Format::Bicep | Format::Terraform => {
+        Format::Az
+        | Format::Arm
+        | Format::Bicep
+        | Format::Terraform
+        | Format::Svg
+        | Format::Png => {
             unreachable!("refused in cli::run")
         }
         Format::Markdown | Format::Sarif => anyhow::bail!(

@@ -177,7 +177,9 @@ impl Renderer<'_> {
             | Format::Az
             | Format::Arm
             | Format::Bicep
-            | Format::Terraform => {
+            | Format::Terraform
+            | Format::Svg
+            | Format::Png => {
                 let w = &self.widths;
                 let ip = &ip[..ip_len];
                 if ms.is_empty() {

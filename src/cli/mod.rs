@@ -11,6 +11,7 @@ mod flows_verify_cmd;
 mod info_cmd;
 mod lookup_cmd;
 mod lookup_render;
+mod map_cmd;
 mod nsg_cmd;
 mod path_cmd;
 pub mod render;
@@ -134,6 +135,19 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
     {
         bail!("--format sarif applies to `nsg analyze`, `check` and `path --profile` only");
     }
+    if cli.format.is_image() != matches!(cli.command, Command::Map(_))
+        && (cli.format.is_image() || cli.format != render::Format::Table)
+    {
+        bail!(
+            "--format {} applies to {}",
+            cli.format.name(),
+            if cli.format.is_image() {
+                "`map` only"
+            } else {
+                "other commands: `map` draws svg (the default) or png"
+            }
+        );
+    }
     if cli.format.is_deployment() && !deployment_ok {
         bail!(
             "--format {} applies to `udr`, `routes audit` and `diff` only; use table, json, ndjson, csv or markdown (sarif for `check` and `nsg analyze`)",
@@ -155,6 +169,7 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
         Command::Aggregate(a) => routes_cmd::aggregate(a, cli.format, out),
         Command::Overlaps(a) => routes_cmd::overlaps(a, cli.format, out),
         Command::Info => info_cmd::info(&snap()?, cli.format, out),
+        Command::Map(a) => map_cmd::map(&snap()?, a, cli.format, out),
         Command::Completions(a) => explain_cmd::completions(a, out),
         Command::Nsg(args::NsgCommand::Verify(a)) => {
             nsg_cmd::verify(&snap()?, a, cli.format, cli.quiet, out)

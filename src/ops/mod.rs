@@ -41,6 +41,7 @@ pub mod check;
 pub mod diff;
 pub mod flows;
 pub mod lookup;
+pub mod map;
 pub mod nsg;
 pub mod path;
 pub mod source;

@@ -31,6 +31,10 @@ pub enum Format {
     Bicep,
     /// Terraform azurerm (udr).
     Terraform,
+    /// An SVG picture (map).
+    Svg,
+    /// A PNG picture (map).
+    Png,
 }
 
 impl Format {
@@ -47,7 +51,14 @@ impl Format {
             Format::Arm => "arm",
             Format::Bicep => "bicep",
             Format::Terraform => "terraform",
+            Format::Svg => "svg",
+            Format::Png => "png",
         }
+    }
+
+    /// True for the pictures only `map` draws.
+    pub fn is_image(self) -> bool {
+        matches!(self, Format::Svg | Format::Png)
     }
 
     /// True for the deployment formats only some commands write.
@@ -116,7 +127,9 @@ pub fn exporter(format: Format) -> Box<dyn Exporter> {
         | Format::Az
         | Format::Arm
         | Format::Bicep
-        | Format::Terraform => Box::new(Gathered::new(table)),
+        | Format::Terraform
+        | Format::Svg
+        | Format::Png => Box::new(Gathered::new(table)),
     }
 }
 

@@ -16,6 +16,7 @@ mod flows;
 mod guard;
 mod http;
 mod lookup;
+mod map;
 mod nsg;
 mod pages;
 mod path;
@@ -281,6 +282,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/tags", get(tags))
         .route("/v1/tags/{name}/prefixes", get(tag_prefixes))
         .route("/v1/udr", get(udr))
+        .route("/v1/map", get(map::map))
         .route("/v1/nsg/verify", post(nsg_verify))
         .route("/v1/nsg/reach", post(nsg_reach))
         .route("/v1/nsg/require", post(nsg_require))

@@ -857,3 +857,128 @@ fn help_is_grouped_by_job_and_every_man_page_exists() {
         );
     }
 }
+
+/// `tagnet map`: SVG by default (a `<rect>` a filled /16 with its prefix as a tooltip, the
+/// marks circled), PNG on request (decoded: 768 pixels a side, the marked cell red); the map
+/// of a tag holds exactly the /16s the tag's prefixes touch; a flows map holds the /16s of
+/// the remote addresses; IPv6 marks and images for other commands are refused.
+#[test]
+fn map_draws_the_ipv4_space() {
+    let example = example();
+    let out = tagnet()
+        .arg("--tags")
+        .arg(&example)
+        .args(["-q", "map", "--tag", "AzureCloud", "--mark", "192.0.2.20"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let svg = String::from_utf8(out.stdout).unwrap();
+    assert!(svg.starts_with("<svg ") && svg.trim_end().ends_with("</svg>"));
+    // The example's AzureCloud IPv4 prefixes, by /16, computed apart from the map.
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&example).unwrap()).unwrap();
+    let mut want = std::collections::BTreeSet::new();
+    for v in doc["values"].as_array().unwrap() {
+        if v["name"] != "AzureCloud" {
+            continue;
+        }
+        for p in v["properties"]["addressPrefixes"].as_array().unwrap() {
+            let n: ipnet::IpNet = p.as_str().unwrap().parse().unwrap();
+            if let ipnet::IpNet::V4(n) = n {
+                let (a, b) = (u32::from(n.network()) >> 16, u32::from(n.broadcast()) >> 16);
+                want.extend((a..=b).map(|k| format!("{}.{}.0.0/16", k >> 8, k & 255)));
+            }
+        }
+    }
+    let got: std::collections::BTreeSet<String> = svg
+        .match_indices("<title>")
+        .filter_map(|(i, _)| svg[i + 7..].split_whitespace().next())
+        .filter(|t| t.ends_with(".0.0/16"))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(svg.matches("<circle").count(), 1);
+    // PNG.
+    let out = tagnet()
+        .args(["-q", "map", "--format", "png", "--mark", "20.38.98.100"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let decoder = png::Decoder::new(std::io::Cursor::new(out.stdout));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!((info.width, info.color_type), (768, png::ColorType::Rgb));
+    let (x, y) = tagnet::map::cell_of("20.38.98.100".parse().unwrap());
+    let (px, py) = (x * 3 + 1 + 6, y * 3 + 1);
+    let i = ((py * info.width + px) * 3) as usize;
+    assert_eq!(&buf[i..i + 3], &[207, 34, 46], "the mark's square");
+    // Flows: the /16s of the remote IPv4 addresses.
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        tagnet()
+            .args(["-q", "flows", "synth", "--tuples", "2000", "--dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let csv = tagnet()
+        .args(["-q", "flows", "attribute", "--format", "csv"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let csv = String::from_utf8(csv.stdout).unwrap();
+    let want: std::collections::BTreeSet<String> = csv
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').nth(7))
+        .filter_map(|ip| ip.parse::<std::net::Ipv4Addr>().ok())
+        .map(|ip| {
+            let o = ip.octets();
+            format!("{}.{}.0.0/16", o[0], o[1])
+        })
+        .collect();
+    let svg = tagnet()
+        .args(["-q", "map", "--flows"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let svg = String::from_utf8(svg.stdout).unwrap();
+    let got: std::collections::BTreeSet<String> = svg
+        .match_indices("<title>")
+        .filter_map(|(i, _)| svg[i + 7..].split_whitespace().next())
+        .filter(|t| t.ends_with(".0.0/16"))
+        .map(str::to_string)
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(got, want);
+    // Refusals.
+    assert_eq!(
+        tagnet()
+            .args(["-q", "map", "--mark", "2603:1030::1"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        tagnet()
+            .args(["-q", "lookup", "1.2.3.4", "--format", "svg"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        tagnet()
+            .args(["-q", "map", "--format", "json"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(2)
+    );
+}

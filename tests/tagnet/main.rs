@@ -14,6 +14,7 @@ mod openapi;
 mod parity;
 mod path;
 mod props;
+mod readme;
 mod real;
 mod routes;
 mod serve;

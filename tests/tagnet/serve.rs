@@ -892,6 +892,18 @@ fn the_page_reads_pasted_text_pages_filters_and_shares() {
         "{rows:?}"
     );
     assert!(has("West Europe", "AzureCloud.westeurope", ""), "{rows:?}");
+    // The map of the paste: drawn, with the IPv4 addresses circled.
+    d.wait("the map", |d| {
+        d.js("const i = document.getElementById('map'); return !document.getElementById('map-box').hidden && i.complete && i.naturalWidth > 0")
+            == Value::Bool(true)
+    });
+    assert_eq!(
+        d.js("return document.getElementById('map').naturalWidth"),
+        serde_json::json!(768)
+    );
+    d.js("document.getElementById('map-box').scrollIntoView()");
+    d.screenshot("serve-map.png");
+    d.js("window.scrollTo(0, 0)");
     // Words that are none of these are counted, not listed above the table.
     assert!(!d.text("#find-status").contains("whatever"));
     assert!(

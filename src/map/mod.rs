@@ -1,0 +1,505 @@
+//! A picture of the IPv4 address space: every /16 a cell of a 256 × 256 grid laid out along a
+//! Hilbert curve (after xkcd 195 and the IPv4 heat maps of CAIDA and ISI), so that nearby
+//! addresses stay nearby on the page and a prefix is a compact patch. Cells are coloured by
+//! the service that holds most of their addresses, by how much of them a chosen set of tags
+//! holds, by what a week's change added or removed, or by the traffic flow logs saw; the
+//! queried addresses are marked. Written as SVG or PNG.
+
+use crate::Snapshot;
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+/// The grid's side: 256 cells of /16s.
+pub const SIDE: u32 = 256;
+/// The curve's order: 2^8 = 256.
+const ORDER: u32 = 8;
+
+/// The cell (x, y) of the `d`-th /16 along the Hilbert curve of a 2^order square (the
+/// classic iterative mapping: each step places the point in one of four quadrants, rotating
+/// and flipping as the curve turns).
+pub fn hilbert_xy(order: u32, d: u32) -> (u32, u32) {
+    let (mut x, mut y) = (0u32, 0u32);
+    let mut t = d;
+    let mut s = 1u32;
+    while s < (1 << order) {
+        let rx = 1 & (t / 2);
+        let ry = 1 & (t ^ rx);
+        if ry == 0 {
+            if rx == 1 {
+                x = s - 1 - x;
+                y = s - 1 - y;
+            }
+            std::mem::swap(&mut x, &mut y);
+        }
+        x += s * rx;
+        y += s * ry;
+        t /= 4;
+        s *= 2;
+    }
+    (x, y)
+}
+
+/// The cell of an address: its /16 along the curve.
+pub fn cell_of(ip: Ipv4Addr) -> (u32, u32) {
+    hilbert_xy(ORDER, u32::from(ip) >> 16)
+}
+
+/// An RGB colour.
+pub type Rgb = [u8; 3];
+
+/// What a cell shows: its colour and what it means (for the picture's title text).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    /// Fill.
+    pub colour: Rgb,
+    /// Why (`Storage: 65,536 addresses`).
+    pub label: String,
+}
+
+/// A picture: one optional cell a /16 (index `a * 256 + b` for `a.b.0.0/16`), a legend, marked
+/// addresses and a title.
+#[derive(Debug, Clone)]
+pub struct Picture {
+    /// Title.
+    pub title: String,
+    /// Cells by /16 (65,536); `None`: nothing to show there.
+    pub cells: Vec<Option<Cell>>,
+    /// (colour, meaning), in order.
+    pub legend: Vec<(Rgb, String)>,
+    /// Addresses to mark, with a label each.
+    pub marks: Vec<(Ipv4Addr, String)>,
+}
+
+/// Colours for services, distinct on white and for the common colour-blindness (Okabe–Ito
+/// and Tol's bright and muted sets).
+const PALETTE: [Rgb; 12] = [
+    [0, 114, 178],
+    [230, 159, 0],
+    [0, 158, 115],
+    [204, 121, 167],
+    [86, 180, 233],
+    [213, 94, 0],
+    [240, 228, 66],
+    [51, 34, 136],
+    [136, 204, 238],
+    [68, 170, 153],
+    [153, 153, 51],
+    [136, 34, 85],
+];
+/// Addresses of Azure no service tag but `AzureCloud` names.
+const AZURE_ONLY: Rgb = [200, 200, 200];
+/// Other services, past the palette.
+const OTHER: Rgb = [120, 120, 120];
+
+/// How many addresses of each /16 every IPv4 prefix of `nets` covers, added into `into`
+/// (65,536 counters); overlapping prefixes count once when `nets` is aggregated first.
+fn add_coverage(nets: &[ipnet::Ipv4Net], into: &mut [u32]) {
+    for n in nets {
+        let start = u32::from(n.network());
+        if n.prefix_len() <= 16 {
+            let first = start >> 16;
+            let count = 1u32 << (16 - n.prefix_len());
+            for c in first..first + count {
+                into[c as usize] = 65_536;
+            }
+        } else {
+            let c = (start >> 16) as usize;
+            into[c] = (into[c] + (1u32 << (32 - n.prefix_len()))).min(65_536);
+        }
+    }
+}
+
+/// The prefixes of `tags`, merged (so overlaps count once).
+fn merged(snap: &Snapshot, tags: &[usize]) -> Vec<ipnet::Ipv4Net> {
+    let all: Vec<ipnet::Ipv4Net> = tags
+        .iter()
+        .flat_map(|&t| snap.tags()[t].v4().iter().copied())
+        .collect();
+    ipnet::Ipv4Net::aggregate(&all)
+}
+
+/// The IPv4 space coloured by service: each /16 takes the colour of the cloud-wide service tag
+/// holding most of its addresses (`AzureCloud` alone is grey); the `top` largest services get
+/// their own colours, the others one.
+pub fn by_service(snap: &Snapshot, top: usize) -> Picture {
+    // Cloud-wide tags but AzureCloud: one a service.
+    let services: Vec<usize> = snap
+        .tags()
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| !t.is_regional() && t.name() != "AzureCloud" && !t.v4().is_empty())
+        .map(|(i, _)| i)
+        .collect();
+    let mut per: Vec<(usize, Vec<u32>)> = services
+        .iter()
+        .map(|&i| {
+            let mut c = vec![0u32; 65_536];
+            add_coverage(&merged(snap, &[i]), &mut c);
+            (i, c)
+        })
+        .collect();
+    // Largest first (then by name): the palette goes to the biggest.
+    per.sort_by_key(|(i, c)| {
+        (
+            std::cmp::Reverse(c.iter().map(|&x| u64::from(x)).sum::<u64>()),
+            snap.tags()[*i].name().to_string(),
+        )
+    });
+    let top = top.min(PALETTE.len());
+    let mut azure = vec![0u32; 65_536];
+    if let Some(i) = snap.tags().iter().position(|t| t.name() == "AzureCloud") {
+        add_coverage(&merged(snap, &[i]), &mut azure);
+    }
+    let mut cells: Vec<Option<Cell>> = vec![None; 65_536];
+    let mut best = vec![(0u32, usize::MAX); 65_536];
+    for (rank, (_, c)) in per.iter().enumerate() {
+        for (k, &n) in c.iter().enumerate() {
+            if n > best[k].0 {
+                best[k] = (n, rank);
+            }
+        }
+    }
+    for k in 0..65_536 {
+        let (n, rank) = best[k];
+        cells[k] = if n > 0 {
+            let name = snap.tags()[per[rank].0].name();
+            Some(Cell {
+                colour: if rank < top { PALETTE[rank] } else { OTHER },
+                label: format!("{name}: {n} addresses"),
+            })
+        } else if azure[k] > 0 {
+            Some(Cell {
+                colour: AZURE_ONLY,
+                label: format!("AzureCloud only: {} addresses", azure[k]),
+            })
+        } else {
+            None
+        };
+    }
+    let mut legend: Vec<(Rgb, String)> = per
+        .iter()
+        .take(top)
+        .enumerate()
+        .map(|(r, (i, _))| (PALETTE[r], snap.tags()[*i].name().to_string()))
+        .collect();
+    legend.push((OTHER, "other services".into()));
+    legend.push((AZURE_ONLY, "AzureCloud only".into()));
+    Picture {
+        title: format!(
+            "IPv4 space by service, {} changeNumber {}: one cell a /16, along a Hilbert curve",
+            snap.cloud(),
+            snap.change_number()
+        ),
+        cells,
+        legend,
+        marks: Vec::new(),
+    }
+}
+
+/// Shades from light to dark for a share of a cell (0, 1].
+fn shade(base: Rgb, share: f64) -> Rgb {
+    let s = 0.25 + 0.75 * share.clamp(0.0, 1.0);
+    base.map(|c| (255.0 - (255.0 - f64::from(c)) * s).round() as u8)
+}
+
+/// The IPv4 space coloured by how much of each /16 the tags hold together (darker: more).
+pub fn by_tags(snap: &Snapshot, tags: &[usize]) -> Picture {
+    let mut c = vec![0u32; 65_536];
+    add_coverage(&merged(snap, tags), &mut c);
+    let names: Vec<&str> = tags.iter().map(|&t| snap.tags()[t].name()).collect();
+    let base = PALETTE[0];
+    Picture {
+        title: format!(
+            "IPv4 space of {}, {} changeNumber {}: one cell a /16, darker where the tags hold more of it",
+            names.join(", "),
+            snap.cloud(),
+            snap.change_number()
+        ),
+        cells: c
+            .iter()
+            .map(|&n| {
+                (n > 0).then(|| Cell {
+                    colour: shade(base, f64::from(n) / 65_536.0),
+                    label: format!("{n} of 65536 addresses"),
+                })
+            })
+            .collect(),
+        legend: vec![
+            (shade(base, 1.0 / 65_536.0), "a few addresses".into()),
+            (shade(base, 1.0), "the whole /16".into()),
+        ],
+        marks: Vec::new(),
+    }
+}
+
+/// A week's change: /16s where addresses joined a tag (green), left one (red), or both
+/// (orange); from the `added` and `removed` IPv4 prefixes of a diff.
+pub fn by_change(title: &str, added: &[ipnet::Ipv4Net], removed: &[ipnet::Ipv4Net]) -> Picture {
+    let mut a = vec![0u32; 65_536];
+    let mut r = vec![0u32; 65_536];
+    add_coverage(&ipnet::Ipv4Net::aggregate(&added.to_vec()), &mut a);
+    add_coverage(&ipnet::Ipv4Net::aggregate(&removed.to_vec()), &mut r);
+    const ADDED: Rgb = [0, 158, 115];
+    const REMOVED: Rgb = [213, 94, 0];
+    const BOTH: Rgb = [230, 159, 0];
+    let cells = (0..65_536)
+        .map(|k| match (a[k], r[k]) {
+            (0, 0) => None,
+            (n, 0) => Some(Cell {
+                colour: ADDED,
+                label: format!("{n} addresses added"),
+            }),
+            (0, n) => Some(Cell {
+                colour: REMOVED,
+                label: format!("{n} addresses removed"),
+            }),
+            (x, y) => Some(Cell {
+                colour: BOTH,
+                label: format!("{x} addresses added, {y} removed"),
+            }),
+        })
+        .collect();
+    Picture {
+        title: title.to_string(),
+        cells,
+        legend: vec![
+            (ADDED, "added".into()),
+            (REMOVED, "removed".into()),
+            (BOTH, "both".into()),
+        ],
+        marks: Vec::new(),
+    }
+}
+
+/// Where traffic went: each /16 with flow tuples shaded by the bytes exchanged with its
+/// addresses (log scale; a /16 seen only in tuples without byte counts is the lightest).
+/// `traffic`: per remote address, (bytes, tuples).
+pub fn by_traffic(title: &str, traffic: &BTreeMap<Ipv4Addr, (u64, u64)>) -> Picture {
+    let mut per = vec![(0u64, 0u64); 65_536];
+    for (ip, (b, t)) in traffic {
+        let c = &mut per[(u32::from(*ip) >> 16) as usize];
+        c.0 += b;
+        c.1 += t;
+    }
+    let max = per.iter().map(|c| c.0).max().unwrap_or(0).max(1);
+    let base = [204, 121, 167];
+    let cells = per
+        .iter()
+        .map(|&(b, t)| {
+            (t > 0).then(|| Cell {
+                colour: shade(base, (b as f64).ln_1p() / (max as f64).ln_1p()),
+                label: format!("{b} bytes in {t} flow tuples"),
+            })
+        })
+        .collect();
+    Picture {
+        title: title.to_string(),
+        cells,
+        legend: vec![
+            (shade(base, 0.0), "little traffic".into()),
+            (shade(base, 1.0), format!("{max} bytes")),
+        ],
+        marks: Vec::new(),
+    }
+}
+
+/// The pixel size of a cell.
+const SCALE: u32 = 3;
+/// The legend's band under the grid.
+const LEGEND: u32 = 24;
+
+fn hex(c: Rgb) -> String {
+    format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2])
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+impl Picture {
+    /// Every filled cell: its /16 (`a.b`), its place on the grid and what it shows.
+    fn filled(&self) -> impl Iterator<Item = (u32, u32, u32, &Cell)> {
+        self.cells.iter().enumerate().filter_map(|(k, c)| {
+            c.as_ref().map(|c| {
+                let (x, y) = hilbert_xy(ORDER, k as u32);
+                (k as u32, x, y, c)
+            })
+        })
+    }
+
+    /// The picture as SVG: a cell a `<rect>` (with its /16 and meaning as a tooltip), the
+    /// marks as circles, the legend under the grid.
+    pub fn svg(&self) -> String {
+        let size = SIDE * SCALE;
+        let height = size + LEGEND * (1 + self.legend.len().div_ceil(4) as u32) + 8;
+        let mut out = format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{size}\" height=\"{height}\" viewBox=\"0 0 {size} {height}\" font-family=\"sans-serif\" font-size=\"12\">\n<title>{}</title>\n<rect width=\"{size}\" height=\"{size}\" fill=\"#ffffff\" stroke=\"#d0d7de\"/>\n",
+            escape(&self.title)
+        );
+        for (k, x, y, c) in self.filled() {
+            out.push_str(&format!(
+                "<rect x=\"{}\" y=\"{}\" width=\"{SCALE}\" height=\"{SCALE}\" fill=\"{}\"><title>{}.{}.0.0/16 {}</title></rect>\n",
+                x * SCALE,
+                y * SCALE,
+                hex(c.colour),
+                k >> 8,
+                k & 255,
+                escape(&c.label)
+            ));
+        }
+        for (ip, label) in &self.marks {
+            let (x, y) = cell_of(*ip);
+            out.push_str(&format!(
+                "<circle cx=\"{}\" cy=\"{}\" r=\"6\" fill=\"none\" stroke=\"#cf222e\" stroke-width=\"2\"><title>{}</title></circle>\n",
+                x * SCALE + SCALE / 2,
+                y * SCALE + SCALE / 2,
+                escape(label)
+            ));
+        }
+        for (i, (c, text)) in self.legend.iter().enumerate() {
+            let col = (i % 4) as u32;
+            let row = (i / 4) as u32;
+            let (lx, ly) = (4 + col * (size / 4), size + 8 + row * LEGEND);
+            out.push_str(&format!(
+                "<rect x=\"{lx}\" y=\"{ly}\" width=\"12\" height=\"12\" fill=\"{}\"/><text x=\"{}\" y=\"{}\">{}</text>\n",
+                hex(*c),
+                lx + 16,
+                ly + 11,
+                escape(text)
+            ));
+        }
+        out.push_str("</svg>\n");
+        out
+    }
+}
+
+impl Picture {
+    /// The picture as PNG: the grid at 3 pixels a cell, the marks as red squares, the legend's
+    /// colours as a band under it (the SVG names them).
+    pub fn png(&self) -> Vec<u8> {
+        let size = SIDE * SCALE;
+        let height = size + LEGEND;
+        let mut px = vec![255u8; (size * height * 3) as usize];
+        let mut put = |x: u32, y: u32, c: Rgb| {
+            if x < size && y < height {
+                let i = ((y * size + x) * 3) as usize;
+                px[i..i + 3].copy_from_slice(&c);
+            }
+        };
+        for (_, x, y, c) in self.filled() {
+            for dy in 0..SCALE {
+                for dx in 0..SCALE {
+                    put(x * SCALE + dx, y * SCALE + dy, c.colour);
+                }
+            }
+        }
+        for (ip, _) in &self.marks {
+            let (x, y) = cell_of(*ip);
+            let (cx, cy) = ((x * SCALE + 1) as i64, (y * SCALE + 1) as i64);
+            for d in -6i64..=6 {
+                for (px_, py_) in [
+                    (cx + d, cy - 6),
+                    (cx + d, cy + 6),
+                    (cx - 6, cy + d),
+                    (cx + 6, cy + d),
+                ] {
+                    if px_ >= 0 && py_ >= 0 {
+                        put(px_ as u32, py_ as u32, [207, 34, 46]);
+                    }
+                }
+            }
+        }
+        let n = self.legend.len().max(1) as u32;
+        for (i, (c, _)) in self.legend.iter().enumerate() {
+            let x0 = i as u32 * size / n;
+            for x in x0 + 2..(x0 + size / n).saturating_sub(2) {
+                for y in size + 6..size + LEGEND - 6 {
+                    put(x, y, *c);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        {
+            let mut enc = png::Encoder::new(&mut out, size, height);
+            enc.set_color(png::ColorType::Rgb);
+            enc.set_depth(png::BitDepth::Eight);
+            let mut w = enc.write_header().expect("PNG header into memory");
+            w.write_image_data(&px).expect("PNG data into memory");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The naive twin: the curve walked cell by cell from the definition (each quadrant the
+    /// curve of the order below, turned), kept to check the iterative mapping.
+    fn naive(order: u32) -> Vec<(u32, u32)> {
+        if order == 0 {
+            return vec![(0, 0)];
+        }
+        let sub = naive(order - 1);
+        let h = 1 << (order - 1);
+        let mut out = Vec::with_capacity(sub.len() * 4);
+        // Lower left: transposed; upper left; upper right; lower right: anti-transposed.
+        out.extend(sub.iter().map(|&(x, y)| (y, x)));
+        out.extend(sub.iter().map(|&(x, y)| (x, y + h)));
+        out.extend(sub.iter().map(|&(x, y)| (x + h, y + h)));
+        out.extend(sub.iter().map(|&(x, y)| (2 * h - 1 - y, h - 1 - x)));
+        out
+    }
+
+    #[test]
+    fn the_curve_is_the_recursive_definition_and_visits_every_cell_once() {
+        for order in 1..=8 {
+            let want = naive(order);
+            let got: Vec<(u32, u32)> = (0..1u32 << (2 * order))
+                .map(|d| hilbert_xy(order, d))
+                .collect();
+            assert_eq!(got, want, "order {order}");
+            let mut seen = std::collections::HashSet::new();
+            for (i, &(x, y)) in got.iter().enumerate() {
+                assert!(seen.insert((x, y)));
+                if i > 0 {
+                    let (px, py) = got[i - 1];
+                    // Neighbours: consecutive /16s touch.
+                    assert_eq!(px.abs_diff(x) + py.abs_diff(y), 1, "order {order} step {i}");
+                }
+            }
+        }
+    }
+
+    proptest! {
+        /// A prefix of /16 or shorter is a whole square or two of the grid: its cells are
+        /// exactly the ones the coverage fills.
+        #[test]
+        fn coverage_counts_each_address_once(a in any::<u32>(), len in 8u8..=30, b in any::<u32>(), len2 in 8u8..=30) {
+            let n1 = ipnet::Ipv4Net::new(Ipv4Addr::from(a), len).unwrap().trunc();
+            let n2 = ipnet::Ipv4Net::new(Ipv4Addr::from(b), len2).unwrap().trunc();
+            let mut c = vec![0u32; 65_536];
+            add_coverage(&ipnet::Ipv4Net::aggregate(&vec![n1, n2]), &mut c);
+            // Naive: count the addresses of each /16 the union holds.
+            for k in [u32::from(n1.network()) >> 16, u32::from(n2.network()) >> 16, u32::from(n1.broadcast()) >> 16] {
+                let lo = u64::from(k) << 16;
+                let hi = lo + 65_536;
+                let inside = |n: &ipnet::Ipv4Net| {
+                    let s = u64::from(u32::from(n.network()));
+                    let e = u64::from(u32::from(n.broadcast())) + 1;
+                    (s.max(lo), e.min(hi))
+                };
+                let (s1, e1) = inside(&n1);
+                let (s2, e2) = inside(&n2);
+                let len1 = e1.saturating_sub(s1);
+                let len2 = e2.saturating_sub(s2);
+                let overlap = e1.min(e2).saturating_sub(s1.max(s2));
+                prop_assert_eq!(u64::from(c[k as usize]), len1 + len2 - overlap);
+            }
+        }
+    }
+}
