@@ -198,11 +198,12 @@ pub fn by_service(snap: &Snapshot, top: usize) -> Picture {
 
 /// Shades from light to dark for a share of a cell (0, 1].
 fn shade(base: Rgb, share: f64) -> Rgb {
-    let s = 0.25 + 0.75 * share.clamp(0.0, 1.0);
+    let s = 0.5 + 0.5 * share.clamp(0.0, 1.0);
     base.map(|c| (255.0 - (255.0 - f64::from(c)) * s).round() as u8)
 }
 
-/// The IPv4 space coloured by how much of each /16 the tags hold together (darker: more).
+/// The IPv4 space coloured by how much of each /16 the tags hold together (darker: more, on a
+/// log scale).
 pub fn by_tags(snap: &Snapshot, tags: &[usize]) -> Picture {
     let mut c = vec![0u32; 65_536];
     add_coverage(&merged(snap, tags), &mut c);
@@ -219,13 +220,17 @@ pub fn by_tags(snap: &Snapshot, tags: &[usize]) -> Picture {
             .iter()
             .map(|&n| {
                 (n > 0).then(|| Cell {
-                    colour: shade(base, f64::from(n) / 65_536.0),
+                    // On a log scale: a /28 of a service is seen beside a whole /16.
+                    colour: shade(base, f64::from(n).ln_1p() / 65_536f64.ln_1p()),
                     label: format!("{n} of 65536 addresses"),
                 })
             })
             .collect(),
         legend: vec![
-            (shade(base, 1.0 / 65_536.0), "a few addresses".into()),
+            (
+                shade(base, 1f64.ln_1p() / 65_536f64.ln_1p()),
+                "a few addresses".into(),
+            ),
             (shade(base, 1.0), "the whole /16".into()),
         ],
         marks: Vec::new(),

@@ -901,9 +901,6 @@ fn the_page_reads_pasted_text_pages_filters_and_shares() {
         d.js("return document.getElementById('map').naturalWidth"),
         serde_json::json!(768)
     );
-    d.js("document.getElementById('map-box').scrollIntoView()");
-    d.screenshot("serve-map.png");
-    d.js("window.scrollTo(0, 0)");
     // Words that are none of these are counted, not listed above the table.
     assert!(!d.text("#find-status").contains("whatever"));
     assert!(
@@ -957,6 +954,43 @@ fn the_page_reads_pasted_text_pages_filters_and_shares() {
     );
     assert!(d.rows().iter().any(|r| r[0] == "2001:db8::1"));
     d.screenshot("serve-paste.png");
+}
+
+/// The map in the page on the built-in snapshot: a paste naming a tag and two addresses draws
+/// the tag's /16s with the addresses circled (the screenshot is `data/screenshots/serve-map.png`).
+#[test]
+fn the_map_in_the_page_on_real_data() {
+    let downloads = tempfile::tempdir().unwrap();
+    let Some(d) = driver(downloads.path()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ServiceTags_Public_builtin.json");
+    std::fs::write(&file, tagnet::load::builtin::bytes().unwrap()).unwrap();
+    let s = start(&file, opts());
+    d.call(
+        "POST",
+        "/url",
+        serde_json::json!({"url": format!("{}/#q=AzureMachineLearning%2020.38.98.100%2013.66.141.155", s.base)}),
+    );
+    d.wait("the map", |d| {
+        d.js("const i = document.getElementById('map'); return !document.getElementById('map-box').hidden && i.complete && i.naturalWidth > 0")
+            == Value::Bool(true)
+    });
+    // The SVG behind it: the tag's cells and two marks.
+    let svg = client()
+        .get(format!(
+            "{}/v1/map?tag=AzureMachineLearning&mark=20.38.98.100&mark=13.66.141.155",
+            s.base
+        ))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert_eq!(svg.matches("<circle").count(), 2);
+    assert!(svg.matches("<rect").count() > 50, "{}", svg.len());
+    d.js("document.getElementById('map-box').scrollIntoView()");
+    d.screenshot("serve-map.png");
 }
 
 /// The real binary on a fresh machine: the built-in snapshot first; a newer snapshot placed in
