@@ -293,7 +293,8 @@ fn diff_markdown(d: &Diff, impact: Option<&Impact>, out: &mut dyn Write) -> Resu
             "changeNumber",
             "Prefixes added",
             "Prefixes removed",
-            "Addresses",
+            "IPv4 addresses",
+            "IPv6 addresses",
         ],
         &rows,
     )?;

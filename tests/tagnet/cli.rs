@@ -982,3 +982,35 @@ fn map_draws_the_ipv4_space() {
         Some(2)
     );
 }
+
+/// `diff --format markdown`: every row of the table has as many cells as its header (the
+/// IPv4 and IPv6 address counts were two cells under one heading).
+#[test]
+fn diff_markdown_rows_match_their_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(example()).unwrap()).unwrap();
+    let old = dir.path().join("old.json");
+    std::fs::write(&old, doc.to_string()).unwrap();
+    doc["changeNumber"] = 43.into();
+    let v = doc["values"].as_array_mut().unwrap();
+    v[0]["properties"]["addressPrefixes"]
+        .as_array_mut()
+        .unwrap()
+        .pop();
+    let new = dir.path().join("new.json");
+    std::fs::write(&new, doc.to_string()).unwrap();
+    let out = tagnet()
+        .args(["-q", "diff", "--format", "markdown"])
+        .arg(&old)
+        .arg(&new)
+        .output()
+        .unwrap();
+    let md = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<&str> = md.lines().filter(|l| l.starts_with('|')).collect();
+    assert!(rows.len() >= 3, "{md}");
+    let cells = |l: &str| l.trim().trim_matches('|').split(" | ").count();
+    for r in &rows {
+        assert_eq!(cells(r), cells(rows[0]), "{r}\n{md}");
+    }
+}
