@@ -116,6 +116,7 @@ pub fn resources_in(
         loops: Vec::new(),
         depth: 0,
     };
+    COPY_ITEMS.with(|c| c.set(0));
     let mut out = Vec::new();
     let mut bad = Vec::new();
     for r in &template_resources(doc) {
@@ -220,6 +221,18 @@ fn flatten(
                 o.remove("copy");
             }
             for i in 0..n {
+                if crate::cancel::cancelled() || out.len() > MAX_RESOURCES {
+                    if out.len() > MAX_RESOURCES {
+                        report(
+                            bad,
+                            copy.to_string(),
+                            format!(
+                                "copy loops make more than {MAX_RESOURCES} resources, more than a template evaluated here may hold; the rest are left out"
+                            ),
+                        );
+                    }
+                    break;
+                }
                 let mut inner = cx.clone();
                 inner.loops.push((name.clone(), i, true));
                 flatten_one(&one, parent, &inner, out, bad);
@@ -385,17 +398,50 @@ fn nested_deployment(
     }
 }
 
-/// What makes a value larger than evaluation takes (a template that doubles a string 24
-/// times would take gigabytes): its description, or `None` when it is within bounds.
+/// The most resources copy loops may make in one template (800 × 800 is 640,000).
+const MAX_RESOURCES: usize = 20_000;
+/// The most items property and variable copy loops may make in one template, together.
+const MAX_COPY_ITEMS: usize = 100_000;
+
+thread_local! {
+    /// The items the copy loops of the template being evaluated have made so far (evaluation
+    /// runs on one thread; reset for every template).
+    static COPY_ITEMS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// What makes a value larger than evaluation takes (a template that doubles a string or an
+/// array 24 times would take gigabytes): its description, or `None` when it is within bounds.
+/// The whole value is weighed — strings by their bytes, every item and member as 8 — and the
+/// weighing stops as soon as it passes the bound.
 fn too_big(v: &Value) -> Option<String> {
-    const TEXT: usize = 1 << 20;
-    const ITEMS: usize = 100_000;
-    match v {
-        Value::String(s) if s.len() > TEXT => Some(format!("a string of {} bytes", s.len())),
-        Value::Array(a) if a.len() > ITEMS => Some(format!("an array of {} items", a.len())),
-        Value::Object(o) if o.len() > ITEMS => Some(format!("an object of {} members", o.len())),
-        _ => None,
+    const WEIGHT: usize = 4 << 20;
+    fn weigh(v: &Value, left: &mut usize) -> bool {
+        let w = match v {
+            Value::String(s) => s.len(),
+            _ => 8,
+        };
+        if w > *left {
+            return false;
+        }
+        *left -= w;
+        match v {
+            Value::Array(a) => a.iter().all(|x| weigh(x, left)),
+            Value::Object(o) => o.iter().all(|(k, x)| {
+                k.len() <= *left && {
+                    *left -= k.len();
+                    weigh(x, left)
+                }
+            }),
+            _ => true,
+        }
     }
+    let mut left = WEIGHT;
+    (!weigh(v, &mut left)).then(|| match v {
+        Value::String(s) => format!("a string of {} bytes", s.len()),
+        Value::Array(a) => format!("an array of {} items weighing over 4 MiB", a.len()),
+        Value::Object(o) => format!("an object of {} members weighing over 4 MiB", o.len()),
+        _ => "a value over 4 MiB".to_string(),
+    })
 }
 
 impl Ctx<'_> {
@@ -481,14 +527,31 @@ impl Ctx<'_> {
                 "a copy loop of {count} items (Azure allows 0 to 800)"
             ));
         }
+        let made = COPY_ITEMS.with(|c| {
+            c.set(c.get() + count as usize);
+            c.get()
+        });
+        if made > MAX_COPY_ITEMS {
+            return Err(format!(
+                "the template's copy loops make more than {MAX_COPY_ITEMS} items, more than a template evaluated here may hold"
+            ));
+        }
         let input = l.get("input").cloned().unwrap_or(Value::Null);
         let mut items = Vec::new();
         for i in 0..count {
+            if crate::cancel::cancelled() {
+                return Err("the evaluation was given up".into());
+            }
             let mut cx = self.clone();
             cx.loops.push((name.to_string(), i, false));
             items.push(cx.value(&input)?);
         }
-        Ok(Value::Array(items))
+        let v = Value::Array(items);
+        too_big(&v).map_or(Ok(v), |what| {
+            Err(format!(
+                "the copy loop `{name}` makes {what}, more than a template evaluated here may hold"
+            ))
+        })
     }
 
     /// A value with its expressions evaluated as far as they can be: a part that cannot be is
@@ -631,7 +694,7 @@ impl Ctx<'_> {
                 let v = self.call(&lower, f, vals)?;
                 too_big(&v).map_or(Ok(v), |what| {
                     Err(format!(
-                        "{f}() makes {what}, more than a template evaluated here may hold (1 MiB of text, 100,000 items)"
+                        "{f}() makes {what}, more than a template evaluated here may hold (4 MiB)"
                     ))
                 })
             }

@@ -86,6 +86,13 @@ def _as_arrow(values: ArrayLike) -> pa.Array:
             f"addresses: an array, Series or list of addresses, not one {type(values).__name__}: "
             f"[{values!r}] (or Index.lookup() for one address)"
         )
+    import array as _array
+
+    if isinstance(values, _array.array) and values.itemsize < 4:
+        raise TypeError(
+            f"addresses: array('{values.typecode}') holds {8 * values.itemsize}-bit integers, "
+            "not IPv4 addresses; give strings, or IPv4 as unsigned 32-bit integers"
+        )
     if isinstance(values, (set, frozenset, dict)):
         # Results come back in the input's order: an unordered collection has none.
         raise TypeError(
@@ -105,7 +112,13 @@ def _as_arrow(values: ArrayLike) -> pa.Array:
     if not isinstance(values, pa.Array):
         try:
             values = pa.array(values)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as e:
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+            # Mixed types (`["1.2.3.4", 5]`): what the values are, not pyarrow's words.
+            raise TypeError(
+                "addresses: every value a string (or every value an IPv4 address as an "
+                f"unsigned 32-bit integer), with None for nulls ({e})"
+            ) from None
+        except OverflowError as e:
             raise TagnetError(f"addresses: {e}") from None
     if pa.types.is_null(values.type):
         values = values.cast(pa.string())
@@ -130,7 +143,7 @@ def _as_arrow(values: ArrayLike) -> pa.Array:
                 ) from None
         return values
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
-        raise TagnetError(
+        raise TypeError(
             f"addresses must be strings (or uint32 IPv4 integers), not {values.type}"
         )
     return values
@@ -240,6 +253,8 @@ class Index:
     @classmethod
     def _warned(cls, native: Any) -> "Index":
         for message in native.stale_warnings():
+            # The CLI's words, the flag spelled as Python's call.
+            message = message.replace("give `--tags builtin`", "use `Index.builtin()`")
             warnings.warn(message, StaleSnapshotWarning, stacklevel=3)
         return cls(native)
 
@@ -251,7 +266,8 @@ class Index:
             import gzip
 
             data = gzip.decompress(data)
-        return cls(_tagnet.load_bytes(data, origin))
+        # No date travels with bytes; a snapshot older than the built-in one still warns.
+        return cls._warned(_tagnet.load_bytes(data, origin))
 
     @staticmethod
     def builtin_bytes() -> bytes:

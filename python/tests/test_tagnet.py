@@ -341,8 +341,26 @@ def test_unordered_and_narrow_inputs_are_refused(index, tmp_path):
 
 def test_an_older_snapshot_than_the_builtin_warns(tmp_path, monkeypatch):
     example = ROOT / "data" / "example" / "ServiceTags_Example.json"
-    with pytest.warns(tagnet.StaleSnapshotWarning, match="older than the one built into tagnet"):
+    with pytest.warns(tagnet.StaleSnapshotWarning, match="older than the one built into tagnet") as w:
         tagnet.Index.load(example)
+    # Spelled for Python, not as the CLI's flag.
+    assert all("--tags" not in str(x.message) for x in w), [str(x.message) for x in w]
+    assert any("Index.builtin()" in str(x.message) for x in w)
+    with pytest.warns(tagnet.StaleSnapshotWarning, match="older than the one built into tagnet"):
+        tagnet.Index.from_bytes(example.read_bytes())
+
+
+def test_narrow_and_mixed_inputs_are_type_errors(index):
+    import array
+    import numpy as np
+    for code in "bBhH":
+        with pytest.raises(TypeError, match="not IPv4 addresses"):
+            index.lookup_arrow(array.array(code, [20, 38]))
+    with pytest.raises(TypeError, match="every value a string"):
+        index.lookup_arrow(["1.2.3.4", 5])
+    with pytest.raises(TypeError, match="must be strings"):
+        index.lookup_arrow(np.array([1.5, 2.5]))
+    assert len(index.lookup_arrow(array.array("I", [0x14266264]))[0]) > 0
 
 
 def test_strings_are_refused_where_arrays_are_expected(index):

@@ -15,8 +15,11 @@ Exit status, by command (every command: 2 for an error, naming what, where and h
   nsg reach / analyze      1 nothing is allowed / a warning or error finding
   check                    1 an error-level finding remains after --deny/--warn/--allow
   flows verify             1 an error-severity drift
-  diff                     1 the route table (--route-table) needs action
+  diff                     1 the route table (--route-table) needs action, or the change
+                           breaks a flow of --nsg's requirement profile
   overlaps / aggregate     1 overlapping prefixes found / cannot fit --max
+  snapshots                1 the cache holds none
+  nsg from-classbench      1 lines were not converted
   others                   0 success";
 
 /// The commands of `--help`, by job: (heading, commands).

@@ -33,6 +33,14 @@ pub fn man(a: &super::args::ManArgs, out: &mut dyn Write) -> Result<Status> {
     for (i, name) in a.command.iter().enumerate() {
         let Some(sub) = page.find_subcommand(name).cloned() else {
             let known: Vec<&str> = page.get_subcommands().map(|c| c.get_name()).collect();
+            if known.is_empty() {
+                anyhow::bail!(
+                    "no command `{}`: `{}` has no subcommands; `tagnet man {}` is its page",
+                    a.command[..=i].join(" "),
+                    a.command[..i].join(" "),
+                    a.command[..i].join(" ")
+                );
+            }
             anyhow::bail!(
                 "no command `{}`; the pages are for: {}",
                 a.command[..=i].join(" "),

@@ -29,6 +29,10 @@ pub fn allowed(
     let mut remaining = of.clone();
     let mut allowed = PrefixSet::default();
     for r in &nsg.rules {
+        // Given up (the server's request is gone): the answer is thrown away.
+        if crate::cancel::cancelled() {
+            break;
+        }
         let rule = &r.rule;
         if rule.direction != direction
             || (rule.protocol != Protocol::Any && rule.protocol != protocol)

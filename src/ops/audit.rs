@@ -166,7 +166,7 @@ pub fn audit(
         }
         _ => live.validate(snap).map_err(|e| match e {
             Error::UnknownRegion { name, suggestions } if previous.is_none() => Error::Usage(format!(
-                "{}; if Microsoft retired it, give --previous SNAPSHOT (a week that still has it) to clean up its routes",
+                "{}; if Microsoft retired it, «previous» (a snapshot of a week that still has it) cleans up its routes",
                 Error::UnknownRegion { name, suggestions }
             )),
             other => other,

@@ -125,7 +125,7 @@ pub fn tags(snap: &Snapshot, p: &TagsParams) -> Result<Vec<TagRecord>> {
                     "`{}` is no systemService of this snapshot{}",
                     text::quoted(want),
                     match close.as_slice() {
-                        [] => "; `tagnet tags --format json` lists them".to_string(),
+                        [] => "; the tags list names every tag's service".to_string(),
                         [one] => format!("; did you mean `{one}`?"),
                         many => format!("; did you mean one of {}?", many.join(", ")),
                     }

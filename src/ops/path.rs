@@ -244,8 +244,13 @@ pub fn path(
                 Error::field(
                     "profile",
                     format!(
-                        "`{}` is not an NSG profile (see `tagnet nsg require --help`)",
-                        crate::text::quoted(name)
+                        "`{}` is not an NSG profile; known: {}",
+                        crate::text::quoted(name),
+                        crate::nsg::reach::profiles()
+                            .iter()
+                            .map(|x| x.name.clone())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 )
             })?;
@@ -390,7 +395,7 @@ pub fn path(
             return Err(Error::field(
                 "port",
                 format!(
-                    "is needed with {}: give --port or --to IP:PORT",
+                    "is needed with {}: give «port», or «to» as IP:PORT",
                     protocol.name()
                 ),
             ));

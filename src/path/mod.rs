@@ -1127,6 +1127,9 @@ pub fn check_findings(cx: &crate::check::Cx) -> Vec<crate::findings::Finding> {
     // because `VirtualNetwork` may hold the default route?
     let probe: IpAddr = "203.0.113.1".parse().expect("valid");
     for s in 0..net.subnets.len() {
+        if crate::cancel::cancelled() {
+            break;
+        }
         let sub = &net.subnets[s];
         let Some(t) = net.find(Kind::Table, sub.route_table.as_deref()) else {
             continue;
@@ -1190,6 +1193,9 @@ pub fn check_findings(cx: &crate::check::Cx) -> Vec<crate::findings::Finding> {
         }
     }
     for cs in cx.compute_subnets() {
+        if crate::cancel::cancelled() {
+            break;
+        }
         let sub = &net.subnets[cs.subnet];
         if net.find(Kind::Table, sub.route_table.as_deref()).is_none() {
             continue;

@@ -24,32 +24,186 @@ fn uri_path(path: &str) -> String {
     out
 }
 
-/// The `artifactLocation` of an input file.
-fn artifact(file: &str) -> serde_json::Value {
-    if file.is_empty() || file.starts_with('<') {
-        // Standard input: no file to point at.
-        return serde_json::json!({"uri": "stdin", "description": {"text": "standard input"}});
+/// A path with `.` and `dir/..` taken out, lexically (`a/b/../c` is `a/c`; a leading `..`
+/// stays).
+fn normalized(path: &str) -> String {
+    let absolute = path.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for p in path.split('/') {
+        match p {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|l| *l != "..") => {
+                parts.pop();
+            }
+            ".." if absolute => {}
+            other => parts.push(other),
+        }
     }
-    let path = std::path::Path::new(file);
-    if path.is_absolute() {
-        serde_json::json!({"uri": format!("file://{}", uri_path(file))})
+    let joined = parts.join("/");
+    if absolute {
+        format!("/{joined}")
     } else {
-        let rel = file.strip_prefix("./").unwrap_or(file);
-        serde_json::json!({"uri": uri_path(rel), "uriBaseId": "%SRCROOT%"})
+        joined
     }
 }
 
-/// The 1-based line where `resource` is defined in `text`: the first line holding its last
-/// name segment as a JSON string (`"ml-nsg"`), else as a Terraform or Bicep name; 1 when
-/// none does.
-fn line_of(text: &str, resource: &str) -> usize {
-    let name = resource
-        .rsplit(['/', ' '])
-        .find(|s| !s.is_empty())
-        .unwrap_or(resource);
-    if name.is_empty() {
-        return 1;
+/// The `artifactLocation` of an input file; `None` for standard input (no file to point at).
+fn artifact(file: &str) -> Option<serde_json::Value> {
+    if file.is_empty() || file == "-" || file.starts_with('<') {
+        return None;
     }
+    let path = normalized(&file.replace('\\', "/"));
+    Some(if std::path::Path::new(file).is_absolute() {
+        serde_json::json!({"uri": format!("file://{}", uri_path(&path))})
+    } else {
+        serde_json::json!({"uri": uri_path(&path), "uriBaseId": "%SRCROOT%"})
+    })
+}
+
+/// A JSON object of an input with a `"name": "…"` member.
+struct Named {
+    /// The line of its name.
+    line: usize,
+    name: String,
+    /// The names of the named objects around it, outermost first.
+    around: Vec<String>,
+    /// Whether it is inside a template's `variables`, `parameters`, `outputs` or `functions`
+    /// (a declaration, not a resource).
+    declared: bool,
+}
+
+/// Every JSON object of `text` with a `"name": "…"` member. A small scanner of its own:
+/// `serde_json` keeps no lines.
+fn named_objects(text: &str) -> Vec<Named> {
+    struct Frame {
+        object: bool,
+        name: Option<String>,
+        key: Option<String>,
+        expect_key: bool,
+        /// The member this object or array is the value of.
+        under: Option<String>,
+    }
+    let mut out = Vec::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut line = 1;
+    let mut chars = text.chars();
+    let open = |stack: &mut Vec<Frame>, object: bool| {
+        let under = stack.last().and_then(|f| {
+            if f.object {
+                f.key.clone()
+            } else {
+                f.under.clone()
+            }
+        });
+        stack.push(Frame {
+            object,
+            name: None,
+            key: None,
+            expect_key: object,
+            under,
+        });
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' => line += 1,
+            '{' => open(&mut stack, true),
+            '[' => open(&mut stack, false),
+            '}' | ']' => {
+                stack.pop();
+            }
+            ',' => {
+                if let Some(f) = stack.last_mut().filter(|f| f.object) {
+                    f.expect_key = true;
+                    f.key = None;
+                }
+            }
+            ':' => {
+                if let Some(f) = stack.last_mut().filter(|f| f.object) {
+                    f.expect_key = false;
+                }
+            }
+            '"' => {
+                let mut s = String::new();
+                while let Some(x) = chars.next() {
+                    match x {
+                        '"' => break,
+                        '\\' => {
+                            if let Some(e) = chars.next() {
+                                s.push(e);
+                            }
+                        }
+                        '\n' => {
+                            line += 1;
+                            s.push(x);
+                        }
+                        _ => s.push(x),
+                    }
+                }
+                let around: Vec<String> = stack
+                    .iter()
+                    .take(stack.len().saturating_sub(1))
+                    .filter_map(|f| f.name.clone())
+                    .collect();
+                let declared = stack.iter().any(|f| {
+                    matches!(
+                        f.under.as_deref(),
+                        Some("variables" | "parameters" | "outputs" | "functions")
+                    )
+                });
+                if let Some(f) = stack.last_mut().filter(|f| f.object) {
+                    if f.expect_key {
+                        f.key = Some(s);
+                    } else if f.key.as_deref() == Some("name") && f.name.is_none() {
+                        f.name = Some(s.clone());
+                        out.push(Named {
+                            line,
+                            name: s,
+                            around,
+                            declared,
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The 1-based line where `resource` is defined in `text`: among the JSON objects named by
+/// its last name segment, resources before declarations (a variable may carry a rule's
+/// shape and name), then those whose enclosing objects carry its other segments (a rule in
+/// its own NSG) — a name written as an expression (`[parameters('nsgName')]`) may be any, a
+/// literal other name is not this one —, then the first in the file. A name a copy loop
+/// makes, not in the file, falls back to the segments before it; then to the first line
+/// naming it at all; then to line 1.
+fn line_of(text: &str, resource: &str) -> usize {
+    let segments: Vec<&str> = resource
+        .split(['/', ' '])
+        .filter(|s| !s.is_empty())
+        .collect();
+    let objects = named_objects(text);
+    for (i, name) in segments.iter().enumerate().rev() {
+        let before = &segments[..i];
+        let best = objects.iter().filter(|o| o.name == *name).max_by_key(|o| {
+            let matched = before
+                .iter()
+                .filter(|s| o.around.iter().any(|a| a == *s))
+                .count() as i64;
+            let other = o
+                .around
+                .iter()
+                .filter(|a| !a.starts_with('[') && !before.contains(&a.as_str()))
+                .count() as i64;
+            (!o.declared, 2 * matched - other, std::cmp::Reverse(o.line))
+        });
+        if let Some(o) = best {
+            return o.line;
+        }
+    }
+    let Some(name) = segments.last() else {
+        return 1;
+    };
     let quoted = format!("\"{name}\"");
     text.lines()
         .position(|l| l.contains(&quoted))
@@ -129,17 +283,20 @@ pub fn sarif(
             let line = text.as_deref().map_or(1, |t| line_of(t, &f.resource));
             let n = seen.entry((f.code, f.resource.as_str())).or_insert(0);
             *n += 1;
+            let mut location = serde_json::json!({
+                "logicalLocations": [{"fullyQualifiedName": f.resource, "kind": "resource"}],
+            });
+            if let Some(a) = artifact(&r.file) {
+                location["physicalLocation"] = serde_json::json!({
+                    "artifactLocation": a,
+                    "region": {"startLine": line},
+                });
+            }
             let mut v = serde_json::json!({
                 "ruleId": f.code,
                 "level": level(f.severity),
                 "message": {"text": format!("{}. Fix: {}", f.message.trim_end_matches('.'), f.fix)},
-                "locations": [{
-                    "physicalLocation": {
-                        "artifactLocation": artifact(&r.file),
-                        "region": {"startLine": line},
-                    },
-                    "logicalLocations": [{"fullyQualifiedName": f.resource, "kind": "resource"}],
-                }],
+                "locations": [location],
                 "partialFingerprints": {
                     "tagnetFinding/v1": fingerprint(&[f.code, &f.resource, &n.to_string()]),
                 },
@@ -190,13 +347,33 @@ mod tests {
     fn uris_are_percent_encoded_and_anchored() {
         assert_eq!(uri_path("net work/ml #1.json"), "net%20work/ml%20%231.json");
         assert_eq!(uri_path("a\\b/é.json"), "a/b/%C3%A9.json");
-        assert_eq!(artifact("./x y.json")["uri"], "x%20y.json");
-        assert_eq!(artifact("./x y.json")["uriBaseId"], "%SRCROOT%");
-        assert_eq!(artifact("/tmp/a b.json")["uri"], "file:///tmp/a%20b.json");
+        assert_eq!(artifact("./x y.json").unwrap()["uri"], "x%20y.json");
+        assert_eq!(artifact("./x y.json").unwrap()["uriBaseId"], "%SRCROOT%");
+        assert_eq!(
+            artifact("/tmp/a b.json").unwrap()["uri"],
+            "file:///tmp/a%20b.json"
+        );
+        assert_eq!(
+            artifact("d x/../d x/n.json").unwrap()["uri"],
+            "d%20x/n.json"
+        );
+        assert!(artifact("-").is_none() && artifact("<stdin>").is_none());
         let text = "{\n  \"name\": \"vnet-ml\",\n  \"subnets\": [{\"name\": \"compute\"}]\n}";
         assert_eq!(line_of(text, "vnet-ml/compute"), 3);
         assert_eq!(line_of(text, "vnet-ml"), 2);
         assert_eq!(line_of(text, "nowhere"), 1);
+        // Two NSGs with a rule of one name, and a variable of that name before them: each
+        // rule is found in its own NSG.
+        let text = r#"{"variables": {"x": {"name": "r1"}},
+"resources": [
+ {"name": "nsg-a", "properties": {"securityRules": [
+   {"name": "r1"}]}},
+ {"name": "nsg-b", "properties": {"securityRules": [
+   {"name": "r1"}]}}]}"#;
+        assert_eq!(line_of(text, "nsg-b/securityRules/r1"), 6);
+        assert_eq!(line_of(text, "nsg-a/securityRules/r1"), 4);
+        // A name a copy loop makes: the resource it is in.
+        assert_eq!(line_of(text, "nsg-b/securityRules/loop7"), 5);
         assert_eq!(fingerprint(&["a", "b"]), fingerprint(&["a", "b"]));
         assert_ne!(fingerprint(&["a", "b"]), fingerprint(&["ab", ""]));
     }

@@ -104,15 +104,10 @@ pub(super) async fn guard(State(app): State<Arc<App>>, req: Request, next: Next)
         }
     }
     if NO_QUERY.contains(&route.as_str())
-        && let Some(q) = req.uri().query().filter(|q| !q.is_empty())
+        && let Some((key, _)) = pairs(&req.uri().query().map(str::to_string))
+            .into_iter()
+            .next()
     {
-        let key = q
-            .split('&')
-            .next()
-            .unwrap_or(q)
-            .split('=')
-            .next()
-            .unwrap_or(q);
         let r = error(
             StatusCode::BAD_REQUEST,
             "bad-request",
@@ -153,7 +148,7 @@ pub(super) async fn guard(State(app): State<Arc<App>>, req: Request, next: Next)
             status: StatusCode::SERVICE_UNAVAILABLE,
             code: "timeout",
             message: format!(
-                "the request took longer than {:?} (--timeout); its work was stopped",
+                "the request took longer than {:?} (--timeout) and was given up",
                 app.opts.timeout
             ),
         }

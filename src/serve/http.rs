@@ -37,11 +37,18 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let busy = self.code == "busy";
+        let mut r = (
             self.status,
             axum::Json(json!({"error": {"code": self.code, "message": self.message}})),
         )
-            .into_response()
+            .into_response();
+        if busy {
+            // A moment is all it takes.
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        r
     }
 }
 
@@ -75,6 +82,8 @@ pub(super) fn pairs(q: &Option<String>) -> Vec<(String, String)> {
     q.as_deref()
         .map(|q| {
             form_urlencoded::parse(q.as_bytes())
+                // `?&` and `?=` say nothing: no parameter.
+                .filter(|(k, v)| !(k.is_empty() && v.is_empty()))
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect()
         })
@@ -104,6 +113,14 @@ pub(super) fn flag(pairs: &[(String, String)], key: &str) -> Result<bool, ApiErr
 
 pub(super) fn known_keys(pairs: &[(String, String)], keys: &[&str]) -> Result<(), ApiError> {
     match pairs.iter().find(|(k, _)| !keys.contains(&k.as_str())) {
+        Some((k, v)) if k.is_empty() => Err(ApiError::bad(format!(
+            "a parameter without a name (`={v}`); this endpoint takes {}",
+            if keys.is_empty() {
+                "no parameters".to_string()
+            } else {
+                keys.join(", ")
+            }
+        ))),
         Some((k, _)) if keys.is_empty() => Err(ApiError::bad(format!(
             "unknown parameter `{k}`; this endpoint takes no parameters"
         ))),
@@ -221,6 +238,18 @@ pub(super) fn answer_memory(
     bytes: usize,
 ) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
     let kib = u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX);
+    if bytes > app.opts.max_answer_memory {
+        // It would never fit: not a moment to wait for.
+        return Err(ApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: "answer-too-large",
+            message: format!(
+                "the answer has {} MiB, more than the {} MiB this server keeps for answers (--max-answer-memory); page it or narrow it",
+                bytes >> 20,
+                app.opts.max_answer_memory >> 20
+            ),
+        });
+    }
     app.answer_pool
         .clone()
         .try_acquire_many_owned(kib.max(1))

@@ -26,24 +26,55 @@ pub(super) struct Page {
     pub(super) key: String,
 }
 
-/// A request's identity in its cursors: the snapshot's cloud and the request's own parts
-/// (endpoint, region, queries), hashed. A cursor continues the request it was made for, and
-/// no other.
+/// A request's identity in its cursors: the snapshot's content and the request's own parts
+/// (endpoint, region, queries), hashed. A cursor continues the request it was made for, on
+/// the data it was made on, and no other.
 pub(super) fn request_key(l: &Loaded, parts: &[&[u8]]) -> String {
+    let fp = l.fingerprint.to_le_bytes();
+    format!(
+        "{:08x}",
+        fnv32(std::iter::once(&fp[..]).chain(parts.iter().copied()))
+    )
+}
+
+/// A 32-bit FNV-1a digest of the parts (each closed by a byte no text holds).
+fn fnv32<'a>(parts: impl Iterator<Item = &'a [u8]>) -> u32 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for p in std::iter::once(l.info.cloud.as_bytes()).chain(parts.iter().copied()) {
+    for p in parts {
         for b in p.iter().copied().chain([0xff]) {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x0000_0100_0000_01b3);
         }
     }
-    format!("{:08x}", h as u32 ^ (h >> 32) as u32)
+    h as u32 ^ (h >> 32) as u32
+}
+
+/// The check digits of a cursor: its snapshot, position and request, so that a position the
+/// server did not give (an edited cursor) is told from a cursor of another request.
+fn check_digits(cn: u64, item: usize, skip: usize, key: &str) -> String {
+    format!(
+        "{:08x}",
+        fnv32(
+            [
+                &b"tagnet cursor"[..],
+                &cn.to_le_bytes(),
+                &(item as u64).to_le_bytes(),
+                &(skip as u64).to_le_bytes(),
+                key.as_bytes(),
+            ]
+            .into_iter()
+        )
+    )
 }
 
 /// A cursor: the snapshot it was made on (a page of another snapshot would not continue the
-/// first), where the next page starts, and the request it belongs to.
+/// first), where the next page starts, the request it belongs to, and check digits.
 pub(super) fn cursor_text(l: &Loaded, key: &str, item: usize, skip: usize) -> String {
-    format!("cn{}-{}-{}-{key}", l.info.change_number, item, skip)
+    let cn = l.info.change_number;
+    format!(
+        "cn{cn}-{item}-{skip}-{key}-{}",
+        check_digits(cn, item, skip, key)
+    )
 }
 
 /// `limit` and `cursor` of a request whose key is `key`.
@@ -72,12 +103,13 @@ pub(super) fn page_of(l: &Loaded, p: &[(String, String)], key: String) -> Result
     };
     let bad = || {
         ApiError::bad(format!(
-            "`cursor` `{c}` is not one this server gave for this request; repeat the request without it to start again"
+            "`cursor` `{c}` is not one this server gave; repeat the request without it to start again"
         ))
     };
-    // As written by `cursor_text`, exactly: numbers without signs or leading zeros.
+    // As written by `cursor_text`, exactly: numbers without signs or leading zeros, hex in
+    // lower case, and check digits that match.
     let parts: Vec<&str> = c.strip_prefix("cn").ok_or_else(bad)?.split('-').collect();
-    let [cn, item, skip, k] = parts[..] else {
+    let [cn, item, skip, k, digits] = parts[..] else {
         return Err(bad());
     };
     let num = |x: &str| -> Result<u64, ApiError> {
@@ -87,6 +119,14 @@ pub(super) fn page_of(l: &Loaded, p: &[(String, String)], key: String) -> Result
         canonical.then(|| x.parse().ok()).flatten().ok_or_else(bad)
     };
     let (cn, item, skip) = (num(cn)?, num(item)? as usize, num(skip)? as usize);
+    if k.len() != 8
+        || !k
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        || digits != check_digits(cn, item, skip, k)
+    {
+        return Err(bad());
+    }
     if cn != l.info.change_number {
         return Err(ApiError {
             status: StatusCode::CONFLICT,
@@ -98,11 +138,12 @@ pub(super) fn page_of(l: &Loaded, p: &[(String, String)], key: String) -> Result
         });
     }
     if k != key {
-        // The same changeNumber of another cloud, or another request.
+        // Another request, or the same changeNumber of other data (another cloud, a file
+        // edited in place).
         return Err(ApiError {
             status: StatusCode::CONFLICT,
             code: "stale-cursor",
-            message: "the cursor was made for another request, or on another cloud's snapshot: repeat this request without `cursor` to start again".into(),
+            message: "the cursor was made for another request, or on other data of this changeNumber: repeat this request without `cursor` to start again".into(),
         });
     }
     Ok(Page {
@@ -170,7 +211,8 @@ fn records(
                     }
                     let before = buf.len();
                     write(&mut buf, it, 0, usize::MAX);
-                    if used.fetch_add(buf.len() - before + 1, Ordering::Relaxed) > max {
+                    let added = buf.len() - before + 1;
+                    if used.fetch_add(added, Ordering::Relaxed) + added > max {
                         over.store(true, Ordering::Relaxed);
                         return None;
                     }

@@ -64,6 +64,9 @@ pub struct Loaded {
     pub loaded_at: u64,
     /// The JSON texts of tags and prefixes, made once, for batch lookups.
     answers: crate::ops::lookup::AnswerWriter,
+    /// A digest of the snapshot's content (every tag's name, region and prefixes): cursors
+    /// carry it, so a page is never continued on other data of the same changeNumber.
+    fingerprint: u64,
 }
 
 impl Loaded {
@@ -80,12 +83,31 @@ impl Loaded {
         }
         let index = TagIndex::build(&snap);
         let answers = crate::ops::lookup::AnswerWriter::new(&snap, &index);
+        let fingerprint = {
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+            let mut eat = |b: &[u8]| {
+                for &x in b.iter().chain(&[0xff]) {
+                    h ^= u64::from(x);
+                    h = h.wrapping_mul(0x0000_0100_0000_01b3);
+                }
+            };
+            eat(snap.cloud().as_bytes());
+            for t in snap.tags() {
+                eat(t.name().as_bytes());
+                eat(t.region().as_bytes());
+                for p in t.prefixes() {
+                    eat(p.to_string().as_bytes());
+                }
+            }
+            h
+        };
         Loaded {
             snap,
             index,
             info,
             loaded_at: now(),
             answers,
+            fingerprint,
         }
     }
 }

@@ -154,7 +154,10 @@ fn requests() -> Vec<Req> {
         get("/v1/lookup", 400),
         get("/v1/lookup?ip=999.1.1.1", 422),
         get("/v1/lookup?ip=1.2.3.4&region=atlantis", 404),
-        get("/v1/lookup?ip=0.0.0.0/0&cursor=cn1-0-1-00000000", 409),
+        get(
+            "/v1/lookup?ip=0.0.0.0/0&cursor=cn1-0-1-00000000-00000000",
+            400,
+        ),
         get(
             format!("/v1/lookup?{}", vec!["ip=0.0.0.0/0"; 20].join("&")),
             413,

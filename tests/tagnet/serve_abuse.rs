@@ -232,18 +232,18 @@ fn pages_put_together_are_the_whole_answer() {
     assert_eq!(second["records"][0]["continued"], true, "{second}");
     assert!(first["records"][0].get("continued").is_none());
     // Cursors this server did not give for this request: another snapshot, another request,
-    // another endpoint, made up, past the end, not canonical; limits out of range.
+    // another endpoint, made up, edited (past the end, another position, other digits, not
+    // canonical); limits out of range.
     let (cn, rest) = c.split_once('-').unwrap();
     let parts: Vec<&str> = rest.split('-').collect();
-    let key = parts[2];
+    let (key, digits) = (parts[2], parts[3]);
     let prefixes = json(&get(&s, "/v1/tags/AzureCloud/prefixes?limit=1").1);
     let pc = prefixes["next_cursor"].as_str().unwrap().to_string();
+    let flip = |d: &str| {
+        let last = if d.ends_with('0') { '1' } else { '0' };
+        format!("{}{last}", &d[..7])
+    };
     let cases: Vec<(String, u16, &str)> = vec![
-        (
-            format!("/v1/lookup?ip=::/0&ip=::/0&cursor=cn999999-0-1-{key}"),
-            409,
-            "stale-cursor",
-        ),
         (
             format!("/v1/lookup?ip=::/0&cursor={c}"),
             409,
@@ -260,27 +260,50 @@ fn pages_put_together_are_the_whole_answer() {
             "stale-cursor",
         ),
         (
+            format!("/v1/lookup?ip=::/0&ip=::/0&cursor=cn999999-0-1-{key}-{digits}"),
+            400,
+            "bad-request",
+        ),
+        (
             "/v1/lookup?ip=0.0.0.0/0&cursor=abc".into(),
             400,
             "bad-request",
         ),
         (
-            format!("/v1/lookup?ip=::/0&ip=::/0&cursor={cn}-5-0-{key}"),
+            format!("/v1/lookup?ip=::/0&ip=::/0&cursor={cn}-5-0-{key}-{digits}"),
             400,
             "bad-request",
         ),
         (
-            format!("/v1/lookup?ip=::/0&ip=::/0&cursor={cn}-0-999-{key}"),
+            format!("/v1/lookup?ip=::/0&ip=::/0&cursor={cn}-0-1-{key}-{digits}"),
             400,
             "bad-request",
         ),
         (
-            format!("/v1/lookup?ip=::/0&ip=::/0&cursor={cn}-00-1-{key}"),
+            format!(
+                "/v1/lookup?ip=::/0&ip=::/0&cursor={cn}-{}-{}-{key}-{}",
+                parts[0],
+                parts[1],
+                flip(digits)
+            ),
             400,
             "bad-request",
         ),
         (
-            format!("/v1/lookup?ip=::/0&ip=::/0&cursor={cn}-0-%2B1-{key}"),
+            format!(
+                "/v1/lookup?ip=::/0&ip=::/0&cursor={cn}-{}-{}-{}-{digits}",
+                parts[0],
+                parts[1],
+                key.to_uppercase()
+            ),
+            400,
+            "bad-request",
+        ),
+        (
+            format!(
+                "/v1/lookup?ip=::/0&ip=::/0&cursor={cn}-0{}-{}-{key}-{digits}",
+                parts[0], parts[1]
+            ),
             400,
             "bad-request",
         ),
