@@ -260,6 +260,20 @@ pub fn address_fast(b: &[u8]) -> Option<std::net::IpAddr> {
     }
 }
 
+/// A stable 64-bit FNV-1a digest of `parts`, each closed by `0xff` (a byte no UTF-8 text
+/// holds, so `["ab", ""]` and `["a", "b"]` differ): the same on every run and machine, as
+/// `DefaultHasher` is not. For fingerprints and check digits, not for security.
+pub fn digest<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in parts {
+        for &b in p.iter().chain(&[0xff]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -214,14 +214,10 @@ fn line_of(text: &str, resource: &str) -> usize {
 /// A stable 64-bit FNV-1a hash, hex: the same input gives the same fingerprint on every run
 /// and every machine (`DefaultHasher` promises neither).
 fn fingerprint(parts: &[&str]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for p in parts {
-        for b in p.bytes().chain([0u8]) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-    format!("{h:016x}")
+    format!(
+        "{:016x}",
+        crate::text::digest(parts.iter().map(|p| p.as_bytes()))
+    )
 }
 
 /// One SARIF result: a finding, the file it is about and related places (text, name).

@@ -39,13 +39,7 @@ pub(super) fn request_key(l: &Loaded, parts: &[&[u8]]) -> String {
 
 /// A 32-bit FNV-1a digest of the parts (each closed by a byte no text holds).
 fn fnv32<'a>(parts: impl Iterator<Item = &'a [u8]>) -> u32 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for p in parts {
-        for b in p.iter().copied().chain([0xff]) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
+    let h = crate::text::digest(parts);
     h as u32 ^ (h >> 32) as u32
 }
 

@@ -84,22 +84,13 @@ impl Loaded {
         let index = TagIndex::build(&snap);
         let answers = crate::ops::lookup::AnswerWriter::new(&snap, &index);
         let fingerprint = {
-            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-            let mut eat = |b: &[u8]| {
-                for &x in b.iter().chain(&[0xff]) {
-                    h ^= u64::from(x);
-                    h = h.wrapping_mul(0x0000_0100_0000_01b3);
-                }
-            };
-            eat(snap.cloud().as_bytes());
+            let mut parts: Vec<Vec<u8>> = vec![snap.cloud().as_bytes().to_vec()];
             for t in snap.tags() {
-                eat(t.name().as_bytes());
-                eat(t.region().as_bytes());
-                for p in t.prefixes() {
-                    eat(p.to_string().as_bytes());
-                }
+                parts.push(t.name().as_bytes().to_vec());
+                parts.push(t.region().as_bytes().to_vec());
+                parts.extend(t.prefixes().map(|p| p.to_string().into_bytes()));
             }
-            h
+            crate::text::digest(parts.iter().map(Vec::as_slice))
         };
         Loaded {
             snap,
