@@ -10,8 +10,9 @@ use crate::findings::Finding;
 use crate::nsg::model::Nsg;
 use crate::routes::audit::RouteTable;
 use ipnet::IpNet;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
+use std::sync::OnceLock;
 
 /// The key of a resource id, name path or Terraform address (see the module documentation).
 pub fn key_of(reference: &str) -> String {
@@ -434,6 +435,8 @@ pub struct Network {
     /// Peerings given as child resources, by their network's key, until the networks are all
     /// read.
     pub pending_peerings: Vec<(String, Peering)>,
+    /// Resources by key and name, built on first use (see [`Lookups`]).
+    pub lookups: Lookups,
     /// Subnets an NSG or route table lists as associated (`az network nsg show` writes
     /// `subnets`), as (NSG or table id, is a route table, subnet reference), for subnets whose
     /// own definition does not say.
@@ -467,7 +470,76 @@ pub enum Kind {
     NetworkProfile,
 }
 
+/// The kinds of [`Kind`], in its order.
+const KINDS: [Kind; 11] = [
+    Kind::Vnet,
+    Kind::Subnet,
+    Kind::Nsg,
+    Kind::Table,
+    Kind::Workspace,
+    Kind::Store,
+    Kind::Registry,
+    Kind::Vm,
+    Kind::Nic,
+    Kind::Compute,
+    Kind::NetworkProfile,
+];
+
+/// One kind's resources by key and by lowercased name (indices ascending), and how many
+/// resources of the kind there were when it was built.
+#[derive(Debug, Default)]
+struct KindIndex {
+    count: usize,
+    by_key: HashMap<String, Vec<usize>>,
+    by_name: HashMap<String, Vec<usize>>,
+}
+
+/// How many networks and subnets an index was built from.
+type Counts = (usize, usize);
+
+/// Indexes of a [`Network`] for [`Network::resolve`], [`Network::vnet_of`],
+/// [`Network::subnets_of`] and [`Network::origin_of`], so that checking a network of 60,000
+/// subnets is not 60,000 scans of 60,000. Each is built on first use, when the inputs have
+/// been read; one whose resources have changed in number since is not used (the lookup scans
+/// instead), so an index never answers for a network it was not built from. A clone starts
+/// without them.
+#[derive(Default)]
+pub struct Lookups {
+    kinds: [OnceLock<KindIndex>; 11],
+    vnet_of: OnceLock<(Counts, Vec<Option<usize>>)>,
+    subnets_of: OnceLock<(usize, Vec<Vec<usize>>)>,
+    origins: OnceLock<(usize, HashMap<String, String>)>,
+}
+
+impl Clone for Lookups {
+    fn clone(&self) -> Self {
+        Lookups::default()
+    }
+}
+
+impl std::fmt::Debug for Lookups {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Lookups")
+    }
+}
+
 impl Network {
+    fn count(&self, kind: Kind) -> usize {
+        match kind {
+            Kind::Vnet => self.vnets.len(),
+            Kind::Subnet => self.subnets.len(),
+            Kind::Nsg => self.nsgs.len(),
+            Kind::Table => self.tables.len(),
+            Kind::Workspace => self.workspaces.len(),
+            Kind::Store => self.stores.len(),
+            Kind::Registry => self.registries.len(),
+            Kind::Vm => self.vms.len(),
+            Kind::Nic => self.nics.len(),
+            Kind::Compute => self.computes.len(),
+            Kind::NetworkProfile => self.network_profiles.len(),
+        }
+    }
+
     fn metas(&self, kind: Kind) -> Vec<&Meta> {
         match kind {
             Kind::Vnet => self.vnets.iter().map(|x| &x.meta).collect(),
@@ -487,24 +559,39 @@ impl Network {
     /// The file a finding's resource came from: the resource whose id is the longest prefix of
     /// `resource` (an NSG's rules are `NSG_ID/securityRules/NAME`).
     pub fn origin_of(&self, resource: &str) -> Option<&str> {
-        let all = [
-            Kind::Vnet,
-            Kind::Subnet,
-            Kind::Nsg,
-            Kind::Table,
-            Kind::Workspace,
-            Kind::Store,
-            Kind::Registry,
-            Kind::Vm,
-            Kind::Nic,
-            Kind::Compute,
-            Kind::NetworkProfile,
-        ];
-        let mut metas: Vec<&Meta> = all.iter().flat_map(|k| self.metas(*k)).collect();
-        metas.extend(self.clusters.iter().map(|x| &x.meta));
-        metas.extend(self.databricks.iter().map(|x| &x.meta));
-        metas.extend(self.container_groups.iter().map(|x| &x.meta));
-        metas
+        let metas = || {
+            let mut metas: Vec<&Meta> = KINDS.iter().flat_map(|k| self.metas(*k)).collect();
+            metas.extend(self.clusters.iter().map(|x| &x.meta));
+            metas.extend(self.databricks.iter().map(|x| &x.meta));
+            metas.extend(self.container_groups.iter().map(|x| &x.meta));
+            metas
+        };
+        let count = KINDS.iter().map(|k| self.count(*k)).sum::<usize>()
+            + self.clusters.len()
+            + self.databricks.len()
+            + self.container_groups.len();
+        let (built, origins) = self.lookups.origins.get_or_init(|| {
+            // A later resource of the same id wins, as the longest-match scan below picks it.
+            let map = metas()
+                .into_iter()
+                .filter(|m| !m.id.is_empty())
+                .map(|m| (m.id.clone(), m.origin.clone()))
+                .collect();
+            (count, map)
+        });
+        if *built == count {
+            // The resource itself, or a parent of it: cut at each `/`, longest first.
+            let cuts = resource
+                .char_indices()
+                .filter(|&(_, c)| c == '/')
+                .map(|(i, _)| i)
+                .rev();
+            return std::iter::once(resource.len())
+                .chain(cuts)
+                .find_map(|end| origins.get(&resource[..end]))
+                .map(String::as_str);
+        }
+        metas()
             .into_iter()
             .filter(|m| !m.id.is_empty() && resource.starts_with(&m.id))
             .max_by_key(|m| m.id.len())
@@ -671,12 +758,55 @@ impl Network {
     /// The index of the resource of `kind` a reference names, if the inputs hold it.
     pub fn resolve(&self, kind: Kind, reference: &str) -> Option<usize> {
         let key = key_of(reference);
+        let index = self.lookups.kinds[kind as usize].get_or_init(|| {
+            let mut index = KindIndex {
+                count: self.count(kind),
+                ..Default::default()
+            };
+            for (i, m) in self.metas(kind).into_iter().enumerate() {
+                for k in &m.keys {
+                    index.by_key.entry(k.clone()).or_default().push(i);
+                }
+                index
+                    .by_name
+                    .entry(m.name.to_ascii_lowercase())
+                    .or_default()
+                    .push(i);
+            }
+            index
+        });
+        if index.count != self.count(kind) {
+            return self.resolve_by_scan(kind, reference, &key);
+        }
+        let metas = |i: &usize| self.meta_at(kind, *i);
+        index
+            .by_key
+            .get(&key)
+            .and_then(|hits| {
+                hits.iter()
+                    .copied()
+                    .find(|i| same_scope(metas(i), reference))
+            })
+            .or_else(|| {
+                // A bare name matches when exactly one resource of the kind has it.
+                if key.contains('/') {
+                    return None;
+                }
+                match index.by_name.get(&key).map(Vec::as_slice) {
+                    Some(&[one]) => Some(one),
+                    _ => None,
+                }
+            })
+    }
+
+    /// [`Network::resolve`] by a scan of the resources (the reference answer).
+    fn resolve_by_scan(&self, kind: Kind, reference: &str, key: &str) -> Option<usize> {
+        let key = key.to_string();
         let metas = self.metas(kind);
         metas
             .iter()
             .position(|m| m.keys.contains(&key) && same_scope(m, reference))
             .or_else(|| {
-                // A bare name matches when exactly one resource of the kind has it.
                 if key.contains('/') {
                     return None;
                 }
@@ -690,6 +820,22 @@ impl Network {
             })
     }
 
+    fn meta_at(&self, kind: Kind, i: usize) -> &Meta {
+        match kind {
+            Kind::Vnet => &self.vnets[i].meta,
+            Kind::Subnet => &self.subnets[i].meta,
+            Kind::Nsg => &self.nsgs[i].meta,
+            Kind::Table => &self.tables[i].meta,
+            Kind::Workspace => &self.workspaces[i].meta,
+            Kind::Store => &self.stores[i].meta,
+            Kind::Registry => &self.registries[i].meta,
+            Kind::Vm => &self.vms[i].meta,
+            Kind::Nic => &self.nics[i].meta,
+            Kind::Compute => &self.computes[i].meta,
+            Kind::NetworkProfile => &self.network_profiles[i].meta,
+        }
+    }
+
     /// [`Network::resolve`] of a reference that may be absent.
     pub fn find(&self, kind: Kind, reference: Option<&str>) -> Option<usize> {
         reference.and_then(|r| self.resolve(kind, r))
@@ -697,6 +843,18 @@ impl Network {
 
     /// The subnets of a network (indices into [`Network::subnets`]).
     pub fn subnets_of(&self, vnet: usize) -> Vec<usize> {
+        let (count, by_vnet) = self.lookups.subnets_of.get_or_init(|| {
+            let mut by_vnet = vec![Vec::new(); self.vnets.len()];
+            for s in 0..self.subnets.len() {
+                if let Some(v) = self.vnet_of(s) {
+                    by_vnet[v].push(s);
+                }
+            }
+            (self.vnets.len() + self.subnets.len(), by_vnet)
+        });
+        if *count == self.vnets.len() + self.subnets.len() {
+            return by_vnet[vnet].clone();
+        }
         (0..self.subnets.len())
             .filter(|&s| self.resolve(Kind::Vnet, &self.subnets[s].vnet) == Some(vnet))
             .collect()
@@ -704,6 +862,16 @@ impl Network {
 
     /// The network of a subnet.
     pub fn vnet_of(&self, subnet: usize) -> Option<usize> {
+        let counts = (self.vnets.len(), self.subnets.len());
+        let (built, of) = self.lookups.vnet_of.get_or_init(|| {
+            let of = (0..self.subnets.len())
+                .map(|s| self.resolve(Kind::Vnet, &self.subnets[s].vnet))
+                .collect();
+            (counts, of)
+        });
+        if *built == counts {
+            return of[subnet];
+        }
         self.resolve(Kind::Vnet, &self.subnets[subnet].vnet)
     }
 

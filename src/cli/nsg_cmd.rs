@@ -5,7 +5,6 @@ use super::args::NsgVerifyArgs;
 use super::render::{self, Format};
 use anyhow::{Context, Result, bail};
 use ipnet::IpNet;
-use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::IpAddr;
@@ -175,186 +174,63 @@ fn endpoint(text: &str, what: &str) -> Result<(IpAddr, Option<u16>)> {
         .map_err(|e| anyhow::anyhow!("{what} `{}`: {e}", tagnet::text::quoted(text.trim())))
 }
 
-fn parse_flow(line: &str) -> std::result::Result<Option<Flow>, String> {
-    Flow::parse_line(line)
-}
-
-/// A flow line: its number, and the flow (`None` for a blank, comment or header line) or why
-/// it is not one.
-type FlowLine = (usize, std::result::Result<Option<Flow>, String>);
-
-/// The flows of `nsg verify`: `--flows FILE` lines (a bad line is reported and skipped), or
-/// the one flow of `--direction`, `--protocol`, `--local`, `--remote`.
-fn read_flows(a: &NsgVerifyArgs) -> Result<Vec<FlowLine>> {
-    Ok(match &a.flows {
-        Some(path) => {
-            let (bytes, origin) = tagnet::load::read_input(path)?;
-            let text =
-                std::str::from_utf8(&bytes).with_context(|| format!("{origin}: not UTF-8 text"))?;
-            let lines: Vec<(usize, &str)> =
-                text.lines().enumerate().map(|(i, l)| (i + 1, l)).collect();
-            let parsed: Vec<_> = lines
-                .par_iter()
-                .map(|&(no, l)| (no, parse_flow(l)))
-                .collect();
-            let mut bad = 0usize;
-            let mut first = None;
-            for (no, r) in &parsed {
-                if let Err(e) = r {
-                    bad += 1;
-                    first.get_or_insert_with(|| format!("line {no}: {e}"));
-                    eprintln!(
-                        "tagnet: {origin}:{no}: {e}: skipped (`{}`)",
-                        tagnet::text::quoted(lines[no - 1].1)
-                    );
-                }
-            }
-            if bad > 0 && !a.skip_bad {
-                // A file of garbage is never a pass: refused before anything is verified.
-                // Counted over the lines that are flows or meant to be (not blank lines,
-                // comments or the header).
-                let lines = parsed
-                    .iter()
-                    .filter(|(_, r)| !matches!(r, Ok(None)))
-                    .count();
-                bail!(
-                    "{origin}: {bad} of {lines} flow lines could not be read (the first: {}); fix them, or give --skip-bad to verify the rest",
-                    first.unwrap_or_default()
-                );
-            }
-            parsed
-        }
-        None => {
-            let direction = match a.direction.as_deref() {
-                Some(d) => Direction::parse(d)
-                    .with_context(|| format!("--direction `{d}`: inbound or outbound"))?,
-                None => bail!("give --direction inbound|outbound (or --flows FILE)"),
-            };
-            let protocol = match a.protocol.as_deref().map(|p| (p, Protocol::parse(p))) {
-                Some((_, Some(p))) if p != Protocol::Any => p,
-                Some((t, _)) => bail!("--protocol `{t}`: Tcp, Udp, Icmp, Esp or Ah"),
-                None => bail!("give --protocol Tcp, Udp, Icmp, Esp or Ah"),
-            };
-            let (local_ip, local_port) = endpoint(
-                a.local.as_deref().context("give --local IP[:PORT]")?,
-                "--local",
-            )?;
-            let (remote_ip, remote_port) = endpoint(
-                a.remote.as_deref().context("give --remote IP[:PORT]")?,
-                "--remote",
-            )?;
-            if local_ip.is_ipv4() != remote_ip.is_ipv4() {
-                bail!(
-                    "--local {local_ip} and --remote {remote_ip} are of different families; a flow is IPv4 or IPv6"
-                );
-            }
-            if protocol.has_ports() && (local_port.is_none() || remote_port.is_none()) {
-                bail!(
-                    "a {} flow needs both ports: --local IP:PORT --remote IP:PORT ([IPv6]:PORT)",
-                    protocol.name()
-                );
-            }
-            let (local_port, remote_port) = (local_port.unwrap_or(0), remote_port.unwrap_or(0));
-            vec![(
-                1,
-                Ok(Some(Flow {
-                    direction,
-                    protocol,
-                    local_ip,
-                    local_port,
-                    remote_ip,
-                    remote_port,
-                })),
-            )]
-        }
+/// The one flow of `--direction`, `--protocol`, `--local`, `--remote`.
+fn one_flow(a: &NsgVerifyArgs) -> Result<Flow> {
+    let direction = match a.direction.as_deref() {
+        Some(d) => Direction::parse(d)
+            .with_context(|| format!("--direction `{d}`: inbound or outbound"))?,
+        None => bail!("give --direction inbound|outbound (or --flows FILE)"),
+    };
+    let protocol = match a.protocol.as_deref().map(|p| (p, Protocol::parse(p))) {
+        Some((_, Some(p))) if p != Protocol::Any => p,
+        Some((t, _)) => bail!("--protocol `{t}`: Tcp, Udp, Icmp, Esp or Ah"),
+        None => bail!("give --protocol Tcp, Udp, Icmp, Esp or Ah"),
+    };
+    let (local_ip, local_port) = endpoint(
+        a.local.as_deref().context("give --local IP[:PORT]")?,
+        "--local",
+    )?;
+    let (remote_ip, remote_port) = endpoint(
+        a.remote.as_deref().context("give --remote IP[:PORT]")?,
+        "--remote",
+    )?;
+    if local_ip.is_ipv4() != remote_ip.is_ipv4() {
+        bail!(
+            "--local {local_ip} and --remote {remote_ip} are of different families; a flow is IPv4 or IPv6"
+        );
+    }
+    if protocol.has_ports() && (local_port.is_none() || remote_port.is_none()) {
+        bail!(
+            "a {} flow needs both ports: --local IP:PORT --remote IP:PORT ([IPv6]:PORT)",
+            protocol.name()
+        );
+    }
+    Ok(Flow {
+        direction,
+        protocol,
+        local_ip,
+        local_port: local_port.unwrap_or(0),
+        remote_ip,
+        remote_port: remote_port.unwrap_or(0),
     })
 }
 
-/// CSV or NDJSON rows of the verdicts, rendered in parallel blocks and written in input order;
-/// each NSG's and rule's name escaped once per format.
-fn stream_verdicts(
-    out: &mut dyn Write,
-    format: Format,
-    decisions: &[(Flow, tagnet::nsg::Decision)],
-    cs: Option<&CompiledNsg>,
-    cn: Option<&CompiledNsg>,
-) -> Result<()> {
-    let of = |hop: tagnet::nsg::Hop| match hop {
-        tagnet::nsg::Hop::Subnet => cs,
-        tagnet::nsg::Hop::Nic => cn,
-    };
-    // Names as each format writes them, once per rule.
-    let names = |hop, esc: &dyn Fn(&str) -> String| -> (String, Vec<String>) {
-        of(hop).map_or((String::new(), Vec::new()), |c| {
-            (esc(&c.name), c.rules.iter().map(|r| esc(&r.1)).collect())
-        })
-    };
-    let json = |x: &str| render::json_str(x);
-    let csv = |x: &str| render::csv_field(x).into_owned();
-    let (sj, sjr) = names(tagnet::nsg::Hop::Subnet, &json);
-    let (nj, njr) = names(tagnet::nsg::Hop::Nic, &json);
-    let (sc, scr) = names(tagnet::nsg::Hop::Subnet, &csv);
-    let (nc, ncr) = names(tagnet::nsg::Hop::Nic, &csv);
-    let text_of = |d: &tagnet::nsg::Decision, csv_form: bool| -> (&str, &str) {
-        match (d.by, csv_form) {
-            (None, true) => ("", ""),
-            (None, false) => ("\"\"", "\"\""),
-            (Some((tagnet::nsg::Hop::Subnet, i)), true) => (sc.as_str(), scr[i].as_str()),
-            (Some((tagnet::nsg::Hop::Nic, i)), true) => (nc.as_str(), ncr[i].as_str()),
-            (Some((tagnet::nsg::Hop::Subnet, i)), false) => (sj.as_str(), sjr[i].as_str()),
-            (Some((tagnet::nsg::Hop::Nic, i)), false) => (nj.as_str(), njr[i].as_str()),
-        }
-    };
-    // Rendered in parallel blocks, written in input order.
-    if format == Format::Csv {
-        out.write_all(
-            b"access,nsg,rule,direction,protocol,local_ip,local_port,remote_ip,remote_port\n",
-        )?;
+/// A bad flow line, as stderr reports it.
+fn report_bad(origin: &str, b: &tagnet::ops::nsg::BadLine) {
+    eprintln!(
+        "tagnet: {origin}:{}: {}: skipped (`{}`)",
+        b.line,
+        b.why,
+        tagnet::text::quoted(&b.text)
+    );
+}
+
+fn note_readings(differing: usize, quiet: bool) {
+    if differing > 0 && !quiet {
+        eprintln!(
+            "tagnet: note: {differing} flow(s) are allowed under some readings of VirtualNetwork only (with the route table's UDR prefixes, the default route in or out): the permissive verdict is shown"
+        );
     }
-    let blocks: Vec<String> = decisions
-        .par_chunks(8192)
-        .map(|chunk| {
-            use std::fmt::Write as _;
-            let mut b = String::with_capacity(chunk.len() * 160);
-            for (f, v) in chunk {
-                let (nsg, rule) = text_of(v, format == Format::Csv);
-                if format == Format::Csv {
-                    let _ = writeln!(
-                        b,
-                        "{},{},{},{},{},{},{},{},{}",
-                        v.access,
-                        nsg,
-                        rule,
-                        f.direction,
-                        f.protocol.name(),
-                        f.local_ip,
-                        f.local_port,
-                        f.remote_ip,
-                        f.remote_port
-                    );
-                } else {
-                    let _ = writeln!(
-                        b,
-                        "{{\"access\":\"{}\",\"nsg\":{},\"rule\":{},\"direction\":\"{}\",\"protocol\":\"{}\",\"local_ip\":\"{}\",\"local_port\":{},\"remote_ip\":\"{}\",\"remote_port\":{}}}",
-                        v.access,
-                        nsg,
-                        rule,
-                        f.direction,
-                        f.protocol.name(),
-                        f.local_ip,
-                        f.local_port,
-                        f.remote_ip,
-                        f.remote_port
-                    );
-                }
-            }
-            b
-        })
-        .collect();
-    for b in blocks {
-        out.write_all(b.as_bytes())?;
-    }
-    Ok(())
 }
 
 pub fn verify(
@@ -364,6 +240,7 @@ pub fn verify(
     quiet: bool,
     out: &mut dyn Write,
 ) -> Result<Status> {
+    use tagnet::ops::nsg::{VerdictRecord, Verifier, flow_lines, verify_lines};
     if format.is_deployment() || format == Format::Markdown {
         bail!(
             "--format {}: nsg verify writes table, json, ndjson or csv",
@@ -378,64 +255,99 @@ pub fn verify(
         quiet,
     )?;
     nsg_scope.route_table = route_table(a.route_table.as_deref())?;
-    // One compiled pair per reading of `VirtualNetwork` (one without a route table); each
-    // flow takes the permissive verdict.
-    let mut pairs = Vec::new();
-    for (_, s) in nsg_scope.readings(snap) {
-        let resolved = s.resolve(snap)?;
-        pairs.push((
-            resolved.subnet.as_ref().map(tagnet::nsg::compile),
-            resolved.nic.as_ref().map(tagnet::nsg::compile),
-        ));
-    }
-    let (cs, cn) = &pairs[0];
-    let flows = read_flows(a)?;
-    let differing = std::sync::atomic::AtomicUsize::new(0);
-    let decisions: Vec<(Flow, tagnet::nsg::Decision)> = flows
-        .par_iter()
-        .filter_map(|(_, r)| r.as_ref().ok().and_then(|f| *f))
-        .map(|f| {
-            let first = tagnet::nsg::decide(cs.as_ref(), cn.as_ref(), &f);
-            if pairs.len() == 1 {
-                return (f, first);
-            }
-            let all: Vec<tagnet::nsg::Decision> = pairs
-                .iter()
-                .map(|(s, n)| tagnet::nsg::decide(s.as_ref(), n.as_ref(), &f))
-                .collect();
-            let allows = |d: &tagnet::nsg::Decision| d.access == tagnet::nsg::model::Access::Allow;
-            if all.iter().any(|d| allows(d) != allows(&first)) {
-                differing.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
-            let pick = all.iter().position(allows).unwrap_or(0);
-            (f, all[pick])
-        })
-        .collect();
-    let differing = differing.into_inner();
-    if differing > 0 && !quiet {
-        eprintln!(
-            "tagnet: note: {differing} flow(s) are allowed under some readings of VirtualNetwork only (with the route table's UDR prefixes, the default route in or out): the permissive verdict is shown"
-        );
-    }
-    drop(flows);
-    if decisions.is_empty() {
-        bail!("no valid flow to verify");
-    }
-    let denied = decisions
-        .iter()
-        .any(|(_, d)| d.access == tagnet::nsg::model::Access::Deny);
-    if matches!(format, Format::Ndjson | Format::Csv) {
-        stream_verdicts(out, format, &decisions, cs.as_ref(), cn.as_ref())?;
-        return Ok(if denied {
+    let verifier = Verifier::new(snap, &nsg_scope)?;
+    let denied_of = |recs: &[VerdictRecord]| recs.iter().any(|r| r.access == "Deny");
+    let differing_of =
+        |recs: &[VerdictRecord]| recs.iter().filter(|r| r.readings.is_some()).count();
+    let Some(path) = &a.flows else {
+        let recs = vec![verifier.record(&one_flow(a)?)];
+        note_readings(differing_of(&recs), quiet);
+        tagnet::render::rows(out, format, Some(&snap.info), &recs)?;
+        return Ok(if denied_of(&recs) {
             Status::NoMatch
         } else {
             Status::Success
         });
+    };
+    // Standard input is kept in a temporary file, so that it can be read twice as a file is.
+    let spool;
+    let source: &Path = if path.as_os_str() == "-" && !a.skip_bad {
+        let mut f =
+            tempfile::NamedTempFile::new().context("a temporary file for standard input")?;
+        std::io::copy(&mut std::io::stdin().lock(), &mut f).context("reading standard input")?;
+        spool = f.into_temp_path();
+        &spool
+    } else {
+        path
+    };
+    let origin = |o: String| {
+        if path.as_os_str() == "-" {
+            "<stdin>".to_string()
+        } else {
+            o
+        }
+    };
+    // A file of garbage is never a pass: without --skip-bad, every line is read first and bad
+    // ones refuse the run before a verdict is written.
+    if !a.skip_bad {
+        let (mut r, o) = tagnet::load::open_text(source)?;
+        let o = origin(o);
+        let mut first = None;
+        let counts = flow_lines(
+            &mut r,
+            &o,
+            &mut |b| {
+                report_bad(&o, &b);
+                first.get_or_insert_with(|| format!("line {}: {}", b.line, b.why));
+            },
+            &mut |_| Ok(()),
+        )?;
+        if counts.bad > 0 {
+            // Counted over the lines that are flows or meant to be (not blank lines, comments
+            // or the header).
+            bail!(
+                "{o}: {} of {} flow lines could not be read (the first: {}); fix them, or give --skip-bad to verify the rest",
+                counts.bad,
+                counts.bad + counts.flows,
+                first.unwrap_or_default()
+            );
+        }
     }
-    // The report every front end gives (`POST /v1/nsg/verify` answers the same records).
-    let valid: Vec<Flow> = decisions.iter().map(|(f, _)| *f).collect();
-    let recs = tagnet::ops::nsg::verify(snap, &nsg_scope, &valid)?;
-    tagnet::render::rows(out, format, Some(&snap.info), &recs)?;
+    let (mut r, o) = tagnet::load::open_text(source)?;
+    let o = origin(o);
+    // The report begins with the first verdict: no valid flow writes nothing.
+    let mut stream: Option<tagnet::render::RowStream<'_, VerdictRecord>> = None;
+    let (mut denied, mut differing) = (false, 0usize);
+    let mut out = Some(out);
+    let counts = verify_lines(
+        &verifier,
+        &mut r,
+        &o,
+        &mut |b| report_bad(&o, &b),
+        &mut |recs| {
+            denied |= denied_of(recs);
+            differing += differing_of(recs);
+            let io = |e: std::io::Error| tagnet::Error::Usage(format!("writing the verdicts: {e}"));
+            if stream.is_none() {
+                let w = out.take().expect("the output is taken once");
+                stream =
+                    Some(tagnet::render::RowStream::new(w, format, Some(&snap.info)).map_err(io)?);
+            }
+            stream
+                .as_mut()
+                .expect("begun above")
+                .block(recs)
+                .map_err(io)
+        },
+    )?;
+    let Some(stream) = stream else {
+        bail!(
+            "no valid flow to verify in {o} ({} line(s) could not be read)",
+            counts.bad
+        );
+    };
+    stream.finish()?;
+    note_readings(differing, quiet);
     Ok(if denied {
         Status::NoMatch
     } else {

@@ -57,6 +57,52 @@ pub fn read_input(path: &Path) -> Result<(Vec<u8>, String)> {
     Ok((decode_text(bytes, &origin)?, origin))
 }
 
+/// Opens a text input to read as it streams: a file, or standard input for `-`; gzip is
+/// decompressed on the way, a UTF-8 byte-order mark skipped, UTF-16 refused (as
+/// [`decode_text`] does for whole inputs). Returns the reader and a display name.
+pub fn open_text(path: &Path) -> Result<(Box<dyn std::io::BufRead + Send>, String)> {
+    use std::io::BufRead;
+    let read_err = |source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let (raw, origin): (Box<dyn Read + Send>, String) = if path.as_os_str() == "-" {
+        (Box::new(std::io::stdin()), "<stdin>".to_string())
+    } else {
+        (
+            Box::new(std::fs::File::open(path).map_err(read_err)?),
+            path.display().to_string(),
+        )
+    };
+    let mut r = std::io::BufReader::with_capacity(1 << 16, raw);
+    let head = r.fill_buf().map_err(read_err)?;
+    if head.starts_with(&[0x1f, 0x8b]) {
+        let mut z =
+            std::io::BufReader::with_capacity(1 << 16, flate2::read::MultiGzDecoder::new(r));
+        let head = z.fill_buf().map_err(|e| Error::Invalid {
+            origin: origin.clone(),
+            message: format!("the gzip data cannot be decompressed: {e}"),
+            hint: "give a complete .gz, or the text itself".into(),
+        })?;
+        let skip = text_start(head, &origin)?;
+        z.consume(skip);
+        return Ok((Box::new(z), origin));
+    }
+    let skip = text_start(head, &origin)?;
+    r.consume(skip);
+    Ok((Box::new(r), origin))
+}
+
+/// How many bytes of a byte-order mark to skip at the start of a text; UTF-16 is an error.
+fn text_start(head: &[u8], origin: &str) -> Result<usize> {
+    if head.starts_with(&[0xef, 0xbb, 0xbf]) {
+        return Ok(3);
+    }
+    // UTF-16 shows in the first bytes: `decode_text` refuses it, naming the fix.
+    decode_text_within(head[..head.len().min(4)].to_vec(), origin, 0)?;
+    Ok(0)
+}
+
 /// Decompresses gzip, skips a UTF-8 byte-order mark (Windows editors and PowerShell write
 /// one), and refuses UTF-16 (what Windows PowerShell 5.1's `>` writes) with the command that converts it.
 ///

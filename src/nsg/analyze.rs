@@ -12,8 +12,13 @@
 //! - `nsg-unknown-tag`: a tag the snapshot does not hold (the rule is analysed as empty);
 //!   `nsg-unknown-asg`: an application security group without members given.
 //!
-//! Work grows with the number of boxes a subtraction leaves; past [`BOX_LIMIT`] a rule is
-//! reported as not analysed rather than guessed.
+//! Only rules that share a flow are ever compared: a sweep over the rules' address hulls,
+//! sorted, finds the pairs whose sources can meet, and an exact test (protocols, ports, then
+//! both address sets by binary search) keeps the pairs that really do — so the work follows
+//! the overlaps, not the square of the rule count ([`Pairs::All`], every pair, is kept as the
+//! reference the tests and benches compare with). Work also grows with the number of boxes a
+//! subtraction leaves; past [`BOX_LIMIT`] a rule is reported as not analysed rather than
+//! guessed.
 
 use super::eval::{Context, Resolved};
 use super::model::{Access, Direction, Nsg, Ports, Protocol};
@@ -135,6 +140,26 @@ impl Space {
             .collect()
     }
 
+    /// Whether the boxes share a flow, without building the intersection: the cheap
+    /// dimensions first.
+    fn meets(&self, o: &Space) -> bool {
+        self.proto & o.proto != 0
+            && ports_meet(&self.sport, &o.sport)
+            && ports_meet(&self.dport, &o.dport)
+            && self.src.v4.intersects(&o.src.v4) | self.src.v6.intersects(&o.src.v6)
+            && self.dst.v4.intersects(&o.dst.v4) | self.dst.v6.intersects(&o.dst.v6)
+    }
+
+    /// The smallest and largest source address of the box (it is of one family).
+    fn src_hull(&self) -> Option<(u128, u128)> {
+        let r = if self.src.v4.is_empty() {
+            self.src.v6.ranges()
+        } else {
+            self.src.v4.ranges()
+        };
+        Some((r.first()?.0, r.last()?.1))
+    }
+
     fn is_empty(&self) -> bool {
         self.proto == 0
             || self.src.is_empty()
@@ -143,65 +168,127 @@ impl Space {
             || self.dport.is_empty()
     }
 
-    fn and(&self, o: &Space) -> Space {
-        Space {
-            proto: self.proto & o.proto,
-            src: self.src.intersection(&o.src),
-            sport: ports_and(&self.sport, &o.sport),
-            dst: self.dst.intersection(&o.dst),
-            dport: ports_and(&self.dport, &o.dport),
+    /// `self − o` as disjoint boxes, added to `out` (the box itself when they do not meet);
+    /// whether they met.
+    fn minus_into(self, o: &Space, out: &mut Vec<Space>) -> bool {
+        if !self.meets(o) {
+            out.push(self);
+            return false;
         }
-    }
-
-    /// `self − o` as disjoint boxes.
-    fn minus(&self, o: &Space) -> Vec<Space> {
-        if self.and(o).is_empty() {
-            return vec![self.clone()];
-        }
-        let mut out = Vec::new();
-        let mut inside = self.clone();
-        // Protocol.
-        let p = Space {
-            proto: inside.proto & !o.proto,
-            ..inside.clone()
-        };
-        if !p.is_empty() {
-            out.push(p);
+        // Peel off, one dimension at a time, the part of `self` outside `o`; what stays
+        // inside narrows to the intersection. Each piece is built only when it is not empty.
+        let mut inside = self;
+        let proto = inside.proto & !o.proto;
+        if proto != 0 {
+            out.push(Space {
+                proto,
+                ..inside.clone()
+            });
         }
         inside.proto &= o.proto;
-        let s = Space {
-            src: inside.src.difference(&o.src),
-            ..inside.clone()
-        };
-        if !s.is_empty() {
-            out.push(s);
+        let src = inside.src.difference(&o.src);
+        if !src.is_empty() {
+            out.push(Space {
+                proto: inside.proto,
+                src,
+                sport: inside.sport.clone(),
+                dst: inside.dst.clone(),
+                dport: inside.dport.clone(),
+            });
         }
         inside.src = inside.src.intersection(&o.src);
-        let sp = Space {
-            sport: ports_minus(&inside.sport, &o.sport),
-            ..inside.clone()
-        };
-        if !sp.is_empty() {
-            out.push(sp);
+        let sport = ports_minus(&inside.sport, &o.sport);
+        if !sport.is_empty() {
+            out.push(Space {
+                proto: inside.proto,
+                src: inside.src.clone(),
+                sport,
+                dst: inside.dst.clone(),
+                dport: inside.dport.clone(),
+            });
         }
         inside.sport = ports_and(&inside.sport, &o.sport);
-        let d = Space {
-            dst: inside.dst.difference(&o.dst),
-            ..inside.clone()
-        };
-        if !d.is_empty() {
-            out.push(d);
+        let dst = inside.dst.difference(&o.dst);
+        if !dst.is_empty() {
+            out.push(Space {
+                proto: inside.proto,
+                src: inside.src.clone(),
+                sport: inside.sport.clone(),
+                dst,
+                dport: inside.dport.clone(),
+            });
         }
         inside.dst = inside.dst.intersection(&o.dst);
-        let dp = Space {
-            dport: ports_minus(&inside.dport, &o.dport),
-            ..inside
-        };
-        if !dp.is_empty() {
-            out.push(dp);
+        let dport = ports_minus(&inside.dport, &o.dport);
+        if !dport.is_empty() {
+            out.push(Space { dport, ..inside });
         }
-        out
+        true
     }
+}
+
+fn ports_meet(a: &[(u16, u16)], b: &[(u16, u16)]) -> bool {
+    a.iter()
+        .any(|&(s1, e1)| b.iter().any(|&(s2, e2)| s1.max(s2) <= e1.min(e2)))
+}
+
+/// The rule's boxes: one per protocol group and address family that has flows.
+fn boxes(r: &Resolved) -> Vec<Space> {
+    [TCP_UDP, NO_PORTS]
+        .iter()
+        .flat_map(|&g| Space::of_families(r, g))
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Which rule pairs [`analyze_with`] compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pairs {
+    /// The pairs that share a flow, found by a sweep (what `analyze` does).
+    Swept,
+    /// Every pair: the plain quadratic way, kept as the reference.
+    All,
+}
+
+/// For each rule (by its place in `boxes`), the other rules it shares a flow with, ascending.
+/// A sweep over the source hulls, sorted by their first address, meets each pair of
+/// overlapping hulls once per address family; the exact test keeps those that share a flow.
+fn meeting(boxes: &[Vec<Space>]) -> Vec<Vec<u32>> {
+    let mut out: Vec<Vec<u32>> = vec![Vec::new(); boxes.len()];
+    for v6 in [false, true] {
+        // (first, last, rule) per rule with flows of this family.
+        let mut hulls: Vec<(u128, u128, u32)> = boxes
+            .iter()
+            .enumerate()
+            .filter_map(|(k, bs)| {
+                let (lo, hi) = bs
+                    .iter()
+                    .filter(|b| b.src.v4.is_empty() == v6)
+                    .filter_map(Space::src_hull)
+                    .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))?;
+                Some((lo, hi, k as u32))
+            })
+            .collect();
+        hulls.sort_unstable();
+        // Hulls still open at the current start, by their last address.
+        let mut open: Vec<(u128, u32)> = Vec::new();
+        for &(lo, hi, k) in &hulls {
+            open.retain(|&(end, _)| end >= lo);
+            for &(_, j) in &open {
+                let (a, b) = (&boxes[j as usize], &boxes[k as usize]);
+                if a.iter().any(|x| b.iter().any(|y| x.meets(y))) {
+                    out[j as usize].push(k);
+                    out[k as usize].push(j);
+                }
+            }
+            open.push((hi, k));
+        }
+    }
+    for list in &mut out {
+        list.sort_unstable();
+        list.dedup();
+    }
+    out
 }
 
 /// One analysis finding with the rules involved.
@@ -275,10 +362,24 @@ fn resolve_rules(ctx: &Context, nsg: &Nsg, findings: &mut Vec<NsgFinding>) -> Ve
 
 /// Analyses every user rule of an NSG.
 pub fn analyze(ctx: &Context, nsg: &Nsg) -> Vec<NsgFinding> {
+    analyze_with(ctx, nsg, Pairs::Swept)
+}
+
+/// [`analyze`], comparing the rule pairs `pairs` says: the same findings either way.
+pub fn analyze_with(ctx: &Context, nsg: &Nsg, pairs: Pairs) -> Vec<NsgFinding> {
     let mut findings = Vec::new();
     let rules = resolve_rules(ctx, nsg, &mut findings);
     for dir in [Direction::Inbound, Direction::Outbound] {
         let list: Vec<&Resolved> = rules.iter().filter(|r| r.rule.direction == dir).collect();
+        let spaces: Vec<Vec<Space>> = list.iter().map(|r| boxes(r)).collect();
+        let meets = match pairs {
+            Pairs::Swept => Some(meeting(&spaces)),
+            Pairs::All => None,
+        };
+        let all: Vec<u32> = match pairs {
+            Pairs::All => (0..list.len() as u32).collect(),
+            Pairs::Swept => Vec::new(),
+        };
         for (i, r) in list.iter().enumerate() {
             // Given up (the server's request is gone): what is found so far is thrown away.
             if crate::cancel::cancelled() {
@@ -287,16 +388,18 @@ pub fn analyze(ctx: &Context, nsg: &Nsg) -> Vec<NsgFinding> {
             if r.rule.default {
                 continue;
             }
+            // The rules this one may share flows with, in priority order.
+            let others: &[u32] = meets.as_ref().map_or(&all, |m| &m[i]);
+            let split = others.partition_point(|&j| (j as usize) < i);
+            let (above_rules, mut below_rules) = (&others[..split], &others[split..]);
+            if below_rules.first() == Some(&(i as u32)) {
+                below_rules = &below_rules[1..];
+            }
             let path = r.rule.path();
             let resource = format!("{}/{}", nsg.name, path);
             // What the rules above leave of this rule.
-            let mut left: Vec<Space> = [TCP_UDP, NO_PORTS]
-                .iter()
-                .flat_map(|&g| Space::of_families(r, g))
-                .filter(|s| !s.is_empty())
-                .collect();
-            let whole = left.clone();
-            if whole.is_empty() {
+            let mut left: Vec<Space> = spaces[i].clone();
+            if left.is_empty() {
                 // Matches nothing: an unknown tag (reported), or a source of one address family
                 // and a destination of the other, which no flow has.
                 let one = [TCP_UDP, NO_PORTS]
@@ -322,31 +425,25 @@ pub fn analyze(ctx: &Context, nsg: &Nsg) -> Vec<NsgFinding> {
                 continue;
             }
             let mut covering = Vec::new();
+            let mut opposite: Option<NsgFinding> = None;
             let mut gave_up = false;
-            for above in &list[..i] {
-                let spaces: Vec<Space> = [TCP_UDP, NO_PORTS]
-                    .iter()
-                    .flat_map(|&g| Space::of_families(above, g))
-                    .collect();
+            for &j in above_rules {
+                let above = list[j as usize];
                 let mut touched = false;
-                for a in &spaces {
-                    let mut next = Vec::new();
-                    for b in &left {
-                        touched |= !b.and(a).is_empty();
-                        next.extend(b.minus(a));
+                for a in &spaces[j as usize] {
+                    let mut next = Vec::with_capacity(left.len());
+                    for b in left {
+                        touched |= b.minus_into(a, &mut next);
                     }
                     left = next;
                 }
                 if touched {
                     covering.push(above.rule.path());
-                    if above.rule.access != r.rule.access
-                        && !left.is_empty()
-                        && !findings.iter().any(|f: &NsgFinding| {
-                            f.rule == path && f.finding.code == "nsg-opposite-overlap"
-                        })
+                    if above.rule.access != r.rule.access && !left.is_empty() && opposite.is_none()
                     {
-                        findings.push(NsgFinding {
-                            finding: Finding::new(crate::findings::Code::NsgOppositeOverlap,
+                        opposite = Some(NsgFinding {
+                            finding: Finding::new(
+                                crate::findings::Code::NsgOppositeOverlap,
                                 resource.clone(),
                                 format!(
                                     "rule `{}` ({}) partly overlaps `{}` ({}) above it: that rule decides the shared flows",
@@ -368,10 +465,10 @@ pub fn analyze(ctx: &Context, nsg: &Nsg) -> Vec<NsgFinding> {
                 }
             }
             if gave_up {
+                findings.extend(opposite);
                 continue;
             }
             if left.is_empty() {
-                findings.retain(|f| !(f.rule == path && f.finding.code == "nsg-opposite-overlap"));
                 findings.push(NsgFinding {
                     finding: Finding::new(crate::findings::Code::NsgUnreachableRule,
                         resource,
@@ -387,32 +484,30 @@ pub fn analyze(ctx: &Context, nsg: &Nsg) -> Vec<NsgFinding> {
                 });
                 continue;
             }
+            findings.extend(opposite);
             // Would the rules below decide what is left the same way?
             let mut rest = left;
             let mut same = true;
-            let mut deciders = Vec::new();
-            for below in &list[i + 1..] {
-                let spaces: Vec<Space> = [TCP_UDP, NO_PORTS]
-                    .iter()
-                    .flat_map(|&g| Space::of_families(below, g))
-                    .collect();
-                let mut next = rest.clone();
-                for a in &spaces {
-                    let mut n2 = Vec::new();
-                    for b in &next {
-                        if !b.and(a).is_empty() {
-                            if below.rule.access != r.rule.access {
-                                same = false;
-                            }
-                            if !deciders.contains(&below.rule.path()) {
-                                deciders.push(below.rule.path());
-                            }
-                        }
-                        n2.extend(b.minus(a));
+            let mut deciders: Vec<String> = Vec::new();
+            for &j in below_rules {
+                let below = list[j as usize];
+                let mut touched = false;
+                for a in &spaces[j as usize] {
+                    let mut next = Vec::with_capacity(rest.len());
+                    for b in rest {
+                        touched |= b.minus_into(a, &mut next);
                     }
-                    next = n2;
+                    rest = next;
                 }
-                rest = next;
+                if touched {
+                    if below.rule.access != r.rule.access {
+                        same = false;
+                    }
+                    let p = below.rule.path();
+                    if !deciders.contains(&p) {
+                        deciders.push(p);
+                    }
+                }
                 if !same || rest.is_empty() || rest.len() > BOX_LIMIT {
                     break;
                 }

@@ -35,15 +35,28 @@ impl Protocol {
     /// Parses `Tcp`, `udp`, `*`, `Any`, … (any case); for flows also IANA numbers 6, 17, 1, 50,
     /// 51.
     pub fn parse(text: &str) -> Option<Protocol> {
-        Some(match text.trim().to_ascii_lowercase().as_str() {
-            "*" | "any" | "all" => Protocol::Any,
-            "tcp" | "6" => Protocol::Tcp,
-            "udp" | "17" => Protocol::Udp,
-            "icmp" | "1" | "icmpv6" | "58" => Protocol::Icmp,
-            "esp" | "50" => Protocol::Esp,
-            "ah" | "51" => Protocol::Ah,
-            _ => return None,
-        })
+        const NAMES: [(&str, Protocol); 15] = [
+            ("tcp", Protocol::Tcp),
+            ("udp", Protocol::Udp),
+            ("*", Protocol::Any),
+            ("any", Protocol::Any),
+            ("all", Protocol::Any),
+            ("6", Protocol::Tcp),
+            ("17", Protocol::Udp),
+            ("icmp", Protocol::Icmp),
+            ("1", Protocol::Icmp),
+            ("icmpv6", Protocol::Icmp),
+            ("58", Protocol::Icmp),
+            ("esp", Protocol::Esp),
+            ("50", Protocol::Esp),
+            ("ah", Protocol::Ah),
+            ("51", Protocol::Ah),
+        ];
+        let t = text.trim();
+        NAMES
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(t))
+            .map(|&(_, p)| p)
     }
 
     /// Whether ports mean anything for it.
@@ -76,20 +89,30 @@ pub enum Direction {
 impl Direction {
     /// Parses `inbound`/`in`, `outbound`/`out` (any case).
     pub fn parse(text: &str) -> Option<Direction> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "inbound" | "in" => Some(Direction::Inbound),
-            "outbound" | "out" => Some(Direction::Outbound),
-            _ => None,
+        let t = text.trim();
+        if t.eq_ignore_ascii_case("inbound") || t.eq_ignore_ascii_case("in") {
+            Some(Direction::Inbound)
+        } else if t.eq_ignore_ascii_case("outbound") || t.eq_ignore_ascii_case("out") {
+            Some(Direction::Outbound)
+        } else {
+            None
+        }
+    }
+}
+
+impl Direction {
+    /// `Inbound` or `Outbound`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Direction::Inbound => "Inbound",
+            Direction::Outbound => "Outbound",
         }
     }
 }
 
 impl fmt::Display for Direction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Direction::Inbound => "Inbound",
-            Direction::Outbound => "Outbound",
-        })
+        f.write_str(self.name())
     }
 }
 
@@ -102,12 +125,19 @@ pub enum Access {
     Deny,
 }
 
-impl fmt::Display for Access {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Access {
+    /// `Allow` or `Deny`.
+    pub fn name(self) -> &'static str {
+        match self {
             Access::Allow => "Allow",
             Access::Deny => "Deny",
-        })
+        }
+    }
+}
+
+impl fmt::Display for Access {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -316,16 +346,22 @@ impl Flow {
                 .unwrap_or(s)
                 .trim()
         }
-        let fields: Vec<&str> = l.split(',').map(unquote).collect();
-        if fields[0].eq_ignore_ascii_case("direction") {
+        let mut f = [""; 6];
+        let mut count = 0;
+        for field in l.split(',') {
+            if let Some(slot) = f.get_mut(count) {
+                *slot = unquote(field);
+            }
+            count += 1;
+        }
+        if f[0].eq_ignore_ascii_case("direction") {
             return Ok(None); // the header
         }
-        let Ok(f) = <[&str; 6]>::try_from(fields.as_slice()) else {
+        if count != 6 {
             return Err(format!(
-                "expected 6 fields direction,protocol,local_ip,local_port,remote_ip,remote_port, got {}",
-                fields.len()
+                "expected 6 fields direction,protocol,local_ip,local_port,remote_ip,remote_port, got {count}"
             ));
-        };
+        }
         Flow::from_fields(&f)
     }
 
@@ -334,7 +370,7 @@ impl Flow {
     /// IPv6 zone is dropped, an IPv4-mapped IPv6 address is the IPv4 address it maps.
     pub fn from_fields(fields: &[&str; 6]) -> std::result::Result<Option<Flow>, String> {
         let direction = Direction::parse(fields[0])
-            .ok_or(format!("direction `{}`: Inbound or Outbound", fields[0]))?;
+            .ok_or_else(|| format!("direction `{}`: Inbound or Outbound", fields[0]))?;
         let protocol = match Protocol::parse(fields[1]) {
             Some(Protocol::Any) | None => {
                 return Err(format!(

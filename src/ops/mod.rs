@@ -55,6 +55,13 @@ pub trait Row: serde::Serialize {
     const HEADERS: &'static [&'static str];
     /// The cells, in the headings' order.
     fn cells(&self) -> Vec<String>;
+    /// The cells one by one (a row can give them without building each as a string).
+    fn each_cell(&self, f: &mut dyn FnMut(&str) -> std::io::Result<()>) -> std::io::Result<()> {
+        for c in self.cells() {
+            f(&c)?;
+        }
+        Ok(())
+    }
 }
 
 /// `{"snapshot": …, "records": [...]}`: how a list report is written as one JSON document.

@@ -11,6 +11,7 @@ use ipnet::IpNet;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// The NSGs a flow meets and what their names stand for.
 #[derive(Debug, Clone, Default)]
@@ -187,13 +188,13 @@ pub fn vnet_space(doc: &serde_json::Value, origin: &str) -> Result<(Vec<IpNet>, 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct VerdictRecord {
     /// `Allow` or `Deny`.
-    pub access: String,
+    pub access: &'static str,
     /// The NSG whose rule decided (empty when no NSG applies).
-    pub nsg: String,
+    pub nsg: Arc<str>,
     /// `securityRules/NAME` or `defaultSecurityRules/NAME`.
-    pub rule: String,
+    pub rule: Arc<str>,
     /// `Inbound` or `Outbound`.
-    pub direction: String,
+    pub direction: &'static str,
     /// The protocol.
     pub protocol: &'static str,
     /// The VM's address.
@@ -227,10 +228,10 @@ impl super::Row for VerdictRecord {
     /// The table and CSV cells.
     fn cells(&self) -> Vec<String> {
         vec![
-            self.access.clone(),
-            self.nsg.clone(),
-            self.rule.clone(),
-            self.direction.clone(),
+            self.access.to_string(),
+            self.nsg.to_string(),
+            self.rule.to_string(),
+            self.direction.to_string(),
             self.protocol.to_string(),
             self.local_ip.to_string(),
             self.local_port.to_string(),
@@ -238,59 +239,256 @@ impl super::Row for VerdictRecord {
             self.remote_port.to_string(),
         ]
     }
+
+    /// The cells one by one, the numbers formatted in one reused buffer (a million verdicts
+    /// are written without a million times nine strings).
+    fn each_cell(&self, f: &mut dyn FnMut(&str) -> std::io::Result<()>) -> std::io::Result<()> {
+        use std::fmt::Write as _;
+        for s in [
+            self.access,
+            &self.nsg,
+            &self.rule,
+            self.direction,
+            self.protocol,
+        ] {
+            f(s)?;
+        }
+        let mut b = String::with_capacity(40);
+        let _ = write!(b, "{}", self.local_ip);
+        f(&b)?;
+        b.clear();
+        let _ = write!(b, "{}", self.local_port);
+        f(&b)?;
+        b.clear();
+        let _ = write!(b, "{}", self.remote_ip);
+        f(&b)?;
+        b.clear();
+        let _ = write!(b, "{}", self.remote_port);
+        f(&b)
+    }
+}
+
+/// A scope's NSGs compiled once per reading of `VirtualNetwork`: what [`verify`] and
+/// [`verify_lines`] decide each flow with.
+pub struct Verifier {
+    pairs: Vec<(
+        Option<crate::path::VnetReading>,
+        Option<crate::nsg::compile::CompiledNsg>,
+        Option<crate::nsg::compile::CompiledNsg>,
+    )>,
+    /// Per reading, the names records carry: (NSG, rules) of the subnet's and the NIC's.
+    names: Vec<[Names; 2]>,
+    empty: Arc<str>,
+}
+
+/// An NSG's name and its rules' paths, shared by every record that names them.
+type Names = Option<(Arc<str>, Vec<Arc<str>>)>;
+
+fn names_of(c: Option<&crate::nsg::compile::CompiledNsg>) -> Names {
+    c.map(|c| {
+        (
+            Arc::from(c.name.as_str()),
+            c.rules.iter().map(|r| Arc::from(r.1.as_str())).collect(),
+        )
+    })
+}
+
+impl Verifier {
+    /// Resolves and compiles the scope's NSGs.
+    pub fn new(snap: &Snapshot, scope: &Scope) -> Result<Verifier> {
+        let mut pairs = Vec::new();
+        for (reading, s) in scope.readings(snap) {
+            let r = s.resolve(snap)?;
+            pairs.push((
+                reading,
+                r.subnet.as_ref().map(crate::nsg::compile),
+                r.nic.as_ref().map(crate::nsg::compile),
+            ));
+        }
+        let names = pairs
+            .iter()
+            .map(|(_, cs, cn)| [names_of(cs.as_ref()), names_of(cn.as_ref())])
+            .collect();
+        Ok(Verifier {
+            pairs,
+            names,
+            empty: Arc::from(""),
+        })
+    }
+
+    /// The NSG and rule that made decision `d` under reading `k` (empty when none).
+    fn named(&self, k: usize, d: &crate::nsg::Decision) -> (Arc<str>, Arc<str>) {
+        let by = d.by.and_then(|(hop, i)| {
+            let (nsg, rules) = self.names[k][match hop {
+                crate::nsg::Hop::Subnet => 0,
+                crate::nsg::Hop::Nic => 1,
+            }]
+            .as_ref()?;
+            Some((nsg.clone(), rules.get(i)?.clone()))
+        });
+        by.unwrap_or_else(|| (self.empty.clone(), self.empty.clone()))
+    }
+
+    /// One flow's verdict: the permissive one over the readings, the others named.
+    pub fn record(&self, f: &Flow) -> VerdictRecord {
+        let decide = |(_, cs, cn): &(_, Option<_>, Option<_>)| {
+            crate::nsg::decide(cs.as_ref(), cn.as_ref(), f)
+        };
+        let allows = |d: &crate::nsg::Decision| d.access == crate::nsg::model::Access::Allow;
+        let (k, chosen, readings) = if self.pairs.len() == 1 {
+            (0, decide(&self.pairs[0]), None)
+        } else {
+            let all: Vec<crate::nsg::Decision> = self.pairs.iter().map(decide).collect();
+            let k = all.iter().position(allows).unwrap_or(0);
+            let others: Vec<String> = all
+                .iter()
+                .enumerate()
+                .filter(|(_, x)| x.access != all[k].access)
+                .map(|(j, x)| {
+                    let (nsg, rule) = self.named(j, x);
+                    format!(
+                        "{} under `{}` ({nsg} {rule})",
+                        x.access,
+                        self.pairs[j].0.map(|r| r.name()).unwrap_or_default(),
+                    )
+                })
+                .collect();
+            (k, all[k], (!others.is_empty()).then(|| others.join("; ")))
+        };
+        let (nsg, rule) = self.named(k, &chosen);
+        VerdictRecord {
+            readings,
+            access: chosen.access.name(),
+            nsg,
+            rule,
+            direction: f.direction.name(),
+            protocol: f.protocol.name(),
+            local_ip: f.local_ip,
+            local_port: f.local_port,
+            remote_ip: f.remote_ip,
+            remote_port: f.remote_port,
+        }
+    }
 }
 
 /// The verdict of each flow through the scope's NSGs (subnet then NIC inbound, NIC then
 /// subnet outbound), in the flows' order.
 pub fn verify(snap: &Snapshot, scope: &Scope, flows: &[Flow]) -> Result<Vec<VerdictRecord>> {
     use rayon::prelude::*;
-    let mut pairs = Vec::new();
-    for (reading, s) in scope.readings(snap) {
-        let r = s.resolve(snap)?;
-        pairs.push((
-            reading,
-            r.subnet.as_ref().map(crate::nsg::compile),
-            r.nic.as_ref().map(crate::nsg::compile),
-        ));
-    }
-    Ok(flows
-        .par_iter()
-        .map(|f| {
-            let all: Vec<(Option<crate::path::VnetReading>, crate::nsg::model::Verdict)> = pairs
-                .iter()
-                .map(|(r, cs, cn)| (*r, crate::nsg::verdict(cs.as_ref(), cn.as_ref(), f)))
-                .collect();
-            let allowed = all
-                .iter()
-                .position(|(_, v)| v.access == crate::nsg::model::Access::Allow);
-            let v = all[allowed.unwrap_or(0)].1.clone();
-            let others: Vec<String> = all
-                .iter()
-                .filter(|(_, x)| x.access != v.access)
-                .map(|(r, x)| {
-                    format!(
-                        "{} under `{}` ({} {})",
-                        x.access,
-                        r.map(|r| r.name()).unwrap_or_default(),
-                        x.nsg,
-                        x.rule
-                    )
-                })
-                .collect();
-            VerdictRecord {
-                readings: (!others.is_empty()).then(|| others.join("; ")),
-                access: v.access.to_string(),
-                nsg: v.nsg,
-                rule: v.rule,
-                direction: f.direction.to_string(),
-                protocol: f.protocol.name(),
-                local_ip: f.local_ip,
-                local_port: f.local_port,
-                remote_ip: f.remote_ip,
-                remote_port: f.remote_port,
+    let v = Verifier::new(snap, scope)?;
+    Ok(flows.par_iter().map(|f| v.record(f)).collect())
+}
+
+/// A flow line that could not be read: its number, why, and the line.
+#[derive(Debug, Clone)]
+pub struct BadLine {
+    /// 1-based line number.
+    pub line: usize,
+    /// Why it is not a flow.
+    pub why: String,
+    /// The line as written.
+    pub text: String,
+}
+
+/// What reading flow lines found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LineCounts {
+    /// Flows read.
+    pub flows: usize,
+    /// Lines that are not flows though meant to be (not blank, comment or header lines).
+    pub bad: usize,
+}
+
+/// Bytes of lines read per block: parsed in parallel, then handed on in order.
+const BLOCK_BYTES: usize = 4 << 20;
+
+/// Reads flow lines ([`Flow::parse_line`]: CSV or NDJSON, a header, blank lines and `#`
+/// comments skipped) in blocks of about 4 MB, parsed in parallel; `each` gets each block's
+/// flows in input order, `on_bad` each line that is not a flow. Memory stays at one block.
+pub fn flow_lines(
+    lines: &mut dyn std::io::BufRead,
+    origin: &str,
+    on_bad: &mut dyn FnMut(BadLine),
+    each: &mut dyn FnMut(&[Flow]) -> Result<()>,
+) -> Result<LineCounts> {
+    use rayon::prelude::*;
+    let mut counts = LineCounts::default();
+    let mut buf: Vec<u8> = Vec::with_capacity(BLOCK_BYTES + (64 << 10));
+    let mut starts: Vec<usize> = Vec::new();
+    let mut number = 0usize;
+    let bad_read = |line: usize, e: String| Error::Invalid {
+        origin: origin.to_string(),
+        message: format!("line {line}: {e}"),
+        hint: "give flow lines as UTF-8 text (CSV or NDJSON), or a .gz of them".into(),
+    };
+    loop {
+        buf.clear();
+        starts.clear();
+        let first = number + 1;
+        while buf.len() < BLOCK_BYTES {
+            let at = buf.len();
+            let n = lines
+                .read_until(b'\n', &mut buf)
+                .map_err(|e| bad_read(number + 1, format!("reading: {e}")))?;
+            if n == 0 {
+                break;
             }
-        })
-        .collect())
+            number += 1;
+            starts.push(at);
+        }
+        if starts.is_empty() {
+            return Ok(counts);
+        }
+        let text = std::str::from_utf8(&buf).map_err(|e| {
+            let line = first + starts.partition_point(|&s| s <= e.valid_up_to()) - 1;
+            bad_read(line, "not UTF-8 text".into())
+        })?;
+        let line = |k: usize| {
+            let end = starts.get(k + 1).copied().unwrap_or(text.len());
+            &text[starts[k]..end]
+        };
+        let parsed: Vec<std::result::Result<Option<Flow>, String>> = (0..starts.len())
+            .into_par_iter()
+            .with_min_len(1024)
+            .map(|k| Flow::parse_line(line(k)))
+            .collect();
+        let mut flows = Vec::with_capacity(parsed.len());
+        for (k, r) in parsed.into_iter().enumerate() {
+            match r {
+                Ok(Some(f)) => flows.push(f),
+                Ok(None) => {}
+                Err(why) => {
+                    counts.bad += 1;
+                    on_bad(BadLine {
+                        line: first + k,
+                        why,
+                        text: line(k).trim_end_matches(['\n', '\r']).to_string(),
+                    });
+                }
+            }
+        }
+        counts.flows += flows.len();
+        if !flows.is_empty() {
+            each(&flows)?;
+        }
+    }
+}
+
+/// `nsg verify --flows`: [`flow_lines`] decided block by block, each block's records handed
+/// to `sink` in input order (a block's flows are decided in parallel). Memory stays flat in
+/// the number of lines.
+pub fn verify_lines(
+    verifier: &Verifier,
+    lines: &mut dyn std::io::BufRead,
+    origin: &str,
+    on_bad: &mut dyn FnMut(BadLine),
+    sink: &mut dyn FnMut(&[VerdictRecord]) -> Result<()>,
+) -> Result<LineCounts> {
+    use rayon::prelude::*;
+    flow_lines(lines, origin, on_bad, &mut |flows| {
+        let recs: Vec<VerdictRecord> = flows.par_iter().map(|f| verifier.record(f)).collect();
+        sink(&recs)
+    })
 }
 
 /// A `reach` request as typed.

@@ -108,9 +108,57 @@ impl Ranges {
         Ranges::from_ranges(all)
     }
 
-    /// Addresses in both sets.
+    /// Whether the sets share an address: by binary search of the larger set for each range of
+    /// the smaller, so a handful of prefixes against a tag of thousands costs a few probes.
+    pub fn intersects(&self, other: &Ranges) -> bool {
+        let (a, b) = if self.ranges.len() <= other.ranges.len() {
+            (&self.ranges, &other.ranges)
+        } else {
+            (&other.ranges, &self.ranges)
+        };
+        let (Some(af), Some(al), Some(bf), Some(bl)) = (a.first(), a.last(), b.first(), b.last())
+        else {
+            return false;
+        };
+        if al.1 < bf.0 || bl.1 < af.0 {
+            return false;
+        }
+        let mut from = 0;
+        for &(s, e) in a {
+            from += b[from..].partition_point(|&(_, be)| be < s);
+            match b.get(from) {
+                None => return false,
+                Some(&(bs, _)) if bs <= e => return true,
+                Some(_) => {}
+            }
+        }
+        false
+    }
+
+    /// Addresses in both sets: a merge walk, or a binary search of the larger set for each
+    /// range of the smaller when their sizes differ eightfold or more.
     pub fn intersection(&self, other: &Ranges) -> Ranges {
         let (a, b) = (&self.ranges, &other.ranges);
+        let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+        if small.len().saturating_mul(8) < large.len() {
+            let mut out = Vec::new();
+            let mut from = 0;
+            for &(s, e) in small {
+                from += large[from..].partition_point(|&(_, le)| le < s);
+                let mut k = from;
+                while let Some(&(ls, le)) = large.get(k) {
+                    if ls > e {
+                        break;
+                    }
+                    out.push((ls.max(s), le.min(e)));
+                    if le > e {
+                        break;
+                    }
+                    k += 1;
+                }
+            }
+            return Ranges { ranges: out };
+        }
         let (mut i, mut j) = (0, 0);
         let mut out = Vec::new();
         while i < a.len() && j < b.len() {
@@ -136,9 +184,7 @@ impl Ranges {
         for &(s, e) in &self.ranges {
             let mut cur = s;
             let mut done = false;
-            while j < b.len() && b[j].1 < cur {
-                j += 1;
-            }
+            j += b[j..].partition_point(|&(_, be)| be < cur);
             let mut k = j;
             while k < b.len() && b[k].0 <= e {
                 if b[k].0 > cur {
@@ -413,11 +459,33 @@ pub(crate) mod tests {
             prop_assert_eq!(&v4, &ra, "IPv4 fast path");
             prop_assert_eq!(expand(ra.union(&rb).ranges()), &sa | &sb);
             prop_assert_eq!(expand(ra.intersection(&rb).ranges()), &sa & &sb);
+            prop_assert_eq!(ra.intersects(&rb), !(&sa & &sb).is_empty());
             prop_assert_eq!(expand(ra.difference(&rb).ranges()), &sa - &sb);
             prop_assert_eq!(ra.address_count(), sa.len() as u128);
             for x in 0..256u128 {
                 prop_assert_eq!(ra.contains(x), sa.contains(&x));
             }
+        }
+
+        /// A few ranges against many (the binary-search paths of `intersection`,
+        /// `intersects` and `difference`): many single, non-adjacent addresses.
+        #[test]
+        fn lopsided_algebra_matches_sets(
+            a in ranges8_upto(4),
+            b in proptest::collection::vec(0u128..128, 0..120),
+        ) {
+            let b: Vec<(u128, u128)> = b.into_iter().map(|x| (2 * x, 2 * x)).collect();
+            let (sa, sb) = (expand(&a), expand(&b));
+            let (ra, rb) = (Ranges::from_ranges(a), Ranges::from_ranges(b));
+            prop_assert_eq!(expand(ra.intersection(&rb).ranges()), &sa & &sb);
+            prop_assert_eq!(expand(rb.intersection(&ra).ranges()), &sa & &sb);
+            prop_assert_eq!(ra.intersects(&rb), !(&sa & &sb).is_empty());
+            prop_assert_eq!(rb.intersects(&ra), !(&sa & &sb).is_empty());
+            prop_assert_eq!(expand(ra.difference(&rb).ranges()), &sa - &sb);
+            prop_assert_eq!(expand(rb.difference(&ra).ranges()), &sb - &sa);
+            // Results stay in canonical form (sorted, disjoint, non-adjacent).
+            let i = ra.intersection(&rb);
+            prop_assert_eq!(Ranges::from_ranges(i.ranges().to_vec()), i);
         }
 
         #[test]

@@ -706,8 +706,9 @@ fn a_busy_endpoint_turns_requests_away_and_others_answer() {
     assert_eq!(tags, 200);
 }
 
-/// An NSG of `n` overlapping rules, made deterministically (as `nsg analyze` of a real,
-/// grown-over-years NSG meets them): its analysis takes seconds.
+/// An NSG whose analysis takes seconds however it is done: `n - 100` small deny rules (a /24
+/// of 10/8, one port) above 100 wide allows of 10/8, each of which the holes above cut into
+/// thousands of pieces (made deterministically).
 fn big_nsg(n: usize) -> serde_json::Value {
     let mut x: u64 = 0x2545_f491_4f6c_dd1d;
     let mut next = || {
@@ -716,17 +717,22 @@ fn big_nsg(n: usize) -> serde_json::Value {
         x ^= x << 17;
         x
     };
+    let holes = n.saturating_sub(100);
     let rules: Vec<serde_json::Value> = (0..n)
         .map(|i| {
             let a = next();
-            let len = 8 + (a % 17) as u8;
-            let ip = std::net::Ipv4Addr::from((a >> 16) as u32 & (u32::MAX << (32 - len)));
-            let lo = (a >> 8) % 60000;
-            serde_json::json!({"name": format!("r{i}"), "properties": {
-                "priority": 100 + i, "direction": if a % 2 == 0 { "Inbound" } else { "Outbound" },
-                "access": if a % 3 == 0 { "Deny" } else { "Allow" }, "protocol": "Tcp",
-                "sourceAddressPrefix": format!("{ip}/{len}"), "sourcePortRange": "*",
-                "destinationAddressPrefix": "*", "destinationPortRange": format!("{lo}-{}", lo + (a >> 24) % 5000)}})
+            if i < holes {
+                serde_json::json!({"name": format!("hole{i}"), "properties": {
+                    "priority": 100 + i, "direction": "Inbound", "access": "Deny", "protocol": "Tcp",
+                    "sourceAddressPrefix": format!("10.{}.{}.0/24", (a >> 8) & 255, a & 255),
+                    "sourcePortRange": "*", "destinationAddressPrefix": "*",
+                    "destinationPortRange": format!("{}", 1 + (a >> 16) % 65534)}})
+            } else {
+                serde_json::json!({"name": format!("wide{i}"), "properties": {
+                    "priority": 100 + i, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+                    "sourceAddressPrefix": format!("10.0.0.0/{}", 8 + i % 4), "sourcePortRange": "*",
+                    "destinationAddressPrefix": "*", "destinationPortRange": "*"}})
+            }
         })
         .collect();
     serde_json::json!({"name": "big", "securityRules": rules})

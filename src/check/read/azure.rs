@@ -11,11 +11,21 @@ use ipnet::IpNet;
 use serde_json::Value;
 use std::net::IpAddr;
 
-fn norm(k: &str) -> String {
+/// A key as fields are matched: without `_` and `-`, lowercased (`address_prefix`,
+/// `addressPrefix` and `AddressPrefix` meet).
+fn norm_chars(k: &str) -> impl Iterator<Item = char> + '_ {
     k.chars()
         .filter(|c| *c != '_' && *c != '-')
         .flat_map(char::to_lowercase)
-        .collect()
+}
+
+fn norm(k: &str) -> String {
+    norm_chars(k).collect()
+}
+
+/// Whether key `k` is `want` (already [`norm`]ed), without building the normed key.
+fn is_key(k: &str, want: &str) -> bool {
+    norm_chars(k).eq(want.chars())
 }
 
 /// The field `key` of `v`, looked up on `v` and then inside its `properties` (twice nested at
@@ -25,10 +35,10 @@ pub fn field<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
     let mut cur = v;
     for _ in 0..3 {
         let o = cur.as_object()?;
-        if let Some((_, x)) = o.iter().find(|(k, x)| norm(k) == want && !x.is_null()) {
+        if let Some((_, x)) = o.iter().find(|(k, x)| is_key(k, &want) && !x.is_null()) {
             return Some(x);
         }
-        cur = o.iter().find(|(k, _)| norm(k) == "properties")?.1;
+        cur = o.iter().find(|(k, _)| is_key(k, "properties"))?.1;
     }
     None
 }
@@ -135,7 +145,7 @@ pub fn text(v: Option<&Value>) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         Value::Object(o) => o
             .iter()
-            .find(|(k, _)| norm(k) == "value")
+            .find(|(k, _)| is_key(k, "value"))
             .and_then(|(_, x)| text(Some(x))),
         _ => None,
     }
