@@ -11,7 +11,11 @@ if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi
 PY="$VENV/bin/python"
+# The venv's tools first (its maturin builds the package, not one elsewhere on the PATH).
+export PATH="$VENV/bin:$PATH"
+echo "python/test.sh: test requirements into $VENV (about 660 MB the first time)" >&2
 "$PY" -m pip install -q --disable-pip-version-check -r requirements-test.txt
+echo "python/test.sh: building the package with maturin (a release build of the Rust crate)" >&2
 # --force-reinstall: the version does not change between builds of this checkout.
 "$PY" -m pip install -q --disable-pip-version-check --no-build-isolation --force-reinstall --no-deps .
 # The CLI the tests compare against, built from the same checkout (`cargo test` has built it).
@@ -21,4 +25,5 @@ fi
 export TAGNET_BIN="$PWD/../target/debug/tagnet"
 # From inside tests/, so that `import tagnet` is the installed package, not this folder.
 cd tests
+echo "python/test.sh: pytest" >&2
 "$PY" -m pytest -q -p no:cacheprovider .

@@ -307,7 +307,7 @@ impl Index {
             .collect()
     }
 
-    /// The routes forced tunneling needs: a list of dicts (name, address_prefix, next_hop,
+    /// The routes forced tunneling needs: a list of dicts (name, address_prefix, next_hop_type (also as next_hop),
     /// tags).
     #[pyo3(signature = (regions, profile, ipv6, max_routes))]
     fn udr<'py>(
@@ -334,6 +334,8 @@ impl Index {
             let d = PyDict::new(py);
             d.set_item("name", &r.name)?;
             d.set_item("address_prefix", &r.address_prefix)?;
+            d.set_item("next_hop_type", r.next_hop.to_string())?;
+            // The older name of the same field, kept for scripts written against it.
             d.set_item("next_hop", r.next_hop.to_string())?;
             d.set_item("tags", r.tags.clone())?;
             out.append(d)?;

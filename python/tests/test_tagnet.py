@@ -111,6 +111,9 @@ def test_udr_equals_the_cli(index):
     got = index.udr("westeurope")
     assert [x["address_prefix"] for x in got] == [x["address_prefix"] for x in routes]
     assert [x["name"] for x in got] == [x["name"] for x in routes]
+    # The CLI's JSON field name, and the older one kept beside it.
+    assert [x["next_hop_type"] for x in got] == [x["next_hop_type"] for x in routes]
+    assert all(x["next_hop"] == x["next_hop_type"] for x in got)
 
 
 NSG = {

@@ -68,6 +68,19 @@ pub fn serve(tags: Option<PathBuf>, offline: bool, quiet: bool, a: &ServeArgs) -
     let loader: Loader = Arc::new(move || {
         super::source::resolve(spec.as_deref())
             .map(|(snap, i)| {
+                // As every command warns: an old snapshot, at start and at each reload.
+                if !quiet {
+                    let now = tagnet::ops::source::now_secs();
+                    for w in [
+                        tagnet::ops::source::age_warning(&i, now),
+                        tagnet::ops::source::older_than_builtin(&i),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    {
+                        tracing::warn!("{w} (--quiet hides this)");
+                    }
+                }
                 (
                     snap,
                     Info {

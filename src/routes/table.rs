@@ -104,18 +104,30 @@ pub fn parse_route_table(bytes: &[u8], origin: &str) -> Result<RouteTable> {
         ));
     }
     let routes: Vec<&Value> = if let Some(arr) = doc.as_array() {
-        // `az network route-table list`: tables, not routes.
-        if let Some(t) = arr.iter().find(|x| {
+        // `az network route-table list` (tables, not routes), or a list of resources of
+        // several types (a whole network's `az` output) that holds tables.
+        let is_table = |x: &&Value| {
             x.get("routes").is_some()
                 || x.pointer("/properties/routes").is_some()
                 || x.get("type")
                     .and_then(Value::as_str)
                     .is_some_and(|k| k.eq_ignore_ascii_case("Microsoft.Network/routeTables"))
-        }) {
+        };
+        if let Some(t) = arr.iter().find(is_table) {
+            let tables = arr.iter().filter(is_table).count();
+            let name = t.get("name").and_then(Value::as_str).unwrap_or("?");
+            let what = if tables == arr.len() {
+                format!(
+                    "this is a list of {tables} route table(s) (`az network route-table list`), starting with `{name}`"
+                )
+            } else {
+                format!(
+                    "this is a list of {} resources of several types, {tables} of them route table(s) (the first `{name}`), not one route table; for the whole network run `tagnet check FILE`",
+                    arr.len()
+                )
+            };
             return Err(invalid(format!(
-                "this is a list of {} route table(s) (`az network route-table list`), starting with `{}`; audit one table: `az network route-table show --name NAME --resource-group RG`",
-                arr.len(),
-                t.get("name").and_then(Value::as_str).unwrap_or("?")
+                "{what}; audit one table: `az network route-table show --name NAME --resource-group RG`"
             )));
         }
         arr.iter().collect()

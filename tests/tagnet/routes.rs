@@ -1383,3 +1383,24 @@ fn merges_stay_within_max_extra_and_ipv6_keeps_to_its_own_slots() {
     );
     assert_eq!(both["extra_addresses"], 0);
 }
+
+/// A whole network's `az` output given as a route table is refused, saying how many of its
+/// resources are route tables (not calling all of them tables).
+#[test]
+fn a_mixed_resource_list_is_not_called_a_list_of_tables() {
+    let file = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("data/examples/missing-route/network.json");
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let n = doc.as_array().unwrap().len();
+    fails_with(
+        &[
+            "routes",
+            "audit",
+            "--region",
+            "eastus2",
+            "--route-table",
+            file.to_str().unwrap(),
+        ],
+        &format!("this is a list of {n} resources of several types, 1 of them route table(s)"),
+    );
+}

@@ -70,9 +70,12 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             );
             finding.resource = table.meta.id.clone();
             finding.fix = format!(
-                "{} (`tagnet routes audit --region {region} --profile {}` writes the routes to add)",
+                "{} (`tagnet routes audit --route-table {}.json --region {region} --profile {} --format az` writes the `az` commands that add them, from `az network route-table show` of `{}` saved as {}.json)",
                 finding.fix.trim_end_matches('.'),
-                profile.name
+                table.meta.name,
+                profile.name,
+                table.meta.name,
+                table.meta.name
             );
             out.push(finding);
         }
