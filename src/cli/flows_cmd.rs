@@ -5,11 +5,10 @@ use super::Status;
 use super::args::{FlowsAttributeArgs, FlowsSynthArgs};
 use super::render::{self, Format};
 use anyhow::{Result, bail};
-use std::fmt::Write as _;
 use std::io::Write;
 use tagnet::flowlog::attribute::{Attribution, Attributor};
 use tagnet::flowlog::read::{self, Bad, Input, Record, Stats};
-use tagnet::flowlog::{Kind, Tuple, protocol_name, rfc3339, verify};
+use tagnet::flowlog::{Kind, Tuple, protocol_name, verify};
 use tagnet::{Snapshot, TagIndex};
 
 /// Bad tuples reported one by one per file; the rest are counted.
@@ -208,11 +207,21 @@ pub fn attribute(
                 input,
                 &|rec| {
                     let attrs = at.attribute_tuples(&rec.tuples);
-                    let mut b = String::with_capacity(rec.tuples.len() * 200);
+                    let mut b = Vec::with_capacity(rec.tuples.len() * 200);
                     // JSON separators are fixed up when written: each block starts with ",\n".
                     let mut not_first = false;
+                    let mut day = None;
                     for (t, x) in rec.tuples.iter().zip(&attrs) {
-                        row(&mut b, format, &at, t, x, with_carried, &mut not_first);
+                        row(
+                            &mut b,
+                            format,
+                            &at,
+                            t,
+                            x,
+                            with_carried,
+                            &mut not_first,
+                            &mut day,
+                        );
                     }
                     b
                 },
@@ -229,7 +238,7 @@ pub fn attribute(
                         out.write_all(if first { b"\n" } else { b",\n" })?;
                         first = false;
                     }
-                    out.write_all(b.as_bytes())?;
+                    out.write_all(&b)?;
                     Ok(())
                 },
             )?;
@@ -263,15 +272,20 @@ pub(super) fn endpoint(ip: std::net::IpAddr, port: u16) -> String {
     }
 }
 
+/// Writes one tuple's row in `format`; numbers, addresses and times are written by hand
+/// ([`tagnet::render::fast`]), the date part of the time once a day (`day`).
+#[allow(clippy::too_many_arguments)]
 fn row(
-    b: &mut String,
+    b: &mut Vec<u8>,
     format: Format,
     at: &Attributor<'_>,
     t: &Tuple,
     x: &Attribution,
     with_carried: bool,
     not_first: &mut bool,
+    day: &mut Option<(u64, [u8; 11])>,
 ) {
+    use tagnet::render::fast::{push_ip, push_rfc3339, push_u64};
     let (lip, lport) = t.local();
     let (rip, rport) = t.remote();
     let prefix = x.prefix.map(|p| at.index().prefix(p));
@@ -283,64 +297,132 @@ fn row(
         Some(false) => "no",
         None => "",
     };
-    let time = rfc3339(t.time_ms);
+    let s = |b: &mut Vec<u8>, text: &str| b.extend_from_slice(text.as_bytes());
     match format {
         Format::Csv => {
-            let _ = write!(
-                b,
-                "{time},{},{},{},{},{lip},{lport},{rip},{rport},{},{service},{region},{tag},",
-                t.direction,
-                t.access,
+            push_rfc3339(b, t.time_ms, day);
+            for text in [
+                ",",
+                t.direction.name(),
+                ",",
+                t.access.name(),
+                ",",
                 t.state.letter(),
-                protocol_name(t.protocol),
-                x.class.as_str()
-            );
+                ",",
+                &protocol_name(t.protocol),
+                ",",
+            ] {
+                s(b, text);
+            }
+            push_ip(b, lip);
+            b.push(b',');
+            push_u64(b, u64::from(lport));
+            b.push(b',');
+            push_ip(b, rip);
+            b.push(b',');
+            push_u64(b, u64::from(rport));
+            for text in [
+                ",",
+                x.class.as_str(),
+                ",",
+                service,
+                ",",
+                region,
+                ",",
+                tag,
+                ",",
+            ] {
+                s(b, text);
+            }
             if let Some(p) = prefix {
-                let _ = write!(b, "{p}");
+                push_ip(b, p.addr());
+                b.push(b'/');
+                push_u64(b, u64::from(p.prefix_len()));
             }
-            b.push(',');
+            b.push(b',');
             if with_carried {
-                let _ = write!(b, "{carried},");
+                s(b, carried);
+                b.push(b',');
             }
-            let _ = writeln!(b, "{},{}", t.packets(), t.bytes());
+            push_u64(b, t.packets());
+            b.push(b',');
+            push_u64(b, t.bytes());
+            b.push(b'\n');
         }
         Format::Ndjson | Format::Json => {
             if format == Format::Json && *not_first {
-                b.push_str(",\n");
+                s(b, ",\n");
             }
             *not_first = true;
-            let _ = write!(
-                b,
-                "{{\"time\":\"{time}\",\"direction\":\"{}\",\"access\":\"{}\",\"state\":\"{}\",\"protocol\":\"{}\",\"local_ip\":\"{lip}\",\"local_port\":{lport},\"remote_ip\":\"{rip}\",\"remote_port\":{rport},\"class\":\"{}\",\"service\":{},\"region\":{},\"tag\":{},\"prefix\":",
-                t.direction,
-                t.access,
+            s(b, "{\"time\":\"");
+            push_rfc3339(b, t.time_ms, day);
+            for text in [
+                "\",\"direction\":\"",
+                t.direction.name(),
+                "\",\"access\":\"",
+                t.access.name(),
+                "\",\"state\":\"",
                 t.state.letter(),
-                protocol_name(t.protocol),
-                x.class.as_str(),
-                render::json_str(service),
-                render::json_str(region),
-                render::json_str(tag),
-            );
+                "\",\"protocol\":\"",
+                &protocol_name(t.protocol),
+                "\",\"local_ip\":\"",
+            ] {
+                s(b, text);
+            }
+            push_ip(b, lip);
+            s(b, "\",\"local_port\":");
+            push_u64(b, u64::from(lport));
+            s(b, ",\"remote_ip\":\"");
+            push_ip(b, rip);
+            s(b, "\",\"remote_port\":");
+            push_u64(b, u64::from(rport));
+            s(b, ",\"class\":\"");
+            s(b, x.class.as_str());
+            s(b, "\",\"service\":");
+            s(b, &render::json_str(service));
+            s(b, ",\"region\":");
+            s(b, &render::json_str(region));
+            s(b, ",\"tag\":");
+            s(b, &render::json_str(tag));
+            s(b, ",\"prefix\":");
             match prefix {
                 Some(p) => {
-                    let _ = write!(b, "\"{p}\"");
+                    b.push(b'"');
+                    push_ip(b, p.addr());
+                    b.push(b'/');
+                    push_u64(b, u64::from(p.prefix_len()));
+                    b.push(b'"');
                 }
-                None => b.push_str("null"),
+                None => s(b, "null"),
             }
             if with_carried {
-                let _ = write!(b, ",\"carried\":{}", x.carried == Some(true));
+                s(b, ",\"carried\":");
+                s(
+                    b,
+                    if x.carried == Some(true) {
+                        "true"
+                    } else {
+                        "false"
+                    },
+                );
             }
-            let _ = write!(b, ",\"packets\":{},\"bytes\":{}}}", t.packets(), t.bytes());
+            s(b, ",\"packets\":");
+            push_u64(b, t.packets());
+            s(b, ",\"bytes\":");
+            push_u64(b, t.bytes());
+            b.push(b'}');
             if format == Format::Ndjson {
-                b.push('\n');
+                b.push(b'\n');
             }
         }
         _ => {
+            use std::io::Write as _;
             let _ = write!(
                 b,
-                "{time:<24} {:<8} {:<6} {:<5} {:<5} {:<40} {:<40} {:<8} {:<28} {:<16} {:<40} {:<20}",
-                t.direction.to_string(),
-                t.access.to_string(),
+                "{:<24} {:<8} {:<6} {:<5} {:<5} {:<40} {:<40} {:<8} {:<28} {:<16} {:<40} {:<20}",
+                tagnet::flowlog::rfc3339(t.time_ms),
+                t.direction.name(),
+                t.access.name(),
                 t.state.letter(),
                 protocol_name(t.protocol),
                 endpoint(lip, lport),

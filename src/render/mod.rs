@@ -2,6 +2,7 @@
 //! alike (the deployment formats live with the routes, in [`crate::routes::deploy`]). Nothing
 //! here decides what to show: a report knows its columns, this writes them.
 
+pub mod fast;
 pub mod sarif;
 
 use serde::Serialize;
