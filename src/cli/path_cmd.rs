@@ -182,6 +182,9 @@ pub fn path(
     })
 }
 
+/// Rows of `path --flows` written together.
+const BLOCK: usize = 256;
+
 fn bulk(
     snap: &super::source::Loaded,
     docs: &[(String, Vec<u8>)],
@@ -191,57 +194,52 @@ fn bulk(
     format: Format,
     out: &mut dyn Write,
 ) -> Result<Status> {
-    use tagnet::ops::Row;
     use tagnet::ops::path::PathRow;
-    let mut reader: Box<dyn std::io::BufRead> = if file == std::path::Path::new("-") {
-        Box::new(std::io::BufReader::new(std::io::stdin()))
-    } else {
-        Box::new(std::io::BufReader::new(std::fs::File::open(file).map_err(
-            |e| anyhow::anyhow!("cannot read the flows `{}`: {e}", file.display()),
-        )?))
-    };
-    let mut kept: Vec<PathRow> = Vec::new();
-    if format == Format::Csv {
-        let headers: Vec<String> = PathRow::HEADERS
-            .iter()
-            .map(|h| tagnet::render::snake_case(h))
-            .collect();
-        tagnet::render::csv_row(out, headers.iter().map(String::as_str))?;
+    // A file or standard input, gzip or not, read as it streams.
+    let (mut reader, _) = tagnet::load::open_text(file)?;
+    // Every format streams (`render::RowStream`): rows go out in blocks as they are answered,
+    // and the report begins with the first block, so a line that fails first writes nothing.
+    struct Rows<'o> {
+        out: Option<&'o mut dyn Write>,
+        stream: Option<tagnet::render::RowStream<'o, PathRow>>,
+        pending: Vec<PathRow>,
+        format: Format,
+        info: &'o tagnet::ops::SnapshotInfo,
     }
+    impl Rows<'_> {
+        fn flush(&mut self) -> tagnet::Result<()> {
+            let io = |e: std::io::Error| tagnet::Error::Usage(format!("writing: {e}"));
+            if self.stream.is_none() {
+                let w = self.out.take().expect("the output is taken once");
+                self.stream = Some(
+                    tagnet::render::RowStream::new(w, self.format, Some(self.info)).map_err(io)?,
+                );
+            }
+            let s = self.stream.as_mut().expect("begun above");
+            s.block(&self.pending).map_err(io)?;
+            self.pending.clear();
+            Ok(())
+        }
+    }
+    let mut rows = Rows {
+        out: Some(out),
+        stream: None,
+        pending: Vec::with_capacity(BLOCK),
+        format,
+        info: &snap.info,
+    };
     let failing = {
         let mut sink = |r: PathRow| -> tagnet::Result<()> {
-            let io = |e: std::io::Error| tagnet::Error::Usage(format!("writing: {e}"));
-            match format {
-                Format::Ndjson => {
-                    serde_json::to_writer(&mut *out, &r)
-                        .map_err(|e| tagnet::Error::Usage(e.to_string()))?;
-                    writeln!(out).map_err(io)?;
-                }
-                Format::Csv => {
-                    let cells = r.cells();
-                    tagnet::render::csv_row(out, cells.iter().map(String::as_str)).map_err(io)?;
-                }
-                _ => kept.push(r),
+            rows.pending.push(r);
+            if rows.pending.len() >= BLOCK {
+                rows.flush()?;
             }
             Ok(())
         };
         tagnet::ops::path::bulk(snap, docs, given, params, &mut reader, &mut sink)?
     };
-    match format {
-        Format::Json => {
-            serde_json::to_writer_pretty(
-                &mut *out,
-                &tagnet::ops::Records {
-                    snapshot: &snap.info,
-                    records: &kept,
-                    warnings: &[],
-                },
-            )?;
-            writeln!(out)?;
-        }
-        Format::Table => tagnet::render::rows(out, format, Some(&snap.info), &kept)?,
-        _ => {}
-    }
+    rows.flush()?;
+    rows.stream.expect("begun by the last flush").finish()?;
     Ok(if failing > 0 {
         Status::NoMatch
     } else {

@@ -783,6 +783,20 @@ fn path_flows_are_answered_line_by_line() {
     let text = String::from_utf8(o.stdout).unwrap();
     assert!(text.starts_with("line,from,to,protocol,outcome"), "{text}");
     assert_eq!(text.lines().count(), 5);
+    // JSON names the snapshot and holds the same rows; the table has a row a flow; a .gz of
+    // the lines reads the same.
+    let o = run("json", &flows);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(doc["snapshot"]["change_number"].is_number(), "{doc}");
+    assert_eq!(doc["records"].as_array().unwrap().len(), 4);
+    assert_eq!(doc["records"][1]["outcome"], "dropped by route");
+    let o = run("table", &flows);
+    assert_eq!(String::from_utf8(o.stdout).unwrap().lines().count(), 5);
+    let gz = d.path().join("flows.csv.gz");
+    let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut z, &std::fs::read(&flows).unwrap()).unwrap();
+    std::fs::write(&gz, z.finish().unwrap()).unwrap();
+    assert_eq!(run("ndjson", &gz).stdout, run("ndjson", &flows).stdout);
     std::fs::write(
         &flows,
         "vnet-ml/compute,8.8.8.8:443\nvnet-ml/compute,not-an-ip:443\n",
@@ -791,6 +805,17 @@ fn path_flows_are_answered_line_by_line() {
     let o = run("csv", &flows);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("line 2"));
+    // A first line that cannot be read writes nothing, in any format.
+    std::fs::write(&flows, "vnet-ml/compute,not-an-ip:443\n").unwrap();
+    for fmt in ["json", "table", "csv", "ndjson"] {
+        let o = run(fmt, &flows);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(
+            o.stdout.is_empty(),
+            "{fmt}: {}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+    }
 }
 
 /// A NIC's effective routes in place of the subnet's table: what Azure applies, BGP routes
