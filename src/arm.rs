@@ -109,12 +109,14 @@ pub fn resources_in(
 ) -> (Vec<Value>, Vec<Unevaluated>) {
     let t = Template::of(doc, given.clone());
     let why = std::cell::RefCell::new(Vec::new());
+    let memo = std::cell::RefCell::new(std::collections::HashMap::new());
     let cx = Ctx {
         t: &t,
         dep,
         why: &why,
         loops: Vec::new(),
         depth: 0,
+        memo: &memo,
     };
     COPY_ITEMS.with(|c| c.set(0));
     let mut out = Vec::new();
@@ -168,6 +170,10 @@ struct Ctx<'a> {
     /// (loop name, index, a resource loop), innermost last.
     loops: Vec<(String, i64, bool)>,
     depth: usize,
+    /// Variables already evaluated, by lowercased name: a variable is evaluated once per
+    /// template (variables that use each other twice, as a doubling chain does, are not
+    /// evaluated an exponential number of times).
+    memo: &'a std::cell::RefCell<std::collections::HashMap<String, Result<Value, String>>>,
 }
 
 /// (JSON path, expression, why) of what could not be evaluated.
@@ -381,12 +387,15 @@ fn nested_deployment(
             .cloned()
             .unwrap_or_default();
         let t = Template::of(template, given);
+        // Its own variables: its own memo.
+        let memo = std::cell::RefCell::new(std::collections::HashMap::new());
         let icx = Ctx {
             t: &t,
             dep: cx.dep,
             why: cx.why,
             loops: Vec::new(),
             depth: cx.depth,
+            memo: &memo,
         };
         for r in &resources {
             flatten(r, None, &icx, out, bad);
@@ -1137,6 +1146,19 @@ impl Ctx<'_> {
     }
 
     fn variable(&self, n: &str) -> Result<Value, String> {
+        let key = n.to_ascii_lowercase();
+        if let Some(known) = self.memo.borrow().get(&key) {
+            return known.clone();
+        }
+        let got = self.variable_uncached(n);
+        // An error of depth is the path's, not the variable's: not kept.
+        if !matches!(&got, Err(why) if why.contains("too deeply")) {
+            self.memo.borrow_mut().insert(key, got.clone());
+        }
+        got
+    }
+
+    fn variable_uncached(&self, n: &str) -> Result<Value, String> {
         let top = Ctx {
             loops: Vec::new(),
             ..self.clone()
@@ -1626,12 +1648,14 @@ mod tests {
             ..Default::default()
         };
         let why = std::cell::RefCell::new(Vec::new());
+        let memo = std::cell::RefCell::new(std::collections::HashMap::new());
         let cx = Ctx {
             t: &t,
             dep: &dep,
             why: &why,
             loops: Vec::new(),
             depth: 0,
+            memo: &memo,
         };
         cx.eval_text(expr)
     }
