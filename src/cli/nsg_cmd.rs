@@ -269,29 +269,44 @@ pub fn verify(
             Status::Success
         });
     };
-    // Standard input is kept in a temporary file, so that it can be read twice as a file is.
-    let spool;
-    let source: &Path = if path.as_os_str() == "-" && !a.skip_bad {
-        let mut f =
-            tempfile::NamedTempFile::new().context("a temporary file for standard input")?;
-        std::io::copy(&mut std::io::stdin().lock(), &mut f).context("reading standard input")?;
-        spool = f.into_temp_path();
-        &spool
-    } else {
-        path
-    };
-    let origin = |o: String| {
-        if path.as_os_str() == "-" {
-            "<stdin>".to_string()
+    // Without --skip-bad the input is read twice (below). What can be read once only —
+    // standard input, a pipe, `<(…)` — is first copied into an unnamed temporary file (gone
+    // with the process however it ends).
+    let regular = path.as_os_str() != "-" && std::fs::metadata(path).is_ok_and(|m| m.is_file());
+    let spool = if !regular && !a.skip_bad {
+        let mut f = tempfile::tempfile().context("a temporary file for the flows")?;
+        let mut input: Box<dyn std::io::Read> = if path.as_os_str() == "-" {
+            Box::new(std::io::stdin().lock())
         } else {
-            o
-        }
+            Box::new(
+                std::fs::File::open(path)
+                    .with_context(|| format!("cannot read `{}`", path.display()))?,
+            )
+        };
+        std::io::copy(&mut input, &mut f).context("copying the flows to a temporary file")?;
+        Some(f)
+    } else {
+        None
+    };
+    let name = if path.as_os_str() == "-" {
+        "<stdin>".to_string()
+    } else {
+        path.display().to_string()
+    };
+    let open = || -> Result<(Box<dyn std::io::BufRead + Send>, String)> {
+        Ok(match &spool {
+            Some(f) => {
+                let mut f = f.try_clone().context("the temporary copy of the flows")?;
+                std::io::Seek::rewind(&mut f).context("the temporary copy of the flows")?;
+                tagnet::load::open_text_from(Box::new(f), name.clone())?
+            }
+            None => tagnet::load::open_text(path)?,
+        })
     };
     // A file of garbage is never a pass: without --skip-bad, every line is read first and bad
     // ones refuse the run before a verdict is written.
     if !a.skip_bad {
-        let (mut r, o) = tagnet::load::open_text(source)?;
-        let o = origin(o);
+        let (mut r, o) = open()?;
         let mut first = None;
         let counts = flow_lines(
             &mut r,
@@ -313,8 +328,7 @@ pub fn verify(
             );
         }
     }
-    let (mut r, o) = tagnet::load::open_text(source)?;
-    let o = origin(o);
+    let (mut r, o) = open()?;
     // The report begins with the first verdict: no valid flow writes nothing.
     let mut stream: Option<tagnet::render::RowStream<'_, VerdictRecord>> = None;
     let (mut denied, mut differing) = (false, 0usize);
@@ -327,7 +341,11 @@ pub fn verify(
         &mut |recs| {
             denied |= denied_of(recs);
             differing += differing_of(recs);
-            let io = |e: std::io::Error| tagnet::Error::Usage(format!("writing the verdicts: {e}"));
+            // Kept as an I/O error, so that a closed pipe (`| head`) ends the run quietly.
+            let io = |source: std::io::Error| tagnet::Error::Write {
+                path: "standard output".into(),
+                source,
+            };
             if stream.is_none() {
                 let w = out.take().expect("the output is taken once");
                 stream =

@@ -208,7 +208,11 @@ fn bulk(
     }
     impl Rows<'_> {
         fn flush(&mut self) -> tagnet::Result<()> {
-            let io = |e: std::io::Error| tagnet::Error::Usage(format!("writing: {e}"));
+            // Kept as an I/O error, so that a closed pipe (`| head`) ends the run quietly.
+            let io = |source: std::io::Error| tagnet::Error::Write {
+                path: "standard output".into(),
+                source,
+            };
             if self.stream.is_none() {
                 let w = self.out.take().expect("the output is taken once");
                 self.stream = Some(

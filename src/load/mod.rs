@@ -61,7 +61,6 @@ pub fn read_input(path: &Path) -> Result<(Vec<u8>, String)> {
 /// decompressed on the way, a UTF-8 byte-order mark skipped, UTF-16 refused (as
 /// [`decode_text`] does for whole inputs). Returns the reader and a display name.
 pub fn open_text(path: &Path) -> Result<(Box<dyn std::io::BufRead + Send>, String)> {
-    use std::io::BufRead;
     let read_err = |source| Error::Read {
         path: path.to_path_buf(),
         source,
@@ -73,6 +72,20 @@ pub fn open_text(path: &Path) -> Result<(Box<dyn std::io::BufRead + Send>, Strin
             Box::new(std::fs::File::open(path).map_err(read_err)?),
             path.display().to_string(),
         )
+    };
+    open_text_from(raw, origin)
+}
+
+/// [`open_text`] of a reader already open (a temporary copy of standard input), named
+/// `origin` in messages.
+pub fn open_text_from(
+    raw: Box<dyn Read + Send>,
+    origin: String,
+) -> Result<(Box<dyn std::io::BufRead + Send>, String)> {
+    use std::io::BufRead;
+    let read_err = |source| Error::Read {
+        path: origin.clone().into(),
+        source,
     };
     let mut r = std::io::BufReader::with_capacity(1 << 16, raw);
     let head = r.fill_buf().map_err(read_err)?;

@@ -325,6 +325,10 @@ impl Verdict {
     }
 }
 
+/// Why a flow file's header is refused: its columns are not tagnet's, in tagnet's order. Fatal
+/// even with `--skip-bad` (the lines under it would be read wrongly).
+pub const MISORDERED_HEADER: &str = "a header with other columns than direction,protocol,local_ip,local_port,remote_ip,remote_port (in that order): columns are read by position; reorder them (or drop the header)";
+
 impl Flow {
     /// One flow line: CSV `direction,protocol,local_ip,local_port,remote_ip,remote_port` or an
     /// NDJSON object with those keys. `Ok(None)` for blank, comment and header lines.
@@ -355,7 +359,24 @@ impl Flow {
             count += 1;
         }
         if f[0].eq_ignore_ascii_case("direction") {
-            return Ok(None); // the header
+            // The header: read by position, so it must name the columns in tagnet's order
+            // (a header of another order is refused, never read as if it were this one).
+            const COLUMNS: [&str; 6] = [
+                "direction",
+                "protocol",
+                "local_ip",
+                "local_port",
+                "remote_ip",
+                "remote_port",
+            ];
+            if count == 6
+                && f.iter()
+                    .zip(COLUMNS)
+                    .all(|(a, b)| a.eq_ignore_ascii_case(b))
+            {
+                return Ok(None);
+            }
+            return Err(MISORDERED_HEADER.to_string());
         }
         if count != 6 {
             return Err(format!(

@@ -457,6 +457,13 @@ pub fn flow_lines(
             match r {
                 Ok(Some(f)) => flows.push(f),
                 Ok(None) => {}
+                Err(why) if why == crate::nsg::model::MISORDERED_HEADER => {
+                    return Err(Error::Invalid {
+                        origin: origin.to_string(),
+                        message: format!("line {}: {why}", first + k),
+                        hint: "write the header as direction,protocol,local_ip,local_port,remote_ip,remote_port".into(),
+                    });
+                }
                 Err(why) => {
                     counts.bad += 1;
                     on_bad(BadLine {

@@ -475,13 +475,21 @@ impl Exporter for TableExporter {
     }
 }
 
-/// Column widths: the widest heading or cell of each column, in characters.
+/// Widest a column is padded to: a longer cell (the hundreds of rules a finding names) widens
+/// its own line only, instead of every line of the table.
+pub const TABLE_PAD_MAX: usize = 100;
+
+/// Column widths: the widest heading or cell of each column, in characters, at most
+/// [`TABLE_PAD_MAX`].
 fn table_widths<S: AsRef<str>>(headers: &[S], rows: &[Vec<String>]) -> Vec<usize> {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.as_ref().chars().count()).collect();
     for r in rows {
         for (w, c) in widths.iter_mut().zip(r) {
             *w = (*w).max(c.chars().count());
         }
+    }
+    for w in &mut widths {
+        *w = (*w).min(TABLE_PAD_MAX);
     }
     widths
 }

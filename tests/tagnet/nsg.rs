@@ -2471,3 +2471,51 @@ fn analyze_swept_equals_all_pairs_on_real_tags() {
     let codes: std::collections::BTreeSet<&str> = swept.iter().map(|f| f.finding.code).collect();
     assert!(codes.len() >= 2, "a test of something: {codes:?}");
 }
+
+/// A header naming the columns in another order is refused, with --skip-bad too (the lines
+/// under it would be read by position, local and remote swapped); the header in tagnet's
+/// order, in any case, is skipped.
+#[test]
+fn a_header_in_another_order_is_refused() {
+    let run = |lines: &str, skip: bool| {
+        let mut c = Command::cargo_bin("tagnet").unwrap();
+        c.env_remove("TAGNET_TAGS")
+            .arg("--tags")
+            .arg(example())
+            .args([
+                "-q",
+                "nsg",
+                "verify",
+                "--vnet",
+                "10.1.0.0/16",
+                "--flows",
+                "-",
+                "--format",
+                "csv",
+                "--nsg",
+            ])
+            .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/nsg/ml-nsg.json"));
+        if skip {
+            c.arg("--skip-bad");
+        }
+        c.write_stdin(lines.to_string()).output().unwrap()
+    };
+    let swapped = "direction,protocol,remote_ip,remote_port,local_ip,local_port\nInbound,Tcp,203.0.113.5,50000,10.1.0.4,22\n";
+    for skip in [false, true] {
+        let o = run(swapped, skip);
+        assert_eq!(o.status.code(), Some(2), "skip {skip}");
+        assert!(o.stdout.is_empty());
+        assert!(String::from_utf8_lossy(&o.stderr).contains("columns are read by position"));
+    }
+    let o = run(
+        "DIRECTION,Protocol,local_ip,local_port,remote_ip,remote_port\nInbound,Tcp,10.1.0.4,22,10.1.0.9,50000\n",
+        false,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("AllowVnetInBound"));
+}
