@@ -232,6 +232,20 @@ fn ports_meet(a: &[(u16, u16)], b: &[(u16, u16)]) -> bool {
         .any(|&(s1, e1)| b.iter().any(|&(s2, e2)| s1.max(s2) <= e1.min(e2)))
 }
 
+/// What is left of `boxes` once every box of another rule is taken away, and whether any of
+/// them met.
+fn subtract(mut boxes: Vec<Space>, other: &[Space]) -> (Vec<Space>, bool) {
+    let mut touched = false;
+    for a in other {
+        let mut next = Vec::with_capacity(boxes.len());
+        for b in boxes {
+            touched |= b.minus_into(a, &mut next);
+        }
+        boxes = next;
+    }
+    (boxes, touched)
+}
+
 /// The rule's boxes: one per protocol group and address family that has flows.
 fn boxes(r: &Resolved) -> Vec<Space> {
     [TCP_UDP, NO_PORTS]
@@ -429,14 +443,8 @@ pub fn analyze_with(ctx: &Context, nsg: &Nsg, pairs: Pairs) -> Vec<NsgFinding> {
             let mut gave_up = false;
             for &j in above_rules {
                 let above = list[j as usize];
-                let mut touched = false;
-                for a in &spaces[j as usize] {
-                    let mut next = Vec::with_capacity(left.len());
-                    for b in left {
-                        touched |= b.minus_into(a, &mut next);
-                    }
-                    left = next;
-                }
+                let touched;
+                (left, touched) = subtract(left, &spaces[j as usize]);
                 if touched {
                     covering.push(above.rule.path());
                     if above.rule.access != r.rule.access && !left.is_empty() && opposite.is_none()
@@ -491,14 +499,8 @@ pub fn analyze_with(ctx: &Context, nsg: &Nsg, pairs: Pairs) -> Vec<NsgFinding> {
             let mut deciders: Vec<String> = Vec::new();
             for &j in below_rules {
                 let below = list[j as usize];
-                let mut touched = false;
-                for a in &spaces[j as usize] {
-                    let mut next = Vec::with_capacity(rest.len());
-                    for b in rest {
-                        touched |= b.minus_into(a, &mut next);
-                    }
-                    rest = next;
-                }
+                let touched;
+                (rest, touched) = subtract(rest, &spaces[j as usize]);
                 if touched {
                     if below.rule.access != r.rule.access {
                         same = false;

@@ -37,23 +37,31 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
                 };
                 let (sa, sb) = (&cx.net.subnets[subs[ka]], &cx.net.subnets[subs[kb]]);
                 let (pa, pb) = (&sa.prefixes[pa], &sb.prefixes[pb]);
-                let inner = if pa.prefix_len() >= pb.prefix_len() {
-                    pa
-                } else {
-                    pb
-                };
-                out.push(
-                    Finding::new(
-                        Code::SubnetOverlap,
-                        &sb.meta.id,
-                        format!("{pb} overlaps {pa} of subnet `{}`", sa.meta.name),
-                    )
-                    .counterexample(inner.network().to_string()),
-                );
+                out.push(finding(sa, pa, sb, pb));
             }
             open.push((six, last, k, p));
         }
     }
+}
+
+/// The finding of prefix `pb` of subnet `sb` overlapping `pa` of the earlier subnet `sa`.
+fn finding(
+    sa: &crate::check::model::Subnet,
+    pa: &ipnet::IpNet,
+    sb: &crate::check::model::Subnet,
+    pb: &ipnet::IpNet,
+) -> Finding {
+    let inner = if pa.prefix_len() >= pb.prefix_len() {
+        pa
+    } else {
+        pb
+    };
+    Finding::new(
+        Code::SubnetOverlap,
+        &sb.meta.id,
+        format!("{pb} overlaps {pa} of subnet `{}`", sa.meta.name),
+    )
+    .counterexample(inner.network().to_string())
 }
 
 /// The pairs of every network's subnets, one by one: the reference the sweep is tested and
@@ -67,19 +75,7 @@ pub fn check_all_pairs(cx: &Cx, out: &mut Vec<Finding>) {
                 let (sa, sb) = (&cx.net.subnets[a], &cx.net.subnets[b]);
                 for pa in &sa.prefixes {
                     for pb in sb.prefixes.iter().filter(|pb| overlap(pa, pb)) {
-                        let inner = if pa.prefix_len() >= pb.prefix_len() {
-                            pa
-                        } else {
-                            pb
-                        };
-                        out.push(
-                            Finding::new(
-                                Code::SubnetOverlap,
-                                &sb.meta.id,
-                                format!("{pb} overlaps {pa} of subnet `{}`", sa.meta.name),
-                            )
-                            .counterexample(inner.network().to_string()),
-                        );
+                        out.push(finding(sa, pa, sb, pb));
                     }
                 }
             }
