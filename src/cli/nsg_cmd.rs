@@ -216,13 +216,38 @@ fn one_flow(a: &NsgVerifyArgs) -> Result<Flow> {
 }
 
 /// A bad flow line, as stderr reports it.
-fn report_bad(origin: &str, b: &tagnet::ops::nsg::BadLine) {
-    eprintln!(
-        "tagnet: {origin}:{}: {}: skipped (`{}`)",
-        b.line,
-        b.why,
-        tagnet::text::quoted(&b.text)
-    );
+/// Bad flow lines shown on standard error (with `-q` too: they are the input's faults): the
+/// first [`BadLines::SHOWN`], then a count of the rest (a million bad lines are not a million
+/// lines of warnings).
+#[derive(Default)]
+struct BadLines {
+    seen: usize,
+}
+
+impl BadLines {
+    const SHOWN: usize = 20;
+
+    fn report(&mut self, origin: &str, b: &tagnet::ops::nsg::BadLine) {
+        self.seen += 1;
+        if self.seen <= Self::SHOWN {
+            eprintln!(
+                "tagnet: {origin}:{}: {}: skipped (`{}`)",
+                b.line,
+                b.why,
+                tagnet::text::quoted(&b.text)
+            );
+        }
+    }
+
+    fn finish(&self, origin: &str) {
+        if self.seen > Self::SHOWN {
+            eprintln!(
+                "tagnet: {origin}: {} more bad line(s) not shown ({} in all)",
+                self.seen - Self::SHOWN,
+                self.seen
+            );
+        }
+    }
 }
 
 fn note_readings(differing: usize, quiet: bool) {
@@ -308,15 +333,17 @@ pub fn verify(
     if !a.skip_bad {
         let (mut r, o) = open()?;
         let mut first = None;
+        let mut shown = BadLines::default();
         let counts = flow_lines(
             &mut r,
             &o,
             &mut |b| {
-                report_bad(&o, &b);
+                shown.report(&o, &b);
                 first.get_or_insert_with(|| format!("line {}: {}", b.line, b.why));
             },
             &mut |_| Ok(()),
         )?;
+        shown.finish(&o);
         if counts.bad > 0 {
             // Counted over the lines that are flows or meant to be (not blank lines, comments
             // or the header).
@@ -333,11 +360,12 @@ pub fn verify(
     let mut stream: Option<tagnet::render::RowStream<'_, VerdictRecord>> = None;
     let (mut denied, mut differing) = (false, 0usize);
     let mut out = Some(out);
+    let mut shown = BadLines::default();
     let counts = verify_lines(
         &verifier,
         &mut r,
         &o,
-        &mut |b| report_bad(&o, &b),
+        &mut |b| shown.report(&o, &b),
         &mut |recs| {
             denied |= denied_of(recs);
             differing += differing_of(recs);
@@ -357,7 +385,21 @@ pub fn verify(
                 .block(recs)
                 .map_err(io)
         },
-    )?;
+    );
+    shown.finish(&o);
+    let counts = match counts {
+        Ok(c) => c,
+        // The input broke off (a `.gz` cut short, a read error): the verdicts of the lines
+        // read before the break are written whole, then the run fails on it.
+        Err(e) => {
+            if let Some(stream) = stream
+                && !matches!(e, tagnet::Error::Write { .. })
+            {
+                stream.finish()?;
+            }
+            return Err(e.into());
+        }
+    };
     let Some(stream) = stream else {
         bail!(
             "no valid flow to verify in {o} ({} line(s) could not be read)",

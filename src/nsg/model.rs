@@ -390,13 +390,17 @@ impl Flow {
     /// none (an empty port or `*` is 0 there). Addresses are read as `lookup` reads them: an
     /// IPv6 zone is dropped, an IPv4-mapped IPv6 address is the IPv4 address it maps.
     pub fn from_fields(fields: &[&str; 6]) -> std::result::Result<Option<Flow>, String> {
-        let direction = Direction::parse(fields[0])
-            .ok_or_else(|| format!("direction `{}`: Inbound or Outbound", fields[0]))?;
+        let direction = Direction::parse(fields[0]).ok_or_else(|| {
+            format!(
+                "direction `{}`: Inbound or Outbound",
+                crate::text::quoted(fields[0])
+            )
+        })?;
         let protocol = match Protocol::parse(fields[1]) {
             Some(Protocol::Any) | None => {
                 return Err(format!(
                     "protocol `{}`: Tcp, Udp, Icmp, Esp or Ah",
-                    fields[1]
+                    crate::text::quoted(fields[1])
                 ));
             }
             Some(p) => p,
@@ -416,7 +420,7 @@ impl Flow {
                 ))
             } else {
                 s.parse::<u16>()
-                    .map_err(|_| format!("port `{s}` is not 0–65535"))
+                    .map_err(|_| format!("port `{}` is not 0–65535", crate::text::quoted(s)))
             }
         };
         let (local_ip, remote_ip) = (ip(fields[2])?, ip(fields[4])?);
@@ -451,13 +455,20 @@ impl Flow {
             return Err(format!("a flow is an object with {}", KEYS.join(", ")));
         };
         if let Some(k) = o.keys().find(|k| !KEYS.contains(&k.as_str())) {
-            return Err(format!("unknown key `{k}`; a flow has {}", KEYS.join(", ")));
+            return Err(format!(
+                "unknown key `{}`; a flow has {}",
+                crate::text::quoted(k),
+                KEYS.join(", ")
+            ));
         }
         let text = |k: &str| match o.get(k) {
             None | Some(serde_json::Value::Null) => Ok(String::new()),
             Some(serde_json::Value::String(s)) => Ok(s.trim().to_string()),
             Some(serde_json::Value::Number(n)) if n.is_u64() => Ok(n.to_string()),
-            Some(other) => Err(format!("`{k}` is `{other}`, not a string or a port number")),
+            Some(other) => Err(format!(
+                "`{k}` is `{}`, not a string or a port number",
+                crate::text::quoted(&other.to_string())
+            )),
         };
         let protocol = Protocol::parse(&text("protocol")?);
         if protocol.is_some_and(|p| p.has_ports()) {

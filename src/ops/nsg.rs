@@ -402,9 +402,48 @@ pub struct LineCounts {
 /// Bytes of lines read per block: parsed in parallel, then handed on in order.
 const BLOCK_BYTES: usize = 4 << 20;
 
+/// The longest flow line kept, in bytes. A flow is under 200 bytes in either form; a longer
+/// line is a bad line, read through without being kept (memory stays bounded whatever a
+/// line's length).
+pub const MAX_FLOW_LINE: usize = 4096;
+
+/// Appends one line of `r` (its `\n` included) to `buf`, keeping at most `cap` bytes of it.
+/// Returns the bytes the line had (0 at the end) and whether it was longer than `cap`.
+fn read_line_capped(
+    r: &mut dyn std::io::BufRead,
+    buf: &mut Vec<u8>,
+    cap: usize,
+) -> std::io::Result<(usize, bool)> {
+    let mut total = 0usize;
+    loop {
+        let chunk = match r.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok((total, total > cap));
+        }
+        let (take, done) = match memchr::memchr(b'\n', chunk) {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        let room = cap.saturating_sub(total);
+        buf.extend_from_slice(&chunk[..take.min(room)]);
+        total += take;
+        r.consume(take);
+        if done {
+            return Ok((total, total > cap));
+        }
+    }
+}
+
 /// Reads flow lines ([`Flow::parse_line`]: CSV or NDJSON, a header, blank lines and `#`
 /// comments skipped) in blocks of about 4 MB, parsed in parallel; `each` gets each block's
-/// flows in input order, `on_bad` each line that is not a flow. Memory stays at one block.
+/// flows in input order, `on_bad` each line that is not a flow (one that is not UTF-8, or
+/// longer than [`MAX_FLOW_LINE`], included; its text is the line's first
+/// [`MAX_FLOW_LINE`] bytes at most). Memory stays at one block. A read that fails (a `.gz`
+/// cut short) ends it with that error after the lines read before it are handed on.
 pub fn flow_lines(
     lines: &mut dyn std::io::BufRead,
     origin: &str,
@@ -413,45 +452,62 @@ pub fn flow_lines(
 ) -> Result<LineCounts> {
     use rayon::prelude::*;
     let mut counts = LineCounts::default();
-    let mut buf: Vec<u8> = Vec::with_capacity(BLOCK_BYTES + (64 << 10));
+    let mut buf: Vec<u8> = Vec::with_capacity(BLOCK_BYTES + MAX_FLOW_LINE + 1);
     let mut starts: Vec<usize> = Vec::new();
+    // The lines of the block longer than the cap, by index in the block.
+    let mut overlong: Vec<usize> = Vec::new();
     let mut number = 0usize;
     let bad_read = |line: usize, e: String| Error::Invalid {
         origin: origin.to_string(),
         message: format!("line {line}: {e}"),
         hint: "give flow lines as UTF-8 text (CSV or NDJSON), or a .gz of them".into(),
     };
-    loop {
+    let mut failed = None;
+    while failed.is_none() {
         buf.clear();
         starts.clear();
+        overlong.clear();
         let first = number + 1;
         while buf.len() < BLOCK_BYTES {
             let at = buf.len();
-            let n = lines
-                .read_until(b'\n', &mut buf)
-                .map_err(|e| bad_read(number + 1, format!("reading: {e}")))?;
-            if n == 0 {
-                break;
+            match read_line_capped(lines, &mut buf, MAX_FLOW_LINE) {
+                Ok((0, _)) => break,
+                Ok((_, long)) => {
+                    number += 1;
+                    if long {
+                        overlong.push(starts.len());
+                    }
+                    starts.push(at);
+                }
+                Err(e) => {
+                    failed = Some(bad_read(number + 1, format!("reading: {e}")));
+                    break;
+                }
             }
-            number += 1;
-            starts.push(at);
         }
         if starts.is_empty() {
-            return Ok(counts);
+            break;
         }
-        let text = std::str::from_utf8(&buf).map_err(|e| {
-            let line = first + starts.partition_point(|&s| s <= e.valid_up_to()) - 1;
-            bad_read(line, "not UTF-8 text".into())
-        })?;
-        let line = |k: usize| {
-            let end = starts.get(k + 1).copied().unwrap_or(text.len());
-            &text[starts[k]..end]
+        let bytes = |k: usize| {
+            let end = starts.get(k + 1).copied().unwrap_or(buf.len());
+            &buf[starts[k]..end]
         };
         let parsed: Vec<std::result::Result<Option<Flow>, String>> = (0..starts.len())
             .into_par_iter()
             .with_min_len(1024)
-            .map(|k| Flow::parse_line(line(k)))
+            .map(|k| {
+                if overlong.binary_search(&k).is_ok() {
+                    return Err(format!(
+                        "longer than {MAX_FLOW_LINE} bytes (a flow line is under 200)"
+                    ));
+                }
+                match std::str::from_utf8(bytes(k)) {
+                    Ok(l) => Flow::parse_line(l),
+                    Err(_) => Err("not UTF-8 text".to_string()),
+                }
+            })
             .collect();
+        let line = |k: usize| String::from_utf8_lossy(bytes(k));
         let mut flows = Vec::with_capacity(parsed.len());
         for (k, r) in parsed.into_iter().enumerate() {
             match r {
@@ -478,6 +534,10 @@ pub fn flow_lines(
         if !flows.is_empty() {
             each(&flows)?;
         }
+    }
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(counts),
     }
 }
 

@@ -139,21 +139,27 @@ fn named_objects(text: &str) -> Vec<Named> {
                         _ => s.push(x),
                     }
                 }
-                let around: Vec<String> = stack
-                    .iter()
-                    .take(stack.len().saturating_sub(1))
-                    .filter_map(|f| f.name.clone())
-                    .collect();
-                let declared = stack.iter().any(|f| {
-                    matches!(
-                        f.under.as_deref(),
-                        Some("variables" | "parameters" | "outputs" | "functions")
-                    )
-                });
-                if let Some(f) = stack.last_mut().filter(|f| f.object) {
-                    if f.expect_key {
+                let Some(f) = stack.last().filter(|f| f.object) else {
+                    continue;
+                };
+                if f.expect_key {
+                    if let Some(f) = stack.last_mut() {
                         f.key = Some(s);
-                    } else if f.key.as_deref() == Some("name") && f.name.is_none() {
+                    }
+                } else if f.key.as_deref() == Some("name") && f.name.is_none() {
+                    // Only a name's own string pays for the walk up the stack.
+                    let around: Vec<String> = stack
+                        .iter()
+                        .take(stack.len().saturating_sub(1))
+                        .filter_map(|f| f.name.clone())
+                        .collect();
+                    let declared = stack.iter().any(|f| {
+                        matches!(
+                            f.under.as_deref(),
+                            Some("variables" | "parameters" | "outputs" | "functions")
+                        )
+                    });
+                    if let Some(f) = stack.last_mut() {
                         f.name = Some(s.clone());
                         out.push(Named {
                             line,
@@ -170,6 +176,30 @@ fn named_objects(text: &str) -> Vec<Named> {
     out
 }
 
+/// An input file's text and its named objects, indexed by name: read and scanned once per
+/// file, so a report of many results is linear in the file and the results, not their product.
+struct Places {
+    text: String,
+    objects: Vec<Named>,
+    by_name: std::collections::HashMap<String, Vec<usize>>,
+}
+
+impl Places {
+    fn new(text: String) -> Places {
+        let objects = named_objects(&text);
+        let mut by_name: std::collections::HashMap<String, Vec<usize>> =
+            std::collections::HashMap::new();
+        for (i, o) in objects.iter().enumerate() {
+            by_name.entry(o.name.clone()).or_default().push(i);
+        }
+        Places {
+            text,
+            objects,
+            by_name,
+        }
+    }
+}
+
 /// The 1-based line where `resource` is defined in `text`: among the JSON objects named by
 /// its last name segment, resources before declarations (a variable may carry a rule's
 /// shape and name), then those whose enclosing objects carry its other segments (a rule in
@@ -177,15 +207,16 @@ fn named_objects(text: &str) -> Vec<Named> {
 /// literal other name is not this one —, then the first in the file. A name a copy loop
 /// makes, not in the file, falls back to the segments before it; then to the first line
 /// naming it at all; then to line 1.
-fn line_of(text: &str, resource: &str) -> usize {
+fn line_of(places: &Places, resource: &str) -> usize {
     let segments: Vec<&str> = resource
         .split(['/', ' '])
         .filter(|s| !s.is_empty())
         .collect();
-    let objects = named_objects(text);
+    let objects = &places.objects;
     for (i, name) in segments.iter().enumerate().rev() {
         let before = &segments[..i];
-        let best = objects.iter().filter(|o| o.name == *name).max_by_key(|o| {
+        let candidates = places.by_name.get(*name).map_or(&[][..], Vec::as_slice);
+        let best = candidates.iter().map(|&k| &objects[k]).max_by_key(|o| {
             let matched = before
                 .iter()
                 .filter(|s| o.around.iter().any(|a| a == *s))
@@ -205,6 +236,7 @@ fn line_of(text: &str, resource: &str) -> usize {
         return 1;
     };
     let quoted = format!("\"{name}\"");
+    let text = &places.text;
     text.lines()
         .position(|l| l.contains(&quoted))
         .or_else(|| text.lines().position(|l| l.contains(name)))
@@ -266,7 +298,7 @@ pub fn sarif(
         })
         .collect();
     // Each input file read once, for the lines its resources are defined at.
-    let mut texts: BTreeMap<&str, Option<String>> = BTreeMap::new();
+    let mut texts: BTreeMap<&str, Option<Places>> = BTreeMap::new();
     // How many results so far share a rule and a resource: their fingerprints differ by it.
     let mut seen: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     let results: Vec<serde_json::Value> = results
@@ -275,8 +307,8 @@ pub fn sarif(
             let f = r.finding;
             let text = texts
                 .entry(r.file.as_str())
-                .or_insert_with(|| std::fs::read_to_string(&r.file).ok());
-            let line = text.as_deref().map_or(1, |t| line_of(t, &f.resource));
+                .or_insert_with(|| std::fs::read_to_string(&r.file).ok().map(Places::new));
+            let line = text.as_ref().map_or(1, |t| line_of(t, &f.resource));
             let n = seen.entry((f.code, f.resource.as_str())).or_insert(0);
             *n += 1;
             let mut location = serde_json::json!({
@@ -355,9 +387,12 @@ mod tests {
         );
         assert!(artifact("-").is_none() && artifact("<stdin>").is_none());
         let text = "{\n  \"name\": \"vnet-ml\",\n  \"subnets\": [{\"name\": \"compute\"}]\n}";
-        assert_eq!(line_of(text, "vnet-ml/compute"), 3);
-        assert_eq!(line_of(text, "vnet-ml"), 2);
-        assert_eq!(line_of(text, "nowhere"), 1);
+        assert_eq!(
+            line_of(&Places::new(text.to_string()), "vnet-ml/compute"),
+            3
+        );
+        assert_eq!(line_of(&Places::new(text.to_string()), "vnet-ml"), 2);
+        assert_eq!(line_of(&Places::new(text.to_string()), "nowhere"), 1);
         // Two NSGs with a rule of one name, and a variable of that name before them: each
         // rule is found in its own NSG.
         let text = r#"{"variables": {"x": {"name": "r1"}},
@@ -366,10 +401,19 @@ mod tests {
    {"name": "r1"}]}},
  {"name": "nsg-b", "properties": {"securityRules": [
    {"name": "r1"}]}}]}"#;
-        assert_eq!(line_of(text, "nsg-b/securityRules/r1"), 6);
-        assert_eq!(line_of(text, "nsg-a/securityRules/r1"), 4);
+        assert_eq!(
+            line_of(&Places::new(text.to_string()), "nsg-b/securityRules/r1"),
+            6
+        );
+        assert_eq!(
+            line_of(&Places::new(text.to_string()), "nsg-a/securityRules/r1"),
+            4
+        );
         // A name a copy loop makes: the resource it is in.
-        assert_eq!(line_of(text, "nsg-b/securityRules/loop7"), 5);
+        assert_eq!(
+            line_of(&Places::new(text.to_string()), "nsg-b/securityRules/loop7"),
+            5
+        );
         assert_eq!(fingerprint(&["a", "b"]), fingerprint(&["a", "b"]));
         assert_ne!(fingerprint(&["a", "b"]), fingerprint(&["ab", ""]));
     }

@@ -2519,3 +2519,101 @@ fn a_header_in_another_order_is_refused() {
     );
     assert!(String::from_utf8_lossy(&o.stdout).contains("AllowVnetInBound"));
 }
+
+/// The edges of a flow file: a line that is not UTF-8 and a line of a megabyte are bad lines
+/// (skipped with --skip-bad, the rest verified; refused without it); past 20 bad lines the
+/// rest are counted, not printed; a .gz cut short writes the verdicts read before the cut,
+/// then ends with exit 2 naming it.
+#[test]
+fn broken_flow_lines_are_bad_lines_and_a_cut_gz_fails_after_its_verdicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |input: &std::path::Path, skip: bool, format: &str| {
+        let mut c = Command::cargo_bin("tagnet").unwrap();
+        c.env_remove("TAGNET_TAGS")
+            .arg("--tags")
+            .arg(example())
+            .args([
+                "-q",
+                "nsg",
+                "verify",
+                "--vnet",
+                "10.1.0.0/16",
+                "--format",
+                format,
+            ])
+            .arg("--flows")
+            .arg(input)
+            .arg("--nsg")
+            .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/nsg/ml-nsg.json"));
+        if skip {
+            c.arg("--skip-bad");
+        }
+        c.output().unwrap()
+    };
+    let good = "Inbound,Tcp,10.1.0.4,22,10.1.0.9,50000\n";
+    let mut bytes = good.as_bytes().to_vec();
+    bytes.extend_from_slice(b"Inbound,Tcp,10.1.0.4,22,10.1.0.\xff,50000\n");
+    bytes.extend_from_slice(format!("Inbound,Tcp,{},22\n", "x".repeat(1 << 20)).as_bytes());
+    bytes.extend_from_slice(good.as_bytes());
+    let f = dir.path().join("edges.csv");
+    std::fs::write(&f, &bytes).unwrap();
+    let o = run(&f, true, "csv");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout)
+            .matches("AllowVnetInBound")
+            .count(),
+        2
+    );
+    assert!(err.contains(":2: not UTF-8 text"), "{err}");
+    assert!(err.contains(":3: longer than 4096 bytes"), "{err}");
+    assert!(
+        err.len() < 2000,
+        "a long line is quoted short: {} bytes",
+        err.len()
+    );
+    let o = run(&f, false, "csv");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty());
+    // Many bad lines: 20 printed, the rest counted.
+    let many: String = (0..500)
+        .map(|i| format!("bad line {i}\n"))
+        .collect::<String>()
+        + good;
+    let f = dir.path().join("many.csv");
+    std::fs::write(&f, many).unwrap();
+    let o = run(&f, true, "csv");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert_eq!(err.matches("skipped (`").count(), 20, "{err}");
+    assert!(
+        err.contains("480 more bad line(s) not shown (500 in all)"),
+        "{err}"
+    );
+    // A gzip cut short: with --skip-bad the verdicts before the cut are written (the JSON
+    // closed), and the run ends with exit 2; without it nothing is written.
+    let lines: String = (0..20_000)
+        .map(|i| {
+            format!(
+                "Inbound,Tcp,10.1.0.4,22,10.1.{}.{},50000\n",
+                i / 250,
+                i % 250
+            )
+        })
+        .collect();
+    let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut z, lines.as_bytes()).unwrap();
+    let z = z.finish().unwrap();
+    let f = dir.path().join("cut.csv.gz");
+    std::fs::write(&f, &z[..z.len() / 2]).unwrap();
+    let o = run(&f, true, "json");
+    assert_eq!(o.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("the JSON is closed");
+    let n = v["records"].as_array().unwrap().len();
+    assert!(n > 1000 && n < 20_000, "{n} verdicts before the cut");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("reading"));
+    let o = run(&f, false, "json");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty());
+}
