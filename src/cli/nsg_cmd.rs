@@ -205,13 +205,21 @@ fn one_flow(a: &NsgVerifyArgs) -> Result<Flow> {
             protocol.name()
         );
     }
+    // ICMP, ESP and AH have no ports: one given is read as 0, as a flow line's is.
+    let port = |p: Option<u16>| {
+        if protocol.has_ports() {
+            p.unwrap_or(0)
+        } else {
+            0
+        }
+    };
     Ok(Flow {
         direction,
         protocol,
         local_ip,
-        local_port: local_port.unwrap_or(0),
+        local_port: port(local_port),
         remote_ip,
-        remote_port: remote_port.unwrap_or(0),
+        remote_port: port(remote_port),
     })
 }
 

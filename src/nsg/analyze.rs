@@ -374,6 +374,38 @@ fn resolve_rules(ctx: &Context, nsg: &Nsg, findings: &mut Vec<NsgFinding>) -> Ve
     rules
 }
 
+/// A rule reported redundant (the rules below decide its flows alike) may rely on a rule
+/// reported unreachable because of it (two rules of the same flows: the lower one is shadowed,
+/// the upper one redundant). Each finding alone is true; acting on both is not: the redundant
+/// finding says so, naming the rule.
+fn tie_redundant_to_unreachable(findings: &mut [NsgFinding]) {
+    let unreachable = crate::findings::Code::NsgUnreachableRule.rule().code;
+    let redundant = crate::findings::Code::NsgRedundantRule.rule().code;
+    let shadowed: std::collections::HashMap<(String, String), Vec<String>> = findings
+        .iter()
+        .filter(|f| f.finding.code == unreachable)
+        .map(|f| ((f.nsg.clone(), f.rule.clone()), f.related.clone()))
+        .collect();
+    for f in findings.iter_mut().filter(|f| f.finding.code == redundant) {
+        let tied: Vec<String> = f
+            .related
+            .iter()
+            .filter(|d| {
+                shadowed
+                    .get(&(f.nsg.clone(), (*d).clone()))
+                    .is_some_and(|above| above.contains(&f.rule))
+            })
+            .map(|d| format!("`{d}`"))
+            .collect();
+        if !tied.is_empty() {
+            f.finding.message.push_str(&format!(
+                "; but {} is reported unreachable because of this rule: delete one or the other, never both",
+                tied.join(", ")
+            ));
+        }
+    }
+}
+
 /// Analyses every user rule of an NSG.
 pub fn analyze(ctx: &Context, nsg: &Nsg) -> Vec<NsgFinding> {
     analyze_with(ctx, nsg, Pairs::Swept)
@@ -414,8 +446,31 @@ pub fn analyze_with(ctx: &Context, nsg: &Nsg, pairs: Pairs) -> Vec<NsgFinding> {
             // What the rules above leave of this rule.
             let mut left: Vec<Space> = spaces[i].clone();
             if left.is_empty() {
-                // Matches nothing: an unknown tag (reported), or a source of one address family
-                // and a destination of the other, which no flow has.
+                // Matches nothing: an unknown tag (reported), an outbound destination of
+                // Azure's platform addresses only (which NSGs do not filter), or a source of
+                // one address family and a destination of the other, which no flow has.
+                let platform_only = r.rule.direction == Direction::Outbound
+                    && !r.source.is_empty()
+                    && ctx
+                        .addresses(&r.rule.destination, &r.rule.name, &nsg.name)
+                        .is_ok_and(|d| !d.is_empty() && r.destination.is_empty());
+                if platform_only {
+                    findings.push(NsgFinding {
+                        finding: Finding::new(
+                            crate::findings::Code::NsgUnreachableRule,
+                            resource,
+                            format!(
+                                "rule `{}` can never match: its destination is only Azure's platform addresses (168.63.129.16, 169.254.169.254), and their services (DNS, DHCP, IMDS, health, the VM agent) are not subject to NSG rules unless the rule names AzurePlatformDNS, AzurePlatformIMDS or AzurePlatformLKM",
+                                r.rule.name
+                            ),
+                        )
+                        .fix("To block or allow the platform's DNS or IMDS, name the tag: destination AzurePlatformDNS (168.63.129.16, DNS) or AzurePlatformIMDS (169.254.169.254); otherwise remove the rule."),
+                        nsg: nsg.name.clone(),
+                        rule: path,
+                        related: Vec::new(),
+                    });
+                    continue;
+                }
                 let one = [TCP_UDP, NO_PORTS]
                     .iter()
                     .filter_map(|&g| Space::of(r, g))
@@ -532,6 +587,7 @@ pub fn analyze_with(ctx: &Context, nsg: &Nsg, pairs: Pairs) -> Vec<NsgFinding> {
             }
         }
     }
+    tie_redundant_to_unreachable(&mut findings);
     findings.sort_by(|a, b| {
         (a.finding.severity, &a.nsg, &a.rule, a.finding.code).cmp(&(
             b.finding.severity,

@@ -419,7 +419,10 @@ impl Flow {
                     protocol.name()
                 ))
             } else {
+                // A flow of ICMP, ESP or AH has no ports: one written is checked, then read as
+                // 0, as Azure's logs and IP flow verify show it.
                 s.parse::<u16>()
+                    .map(|p| if protocol.has_ports() { p } else { 0 })
                     .map_err(|_| format!("port `{}` is not 0–65535", crate::text::quoted(s)))
             }
         };

@@ -2003,6 +2003,94 @@ fn platform_traffic_is_decided_only_by_platform_tags() {
             .all(|r| r["code"] != "nsg-redundant-rule"),
         "{v:#}"
     );
+    // An outbound rule to the platform's addresses only (by address or by AzureLoadBalancer)
+    // can never match and says why; one to AzurePlatformDNS can.
+    std::fs::write(
+        &f,
+        serde_json::json!({"name": "n", "securityRules": [
+        rule("NoProbe", 100, "AzureLoadBalancer"), rule("NoImds", 110, "169.254.169.254/32"),
+        rule("NoDns", 120, "AzurePlatformDNS")]})
+        .to_string(),
+    )
+    .unwrap();
+    let out = Command::cargo_bin("tagnet")
+        .unwrap()
+        .args([
+            "--tags",
+            "builtin",
+            "-q",
+            "nsg",
+            "analyze",
+            "--vnet",
+            "10.0.0.0/16",
+        ])
+        .args(["--format", "json", "--nsg"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let unreachable: Vec<&str> = v["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["code"] == "nsg-unreachable-rule")
+        .map(|r| r["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        unreachable,
+        ["securityRules/NoImds", "securityRules/NoProbe"],
+        "{v:#}"
+    );
+    assert!(v.to_string().contains("platform addresses"), "{v:#}");
+    // Two rules of the same flows above a deny-all: the lower one is unreachable, the upper
+    // one redundant because of it, and that finding says not to delete both.
+    let allow = |name: &str, prio: u32| {
+        serde_json::json!({"name": name, "priority": prio, "direction": "Outbound", "access": "Allow",
+            "protocol": "Tcp", "sourceAddressPrefix": "*", "sourcePortRange": "*",
+            "destinationAddressPrefix": "Storage", "destinationPortRange": "443"})
+    };
+    std::fs::write(
+        &f,
+        serde_json::json!({"name": "n", "securityRules": [
+        allow("A", 100), allow("B", 200), rule("DenyAll", 4000, "*")]})
+        .to_string(),
+    )
+    .unwrap();
+    let out = Command::cargo_bin("tagnet")
+        .unwrap()
+        .args([
+            "--tags",
+            "builtin",
+            "-q",
+            "nsg",
+            "analyze",
+            "--vnet",
+            "10.0.0.0/16",
+        ])
+        .args(["--format", "json", "--nsg"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let of = |rule: &str| {
+        v["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["rule"] == rule)
+            .unwrap_or_else(|| panic!("{rule}: {v:#}"))
+            .clone()
+    };
+    assert_eq!(of("securityRules/B")["code"], "nsg-unreachable-rule");
+    let a = of("securityRules/A");
+    assert_eq!(a["code"], "nsg-redundant-rule");
+    assert!(
+        a["message"]
+            .as_str()
+            .unwrap()
+            .contains("`securityRules/B` is reported unreachable because of this rule"),
+        "{a:#}"
+    );
 }
 
 /// `analyze` reasons per address family: a deny of 0.0.0.0/0 above an allow of `*` leaves the

@@ -155,3 +155,22 @@ fn the_readme_shows_what_tagnet_prints() {
         failures.join("\n\n")
     );
 }
+
+/// The README's table of `check` rules names every code `check` reports (a code added without
+/// its row is how TN053 went missing).
+#[test]
+fn the_readme_names_every_check_code() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let missing: Vec<&str> = tagnet::findings::Code::ALL
+        .iter()
+        .map(|c| c.rule())
+        .filter(|r| r.source == "check" && r.id.starts_with("TN0"))
+        .filter(|r| !readme.contains(r.code))
+        .map(|r| r.id)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "not in the README's rule table: {missing:?}"
+    );
+}
