@@ -4,10 +4,17 @@
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(tagnet_shared)");
+    println!("cargo::rustc-check-cfg=cfg(tagnet_other_clouds)");
     println!("cargo::rerun-if-changed=build.rs");
     let shared = std::path::Path::new("../shared/data/servicetags");
     if shared.is_dir() {
         println!("cargo::rustc-cfg=tagnet_shared");
         println!("cargo::rerun-if-changed=../shared/data/servicetags");
+    }
+    // Other providers' published ranges (`../shared/data/other-clouds/`), likewise.
+    let other = std::path::Path::new("../shared/data/other-clouds");
+    if other.is_dir() {
+        println!("cargo::rustc-cfg=tagnet_other_clouds");
+        println!("cargo::rerun-if-changed=../shared/data/other-clouds");
     }
 }

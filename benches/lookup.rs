@@ -485,5 +485,45 @@ fn load(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, lookup_v4, lookup_v6, load);
+/// Azure's snapshot alone against Azure + AWS + Google (`--source`), one index: the same
+/// addresses (half inside Azure's prefixes, half anywhere; drawn from the merged snapshot,
+/// so a third of the hits land in the other providers' ranges), the batch path on one core.
+/// The goal (issue 26): within 1.5× of Azure alone. Needs `../shared/data/other-clouds/`.
+fn lookup_sources(c: &mut Criterion) {
+    let Some(path) = snapshot_path() else { return };
+    let other = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/other-clouds");
+    let (aws, gcp) = (
+        other.join("aws_ip-ranges_2026-08-22.json"),
+        other.join("gcp_cloud_2025-07-24.json"),
+    );
+    if !aws.exists() || !gcp.exists() {
+        eprintln!("skipped: {} is absent", other.display());
+        return;
+    }
+    let azure = tagnet::load::load_path(&path).unwrap();
+    let sources = [&aws, &gcp]
+        .iter()
+        .map(|p| tagnet::sources::read_spec(p.to_str().unwrap()).unwrap())
+        .collect();
+    let merged = azure.clone().with_sources(sources).unwrap();
+    let (ia, im) = (TagIndex::build(&azure), TagIndex::build(&merged));
+    let addrs = addresses_v4(&merged, 42);
+    let walk = |index: &TagIndex| {
+        let mut w = Walk::default();
+        index.lookup_many_v4(&addrs, |_, ms| {
+            for m in ms {
+                w.tag(m.tag);
+            }
+        });
+        w
+    };
+    let mut g = c.benchmark_group("lookup_sources_1M_v4");
+    g.sample_size(10);
+    g.throughput(criterion::Throughput::Elements(addrs.len() as u64));
+    g.bench_function("azure_alone", |b| b.iter(|| black_box(walk(&ia))));
+    g.bench_function("azure_aws_google", |b| b.iter(|| black_box(walk(&im))));
+    g.finish();
+}
+
+criterion_group!(benches, lookup_v4, lookup_v6, lookup_sources, load);
 criterion_main!(benches);

@@ -219,6 +219,7 @@ pub fn server(data: &[u8]) {
             change_number: 1,
             date: None,
             source: "example".into(),
+            sources: Vec::new(),
         };
         let loaded = tagnet::serve::Loaded::new(example().clone(), info.clone());
         let loader: tagnet::serve::Loader = Arc::new(move || Ok((example().clone(), info.clone())));
@@ -354,5 +355,83 @@ pub fn flow_logs(data: &[u8]) {
         for (t, x) in a.tuples.iter().zip(&batch) {
             assert_eq!(&at.attribute(t.remote().0), x);
         }
+    }
+}
+
+/// The reader of `nsg verify --flows` ([`tagnet::ops::nsg::flow_lines`]): the same flows and
+/// bad lines as a naive reading line by line (a line over the cap, or not UTF-8, is bad; the
+/// rest are [`tagnet::nsg::model::Flow::parse_line`]'s), whole or trickled in blocks of 1 to
+/// 64 bytes; a bad line's kept text stays within the cap. Through the text opener (gzip, BOM,
+/// UTF-16) it returns whatever the bytes are.
+pub fn flow_lines(data: &[u8]) {
+    use tagnet::nsg::model::Flow;
+    use tagnet::ops::nsg::{MAX_FLOW_LINE, flow_lines};
+    type Read = (Vec<Flow>, Vec<(usize, String)>, bool);
+    let run = |r: &mut dyn std::io::BufRead| -> Read {
+        let (mut flows, mut bad) = (Vec::new(), Vec::new());
+        let ok = flow_lines(
+            r,
+            "fuzz",
+            &mut |b| {
+                assert!(b.text.len() <= MAX_FLOW_LINE, "a bad line kept whole");
+                bad.push((b.line, b.why));
+            },
+            &mut |f| {
+                flows.extend_from_slice(f);
+                Ok(())
+            },
+        );
+        if let Ok(c) = &ok {
+            assert_eq!((c.flows, c.bad), (flows.len(), bad.len()));
+        }
+        (flows, bad, ok.is_ok())
+    };
+    let whole = run(&mut std::io::Cursor::new(data));
+    // The naive reading. A misordered header ends the read (an error): compare up to it.
+    let (mut flows, mut bad) = (Vec::new(), Vec::new());
+    let mut fatal = false;
+    for (i, line) in data.split_inclusive(|&b| b == b'\n').enumerate() {
+        let r = if line.len() > MAX_FLOW_LINE {
+            Err(String::new())
+        } else {
+            match std::str::from_utf8(line) {
+                Ok(l) => Flow::parse_line(l),
+                Err(_) => Err(String::new()),
+            }
+        };
+        match r {
+            Ok(Some(f)) => flows.push(f),
+            Ok(None) => {}
+            Err(why) if why == tagnet::nsg::model::MISORDERED_HEADER => {
+                fatal = true;
+                break;
+            }
+            Err(_) => bad.push(i + 1),
+        }
+    }
+    assert_eq!(whole.2, !fatal);
+    if !fatal {
+        assert_eq!(whole.0, flows);
+        assert_eq!(whole.1.iter().map(|b| b.0).collect::<Vec<_>>(), bad);
+    }
+    let step = data.first().map_or(1, |b| usize::from(b % 64) + 1);
+    struct Trickle<'a>(&'a [u8], usize);
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.1.min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+    let trickled = run(&mut std::io::BufReader::with_capacity(
+        step,
+        Trickle(data, step),
+    ));
+    assert_eq!(trickled, whole);
+    if let Ok((mut r, origin)) =
+        tagnet::load::open_text_from(Box::new(std::io::Cursor::new(data.to_vec())), "fuzz".into())
+    {
+        let _ = flow_lines(&mut r, &origin, &mut |_| {}, &mut |_| Ok(()));
     }
 }

@@ -58,6 +58,7 @@ pub mod routes;
 #[cfg(feature = "serve")]
 pub mod serve;
 pub mod snapshot;
+pub mod sources;
 pub mod text;
 
 pub use error::{Error, Result};

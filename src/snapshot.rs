@@ -49,6 +49,10 @@ pub struct Tag {
     pub(crate) network_features: Option<Vec<String>>,
     pub(crate) v4: Vec<Ipv4Net>,
     pub(crate) v6: Vec<Ipv6Net>,
+    /// Who published it when not Microsoft (another provider's range, or a custom tag).
+    pub(crate) provider: Option<crate::sources::Provider>,
+    /// A custom tag's description.
+    pub(crate) description: String,
 }
 
 impl Tag {
@@ -104,6 +108,19 @@ impl Tag {
     pub fn is_regional(&self) -> bool {
         !self.region.is_empty()
     }
+    /// Who published it: `None` for Microsoft's tags, else the provider (or
+    /// [`crate::sources::Provider::Custom`]).
+    pub fn provider(&self) -> Option<crate::sources::Provider> {
+        self.provider
+    }
+    /// `Azure`, or the provider's name.
+    pub fn provider_name(&self) -> &'static str {
+        self.provider.map_or("Azure", |p| p.name())
+    }
+    /// A custom tag's description (empty otherwise).
+    pub fn description(&self) -> &str {
+        &self.description
+    }
     /// The part of the name before the first `.` (`Storage` for `Storage.WestEurope`).
     pub fn name_base(&self) -> &str {
         self.name.split('.').next().unwrap_or(&self.name)
@@ -119,7 +136,10 @@ pub struct Snapshot {
     tags: Vec<Tag>,
     warnings: Vec<Warning>,
     by_lower_name: HashMap<String, TagId>,
-    /// Region code → tags in that region (sorted by id).
+    /// The sources beside Microsoft's file whose tags are here too.
+    sources: Vec<crate::sources::SourceInfo>,
+    /// Region code → Microsoft's tags in that region (sorted by id); other providers'
+    /// regions are their tags' own business, not Azure regions.
     regions: BTreeMap<String, Vec<TagId>>,
     /// Normalised name suffixes of regional tags → region code (`francecentral` →
     /// `centralfrance`), learnt from the file, kept only where unambiguous.
@@ -141,7 +161,7 @@ impl Snapshot {
             .collect();
         let mut regions: BTreeMap<String, Vec<TagId>> = BTreeMap::new();
         for (i, t) in tags.iter().enumerate() {
-            if t.is_regional() {
+            if t.is_regional() && t.provider.is_none() {
                 regions
                     .entry(t.region.clone())
                     .or_default()
@@ -154,7 +174,10 @@ impl Snapshot {
         // A spelling counts when at least three services use it for the region: one tag's
         // odd suffix (`AzurePortal.AzureAppServiceUx`, `Storage.EastUS2Stage`) is not a region.
         let mut seen: BTreeMap<String, Option<(String, BTreeSet<String>)>> = BTreeMap::new();
-        for t in tags.iter().filter(|t| t.is_regional()) {
+        for t in tags
+            .iter()
+            .filter(|t| t.is_regional() && t.provider.is_none())
+        {
             if let Some((base, suffix)) = t.name.split_once('.') {
                 let alias = normalize_region(suffix);
                 if alias != t.region && !regions.contains_key(&alias) {
@@ -184,9 +207,91 @@ impl Snapshot {
             tags,
             warnings,
             by_lower_name,
+            sources: Vec::new(),
             regions,
             region_aliases,
         }
+    }
+
+    /// This snapshot with the tags of other sources beside Microsoft's (other providers'
+    /// ranges, custom tags): one index then answers for all of them. A name that a tag
+    /// already has (any case) is refused, naming both: a custom tag may not shadow a Microsoft
+    /// tag, and one source may not be given twice.
+    pub fn with_sources(self, sources: Vec<crate::sources::Source>) -> Result<Snapshot> {
+        if sources.is_empty() {
+            return Ok(self);
+        }
+        let Snapshot {
+            cloud,
+            change_number,
+            format,
+            mut tags,
+            warnings,
+            by_lower_name,
+            sources: mut infos,
+            ..
+        } = self;
+        let mut names = by_lower_name;
+        let mut origin_of: HashMap<String, String> = HashMap::new();
+        for s in sources {
+            for t in s.tags {
+                let lower = t.name.to_ascii_lowercase();
+                if let Some(&id) = names.get(&lower) {
+                    let other = &tags[id as usize];
+                    let whose = match other.provider {
+                        None => format!("Microsoft's tag `{}`", other.name),
+                        Some(_) => format!(
+                            "the tag `{}` of {}",
+                            other.name,
+                            origin_of
+                                .get(&lower)
+                                .map_or("another source", String::as_str)
+                        ),
+                    };
+                    return Err(Error::Invalid {
+                        origin: s.info.origin.clone(),
+                        message: format!("tag `{}` collides with {whose}", t.name),
+                        hint: if s.provider == crate::sources::Provider::Custom {
+                            "rename your tag (a prefix of your own, such as `Corp.`, keeps it apart)".into()
+                        } else {
+                            "give each provider's file once".into()
+                        },
+                    });
+                }
+                names.insert(lower.clone(), tags.len() as TagId);
+                origin_of.insert(lower, s.info.origin.clone());
+                let (mut v4, mut v6) = (Vec::new(), Vec::new());
+                for n in t.prefixes {
+                    match n {
+                        ipnet::IpNet::V4(n) => v4.push(n),
+                        ipnet::IpNet::V6(n) => v6.push(n),
+                    }
+                }
+                tags.push(Tag {
+                    name: t.name,
+                    region: t.region,
+                    region_id: None,
+                    platform: None,
+                    system_service: t.service,
+                    change_number: None,
+                    network_features: None,
+                    v4,
+                    v6,
+                    provider: Some(s.provider),
+                    description: t.description,
+                });
+            }
+            infos.push(s.info);
+        }
+        tags.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        let mut snap = Snapshot::new(cloud, change_number, format, tags, warnings);
+        snap.sources = infos;
+        Ok(snap)
+    }
+
+    /// The sources beside Microsoft's file whose tags this snapshot holds too.
+    pub fn sources(&self) -> &[crate::sources::SourceInfo] {
+        &self.sources
     }
 
     /// `Public`, `AzureGovernment`, …
@@ -338,7 +443,9 @@ impl Snapshot {
             .ids()
             .filter(|&i| {
                 let t = self.tag(i);
-                !t.is_regional() && t.system_service.eq_ignore_ascii_case(&lower)
+                !t.is_regional()
+                    && t.provider.is_none()
+                    && t.system_service.eq_ignore_ascii_case(&lower)
             })
             .collect();
         if let [one] = by_service[..] {
@@ -408,7 +515,11 @@ impl Snapshot {
         let shared_service = self
             .tags
             .iter()
-            .filter(|t| !t.is_regional() && t.system_service == tag.system_service)
+            .filter(|t| {
+                !t.is_regional()
+                    && t.provider == tag.provider
+                    && t.system_service == tag.system_service
+            })
             .count()
             > 1;
         let by_service: Vec<TagId> = self
@@ -416,6 +527,7 @@ impl Snapshot {
             .filter(|&i| {
                 let t = self.tag(i);
                 t.is_regional()
+                    && t.provider == tag.provider
                     && t.system_service == tag.system_service
                     && (!shared_service || t.name_base().eq_ignore_ascii_case(tag.name_base()))
             })

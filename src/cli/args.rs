@@ -98,6 +98,20 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "PATH|-|latest|cnNNN|builtin")]
     pub tags: Option<PathBuf>,
 
+    /// Another provider's published ranges, answered beside Azure's: AWS ip-ranges.json,
+    /// Google cloud.json or goog.json, Oracle public_ip_ranges.json, GitHub's meta (told by
+    /// shape), or a plain list named by its provider (`cloudflare=ips-v4.txt`). Repeatable.
+    /// Default: TAGNET_SOURCES (paths separated by the platform's path separator).
+    #[arg(long = "source", global = true, value_name = "[PROVIDER=]FILE")]
+    pub sources: Vec<String>,
+
+    /// Your own named ranges (custom tags), answered like service tags: JSON
+    /// `{"NAME": ["PREFIX", …]}`, CSV `name,prefix[,region[,description]]`, or a TOML file's
+    /// `[tags]` table; `./tagnet.toml`'s `[tags]` is read without it. Repeatable. Default:
+    /// TAGNET_CUSTOM. A name a Microsoft tag has is refused.
+    #[arg(long = "custom", global = true, value_name = "FILE")]
+    pub custom: Vec<PathBuf>,
+
     /// Output format.
     #[arg(long, global = true, value_enum, ignore_case = true, default_value_t = Format::Table)]
     pub format: Format,

@@ -10,7 +10,8 @@ use tagnet::{Match, Snapshot, TagIndex};
 pub(super) struct Renderer<'a> {
     format: Format,
     snap: &'a Snapshot,
-    /// Per tag: `{"tag":…,"region":…,"system_service":…,"prefix":"`.
+    /// Per tag: `{"tag":…,"region":…,"system_service":…,"prefix":"` (with `"provider":…,`
+    /// before `"prefix"` for a tag not Microsoft's).
     json_tag: Texts,
     /// Per tag: `,name,region,service,`.
     csv_tag: Texts,
@@ -234,10 +235,14 @@ pub(super) fn renderer<'a>(
         snap,
         json_tag: Texts::new(snap.tags().iter().map(|t| {
             format!(
-                "{{\"tag\":{},\"region\":{},\"system_service\":{},\"prefix\":\"",
+                "{{\"tag\":{},\"region\":{},\"system_service\":{},{}\"prefix\":\"",
                 json_str(t.name()),
                 json_str(t.region()),
-                json_str(t.system_service())
+                json_str(t.system_service()),
+                t.provider().map_or(String::new(), |p| format!(
+                    "\"provider\":{},",
+                    json_str(p.name())
+                ))
             )
         })),
         csv_tag,

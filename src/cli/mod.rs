@@ -121,7 +121,8 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
             .filter(|v| !v.is_empty())
             .map(Into::into);
     }
-    let snap = || source::load(cli.tags.as_deref(), cli.quiet);
+    let extra = source::Extra::new(&cli.sources, &cli.custom);
+    let snap = || source::load_with(cli.tags.as_deref(), &extra, cli.quiet);
 
     let deployment_ok = matches!(
         cli.command,
@@ -209,7 +210,9 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
         Command::Explain(a) => explain_cmd::explain(a, cli.format, out),
         Command::Check(a) => check_cmd::check(&snap()?, a, cli.format, out),
         Command::Path(a) => path_cmd::path(&snap()?, a, cli.format, cli.quiet, out),
-        Command::Serve(a) => serve_cmd::serve(cli.tags.clone(), cli.offline, cli.quiet, a),
+        Command::Serve(a) => {
+            serve_cmd::serve(cli.tags.clone(), extra.clone(), cli.offline, cli.quiet, a)
+        }
         Command::Tags(a) => catalog_cmd::tags(&snap()?, a, cli.format, out),
         Command::Prefixes(a) => catalog_cmd::prefixes(&snap()?, a, cli.format, out),
         Command::Lookup(a) => {

@@ -32,7 +32,13 @@ fn interval(text: &str) -> Result<Duration> {
     Ok(Duration::from_secs(secs))
 }
 
-pub fn serve(tags: Option<PathBuf>, offline: bool, quiet: bool, a: &ServeArgs) -> Result<Status> {
+pub fn serve(
+    tags: Option<PathBuf>,
+    extra: super::source::Extra,
+    offline: bool,
+    quiet: bool,
+    a: &ServeArgs,
+) -> Result<Status> {
     let refresh = a.refresh.as_deref().map(interval).transpose()?;
     if refresh.is_some() && offline {
         bail!("--refresh downloads snapshots and --offline forbids it; drop one of them");
@@ -66,7 +72,12 @@ pub fn serve(tags: Option<PathBuf>, offline: bool, quiet: bool, a: &ServeArgs) -
         .init();
     let spec = tags.clone();
     let loader: Loader = Arc::new(move || {
+        // Other sources are read again at each reload too: a mirror's new file is taken up.
         super::source::resolve(spec.as_deref())
+            .and_then(|(snap, i)| {
+                let sources = extra.read()?;
+                Ok(tagnet::ops::source::with_sources(snap, i, sources)?)
+            })
             .map(|(snap, i)| {
                 // As every command warns: an old snapshot, at start and at each reload.
                 if !quiet {
@@ -88,6 +99,7 @@ pub fn serve(tags: Option<PathBuf>, offline: bool, quiet: bool, a: &ServeArgs) -
                         change_number: i.change_number,
                         date: i.date,
                         source: i.source,
+                        sources: i.sources,
                     },
                 )
             })

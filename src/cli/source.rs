@@ -54,6 +54,70 @@ pub fn load(spec: Option<&Path>, quiet: bool) -> Result<Loaded> {
     Ok(Loaded { snap, info })
 }
 
+/// Other sources given on the command line (`--source`, `--custom`) or by environment
+/// (`TAGNET_SOURCES`, `TAGNET_CUSTOM`), and `./tagnet.toml`'s `[tags]`.
+#[derive(Debug, Clone, Default)]
+pub struct Extra {
+    /// `[PROVIDER=]FILE` specs.
+    pub sources: Vec<String>,
+    /// Custom-tag files.
+    pub custom: Vec<std::path::PathBuf>,
+}
+
+impl Extra {
+    /// The flags, else the environment; `./tagnet.toml` is added when it has `[tags]`.
+    pub fn new(sources: &[String], custom: &[std::path::PathBuf]) -> Extra {
+        let env = |name: &str| -> Vec<std::path::PathBuf> {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(|v| std::env::split_paths(&v).collect())
+                .unwrap_or_default()
+        };
+        let sources = if sources.is_empty() {
+            env("TAGNET_SOURCES")
+                .into_iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect()
+        } else {
+            sources.to_vec()
+        };
+        let mut custom = if custom.is_empty() {
+            env("TAGNET_CUSTOM")
+        } else {
+            custom.to_vec()
+        };
+        let local = std::path::PathBuf::from("tagnet.toml");
+        if local.is_file() && !custom.iter().any(|c| c == &local) {
+            custom.push(local);
+        }
+        Extra { sources, custom }
+    }
+
+    /// Reads every source; a file's errors say which file.
+    pub fn read(&self) -> Result<Vec<tagnet::sources::Source>> {
+        let mut out = Vec::new();
+        for s in &self.sources {
+            out.push(tagnet::sources::read_spec(s).with_context(|| format!("--source {s}"))?);
+        }
+        for c in &self.custom {
+            if let Some(s) = tagnet::sources::read_custom_path(c)
+                .with_context(|| format!("--custom {}", c.display()))?
+            {
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// [`load`] with other sources' tags beside Microsoft's.
+pub fn load_with(spec: Option<&Path>, extra: &Extra, quiet: bool) -> Result<Loaded> {
+    let Loaded { snap, info } = load(spec, quiet)?;
+    let sources = extra.read()?;
+    let (snap, info) = tagnet::ops::source::with_sources(snap, info, sources)?;
+    Ok(Loaded { snap, info })
+}
+
 /// Resolves and loads a snapshot without printing anything; a file's errors say which file.
 pub fn resolve(spec: Option<&Path>) -> Result<(Snapshot, SnapshotInfo)> {
     let r = tagnet::ops::source::resolve(spec);

@@ -160,6 +160,9 @@ pub struct Config {
     /// `flows verify`.
     #[serde(default)]
     pub flows: Levels,
+    /// Custom tags ([`crate::sources::read_custom_path`] reads them; not severities).
+    #[serde(default)]
+    pub tags: Option<toml::Table>,
 }
 
 /// The commands that report findings, by their table in [`Config`].
@@ -185,7 +188,7 @@ impl Config {
         toml::from_str(&text).map_err(|e| Error::Invalid {
             origin: path.display().to_string(),
             message: e.to_string().trim_end().to_string(),
-            hint: "write [severity] (every command) or [check], [audit], [analyze], [flows] with deny = [...], warn = [...], allow = [...] lists of codes".into(),
+            hint: "write [severity] (every command) or [check], [audit], [analyze], [flows] with deny = [...], warn = [...], allow = [...] lists of codes, and [tags] with your own named ranges".into(),
         })
     }
 

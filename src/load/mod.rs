@@ -341,6 +341,8 @@ fn validate_tag(v: wire::Value<'_>, index: usize, origin: &str) -> Result<(Tag, 
         network_features: features,
         v4,
         v6,
+        provider: None,
+        description: String::new(),
     };
     Ok((tag, warnings))
 }

@@ -17,8 +17,12 @@ pub struct MatchRecord {
     pub tag: String,
     /// Its region code.
     pub region: String,
-    /// Its systemService.
+    /// Its systemService (another provider's service).
     pub system_service: String,
+    /// Who publishes the tag when not Microsoft: `AWS`, `Google`, `Oracle`, `GitHub`,
+    /// `Cloudflare`, `Custom`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<&'static str>,
     /// The tag's prefix that holds the address.
     pub prefix: String,
 }
@@ -30,8 +34,11 @@ pub struct RelationRecord {
     pub tag: String,
     /// Its region code.
     pub region: String,
-    /// Its systemService.
+    /// Its systemService (another provider's service).
     pub system_service: String,
+    /// Who publishes the tag when not Microsoft (see [`MatchRecord::provider`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<&'static str>,
     /// The tag's prefix.
     pub prefix: String,
     /// `equals`, `contains` (the tag's prefix holds the query) or `inside`.
@@ -96,6 +103,7 @@ pub fn answer(snap: &Snapshot, index: &TagIndex, q: Query, region: Option<&str>)
                         tag: t.name().to_string(),
                         region: t.region().to_string(),
                         system_service: t.system_service().to_string(),
+                        provider: t.provider().map(|p| p.name()),
                         prefix: index.prefix(m.prefix).to_string(),
                     }
                 })
@@ -111,6 +119,7 @@ pub fn answer(snap: &Snapshot, index: &TagIndex, q: Query, region: Option<&str>)
                         tag: t.name().to_string(),
                         region: t.region().to_string(),
                         system_service: t.system_service().to_string(),
+                        provider: t.provider().map(|p| p.name()),
                         prefix: n.to_string(),
                         relation: r.as_str(),
                     }

@@ -23,6 +23,10 @@ pub struct SnapshotInfo {
     pub date: Option<String>,
     /// A path, `<stdin>`, or the built-in snapshot's name.
     pub source: String,
+    /// The sources beside Microsoft's whose tags are answered too (other providers' files,
+    /// custom tags); absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<crate::sources::SourceInfo>,
 }
 
 impl SnapshotInfo {
@@ -33,6 +37,7 @@ impl SnapshotInfo {
             change_number: snap.change_number(),
             date: None,
             source: source.to_string(),
+            sources: Vec::new(),
         }
     }
 }
@@ -205,10 +210,23 @@ pub fn resolve(spec: Option<&Path>) -> Result<(Snapshot, SnapshotInfo)> {
                 } else {
                     path.display().to_string()
                 },
+                sources: Vec::new(),
             };
             Ok((snap, info))
         }
     }
+}
+
+/// The snapshot with other sources' tags beside Microsoft's ([`Snapshot::with_sources`]), and
+/// its info naming them.
+pub fn with_sources(
+    snap: Snapshot,
+    mut info: SnapshotInfo,
+    sources: Vec<crate::sources::Source>,
+) -> Result<(Snapshot, SnapshotInfo)> {
+    let snap = snap.with_sources(sources)?;
+    info.sources = snap.sources().to_vec();
+    Ok((snap, info))
 }
 
 /// `latest`, `cnNNN`, `CLOUD:latest`, `CLOUD:cnNNN` → (cloud, changeNumber or latest).
@@ -256,6 +274,7 @@ fn from_cache(e: &crate::fetch::cache::Entry) -> Result<(Snapshot, SnapshotInfo)
             change_number: e.change_number,
             date: Some(e.date.clone()),
             source: e.path.display().to_string(),
+            sources: Vec::new(),
         },
     ))
 }
@@ -269,6 +288,7 @@ fn builtin_snapshot() -> Result<(Snapshot, SnapshotInfo)> {
             change_number: builtin::CHANGE_NUMBER,
             date: Some(builtin::DATE.into()),
             source: builtin::SOURCE.into(),
+            sources: Vec::new(),
         },
     ))
 }

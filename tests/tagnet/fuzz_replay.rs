@@ -63,3 +63,8 @@ fn server_corpus() {
 fn flow_logs_corpus() {
     replay("flow_logs", harness::flow_logs);
 }
+
+#[test]
+fn flow_lines_corpus() {
+    replay("flow_lines", harness::flow_lines);
+}

@@ -19,3 +19,4 @@ mod real;
 mod routes;
 mod serve;
 mod serve_abuse;
+mod sources;

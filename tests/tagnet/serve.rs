@@ -23,6 +23,7 @@ fn loader(path: PathBuf) -> Loader {
             change_number: snap.change_number(),
             date: None,
             source: path.display().to_string(),
+            sources: Vec::new(),
         };
         Ok((snap, info))
     })

@@ -64,7 +64,14 @@ pub(super) struct Scanner<'o, R> {
     /// What the skipped element is, and where it began.
     pub(super) skip_what: &'static str,
     pub(super) skip_line: usize,
+    /// Whether the start was looked at for a byte-order mark.
+    pub(super) bom_checked: bool,
 }
+
+/// Bytes the scan keeps ahead of itself until the input ends (see [`Scanner::limit`]).
+const LOOKAHEAD: usize = 64;
+/// Blanks allowed before a new blob's `{"records"` on its line.
+const BLANKS_BEFORE_BLOB: usize = 32;
 
 impl<'o, R: Read> Scanner<'o, R> {
     pub(super) fn new(r: R, origin: &'o str) -> Self {
@@ -89,6 +96,7 @@ impl<'o, R: Read> Scanner<'o, R> {
             documents: 0,
             skip_what: "",
             skip_line: 0,
+            bom_checked: false,
         }
     }
 
@@ -102,21 +110,38 @@ impl<'o, R: Read> Scanner<'o, R> {
         }
     }
 
+    /// Where the scan of the buffer stops before reading more: [`LOOKAHEAD`] bytes short of
+    /// its end until the input has ended, so that every look ahead (a new blob's
+    /// `{"records"`) sees the same bytes however the input arrives in reads.
+    #[inline(always)]
+    fn limit(&self) -> usize {
+        if self.eof {
+            self.buf.len()
+        } else {
+            self.buf.len().saturating_sub(LOOKAHEAD)
+        }
+    }
+
+    /// Reads more after what is not yet scanned (and the one byte before it, looked back at);
+    /// `false` when the input has ended.
     fn fill(&mut self) -> std::io::Result<bool> {
         if self.eof {
             return Ok(false);
         }
-        self.buf.resize(1 << 20, 0);
-        self.pos = 0;
+        let from = self.pos.saturating_sub(1).min(self.buf.len());
+        self.buf.copy_within(from.., 0);
+        let kept = self.buf.len() - from;
+        self.pos -= from;
+        self.buf.resize(kept + (1 << 20), 0);
         loop {
-            match self.r.read(&mut self.buf) {
+            match self.r.read(&mut self.buf[kept..]) {
                 Ok(0) => {
                     self.eof = true;
-                    self.buf.clear();
+                    self.buf.truncate(kept);
                     return Ok(false);
                 }
                 Ok(n) => {
-                    self.buf.truncate(n);
+                    self.buf.truncate(kept + n);
                     return Ok(true);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -137,9 +162,10 @@ impl<'o, R: Read> Scanner<'o, R> {
                 batch.done = true;
                 return batch;
             }
-            if self.pos >= self.buf.len() {
+            if self.pos >= self.limit() {
                 match self.fill() {
-                    Ok(true) => {}
+                    Ok(true) => continue,
+                    Ok(false) if self.pos < self.buf.len() => {}
                     Ok(false) => {
                         batch.done = true;
                         batch.error = self.at_end();
@@ -155,10 +181,11 @@ impl<'o, R: Read> Scanner<'o, R> {
                         return batch;
                     }
                 }
-                if self.next_index == 0
-                    && self.phase == Phase::Start
-                    && self.buf.starts_with(b"\xef\xbb\xbf")
-                {
+            }
+            // A byte-order mark, looked at once the first bytes are in (or the input ended).
+            if !self.bom_checked {
+                self.bom_checked = true;
+                if self.pos == 0 && self.buf.starts_with(b"\xef\xbb\xbf") {
                     self.pos = 3;
                 }
             }
@@ -216,7 +243,7 @@ impl<'o, R: Read> Scanner<'o, R> {
         // Copy up to the record's end in one go.
         let start = self.pos;
         let mut closed = false;
-        while self.pos < self.buf.len() {
+        while self.pos < self.limit() {
             if self.in_string {
                 if self.escape {
                     self.escape = false;
@@ -225,8 +252,9 @@ impl<'o, R: Read> Scanner<'o, R> {
                 }
                 // Most of a record is string bytes: jump to the next quote or escape (or a
                 // line break, which no JSON string holds: the blob was cut there).
-                match memchr::memchr3(b'"', b'\\', b'\n', &self.buf[self.pos..]) {
-                    None => self.pos = self.buf.len(),
+                let end = self.limit();
+                match memchr::memchr3(b'"', b'\\', b'\n', &self.buf[self.pos..end]) {
+                    None => self.pos = end,
                     Some(k) => {
                         let c = self.buf[self.pos + k];
                         // `{"records"` inside a string: the next blob begins right where this
@@ -295,11 +323,12 @@ impl<'o, R: Read> Scanner<'o, R> {
     /// read block is not looked at.
     fn new_blob_follows(&self) -> bool {
         let rest = &self.buf[self.pos..];
+        // At most BLANKS_BEFORE_BLOB blanks: the look ahead stays within LOOKAHEAD.
         let skip = rest
             .iter()
-            .position(|b| !matches!(b, b' ' | b'\t' | b'\r'))
-            .unwrap_or(rest.len());
-        rest[skip..].starts_with(b"{\"records\"")
+            .take(BLANKS_BEFORE_BLOB + 1)
+            .position(|b| !matches!(b, b' ' | b'\t' | b'\r'));
+        skip.is_some_and(|k| rest[k..].starts_with(b"{\"records\""))
     }
 
     /// Whether a blob's first bytes, `{"records"`, are at `i` of the buffer (only what the
@@ -422,7 +451,7 @@ impl<'o, R: Read> Scanner<'o, R> {
     }
 
     fn step(&mut self) -> std::result::Result<Option<RawRecord>, String> {
-        while self.pos < self.buf.len() {
+        while self.pos < self.limit() {
             if self.phase == Phase::Record {
                 if let Some(rec) = self.copy_record() {
                     return Ok(Some(rec));

@@ -1,0 +1,381 @@
+//! Other providers' ranges and custom tags beside Azure's: each real file of
+//! `../shared/data/other-clouds/` read and answered by `lookup` exactly as an independent scan
+//! of the same file answers (ignored, with the reason, without the files); custom tags from
+//! JSON, CSV and `tagnet.toml`, and their collisions with Microsoft's names refused.
+
+use super::common::{Rng, example};
+use assert_cmd::Command;
+use ipnet::IpNet;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+fn other(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/other-clouds")
+        .join(name)
+}
+
+/// One published entry: a prefix and the (service, region) it is listed with.
+struct Entry {
+    net: IpNet,
+    service: String,
+    region: String,
+}
+
+/// The tag names an address should match, by the naming the README gives, computed by a scan
+/// of every entry (no index, no tagnet code).
+fn expected(
+    entries: &[Entry],
+    ip: IpAddr,
+    name: &dyn Fn(&Entry) -> Vec<String>,
+) -> BTreeSet<String> {
+    entries
+        .iter()
+        .filter(|e| e.net.contains(&ip))
+        .flat_map(name)
+        .collect()
+}
+
+/// Addresses to ask: the first and last address of every entry's prefix, and random ones
+/// inside and near them.
+fn addresses(entries: &[Entry], n: usize) -> Vec<IpAddr> {
+    let mut rng = Rng(7);
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let e = &entries[rng.below(entries.len())];
+        out.push(e.net.network());
+        out.push(e.net.broadcast());
+        if let (IpNet::V4(net), IpAddr::V4(a)) = (e.net, e.net.network()) {
+            let span = 1u64 << (32 - net.prefix_len());
+            let off = rng.next() % (span + 512);
+            out.push(IpAddr::V4(std::net::Ipv4Addr::from(
+                (u32::from(a) as u64 + off).min(u32::MAX as u64) as u32,
+            )));
+        }
+    }
+    out
+}
+
+/// `tagnet lookup` of the addresses with one source beside the example snapshot: for each
+/// address, the tag names of that provider it matched.
+fn lookup(source: &str, ips: &[IpAddr], provider: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let input: String = ips.iter().map(|i| format!("{i}\n")).collect();
+    let out = Command::cargo_bin("tagnet")
+        .unwrap()
+        .env_remove("TAGNET_TAGS")
+        .arg("--tags")
+        .arg(example())
+        .args(["-q", "--source", source, "lookup", "--format", "ndjson"])
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut got: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for line in String::from_utf8(out.stdout).unwrap().lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        let ip = v["ip"].as_str().unwrap().to_string();
+        let set = got.entry(ip).or_default();
+        for m in v["matches"].as_array().unwrap() {
+            if m["provider"] == provider {
+                set.insert(m["tag"].as_str().unwrap().to_string());
+            }
+        }
+    }
+    got
+}
+
+fn agree(
+    file: &str,
+    spec: &str,
+    provider: &str,
+    entries: &[Entry],
+    name: &dyn Fn(&Entry) -> Vec<String>,
+) {
+    let ips = addresses(entries, 1500);
+    let got = lookup(spec, &ips, provider);
+    let mut matched = 0;
+    for ip in &ips {
+        let want = expected(entries, *ip, name);
+        let have = got.get(&ip.to_string()).cloned().unwrap_or_default();
+        assert_eq!(have, want, "{file}: {ip}");
+        matched += usize::from(!want.is_empty());
+    }
+    assert!(
+        matched > ips.len() / 2,
+        "{file}: a test of something ({matched} matched)"
+    );
+}
+
+fn json(path: &PathBuf) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+#[test]
+#[cfg_attr(
+    not(tagnet_other_clouds),
+    ignore = "needs ../shared/data/other-clouds (other providers' real files are not beside this checkout)"
+)]
+fn aws_files_answer_as_a_scan_does() {
+    for file in [
+        "aws_ip-ranges_2025-07-24.json",
+        "aws_ip-ranges_2026-08-22.json",
+    ] {
+        let path = other(file);
+        let doc = json(&path);
+        let mut entries = Vec::new();
+        for (list, key) in [("prefixes", "ip_prefix"), ("ipv6_prefixes", "ipv6_prefix")] {
+            for p in doc[list].as_array().unwrap() {
+                entries.push(Entry {
+                    net: p[key].as_str().unwrap().parse::<IpNet>().unwrap().trunc(),
+                    service: p["service"].as_str().unwrap().to_string(),
+                    region: p["region"].as_str().unwrap().to_string(),
+                });
+            }
+        }
+        agree(file, path.to_str().unwrap(), "AWS", &entries, &|e| {
+            let mut v = vec!["AWS".to_string(), format!("AWS.{}", e.service)];
+            if e.region != "GLOBAL" {
+                v.push(format!("AWS.{}.{}", e.service, e.region));
+            }
+            v
+        });
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(tagnet_other_clouds),
+    ignore = "needs ../shared/data/other-clouds (other providers' real files are not beside this checkout)"
+)]
+fn google_oracle_github_cloudflare_answer_as_a_scan_does() {
+    let path = other("gcp_cloud_2025-07-24.json");
+    let entries: Vec<Entry> = json(&path)["prefixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| Entry {
+            net: p["ipv4Prefix"]
+                .as_str()
+                .or(p["ipv6Prefix"].as_str())
+                .unwrap()
+                .parse::<IpNet>()
+                .unwrap()
+                .trunc(),
+            service: String::new(),
+            region: p["scope"].as_str().unwrap().to_string(),
+        })
+        .collect();
+    agree("gcp", path.to_str().unwrap(), "Google", &entries, &|e| {
+        vec!["GoogleCloud".into(), format!("GoogleCloud.{}", e.region)]
+    });
+
+    let path = other("oracle_public_ip_ranges_2025-07-21.json");
+    let mut entries = Vec::new();
+    for r in json(&path)["regions"].as_array().unwrap() {
+        for c in r["cidrs"].as_array().unwrap() {
+            for t in c["tags"].as_array().unwrap() {
+                entries.push(Entry {
+                    net: c["cidr"]
+                        .as_str()
+                        .unwrap()
+                        .parse::<IpNet>()
+                        .unwrap()
+                        .trunc(),
+                    service: t.as_str().unwrap().to_string(),
+                    region: r["region"].as_str().unwrap().to_string(),
+                });
+            }
+        }
+    }
+    agree("oracle", path.to_str().unwrap(), "Oracle", &entries, &|e| {
+        vec![
+            "Oracle".into(),
+            format!("Oracle.{}", e.service),
+            format!("Oracle.{}.{}", e.service, e.region),
+        ]
+    });
+
+    let path = other("github_meta_2025-07-25.json");
+    let mut entries = Vec::new();
+    for (k, v) in json(&path).as_object().unwrap() {
+        let Some(items) = v.as_array() else { continue };
+        let nets: Vec<IpNet> = items
+            .iter()
+            .filter_map(|i| i.as_str()?.parse::<IpNet>().ok())
+            .collect();
+        if nets.is_empty() || nets.len() != items.len() {
+            continue;
+        }
+        for net in nets {
+            entries.push(Entry {
+                net: net.trunc(),
+                service: k.clone(),
+                region: String::new(),
+            });
+        }
+    }
+    assert!(entries.len() > 1000, "GitHub's lists were read");
+    agree("github", path.to_str().unwrap(), "GitHub", &entries, &|e| {
+        vec![format!("GitHub.{}", e.service)]
+    });
+
+    let (v4, v6) = (
+        other("cloudflare_ips-v4_2024-10-29.txt"),
+        other("cloudflare_ips-v6.txt"),
+    );
+    for path in [v4, v6] {
+        let entries: Vec<Entry> = std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| Entry {
+                net: l.trim().parse().unwrap(),
+                service: String::new(),
+                region: String::new(),
+            })
+            .collect();
+        let spec = format!("cloudflare={}", path.display());
+        agree("cloudflare", &spec, "Cloudflare", &entries, &|_| {
+            vec!["Cloudflare".into()]
+        });
+    }
+}
+
+fn tagnet_in(dir: &std::path::Path) -> Command {
+    let mut c = Command::cargo_bin("tagnet").unwrap();
+    c.current_dir(dir)
+        .env_remove("TAGNET_TAGS")
+        .env_remove("TAGNET_CUSTOM")
+        .env_remove("TAGNET_SOURCES")
+        .arg("--tags")
+        .arg(example())
+        .arg("-q");
+    c
+}
+
+/// Custom tags are answered like service tags, from JSON, CSV and `./tagnet.toml`; the JSON
+/// report names the source; a name of Microsoft's is refused naming the tag; a plain list
+/// without a provider's name is refused saying how to name it.
+#[test]
+fn custom_tags_are_answered_and_collisions_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = dir.path().join("corp.json");
+    std::fs::write(
+        &j,
+        r#"{"Corp.OnPrem": {"prefixes": ["10.50.0.0/16"], "description": "datacentre"}, "Corp.Proxy": ["203.0.113.8/29"]}"#,
+    )
+    .unwrap();
+    let out = tagnet_in(dir.path())
+        .args([
+            "--custom",
+            "corp.json",
+            "lookup",
+            "--format",
+            "json",
+            "10.50.3.4",
+            "203.0.113.9",
+            "10.99.0.1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let recs = v["records"].as_array().unwrap_or_else(|| panic!("{v:#}"));
+    assert_eq!(recs[0]["matches"][0]["tag"], "Corp.OnPrem", "{v:#}");
+    assert_eq!(recs[0]["matches"][0]["provider"], "Custom");
+    // (The example snapshot lists documentation ranges too: the custom tag is beside them.)
+    assert!(
+        recs[1]["matches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["tag"] == "Corp.Proxy" && m["provider"] == "Custom"),
+        "{v:#}"
+    );
+    assert!(recs[2]["matches"].as_array().unwrap().is_empty());
+    assert_eq!(v["snapshot"]["sources"][0]["provider"], "Custom", "{v:#}");
+    assert_eq!(v["snapshot"]["sources"][0]["tag_count"], 2);
+    // CSV, and the same answer.
+    let c = dir.path().join("corp.csv");
+    std::fs::write(&c, "name,prefix,region,description\nCorp.OnPrem,10.50.0.0/16,,datacentre\nCorp.Proxy,203.0.113.8/29,,\n").unwrap();
+    let out2 = tagnet_in(dir.path())
+        .args([
+            "--custom",
+            "corp.csv",
+            "lookup",
+            "--format",
+            "csv",
+            "10.50.3.4",
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out2.stdout).contains("10.50.3.4,Corp.OnPrem,,,10.50.0.0/16"));
+    // ./tagnet.toml's [tags], read without a flag; its [severity] still read by check.
+    std::fs::write(
+        dir.path().join("tagnet.toml"),
+        "[tags]\n\"Corp.Lab\" = [\"10.77.0.0/16\"]\n",
+    )
+    .unwrap();
+    let out3 = tagnet_in(dir.path())
+        .args(["lookup", "--format", "ndjson", "10.77.1.1"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out3.stdout).contains("\"tag\":\"Corp.Lab\""),
+        "{}",
+        String::from_utf8_lossy(&out3.stderr)
+    );
+    std::fs::remove_file(dir.path().join("tagnet.toml")).unwrap();
+    // A Microsoft name: refused, naming it, exit 2.
+    std::fs::write(&j, r#"{"storage": ["10.50.0.0/16"]}"#).unwrap();
+    let out = tagnet_in(dir.path())
+        .args(["--custom", "corp.json", "lookup", "10.50.3.4"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("collides with Microsoft's tag `Storage`"),
+        "{err}"
+    );
+    // Host bits in a custom prefix: refused with the fix.
+    std::fs::write(&j, r#"{"Corp.X": ["10.50.0.1/16"]}"#).unwrap();
+    let out = tagnet_in(dir.path())
+        .args(["--custom", "corp.json", "lookup", "10.50.3.4"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("10.50.0.0/16"));
+    // A plain list with no provider named.
+    let l = dir.path().join("list.txt");
+    std::fs::write(&l, "173.245.48.0/20\n").unwrap();
+    let out = tagnet_in(dir.path())
+        .args(["--source", "list.txt", "lookup", "173.245.48.1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cloudflare=FILE"));
+    let out = tagnet_in(dir.path())
+        .args([
+            "--source",
+            "cloudflare=list.txt",
+            "lookup",
+            "--format",
+            "csv",
+            "173.245.48.1",
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Cloudflare,,,173.245.48.0/20"));
+}
