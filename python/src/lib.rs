@@ -109,24 +109,23 @@ impl Index {
 
     /// Every match of one address as (tag, region, system service, prefix) texts: the
     /// per-address path, with no table to build first.
-    fn lookup_records(&self, address: &str) -> PyResult<Vec<(String, String, String, String)>> {
+    #[allow(clippy::type_complexity)]
+    fn lookup_records(
+        &self,
+        address: &str,
+    ) -> PyResult<Vec<(String, String, String, String, Option<&'static str>)>> {
         let (ip, _) = tagnet::text::address(address)
             .map_err(|e| err(format!("`{address}` is not an IP address: {e}")))?;
-        let tags = self.snap.tags();
-        let prefixes = self.index.prefixes();
-        Ok(self
-            .index
-            .lookup(ip)
-            .iter()
-            .map(|m| {
-                let t = &tags[m.tag as usize];
-                (
-                    t.name().to_string(),
-                    t.region().to_string(),
-                    t.system_service().to_string(),
-                    prefixes[m.prefix as usize].to_string(),
-                )
-            })
+        // The CLI's answer, record for record.
+        let q = tagnet::ops::lookup::Query::Address(ip);
+        let tagnet::ops::lookup::Answer::Address { matches, .. } =
+            tagnet::ops::lookup::answer(&self.snap, &self.index, q, None)
+        else {
+            unreachable!("an address query has an address answer")
+        };
+        Ok(matches
+            .into_iter()
+            .map(|m| (m.tag, m.region, m.system_service, m.prefix, m.provider))
             .collect())
     }
 
@@ -267,6 +266,8 @@ impl Index {
                                     Class::Azure => 0,
                                     Class::Private => 1,
                                     Class::Internet => 2,
+                                    Class::Cloud => 3,
+                                    Class::Custom => 4,
                                 },
                                 a.tag.map_or(-1, |t| t as i32),
                                 a.region.map_or(-1, |t| t as i32),
@@ -294,16 +295,9 @@ impl Index {
     /// The service name of each tag id as attribution names it (systemService, else the
     /// tag's base name).
     fn service_table(&self) -> Vec<String> {
-        self.snap
-            .tags()
-            .iter()
-            .map(|t| {
-                if t.system_service().is_empty() {
-                    t.name_base().to_string()
-                } else {
-                    t.system_service().to_string()
-                }
-            })
+        let at = Attributor::new(&self.snap, &self.index, None);
+        (0..self.snap.tags().len() as u32)
+            .map(|t| at.service_of(t).to_string())
             .collect()
     }
 
@@ -509,12 +503,38 @@ impl Index {
     }
 }
 
+/// The snapshot with other sources beside it, as the CLI's `--source` and `--custom` add them.
+fn with_sources(
+    snap: Snapshot,
+    info: tagnet::ops::SnapshotInfo,
+    sources: &[String],
+    custom: &[std::path::PathBuf],
+) -> tagnet::Result<(Snapshot, tagnet::ops::SnapshotInfo)> {
+    let mut read = Vec::new();
+    for s in sources {
+        read.push(tagnet::sources::read_spec(s)?);
+    }
+    for c in custom {
+        read.extend(tagnet::sources::read_custom_path(c)?);
+    }
+    tagnet::ops::source::with_sources(snap, info, read)
+}
+
 /// Loads a snapshot file (JSON, gzip or not); `-` is not accepted here.
 #[pyfunction]
-fn load_path(py: Python<'_>, path: std::path::PathBuf) -> PyResult<Index> {
+#[pyo3(signature = (path, sources = Vec::new(), custom = Vec::new()))]
+fn load_path(
+    py: Python<'_>,
+    path: std::path::PathBuf,
+    sources: Vec<String>,
+    custom: Vec<std::path::PathBuf>,
+) -> PyResult<Index> {
     // Resolved as the CLI's `--tags PATH` is, so reports name it alike (date from the name).
     let (snap, info) = py
-        .detach(|| tagnet::ops::source::resolve(Some(&path)))
+        .detach(|| {
+            let (snap, info) = tagnet::ops::source::resolve(Some(&path))?;
+            with_sources(snap, info, &sources, &custom)
+        })
         .map_err(tagnet_err)?;
     Ok(build(py, snap, info))
 }
@@ -537,15 +557,23 @@ fn load_bytes(py: Python<'_>, data: &[u8], origin: &str) -> PyResult<Index> {
 /// `CLOUD:latest`, `builtin`), else the newest cached Public snapshot, else the built-in one.
 /// (`TAGNET_TAGS` is read by the Python side, as the CLI reads it.)
 #[pyfunction]
-#[pyo3(signature = (spec = None))]
-fn open(py: Python<'_>, spec: Option<std::path::PathBuf>) -> PyResult<Index> {
+#[pyo3(signature = (spec = None, sources = Vec::new(), custom = Vec::new()))]
+fn open(
+    py: Python<'_>,
+    spec: Option<std::path::PathBuf>,
+    sources: Vec<String>,
+    custom: Vec<std::path::PathBuf>,
+) -> PyResult<Index> {
     if spec.as_deref() == Some(std::path::Path::new("-")) {
         return Err(err(
             "`-` (standard input) is for the CLI; give a path, `latest`, `cnNNN` or `builtin`",
         ));
     }
     let (snap, info) = py
-        .detach(|| tagnet::ops::source::resolve(spec.as_deref()))
+        .detach(|| {
+            let (snap, info) = tagnet::ops::source::resolve(spec.as_deref())?;
+            with_sources(snap, info, &sources, &custom)
+        })
         .map_err(tagnet_err)?;
     Ok(build(py, snap, info))
 }

@@ -72,7 +72,7 @@ ATTRIBUTION_TYPE = pa.struct(
     ]
 )
 
-_CLASSES = ["azure", "private", "internet"]
+_CLASSES = ["azure", "private", "internet", "cloud", "custom"]
 
 ArrayLike = Union[pa.Array, pa.ChunkedArray, Sequence[Optional[str]], Any]
 
@@ -211,6 +211,23 @@ def _columns_of(arr: pa.Array, native: Any, fn: str, strict: bool):
     )
 
 
+def _extra(
+    sources: Optional[Sequence[str]], custom: Optional[Sequence[Any]]
+) -> Tuple[List[str], List[str]]:
+    """Other sources as the CLI takes them: the arguments, else ``TAGNET_SOURCES`` and
+    ``TAGNET_CUSTOM`` (paths joined by the platform's separator)."""
+
+    def env(name: str) -> List[str]:
+        v = os.environ.get(name) or ""
+        return [p for p in v.split(os.pathsep) if p]
+
+    if isinstance(sources, (str, bytes)) or isinstance(custom, (str, bytes)):
+        raise TypeError("sources and custom are lists of paths, not one string")
+    s = list(sources) if sources is not None else env("TAGNET_SOURCES")
+    c = [os.fspath(p) for p in custom] if custom is not None else env("TAGNET_CUSTOM")
+    return s, c
+
+
 class Index:
     """A service-tag snapshot, indexed.
 
@@ -228,15 +245,28 @@ class Index:
         self._prefixes: Optional[pa.Array] = None
 
     @classmethod
-    def open(cls, spec: Optional[Union[str, "os.PathLike[str]"]] = None) -> "Index":
+    def open(
+        cls,
+        spec: Optional[Union[str, "os.PathLike[str]"]] = None,
+        sources: Optional[Sequence[str]] = None,
+        custom: Optional[Sequence[Union[str, "os.PathLike[str]"]]] = None,
+    ) -> "Index":
         """The snapshot the CLI would use: ``spec`` as ``--tags`` takes it (a path, ``latest``,
         ``cnNNN``, ``Public:latest``, ``builtin``), else ``TAGNET_TAGS`` (empty counts as
         unset), else the newest snapshot ``tagnet fetch`` cached (``TAGNET_CACHE`` or the
         user cache folder), else the built-in one. Warns (:class:`StaleSnapshotWarning`) when
-        the snapshot is more than two weeks old, as the CLI does."""
+        the snapshot is more than two weeks old, as the CLI does.
+
+        ``sources``: other providers' files answered beside Azure's, as ``--source`` takes
+        them (``"aws_ip-ranges.json"``, ``"cloudflare=ips-v4.txt"``; default
+        ``TAGNET_SOURCES``). ``custom``: your own named ranges, as ``--custom`` takes them
+        (JSON, CSV or a TOML file's ``[tags]``; default ``TAGNET_CUSTOM``)."""
         if spec is None:
             spec = os.environ.get("TAGNET_TAGS") or None
-        return cls._warned(_tagnet.open(None if spec is None else os.fspath(spec)))
+        sources, custom = _extra(sources, custom)
+        return cls._warned(
+            _tagnet.open(None if spec is None else os.fspath(spec), sources, custom)
+        )
 
     @classmethod
     def builtin(cls) -> "Index":
@@ -245,10 +275,17 @@ class Index:
         return cls._warned(_tagnet.builtin())
 
     @classmethod
-    def load(cls, path: Union[str, "os.PathLike[str]"]) -> "Index":
+    def load(
+        cls,
+        path: Union[str, "os.PathLike[str]"],
+        sources: Optional[Sequence[str]] = None,
+        custom: Optional[Sequence[Union[str, "os.PathLike[str]"]]] = None,
+    ) -> "Index":
         """A service-tag file (``ServiceTags_Public_YYYYMMDD.json``, gzip or not); warns when
-        its name dates it more than two weeks ago."""
-        return cls._warned(_tagnet.load_path(os.fspath(path)))
+        its name dates it more than two weeks ago. ``sources`` and ``custom`` as for
+        :meth:`open`."""
+        sources, custom = _extra(sources, custom)
+        return cls._warned(_tagnet.load_path(os.fspath(path), sources, custom))
 
     @classmethod
     def _warned(cls, native: Any) -> "Index":
@@ -310,9 +347,12 @@ class Index:
                 f"`{address}` is a prefix; lookup() takes one address: for the tags related to a "
                 f"prefix use lookup_report({address!r})"
             )
+        # As the CLI's JSON: `provider` only for a tag that is not Microsoft's.
         return [
             {"tag": t, "region": r, "system_service": s, "prefix": p}
-            for t, r, s, p in self._native.lookup_records(address)
+            if v is None
+            else {"tag": t, "region": r, "system_service": s, "provider": v, "prefix": p}
+            for t, r, s, p, v in self._native.lookup_records(address)
         ]
 
     def lookup_arrow(self, addresses: ArrayLike, errors: str = "raise") -> pa.ListArray:
@@ -348,7 +388,7 @@ class Index:
         """One row per address as ``tagnet flows attribute`` names it:
         ``struct<class, service, region, tag, prefix>``.
 
-        ``class`` is ``azure`` (in a tag), ``private`` or ``internet``; ``tag`` is the most
+        ``class`` is ``azure`` (in a tag), ``cloud`` (another provider's, with ``sources``), ``custom`` (your own ranges), ``private`` or ``internet``; ``tag`` is the most
         specific tag (a service's over ``AzureCloud``, regional over global, then the longest
         prefix); ``region`` comes from that tag or from the ``AzureCloud.<region>`` tag.
         """
@@ -370,7 +410,7 @@ class Index:
             return pc.take(dictionary, masked)
 
         class_names = pa.array(_CLASSES + [None], pa.string())
-        class_idx = pc.if_else(valid, c, 3)
+        class_idx = pc.if_else(valid, c, len(_CLASSES))
         return pa.StructArray.from_arrays(
             [
                 pc.take(class_names, class_idx),

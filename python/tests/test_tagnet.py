@@ -323,6 +323,36 @@ def test_lookup_records_are_the_clis(index):
     assert [f.name for f in tagnet.MATCH_TYPE] == ["tag", "region", "system_service", "prefix"]
 
 
+def test_sources_and_custom_tags_answer_as_the_cli(tmp_path, monkeypatch):
+    """Other providers' ranges and custom tags, given as the CLI's --source and --custom take
+    them (or by TAGNET_SOURCES / TAGNET_CUSTOM), give the CLI's records, `provider` included."""
+    aws = tmp_path / "ip-ranges.json"
+    aws.write_text(json.dumps({"syncToken": "1", "createDate": "2026-01-01-00-00-00", "prefixes": [
+        {"ip_prefix": "52.95.110.0/24", "region": "eu-west-1", "service": "S3",
+         "network_border_group": "eu-west-1"}]}))
+    corp = tmp_path / "corp.csv"
+    corp.write_text("name,prefix\nCorp.OnPrem,10.50.0.0/16\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ix = tagnet.Index.open("builtin", sources=[str(aws)], custom=[corp])
+        monkeypatch.setenv("TAGNET_SOURCES", str(aws))
+        monkeypatch.setenv("TAGNET_CUSTOM", str(corp))
+        by_env = tagnet.Index.open("builtin")
+    for a in ("52.95.110.9", "10.50.0.1", "20.38.98.100"):
+        r = run("--tags", "builtin", "--source", str(aws), "--custom", str(corp), "lookup", a,
+                "--format", "json")
+        assert r.returncode in (0, 1), r.stderr
+        cli = json.loads(r.stdout)["records"][0]["matches"]
+        assert ix.lookup(a) == cli == by_env.lookup(a), a
+    assert ix.lookup("52.95.110.9")[0]["provider"] == "AWS"
+    assert ix.lookup("10.50.0.1") == [{"tag": "Corp.OnPrem", "region": "", "system_service": "",
+                                       "provider": "Custom", "prefix": "10.50.0.0/16"}]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"Storage": ["10.0.0.0/8"]}))
+    with pytest.raises(tagnet.TagnetError, match="collides with Microsoft's tag `Storage`"):
+        tagnet.Index.open("builtin", custom=[bad])
+
+
 def test_unordered_and_narrow_inputs_are_refused(index, tmp_path):
     import numpy as np
     with pytest.raises(TypeError, match="not one memoryview"):

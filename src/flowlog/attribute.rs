@@ -17,6 +17,11 @@ use std::net::IpAddr;
 pub enum Class {
     /// In a service tag of the snapshot.
     Azure,
+    /// In another provider's published ranges (`--source`: AWS, Google, Oracle, GitHub,
+    /// Cloudflare).
+    Cloud,
+    /// In one of your own named ranges (`--custom`): on-premises, partners, proxies.
+    Custom,
     /// Private, shared, loopback, link-local or multicast space: not the Internet.
     Private,
     /// The rest of the Internet.
@@ -28,6 +33,8 @@ impl Class {
     pub fn as_str(self) -> &'static str {
         match self {
             Class::Azure => "azure",
+            Class::Cloud => "cloud",
+            Class::Custom => "custom",
             Class::Private => "private",
             Class::Internet => "internet",
         }
@@ -94,8 +101,18 @@ impl<'a> Attributor<'a> {
             .map(|t| {
                 // Every tag but AzureCloud's is a service's, `systemService` or not (the Front
                 // Door tags have none): a Front Door address is Front Door's, not AzureCloud's.
-                let service = t.name_base() != "AzureCloud";
-                u8::from(service) * 2 + u8::from(t.is_regional())
+                // A provider's own all-ranges tags (`AWS`, AWS's `AMAZON` service, `Oracle`)
+                // are its AzureCloud. Your own named ranges come first: they say what you mean
+                // by an address.
+                let service = match t.provider() {
+                    None => t.name_base() != "AzureCloud",
+                    Some(crate::sources::Provider::Aws) => {
+                        t.name().contains('.') && t.system_service() != "AMAZON"
+                    }
+                    Some(_) => t.name().contains('.'),
+                };
+                let custom = t.provider() == Some(crate::sources::Provider::Custom);
+                u8::from(custom) * 4 + u8::from(service) * 2 + u8::from(t.is_regional())
             })
             .collect();
         Attributor {
@@ -140,12 +157,16 @@ impl<'a> Attributor<'a> {
             )
         };
         let best = matches.iter().max_by_key(|m| key(m)).expect("non-empty");
+        let provider = self.snap.tag(best.tag).provider();
         let region = if self.snap.tag(best.tag).is_regional() {
             Some(best.tag)
         } else {
             matches
                 .iter()
-                .filter(|m| self.snap.tag(m.tag).is_regional())
+                .filter(|m| {
+                    let t = self.snap.tag(m.tag);
+                    t.is_regional() && t.provider() == provider
+                })
                 .max_by_key(|m| {
                     (
                         self.index.prefix(m.prefix).prefix_len(),
@@ -155,7 +176,11 @@ impl<'a> Attributor<'a> {
                 .map(|m| m.tag)
         };
         Attribution {
-            class: Class::Azure,
+            class: match provider {
+                None => Class::Azure,
+                Some(crate::sources::Provider::Custom) => Class::Custom,
+                Some(_) => Class::Cloud,
+            },
             tag: Some(best.tag),
             prefix: Some(best.prefix),
             region,
@@ -198,18 +223,27 @@ impl<'a> Attributor<'a> {
         out
     }
 
-    /// The service name of an attribution: the tag's `systemService`, else its base name.
+    /// The service name of an attribution: the tag's `systemService`, else its base name; for
+    /// another provider's or a custom tag, the tag's name without its region
+    /// (`AWS.EC2.us-east-1` → `AWS.EC2`, `GitHub.hooks`, `Corp.OnPrem`).
     pub fn service(&self, a: &Attribution) -> &'a str {
-        match a.tag {
-            None => "",
-            Some(t) => {
-                let tag = self.snap.tag(t);
-                if tag.system_service().is_empty() {
-                    tag.name_base()
-                } else {
-                    tag.system_service()
-                }
-            }
+        a.tag.map_or("", |t| self.service_of(t))
+    }
+
+    /// The service name of a tag, as [`Attributor::service`] gives it.
+    pub fn service_of(&self, t: TagId) -> &'a str {
+        let tag = self.snap.tag(t);
+        if tag.provider().is_some() {
+            let name = tag.name();
+            return match name.strip_suffix(tag.region()) {
+                Some(base) if tag.is_regional() && base.ends_with('.') => &base[..base.len() - 1],
+                _ => name,
+            };
+        }
+        if tag.system_service().is_empty() {
+            tag.name_base()
+        } else {
+            tag.system_service()
         }
     }
 

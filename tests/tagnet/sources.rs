@@ -379,3 +379,42 @@ fn custom_tags_are_answered_and_collisions_refused() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("Cloudflare,,,173.245.48.0/20"));
 }
+
+/// Flow attribution across sources: an address of another provider is class `cloud` with its
+/// service (`AWS.S3`) and region, one of your own ranges is `custom` even in private space
+/// and over an Azure tag, and Azure's stay `azure`.
+#[test]
+fn attribution_names_the_cloud_and_your_own_ranges() {
+    use tagnet::flowlog::attribute::{Attributor, Class};
+    let aws = tagnet::sources::read(
+        br#"{"syncToken":"1","createDate":"2026-01-01-00-00-00","prefixes":[
+        {"ip_prefix":"52.95.110.0/24","region":"eu-west-1","service":"AMAZON","network_border_group":"eu-west-1"},
+        {"ip_prefix":"52.95.110.0/24","region":"eu-west-1","service":"S3","network_border_group":"eu-west-1"}]}"#,
+        "aws",
+        None,
+    )
+    .unwrap();
+    let azure = tagnet::load::builtin::load().unwrap();
+    let storage = azure.tag(azure.tag_by_name("Storage").unwrap()).v4()[0].network();
+    let custom = tagnet::sources::read_custom(
+        format!(r#"{{"Corp.OnPrem": ["10.50.0.0/16"], "Corp.Blob": ["{storage}/32"]}}"#).as_bytes(),
+        "corp",
+    )
+    .unwrap();
+    let snap = azure.with_sources(vec![aws, custom]).unwrap();
+    let index = tagnet::TagIndex::build(&snap);
+    let at = Attributor::new(&snap, &index, None);
+    let a = at.attribute("52.95.110.7".parse().unwrap());
+    assert_eq!(a.class, Class::Cloud);
+    assert_eq!(at.service(&a), "AWS.S3");
+    assert_eq!(at.region(&a), "eu-west-1");
+    let a = at.attribute("10.50.9.9".parse().unwrap());
+    assert_eq!((a.class, at.service(&a)), (Class::Custom, "Corp.OnPrem"));
+    let a = at.attribute(std::net::IpAddr::V4(storage));
+    assert_eq!((a.class, at.service(&a)), (Class::Custom, "Corp.Blob"));
+    let next = std::net::Ipv4Addr::from(u32::from(storage) + 1);
+    assert_eq!(at.attribute(std::net::IpAddr::V4(next)).class, Class::Azure);
+    // Azure's regions stay Azure's: a provider's region is not one.
+    assert!(snap.resolve_region("eu-west-1").is_err());
+    assert!(snap.resolve_region("westeurope").is_ok());
+}
