@@ -5,6 +5,7 @@
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(tagnet_shared)");
     println!("cargo::rustc-check-cfg=cfg(tagnet_other_clouds)");
+    println!("cargo::rustc-check-cfg=cfg(tagnet_nft)");
     println!("cargo::rerun-if-changed=build.rs");
     let shared = std::path::Path::new("../shared/data/servicetags");
     if shared.is_dir() {
@@ -16,5 +17,15 @@ fn main() {
     if other.is_dir() {
         println!("cargo::rustc-cfg=tagnet_other_clouds");
         println!("cargo::rerun-if-changed=../shared/data/other-clouds");
+    }
+    // nftables and network namespaces, for the test that loads `export`'s sets in the kernel.
+    let runs = |cmd: &str, args: &[&str]| {
+        std::process::Command::new(cmd)
+            .args(args)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if runs("nft", &["--version"]) && runs("ip", &["netns", "list"]) {
+        println!("cargo::rustc-cfg=tagnet_nft");
     }
 }

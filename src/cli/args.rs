@@ -180,6 +180,11 @@ pub enum Command {
     Serve(ServeArgs),
     /// Merge prefixes (lines `PREFIX` or `LABEL PREFIX`) exactly, or within --max N prefixes.
     Aggregate(AggregateArgs),
+    /// A selection of tags (Azure's, other providers', your own) as firewall objects: plain
+    /// CIDR lists, Palo Alto external dynamic lists, FortiGate objects, nftables sets, ipset
+    /// restore files, Azure Firewall IP Groups (ARM, Bicep, Terraform); with --since, the
+    /// change from an older snapshot (nftables, ipset, plain).
+    Export(ExportArgs),
     /// Every pair of prefixes (lines `PREFIX` or `LABEL PREFIX`) where one contains or equals
     /// the other. Exit 1 when any pair is found.
     Overlaps(OverlapsArgs),
@@ -879,6 +884,30 @@ pub struct AggregateArgs {
     /// Space the merged prefixes must never cover.
     #[arg(long, value_name = "PREFIX")]
     pub never_cover: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Tags to export (their union): `Storage.WestEurope`, `AWS.S3`, `Corp.OnPrem` …
+    #[arg(value_name = "TAG", required = true)]
+    pub selection: Vec<String>,
+    /// What to write: plain, paloalto (an external dynamic list), fortigate, nftables, ipset,
+    /// arm, bicep, terraform (Azure Firewall IP Groups).
+    #[arg(long = "as", value_name = "TARGET", default_value = "plain")]
+    pub target: String,
+    /// An Azure region: each cloud-wide Azure tag means its variant there.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// At most N prefixes: merge further, covering the fewest extra addresses.
+    #[arg(long, value_name = "N", value_parser = positive)]
+    pub max: Option<usize>,
+    /// The object's name (default: the tags' names).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The change since an older snapshot (a file, `cnNNN` from the cache): nftables `add`/
+    /// `delete element`, ipset `add`/`del`, plain `+`/`-` lines.
+    #[arg(long, value_name = "SNAPSHOT")]
+    pub since: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

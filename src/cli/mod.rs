@@ -5,6 +5,7 @@ mod catalog_cmd;
 mod check_cmd;
 mod diff_cmd;
 mod explain_cmd;
+mod export_cmd;
 mod fetch_cmd;
 mod flows_cmd;
 mod flows_verify_cmd;
@@ -168,6 +169,7 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
             routes_cmd::audit(&snap()?, a, cli.format, cli.quiet, out)
         }
         Command::Aggregate(a) => routes_cmd::aggregate(a, cli.format, out),
+        Command::Export(a) => export_cmd::export(&snap()?, &extra, a, cli.format, out),
         Command::Overlaps(a) => routes_cmd::overlaps(a, cli.format, out),
         Command::Info => info_cmd::info(&snap()?, cli.format, out),
         Command::Map(a) => map_cmd::map(&snap()?, a, cli.format, out),

@@ -12,6 +12,7 @@
 //! - [`audit`]: a route table against the routes the required tags need, and the plan.
 //! - [`check`]: a network definition against the ML-in-a-VNet guidance.
 //! - [`diff`]: what a week's change means for a route table.
+//! - [`export`]: a selection of tags as firewall objects, whole or as a week's change.
 //! - [`flows`]: flow logs re-evaluated with the NSG engine; drifts as findings.
 //! - [`lookup`]: every tag holding an address, or related to a prefix.
 //! - [`catalog`]: the tags of a snapshot, filtered; the prefixes of tags.
@@ -39,6 +40,7 @@ pub mod audit;
 pub mod catalog;
 pub mod check;
 pub mod diff;
+pub mod export;
 pub mod flows;
 pub mod lookup;
 pub mod map;

@@ -6,6 +6,7 @@ mod check;
 mod cli;
 mod common;
 mod deploy;
+mod export;
 mod fetch;
 mod flows;
 mod fuzz_replay;

@@ -1,0 +1,307 @@
+//! `export`: each target's form, and the incremental change (`--since`) applied to last
+//! week's export giving this week's — by a model of each format's add/delete lines on the
+//! real snapshots (cn373 → cn376) and on a made-up week of the example, and by nftables itself
+//! in a network namespace where `nft` is installed (ignored, with the reason, where not).
+
+use super::common::example;
+use assert_cmd::Command;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+fn export(tags: &Path, args: &[&str]) -> String {
+    let out = Command::cargo_bin("tagnet")
+        .unwrap()
+        .env_remove("TAGNET_TAGS")
+        .env_remove("TAGNET_SOURCES")
+        .env_remove("TAGNET_CUSTOM")
+        .arg("--tags")
+        .arg(tags)
+        .arg("-q")
+        .arg("export")
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The elements of each set a whole export defines: nftables `elements = { … }` per set,
+/// ipset `add SET P`, plain lines.
+fn elements(target: &str, text: &str) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    let mut set = String::new();
+    for l in text.lines().map(str::trim) {
+        if l.starts_with('#') || l.is_empty() {
+            continue;
+        }
+        match target {
+            "nftables" => {
+                if let Some(n) = l.strip_prefix("set ") {
+                    set = n.trim_end_matches(" {").to_string();
+                } else if l.contains('/') {
+                    out.insert((set.clone(), l.trim_end_matches(',').to_string()));
+                }
+            }
+            "ipset" => {
+                if let Some(rest) = l.strip_prefix("add ") {
+                    let f: Vec<&str> = rest.split_whitespace().collect();
+                    out.insert((f[0].to_string(), f[1].to_string()));
+                }
+            }
+            _ => {
+                out.insert((String::new(), l.to_string()));
+            }
+        }
+    }
+    out
+}
+
+/// Applies an incremental export to a set of elements, as the firewall would: deletions of
+/// elements present, additions of elements absent (anything else is an error).
+fn apply(
+    target: &str,
+    delta: &str,
+    mut set: BTreeSet<(String, String)>,
+) -> BTreeSet<(String, String)> {
+    for l in delta.lines().map(str::trim) {
+        if l.starts_with('#') || l.is_empty() {
+            continue;
+        }
+        let (add, items): (bool, Vec<(String, String)>) = match target {
+            "nftables" => {
+                let (verb, rest) = l.split_once(" element inet tagnet ").expect(l);
+                let (name, list) = rest.split_once(" { ").expect(l);
+                let list = list.trim_end_matches(" }");
+                (
+                    verb == "add",
+                    list.split(", ")
+                        .map(|p| (name.to_string(), p.to_string()))
+                        .collect(),
+                )
+            }
+            "ipset" => {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                assert_eq!(f.get(3), Some(&"-exist"), "{l}");
+                (f[0] == "add", vec![(f[1].to_string(), f[2].to_string())])
+            }
+            _ => (
+                l.starts_with('+'),
+                vec![(String::new(), l[1..].to_string())],
+            ),
+        };
+        for e in items {
+            if add {
+                assert!(set.insert(e.clone()), "adds an element present: {e:?}");
+            } else {
+                assert!(set.remove(&e), "deletes an element absent: {e:?}");
+            }
+        }
+    }
+    set
+}
+
+fn week_of_example(dir: &Path) -> PathBuf {
+    // Last week: Storage.WestEurope had another prefix and lacked this week's; AzureCloud's
+    // first prefix was split in two.
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(example()).unwrap()).unwrap();
+    for t in v["values"].as_array_mut().unwrap() {
+        if t["name"] == "Storage.WestEurope" {
+            let p = t["properties"]["addressPrefixes"].as_array_mut().unwrap();
+            p.clear();
+            p.push("198.51.100.200/29".into());
+            p.push("2001:db8:ffff::/48".into());
+        }
+    }
+    v["changeNumber"] = 1.into();
+    let f = dir.join("ServiceTags_Example_old.json");
+    std::fs::write(&f, v.to_string()).unwrap();
+    f
+}
+
+fn check_weeks(old: &Path, new: &Path, tags: &[&str]) {
+    for target in ["nftables", "ipset", "plain"] {
+        let mut args = vec!["--as", target, "--name", "sel"];
+        args.extend_from_slice(tags);
+        let before = elements(target, &export(old, &args));
+        let after = elements(target, &export(new, &args));
+        let since = new_since(old);
+        let mut with = args.clone();
+        with.extend(["--since", since.as_str()]);
+        let delta = export(new, &with);
+        assert_eq!(
+            apply(target, &delta, before.clone()),
+            after,
+            "{target} {tags:?}"
+        );
+        if before != after {
+            assert!(
+                delta.lines().any(|l| !l.starts_with('#')),
+                "a change is written"
+            );
+        }
+    }
+}
+
+fn new_since(old: &Path) -> String {
+    old.display().to_string()
+}
+
+#[test]
+fn the_change_applied_to_last_weeks_export_is_this_weeks() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = week_of_example(dir.path());
+    check_weeks(&old, &example(), &["Storage.WestEurope"]);
+    check_weeks(&old, &example(), &["Storage.WestEurope", "AzureCloud"]);
+}
+
+#[test]
+#[cfg_attr(
+    not(tagnet_shared),
+    ignore = "needs ../shared/data/servicetags (the real snapshots are not beside this checkout)"
+)]
+fn the_change_applied_to_last_weeks_export_is_this_weeks_on_real_weeks() {
+    let s = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/servicetags");
+    let (old, new) = (
+        s.join("ServiceTags_Public_cn373.json"),
+        s.join("ServiceTags_Public_cn376.json"),
+    );
+    for tags in [
+        &["AzureCloud.westeurope"][..],
+        &["BatchNodeManagement", "AzureMachineLearning"],
+        &["Storage"],
+    ] {
+        check_weeks(&old, &new, tags);
+    }
+}
+
+/// Every target's shape: headers naming the sources, names within each firewall's limits,
+/// IP Groups split at 5,000 prefixes, FortiGate objects per prefix, and the errors.
+#[test]
+fn each_target_is_written_as_its_firewall_reads_it() {
+    let ex = example();
+    let plain = export(&ex, &["Storage.WestEurope"]);
+    assert!(
+        plain.starts_with("# tagnet export `Storage.WestEurope`"),
+        "{plain}"
+    );
+    assert!(plain.contains("# source: Public changeNumber"), "{plain}");
+    let edl = export(&ex, &["--as", "paloalto", "Storage.WestEurope"]);
+    assert!(
+        edl.lines().all(|l| l.contains('/') && !l.starts_with('#')),
+        "{edl}"
+    );
+    let forti = export(&ex, &["--as", "fortigate", "Storage"]);
+    assert!(forti.contains("config firewall address\n"), "{forti}");
+    assert!(forti.contains("set subnet "), "{forti}");
+    assert!(forti.contains("config firewall addrgrp\n"), "{forti}");
+    let arm = export(&ex, &["--as", "arm", "Storage"]);
+    let v: serde_json::Value = serde_json::from_str(&arm).unwrap();
+    assert_eq!(v["resources"][0]["type"], "Microsoft.Network/ipGroups");
+    assert!(
+        v["metadata"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("changeNumber")
+    );
+    let bicep = export(&ex, &["--as", "bicep", "Storage"]);
+    assert!(bicep.contains("'Microsoft.Network/ipGroups@"), "{bicep}");
+    let tf = export(&ex, &["--as", "terraform", "Storage"]);
+    assert!(tf.contains("resource \"azurerm_ip_group\""), "{tf}");
+    // Refusals: an unknown target, an unknown tag, --since where no change form exists.
+    for (args, says) in [
+        (&["--as", "cisco", "Storage"][..], "--as `cisco`"),
+        (&["Nowhere"][..], "Nowhere"),
+        (
+            &["--as", "arm", "Storage", "--since", "builtin"][..],
+            "incremental",
+        ),
+    ] {
+        let out = Command::cargo_bin("tagnet")
+            .unwrap()
+            .arg("--tags")
+            .arg(&ex)
+            .args(["-q", "export"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}
+
+/// nftables loads what `export` writes, and the change applied in the kernel gives the set a
+/// fresh export gives (in a network namespace of its own).
+#[test]
+#[cfg_attr(
+    not(tagnet_nft),
+    ignore = "needs nft (Debian's nftables) and `ip netns` (iproute2), run as root"
+)]
+fn nftables_loads_the_export_and_applies_the_change() {
+    struct Ns(String);
+    impl Drop for Ns {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("ip")
+                .args(["netns", "del", &self.0])
+                .status();
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let old = week_of_example(dir.path());
+    let ns = Ns(format!("tagnet-test-{}", std::process::id()));
+    let ok = std::process::Command::new("ip")
+        .args(["netns", "add", &ns.0])
+        .status()
+        .unwrap();
+    assert!(ok.success(), "ip netns add");
+    let nft = |file: &Path| {
+        let o = std::process::Command::new("ip")
+            .args(["netns", "exec", &ns.0, "nft", "-f"])
+            .arg(file)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    let list = || {
+        let o = std::process::Command::new("ip")
+            .args([
+                "netns", "exec", &ns.0, "nft", "list", "table", "inet", "tagnet",
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let write = |name: &str, text: String| {
+        let f = dir.path().join(name);
+        std::fs::write(&f, text).unwrap();
+        f
+    };
+    let args = [
+        "--as",
+        "nftables",
+        "--name",
+        "sel",
+        "Storage.WestEurope",
+        "AzureCloud",
+    ];
+    nft(&write("old.nft", export(&old, &args)));
+    let mut since = args.to_vec();
+    let o = old.display().to_string();
+    since.extend(["--since", o.as_str()]);
+    nft(&write("delta.nft", export(&example(), &since)));
+    let applied = list();
+    let flush = std::process::Command::new("ip")
+        .args(["netns", "exec", &ns.0, "nft", "flush", "ruleset"])
+        .status()
+        .unwrap();
+    assert!(flush.success());
+    nft(&write("new.nft", export(&example(), &args)));
+    assert_eq!(applied, list());
+    assert!(applied.contains("sel_v4"), "{applied}");
+}
