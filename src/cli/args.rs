@@ -185,6 +185,9 @@ pub enum Command {
     /// restore files, Azure Firewall IP Groups (ARM, Bicep, Terraform); with --since, the
     /// change from an older snapshot (nftables, ipset, plain).
     Export(ExportArgs),
+    /// When an address, a prefix or a tag's prefixes joined or left each tag, over every
+    /// cached week (`tagnet fetch`) or the snapshots given. Exit 1 when nothing changed.
+    History(HistoryArgs),
     /// Every pair of prefixes (lines `PREFIX` or `LABEL PREFIX`) where one contains or equals
     /// the other. Exit 1 when any pair is found.
     Overlaps(OverlapsArgs),
@@ -908,6 +911,20 @@ pub struct ExportArgs {
     /// `delete element`, ipset `add`/`del`, plain `+`/`-` lines.
     #[arg(long, value_name = "SNAPSHOT")]
     pub since: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// An address, a prefix or a tag name.
+    #[arg(value_name = "IP|PREFIX|TAG")]
+    pub subject: String,
+    /// The weeks to read, oldest or newest in any order (a file or `cnNNN` from the cache;
+    /// repeatable). Default: every cached snapshot of --cloud, and the built-in one.
+    #[arg(long = "snapshot", value_name = "SNAPSHOT")]
+    pub snapshots: Vec<PathBuf>,
+    /// The cloud whose cached weeks are read.
+    #[arg(long, default_value = "Public")]
+    pub cloud: String,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ mod export_cmd;
 mod fetch_cmd;
 mod flows_cmd;
 mod flows_verify_cmd;
+mod history_cmd;
 mod info_cmd;
 mod lookup_cmd;
 mod lookup_render;
@@ -170,6 +171,7 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
         }
         Command::Aggregate(a) => routes_cmd::aggregate(a, cli.format, out),
         Command::Export(a) => export_cmd::export(&snap()?, &extra, a, cli.format, out),
+        Command::History(a) => history_cmd::history(a, cli.format, out),
         Command::Overlaps(a) => routes_cmd::overlaps(a, cli.format, out),
         Command::Info => info_cmd::info(&snap()?, cli.format, out),
         Command::Map(a) => map_cmd::map(&snap()?, a, cli.format, out),

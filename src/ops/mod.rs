@@ -13,6 +13,7 @@
 //! - [`check`]: a network definition against the ML-in-a-VNet guidance.
 //! - [`diff`]: what a week's change means for a route table.
 //! - [`export`]: a selection of tags as firewall objects, whole or as a week's change.
+//! - [`history`]: when an address, a prefix or a tag's prefixes joined or left each tag, week by week.
 //! - [`flows`]: flow logs re-evaluated with the NSG engine; drifts as findings.
 //! - [`lookup`]: every tag holding an address, or related to a prefix.
 //! - [`catalog`]: the tags of a snapshot, filtered; the prefixes of tags.
@@ -42,6 +43,7 @@ pub mod check;
 pub mod diff;
 pub mod export;
 pub mod flows;
+pub mod history;
 pub mod lookup;
 pub mod map;
 pub mod nsg;

@@ -305,3 +305,69 @@ fn nftables_loads_the_export_and_applies_the_change() {
     assert_eq!(applied, list());
     assert!(applied.contains("sel_v4"), "{applied}");
 }
+
+/// `history`: a tag's prefixes and an address's tags, week by week — the first week's state,
+/// then what joined and left, each change named with its week.
+#[test]
+fn history_names_what_joined_and_left_each_week() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = week_of_example(dir.path());
+    let run = |subject: &str| {
+        let out = Command::cargo_bin("tagnet")
+            .unwrap()
+            .args(["-q", "--format", "json", "history", subject, "--snapshot"])
+            .arg(example())
+            .arg("--snapshot")
+            .arg(&old)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v
+    };
+    let v = run("Storage.WestEurope");
+    let new_cn = v["snapshot"]["change_number"].as_u64().unwrap();
+    assert_eq!(v["snapshots"][0]["change_number"], 1, "oldest first: {v:#}");
+    let events: Vec<(u64, String, String)> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["change_number"].as_u64().unwrap(),
+                e["event"].as_str().unwrap().to_string(),
+                e["prefix"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        events.contains(&(1, "present".into(), "198.51.100.200/29".into())),
+        "{events:?}"
+    );
+    assert!(
+        events.contains(&(new_cn, "left".into(), "198.51.100.200/29".into())),
+        "{events:?}"
+    );
+    assert!(
+        events.contains(&(new_cn, "left".into(), "2001:db8:ffff::/48".into())),
+        "{events:?}"
+    );
+    let joined = events.iter().filter(|e| e.1 == "joined").count();
+    assert!(joined >= 1, "{events:?}");
+    // An address of last week's prefix: present in the tag, then left it.
+    let v = run("198.51.100.201");
+    let mine: Vec<&serde_json::Value> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["tag"] == "Storage.WestEurope")
+        .collect();
+    assert_eq!(mine.len(), 2, "{v:#}");
+    assert_eq!(mine[0]["event"], "present");
+    assert_eq!(mine[1]["event"], "left");
+}
