@@ -3,37 +3,19 @@
 use super::Status;
 use super::args::HistoryArgs;
 use super::render::Format;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use std::io::Write;
 
 pub fn history(a: &HistoryArgs, format: Format, out: &mut dyn Write) -> Result<Status> {
-    let mut weeks = Vec::new();
-    if a.snapshots.is_empty() {
-        // Every cached week of the cloud, and the built-in one when the cache lacks it.
-        let cloud = tagnet::fetch::Cloud::parse(&a.cloud)?;
-        let cache = tagnet::fetch::cache::Cache::locate()?;
-        for e in cache.list()? {
-            if cloud.matches(&e.cloud) {
-                let spec = e.path.clone();
-                weeks.push(
-                    super::source::resolve(Some(&spec))
-                        .with_context(|| format!("the cached snapshot {}", e.path.display()))?,
-                );
-            }
-        }
-        let builtin = super::source::resolve(Some("builtin".as_ref()))?;
-        if cloud.matches(builtin.0.cloud())
-            && !weeks
-                .iter()
-                .any(|(_, i)| i.change_number == builtin.1.change_number)
-        {
-            weeks.push(builtin);
-        }
+    let weeks = if a.snapshots.is_empty() {
+        tagnet::ops::source::cached_weeks(&a.cloud, None)?
     } else {
+        let mut weeks = Vec::new();
         for s in &a.snapshots {
             weeks.push(super::source::resolve(Some(s))?);
         }
-    }
+        weeks
+    };
     let report = tagnet::ops::history::history(&a.subject, weeks)?;
     if report.snapshots.len() == 1 {
         eprintln!(

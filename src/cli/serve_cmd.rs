@@ -115,6 +115,7 @@ pub fn serve(
         max_answer: a.max_answer << 20,
         max_answer_memory: a.max_answer_memory << 20,
         write_timeout: Duration::from_secs(a.write_timeout as u64),
+        cache: None,
         read_timeout: Duration::from_secs(a.read_timeout as u64),
         max_connections: a
             .max_connections

@@ -322,7 +322,7 @@ pub struct Summary {
     /// By remote address.
     talkers: HashMap<IpAddr, (Totals, Option<TagId>)>,
     /// By class.
-    classes: [Totals; 3],
+    classes: [Totals; 5],
 }
 
 /// One remote address's traffic.
@@ -437,10 +437,19 @@ impl Summary {
                 totals: *t,
             })
             .collect();
-        let classes = [Class::Azure, Class::Private, Class::Internet]
-            .into_iter()
-            .map(|c| (c, self.classes[c as usize]))
-            .collect();
+        // Azure, private and Internet always; another provider's and your own ranges when
+        // any tuple was theirs (they exist only with --source and --custom).
+        let classes = [
+            Class::Azure,
+            Class::Cloud,
+            Class::Custom,
+            Class::Private,
+            Class::Internet,
+        ]
+        .into_iter()
+        .map(|c| (c, self.classes[c as usize]))
+        .filter(|(c, t)| !matches!(c, Class::Cloud | Class::Custom) || t.tuples > 0)
+        .collect();
         Report {
             groups,
             top_talkers,

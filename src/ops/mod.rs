@@ -12,6 +12,7 @@
 //! - [`audit`]: a route table against the routes the required tags need, and the plan.
 //! - [`check`]: a network definition against the ML-in-a-VNet guidance.
 //! - [`diff`]: what a week's change means for a route table.
+//! - [`feed`]: the cached weeks' changes as a JSON Feed and an Atom feed.
 //! - [`export`]: a selection of tags as firewall objects, whole or as a week's change.
 //! - [`history`]: when an address, a prefix or a tag's prefixes joined or left each tag, week by week.
 //! - [`flows`]: flow logs re-evaluated with the NSG engine; drifts as findings.
@@ -42,6 +43,7 @@ pub mod catalog;
 pub mod check;
 pub mod diff;
 pub mod export;
+pub mod feed;
 pub mod flows;
 pub mod history;
 pub mod lookup;

@@ -217,6 +217,36 @@ pub fn resolve(spec: Option<&Path>) -> Result<(Snapshot, SnapshotInfo)> {
     }
 }
 
+/// Every cached week of `cloud` (`tagnet fetch` stores one each time it runs) and the built-in
+/// snapshot when it is of that cloud and the cache lacks its week: what `history` and the
+/// change feed read (from the cache at `cache`, else where the environment says). Sorted by
+/// changeNumber.
+pub fn cached_weeks(cloud: &str, cache: Option<&Path>) -> Result<Vec<(Snapshot, SnapshotInfo)>> {
+    let cloud = crate::fetch::Cloud::parse(cloud)?;
+    let mut weeks = Vec::new();
+    let cache = match cache {
+        Some(root) => Ok(Cache::at(root)),
+        None => Cache::locate(),
+    };
+    if let Ok(cache) = cache {
+        for e in cache.list()? {
+            if cloud.matches(&e.cloud) {
+                weeks.push(from_cache(&e)?);
+            }
+        }
+    }
+    let (snap, info) = builtin_snapshot()?;
+    if cloud.matches(snap.cloud())
+        && !weeks
+            .iter()
+            .any(|(_, i)| i.change_number == info.change_number)
+    {
+        weeks.push((snap, info));
+    }
+    weeks.sort_by_key(|(_, i)| i.change_number);
+    Ok(weeks)
+}
+
 /// The snapshot with other sources' tags beside Microsoft's ([`Snapshot::with_sources`]), and
 /// its info naming them.
 pub fn with_sources(

@@ -12,6 +12,7 @@ mod catalog;
 mod check;
 mod conn;
 mod diff;
+mod feed;
 mod flows;
 mod guard;
 mod http;
@@ -139,6 +140,9 @@ pub struct Options {
     /// How long sending an answer may stall (the client takes no byte) before the
     /// connection is closed.
     pub write_timeout: Duration,
+    /// The snapshot cache whose weeks the change feed (`/v1/changes`) reads; `None`: where
+    /// the environment says (`TAGNET_CACHE`, …), as `tagnet fetch` keeps it.
+    pub cache: Option<std::path::PathBuf>,
 }
 
 /// The default connection limit: 128 below the open-file limit (the index, logs and the
@@ -175,6 +179,7 @@ impl Default for Options {
             max_concurrent: default_max_concurrent(),
             max_answer_memory: 512 << 20,
             write_timeout: Duration::from_secs(30),
+            cache: None,
         }
     }
 }
@@ -306,6 +311,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/flows/verify", post(flows::verify))
         .route("/v1/flows/summary", post(flows::summary))
         .route("/v1/diff", post(diff::diff))
+        .route("/v1/changes", get(feed::json_feed))
+        .route("/v1/changes.atom", get(feed::atom))
+        .route("/v1/changes/{week}", get(feed::week))
         .fallback(|| async { ApiError::not_found("no such endpoint; see /v1/openapi.json") })
         .layer(middleware::from_fn_with_state(app.clone(), guard))
         .layer(DefaultBodyLimit::max(limit))

@@ -371,3 +371,156 @@ fn history_names_what_joined_and_left_each_week() {
     assert_eq!(mine[0]["event"], "present");
     assert_eq!(mine[1]["event"], "left");
 }
+
+/// The change feed: `serve`'s `/v1/changes` is a valid JSON Feed 1.1 and `/v1/changes.atom` a
+/// valid Atom 1.0 feed, one entry a cached week after the first, newest first, naming the tags
+/// that changed; each entry's link answers with that week's change.
+#[test]
+fn the_change_feed_is_json_feed_and_atom() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = week_of_example(dir.path());
+    // A cache of two weeks: last week's (cn1) and the example's.
+    let cache = dir.path().join("cache");
+    let public = cache.join("public");
+    std::fs::create_dir_all(&public).unwrap();
+    std::fs::copy(&old, public.join("ServiceTags_Public_cn1_20261130.json")).unwrap();
+    let ex: serde_json::Value = serde_json::from_slice(&std::fs::read(example()).unwrap()).unwrap();
+    let cn = ex["changeNumber"].as_u64().unwrap();
+    std::fs::copy(
+        example(),
+        public.join(format!("ServiceTags_Public_cn{cn}_20261207.json")),
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _server = Kill(
+        std::process::Command::new(env!("CARGO_BIN_EXE_tagnet"))
+            .env("TAGNET_CACHE", &cache)
+            .args([
+                "-q", "serve", "--tags", "latest", "--watch", "0", "--listen", &listen,
+            ])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let get = |path: &str| -> Option<(String, String)> {
+        let mut s = std::net::TcpStream::connect(&listen).ok()?;
+        use std::io::{Read, Write};
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: {listen}\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
+        let mut r = String::new();
+        s.read_to_string(&mut r).ok()?;
+        let (head, body) = r.split_once("\r\n\r\n")?;
+        Some((head.to_string(), body.to_string()))
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while get("/healthz").is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let (head, body) = get("/v1/changes").unwrap();
+    assert!(
+        head.contains("200") && head.to_ascii_lowercase().contains("application/feed+json"),
+        "{head}"
+    );
+    let feed: serde_json::Value =
+        serde_json::from_str(&body).unwrap_or_else(|_| panic!("{head}\n{body}"));
+    // JSON Feed 1.1: version, title, items; each item an id and content; dates RFC 3339.
+    let schema = serde_json::json!({
+        "type": "object",
+        "required": ["version", "title", "items"],
+        "properties": {
+            "version": {"const": "https://jsonfeed.org/version/1.1"},
+            "title": {"type": "string"},
+            "feed_url": {"type": "string"},
+            "items": {"type": "array", "items": {
+                "type": "object",
+                "required": ["id"],
+                "anyOf": [{"required": ["content_text"]}, {"required": ["content_html"]}],
+                "properties": {
+                    "id": {"type": "string"},
+                    "url": {"type": "string"},
+                    "title": {"type": "string"},
+                    "content_text": {"type": "string"},
+                    "date_published": {"type": "string", "pattern": "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z|[+-]\\d{2}:\\d{2})$"},
+                    "tags": {"type": "array", "items": {"type": "string"}}
+                }
+            }}
+        }
+    });
+    assert!(jsonschema::is_valid(&schema, &feed), "{feed:#}");
+    let items = feed["items"].as_array().unwrap();
+    // Weeks: cn1, the example's, and the built-in one (not cached): two entries, newest first.
+    assert_eq!(items.len(), 2, "{feed:#}");
+    let mine = items
+        .iter()
+        .find(|i| i["id"] == format!("tagnet:Public:cn{cn}"))
+        .unwrap_or_else(|| panic!("{feed:#}"));
+    assert!(
+        mine["content_text"]
+            .as_str()
+            .unwrap()
+            .contains("Storage.WestEurope: +"),
+        "{mine:#}"
+    );
+    // Its link: that week's change from cn1.
+    let url = mine["url"].as_str().unwrap();
+    let path = url.strip_prefix(&format!("http://{listen}")).unwrap();
+    let (head, body) = get(path).unwrap();
+    assert!(head.contains("200"), "{head}\n{body}");
+    let d: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(d["old"]["change_number"], 1, "{d:#}");
+    let (head, _) = get("/v1/changes/cn1").unwrap();
+    assert!(head.contains("404"), "{head}");
+    // Atom 1.0: the feed's id, title, updated and author; each entry's id, title, updated.
+    let (head, body) = get("/v1/changes.atom").unwrap();
+    assert!(
+        head.to_ascii_lowercase().contains("application/atom+xml"),
+        "{head}"
+    );
+    let doc = roxmltree::Document::parse(&body).unwrap();
+    let root = doc.root_element();
+    let atom = "http://www.w3.org/2005/Atom";
+    assert_eq!(
+        (root.tag_name().namespace(), root.tag_name().name()),
+        (Some(atom), "feed")
+    );
+    fn child<'a, 'i>(n: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::Node<'a, 'i>> {
+        n.children().find(|c| {
+            c.tag_name().name() == name
+                && c.tag_name().namespace() == Some("http://www.w3.org/2005/Atom")
+        })
+    }
+    for name in ["id", "title", "updated", "author"] {
+        assert!(child(root, name).is_some(), "feed lacks {name}");
+    }
+    let entries: Vec<_> = root
+        .children()
+        .filter(|c| c.tag_name().name() == "entry")
+        .collect();
+    assert_eq!(entries.len(), 2);
+    for e in &entries {
+        for name in ["id", "title", "updated", "link", "content"] {
+            assert!(child(*e, name).is_some(), "entry lacks {name}");
+        }
+        let id = child(*e, "id").unwrap().text().unwrap();
+        assert!(id.starts_with("urn:"), "an IRI: {id}");
+    }
+}

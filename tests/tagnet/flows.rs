@@ -378,6 +378,42 @@ fn flows_commands_end_to_end() {
         .map(|c| c["class"].as_str().unwrap())
         .collect();
     assert_eq!(classes, ["azure", "private", "internet"]);
+    // With your own ranges (half the address space), their tuples are `custom`, named by the
+    // tag; every tuple is still counted once.
+    let corp = d.join("corp.json");
+    std::fs::write(&corp, r#"{"Corp.Half": ["0.0.0.0/1"]}"#).unwrap();
+    let out2 = tagnet()
+        .arg("--custom")
+        .arg(&corp)
+        .args(["flows", "attribute", "--summary", "--format", "json"])
+        .arg(d.join("vnet"))
+        .output()
+        .unwrap();
+    assert!(
+        out2.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out2.stderr)
+    );
+    let w: serde_json::Value = serde_json::from_slice(&out2.stdout).unwrap();
+    let by_class: Vec<(&str, u64)> = w["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["class"].as_str().unwrap(), c["tuples"].as_u64().unwrap()))
+        .collect();
+    assert!(
+        by_class.iter().any(|(c, n)| *c == "custom" && *n > 0),
+        "{by_class:?}"
+    );
+    assert_eq!(by_class.iter().map(|c| c.1).sum::<u64>(), tuples);
+    assert!(
+        w["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["class"] == "custom" && g["service"] == "Corp.Half"),
+        "{w:#}"
+    );
     assert!(
         v["groups"]
             .as_array()

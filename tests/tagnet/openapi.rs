@@ -226,6 +226,11 @@ fn requests() -> Vec<Req> {
         get("/v1/udr?region=eastus2&format=bicep", 200),
         get("/v1/udr?region=eastus2&format=terraform", 200),
         get("/v1/udr", 400),
+        get("/v1/changes", 200),
+        get("/v1/changes.atom", 200),
+        get("/v1/changes/cn376", 200),
+        get("/v1/changes/cn99999", 404),
+        get("/v1/changes/latest", 400),
         get("/v1/map?mark=20.38.98.100", 200),
         get("/v1/map?tag=Storage&region=westeurope&format=png", 200),
         get("/v1/map?mark=2603:1030::1", 400),
@@ -355,6 +360,19 @@ fn every_answer_is_described_by_the_openapi_document() {
     let doc = doc();
     let token = "s3cret";
     let (snap, info) = tagnet::ops::source::resolve(Some("builtin".as_ref())).unwrap();
+    // The change feed's weeks: the example snapshot cached, then the built-in one.
+    let weeks = tempfile::tempdir().unwrap();
+    let ex: Value =
+        serde_json::from_slice(&std::fs::read(super::common::example()).unwrap()).unwrap();
+    std::fs::create_dir_all(weeks.path().join("public")).unwrap();
+    std::fs::copy(
+        super::common::example(),
+        weeks.path().join(format!(
+            "public/ServiceTags_Public_cn{}_20250101.json",
+            ex["changeNumber"]
+        )),
+    )
+    .unwrap();
     let loader: Loader = Arc::new(|| {
         tagnet::ops::source::resolve(Some("builtin".as_ref())).map_err(|e| e.to_string())
     });
@@ -364,6 +382,7 @@ fn every_answer_is_described_by_the_openapi_document() {
         Options {
             watch: None,
             token: Some(token.into()),
+            cache: Some(weeks.path().to_path_buf()),
             ..Options::default()
         },
     );
