@@ -217,9 +217,27 @@ impl Snapshot {
     /// ranges, custom tags): one index then answers for all of them. A name that a tag
     /// already has (any case) is refused, naming both: a custom tag may not shadow a Microsoft
     /// tag, and one source may not be given twice.
-    pub fn with_sources(self, sources: Vec<crate::sources::Source>) -> Result<Snapshot> {
+    pub fn with_sources(self, mut sources: Vec<crate::sources::Source>) -> Result<Snapshot> {
         if sources.is_empty() {
             return Ok(self);
+        }
+        // A custom tag's region is an Azure region, read as every region is typed.
+        for s in &mut sources {
+            if s.provider != crate::sources::Provider::Custom {
+                continue;
+            }
+            for t in &mut s.tags {
+                if !t.region.is_empty() {
+                    t.region = self
+                        .resolve_region(&t.region)
+                        .map_err(|e| Error::Invalid {
+                            origin: s.info.origin.clone(),
+                            message: format!("tag `{}`: {e}", t.name),
+                            hint: "give an Azure region (westeurope, West Europe), or none".into(),
+                        })?
+                        .to_string();
+                }
+            }
         }
         let Snapshot {
             cloud,
@@ -236,6 +254,25 @@ impl Snapshot {
         for s in sources {
             for t in s.tags {
                 let lower = t.name.to_ascii_lowercase();
+                // Cloudflare publishes its IPv4 and IPv6 lists apart: the second joins the
+                // first's tag.
+                if let Some(&id) = names.get(&lower)
+                    && s.provider == crate::sources::Provider::Cloudflare
+                    && tags[id as usize].provider == Some(crate::sources::Provider::Cloudflare)
+                {
+                    let tag = &mut tags[id as usize];
+                    for n in t.prefixes {
+                        match n {
+                            ipnet::IpNet::V4(n) => tag.v4.push(n),
+                            ipnet::IpNet::V6(n) => tag.v6.push(n),
+                        }
+                    }
+                    tag.v4.sort();
+                    tag.v4.dedup();
+                    tag.v6.sort();
+                    tag.v6.dedup();
+                    continue;
+                }
                 if let Some(&id) = names.get(&lower) {
                     let other = &tags[id as usize];
                     let whose = match other.provider {

@@ -19,6 +19,7 @@ Exit status, by command (every command: 2 for an error, naming what, where and h
                            breaks a flow of --nsg's requirement profile
   overlaps / aggregate     1 overlapping prefixes found / cannot fit --max
   snapshots                1 the cache holds none
+  history                  1 nothing changed over the weeks read
   nsg from-classbench      1 lines were not converted
   others                   0 success";
 
@@ -32,7 +33,8 @@ pub const GROUPS: &[(&str, &[&str])] = &[
     ("NSGs", &["nsg"]),
     ("Check a deployment", &["check", "explain"]),
     ("Flow logs", &["flows"]),
-    ("Stay current", &["fetch", "snapshots", "diff"]),
+    ("Stay current", &["fetch", "snapshots", "diff", "history"]),
+    ("Firewalls", &["export"]),
     ("Serve", &["serve"]),
     ("Prefix lists", &["aggregate", "overlaps", "map"]),
     ("Shell", &["completions", "man"]),
@@ -176,7 +178,8 @@ pub enum Command {
     /// Exit 1 when the route table needs action.
     Diff(DiffArgs),
     /// Answer lookups, route plans and NSG checks over HTTP (JSON API under /v1, a web page at
-    /// /), swapping in a newer snapshot without a restart.
+    /// /), swapping in a newer snapshot without a restart; /v1/changes and /v1/changes.atom
+    /// are a feed of the cached weeks' changes.
     Serve(ServeArgs),
     /// Merge prefixes (lines `PREFIX` or `LABEL PREFIX`) exactly, or within --max N prefixes.
     Aggregate(AggregateArgs),

@@ -37,7 +37,7 @@ pub fn export(
         None => None,
         Some(spec) => {
             let old = super::source::load_with(Some(spec), extra, true)?;
-            let before = export::select(&old, &params)?;
+            let before = export::select_earlier(&old, &params)?;
             Some((old, before))
         }
     };

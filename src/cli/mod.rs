@@ -171,7 +171,14 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
         }
         Command::Aggregate(a) => routes_cmd::aggregate(a, cli.format, out),
         Command::Export(a) => export_cmd::export(&snap()?, &extra, a, cli.format, out),
-        Command::History(a) => history_cmd::history(a, cli.format, out),
+        Command::History(a) => {
+            if !cli.sources.is_empty() || !cli.custom.is_empty() {
+                eprintln!(
+                    "tagnet: note: history reads Microsoft's weeks only: other providers' files and custom tags have no weeks, and --source/--custom are not applied"
+                );
+            }
+            history_cmd::history(a, cli.format, out)
+        }
         Command::Overlaps(a) => routes_cmd::overlaps(a, cli.format, out),
         Command::Info => info_cmd::info(&snap()?, cli.format, out),
         Command::Map(a) => map_cmd::map(&snap()?, a, cli.format, out),

@@ -103,7 +103,8 @@ impl<'a> Attributor<'a> {
                 // Door tags have none): a Front Door address is Front Door's, not AzureCloud's.
                 // A provider's own all-ranges tags (`AWS`, AWS's `AMAZON` service, `Oracle`)
                 // are its AzureCloud. Your own named ranges come first: they say what you mean
-                // by an address.
+                // by an address; then Microsoft's tags, over another provider's (GitHub's
+                // Actions ranges are Azure addresses: the cloud is Azure).
                 let service = match t.provider() {
                     None => t.name_base() != "AzureCloud",
                     Some(crate::sources::Provider::Aws) => {
@@ -111,8 +112,12 @@ impl<'a> Attributor<'a> {
                     }
                     Some(_) => t.name().contains('.'),
                 };
-                let custom = t.provider() == Some(crate::sources::Provider::Custom);
-                u8::from(custom) * 4 + u8::from(service) * 2 + u8::from(t.is_regional())
+                let class = match t.provider() {
+                    Some(crate::sources::Provider::Custom) => 2,
+                    None => 1,
+                    Some(_) => 0,
+                };
+                class * 4 + u8::from(service) * 2 + u8::from(t.is_regional())
             })
             .collect();
         Attributor {

@@ -107,6 +107,16 @@ pub struct Selection {
 
 /// The tags a request names, and their union, merged (and budgeted with `max`).
 pub fn select(snap: &Snapshot, p: &ExportParams) -> Result<Selection> {
+    select_in(snap, p, false)
+}
+
+/// [`select`] on an earlier week (`--since`): a tag that week did not have yet holds nothing
+/// then (its prefixes are all additions), rather than being an error.
+pub fn select_earlier(snap: &Snapshot, p: &ExportParams) -> Result<Selection> {
+    select_in(snap, p, true)
+}
+
+fn select_in(snap: &Snapshot, p: &ExportParams, earlier: bool) -> Result<Selection> {
     if p.tags.is_empty() {
         return Err(Error::Field {
             field: "tags",
@@ -115,10 +125,18 @@ pub fn select(snap: &Snapshot, p: &ExportParams) -> Result<Selection> {
     }
     let mut ids = Vec::new();
     for t in &p.tags {
-        let id = snap.tag_by_name(t)?;
+        let id = match snap.tag_by_name(t) {
+            Ok(id) => id,
+            Err(Error::UnknownTag { .. }) if earlier => continue,
+            Err(e) => return Err(e),
+        };
         // A region narrows Azure's cloud-wide tags; another provider's tag is taken as named.
         if p.region.is_some() && snap.tag(id).provider().is_none() {
-            ids.extend(snap.resolve_tag(t, p.region.as_deref())?);
+            match snap.resolve_tag(t, p.region.as_deref()) {
+                Ok(v) => ids.extend(v),
+                Err(Error::TagNotInRegion { .. }) if earlier => {}
+                Err(e) => return Err(e),
+            }
         } else {
             ids.push(id);
         }
@@ -165,6 +183,7 @@ pub fn select(snap: &Snapshot, p: &ExportParams) -> Result<Selection> {
             }
             n.clone()
         }
+        None if tags.is_empty() => p.tags.join("+"),
         None => {
             let mut n = tags.join("+");
             if n.len() > 48 {
@@ -323,22 +342,27 @@ pub fn render(
             let set_of = |fam: &str| format!("{name}_{fam}");
             match since {
                 None => {
-                    let _ = writeln!(out, "table inet tagnet {{");
+                    // Loads whether or not the table and sets exist (an older week's load
+                    // included): `add` creates what is missing, `flush` empties the set, and
+                    // the elements fill it, in one transaction.
+                    let _ = writeln!(out, "add table inet tagnet");
                     for (fam, list, ty) in [("v4", &v4, "ipv4_addr"), ("v6", &v6, "ipv6_addr")] {
-                        let _ = writeln!(out, "\tset {} {{", set_of(fam));
-                        let _ = writeln!(out, "\t\ttype {ty}");
-                        let _ = writeln!(out, "\t\tflags interval");
-                        if !list.is_empty() {
-                            let _ = writeln!(out, "\t\telements = {{");
-                            for (i, p) in list.iter().enumerate() {
-                                let sep = if i + 1 < list.len() { "," } else { "" };
-                                let _ = writeln!(out, "\t\t\t{p}{sep}");
-                            }
-                            let _ = writeln!(out, "\t\t}}");
+                        let set = set_of(fam);
+                        let _ = writeln!(
+                            out,
+                            "add set inet tagnet {set} {{ type {ty}; flags interval; }}"
+                        );
+                        let _ = writeln!(out, "flush set inet tagnet {set}");
+                        for chunk in list.chunks(256) {
+                            let items: Vec<String> =
+                                chunk.iter().map(ToString::to_string).collect();
+                            let _ = writeln!(
+                                out,
+                                "add element inet tagnet {set} {{ {} }}",
+                                items.join(", ")
+                            );
                         }
-                        let _ = writeln!(out, "\t}}");
                     }
-                    let _ = writeln!(out, "}}");
                 }
                 Some((old, _)) => {
                     let (ov4, ov6) = family(&old.prefixes);
@@ -384,11 +408,14 @@ pub fn render(
                 None => {
                     for (fam, list, f) in [("v4", &v4, "inet"), ("v6", &v6, "inet6")] {
                         let max = (list.len() * 2).max(65536);
+                        // Restores over an older week's load too: created if missing, emptied,
+                        // filled.
                         let _ = writeln!(
                             out,
                             "create {} hash:net family {f} maxelem {max} -exist",
                             set_of(fam)
                         );
+                        let _ = writeln!(out, "flush {}", set_of(fam));
                         for p in list.iter() {
                             let _ = writeln!(out, "add {} {p} -exist", set_of(fam));
                         }
@@ -425,7 +452,10 @@ pub fn render(
                 }
                 let names: Vec<String> = list
                     .iter()
-                    .map(|p| format!("{base}-{}", p.to_string().replace(['/', ':'], "_")))
+                    .map(|p| {
+                        let n = format!("{base}-{}", p.to_string().replace(['/', ':'], "_"));
+                        ident(&n, true, 79)
+                    })
                     .collect();
                 let _ = writeln!(out, "config firewall {cmd}");
                 for (p, n) in list.iter().zip(&names) {

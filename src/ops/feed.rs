@@ -33,6 +33,8 @@ pub struct Feed {
     pub title: String,
     /// The feed's own address.
     pub feed_url: String,
+    /// The newest week's date (RFC 3339): when the feed last changed.
+    pub updated: String,
     /// Newest first.
     pub entries: Vec<Entry>,
 }
@@ -96,7 +98,9 @@ pub fn feed(mut weeks: Vec<(Snapshot, SnapshotInfo)>, base: &str) -> Result<Feed
         });
     }
     entries.reverse();
+    let updated = rfc3339(weeks.last().and_then(|(_, i)| i.date.as_deref()));
     Ok(Feed {
+        updated,
         title: format!("tagnet: Azure service tag changes ({cloud})"),
         feed_url: format!("{base}/v1/changes"),
         entries,
@@ -134,10 +138,7 @@ fn xml(s: &str) -> String {
 /// The feed as Atom 1.0.
 pub fn atom(f: &Feed) -> String {
     let mut out = String::new();
-    let updated = f
-        .entries
-        .first()
-        .map_or("1970-01-01T00:00:00Z".to_string(), |e| e.date.clone());
+    let updated = &f.updated;
     let _ = writeln!(out, r#"<?xml version="1.0" encoding="utf-8"?>"#);
     let _ = writeln!(out, r#"<feed xmlns="http://www.w3.org/2005/Atom">"#);
     let _ = writeln!(out, "  <id>{}</id>", xml(&f.feed_url));
@@ -154,7 +155,8 @@ pub fn atom(f: &Feed) -> String {
         let _ = writeln!(
             out,
             "    <id>{}</id>",
-            xml(&format!("urn:{}", e.id.replace(':', "-")))
+            // The entry's address: an IRI, as RFC 4287 asks, one a week.
+            xml(&e.url)
         );
         let _ = writeln!(out, "    <title>{}</title>", xml(&e.title));
         let _ = writeln!(out, "    <updated>{}</updated>", e.date);

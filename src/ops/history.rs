@@ -38,17 +38,22 @@ pub struct Event {
     pub change_number: u64,
     /// Its date, when known.
     pub date: Option<String>,
-    /// `joined` or `left` (the first snapshot's state is `present`).
+    /// `joined` or `left` (the first snapshot's state is `present`); for an address or a
+    /// prefix, `changed` when the tag still holds it by another prefix.
     pub event: &'static str,
     /// The tag.
     pub tag: String,
-    /// The prefix that joined or left (an address's or prefix's: the tag's prefix holding it;
-    /// a tag's: the prefix itself).
+    /// The prefix that joined or left (an address's or prefix's: the tag's prefixes holding
+    /// it, space-separated; a tag's: the prefix itself).
     pub prefix: String,
+    /// For `changed`: the tag's prefixes holding it the week before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub was: Option<String>,
 }
 
 impl crate::ops::Row for Event {
-    const HEADERS: &'static [&'static str] = &["CHANGE NUMBER", "DATE", "EVENT", "TAG", "PREFIX"];
+    const HEADERS: &'static [&'static str] =
+        &["CHANGE NUMBER", "DATE", "EVENT", "TAG", "PREFIX", "WAS"];
     fn cells(&self) -> Vec<String> {
         vec![
             self.change_number.to_string(),
@@ -56,6 +61,7 @@ impl crate::ops::Row for Event {
             self.event.to_string(),
             self.tag.clone(),
             self.prefix.clone(),
+            self.was.clone().unwrap_or_default(),
         ]
     }
 }
@@ -143,22 +149,45 @@ pub fn history(
                 .expect_err("unknown in every week"));
         }
     }
+    // A tag's history is of its prefixes; an address's or a prefix's is of the tags holding
+    // it, each with the prefixes by which it does.
+    let by_tag = !matches!(subject, Subject::Tag(_));
+    let group = |s: BTreeSet<(String, String)>| -> std::collections::BTreeMap<String, String> {
+        let mut m: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for (t, p) in s {
+            m.entry(if by_tag { t } else { format!("{t}\u{0}{p}") })
+                .or_default()
+                .push(p);
+        }
+        m.into_iter().map(|(k, v)| (k, v.join(" "))).collect()
+    };
     let mut events = Vec::new();
-    let mut before: Option<BTreeSet<(String, String)>> = None;
+    let mut before: Option<std::collections::BTreeMap<String, String>> = None;
     for (snap, info) in &snapshots {
-        let now = state(snap, &subject);
-        let ev = |event: &'static str, (tag, prefix): &(String, String)| Event {
+        let now = group(state(snap, &subject));
+        let ev = |event: &'static str, key: &str, prefix: &str, was: Option<&str>| Event {
             change_number: info.change_number,
             date: info.date.clone(),
             event,
-            tag: tag.clone(),
-            prefix: prefix.clone(),
+            tag: key.split('\u{0}').next().unwrap_or(key).to_string(),
+            prefix: prefix.to_string(),
+            was: was.map(String::from),
         };
         match &before {
-            None => events.extend(now.iter().map(|p| ev("present", p))),
+            None => events.extend(now.iter().map(|(k, p)| ev("present", k, p, None))),
             Some(old) => {
-                events.extend(now.difference(old).map(|p| ev("joined", p)));
-                events.extend(old.difference(&now).map(|p| ev("left", p)));
+                for (k, p) in &now {
+                    match old.get(k) {
+                        None => events.push(ev("joined", k, p, None)),
+                        Some(w) if w != p => events.push(ev("changed", k, p, Some(w))),
+                        Some(_) => {}
+                    }
+                }
+                for (k, p) in old {
+                    if !now.contains_key(k) {
+                        events.push(ev("left", k, p, None));
+                    }
+                }
             }
         }
         before = Some(now);

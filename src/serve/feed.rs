@@ -10,9 +10,16 @@ async fn weeks(
 ) -> Result<Vec<(crate::Snapshot, crate::ops::SnapshotInfo)>, ApiError> {
     let cloud = app.current().info.cloud.clone();
     let cache = app.opts.cache.clone();
-    off_thread(move |_| crate::ops::source::cached_weeks(&cloud, cache.as_deref()))
+    let mut weeks = off_thread(move |_| crate::ops::source::cached_weeks(&cloud, cache.as_deref()))
         .await?
-        .map_err(ApiError::from)
+        .map_err(ApiError::from)?;
+    // The server's folders are its own business: a week is named by its file.
+    for (_, i) in &mut weeks {
+        if let Some(name) = std::path::Path::new(&i.source).file_name() {
+            i.source = name.to_string_lossy().into_owned();
+        }
+    }
+    Ok(weeks)
 }
 
 /// `http://HOST` of the request, for the feed's links.
@@ -71,7 +78,9 @@ pub(super) async fn week(
         return Err(ApiError {
             status: StatusCode::NOT_FOUND,
             code: "unknown-week",
-            message: format!("changeNumber {cn} is the oldest cached week: no week before it"),
+            message: format!(
+                "changeNumber {cn} is the oldest week the server has: no week before it is cached (`tagnet fetch` adds one a week)"
+            ),
         });
     }
     let ((old, oi), (new, ni)) = (&all[k - 1], &all[k]);

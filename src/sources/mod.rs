@@ -405,6 +405,71 @@ fn plain_list(provider: Provider, bytes: &[u8], origin: &str) -> Result<Source> 
     Ok(g.finish(provider, digest(bytes), None, origin))
 }
 
+/// A JSON object's members in order, repeats kept.
+struct Entries(Vec<(String, Value)>);
+
+impl<'de> serde::Deserialize<'de> for Entries {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Members;
+        impl<'de> serde::de::Visitor<'de> for Members {
+            type Value = Entries;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> std::result::Result<Entries, A::Error> {
+                let mut v = Vec::new();
+                while let Some(e) = m.next_entry::<String, Value>()? {
+                    v.push(e);
+                }
+                Ok(Entries(v))
+            }
+        }
+        d.deserialize_map(Members)
+    }
+}
+
+/// The fields of one CSV line (RFC 4180: a field in double quotes may hold commas, and `""`
+/// stands for a quote); a fourth field and after are joined back (a description may hold
+/// commas unquoted).
+fn csv_fields(line: &str) -> std::result::Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = line.chars().peekable();
+    let mut quoted = false;
+    let mut was_quoted = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            '"' if quoted => quoted = false,
+            '"' if cur.trim().is_empty() && !was_quoted => {
+                cur.clear();
+                quoted = true;
+                was_quoted = true;
+            }
+            ',' if !quoted => {
+                out.push(std::mem::take(&mut cur));
+                was_quoted = false;
+            }
+            _ => cur.push(c),
+        }
+    }
+    if quoted {
+        return Err("a quoted field is not closed".into());
+    }
+    out.push(cur);
+    if out.len() > 4 {
+        let rest = out.split_off(3).join(",");
+        out.push(rest);
+    }
+    Ok(out)
+}
+
 /// What a JSON document's shape says it is.
 fn kind_of(doc: &Value) -> Option<Provider> {
     let first = |list: &str| {
@@ -571,7 +636,23 @@ pub fn read_custom(bytes: &[u8], origin: &str) -> Result<Source> {
         let doc: Value = serde_json::from_slice(bytes)
             .map_err(|e| invalid(origin, format!("invalid JSON: {e}"), hint))?;
         let entries: Vec<(String, Value)> = match doc {
-            Value::Object(o) => o.into_iter().collect(),
+            // Read again keeping every member: a name given twice would otherwise keep only
+            // its last prefixes, silently.
+            Value::Object(_) => {
+                let Entries(all) = serde_json::from_slice(bytes)
+                    .map_err(|e| invalid(origin, format!("invalid JSON: {e}"), hint))?;
+                let mut seen = std::collections::BTreeSet::new();
+                for (k, _) in &all {
+                    if !seen.insert(k.as_str()) {
+                        return Err(invalid(
+                            origin,
+                            format!("`{}` is given twice", text::quoted(k)),
+                            "give each tag once, with all its prefixes in one list",
+                        ));
+                    }
+                }
+                all
+            }
             Value::Array(a) => a
                 .into_iter()
                 .enumerate()
@@ -632,11 +713,21 @@ pub fn read_custom(bytes: &[u8], origin: &str) -> Result<Source> {
             if t.is_empty() || t.starts_with('#') {
                 continue;
             }
-            let f: Vec<&str> = t.splitn(4, ',').map(str::trim).collect();
-            if i == 0 && f[0].eq_ignore_ascii_case("name") {
+            let at = format!("line {}", i + 1);
+            let owned = csv_fields(t).map_err(|e| invalid(origin, format!("{at}: {e}"), hint))?;
+            let f: Vec<&str> = owned.iter().map(|s| s.trim()).collect();
+            // A header (`name,prefix,…` or `tag,cidr,…`, as spreadsheets and PowerShell's
+            // Export-Csv write it) on the first line of data.
+            if g.tags.is_empty()
+                && ["name", "tag"].iter().any(|h| f[0].eq_ignore_ascii_case(h))
+                && f.get(1).is_some_and(|c| {
+                    ["prefix", "cidr", "address", "addressprefix", "ip"]
+                        .iter()
+                        .any(|h| c.eq_ignore_ascii_case(h))
+                })
+            {
                 continue;
             }
-            let at = format!("line {}", i + 1);
             if f.len() < 2 {
                 return Err(invalid(
                     origin,
@@ -661,7 +752,7 @@ pub fn read_custom(bytes: &[u8], origin: &str) -> Result<Source> {
             }
             g.add(name.clone(), "", &region, net);
             if let Some(d) = f.get(3).filter(|d| !d.is_empty()) {
-                descriptions.insert(name, d.trim_matches('"').to_string());
+                descriptions.insert(name, d.to_string());
             }
         }
     }
@@ -764,5 +855,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("one name"), "{e}");
+        // A name given twice is refused (serde_json would keep the last silently).
+        let e = read_custom(br#"{"A": ["10.0.0.0/8"], "A": ["11.0.0.0/8"]}"#, "j")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("given twice"), "{e}");
+        // CSV as spreadsheets and Export-Csv write it: every field quoted, a `tag,cidr`
+        // header, a description with a comma.
+        let q = b"\"tag\",\"cidr\",\"region\",\"description\"\r\n\"Corp.Lab\",\"172.16.0.0/12\",\"\",\"lab, floor 2\"\r\n";
+        let s3 = read_custom(q, "q").unwrap();
+        assert_eq!(s3.tags.len(), 1);
+        assert_eq!(s3.tags[0].name, "Corp.Lab");
+        assert_eq!(s3.tags[0].description, "lab, floor 2");
+        assert!(read_custom(b"\"Corp.X,10.0.0.0/8\n", "q").is_err());
     }
 }

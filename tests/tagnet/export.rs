@@ -34,17 +34,17 @@ fn export(tags: &Path, args: &[&str]) -> String {
 /// ipset `add SET P`, plain lines.
 fn elements(target: &str, text: &str) -> BTreeSet<(String, String)> {
     let mut out = BTreeSet::new();
-    let mut set = String::new();
     for l in text.lines().map(str::trim) {
         if l.starts_with('#') || l.is_empty() {
             continue;
         }
         match target {
             "nftables" => {
-                if let Some(n) = l.strip_prefix("set ") {
-                    set = n.trim_end_matches(" {").to_string();
-                } else if l.contains('/') {
-                    out.insert((set.clone(), l.trim_end_matches(',').to_string()));
+                if let Some(rest) = l.strip_prefix("add element inet tagnet ") {
+                    let (name, list) = rest.split_once(" { ").expect(l);
+                    for p in list.trim_end_matches(" }").split(", ") {
+                        out.insert((name.to_string(), p.to_string()));
+                    }
                 }
             }
             "ipset" => {
@@ -110,6 +110,11 @@ fn week_of_example(dir: &Path) -> PathBuf {
     // first prefix was split in two.
     let mut v: serde_json::Value =
         serde_json::from_slice(&std::fs::read(example()).unwrap()).unwrap();
+    // AzureResourceManager is new this week.
+    v["values"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|t| t["name"] != "AzureResourceManager");
     for t in v["values"].as_array_mut().unwrap() {
         if t["name"] == "Storage.WestEurope" {
             let p = t["properties"]["addressPrefixes"].as_array_mut().unwrap();
@@ -128,7 +133,24 @@ fn check_weeks(old: &Path, new: &Path, tags: &[&str]) {
     for target in ["nftables", "ipset", "plain"] {
         let mut args = vec!["--as", target, "--name", "sel"];
         args.extend_from_slice(tags);
-        let before = elements(target, &export(old, &args));
+        // A tag new this week has no export last week: it held nothing then.
+        let known = |snap: &Path| {
+            let out = Command::cargo_bin("tagnet")
+                .unwrap()
+                .arg("--tags")
+                .arg(snap)
+                .args(["-q", "tags", "--format", "csv"])
+                .output()
+                .unwrap();
+            let text = String::from_utf8(out.stdout).unwrap();
+            tags.iter()
+                .all(|t| text.lines().any(|l| l.split(',').next() == Some(*t)))
+        };
+        let before = if known(old) {
+            elements(target, &export(old, &args))
+        } else {
+            BTreeSet::new()
+        };
         let after = elements(target, &export(new, &args));
         let since = new_since(old);
         let mut with = args.clone();
@@ -158,6 +180,8 @@ fn the_change_applied_to_last_weeks_export_is_this_weeks() {
     let old = week_of_example(dir.path());
     check_weeks(&old, &example(), &["Storage.WestEurope"]);
     check_weeks(&old, &example(), &["Storage.WestEurope", "AzureCloud"]);
+    // A tag new this week: all its prefixes are additions.
+    check_weeks(&old, &example(), &["AzureResourceManager"]);
 }
 
 #[test]
@@ -175,9 +199,44 @@ fn the_change_applied_to_last_weeks_export_is_this_weeks_on_real_weeks() {
         &["AzureCloud.westeurope"][..],
         &["BatchNodeManagement", "AzureMachineLearning"],
         &["Storage"],
+        // New in cn376.
+        &["MicrosoftCloudAppSecurity.JapanEast"],
     ] {
         check_weeks(&old, &new, tags);
     }
+    // An address whose AzureCloud prefix grew: still in the tag, `changed`, not `left`.
+    let out = Command::cargo_bin("tagnet")
+        .unwrap()
+        .args([
+            "-q",
+            "--format",
+            "json",
+            "history",
+            "57.157.3.5",
+            "--snapshot",
+        ])
+        .arg(&old)
+        .arg("--snapshot")
+        .arg(&new)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cloud: Vec<&serde_json::Value> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["tag"] == "AzureCloud" && e["change_number"] == 376)
+        .collect();
+    assert_eq!(cloud.len(), 1, "{v:#}");
+    assert_eq!(cloud[0]["event"], "changed", "{v:#}");
+    assert!(
+        v["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["event"] != "left"),
+        "{v:#}"
+    );
 }
 
 /// Every target's shape: headers naming the sources, names within each firewall's limits,
@@ -296,6 +355,10 @@ fn nftables_loads_the_export_and_applies_the_change() {
     since.extend(["--since", o.as_str()]);
     nft(&write("delta.nft", export(&example(), &since)));
     let applied = list();
+    // A whole export loads over an older week's load too, and gives the same set.
+    nft(&write("old2.nft", export(&old, &args)));
+    nft(&write("new2.nft", export(&example(), &args)));
+    assert_eq!(list(), applied);
     let flush = std::process::Command::new("ip")
         .args(["netns", "exec", &ns.0, "nft", "flush", "ruleset"])
         .status()
@@ -521,6 +584,6 @@ fn the_change_feed_is_json_feed_and_atom() {
             assert!(child(*e, name).is_some(), "entry lacks {name}");
         }
         let id = child(*e, "id").unwrap().text().unwrap();
-        assert!(id.starts_with("urn:"), "an IRI: {id}");
+        assert!(id.starts_with("http://"), "an IRI: {id}");
     }
 }

@@ -378,6 +378,44 @@ fn custom_tags_are_answered_and_collisions_refused() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("Cloudflare,,,173.245.48.0/20"));
+    // Cloudflare's two lists, one tag.
+    std::fs::write(dir.path().join("v6.txt"), "2400:cb00::/32\n").unwrap();
+    let out = tagnet_in(dir.path())
+        .args([
+            "--source",
+            "cloudflare=list.txt",
+            "--source",
+            "cloudflare=v6.txt",
+        ])
+        .args(["lookup", "--format", "csv", "173.245.48.1", "2400:cb00::1"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("2400:cb00::1,Cloudflare,,,2400:cb00::/32"),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A custom tag's region is an Azure region, as typed anywhere; one Azure lacks is refused.
+    std::fs::write(&c, "name,prefix,region\nCorp.Eu,10.9.0.0/16,West Europe\n").unwrap();
+    let out = tagnet_in(dir.path())
+        .args([
+            "--custom", "corp.csv", "lookup", "--format", "csv", "10.9.0.1",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("10.9.0.1,Corp.Eu,westeurope,,10.9.0.0/16"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(&c, "name,prefix,region\nCorp.Eu,10.9.0.0/16,narnia\n").unwrap();
+    let out = tagnet_in(dir.path())
+        .args(["--custom", "corp.csv", "lookup", "10.9.0.1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("narnia"));
 }
 
 /// Flow attribution across sources: an address of another provider is class `cloud` with its
@@ -414,6 +452,28 @@ fn attribution_names_the_cloud_and_your_own_ranges() {
     assert_eq!((a.class, at.service(&a)), (Class::Custom, "Corp.Blob"));
     let next = std::net::Ipv4Addr::from(u32::from(storage) + 1);
     assert_eq!(at.attribute(std::net::IpAddr::V4(next)).class, Class::Azure);
+    // Microsoft's tags come before another provider's over the same address (GitHub's
+    // Actions runners are Azure addresses).
+    let azure = tagnet::load::builtin::load().unwrap();
+    let cloud_addr = azure.tag(azure.tag_by_name("AzureCloud").unwrap()).v4()[0];
+    let gh = tagnet::sources::read(
+        format!(r#"{{"hooks": ["192.30.252.0/22"], "actions": ["{cloud_addr}"]}}"#).as_bytes(),
+        "gh",
+        None,
+    )
+    .unwrap();
+    let both = azure.with_sources(vec![gh]).unwrap();
+    let bi = tagnet::TagIndex::build(&both);
+    let at2 = Attributor::new(&both, &bi, None);
+    assert_eq!(
+        at2.attribute(std::net::IpAddr::V4(cloud_addr.network()))
+            .class,
+        Class::Azure
+    );
+    assert_eq!(
+        at2.attribute("192.30.252.1".parse().unwrap()).class,
+        Class::Cloud
+    );
     // Azure's regions stay Azure's: a provider's region is not one.
     assert!(snap.resolve_region("eu-west-1").is_err());
     assert!(snap.resolve_region("westeurope").is_ok());
