@@ -210,6 +210,12 @@ pub struct FetchArgs {
     /// The cloud: public, usgov, china, germany.
     #[arg(long, default_value = "public")]
     pub cloud: String,
+    /// Another provider's published file instead (aws, google, oracle, github, cloudflare),
+    /// from its documented address (or --url), into the same cache; stored when its own
+    /// version (AWS's and Google's syncToken, Oracle's last_updated_timestamp, else the
+    /// content) changed. `--source PROVIDER` then reads the newest.
+    #[arg(long, value_name = "PROVIDER", conflicts_with_all = ["api", "file"])]
+    pub provider: Option<String>,
     /// Download this file instead of looking up the address on the download page.
     #[arg(long, value_name = "URL", conflicts_with = "api")]
     pub url: Option<String>,

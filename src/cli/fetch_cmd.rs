@@ -22,6 +22,35 @@ pub fn fetch(a: &FetchArgs, offline: bool, format: Format, out: &mut dyn Write) 
         ..HttpOptions::default()
     })?;
     let today = super::source::today();
+    if let Some(name) = &a.provider {
+        use tagnet::fetch::providers::{self, ProviderFetched};
+        let Some(p) = tagnet::sources::Provider::parse(name)
+            .filter(|p| *p != tagnet::sources::Provider::Custom)
+        else {
+            bail!("--provider `{name}`: one of aws, google, oracle, github, cloudflare");
+        };
+        let r = providers::fetch(&http, &cache, p, a.url.as_deref(), &today, a.keep)?;
+        let (state, e) = match &r {
+            ProviderFetched::Stored(e) => ("stored", e),
+            ProviderFetched::UpToDate(e) => ("up to date", e),
+        };
+        if format == Format::Json {
+            serde_json::to_writer_pretty(
+                &mut *out,
+                &serde_json::json!({"state": state, "file": e}),
+            )?;
+            writeln!(out)?;
+        } else {
+            writeln!(
+                out,
+                "{state}: {} version {} at {}",
+                e.provider,
+                e.version,
+                e.path.display()
+            )?;
+        }
+        return Ok(Status::Success);
+    }
     let (outcome, notes) = if let Some(file) = &a.file {
         tagnet::fetch::import(
             &cache,

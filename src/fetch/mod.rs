@@ -12,6 +12,7 @@
 
 pub mod cache;
 mod http;
+pub mod providers;
 
 pub use http::*;
 

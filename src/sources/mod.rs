@@ -558,6 +558,20 @@ pub fn read(bytes: &[u8], origin: &str, named: Option<Provider>) -> Result<Sourc
 
 /// Reads `[NAME=]PATH` as `--source` takes it.
 pub fn read_spec(spec: &str) -> Result<Source> {
+    // A provider's name alone: its newest file in the cache (`tagnet fetch --provider`).
+    if let Some(p) = Provider::parse(spec).filter(|p| *p != Provider::Custom)
+        && !std::path::Path::new(spec).exists()
+    {
+        let cache = crate::fetch::cache::Cache::locate()?;
+        return crate::fetch::providers::newest(&cache, p)?.ok_or_else(|| {
+            Error::Usage(format!(
+                "--source {spec}: no {} file in the cache ({}); `tagnet fetch --provider {}` downloads it, or give the file",
+                p.name(),
+                cache.root().display(),
+                p.name().to_ascii_lowercase()
+            ))
+        });
+    }
     let (named, path) = match spec.split_once('=') {
         Some((n, p)) if Provider::parse(n).is_some() => (Provider::parse(n), p),
         Some((n, _)) if !std::path::Path::new(spec).exists() => {

@@ -1308,3 +1308,77 @@ fn fetch_file_imports_with_the_checks_of_a_download() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `fetch --provider`: another provider's file into the same cache, read before it is kept
+/// (a file that does not read is refused and nothing is stored), stored again only when its
+/// own version (AWS's syncToken) changes; `--source aws` then reads the newest.
+#[test]
+fn provider_files_are_fetched_verified_and_kept_by_version() {
+    let aws = |token: &str, prefix: &str| {
+        format!(
+            r#"{{"syncToken":"{token}","createDate":"2026-12-01-00-00-00","prefixes":[{{"ip_prefix":"{prefix}","region":"eu-west-1","service":"S3","network_border_group":"eu-west-1"}}],"ipv6_prefixes":[]}}"#
+        )
+        .into_bytes()
+    };
+    let server = serve(vec![(
+        "/ip-ranges.json",
+        vec![
+            Reply::Ok(aws("100", "52.95.110.0/24")),
+            Reply::Ok(aws("100", "52.95.110.0/24")),
+            Reply::Ok(
+                b"{\"syncToken\": \"101\", \"prefixes\": [{\"ip_prefix\": \"nonsense\"}]}".to_vec(),
+            ),
+            Reply::Ok(aws("102", "52.95.111.0/24")),
+        ],
+    )]);
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let url = format!("{}/ip-ranges.json", server.base);
+    let fetch = || {
+        tagnet(&cache, &server)
+            .args(["fetch", "--provider", "aws", "--url", &url])
+            .output()
+            .unwrap()
+    };
+    let first = fetch();
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(String::from_utf8_lossy(&first.stdout).starts_with("stored: AWS version 100"));
+    let second = fetch();
+    assert!(String::from_utf8_lossy(&second.stdout).starts_with("up to date: AWS version 100"));
+    let before = cache_state(&cache);
+    let bad = fetch();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("nonsense"));
+    assert_eq!(
+        cache_state(&cache),
+        before,
+        "a file that does not read is not stored"
+    );
+    let third = fetch();
+    assert!(String::from_utf8_lossy(&third.stdout).starts_with("stored: AWS version 102"));
+    // `--source aws`: the newest cached file.
+    let out = tagnet(&cache, &server)
+        .args([
+            "-q", "--tags", "builtin", "--source", "aws", "lookup", "--format", "csv",
+        ])
+        .args(["52.95.111.7", "52.95.110.7"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("52.95.111.7,AWS.S3.eu-west-1"), "{text}");
+    assert!(!text.contains("52.95.110.7,AWS"), "{text}");
+    // No cached file of a provider: said, with the command that fetches it.
+    let out = tagnet(&cache, &server)
+        .args([
+            "-q", "--tags", "builtin", "--source", "oracle", "lookup", "1.1.1.1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("fetch --provider oracle"));
+}

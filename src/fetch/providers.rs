@@ -1,0 +1,151 @@
+//! Other providers' published files in the same cache as Microsoft's snapshots
+//! (`<cache>/providers/<provider>/`), verified by reading them before they are stored, a new
+//! file kept only when the provider's own version changed (AWS's and Google's `syncToken`,
+//! Oracle's `last_updated_timestamp`, else the content's digest).
+
+use super::Http;
+use super::cache::Cache;
+use crate::error::{Error, Result};
+use crate::sources::{self, Provider, Source};
+use std::path::{Path, PathBuf};
+
+/// A provider's cached file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ProviderEntry {
+    /// The provider.
+    pub provider: String,
+    /// The file's own version.
+    pub version: String,
+    /// The day it was fetched, `YYYY-MM-DD`.
+    pub fetched: String,
+    /// Where it is.
+    pub path: PathBuf,
+}
+
+/// The folder of a provider's files in the cache.
+pub fn folder(cache: &Cache, p: Provider) -> PathBuf {
+    cache
+        .root()
+        .join("providers")
+        .join(p.name().to_ascii_lowercase())
+}
+
+/// The provider's cached files, oldest first (by the date and sequence in their names).
+pub fn list(cache: &Cache, p: Provider) -> Vec<ProviderEntry> {
+    let mut out = Vec::new();
+    let Ok(files) = std::fs::read_dir(folder(cache, p)) else {
+        return out;
+    };
+    for f in files.flatten() {
+        let name = f.file_name().to_string_lossy().into_owned();
+        // NAME_YYYYMMDD_NNNN.json, its version in a sidecar.
+        let Some(stem) = name.strip_suffix(".json") else {
+            continue;
+        };
+        let parts: Vec<&str> = stem.split('_').collect();
+        let [_, date, _seq] = parts[..] else { continue };
+        if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let version =
+            std::fs::read_to_string(f.path().with_extension("version")).unwrap_or_default();
+        out.push(ProviderEntry {
+            provider: p.name().to_string(),
+            version: version.trim().to_string(),
+            fetched: format!("{}-{}-{}", &date[..4], &date[4..6], &date[6..]),
+            path: f.path(),
+        });
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}
+
+/// The newest cached file of a provider, read.
+pub fn newest(cache: &Cache, p: Provider) -> Result<Option<Source>> {
+    let Some(e) = list(cache, p).pop() else {
+        return Ok(None);
+    };
+    let (bytes, origin) = crate::load::read_input(&e.path)?;
+    sources::read(&bytes, &origin, Some(p)).map(Some)
+}
+
+/// What fetching a provider's file did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProviderFetched {
+    /// A new version, stored.
+    Stored(ProviderEntry),
+    /// The newest cached file has this version already: nothing stored.
+    UpToDate(ProviderEntry),
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Downloads a provider's file (its documented address, or `url`; Cloudflare's two lists
+/// joined), reads it as that provider's (a file that does not read is refused, nothing
+/// stored), and stores it when its version is new; keeps the newest `keep`.
+pub fn fetch(
+    http: &Http,
+    cache: &Cache,
+    p: Provider,
+    url: Option<&str>,
+    today: &str,
+    keep: usize,
+) -> Result<ProviderFetched> {
+    let urls: Vec<String> = match (url, p) {
+        (Some(u), _) => vec![u.to_string()],
+        (None, Provider::Cloudflare) => vec![
+            "https://www.cloudflare.com/ips-v4".into(),
+            "https://www.cloudflare.com/ips-v6".into(),
+        ],
+        (None, Provider::Custom) => {
+            return Err(Error::Usage(
+                "custom tags are your own files: give them with --custom FILE".into(),
+            ));
+        }
+        (None, p) => vec![p.url().expect("a published address").to_string()],
+    };
+    let mut bytes = Vec::new();
+    for u in &urls {
+        let body = http.get(u, &[], &mut |_, _| {})?;
+        bytes.extend_from_slice(&body.bytes);
+        if !bytes.ends_with(b"\n") && p == Provider::Cloudflare {
+            bytes.push(b'\n');
+        }
+    }
+    let origin = urls.join(" + ");
+    let source = sources::read(&bytes, &origin, Some(p))?;
+    let version = source.info.version.clone();
+    let dir = folder(cache, p);
+    let io = |path: &Path, source: std::io::Error| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(last) = list(cache, p).pop()
+        && last.version == version
+    {
+        return Ok(ProviderFetched::UpToDate(last));
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
+    let date: String = today.chars().filter(char::is_ascii_digit).collect();
+    let seq = list(cache, p).iter().filter(|e| e.fetched == today).count();
+    let path = dir.join(format!("{}_{date}_{seq:04}.json", p.name()));
+    write_atomic(&path.with_extension("version"), version.as_bytes()).map_err(|e| io(&path, e))?;
+    write_atomic(&path, &bytes).map_err(|e| io(&path, e))?;
+    let all = list(cache, p);
+    if all.len() > keep.max(1) {
+        for old in &all[..all.len() - keep.max(1)] {
+            let _ = std::fs::remove_file(&old.path);
+            let _ = std::fs::remove_file(old.path.with_extension("version"));
+        }
+    }
+    Ok(ProviderFetched::Stored(ProviderEntry {
+        provider: p.name().to_string(),
+        version,
+        fetched: today.to_string(),
+        path,
+    }))
+}
