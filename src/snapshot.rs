@@ -326,6 +326,14 @@ impl Snapshot {
         Ok(snap)
     }
 
+    /// A snapshot of one other source's tags alone (no Microsoft tags): one week of a
+    /// provider's file, for `history`.
+    pub fn of_source(source: crate::sources::Source) -> Result<Snapshot> {
+        let cloud = source.info.provider.clone();
+        Snapshot::new(cloud, 0, SourceFormat::Download, Vec::new(), Vec::new())
+            .with_sources(vec![source])
+    }
+
     /// The sources beside Microsoft's file whose tags this snapshot holds too.
     pub fn sources(&self) -> &[crate::sources::SourceInfo] {
         &self.sources

@@ -934,6 +934,10 @@ pub struct HistoryArgs {
     /// The cloud whose cached weeks are read.
     #[arg(long, default_value = "Public")]
     pub cloud: String,
+    /// Another provider's cached files instead (`tagnet fetch --provider`), each a week:
+    /// aws, google, oracle, github, cloudflare.
+    #[arg(long, value_name = "PROVIDER", conflicts_with = "snapshots")]
+    pub provider: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -7,7 +7,15 @@ use anyhow::Result;
 use std::io::Write;
 
 pub fn history(a: &HistoryArgs, format: Format, out: &mut dyn Write) -> Result<Status> {
-    let weeks = if a.snapshots.is_empty() {
+    let weeks = if let Some(name) = &a.provider {
+        let Some(p) = tagnet::sources::Provider::parse(name)
+            .filter(|p| *p != tagnet::sources::Provider::Custom)
+        else {
+            anyhow::bail!("--provider `{name}`: one of aws, google, oracle, github, cloudflare");
+        };
+        let cache = tagnet::fetch::cache::Cache::locate()?;
+        tagnet::fetch::providers::weeks(&cache, p)?
+    } else if a.snapshots.is_empty() {
         tagnet::ops::source::cached_weeks(&a.cloud, None)?
     } else {
         let mut weeks = Vec::new();

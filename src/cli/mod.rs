@@ -174,7 +174,7 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
         Command::History(a) => {
             if !cli.sources.is_empty() || !cli.custom.is_empty() {
                 eprintln!(
-                    "tagnet: note: history reads Microsoft's weeks only: other providers' files and custom tags have no weeks, and --source/--custom are not applied"
+                    "tagnet: note: history reads one source's weeks: Microsoft's (the default) or a provider's cached files (--provider NAME); --source/--custom are not applied"
                 );
             }
             history_cmd::history(a, cli.format, out)

@@ -69,6 +69,29 @@ pub fn newest(cache: &Cache, p: Provider) -> Result<Option<Source>> {
     sources::read(&bytes, &origin, Some(p)).map(Some)
 }
 
+/// Every cached file of a provider as a week of its own (oldest first, numbered from 1 as its
+/// change number; dated the day it was fetched), for `history`.
+pub fn weeks(
+    cache: &Cache,
+    p: Provider,
+) -> Result<Vec<(crate::Snapshot, crate::ops::SnapshotInfo)>> {
+    let mut out = Vec::new();
+    for (k, e) in list(cache, p).into_iter().enumerate() {
+        let (bytes, origin) = crate::load::read_input(&e.path)?;
+        let source = sources::read(&bytes, &origin, Some(p))?;
+        let snap = crate::Snapshot::of_source(source)?;
+        let info = crate::ops::SnapshotInfo {
+            cloud: p.name().to_string(),
+            change_number: k as u64 + 1,
+            date: Some(e.fetched.clone()),
+            source: format!("{} (version {})", e.path.display(), e.version),
+            sources: snap.sources().to_vec(),
+        };
+        out.push((snap, info));
+    }
+    Ok(out)
+}
+
 /// What fetching a provider's file did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProviderFetched {

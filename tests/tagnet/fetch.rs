@@ -1372,6 +1372,38 @@ fn provider_files_are_fetched_verified_and_kept_by_version() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("52.95.111.7,AWS.S3.eu-west-1"), "{text}");
     assert!(!text.contains("52.95.110.7,AWS"), "{text}");
+    // The provider's cached files are its weeks for `history`.
+    let out = tagnet(&cache, &server)
+        .args([
+            "-q",
+            "--format",
+            "csv",
+            "history",
+            "AWS.S3.eu-west-1",
+            "--provider",
+            "aws",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(",present,AWS.S3.eu-west-1,52.95.110.0/24,"),
+        "{text}"
+    );
+    assert!(
+        text.contains(",left,AWS.S3.eu-west-1,52.95.110.0/24,"),
+        "{text}"
+    );
+    assert!(
+        text.contains(",joined,AWS.S3.eu-west-1,52.95.111.0/24,"),
+        "{text}"
+    );
     // No cached file of a provider: said, with the command that fetches it.
     let out = tagnet(&cache, &server)
         .args([
