@@ -435,3 +435,44 @@ pub fn flow_lines(data: &[u8]) {
         let _ = flow_lines(&mut r, &origin, &mut |_| {}, &mut |_| Ok(()));
     }
 }
+
+/// Other providers' files and custom tags ([`tagnet::sources`]): whatever the bytes, each
+/// reader returns; a source read has its tags sorted and named for its provider, each tag's
+/// prefixes canonical (no host bits), sorted and unique; and it merges beside the example
+/// snapshot or is refused (a name clash), never a panic.
+pub fn sources(data: &[u8]) {
+    use tagnet::sources::{Provider, read, read_custom};
+    let mut read_any = Vec::new();
+    for named in [
+        None,
+        Some(Provider::Aws),
+        Some(Provider::Google),
+        Some(Provider::Oracle),
+        Some(Provider::GitHub),
+        Some(Provider::Cloudflare),
+    ] {
+        if let Ok(s) = read(data, "fuzz", named) {
+            read_any.push(s);
+        }
+    }
+    if let Ok(s) = read_custom(data, "fuzz") {
+        read_any.push(s);
+    }
+    for s in read_any {
+        assert!(
+            s.tags.windows(2).all(|w| w[0].name < w[1].name),
+            "tags sorted, once"
+        );
+        for t in &s.tags {
+            if s.provider != Provider::Custom {
+                assert!(t.name.starts_with(s.provider.name()), "{}", t.name);
+            }
+            assert!(
+                t.prefixes.windows(2).all(|w| w[0] < w[1]),
+                "prefixes sorted, once"
+            );
+            assert!(t.prefixes.iter().all(|p| p.trunc() == *p), "no host bits");
+        }
+        let _ = example().clone().with_sources(vec![s]);
+    }
+}

@@ -3,11 +3,16 @@
 //! file kept only when the provider's own version changed (AWS's and Google's `syncToken`,
 //! Oracle's `last_updated_timestamp`, else the content's digest).
 
+#[cfg(feature = "fetch")]
 use super::Http;
 use super::cache::Cache;
-use crate::error::{Error, Result};
+#[cfg(feature = "fetch")]
+use crate::error::Error;
+use crate::error::Result;
 use crate::sources::{self, Provider, Source};
-use std::path::{Path, PathBuf};
+#[cfg(feature = "fetch")]
+use std::path::Path;
+use std::path::PathBuf;
 
 /// A provider's cached file.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -101,6 +106,7 @@ pub enum ProviderFetched {
     UpToDate(ProviderEntry),
 }
 
+#[cfg(feature = "fetch")]
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     std::fs::write(&tmp, bytes)?;
@@ -110,6 +116,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// Downloads a provider's file (its documented address, or `url`; Cloudflare's two lists
 /// joined), reads it as that provider's (a file that does not read is refused, nothing
 /// stored), and stores it when its version is new; keeps the newest `keep`.
+#[cfg(feature = "fetch")]
 pub fn fetch(
     http: &Http,
     cache: &Cache,

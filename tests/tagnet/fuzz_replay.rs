@@ -68,3 +68,8 @@ fn flow_logs_corpus() {
 fn flow_lines_corpus() {
     replay("flow_lines", harness::flow_lines);
 }
+
+#[test]
+fn sources_corpus() {
+    replay("sources", harness::sources);
+}
