@@ -685,11 +685,23 @@ pub fn read_custom(bytes: &[u8], origin: &str) -> Result<Source> {
             let name = check_name(&name, &at)?;
             let (list, region, description) = match &v {
                 Value::Array(_) => (&v, "", ""),
-                Value::Object(_) => (
-                    v.get("prefixes").unwrap_or(&Value::Null),
-                    str_of(&v, "region"),
-                    str_of(&v, "description"),
-                ),
+                Value::Object(o) => {
+                    // A key tagnet does not read (`regon`, `cidrs`) is refused, not dropped.
+                    if let Some(k) = o.keys().find(|k| {
+                        !["name", "prefixes", "region", "description"].contains(&k.as_str())
+                    }) {
+                        return Err(invalid(
+                            origin,
+                            format!("{at}: unknown key `{}`", text::quoted(k)),
+                            "a tag's object has prefixes, and optionally region and description",
+                        ));
+                    }
+                    (
+                        v.get("prefixes").unwrap_or(&Value::Null),
+                        str_of(&v, "region"),
+                        str_of(&v, "description"),
+                    )
+                }
                 _ => {
                     return Err(invalid(
                         origin,
@@ -874,6 +886,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("given twice"), "{e}");
+        let e = read_custom(
+            br#"{"A": {"prefixes": ["10.0.0.0/8"], "regon": "westeurope"}}"#,
+            "j",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("unknown key `regon`"), "{e}");
         // CSV as spreadsheets and Export-Csv write it: every field quoted, a `tag,cidr`
         // header, a description with a comma.
         let q = b"\"tag\",\"cidr\",\"region\",\"description\"\r\n\"Corp.Lab\",\"172.16.0.0/12\",\"\",\"lab, floor 2\"\r\n";
