@@ -22,8 +22,9 @@ pub struct Cx<'a> {
     pub net: &'a Network,
     /// The service tags.
     pub snap: &'a Snapshot,
-    /// On-premises ranges (AKS ranges must not overlap them).
-    pub on_prem: &'a [IpNet],
+    /// On-premises ranges (AKS ranges must not overlap them), each with the phrase that
+    /// names it in findings ("the on-premises tag `Corp.OnPrem`").
+    pub on_prem: &'a [(String, IpNet)],
     /// The NSG requirement profile (`nsg require --profile`).
     pub nsg_profile: &'a str,
     /// The route profile (`udr --profile`).
@@ -167,9 +168,7 @@ pub fn cluster_neighbours(cx: &Cx, c: &model::Cluster) -> Vec<(String, IpNet)> {
             out.push((format!("the peered network `{name}`"), p));
         }
     }
-    for p in cx.on_prem {
-        out.push(("the on-premises range given with --on-prem".to_string(), *p));
-    }
+    out.extend(cx.on_prem.iter().cloned());
     out
 }
 

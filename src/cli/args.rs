@@ -716,8 +716,10 @@ pub struct CheckArgs {
     /// the template does not declare is reported, as Azure refuses the deployment.
     #[arg(long, value_name = "FILE")]
     pub parameters: Option<std::path::PathBuf>,
-    /// On-premises ranges AKS ranges must stay clear of (repeatable).
-    #[arg(long = "on-prem", value_name = "PREFIX")]
+    /// On-premises ranges AKS ranges must stay clear of (repeatable): a prefix, or a tag
+    /// such as your own `Corp.OnPrem` (--custom FILE or tagnet.toml's [tags]) standing for its
+    /// prefixes.
+    #[arg(long = "on-prem", value_name = "PREFIX|TAG")]
     pub on_prem: Vec<String>,
     /// The NSG requirement profile for compute subnets (see `nsg require`).
     #[arg(long, default_value = "aml-vnet-2020", value_name = "NAME")]
@@ -832,8 +834,9 @@ pub struct UdrArgs {
     /// Route by service-tag name where the tag lists UDR (at most 25 per table).
     #[arg(long)]
     pub use_service_tags: bool,
-    /// Space merged routes must never cover (e.g. the VNet); the private ranges always are.
-    #[arg(long, value_name = "PREFIX")]
+    /// Space merged routes must never cover (e.g. the VNet): a prefix, or a tag such as your
+    /// own `Corp.OnPrem` (--custom); the private ranges never are.
+    #[arg(long, value_name = "PREFIX|TAG")]
     pub never_cover: Vec<String>,
     /// Refuse (exit 1) when merged routes would carry more than this many addresses outside
     /// the required tags (IPv4; IPv6 is never merged).
@@ -893,8 +896,9 @@ pub struct AggregateArgs {
     /// At most N prefixes: merge further, covering the fewest extra addresses.
     #[arg(long, value_name = "N", value_parser = positive)]
     pub max: Option<usize>,
-    /// Space the merged prefixes must never cover.
-    #[arg(long, value_name = "PREFIX")]
+    /// Space the merged prefixes must never cover: a prefix, or a tag such as your own
+    /// `Corp.OnPrem` (--custom) standing for its prefixes.
+    #[arg(long, value_name = "PREFIX|TAG")]
     pub never_cover: Vec<String>,
 }
 

@@ -348,7 +348,13 @@ fn read_lines<T: Send>(
     Ok(out)
 }
 
-pub fn aggregate(a: &AggregateArgs, format: Format, out: &mut dyn Write) -> Result<Status> {
+/// `aggregate`; `snap` loads the snapshot, needed only when a `--never-cover` names a tag.
+pub fn aggregate(
+    a: &AggregateArgs,
+    format: Format,
+    out: &mut dyn Write,
+    snap: impl Fn() -> Result<super::source::Loaded>,
+) -> Result<Status> {
     if format.is_deployment() {
         bail!(
             "--format {}: aggregate writes table, json, ndjson or csv",
@@ -361,8 +367,7 @@ pub fn aggregate(a: &AggregateArgs, format: Format, out: &mut dyn Write) -> Resu
     let exact = input.to_prefixes();
     let (prefixes, extra, extra_prefixes): (Vec<IpNet>, u128, Vec<IpNet>) = match a.max {
         Some(max) if exact.len() > max => {
-            let forbidden =
-                PrefixSet::from_prefixes(parse_prefixes(&a.never_cover, "--never-cover prefix")?);
+            let forbidden = never_cover(&a.never_cover, snap)?;
             match tagnet::budget::budget_set(&input, max, &forbidden) {
                 Ok(b) => {
                     eprintln!(
@@ -421,6 +426,29 @@ pub fn aggregate(a: &AggregateArgs, format: Format, out: &mut dyn Write) -> Resu
         })?;
     }
     Ok(Status::Success)
+}
+
+/// `--never-cover` space: prefixes, or tags' names (the snapshot is loaded only for those).
+fn never_cover(
+    texts: &[String],
+    snap: impl Fn() -> Result<super::source::Loaded>,
+) -> Result<PrefixSet> {
+    if texts
+        .iter()
+        .all(|t| tagnet::ops::catalog::is_address_text(t))
+    {
+        return Ok(PrefixSet::from_prefixes(parse_prefixes(
+            texts,
+            "--never-cover prefix",
+        )?));
+    }
+    let snap = snap()?;
+    let mut set = PrefixSet::default();
+    for t in texts {
+        let (_, s) = tagnet::ops::catalog::range_named(&snap, t, None, "never_cover")?;
+        set = set.union(&s);
+    }
+    Ok(set)
 }
 
 pub fn overlaps(a: &OverlapsArgs, format: Format, out: &mut dyn Write) -> Result<Status> {

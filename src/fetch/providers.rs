@@ -80,6 +80,17 @@ pub fn weeks(
     cache: &Cache,
     p: Provider,
 ) -> Result<Vec<(crate::Snapshot, crate::ops::SnapshotInfo)>> {
+    Ok(versions(cache, p)?
+        .into_iter()
+        .map(|(s, i, _)| (s, i))
+        .collect())
+}
+
+/// [`weeks`], each with its cached file.
+pub fn versions(
+    cache: &Cache,
+    p: Provider,
+) -> Result<Vec<(crate::Snapshot, crate::ops::SnapshotInfo, ProviderEntry)>> {
     let mut out = Vec::new();
     for (k, e) in list(cache, p).into_iter().enumerate() {
         let (bytes, origin) = crate::load::read_input(&e.path)?;
@@ -92,7 +103,7 @@ pub fn weeks(
             source: format!("{} (version {})", e.path.display(), e.version),
             sources: snap.sources().to_vec(),
         };
-        out.push((snap, info));
+        out.push((snap, info, e));
     }
     Ok(out)
 }

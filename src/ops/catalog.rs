@@ -277,19 +277,47 @@ fn operand(
     region: Option<&str>,
     field: &'static str,
 ) -> Result<PrefixSet> {
-    if t.contains('/') || text::address(t).is_ok() {
-        let net = text::address_or_prefix(t, HostBits::Clear).map_err(|reason| {
+    Ok(range_named(snap, t, region, field)?.1)
+}
+
+/// Whether text is meant as an address or a prefix rather than a tag's name (it holds a `/`
+/// or reads as an address), so that its errors are a prefix's.
+pub fn is_address_text(t: &str) -> bool {
+    let t = t.trim();
+    t.contains('/') || text::address(t).is_ok()
+}
+
+/// A range as typed wherever a tag may stand for addresses (`--minus`, `check --on-prem`,
+/// `--never-cover`): an address or prefix, or a tag's name — Microsoft's, another provider's
+/// or your own (`Corp.OnPrem`) — standing for its prefixes (with `region`, a cloud-wide tag's
+/// variants there). Returns the tags it named (none for a prefix) and the addresses.
+pub fn range_named(
+    snap: &Snapshot,
+    t: &str,
+    region: Option<&str>,
+    field: &'static str,
+) -> Result<(Vec<TagId>, PrefixSet)> {
+    if is_address_text(t) {
+        let net = text::address_or_prefix(t.trim(), HostBits::Clear).map_err(|reason| {
             Error::field(
                 field,
                 format!(": invalid prefix `{}`: {reason}", text::quoted(t)),
             )
         })?;
-        return Ok(PrefixSet::from_prefixes([net]));
+        return Ok((Vec::new(), PrefixSet::from_prefixes([net])));
     }
-    let ids = snap.resolve_tag(t, region)?;
-    Ok(PrefixSet::from_prefixes(
-        ids.iter().flat_map(|&i| snap.tag(i).prefixes()),
-    ))
+    let ids = snap.resolve_tag(t, region).map_err(|e| match e {
+        Error::UnknownTag { .. } => Error::field(
+            field,
+            format!(
+                ": `{}` is neither a prefix nor a tag: {e} (your own ranges are named with --custom FILE or tagnet.toml's [tags])",
+                text::quoted(t)
+            ),
+        ),
+        e => e,
+    })?;
+    let set = PrefixSet::from_prefixes(ids.iter().flat_map(|&i| snap.tag(i).prefixes()));
+    Ok((ids, set))
 }
 
 /// IPv4 before IPv6, then address, then length.

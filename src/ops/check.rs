@@ -14,7 +14,8 @@ use std::collections::BTreeMap;
 /// What to check the documents against.
 #[derive(Debug, Clone)]
 pub struct CheckParams {
-    /// On-premises ranges (AKS ranges must not overlap them), as CIDR text.
+    /// On-premises ranges (AKS ranges must not overlap them): prefixes, or tags' names (your
+    /// own, from `--custom`) standing for their prefixes.
     pub on_prem: Vec<String>,
     /// The NSG requirement profile (`nsg require --profile`).
     pub profile: String,
@@ -72,16 +73,25 @@ impl CheckReport {
 }
 
 impl CheckParams {
-    /// The on-premises prefixes, or the field's error.
-    fn on_prem(&self) -> Result<Vec<IpNet>> {
-        self.on_prem
-            .iter()
-            .map(|t| {
-                crate::text::prefix(t.trim(), crate::text::HostBits::Clear).map_err(|e| {
-                    Error::field("on_prem", format!("`{}`: {e}", crate::text::quoted(t)))
-                })
-            })
-            .collect()
+    /// The on-premises ranges, each with the phrase that names it in findings: a prefix, or a
+    /// tag (your own `Corp.OnPrem` from `--custom`, or any other) standing for its prefixes.
+    fn on_prem(&self, snap: &Snapshot) -> Result<Vec<(String, IpNet)>> {
+        let mut out = Vec::new();
+        for t in &self.on_prem {
+            let (ids, set) = super::catalog::range_named(snap, t, None, "on_prem")?;
+            let label = match &ids[..] {
+                [] => "the on-premises range given with --on-prem".to_string(),
+                ids => format!(
+                    "the on-premises tag `{}`",
+                    ids.iter()
+                        .map(|&i| snap.tag(i).name())
+                        .collect::<Vec<_>>()
+                        .join("`, `")
+                ),
+            };
+            out.extend(set.to_prefixes().into_iter().map(|p| (label.clone(), p)));
+        }
+        Ok(out)
     }
 
     /// Both profiles exist, or the field's error.
@@ -115,7 +125,7 @@ pub fn check(
     params: &CheckParams,
     levels: &Resolved,
 ) -> Result<CheckReport> {
-    let on_prem = params.on_prem()?;
+    let on_prem = params.on_prem(snap)?;
     params.validate()?;
     let net = network(snap, documents, parameters, params.location.as_deref())?;
     let cx = crate::check::Cx {

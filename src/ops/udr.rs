@@ -6,7 +6,6 @@ use crate::Snapshot;
 use crate::error::{Error, Result};
 use crate::routes::deploy::Header;
 use crate::routes::{NextHop, OverBudget, Route, UdrRequest};
-use crate::text::{self, HostBits};
 use ipnet::IpNet;
 use serde::Serialize;
 use std::net::IpAddr;
@@ -38,7 +37,8 @@ pub struct UdrParams {
     pub exact: bool,
     /// Route by service-tag name where the tag lists UDR.
     pub use_service_tags: bool,
-    /// Space merged routes must never cover, as prefixes (host bits cleared).
+    /// Space merged routes must never cover: prefixes (host bits cleared), or tags' names
+    /// (your own on-premises ranges) standing for their prefixes.
     pub never_cover: Vec<String>,
     /// The most addresses outside the required tags merged routes may carry (IPv4; IPv6 is
     /// never merged). `None`: no cap.
@@ -116,12 +116,8 @@ impl UdrParams {
         })?;
         let mut never_cover = Vec::new();
         for t in &self.never_cover {
-            never_cover.push(text::prefix(t, HostBits::Clear).map_err(|reason| {
-                Error::field(
-                    "never_cover",
-                    format!(": invalid prefix `{}`: {reason}", text::quoted(t)),
-                )
-            })?);
+            let (_, set) = super::catalog::range_named(snap, t, None, "never_cover")?;
+            never_cover.extend(set.to_prefixes());
         }
         let max_routes = self.max_routes.unwrap_or(crate::routes::DEFAULT_MAX_ROUTES);
         if max_routes == 0 {

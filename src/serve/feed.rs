@@ -4,22 +4,39 @@
 
 use super::*;
 
-/// The cached weeks of the cloud served, read off the request's thread.
-async fn weeks(
-    app: &Arc<App>,
-) -> Result<Vec<(crate::Snapshot, crate::ops::SnapshotInfo)>, ApiError> {
+/// The cached weeks of the cloud served, then each other provider's cached versions, read off
+/// the request's thread.
+async fn weeks(app: &Arc<App>) -> Result<Vec<Vec<crate::ops::feed::Week>>, ApiError> {
     let cloud = app.current().info.cloud.clone();
     let cache = app.opts.cache.clone();
-    let mut weeks = off_thread(move |_| crate::ops::source::cached_weeks(&cloud, cache.as_deref()))
-        .await?
-        .map_err(ApiError::from)?;
-    // The server's folders are its own business: a week is named by its file.
-    for (_, i) in &mut weeks {
-        if let Some(name) = std::path::Path::new(&i.source).file_name() {
-            i.source = name.to_string_lossy().into_owned();
-        }
-    }
-    Ok(weeks)
+    off_thread(
+        move |_| -> crate::Result<Vec<Vec<crate::ops::feed::Week>>> {
+            let mut azure = crate::ops::source::cached_weeks(&cloud, cache.as_deref())?;
+            azure.dedup_by_key(|(_, i)| i.change_number);
+            let mut all = vec![
+                azure
+                    .into_iter()
+                    .map(|(s, i)| crate::ops::feed::Week::azure(s, i))
+                    .collect::<Vec<_>>(),
+            ];
+            let located = match &cache {
+                Some(root) => Ok(crate::fetch::cache::Cache::at(root)),
+                None => crate::fetch::cache::Cache::locate(),
+            };
+            if let Ok(c) = located {
+                all.extend(crate::ops::feed::provider_weeks(&c)?);
+            }
+            // The server's folders are its own business: a version is named by its file.
+            for w in all.iter_mut().flatten() {
+                if let Some(name) = std::path::Path::new(&w.info.source).file_name() {
+                    w.info.source = name.to_string_lossy().into_owned();
+                }
+            }
+            Ok(all)
+        },
+    )
+    .await?
+    .map_err(ApiError::from)
 }
 
 /// `http://HOST` of the request, for the feed's links.
@@ -54,21 +71,33 @@ pub(super) async fn week(
     State(app): State<Arc<App>>,
     axum::extract::Path(week): axum::extract::Path<String>,
 ) -> ApiResult {
-    let Some(cn) = week.strip_prefix("cn").and_then(|d| d.parse::<u64>().ok()) else {
+    let is_cn = week
+        .strip_prefix("cn")
+        .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()));
+    let is_file = week.split('_').count() == 3
+        && week.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !is_cn && !is_file {
         return Err(ApiError::bad(format!(
-            "`{}`: a week is cnNNN, as the feed's links name it",
+            "`{}`: a version is cnNNN (Microsoft's) or a provider's cached file (aws_20261207_0001), as the feed's links name it",
             crate::text::quoted(&week)
         )));
-    };
+    }
     let all = weeks(&app).await?;
-    let Some(k) = all.iter().position(|(_, i)| i.change_number == cn) else {
+    let found = all.iter().find_map(|versions| {
+        versions
+            .iter()
+            .position(|w| w.key == week)
+            .map(|k| (versions, k))
+    });
+    let Some((versions, k)) = found else {
         return Err(ApiError {
             status: StatusCode::NOT_FOUND,
             code: "unknown-week",
             message: format!(
-                "changeNumber {cn} is not cached; cached: {}",
+                "`{week}` is not cached; cached: {}",
                 all.iter()
-                    .map(|(_, i)| format!("cn{}", i.change_number))
+                    .flatten()
+                    .map(|w| w.key.as_str())
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
@@ -79,11 +108,16 @@ pub(super) async fn week(
             status: StatusCode::NOT_FOUND,
             code: "unknown-week",
             message: format!(
-                "changeNumber {cn} is the oldest week the server has: no week before it is cached (`tagnet fetch` adds one a week)"
+                "`{week}` is the oldest version the server has of its source: no version before it is cached (`tagnet fetch` adds one each time the file changes)"
             ),
         });
     }
-    let ((old, oi), (new, ni)) = (&all[k - 1], &all[k]);
-    let report = crate::ops::diff::changes((old, oi), (new, ni), &Default::default(), None)?;
+    let (old, new) = (&versions[k - 1], &versions[k]);
+    let report = crate::ops::diff::changes(
+        (&old.snap, &old.info),
+        (&new.snap, &new.info),
+        &Default::default(),
+        None,
+    )?;
     json_answer(&app, report).await
 }

@@ -38,6 +38,15 @@ pub enum Provider {
 }
 
 impl Provider {
+    /// The providers whose files tagnet reads and fetches (custom tags are not fetched).
+    pub const PUBLISHERS: [Provider; 5] = [
+        Provider::Aws,
+        Provider::Google,
+        Provider::Oracle,
+        Provider::GitHub,
+        Provider::Cloudflare,
+    ];
+
     /// The name as tagnet writes it (and as tag names begin).
     pub fn name(self) -> &'static str {
         match self {

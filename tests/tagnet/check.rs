@@ -322,7 +322,10 @@ fn arm_expressions_are_evaluated_or_reported() {
 #[test]
 fn on_prem_ranges_count_for_aks() {
     let net = load(&[examples().join("compliant")], None).unwrap();
-    let on_prem = ["10.240.128.0/24".parse().unwrap()];
+    let on_prem = [(
+        "the on-premises range given with --on-prem".to_string(),
+        "10.240.128.0/24".parse().unwrap(),
+    )];
     let f = check(&Cx {
         net: &net,
         snap: snap(),

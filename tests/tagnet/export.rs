@@ -454,6 +454,18 @@ fn the_change_feed_is_json_feed_and_atom() {
         public.join(format!("ServiceTags_Public_cn{cn}_20261207.json")),
     )
     .unwrap();
+    // Two cached versions of AWS's file (as `fetch --provider aws` stores them): S3 grew.
+    let aws = cache.join("providers").join("aws");
+    std::fs::create_dir_all(&aws).unwrap();
+    for (k, (token, extra)) in [("1733000000", ""), ("1733600000", r#",{"ip_prefix":"52.95.111.0/24","region":"eu-west-1","service":"S3","network_border_group":"eu-west-1"}"#)].iter().enumerate() {
+        let stem = format!("AWS_2026120{}_0000", k + 1);
+        std::fs::write(
+            aws.join(format!("{stem}.json")),
+            format!(r#"{{"syncToken":"{token}","createDate":"2026-12-0{}-00-00-00","prefixes":[{{"ip_prefix":"52.95.110.0/24","region":"eu-west-1","service":"S3","network_border_group":"eu-west-1"}}{extra}],"ipv6_prefixes":[]}}"#, k + 1),
+        )
+        .unwrap();
+        std::fs::write(aws.join(format!("{stem}.version")), token).unwrap();
+    }
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -530,8 +542,42 @@ fn the_change_feed_is_json_feed_and_atom() {
     });
     assert!(jsonschema::is_valid(&schema, &feed), "{feed:#}");
     let items = feed["items"].as_array().unwrap();
-    // Weeks: cn1, the example's, and the built-in one (not cached): two entries, newest first.
-    assert_eq!(items.len(), 2, "{feed:#}");
+    // Weeks: cn1, the example's, and the built-in one (not cached): two entries; and AWS's
+    // second version: one. Newest first.
+    assert_eq!(items.len(), 3, "{feed:#}");
+    let dates: Vec<&str> = items
+        .iter()
+        .map(|i| i["date_published"].as_str().unwrap())
+        .collect();
+    assert!(dates.windows(2).all(|w| w[0] >= w[1]), "{dates:?}");
+    let theirs = items
+        .iter()
+        .find(|i| i["id"] == "tagnet:AWS:AWS_20261202_0000")
+        .unwrap_or_else(|| panic!("{feed:#}"));
+    let text = theirs["content_text"].as_str().unwrap();
+    assert!(
+        text.contains("Since AWS version 1733000000") && text.contains("AWS.S3: +1 -0 prefixes"),
+        "{theirs:#}"
+    );
+    assert!(
+        theirs["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("AWS version 1733600000")
+    );
+    let path = theirs["url"]
+        .as_str()
+        .unwrap()
+        .strip_prefix(&format!("http://{listen}"))
+        .unwrap();
+    let (head, body) = get(path).unwrap();
+    assert!(head.contains("200"), "{head}\n{body}");
+    assert!(body.contains("52.95.111.0/24"), "{body}");
+    let (head, body) = get("/v1/changes/AWS_20261201_0000").unwrap();
+    assert!(
+        head.contains("404") && body.contains("oldest"),
+        "{head}\n{body}"
+    );
     let mine = items
         .iter()
         .find(|i| i["id"] == format!("tagnet:Public:cn{cn}"))
@@ -578,7 +624,7 @@ fn the_change_feed_is_json_feed_and_atom() {
         .children()
         .filter(|c| c.tag_name().name() == "entry")
         .collect();
-    assert_eq!(entries.len(), 2);
+    assert_eq!(entries.len(), 3);
     for e in &entries {
         for name in ["id", "title", "updated", "link", "content"] {
             assert!(child(*e, name).is_some(), "entry lacks {name}");

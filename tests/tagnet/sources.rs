@@ -478,3 +478,175 @@ fn attribution_names_the_cloud_and_your_own_ranges() {
     assert!(snap.resolve_region("eu-west-1").is_err());
     assert!(snap.resolve_region("westeurope").is_ok());
 }
+
+/// Your own ranges are inputs wherever a range may be named: `check --on-prem Corp.OnPrem`
+/// (the finding names the tag), `udr`/`aggregate --never-cover`, `path --to Corp.Proxy` and
+/// `prefixes` set algebra; a name that is neither a prefix nor a tag is refused naming it.
+#[test]
+fn custom_tags_are_inputs_too() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("tagnet.toml"),
+        "[tags]\n\"Corp.OnPrem\" = [\"10.240.128.0/25\", \"192.168.50.0/24\"]\n\"Corp.Hole\" = [\"10.0.1.0/24\"]\n\"Corp.Proxy\" = [\"203.0.113.8/29\"]\n",
+    )
+    .unwrap();
+    let t = || {
+        let mut c = Command::cargo_bin("tagnet").unwrap();
+        c.current_dir(dir.path())
+            .env_remove("TAGNET_TAGS")
+            .env_remove("TAGNET_CUSTOM")
+            .env_remove("TAGNET_SOURCES")
+            .args(["--tags", "builtin", "-q"]);
+        c
+    };
+    let compliant = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/examples/compliant");
+    let err = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).into_owned();
+
+    // check: the AKS service CIDR 10.240.128.0/24 overlaps the tag's first range.
+    let out = t()
+        .args(["check", "--format", "json", "--on-prem", "Corp.OnPrem"])
+        .arg(&compliant)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", err(&out)));
+    let hits: Vec<&Value> = v["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "aks-service-cidr-overlap")
+        .collect();
+    assert_eq!(hits.len(), 1, "{v:#}");
+    let msg = hits[0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("10.240.128.0/25") && msg.contains("the on-premises tag `Corp.OnPrem`"),
+        "{msg}"
+    );
+    assert_eq!(hits[0]["counterexample"], "10.240.128.0");
+    // Without it, the network is compliant.
+    let out = t()
+        .args(["check", "--format", "json"])
+        .arg(&compliant)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        !v["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "aks-service-cidr-overlap")
+    );
+    let out = t()
+        .args(["check", "--on-prem", "Corp.Nope"])
+        .arg(&compliant)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", err(&out));
+    assert!(
+        err(&out).contains("--on-prem")
+            && err(&out).contains("`Corp.Nope` is neither a prefix nor a tag"),
+        "{}",
+        err(&out)
+    );
+
+    // aggregate: merging the two /24s into a /22 would cover the tag's range.
+    std::fs::write(dir.path().join("in.txt"), "10.0.0.0/24\n10.0.2.0/24\n").unwrap();
+    let agg = |extra: &[&str]| {
+        t().args(["aggregate", "in.txt", "--max", "1"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = agg(&[]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "10.0.0.0/22\n");
+    let out = agg(&["--never-cover", "Corp.Hole"]);
+    assert_eq!(out.status.code(), Some(1), "{}", err(&out));
+    assert_eq!(out.stdout, agg(&["--never-cover", "10.0.1.0/24"]).stdout);
+    let out = agg(&["--never-cover", "Corp.Holes"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(err(&out).contains("Corp.Hole"), "{}", err(&out));
+
+    // udr: a route table of 8 merges routes; never over the tag's addresses, as with its prefix.
+    let udr = |extra: &[&str]| {
+        let out = t()
+            .args([
+                "udr",
+                "--region",
+                "eastus2",
+                "--max-routes",
+                "8",
+                "--format",
+                "json",
+            ])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", err(&out));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let merged = udr(&[]);
+    let routes = |v: &Value| -> Vec<IpNet> {
+        v["routes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{v:#}"))
+            .iter()
+            .filter_map(|r| r["address_prefix"].as_str()?.parse().ok())
+            .collect()
+    };
+    let extra: Vec<IpNet> = merged["extra_prefixes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{merged:#}"))
+        .iter()
+        .map(|p| p.as_str().unwrap().parse().unwrap())
+        .collect();
+    let hole = IpNet::new(extra[0].network(), 32).unwrap();
+    assert!(routes(&merged).iter().any(|r| r.contains(&hole)));
+    std::fs::write(
+        dir.path().join("hole.json"),
+        format!(r#"{{"Corp.Gap": ["{hole}"]}}"#),
+    )
+    .unwrap();
+    let by_tag = {
+        let out = t()
+            .args(["--custom", "hole.json"])
+            .args([
+                "udr",
+                "--region",
+                "eastus2",
+                "--max-routes",
+                "8",
+                "--format",
+                "json",
+            ])
+            .args(["--never-cover", "Corp.Gap"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", err(&out));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    assert!(
+        !routes(&by_tag).iter().any(|r| r.contains(&hole)),
+        "{by_tag:#}"
+    );
+    assert_eq!(
+        routes(&by_tag),
+        routes(&udr(&["--never-cover", &hole.to_string()]))
+    );
+
+    // prefixes: set algebra over your own tags.
+    let out = t()
+        .args(["prefixes", "Corp.OnPrem", "--minus", "192.168.0.0/16"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "10.240.128.0/25\n");
+
+    // path: to every address of your proxy tag, through the compliant network.
+    let out = t()
+        .args(["path", "--from", "vnet-ml/compute", "--to", "Corp.Proxy"])
+        .args(["--port", "443", "--format", "json"])
+        .arg(&compliant)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", err(&out)));
+    assert!(v.to_string().contains("203.0.113.8/29"), "{v:#}");
+}
