@@ -496,11 +496,33 @@ impl Snapshot {
         if let [one] = by_service[..] {
             return Ok(one);
         }
+        // `AzureCloud.francecentral`: the tag of that region under the file's own spelling
+        // (`AzureCloud.centralfrance`) first.
+        let mut suggestions: Vec<String> = Vec::new();
+        if let Some((base, suffix)) = typed.trim().split_once('.')
+            && let Ok(code) = self.resolve_region(suffix)
+        {
+            suggestions.extend(
+                self.region_tags(code)
+                    .iter()
+                    .map(|&id| self.tag(id).name())
+                    .filter(|n| {
+                        n.split_once('.')
+                            .is_some_and(|(b, _)| b.eq_ignore_ascii_case(base))
+                    })
+                    .map(str::to_string),
+            );
+        }
+        for s in suggest(&lower, self.tags.iter().map(|t| t.name.as_str()), |s| {
+            s.to_ascii_lowercase()
+        }) {
+            if suggestions.len() < 3 && !suggestions.contains(&s) {
+                suggestions.push(s);
+            }
+        }
         Err(Error::UnknownTag {
             name: typed.to_string(),
-            suggestions: suggest(&lower, self.tags.iter().map(|t| t.name.as_str()), |s| {
-                s.to_ascii_lowercase()
-            }),
+            suggestions,
         })
     }
 
@@ -650,7 +672,9 @@ pub(crate) fn suggest<'a>(
         .filter_map(|k| {
             let n = norm(k);
             let d = crate::text::edit_distance(want, &n);
-            let contains = !want.is_empty() && (n.starts_with(want) || want.starts_with(&n));
+            // A name holding what was typed (`Storage` → `AzureStorage`), or the other way.
+            let contains =
+                !want.is_empty() && (n.contains(want) || (n.len() > 3 && want.starts_with(&n)));
             (d <= limit || contains).then_some((if contains { 0 } else { d }, k))
         })
         .collect();
@@ -684,5 +708,8 @@ mod tests {
             s.to_ascii_lowercase()
         });
         assert_eq!(s[0], "Storage.WestEurope");
+        let services = ["StorageMover", "AzureStorage", "StorageSyncService", "Sql"];
+        let s = suggest("storage", services.into_iter(), |s| s.to_ascii_lowercase());
+        assert!(s.contains(&"AzureStorage".to_string()), "{s:?}");
     }
 }

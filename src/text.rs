@@ -193,6 +193,16 @@ pub fn address(text: &str) -> std::result::Result<(std::net::IpAddr, bool), Stri
                     "a prefix; look prefixes up as arguments (`tagnet lookup {t}`)"
                 ));
             }
+            // `20.38.98.100:443`, `[2001:db8::1]:443`: an endpoint where an address belongs.
+            // (Only text with one colon or a bracket goes there: its address part has none,
+            // so this never comes back here.)
+            if (t.starts_with('[') || t.matches(':').count() == 1)
+                && let Ok((ip, Some(port))) = endpoint(t)
+            {
+                return Err(format!(
+                    "an address with a port (`:{port}`); give the address alone: `{ip}`"
+                ));
+            }
             Err("expected IPv4 like 192.0.2.1 or IPv6 like 2001:db8::1".into())
         }
     }

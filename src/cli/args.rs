@@ -96,39 +96,61 @@ pub struct Cli {
     /// Service-tag snapshot: a file (the weekly ServiceTags_<Cloud>_<date>.json download or
     /// `az network list-service-tags` output), `-` for standard input, `latest` or `cnNNN` from
     /// the cache, or `builtin`. Default: TAGNET_TAGS (empty counts as unset), else the newest
-    /// cached Public snapshot, else the built-in one.
-    #[arg(long, global = true, value_name = "PATH|-|latest|cnNNN|builtin")]
+    /// cached Public snapshot when it is not older than the built-in one, else the built-in
+    /// one (`latest` and its `cnNNN` name it too).
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "PATH|-|latest|cnNNN|builtin"
+    )]
     pub tags: Option<PathBuf>,
 
     /// Another provider's published ranges, answered beside Azure's: AWS ip-ranges.json,
     /// Google cloud.json or goog.json, Oracle public_ip_ranges.json, GitHub's meta (told by
     /// shape), or a plain list named by its provider (`cloudflare=ips-v4.txt`). Repeatable.
     /// Default: TAGNET_SOURCES (paths separated by the platform's path separator).
-    #[arg(long = "source", global = true, value_name = "[PROVIDER=]FILE")]
+    #[arg(
+        long = "source",
+        global = true,
+        help_heading = "Global options",
+        value_name = "[PROVIDER=]FILE"
+    )]
     pub sources: Vec<String>,
 
     /// Your own named ranges (custom tags), answered like service tags: JSON
     /// `{"NAME": ["PREFIX", …]}`, CSV `name,prefix[,region[,description]]`, or a TOML file's
     /// `[tags]` table; `./tagnet.toml`'s `[tags]` is read without it. Repeatable. Default:
     /// TAGNET_CUSTOM. A name a Microsoft tag has is refused.
-    #[arg(long = "custom", global = true, value_name = "FILE")]
+    #[arg(
+        long = "custom",
+        global = true,
+        help_heading = "Global options",
+        value_name = "FILE"
+    )]
     pub custom: Vec<PathBuf>,
 
     /// Output format.
-    #[arg(long, global = true, value_enum, ignore_case = true, default_value_t = Format::Table)]
+    #[arg(long, global = true, help_heading = "Global options", value_enum, ignore_case = true, default_value_t = Format::Table)]
     pub format: Format,
 
     /// Write the output to FILE (atomically: a failed run leaves no half-written file).
-    #[arg(long, short, global = true, value_name = "FILE")]
+    #[arg(
+        long,
+        short,
+        global = true,
+        help_heading = "Global options",
+        value_name = "FILE"
+    )]
     pub output: Option<PathBuf>,
 
     /// Do not print load warnings (host bits set, repeated prefixes) or the snapshot's age on
     /// standard error.
-    #[arg(long, short, global = true)]
+    #[arg(long, short, global = true, help_heading = "Global options")]
     pub quiet: bool,
 
     /// Never touch the network (`fetch` refuses; everything else is offline anyway).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub offline: bool,
 
     #[command(subcommand)]

@@ -25,7 +25,13 @@ pub fn man(a: &super::args::ManArgs, out: &mut dyn Write) -> Result<Status> {
     if let Some(dir) = &a.dir {
         std::fs::create_dir_all(dir)
             .map_err(|e| anyhow::anyhow!("cannot make the folder `{}`: {e}", dir.display()))?;
-        clap_mangen::generate_to(cmd, dir)
+        fn each(cmd: &clap::Command, dir: &std::path::Path) -> std::io::Result<()> {
+            for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+                each(sub, dir)?;
+            }
+            page_of(cmd.clone()).generate_to(dir).map(|_| ())
+        }
+        each(&cmd, dir)
             .map_err(|e| anyhow::anyhow!("cannot write the pages into `{}`: {e}", dir.display()))?;
         return Ok(Status::Success);
     }
@@ -49,8 +55,13 @@ pub fn man(a: &super::args::ManArgs, out: &mut dyn Write) -> Result<Status> {
         };
         page = sub;
     }
-    clap_mangen::Man::new(page).render(out)?;
+    page_of(page).render(out)?;
     Ok(Status::Success)
+}
+
+/// A command's page, its footer naming tagnet and its version (not the command's name).
+fn page_of(cmd: clap::Command) -> clap_mangen::Man {
+    clap_mangen::Man::new(cmd).source(format!("tagnet {}", env!("CARGO_PKG_VERSION")))
 }
 
 /// `tagnet explain [CODE]`: a code's documentation, or every code.

@@ -12,7 +12,7 @@ use tagnet::fetch::{ApiRequest, Cloud, FetchRequest, Fetched, Http, HttpOptions}
 pub fn fetch(a: &FetchArgs, offline: bool, format: Format, out: &mut dyn Write) -> Result<Status> {
     if offline && a.file.is_none() {
         bail!(
-            "--offline: `fetch` would use the network; drop --offline, or use the cached snapshots (`tagnet snapshots`)"
+            "--offline: `fetch` would use the network; drop --offline, import a file you have with `tagnet fetch --file PATH` (works offline), or use the cached snapshots (`tagnet snapshots`)"
         );
     }
     let cache = Cache::locate()?;

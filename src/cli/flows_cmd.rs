@@ -621,7 +621,7 @@ pub fn synth(
         }
     };
     files.sort();
-    let tuples = plan.nics * plan.hours * plan.records * plan.tuples;
+    let tuples = plan.nics * plan.hours * plan.records * plan.tuples + plan.extra;
     for f in &files {
         writeln!(out, "{}", f.display())?;
     }

@@ -123,6 +123,22 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
             .filter(|v| !v.is_empty())
             .map(Into::into);
     }
+    if matches!(cli.command, Command::Serve(_)) && cli.output.is_some() {
+        bail!(
+            "--output: `serve` answers over HTTP and writes no output file (its log goes to standard error)"
+        );
+    }
+    // `map -o traffic.png` means a PNG, as the file's name says.
+    if matches!(cli.command, Command::Map(_))
+        && cli.format == render::Format::Table
+        && cli
+            .output
+            .as_deref()
+            .and_then(Path::extension)
+            .is_some_and(|e| e.eq_ignore_ascii_case("png"))
+    {
+        cli.format = render::Format::Png;
+    }
     let extra = source::Extra::new(&cli.sources, &cli.custom);
     let snap = || source::load_with(cli.tags.as_deref(), &extra, cli.quiet);
 

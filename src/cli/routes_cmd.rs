@@ -118,7 +118,8 @@ pub fn udr(
         eprintln!("tagnet: warning: {w}");
     }
     let b = &report.budget;
-    if !matches!(format, Format::Json | Format::Ndjson | Format::Csv) && !quiet {
+    // On standard error (JSON carries it in the report), the rows' formats too.
+    if format != Format::Json && !quiet {
         eprintln!(
             "tagnet: {} routes; budget {}/{} with {} reserved for the table's own routes",
             b.used, b.used, b.max_routes, b.reserved

@@ -170,7 +170,10 @@ pub fn serve(
                         Ok(Ok(())) => {
                             let _ = a2.reload(false).await;
                         }
-                        Ok(Err(e)) => tracing::warn!(error = %format!("{e:#}"), "refresh failed; serving the snapshot in use"),
+                        Ok(Err(e)) => tracing::warn!(
+                            error = %format!("{e:#}").replace("give the file's address with --url", "fill the cache with `tagnet fetch --url URL` or `tagnet fetch --file PATH`"),
+                            "refresh failed; serving the snapshot in use (a week `tagnet fetch` caches is picked up within --watch seconds)"
+                        ),
                         Err(e) => tracing::warn!(error = %e, "refresh failed"),
                     }
                 }

@@ -27,6 +27,9 @@ pub struct Plan {
     pub records: usize,
     /// Tuples per record.
     pub tuples: usize,
+    /// Records (the first ones written) that hold one tuple more, so that the total is the
+    /// one asked for.
+    pub extra: usize,
     /// Seed.
     pub seed: u64,
     /// The VNet's first address (the NICs get `.4`, `.5`, …).
@@ -49,6 +52,8 @@ impl Plan {
             hours,
             records,
             tuples: (total / (nics * hours * records)).max(1),
+            extra: total
+                .saturating_sub(nics * hours * records * (total / (nics * hours * records)).max(1)),
             seed,
             vnet: Ipv4Addr::new(10, 0, 0, 0),
         }
@@ -355,7 +360,8 @@ pub fn generate_each(
             for minute in 0..plan.records {
                 let t0 = hour_ms + minute as u64 * 60_000;
                 let mut groups: Vec<(String, Vec<String>)> = Vec::new();
-                for k in 0..plan.tuples {
+                let ordinal = (nic * plan.hours + hour) * plan.records + minute;
+                for k in 0..plan.tuples + usize::from(ordinal < plan.extra) {
                     let mut t = tuple(&mut rng, &pools, local, t0 + k as u64 * 7);
                     let (access, rule) = decide(&t);
                     t.access = access;

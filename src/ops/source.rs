@@ -120,9 +120,12 @@ pub fn resolve(spec: Option<&Path>) -> Result<(Snapshot, SnapshotInfo)> {
     let text = spec.map(|p| p.to_string_lossy().into_owned());
     match text.as_deref() {
         None => {
-            // The newest cached Public snapshot, else the built-in one.
+            // The newest Public week tagnet has: cached, or the built-in one (a week imported
+            // later but older than the built-in one does not displace it).
             if let Ok(cache) = Cache::locate()
                 && let Ok(Some(e)) = cache.newest("Public")
+                && (!builtin::CLOUD.eq_ignore_ascii_case("Public")
+                    || e.change_number >= builtin::CHANGE_NUMBER)
             {
                 return from_cache(&e);
             }
@@ -133,8 +136,11 @@ pub fn resolve(spec: Option<&Path>) -> Result<(Snapshot, SnapshotInfo)> {
         }
         Some(t) if cache_spec(t).is_some() && !Path::new(t).exists() => {
             let (cloud, which) = cache_spec(t).expect("checked");
-            let cache = Cache::locate()?;
-            let all = cache.list()?;
+            let located = Cache::locate();
+            let all = match &located {
+                Ok(cache) => cache.list()?,
+                Err(_) => Vec::new(),
+            };
             let have = || -> String {
                 if all.is_empty() {
                     "none (run `tagnet fetch`)".to_string()
@@ -189,11 +195,31 @@ pub fn resolve(spec: Option<&Path>) -> Result<(Snapshot, SnapshotInfo)> {
                     hits.into_iter().next()
                 }
             };
+            // The built-in week counts as one of the cloud's weeks: `latest` when it is newer
+            // than every cached one, `cnNNN` when it is that week.
+            let builtin_cloud = match &cloud {
+                Some(c) => c.matches(builtin::CLOUD),
+                None => chosen.is_none_or(|e| {
+                    crate::fetch::Cloud::parse(builtin::CLOUD).is_ok_and(|b| b.matches(&e.cloud))
+                }),
+            };
+            let builtin_wins = builtin_cloud
+                && match which {
+                    None => chosen.is_none_or(|e| e.change_number < builtin::CHANGE_NUMBER),
+                    Some(n) => chosen.is_none() && n == builtin::CHANGE_NUMBER,
+                };
             match chosen {
+                _ if builtin_wins => builtin_snapshot(),
                 Some(e) => from_cache(e),
                 None => Err(Error::Usage(format!(
-                    "no cached snapshot matches `{t}` in {}; cached: {}",
-                    cache.root().display(),
+                    "no snapshot matches `{t}`: the built-in one is {}:cn{} ({}), and the cache{} holds {}; `--tags builtin` or no --tags uses the built-in one",
+                    cloud_word(builtin::CLOUD),
+                    builtin::CHANGE_NUMBER,
+                    builtin::DATE,
+                    located
+                        .as_ref()
+                        .map(|c| format!(" at {}", c.root().display()))
+                        .unwrap_or_default(),
                     have()
                 ))),
             }

@@ -220,7 +220,7 @@ fn fetch_stores_and_later_commands_use_the_cache() {
     let cache = dir.path().join("cache");
     let server = serve(vec![
         ("/page", vec![page(FILE)]),
-        (FILE, vec![Reply::Ok(snapshot("Public", 42))]),
+        (FILE, vec![Reply::Ok(snapshot("Public", 1042))]),
     ]);
     // Before: the built-in snapshot, with its age said.
     tagnet(&cache, &server)
@@ -241,7 +241,7 @@ fn fetch_stores_and_later_commands_use_the_cache() {
     );
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["state"], "stored");
-    assert_eq!(doc["snapshot"]["change_number"], 42);
+    assert_eq!(doc["snapshot"]["change_number"], 1042);
     assert_eq!(doc["snapshot"]["date"], "2025-11-10");
     // Later commands use it, and their JSON says so.
     let out = tagnet(&cache, &server)
@@ -249,42 +249,37 @@ fn fetch_stores_and_later_commands_use_the_cache() {
         .output()
         .unwrap();
     let udr: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(udr["snapshot"]["change_number"], 42);
-    // A cached week older than the built-in one is used, and the warning says so.
-    let out = tagnet(&cache, &server)
-        .args(["info", "--format", "json"])
-        .output()
-        .unwrap();
+    assert_eq!(udr["snapshot"]["change_number"], 1042);
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("older than the one built into tagnet"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        udr["snapshot"]["source"]
+            .as_str()
+            .unwrap()
+            .contains("cn1042")
     );
-    assert!(udr["snapshot"]["source"].as_str().unwrap().contains("cn42"));
     let out = tagnet(&cache, &server)
         .args(["lookup", "192.0.2.20", "--format", "json", "-q"])
         .output()
         .unwrap();
     let lookup: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(lookup["snapshot"]["change_number"], 42);
+    assert_eq!(lookup["snapshot"]["change_number"], 1042);
     assert_eq!(lookup["records"][0]["ip"], "192.0.2.20");
-    for spec in ["latest", "cn42"] {
+    for spec in ["latest", "cn1042"] {
         tagnet(&cache, &server)
             .args(["--tags", spec, "info", "--format", "csv", "-q"])
             .assert()
             .code(0)
-            .stdout(predicates::str::contains(",42,"));
+            .stdout(predicates::str::contains(",1042,"));
     }
     tagnet(&cache, &server)
         .args(["--tags", "cn7", "info"])
         .assert()
         .code(2)
-        .stderr(predicates::str::contains("cached: public:cn42"));
+        .stderr(predicates::str::contains("holds public:cn1042"));
     tagnet(&cache, &server)
         .args(["snapshots", "--format", "csv"])
         .assert()
         .code(0)
-        .stdout(predicates::str::contains("Public,42,2025-11-10,"));
+        .stdout(predicates::str::contains("Public,1042,2025-11-10,"));
     // The same file again: up to date, not downloaded twice.
     tagnet(&cache, &server)
         .arg("fetch")
@@ -299,6 +294,52 @@ fn fetch_stores_and_later_commands_use_the_cache() {
         .assert()
         .code(2);
     assert_eq!(server.hits("/page"), before);
+}
+
+/// A cached week older than the built-in one (an old file imported with `fetch --file`) does
+/// not displace it: no --tags, `latest` and the built-in `cn376` give the built-in week; the
+/// older one is there by its name, with the warning that it is older.
+#[test]
+fn an_older_cached_week_does_not_displace_the_built_in_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let server = serve(vec![]);
+    let old = dir.path().join("ServiceTags_Public_20250101.json");
+    std::fs::write(&old, snapshot("Public", 42)).unwrap();
+    tagnet(&cache, &server)
+        .args(["--offline", "fetch", "--file"])
+        .arg(&old)
+        .assert()
+        .code(0);
+    for spec in [None, Some("latest"), Some("cn376"), Some("public:latest")] {
+        let mut c = tagnet(&cache, &server);
+        if let Some(s) = spec {
+            c.args(["--tags", s]);
+        }
+        c.args(["info", "--format", "csv", "-q"])
+            .assert()
+            .code(0)
+            .stdout(predicates::str::contains(",376,"));
+    }
+    let out = tagnet(&cache, &server)
+        .args(["--tags", "cn42", "info", "--format", "csv"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains(",42,"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("older than the one built into tagnet"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A week neither cached nor built in: the message names both.
+    tagnet(&cache, &server)
+        .args(["--tags", "cn7", "info"])
+        .assert()
+        .code(2)
+        .stderr(predicates::prelude::PredicateBooleanExt::and(
+            predicates::str::contains("the built-in one is public:cn376"),
+            predicates::str::contains("holds public:cn42"),
+        ));
 }
 
 /// Runs a fetch that must fail with `message`, and checks the cache is exactly as before.
