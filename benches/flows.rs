@@ -56,6 +56,7 @@ fn flows(c: &mut Criterion) {
         hours: 1,
         records: 1000,
         tuples: 1000,
+        extra: 0,
         seed: 11,
         vnet: std::net::Ipv4Addr::new(10, 0, 0, 0),
     };
