@@ -708,7 +708,8 @@ pub struct PathArgs {
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
     /// A route a gateway advertises by BGP, PREFIX=HOP (repeatable), e.g.
-    /// 0.0.0.0/0=VirtualNetworkGateway or 10.50.0.0/16=VirtualNetworkGateway.
+    /// 0.0.0.0/0=VirtualNetworkGateway or 10.50.0.0/16=VirtualNetworkGateway; the prefix may
+    /// be a tag's name (your own Corp.OnPrem=VirtualNetworkGateway: a route per prefix).
     #[arg(long, value_name = "PREFIX=HOP")]
     pub bgp: Vec<String>,
     /// Application security group members, NAME=IP[,IP…] (repeatable).

@@ -125,40 +125,54 @@ impl PathReport {
     }
 }
 
-fn bgp_routes(texts: &[String]) -> Result<Vec<(IpNet, NextHop)>> {
-    texts
-        .iter()
-        .map(|t| {
-            let (p, h) = t.split_once('=').ok_or_else(|| {
-                Error::field(
-                    "bgp",
-                    format!(
-                        "`{}`: expected PREFIX=HOP (e.g. 0.0.0.0/0=VirtualNetworkGateway)",
-                        crate::text::quoted(t)
-                    ),
-                )
-            })?;
-            let net = crate::text::prefix(p.trim(), crate::text::HostBits::Refuse)
-                .map_err(|e| Error::field("bgp", format!("`{}`: {e}", crate::text::quoted(p))))?;
-            let (kind, ip) = match h.trim().split_once(':') {
-                Some((k, ip)) => (k, Some(ip)),
-                None => (h.trim(), None),
-            };
-            let hop = NextHop::parse(kind, ip)?;
-            // A gateway (or Route Server) advertises routes with itself as next hop.
-            if hop != NextHop::VirtualNetworkGateway {
-                return Err(Error::field(
-                    "bgp",
-                    format!(
-                        "`{}`: routes learned by BGP have next hop VirtualNetworkGateway, not {}",
-                        crate::text::quoted(t),
-                        hop
-                    ),
-                ));
-            }
-            Ok((net, hop))
-        })
-        .collect()
+/// `PREFIX=HOP` routes a gateway advertises; the prefix may be a tag's name (your own
+/// `Corp.OnPrem`), one route per prefix of the tag.
+fn bgp_routes(snap: &Snapshot, texts: &[String]) -> Result<Vec<(IpNet, NextHop)>> {
+    let mut out = Vec::new();
+    for t in texts {
+        let (nets, hop) = bgp_route(snap, t)?;
+        out.extend(nets.into_iter().map(|n| (n, hop)));
+    }
+    Ok(out)
+}
+
+fn bgp_route(snap: &Snapshot, t: &str) -> Result<(Vec<IpNet>, NextHop)> {
+    let (p, h) = t.split_once('=').ok_or_else(|| {
+        Error::field(
+            "bgp",
+            format!(
+                "`{}`: expected PREFIX=HOP (e.g. 0.0.0.0/0=VirtualNetworkGateway)",
+                crate::text::quoted(t)
+            ),
+        )
+    })?;
+    let nets: Vec<IpNet> = if super::catalog::is_address_text(p) {
+        vec![
+            crate::text::prefix(p.trim(), crate::text::HostBits::Refuse)
+                .map_err(|e| Error::field("bgp", format!("`{}`: {e}", crate::text::quoted(p))))?,
+        ]
+    } else {
+        super::catalog::range_named(snap, p, None, "bgp")?
+            .1
+            .to_prefixes()
+    };
+    let (kind, ip) = match h.trim().split_once(':') {
+        Some((k, ip)) => (k, Some(ip)),
+        None => (h.trim(), None),
+    };
+    let hop = NextHop::parse(kind, ip)?;
+    // A gateway (or Route Server) advertises routes with itself as next hop.
+    if hop != NextHop::VirtualNetworkGateway {
+        return Err(Error::field(
+            "bgp",
+            format!(
+                "`{}`: routes learned by BGP have next hop VirtualNetworkGateway, not {}",
+                crate::text::quoted(t),
+                hop
+            ),
+        ));
+    }
+    Ok((nets, hop))
 }
 
 /// A destination as written, `IP`, `IP:PORT`, `[IPv6]:PORT`, a bare IPv6 address or a tag:
@@ -187,7 +201,7 @@ pub fn path(
     p: &PathParams,
 ) -> Result<PathReport> {
     let net = super::check::network(snap, documents, parameters, p.location.as_deref())?;
-    let bgp = bgp_routes(&p.bgp)?;
+    let bgp = bgp_routes(snap, &p.bgp)?;
     let asgs = net.asg_members(&p.asgs);
     let from: End = crate::path::locate(&net, &p.from)?;
     let from_name = format!("{} ({})", from.address, net.subnets[from.subnet].meta.name);
@@ -522,7 +536,7 @@ pub fn bulk(
     sink: &mut dyn FnMut(PathRow) -> Result<()>,
 ) -> Result<usize> {
     let net = super::check::network(snap, documents, parameters, base.location.as_deref())?;
-    let bgp = bgp_routes(&base.bgp)?;
+    let bgp = bgp_routes(snap, &base.bgp)?;
     let asgs = net.asg_members(&base.asgs);
     let mut subnets: BTreeMap<usize, SubnetPaths> = BTreeMap::new();
     let mut guards: BTreeMap<(usize, Option<usize>), Vec<crate::path::Guards>> = BTreeMap::new();

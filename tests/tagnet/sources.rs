@@ -481,7 +481,7 @@ fn attribution_names_the_cloud_and_your_own_ranges() {
 
 /// Your own ranges are inputs wherever a range may be named: `check --on-prem Corp.OnPrem`
 /// (the finding names the tag), `udr`/`aggregate --never-cover`, `path --to Corp.Proxy` and
-/// `prefixes` set algebra; a name that is neither a prefix nor a tag is refused naming it.
+/// `--bgp Corp.OnPrem=VirtualNetworkGateway`, and `prefixes` set algebra; a name that is neither a prefix nor a tag is refused naming it.
 #[test]
 fn custom_tags_are_inputs_too() {
     let dir = tempfile::tempdir().unwrap();
@@ -649,4 +649,23 @@ fn custom_tags_are_inputs_too() {
         .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", err(&out)));
     assert!(v.to_string().contains("203.0.113.8/29"), "{v:#}");
+    // path: your on-premises ranges as routes a gateway advertises, one per prefix.
+    let out = t()
+        .args([
+            "path",
+            "--from",
+            "vnet-ml/compute",
+            "--to",
+            "192.168.50.5:443",
+        ])
+        .args(["--bgp", "Corp.OnPrem=VirtualNetworkGateway"])
+        .arg(&compliant)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("192.168.50.0/24 -> VirtualNetworkGateway (BGP route"),
+        "{text}{}",
+        err(&out)
+    );
 }
