@@ -70,7 +70,7 @@ pub fn route(
         {
             Ok(n) => (vec![n.trunc()], base, Origin::Route(i)),
             Err(_) => {
-                let Ok(id) = snap.tag_by_name(&r.address_prefix) else {
+                let Ok(id) = snap.service_tag_by_name(&r.address_prefix) else {
                     continue;
                 };
                 let t = snap.tag(id);
@@ -123,7 +123,7 @@ pub fn route(
                 && matches!(r.next_hop, NextHop::VirtualAppliance(_))
                 && r.address_prefix.parse::<IpNet>().is_err()
         }) {
-            if let Ok(id) = snap.tag_by_name(&r.address_prefix) {
+            if let Ok(id) = snap.service_tag_by_name(&r.address_prefix) {
                 let t = snap.tag(id);
                 tag_appliance.extend(t.v4().iter().map(|&n| IpNet::V4(n)));
                 tag_appliance.extend(t.v6().iter().map(|&n| IpNet::V6(n)));

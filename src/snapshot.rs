@@ -273,6 +273,27 @@ impl Snapshot {
                     tag.v6.dedup();
                     continue;
                 }
+                // The tags Azure's rules know that the download file does not list.
+                const PLATFORM: [&str; 7] = [
+                    "virtualnetwork",
+                    "internet",
+                    "azureloadbalancer",
+                    "azureplatformdns",
+                    "azureplatformimds",
+                    "azureplatformlkm",
+                    "*",
+                ];
+                if PLATFORM.contains(&lower.as_str()) {
+                    return Err(Error::Invalid {
+                        origin: s.info.origin.clone(),
+                        message: format!(
+                            "tag `{}` is a name Azure's NSG rules give their own meaning (VirtualNetwork, Internet, AzureLoadBalancer, AzurePlatformDNS, AzurePlatformIMDS, AzurePlatformLKM)",
+                            t.name
+                        ),
+                        hint: "rename your tag (a prefix of your own, such as `Corp.`, keeps it apart)"
+                            .into(),
+                    });
+                }
                 if let Some(&id) = names.get(&lower) {
                     let other = &tags[id as usize];
                     let whose = match other.provider {
@@ -526,6 +547,26 @@ impl Snapshot {
         })
     }
 
+    /// A tag as an Azure resource names it (an NSG rule's prefix, a route's): Microsoft's
+    /// only. Another provider's tag or your own is beside Microsoft's for lookups, but Azure
+    /// refuses it in a rule or a route, so it is not one here.
+    pub fn service_tag_by_name(&self, typed: &str) -> Result<TagId> {
+        let id = self.tag_by_name(typed)?;
+        match self.tag(id).provider {
+            None => Ok(id),
+            Some(p) => Err(Error::Usage(format!(
+                "`{}` is {}, not a Microsoft service tag: Azure refuses it in NSG rules and routes (write its prefixes there: `tagnet prefixes {}`)",
+                typed.trim(),
+                if p == crate::sources::Provider::Custom {
+                    "one of your own tags (--custom)".to_string()
+                } else {
+                    format!("{}'s range (--source)", p.name())
+                },
+                self.tag(id).name
+            ))),
+        }
+    }
+
     /// Resolves a tag as typed, optionally in a region, to the tags it means.
     ///
     /// Without a region: the named tag. With a region: a regional tag named directly must be in
@@ -578,6 +619,20 @@ impl Snapshot {
         let tag = self.tag(cloud_wide);
         if tag.is_regional() {
             return Vec::new();
+        }
+        // Your own tags share no service: a variant is named for its tag
+        // (`Corp.Saas.WestEurope` of `Corp.Saas`), never another of your tags.
+        if tag.provider == Some(crate::sources::Provider::Custom) {
+            let stem = format!("{}.", tag.name.to_ascii_lowercase());
+            return self
+                .ids()
+                .filter(|&i| {
+                    let t = self.tag(i);
+                    t.is_regional()
+                        && t.provider == tag.provider
+                        && t.name.to_ascii_lowercase().starts_with(&stem)
+                })
+                .collect();
         }
         let shared_service = self
             .tags

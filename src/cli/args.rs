@@ -238,14 +238,17 @@ pub struct FetchArgs {
     /// content) changed. `--source PROVIDER` then reads the newest.
     #[arg(long, value_name = "PROVIDER", conflicts_with_all = ["api", "file"])]
     pub provider: Option<String>,
-    /// Download this file instead of looking up the address on the download page.
+    /// Download this file instead of looking up the address on the download page (with
+    /// --provider: instead of the provider's documented address; Cloudflare's two lists as
+    /// V4_URL,V6_URL).
     #[arg(long, value_name = "URL", conflicts_with = "api")]
     pub url: Option<String>,
     /// Import this local file (JSON or gzip) into the cache, with the checks a download gets
     /// (valid snapshot, the cloud of --cloud, not older than the newest cached one).
     #[arg(long, value_name = "PATH", conflicts_with_all = ["api", "url"])]
     pub file: Option<std::path::PathBuf>,
-    /// Store the file even when its changeNumber is older than the newest cached one.
+    /// Store the file even when its changeNumber (a provider's: its syncToken or timestamp)
+    /// is older than the newest cached one.
     #[arg(long)]
     pub force: bool,
     /// Cached snapshots of the cloud to keep.
@@ -943,10 +946,12 @@ pub struct ExportArgs {
     /// The object's name (default: the tags' names).
     #[arg(long)]
     pub name: Option<String>,
-    /// The change since an older snapshot (a file, `cnNNN` from the cache): nftables `add`/
-    /// `delete element`, ipset `add`/`del`, plain `+`/`-` lines.
+    /// The change since an older version (repeatable, one a source): Microsoft's snapshot (a
+    /// file, `cnNNN` from the cache) and/or another provider's file (`aws=FILE`, or a cached
+    /// version as `snapshots` lists it, `AWS_20261130_0000`); a source not named is taken as
+    /// it is now. Writes nftables `add`/`delete element`, ipset `add`/`del`, plain `+`/`-`.
     #[arg(long, value_name = "SNAPSHOT")]
-    pub since: Option<PathBuf>,
+    pub since: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@ use tagnet::ops::export::{self, ExportParams, Target};
 
 pub fn export(
     snap: &Loaded,
+    tags: Option<&std::path::Path>,
     extra: &Extra,
     a: &ExportArgs,
     format: Format,
@@ -33,13 +34,19 @@ pub fn export(
         target: a.target.clone(),
     };
     let sel = export::select(snap, &params)?;
-    let old = match &a.since {
-        None => None,
-        Some(spec) => {
-            let old = super::source::load_with(Some(spec), extra, true)?;
-            let before = export::select_earlier(&old, &params)?;
-            Some((old, before))
-        }
+    if sel.extra_addresses > 0 {
+        eprintln!(
+            "tagnet: note: merged into {} prefixes, covering {} IPv4 address(es) beyond the tags' (never private, loopback, link-local, multicast or reserved space the tags do not hold)",
+            sel.prefixes.len(),
+            sel.extra_addresses
+        );
+    }
+    let old = if a.since.is_empty() {
+        None
+    } else {
+        let old = earlier(tags, extra, &a.since)?;
+        let before = export::select_earlier(&old, &params)?;
+        Some((old, before))
     };
     let text = export::render(
         target,
@@ -49,4 +56,88 @@ pub fn export(
     )?;
     out.write_all(text.as_bytes())?;
     Ok(Status::Success)
+}
+
+/// The earlier state `--since` names: Microsoft's week it names (else the one in use), with
+/// each provider's file it names in place of that provider's current one (a source it does
+/// not name is taken as it is now, so it shows no change).
+fn earlier(
+    tags: Option<&std::path::Path>,
+    extra: &Extra,
+    since: &[std::path::PathBuf],
+) -> Result<Loaded> {
+    let mut azure: Option<&std::path::Path> = None;
+    let mut older: Vec<tagnet::sources::Source> = Vec::new();
+    for spec in since {
+        let text = spec.to_string_lossy();
+        if let Some(s) = provider_version(&text)? {
+            if older.iter().any(|o| o.provider == s.provider) {
+                bail!("--since {text}: {} is named twice", s.provider.name());
+            }
+            older.push(s);
+        } else if let Some(first) = azure {
+            bail!(
+                "--since {text}: a Microsoft snapshot is named already (`{}`); name one, and other providers' files beside it",
+                first.display()
+            );
+        } else {
+            azure = Some(spec);
+        }
+    }
+    let base = super::source::load(azure.or(tags), true)?;
+    let mut sources = extra.read()?;
+    for o in older {
+        let Some(k) = sources.iter().position(|s| s.provider == o.provider) else {
+            bail!(
+                "--since names {}'s file, but no {} source is loaded now (--source {})",
+                o.provider.name(),
+                o.provider.name(),
+                o.provider.name().to_ascii_lowercase()
+            );
+        };
+        sources[k] = o;
+    }
+    let (snap, info) = tagnet::ops::source::with_sources(base.snap, base.info, sources)?;
+    Ok(Loaded { snap, info })
+}
+
+/// An earlier provider file as `--since` names it: `PROVIDER=FILE`, or a cached version's name
+/// (`AWS_20261130_0000`); `None` for anything else (Microsoft's snapshot).
+fn provider_version(text: &str) -> Result<Option<tagnet::sources::Source>> {
+    use tagnet::sources::Provider;
+    if let Some((name, _)) = text.split_once('=')
+        && Provider::parse(name).is_some_and(|p| p != Provider::Custom)
+    {
+        return Ok(Some(tagnet::sources::read_spec(text)?));
+    }
+    let parts: Vec<&str> = text.split('_').collect();
+    if let [name, date, seq] = parts[..]
+        && let Some(p) = Provider::parse(name).filter(|p| *p != Provider::Custom)
+        && date.len() == 8
+        && date.bytes().chain(seq.bytes()).all(|b| b.is_ascii_digit())
+        && !std::path::Path::new(text).exists()
+    {
+        let cache = tagnet::fetch::cache::Cache::locate()?;
+        let Some(e) = tagnet::fetch::providers::list(&cache, p)
+            .into_iter()
+            .find(|e| e.path.file_stem().is_some_and(|s| s == text))
+        else {
+            let have: Vec<String> = tagnet::fetch::providers::list(&cache, p)
+                .iter()
+                .filter_map(|e| e.path.file_stem().map(|s| s.to_string_lossy().into_owned()))
+                .collect();
+            bail!(
+                "--since {text}: no such cached {} file; cached: {}",
+                p.name(),
+                if have.is_empty() {
+                    "none".to_string()
+                } else {
+                    have.join(", ")
+                }
+            );
+        };
+        let (bytes, origin) = tagnet::load::read_input(&e.path)?;
+        return Ok(Some(tagnet::sources::read(&bytes, &origin, Some(p))?));
+    }
+    Ok(None)
 }

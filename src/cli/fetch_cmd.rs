@@ -29,7 +29,7 @@ pub fn fetch(a: &FetchArgs, offline: bool, format: Format, out: &mut dyn Write) 
         else {
             bail!("--provider `{name}`: one of aws, google, oracle, github, cloudflare");
         };
-        let r = providers::fetch(&http, &cache, p, a.url.as_deref(), &today, a.keep)?;
+        let r = providers::fetch(&http, &cache, p, a.url.as_deref(), &today, a.keep, a.force)?;
         let (state, e) = match &r {
             ProviderFetched::Stored(e) => ("stored", e),
             ProviderFetched::UpToDate(e) => ("up to date", e),

@@ -186,7 +186,9 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
             routes_cmd::audit(&snap()?, a, cli.format, cli.quiet, out)
         }
         Command::Aggregate(a) => routes_cmd::aggregate(a, cli.format, out, snap),
-        Command::Export(a) => export_cmd::export(&snap()?, &extra, a, cli.format, out),
+        Command::Export(a) => {
+            export_cmd::export(&snap()?, cli.tags.as_deref(), &extra, a, cli.format, out)
+        }
         Command::History(a) => {
             if !cli.sources.is_empty() || !cli.custom.is_empty() {
                 eprintln!(

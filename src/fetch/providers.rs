@@ -135,8 +135,11 @@ pub fn fetch(
     url: Option<&str>,
     today: &str,
     keep: usize,
+    force: bool,
 ) -> Result<ProviderFetched> {
     let urls: Vec<String> = match (url, p) {
+        // Cloudflare's two lists: `--url V4,V6`.
+        (Some(u), Provider::Cloudflare) => u.split(',').map(|x| x.trim().to_string()).collect(),
         (Some(u), _) => vec![u.to_string()],
         (None, Provider::Cloudflare) => vec![
             "https://www.cloudflare.com/ips-v4".into(),
@@ -152,23 +155,49 @@ pub fn fetch(
     let mut bytes = Vec::new();
     for u in &urls {
         let body = http.get(u, &[], &mut |_, _| {})?;
-        bytes.extend_from_slice(&body.bytes);
+        // A compressed copy (`cloud.json.gz`) reads as the file.
+        bytes.extend_from_slice(&crate::load::decode_text_within(body.bytes, u, 64 << 20)?);
         if !bytes.ends_with(b"\n") && p == Provider::Cloudflare {
             bytes.push(b'\n');
         }
     }
     let origin = urls.join(" + ");
     let source = sources::read(&bytes, &origin, Some(p))?;
+    if p == Provider::Cloudflare {
+        let (v4, v6) =
+            source
+                .tags
+                .iter()
+                .flat_map(|t| &t.prefixes)
+                .fold((0, 0), |(a, b), n| match n {
+                    ipnet::IpNet::V4(_) => (a + 1, b),
+                    ipnet::IpNet::V6(_) => (a, b + 1),
+                });
+        if v4 == 0 || v6 == 0 {
+            return Err(Error::Usage(format!(
+                "{origin}: holds only {} prefixes; Cloudflare publishes its IPv4 and IPv6 lists apart and tagnet keeps them as one version: give both addresses, --url V4_URL,V6_URL",
+                if v4 == 0 { "IPv6" } else { "IPv4" }
+            )));
+        }
+    }
     let version = source.info.version.clone();
     let dir = folder(cache, p);
     let io = |path: &Path, source: std::io::Error| Error::Write {
         path: path.to_path_buf(),
         source,
     };
-    if let Some(last) = list(cache, p).pop()
-        && last.version == version
-    {
-        return Ok(ProviderFetched::UpToDate(last));
+    if let Some(last) = list(cache, p).pop() {
+        if last.version == version {
+            return Ok(ProviderFetched::UpToDate(last));
+        }
+        if !force && older(&version, &last.version) {
+            return Err(Error::Usage(format!(
+                "{origin}: {} version {version} is older than the newest cached one, {} ({}); a mirror or cache behind the provider? Nothing stored (--force stores it anyway)",
+                p.name(),
+                last.version,
+                last.path.display()
+            )));
+        }
     }
     std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
     let date: String = today.chars().filter(char::is_ascii_digit).collect();
@@ -189,4 +218,18 @@ pub fn fetch(
         fetched: today.to_string(),
         path,
     }))
+}
+
+/// Whether version `a` is older than `b`, when both say (AWS's and Google's `syncToken` are
+/// seconds since the epoch, Oracle's `last_updated_timestamp` a date and time written the same
+/// way each time); a digest of the content orders nothing.
+pub fn older(a: &str, b: &str) -> bool {
+    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    if numeric(a) && numeric(b) {
+        return a.len() < b.len() || (a.len() == b.len() && a < b);
+    }
+    let dated = |s: &str| {
+        s.len() >= 10 && s.as_bytes()[4] == b'-' && s[..4].bytes().all(|c| c.is_ascii_digit())
+    };
+    dated(a) && dated(b) && a.len() == b.len() && a < b
 }

@@ -91,6 +91,7 @@ impl Context<'_> {
                         )
                     }
                 )),
+                Error::Usage(m) => Error::Usage(format!("NSG `{nsg}` rule `{rule}`: {m}")),
                 other => other,
             })?,
         })
@@ -121,7 +122,7 @@ impl Context<'_> {
             }
             "azureplatformlkm" => PrefixSet::from_prefixes(std::iter::empty::<IpNet>()),
             _ => {
-                let id = self.snapshot.tag_by_name(t)?;
+                let id = self.snapshot.service_tag_by_name(t)?;
                 PrefixSet::from_prefixes(self.snapshot.tag(id).prefixes())
             }
         })

@@ -148,7 +148,27 @@ fn select_in(snap: &Snapshot, p: &ExportParams, earlier: bool) -> Result<Selecti
         None => (set.to_prefixes(), 0),
         Some(max) => {
             use crate::prefixset::budget::BudgetError;
-            let b = crate::prefixset::budget::budget_set(&set, max, &PrefixSet::default())
+            // Merging never reaches into space no firewall object should open by accident:
+            // private, shared, loopback, link-local, multicast and reserved ranges (unless the
+            // tags themselves hold it: your own on-premises range stays).
+            let special = PrefixSet::from_prefixes(
+                [
+                    "0.0.0.0/8",
+                    "10.0.0.0/8",
+                    "100.64.0.0/10",
+                    "127.0.0.0/8",
+                    "169.254.0.0/16",
+                    "172.16.0.0/12",
+                    "192.0.0.0/24",
+                    "192.168.0.0/16",
+                    "198.18.0.0/15",
+                    "224.0.0.0/3",
+                ]
+                .iter()
+                .map(|p| p.parse::<IpNet>().expect("valid")),
+            );
+            let forbidden = special.difference(&set);
+            let b = crate::prefixset::budget::budget_set(&set, max, &forbidden)
                 .map_err(|e| Error::Field {
                     field: "max",
                     message: match e {
@@ -257,14 +277,18 @@ fn header(sel: &Selection, info: &SnapshotInfo, since: Option<&SnapshotInfo>) ->
         ));
     }
     if let Some(old) = since {
-        h.push(format!(
+        let mut line = format!(
             "changes since: {} changeNumber {}{}",
             old.cloud,
             old.change_number,
             old.date
                 .as_deref()
                 .map_or(String::new(), |d| format!(", {d}"))
-        ));
+        );
+        for s in &old.sources {
+            line.push_str(&format!("; {} version {}", s.provider, s.version));
+        }
+        h.push(line);
     }
     if sel.extra_addresses > 0 {
         h.push(format!(

@@ -89,7 +89,7 @@ pub fn udr_prefixes(
         let appliance = matches!(r.next_hop, NextHop::VirtualAppliance(_));
         if let Ok(n) = r.address_prefix.parse::<IpNet>() {
             udrs.push((n.trunc(), appliance));
-        } else if let Ok(id) = snap.tag_by_name(&r.address_prefix) {
+        } else if let Ok(id) = snap.service_tag_by_name(&r.address_prefix) {
             let t = snap.tag(id);
             udrs.extend(t.v4().iter().map(|&n| (IpNet::V4(n), appliance)));
             udrs.extend(t.v6().iter().map(|&n| (IpNet::V6(n), appliance)));
@@ -401,7 +401,7 @@ impl<'a> SubnetPaths<'a> {
         // undocumented field, so a note, not a refusal).
         if let Some(t) = table {
             for r in t.user_routes() {
-                if let Ok(id) = snap.tag_by_name(&r.address_prefix)
+                if let Ok(id) = snap.service_tag_by_name(&r.address_prefix)
                     && !snap.tag(id).has_feature("UDR")
                 {
                     notes.push(format!(

@@ -222,7 +222,7 @@ impl Run<'_> {
         for (i, r) in routes.iter().enumerate() {
             if let Ok(net) = r.address_prefix.parse::<IpNet>() {
                 self.carried[i] = Some(PrefixSet::from_prefixes([net.trunc()]));
-            } else if let Ok(id) = snap.tag_by_name(&r.address_prefix) {
+            } else if let Ok(id) = snap.service_tag_by_name(&r.address_prefix) {
                 let t = snap.tag(id);
                 self.carried[i] = Some(PrefixSet::from_prefixes(
                     t.v4()

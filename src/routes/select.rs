@@ -234,7 +234,7 @@ pub fn candidates(snap: &Snapshot, inputs: &Inputs) -> Built {
             });
             continue;
         }
-        let Ok(id) = snap.tag_by_name(&r.address_prefix) else {
+        let Ok(id) = snap.service_tag_by_name(&r.address_prefix) else {
             out.unknown_tags.push(i);
             continue;
         };

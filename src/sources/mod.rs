@@ -519,8 +519,33 @@ pub fn read(bytes: &[u8], origin: &str, named: Option<Provider>) -> Result<Sourc
         ));
     }
     let trimmed = bytes.trim_ascii_start();
+    if trimmed.is_empty() {
+        return Err(invalid(
+            origin,
+            "the file is empty",
+            "give the provider's file as published (a download cut short leaves an empty file)",
+        ));
+    }
+    if trimmed.starts_with(b"<") {
+        return Err(invalid(
+            origin,
+            "the file is an HTML page (a saved web page or a server's error page), not a provider's file",
+            "download the file itself: `tagnet fetch --provider NAME`, or the address the provider documents",
+        ));
+    }
     if !trimmed.starts_with(b"{") {
         return match named {
+            // Only Cloudflare publishes plain lists; the others publish JSON.
+            Some(p) if p != Provider::Cloudflare => Err(invalid(
+                origin,
+                format!(
+                    "named {} but a plain list of prefixes: {} publishes JSON ({})",
+                    p.name(),
+                    p.name(),
+                    p.url().unwrap_or("its documented file")
+                ),
+                "give that JSON file; a plain list is Cloudflare's (cloudflare=FILE) or your own ranges (--custom FILE)",
+            )),
             Some(p) => plain_list(p, bytes, origin),
             None => Err(invalid(
                 origin,

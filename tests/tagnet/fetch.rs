@@ -1370,6 +1370,15 @@ fn provider_files_are_fetched_verified_and_kept_by_version() {
                 b"{\"syncToken\": \"101\", \"prefixes\": [{\"ip_prefix\": \"nonsense\"}]}".to_vec(),
             ),
             Reply::Ok(aws("102", "52.95.111.0/24")),
+            // A mirror behind AWS: an older syncToken.
+            Reply::Ok(aws("99", "52.95.109.0/24")),
+            // A compressed copy.
+            Reply::Ok({
+                use std::io::Write as _;
+                let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                z.write_all(&aws("103", "52.95.111.0/24")).unwrap();
+                z.finish().unwrap()
+            }),
         ],
     )]);
     let dir = tempfile::tempdir().unwrap();
@@ -1454,4 +1463,37 @@ fn provider_files_are_fetched_verified_and_kept_by_version() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("fetch --provider oracle"));
+    // An older version than the newest cached one: refused, nothing stored.
+    let before = cache_state(&cache);
+    let old = fetch();
+    assert_eq!(old.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&old.stderr)
+            .contains("version 99 is older than the newest cached one, 102"),
+        "{}",
+        String::from_utf8_lossy(&old.stderr)
+    );
+    assert_eq!(cache_state(&cache), before);
+    // gzip reads as the file.
+    let gz = fetch();
+    assert!(
+        String::from_utf8_lossy(&gz.stdout).starts_with("stored: AWS version 103"),
+        "{}",
+        String::from_utf8_lossy(&gz.stderr)
+    );
+    // A plain list named as AWS's: refused (only Cloudflare publishes plain lists).
+    let list = dir.path().join("list.txt");
+    std::fs::write(&list, "104.16.0.0/13\n").unwrap();
+    let out = tagnet(&cache, &server)
+        .args(["-q", "--tags", "builtin", "--source"])
+        .arg(format!("aws={}", list.display()))
+        .args(["lookup", "104.16.0.1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("named AWS but a plain list"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
