@@ -161,7 +161,11 @@ impl Snapshot {
             .collect();
         let mut regions: BTreeMap<String, Vec<TagId>> = BTreeMap::new();
         for (i, t) in tags.iter().enumerate() {
-            if t.is_regional() && t.provider.is_none() {
+            // Your own tags' regions are Azure's (resolved when read); other providers' are
+            // theirs, not Azure regions.
+            if t.is_regional()
+                && (t.provider.is_none() || t.provider == Some(crate::sources::Provider::Custom))
+            {
                 regions
                     .entry(t.region.clone())
                     .or_default()

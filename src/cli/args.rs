@@ -585,7 +585,8 @@ pub struct FlowsSynthArgs {
     /// against it finds no drift.
     #[arg(long, value_name = "FILE[#NAME]")]
     pub nsg: Option<String>,
-    /// VirtualNetwork for --nsg.
+    /// The VNet's address space: its first IPv4 prefix gives the NICs' addresses (`.4`, `.5`;
+    /// default 10.0.0.0), and it is VirtualNetwork for --nsg.
     #[arg(long, value_name = "PREFIX|FILE")]
     pub vnet: Vec<String>,
 }

@@ -41,6 +41,16 @@ pub fn export(
             sel.extra_addresses
         );
     }
+    let v6 = sel
+        .prefixes
+        .iter()
+        .filter(|p| matches!(p, ipnet::IpNet::V6(_)))
+        .count();
+    if matches!(target, Target::Arm | Target::Bicep | Target::Terraform) && v6 > 0 {
+        eprintln!(
+            "tagnet: note: {v6} IPv6 prefix(es) left out: Azure Firewall IP Groups take IPv4 addresses, CIDRs and ranges"
+        );
+    }
     let old = if a.since.is_empty() {
         None
     } else {

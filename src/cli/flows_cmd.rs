@@ -593,7 +593,16 @@ pub fn synth(
         bail!("--tuples 0: give at least one");
     }
     let index = TagIndex::build(snap);
-    let plan = tagnet::flowlog::synth::Plan::with_total(kind, &a.region, a.tuples as usize, a.seed);
+    let mut plan =
+        tagnet::flowlog::synth::Plan::with_total(kind, &a.region, a.tuples as usize, a.seed);
+    // The NICs' addresses come from the VNet given (its first IPv4 prefix), not 10.0.0.0/16.
+    if let Some(ipnet::IpNet::V4(n)) = a.vnet.iter().find_map(|v| {
+        tagnet::text::prefix(v.trim(), tagnet::text::HostBits::Clear)
+            .ok()
+            .filter(|p| matches!(p, ipnet::IpNet::V4(_)))
+    }) {
+        plan.vnet = n.network();
+    }
     // Written blob by blob: one blob in memory at a time.
     let mut files = Vec::new();
     let mut write = |b: tagnet::flowlog::synth::Blob| -> tagnet::Result<()> {

@@ -70,7 +70,11 @@ impl Extra {
         let env = |name: &str| -> Vec<std::path::PathBuf> {
             std::env::var_os(name)
                 .filter(|v| !v.is_empty())
-                .map(|v| std::env::split_paths(&v).collect())
+                .map(|v| {
+                    std::env::split_paths(&v)
+                        .filter(|p| !p.as_os_str().is_empty())
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         let sources = if sources.is_empty() {
@@ -87,7 +91,10 @@ impl Extra {
             custom.to_vec()
         };
         let local = std::path::PathBuf::from("tagnet.toml");
-        if local.is_file() && !custom.iter().any(|c| c == &local) {
+        let same = |a: &std::path::Path, b: &std::path::Path| {
+            a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+        };
+        if local.is_file() && !custom.iter().any(|c| same(c, &local)) {
             custom.push(local);
         }
         Extra { sources, custom }

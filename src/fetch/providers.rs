@@ -99,7 +99,24 @@ pub fn versions(
         let info = crate::ops::SnapshotInfo {
             cloud: p.name().to_string(),
             change_number: k as u64 + 1,
-            date: Some(e.fetched.clone()),
+            // The day the provider says it published the file, else the day it was fetched.
+            date: Some(
+                snap.sources()
+                    .first()
+                    .and_then(|i| i.published.as_deref())
+                    .map(|p| p.get(..10).unwrap_or(p))
+                    .filter(|d| {
+                        d.len() == 10
+                            && d.bytes().enumerate().all(|(i, b)| {
+                                if i == 4 || i == 7 {
+                                    b == b'-'
+                                } else {
+                                    b.is_ascii_digit()
+                                }
+                            })
+                    })
+                    .map_or_else(|| e.fetched.clone(), str::to_string),
+            ),
             source: format!("{} (version {})", e.path.display(), e.version),
             sources: snap.sources().to_vec(),
         };

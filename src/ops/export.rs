@@ -328,7 +328,18 @@ pub fn render(
             message: "an incremental change is written for nftables, ipset and plain; the other targets are replaced whole (deploy the new objects)".into(),
         });
     }
-    let head = header(sel, info, since.map(|s| s.1));
+    let mut head = header(sel, info, since.map(|s| s.1));
+    let ipv6_kept = sel
+        .prefixes
+        .iter()
+        .filter(|p| matches!(p, IpNet::V6(_)))
+        .count();
+    if matches!(target, Target::Arm | Target::Bicep | Target::Terraform) && ipv6_kept > 0 {
+        head.push(format!(
+            "{ipv6_kept} IPv6 prefix(es) left out: Azure Firewall IP Groups take IPv4 addresses, CIDRs and ranges (Learn, Azure Firewall IP Groups)"
+        ));
+    }
+    let head = head;
     let mut out = String::new();
     let comment = |out: &mut String, sign: &str| {
         for l in &head {
@@ -604,13 +615,20 @@ pub fn render(
 /// groups than a firewall policy takes is refused, naming `--max`.
 pub fn ip_groups(sel: &Selection) -> Result<Vec<(String, Vec<IpNet>)>> {
     let base = ident(&sel.name, true, 70);
-    let chunks: Vec<&[IpNet]> = sel.prefixes.chunks(IP_GROUP_ENTRIES).collect();
+    // IPv4 only: IP Groups take IPv4 addresses, CIDRs and ranges.
+    let v4: Vec<IpNet> = sel
+        .prefixes
+        .iter()
+        .copied()
+        .filter(|p| matches!(p, IpNet::V4(_)))
+        .collect();
+    let chunks: Vec<&[IpNet]> = v4.chunks(IP_GROUP_ENTRIES).collect();
     if chunks.len() > IP_GROUPS_PER_POLICY {
         return Err(Error::Field {
             field: "max",
             message: format!(
                 "{} prefixes need {} IP Groups of {IP_GROUP_ENTRIES}, more than the {IP_GROUPS_PER_POLICY} a firewall policy takes; merge them with --max",
-                sel.prefixes.len(),
+                v4.len(),
                 chunks.len()
             ),
         });

@@ -17,7 +17,7 @@ pub struct Week {
     /// How reports name it.
     pub info: SnapshotInfo,
     /// Its key in links, unique across sources: `cnNNN` for Microsoft's weeks, the cached
-    /// file's name (`aws_20261207_0001`) for a provider's.
+    /// file's name (`AWS_20261207_0000`) for a provider's.
     pub key: String,
     /// How a title names it: `Public changeNumber 376`, `AWS version 1733529789`.
     pub label: String,

@@ -133,7 +133,7 @@ pub fn answer(snap: &Snapshot, index: &TagIndex, q: Query, region: Option<&str>)
 /// address answers is written rather than built: [`AnswerWriter::write`] writes exactly what
 /// `serde_json` writes for the [`Answer`] of [`answer`] (a test holds them equal).
 pub struct AnswerWriter {
-    /// Per tag: `{"tag":…,"region":…,"system_service":…,"prefix":"`.
+    /// Per tag: `{"tag":…,"region":…,"system_service":…,["provider":…,]"prefix":"`.
     tag: Vec<String>,
     /// Per index prefix: its text.
     prefix: Vec<String>,
@@ -150,10 +150,12 @@ impl AnswerWriter {
                 .iter()
                 .map(|t| {
                     format!(
-                        "{{\"tag\":{},\"region\":{},\"system_service\":{},\"prefix\":\"",
+                        "{{\"tag\":{},\"region\":{},\"system_service\":{},{}\"prefix\":\"",
                         s(t.name()),
                         s(t.region()),
-                        s(t.system_service())
+                        s(t.system_service()),
+                        t.provider()
+                            .map_or(String::new(), |p| format!("\"provider\":{},", s(p.name())))
                     )
                 })
                 .collect(),
@@ -284,7 +286,16 @@ mod tests {
             "/data/example/ServiceTags_Example.json"
         ))
         .unwrap();
-        let snap = crate::load::from_slice(&json, "example").unwrap();
+        // With your own tags beside Microsoft's (their matches name the provider).
+        let custom = crate::sources::read_custom(
+            br#"{"Corp.Lab": ["192.0.2.16/28"], "Corp.Eu": {"prefixes": ["198.51.100.0/30"], "region": "westeurope"}}"#,
+            "corp.json",
+        )
+        .unwrap();
+        let snap = crate::load::from_slice(&json, "example")
+            .unwrap()
+            .with_sources(vec![custom])
+            .unwrap();
         let index = TagIndex::build(&snap);
         let w = AnswerWriter::new(&snap, &index);
         for text in [

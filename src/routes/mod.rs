@@ -758,6 +758,7 @@ pub fn name_routes(
         .map(|net| {
             let (s, e) = prefix_range(net);
             let mut carried: BTreeSet<&str> = BTreeSet::new();
+            let mut theirs = 0;
             let mut services: BTreeSet<&str> = BTreeSet::new();
             for &id in tags {
                 let t = snap.tag(id);
@@ -774,10 +775,15 @@ pub fn name_routes(
                 if hit {
                     carried.insert(t.name());
                     services.insert(t.system_service());
+                    if t.provider().is_some() {
+                        theirs += 1;
+                    }
                 }
             }
             let label = match services.iter().next() {
                 Some(svc) if services.len() == 1 && !svc.is_empty() => *svc,
+                // One tag of your own (or another provider's): named for it.
+                _ if carried.len() == 1 && theirs == 1 => carried.iter().next().expect("one"),
                 _ => "AzureServices",
             };
             Route {

@@ -78,7 +78,7 @@ pub(super) async fn week(
         && week.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
     if !is_cn && !is_file {
         return Err(ApiError::bad(format!(
-            "`{}`: a version is cnNNN (Microsoft's) or a provider's cached file (aws_20261207_0001), as the feed's links name it",
+            "`{}`: a version is cnNNN (Microsoft's) or a provider's cached file (as AWS_20261207_0000), as the feed's links name them",
             crate::text::quoted(&week)
         )));
     }

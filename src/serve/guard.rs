@@ -25,6 +25,9 @@ const NO_QUERY: &[&str] = &[
     "/v1/path",
     "/v1/flows/verify",
     "/v1/flows/summary",
+    "/v1/changes",
+    "/v1/changes.atom",
+    "/v1/changes/{week}",
 ];
 
 /// Endpoints that answer from memory at once and need no turn.

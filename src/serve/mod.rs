@@ -74,12 +74,21 @@ impl Loaded {
     /// Indexes a snapshot. A source that is a path is named by its file name only: the
     /// server's folders are nobody's business.
     pub fn new(snap: Snapshot, mut info: Info) -> Loaded {
-        if info.source.contains(['/', '\\']) {
-            let name = std::path::Path::new(&info.source)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned());
-            if let Some(n) = name {
-                info.source = n;
+        let file_name = |s: &mut String| {
+            if s.contains(['/', '\\']) {
+                let name = std::path::Path::new(s.as_str())
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned());
+                if let Some(n) = name {
+                    *s = n;
+                }
+            }
+        };
+        file_name(&mut info.source);
+        // Other sources' files too (a URL stays: it is public).
+        for s in &mut info.sources {
+            if !s.origin.contains("://") {
+                file_name(&mut s.origin);
             }
         }
         let index = TagIndex::build(&snap);

@@ -642,7 +642,34 @@ pub fn read_custom_path(path: &std::path::Path) -> Result<Option<Source>> {
     let Some(tags) = doc.get("tags") else {
         return Ok(None);
     };
-    let json = serde_json::to_vec(tags).map_err(|e| {
+    // `Corp.Lab = [...]` unquoted is TOML's dotted key, a table `Corp` holding `Lab`: the tag
+    // `Corp.Lab` meant. A table that is not a tag's (no `prefixes`) is such a namespace.
+    fn flatten(prefix: &str, t: &toml::Table, out: &mut toml::Table) {
+        for (k, v) in t {
+            let name = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            match v {
+                toml::Value::Table(inner) if !inner.contains_key("prefixes") => {
+                    flatten(&name, inner, out)
+                }
+                v => {
+                    out.insert(name, v.clone());
+                }
+            }
+        }
+    }
+    let tags = match tags {
+        toml::Value::Table(t) => {
+            let mut flat = toml::Table::new();
+            flatten("", t, &mut flat);
+            toml::Value::Table(flat)
+        }
+        other => other.clone(),
+    };
+    let json = serde_json::to_vec(&tags).map_err(|e| {
         invalid(
             &origin,
             format!("[tags]: {e}"),
@@ -768,7 +795,30 @@ pub fn read_custom(bytes: &[u8], origin: &str) -> Result<Source> {
     } else {
         let text =
             std::str::from_utf8(bytes).map_err(|_| invalid(origin, "not UTF-8 text", hint))?;
+        // Records: a quoted field may hold line breaks (RFC 4180, as spreadsheets write a
+        // description of two lines), so a record runs on while its quotes are open.
+        let mut records: Vec<(usize, String)> = Vec::new();
+        let mut open: Option<(usize, String)> = None;
         for (i, line) in text.lines().enumerate() {
+            let (start, mut rec) = match open.take() {
+                Some((start, mut r)) => {
+                    r.push('\n');
+                    r.push_str(line);
+                    (start, r)
+                }
+                None => (i, line.to_string()),
+            };
+            if rec.bytes().filter(|&b| b == b'"').count() % 2 == 1 {
+                open = Some((start, std::mem::take(&mut rec)));
+                continue;
+            }
+            records.push((start, rec));
+        }
+        if let Some((start, rec)) = open {
+            records.push((start, rec));
+        }
+        let mut first_row = true;
+        for (i, line) in &records {
             let t = line.trim();
             if t.is_empty() || t.starts_with('#') {
                 continue;
@@ -776,14 +826,19 @@ pub fn read_custom(bytes: &[u8], origin: &str) -> Result<Source> {
             let at = format!("line {}", i + 1);
             let owned = csv_fields(t).map_err(|e| invalid(origin, format!("{at}: {e}"), hint))?;
             let f: Vec<&str> = owned.iter().map(|s| s.trim()).collect();
-            // A header (`name,prefix,…` or `tag,cidr,…`, as spreadsheets and PowerShell's
-            // Export-Csv write it) on the first line of data.
-            if g.tags.is_empty()
-                && ["name", "tag"].iter().any(|h| f[0].eq_ignore_ascii_case(h))
+            // A row of empty cells (`,,,`, a spreadsheet's blank row).
+            if f.iter().all(|c| c.is_empty()) {
+                continue;
+            }
+            // A header (`name,prefix,…`, `Tag Name,CIDR`, as spreadsheets and PowerShell's
+            // Export-Csv write it): the first row, when its second cell is no address.
+            let was_first = std::mem::replace(&mut first_row, false);
+            if was_first
                 && f.get(1).is_some_and(|c| {
-                    ["prefix", "cidr", "address", "addressprefix", "ip"]
-                        .iter()
-                        .any(|h| c.eq_ignore_ascii_case(h))
+                    !c.is_empty()
+                        && !c.contains('/')
+                        && crate::text::address(c).is_err()
+                        && !c.bytes().next().is_some_and(|b| b.is_ascii_digit())
                 })
             {
                 continue;
