@@ -128,16 +128,30 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
             "--output: `serve` answers over HTTP and writes no output file (its log goes to standard error)"
         );
     }
-    // `map -o traffic.png` means a PNG, as the file's name says.
-    if matches!(cli.command, Command::Map(_))
-        && cli.format == render::Format::Table
-        && cli
+    // `map -o traffic.png` means a PNG, as the file's name says; a name that says the other
+    // picture format than --format is refused rather than written wrong.
+    if matches!(cli.command, Command::Map(_)) {
+        let ext = cli
             .output
             .as_deref()
             .and_then(Path::extension)
-            .is_some_and(|e| e.eq_ignore_ascii_case("png"))
-    {
-        cli.format = render::Format::Png;
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        match (cli.format, ext.as_deref()) {
+            (render::Format::Table, Some("png")) => cli.format = render::Format::Png,
+            (render::Format::Png, Some("svg")) | (render::Format::Svg, Some("png")) => {
+                bail!(
+                    "-o {}: the name says {} but --format is {}; give the one meant",
+                    cli.output.as_deref().map(Path::display).expect("some"),
+                    ext.as_deref().unwrap_or_default(),
+                    if cli.format == render::Format::Png {
+                        "png"
+                    } else {
+                        "svg"
+                    }
+                )
+            }
+            _ => {}
+        }
     }
     let extra = source::Extra::new(&cli.sources, &cli.custom);
     let snap = || source::load_with(cli.tags.as_deref(), &extra, cli.quiet);

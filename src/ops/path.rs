@@ -402,6 +402,18 @@ pub fn path(
             format!("{a} and the port of --to ({b}) differ: give one"),
         ));
     }
+    // What the destination names is said before what the flow lacks.
+    if crate::text::address(&dest).is_err() {
+        snap.tag_by_name(&dest).map_err(|e| {
+            Error::field(
+                "to",
+                format!(
+                    "`{}` is neither an address nor a tag: {e}",
+                    crate::text::quoted(&dest)
+                ),
+            )
+        })?;
+    }
     let port = match (p.port.or(port_in_dest), protocol.has_ports()) {
         (Some(n), _) => n,
         (None, false) => 0,

@@ -143,7 +143,21 @@ pub fn resolve(spec: Option<&Path>) -> Result<(Snapshot, SnapshotInfo)> {
             };
             let have = || -> String {
                 if all.is_empty() {
-                    "none (run `tagnet fetch`)".to_string()
+                    format!(
+                        "none (run `tagnet fetch{}`)",
+                        match &cloud {
+                            Some(c) if !c.matches("Public") => format!(
+                                " --cloud {}",
+                                cloud_word(match c {
+                                    crate::fetch::Cloud::UsGov => "AzureGovernment",
+                                    crate::fetch::Cloud::China => "AzureChinaCloud",
+                                    crate::fetch::Cloud::Germany => "AzureGermanCloud",
+                                    crate::fetch::Cloud::Public => "Public",
+                                })
+                            ),
+                            _ => String::new(),
+                        }
+                    )
                 } else {
                     all.iter()
                         .map(|e| format!("{}:cn{}", cloud_word(&e.cloud), e.change_number))
