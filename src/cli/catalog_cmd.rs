@@ -23,6 +23,9 @@ pub fn tags(
     let recs = tagnet::ops::catalog::tags(snap, &params)?;
     tagnet::render::rows(out, format, Some(&snap.info), &recs)?;
     Ok(if recs.is_empty() {
+        eprintln!(
+            "tagnet: no tag matches (exit 1); `tagnet tags` lists every tag, --name takes globs such as 'Storage.*'"
+        );
         Status::NoMatch
     } else {
         Status::Success

@@ -230,6 +230,8 @@ fn one_flow(a: &NsgVerifyArgs) -> Result<Flow> {
 #[derive(Default)]
 struct BadLines {
     seen: usize,
+    /// `--skip-bad`: the line is skipped and the run goes on (else the run is refused).
+    skip: bool,
 }
 
 impl BadLines {
@@ -239,9 +241,10 @@ impl BadLines {
         self.seen += 1;
         if self.seen <= Self::SHOWN {
             eprintln!(
-                "tagnet: {origin}:{}: {}: skipped (`{}`)",
+                "tagnet: {origin}:{}: {}: {} (`{}`)",
                 b.line,
                 b.why,
+                if self.skip { "skipped" } else { "unreadable" },
                 tagnet::text::quoted(&b.text)
             );
         }
@@ -368,7 +371,10 @@ pub fn verify(
     let mut stream: Option<tagnet::render::RowStream<'_, VerdictRecord>> = None;
     let (mut denied, mut differing) = (false, 0usize);
     let mut out = Some(out);
-    let mut shown = BadLines::default();
+    let mut shown = BadLines {
+        skip: a.skip_bad,
+        ..BadLines::default()
+    };
     let counts = verify_lines(
         &verifier,
         &mut r,
