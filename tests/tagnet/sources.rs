@@ -669,3 +669,173 @@ fn custom_tags_are_inputs_too() {
         err(&out)
     );
 }
+
+/// What the fresh-eyes trial of other sources and custom tags found, each kept fixed: your own
+/// tags are never variants of each other; NSG rules take Microsoft's tags only; Azure's
+/// NSG-only names are not yours to take; `export --max` never merges into private space;
+/// `lookup --region` keeps your tags of the region; IP Groups are IPv4; spreadsheets' CSV and
+/// TOML's dotted names read as meant; `--custom ./tagnet.toml` is read once; an HTML page and
+/// an empty file are named as such.
+#[test]
+fn trial_findings_stay_fixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = || {
+        let mut c = Command::cargo_bin("tagnet").unwrap();
+        c.current_dir(dir.path())
+            .env_remove("TAGNET_TAGS")
+            .env_remove("TAGNET_CUSTOM")
+            .env_remove("TAGNET_SOURCES")
+            .args(["--tags", "builtin", "-q"]);
+        c
+    };
+    let out_of = |c: &mut Command| {
+        let o = c.output().unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    std::fs::write(
+        dir.path().join("y.json"),
+        r#"{"Corp.Saas": ["192.0.2.0/24"], "Corp.WE": {"prefixes": ["198.51.100.0/24"], "region": "West Europe"}, "Corp.Proxy": {"prefixes": ["203.0.113.8/29"], "region": "uksouth"}}"#,
+    )
+    .unwrap();
+    // Not variants of each other: Corp.Saas in a region is refused, not Corp.WE's prefixes.
+    let (code, out, err) = out_of(t().args([
+        "--custom",
+        "y.json",
+        "prefixes",
+        "Corp.Saas",
+        "--region",
+        "westeurope",
+    ]));
+    assert_ne!(code, Some(0), "{out}");
+    assert!(!out.contains("198.51.100.0/24"), "{out}{err}");
+    // lookup --region keeps your tag of the region.
+    let (_, out, _) = out_of(t().args([
+        "--custom",
+        "y.json",
+        "lookup",
+        "203.0.113.9",
+        "--region",
+        "UK South",
+        "--format",
+        "csv",
+    ]));
+    assert!(out.contains("203.0.113.9,Corp.Proxy,uksouth"), "{out}");
+    // An NSG rule naming your tag: refused as Azure refuses it.
+    let nsg: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/data/nsg/ml-nsg.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let mut nsg = nsg;
+    nsg["securityRules"][1]["properties"]["sourceAddressPrefix"] = "Corp.Saas".into();
+    std::fs::write(dir.path().join("n.json"), nsg.to_string()).unwrap();
+    let (code, _, err) = out_of(t().args([
+        "--custom",
+        "y.json",
+        "nsg",
+        "verify",
+        "--nsg",
+        "n.json",
+        "--vnet",
+        "10.10.0.0/16",
+        "--direction",
+        "inbound",
+        "--protocol",
+        "tcp",
+        "--local",
+        "10.10.0.4:22",
+        "--remote",
+        "192.0.2.5:5000",
+    ]));
+    assert_eq!(code, Some(2));
+    assert!(err.contains("not a Microsoft service tag"), "{err}");
+    // Azure's NSG-only names are not custom names.
+    std::fs::write(
+        dir.path().join("v.json"),
+        r#"{"VirtualNetwork": ["10.0.0.0/8"]}"#,
+    )
+    .unwrap();
+    let (code, _, err) = out_of(t().args(["--custom", "v.json", "lookup", "10.1.1.1"]));
+    assert_eq!(code, Some(2));
+    assert!(err.contains("NSG rules give their own meaning"), "{err}");
+    // export --max: never a merge into private or reserved space, and the extra said.
+    std::fs::write(
+        dir.path().join("w.json"),
+        r#"{"Corp.A": ["11.0.0.0/24"], "Corp.B": ["13.0.0.0/24"]}"#,
+    )
+    .unwrap();
+    let (code, out, err) = out_of(t().args([
+        "--custom", "w.json", "export", "Corp.A", "Corp.B", "--max", "1",
+    ]));
+    assert_eq!(code, Some(2), "{out}{err}");
+    let (code, out, err) = out_of(t().args([
+        "--custom",
+        "w.json",
+        "export",
+        "Corp.A",
+        "Storage.WestEurope",
+        "--max",
+        "40",
+        "--as",
+        "paloalto",
+    ]));
+    assert_eq!(code, Some(0), "{err}");
+    for l in out.lines() {
+        let n: IpNet = l.parse().unwrap();
+        for private in ["10.0.0.0/8", "127.0.0.0/8", "192.168.0.0/16", "224.0.0.0/4"] {
+            let p: IpNet = private.parse().unwrap();
+            assert!(
+                !n.contains(&p.network()) && !p.contains(&n.network()),
+                "{n} meets {p}"
+            );
+        }
+    }
+    assert!(err.contains("beyond the tags'"), "{err}");
+    // IP Groups: IPv4 only, said.
+    let (_, out, err) =
+        out_of(t().args(["export", "AzureMachineLearning.EastUS2", "--as", "bicep"]));
+    assert!(!out.contains("'2603:"), "{out}");
+    assert!(err.contains("IPv6 prefix(es) left out"), "{err}");
+    // A spreadsheet's CSV: BOM, CRLF, any header, a description over two lines, a blank row.
+    std::fs::write(
+        dir.path().join("s.csv"),
+        "\u{feff}Tag Name,CIDR,Region,Description\r\nCorp.S1,10.1.0.0/16,,\"two\r\nlines\"\r\n,,,\r\nCorp.S2,10.2.0.0/16,westeurope,\"a, b\"\r\n",
+    )
+    .unwrap();
+    let (code, out, err) = out_of(t().args([
+        "--custom", "s.csv", "tags", "--name", "Corp.S*", "--format", "csv",
+    ]));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("Corp.S1,,,1,0") && out.contains("Corp.S2,westeurope,,1,0"),
+        "{out}"
+    );
+    // TOML's dotted key is the tag's name; the file named as --custom too is read once.
+    std::fs::write(
+        dir.path().join("tagnet.toml"),
+        "[tags]\nCorp.Lab = [\"10.77.0.0/16\"]\n",
+    )
+    .unwrap();
+    let (code, out, err) = out_of(t().args([
+        "--custom",
+        "./tagnet.toml",
+        "lookup",
+        "10.77.1.1",
+        "--format",
+        "csv",
+    ]));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("10.77.1.1,Corp.Lab"), "{out}");
+    std::fs::remove_file(dir.path().join("tagnet.toml")).unwrap();
+    // An HTML page and an empty file: named as such.
+    std::fs::write(dir.path().join("page.json"), "<!DOCTYPE html><html></html>").unwrap();
+    let (_, _, err) = out_of(t().args(["--source", "aws=page.json", "lookup", "1.1.1.1"]));
+    assert!(err.contains("HTML page"), "{err}");
+    std::fs::write(dir.path().join("empty.json"), "").unwrap();
+    let (_, _, err) = out_of(t().args(["--source", "empty.json", "lookup", "1.1.1.1"]));
+    assert!(err.contains("the file is empty"), "{err}");
+}
