@@ -586,6 +586,14 @@ impl Snapshot {
         };
         let region = self.resolve_region(region_typed)?;
         let tag = self.tag(id);
+        // Another provider's regions are not Azure's: an Azure region narrows nothing of its
+        // tags, which are taken as named.
+        if tag
+            .provider
+            .is_some_and(|p| p != crate::sources::Provider::Custom)
+        {
+            return Ok(vec![id]);
+        }
         if tag.is_regional() {
             if tag.region == region {
                 return Ok(vec![id]);

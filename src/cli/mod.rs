@@ -253,9 +253,13 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
         Command::Explain(a) => explain_cmd::explain(a, cli.format, out),
         Command::Check(a) => check_cmd::check(&snap()?, a, cli.format, out),
         Command::Path(a) => path_cmd::path(&snap()?, a, cli.format, cli.quiet, out),
-        Command::Serve(a) => {
-            serve_cmd::serve(cli.tags.clone(), extra.clone(), cli.offline, cli.quiet, a)
-        }
+        Command::Serve(a) => serve_cmd::serve(
+            cli.tags.clone(),
+            extra.named_only(),
+            cli.offline,
+            cli.quiet,
+            a,
+        ),
         Command::Tags(a) => catalog_cmd::tags(&snap()?, a, cli.format, out),
         Command::Prefixes(a) => catalog_cmd::prefixes(&snap()?, a, cli.format, out),
         Command::Lookup(a) => {

@@ -62,6 +62,8 @@ pub struct Extra {
     pub sources: Vec<String>,
     /// Custom-tag files.
     pub custom: Vec<std::path::PathBuf>,
+    /// Whether `./tagnet.toml` was added without being named (the last of `custom`).
+    pub local_added: bool,
 }
 
 impl Extra {
@@ -85,7 +87,7 @@ impl Extra {
         } else {
             sources.to_vec()
         };
-        let mut custom = if custom.is_empty() {
+        let custom = if custom.is_empty() {
             env("TAGNET_CUSTOM")
         } else {
             custom.to_vec()
@@ -94,10 +96,34 @@ impl Extra {
         let same = |a: &std::path::Path, b: &std::path::Path| {
             a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
         };
-        if local.is_file() && !custom.iter().any(|c| same(c, &local)) {
+        // The same file named twice is read once.
+        let mut unique: Vec<std::path::PathBuf> = Vec::new();
+        for c in custom {
+            if !unique.iter().any(|u| same(u, &c)) {
+                unique.push(c);
+            }
+        }
+        let mut custom = unique;
+        let local_added = local.is_file() && !custom.iter().any(|c| same(c, &local));
+        if local_added {
             custom.push(local);
         }
-        Extra { sources, custom }
+        Extra {
+            sources,
+            custom,
+            local_added,
+        }
+    }
+
+    /// The sources named (flags or environment) without `./tagnet.toml` read unasked: what
+    /// `serve` answers with, so a folder's file never reaches the server's callers unnamed.
+    pub fn named_only(&self) -> Extra {
+        let mut e = self.clone();
+        if e.local_added {
+            e.custom.pop();
+            e.local_added = false;
+        }
+        e
     }
 
     /// Reads every source; a file's errors say which file.

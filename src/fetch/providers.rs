@@ -67,7 +67,9 @@ pub fn list(cache: &Cache, p: Provider) -> Vec<ProviderEntry> {
 
 /// The newest cached file of a provider, read.
 pub fn newest(cache: &Cache, p: Provider) -> Result<Option<Source>> {
-    let Some(e) = list(cache, p).pop() else {
+    // By the provider's own version where it orders (a version stored with --force that is
+    // older than one fetched before does not become the newest), else the last fetched.
+    let Some(e) = by_version(list(cache, p)).pop() else {
         return Ok(None);
     };
     let (bytes, origin) = crate::load::read_input(&e.path)?;
@@ -92,7 +94,7 @@ pub fn versions(
     p: Provider,
 ) -> Result<Vec<(crate::Snapshot, crate::ops::SnapshotInfo, ProviderEntry)>> {
     let mut out = Vec::new();
-    for (k, e) in list(cache, p).into_iter().enumerate() {
+    for (k, e) in by_version(list(cache, p)).into_iter().enumerate() {
         let (bytes, origin) = crate::load::read_input(&e.path)?;
         let source = sources::read(&bytes, &origin, Some(p))?;
         let snap = crate::Snapshot::of_source(source)?;
@@ -203,7 +205,7 @@ pub fn fetch(
         path: path.to_path_buf(),
         source,
     };
-    if let Some(last) = list(cache, p).pop() {
+    if let Some(last) = by_version(list(cache, p)).pop() {
         if last.version == version {
             return Ok(ProviderFetched::UpToDate(last));
         }
@@ -249,4 +251,19 @@ pub fn older(a: &str, b: &str) -> bool {
         s.len() >= 10 && s.as_bytes()[4] == b'-' && s[..4].bytes().all(|c| c.is_ascii_digit())
     };
     dated(a) && dated(b) && a.len() == b.len() && a < b
+}
+
+/// Cached files in the order of the provider's versions where they order (see [`older`]),
+/// else in the order they were fetched.
+fn by_version(mut entries: Vec<ProviderEntry>) -> Vec<ProviderEntry> {
+    entries.sort_by(|a, b| {
+        if older(&a.version, &b.version) {
+            std::cmp::Ordering::Less
+        } else if older(&b.version, &a.version) {
+            std::cmp::Ordering::Greater
+        } else {
+            std::cmp::Ordering::Equal
+        }
+    });
+    entries
 }

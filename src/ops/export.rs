@@ -622,6 +622,15 @@ pub fn ip_groups(sel: &Selection) -> Result<Vec<(String, Vec<IpNet>)>> {
         .copied()
         .filter(|p| matches!(p, IpNet::V4(_)))
         .collect();
+    if v4.is_empty() {
+        return Err(Error::Field {
+            field: "tags",
+            message: format!(
+                "the selection holds no IPv4 prefix ({} IPv6): Azure Firewall IP Groups take IPv4 addresses, CIDRs and ranges",
+                sel.prefixes.len()
+            ),
+        });
+    }
     let chunks: Vec<&[IpNet]> = v4.chunks(IP_GROUP_ENTRIES).collect();
     if chunks.len() > IP_GROUPS_PER_POLICY {
         return Err(Error::Field {

@@ -504,12 +504,16 @@ fn merge(
     room: &str,
 ) -> Result<std::result::Result<crate::prefixset::budget::BudgetedSet, OverBudget>> {
     let budget_left = budget;
-    let mut forbidden_nets: Vec<IpNet> = PRIVATE_RANGES
-        .iter()
-        .map(|p| p.parse().expect("valid"))
-        .collect();
-    forbidden_nets.extend(req.never_cover.iter().copied());
-    let forbidden = PrefixSet::from_prefixes(forbidden_nets);
+    // Private space is never merged into a route, save what the tags themselves hold (your
+    // own on-premises tag routed to a gateway).
+    let private = PrefixSet::from_prefixes(
+        PRIVATE_RANGES
+            .iter()
+            .map(|p| p.parse::<IpNet>().expect("valid")),
+    );
+    let forbidden = private
+        .difference(required)
+        .union(&PrefixSet::from_prefixes(req.never_cover.iter().copied()));
     match budget_set(required, budget_left, &forbidden) {
         Ok(b) => Ok(Ok(b)),
         Err(BudgetError::TooFew { needed, ipv6 }) => {

@@ -27,9 +27,17 @@ async fn weeks(app: &Arc<App>) -> Result<Vec<Vec<crate::ops::feed::Week>>, ApiEr
                 all.extend(crate::ops::feed::provider_weeks(&c)?);
             }
             // The server's folders are its own business: a version is named by its file.
+            let file_name = |s: &mut String| {
+                if !s.contains("://")
+                    && let Some(name) = std::path::Path::new(s.as_str()).file_name()
+                {
+                    *s = name.to_string_lossy().into_owned();
+                }
+            };
             for w in all.iter_mut().flatten() {
-                if let Some(name) = std::path::Path::new(&w.info.source).file_name() {
-                    w.info.source = name.to_string_lossy().into_owned();
+                file_name(&mut w.info.source);
+                for s in &mut w.info.sources {
+                    file_name(&mut s.origin);
                 }
             }
             Ok(all)

@@ -411,7 +411,19 @@ fn plain_list(provider: Provider, bytes: &[u8], origin: &str) -> Result<Source> 
             "give one prefix a line",
         ));
     }
-    Ok(g.finish(provider, digest(bytes), None, origin))
+    // The version of a list is its prefixes', whatever their order (Cloudflare's two lists
+    // joined either way round are one version).
+    let mut all: Vec<String> = g
+        .tags
+        .values()
+        .flat_map(|t| t.2.iter().map(ToString::to_string))
+        .collect();
+    all.sort();
+    let version = format!(
+        "fnv:{:016x}",
+        text::digest(all.iter().map(String::as_bytes))
+    );
+    Ok(g.finish(provider, version, None, origin))
 }
 
 /// A JSON object's members in order, repeats kept.
@@ -550,7 +562,7 @@ pub fn read(bytes: &[u8], origin: &str, named: Option<Provider>) -> Result<Sourc
             None => Err(invalid(
                 origin,
                 "a plain list of prefixes names no provider",
-                "name it: --source cloudflare=FILE (or aws=, google=, oracle=, github=)",
+                "name it: --source cloudflare=FILE (Cloudflare publishes plain lists; your own ranges are custom tags, --custom FILE)",
             )),
         };
     }

@@ -831,6 +831,49 @@ fn trial_findings_stay_fixed() {
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("10.77.1.1,Corp.Lab"), "{out}");
     std::fs::remove_file(dir.path().join("tagnet.toml")).unwrap();
+    // Your own private range routed to a gateway, merged or not: its private space is its.
+    std::fs::write(
+        dir.path().join("op.json"),
+        r#"{"Corp.OnPrem": ["10.50.0.0/16", "192.168.7.0/24"], "Corp.V6": ["2001:db8::/48"]}"#,
+    )
+    .unwrap();
+    let (code, out, err) = out_of(t().args([
+        "--custom",
+        "op.json",
+        "udr",
+        "--region",
+        "westeurope",
+        "--tag",
+        "Corp.OnPrem",
+        "--max-routes",
+        "30",
+        "--next-hop",
+        "VirtualNetworkGateway",
+        "--format",
+        "csv",
+    ]));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("10.50.0.0/16"), "{out}");
+    // An IPv6-only selection is no IP Group.
+    let (code, _, err) =
+        out_of(t().args(["--custom", "op.json", "export", "Corp.V6", "--as", "arm"]));
+    assert_eq!(code, Some(2));
+    assert!(err.contains("no IPv4 prefix"), "{err}");
+    // Another provider's tag with an Azure region: taken as named, not narrowed.
+    std::fs::write(
+        dir.path().join("aws.json"),
+        r#"{"syncToken":"1","createDate":"2026-01-01-00-00-00","prefixes":[{"ip_prefix":"52.95.110.0/24","region":"eu-west-1","service":"S3","network_border_group":"eu-west-1"}],"ipv6_prefixes":[]}"#,
+    )
+    .unwrap();
+    let (code, out, err) = out_of(t().args([
+        "--source",
+        "aws.json",
+        "prefixes",
+        "AWS.S3",
+        "--region",
+        "westeurope",
+    ]));
+    assert_eq!((code, out.trim()), (Some(0), "52.95.110.0/24"), "{err}");
     // An HTML page and an empty file: named as such.
     std::fs::write(dir.path().join("page.json"), "<!DOCTYPE html><html></html>").unwrap();
     let (_, _, err) = out_of(t().args(["--source", "aws=page.json", "lookup", "1.1.1.1"]));
