@@ -181,29 +181,62 @@ fn token(from_az: bool) -> Result<String> {
 pub fn snapshots(format: Format, out: &mut dyn Write) -> Result<Status> {
     let cache = Cache::locate()?;
     let list = cache.list()?;
-    render::records(
-        out,
-        format,
-        None,
-        &["CLOUD", "CHANGE NUMBER", "DATE", "PATH", "SIZE"],
-        &list,
-        |e: &Entry| {
-            vec![
-                e.cloud.clone(),
-                e.change_number.to_string(),
-                e.date.clone(),
-                e.path.display().to_string(),
-                e.size.to_string(),
-            ]
-        },
-    )?;
+    let mut theirs = Vec::new();
+    for p in tagnet::sources::Provider::PUBLISHERS {
+        theirs.extend(tagnet::fetch::providers::list(&cache, p));
+    }
+    if !(format == Format::Table && list.is_empty() && !theirs.is_empty()) {
+        render::records(
+            out,
+            format,
+            None,
+            &["CLOUD", "CHANGE NUMBER", "DATE", "PATH", "SIZE"],
+            &list,
+            |e: &Entry| {
+                vec![
+                    e.cloud.clone(),
+                    e.change_number.to_string(),
+                    e.date.clone(),
+                    e.path.display().to_string(),
+                    e.size.to_string(),
+                ]
+            },
+        )?;
+    }
+    // Other providers' cached versions (`fetch --provider`), by the names `export --since`
+    // and the change feed give them; in the table (the other formats keep their one shape).
+    if format == Format::Table && !theirs.is_empty() {
+        if !list.is_empty() {
+            writeln!(out)?;
+        }
+        let rows: Vec<Vec<String>> = theirs
+            .iter()
+            .map(|e| {
+                vec![
+                    e.provider.clone(),
+                    e.version.clone(),
+                    e.fetched.clone(),
+                    e.path
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                    e.path.display().to_string(),
+                ]
+            })
+            .collect();
+        tagnet::render::table(
+            out,
+            &["PROVIDER", "VERSION", "FETCHED", "NAME", "PATH"],
+            &rows,
+        )?;
+    }
     if list.is_empty() && format == Format::Table {
         eprintln!(
-            "tagnet: no cached snapshot in {} (`tagnet fetch` downloads one)",
+            "tagnet: no cached snapshot of Microsoft's in {} (`tagnet fetch` downloads one)",
             cache.root().display()
         );
     }
-    Ok(if list.is_empty() {
+    Ok(if list.is_empty() && theirs.is_empty() {
         Status::NoMatch
     } else {
         Status::Success

@@ -96,7 +96,14 @@ impl Extra {
         let same = |a: &std::path::Path, b: &std::path::Path| {
             a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
         };
-        // The same file named twice is read once.
+        // The same source or file named twice is read once.
+        let mut sources_once: Vec<String> = Vec::new();
+        for s in sources {
+            if !sources_once.contains(&s) {
+                sources_once.push(s);
+            }
+        }
+        let sources = sources_once;
         let mut unique: Vec<std::path::PathBuf> = Vec::new();
         for c in custom {
             if !unique.iter().any(|u| same(u, &c)) {

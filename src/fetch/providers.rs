@@ -220,7 +220,17 @@ pub fn fetch(
     }
     std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
     let date: String = today.chars().filter(char::is_ascii_digit).collect();
-    let seq = list(cache, p).iter().filter(|e| e.fetched == today).count();
+    // The next number of the day: after the oldest were pruned (--keep) a count would name
+    // a file that is still there.
+    let seq = list(cache, p)
+        .iter()
+        .filter_map(|e| {
+            let stem = e.path.file_stem()?.to_string_lossy().into_owned();
+            let (rest, seq) = stem.rsplit_once('_')?;
+            rest.ends_with(&date).then(|| seq.parse::<u32>().ok())?
+        })
+        .max()
+        .map_or(0, |m| m + 1);
     let path = dir.join(format!("{}_{date}_{seq:04}.json", p.name()));
     write_atomic(&path.with_extension("version"), version.as_bytes()).map_err(|e| io(&path, e))?;
     write_atomic(&path, &bytes).map_err(|e| io(&path, e))?;

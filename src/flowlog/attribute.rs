@@ -431,8 +431,13 @@ impl Summary {
             .take(top)
             .map(|(ip, (t, tag))| Talker {
                 remote: *ip,
-                class: if tag.is_some() {
-                    Class::Azure
+                class: if let Some(t) = tag {
+                    // As each row's class: whose tag it is.
+                    match at.snapshot().tag(*t).provider() {
+                        None => Class::Azure,
+                        Some(crate::sources::Provider::Custom) => Class::Custom,
+                        Some(_) => Class::Cloud,
+                    }
                 } else if is_private(*ip) {
                     Class::Private
                 } else {

@@ -143,7 +143,21 @@ fn select_in(snap: &Snapshot, p: &ExportParams, earlier: bool) -> Result<Selecti
     }
     ids.sort_unstable();
     ids.dedup();
-    let set = PrefixSet::from_prefixes(ids.iter().flat_map(|&i| snap.tag(i).prefixes()));
+    // IP Groups take IPv4 only: their budget is the IPv4 prefixes' (the IPv6 left out is said).
+    let ip_groups = matches!(
+        Target::parse(&p.target),
+        Some(Target::Arm | Target::Bicep | Target::Terraform)
+    );
+    let all = PrefixSet::from_prefixes(ids.iter().flat_map(|&i| snap.tag(i).prefixes()));
+    let (set, left_out): (PrefixSet, Vec<IpNet>) = if ip_groups {
+        let (v4, v6): (Vec<IpNet>, Vec<IpNet>) = all
+            .to_prefixes()
+            .into_iter()
+            .partition(|n| matches!(n, IpNet::V4(_)));
+        (PrefixSet::from_prefixes(v4), v6)
+    } else {
+        (all, Vec::new())
+    };
     let (prefixes, extra_addresses) = match p.max {
         None => (set.to_prefixes(), 0),
         Some(max) => {
@@ -183,6 +197,8 @@ fn select_in(snap: &Snapshot, p: &ExportParams, earlier: bool) -> Result<Selecti
             (b.prefixes, b.extra_addresses)
         }
     };
+    let mut prefixes = prefixes;
+    prefixes.extend(left_out);
     let tags: Vec<String> = ids
         .iter()
         .map(|&i| snap.tag(i).name().to_string())

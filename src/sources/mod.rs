@@ -346,7 +346,7 @@ fn oracle(doc: &Value, origin: &str) -> Result<Source> {
 /// `actions`, …) is a service, tag `GitHub.member`; members of other kinds (keys, domains,
 /// flags) are not ranges and are passed over; an array member none of whose strings is a
 /// prefix is too (`domains`).
-fn github(doc: &Value, origin: &str, bytes: &[u8]) -> Result<Source> {
+fn github(doc: &Value, origin: &str) -> Result<Source> {
     let obj = doc.as_object().ok_or_else(|| {
         invalid(
             origin,
@@ -381,7 +381,19 @@ fn github(doc: &Value, origin: &str, bytes: &[u8]) -> Result<Source> {
             "give GitHub's meta document (https://api.github.com/meta)",
         ));
     }
-    Ok(g.finish(Provider::GitHub, digest(bytes), None, origin))
+    // The version is the prefixes' (the document also carries keys and domains, which change
+    // no range).
+    let mut all: Vec<String> = g
+        .tags
+        .iter()
+        .flat_map(|(name, t)| t.2.iter().map(move |p| format!("{name} {p}")))
+        .collect();
+    all.sort();
+    let version = format!(
+        "fnv:{:016x}",
+        text::digest(all.iter().map(String::as_bytes))
+    );
+    Ok(g.finish(Provider::GitHub, version, None, origin))
 }
 
 /// A plain list: one prefix a line (Cloudflare's `ips-v4`, `ips-v6`); blank lines and `#`
@@ -597,7 +609,7 @@ pub fn read(bytes: &[u8], origin: &str, named: Option<Provider>) -> Result<Sourc
         Provider::Aws => aws(&doc, origin),
         Provider::Google => google(&doc, origin),
         Provider::Oracle => oracle(&doc, origin),
-        Provider::GitHub => github(&doc, origin, bytes),
+        Provider::GitHub => github(&doc, origin),
         Provider::Cloudflare | Provider::Custom => unreachable!("not told by shape"),
     }
 }

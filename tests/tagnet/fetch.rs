@@ -1379,6 +1379,8 @@ fn provider_files_are_fetched_verified_and_kept_by_version() {
                 z.write_all(&aws("103", "52.95.111.0/24")).unwrap();
                 z.finish().unwrap()
             }),
+            Reply::Ok(aws("104", "52.95.111.0/24")),
+            Reply::Ok(aws("105", "52.95.111.0/24")),
         ],
     )]);
     let dir = tempfile::tempdir().unwrap();
@@ -1481,6 +1483,44 @@ fn provider_files_are_fetched_verified_and_kept_by_version() {
         "{}",
         String::from_utf8_lossy(&gz.stderr)
     );
+    // Kept to one file, then another version: a new name, never one still in use.
+    let names = |c: &std::path::Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(c.join("providers/aws"))
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".json"))
+            .collect();
+        v.sort();
+        v
+    };
+    for token in ["104", "105"] {
+        let o = tagnet(&cache, &server)
+            .args(["fetch", "--provider", "aws", "--keep", "2", "--url", &url])
+            .output()
+            .unwrap();
+        assert!(
+            String::from_utf8_lossy(&o.stdout).starts_with(&format!("stored: AWS version {token}")),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    // The two newest versions, each in a file of its own (a count of the day's files would
+    // have named 105's after 103's, still there, and overwritten it).
+    let kept = names(&cache);
+    let versions: Vec<String> = kept
+        .iter()
+        .map(|n| {
+            std::fs::read_to_string(
+                cache
+                    .join("providers/aws")
+                    .join(n.replace(".json", ".version")),
+            )
+            .unwrap()
+            .trim()
+            .to_string()
+        })
+        .collect();
+    assert_eq!(versions, ["104", "105"], "{kept:?}");
     // A plain list named as AWS's: refused (only Cloudflare publishes plain lists).
     let list = dir.path().join("list.txt");
     std::fs::write(&list, "104.16.0.0/13\n").unwrap();
