@@ -153,6 +153,33 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
             _ => {}
         }
     }
+    // `-o routes.json` with no --format would write the table into a file its name says is
+    // JSON (or a template): refused, naming the formats meant.
+    if !matches!(cli.command, Command::Map(_)) && cli.format == render::Format::Table {
+        let ext = cli
+            .output
+            .as_deref()
+            .and_then(Path::extension)
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        let meant = match ext.as_deref() {
+            Some("json") => Some("json (or arm for a template)"),
+            Some("ndjson" | "jsonl") => Some("ndjson"),
+            Some("csv") => Some("csv"),
+            Some("md") => Some("markdown"),
+            Some("tf") => Some("terraform"),
+            Some("bicep") => Some("bicep"),
+            Some("sarif") => Some("sarif"),
+            Some("sh") => Some("az"),
+            _ => None,
+        };
+        if let Some(m) = meant {
+            bail!(
+                "-o {}: the name says {} but no --format was given, so a table would be written; give --format {m}",
+                cli.output.as_deref().map(Path::display).expect("some"),
+                ext.as_deref().unwrap_or_default()
+            );
+        }
+    }
     let extra = source::Extra::new(&cli.sources, &cli.custom);
     let snap = || source::load_with(cli.tags.as_deref(), &extra, cli.quiet);
 

@@ -162,7 +162,25 @@ impl Requirement {
         Ok(snap.tag(ids[0]).name().to_string())
     }
 
-    /// The first port of each item of `ports` (`80,443` → 80, 443; `29876-29877` → 29876).
+    /// Every port of `ports` (`80,443` → 80, 443; `29876-29877` → 29876, 29877).
+    pub fn all_ports(&self) -> Vec<u16> {
+        // Every port of every item (`29876-29877` is two flows, each needed): the profiles'
+        // ranges are a few ports wide.
+        let mut out = Vec::new();
+        for item in self.ports.split(',') {
+            let mut ends = item.trim().splitn(2, '-').map(|p| p.trim().parse::<u16>());
+            match (ends.next(), ends.next()) {
+                (Some(Ok(a)), None) => out.push(a),
+                (Some(Ok(a)), Some(Ok(b))) if a <= b => out.extend(a..=b),
+                _ => {}
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The first port of each item of [`Requirement::ports`] (`29876` of `29876-29877`).
     pub fn first_ports(&self) -> Vec<u16> {
         self.ports
             .split(',')

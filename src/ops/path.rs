@@ -315,7 +315,7 @@ pub fn path(
             };
             let direction = Direction::parse(&r.direction).unwrap_or(Direction::Outbound);
             let protocol = Protocol::parse(&r.protocol).unwrap_or(Protocol::Tcp);
-            for port in r.first_ports() {
+            for port in r.all_ports() {
                 let tp = crate::path::to_tag(
                     snap, &src, &guards, from, &from_name, &tag, direction, protocol, port,
                 )?;

@@ -571,7 +571,7 @@ fn bad_flow_logs_are_reported_and_the_run_goes_on() {
     // Nothing readable at all: exit 2, and -o leaves no file.
     let o = d.join("out.csv");
     tagnet()
-        .args(["flows", "attribute", "-o"])
+        .args(["--format", "csv", "flows", "attribute", "-o"])
         .arg(&o)
         .arg(d.join("c.json"))
         .assert()

@@ -1047,3 +1047,45 @@ fn no_public_ip_compute_needs_no_inbound_path() {
     );
     assert!(!r.failing(), "{:?}", r.requirements);
 }
+
+/// `path --profile` holds every port of a requirement's range: an NSG that opens 29876 but
+/// not 29877 leaves Batch's requirement not met (the newcomer trial's finding: only the first
+/// port of a range was traced, and it said met).
+#[test]
+fn a_profile_range_is_traced_port_by_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data/examples/compliant/network.json");
+    let text = std::fs::read_to_string(src).unwrap();
+    assert!(text.contains("\"29876-29877\""));
+    std::fs::write(
+        dir.path().join("network.json"),
+        text.replace("\"29876-29877\"", "\"29876\""),
+    )
+    .unwrap();
+    let out = assert_cmd::Command::cargo_bin("tagnet")
+        .unwrap()
+        .env_remove("TAGNET_TAGS")
+        .args(["--tags", "builtin", "-q", "path"])
+        .arg(dir.path())
+        .args([
+            "--from",
+            "vnet-ml/compute",
+            "--profile",
+            "aml-vnet-2020",
+            "--region",
+            "eastus2",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("[met] Inbound TCP 29876 from BatchNodeManagement.EastUS2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[not-met] Inbound TCP 29877 from BatchNodeManagement.EastUS2"),
+        "{text}"
+    );
+    assert_eq!(out.status.code(), Some(1), "{text}");
+}
