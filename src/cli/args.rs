@@ -144,8 +144,9 @@ pub struct Cli {
     )]
     pub output: Option<PathBuf>,
 
-    /// Do not print load warnings (host bits set, repeated prefixes) or the snapshot's age on
-    /// standard error.
+    /// Print less on standard error: no load warnings (host bits set, repeated prefixes), no
+    /// snapshot age, no notes or summary lines (a route budget, a flow tally). Errors, and
+    /// the input's own faults (bad flow lines), are still printed.
     #[arg(long, short, global = true, help_heading = "Global options")]
     pub quiet: bool,
 

@@ -363,6 +363,16 @@ pub fn aggregate(
         );
     }
     let nets = read_lines(&a.input, |_, net, _| net)?;
+    if nets.is_empty() {
+        bail!(
+            "{}: no prefix in the input (one PREFIX or LABEL PREFIX a line)",
+            if a.input.as_os_str() == "-" {
+                "standard input".to_string()
+            } else {
+                a.input.display().to_string()
+            }
+        );
+    }
     let input_count = nets.len();
     let input = PrefixSet::from_prefixes(nets);
     let exact = input.to_prefixes();
@@ -470,6 +480,16 @@ pub fn overlaps(a: &OverlapsArgs, format: Format, out: &mut dyn Write) -> Result
     })?
     .into_iter()
     .unzip();
+    if items.is_empty() {
+        bail!(
+            "{}: no prefix in the input (one PREFIX or LABEL PREFIX a line)",
+            if a.input.as_os_str() == "-" {
+                "standard input".to_string()
+            } else {
+                a.input.display().to_string()
+            }
+        );
+    }
     let found = tagnet::overlaps::overlaps(&items);
     let mut uses: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for it in &items {

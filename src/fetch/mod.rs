@@ -280,7 +280,7 @@ pub fn discover(http: &Http, cloud: Cloud) -> Result<Vec<String>> {
         )
     } else {
         format!(
-            "the download page could not be loaded ({}). Check the network (or TAGNET_DOWNLOAD_PAGE), or give the file's address with --url",
+            "the download page could not be loaded ({}). Check the network (or TAGNET_DOWNLOAD_PAGE), give the file's address with --url, or import a copy you have with --file PATH (works offline)",
             seen.join("; ")
         )
     };

@@ -270,6 +270,14 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<Vec<Nsg>> {
     {
         // `az network nsg list`, or the REST list shape `{"value": [...]}`.
         for (i, v) in arr.iter().enumerate() {
+            // An export of several resources (`az resource list`, a network's folder as
+            // `check` reads it): the others are not this command's.
+            if v.get("type").and_then(Value::as_str).is_some_and(|t| {
+                t.contains('/')
+                    && !t.eq_ignore_ascii_case("Microsoft.Network/networkSecurityGroups")
+            }) {
+                continue;
+            }
             if let Some(m) = not_a_list(v) {
                 return Err(invalid(m));
             }

@@ -1014,3 +1014,40 @@ fn diff_markdown_rows_match_their_header() {
         assert_eq!(cells(r), cells(rows[0]), "{r}\n{md}");
     }
 }
+
+/// The third newcomer trial's findings, kept fixed: an empty prefix list is an error, not a
+/// silent success; `nsg analyze` reads the NSGs of a network's export (other resources
+/// beside them are not its business); `-o` with a name saying another format is refused.
+#[test]
+fn newcomer_findings_stay_fixed() {
+    let t = || {
+        let mut c = assert_cmd::Command::cargo_bin("tagnet").unwrap();
+        c.env_remove("TAGNET_TAGS")
+            .args(["--tags", "builtin", "-q"]);
+        c
+    };
+    for cmd in ["aggregate", "overlaps"] {
+        t().arg(cmd)
+            .write_stdin("# nothing but a comment\n")
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains("no prefix in the input"));
+    }
+    let ex = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data/examples/nsg-unreachable-rule/network.json");
+    t().args(["nsg", "analyze", "--vnet", "10.10.0.0/16", "--nsg"])
+        .arg(&ex)
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("AllowSshFromAzureMLEastUS2"));
+    let dir = tempfile::tempdir().unwrap();
+    let o = dir.path().join("routes.json");
+    t().args(["udr", "--region", "eastus2", "-o"])
+        .arg(&o)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "--format json (or arm for a template)",
+        ));
+    assert!(!o.exists());
+}
