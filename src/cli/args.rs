@@ -145,8 +145,8 @@ pub struct Cli {
     pub output: Option<PathBuf>,
 
     /// Print less on standard error: no load warnings (host bits set, repeated prefixes), no
-    /// snapshot age, no notes or summary lines (a route budget, a flow tally). Errors, and
-    /// the input's own faults (bad flow lines), are still printed.
+    /// snapshot age, no summary lines (a route budget, a flow tally). Errors, the input's own
+    /// faults (bad flow lines) and notes on what an answer leaves out are still printed.
     #[arg(long, short, global = true, help_heading = "Global options")]
     pub quiet: bool,
 
@@ -614,7 +614,7 @@ pub struct MapArgs {
     pub skip_bad: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ManArgs {
     /// The command whose page to print (`udr`, `nsg verify`); none: tagnet's own page.
     #[arg(value_name = "COMMAND")]

@@ -36,6 +36,29 @@ pub fn man(a: &super::args::ManArgs, out: &mut dyn Write) -> Result<Status> {
         return Ok(Status::Success);
     }
     let mut page = cmd;
+    // `tagnet man nsg-verify` (or `tagnet-nsg-verify`, the page's own name) is `nsg verify`.
+    let words: Vec<String> = a
+        .command
+        .iter()
+        .flat_map(|w| {
+            w.strip_prefix("tagnet-")
+                .unwrap_or(w)
+                .split('-')
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .filter(|w| !w.is_empty())
+        .collect();
+    let words: Vec<String> = if words.iter().all(|w| !w.is_empty()) && page_exists(&page, &words) {
+        words
+    } else {
+        a.command.clone()
+    };
+    let a = super::args::ManArgs {
+        command: words,
+        ..a.clone()
+    };
+    let a = &a;
     for (i, name) in a.command.iter().enumerate() {
         let Some(sub) = page.find_subcommand(name).cloned() else {
             let known: Vec<&str> = page.get_subcommands().map(|c| c.get_name()).collect();
@@ -105,4 +128,16 @@ pub fn explain(a: &ExplainArgs, format: Format, out: &mut dyn Write) -> Result<S
         },
     )?;
     Ok(Status::Success)
+}
+
+/// Whether `words` name a command below `cmd`.
+fn page_exists(cmd: &clap::Command, words: &[String]) -> bool {
+    let mut c = cmd;
+    for w in words {
+        match c.find_subcommand(w) {
+            Some(sub) => c = sub,
+            None => return false,
+        }
+    }
+    true
 }

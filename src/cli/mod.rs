@@ -153,30 +153,34 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
             _ => {}
         }
     }
-    // `-o routes.json` with no --format would write the table into a file its name says is
-    // JSON (or a template): refused, naming the formats meant.
-    if !matches!(cli.command, Command::Map(_)) && cli.format == render::Format::Table {
+    // `-o routes.json` with a table (or `--format csv -o routes.json`) would fill a file with
+    // another format than its name says: refused, naming the formats the name means.
+    if !matches!(cli.command, Command::Map(_)) {
         let ext = cli
             .output
             .as_deref()
             .and_then(Path::extension)
             .map(|e| e.to_string_lossy().to_ascii_lowercase());
-        let meant = match ext.as_deref() {
-            Some("json") => Some("json (or arm for a template)"),
-            Some("ndjson" | "jsonl") => Some("ndjson"),
-            Some("csv") => Some("csv"),
-            Some("md") => Some("markdown"),
-            Some("tf") => Some("terraform"),
-            Some("bicep") => Some("bicep"),
-            Some("sarif") => Some("sarif"),
-            Some("sh") => Some("az"),
-            _ => None,
+        use render::Format as F;
+        let (meant, fits): (&str, &[F]) = match ext.as_deref() {
+            Some("json") => ("json (or arm for a template)", &[F::Json, F::Arm, F::Sarif]),
+            Some("ndjson" | "jsonl") => ("ndjson", &[F::Ndjson]),
+            Some("csv") => ("csv", &[F::Csv]),
+            Some("md") => ("markdown", &[F::Markdown]),
+            Some("tf") => ("terraform", &[F::Terraform]),
+            Some("bicep") => ("bicep", &[F::Bicep]),
+            Some("sarif") => ("sarif", &[F::Sarif]),
+            Some("sh") => ("az", &[F::Az]),
+            Some("svg" | "png") => ("svg or png (of `map`)", &[]),
+            _ => ("", &[F::Table]),
         };
-        if let Some(m) = meant {
+        if !meant.is_empty() && !fits.contains(&cli.format) {
             bail!(
-                "-o {}: the name says {} but no --format was given, so a table would be written; give --format {m}",
+                "-o {}: the name says {} but the output is {}; give --format {meant}, or a name that says {}",
                 cli.output.as_deref().map(Path::display).expect("some"),
-                ext.as_deref().unwrap_or_default()
+                ext.as_deref().unwrap_or_default(),
+                cli.format.name(),
+                cli.format.name()
             );
         }
     }

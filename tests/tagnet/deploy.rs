@@ -462,7 +462,7 @@ fn failed_runs_leave_the_output_file_alone() {
     let link = dir.path().join("link.sh");
     std::os::unix::fs::symlink("prev.sh", &link).unwrap();
     tagnet()
-        .args(["udr", "--region", "eastus2", "--format", "csv", "-o"])
+        .args(["udr", "--region", "eastus2", "--format", "az", "-o"])
         .arg(&link)
         .assert()
         .code(0);
@@ -475,7 +475,7 @@ fn failed_runs_leave_the_output_file_alone() {
     assert!(
         std::fs::read_to_string(&prev)
             .unwrap()
-            .starts_with("name,address_prefix")
+            .starts_with("#!/usr/bin/env bash")
     );
     assert_eq!(
         std::fs::metadata(&prev).unwrap().permissions().mode() & 0o777,
