@@ -363,16 +363,7 @@ pub fn aggregate(
         );
     }
     let nets = read_lines(&a.input, |_, net, _| net)?;
-    if nets.is_empty() {
-        bail!(
-            "{}: no prefix in the input (one PREFIX or LABEL PREFIX a line)",
-            if a.input.as_os_str() == "-" {
-                "standard input".to_string()
-            } else {
-                a.input.display().to_string()
-            }
-        );
-    }
+    some_prefix(nets.len(), &a.input)?;
     let input_count = nets.len();
     let input = PrefixSet::from_prefixes(nets);
     let exact = input.to_prefixes();
@@ -439,6 +430,21 @@ pub fn aggregate(
     Ok(Status::Success)
 }
 
+/// A prefix list with no prefix is an error, naming the input (not a silent empty answer).
+fn some_prefix(count: usize, input: &std::path::Path) -> Result<()> {
+    if count == 0 {
+        bail!(
+            "{}: no prefix in the input (one PREFIX or LABEL PREFIX a line)",
+            if input.as_os_str() == "-" {
+                "standard input".to_string()
+            } else {
+                input.display().to_string()
+            }
+        );
+    }
+    Ok(())
+}
+
 /// `--never-cover` space: prefixes, or tags' names (the snapshot is loaded only for those).
 fn never_cover(
     texts: &[String],
@@ -480,16 +486,7 @@ pub fn overlaps(a: &OverlapsArgs, format: Format, out: &mut dyn Write) -> Result
     })?
     .into_iter()
     .unzip();
-    if items.is_empty() {
-        bail!(
-            "{}: no prefix in the input (one PREFIX or LABEL PREFIX a line)",
-            if a.input.as_os_str() == "-" {
-                "standard input".to_string()
-            } else {
-                a.input.display().to_string()
-            }
-        );
-    }
+    some_prefix(items.len(), &a.input)?;
     let found = tagnet::overlaps::overlaps(&items);
     let mut uses: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for it in &items {

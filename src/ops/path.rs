@@ -403,8 +403,9 @@ pub fn path(
         ));
     }
     // What the destination names is said before what the flow lacks.
-    if crate::text::address(&dest).is_err() {
-        snap.tag_by_name(&dest).map_err(|e| {
+    let dest_tag = match crate::text::address(&dest) {
+        Ok(_) => None,
+        Err(_) => Some(snap.tag_by_name(&dest).map_err(|e| {
             Error::field(
                 "to",
                 format!(
@@ -412,8 +413,8 @@ pub fn path(
                     crate::text::quoted(&dest)
                 ),
             )
-        })?;
-    }
+        })?),
+    };
     let port = match (p.port.or(port_in_dest), protocol.has_ports()) {
         (Some(n), _) => n,
         (None, false) => 0,
@@ -441,16 +442,7 @@ pub fn path(
             &bgp,
             &mut BTreeMap::new(),
         )?);
-    } else {
-        let tag = snap.tag_by_name(&dest).map_err(|e| {
-            Error::field(
-                "to",
-                format!(
-                    "`{}` is neither an address nor a tag: {e}",
-                    crate::text::quoted(&dest)
-                ),
-            )
-        })?;
+    } else if let Some(tag) = dest_tag {
         report.tag = Some(crate::path::to_tag(
             snap,
             &src,
