@@ -175,6 +175,27 @@ fn bgp_route(snap: &Snapshot, t: &str) -> Result<(Vec<IpNet>, NextHop)> {
     Ok((nets, hop))
 }
 
+/// The addresses of an inbound requirement's tag whose replies must leave through the
+/// Internet: what the guidance's own routes carry. When the `udr` profile of the same name
+/// routes the requirement's service, that is its variant in `region` (the 2020 text: "a UDR for
+/// `AzureMachineLearning.<region>`", while its NSG rule admits the cloud-wide tag) — the same
+/// routes `check` audits; otherwise the whole tag.
+fn reply_tag(snap: &Snapshot, profile: &str, tag: &str, region: &str) -> String {
+    let Ok(udr) = crate::routes::profile(profile) else {
+        return tag.to_string();
+    };
+    let Ok(id) = snap.tag_by_name(tag) else {
+        return tag.to_string();
+    };
+    if snap.tag(id).is_regional() || !udr.tags.iter().any(|t| t.eq_ignore_ascii_case(tag)) {
+        return tag.to_string();
+    }
+    snap.resolve_tag(tag, Some(region))
+        .ok()
+        .and_then(|ids| ids.first().map(|&i| snap.tag(i).name().to_string()))
+        .unwrap_or_else(|| tag.to_string())
+}
+
 /// A destination as written, `IP`, `IP:PORT`, `[IPv6]:PORT`, a bare IPv6 address or a tag:
 /// (the address or tag, the port when given).
 fn split_to(to: &str) -> Result<(String, Option<u16>)> {
@@ -315,8 +336,13 @@ pub fn path(
             };
             let direction = Direction::parse(&r.direction).unwrap_or(Direction::Outbound);
             let protocol = Protocol::parse(&r.protocol).unwrap_or(Protocol::Tcp);
+            // Inbound: the addresses whose replies must leave through the Internet.
+            let replies = match direction {
+                Direction::Inbound => reply_tag(snap, &profile.name, &tag, &region),
+                Direction::Outbound => tag.clone(),
+            };
             for port in r.all_ports() {
-                let tp = crate::path::to_tag(
+                let mut tp = crate::path::to_tag(
                     snap, &src, &guards, from, &from_name, &tag, direction, protocol, port,
                 )?;
                 // A requirement is met only under every reading: a false "met" is the risk.
@@ -324,10 +350,39 @@ pub fn path(
                     .shares
                     .iter()
                     .any(|s| s.allowed_every_reading != s.addresses);
+                let asymmetric = |t: &crate::path::TagPath| t.shares.iter().any(|s| s.goes != "internet");
+                let mut wider = None;
+                if replies != tag && !denied {
+                    // The guidance routes the region's variant: that is what must be answered
+                    // through the Internet; the rest of the cloud-wide tag is a reading of its own.
+                    let whole = std::mem::replace(
+                        &mut tp,
+                        crate::path::to_tag(
+                            snap, &src, &guards, from, &from_name, &replies, direction, protocol,
+                            port,
+                        )?,
+                    );
+                    if asymmetric(&whole) && !asymmetric(&tp) {
+                        let answered = whole.through.parse::<u128>().unwrap_or(0);
+                        let all = whole.addresses.parse::<u128>().unwrap_or(0);
+                        wider = Some(format!(
+                            "if {tag} reaches the compute from outside {region} too (Learn's 2021 tag option and 2023 text route the cloud-wide tag): the replies to {} of its {all} addresses return through {}, asymmetrically — route them with `tagnet udr --region REGIONS --only-tag {tag}` for the regions it comes from",
+                            all - answered,
+                            whole
+                                .shares
+                                .iter()
+                                .find(|s| s.goes != "internet")
+                                .map_or("the appliance", |s| s.next_hop.as_str())
+                        ));
+                    }
+                }
+                if let Some(w) = wider {
+                    tp.differs.push(w);
+                }
                 let status = match direction {
                     // The replies must leave through the Internet: anything else is asymmetric.
                     Direction::Inbound => {
-                        if denied || tp.shares.iter().any(|s| s.goes != "internet") {
+                        if denied || asymmetric(&tp) {
                             "not-met"
                         } else {
                             "met"
@@ -357,9 +412,14 @@ pub fn path(
                         tp.through_every_reading, tp.addresses
                     )),
                     _ if denied => Some("the NSGs do not allow all of it".to_string()),
-                    _ if direction == Direction::Inbound => Some(
-                        "the replies are not routed to the Internet: under forced tunneling they return through the appliance, asymmetrically, and are dropped (add routes to Internet for the tag: `tagnet udr`)".to_string(),
-                    ),
+                    _ if direction == Direction::Inbound => Some(format!(
+                        "the replies to {replies} are not routed to the Internet: under forced tunneling they return through the appliance, asymmetrically, and are dropped (add its routes to Internet: `tagnet udr --region {region} --profile {}` writes them)",
+                        if crate::routes::profile(&profile.name).is_ok() {
+                            profile.name.as_str()
+                        } else {
+                            "aml-vnet-2020"
+                        }
+                    )),
                     _ => Some("a route drops some of it".to_string()),
                 };
                 report.requirements.push(RequirementPath {

@@ -1089,3 +1089,73 @@ fn a_profile_range_is_traced_port_by_port() {
     );
     assert_eq!(out.status.code(), Some(1), "{text}");
 }
+
+/// `check` and `path --profile` apply one rule to an inbound requirement's replies: what the
+/// guidance's own routes carry. The missing-route example, given the routes `tagnet udr` writes,
+/// passes both; without them both fail, and path's hint names the command that writes them.
+#[test]
+fn check_and_path_agree_on_a_table_fixed_with_udr() {
+    let tagnet = || {
+        let mut c = assert_cmd::Command::cargo_bin("tagnet").unwrap();
+        c.env_remove("TAGNET_TAGS").args(["--tags", "builtin", "-q"]);
+        c
+    };
+    let udr = tagnet()
+        .args(["udr", "--region", "eastus2", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(udr.status.success());
+    let udr: serde_json::Value = serde_json::from_slice(&udr.stdout).unwrap();
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data/examples/missing-route/network.json");
+    let mut net: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(example).unwrap()).unwrap();
+    let table = net
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|r| r["type"] == "Microsoft.Network/routeTables")
+        .unwrap();
+    for r in udr["routes"].as_array().unwrap() {
+        table["routes"].as_array_mut().unwrap().push(serde_json::json!({
+            "name": r["name"], "addressPrefix": r["address_prefix"], "nextHopType": "Internet"
+        }));
+    }
+    let before = tempfile::tempdir().unwrap();
+    let after = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("data/examples/missing-route/network.json"),
+        before.path().join("network.json"),
+    )
+    .unwrap();
+    std::fs::write(after.path().join("network.json"), net.to_string()).unwrap();
+    for (dir, fixed) in [(before.path(), false), (after.path(), true)] {
+        let check = tagnet().arg("check").arg(dir).output().unwrap();
+        let check = String::from_utf8_lossy(&check.stdout).to_string();
+        assert_eq!(!check.contains("missing-route"), fixed, "{check}");
+        let path = tagnet()
+            .arg("path")
+            .arg(dir)
+            .args(["--from", "vnet-ml/compute", "--profile", "aml-vnet-2020"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&path.stdout);
+        for req in [
+            "Inbound TCP 29876 from BatchNodeManagement.EastUS2",
+            "Inbound TCP 44224 from AzureMachineLearning",
+        ] {
+            let status = if fixed { "[met]" } else { "[not-met]" };
+            assert!(text.contains(&format!("{status} {req}")), "{req}: {text}");
+        }
+        if fixed {
+            // The cloud-wide reading is reported, not hidden.
+            assert!(text.contains("reaches the compute from outside eastus2"), "{text}");
+        } else {
+            assert!(
+                text.contains("`tagnet udr --region eastus2 --profile aml-vnet-2020` writes them"),
+                "{text}"
+            );
+        }
+    }
+}
