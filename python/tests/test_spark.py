@@ -2,15 +2,44 @@
 mapInArrow, with the CLI's answers."""
 
 import os
+import re
 import shutil
+import subprocess
 import sys
 from collections import Counter
 
 import pytest
 
 pyspark = pytest.importorskip("pyspark")
-if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-    pytest.skip("no Java for Spark", allow_module_level=True)
+
+
+def _java_major():
+    """The major version of the Java Spark would start (JAVA_HOME's, else the PATH's), or None."""
+    home = os.environ.get("JAVA_HOME")
+    java = os.path.join(home, "bin", "java") if home else shutil.which("java")
+    if not java or not os.path.exists(java):
+        return None
+    try:
+        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    m = re.search(r'version "(\d+)(?:\.(\d+))?', out.stderr + out.stdout)
+    if not m:
+        return None
+    major = int(m.group(1))
+    return int(m.group(2) or 0) if major == 1 else major  # "1.8.0_392" is Java 8
+
+
+# PySpark 4 runs on Java 17 and later; 3.5 on 8, 11 and 17.
+_NEEDED = 17 if int(pyspark.__version__.split(".")[0]) >= 4 else 8
+_JAVA = _java_major()
+if _JAVA is None:
+    pytest.skip("no Java for Spark (install Java 17+, or set JAVA_HOME)", allow_module_level=True)
+if _JAVA < _NEEDED:
+    pytest.skip(
+        f"Java {_JAVA} found; PySpark {pyspark.__version__} needs Java {_NEEDED}+ (set JAVA_HOME to one)",
+        allow_module_level=True,
+    )
 
 import tagnet.spark as ts  # noqa: E402
 from test_tagnet import attribution_of_cli, drift_key, nsg_file, verify_rows_of_cli  # noqa: E402,F401

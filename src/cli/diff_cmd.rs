@@ -18,8 +18,8 @@ pub fn diff(a: &DiffArgs, format: Format, quiet: bool, out: &mut dyn Write) -> R
             format.name()
         );
     }
-    let (old, old_info) = super::source::resolve(Some(&a.old))?;
-    let (new, new_info) = super::source::resolve(Some(&a.new))?;
+    let (old, old_info) = super::source::resolve(Some(&a.old), "OLD")?;
+    let (new, new_info) = super::source::resolve(Some(&a.new), "NEW")?;
     let params = tagnet::ops::diff::DiffParams {
         tags: a.tag.clone(),
         regions: a.region.clone(),

@@ -94,7 +94,10 @@ fn earlier(
             azure = Some(spec);
         }
     }
-    let base = super::source::load(azure.or(tags), true)?;
+    let base = match azure {
+        Some(a) => super::source::load(Some(a), true, "--since")?,
+        None => super::source::load(tags, true, "--tags")?,
+    };
     let mut sources = extra.read()?;
     for o in older {
         let Some(k) = sources.iter().position(|s| s.provider == o.provider) else {

@@ -20,7 +20,7 @@ pub fn history(a: &HistoryArgs, format: Format, out: &mut dyn Write) -> Result<S
     } else {
         let mut weeks = Vec::new();
         for s in &a.snapshots {
-            weeks.push(super::source::resolve(Some(s))?);
+            weeks.push(super::source::resolve(Some(s), "--snapshot")?);
         }
         weeks
     };

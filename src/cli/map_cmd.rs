@@ -17,7 +17,7 @@ pub fn map(snap: &Loaded, a: &MapArgs, format: Format, out: &mut dyn Write) -> R
     };
     let err = |e: tagnet::Error| anyhow::anyhow!(e.spelled(&|f: &str| cli_name(f)));
     let picture = if let Some(since) = &a.since {
-        let old = super::source::load(Some(since), true)?;
+        let old = super::source::load(Some(since), true, "--since")?;
         tagnet::ops::map::change_map((&old.snap, &old.info), (&snap.snap, &snap.info), &a.marks)
             .map_err(err)?
     } else if !a.flows.is_empty() {

@@ -118,6 +118,7 @@ impl Status {
 
 /// Runs one parsed command line, writing results to `out`.
 pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
+    let tags_flag = if cli.tags.is_none() { "TAGNET_TAGS" } else { "--tags" };
     if cli.tags.is_none() {
         cli.tags = std::env::var_os("TAGNET_TAGS")
             .filter(|v| !v.is_empty())
@@ -185,7 +186,7 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
         }
     }
     let extra = source::Extra::new(&cli.sources, &cli.custom);
-    let snap = || source::load_with(cli.tags.as_deref(), &extra, cli.quiet);
+    let snap = || source::load_with(cli.tags.as_deref(), &extra, cli.quiet, tags_flag);
 
     let deployment_ok = matches!(
         cli.command,

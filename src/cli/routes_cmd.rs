@@ -161,9 +161,7 @@ pub fn audit(
         .previous
         .as_ref()
         .map(|spec| {
-            super::source::resolve(Some(spec))
-                .map(|(snap, _)| snap)
-                .with_context(|| format!("loading --previous `{}`", spec.display()))
+            super::source::resolve(Some(spec), "--previous").map(|(snap, _)| snap)
         })
         .transpose()?;
     let params = tagnet::ops::audit::AuditParams {

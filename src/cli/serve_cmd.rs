@@ -73,7 +73,7 @@ pub fn serve(
     let spec = tags.clone();
     let loader: Loader = Arc::new(move || {
         // Other sources are read again at each reload too: a mirror's new file is taken up.
-        super::source::resolve(spec.as_deref())
+        super::source::resolve(spec.as_deref(), "--tags")
             .and_then(|(snap, i)| {
                 let sources = extra.read()?;
                 Ok(tagnet::ops::source::with_sources(snap, i, sources)?)

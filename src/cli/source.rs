@@ -25,8 +25,10 @@ impl std::ops::Deref for Loaded {
 
 /// Loads the snapshot `spec` names (see [`tagnet::ops::source`]) and prints its load warnings
 /// and age warning unless `quiet`.
-pub fn load(spec: Option<&Path>, quiet: bool) -> Result<Loaded> {
-    let (snap, info) = super::timed("load snapshot (read, parse, validate)", || resolve(spec))?;
+/// `flag` names where `spec` came from (`--tags`, `TAGNET_TAGS`, `--since`) for its errors.
+pub fn load(spec: Option<&Path>, quiet: bool, flag: &str) -> Result<Loaded> {
+    let (snap, info) =
+        super::timed("load snapshot (read, parse, validate)", || resolve(spec, flag))?;
     if !quiet {
         let mut err = std::io::stderr().lock();
         if let Some(w) = tagnet::ops::source::age_warning(&info, tagnet::ops::source::now_secs()) {
@@ -151,20 +153,32 @@ impl Extra {
 }
 
 /// [`load`] with other sources' tags beside Microsoft's.
-pub fn load_with(spec: Option<&Path>, extra: &Extra, quiet: bool) -> Result<Loaded> {
-    let Loaded { snap, info } = load(spec, quiet)?;
+pub fn load_with(spec: Option<&Path>, extra: &Extra, quiet: bool, flag: &str) -> Result<Loaded> {
+    let Loaded { snap, info } = load(spec, quiet, flag)?;
     let sources = extra.read()?;
     let (snap, info) = tagnet::ops::source::with_sources(snap, info, sources)?;
     Ok(Loaded { snap, info })
 }
 
-/// Resolves and loads a snapshot without printing anything; a file's errors say which file.
-pub fn resolve(spec: Option<&Path>) -> Result<(Snapshot, SnapshotInfo)> {
+/// Resolves and loads a snapshot without printing anything; a file's errors say which file, a
+/// week's which option named it (`flag`: `--tags`, `TAGNET_TAGS`, `--since`, `--snapshot` …).
+pub fn resolve(spec: Option<&Path>, flag: &str) -> Result<(Snapshot, SnapshotInfo)> {
     let r = tagnet::ops::source::resolve(spec);
     match spec.filter(|p| !p.as_os_str().is_empty()) {
         Some(p) if tagnet::ops::source::is_path(p) => {
             r.with_context(|| format!("loading service tags from `{}`", p.display()))
         }
-        _ => Ok(r?),
+        Some(p) => r.with_context(|| match flag {
+            "TAGNET_TAGS" => format!(
+                "TAGNET_TAGS={} (unset it, or give --tags builtin, to use the built-in week)",
+                p.display()
+            ),
+            "--tags" => format!(
+                "--tags {} (--tags builtin, or no --tags, uses the built-in week)",
+                p.display()
+            ),
+            _ => format!("{flag} {}", p.display()),
+        }),
+        None => Ok(r?),
     }
 }

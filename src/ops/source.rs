@@ -226,7 +226,7 @@ pub fn resolve(spec: Option<&Path>) -> Result<(Snapshot, SnapshotInfo)> {
                 _ if builtin_wins => builtin_snapshot(),
                 Some(e) => from_cache(e),
                 None => Err(Error::Usage(format!(
-                    "no snapshot matches `{t}`: the built-in one is {}:cn{} ({}), and the cache{} holds {}; `--tags builtin` or no --tags uses the built-in one",
+                    "no snapshot matches `{t}`: the built-in one is {}:cn{} ({}), and the cache{} holds {}. An earlier week comes into the cache with each weekly `tagnet fetch`, or at once from an archived copy with `tagnet fetch --file FILE`; a file's path works wherever a week is named",
                     cloud_word(builtin::CLOUD),
                     builtin::CHANGE_NUMBER,
                     builtin::DATE,
