@@ -189,9 +189,10 @@ pub fn vnet_space(doc: &serde_json::Value, origin: &str) -> Result<(Vec<IpNet>, 
 pub struct VerdictRecord {
     /// `Allow` or `Deny`.
     pub access: &'static str,
-    /// The NSG whose rule decided (empty when no NSG applies).
+    /// The NSG whose rule decided (empty when no rule did).
     pub nsg: Arc<str>,
-    /// `securityRules/NAME` or `defaultSecurityRules/NAME`.
+    /// `securityRules/NAME` or `defaultSecurityRules/NAME`; when no rule decided, why, in
+    /// parentheses: [`NO_NSG`] or [`PLATFORM_EXEMPT`].
     pub rule: Arc<str>,
     /// `Inbound` or `Outbound`.
     pub direction: &'static str,
@@ -279,7 +280,16 @@ pub struct Verifier {
     /// Per reading, the names records carry: (NSG, rules) of the subnet's and the NIC's.
     names: Vec<[Names; 2]>,
     empty: Arc<str>,
+    no_nsg: Arc<str>,
+    platform: Arc<str>,
 }
+
+/// The rule of a flow no NSG applies to: allowed, as without an NSG.
+pub const NO_NSG: &str = "(no NSG applies)";
+
+/// The rule of a flow to Azure's platform addresses (168.63.129.16, 169.254.169.254) that no
+/// rule naming `AzurePlatformDNS`/`AzurePlatformIMDS` decides: Azure exempts it from NSGs.
+pub const PLATFORM_EXEMPT: &str = "(platform address: exempt from NSGs)";
 
 /// An NSG's name and its rules' paths, shared by every record that names them.
 type Names = Option<(Arc<str>, Vec<Arc<str>>)>;
@@ -313,6 +323,8 @@ impl Verifier {
             pairs,
             names,
             empty: Arc::from(""),
+            no_nsg: Arc::from(NO_NSG),
+            platform: Arc::from(PLATFORM_EXEMPT),
         })
     }
 
@@ -326,7 +338,13 @@ impl Verifier {
             .as_ref()?;
             Some((nsg.clone(), rules.get(i)?.clone()))
         });
-        by.unwrap_or_else(|| (self.empty.clone(), self.empty.clone()))
+        by.unwrap_or_else(|| {
+            // No rule decided: no NSG applies, or (every NSG ends in a deny-all default rule)
+            // the flow is to a platform address Azure exempts.
+            let none = self.names[k].iter().all(Option::is_none);
+            let why = if none { &self.no_nsg } else { &self.platform };
+            (self.empty.clone(), why.clone())
+        })
     }
 
     /// One flow's verdict: the permissive one over the readings, the others named.

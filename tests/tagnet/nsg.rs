@@ -1953,7 +1953,10 @@ fn platform_traffic_is_decided_only_by_platform_tags() {
         )
     };
     let deny_all = vec![rule("DenyAll", 100, "*")];
-    assert_eq!(verify(deny_all.clone(), "168.63.129.16:53").0, "Allow");
+    let (access, by, _) = verify(deny_all.clone(), "168.63.129.16:53");
+    assert_eq!(access, "Allow");
+    // No rule decided, and the record says why rather than leaving the rule blank.
+    assert_eq!(by, "(platform address: exempt from NSGs)");
     assert_eq!(verify(deny_all.clone(), "169.254.169.254:80").0, "Allow");
     assert_eq!(verify(deny_all, "20.38.98.100:443").0, "Deny");
     let (access, by, _) = verify(
