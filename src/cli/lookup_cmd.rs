@@ -515,7 +515,7 @@ pub fn lookup_prefixes(
             "QUERY",
             "TAG",
             "REGION",
-            "SYSTEM SERVICE",
+            "SERVICE",
             "PREFIX",
             "RELATION",
         ],

@@ -313,6 +313,13 @@ const SCALE: u32 = 3;
 /// The legend's band under the grid.
 const LEGEND: u32 = 24;
 
+/// A character's 8×8 bitmap (row by row, bit 0 the leftmost pixel); `?` for one outside
+/// ASCII.
+fn glyph(ch: char) -> [u8; 8] {
+    let ascii = if ch.is_ascii() { ch as usize } else { '?' as usize };
+    font8x8::legacy::BASIC_LEGACY[ascii]
+}
+
 fn hex(c: Rgb) -> String {
     format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2])
 }
@@ -382,11 +389,12 @@ impl Picture {
 }
 
 impl Picture {
-    /// The picture as PNG: the grid at 3 pixels a cell, the marks as red squares, the legend's
-    /// colours as a band under it (the SVG names them).
+    /// The picture as PNG: the grid at 3 pixels a cell, the marks as red squares, the legend
+    /// under it as the SVG lays it out (four a row, a swatch and its name in an 8×8 bitmap
+    /// font, cut with `…` to its column).
     pub fn png(&self) -> Vec<u8> {
         let size = SIDE * SCALE;
-        let height = size + LEGEND;
+        let height = size + LEGEND * (1 + self.legend.len().div_ceil(4) as u32) + 8;
         let mut px = vec![255u8; (size * height * 3) as usize];
         let mut put = |x: u32, y: u32, c: Rgb| {
             if x < size && y < height {
@@ -417,12 +425,32 @@ impl Picture {
                 }
             }
         }
-        let n = self.legend.len().max(1) as u32;
-        for (i, (c, _)) in self.legend.iter().enumerate() {
-            let x0 = i as u32 * size / n;
-            for x in x0 + 2..(x0 + size / n).saturating_sub(2) {
-                for y in size + 6..size + LEGEND - 6 {
+        for (i, (c, text)) in self.legend.iter().enumerate() {
+            let col = (i % 4) as u32;
+            let row = (i / 4) as u32;
+            let (lx, ly) = (4 + col * (size / 4), size + 8 + row * LEGEND);
+            for y in ly..ly + 12 {
+                for x in lx..lx + 12 {
                     put(x, y, *c);
+                }
+            }
+            // Characters that fit the column after the swatch (8 pixels each).
+            let room = ((size / 4).saturating_sub(24) / 8) as usize;
+            let chars: Vec<char> = text.chars().collect();
+            let shown: Vec<char> = if chars.len() > room {
+                chars[..room.saturating_sub(1)].iter().copied().chain(['~']).collect()
+            } else {
+                chars
+            };
+            for (j, ch) in shown.into_iter().enumerate() {
+                let glyph = glyph(ch);
+                let gx = lx + 16 + j as u32 * 8;
+                for (gy, bits) in glyph.iter().enumerate() {
+                    for b in 0..8u32 {
+                        if bits >> b & 1 == 1 {
+                            put(gx + b, ly + 2 + gy as u32, [36, 41, 47]);
+                        }
+                    }
                 }
             }
         }

@@ -912,6 +912,32 @@ fn map_draws_the_ipv4_space() {
     let (px, py) = (x * 3 + 1 + 6, y * 3 + 1);
     let i = ((py * info.width + px) * 3) as usize;
     assert_eq!(&buf[i..i + 3], &[207, 34, 46], "the mark's square");
+    // The legend is named: the first entry's text, drawn from the font, is under the grid.
+    let text_row = |dy: u32| {
+        (0..8u32)
+            .map(|dx| {
+                let i = (((768 + 8 + 2 + dy) * info.width + 4 + 16 + dx) * 3) as usize;
+                u8::from(buf[i..i + 3] == [36, 41, 47]) << dx
+            })
+            .sum::<u8>()
+    };
+    let same = tagnet()
+        .args(["-q", "map", "--format", "svg", "--mark", "20.38.98.100"])
+        .output()
+        .unwrap();
+    let same = String::from_utf8(same.stdout).unwrap();
+    let svg_first = same
+        .split("<text")
+        .nth(1)
+        .and_then(|t| t.split('>').nth(1))
+        .and_then(|t| t.chars().next())
+        .unwrap();
+    let glyph: Vec<u8> = (0..8).map(text_row).collect();
+    assert_eq!(
+        glyph,
+        font8x8::legacy::BASIC_LEGACY[svg_first as usize].to_vec(),
+        "the PNG legend's first letter is the SVG legend's ({svg_first})"
+    );
     // Flows: the /16s of the remote IPv4 addresses.
     let dir = tempfile::tempdir().unwrap();
     assert!(
