@@ -97,6 +97,8 @@ def m_vnet_peering(n):
     n["vnets"][1]["subnets"][0]["prefix"] = "10.10.0.0/24"
 def m_vnet_reserved(n):
     n["vnets"][0]["space"].append("169.254.0.0/16")
+def m_vnet_onprem(n):
+    n["gateways"] = [{"name": "lng-corp", "space": ["192.168.0.0/16", "10.10.128.0/17"]}]
 def m_aks_service(n):
     n["aks"][0]["service"] = "10.10.0.0/16"
     n["aks"][0]["dns"] = "10.10.0.10"
@@ -176,6 +178,7 @@ BROKEN = [
     ("subnet-overlap", m_subnet_overlap),
     ("vnet-peering-overlap", m_vnet_peering),
     ("vnet-reserved-range", m_vnet_reserved),
+    ("vnet-onprem-overlap", m_vnet_onprem),
     ("aks-service-cidr-overlap", m_aks_service),
     ("aks-dns-service-ip", m_aks_dns),
     ("aks-reserved-range", m_aks_reserved),
@@ -253,6 +256,11 @@ def az(n):
                     "type": "Microsoft.Network/routeTables", "location": LOC,
                     "routes": [dict({"name": r["name"], "addressPrefix": r["prefix"], "nextHopType": r["hop"]},
                                     **({"nextHopIpAddress": r["ip"]} if r.get("ip") else {})) for r in t["routes"]]})
+    for g in n.get("gateways", []):
+        out.append({"id": rid("Microsoft.Network/localNetworkGateways", g["name"]), "name": g["name"],
+                    "type": "Microsoft.Network/localNetworkGateways", "location": LOC,
+                    "gatewayIpAddress": "203.0.113.10",
+                    "localNetworkAddressSpace": {"addressPrefixes": g["space"]}})
     for c in n["aks"]:
         npf = {"networkPlugin": c["plugin"], "serviceCidr": c["service"], "dnsServiceIp": c["dns"]}
         if c["pod"]:

@@ -168,7 +168,25 @@ pub fn cluster_neighbours(cx: &Cx, c: &model::Cluster) -> Vec<(String, IpNet)> {
             out.push((format!("the peered network `{name}`"), p));
         }
     }
-    out.extend(cx.on_prem.iter().cloned());
+    out.extend(on_prem_ranges(cx));
+    out
+}
+
+/// The on-premises ranges: those given with `--on-prem` and every local network gateway's
+/// address space, as (what, prefix).
+pub fn on_prem_ranges(cx: &Cx) -> Vec<(String, IpNet)> {
+    let mut out: Vec<(String, IpNet)> = cx.on_prem.to_vec();
+    for g in &cx.net.local_gateways {
+        for p in &g.prefixes {
+            out.push((
+                format!(
+                    "the on-premises space of local network gateway `{}`",
+                    g.meta.name
+                ),
+                *p,
+            ));
+        }
+    }
     out
 }
 

@@ -389,6 +389,16 @@ pub struct NetworkProfileRes {
     pub subnets: Vec<String>,
 }
 
+/// A local network gateway (`Microsoft.Network/localNetworkGateways`): the on-premises
+/// address space a VPN connection reaches.
+#[derive(Debug, Clone, Default)]
+pub struct LocalGateway {
+    /// Id, name, keys.
+    pub meta: Meta,
+    /// `localNetworkAddressSpace.addressPrefixes`.
+    pub prefixes: Vec<IpNet>,
+}
+
 /// Every resource of the inputs.
 #[derive(Debug, Clone, Default)]
 pub struct Network {
@@ -420,6 +430,8 @@ pub struct Network {
     pub container_groups: Vec<ContainerGroup>,
     /// Network profiles of container groups.
     pub network_profiles: Vec<NetworkProfileRes>,
+    /// Local network gateways: on-premises spaces.
+    pub local_gateways: Vec<LocalGateway>,
     /// Resources read but refused (reported as `bad-value`): a reference to one is not
     /// dangling.
     pub unreadable: Vec<Meta>,
@@ -653,6 +665,7 @@ impl Network {
             + self.container_groups.len()
             + self.network_profiles.len()
             + self.private_endpoints.len()
+            + self.local_gateways.len()
     }
 
     /// Whether two networks are the same or peered (either side's peering naming the other).

@@ -744,7 +744,7 @@ pub struct CheckArgs {
     /// the template does not declare is reported, as Azure refuses the deployment.
     #[arg(long, value_name = "FILE")]
     pub parameters: Option<std::path::PathBuf>,
-    /// On-premises ranges AKS ranges must stay clear of (repeatable): a prefix, or a tag
+    /// On-premises ranges VNet spaces and AKS ranges must stay clear of, beside the local network gateways' spaces the inputs hold (repeatable): a prefix, or a tag
     /// such as your own `Corp.OnPrem` (--custom FILE or tagnet.toml's [tags]) standing for its
     /// prefixes.
     #[arg(long = "on-prem", value_name = "PREFIX|TAG")]

@@ -511,14 +511,7 @@ pub fn lookup_prefixes(
         out,
         format,
         Some(&snap.info),
-        &[
-            "QUERY",
-            "TAG",
-            "REGION",
-            "SERVICE",
-            "PREFIX",
-            "RELATION",
-        ],
+        &["QUERY", "TAG", "REGION", "SERVICE", "PREFIX", "RELATION"],
         &rows,
         |r| {
             vec![

@@ -118,7 +118,11 @@ impl Status {
 
 /// Runs one parsed command line, writing results to `out`.
 pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
-    let tags_flag = if cli.tags.is_none() { "TAGNET_TAGS" } else { "--tags" };
+    let tags_flag = if cli.tags.is_none() {
+        "TAGNET_TAGS"
+    } else {
+        "--tags"
+    };
     if cli.tags.is_none() {
         cli.tags = std::env::var_os("TAGNET_TAGS")
             .filter(|v| !v.is_empty())

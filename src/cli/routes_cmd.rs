@@ -160,9 +160,7 @@ pub fn audit(
     let previous = a
         .previous
         .as_ref()
-        .map(|spec| {
-            super::source::resolve(Some(spec), "--previous").map(|(snap, _)| snap)
-        })
+        .map(|spec| super::source::resolve(Some(spec), "--previous").map(|(snap, _)| snap))
         .transpose()?;
     let params = tagnet::ops::audit::AuditParams {
         tags: tagnet::ops::udr::UdrParams {

@@ -27,8 +27,9 @@ impl std::ops::Deref for Loaded {
 /// and age warning unless `quiet`.
 /// `flag` names where `spec` came from (`--tags`, `TAGNET_TAGS`, `--since`) for its errors.
 pub fn load(spec: Option<&Path>, quiet: bool, flag: &str) -> Result<Loaded> {
-    let (snap, info) =
-        super::timed("load snapshot (read, parse, validate)", || resolve(spec, flag))?;
+    let (snap, info) = super::timed("load snapshot (read, parse, validate)", || {
+        resolve(spec, flag)
+    })?;
     if !quiet {
         let mut err = std::io::stderr().lock();
         if let Some(w) = tagnet::ops::source::age_warning(&info, tagnet::ops::source::now_secs()) {

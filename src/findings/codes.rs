@@ -85,6 +85,12 @@ codes! {
         example: "address space 169.254.0.0/16",
         fix: "Use private ranges (RFC 1918: 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16) that stay clear of these.",
         reference: "https://learn.microsoft.com/azure/virtual-network/virtual-networks-faq#what-address-ranges-can-i-use-in-my-vnets";
+    VnetOnPremOverlap = "TN006", "vnet-onprem-overlap", Error, "check",
+        summary: "A virtual network's address space overlaps an on-premises range: a local network gateway's address space, or a range given with --on-prem.",
+        why: "Azure routes a VNet's own space locally before any gateway route, so on-premises addresses inside it are unreachable from the VNet; Azure also refuses a site-to-site connection whose local network gateway's space overlaps the VNet's. The on-premises and Azure ranges must be disjoint.",
+        example: "vnet-ml 10.10.0.0/16 with local network gateway lng-corp 10.10.128.0/17",
+        fix: "Renumber the VNet (or the on-premises range) so that the two are disjoint, then update the local network gateway's address space.",
+        reference: "https://learn.microsoft.com/azure/vpn-gateway/vpn-gateway-about-vpn-gateway-settings#lng; https://learn.microsoft.com/azure/virtual-network/virtual-networks-faq#what-address-ranges-can-i-use-in-my-vnets";
     AksServiceCidrOverlap = "TN010", "aks-service-cidr-overlap", Error, "check",
         summary: "An AKS cluster's service CIDR overlaps its VNet, a subnet, a peered network or an on-premises range.",
         why: "Kubernetes services get addresses from the service CIDR; where it overlaps a real network, traffic to those addresses stays inside the cluster. AKS refuses an overlap with the cluster VNet's subnets (`ServiceCidrOverlapExistingSubnetsCidr`), and the docs require the range to be clear of peered VNets and on-premises networks too.",

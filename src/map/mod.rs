@@ -316,7 +316,11 @@ const LEGEND: u32 = 24;
 /// A character's 8×8 bitmap (row by row, bit 0 the leftmost pixel); `?` for one outside
 /// ASCII.
 fn glyph(ch: char) -> [u8; 8] {
-    let ascii = if ch.is_ascii() { ch as usize } else { '?' as usize };
+    let ascii = if ch.is_ascii() {
+        ch as usize
+    } else {
+        '?' as usize
+    };
     font8x8::legacy::BASIC_LEGACY[ascii]
 }
 
@@ -438,7 +442,11 @@ impl Picture {
             let room = ((size / 4).saturating_sub(24) / 8) as usize;
             let chars: Vec<char> = text.chars().collect();
             let shown: Vec<char> = if chars.len() > room {
-                chars[..room.saturating_sub(1)].iter().copied().chain(['~']).collect()
+                chars[..room.saturating_sub(1)]
+                    .iter()
+                    .copied()
+                    .chain(['~'])
+                    .collect()
             } else {
                 chars
             };

@@ -350,7 +350,8 @@ pub fn path(
                     .shares
                     .iter()
                     .any(|s| s.allowed_every_reading != s.addresses);
-                let asymmetric = |t: &crate::path::TagPath| t.shares.iter().any(|s| s.goes != "internet");
+                let asymmetric =
+                    |t: &crate::path::TagPath| t.shares.iter().any(|s| s.goes != "internet");
                 let mut wider = None;
                 if replies != tag && !denied {
                     // The guidance routes the region's variant: that is what must be answered

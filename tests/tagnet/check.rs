@@ -1734,3 +1734,35 @@ fn a_doubling_template_is_stopped_at_the_value_limit() {
         "{text}"
     );
 }
+
+/// A local network gateway's space counts as on premises, read from az JSON (the example) and
+/// from a Terraform plan (`azurerm_local_network_gateway.address_space`) alike.
+#[test]
+fn local_network_gateways_are_on_premises() {
+    let az = run(&[examples().join("vnet-onprem-overlap")]);
+    assert_eq!(az.len(), 1, "{az:#?}");
+    assert_eq!(az[0].code, "vnet-onprem-overlap");
+    assert_eq!(az[0].counterexample.as_deref(), Some("10.10.128.0"));
+    let plan = examples().join("as-terraform/compliant/plan.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(plan).unwrap()).unwrap();
+    doc["planned_values"]["root_module"]["resources"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "address": "azurerm_local_network_gateway.corp", "mode": "managed",
+            "type": "azurerm_local_network_gateway", "name": "corp",
+            "values": {"name": "lng-corp", "location": "eastus2", "resource_group_name": "rg-ml",
+                       "gateway_address": "203.0.113.10",
+                       "address_space": ["192.168.0.0/16", "10.10.128.0/17"]}
+        }));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("plan.json"), doc.to_string()).unwrap();
+    let tf = run(&[dir.path().join("plan.json")]);
+    assert_eq!(
+        tf.iter().map(|f| f.code).collect::<Vec<_>>(),
+        vec!["vnet-onprem-overlap"],
+        "{tf:#?}"
+    );
+    assert!(tf[0].message.contains("`lng-corp`"), "{}", tf[0].message);
+}

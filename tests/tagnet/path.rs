@@ -1097,7 +1097,8 @@ fn a_profile_range_is_traced_port_by_port() {
 fn check_and_path_agree_on_a_table_fixed_with_udr() {
     let tagnet = || {
         let mut c = assert_cmd::Command::cargo_bin("tagnet").unwrap();
-        c.env_remove("TAGNET_TAGS").args(["--tags", "builtin", "-q"]);
+        c.env_remove("TAGNET_TAGS")
+            .args(["--tags", "builtin", "-q"]);
         c
     };
     let udr = tagnet()
@@ -1117,9 +1118,12 @@ fn check_and_path_agree_on_a_table_fixed_with_udr() {
         .find(|r| r["type"] == "Microsoft.Network/routeTables")
         .unwrap();
     for r in udr["routes"].as_array().unwrap() {
-        table["routes"].as_array_mut().unwrap().push(serde_json::json!({
-            "name": r["name"], "addressPrefix": r["address_prefix"], "nextHopType": "Internet"
-        }));
+        table["routes"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({
+                "name": r["name"], "addressPrefix": r["address_prefix"], "nextHopType": "Internet"
+            }));
     }
     let before = tempfile::tempdir().unwrap();
     let after = tempfile::tempdir().unwrap();
@@ -1150,7 +1154,10 @@ fn check_and_path_agree_on_a_table_fixed_with_udr() {
         }
         if fixed {
             // The cloud-wide reading is reported, not hidden.
-            assert!(text.contains("reaches the compute from outside eastus2"), "{text}");
+            assert!(
+                text.contains("reaches the compute from outside eastus2"),
+                "{text}"
+            );
         } else {
             assert!(
                 text.contains("`tagnet udr --region eastus2 --profile aml-vnet-2020` writes them"),

@@ -648,6 +648,14 @@ fn map_service(net: &mut Network, v: &Value, kind: &str, np: &str, m: Meta, orig
             network_profile: reference(field(v, "networkProfile")),
             meta: m,
         });
+    } else if is(&kind, "Microsoft.Network/localNetworkGateways") {
+        let prefixes = prefixes(
+            net,
+            &at,
+            "localNetworkAddressSpace",
+            list(path(v, &["localNetworkAddressSpace", "addressPrefixes"])),
+        );
+        net.local_gateways.push(LocalGateway { prefixes, meta: m });
     } else if is(&kind, "Microsoft.Network/networkProfiles") {
         let subnets = list(field(v, "containerNetworkInterfaceConfigurations"))
             .into_iter()

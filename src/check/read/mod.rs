@@ -400,6 +400,7 @@ pub fn from_documents(
     dedupe(&mut net.nics, |x| &x.meta, problems);
     dedupe(&mut net.container_groups, |x| &x.meta, problems);
     dedupe(&mut net.network_profiles, |x| &x.meta, problems);
+    dedupe(&mut net.local_gateways, |x| &x.meta, problems);
     Ok(net)
 }
 

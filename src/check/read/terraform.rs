@@ -479,6 +479,7 @@ impl Cx<'_> {
             | "azurerm_virtual_network_peering"
             | "azurerm_network_security_group"
             | "azurerm_route_table"
+            | "azurerm_local_network_gateway"
             | "azurerm_network_interface" => Some(self.rewrite_network(r)),
             _ => Some(self.rewrite_service(r)),
         }
@@ -592,6 +593,11 @@ impl Cx<'_> {
                     json!({"securityRules": rules}),
                 )
             }
+            "azurerm_local_network_gateway" => head(
+                "Microsoft.Network/localNetworkGateways",
+                name,
+                json!({"localNetworkAddressSpace": {"addressPrefixes": strs(v.get("address_space"))}}),
+            ),
             "azurerm_route_table" => {
                 let mut routes: Vec<Value> = v
                     .get("route")

@@ -31,6 +31,7 @@ pub mod subnet_outside;
 pub mod subnet_overlap;
 pub mod vm_not_ubuntu;
 pub mod vm_ssh;
+pub mod vnet_onprem;
 pub mod vnet_overlap;
 pub mod vnet_reserved;
 pub mod workspace_vnet;
@@ -46,6 +47,7 @@ pub const ALL: &[Check] = &[
     subnet_overlap::check,
     vnet_overlap::check,
     vnet_reserved::check,
+    vnet_onprem::check,
     aks_service_cidr_overlap::check,
     aks_dns_ip::check,
     aks_reserved_range::check,
