@@ -40,6 +40,110 @@ pub const GROUPS: &[(&str, &[&str])] = &[
     ("Shell", &["completions", "man"]),
 ];
 
+/// The formats each command writes, by its name (`nsg verify`), with what narrows them: what
+/// its `--help` lists for `--format` and what `run` refuses before the command starts. A
+/// command not listed (`fetch` reports, `serve`, `completions`, `man`, `flows synth`) writes
+/// no formatted answer of its own beyond table, json, ndjson, csv and markdown.
+pub const FORMATS: &[(&str, &[Format], &str)] = {
+    use Format::*;
+    const PLAIN: &[Format] = &[Table, Json, Ndjson, Csv, Markdown];
+    const ROWS: &[Format] = &[Table, Json, Ndjson, Csv];
+    &[
+        ("info", PLAIN, ""),
+        ("tags", PLAIN, ""),
+        ("prefixes", PLAIN, ""),
+        ("lookup", ROWS, ""),
+        ("regions", PLAIN, ""),
+        (
+            "udr",
+            &[
+                Table, Json, Ndjson, Csv, Markdown, Az, Arm, Bicep, Terraform,
+            ],
+            "",
+        ),
+        (
+            "routes audit",
+            &[Table, Json, Ndjson, Csv, Markdown, Az],
+            " (az: the commands that fix the table)",
+        ),
+        (
+            "path",
+            &[Table, Json, Ndjson, Csv, Sarif],
+            " (sarif with --profile; ndjson and csv with --flows)",
+        ),
+        ("nsg verify", ROWS, ""),
+        ("nsg require", PLAIN, ""),
+        ("nsg reach", PLAIN, ""),
+        (
+            "nsg analyze",
+            &[Table, Json, Ndjson, Csv, Markdown, Sarif],
+            "",
+        ),
+        (
+            "nsg from-classbench",
+            &[Table, Json],
+            " (both write the NSG as JSON)",
+        ),
+        ("check", &[Table, Json, Ndjson, Csv, Markdown, Sarif], ""),
+        ("explain", PLAIN, ""),
+        ("flows attribute", ROWS, ""),
+        ("flows verify", ROWS, ""),
+        ("fetch", PLAIN, ""),
+        ("snapshots", PLAIN, ""),
+        (
+            "diff",
+            &[Table, Json, Ndjson, Csv, Markdown, Az],
+            " (az with --route-table: the table's plan)",
+        ),
+        ("history", PLAIN, ""),
+        (
+            "export",
+            &[Table],
+            " (the default; --as names what is written)",
+        ),
+        ("aggregate", PLAIN, ""),
+        ("overlaps", PLAIN, ""),
+        (
+            "map",
+            &[Table, Svg, Png],
+            " (table, the default, draws svg)",
+        ),
+    ]
+};
+
+/// The formats `name` writes, as its help says them.
+pub fn formats_text(formats: &[Format], note: &str) -> String {
+    let names: Vec<&str> = formats.iter().map(|f| f.name()).collect();
+    format!("{}{note}", names.join(", "))
+}
+
+/// Ends each command's help with the formats it writes (the global `--format` lists every
+/// command's).
+fn formats_help(mut cmd: clap::Command) -> clap::Command {
+    for (name, formats, note) in FORMATS {
+        let line = format!("Formats (--format): {}", formats_text(formats, note));
+        let mut words = name.split(' ');
+        let first = words.next().unwrap_or_default();
+        let second = words.next();
+        let set = |c: clap::Command| {
+            let text = match c.get_after_help() {
+                Some(h) => format!("{line}\n\n{h}"),
+                None => line.clone(),
+            };
+            let long = match c.get_after_long_help() {
+                Some(h) => format!("{line}\n\n{h}"),
+                None => text.clone(),
+            };
+            c.after_help(text).after_long_help(long)
+        };
+        cmd = match second {
+            None => cmd.mut_subcommand(first, set),
+            Some(s) => cmd.mut_subcommand(first, |c| c.mut_subcommand(s, set)),
+        };
+    }
+    cmd
+}
+
 /// The command line with `--help` listing the commands by job (clap lists them in one run).
 pub fn command() -> clap::Command {
     use clap::CommandFactory;
@@ -83,9 +187,9 @@ pub fn command() -> clap::Command {
             text.push('\n');
         }
     }
-    cmd.help_template(format!(
+    formats_help(cmd.help_template(format!(
         "{{before-help}}{{about-with-newline}}\n{{usage-heading}} {{usage}}\n\n{text}\nOptions:\n{{options}}{{after-help}}"
-    ))
+    )))
 }
 
 /// Azure service-tag and IP-range analysis: which tags hold an address, which prefixes a
@@ -130,7 +234,7 @@ pub struct Cli {
     )]
     pub custom: Vec<PathBuf>,
 
-    /// Output format.
+    /// Output format (each command's `--help` ends with the formats it writes).
     #[arg(long, global = true, help_heading = "Global options", value_enum, ignore_case = true, default_value_t = Format::Table)]
     pub format: Format,
 

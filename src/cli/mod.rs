@@ -116,6 +116,42 @@ impl Status {
     }
 }
 
+/// A command's name as `--help` and [`args::FORMATS`] give it (`nsg verify`).
+fn command_name(c: &Command) -> &'static str {
+    use args::{FlowsCommand as F, NsgCommand as N};
+    match c {
+        Command::Lookup(_) => "lookup",
+        Command::Tags(_) => "tags",
+        Command::Prefixes(_) => "prefixes",
+        Command::Info => "info",
+        Command::Regions => "regions",
+        Command::Udr(_) => "udr",
+        Command::Routes(RoutesCommand::Audit(_)) => "routes audit",
+        Command::Path(_) => "path",
+        Command::Nsg(N::Verify(_)) => "nsg verify",
+        Command::Nsg(N::Require(_)) => "nsg require",
+        Command::Nsg(N::Reach(_)) => "nsg reach",
+        Command::Nsg(N::Analyze(_)) => "nsg analyze",
+        Command::Nsg(N::FromClassbench(_)) => "nsg from-classbench",
+        Command::Check(_) => "check",
+        Command::Explain(_) => "explain",
+        Command::Flows(F::Attribute(_)) => "flows attribute",
+        Command::Flows(F::Verify(_)) => "flows verify",
+        Command::Flows(F::Synth(_)) => "flows synth",
+        Command::Fetch(_) => "fetch",
+        Command::Snapshots => "snapshots",
+        Command::Diff(_) => "diff",
+        Command::Serve(_) => "serve",
+        Command::Aggregate(_) => "aggregate",
+        Command::Export(_) => "export",
+        Command::History(_) => "history",
+        Command::Overlaps(_) => "overlaps",
+        Command::Completions(_) => "completions",
+        Command::Map(_) => "map",
+        Command::Man(_) => "man",
+    }
+}
+
 /// Runs one parsed command line, writing results to `out`.
 pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
     let tags_flag = if cli.tags.is_none() {
@@ -192,6 +228,17 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
     let extra = source::Extra::new(&cli.sources, &cli.custom);
     let snap = || source::load_with(cli.tags.as_deref(), &extra, cli.quiet, tags_flag);
 
+    // The formats each command writes, as its --help lists them (one table, `args::FORMATS`).
+    let name = command_name(&cli.command);
+    if let Some((_, formats, note)) = args::FORMATS.iter().find(|(n, ..)| *n == name)
+        && !formats.contains(&cli.format)
+    {
+        bail!(
+            "--format {}: `{name}` writes {}",
+            cli.format.name(),
+            args::formats_text(formats, note)
+        );
+    }
     let deployment_ok = matches!(
         cli.command,
         Command::Udr(_) | Command::Routes(_) | Command::Diff(_)

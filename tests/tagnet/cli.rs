@@ -1077,3 +1077,210 @@ fn newcomer_findings_stay_fixed() {
         ));
     assert!(!o.exists());
 }
+
+/// Each command's `--help` ends with the formats it writes, and that line is the truth: every
+/// format it lists is written (not refused as a format), every other one is refused, naming
+/// the command and its formats.
+#[test]
+fn each_command_writes_the_formats_its_help_lists() {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    let d = |p: &str| data.join(p).to_string_lossy().into_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    assert!(
+        tagnet()
+            .args(["-q", "flows", "synth", "--tuples", "50", "--dir"])
+            .arg(&logs)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let list = dir.path().join("p.txt");
+    std::fs::write(&list, "10.0.0.0/24\n10.0.1.0/24\n").unwrap();
+    let st = dir.path().join("st.json");
+    {
+        use std::io::Read;
+        let mut text = Vec::new();
+        flate2::read::GzDecoder::new(
+            std::fs::File::open(data.join("ServiceTags_Public_cn376.json.gz")).unwrap(),
+        )
+        .read_to_end(&mut text)
+        .unwrap();
+        std::fs::write(&st, text).unwrap();
+    }
+    let (logs, list, st) = (
+        logs.to_string_lossy().into_owned(),
+        list.to_string_lossy().into_owned(),
+        st.to_string_lossy().into_owned(),
+    );
+    let nsg = d("nsg/ml-nsg.json");
+    let cases: Vec<(&str, Vec<String>)> = vec![
+        ("info", vec![]),
+        ("tags", vec![]),
+        ("prefixes", vec!["Storage.EastUS2".into()]),
+        ("lookup", vec!["20.38.98.100".into()]),
+        ("regions", vec![]),
+        ("udr", vec!["--region".into(), "eastus2".into()]),
+        (
+            "routes audit",
+            vec![
+                "--route-table".into(),
+                d("routes/rt-ml.json"),
+                "--region".into(),
+                "eastus2".into(),
+            ],
+        ),
+        (
+            "path",
+            vec![
+                d("examples/compliant"),
+                "--from".into(),
+                "vnet-ml/compute".into(),
+                "--profile".into(),
+                "aml-vnet-2020".into(),
+            ],
+        ),
+        (
+            "nsg verify",
+            vec![
+                "--nsg".into(),
+                nsg.clone(),
+                "--direction".into(),
+                "outbound".into(),
+                "--protocol".into(),
+                "tcp".into(),
+                "--local".into(),
+                "10.10.0.4:50000".into(),
+                "--remote".into(),
+                "20.38.98.100:443".into(),
+                "--vnet".into(),
+                "10.10.0.0/16".into(),
+            ],
+        ),
+        (
+            "nsg require",
+            vec![
+                "--nsg".into(),
+                nsg.clone(),
+                "--vnet".into(),
+                "10.10.0.0/16".into(),
+                "--region".into(),
+                "eastus2".into(),
+            ],
+        ),
+        (
+            "nsg reach",
+            vec![
+                "--nsg".into(),
+                nsg.clone(),
+                "--vnet".into(),
+                "10.10.0.0/16".into(),
+                "--local".into(),
+                "10.10.0.4".into(),
+                "--direction".into(),
+                "outbound".into(),
+                "--protocol".into(),
+                "tcp".into(),
+                "--port".into(),
+                "443".into(),
+            ],
+        ),
+        (
+            "nsg analyze",
+            vec![
+                "--nsg".into(),
+                nsg.clone(),
+                "--vnet".into(),
+                "10.10.0.0/16".into(),
+            ],
+        ),
+        ("check", vec![d("examples/compliant")]),
+        ("explain", vec!["TN001".into()]),
+        ("flows attribute", vec![logs.clone()]),
+        (
+            "flows verify",
+            vec![
+                logs.clone(),
+                "--nsg".into(),
+                nsg.clone(),
+                "--vnet".into(),
+                "10.10.0.0/16".into(),
+            ],
+        ),
+        ("fetch", vec!["--file".into(), st]),
+        ("snapshots", vec![]),
+        ("diff", vec!["builtin".into(), "builtin".into()]),
+        (
+            "history",
+            vec!["20.38.98.100".into(), "--snapshot".into(), "builtin".into()],
+        ),
+        ("export", vec!["Storage.EastUS2".into()]),
+        ("aggregate", vec![list.clone()]),
+        ("overlaps", vec![list]),
+        ("map", vec![]),
+    ];
+    let all = [
+        "table",
+        "json",
+        "ndjson",
+        "csv",
+        "markdown",
+        "sarif",
+        "az",
+        "arm",
+        "bicep",
+        "terraform",
+        "svg",
+        "png",
+    ];
+    let cache = dir.path().join("cache");
+    let one = |name: &str, args: &[String]| {
+        let words: Vec<&str> = name.split(' ').collect();
+        let help = tagnet().args(&words).arg("--help").output().unwrap();
+        let help = String::from_utf8_lossy(&help.stdout).into_owned();
+        let line = help
+            .lines()
+            .find_map(|l| l.strip_prefix("Formats (--format): "))
+            .unwrap_or_else(|| panic!("`{name} --help` lists no formats:\n{help}"));
+        let (formats, note) = line.split_once(" (").unwrap_or((line, ""));
+        let listed: Vec<&str> = formats.split(", ").collect();
+        for f in all {
+            let out = tagnet()
+                .env("TAGNET_CACHE", cache.join(name.replace(' ', "-")).join(f))
+                .args(["-q", "--format", f])
+                .args(&words)
+                .args(args)
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            let refused = out.status.code() == Some(2) && err.contains("--format");
+            // A format the help lists with a condition (`sarif with --profile`) may be refused
+            // without it, by a message naming the condition.
+            let conditional = note.contains(&format!("{f} ")) || note.contains(&format!(" {f}"));
+            if listed.contains(&f) && conditional {
+                assert!(!refused || err.contains(" with --"), "{name} {f}: {err}");
+                continue;
+            }
+            assert_eq!(
+                refused,
+                !listed.contains(&f),
+                "`{name}` with --format {f} (help: {line}): exit {:?}, {err}",
+                out.status.code()
+            );
+            if refused {
+                assert!(err.contains(&format!("`{name}` writes")), "{err}");
+            }
+        }
+    };
+    std::thread::scope(|s| {
+        let (a, b) = cases.split_at(cases.len() / 2);
+        for half in [a, b] {
+            s.spawn(move || {
+                for (name, args) in half {
+                    one(name, args);
+                }
+            });
+        }
+    });
+}
