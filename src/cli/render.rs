@@ -68,25 +68,7 @@ pub fn write_all_slices<'a>(
 
 /// Appends an IPv4 prefix as its `Display` writes it (`192.0.2.0/24`), without the
 /// formatting machinery: the rows of a lookup print a hundred thousand of them.
-pub fn push_ipv4_net(b: &mut Vec<u8>, net: ipnet::Ipv4Net) {
-    fn decimal(b: &mut Vec<u8>, n: u8) {
-        if n >= 100 {
-            b.push(b'0' + n / 100);
-        }
-        if n >= 10 {
-            b.push(b'0' + n / 10 % 10);
-        }
-        b.push(b'0' + n % 10);
-    }
-    for (i, octet) in net.network().octets().into_iter().enumerate() {
-        if i > 0 {
-            b.push(b'.');
-        }
-        decimal(b, octet);
-    }
-    b.push(b'/');
-    decimal(b, net.prefix_len());
-}
+pub use tagnet::render::fast::push_ipv4_net;
 
 /// A growing output buffer for loops that append millions of short texts. Its vector is kept
 /// at least [`Texts::WIDE`] bytes longer than what was written, so a text of up to that

@@ -49,6 +49,21 @@ fn push_octet(b: &mut Vec<u8>, o: u8) {
     b.push(b'0' + o % 10);
 }
 
+/// Appends an IPv4 prefix as `Display` writes it (`20.38.98.0/24`), by hand.
+pub fn push_ipv4_net(b: &mut Vec<u8>, net: ipnet::Ipv4Net) {
+    b.reserve(18);
+    let [w, x, y, z] = net.network().octets();
+    push_octet(b, w);
+    b.push(b'.');
+    push_octet(b, x);
+    b.push(b'.');
+    push_octet(b, y);
+    b.push(b'.');
+    push_octet(b, z);
+    b.push(b'/');
+    push_octet(b, net.prefix_len());
+}
+
 /// Appends an address as `Display` writes it (IPv4 dotted quads by hand; IPv6 through `fmt`,
 /// whose compression rules are longer than they are worth repeating).
 pub fn push_ip(b: &mut Vec<u8>, ip: IpAddr) {
@@ -132,6 +147,10 @@ mod tests {
                 push_ip(&mut b, ip);
                 prop_assert_eq!(String::from_utf8(b).unwrap(), ip.to_string());
             }
+            let net = ipnet::Ipv4Net::new(std::net::Ipv4Addr::from(v4), (n % 33) as u8).unwrap().trunc();
+            let mut b = Vec::new();
+            push_ipv4_net(&mut b, net);
+            prop_assert_eq!(String::from_utf8(b).unwrap(), net.to_string());
             let mut day = None;
             for t in [ms, ms + 1, ms + 86_400_000] {
                 let mut b = Vec::new();

@@ -950,7 +950,9 @@ fn udr_reserve_budget_and_arguments() {
         .args(["lookup", "20.41.5.225", "--format", "arm"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("--format arm: `lookup` writes table, json, ndjson, csv"));
+        .stderr(predicate::str::contains(
+            "--format arm: `lookup` writes table, json, ndjson, csv",
+        ));
 }
 
 #[test]
