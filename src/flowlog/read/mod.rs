@@ -12,6 +12,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 mod scan;
+mod split;
 mod wire;
 
 use scan::*;
@@ -47,6 +48,9 @@ pub struct Record {
     pub groups: Vec<Group>,
     /// Its tuples, in file order.
     pub tuples: Vec<Tuple>,
+    /// A part of a record too large to hold, read in parts of about a megabyte: more parts
+    /// follow, each a record of the same index with the header read so far.
+    pub more: bool,
 }
 
 /// A tuple or record that could not be read, and where.
@@ -119,7 +123,9 @@ impl Stats {
         out
     }
 
-    fn note(&mut self, rec: &Record) {
+    /// Notes a record's odd times, and its version when `whole` (not a part before the last
+    /// of a record read in parts, which carries the same version).
+    fn note(&mut self, rec: &Record, whole: bool) {
         const Y2015_MS: u64 = 1_420_070_400_000;
         let ahead = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -130,6 +136,7 @@ impl Stats {
             .filter(|t| t.time_ms < Y2015_MS || t.time_ms > ahead)
             .count();
         if let Some(v) = rec.version
+            && whole
             && !matches!(v, 1 | 2 | 4)
         {
             self.unknown_versions += 1;
@@ -309,6 +316,9 @@ pub fn read_map<T: Send>(
     let mut stats = Stats::default();
     let mut batch = scan.next_batch();
     let mut stop = false;
+    // A record read in parts: the tuples of its parts so far (bad ones included), which the
+    // positions of the next part's bad tuples count from.
+    let mut base = 0usize;
     loop {
         let (current, next) = rayon::join(
             || {
@@ -319,9 +329,9 @@ pub fn read_map<T: Send>(
                     .map(|raw| {
                         let (rec, bad) = parse_record(raw, origin);
                         let mut seen = Stats::default();
-                        seen.note(&rec);
+                        seen.note(&rec, raw.part != Part::More);
                         let n = (rec.tuples.len(), bad.len(), seen);
-                        (map(rec), bad, n)
+                        (map(rec), bad, n, raw.part)
                     })
                     .collect::<Vec<_>>()
             },
@@ -333,14 +343,21 @@ pub fn read_map<T: Send>(
                 }
             },
         );
-        for (t, bad, (tuples, nbad, seen)) in current {
-            stats.records += 1;
+        for (t, bad, (tuples, nbad, seen), part) in current {
+            if part != Part::More {
+                stats.records += 1;
+            }
             stats.tuples += tuples;
             stats.bad += nbad;
             stats += seen;
-            for b in bad {
+            let read = tuples + bad.iter().filter(|b| b.tuple.is_some()).count();
+            for mut b in bad {
+                if let Some(k) = b.tuple.as_mut() {
+                    *k += base;
+                }
                 on_bad(b);
             }
+            base = if part == Part::More { base + read } else { 0 };
             if !stop && !each(t) {
                 stop = true;
             }
@@ -361,9 +378,27 @@ pub fn read_map<T: Send>(
 }
 
 /// Reads a whole blob from memory (tests, the Python package): the records and the bad tuples.
+/// A record read in parts comes back whole (its parts joined).
 pub fn read_slice(bytes: &[u8], origin: &str) -> (Vec<Record>, Vec<Bad>, Stats) {
-    let (mut recs, mut bad) = (Vec::new(), Vec::new());
-    let stats = read(bytes, origin, &mut |r| recs.push(r), &mut |b| bad.push(b));
+    let (mut recs, mut bad) = (Vec::<Record>::new(), Vec::new());
+    let stats = read(
+        bytes,
+        origin,
+        &mut |r| match recs.last_mut() {
+            Some(last) if last.more => {
+                last.more = r.more;
+                let offset = last.groups.len() as u32;
+                last.groups.extend(r.groups);
+                last.tuples.extend(r.tuples.into_iter().map(|mut t| {
+                    t.group += offset;
+                    t
+                }));
+                last.kind = last.kind.or(r.kind);
+            }
+            _ => recs.push(r),
+        },
+        &mut |b| bad.push(b),
+    );
     (recs, bad, stats)
 }
 
@@ -482,5 +517,132 @@ mod tests {
         assert!(bad[0].why.contains("not a flow log"), "{bad:?}");
         let (_, bad, _) = read_slice(b"", "e.json");
         assert!(bad[0].why.contains("empty"), "{bad:?}");
+    }
+
+    /// A VNet record of `n` tuples a group over `groups` groups (two NSGs), a bad tuple at
+    /// each position of `bad_at` (counted over the record), then a second small record.
+    fn big_vnet(n: usize, groups: usize, bad_at: &[usize], late_mac: bool) -> String {
+        let mut k = 0usize;
+        let mut flows = Vec::new();
+        for f in 0..2 {
+            let mut gs = Vec::new();
+            for g in 0..groups {
+                let mut ts = Vec::new();
+                for i in 0..n {
+                    if bad_at.contains(&k) {
+                        ts.push("\"not,a,tuple\"".to_string());
+                    } else {
+                        ts.push(format!(
+                            "\"{},10.0.{f}.4,20.38.{}.{},{},443,6,O,C,NX,1,{},2,{}\"",
+                            1_764_288_000_000u64 + k as u64,
+                            i % 256,
+                            (i / 256) % 256,
+                            1024 + i % 60000,
+                            100 + g,
+                            200 + k
+                        ));
+                    }
+                    k += 1;
+                }
+                gs.push(format!(
+                    "{{\"rule\":\"Rule_{f}_{g}\",\"flowTuples\":[{}]}}",
+                    ts.join(",")
+                ));
+            }
+            flows.push(format!(
+                "{{\"aclID\":\"acl-{f}\",\"flowGroups\":[{}]}}",
+                gs.join(",\n")
+            ));
+        }
+        let mac = "\"macAddress\":\"00224800000A\"";
+        let (before, after) = if late_mac {
+            (String::new(), format!(",{mac}"))
+        } else {
+            (format!("{mac},"), String::new())
+        };
+        format!(
+            "{{\"records\":[{{\"time\":\"2025-11-28T00:00:00.000Z\",\"flowLogVersion\":4,{before}\"targetResourceID\":\"/sub/vnet\",\"flowRecords\":{{\"flows\":[{}]}}{after}}},\n{}]}}",
+            flows.join(","),
+            r#"{"time":"t2","flowLogVersion":4,"flowRecords":{"flows":[{"aclID":"acl-9","flowGroups":[{"rule":"R9","flowTuples":["1764288000000,10.0.0.9,20.38.98.100,1024,443,6,O,C,NX,1,2,3,4"]}]}]}}"#
+        )
+    }
+
+    /// The oracle: every tuple of the document in order, with its NSG and rule, read whole by
+    /// serde_json; the bad ones as `None`.
+    fn oracle(doc: &str) -> Vec<(String, String, Option<Tuple>)> {
+        let v: serde_json::Value = serde_json::from_str(doc).unwrap();
+        let mut out = Vec::new();
+        for r in v["records"].as_array().unwrap() {
+            for f in r["flowRecords"]["flows"].as_array().unwrap() {
+                for g in f["flowGroups"].as_array().unwrap() {
+                    for t in g["flowTuples"].as_array().unwrap() {
+                        out.push((
+                            f["aclID"].as_str().unwrap().to_string(),
+                            g["rule"].as_str().unwrap().to_string(),
+                            crate::flowlog::parse_vnet(t.as_str().unwrap(), 0).ok(),
+                        ));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_record_over_a_part_is_read_in_parts_as_if_whole() {
+        // 2 NSGs × 3 groups × 9,000 tuples of about 70 bytes: 3.8 MB, four parts or more.
+        let bad_at = [5, 20_000, 53_999];
+        let doc = big_vnet(9_000, 3, &bad_at, false);
+        assert!(doc.len() > 3 * split::PART_BYTES);
+        let want = oracle(&doc);
+        // Streamed: parts come as records of the same index; together they are the record.
+        let mut got = Vec::new();
+        let mut parts = 0;
+        let mut bads = Vec::new();
+        let stats = read(
+            doc.as_bytes(),
+            "big.json",
+            &mut |r| {
+                if r.index == 0 {
+                    parts += 1;
+                }
+                for t in &r.tuples {
+                    let g = &r.groups[t.group as usize];
+                    got.push((
+                        g.acl.clone(),
+                        g.rule.clone(),
+                        Some(Tuple { group: 0, ..*t }),
+                    ));
+                }
+            },
+            &mut |b| bads.push(b),
+        );
+        assert!(parts >= 4, "{parts} parts");
+        assert_eq!(stats.records, 2);
+        let good: Vec<_> = want.iter().filter(|w| w.2.is_some()).cloned().collect();
+        assert_eq!(got.len(), good.len());
+        assert!(got == good, "the tuples differ from the whole document's");
+        // Bad tuples are placed by their position in the whole record.
+        let at: Vec<Option<usize>> = bads.iter().map(|b| b.tuple).collect();
+        assert_eq!(
+            at,
+            bad_at.iter().map(|&k| Some(k)).collect::<Vec<_>>(),
+            "{bads:?}"
+        );
+        assert!(bads.iter().all(|b| b.record == Some(0)));
+        // In memory, the parts come back joined into one record.
+        let (recs, _, _) = read_slice(doc.as_bytes(), "big.json");
+        assert_eq!(recs.len(), 2);
+        assert_eq!(recs[0].tuples.len() + bad_at.len(), 54_000);
+        assert!(recs[0].groups.len() >= 6);
+        assert_eq!(recs[0].mac, "00224800000A");
+        // A header member after the tuples: the record says so rather than reading quietly.
+        let late = big_vnet(9_000, 3, &[], true);
+        let (_, bad, _) = read_slice(late.as_bytes(), "late.json");
+        assert!(
+            bad.iter()
+                .any(|b| b.why.contains("`macAddress` comes after tuples")),
+            "{bad:?}"
+        );
     }
 }

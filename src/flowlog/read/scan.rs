@@ -14,6 +14,22 @@ pub(super) struct RawRecord {
     /// record, when there is one, is skipped). `index` is `usize::MAX` when the cut is
     /// outside any record.
     pub(super) cut_at: Option<usize>,
+    /// Whether this is a whole record or a part of one too large to hold ([`super::split`]).
+    pub(super) part: Part,
+    /// The last part of a record read in parts: a member of its header that came after
+    /// tuples already read in an earlier part (its key).
+    pub(super) late: Option<String>,
+}
+
+/// A record read whole, or in parts ([`super::split`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Part {
+    /// The whole record.
+    Whole,
+    /// A part, more to come.
+    More,
+    /// The record's last part.
+    Last,
 }
 
 pub(super) struct Batch {
@@ -66,6 +82,8 @@ pub(super) struct Scanner<'o, R> {
     pub(super) skip_line: usize,
     /// Whether the start was looked at for a byte-order mark.
     pub(super) bom_checked: bool,
+    /// The structure of the record being read, for reading it in parts.
+    pub(super) tracker: super::split::Tracker,
 }
 
 /// Bytes the scan keeps ahead of itself until the input ends (see [`Scanner::limit`]).
@@ -97,6 +115,7 @@ impl<'o, R: Read> Scanner<'o, R> {
             skip_what: "",
             skip_line: 0,
             bom_checked: false,
+            tracker: super::split::Tracker::default(),
         }
     }
 
@@ -214,6 +233,8 @@ impl<'o, R: Read> Scanner<'o, R> {
             bytes: Vec::new(),
             not_object: Some(self.skip_what),
             cut_at: None,
+            part: Part::Whole,
+            late: None,
         };
         self.next_index += 1;
         r
@@ -241,7 +262,7 @@ impl<'o, R: Read> Scanner<'o, R> {
     #[inline(always)]
     fn copy_record(&mut self) -> Option<RawRecord> {
         // Copy up to the record's end in one go.
-        let start = self.pos;
+        let mut start = self.pos;
         let mut closed = false;
         while self.pos < self.limit() {
             if self.in_string {
@@ -299,18 +320,50 @@ impl<'o, R: Read> Scanner<'o, R> {
                         return Some(self.cut());
                     }
                 }
+                // A record grown past a part's size: closed here, when the comma is between
+                // two elements of an array, and read on as a part of its own.
+                b',' if self.current.len() + (self.pos - start) > super::split::PART_BYTES => {
+                    self.current
+                        .extend_from_slice(&self.buf[start..self.pos - 1]);
+                    start = self.pos;
+                    if let Some((closed, prefix)) = self.tracker.split(&self.current) {
+                        let rec = RawRecord {
+                            index: self.next_index,
+                            line: self.current_line,
+                            bytes: closed,
+                            not_object: None,
+                            cut_at: None,
+                            part: Part::More,
+                            late: None,
+                        };
+                        self.current = prefix;
+                        self.current_line = self.line;
+                        return Some(rec);
+                    }
+                    self.current.push(b',');
+                }
                 _ => {}
             }
         }
         self.current.extend_from_slice(&self.buf[start..self.pos]);
         if closed {
             self.phase = Phase::Between;
+            let (part, late) = if self.tracker.split {
+                // What came after the last split, followed to the end for late members.
+                self.tracker.follow(&self.current);
+                (Part::Last, self.tracker.late.take())
+            } else {
+                (Part::Whole, None)
+            };
+            self.tracker.reset();
             let rec = RawRecord {
                 index: self.next_index,
                 line: self.current_line,
                 bytes: std::mem::take(&mut self.current),
                 not_object: None,
                 cut_at: None,
+                part,
+                late,
             };
             self.next_index += 1;
             return Some(rec);
@@ -355,6 +408,8 @@ impl<'o, R: Read> Scanner<'o, R> {
             bytes: Vec::new(),
             not_object: None,
             cut_at: Some(self.line),
+            part: Part::Whole,
+            late: None,
         };
         if in_record {
             self.next_index += 1;
@@ -367,6 +422,7 @@ impl<'o, R: Read> Scanner<'o, R> {
         self.key_open = false;
         self.last_key.clear();
         self.current.clear();
+        self.tracker.reset();
         r
     }
 
@@ -418,6 +474,7 @@ impl<'o, R: Read> Scanner<'o, R> {
                 self.phase = Phase::Record;
                 self.depth += 1;
                 self.current.clear();
+                self.tracker.reset();
                 self.current.push(b'{');
                 self.current_line = self.line;
             }

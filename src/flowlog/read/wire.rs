@@ -131,6 +131,7 @@ pub(super) struct WireNsgMacFlows<'a> {
 pub(super) fn parse_record(raw: &RawRecord, origin: &str) -> (Record, Vec<Bad>) {
     let mut rec = Record {
         index: raw.index,
+        more: raw.part == Part::More,
         ..Record::default()
     };
     let mut bad = Vec::new();
@@ -151,6 +152,19 @@ pub(super) fn parse_record(raw: &RawRecord, origin: &str) -> (Record, Vec<Bad>) 
             ),
         });
         return (rec, bad);
+    }
+    if let Some(key) = &raw.late {
+        bad.push(Bad {
+            origin: origin.to_string(),
+            record: Some(raw.index),
+            tuple: None,
+            text: String::new(),
+            why: format!(
+                "line {}: the record is over {} MB and was read in parts to bound memory, but its `{key}` comes after tuples already read, which were read without it (Azure writes a record's fields before its tuples)",
+                raw.line,
+                super::split::PART_BYTES >> 20
+            ),
+        });
     }
     if let Some(what) = raw.not_object {
         bad.push(Bad {
