@@ -210,12 +210,12 @@ mod tests {
             if c == b'"' {
                 in_string = true;
             }
-            if c == b',' {
-                if let Some((closed, prefix)) = t.split(&cur) {
-                    out.push(serde_json::from_slice(&closed).expect("a part is JSON"));
-                    cur = prefix;
-                    continue;
-                }
+            if c == b','
+                && let Some((closed, prefix)) = t.split(&cur)
+            {
+                out.push(serde_json::from_slice(&closed).expect("a part is JSON"));
+                cur = prefix;
+                continue;
             }
             cur.push(c);
         }
