@@ -312,7 +312,20 @@ pub fn read_map<T: Send>(
     each: &mut dyn FnMut(T) -> bool,
     on_bad: &mut dyn FnMut(Bad),
 ) -> Stats {
+    read_map_in_parts(r, origin, split::PART_BYTES, map, each, on_bad)
+}
+
+/// [`read_map`] with records read in parts past `part_bytes` (1 MB in [`read_map`]).
+fn read_map_in_parts<T: Send>(
+    r: impl Read + Send,
+    origin: &str,
+    part_bytes: usize,
+    map: &(dyn Fn(Record) -> T + Sync),
+    each: &mut dyn FnMut(T) -> bool,
+    on_bad: &mut dyn FnMut(Bad),
+) -> Stats {
     let mut scan = Scanner::new(r, origin);
+    scan.part_bytes = part_bytes;
     let mut stats = Stats::default();
     let mut batch = scan.next_batch();
     let mut stop = false;
@@ -380,11 +393,25 @@ pub fn read_map<T: Send>(
 /// Reads a whole blob from memory (tests, the Python package): the records and the bad tuples.
 /// A record read in parts comes back whole (its parts joined).
 pub fn read_slice(bytes: &[u8], origin: &str) -> (Vec<Record>, Vec<Bad>, Stats) {
+    read_slice_in_parts(bytes, origin, split::PART_BYTES)
+}
+
+/// [`read_slice`] with records read in parts past `part_bytes` bytes: for tests and fuzzing,
+/// which give small parts to small inputs.
+#[doc(hidden)]
+pub fn read_slice_in_parts(
+    bytes: &[u8],
+    origin: &str,
+    part_bytes: usize,
+) -> (Vec<Record>, Vec<Bad>, Stats) {
     let (mut recs, mut bad) = (Vec::<Record>::new(), Vec::new());
-    let stats = read(
+    let stats = read_map_in_parts(
         bytes,
         origin,
-        &mut |r| match recs.last_mut() {
+        part_bytes,
+        &|r| r,
+        &mut |r| {
+            match recs.last_mut() {
             Some(last) if last.more => {
                 last.more = r.more;
                 let offset = last.groups.len() as u32;
@@ -395,7 +422,9 @@ pub fn read_slice(bytes: &[u8], origin: &str) -> (Vec<Record>, Vec<Bad>, Stats) 
                 }));
                 last.kind = last.kind.or(r.kind);
             }
-            _ => recs.push(r),
+                _ => recs.push(r),
+            }
+            true
         },
         &mut |b| bad.push(b),
     );

@@ -84,6 +84,8 @@ pub(super) struct Scanner<'o, R> {
     pub(super) bom_checked: bool,
     /// The structure of the record being read, for reading it in parts.
     pub(super) tracker: super::split::Tracker,
+    /// Bytes of a record after which it is read in parts ([`super::split::PART_BYTES`]).
+    pub(super) part_bytes: usize,
 }
 
 /// Bytes the scan keeps ahead of itself until the input ends (see [`Scanner::limit`]).
@@ -116,6 +118,7 @@ impl<'o, R: Read> Scanner<'o, R> {
             skip_line: 0,
             bom_checked: false,
             tracker: super::split::Tracker::default(),
+            part_bytes: super::split::PART_BYTES,
         }
     }
 
@@ -322,7 +325,7 @@ impl<'o, R: Read> Scanner<'o, R> {
                 }
                 // A record grown past a part's size: closed here, when the comma is between
                 // two elements of an array, and read on as a part of its own.
-                b',' if self.current.len() + (self.pos - start) > super::split::PART_BYTES => {
+                b',' if self.current.len() + (self.pos - start) > self.part_bytes => {
                     self.current
                         .extend_from_slice(&self.buf[start..self.pos - 1]);
                     start = self.pos;

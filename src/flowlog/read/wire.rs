@@ -190,9 +190,14 @@ pub(super) fn parse_record(raw: &RawRecord, origin: &str) -> (Record, Vec<Bad>) 
                         .rsplit_once(" at line ")
                         .map_or(text.as_str(), |(m, _)| m);
                     format!(
-                        "line {}, column {}: {msg} (the record is skipped)",
+                        "line {}, column {}: {msg} ({})",
                         raw.line + e.line() - 1,
-                        e.column()
+                        e.column(),
+                        if raw.part == Part::Whole {
+                            "the record is skipped"
+                        } else {
+                            "this part of a record read in parts is skipped; the column counts from where the part begins"
+                        }
                     )
                 },
             });
