@@ -1766,3 +1766,52 @@ fn local_network_gateways_are_on_premises() {
     );
     assert!(tf[0].message.contains("`lng-corp`"), "{}", tf[0].message);
 }
+
+/// A template named alone brings the parameters file beside it (`NAME.parameters.json`), as
+/// its folder does: a value only the parameters file gives is evaluated, not reported as
+/// missing — whether the template is named by a path or from its own folder.
+#[test]
+fn a_template_named_alone_takes_its_parameters_file() {
+    let text = std::fs::read_to_string(examples().join("as-arm/compliant/template.json")).unwrap();
+    let mut t: serde_json::Value = serde_json::from_str(&text).unwrap();
+    t["parameters"]["spaceOfMl"] = serde_json::json!({"type": "string"});
+    let vnet = t["resources"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|r| r["name"] == "vnet-ml")
+        .unwrap();
+    vnet["properties"]["addressSpace"]["addressPrefixes"] =
+        serde_json::json!(["[parameters('spaceOfMl')]"]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("azuredeploy.json"), t.to_string()).unwrap();
+    std::fs::write(
+        dir.path().join("azuredeploy.parameters.json"),
+        serde_json::json!({
+            "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",
+            "contentVersion": "1.0.0.0",
+            "parameters": {"spaceOfMl": {"value": "10.10.0.0/16"}}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    // The on-premises range overlaps the space the parameters file gives.
+    for (cwd, arg) in [
+        (None, dir.path().join("azuredeploy.json")),
+        (Some(dir.path()), PathBuf::from("azuredeploy.json")),
+    ] {
+        let mut c = tagnet();
+        if let Some(d) = cwd {
+            c.current_dir(d);
+        }
+        let out = c
+            .args(["check", "--on-prem", "10.10.128.0/17"])
+            .arg(&arg)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("TN006 vnet-onprem-overlap"), "{text}");
+        assert!(!text.contains("has no value"), "{text}");
+        assert_eq!(out.status.code(), Some(1), "{text}");
+    }
+}

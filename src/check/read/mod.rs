@@ -57,9 +57,49 @@ fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
             out.extend(found);
         } else {
             out.push(p.clone());
+            // A template named alone brings its parameters files (`NAME.parameters*.json`
+            // beside `NAME.json`), as its folder would: they are paired by name when read.
+            out.extend(parameters_beside(p));
         }
     }
+    let mut seen = std::collections::BTreeSet::new();
+    out.retain(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
     Ok(out)
+}
+
+/// The parameters files beside a file `NAME.json`: `NAME.parameters*.json` in its folder,
+/// sorted.
+fn parameters_beside(file: &Path) -> Vec<PathBuf> {
+    let Some(stem) = file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .map(str::to_ascii_lowercase)
+    else {
+        return Vec::new();
+    };
+    if stem.contains(".parameters") || file.as_os_str() == "-" {
+        return Vec::new();
+    }
+    let dir = match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<PathBuf> = entries
+        .flatten()
+        .filter(|e| {
+            let n = e.file_name().to_string_lossy().to_ascii_lowercase();
+            n.starts_with(&format!("{stem}.parameters")) && n.ends_with(".json")
+        })
+        .map(|e| match file.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.join(e.file_name()),
+            _ => PathBuf::from(e.file_name()),
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 /// Whether a document is an ARM parameters file: its `$schema` says so, or it holds only a
