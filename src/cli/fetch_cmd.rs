@@ -185,13 +185,34 @@ pub fn snapshots(format: Format, out: &mut dyn Write) -> Result<Status> {
     for p in tagnet::sources::Provider::PUBLISHERS {
         theirs.extend(tagnet::fetch::providers::list(&cache, p));
     }
+    // The table shows the built-in week too, where the cache lacks it: commands take it as one
+    // of the cloud's weeks (`cn376`, `latest`). The other formats list the cache.
+    let builtin = tagnet::load::builtin::CLOUD;
+    let mut shown = list.clone();
+    if format == Format::Table
+        && !list.iter().any(|e| {
+            e.cloud.eq_ignore_ascii_case(builtin)
+                && e.change_number == tagnet::load::builtin::CHANGE_NUMBER
+        })
+    {
+        shown.push(Entry {
+            cloud: builtin.to_string(),
+            change_number: tagnet::load::builtin::CHANGE_NUMBER,
+            date: tagnet::load::builtin::DATE.to_string(),
+            path: "(built into tagnet)".into(),
+            size: tagnet::load::builtin::COMPRESSED_BYTES as u64,
+            source: None,
+            validators: Default::default(),
+        });
+        shown.sort_by(|a, b| (&a.cloud, a.change_number).cmp(&(&b.cloud, b.change_number)));
+    }
     if !(format == Format::Table && list.is_empty() && !theirs.is_empty()) {
         render::records(
             out,
             format,
             None,
             &["CLOUD", "CHANGE NUMBER", "DATE", "PATH", "SIZE"],
-            &list,
+            &shown,
             |e: &Entry| {
                 vec![
                     e.cloud.clone(),
@@ -232,8 +253,9 @@ pub fn snapshots(format: Format, out: &mut dyn Write) -> Result<Status> {
     }
     if list.is_empty() && format == Format::Table {
         eprintln!(
-            "tagnet: no cached snapshot of Microsoft's in {} (`tagnet fetch` downloads one)",
-            cache.root().display()
+            "tagnet: no cached snapshot of Microsoft's in {} (`tagnet fetch` downloads one); the built-in week is listed, and commands take it as `cn{}` or `latest`",
+            cache.root().display(),
+            tagnet::load::builtin::CHANGE_NUMBER
         );
     }
     Ok(if list.is_empty() && theirs.is_empty() {

@@ -12,6 +12,9 @@ use std::io::Read;
 /// The compressed file as published by Microsoft, byte for byte once decompressed.
 const GZ: &[u8] = include_bytes!("../../data/ServiceTags_Public_cn376.json.gz");
 
+/// The built-in snapshot's size, gzip-compressed as the binary holds it.
+pub const COMPRESSED_BYTES: usize = GZ.len();
+
 /// The cloud of the built-in snapshot.
 pub const CLOUD: &str = "Public";
 /// Its top-level changeNumber.

@@ -142,7 +142,9 @@ pub fn resolve(spec: Option<&Path>) -> Result<(Snapshot, SnapshotInfo)> {
                 Err(_) => Vec::new(),
             };
             let have = || -> String {
-                if all.is_empty() {
+                if all.is_empty() && which.is_some_and(|n| n < builtin::CHANGE_NUMBER) {
+                    "none".to_string()
+                } else if all.is_empty() {
                     format!(
                         "none (run `tagnet fetch{}`)",
                         match &cloud {
@@ -226,7 +228,7 @@ pub fn resolve(spec: Option<&Path>) -> Result<(Snapshot, SnapshotInfo)> {
                 _ if builtin_wins => builtin_snapshot(),
                 Some(e) => from_cache(e),
                 None => Err(Error::Usage(format!(
-                    "no snapshot matches `{t}`: the built-in one is {}:cn{} ({}), and the cache{} holds {}. An earlier week comes into the cache with each weekly `tagnet fetch`, or at once from an archived copy with `tagnet fetch --file FILE`; a file's path works wherever a week is named",
+                    "no snapshot matches `{t}`: the built-in one is {}:cn{} ({}), and the cache{} holds {}. {}; a file's path works wherever a week is named",
                     cloud_word(builtin::CLOUD),
                     builtin::CHANGE_NUMBER,
                     builtin::DATE,
@@ -234,7 +236,14 @@ pub fn resolve(spec: Option<&Path>) -> Result<(Snapshot, SnapshotInfo)> {
                         .as_ref()
                         .map(|c| format!(" at {}", c.root().display()))
                         .unwrap_or_default(),
-                    have()
+                    have(),
+                    match which {
+                        // `fetch` brings the current week: an earlier one comes from a copy.
+                        Some(n) if n < builtin::CHANGE_NUMBER => format!(
+                            "Week {n} is older than the built-in one: only an archived copy of it brings it in (`tagnet fetch --file ServiceTags_….json`); the cache keeps each week `tagnet fetch` finds from now on"
+                        ),
+                        _ => "A newer week comes into the cache with `tagnet fetch`, an archived one with `tagnet fetch --file FILE`".to_string(),
+                    }
                 ))),
             }
         }
