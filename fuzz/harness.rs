@@ -333,13 +333,21 @@ pub fn flow_logs(data: &[u8]) {
                 .iter()
                 .map(|t| {
                     let g = &r.groups[t.group as usize];
-                    (g.acl.clone(), g.rule.clone(), g.mac.clone(), tagnet::flowlog::Tuple { group: 0, ..*t })
+                    (
+                        g.acl.clone(),
+                        g.rule.clone(),
+                        g.mac.clone(),
+                        tagnet::flowlog::Tuple { group: 0, ..*t },
+                    )
                 })
                 .collect::<Vec<_>>()
         };
         for (a, b) in recs.iter().zip(&precs) {
             assert_eq!(flat(a), flat(b), "in parts of {part}");
-            assert_eq!((&a.time, &a.resource, a.version, a.kind), (&b.time, &b.resource, b.version, b.kind));
+            assert_eq!(
+                (&a.time, &a.resource, a.version, a.kind),
+                (&b.time, &b.resource, b.version, b.kind)
+            );
         }
     }
     let mut again = Vec::new();

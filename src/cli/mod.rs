@@ -191,6 +191,13 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
                     }
                 )
             }
+            // Another picture's name (`map.jpg`) would hold an SVG or a PNG under it.
+            (_, Some(x @ ("jpg" | "jpeg" | "gif" | "webp" | "bmp" | "tif" | "tiff" | "pdf"))) => {
+                bail!(
+                    "-o {}: `map` writes svg or png, not {x}; name the file .svg or .png",
+                    cli.output.as_deref().map(Path::display).expect("some")
+                )
+            }
             _ => {}
         }
     }

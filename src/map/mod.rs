@@ -335,7 +335,53 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// A red ring around (`cx`, `cy`), radius 8 to 10 pixels: a marked address, seen among
+/// cells of any colour (its white inner edge sets it off from red cells).
+fn ring(put: &mut impl FnMut(u32, u32, Rgb), cx: i64, cy: i64) {
+    ring_of(put, cx, cy, 50..=63, 64..=110);
+}
+
+/// A ring of `red` squared radii, `white` inside it, around (`cx`, `cy`).
+fn ring_of(
+    put: &mut impl FnMut(u32, u32, Rgb),
+    cx: i64,
+    cy: i64,
+    white: std::ops::RangeInclusive<i64>,
+    red: std::ops::RangeInclusive<i64>,
+) {
+    for dy in -11i64..=11 {
+        for dx in -11i64..=11 {
+            let d2 = dx * dx + dy * dy;
+            let colour = if red.contains(&d2) {
+                [207, 34, 46]
+            } else if white.contains(&d2) {
+                [255, 255, 255]
+            } else {
+                continue;
+            };
+            let (x, y) = (cx + dx, cy + dy);
+            if x >= 0 && y >= 0 {
+                put(x as u32, y as u32, colour);
+            }
+        }
+    }
+}
+
 impl Picture {
+    /// The legend as drawn: its colours, then a ring for the marked addresses when there are
+    /// any (`None`: the ring).
+    fn legend_entries(&self) -> Vec<(Option<Rgb>, String)> {
+        let mut out: Vec<(Option<Rgb>, String)> = self
+            .legend
+            .iter()
+            .map(|(c, t)| (Some(*c), t.clone()))
+            .collect();
+        if !self.marks.is_empty() {
+            out.push((None, "marked address".into()));
+        }
+        out
+    }
+
     /// Every filled cell: its /16 (`a.b`), its place on the grid and what it shows.
     fn filled(&self) -> impl Iterator<Item = (u32, u32, u32, &Cell)> {
         self.cells.iter().enumerate().filter_map(|(k, c)| {
@@ -350,7 +396,7 @@ impl Picture {
     /// marks as circles, the legend under the grid.
     pub fn svg(&self) -> String {
         let size = SIDE * SCALE;
-        let height = size + LEGEND * (1 + self.legend.len().div_ceil(4) as u32) + 8;
+        let height = size + LEGEND * (1 + self.legend_entries().len().div_ceil(4) as u32) + 8;
         let mut out = format!(
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{size}\" height=\"{height}\" viewBox=\"0 0 {size} {height}\" font-family=\"sans-serif\" font-size=\"12\">\n<title>{}</title>\n<rect width=\"{size}\" height=\"{size}\" fill=\"#ffffff\" stroke=\"#d0d7de\"/>\n",
             escape(&self.title)
@@ -375,16 +421,26 @@ impl Picture {
                 escape(label)
             ));
         }
-        for (i, (c, text)) in self.legend.iter().enumerate() {
+        for (i, (c, text)) in self.legend_entries().into_iter().enumerate() {
             let col = (i % 4) as u32;
             let row = (i / 4) as u32;
             let (lx, ly) = (4 + col * (size / 4), size + 8 + row * LEGEND);
+            let swatch = match c {
+                Some(c) => format!(
+                    "<rect x=\"{lx}\" y=\"{ly}\" width=\"12\" height=\"12\" fill=\"{}\"/>",
+                    hex(c)
+                ),
+                None => format!(
+                    "<circle cx=\"{}\" cy=\"{}\" r=\"5\" fill=\"none\" stroke=\"#cf222e\" stroke-width=\"2\"/>",
+                    lx + 6,
+                    ly + 6
+                ),
+            };
             out.push_str(&format!(
-                "<rect x=\"{lx}\" y=\"{ly}\" width=\"12\" height=\"12\" fill=\"{}\"/><text x=\"{}\" y=\"{}\">{}</text>\n",
-                hex(*c),
+                "{swatch}<text x=\"{}\" y=\"{}\">{}</text>\n",
                 lx + 16,
                 ly + 11,
-                escape(text)
+                escape(&text)
             ));
         }
         out.push_str("</svg>\n");
@@ -398,7 +454,7 @@ impl Picture {
     /// font, cut with `…` to its column).
     pub fn png(&self) -> Vec<u8> {
         let size = SIDE * SCALE;
-        let height = size + LEGEND * (1 + self.legend.len().div_ceil(4) as u32) + 8;
+        let height = size + LEGEND * (1 + self.legend_entries().len().div_ceil(4) as u32) + 8;
         let mut px = vec![255u8; (size * height * 3) as usize];
         let mut put = |x: u32, y: u32, c: Rgb| {
             if x < size && y < height {
@@ -415,28 +471,27 @@ impl Picture {
         }
         for (ip, _) in &self.marks {
             let (x, y) = cell_of(*ip);
-            let (cx, cy) = ((x * SCALE + 1) as i64, (y * SCALE + 1) as i64);
-            for d in -6i64..=6 {
-                for (px_, py_) in [
-                    (cx + d, cy - 6),
-                    (cx + d, cy + 6),
-                    (cx - 6, cy + d),
-                    (cx + 6, cy + d),
-                ] {
-                    if px_ >= 0 && py_ >= 0 {
-                        put(px_ as u32, py_ as u32, [207, 34, 46]);
-                    }
-                }
-            }
+            ring(&mut put, (x * SCALE + 1) as i64, (y * SCALE + 1) as i64);
         }
-        for (i, (c, text)) in self.legend.iter().enumerate() {
+        for (i, (c, text)) in self.legend_entries().into_iter().enumerate() {
             let col = (i % 4) as u32;
             let row = (i / 4) as u32;
             let (lx, ly) = (4 + col * (size / 4), size + 8 + row * LEGEND);
-            for y in ly..ly + 12 {
-                for x in lx..lx + 12 {
-                    put(x, y, *c);
+            match c {
+                Some(c) => {
+                    for y in ly..ly + 12 {
+                        for x in lx..lx + 12 {
+                            put(x, y, c);
+                        }
+                    }
                 }
+                None => ring_of(
+                    &mut put,
+                    i64::from(lx + 6),
+                    i64::from(ly + 6),
+                    1..=0,
+                    20..=40,
+                ),
             }
             // Characters that fit the column after the swatch (8 pixels each).
             let room = ((size / 4).saturating_sub(24) / 8) as usize;

@@ -896,7 +896,9 @@ fn map_draws_the_ipv4_space() {
         .map(str::to_string)
         .collect();
     assert_eq!(got, want);
-    assert_eq!(svg.matches("<circle").count(), 1);
+    // One circle the mark, one the legend's entry for it.
+    assert_eq!(svg.matches("<circle").count(), 2);
+    assert!(svg.contains(">marked address</text>"));
     // PNG.
     let out = tagnet()
         .args(["-q", "map", "--format", "png", "--mark", "20.38.98.100"])
@@ -909,7 +911,7 @@ fn map_draws_the_ipv4_space() {
     let info = reader.next_frame(&mut buf).unwrap();
     assert_eq!((info.width, info.color_type), (768, png::ColorType::Rgb));
     let (x, y) = tagnet::map::cell_of("20.38.98.100".parse().unwrap());
-    let (px, py) = (x * 3 + 1 + 6, y * 3 + 1);
+    let (px, py) = (x * 3 + 1 + 9, y * 3 + 1);
     let i = ((py * info.width + px) * 3) as usize;
     assert_eq!(&buf[i..i + 3], &[207, 34, 46], "the mark's square");
     // The legend is named: the first entry's text, drawn from the font, is under the grid.
@@ -1283,4 +1285,41 @@ fn each_command_writes_the_formats_its_help_lists() {
             });
         }
     });
+}
+
+/// `map -o NAME` writes what the name says: `.png` a PNG; a name of another format than the
+/// one asked, or of a picture format `map` does not write, is refused and no file is left.
+#[test]
+fn map_output_names_say_the_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("map.png");
+    assert!(
+        tagnet()
+            .args(["-q", "map", "-o"])
+            .arg(&png)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
+    for (name, format) in [
+        ("map.jpg", None),
+        ("m.svg", Some("png")),
+        ("m.png", Some("svg")),
+    ] {
+        let f = dir.path().join(name);
+        let mut c = tagnet();
+        c.args(["-q", "map", "-o"]).arg(&f);
+        if let Some(x) = format {
+            c.args(["--format", x]);
+        }
+        let out = c.output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        assert!(!f.exists(), "{name} was written");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("-o "),
+            "{name}"
+        );
+    }
 }

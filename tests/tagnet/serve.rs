@@ -988,7 +988,8 @@ fn the_map_in_the_page_on_real_data() {
         .unwrap()
         .text()
         .unwrap();
-    assert_eq!(svg.matches("<circle").count(), 2);
+    // Two marks and the legend's entry for them.
+    assert_eq!(svg.matches("<circle").count(), 3);
     assert!(svg.matches("<rect").count() > 50, "{}", svg.len());
     d.js("document.getElementById('map-box').scrollIntoView()");
     d.screenshot("serve-map.png");

@@ -412,16 +412,16 @@ pub fn read_slice_in_parts(
         &|r| r,
         &mut |r| {
             match recs.last_mut() {
-            Some(last) if last.more => {
-                last.more = r.more;
-                let offset = last.groups.len() as u32;
-                last.groups.extend(r.groups);
-                last.tuples.extend(r.tuples.into_iter().map(|mut t| {
-                    t.group += offset;
-                    t
-                }));
-                last.kind = last.kind.or(r.kind);
-            }
+                Some(last) if last.more => {
+                    last.more = r.more;
+                    let offset = last.groups.len() as u32;
+                    last.groups.extend(r.groups);
+                    last.tuples.extend(r.tuples.into_iter().map(|mut t| {
+                        t.group += offset;
+                        t
+                    }));
+                    last.kind = last.kind.or(r.kind);
+                }
                 _ => recs.push(r),
             }
             true
