@@ -291,6 +291,45 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<Vec<Nsg>> {
                 })
             })?);
         }
+        // `az network nsg rule list`: the rules of one NSG (its own; Azure's default rules
+        // are implied, as in a template), named by their ids.
+        if found.is_empty() {
+            let mut by_nsg: Vec<(String, Vec<Value>)> = Vec::new();
+            for v in arr {
+                let is_rule = v.get("type").and_then(Value::as_str).is_some_and(|t| {
+                    t.eq_ignore_ascii_case("Microsoft.Network/networkSecurityGroups/securityRules")
+                });
+                let nsg = v.get("id").and_then(Value::as_str).and_then(|id| {
+                    let lower = id.to_ascii_lowercase();
+                    let at =
+                        lower.find("/networksecuritygroups/")? + "/networksecuritygroups/".len();
+                    id[at..].split('/').next().map(str::to_string)
+                });
+                if let (true, Some(nsg)) = (is_rule, nsg) {
+                    match by_nsg
+                        .iter_mut()
+                        .find(|(n, _)| n.eq_ignore_ascii_case(&nsg))
+                    {
+                        Some((_, rules)) => rules.push(v.clone()),
+                        None => by_nsg.push((nsg, vec![v.clone()])),
+                    }
+                }
+            }
+            if by_nsg.len() > 1 {
+                return Err(invalid(format!(
+                    "the rules listed belong to {} NSGs ({}): give one NSG's (`az network nsg show -g RG -n NSG`)",
+                    by_nsg.len(),
+                    by_nsg
+                        .iter()
+                        .map(|(n, _)| n.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            for (nsg, rules) in by_nsg {
+                found.push((nsg, rules, Vec::new(), Identity::default()));
+            }
+        }
         if found.is_empty() {
             return Err(invalid("the list holds no NSG".into()));
         }

@@ -2708,3 +2708,102 @@ fn broken_flow_lines_are_bad_lines_and_a_cut_gz_fails_after_its_verdicts() {
     assert_eq!(o.status.code(), Some(2));
     assert!(o.stdout.is_empty());
 }
+
+/// `az network nsg rule list` output (the NSG's own rules, each typed
+/// `…/networkSecurityGroups/securityRules` with its id) is read as that NSG, Azure's default
+/// rules implied: it answers as `az network nsg show` of the same NSG does.
+#[test]
+fn a_rule_list_is_read_as_its_nsg() {
+    let show: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/nsg/ml-nsg.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let id = "/subscriptions/0/resourceGroups/rg-ml/providers/Microsoft.Network/networkSecurityGroups/ml-nsg";
+    let list: Vec<serde_json::Value> = show["securityRules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r["type"] = "Microsoft.Network/networkSecurityGroups/securityRules".into();
+            r["id"] = format!("{id}/securityRules/{}", r["name"].as_str().unwrap()).into();
+            r
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.json");
+    std::fs::write(&rules, serde_json::to_string(&list).unwrap()).unwrap();
+    let verify = |nsg: &std::path::Path, dir: &str, local: &str, remote: &str| {
+        let out = Command::cargo_bin("tagnet")
+            .unwrap()
+            .args([
+                "--tags",
+                "builtin",
+                "-q",
+                "nsg",
+                "verify",
+                "--vnet",
+                "10.10.0.0/16",
+                "--nsg",
+            ])
+            .arg(nsg)
+            .args([
+                "--direction",
+                dir,
+                "--protocol",
+                "tcp",
+                "--local",
+                local,
+                "--remote",
+                remote,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.code().is_some_and(|c| c < 2),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let show_file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/nsg/ml-nsg.json");
+    for (d, l, r) in [
+        ("inbound", "10.10.0.4:29876", "13.77.80.138:50000"),
+        ("inbound", "10.10.0.4:22", "203.0.113.9:50000"),
+        ("inbound", "10.10.0.4:44224", "20.38.98.100:50000"),
+        ("outbound", "10.10.0.4:50000", "20.38.98.100:443"),
+    ] {
+        assert_eq!(
+            verify(&rules, d, l, r),
+            verify(&show_file, d, l, r),
+            "{d} {l} {r}"
+        );
+    }
+    // Rules of two NSGs are refused, naming both.
+    let mut two = list.clone();
+    let mut other = list[0].clone();
+    other["id"] = format!("{}/securityRules/x", id.replace("ml-nsg", "other-nsg")).into();
+    two.push(other);
+    std::fs::write(&rules, serde_json::to_string(&two).unwrap()).unwrap();
+    let out = Command::cargo_bin("tagnet")
+        .unwrap()
+        .args([
+            "--tags",
+            "builtin",
+            "-q",
+            "nsg",
+            "analyze",
+            "--vnet",
+            "10.10.0.0/16",
+            "--nsg",
+        ])
+        .arg(&rules)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ml-nsg") && err.contains("other-nsg"), "{err}");
+}
