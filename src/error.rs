@@ -206,6 +206,14 @@ impl Error {
     /// A JSON syntax error of `origin` (line and column apart from the message), with the hint
     /// naming what the input should be.
     pub fn json(origin: &str, e: &serde_json::Error, hint: &str) -> Error {
+        // Nothing at all to parse: said as such, not as the parser's end-of-input error.
+        if e.is_eof() && e.line() == 1 && e.column() == 0 {
+            return Error::Invalid {
+                origin: origin.to_string(),
+                message: "the file is empty".into(),
+                hint: hint.to_string(),
+            };
+        }
         let m = e.to_string();
         Error::Json {
             origin: origin.to_string(),

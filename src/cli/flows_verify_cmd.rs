@@ -131,6 +131,20 @@ pub fn verify(
         }
     }
     tally.read(&stats);
+    // A table with no row says so on standard output (with --quiet too: it is the answer).
+    if format == Format::Table && !header_done {
+        writeln!(
+            out,
+            "no drift: {} tuple(s) read, {} judged by the NSGs given, none differing from its log{}",
+            tally.tuples,
+            tally.tuples.saturating_sub(tally.unmatched + tally.not_verified),
+            if tally.unmatched > 0 {
+                format!(" ({} logged by NSGs not given)", tally.unmatched)
+            } else {
+                String::new()
+            }
+        )?;
+    }
     if format == Format::Json {
         writeln!(
             out,

@@ -1815,3 +1815,27 @@ fn a_template_named_alone_takes_its_parameters_file() {
         assert_eq!(out.status.code(), Some(1), "{text}");
     }
 }
+
+/// An empty file is said to be empty, by every reader, not as the parser's end of input.
+#[test]
+fn an_empty_file_is_named_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = write(dir.path(), "empty.json", "");
+    for args in [
+        vec!["check".to_string()],
+        vec!["nsg".into(), "analyze".into(), "--vnet".into(), "10.0.0.0/16".into(), "--nsg".into()],
+        vec!["routes".into(), "audit".into(), "--region".into(), "eastus2".into(), "--route-table".into()],
+        vec!["--tags".into()],
+    ] {
+        let mut c = tagnet();
+        c.args(&args).arg(&empty);
+        if args[0] == "--tags" {
+            c.arg("info");
+        }
+        let out = c.output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("the file is empty"), "{args:?}: {err}");
+        assert!(!err.contains("EOF"), "{args:?}: {err}");
+    }
+}

@@ -974,3 +974,34 @@ fn a_route_table_explains_allow_vnet_inbound_under_forced_tunneling() {
         with.stdout.is_empty() || !String::from_utf8_lossy(&with.stdout).contains("drift\":\"flow")
     );
 }
+
+/// `flows verify` in a table with nothing to show says so on standard output, `--quiet` or
+/// not: the answer is never an empty screen.
+#[test]
+fn verify_without_drift_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    assert!(
+        tagnet()
+            .args(["flows", "synth", "--tuples", "300", "--dir"])
+            .arg(&logs)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    // No rule of its own: Azure's default rules decide, as they were logged.
+    let nsg = dir.path().join("nsg.json");
+    std::fs::write(&nsg, r#"{"name": "ml-nsg", "securityRules": []}"#).unwrap();
+    let out = tagnet()
+        .args(["flows", "verify"])
+        .arg(&logs)
+        .arg("--nsg")
+        .arg(&nsg)
+        .args(["--vnet", "10.0.0.0/16"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("no drift: 300 tuple(s) read, 300 judged"), "{text}");
+}
