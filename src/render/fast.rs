@@ -52,7 +52,14 @@ fn push_octet(b: &mut Vec<u8>, o: u8) {
 /// Appends an IPv4 prefix as `Display` writes it (`20.38.98.0/24`), by hand.
 pub fn push_ipv4_net(b: &mut Vec<u8>, net: ipnet::Ipv4Net) {
     b.reserve(18);
-    let [w, x, y, z] = net.network().octets();
+    push_ipv4(b, net.network());
+    b.push(b'/');
+    push_octet(b, net.prefix_len());
+}
+
+/// Appends a dotted quad.
+fn push_ipv4(b: &mut Vec<u8>, a: std::net::Ipv4Addr) {
+    let [w, x, y, z] = a.octets();
     push_octet(b, w);
     b.push(b'.');
     push_octet(b, x);
@@ -60,8 +67,6 @@ pub fn push_ipv4_net(b: &mut Vec<u8>, net: ipnet::Ipv4Net) {
     push_octet(b, y);
     b.push(b'.');
     push_octet(b, z);
-    b.push(b'/');
-    push_octet(b, net.prefix_len());
 }
 
 /// Appends an address as `Display` writes it (IPv4 dotted quads by hand; IPv6 through `fmt`,
@@ -70,14 +75,7 @@ pub fn push_ip(b: &mut Vec<u8>, ip: IpAddr) {
     match ip {
         IpAddr::V4(a) => {
             b.reserve(15);
-            let [w, x, y, z] = a.octets();
-            push_octet(b, w);
-            b.push(b'.');
-            push_octet(b, x);
-            b.push(b'.');
-            push_octet(b, y);
-            b.push(b'.');
-            push_octet(b, z);
+            push_ipv4(b, a);
         }
         IpAddr::V6(a) => {
             use std::io::Write as _;
