@@ -137,7 +137,9 @@ pub fn verify(
             out,
             "no drift: {} tuple(s) read, {} judged by the NSGs given, none differing from its log{}",
             tally.tuples,
-            tally.tuples.saturating_sub(tally.unmatched + tally.not_verified),
+            tally
+                .tuples
+                .saturating_sub(tally.unmatched + tally.not_verified),
             if tally.unmatched > 0 {
                 format!(" ({} logged by NSGs not given)", tally.unmatched)
             } else {

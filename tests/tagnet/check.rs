@@ -1823,8 +1823,20 @@ fn an_empty_file_is_named_empty() {
     let empty = write(dir.path(), "empty.json", "");
     for args in [
         vec!["check".to_string()],
-        vec!["nsg".into(), "analyze".into(), "--vnet".into(), "10.0.0.0/16".into(), "--nsg".into()],
-        vec!["routes".into(), "audit".into(), "--region".into(), "eastus2".into(), "--route-table".into()],
+        vec![
+            "nsg".into(),
+            "analyze".into(),
+            "--vnet".into(),
+            "10.0.0.0/16".into(),
+            "--nsg".into(),
+        ],
+        vec![
+            "routes".into(),
+            "audit".into(),
+            "--region".into(),
+            "eastus2".into(),
+            "--route-table".into(),
+        ],
         vec!["--tags".into()],
     ] {
         let mut c = tagnet();

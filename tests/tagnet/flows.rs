@@ -1003,5 +1003,8 @@ fn verify_without_drift_says_so() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.starts_with("no drift: 300 tuple(s) read, 300 judged"), "{text}");
+    assert!(
+        text.starts_with("no drift: 300 tuple(s) read, 300 judged"),
+        "{text}"
+    );
 }
