@@ -338,15 +338,15 @@ fn escape(s: &str) -> String {
 /// A red ring around (`cx`, `cy`), radius 8 to 10 pixels: a marked address, seen among
 /// cells of any colour (its white inner edge sets it off from red cells).
 fn ring(put: &mut impl FnMut(u32, u32, Rgb), cx: i64, cy: i64) {
-    ring_of(put, cx, cy, 50..=63, 64..=110);
+    ring_of(put, cx, cy, Some(50..=63), 64..=110);
 }
 
-/// A ring of `red` squared radii, `white` inside it, around (`cx`, `cy`).
+/// A ring of `red` squared radii, with `white` ones inside it when given, around (`cx`, `cy`).
 fn ring_of(
     put: &mut impl FnMut(u32, u32, Rgb),
     cx: i64,
     cy: i64,
-    white: std::ops::RangeInclusive<i64>,
+    white: Option<std::ops::RangeInclusive<i64>>,
     red: std::ops::RangeInclusive<i64>,
 ) {
     for dy in -11i64..=11 {
@@ -354,7 +354,7 @@ fn ring_of(
             let d2 = dx * dx + dy * dy;
             let colour = if red.contains(&d2) {
                 [207, 34, 46]
-            } else if white.contains(&d2) {
+            } else if white.as_ref().is_some_and(|w| w.contains(&d2)) {
                 [255, 255, 255]
             } else {
                 continue;
@@ -489,7 +489,7 @@ impl Picture {
                     &mut put,
                     i64::from(lx + 6),
                     i64::from(ly + 6),
-                    1..=0,
+                    None,
                     20..=40,
                 ),
             }
