@@ -1851,3 +1851,56 @@ fn an_empty_file_is_named_empty() {
         assert!(!err.contains("EOF"), "{args:?}: {err}");
     }
 }
+
+/// An NSG given as `az network nsg rule list` output (its own rules, each with its id) is
+/// checked as that NSG, never read as absent: the broken example with its NSG so given
+/// reports what it reports with `az network nsg show` output, in the same folder or apart.
+#[test]
+fn an_nsg_given_as_its_rule_list_is_checked() {
+    let src = examples().join("nsg-requirement-unmet/network.json");
+    let doc: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&src).unwrap()).unwrap();
+    let (nsg, rest): (Vec<_>, Vec<_>) = doc.into_iter().partition(|r| {
+        r["type"] == "Microsoft.Network/networkSecurityGroups" && r["name"] == "nsg-compute"
+    });
+    let id = nsg[0]["id"].as_str().unwrap().to_string();
+    let rules: Vec<serde_json::Value> = nsg[0]["securityRules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r["id"] = format!("{id}/securityRules/{}", r["name"].as_str().unwrap()).into();
+            r["type"] = "Microsoft.Network/networkSecurityGroups/securityRules".into();
+            r
+        })
+        .collect();
+    let codes = |paths: &[PathBuf]| {
+        let mut c: Vec<&'static str> = run(paths).iter().map(|f| f.code).collect();
+        c.sort_unstable();
+        c
+    };
+    let want = codes(&[examples().join("nsg-requirement-unmet")]);
+    assert!(want.contains(&"nsg-requirement-unmet"), "{want:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let net = write(
+        dir.path(),
+        "network.json",
+        &serde_json::to_string(&rest).unwrap(),
+    );
+    let list = write(
+        dir.path(),
+        "rules.json",
+        &serde_json::to_string(&rules).unwrap(),
+    );
+    assert_eq!(codes(&[net.clone(), list.clone()]), want);
+    // The rules inside the network's own list too.
+    let mut one = rest.clone();
+    one.extend(rules);
+    let both = write(
+        dir.path(),
+        "one.json",
+        &serde_json::to_string(&one).unwrap(),
+    );
+    assert_eq!(codes(&[both]), want);
+}

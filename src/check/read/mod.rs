@@ -331,11 +331,11 @@ pub fn from_documents(
                     ),
                 );
             }
-            fold_nsg_rules(res)
+            fold_nsg_rules(res, true)
         } else if let Some(a) = doc.as_array() {
-            a.clone()
+            fold_nsg_rules(a.clone(), false)
         } else if let Some(a) = doc.get("value").and_then(Value::as_array) {
-            a.clone()
+            fold_nsg_rules(a.clone(), false)
         } else if doc.get("type").is_some() {
             vec![doc]
         } else {
@@ -489,8 +489,9 @@ fn dedupe<T>(
 
 /// Rules given as child resources (`Microsoft.Network/networkSecurityGroups/securityRules`
 /// named `NSG/RULE`, as templates often write them) joined to their NSG's `securityRules`,
-/// as Azure deploys them; an NSG without `securityRules` has none of its own.
-fn fold_nsg_rules(resources: Vec<Value>) -> Vec<Value> {
+/// as Azure deploys them; in a template, an NSG without `securityRules` has none of its own.
+/// In a list (`az network nsg rule list`), rules are joined by the NSG their ids name.
+fn fold_nsg_rules(resources: Vec<Value>, template: bool) -> Vec<Value> {
     let is = |v: &Value, t: &str| {
         v.get("type")
             .and_then(Value::as_str)
@@ -499,9 +500,12 @@ fn fold_nsg_rules(resources: Vec<Value>) -> Vec<Value> {
     let (rules, mut rest): (Vec<Value>, Vec<Value>) = resources
         .into_iter()
         .partition(|v| is(v, "Microsoft.Network/networkSecurityGroups/securityRules"));
+    if rules.is_empty() && !template {
+        return rest;
+    }
     for nsg in rest
         .iter_mut()
-        .filter(|v| is(v, "Microsoft.Network/networkSecurityGroups"))
+        .filter(|v| template && is(v, "Microsoft.Network/networkSecurityGroups"))
     {
         let props = nsg.as_object_mut().map(|o| {
             o.entry("properties")
@@ -519,19 +523,64 @@ fn fold_nsg_rules(resources: Vec<Value>) -> Vec<Value> {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
-        let Some((parent, rule)) = full.split_once('/') else {
-            orphans.push(r);
-            continue;
+        // The NSG: the name's first segment (`NSG/RULE`, a template's child), else the id's
+        // (`…/networkSecurityGroups/NSG/securityRules/RULE`, `az network nsg rule list`).
+        let id = r
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let from_id = id
+            .to_ascii_lowercase()
+            .find("/securityrules/")
+            .map(|at| id[..at].to_string())
+            .filter(|nsg_id| {
+                nsg_id
+                    .to_ascii_lowercase()
+                    .contains("/providers/microsoft.network/networksecuritygroups/")
+            });
+        let (parent, rule) = match (full.split_once('/'), &from_id) {
+            (Some((p, r)), _) => (p.to_string(), r.to_string()),
+            (None, Some(nsg_id)) => (
+                nsg_id.rsplit('/').next().unwrap_or_default().to_string(),
+                full.clone(),
+            ),
+            (None, None) => {
+                orphans.push(r);
+                continue;
+            }
         };
-        let target = rest.iter_mut().find(|v| {
+        let target = rest.iter().position(|v| {
             is(v, "Microsoft.Network/networkSecurityGroups")
                 && v.get("name")
                     .and_then(Value::as_str)
-                    .is_some_and(|n| n.eq_ignore_ascii_case(parent))
+                    .is_some_and(|n| n.eq_ignore_ascii_case(&parent))
         });
-        match target.and_then(|t| t.pointer_mut("/properties/securityRules")) {
+        // A rule list without its NSG stands for that NSG (Azure's default rules implied).
+        let target = match (target, &from_id) {
+            (Some(t), _) => Some(t),
+            (None, Some(nsg_id)) => {
+                rest.push(serde_json::json!({
+                    "id": nsg_id,
+                    "name": parent,
+                    "type": "Microsoft.Network/networkSecurityGroups",
+                    "properties": {"securityRules": []}
+                }));
+                Some(rest.len() - 1)
+            }
+            (None, None) => None,
+        };
+        let list = target.and_then(|t| {
+            let nsg = &mut rest[t];
+            if nsg.get("securityRules").is_some() {
+                nsg.get_mut("securityRules")
+            } else {
+                nsg.pointer_mut("/properties/securityRules")
+            }
+        });
+        match list {
             Some(Value::Array(list)) => {
-                r["name"] = Value::String(rule.to_string());
+                r["name"] = Value::String(rule);
                 list.push(r);
             }
             _ => orphans.push(r),
