@@ -234,8 +234,9 @@ pub struct Cli {
     )]
     pub custom: Vec<PathBuf>,
 
-    /// Output format (each command's `--help` ends with the formats it writes).
-    #[arg(long, global = true, help_heading = "Global options", value_enum, ignore_case = true, default_value_t = Format::Table)]
+    /// Output format: table by default (`map`: svg); each command's `--help` ends with the
+    /// formats it writes.
+    #[arg(long, global = true, help_heading = "Global options", value_enum, ignore_case = true, default_value_t = Format::Table, hide_default_value = true)]
     pub format: Format,
 
     /// Write the output to FILE (atomically: a failed run leaves no half-written file).
@@ -410,6 +411,10 @@ pub struct DiffArgs {
     /// The NIC's NSG, with --nsg (or alone).
     #[arg(long, value_name = "FILE[#NAME]", requires = "region")]
     pub nic_nsg: Option<String>,
+    /// An ARM parameters file for an NSG given as a template (default: the template's own
+    /// `NAME.parameters*.json` beside it, as `check` pairs them).
+    #[arg(long, value_name = "FILE")]
+    pub parameters: Option<std::path::PathBuf>,
     /// With --nsg: application security group members, NAME=IP[,IP…] (repeatable).
     #[arg(long, value_name = "NAME=IP[,IP…]")]
     pub asg: Vec<String>,
@@ -481,6 +486,10 @@ pub struct NsgAnalyzeArgs {
     /// NSGs: every NSG of the file (FILE#NAME: one of them).
     #[arg(long, value_name = "FILE[#NAME]", required = true)]
     pub nsg: Vec<String>,
+    /// An ARM parameters file for an NSG given as a template (default: the template's own
+    /// `NAME.parameters*.json` beside it, as `check` pairs them).
+    #[arg(long, value_name = "FILE")]
+    pub parameters: Option<std::path::PathBuf>,
     /// VirtualNetwork: prefixes or `az network vnet show` output (repeatable).
     #[arg(long, value_name = "PREFIX|FILE")]
     pub vnet: Vec<String>,
@@ -499,6 +508,10 @@ pub struct NsgScope {
     /// The NIC's NSG.
     #[arg(long, value_name = "FILE[#NAME]")]
     pub nic_nsg: Option<String>,
+    /// An ARM parameters file for an NSG given as a template (default: the template's own
+    /// `NAME.parameters*.json` beside it, as `check` pairs them).
+    #[arg(long, value_name = "FILE")]
+    pub parameters: Option<std::path::PathBuf>,
     /// VirtualNetwork: prefixes or `az network vnet show` output (repeatable).
     #[arg(long, value_name = "PREFIX|FILE")]
     pub vnet: Vec<String>,
@@ -553,6 +566,10 @@ pub struct NsgVerifyArgs {
     /// The NIC's NSG.
     #[arg(long, value_name = "FILE[#NAME]")]
     pub nic_nsg: Option<String>,
+    /// An ARM parameters file for an NSG given as a template (default: the template's own
+    /// `NAME.parameters*.json` beside it, as `check` pairs them).
+    #[arg(long, value_name = "FILE")]
+    pub parameters: Option<std::path::PathBuf>,
     /// VirtualNetwork: a prefix (repeatable: the VNet, peered VNets, on-premises) or
     /// `az network vnet show` output (its space plus its peerings').
     #[arg(long, value_name = "PREFIX|FILE")]
@@ -640,6 +657,10 @@ pub struct FlowsVerifyArgs {
     /// The NIC's NSG.
     #[arg(long, value_name = "FILE[#NAME]")]
     pub nic_nsg: Option<String>,
+    /// An ARM parameters file for an NSG given as a template (default: the template's own
+    /// `NAME.parameters*.json` beside it, as `check` pairs them).
+    #[arg(long, value_name = "FILE")]
+    pub parameters: Option<std::path::PathBuf>,
     /// VirtualNetwork: prefixes or `az network vnet show` output (repeatable).
     #[arg(long, value_name = "PREFIX|FILE")]
     pub vnet: Vec<String>,
@@ -690,6 +711,10 @@ pub struct FlowsSynthArgs {
     /// against it finds no drift.
     #[arg(long, value_name = "FILE[#NAME]")]
     pub nsg: Option<String>,
+    /// An ARM parameters file for an NSG given as a template (default: the template's own
+    /// `NAME.parameters*.json` beside it, as `check` pairs them).
+    #[arg(long, value_name = "FILE")]
+    pub parameters: Option<std::path::PathBuf>,
     /// The VNet's address space: its first IPv4 prefix gives the NICs' addresses (`.4`, `.5`;
     /// default 10.0.0.0), and it is VirtualNetwork for --nsg.
     #[arg(long, value_name = "PREFIX|FILE")]

@@ -54,8 +54,11 @@ pub fn diff(a: &DiffArgs, format: Format, quiet: bool, out: &mut dyn Write) -> R
     )?;
     if a.nsg.is_some() || a.nic_nsg.is_some() {
         let scope = super::nsg_cmd::scope_parts(
-            a.nsg.as_deref(),
-            a.nic_nsg.as_deref(),
+            (
+                a.nsg.as_deref(),
+                a.nic_nsg.as_deref(),
+                a.parameters.as_deref(),
+            ),
             &a.vnet,
             &a.asg,
             quiet,

@@ -10,6 +10,23 @@ use std::io::Write;
 pub fn completions(a: &CompletionsArgs, out: &mut dyn Write) -> Result<Status> {
     use clap::CommandFactory;
     let mut cmd = super::args::Cli::command();
+    // Each command completes `--format` with the formats it writes (`args::FORMATS`), not
+    // every format: the global option is propagated first, then narrowed per command.
+    cmd.build();
+    for (name, formats, _) in super::args::FORMATS {
+        let names: Vec<&'static str> = formats.iter().map(|f| f.name()).collect();
+        let narrow = |c: clap::Command| {
+            c.mut_arg("format", |arg| {
+                arg.value_parser(clap::builder::PossibleValuesParser::new(names.clone()))
+            })
+        };
+        let mut words = name.split(' ');
+        let first = words.next().unwrap_or_default();
+        cmd = match words.next() {
+            None => cmd.mut_subcommand(first, narrow),
+            Some(second) => cmd.mut_subcommand(first, |c| c.mut_subcommand(second, narrow)),
+        };
+    }
     clap_complete::generate(a.shell, &mut cmd, "tagnet", out);
     Ok(Status::Success)
 }
@@ -82,9 +99,74 @@ pub fn man(a: &super::args::ManArgs, out: &mut dyn Write) -> Result<Status> {
     Ok(Status::Success)
 }
 
-/// A command's page, its footer naming tagnet and its version (not the command's name).
+/// A command's page, its footer naming tagnet and its version (not the command's name); a
+/// command without subcommands shows each option's value in its synopsis
+/// (`--region <REGION>`, not `--region` alone).
 fn page_of(cmd: clap::Command) -> clap_mangen::Man {
+    let cmd = if cmd.has_subcommands() {
+        cmd
+    } else {
+        let usage = synopsis(&cmd);
+        cmd.override_usage(usage)
+    };
     clap_mangen::Man::new(cmd).source(format!("tagnet {}", env!("CARGO_PKG_VERSION")))
+}
+
+/// `tagnet udr --region <REGION> [--paired] [--tags <FILE>] …`: required options first, then
+/// the others, then the positionals, each with its value's name.
+fn synopsis(cmd: &clap::Command) -> String {
+    use clap::ArgAction;
+    let name = cmd.get_bin_name().unwrap_or_else(|| cmd.get_name());
+    let value = |a: &clap::Arg| -> String {
+        let names = a
+            .get_value_names()
+            .map(|v| {
+                v.iter()
+                    .map(|n| n.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_else(|| a.get_id().as_str().to_ascii_uppercase());
+        let many = matches!(a.get_action(), ArgAction::Append)
+            || a.get_num_args().is_some_and(|n| n.max_values() > 1);
+        format!("<{names}>{}", if many { "..." } else { "" })
+    };
+    let mut required = Vec::new();
+    let mut optional = Vec::new();
+    let mut positionals = Vec::new();
+    for a in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
+        if a.is_positional() {
+            let v = value(a);
+            positionals.push(if a.is_required_set() {
+                v
+            } else {
+                format!("[{v}]")
+            });
+            continue;
+        }
+        let flag = match (a.get_short(), a.get_long()) {
+            (Some(s), Some(l)) => format!("-{s}|--{l}"),
+            (Some(s), None) => format!("-{s}"),
+            (None, Some(l)) => format!("--{l}"),
+            (None, None) => continue,
+        };
+        let takes = a.get_action().takes_values();
+        let text = if takes {
+            format!("{flag} {}", value(a))
+        } else {
+            flag
+        };
+        if a.is_required_set() {
+            required.push(text);
+        } else {
+            optional.push(format!("[{text}]"));
+        }
+    }
+    let mut words = vec![name.to_string()];
+    words.extend(required);
+    words.extend(optional);
+    words.extend(positionals);
+    words.join(" ")
 }
 
 /// `tagnet explain [CODE]`: a code's documentation, or every code.
@@ -95,7 +177,12 @@ pub fn explain(a: &ExplainArgs, format: Format, out: &mut dyn Write) -> Result<S
             Ok(r) => vec![r],
             Err(close) => anyhow::bail!(
                 "unknown finding code `{code}`; nearest: {} (`tagnet explain` lists every code)",
-                close.join(", ")
+                close
+                    .iter()
+                    .filter_map(|c| tagnet::explain(c).ok())
+                    .map(|r| format!("{} {}", r.id, r.code))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         },
     };

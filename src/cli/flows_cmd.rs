@@ -226,12 +226,14 @@ pub fn attribute(
                     b
                 },
                 &mut |b| {
+                    // Nothing is written before the first row: an input that turns out
+                    // unreadable leaves no header behind its error.
+                    if b.is_empty() {
+                        return Ok(());
+                    }
                     if !wrote_header {
                         out.write_all(&header)?;
                         wrote_header = true;
-                    }
-                    if b.is_empty() {
-                        return Ok(());
                     }
                     if format == Format::Json {
                         // Blocks are rendered apart; the first row of the output has no comma.
@@ -248,7 +250,9 @@ pub fn attribute(
             }
         }
         if !wrote_header {
-            // Blobs without a tuple (an hour without traffic): the empty table.
+            // Blobs without a tuple (an hour without traffic): the empty table — once the
+            // inputs are known to be read (an empty file is an error, with nothing written).
+            check_read(&stats, &inputs, a.skip_bad, first_bad.as_ref())?;
             out.write_all(&header)?;
         }
         if format == Format::Json {
@@ -618,7 +622,13 @@ pub fn synth(
             &mut write,
         )?,
         Some(n) => {
-            let (cs, _) = super::nsg_cmd::compiled_pair(snap, Some(n), None, &a.vnet, &[], quiet)?;
+            let (cs, _) = super::nsg_cmd::compiled_pair(
+                snap,
+                (Some(n), None, a.parameters.as_deref()),
+                &a.vnet,
+                &[],
+                quiet,
+            )?;
             let cs = cs.expect("--nsg given");
             let decide = |t: &Tuple| -> (tagnet::nsg::model::Access, String) {
                 match verify::verdict(Some(&cs), None, t) {

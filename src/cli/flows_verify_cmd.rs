@@ -50,8 +50,11 @@ pub fn verify(
     }
     let inputs = read::inputs(&a.paths)?;
     let mut scope = super::nsg_cmd::scope_parts(
-        a.nsg.as_deref(),
-        a.nic_nsg.as_deref(),
+        (
+            a.nsg.as_deref(),
+            a.nic_nsg.as_deref(),
+            a.parameters.as_deref(),
+        ),
         &a.vnet,
         &a.asg,
         quiet,

@@ -223,12 +223,27 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
             _ => ("", &[F::Table]),
         };
         if !meant.is_empty() && !fits.contains(&cli.format) {
+            // The other way out: a name that fits what is written (a table has no extension
+            // of its own: `.txt`).
+            let fitting = match cli.format {
+                F::Table => "txt",
+                F::Json | F::Arm => "json",
+                F::Ndjson => "ndjson",
+                F::Csv => "csv",
+                F::Markdown => "md",
+                F::Terraform => "tf",
+                F::Bicep => "bicep",
+                F::Sarif => "sarif",
+                F::Az => "sh",
+                _ => cli.format.name(),
+            };
+            let out = cli.output.as_deref().expect("some");
             bail!(
-                "-o {}: the name says {} but the output is {}; give --format {meant}, or a name that says {}",
-                cli.output.as_deref().map(Path::display).expect("some"),
+                "-o {}: the name says {} but the output is {}; give --format {meant}, or name the file {}",
+                out.display(),
                 ext.as_deref().unwrap_or_default(),
                 cli.format.name(),
-                cli.format.name()
+                out.with_extension(fitting).display()
             );
         }
     }

@@ -23,15 +23,30 @@ fn warn_limits(nsgs: &[Nsg], quiet: bool) {
     }
 }
 
+/// Every NSG of a file (a template with its parameters file: given, or beside it).
+fn read_all(path: &Path, parameters: Option<&Path>, quiet: bool) -> Result<Vec<Nsg>> {
+    let (all, used) = tagnet::nsg::read::read_path(path, parameters)?;
+    if let Some(p) = used
+        && !quiet
+        && parameters.is_none()
+    {
+        eprintln!(
+            "tagnet: note: {} is evaluated with the parameters file beside it, {p} (--parameters FILE gives another)",
+            path.display()
+        );
+    }
+    warn_limits(&all, quiet);
+    Ok(all)
+}
+
 /// Reads `FILE` or `FILE#NAME`: the one NSG it holds, or the one named.
-fn read_nsg(spec: &str, quiet: bool) -> Result<Nsg> {
+fn read_nsg(spec: &str, parameters: Option<&Path>, quiet: bool) -> Result<Nsg> {
     let (path, name) = match spec.rsplit_once('#') {
         Some((p, n)) if !Path::new(spec).exists() => (p, Some(n)),
         _ => (spec, None),
     };
-    let (bytes, origin) = tagnet::load::read_input(Path::new(path))?;
-    let mut all = tagnet::nsg::read::parse(&bytes, &origin)?;
-    warn_limits(&all, quiet);
+    let origin = path;
+    let mut all = read_all(Path::new(path), parameters, quiet)?;
     match name {
         Some(n) => {
             let names: Vec<String> = all.iter().map(|x| x.name.clone()).collect();
@@ -60,16 +75,17 @@ fn read_nsg(spec: &str, quiet: bool) -> Result<Nsg> {
 
 /// The scope the NSG options describe: the NSG files read, `VirtualNetwork` and ASGs.
 pub fn scope_parts(
-    nsg: Option<&str>,
-    nic_nsg: Option<&str>,
+    (nsg, nic_nsg, parameters): (Option<&str>, Option<&str>, Option<&Path>),
     vnet: &[String],
     asg: &[String],
     quiet: bool,
 ) -> Result<tagnet::ops::nsg::Scope> {
     Ok(tagnet::ops::nsg::Scope {
-        nsg: nsg.map(|n| read_nsg(n, quiet)).transpose()?,
-        nic_nsg: nic_nsg.map(|n| read_nsg(n, quiet)).transpose()?,
-        vnet: vnet_spaces(vnet)?,
+        nsg: nsg.map(|n| read_nsg(n, parameters, quiet)).transpose()?,
+        nic_nsg: nic_nsg
+            .map(|n| read_nsg(n, parameters, quiet))
+            .transpose()?,
+        vnet: vnet_spaces(vnet, quiet)?,
         asgs: asgs(asg)?,
         route_table: None,
     })
@@ -78,8 +94,11 @@ pub fn scope_parts(
 /// The scope of `--nsg`, `--nic-nsg`, `--vnet` and `--asg` (`nsg reach`, `nsg require`).
 fn scope_of(s: &super::args::NsgScope, quiet: bool) -> Result<tagnet::ops::nsg::Scope> {
     let mut scope = scope_parts(
-        s.nsg.as_deref(),
-        s.nic_nsg.as_deref(),
+        (
+            s.nsg.as_deref(),
+            s.nic_nsg.as_deref(),
+            s.parameters.as_deref(),
+        ),
         &s.vnet,
         &s.asg,
         quiet,
@@ -103,13 +122,12 @@ pub(super) fn route_table(p: Option<&Path>) -> Result<Option<tagnet::routes::aud
 /// The subnet's and NIC's NSGs, resolved and compiled (at least one must be given).
 pub fn compiled_pair(
     snap: &Snapshot,
-    nsg: Option<&str>,
-    nic_nsg: Option<&str>,
+    nsgs: (Option<&str>, Option<&str>, Option<&Path>),
     vnet: &[String],
     asg: &[String],
     quiet: bool,
 ) -> Result<(Option<CompiledNsg>, Option<CompiledNsg>)> {
-    let r = scope_parts(nsg, nic_nsg, vnet, asg, quiet)?.resolve(snap)?;
+    let r = scope_parts(nsgs, vnet, asg, quiet)?.resolve(snap)?;
     Ok((
         r.subnet.as_ref().map(tagnet::nsg::compile),
         r.nic.as_ref().map(tagnet::nsg::compile),
@@ -118,9 +136,9 @@ pub fn compiled_pair(
 
 /// `--vnet PREFIX` or `--vnet FILE` (`az network vnet show`: its address space and its
 /// peerings' remote spaces, read by [`tagnet::ops::nsg::vnet_space`]).
-pub fn vnet_spaces(args: &[String]) -> Result<Vec<IpNet>> {
+pub fn vnet_spaces(args: &[String], quiet: bool) -> Result<Vec<IpNet>> {
     let mut out = Vec::new();
-    if args.is_empty() {
+    if args.is_empty() && !quiet {
         eprintln!(
             "tagnet: note: no --vnet: VirtualNetwork is empty, so the default rules allow no traffic inside the VNet; give the VNet's space (--vnet 10.1.0.0/16 or --vnet vnet.json)"
         );
@@ -284,8 +302,11 @@ pub fn verify(
         );
     }
     let mut nsg_scope = scope_parts(
-        a.nsg.as_deref(),
-        a.nic_nsg.as_deref(),
+        (
+            a.nsg.as_deref(),
+            a.nic_nsg.as_deref(),
+            a.parameters.as_deref(),
+        ),
         &a.vnet,
         &a.asg,
         quiet,
@@ -579,25 +600,27 @@ pub fn analyze(
             format.name()
         );
     }
+    let levels = super::severity(&a.severity, tagnet::findings::severity::Command::Analyze)?;
+    // Every NSG is read before anything is said about the scope: a file that cannot be read
+    // is the one message.
+    let mut read = Vec::new();
+    for spec in &a.nsg {
+        let nsgs = if spec.contains('#') && !Path::new(spec).exists() {
+            vec![read_nsg(spec, a.parameters.as_deref(), quiet)?]
+        } else {
+            read_all(Path::new(spec), a.parameters.as_deref(), quiet)?
+        };
+        read.push((spec.split('#').next().unwrap_or(spec).to_string(), nsgs));
+    }
     let base = tagnet::ops::nsg::Scope {
-        vnet: vnet_spaces(&a.vnet)?,
+        vnet: vnet_spaces(&a.vnet, quiet)?,
         asgs: asgs(&a.asg)?,
         ..Default::default()
     };
-    let levels = super::severity(&a.severity, tagnet::findings::severity::Command::Analyze)?;
     let mut findings = Vec::new();
     let mut files = Vec::new();
-    for spec in &a.nsg {
-        let nsgs = if spec.contains('#') && !Path::new(spec).exists() {
-            vec![read_nsg(spec, quiet)?]
-        } else {
-            let (bytes, origin) = tagnet::load::read_input(Path::new(spec))?;
-            let all = tagnet::nsg::read::parse(&bytes, &origin)?;
-            warn_limits(&all, quiet);
-            all
-        };
-        let file = spec.split('#').next().unwrap_or(spec).to_string();
-        for f in tagnet::ops::nsg::analyze(snap, &base, &nsgs, &levels) {
+    for (file, nsgs) in &read {
+        for f in tagnet::ops::nsg::analyze(snap, &base, nsgs, &levels) {
             files.push(file.clone());
             findings.push(f);
         }

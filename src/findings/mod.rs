@@ -95,6 +95,15 @@ pub fn lookup(code: &str) -> std::result::Result<Code, Vec<&'static str>> {
     {
         return Ok(*c);
     }
+    // An id (`TN999`): the codes of the nearest numbers, each named by id and name.
+    if let Some(n) = want.strip_prefix("tn").and_then(|d| d.parse::<i64>().ok()) {
+        let mut all = registry();
+        all.sort_by_key(|r| {
+            let id = r.id[2..].parse::<i64>().unwrap_or(i64::MAX / 2);
+            ((id - n).abs(), id)
+        });
+        return Err(all.iter().take(5).map(|r| r.code).collect());
+    }
     let share = |c: &str| {
         c.split('-')
             .any(|w| w.len() > 3 && want.split('-').any(|v| v == w))

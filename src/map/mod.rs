@@ -450,11 +450,24 @@ impl Picture {
 
 impl Picture {
     /// The picture as PNG: the grid at 3 pixels a cell, the marks as red squares, the legend
-    /// under it as the SVG lays it out (four a row, a swatch and its name in an 8×8 bitmap
-    /// font, cut with `…` to its column).
+    /// under it (four a row as the SVG lays it out, or three or two when a name is longer
+    /// than a quarter of the width; a swatch and its name in an 8×8 bitmap font, cut with `~`
+    /// only past half the width).
     pub fn png(&self) -> Vec<u8> {
         let size = SIDE * SCALE;
-        let height = size + LEGEND * (1 + self.legend_entries().len().div_ceil(4) as u32) + 8;
+        let entries = self.legend_entries();
+        // Four names a row when they fit their column (8 pixels a character after a 24-pixel
+        // swatch), else three or two: a name is cut only past half the width.
+        let longest = entries
+            .iter()
+            .map(|(_, t)| t.chars().count())
+            .max()
+            .unwrap_or(0) as u32;
+        let cols = [4u32, 3, 2]
+            .into_iter()
+            .find(|c| (size / c).saturating_sub(24) / 8 >= longest)
+            .unwrap_or(2);
+        let height = size + LEGEND * (1 + entries.len().div_ceil(cols as usize) as u32) + 8;
         let mut px = vec![255u8; (size * height * 3) as usize];
         let mut put = |x: u32, y: u32, c: Rgb| {
             if x < size && y < height {
@@ -473,10 +486,10 @@ impl Picture {
             let (x, y) = cell_of(*ip);
             ring(&mut put, (x * SCALE + 1) as i64, (y * SCALE + 1) as i64);
         }
-        for (i, (c, text)) in self.legend_entries().into_iter().enumerate() {
-            let col = (i % 4) as u32;
-            let row = (i / 4) as u32;
-            let (lx, ly) = (4 + col * (size / 4), size + 8 + row * LEGEND);
+        for (i, (c, text)) in entries.into_iter().enumerate() {
+            let col = i as u32 % cols;
+            let row = i as u32 / cols;
+            let (lx, ly) = (4 + col * (size / cols), size + 8 + row * LEGEND);
             match c {
                 Some(c) => {
                     for y in ly..ly + 12 {
@@ -494,7 +507,7 @@ impl Picture {
                 ),
             }
             // Characters that fit the column after the swatch (8 pixels each).
-            let room = ((size / 4).saturating_sub(24) / 8) as usize;
+            let room = ((size / cols).saturating_sub(24) / 8) as usize;
             let chars: Vec<char> = text.chars().collect();
             let shown: Vec<char> = if chars.len() > room {
                 chars[..room.saturating_sub(1)]
@@ -549,6 +562,38 @@ mod tests {
         out.extend(sub.iter().map(|&(x, y)| (x + h, y + h)));
         out.extend(sub.iter().map(|&(x, y)| (2 * h - 1 - y, h - 1 - x)));
         out
+    }
+
+    /// A legend name longer than a quarter of the width is drawn whole (two or three names a
+    /// row), its last letter in its place: none is cut to `~` that fits half the width.
+    #[test]
+    fn long_legend_names_are_drawn_whole() {
+        let name = "MicrosoftContainerRegistry.WestEurope";
+        let p = Picture {
+            title: "t".into(),
+            cells: vec![None; 65_536],
+            legend: vec![([0, 114, 178], name.into()), ([230, 159, 0], "x".into())],
+            marks: Vec::new(),
+        };
+        let png = p.png();
+        let decoder = png::Decoder::new(std::io::Cursor::new(png));
+        let mut reader = decoder.read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        let size = SIDE * SCALE;
+        let last = name.chars().count() as u32 - 1;
+        let drawn = |ch: char| -> bool {
+            let glyph = glyph(ch);
+            (0..8u32).all(|gy| {
+                (0..8u32).all(|b| {
+                    let (x, y) = (4 + 16 + last * 8 + b, size + 8 + 2 + gy);
+                    let i = ((y * info.width + x) * 3) as usize;
+                    (buf[i..i + 3] == [36, 41, 47]) == (glyph[gy as usize] >> b & 1 == 1)
+                })
+            })
+        };
+        assert!(drawn('e'), "the name's last letter");
+        assert!(!drawn('~'));
     }
 
     #[test]

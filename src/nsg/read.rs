@@ -82,9 +82,75 @@ pub fn default_rules() -> Vec<Rule> {
     ]
 }
 
-/// Reads every NSG of a document.
+/// Reads every NSG of a document (an ARM template with its parameters' defaults).
 pub fn parse(bytes: &[u8], origin: &str) -> Result<Vec<Nsg>> {
+    parse_with(bytes, origin, None)
+}
+
+/// Reads every NSG of a document; an ARM template is evaluated with the values of a
+/// parameters file (its `parameters` object, and where it came from), which only a template
+/// takes.
+pub fn parse_with(
+    bytes: &[u8],
+    origin: &str,
+    given: Option<(&str, &serde_json::Map<String, Value>)>,
+) -> Result<Vec<Nsg>> {
     let doc: Value = crate::arm::parse_json(bytes).map_err(|e| Error::json(origin, &e, HINT))?;
+    from_doc(doc, origin, given)
+}
+
+/// Reads every NSG of a file, as the NSG commands take it: an ARM template is evaluated with
+/// the parameters file given, else the one beside it (`NAME.parameters*.json` next to
+/// `NAME.json`, as `check` pairs them). Returns the NSGs and the parameters file used.
+pub fn read_path(
+    path: &std::path::Path,
+    parameters: Option<&std::path::Path>,
+) -> Result<(Vec<Nsg>, Option<String>)> {
+    let (bytes, origin) = crate::load::read_input(path)?;
+    let doc: Value = crate::arm::parse_json(&bytes).map_err(|e| Error::json(&origin, &e, HINT))?;
+    let template = crate::arm::is_template(&doc);
+    let file = match parameters {
+        Some(p) => Some(p.to_path_buf()),
+        None if template => {
+            let beside = crate::arm::parameters_beside(path);
+            match beside.as_slice() {
+                [] => None,
+                [one] => Some(one.clone()),
+                several => {
+                    return Err(Error::Invalid {
+                        origin,
+                        message: format!(
+                            "{} parameters files sit beside the template ({}); which one it is deployed with is not known",
+                            several.len(),
+                            several
+                                .iter()
+                                .map(|p| p.display().to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                        hint: "name the one to read: --parameters FILE".into(),
+                    });
+                }
+            }
+        }
+        None => None,
+    };
+    let values = match &file {
+        Some(p) => {
+            let (b, o) = crate::load::read_input(p)?;
+            Some((o.clone(), crate::arm::parameters(&b, &o)?))
+        }
+        None => None,
+    };
+    let nsgs = from_doc(doc, &origin, values.as_ref().map(|(o, m)| (o.as_str(), m)))?;
+    Ok((nsgs, values.map(|(o, _)| o)))
+}
+
+fn from_doc(
+    doc: Value,
+    origin: &str,
+    given: Option<(&str, &serde_json::Map<String, Value>)>,
+) -> Result<Vec<Nsg>> {
     let invalid = |message: String| Error::Invalid {
         origin: origin.to_string(),
         message,
@@ -93,8 +159,25 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<Vec<Nsg>> {
     // An ARM template is evaluated first (parameter defaults, variables, the functions
     // templates use), by the evaluator `check` uses. A value of an NSG or its rules that
     // cannot be evaluated offline refuses the NSG: it is never read as empty.
+    let empty = serde_json::Map::new();
     let doc = if crate::arm::is_template(&doc) {
-        let (resources, bad) = crate::arm::resources(&doc, &serde_json::Map::new());
+        // Azure refuses a deployment whose parameters file gives a parameter the template
+        // does not declare.
+        let declared = doc.get("parameters").and_then(Value::as_object);
+        if let Some((from, values)) = given
+            && let Some(name) = values
+                .keys()
+                .find(|n| !declared.is_some_and(|d| d.keys().any(|k| k.eq_ignore_ascii_case(n))))
+        {
+            return Err(Error::Invalid {
+                origin: origin.to_string(),
+                message: format!(
+                    "{from} gives the parameter `{name}`, which the template does not declare: Azure refuses the deployment (InvalidTemplate)"
+                ),
+                hint: "remove the parameter from the parameters file, or give the parameters file of this template".into(),
+            });
+        }
+        let (resources, bad) = crate::arm::resources(&doc, given.map_or(&empty, |(_, m)| m));
         // What the rules are made of: the properties, the names, copy loops (not `location`,
         // `tags` or `dependsOn`, which decide nothing here).
         let decides = |at: &str| {
@@ -111,7 +194,7 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<Vec<Nsg>> {
                 && decides(&u.at)
         }) {
             return Err(invalid(format!(
-                "{} `{}`{}: `{}` cannot be evaluated offline ({}); give the deployed NSG (`az network nsg show`) or write the value out (the nsg and flows commands read a template's parameter defaults only)",
+                "{} `{}`{}: `{}` cannot be evaluated offline ({}); give its value (--parameters FILE, or NAME.parameters.json beside the template) or the deployed NSG (`az network nsg show`)",
                 u.kind,
                 u.resource,
                 if u.at.is_empty() {
@@ -124,6 +207,14 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<Vec<Nsg>> {
             )));
         }
         serde_json::json!({ "resources": resources })
+    } else if let Some((from, _)) = given {
+        return Err(Error::Invalid {
+            origin: origin.to_string(),
+            message: format!(
+                "parameters were given ({from}), but this is not an ARM template: only a template takes parameters"
+            ),
+            hint: "give parameters with a template only; `az` output and REST JSON hold deployed values".into(),
+        });
     } else {
         doc
     };

@@ -271,15 +271,23 @@ fn header(sel: &Selection, info: &SnapshotInfo, since: Option<&SnapshotInfo>) ->
             sel.prefixes.len(),
             sel.tags.join(", ")
         ),
-        format!(
-            "source: {} changeNumber {}{} ({})",
-            info.cloud,
-            info.change_number,
-            info.date
-                .as_deref()
-                .map_or(String::new(), |d| format!(", {d}")),
-            info.source
-        ),
+        // A source that names its week already (the built-in one) is said once.
+        if info
+            .source
+            .contains(&format!("changeNumber {}", info.change_number))
+        {
+            format!("source: {}", info.source)
+        } else {
+            format!(
+                "source: {} changeNumber {}{} ({})",
+                info.cloud,
+                info.change_number,
+                info.date
+                    .as_deref()
+                    .map_or(String::new(), |d| format!(", {d}")),
+                info.source
+            )
+        },
     ];
     for s in &info.sources {
         h.push(format!(

@@ -231,6 +231,17 @@ fn line_of(places: &Places, resource: &str) -> usize {
         if let Some(o) = best {
             return o.line;
         }
+        // A name a copy loop made (`nsg-2` of `[concat('nsg-', copyIndex())]`): the object
+        // whose name is a copyIndex() expression with its literal pieces, in order, in it.
+        if let Some(o) = objects
+            .iter()
+            .filter(|o| {
+                o.name.starts_with('[') && o.name.to_ascii_lowercase().contains("copyindex(")
+            })
+            .find(|o| made_by(&o.name, name))
+        {
+            return o.line;
+        }
     }
     let Some(name) = segments.last() else {
         return 1;
@@ -241,6 +252,38 @@ fn line_of(places: &Places, resource: &str) -> usize {
         .position(|l| l.contains(&quoted))
         .or_else(|| text.lines().position(|l| l.contains(name)))
         .map_or(1, |i| i + 1)
+}
+
+/// Whether `name` may be what the expression `expr` makes: its quoted literal pieces (split at
+/// `format` placeholders like `{0}`), at least one, appear in `name` in order.
+fn made_by(expr: &str, name: &str) -> bool {
+    let pieces: Vec<String> = expr
+        .split('\'')
+        .skip(1)
+        .step_by(2)
+        .flat_map(|lit| {
+            let mut out = Vec::new();
+            let mut rest = lit;
+            while let Some(i) = rest.find('{') {
+                out.push(rest[..i].to_string());
+                rest = rest[i..].split_once('}').map_or("", |(_, r)| r);
+            }
+            out.push(rest.to_string());
+            out
+        })
+        .filter(|p| !p.is_empty())
+        .collect();
+    if pieces.is_empty() {
+        return false;
+    }
+    let mut at = 0;
+    for p in &pieces {
+        match name[at..].find(p.as_str()) {
+            Some(i) => at += i + p.len(),
+            None => return false,
+        }
+    }
+    true
 }
 
 /// A stable 64-bit FNV-1a hash, hex: the same input gives the same fingerprint on every run
@@ -414,6 +457,22 @@ mod tests {
             line_of(&Places::new(text.to_string()), "nsg-b/securityRules/loop7"),
             5
         );
+        // A resource a copy loop names: the object whose copyIndex() name makes it, not the
+        // first line.
+        let text = r#"{"resources": [
+ {"name": "vnet-hub"},
+ {"name": "[concat('vnet-spoke-', copyIndex())]",
+  "copy": {"name": "spokes", "count": 3}},
+ {"name": "[format('nsg-{0}-ml', copyIndex(1))]", "copy": {"name": "n", "count": 2}}]}"#;
+        let places = Places::new(text.to_string());
+        assert_eq!(line_of(&places, "vnet-spoke-2"), 3);
+        assert_eq!(line_of(&places, "nsg-2-ml"), 5);
+        assert_eq!(line_of(&places, "vnet-spoke-2/subnets/a"), 3);
+        assert!(
+            made_by("[concat('a-', copyIndex())]", "a-0")
+                && !made_by("[concat('a-', copyIndex())]", "b-0")
+        );
+        assert!(!made_by("[copyIndex()]", "7"));
         assert_eq!(fingerprint(&["a", "b"]), fingerprint(&["a", "b"]));
         assert_ne!(fingerprint(&["a", "b"]), fingerprint(&["ab", ""]));
     }

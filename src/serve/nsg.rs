@@ -2,11 +2,33 @@
 
 use super::*;
 
+/// The NSGs of one body key; a template evaluated with the body's `parameters` (an ARM
+/// parameters file, as `--parameters FILE` gives it to the commands).
+fn read_nsgs(
+    body: &Value,
+    doc: &Value,
+    key: &str,
+) -> Result<Vec<crate::nsg::model::Nsg>, ApiError> {
+    let given = match body.get("parameters").filter(|v| !v.is_null()) {
+        Some(p) => Some(crate::arm::parameters(
+            p.to_string().as_bytes(),
+            "parameters",
+        )?),
+        None => None,
+    };
+    Ok(crate::nsg::read::parse_with(
+        doc.to_string().as_bytes(),
+        key,
+        given.as_ref().map(|m| ("`parameters`", m)),
+    )?)
+}
+
 /// `{"nsg": NSG JSON, "nic_nsg": …, "vnet": ["10.0.0.0/16"], "asgs": {"web": ["10.0.1.4"]}}`:
 /// the scope of `nsg verify` and `nsg reach`.
 pub(super) fn nsg_scope(body: &Value) -> Result<crate::ops::nsg::Scope, ApiError> {
-    const KEYS: [&str; 18] = [
+    const KEYS: [&str; 19] = [
         "nsg",
+        "parameters",
         "route_table",
         "flow_logs",
         "all",
@@ -32,7 +54,7 @@ pub(super) fn nsg_scope(body: &Value) -> Result<crate::ops::nsg::Scope, ApiError
     };
     if let Some(k) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
         return Err(ApiError::unprocessable(format!(
-            "unknown key `{k}`; the body takes nsg, nic_nsg, vnet, asgs, route_table and the endpoint's own keys"
+            "unknown key `{k}`; the body takes nsg, nic_nsg, parameters, vnet, asgs, route_table and the endpoint's own keys"
         )));
     }
     if body
@@ -69,7 +91,7 @@ pub(super) fn nsg_scope(body: &Value) -> Result<crate::ops::nsg::Scope, ApiError
         let Some(doc) = body.get(key).filter(|v| !v.is_null()) else {
             return Ok(None);
         };
-        let mut nsgs = crate::nsg::read::parse(doc.to_string().as_bytes(), key)?;
+        let mut nsgs = read_nsgs(body, doc, key)?;
         if nsgs.len() != 1 {
             return Err(ApiError::unprocessable(format!(
                 "`{key}` holds {} NSGs; give one",
@@ -184,16 +206,16 @@ pub(super) async fn nsg_analyze(State(app): State<Arc<App>>, body: Bytes) -> Api
     let (l, out) = blocking_json(&app, body, |l2, mut body| {
         // Every NSG of `nsg` (one, or a list as `az network nsg list` gives them), as the
         // command analyses every NSG of its file.
-        let docs: Vec<Value> = ["nsg", "nic_nsg"]
-            .iter()
-            .filter_map(|k| body.as_object_mut().and_then(|o| o.remove(*k)))
-            .filter(|v| !v.is_null())
+        let docs: Vec<(Value, &str)> = ["nsg", "nic_nsg"]
+            .into_iter()
+            .filter_map(|k| Some((body.as_object_mut()?.remove(k)?, k)))
+            .filter(|(v, _)| !v.is_null())
             .collect();
         let scope = nsg_scope(&body)?;
         let levels = levels_of(&body)?;
         let mut nsgs: Vec<crate::nsg::model::Nsg> = Vec::new();
-        for (doc, key) in docs.iter().zip(["nsg", "nic_nsg"]) {
-            nsgs.extend(crate::nsg::read::parse(doc.to_string().as_bytes(), key)?);
+        for (doc, key) in &docs {
+            nsgs.extend(read_nsgs(&body, doc, key)?);
         }
         if nsgs.is_empty() {
             return Err(ApiError::unprocessable(

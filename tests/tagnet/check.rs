@@ -1541,7 +1541,20 @@ fn explain_suggests_the_nearest_codes() {
     let o = tagnet().args(["explain", "missing-rout"]).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("nearest: missing-route"), "{err}");
+    assert!(err.contains("nearest: TN101 missing-route"), "{err}");
+    // An id no code has: the nearest ids, each named by id and name.
+    let o = tagnet().args(["explain", "TN999"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let nearest = err.split("nearest: ").nth(1).unwrap_or_default();
+    assert!(nearest.starts_with("TN304 "), "{err}");
+    let o = tagnet().args(["explain", "tn100"]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    let nearest = err.split("nearest: ").nth(1).unwrap_or_default();
+    assert!(
+        nearest.starts_with("TN099 bad-value, TN101 missing-route"),
+        "{err}"
+    );
     let o = tagnet().args(["explain", "nope"]).output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     let listed = err
@@ -1814,6 +1827,60 @@ fn a_template_named_alone_takes_its_parameters_file() {
         assert!(!text.contains("has no value"), "{text}");
         assert_eq!(out.status.code(), Some(1), "{text}");
     }
+}
+
+/// A parameter with no default and no parameters file: its value is a `cannot-evaluate`
+/// (TN098), and the network or subnet it sizes is not also reported as having no address
+/// (TN099 bad-value), which would send the user looking for a fault the template lacks.
+#[test]
+fn a_missing_parameter_is_one_finding_not_two() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = |space: &str, subnet: &str| {
+        format!(
+            r#"{{"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+            "contentVersion": "1.0.0.0",
+            "parameters": {{"space": {{"type": "string"}}, "subnet": {{"type": "string"}}}},
+            "resources": [
+              {{"type": "Microsoft.Network/virtualNetworks", "apiVersion": "2023-04-01", "name": "vnet-ml", "location": "eastus2",
+               "properties": {{"addressSpace": {{"addressPrefixes": [{space}]}},
+                 "subnets": [{{"name": "a", "properties": {{"addressPrefix": {subnet}}}}}]}}}}
+            ]}}"#
+        )
+    };
+    for (space, subnet, missing) in [
+        (r#""10.9.0.0/16""#, r#""[parameters('subnet')]""#, "subnet"),
+        (r#""[parameters('space')]""#, r#""10.9.0.0/24""#, "space"),
+    ] {
+        let p = write(dir.path(), "azuredeploy.json", &t(space, subnet));
+        let f = run(&[p]);
+        let codes: Vec<&str> = f.iter().map(|f| f.code).collect();
+        assert_eq!(codes, vec!["cannot-evaluate"], "{missing}: {f:?}");
+        assert!(f[0].message.contains(missing), "{}", f[0].message);
+    }
+}
+
+/// `terraform show -json` of the state (no plan: `values`, what is deployed) is read as a plan's
+/// `planned_values` is: a subnet outside its network is found there too.
+#[test]
+fn terraform_state_is_read_as_deployed() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = serde_json::json!({
+        "format_version": "1.0", "terraform_version": "1.9.5",
+        "values": {"root_module": {"resources": [
+            {"address": "azurerm_virtual_network.ml", "mode": "managed", "type": "azurerm_virtual_network",
+             "name": "ml", "values": {"name": "vnet-ml", "resource_group_name": "rg-ml", "location": "eastus2",
+               "address_space": ["10.9.0.0/16"],
+               "id": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-ml/providers/Microsoft.Network/virtualNetworks/vnet-ml"}},
+            {"address": "azurerm_subnet.a", "mode": "managed", "type": "azurerm_subnet",
+             "name": "a", "values": {"name": "a", "resource_group_name": "rg-ml", "virtual_network_name": "vnet-ml",
+               "address_prefixes": ["10.8.0.0/24"],
+               "id": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-ml/providers/Microsoft.Network/virtualNetworks/vnet-ml/subnets/a"}}
+        ]}}
+    });
+    let p = write(dir.path(), "state.json", &state.to_string());
+    let f = run(&[p]);
+    let codes: Vec<&str> = f.iter().map(|f| f.code).collect();
+    assert_eq!(codes, vec!["subnet-outside-vnet"], "{f:?}");
 }
 
 /// An empty file is said to be empty, by every reader, not as the parser's end of input.

@@ -632,6 +632,16 @@ fn completions_version_and_man() {
         profiles.contains("aml-vnet-2023") && profiles.contains("batch-classic"),
         "{profiles}"
     );
+    // `--format` completes to the formats the command writes.
+    let formats = complete("tagnet map --format ''", 3);
+    let mut got: Vec<&str> = formats.split_whitespace().collect();
+    got.sort();
+    assert_eq!(got, ["png", "svg", "table"], "{formats}");
+    let formats = complete("tagnet nsg verify --format ''", 4);
+    assert!(
+        formats.contains("csv") && !formats.contains("sarif") && !formats.contains("bicep"),
+        "{formats}"
+    );
     for shell in ["zsh", "fish", "powershell"] {
         tagnet().args(["completions", shell]).assert().code(0);
     }
@@ -822,6 +832,17 @@ fn help_is_grouped_by_job_and_every_man_page_exists() {
     assert!(
         page.contains(".TH tagnet-nsg-verify 1") && page.contains("tagnet\\-nsg\\-verify"),
         "{page}"
+    );
+    // Its synopsis names each option's value.
+    let synopsis = page
+        .split(".SH SYNOPSIS")
+        .nth(1)
+        .and_then(|s| s.split(".SH").next())
+        .unwrap_or_default();
+    assert!(
+        synopsis.contains("[\\-\\-nsg <FILE[#NAME]>]")
+            && synopsis.contains("[\\-\\-format <FORMAT>]"),
+        "{synopsis}"
     );
     assert_eq!(
         tagnet()

@@ -250,6 +250,11 @@ fn each_target_is_written_as_its_firewall_reads_it() {
         "{plain}"
     );
     assert!(plain.contains("# source: Public changeNumber"), "{plain}");
+    // The built-in week names itself: its change number is said once.
+    let builtin = export(Path::new("builtin"), &["AzureMachineLearning.WestEurope"]);
+    let source = builtin.lines().nth(1).unwrap_or_default();
+    assert!(source.starts_with("# source: built-in"), "{builtin}");
+    assert_eq!(source.matches("changeNumber").count(), 1, "{source}");
     let edl = export(&ex, &["--as", "paloalto", "Storage.WestEurope"]);
     assert!(
         edl.lines().all(|l| l.contains('/') && !l.starts_with('#')),

@@ -1637,6 +1637,164 @@ fn a_single_ipv6_tcp_flow_without_a_port_is_refused() {
     }
 }
 
+/// An NSG template evaluated with its parameters, as `check` evaluates it: the parameters
+/// file beside it (`NAME.parameters.json`, named on standard error), or `--parameters FILE`
+/// (which wins); a required parameter without either is refused naming the flag; two files
+/// beside it and none chosen, a parameter the template does not declare, parameters for a
+/// file that is no template, and a template given as the parameters are each refused.
+#[test]
+fn nsg_commands_take_a_templates_parameters() {
+    let dir = tempfile::tempdir().unwrap();
+    let template = serde_json::json!({
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "parameters": {"sshSource": {"type": "string"}},
+        "resources": [{"type": "Microsoft.Network/networkSecurityGroups", "apiVersion": "2023-04-01",
+            "name": "nsg-ml", "location": "westeurope",
+            "properties": {"securityRules": [{"name": "AllowSSH", "properties": {"priority": 100,
+                "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+                "sourceAddressPrefix": "[parameters('sshSource')]", "sourcePortRange": "*",
+                "destinationAddressPrefix": "*", "destinationPortRange": "22"}}]}}]
+    });
+    let params = |v: &str| {
+        serde_json::json!({
+            "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",
+            "contentVersion": "1.0.0.0",
+            "parameters": {"sshSource": {"value": v}}
+        })
+        .to_string()
+    };
+    let nsg = dir.path().join("nsg.json");
+    std::fs::write(&nsg, template.to_string()).unwrap();
+    let verify = |remote: &str, extra: &[&std::path::Path]| {
+        let mut c = Command::cargo_bin("tagnet").unwrap();
+        c.env_remove("TAGNET_TAGS").args([
+            "--tags",
+            "builtin",
+            "nsg",
+            "verify",
+            "--vnet",
+            "10.9.0.0/16",
+            "--format",
+            "csv",
+            "--direction",
+            "inbound",
+            "--protocol",
+            "tcp",
+            "--local",
+            "10.9.0.4:22",
+            "--remote",
+            remote,
+            "--nsg",
+        ]);
+        c.arg(&nsg);
+        if let Some(p) = extra.first() {
+            c.arg("--parameters").arg(p);
+        }
+        let out = c.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    // No value for a parameter without a default: refused, naming the way to give one.
+    let (code, _, err) = verify("10.1.2.3:5000", &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("sshSource") && err.contains("--parameters"),
+        "{err}"
+    );
+    // The parameters file beside the template.
+    std::fs::write(dir.path().join("nsg.parameters.json"), params("10.0.0.0/8")).unwrap();
+    let (code, out, err) = verify("10.1.2.3:5000", &[]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("AllowSSH"), "{out}");
+    assert!(err.contains("nsg.parameters.json"), "{err}");
+    assert_eq!(verify("192.0.2.1:5000", &[]).0, Some(1));
+    // --parameters wins over the file beside it.
+    let other = dir.path().join("prod.json");
+    std::fs::write(&other, params("192.0.2.0/24")).unwrap();
+    assert_eq!(verify("192.0.2.1:5000", &[&other]).0, Some(0));
+    assert_eq!(verify("10.1.2.3:5000", &[&other]).0, Some(1));
+    // Two beside it, neither chosen: refused, both named.
+    std::fs::rename(
+        dir.path().join("nsg.parameters.json"),
+        dir.path().join("nsg.parameters.dev.json"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("nsg.parameters.prod.json"),
+        params("192.0.2.0/24"),
+    )
+    .unwrap();
+    let (code, _, err) = verify("10.1.2.3:5000", &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("nsg.parameters.dev.json")
+            && err.contains("nsg.parameters.prod.json")
+            && err.contains("--parameters"),
+        "{err}"
+    );
+    assert_eq!(verify("192.0.2.1:5000", &[&other]).0, Some(0));
+    // A parameter the template does not declare: Azure refuses the deployment.
+    let typo = dir.path().join("typo.json");
+    std::fs::write(
+        &typo,
+        params("10.0.0.0/8").replace("\"sshSource\"", "\"sshSoruce\""),
+    )
+    .unwrap();
+    let (code, _, err) = verify("10.1.2.3:5000", &[&typo]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("sshSoruce") && err.contains("does not declare"),
+        "{err}"
+    );
+    // The template given as its own parameters.
+    let (code, _, err) = verify("10.1.2.3:5000", &[&nsg]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("not a parameters file"), "{err}");
+    // Parameters with `az network nsg show` output, which holds deployed values.
+    let shown = dir.path().join("shown.json");
+    std::fs::write(
+        &shown,
+        serde_json::json!({"name": "nsg-ml", "type": "Microsoft.Network/networkSecurityGroups",
+            "securityRules": []})
+        .to_string(),
+    )
+    .unwrap();
+    let out = Command::cargo_bin("tagnet")
+        .unwrap()
+        .env_remove("TAGNET_TAGS")
+        .args(["--tags", "builtin", "nsg", "analyze", "--nsg"])
+        .arg(&shown)
+        .arg("--parameters")
+        .arg(&other)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("not an ARM template"), "{err}");
+    // nsg analyze reads the template with the same parameters.
+    let out = Command::cargo_bin("tagnet")
+        .unwrap()
+        .env_remove("TAGNET_TAGS")
+        .args([
+            "-q", "--tags", "builtin", "nsg", "analyze", "--format", "json", "--nsg",
+        ])
+        .arg(&nsg)
+        .arg("--parameters")
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert_ne!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// NSGs as templates and Azure write them: rules from `[variables('rules')]` are evaluated
 /// (the SSH they allow is allowed); a value that cannot be evaluated, or `securityRules` left
 /// as an expression, refuses the NSG (never read as having no rules); the platform tags

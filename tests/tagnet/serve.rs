@@ -274,6 +274,45 @@ fn nsg_endpoints() {
         v["records"][1]["rule"],
         "defaultSecurityRules/AllowVnetInBound"
     );
+    // An NSG template with a parameter: evaluated with the body's `parameters`, as
+    // `--parameters FILE`; without them it is refused, not read as having no rules.
+    let template = serde_json::json!({
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "parameters": {"denied": {"type": "string"}},
+        "resources": [{"type": "Microsoft.Network/networkSecurityGroups", "apiVersion": "2023-04-01",
+            "name": "n", "properties": {"securityRules": [
+            {"name": "DenyWeb", "properties": {"priority": 100, "direction": "Inbound", "access": "Deny", "protocol": "Tcp",
+             "sourceAddressPrefix": "[parameters('denied')]", "sourcePortRange": "*", "destinationAddressPrefix": "*", "destinationPortRange": "443"}}]}}]});
+    let flow = serde_json::json!([{"direction": "Inbound", "protocol": "Tcp", "local_ip": "10.0.0.4", "local_port": 443, "remote_ip": "10.0.1.9", "remote_port": 5000}]);
+    for (parameters, status, access) in [
+        (
+            serde_json::json!({"parameters": {"denied": {"value": "10.0.1.0/24"}}}),
+            200,
+            "Deny",
+        ),
+        (
+            serde_json::json!({"parameters": {"denied": {"value": "192.0.2.0/24"}}}),
+            200,
+            "Allow",
+        ),
+        (serde_json::Value::Null, 422, ""),
+    ] {
+        let body = serde_json::json!({"nsg": template, "parameters": parameters, "vnet": ["10.0.0.0/16"], "flows": flow});
+        let r = client()
+            .post(format!("{}/v1/nsg/verify", s.base))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), status);
+        let v = json(&r.text().unwrap());
+        if status == 200 {
+            assert_eq!(v["records"][0]["access"], access, "{v}");
+        } else {
+            assert!(v.to_string().contains("denied"), "{v}");
+        }
+    }
     let body = serde_json::json!({"nsg": nsg, "vnet": ["10.0.0.0/16"], "direction": "inbound", "protocol": "tcp", "port": 443});
     let v: Value = client()
         .post(format!("{}/v1/nsg/reach", s.base))

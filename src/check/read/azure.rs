@@ -304,12 +304,11 @@ pub fn map_resource(net: &mut Network, v: &Value, origin: &str) -> bool {
         resource: &m.id.clone(),
     };
     if is(&kind, "Microsoft.Network/virtualNetworks") {
-        let spaces = prefixes(
-            net,
-            &at,
-            "addressSpace",
-            list(path(v, &["addressSpace", "addressPrefixes"])),
-        );
+        let space_values = list(path(v, &["addressSpace", "addressPrefixes"]));
+        // Unevaluated values have their own finding (TN098), not "no address space" too.
+        let unevaluated = space_values.iter().any(|v| is_unevaluated(v))
+            || path(v, &["addressSpace"]).is_some_and(is_unevaluated);
+        let spaces = prefixes(net, &at, "addressSpace", space_values);
         let mut peerings = Vec::new();
         for p in list(field(v, "virtualNetworkPeerings")) {
             let spaces = prefixes(
@@ -337,7 +336,7 @@ pub fn map_resource(net: &mut Network, v: &Value, origin: &str) -> bool {
             let sv = subnet_value(s, &format!("{np}/{sname}"));
             map_subnet(net, &sv, origin, &np, &m);
         }
-        if spaces.is_empty() && !net.problems.iter().any(|f| f.resource == m.id) {
+        if spaces.is_empty() && !unevaluated && !net.problems.iter().any(|f| f.resource == m.id) {
             net.problems.push(Finding::new(
                 crate::findings::Code::BadValue,
                 &m.id,
@@ -697,8 +696,11 @@ fn map_subnet(net: &mut Network, v: &Value, origin: &str, vnet_name: &str, vnet:
     if vals.is_empty() {
         vals = list(field(v, "addressPrefix"));
     }
+    // A prefix that cannot be evaluated offline has its own finding (TN098): it is not
+    // also reported missing.
+    let unevaluated = vals.iter().any(|v| is_unevaluated(v));
     let prefixes = prefixes(net, &at, "addressPrefix", vals);
-    if prefixes.is_empty() && !net.problems.iter().any(|f| f.resource == m.id) {
+    if prefixes.is_empty() && !unevaluated && !net.problems.iter().any(|f| f.resource == m.id) {
         net.problems.push(Finding::new(
             crate::findings::Code::BadValue,
             &m.id,

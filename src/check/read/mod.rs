@@ -2,6 +2,8 @@
 //! optional parameters file) and Terraform plans, detected by their shape.
 
 pub use crate::arm;
+pub use crate::arm::parameters;
+use crate::arm::{is_parameters, parameters_beside};
 pub mod azure;
 pub mod terraform;
 
@@ -65,87 +67,6 @@ fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut seen = std::collections::BTreeSet::new();
     out.retain(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
     Ok(out)
-}
-
-/// The parameters files beside a file `NAME.json`: `NAME.parameters*.json` in its folder,
-/// sorted.
-fn parameters_beside(file: &Path) -> Vec<PathBuf> {
-    let Some(stem) = file
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .map(str::to_ascii_lowercase)
-    else {
-        return Vec::new();
-    };
-    if stem.contains(".parameters") || file.as_os_str() == "-" {
-        return Vec::new();
-    }
-    let dir = match file.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return Vec::new();
-    };
-    let mut out: Vec<PathBuf> = entries
-        .flatten()
-        .filter(|e| {
-            let n = e.file_name().to_string_lossy().to_ascii_lowercase();
-            n.starts_with(&format!("{stem}.parameters")) && n.ends_with(".json")
-        })
-        .map(|e| match file.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.join(e.file_name()),
-            _ => PathBuf::from(e.file_name()),
-        })
-        .collect();
-    out.sort();
-    out
-}
-
-/// Whether a document is an ARM parameters file: its `$schema` says so, or it holds only a
-/// `parameters` object of `{"value": …}` (or Key Vault `{"reference": …}`) entries, or is such
-/// an object itself (`{"name": {"value": …}}`).
-fn is_parameters(doc: &Value) -> bool {
-    if let Some(s) = doc.get("$schema").and_then(Value::as_str) {
-        return s.contains("deploymentParameters");
-    }
-    let entries = |o: &Map<String, Value>| {
-        !o.is_empty()
-            && o.values().all(|v| {
-                v.as_object().is_some_and(|e| {
-                    (e.contains_key("value") || e.contains_key("reference"))
-                        && e.keys()
-                            .all(|k| matches!(k.as_str(), "value" | "reference" | "metadata"))
-                })
-            })
-    };
-    let Some(o) = doc.as_object() else {
-        return false;
-    };
-    if o.contains_key("resources") || o.contains_key("type") || o.contains_key("id") {
-        return false;
-    }
-    match o.get("parameters").and_then(Value::as_object) {
-        Some(p) => {
-            o.keys()
-                .all(|k| matches!(k.as_str(), "parameters" | "contentVersion" | "$schema"))
-                && (p.is_empty() || entries(p))
-        }
-        None => entries(o),
-    }
-}
-
-/// The values of an ARM parameters file: its `parameters` object (or the document itself
-/// when it is a bare object of values).
-pub fn parameters(bytes: &[u8], origin: &str) -> Result<Map<String, Value>> {
-    let doc: Value = crate::arm::parse_json(bytes)
-        .map_err(|e| Error::json(origin, &e, "an ARM parameters file"))?;
-    Ok(doc
-        .get("parameters")
-        .and_then(Value::as_object)
-        .cloned()
-        .or_else(|| doc.as_object().cloned())
-        .unwrap_or_default())
 }
 
 /// Every `.json` file of the paths (folders walked, sorted) read as (origin, bytes).
