@@ -343,7 +343,7 @@ impl Index {
     /// With `logged`, flows of protocols NSG rules cannot name are skipped (255) as
     /// `flows verify` skips them; without, they are an error.
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (nsg_json, vnet, inbound, protocol, local, local_port, remote, remote_port, logged = None, nic_nsg_json = None))]
+    #[pyo3(signature = (nsg_json, vnet, inbound, protocol, local, local_port, remote, remote_port, logged = None, nic_nsg_json = None, parameters_json = None))]
     fn nsg_verify<'py>(
         &self,
         py: Python<'py>,
@@ -357,6 +357,7 @@ impl Index {
         remote_port: &[u8],
         logged: Option<(Vec<u8>, Vec<String>)>,
         nic_nsg_json: Option<&[u8]>,
+        parameters_json: Option<&[u8]>,
     ) -> PyResult<Verified<'py>> {
         use tagnet::nsg::model::{Access, Direction, Flow};
         let n = local.len();
@@ -376,7 +377,11 @@ impl Index {
             return Err(err("the flow columns have different lengths"));
         }
         // The scope as every use case reads it: one NSG a side, `VirtualNetwork` from `vnet`.
-        let scope = nsg_scope(Some(nsg_json), nic_nsg_json, &vnet, &Default::default())?;
+        let scope = nsg_scope(
+            (Some(nsg_json), nic_nsg_json, parameters_json),
+            &vnet,
+            &Default::default(),
+        )?;
         // What reading the NSGs found, as Python warnings (the CLI writes them to stderr).
         for w in scope.warnings() {
             let text = std::ffi::CString::new(format!("tagnet: {w}")).map_err(err)?;
@@ -588,6 +593,13 @@ fn builtin(py: Python<'_>) -> PyResult<Index> {
 }
 
 /// The built-in snapshot's bytes (JSON), for broadcasting to Spark executors.
+/// The parameters file the NSG commands read for the NSG file at `path` when none is given
+/// (the one `NAME.parameters*.json` beside a template), or None; several are an error.
+#[pyfunction]
+fn nsg_parameters_beside(path: std::path::PathBuf) -> PyResult<Option<std::path::PathBuf>> {
+    tagnet::nsg::read::parameters_for(&path).map_err(tagnet_err)
+}
+
 #[pyfunction]
 fn builtin_bytes(py: Python<'_>) -> PyResult<Bound<'_, PyBytes>> {
     let b = tagnet::load::builtin::bytes().map_err(tagnet_err)?;
@@ -603,16 +615,31 @@ fn build(py: Python<'_>, snap: Snapshot, info: tagnet::ops::SnapshotInfo) -> Ind
     }
 }
 
-/// An NSG scope from JSON texts of NSGs, `VirtualNetwork` prefixes and ASG members.
+/// The NSGs of a JSON text; a template evaluated with `parameters=` (an ARM parameters
+/// file's JSON), as the commands' `--parameters FILE`.
+fn read_nsgs(
+    json: &[u8],
+    what: &str,
+    parameters: Option<&[u8]>,
+) -> PyResult<Vec<tagnet::nsg::model::Nsg>> {
+    let given = parameters
+        .map(|b| tagnet::arm::parameters(b, "parameters="))
+        .transpose()
+        .map_err(tagnet_err)?;
+    tagnet::nsg::read::parse_with(json, what, given.as_ref().map(|m| ("`parameters=`", m)))
+        .map_err(tagnet_err)
+}
+
+/// An NSG scope from JSON texts of NSGs (and an ARM parameters file for templates),
+/// `VirtualNetwork` prefixes and ASG members.
 fn nsg_scope(
-    nsg: Option<&[u8]>,
-    nic_nsg: Option<&[u8]>,
+    (nsg, nic_nsg, parameters): (Option<&[u8]>, Option<&[u8]>, Option<&[u8]>),
     vnet: &[String],
     asgs: &std::collections::BTreeMap<String, Vec<String>>,
 ) -> PyResult<tagnet::ops::nsg::Scope> {
     let one = |json: Option<&[u8]>, what: &str| -> PyResult<Option<tagnet::nsg::model::Nsg>> {
         let Some(json) = json else { return Ok(None) };
-        let mut all = tagnet::nsg::read::parse(json, what).map_err(tagnet_err)?;
+        let mut all = read_nsgs(json, what, parameters)?;
         if all.len() != 1 {
             return Err(err(format!("`{what}=` holds {} NSGs; give one", all.len())));
         }
@@ -686,6 +713,7 @@ fn _tagnet(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(open, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(builtin_bytes, m)?)?;
+    m.add_function(wrap_pyfunction!(nsg_parameters_beside, m)?)?;
     m.add_function(wrap_pyfunction!(flows::read_flow_logs, m)?)?;
     Ok(())
 }

@@ -9,7 +9,7 @@ impl Index {
     /// `nsg reach --format json`, as JSON text: the scope as JSON texts of the NSGs, prefixes
     /// of `VirtualNetwork` and ASG members.
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (nsg_json, nic_nsg_json, vnet, asgs, direction, protocol, port, local=None, route_table_json=None))]
+    #[pyo3(signature = (nsg_json, nic_nsg_json, vnet, asgs, direction, protocol, port, local=None, route_table_json=None, parameters_json=None))]
     fn reach_json(
         &self,
         py: Python<'_>,
@@ -22,8 +22,9 @@ impl Index {
         port: Option<u16>,
         local: Option<String>,
         route_table_json: Option<&[u8]>,
+        parameters_json: Option<&[u8]>,
     ) -> PyResult<String> {
-        let mut scope = nsg_scope(nsg_json, nic_nsg_json, &vnet, &asgs)?;
+        let mut scope = nsg_scope((nsg_json, nic_nsg_json, parameters_json), &vnet, &asgs)?;
         scope.route_table = crate::route_table(route_table_json)?;
         let params = tagnet::ops::nsg::ReachParams {
             direction,
@@ -39,7 +40,7 @@ impl Index {
 
     /// `nsg analyze --format json`, as JSON text: `{"snapshot", "records"}`.
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (nsg_json, nic_nsg_json, vnet, asgs, deny=Vec::new(), warn=Vec::new(), allow=Vec::new()))]
+    #[pyo3(signature = (nsg_json, nic_nsg_json, vnet, asgs, deny=Vec::new(), warn=Vec::new(), allow=Vec::new(), parameters_json=None))]
     fn analyze_json(
         &self,
         py: Python<'_>,
@@ -50,14 +51,15 @@ impl Index {
         deny: Vec<String>,
         warn: Vec<String>,
         allow: Vec<String>,
+        parameters_json: Option<&[u8]>,
     ) -> PyResult<String> {
         // Every NSG of the document, as the command analyses every NSG of its file.
-        let scope = nsg_scope(None, None, &vnet, &asgs)?;
+        let scope = nsg_scope((None, None, None), &vnet, &asgs)?;
         let levels = levels(deny, warn, allow)?;
         let mut nsgs: Vec<tagnet::nsg::model::Nsg> = Vec::new();
         for (json, what) in [(nsg_json, "nsg"), (nic_nsg_json, "nic_nsg")] {
             if let Some(json) = json {
-                nsgs.extend(tagnet::nsg::read::parse(json, what).map_err(tagnet_err)?);
+                nsgs.extend(read_nsgs(json, what, parameters_json)?);
             }
         }
         if nsgs.is_empty() {
@@ -73,7 +75,7 @@ impl Index {
 
     /// `nsg require --format json`, as JSON text.
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (nsg_json, nic_nsg_json, vnet, asgs, region, profile=None, local=None, route_table_json=None))]
+    #[pyo3(signature = (nsg_json, nic_nsg_json, vnet, asgs, region, profile=None, local=None, route_table_json=None, parameters_json=None))]
     fn require_json(
         &self,
         py: Python<'_>,
@@ -85,8 +87,9 @@ impl Index {
         profile: Option<String>,
         local: Option<String>,
         route_table_json: Option<&[u8]>,
+        parameters_json: Option<&[u8]>,
     ) -> PyResult<String> {
-        let mut scope = nsg_scope(nsg_json, nic_nsg_json, &vnet, &asgs)?;
+        let mut scope = nsg_scope((nsg_json, nic_nsg_json, parameters_json), &vnet, &asgs)?;
         scope.route_table = crate::route_table(route_table_json)?;
         let params = tagnet::ops::nsg::RequireParams {
             region,
@@ -246,7 +249,7 @@ impl Index {
     /// `flows verify --format json`, as JSON text: blobs as JSON text (one, a list, or
     /// `{"name": blob}`) or as paths of files and folders, read as the CLI reads them.
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (blobs_json, paths, nsg_json, nic_nsg_json, vnet, asgs, profile=None, region=None, all=false, deny=Vec::new(), warn=Vec::new(), allow=Vec::new(), skip_bad=false))]
+    #[pyo3(signature = (blobs_json, paths, nsg_json, nic_nsg_json, vnet, asgs, profile=None, region=None, all=false, deny=Vec::new(), warn=Vec::new(), allow=Vec::new(), skip_bad=false, parameters_json=None))]
     fn flows_verify_json(
         &self,
         py: Python<'_>,
@@ -263,8 +266,9 @@ impl Index {
         warn: Vec<String>,
         allow: Vec<String>,
         skip_bad: bool,
+        parameters_json: Option<&[u8]>,
     ) -> PyResult<String> {
-        let scope = nsg_scope(nsg_json, nic_nsg_json, &vnet, &asgs)?;
+        let scope = nsg_scope((nsg_json, nic_nsg_json, parameters_json), &vnet, &asgs)?;
         let levels = levels(deny, warn, allow)?;
         let params = tagnet::ops::flows::VerifyParams {
             profile,

@@ -584,6 +584,7 @@ class Index:
         warn: Sequence[str] = (),
         allow: Sequence[str] = (),
         skip_bad: bool = False,
+        parameters: Any = None,
     ) -> Dict[str, Any]:
         """``tagnet flows verify --format json``: logged flows re-evaluated with the NSGs;
         each drift a finding (``drift``, ``severity``), with the ``summary`` counts.
@@ -591,6 +592,8 @@ class Index:
         ``flow_logs``: a path (file or folder) or a list of paths, read as the command reads
         them; or blobs (``{"records": [...]}``) as a dict, a list, ``{"name": blob}``, JSON
         text or bytes. ``nsg``/``nic_nsg``: NSG JSON as a dict, text, bytes or a path.
+        ``parameters``: an ARM parameters file (dict, text, bytes or a path) for NSGs given as
+        templates, as ``--parameters FILE``.
         """
         raw, paths = _flow_logs(flow_logs)
         return json.loads(
@@ -600,6 +603,7 @@ class Index:
                 None if nic_nsg is None else _nsg_bytes(nic_nsg),
                 _strings(vnet, "vnet"), _asgs(asgs), profile, region, _flag(all, "all"),
                 _strings(deny, "deny"), _strings(warn, "warn"), _strings(allow, "allow"), _flag(skip_bad, "skip_bad"),
+                _parameters(parameters, nsg, nic_nsg),
             )
         )
 
@@ -709,15 +713,18 @@ class Index:
         asgs: Optional[Dict[str, Sequence[str]]] = None,
         local: Optional[str] = None,
         route_table: Any = None,
+        parameters: Any = None,
     ) -> Dict[str, Any]:
         """``tagnet nsg reach --format json``: the exact remote addresses allowed. ``port`` is
-        needed with Tcp and Udp (the local port inbound, the remote port outbound)."""
+        needed with Tcp and Udp (the local port inbound, the remote port outbound).
+        ``parameters``: an ARM parameters file for NSGs given as templates."""
         return json.loads(
             self._native.reach_json(
                 None if nsg is None else _nsg_bytes(nsg),
                 None if nic_nsg is None else _nsg_bytes(nic_nsg),
                 _strings(vnet, "vnet"), _asgs(asgs), direction, protocol, port, local,
                 None if route_table is None else _nsg_bytes(route_table),
+                _parameters(parameters, nsg, nic_nsg),
             )
         )
 
@@ -730,12 +737,15 @@ class Index:
         deny: Sequence[str] = (),
         warn: Sequence[str] = (),
         allow: Sequence[str] = (),
+        parameters: Any = None,
     ) -> Dict[str, Any]:
-        """``tagnet nsg analyze --format json``: shadowed, redundant and overlapping rules."""
+        """``tagnet nsg analyze --format json``: shadowed, redundant and overlapping rules.
+        ``parameters``: an ARM parameters file for an NSG given as a template."""
         return json.loads(
             self._native.analyze_json(
                 _nsg_bytes(nsg), None, _strings(vnet, "vnet"), _asgs(asgs),
                 _strings(deny, "deny"), _strings(warn, "warn"), _strings(allow, "allow"),
+                _parameters(parameters, nsg),
             )
         )
 
@@ -750,14 +760,17 @@ class Index:
         asgs: Optional[Dict[str, Sequence[str]]] = None,
         local: Optional[str] = None,
         route_table: Any = None,
+        parameters: Any = None,
     ) -> Dict[str, Any]:
-        """``tagnet nsg require --format json``: every required flow, met or not."""
+        """``tagnet nsg require --format json``: every required flow, met or not.
+        ``parameters``: an ARM parameters file for NSGs given as templates."""
         return json.loads(
             self._native.require_json(
                 None if nsg is None else _nsg_bytes(nsg),
                 None if nic_nsg is None else _nsg_bytes(nic_nsg),
                 _strings(vnet, "vnet"), _asgs(asgs), region, profile, local,
                 None if route_table is None else _nsg_bytes(route_table),
+                _parameters(parameters, nsg, nic_nsg),
             )
         )
 
@@ -767,6 +780,7 @@ class Index:
         flows: Union[pa.Table, Any],
         vnet: Iterable[str] = (),
         nic_nsg: Optional[Union[str, bytes, "os.PathLike[str]"]] = None,
+        parameters: Any = None,
     ) -> pa.Table:
         """Verdicts of an NSG for a table of flows, as ``tagnet nsg verify`` gives them.
 
@@ -776,14 +790,17 @@ class Index:
         ``local_ip``, ``local_port``, ``remote_ip``, ``remote_port``.
         ``nic_nsg``: the NIC's NSG, evaluated after the subnet's inbound and before it
         outbound; with it, rules are named ``NSG securityRules/NAME``.
+        ``parameters``: an ARM parameters file (dict, text, bytes or a path) for NSGs given as
+        templates, as ``--parameters FILE``.
         Returns a table of ``access`` and ``rule`` (``securityRules/NAME``).
         """
-        access, rule, _ = self._verify(nsg, flows, vnet, None, nic_nsg)
+        access, rule, _ = self._verify(nsg, flows, vnet, None, nic_nsg, parameters)
         return pa.table({"access": access, "rule": rule})
 
-    def _verify(self, nsg, flows, vnet, logged, nic_nsg=None):
+    def _verify(self, nsg, flows, vnet, logged, nic_nsg=None, parameters=None):
         """The native verify over a table: (access, rule, drift) arrays."""
         raw = _nsg_bytes(nsg)
+        params_raw = _parameters(parameters, nsg, nic_nsg)
         nic_raw = None if nic_nsg is None else _nsg_bytes(nic_nsg)
         vnet = _strings(vnet, "vnet")
         if isinstance(flows, dict):
@@ -835,6 +852,7 @@ class Index:
             ports("remote_port"),
             logged,
             nic_raw,
+            params_raw,
         )
         n = flows.num_rows
         acc = pa.Array.from_buffers(pa.uint8(), n, [None, pa.py_buffer(access)])
@@ -877,6 +895,36 @@ def _paths_or_json(value: Any, name: str) -> Tuple[Optional[bytes], List[str]]:
 def _flow_logs(value: Any) -> Tuple[Optional[bytes], List[str]]:
     """Flow logs as paths or blobs (see :func:`_paths_or_json`)."""
     return _paths_or_json(value, "flow_logs")
+
+
+def _is_path(doc) -> bool:
+    """Whether a document argument names a file (not a dict, list, bytes or JSON text)."""
+    if doc is None or isinstance(doc, (dict, list, bytes, bytearray)):
+        return False
+    return not (isinstance(doc, str) and doc.lstrip().startswith(("{", "[")))
+
+
+def _parameters(parameters, *nsgs) -> Optional[bytes]:
+    """The ARM parameters file for NSGs given as templates, as the commands take it:
+    ``parameters`` (a dict, JSON text, bytes or a path), else the ``NAME.parameters*.json``
+    beside an NSG template given by its path (several beside one, or different ones beside
+    two, are refused: which one is deployed is not known)."""
+    if parameters is not None:
+        return _nsg_bytes(parameters)
+    found = set()
+    for n in nsgs:
+        if _is_path(n):
+            p = _tagnet.nsg_parameters_beside(os.fspath(n))
+            if p is not None:
+                found.add(os.path.normpath(p))
+    if len(found) > 1:
+        raise TagnetError(
+            f"the NSG templates have different parameters files beside them ({', '.join(sorted(found))}); give parameters="
+        )
+    if found:
+        with open(found.pop(), "rb") as f:
+            return f.read()
+    return None
 
 
 def _nsg_bytes(nsg) -> bytes:

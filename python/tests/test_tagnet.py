@@ -313,6 +313,49 @@ def test_route_table_readings_equal_the_cli(index, tmp_path):
     assert "readings" not in plain and plain["prefixes"] != got["prefixes"]
 
 
+def test_nsg_templates_take_parameters_as_the_cli(index, tmp_path):
+    """``parameters=`` evaluates an NSG template as ``--parameters FILE`` does; without it a
+    parameter with no value is refused, as the command refuses it."""
+    template = {
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "parameters": {"ssh": {"type": "string"}},
+        "resources": [{"type": "Microsoft.Network/networkSecurityGroups", "apiVersion": "2023-04-01",
+                       "name": "n", "properties": {"securityRules": [
+                           {"name": "AllowSSH", "properties": {
+                               "priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+                               "sourceAddressPrefix": "[parameters('ssh')]", "sourcePortRange": "*",
+                               "destinationAddressPrefix": "*", "destinationPortRange": "22"}}]}}],
+    }
+    params = {"parameters": {"ssh": {"value": "192.0.2.0/24"}}}
+    (tmp_path / "nsg.json").write_text(json.dumps(template))
+    (tmp_path / "p.json").write_text(json.dumps(params))
+    got = index.nsg_reach(template, "inbound", "tcp", 22, vnet=["10.1.0.0/16"], parameters=params)
+    r = run("nsg", "reach", "--nsg", str(tmp_path / "nsg.json"), "--parameters", str(tmp_path / "p.json"),
+            "--vnet", "10.1.0.0/16", "--direction", "inbound", "--protocol", "tcp", "--port", "22",
+            "--format", "json")
+    assert r.returncode == 0, r.stderr
+    assert got["prefixes"] == json.loads(r.stdout)["prefixes"]
+    assert any(p["prefix"] == "192.0.2.0/24" for p in got["prefixes"])
+    flows = pa.table({"direction": ["inbound"], "protocol": ["tcp"], "local_ip": ["10.1.0.4"],
+                      "local_port": [22], "remote_ip": ["192.0.2.9"], "remote_port": [5000]})
+    verdict = index.nsg_verify(template, flows, vnet=["10.1.0.0/16"], parameters=str(tmp_path / "p.json"))
+    assert verdict["access"].to_pylist() == ["Allow"]
+    assert index.nsg_analyze(template, parameters=params)["records"] is not None
+    with pytest.raises(tagnet.TagnetError, match="ssh"):
+        index.nsg_reach(template, "inbound", "tcp", 22, vnet=["10.1.0.0/16"])
+    # A template given by its path takes the parameters file beside it, as the command does.
+    (tmp_path / "nsg.parameters.json").write_text(json.dumps(params))
+    beside = index.nsg_reach(str(tmp_path / "nsg.json"), "inbound", "tcp", 22, vnet=["10.1.0.0/16"])
+    r = run("nsg", "reach", "--nsg", str(tmp_path / "nsg.json"), "--vnet", "10.1.0.0/16",
+            "--direction", "inbound", "--protocol", "tcp", "--port", "22", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    assert beside["prefixes"] == json.loads(r.stdout)["prefixes"] == got["prefixes"]
+    (tmp_path / "nsg.parameters.prod.json").write_text(json.dumps(params))
+    with pytest.raises(tagnet.TagnetError, match="--parameters|parameters="):
+        index.nsg_reach(str(tmp_path / "nsg.json"), "inbound", "tcp", 22)
+
+
 def test_lookup_records_are_the_clis(index):
     """`Index.lookup` gives the records of `tagnet lookup --format json`, keys spelled alike."""
     for a in ("20.38.98.100", "13.66.141.155", "2603:1030:10::1", "10.0.0.4"):

@@ -111,28 +111,7 @@ pub fn read_path(
     let template = crate::arm::is_template(&doc);
     let file = match parameters {
         Some(p) => Some(p.to_path_buf()),
-        None if template => {
-            let beside = crate::arm::parameters_beside(path);
-            match beside.as_slice() {
-                [] => None,
-                [one] => Some(one.clone()),
-                several => {
-                    return Err(Error::Invalid {
-                        origin,
-                        message: format!(
-                            "{} parameters files sit beside the template ({}); which one it is deployed with is not known",
-                            several.len(),
-                            several
-                                .iter()
-                                .map(|p| p.display().to_string())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                        hint: "name the one to read: --parameters FILE".into(),
-                    });
-                }
-            }
-        }
+        None if template => beside(path, &origin)?,
         None => None,
     };
     let values = match &file {
@@ -144,6 +123,41 @@ pub fn read_path(
     };
     let nsgs = from_doc(doc, &origin, values.as_ref().map(|(o, m)| (o.as_str(), m)))?;
     Ok((nsgs, values.map(|(o, _)| o)))
+}
+
+/// The parameters file of the template at `path` when none is given: the one
+/// `NAME.parameters*.json` beside it; none; or an error naming several (which one is deployed
+/// is not known).
+fn beside(path: &std::path::Path, origin: &str) -> Result<Option<std::path::PathBuf>> {
+    match crate::arm::parameters_beside(path).as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one.clone())),
+        several => Err(Error::Invalid {
+            origin: origin.to_string(),
+            message: format!(
+                "{} parameters files sit beside the template ({}); which one it is deployed with is not known",
+                several.len(),
+                several
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            hint: "name the one to read: --parameters FILE".into(),
+        }),
+    }
+}
+
+/// The parameters file an NSG command reads for the file at `path` when none is given: the
+/// one beside it when the file is an ARM template (see [`read_path`]), else none.
+pub fn parameters_for(path: &std::path::Path) -> Result<Option<std::path::PathBuf>> {
+    let (bytes, origin) = crate::load::read_input(path)?;
+    let doc: Value = crate::arm::parse_json(&bytes).map_err(|e| Error::json(&origin, &e, HINT))?;
+    if crate::arm::is_template(&doc) {
+        beside(path, &origin)
+    } else {
+        Ok(None)
+    }
 }
 
 fn from_doc(
