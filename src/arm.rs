@@ -157,14 +157,44 @@ pub fn is_parameters(doc: &Value) -> bool {
 /// The values of an ARM parameters file: its `parameters` object (or the document itself
 /// when it is a bare object of values).
 pub fn parameters(bytes: &[u8], origin: &str) -> crate::error::Result<Map<String, Value>> {
-    let doc: Value = crate::arm::parse_json(bytes)
-        .map_err(|e| Error::json(origin, &e, "an ARM parameters file"))?;
+    const SHAPE: &str = "give the parameters file the template is deployed with: {\"parameters\": {\"name\": {\"value\": …}}}";
+    let doc: Value = crate::arm::parse_json(bytes).map_err(|e| Error::json(origin, &e, SHAPE))?;
+    let refuse = |message: String| Error::Invalid {
+        origin: origin.to_string(),
+        message,
+        hint: SHAPE.into(),
+    };
     if is_template(&doc) {
-        return Err(Error::Invalid {
-            origin: origin.to_string(),
-            message: "this is an ARM template, not a parameters file".into(),
-            hint: "give the parameters file (`{\"parameters\": {\"name\": {\"value\": …}}}`) the template is deployed with".into(),
-        });
+        return Err(refuse(
+            "this is an ARM template, not a parameters file".into(),
+        ));
+    }
+    // Anything else not of a parameters file's shape (an NSG, a resource, a list) is named
+    // for what it looks like, not read as parameters of its keys' names.
+    // (A bare object of values, `{"name": value}`, is a parameters object too.)
+    match &doc {
+        Value::Object(o) if !is_parameters(&doc) => {
+            let resource = ["securityRules", "properties", "id", "resources"]
+                .iter()
+                .any(|k| o.contains_key(*k))
+                || o.get("type")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| t.contains('/'));
+            if resource {
+                return Err(refuse(format!(
+                    "this is a resource ({}), not a parameters file",
+                    o.get("type")
+                        .and_then(Value::as_str)
+                        .unwrap_or("`az … show` output or the REST shape")
+                )));
+            }
+        }
+        Value::Object(_) => {}
+        _ => {
+            return Err(refuse(
+                "this is not a parameters file: it is not a JSON object".into(),
+            ));
+        }
     }
     Ok(doc
         .get("parameters")
@@ -172,6 +202,58 @@ pub fn parameters(bytes: &[u8], origin: &str) -> crate::error::Result<Map<String
         .cloned()
         .or_else(|| doc.as_object().cloned())
         .unwrap_or_default())
+}
+
+/// The values a parameters file gives that are not of the type the template declares
+/// (`"value": "29876-29877"` for an `array`): Azure refuses such a deployment, so each is a
+/// message naming the parameter, the value and both types. Key Vault references and
+/// parameters the template does not declare are not judged here.
+pub fn parameter_type_errors(doc: &Value, given: &Map<String, Value>) -> Vec<String> {
+    let Some(declared) = doc.get("parameters").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    let kind = |v: &Value| match v {
+        Value::String(_) => "a string",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "an int",
+        Value::Number(_) => "a number with a fraction",
+        Value::Bool(_) => "a bool",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+        Value::Null => "null",
+    };
+    let mut out = Vec::new();
+    for (name, entry) in given {
+        let Some((_, decl)) = declared.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)) else {
+            continue;
+        };
+        let Some(want) = decl.get("type").and_then(Value::as_str) else {
+            continue;
+        };
+        let value = match entry.as_object() {
+            Some(o) if o.contains_key("reference") => continue,
+            Some(o) if o.contains_key("value") => &o["value"],
+            _ => entry,
+        };
+        if value.as_str() == Some(UNEVALUATED) {
+            continue;
+        }
+        let fits = match want.to_ascii_lowercase().as_str() {
+            "string" | "securestring" => value.is_string(),
+            "int" => value.is_i64() || value.is_u64(),
+            "bool" => value.is_boolean(),
+            "array" => value.is_array(),
+            "object" | "secureobject" => value.is_object(),
+            _ => true,
+        };
+        if !fits {
+            out.push(format!(
+                "the parameter `{name}` is declared {want} but given {} (`{}`): Azure refuses the deployment (InvalidTemplate)",
+                kind(value),
+                crate::text::quoted(&value.to_string())
+            ));
+        }
+    }
+    out
 }
 
 /// What only a deployment knows, when the user says it: the subscription, the resource group
@@ -1223,7 +1305,7 @@ impl Ctx<'_> {
             find(&self.t.parameters).ok_or_else(|| format!("parameter `{n}` is not declared"))?;
         let d = decl.get("defaultValue").ok_or_else(|| {
             format!(
-                "parameter `{n}` has no value and no default (a parameters file gives one: `--parameters FILE`)"
+                "parameter `{n}` has no value and no default (give it in the parameters: `--parameters FILE` on the command line, `parameters` over HTTP and in Python)"
             )
         })?;
         // A default is evaluated in the template, outside any copy loop.

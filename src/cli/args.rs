@@ -40,6 +40,27 @@ pub const GROUPS: &[(&str, &[&str])] = &[
     ("Shell", &["completions", "man"]),
 ];
 
+/// `--parameters FILE`, also as `az deployment group create` takes it (`@FILE`); `az`'s
+/// inline `NAME=VALUE` pairs are refused with the file to write instead.
+fn parameters_file(text: &str) -> Result<std::path::PathBuf, String> {
+    let path = std::path::Path::new(text);
+    if path.exists() {
+        return Ok(path.to_path_buf());
+    }
+    if let Some(file) = text.strip_prefix('@') {
+        return Ok(file.into());
+    }
+    if let Some((name, value)) = text.split_once('=')
+        && !name.is_empty()
+        && !name.contains(['/', '\\'])
+    {
+        return Err(format!(
+            "`{text}` is `az`'s inline NAME=VALUE form; tagnet reads a parameters file: write {{\"parameters\": {{\"{name}\": {{\"value\": \"{value}\"}}}}}} into one and give its name"
+        ));
+    }
+    Ok(path.to_path_buf())
+}
+
 /// The formats each command writes, by its name (`nsg verify`), with what narrows them: what
 /// its `--help` lists for `--format` and what `run` refuses before the command starts. A
 /// command not listed (`fetch` reports, `serve`, `completions`, `man`, `flows synth`) writes
@@ -411,9 +432,9 @@ pub struct DiffArgs {
     /// The NIC's NSG, with --nsg (or alone).
     #[arg(long, value_name = "FILE[#NAME]", requires = "region")]
     pub nic_nsg: Option<String>,
-    /// An ARM parameters file for an NSG given as a template (default: the template's own
-    /// `NAME.parameters*.json` beside it, as `check` pairs them).
-    #[arg(long, value_name = "FILE")]
+    /// The ARM parameters file for an NSG given as a template (`@FILE` as `az` takes it;
+    /// default: the template's own `NAME.parameters*.json` beside it, as `check` pairs them).
+    #[arg(long, value_name = "FILE", value_parser = parameters_file)]
     pub parameters: Option<std::path::PathBuf>,
     /// With --nsg: application security group members, NAME=IP[,IP…] (repeatable).
     #[arg(long, value_name = "NAME=IP[,IP…]")]
@@ -486,9 +507,9 @@ pub struct NsgAnalyzeArgs {
     /// NSGs: every NSG of the file (FILE#NAME: one of them).
     #[arg(long, value_name = "FILE[#NAME]", required = true)]
     pub nsg: Vec<String>,
-    /// An ARM parameters file for an NSG given as a template (default: the template's own
-    /// `NAME.parameters*.json` beside it, as `check` pairs them).
-    #[arg(long, value_name = "FILE")]
+    /// The ARM parameters file for an NSG given as a template (`@FILE` as `az` takes it;
+    /// default: the template's own `NAME.parameters*.json` beside it, as `check` pairs them).
+    #[arg(long, value_name = "FILE", value_parser = parameters_file)]
     pub parameters: Option<std::path::PathBuf>,
     /// VirtualNetwork: prefixes or `az network vnet show` output (repeatable).
     #[arg(long, value_name = "PREFIX|FILE")]
@@ -508,9 +529,9 @@ pub struct NsgScope {
     /// The NIC's NSG.
     #[arg(long, value_name = "FILE[#NAME]")]
     pub nic_nsg: Option<String>,
-    /// An ARM parameters file for an NSG given as a template (default: the template's own
-    /// `NAME.parameters*.json` beside it, as `check` pairs them).
-    #[arg(long, value_name = "FILE")]
+    /// The ARM parameters file for an NSG given as a template (`@FILE` as `az` takes it;
+    /// default: the template's own `NAME.parameters*.json` beside it, as `check` pairs them).
+    #[arg(long, value_name = "FILE", value_parser = parameters_file)]
     pub parameters: Option<std::path::PathBuf>,
     /// VirtualNetwork: prefixes or `az network vnet show` output (repeatable).
     #[arg(long, value_name = "PREFIX|FILE")]
@@ -566,9 +587,9 @@ pub struct NsgVerifyArgs {
     /// The NIC's NSG.
     #[arg(long, value_name = "FILE[#NAME]")]
     pub nic_nsg: Option<String>,
-    /// An ARM parameters file for an NSG given as a template (default: the template's own
-    /// `NAME.parameters*.json` beside it, as `check` pairs them).
-    #[arg(long, value_name = "FILE")]
+    /// The ARM parameters file for an NSG given as a template (`@FILE` as `az` takes it;
+    /// default: the template's own `NAME.parameters*.json` beside it, as `check` pairs them).
+    #[arg(long, value_name = "FILE", value_parser = parameters_file)]
     pub parameters: Option<std::path::PathBuf>,
     /// VirtualNetwork: a prefix (repeatable: the VNet, peered VNets, on-premises) or
     /// `az network vnet show` output (its space plus its peerings').
@@ -657,9 +678,9 @@ pub struct FlowsVerifyArgs {
     /// The NIC's NSG.
     #[arg(long, value_name = "FILE[#NAME]")]
     pub nic_nsg: Option<String>,
-    /// An ARM parameters file for an NSG given as a template (default: the template's own
-    /// `NAME.parameters*.json` beside it, as `check` pairs them).
-    #[arg(long, value_name = "FILE")]
+    /// The ARM parameters file for an NSG given as a template (`@FILE` as `az` takes it;
+    /// default: the template's own `NAME.parameters*.json` beside it, as `check` pairs them).
+    #[arg(long, value_name = "FILE", value_parser = parameters_file)]
     pub parameters: Option<std::path::PathBuf>,
     /// VirtualNetwork: prefixes or `az network vnet show` output (repeatable).
     #[arg(long, value_name = "PREFIX|FILE")]
@@ -711,9 +732,9 @@ pub struct FlowsSynthArgs {
     /// against it finds no drift.
     #[arg(long, value_name = "FILE[#NAME]")]
     pub nsg: Option<String>,
-    /// An ARM parameters file for an NSG given as a template (default: the template's own
-    /// `NAME.parameters*.json` beside it, as `check` pairs them).
-    #[arg(long, value_name = "FILE")]
+    /// The ARM parameters file for an NSG given as a template (`@FILE` as `az` takes it;
+    /// default: the template's own `NAME.parameters*.json` beside it, as `check` pairs them).
+    #[arg(long, value_name = "FILE", value_parser = parameters_file)]
     pub parameters: Option<std::path::PathBuf>,
     /// The VNet's address space: its first IPv4 prefix gives the NICs' addresses (`.4`, `.5`;
     /// default 10.0.0.0), and it is VirtualNetwork for --nsg.
@@ -850,7 +871,7 @@ pub struct PathArgs {
     #[arg(long, value_name = "NAME=IP[,IP…]")]
     pub asg: Vec<String>,
     /// An ARM parameters file (as `check --parameters`).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = parameters_file)]
     pub parameters: Option<std::path::PathBuf>,
     /// The resource group's region, for templates' `[resourceGroup().location]`.
     #[arg(long, value_name = "REGION")]
@@ -868,10 +889,11 @@ pub struct CheckArgs {
     /// plans.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<std::path::PathBuf>,
-    /// An ARM parameters file for templates without one of their own (a template's own is the
-    /// `NAME.parameters*.json` beside it, or its folder's only parameters file). A parameter
-    /// the template does not declare is reported, as Azure refuses the deployment.
-    #[arg(long, value_name = "FILE")]
+    /// The ARM parameters file the templates are deployed with (`@FILE` as `az` takes it);
+    /// without it, a template's own: the `NAME.parameters*.json` beside it, or its folder's
+    /// only parameters file. A parameter the template does not declare is reported, as Azure
+    /// refuses the deployment.
+    #[arg(long, value_name = "FILE", value_parser = parameters_file)]
     pub parameters: Option<std::path::PathBuf>,
     /// On-premises ranges VNet spaces and AKS ranges must stay clear of, beside the local network gateways' spaces the inputs hold (repeatable): a prefix, or a tag
     /// such as your own `Corp.OnPrem` (--custom FILE or tagnet.toml's [tags]) standing for its

@@ -27,6 +27,41 @@ pub fn completions(a: &CompletionsArgs, out: &mut dyn Write) -> Result<Status> {
             Some(second) => cmd.mut_subcommand(first, |c| c.mut_subcommand(second, narrow)),
         };
     }
+    // `--profile` completes to the profile names of the command: requirement profiles
+    // (`data/nsg-profiles.json`), route profiles, or both for `diff` (validation is the
+    // command's own, case-insensitive; this narrows only what the shell offers).
+    let leak = |n: String| -> &'static str { Box::leak(n.into_boxed_str()) };
+    let nsg: Vec<&'static str> = tagnet::nsg::reach::profiles()
+        .into_iter()
+        .map(|p| leak(p.name))
+        .collect();
+    let udr: Vec<&'static str> = tagnet::routes::profiles()
+        .into_iter()
+        .map(|p| leak(p.name))
+        .collect();
+    let mut both = nsg.clone();
+    both.extend(udr.iter().filter(|n| !nsg.contains(n)));
+    for (name, names) in [
+        ("nsg require", &nsg),
+        ("flows verify", &nsg),
+        ("path", &nsg),
+        ("check", &nsg),
+        ("flows attribute", &udr),
+        ("diff", &both),
+    ] {
+        let names = names.clone();
+        let narrow = |c: clap::Command| {
+            c.mut_arg("profile", |arg| {
+                arg.value_parser(clap::builder::PossibleValuesParser::new(names.clone()))
+            })
+        };
+        let mut words = name.split(' ');
+        let first = words.next().unwrap_or_default();
+        cmd = match words.next() {
+            None => cmd.mut_subcommand(first, narrow),
+            Some(second) => cmd.mut_subcommand(first, |c| c.mut_subcommand(second, narrow)),
+        };
+    }
     clap_complete::generate(a.shell, &mut cmd, "tagnet", out);
     Ok(Status::Success)
 }

@@ -71,15 +71,17 @@ pub fn verify(
     let mut stats = Stats::default();
     let mut tally = Tally::default();
     let mut first = true;
-    match format {
-        Format::Csv => writeln!(out, "{}", DriftRow::CSV)?,
-        Format::Json => write!(
-            out,
-            "{{\"snapshot\":{},\"records\":[",
-            serde_json::to_string(&snap.info)?
-        )?,
-        _ => {}
-    }
+    // The CSV header or the JSON opening: written with the first row, or at the end once the
+    // inputs are known to be read (an empty file is an error with nothing written before it).
+    let snapshot = serde_json::to_string(&snap.info)?;
+    let open = |out: &mut dyn Write| -> std::io::Result<()> {
+        match format {
+            Format::Csv => writeln!(out, "{}", DriftRow::CSV),
+            Format::Json => write!(out, "{{\"snapshot\":{snapshot},\"records\":["),
+            _ => Ok(()),
+        }
+    };
+    let mut opened = false;
     let mut header_done = format != Format::Table;
     let mut first_bad = None;
     for input in &inputs {
@@ -100,6 +102,10 @@ pub fn verify(
                 tally.add(&t);
                 if b.is_empty() {
                     return Ok(());
+                }
+                if !opened {
+                    open(&mut *out)?;
+                    opened = true;
                 }
                 if !header_done {
                     out.write_all(
@@ -134,6 +140,10 @@ pub fn verify(
         }
     }
     tally.read(&stats);
+    if !opened {
+        check_read(&stats, &inputs, a.skip_bad, first_bad.as_ref())?;
+        open(&mut *out)?;
+    }
     // A table with no row says so on standard output (with --quiet too: it is the answer).
     if format == Format::Table && !header_done {
         writeln!(

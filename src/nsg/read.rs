@@ -191,6 +191,15 @@ fn from_doc(
                 hint: "remove the parameter from the parameters file, or give the parameters file of this template".into(),
             });
         }
+        if let Some((from, values)) = given
+            && let Some(wrong) = crate::arm::parameter_type_errors(&doc, values).first()
+        {
+            return Err(Error::Invalid {
+                origin: origin.to_string(),
+                message: format!("{from}: {wrong}"),
+                hint: "give the value in the type the template declares (an array as [\"…\"], an int without quotes)".into(),
+            });
+        }
         let (resources, bad) = crate::arm::resources(&doc, given.map_or(&empty, |(_, m)| m));
         // What the rules are made of: the properties, the names, copy loops (not `location`,
         // `tags` or `dependsOn`, which decide nothing here).
@@ -207,18 +216,22 @@ fn from_doc(
                 .contains("networksecuritygroups")
                 && decides(&u.at)
         }) {
-            return Err(invalid(format!(
-                "{} `{}`{}: `{}` cannot be evaluated offline ({}); give its value (--parameters FILE, or NAME.parameters.json beside the template) or the deployed NSG (`az network nsg show`)",
-                u.kind,
-                u.resource,
-                if u.at.is_empty() {
-                    String::new()
-                } else {
-                    format!(" at {}", u.at)
-                },
-                u.expression,
-                u.reason
-            )));
+            return Err(Error::Invalid {
+                origin: origin.to_string(),
+                message: format!(
+                    "{} `{}`{}: `{}` cannot be evaluated offline ({})",
+                    u.kind,
+                    u.resource,
+                    if u.at.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" at {}", u.at)
+                    },
+                    crate::text::quoted(&u.expression),
+                    u.reason
+                ),
+                hint: "give the value in the parameters (a parameters file, or NAME.parameters.json beside the template), or check the deployed NSG (`az network nsg show`)".into(),
+            });
         }
         serde_json::json!({ "resources": resources })
     } else if let Some((from, _)) = given {

@@ -238,7 +238,7 @@ fn line_of(places: &Places, resource: &str) -> usize {
             .filter(|o| {
                 o.name.starts_with('[') && o.name.to_ascii_lowercase().contains("copyindex(")
             })
-            .find(|o| made_by(&o.name, name))
+            .find(|o| made_by(&o.name, &segments[..=i].join("/"), name))
         {
             return o.line;
         }
@@ -254,13 +254,23 @@ fn line_of(places: &Places, resource: &str) -> usize {
         .map_or(1, |i| i + 1)
 }
 
-/// Whether `name` may be what the expression `expr` makes: its quoted literal pieces (split at
-/// `format` placeholders like `{0}`), at least one, appear in `name` in order.
-fn made_by(expr: &str, name: &str) -> bool {
-    let pieces: Vec<String> = expr
-        .split('\'')
-        .skip(1)
+/// Whether the resource at `path` (its name path, ending in `name`) may be what the name
+/// expression `expr` makes: its quoted literal pieces (split at `format` placeholders like
+/// `{0}` and at `/`), at least one, appear in `path` in order, the last of them in `name`
+/// (`vnet/s-b` of `[concat('vnet/s-', …)]`, not a child of the resource the loop makes).
+fn made_by(expr: &str, path: &str, name: &str) -> bool {
+    // Quoted text, but not the names of parameters, variables or loops (`parameters('n')`),
+    // which are not part of the value.
+    let parts: Vec<&str> = expr.split('\'').collect();
+    let pieces: Vec<String> = (1..parts.len())
         .step_by(2)
+        .filter(|&k| {
+            let before = parts[k - 1].to_ascii_lowercase();
+            !["parameters(", "variables(", "copyindex(", "reference("]
+                .iter()
+                .any(|f| before.trim_end().ends_with(f))
+        })
+        .map(|k| parts[k])
         .flat_map(|lit| {
             let mut out = Vec::new();
             let mut rest = lit;
@@ -271,14 +281,18 @@ fn made_by(expr: &str, name: &str) -> bool {
             out.push(rest.to_string());
             out
         })
+        .flat_map(|p| p.split('/').map(str::to_string).collect::<Vec<_>>())
         .filter(|p| !p.is_empty())
         .collect();
-    if pieces.is_empty() {
+    let Some(last) = pieces.last() else {
+        return false;
+    };
+    if !name.contains(last.as_str()) {
         return false;
     }
     let mut at = 0;
     for p in &pieces {
-        match name[at..].find(p.as_str()) {
+        match path[at..].find(p.as_str()) {
             Some(i) => at += i + p.len(),
             None => return false,
         }
@@ -469,10 +483,18 @@ mod tests {
         assert_eq!(line_of(&places, "nsg-2-ml"), 5);
         assert_eq!(line_of(&places, "vnet-spoke-2/subnets/a"), 3);
         assert!(
-            made_by("[concat('a-', copyIndex())]", "a-0")
-                && !made_by("[concat('a-', copyIndex())]", "b-0")
+            made_by("[concat('a-', copyIndex())]", "a-0", "a-0")
+                && !made_by("[concat('a-', copyIndex())]", "b-0", "b-0")
         );
-        assert!(!made_by("[copyIndex()]", "7"));
+        assert!(!made_by("[copyIndex()]", "7", "7"));
+        // A child the loop's name path makes (`vnet/s-b`), and not a child of its instance.
+        let text = r#"{"resources": [
+ {"name": "vnet"},
+ {"name": "[concat('vnet/s-', parameters('names')[copyIndex()])]", "copy": {"name": "subs", "count": 2}}]}"#;
+        let places = Places::new(text.to_string());
+        assert_eq!(line_of(&places, "vnet/s-b"), 3);
+        assert_eq!(line_of(&places, "vnet/subnets/s-b"), 3);
+        assert!(!made_by("[concat('vnet-', copyIndex())]", "vnet-1/a", "a"));
         assert_eq!(fingerprint(&["a", "b"]), fingerprint(&["a", "b"]));
         assert_ne!(fingerprint(&["a", "b"]), fingerprint(&["ab", ""]));
     }

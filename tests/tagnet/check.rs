@@ -1881,6 +1881,103 @@ fn terraform_state_is_read_as_deployed() {
     let f = run(&[p]);
     let codes: Vec<&str> = f.iter().map(|f| f.code).collect();
     assert_eq!(codes, vec!["subnet-outside-vnet"], "{f:?}");
+    // Associations name the subnet and the NSG by their ids in a state: the subnet is guarded.
+    let sub = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-ml/providers/Microsoft.Network";
+    let mut state = state;
+    let res = state["values"]["root_module"]["resources"]
+        .as_array_mut()
+        .unwrap();
+    res[1]["values"]["address_prefixes"] = serde_json::json!(["10.9.0.0/24"]);
+    res.push(serde_json::json!({"address": "azurerm_network_security_group.n", "mode": "managed",
+        "type": "azurerm_network_security_group", "name": "n", "values": {"name": "nsg-ml",
+        "resource_group_name": "rg-ml", "location": "eastus2", "id": format!("{sub}/networkSecurityGroups/nsg-ml"),
+        "security_rule": []}}));
+    res.push(serde_json::json!({"address": "azurerm_subnet_network_security_group_association.a", "mode": "managed",
+        "type": "azurerm_subnet_network_security_group_association", "name": "a", "values": {
+        "subnet_id": format!("{sub}/virtualNetworks/vnet-ml/subnets/a"),
+        "network_security_group_id": format!("{sub}/networkSecurityGroups/nsg-ml"),
+        "id": format!("{sub}/virtualNetworks/vnet-ml/subnets/a")}}));
+    let p = write(dir.path(), "state.json", &state.to_string());
+    let net = load(&[p], None).unwrap();
+    let subnet = net.subnets.iter().find(|s| s.meta.name == "a").unwrap();
+    assert!(
+        subnet
+            .nsg
+            .as_deref()
+            .is_some_and(|n| n.to_ascii_lowercase().ends_with("/nsg-ml")),
+        "{:?}",
+        subnet.nsg
+    );
+}
+
+/// `--parameters FILE` is the file deployed with, even beside a template's own file; a value
+/// of another type than declared is reported (Azure refuses it); two files named after the
+/// template are named as such.
+#[test]
+fn the_parameters_file_given_wins_and_types_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = write(
+        dir.path(),
+        "net.json",
+        r#"{"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "parameters": {"space": {"type": "string"}},
+        "resources": [
+          {"type": "Microsoft.Network/virtualNetworks", "apiVersion": "2023-04-01", "name": "vnet-ml", "location": "eastus2",
+           "properties": {"addressSpace": {"addressPrefixes": ["[parameters('space')]"]},
+             "subnets": [{"name": "a", "properties": {"addressPrefix": "10.9.0.0/24"}}]}}
+        ]}"#,
+    );
+    write(
+        dir.path(),
+        "net.parameters.json",
+        r#"{"parameters": {"space": {"value": "10.8.0.0/16"}}}"#,
+    );
+    let given = write(
+        dir.path(),
+        "given.json",
+        r#"{"parameters": {"space": {"value": "10.9.0.0/16"}}}"#,
+    );
+    assert_eq!(
+        run(std::slice::from_ref(&t))
+            .iter()
+            .map(|f| f.code)
+            .collect::<Vec<_>>(),
+        vec!["subnet-outside-vnet"]
+    );
+    let net = load(std::slice::from_ref(&t), Some(given.as_path())).unwrap();
+    assert!(net.problems.is_empty(), "{:?}", net.problems);
+    let typed = write(
+        dir.path(),
+        "typed.json",
+        r#"{"parameters": {"space": {"value": ["10.9.0.0/16"]}}}"#,
+    );
+    let net = load(std::slice::from_ref(&t), Some(typed.as_path())).unwrap();
+    assert!(
+        net.problems
+            .iter()
+            .any(|f| f.code == "bad-value"
+                && f.message.contains("declared string but given an array")),
+        "{:?}",
+        net.problems
+    );
+    std::fs::rename(
+        dir.path().join("net.parameters.json"),
+        dir.path().join("net.parameters.dev.json"),
+    )
+    .unwrap();
+    write(
+        dir.path(),
+        "net.parameters.prod.json",
+        r#"{"parameters": {"space": {"value": "10.9.0.0/16"}}}"#,
+    );
+    let f = run(&[t]);
+    assert!(
+        f.iter().any(|f| f
+            .message
+            .contains("2 parameters files are named after the template")),
+        "{f:?}"
+    );
 }
 
 /// An empty file is said to be empty, by every reader, not as the parser's end of input.
@@ -1916,6 +2013,29 @@ fn an_empty_file_is_named_empty() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains("the file is empty"), "{args:?}: {err}");
         assert!(!err.contains("EOF"), "{args:?}: {err}");
+    }
+    // A flow log that is empty: an error, and nothing on standard output before it (no header,
+    // no verdict), in every format of `flows attribute` and `flows verify`.
+    for (command, format) in [
+        ("attribute", "table"),
+        ("attribute", "csv"),
+        ("attribute", "json"),
+        ("verify", "table"),
+        ("verify", "csv"),
+        ("verify", "json"),
+    ] {
+        let mut c = tagnet();
+        c.args(["flows", command, "--format", format]).arg(&empty);
+        if command == "verify" {
+            c.args(["--vnet", "10.0.0.0/16"]);
+        }
+        let out = c.output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{command} {format}");
+        assert!(
+            out.stdout.is_empty(),
+            "{command} {format}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
 }
 

@@ -632,6 +632,19 @@ fn completions_version_and_man() {
         profiles.contains("aml-vnet-2023") && profiles.contains("batch-classic"),
         "{profiles}"
     );
+    // `--profile` completes to the command's profiles, not to file names.
+    for (words, cword) in [
+        ("tagnet nsg require --profile ''", 4),
+        ("tagnet check --profile ''", 3),
+        ("tagnet path --profile ''", 3),
+        ("tagnet flows verify --profile ''", 4),
+    ] {
+        let got = complete(words, cword);
+        assert!(
+            got.contains("batch-simplified") && got.contains("aml-vnet-2020"),
+            "{words}: {got}"
+        );
+    }
     // `--format` completes to the formats the command writes.
     let formats = complete("tagnet map --format ''", 3);
     let mut got: Vec<&str> = formats.split_whitespace().collect();

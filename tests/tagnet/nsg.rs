@@ -1754,6 +1754,26 @@ fn nsg_commands_take_a_templates_parameters() {
     let (code, _, err) = verify("10.1.2.3:5000", &[&nsg]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("not a parameters file"), "{err}");
+    // A value of another type than the template declares: Azure refuses the deployment.
+    let typed = dir.path().join("typed.json");
+    std::fs::write(
+        &typed,
+        r#"{"parameters": {"sshSource": {"value": ["10.0.0.0/8"]}}}"#,
+    )
+    .unwrap();
+    let (code, _, err) = verify("10.1.2.3:5000", &[&typed]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("declared string but given an array"), "{err}");
+    // `az`'s forms: `@FILE` is the file; inline NAME=VALUE is refused with the file to write.
+    let at = format!("@{}", other.display());
+    let (code, ..) = verify("192.0.2.1:5000", &[std::path::Path::new(&at)]);
+    assert_eq!(code, Some(0));
+    let (code, _, err) = verify(
+        "192.0.2.1:5000",
+        &[std::path::Path::new("sshSource=10.0.0.0/8")],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("inline NAME=VALUE"), "{err}");
     // Parameters with `az network nsg show` output, which holds deployed values.
     let shown = dir.path().join("shown.json");
     std::fs::write(
@@ -1775,6 +1795,10 @@ fn nsg_commands_take_a_templates_parameters() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("not an ARM template"), "{err}");
+    // An NSG given as the parameters file is named for what it is.
+    let (code, _, err) = verify("10.1.2.3:5000", &[&shown]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("not a parameters file"), "{err}");
     // nsg analyze reads the template with the same parameters.
     let out = Command::cargo_bin("tagnet")
         .unwrap()

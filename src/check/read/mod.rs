@@ -119,6 +119,11 @@ pub fn from_documents(
     let mut values_for = |template: &str,
                           problems: &mut Vec<Finding>|
      -> (Map<String, Value>, Option<String>) {
+        // The file given (--parameters) is the one deployed with, as `az deployment group
+        // create --parameters` takes it, whatever sits beside the template.
+        if !given.is_empty() {
+            return (given.clone(), Some("the parameters file given".into()));
+        }
         let dir = |o: &str| {
             Path::new(o)
                 .parent()
@@ -152,9 +157,6 @@ pub fn from_documents(
         if let Some((o, m)) = pick {
             return (m.clone(), Some(o.clone()));
         }
-        if !given.is_empty() {
-            return (given.clone(), Some("the parameters file given".into()));
-        }
         if here.len() > 1 {
             let d = dir(template).display().to_string();
             if !ambiguous_reported.contains(&d) {
@@ -163,11 +165,19 @@ pub fn from_documents(
                     Finding::new(
                         crate::findings::Code::CannotEvaluate,
                         template,
-                        format!(
-                            "{} parameters files sit beside the template ({}) and none is named after it; none was used, so its parameters take their defaults",
-                            here.len(),
-                            here.iter().map(|(o, _)| o.as_str()).collect::<Vec<_>>().join(", ")
-                        ),
+                        if named.len() > 1 {
+                            format!(
+                                "{} parameters files are named after the template ({}); which one it is deployed with is not known, so none was used and its parameters take their defaults",
+                                named.len(),
+                                named.iter().map(|(o, _)| o.as_str()).collect::<Vec<_>>().join(", ")
+                            )
+                        } else {
+                            format!(
+                                "{} parameters files sit beside the template ({}) and none is named after it; none was used, so its parameters take their defaults",
+                                here.len(),
+                                here.iter().map(|(o, _)| o.as_str()).collect::<Vec<_>>().join(", ")
+                            )
+                        },
                     )
                     .fix("give the one to deploy with: --parameters FILE (or name it TEMPLATE.parameters.json)"),
                 );
@@ -225,6 +235,16 @@ pub fn from_documents(
                         .fix("remove the parameter from the parameters file, or declare it in the template's `parameters`"),
                     );
                 }
+            }
+            for wrong in arm::parameter_type_errors(&doc, given) {
+                net.problems.push(
+                    Finding::new(
+                        crate::findings::Code::BadValue,
+                        &origin,
+                        format!("{given_from}: {wrong}"),
+                    )
+                    .fix("give the value in the type the template declares (an array as [\"…\"], an int without quotes)"),
+                );
             }
             let (res, bad) = arm::resources_in(&doc, given, dep);
             // Values that decide nothing a check reads (deployment order, tags) are not

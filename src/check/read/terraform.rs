@@ -448,6 +448,15 @@ impl Cx<'_> {
         self.refs(r, p)
     }
 
+    /// Whether the attribute `p` of `a` names `r`: by its address (a plan's reference) or by
+    /// its id (a state's, or a plan's known id; ids compared without case, as Azure does).
+    fn names(&self, a: &Res, p: &[&str], r: &Res) -> bool {
+        let id = s(r.values.get("id"));
+        self.ids(a, p)
+            .iter()
+            .any(|x| *x == r.address || id.as_deref().is_some_and(|id| x.eq_ignore_ascii_case(id)))
+    }
+
     fn id(&self, r: &Res, p: &[&str]) -> Option<String> {
         self.ids(r, p).into_iter().next()
     }
@@ -539,7 +548,7 @@ impl Cx<'_> {
                     .collect();
                 let assoc = |kind: &str, attr: &str| {
                     self.res.iter().find_map(|a| {
-                        (a.kind == kind && self.ids(a, &["subnet_id"]).contains(&r.address))
+                        (a.kind == kind && self.names(a, &["subnet_id"], r))
                             .then(|| self.id(a, &[attr]))
                             .flatten()
                     })
@@ -630,7 +639,7 @@ impl Cx<'_> {
                     .iter()
                     .filter(|a| {
                         a.kind == "azurerm_network_interface_application_security_group_association"
-                            && self.ids(a, &["network_interface_id"]).contains(&r.address)
+                            && self.names(a, &["network_interface_id"], r)
                     })
                     .filter_map(|a| self.id(a, &["application_security_group_id"]))
                     .map(|g| {
@@ -650,7 +659,7 @@ impl Cx<'_> {
                     .collect();
                 let nsg = self.res.iter().find_map(|a| {
                     (a.kind == "azurerm_network_interface_security_group_association"
-                        && self.ids(a, &["network_interface_id"]).contains(&r.address))
+                        && self.names(a, &["network_interface_id"], r))
                     .then(|| self.id(a, &["network_security_group_id"]))
                     .flatten()
                 });

@@ -299,7 +299,7 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
                 Code::NsgRequirementUnmet,
                 &nsg.meta.id,
                 format!(
-                    "{} {} {} {} {tag} is {how} for compute subnet `{}` ({} of {} addresses allowed{}): {}",
+                    "{} {} {} {} {tag} is {how} for compute subnet `{}` ({} of {} addresses allowed on every port of it{}): {}",
                     r.direction,
                     r.protocol.to_ascii_uppercase(),
                     r.ports,
