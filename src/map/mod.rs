@@ -443,6 +443,14 @@ impl Picture {
                 escape(&text)
             ));
         }
+        // The title under the legend (the last band), where a picture's reader sees it: the
+        // tags or the diff it draws.
+        let rows = self.legend_entries().len().div_ceil(4) as u32;
+        out.push_str(&format!(
+            "<text x=\"4\" y=\"{}\" fill=\"#57606a\">{}</text>\n",
+            size + 8 + rows * LEGEND + 11,
+            escape(&self.title)
+        ));
         out.push_str("</svg>\n");
         out
     }
@@ -467,7 +475,8 @@ impl Picture {
             .into_iter()
             .find(|c| (size / c).saturating_sub(24) / 8 >= longest)
             .unwrap_or(2);
-        let height = size + LEGEND * (1 + entries.len().div_ceil(cols as usize) as u32) + 8;
+        let entries_len = entries.len();
+        let height = size + LEGEND * (1 + entries_len.div_ceil(cols as usize) as u32) + 8;
         let mut px = vec![255u8; (size * height * 3) as usize];
         let mut put = |x: u32, y: u32, c: Rgb| {
             if x < size && y < height {
@@ -526,6 +535,30 @@ impl Picture {
                         if bits >> b & 1 == 1 {
                             put(gx + b, ly + 2 + gy as u32, [36, 41, 47]);
                         }
+                    }
+                }
+            }
+        }
+        // The title in the last band, as the SVG writes it (cut with `~` to the width).
+        let rows = entries_len.div_ceil(cols as usize) as u32;
+        let room = ((size - 8) / 8) as usize;
+        let chars: Vec<char> = self.title.chars().collect();
+        let shown: Vec<char> = if chars.len() > room {
+            chars[..room - 1].iter().copied().chain(['~']).collect()
+        } else {
+            chars
+        };
+        for (j, ch) in shown.into_iter().enumerate() {
+            let glyph = glyph(ch);
+            let gx = 4 + j as u32 * 8;
+            for (gy, bits) in glyph.iter().enumerate() {
+                for b in 0..8u32 {
+                    if bits >> b & 1 == 1 {
+                        put(
+                            gx + b,
+                            size + 8 + rows * LEGEND + 2 + gy as u32,
+                            [87, 96, 106],
+                        );
                     }
                 }
             }

@@ -933,6 +933,13 @@ fn map_draws_the_ipv4_space() {
     // One circle the mark, one the legend's entry for it.
     assert_eq!(svg.matches("<circle").count(), 2);
     assert!(svg.contains(">marked address</text>"));
+    // The title is written under the legend, not only as a tooltip.
+    let title = svg
+        .split("<title>")
+        .nth(1)
+        .and_then(|t| t.split("</title>").next())
+        .unwrap();
+    assert!(svg.contains(&format!("\">{title}</text>")), "{title}");
     // PNG.
     let out = tagnet()
         .args(["-q", "map", "--format", "png", "--mark", "20.38.98.100"])
