@@ -190,6 +190,12 @@ pub fn parameters(bytes: &[u8], origin: &str) -> crate::error::Result<Map<String
             }
         }
         Value::Object(_) => {}
+        Value::Array(_) => {
+            return Err(refuse(
+                "this is a list (of resources, as `az … list` writes), not a parameters file"
+                    .into(),
+            ));
+        }
         _ => {
             return Err(refuse(
                 "this is not a parameters file: it is not a JSON object".into(),

@@ -14,7 +14,8 @@ Exit status, by command (every command: 2 for an error, naming what, where and h
   nsg verify / require     1 a flow is denied / a requirement is not fully met
   nsg reach / analyze      1 nothing is allowed / a warning or error finding
   check                    1 an error-level finding remains after --deny/--warn/--allow
-  flows verify             1 an error-severity drift
+  flows verify             1 an error-severity drift, or nothing judged (no tuple logged by
+                           the NSGs given)
   diff                     1 the route table (--route-table) needs action, or the change
                            breaks a flow of --nsg's requirement profile
   overlaps / aggregate     1 overlapping prefixes found / cannot fit --max
@@ -27,7 +28,7 @@ Exit status, by command (every command: 2 for an error, naming what, where and h
 pub const GROUPS: &[(&str, &[&str])] = &[
     (
         "Look up",
-        &["lookup", "tags", "prefixes", "info", "regions"],
+        &["lookup", "tags", "prefixes", "info", "regions", "map"],
     ),
     ("Routes", &["udr", "routes", "path"]),
     ("NSGs", &["nsg"]),
@@ -36,7 +37,7 @@ pub const GROUPS: &[(&str, &[&str])] = &[
     ("Stay current", &["fetch", "snapshots", "diff", "history"]),
     ("Firewalls", &["export"]),
     ("Serve", &["serve"]),
-    ("Prefix lists", &["aggregate", "overlaps", "map"]),
+    ("Prefix lists", &["aggregate", "overlaps"]),
     ("Shell", &["completions", "man"]),
 ];
 
@@ -49,6 +50,11 @@ fn parameters_file(text: &str) -> Result<std::path::PathBuf, String> {
     }
     if let Some(file) = text.strip_prefix('@') {
         return Ok(file.into());
+    }
+    if text.trim_start().starts_with('{') {
+        return Err(
+            "inline JSON (as `az` takes it) is not read: write it into a file and give its name (`--parameters params.json`)".into(),
+        );
     }
     if let Some((name, value)) = text.split_once('=')
         && !name.is_empty()

@@ -27,10 +27,7 @@ pub fn diff(a: &DiffArgs, format: Format, quiet: bool, out: &mut dyn Write) -> R
     };
     let table = match &a.route_table {
         None => None,
-        Some(path) => {
-            let (bytes, origin) = tagnet::load::read_input(path)?;
-            Some(tagnet::routes::audit::parse_route_table(&bytes, &origin)?)
-        }
+        Some(path) => Some(super::routes_cmd::read_route_table(path)?),
     };
     let impact_params = tagnet::ops::diff::ImpactParams {
         regions: Vec::new(),

@@ -41,18 +41,21 @@ pub fn completions(a: &CompletionsArgs, out: &mut dyn Write) -> Result<Status> {
         .collect();
     let mut both = nsg.clone();
     both.extend(udr.iter().filter(|n| !nsg.contains(n)));
-    for (name, names) in [
-        ("nsg require", &nsg),
-        ("flows verify", &nsg),
-        ("path", &nsg),
-        ("check", &nsg),
-        ("flows attribute", &udr),
-        ("diff", &both),
+    let targets: Vec<&'static str> = tagnet::ops::export::Target::NAMES.to_vec();
+    for (name, arg, names) in [
+        ("nsg require", "profile", &nsg),
+        ("flows verify", "profile", &nsg),
+        ("path", "profile", &nsg),
+        ("check", "profile", &nsg),
+        ("check", "udr_profile", &udr),
+        ("flows attribute", "profile", &udr),
+        ("diff", "profile", &both),
+        ("export", "target", &targets),
     ] {
         let names = names.clone();
         let narrow = |c: clap::Command| {
-            c.mut_arg("profile", |arg| {
-                arg.value_parser(clap::builder::PossibleValuesParser::new(names.clone()))
+            c.mut_arg(arg, |a| {
+                a.value_parser(clap::builder::PossibleValuesParser::new(names.clone()))
             })
         };
         let mut words = name.split(' ');

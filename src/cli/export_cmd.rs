@@ -13,7 +13,7 @@ pub fn export(
     tags: Option<&std::path::Path>,
     extra: &Extra,
     a: &ExportArgs,
-    format: Format,
+    (format, quiet): (Format, bool),
     out: &mut dyn Write,
 ) -> Result<Status> {
     if format != Format::Table {
@@ -55,6 +55,9 @@ pub fn export(
         None
     } else {
         let old = earlier(tags, extra, &a.since)?;
+        if !quiet {
+            different_clouds(&old.info, &snap.info);
+        }
         let before = export::select_earlier(&old, &params)?;
         Some((old, before))
     };
@@ -153,4 +156,15 @@ fn provider_version(text: &str) -> Result<Option<tagnet::sources::Source>> {
         return Ok(Some(tagnet::sources::read(&bytes, &origin, Some(p))?));
     }
     Ok(None)
+}
+
+/// Warns (standard error) when `--since` names another cloud's week than the one in use: the
+/// change between them is no week's change, as `diff` warns.
+pub(super) fn different_clouds(old: &tagnet::ops::SnapshotInfo, new: &tagnet::ops::SnapshotInfo) {
+    if !old.cloud.eq_ignore_ascii_case(&new.cloud) {
+        eprintln!(
+            "tagnet: warning: comparing different clouds ({} and {}): the change between them is no week's change",
+            old.cloud, new.cloud
+        );
+    }
 }

@@ -145,7 +145,15 @@ pub fn verify(
         open(&mut *out)?;
     }
     // A table with no row says so on standard output (with --quiet too: it is the answer).
-    if format == Format::Table && !header_done {
+    if format == Format::Table && !header_done && tally.nothing_judged() {
+        // Not "no drift": nothing was compared (exit 1, as the warning below says).
+        writeln!(
+            out,
+            "nothing judged: {} tuple(s) read, none logged by the NSGs given ({})",
+            tally.tuples,
+            tally.unmatched_nsgs.join(", ")
+        )?;
+    } else if format == Format::Table && !header_done {
         writeln!(
             out,
             "no drift: {} tuple(s) read, {} judged by the NSGs given, none differing from its log{}",

@@ -8,7 +8,13 @@ use anyhow::Result;
 use std::io::Write;
 
 /// `tagnet map`: the picture, SVG (the default) or PNG, on standard output or `-o FILE`.
-pub fn map(snap: &Loaded, a: &MapArgs, format: Format, out: &mut dyn Write) -> Result<Status> {
+pub fn map(
+    snap: &Loaded,
+    a: &MapArgs,
+    format: Format,
+    quiet: bool,
+    out: &mut dyn Write,
+) -> Result<Status> {
     let cli_name = |f: &str| match f {
         "marks" => "--mark".to_string(),
         "tags" => "--tag".to_string(),
@@ -18,6 +24,9 @@ pub fn map(snap: &Loaded, a: &MapArgs, format: Format, out: &mut dyn Write) -> R
     let err = |e: tagnet::Error| anyhow::anyhow!(e.spelled(&|f: &str| cli_name(f)));
     let picture = if let Some(since) = &a.since {
         let old = super::source::load(Some(since), true, "--since")?;
+        if !quiet {
+            super::export_cmd::different_clouds(&old.info, &snap.info);
+        }
         tagnet::ops::map::change_map((&old.snap, &old.info), (&snap.snap, &snap.info), &a.marks)
             .map_err(err)?
     } else if !a.flows.is_empty() {

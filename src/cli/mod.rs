@@ -305,9 +305,14 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
             routes_cmd::audit(&snap()?, a, cli.format, cli.quiet, out)
         }
         Command::Aggregate(a) => routes_cmd::aggregate(a, cli.format, out, snap),
-        Command::Export(a) => {
-            export_cmd::export(&snap()?, cli.tags.as_deref(), &extra, a, cli.format, out)
-        }
+        Command::Export(a) => export_cmd::export(
+            &snap()?,
+            cli.tags.as_deref(),
+            &extra,
+            a,
+            (cli.format, cli.quiet),
+            out,
+        ),
         Command::History(a) => {
             if !cli.sources.is_empty() || !cli.custom.is_empty() {
                 eprintln!(
@@ -318,7 +323,7 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<Status> {
         }
         Command::Overlaps(a) => routes_cmd::overlaps(a, cli.format, out),
         Command::Info => info_cmd::info(&snap()?, cli.format, out),
-        Command::Map(a) => map_cmd::map(&snap()?, a, cli.format, out),
+        Command::Map(a) => map_cmd::map(&snap()?, a, cli.format, cli.quiet, out),
         Command::Completions(a) => explain_cmd::completions(a, out),
         Command::Nsg(args::NsgCommand::Verify(a)) => {
             nsg_cmd::verify(&snap()?, a, cli.format, cli.quiet, out)

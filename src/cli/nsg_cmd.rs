@@ -109,14 +109,7 @@ fn scope_of(s: &super::args::NsgScope, quiet: bool) -> Result<tagnet::ops::nsg::
 
 /// `--route-table FILE`, read as `routes audit` reads tables.
 pub(super) fn route_table(p: Option<&Path>) -> Result<Option<tagnet::routes::audit::RouteTable>> {
-    p.map(|p| -> Result<_> {
-        let (bytes, _) = tagnet::load::read_input(p)?;
-        Ok(tagnet::routes::audit::parse_route_table(
-            &bytes,
-            &p.display().to_string(),
-        )?)
-    })
-    .transpose()
+    p.map(super::routes_cmd::read_route_table).transpose()
 }
 
 /// The subnet's and NIC's NSGs, resolved and compiled (at least one must be given).

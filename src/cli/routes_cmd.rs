@@ -155,8 +155,7 @@ pub fn audit(
             format.name()
         );
     }
-    let (bytes, origin) = tagnet::load::read_input(&a.route_table)?;
-    let table = tagnet::routes::audit::parse_route_table(&bytes, &origin)?;
+    let table = read_route_table(&a.route_table)?;
     let previous = a
         .previous
         .as_ref()
@@ -543,4 +542,20 @@ pub fn overlaps(a: &OverlapsArgs, format: Format, out: &mut dyn Write) -> Result
     } else {
         Status::NoMatch
     })
+}
+
+/// A route-table file as every `--route-table` takes it: `FILE`, or `FILE#NAME` for one table
+/// of a list or a template (as `--nsg FILE#NAME`).
+pub(super) fn read_route_table(
+    path: &std::path::Path,
+) -> Result<tagnet::routes::audit::RouteTable> {
+    let text = path.to_string_lossy();
+    let (file, name) = match text.rsplit_once('#') {
+        Some((f, n)) if !path.exists() && !n.is_empty() => (std::path::PathBuf::from(f), Some(n)),
+        _ => (path.to_path_buf(), None),
+    };
+    let (bytes, origin) = tagnet::load::read_input(&file)?;
+    Ok(tagnet::routes::audit::parse_route_table_named(
+        &bytes, &origin, name,
+    )?)
 }

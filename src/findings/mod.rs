@@ -88,7 +88,11 @@ pub fn registry() -> Vec<&'static Rule> {
 /// The code of a name or number (`missing-route`, `TN101`, any case, `_` for `-`); else the
 /// codes that look like it, nearest first (all codes when none does).
 pub fn lookup(code: &str) -> std::result::Result<Code, Vec<&'static str>> {
-    let want = code.trim().to_ascii_lowercase().replace('_', "-");
+    let mut want = code.trim().to_ascii_lowercase().replace('_', "-");
+    // A number alone is the id's (`20` is TN020).
+    if let Ok(n) = want.parse::<u32>() {
+        want = format!("tn{n:03}");
+    }
     if let Some(c) = Code::ALL
         .iter()
         .find(|c| c.rule().code == want || c.rule().id.eq_ignore_ascii_case(&want))

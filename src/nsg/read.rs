@@ -230,7 +230,7 @@ fn from_doc(
                     crate::text::quoted(&u.expression),
                     u.reason
                 ),
-                hint: "give the value in the parameters (a parameters file, or NAME.parameters.json beside the template), or check the deployed NSG (`az network nsg show`)".into(),
+                hint: "give the value in the parameters (`--parameters FILE` or NAME.parameters.json beside the template; `parameters` over HTTP and in Python), or check the deployed NSG (`az network nsg show`)".into(),
             });
         }
         serde_json::json!({ "resources": resources })
@@ -658,8 +658,17 @@ fn rule(
     }
     .ok_or_else(|| {
         invalid(
-            format!("rule `{name}` has no numeric `priority`"),
-            "priority is 100–4096",
+            match get("priority") {
+                Some(p @ Value::Number(_)) => {
+                    format!("rule `{name}`: `priority` {p} is not a whole number")
+                }
+                Some(p) => format!(
+                    "rule `{name}`: `priority` {} is not a number",
+                    crate::text::quoted(&p.to_string())
+                ),
+                None => format!("rule `{name}` has no `priority`"),
+            },
+            "priority is a whole number 100–4096",
         )
     })?;
     let direction = text("direction")
@@ -861,6 +870,11 @@ pub fn parse_port_range(t: &str) -> std::result::Result<(u16, u16), String> {
             .map(|n| n as u16)
             .ok_or_else(|| format!("`{}` is not a port 0–65535", s.trim()))
     };
+    if t.contains(',') {
+        return Err(
+            "one field holds one port or range; several go in a list: `destinationPortRanges`: [\"29876\", \"29877\"] (or `sourcePortRanges`)".into(),
+        );
+    }
     match t.split_once('-') {
         Some((a, b)) => {
             let (lo, hi) = (num(a)?, num(b)?);

@@ -29,7 +29,9 @@ use ipnet::{IpNet, Ipv4Net};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-pub use super::table::{RouteSource, RouteTable, TableKind, TableRoute, parse_route_table};
+pub use super::table::{
+    RouteSource, RouteTable, TableKind, TableRoute, parse_route_table, parse_route_table_named,
+};
 
 /// What to audit against.
 #[derive(Debug, Clone, Default)]

@@ -73,6 +73,17 @@ const TABLE_HINT: &str = "give the output of `az network route-table show -g RG 
 /// `udr --format json`, or a NIC's effective routes (`{"value": [{"source", "state",
 /// "addressPrefix": [...], ...}]}`).
 pub fn parse_route_table(bytes: &[u8], origin: &str) -> Result<RouteTable> {
+    parse_route_table_named(bytes, origin, None)
+}
+
+/// [`parse_route_table`], with `name` picking one table of a document that holds several (`az
+/// network route-table list`, the REST list `{"value": [...]}`, a template): the CLI's
+/// `FILE#NAME`.
+pub fn parse_route_table_named(
+    bytes: &[u8],
+    origin: &str,
+    name: Option<&str>,
+) -> Result<RouteTable> {
     let doc: Value =
         crate::arm::parse_json(bytes).map_err(|e| Error::json(origin, &e, TABLE_HINT))?;
     let invalid = |message: String| Error::Invalid {
@@ -103,6 +114,57 @@ pub fn parse_route_table(bytes: &[u8], origin: &str) -> Result<RouteTable> {
             "no effective routes: Azure lists them only for the NIC of a running VM; start it and run `az network nic show-effective-route-table` again".into(),
         ));
     }
+    // The REST list shape (`{"value": [...]}`, perhaps with `nextLink`) is its list.
+    let doc = match doc {
+        Value::Object(mut o)
+            if o.get("value").is_some_and(Value::is_array)
+                && o.keys().all(|k| k == "value" || k == "nextLink") =>
+        {
+            o.remove("value").expect("checked")
+        }
+        d => d,
+    };
+    // A name picks that table of a list or a template.
+    if let Some(want) = name {
+        let tables: Vec<&Value> = match &doc {
+            Value::Array(a) => a.iter().collect(),
+            d => d
+                .get("resources")
+                .and_then(Value::as_array)
+                .map(|r| r.iter().collect())
+                .unwrap_or_else(|| vec![d]),
+        };
+        let tables: Vec<&Value> = tables
+            .into_iter()
+            .filter(|t| {
+                t.get("routes").is_some()
+                    || t.pointer("/properties/routes").is_some()
+                    || t.get("type")
+                        .and_then(Value::as_str)
+                        .is_some_and(|k| k.eq_ignore_ascii_case("Microsoft.Network/routeTables"))
+            })
+            .collect();
+        let names: Vec<&str> = tables
+            .iter()
+            .filter_map(|t| t.get("name").and_then(Value::as_str))
+            .collect();
+        let Some(t) = tables.iter().find(|t| {
+            t.get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| n.eq_ignore_ascii_case(want))
+        }) else {
+            return Err(invalid(format!(
+                "no route table named `{}` here; the tables: {}",
+                crate::text::quoted(want),
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            )));
+        };
+        return parse_route_table_named(t.to_string().as_bytes(), origin, None);
+    }
     let routes: Vec<&Value> = if let Some(arr) = doc.as_array() {
         // `az network route-table list` (tables, not routes), or a list of resources of
         // several types (a whole network's `az` output) that holds tables.
@@ -127,7 +189,7 @@ pub fn parse_route_table(bytes: &[u8], origin: &str) -> Result<RouteTable> {
                 )
             };
             return Err(invalid(format!(
-                "{what}; audit one table: `az network route-table show --name NAME --resource-group RG`"
+                "{what}; audit one table: name it (`FILE#NAME` on the command line), or give `az network route-table show --name NAME --resource-group RG`"
             )));
         }
         arr.iter().collect()

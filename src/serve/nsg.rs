@@ -26,8 +26,10 @@ fn read_nsgs(
 /// `{"nsg": NSG JSON, "nic_nsg": …, "vnet": ["10.0.0.0/16"], "asgs": {"web": ["10.0.1.4"]}}`:
 /// the scope of `nsg verify` and `nsg reach`.
 pub(super) fn nsg_scope(body: &Value) -> Result<crate::ops::nsg::Scope, ApiError> {
-    const KEYS: [&str; 19] = [
+    const KEYS: [&str; 21] = [
         "nsg",
+        "nsg_name",
+        "nic_nsg_name",
         "parameters",
         "route_table",
         "flow_logs",
@@ -92,13 +94,35 @@ pub(super) fn nsg_scope(body: &Value) -> Result<crate::ops::nsg::Scope, ApiError
             return Ok(None);
         };
         let mut nsgs = read_nsgs(body, doc, key)?;
-        if nsgs.len() != 1 {
-            return Err(ApiError::unprocessable(format!(
-                "`{key}` holds {} NSGs; give one",
-                nsgs.len()
-            )));
+        let names = || {
+            nsgs.iter()
+                .map(|n| n.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        // `nsg_name` picks one of several (a template's, a list's), as the CLI's FILE#NAME.
+        let pick = format!("{key}_name");
+        match body.get(&pick).filter(|v| !v.is_null()) {
+            Some(Value::String(name)) => {
+                let Some(i) = nsgs.iter().position(|n| n.name.eq_ignore_ascii_case(name)) else {
+                    return Err(ApiError::unprocessable(format!(
+                        "`{key}` holds no NSG named `{}`; it holds: {}",
+                        crate::text::quoted(name),
+                        names()
+                    )));
+                };
+                Ok(Some(nsgs.swap_remove(i)))
+            }
+            Some(other) => Err(ApiError::unprocessable(format!(
+                "`{pick}` is the NSG's name, a string (not {other})"
+            ))),
+            None if nsgs.len() == 1 => Ok(Some(nsgs.remove(0))),
+            None => Err(ApiError::unprocessable(format!(
+                "`{key}` holds {} NSGs ({}); name one with `{pick}`",
+                nsgs.len(),
+                names()
+            ))),
         }
-        Ok(Some(nsgs.remove(0)))
     };
     let route_table = match body.get("route_table") {
         None | Some(Value::Null) => None,
@@ -215,7 +239,20 @@ pub(super) async fn nsg_analyze(State(app): State<Arc<App>>, body: Bytes) -> Api
         let levels = levels_of(&body)?;
         let mut nsgs: Vec<crate::nsg::model::Nsg> = Vec::new();
         for (doc, key) in &docs {
-            nsgs.extend(read_nsgs(&body, doc, key)?);
+            let mut read = read_nsgs(&body, doc, key)?;
+            // `nsg_name`: that one of the document's NSGs, as the CLI's FILE#NAME.
+            if let Some(name) = body.get(format!("{key}_name")).and_then(Value::as_str) {
+                let all: Vec<String> = read.iter().map(|n| n.name.clone()).collect();
+                read.retain(|n| n.name.eq_ignore_ascii_case(name));
+                if read.is_empty() {
+                    return Err(ApiError::unprocessable(format!(
+                        "`{key}` holds no NSG named `{}`; it holds: {}",
+                        crate::text::quoted(name),
+                        all.join(", ")
+                    )));
+                }
+            }
+            nsgs.extend(read);
         }
         if nsgs.is_empty() {
             return Err(ApiError::unprocessable(

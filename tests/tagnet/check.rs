@@ -1555,6 +1555,10 @@ fn explain_suggests_the_nearest_codes() {
         nearest.starts_with("TN099 bad-value, TN101 missing-route"),
         "{err}"
     );
+    // A number alone is the id's.
+    let o = tagnet().args(["explain", "20"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("TN020 "));
     let o = tagnet().args(["explain", "nope"]).output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     let listed = err
@@ -1857,6 +1861,25 @@ fn a_missing_parameter_is_one_finding_not_two() {
         assert_eq!(codes, vec!["cannot-evaluate"], "{missing}: {f:?}");
         assert!(f[0].message.contains(missing), "{}", f[0].message);
     }
+    // A template of one NSG whose rule needs a parameter with no value: its cannot-evaluate
+    // findings, not "no resource tagnet checks" (exit 2), and no bad-value.
+    let p = write(
+        dir.path(),
+        "nsg.json",
+        r#"{"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "parameters": {"office": {"type": "string"}},
+        "resources": [{"type": "Microsoft.Network/networkSecurityGroups", "apiVersion": "2023-04-01",
+          "name": "nsg-ml", "location": "eastus2", "properties": {"securityRules": [{"name": "AllowSSH",
+          "properties": {"priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+          "sourceAddressPrefix": "[parameters('office')]", "sourcePortRange": "*",
+          "destinationAddressPrefix": "*", "destinationPortRange": "22"}}]}}]}"#,
+    );
+    let f = run(&[p]);
+    assert!(
+        !f.is_empty() && f.iter().all(|f| f.code == "cannot-evaluate"),
+        "{f:?}"
+    );
 }
 
 /// `terraform show -json` of the state (no plan: `values`, what is deployed) is read as a plan's

@@ -645,6 +645,13 @@ fn completions_version_and_man() {
             "{words}: {got}"
         );
     }
+    let got = complete("tagnet check --udr-profile ''", 3);
+    assert!(got.contains("batch-classic"), "{got}");
+    let got = complete("tagnet export --as ''", 3);
+    assert!(
+        got.contains("paloalto") && got.contains("nftables"),
+        "{got}"
+    );
     // `--format` completes to the formats the command writes.
     let formats = complete("tagnet map --format ''", 3);
     let mut got: Vec<&str> = formats.split_whitespace().collect();

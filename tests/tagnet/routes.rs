@@ -1406,3 +1406,55 @@ fn a_mixed_resource_list_is_not_called_a_list_of_tables() {
         &format!("this is a list of {n} resources of several types, 1 of them route table(s)"),
     );
 }
+
+/// A route table given as `az`'s REST list (`{"value": [...]}`) of its routes is read; a list
+/// of tables (`az network route-table list`, or its REST shape) needs `FILE#NAME`, which picks
+/// one (any case), as `--nsg FILE#NAME` does; a name the file lacks lists the tables.
+#[test]
+fn route_table_lists_and_file_hash_name() {
+    let good = edited_table(&example(), |_| {});
+    let table = &good["resources"][0];
+    let routes = table["properties"]["routes"].clone();
+    let plain = run_audit(&example(), table, &["--vnet", "10.1.0.0/16"]);
+    let rest_routes = run_audit(
+        &example(),
+        &serde_json::json!({"value": routes}),
+        &["--vnet", "10.1.0.0/16"],
+    );
+    assert_eq!(rest_routes.status.code(), plain.status.code());
+    assert_eq!(rest_routes.stdout, plain.stdout);
+    let mut other = table.clone();
+    other["name"] = "rt-other".into();
+    let dir = tempfile::tempdir().unwrap();
+    for (file, doc) in [
+        ("list.json", serde_json::json!([other, table])),
+        ("rest.json", serde_json::json!({"value": [other, table]})),
+    ] {
+        let path = dir.path().join(file);
+        std::fs::write(&path, doc.to_string()).unwrap();
+        let name = table["name"].as_str().unwrap().to_ascii_uppercase();
+        let run = |spec: String| {
+            tagnet(&example())
+                .args([
+                    "routes",
+                    "audit",
+                    "--region",
+                    "eastus2",
+                    "--vnet",
+                    "10.1.0.0/16",
+                ])
+                .arg("--route-table")
+                .arg(spec)
+                .output()
+                .unwrap()
+        };
+        let picked = run(format!("{}#{name}", path.display()));
+        assert_eq!(picked.stdout, plain.stdout, "{file}");
+        let whole = run(path.display().to_string());
+        assert_eq!(whole.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&whole.stderr).contains("FILE#NAME"));
+        let missing = run(format!("{}#nope", path.display()));
+        assert_eq!(missing.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&missing.stderr).contains("rt-other"));
+    }
+}

@@ -313,6 +313,30 @@ fn nsg_endpoints() {
             assert!(v.to_string().contains("denied"), "{v}");
         }
     }
+    // A list of NSGs: one is named with `nsg_name` (as the CLI's FILE#NAME), else refused
+    // naming them.
+    let other = serde_json::json!({"name": "open", "securityRules": []});
+    for (name, status) in [
+        (serde_json::json!("N"), 200),
+        (serde_json::Value::Null, 422),
+        (serde_json::json!("nope"), 422),
+    ] {
+        let body = serde_json::json!({"nsg": [other, nsg], "nsg_name": name, "vnet": ["10.0.0.0/16"], "flows": [
+            {"direction": "Inbound", "protocol": "Tcp", "local_ip": "10.0.0.4", "local_port": 443, "remote_ip": "192.0.2.9", "remote_port": 5000}]});
+        let r = client()
+            .post(format!("{}/v1/nsg/verify", s.base))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), status, "{name}");
+        let v = json(&r.text().unwrap());
+        if status == 200 {
+            assert_eq!(v["records"][0]["rule"], "securityRules/DenyWeb", "{v}");
+        } else {
+            assert!(v.to_string().contains("open, n"), "{v}");
+        }
+    }
     let body = serde_json::json!({"nsg": nsg, "vnet": ["10.0.0.0/16"], "direction": "inbound", "protocol": "tcp", "port": 443});
     let v: Value = client()
         .post(format!("{}/v1/nsg/reach", s.base))

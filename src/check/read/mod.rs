@@ -336,7 +336,9 @@ pub fn from_documents(
             net.container_groups[g].subnets.extend(subnets);
         }
     }
-    if net.resource_count() == 0 {
+    // Nothing to check and nothing to say: an error. Resources that could not be evaluated
+    // (their findings say why) are something to say.
+    if net.resource_count() == 0 && net.problems.is_empty() && net.unreadable.is_empty() {
         let mut skipped: Vec<String> = net
             .skipped
             .iter()
