@@ -428,7 +428,7 @@ pub struct DiffArgs {
     pub service: Vec<String>,
     /// A route table (as `routes audit` reads it): which routes the change makes missing or
     /// stale, and the `udr` routes to add and delete. Needs --region.
-    #[arg(long, value_name = "FILE", requires = "region")]
+    #[arg(long, value_name = "FILE[#NAME]", requires = "region")]
     pub route_table: Option<std::path::PathBuf>,
     /// The subnet's NSG (FILE#NAME picks one of several): which flows of the requirement
     /// profile (--profile) the change breaks or newly lets through, per --region. Exit 1 when
@@ -553,7 +553,7 @@ pub struct NsgScope {
     /// UDR (and BGP) prefixes join VirtualNetwork, under each reading Learn leaves open;
     /// `reach` answers the permissive reading and names the others, `require` holds a
     /// requirement met only under every reading.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE[#NAME]")]
     pub route_table: Option<std::path::PathBuf>,
 }
 
@@ -606,7 +606,7 @@ pub struct NsgVerifyArgs {
     pub asg: Vec<String>,
     /// The subnet's route table: its UDR prefixes join VirtualNetwork under each reading (the
     /// verdict is the permissive one; a note counts the flows whose readings differ).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE[#NAME]")]
     pub route_table: Option<std::path::PathBuf>,
     /// inbound or outbound.
     #[arg(long)]
@@ -696,7 +696,7 @@ pub struct FlowsVerifyArgs {
     pub asg: Vec<String>,
     /// The subnet's route table: its UDR prefixes join VirtualNetwork under each reading; a
     /// logged decision one reading explains is not drift.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE[#NAME]")]
     pub route_table: Option<std::path::PathBuf>,
     /// With --region: report denied flows this NSG requirement profile says must pass
     /// (aml-vnet-2020, aml-vnet-2023, batch-classic, batch-simplified).
@@ -1038,7 +1038,7 @@ pub struct AuditArgs {
     /// `az network route-table show` output, `az network nic show-effective-route-table`
     /// output (what the NIC really uses, BGP routes included), an ARM template, or
     /// `tagnet udr --format json` (`-` for standard input).
-    #[arg(long, value_name = "FILE|-")]
+    #[arg(long, value_name = "FILE[#NAME]|-")]
     pub route_table: PathBuf,
     /// A 0.0.0.0/0 advertised by BGP, which a route table does not show:
     /// VirtualNetworkGateway, VirtualAppliance:IP, or none.

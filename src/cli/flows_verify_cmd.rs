@@ -149,7 +149,7 @@ pub fn verify(
         // Not "no drift": nothing was compared (exit 1, as the warning below says).
         writeln!(
             out,
-            "nothing judged: {} tuple(s) read, none logged by the NSGs given ({})",
+            "nothing judged: {} tuple(s) read, none logged by the NSGs given (the tuples name {})",
             tally.tuples,
             tally.unmatched_nsgs.join(", ")
         )?;

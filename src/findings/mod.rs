@@ -89,8 +89,8 @@ pub fn registry() -> Vec<&'static Rule> {
 /// codes that look like it, nearest first (all codes when none does).
 pub fn lookup(code: &str) -> std::result::Result<Code, Vec<&'static str>> {
     let mut want = code.trim().to_ascii_lowercase().replace('_', "-");
-    // A number alone is the id's (`20` is TN020).
-    if let Ok(n) = want.parse::<u32>() {
+    // A number alone is the id's (`20` and `TN20` are TN020).
+    if let Ok(n) = want.strip_prefix("tn").unwrap_or(&want).parse::<u32>() {
         want = format!("tn{n:03}");
     }
     if let Some(c) = Code::ALL

@@ -595,6 +595,16 @@ fn rule_address(
                 "deploy-time values must be literal",
             ));
         }
+        // `10.0.0.0/24, 10.1.0.0/24` in the singular field: a list belongs in the plural one.
+        if t.contains(',') {
+            return Err(invalid(
+                format!(
+                    "rule `{name}`: the {side} `{}` holds several values; one field holds one prefix or tag",
+                    crate::text::quoted(t)
+                ),
+                &format!("several go in a list: `{many}`: [\"10.0.0.0/24\", \"10.1.0.0/24\"]"),
+            ));
+        }
         match parse_address(t) {
             Some(Ok(n)) => nets.push(n),
             Some(Err(reason)) => {

@@ -484,6 +484,32 @@ impl<'a> SubnetPaths<'a> {
         asgs: &BTreeMap<String, Vec<IpAddr>>,
     ) -> Result<Vec<Guards>> {
         let net = self.net;
+        // An NSG the inputs hold but that could not be read (a value only the deployment
+        // knows) is not "no NSG": the flow's verdict is unknown, and the path is refused.
+        let unreadable = |r: Option<&str>, whose: &str| -> Result<()> {
+            let Some(r) = r else { return Ok(()) };
+            if net.find(Kind::Nsg, Some(r)).is_some() {
+                return Ok(());
+            }
+            match net.unreadable.iter().find(|m| {
+                m.keys.contains(&crate::check::model::key_of(r))
+                    && crate::check::model::same_scope(m, r)
+            }) {
+                Some(m) => Err(crate::Error::Invalid {
+                    origin: m.origin.clone(),
+                    message: format!(
+                        "the {whose}'s NSG `{}` cannot be read (a value of its rules cannot be evaluated offline; the cannot-evaluate notes name it), so no verdict can be given",
+                        m.name
+                    ),
+                    hint: "give the template's parameters (--parameters FILE, or NAME.parameters.json beside it; `parameters` over HTTP and in Python), or the deployed NSG (`az network nsg show`)".into(),
+                }),
+                None => Ok(()),
+            }
+        };
+        unreadable(net.subnets[self.subnet].nsg.as_deref(), "subnet")?;
+        if let Some(n) = nic {
+            unreadable(net.nics[n].nsg.as_deref(), "NIC")?;
+        }
         let subnet_nsg = net
             .find(Kind::Nsg, net.subnets[self.subnet].nsg.as_deref())
             .map(|n| &net.nsgs[n].nsg);

@@ -1764,6 +1764,54 @@ fn nsg_commands_take_a_templates_parameters() {
     let (code, _, err) = verify("10.1.2.3:5000", &[&typed]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("declared string but given an array"), "{err}");
+    // Several prefixes in the singular field: refused, pointing to the plural one.
+    let listed = dir.path().join("listed.json");
+    std::fs::write(
+        &listed,
+        serde_json::json!({"name": "n", "securityRules": [{"name": "r", "priority": 100,
+            "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+            "sourceAddressPrefix": "10.0.0.0/24, 10.1.0.0/24", "sourcePortRange": "*",
+            "destinationAddressPrefix": "*", "destinationPortRange": "22"}]})
+        .to_string(),
+    )
+    .unwrap();
+    let out = Command::cargo_bin("tagnet")
+        .unwrap()
+        .env_remove("TAGNET_TAGS")
+        .args(["-q", "--tags", "builtin", "nsg", "analyze", "--nsg"])
+        .arg(&listed)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("`sourceAddressPrefixes`"), "{err}");
+    // A path through the template with no value for its parameter: refused, not "no NSG".
+    for args in [
+        vec!["--to", "20.38.98.100:443"],
+        vec!["--profile", "aml-vnet-2020", "--region", "eastus2"],
+    ] {
+        let vnet = serde_json::json!({"type": "Microsoft.Network/virtualNetworks", "apiVersion": "2023-04-01",
+            "name": "vnet-ml", "location": "eastus2", "properties": {"addressSpace": {"addressPrefixes": ["10.9.0.0/16"]},
+            "subnets": [{"name": "compute", "properties": {"addressPrefix": "10.9.0.0/24",
+                "networkSecurityGroup": {"id": "[resourceId('Microsoft.Network/networkSecurityGroups', 'nsg-ml')]"}}}]}});
+        let mut net = template.clone();
+        net["resources"].as_array_mut().unwrap().push(vnet);
+        let bare = tempfile::tempdir().unwrap();
+        let file = bare.path().join("net.json");
+        std::fs::write(&file, net.to_string()).unwrap();
+        let out = Command::cargo_bin("tagnet")
+            .unwrap()
+            .env_remove("TAGNET_TAGS")
+            .args(["-q", "--tags", "builtin", "path"])
+            .arg(&file)
+            .args(["--from", "vnet-ml/compute"])
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("`nsg-ml` cannot be read"), "{err}");
+    }
     // `az`'s forms: `@FILE` is the file; inline NAME=VALUE is refused with the file to write.
     let at = format!("@{}", other.display());
     let (code, ..) = verify("192.0.2.1:5000", &[std::path::Path::new(&at)]);
