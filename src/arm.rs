@@ -1406,7 +1406,7 @@ fn short(v: &Value) -> String {
 const DEPENDS: &str = "depends on a value that cannot be evaluated offline";
 
 /// Whether a value is, or holds, [`UNEVALUATED`].
-fn holds_unevaluated(v: &Value) -> bool {
+pub fn holds_unevaluated(v: &Value) -> bool {
     match v {
         Value::String(s) => s == UNEVALUATED,
         Value::Array(a) => a.iter().any(holds_unevaluated),

@@ -15,17 +15,7 @@ pub fn completions(a: &CompletionsArgs, out: &mut dyn Write) -> Result<Status> {
     cmd.build();
     for (name, formats, _) in super::args::FORMATS {
         let names: Vec<&'static str> = formats.iter().map(|f| f.name()).collect();
-        let narrow = |c: clap::Command| {
-            c.mut_arg("format", |arg| {
-                arg.value_parser(clap::builder::PossibleValuesParser::new(names.clone()))
-            })
-        };
-        let mut words = name.split(' ');
-        let first = words.next().unwrap_or_default();
-        cmd = match words.next() {
-            None => cmd.mut_subcommand(first, narrow),
-            Some(second) => cmd.mut_subcommand(first, |c| c.mut_subcommand(second, narrow)),
-        };
+        cmd = offer(cmd, name, "format", names);
     }
     // `--profile` completes to the profile names of the command: requirement profiles
     // (`data/nsg-profiles.json`), route profiles, or both for `diff` (validation is the
@@ -52,21 +42,26 @@ pub fn completions(a: &CompletionsArgs, out: &mut dyn Write) -> Result<Status> {
         ("diff", "profile", &both),
         ("export", "target", &targets),
     ] {
-        let names = names.clone();
-        let narrow = |c: clap::Command| {
-            c.mut_arg(arg, |a| {
-                a.value_parser(clap::builder::PossibleValuesParser::new(names.clone()))
-            })
-        };
-        let mut words = name.split(' ');
-        let first = words.next().unwrap_or_default();
-        cmd = match words.next() {
-            None => cmd.mut_subcommand(first, narrow),
-            Some(second) => cmd.mut_subcommand(first, |c| c.mut_subcommand(second, narrow)),
-        };
+        cmd = offer(cmd, name, arg, names.clone());
     }
     clap_complete::generate(a.shell, &mut cmd, "tagnet", out);
     Ok(Status::Success)
+}
+
+/// The command `name` (`nsg verify`) of `cmd` with its option `arg` completing to `names`
+/// (what the shell offers; the option's own parsing is unchanged for a run).
+fn offer(cmd: clap::Command, name: &str, arg: &str, names: Vec<&'static str>) -> clap::Command {
+    let narrow = |c: clap::Command| {
+        c.mut_arg(arg, |a| {
+            a.value_parser(clap::builder::PossibleValuesParser::new(names.clone()))
+        })
+    };
+    let mut words = name.split(' ');
+    let first = words.next().unwrap_or_default();
+    match words.next() {
+        None => cmd.mut_subcommand(first, narrow),
+        Some(second) => cmd.mut_subcommand(first, |c| c.mut_subcommand(second, narrow)),
+    }
 }
 
 /// `tagnet man [COMMAND…] [--dir DIR]`: tagnet's manual page, a command's, or every page

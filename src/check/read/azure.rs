@@ -132,16 +132,6 @@ fn approved_endpoints(v: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Whether a value holds [`UNEVALUATED`] anywhere.
-fn holds_unevaluated(v: &Value) -> bool {
-    match v {
-        Value::String(s) => s == UNEVALUATED,
-        Value::Array(a) => a.iter().any(holds_unevaluated),
-        Value::Object(o) => o.values().any(holds_unevaluated),
-        _ => false,
-    }
-}
-
 /// Whether a value is [`UNEVALUATED`].
 pub fn is_unevaluated(v: &Value) -> bool {
     v.as_str() == Some(UNEVALUATED)
@@ -405,7 +395,7 @@ pub fn map_resource(net: &mut Network, v: &Value, origin: &str) -> bool {
             Ok(_) => {}
             // A value that cannot be evaluated offline has its own finding (TN098), which
             // says the checks that need it are skipped: it is not also a bad value.
-            Err(_) if holds_unevaluated(&doc) => net.unreadable.push(m),
+            Err(_) if crate::arm::holds_unevaluated(&doc) => net.unreadable.push(m),
             Err(e) => {
                 net.problems.push(
                     Finding::new(
