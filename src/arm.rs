@@ -210,6 +210,17 @@ pub fn parameters(bytes: &[u8], origin: &str) -> crate::error::Result<Map<String
         .unwrap_or_default())
 }
 
+/// The parameters a parameters file gives that the template does not declare (names
+/// compared without case, as Azure does): Azure refuses such a deployment (InvalidTemplate).
+pub fn undeclared_parameters<'a>(doc: &Value, given: &'a Map<String, Value>) -> Vec<&'a str> {
+    let declared = doc.get("parameters").and_then(Value::as_object);
+    given
+        .keys()
+        .filter(|n| !declared.is_some_and(|d| d.keys().any(|k| k.eq_ignore_ascii_case(n))))
+        .map(String::as_str)
+        .collect()
+}
+
 /// The values a parameters file gives that are not of the type the template declares
 /// (`"value": "29876-29877"` for an `array`): Azure refuses such a deployment, so each is a
 /// message naming the parameter, the value and both types. Key Vault references and

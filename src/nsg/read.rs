@@ -177,11 +177,8 @@ fn from_doc(
     let doc = if crate::arm::is_template(&doc) {
         // Azure refuses a deployment whose parameters file gives a parameter the template
         // does not declare.
-        let declared = doc.get("parameters").and_then(Value::as_object);
         if let Some((from, values)) = given
-            && let Some(name) = values
-                .keys()
-                .find(|n| !declared.is_some_and(|d| d.keys().any(|k| k.eq_ignore_ascii_case(n))))
+            && let Some(name) = crate::arm::undeclared_parameters(&doc, values).first()
         {
             return Err(Error::Invalid {
                 origin: origin.to_string(),

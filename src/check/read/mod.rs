@@ -220,21 +220,18 @@ pub fn from_documents(
         } else if arm::is_template(&doc) {
             // Azure refuses a deployment whose parameters file gives a parameter the template
             // does not declare.
-            let declared = doc.get("parameters").and_then(Value::as_object);
             let given_from = given_from.unwrap_or_default();
-            for name in given.keys() {
-                if !declared.is_some_and(|d| d.keys().any(|k| k.eq_ignore_ascii_case(name))) {
-                    net.problems.push(
-                        Finding::new(
-                            crate::findings::Code::BadValue,
-                            &origin,
-                            format!(
-                                "{given_from} gives the parameter `{name}`, which the template does not declare: Azure refuses the deployment (InvalidTemplate)"
-                            ),
-                        )
-                        .fix("remove the parameter from the parameters file, or declare it in the template's `parameters`"),
-                    );
-                }
+            for name in arm::undeclared_parameters(&doc, given) {
+                net.problems.push(
+                    Finding::new(
+                        crate::findings::Code::BadValue,
+                        &origin,
+                        format!(
+                            "{given_from} gives the parameter `{name}`, which the template does not declare: Azure refuses the deployment (InvalidTemplate)"
+                        ),
+                    )
+                    .fix("remove the parameter from the parameters file, or declare it in the template's `parameters`"),
+                );
             }
             for wrong in arm::parameter_type_errors(&doc, given) {
                 net.problems.push(
