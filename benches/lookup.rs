@@ -16,7 +16,8 @@
 //!   `serde_json::Value` (the floor any JSON loader pays).
 //!
 //! With `AB=1` in the environment the lookup groups are replaced by alternated rounds (see
-//! [`alternate`]): `AB=1 cargo bench --bench lookup -- lookup_v`.
+//! [`alternate`]): `AB=1 cargo bench --bench lookup -- lookup_v`. With `ONLY=v4` or `ONLY=v6`,
+//! only tagnet's batch lookup runs, many times (see [`only`]).
 //!
 //! Needs `../shared/data/servicetags/`; prints a note and measures nothing without it.
 
@@ -223,8 +224,10 @@ fn run<A: Sync>(addrs: &[A], threads: usize, f: impl Fn(&[A]) -> Walk + Sync) ->
 
 /// With `AB` set in the environment: instead of criterion's groups (which measure one tool
 /// for seconds, then the next, so a noisy neighbour on a shared machine can favour either),
-/// on one thread and on two, 21 rounds each timing `ours` then `peer` once, and the median,
+/// on one thread and on two, [`ROUNDS`] rounds each timing `ours` then `peer` once, and the median,
 /// lowest and highest of peer time / our time. Both must give the same walk.
+const ROUNDS: usize = 41;
+
 fn alternate<A: Sync>(
     group: &str,
     peer_name: &str,
@@ -239,22 +242,48 @@ fn alternate<A: Sync>(
             (t.elapsed().as_secs_f64(), w)
         };
         assert_eq!(time(&ours).1, time(&peer).1, "{group}: the answers differ");
-        let mut ratios: Vec<f64> = (0..21)
+        let rounds: Vec<(f64, f64)> = (0..ROUNDS)
             .map(|_| {
                 let ours = time(&ours).0;
-                time(&peer).0 / ours
+                (ours, time(&peer).0)
             })
             .collect();
+        let mut ratios: Vec<f64> = rounds.iter().map(|&(o, p)| p / o).collect();
         ratios.sort_by(f64::total_cmp);
+        let ns = |t: f64| t * 1e9 / addrs.len() as f64;
+        let ours_min = rounds.iter().map(|r| r.0).fold(f64::INFINITY, f64::min);
+        let peer_min = rounds.iter().map(|r| r.1).fold(f64::INFINITY, f64::min);
         eprintln!(
             "{group}, {threads} thread(s), tagnet against {peer_name}: speed ratio median {:.2} \
-             (lowest {:.2}, highest {:.2}) over 21 alternated rounds",
-            ratios[10], ratios[0], ratios[20]
+             (lowest {:.2}, highest {:.2}) over {ROUNDS} alternated rounds; fastest rounds \
+             {:.1} ns against {:.1} ns an address, ratio {:.2}",
+            ratios[ROUNDS / 2],
+            ratios[0],
+            ratios[ROUNDS - 1],
+            ns(ours_min),
+            ns(peer_min),
+            peer_min / ours_min
         );
     }
 }
 
+/// With `ONLY=v4` (or `v6`) in the environment: the other family is skipped and tagnet's
+/// batch lookup of the 1M addresses runs [`ONLY_ROUNDS`] times, measuring nothing — a
+/// workload for `perf record` and for timing two builds as whole processes.
+fn only(family: &str) -> bool {
+    std::env::var("ONLY").is_ok_and(|f| f == family)
+}
+
+const ONLY_ROUNDS: usize = 300;
+
+fn skipped(family: &str) -> bool {
+    std::env::var("ONLY").is_ok_and(|f| f != family)
+}
+
 fn lookup_v4(c: &mut Criterion) {
+    if skipped("v4") {
+        return;
+    }
     let Some(path) = snapshot_path() else { return };
     let snap = tagnet::load::load_path(&path).unwrap();
     let index = TagIndex::build(&snap);
@@ -315,7 +344,27 @@ fn lookup_v4(c: &mut Criterion) {
         }
         w
     };
+    if only("v4") {
+        for _ in 0..ONLY_ROUNDS {
+            black_box(tagnet_many(&addrs));
+        }
+        return;
+    }
     if std::env::var_os("AB").is_some() {
+        let ids: Vec<u32> = addrs.iter().map(|&a| dir.get(u32::from(a))).collect();
+        let t = std::time::Instant::now();
+        for _ in 0..5 {
+            let mut w = Walk::default();
+            for &id in &ids {
+                cl.walk(id, &mut w);
+            }
+            black_box(w);
+        }
+        eprintln!(
+            "lookup_v4_cn376: the walk alone (each address's closure known beforehand) takes \
+             {:.1} ns an address: the part of every tool's time no lookup removes",
+            t.elapsed().as_secs_f64() * 1e9 / 5.0 / N as f64
+        );
         return alternate("lookup_v4_cn376", "dir_24_8", &addrs, tagnet_many, dir_walk);
     }
     let want = tagnet_many(&addrs);
@@ -359,6 +408,9 @@ fn lookup_v4(c: &mut Criterion) {
 }
 
 fn lookup_v6(c: &mut Criterion) {
+    if skipped("v6") {
+        return;
+    }
     let Some(path) = snapshot_path() else { return };
     let snap = tagnet::load::load_path(&path).unwrap();
     let index = TagIndex::build(&snap);
@@ -405,6 +457,12 @@ fn lookup_v6(c: &mut Criterion) {
         }
         w
     };
+    if only("v6") {
+        for _ in 0..ONLY_ROUNDS {
+            black_box(tagnet_many(&addrs));
+        }
+        return;
+    }
     if std::env::var_os("AB").is_some() {
         return alternate(
             "lookup_v6_cn376",
@@ -451,6 +509,9 @@ fn lookup_v6(c: &mut Criterion) {
 }
 
 fn load(c: &mut Criterion) {
+    if std::env::var_os("ONLY").is_some() {
+        return;
+    }
     let Some(path) = snapshot_path() else { return };
     let mut g = c.benchmark_group("load_cn376");
     g.sample_size(30);
@@ -490,6 +551,9 @@ fn load(c: &mut Criterion) {
 /// so a third of the hits land in the other providers' ranges), the batch path on one core.
 /// The goal (issue 26): within 1.5× of Azure alone. Needs `../shared/data/other-clouds/`.
 fn lookup_sources(c: &mut Criterion) {
+    if std::env::var_os("ONLY").is_some() {
+        return;
+    }
     let Some(path) = snapshot_path() else { return };
     let other = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/other-clouds");
     let (aws, gcp) = (

@@ -3,9 +3,10 @@
 //! Prefixes form a laminar family (two prefixes are disjoint or one contains the other), so
 //! sweeping them in (start ascending, length ascending) order with a stack yields the segments
 //! and, for each prefix, its innermost container (its parent). A lookup is a directory step on
-//! the top 16 bits of the key and a binary search inside that bucket: O(log b) where b is the
-//! number of segment starts in the bucket (1 for most IPv4 buckets of the real snapshots). A
-//! slot that lies in one segment holds its value in the directory itself.
+//! the top 16 bits of the key, a second-level step on the next bits, and a search among the
+//! few segment starts left (none where the sub-slot lies in one segment, whose value the entry
+//! holds). Where a bucket would still hold many starts (IPv6's crowded slots), further levels
+//! index the block of keys its starts share, as a path-compressed trie would.
 
 /// An unsigned address key (`u32` for IPv4, `u128` for IPv6).
 pub trait Key: Copy + Ord + Send + Sync + std::fmt::Debug + 'static {
@@ -23,8 +24,26 @@ pub trait Key: Copy + Ord + Send + Sync + std::fmt::Debug + 'static {
     fn sub(self, bits: u32) -> usize;
     /// The lowest key of second-level slot `sub` (of `bits` bits) inside slot `slot`.
     fn sub_start(slot: usize, sub: usize, bits: u32) -> Self;
+    /// The highest key of second-level slot `sub` (of `bits` bits) inside slot `slot`.
+    fn sub_last(slot: usize, sub: usize, bits: u32) -> Self;
     /// The most bits a second level may take.
     const MAX_SUB: u32;
+    /// The most segment starts a bucket below the directory may hold and still be searched;
+    /// one holding more gets a level of its own.
+    const SEARCHED: usize;
+    /// Bits in a key.
+    const BITS: u32;
+    /// The `bits` bits of the key above its lowest `shift` bits.
+    fn bits_at(self, shift: u32, bits: u32) -> usize;
+    /// The key with `j` written at bit `shift` (bits there are zero).
+    fn or_at(self, j: usize, shift: u32) -> Self;
+    /// The key with its lowest `shift` bits set.
+    fn fill_below(self, shift: u32) -> Self;
+    /// The key with its lowest `shift` bits cleared.
+    fn clear_below(self, shift: u32) -> Self;
+    /// The position (0 the lowest) of the highest bit in which the two keys differ; they
+    /// differ.
+    fn top_diff(self, other: Self) -> u32;
 }
 
 impl Key for u32 {
@@ -42,12 +61,33 @@ impl Key for u32 {
         Self::slot_start(slot) | (u32::MAX >> DIR_BITS)
     }
     const MAX_SUB: u32 = 16;
+    // IPv4's second level leaves short buckets; a deeper level costs more than it saves.
+    const SEARCHED: usize = 31;
     fn sub(self, bits: u32) -> usize {
         // Two shifts, so zero bits give zero.
         (((self << DIR_BITS) >> 1) >> (31 - bits)) as usize
     }
     fn sub_start(slot: usize, sub: usize, bits: u32) -> Self {
         Self::slot_start(slot) | ((sub as u32) << (32 - DIR_BITS - bits))
+    }
+    fn sub_last(slot: usize, sub: usize, bits: u32) -> Self {
+        Self::sub_start(slot, sub, bits) | ((u32::MAX >> DIR_BITS) >> bits)
+    }
+    const BITS: u32 = 32;
+    fn bits_at(self, shift: u32, bits: u32) -> usize {
+        ((self >> shift) & ((1 << bits) - 1)) as usize
+    }
+    fn or_at(self, j: usize, shift: u32) -> Self {
+        self | (j as u32) << shift
+    }
+    fn fill_below(self, shift: u32) -> Self {
+        self | (((1u64 << shift) - 1) as u32)
+    }
+    fn clear_below(self, shift: u32) -> Self {
+        self & !(((1u64 << shift) - 1) as u32)
+    }
+    fn top_diff(self, other: Self) -> u32 {
+        31 - (self ^ other).leading_zeros()
     }
 }
 
@@ -66,11 +106,36 @@ impl Key for u128 {
         Self::slot_start(slot) | (u128::MAX >> DIR_BITS)
     }
     const MAX_SUB: u32 = 20;
+    // IPv6's crowded slots leave buckets of thousands: levels over the blocks they share.
+    const SEARCHED: usize = DENSE;
     fn sub(self, bits: u32) -> usize {
         (((self << DIR_BITS) >> 1) >> (127 - bits)) as usize
     }
     fn sub_start(slot: usize, sub: usize, bits: u32) -> Self {
         Self::slot_start(slot) | ((sub as u128) << (128 - DIR_BITS - bits))
+    }
+    fn sub_last(slot: usize, sub: usize, bits: u32) -> Self {
+        Self::sub_start(slot, sub, bits) | ((u128::MAX >> DIR_BITS) >> bits)
+    }
+    const BITS: u32 = 128;
+    fn bits_at(self, shift: u32, bits: u32) -> usize {
+        ((self >> shift) as usize) & ((1 << bits) - 1)
+    }
+    fn or_at(self, j: usize, shift: u32) -> Self {
+        self | (j as u128) << shift
+    }
+    fn fill_below(self, shift: u32) -> Self {
+        if shift == 0 {
+            self
+        } else {
+            self | (u128::MAX >> (128 - shift))
+        }
+    }
+    fn clear_below(self, shift: u32) -> Self {
+        self & !Self::ZERO.fill_below(shift)
+    }
+    fn top_diff(self, other: Self) -> u32 {
+        127 - (self ^ other).leading_zeros()
     }
 }
 
@@ -142,16 +207,43 @@ const DENSE: usize = 2;
 const WIDTH_SHIFT: u32 = 26;
 /// In a directory entry: where its second level starts in `dir2`.
 const BASE: u32 = (1 << WIDTH_SHIFT) - 1;
-/// In a directory entry: set when the whole slot lies in one segment, whose value (below
-/// 2^31) the entry holds in place of the rest.
+/// In a directory or second-level entry: set when the whole slot lies in one segment, whose
+/// value (below 2^31) the entry holds in place of the rest.
 const LEAF: u32 = 1 << 31;
+/// In a second-level entry that is no leaf: set when it is described at `wide[rest]` (a
+/// deeper level, or a bucket too long to pack); else the entry is
+/// `(hi - lo) << COUNT_SHIFT | lo`.
+const WIDE: u32 = 1 << 30;
+/// The most bits a level below the second takes.
+const MAX_DEEP: u32 = 12;
+
+/// A second-level (or deeper) entry whose bucket `[lo, hi]` holds more than [`DENSE`]
+/// starts: a further level of `2^bits` entries at `dir2[base..]` over `first..=last`, the
+/// block of keys sharing the bits above the highest bit in which the bucket's inner starts
+/// differ, indexed by the key's `bits` bits above its lowest `shift`. A key below that
+/// block lies in segment `lo`, above it in `hi`. With `bits` zero, no level: the bucket is
+/// searched.
+#[derive(Debug, Clone, Copy)]
+struct Wide<K> {
+    first: K,
+    last: K,
+    lo: u32,
+    hi: u32,
+    base: u32,
+    shift: u8,
+    bits: u8,
+}
+const COUNT_SHIFT: u32 = 25;
+const LO: u32 = (1 << COUNT_SHIFT) - 1;
 
 /// Segments with a `u32` value each, and a two-level directory: the top [`DIR_BITS`] bits of
 /// the key, then, in slots holding many segments, as many more bits as it takes to leave about
-/// two segment starts a sub-slot (8 to 16 for IPv4, up to 20 for IPv6, whose space is crowded
-/// into a few top-16 slots), so the final binary search spans a handful of starts. A slot
+/// one segment start a sub-slot (8 to 16 for IPv4, up to 20 for IPv6, whose space is crowded
+/// into a few top-16 slots), so the final search spans a handful of starts. A slot or sub-slot
 /// that lies in one segment (most of the space, outside the published ranges) holds that
-/// segment's value itself: one read answers it.
+/// segment's value itself: one read answers it. A sub-slot whose bucket holds more than
+/// [`Key::SEARCHED`] starts gets a level of its own (a `Wide`) over the block of keys its
+/// starts share, and so on down.
 #[derive(Debug, Clone)]
 pub struct IntervalTable<K> {
     starts: Vec<K>,
@@ -159,11 +251,14 @@ pub struct IntervalTable<K> {
     coarse: Vec<K>,
     values: Vec<u32>,
     /// Per slot: `LEAF | value`, or `bits << WIDTH_SHIFT | base`, its second level being
-    /// `dir2[base..base + 2^bits + 1]`: per sub-slot, the segment holding its first key (the
-    /// last entry is the next slot's first). A sparse slot has width 0: one entry, and the
-    /// next slot's. Four bytes a slot keep an IPv4 directory at 256 KiB.
+    /// `dir2[base..base + 2^bits]`. A sparse slot has width 0: one entry. Four bytes a slot
+    /// keep an IPv4 directory at 256 KiB.
     dir: Vec<u32>,
+    /// Per sub-slot: `LEAF | value` when it lies in one segment, else its bucket of segments
+    /// `[lo, hi]` (the segments holding its first and last keys): packed, or
+    /// `WIDE | i` for `wide[i]`; deeper levels' entries follow, alike.
     dir2: Vec<u32>,
+    wide: Vec<Wide<K>>,
 }
 
 impl<K: Key> IntervalTable<K> {
@@ -195,10 +290,10 @@ impl<K: Key> IntervalTable<K> {
             first_seg.push(holding(&mut seg, K::slot_start(slot)));
         }
         first_seg.push((starts.len() - 1) as u32);
-        // One run of bucket bounds for the whole key space: a sparse slot adds its first
-        // segment, a dense slot one entry per sub-slot; each bucket ends where the next begins.
+        // A sparse slot adds one entry, a dense slot one per sub-slot.
         let mut dir = Vec::with_capacity(SLOTS);
-        let mut dir2 = Vec::with_capacity(SLOTS + 1);
+        let mut dir2 = Vec::with_capacity(SLOTS);
+        let mut wide = Vec::new();
         for slot in 0..SLOTS {
             let (lo, hi) = (first_seg[slot], first_seg[slot + 1]);
             let count = (hi - lo) as usize;
@@ -213,9 +308,22 @@ impl<K: Key> IntervalTable<K> {
             };
             let base = dir2.len() as u32;
             assert!(base <= BASE, "too many segments for the directory");
-            let mut seg = lo as usize;
+            dir2.resize(dir2.len() + (1 << bits), 0);
+            let (mut first, mut last) = (lo as usize, lo as usize);
             for sub in 0..1usize << bits {
-                dir2.push(holding(&mut seg, K::sub_start(slot, sub, bits)));
+                let start = K::sub_start(slot, sub, bits);
+                let bucket = (
+                    holding(&mut first, start),
+                    holding(&mut last, K::sub_last(slot, sub, bits)),
+                );
+                let e = Self::entry(
+                    &starts,
+                    &values,
+                    (&mut dir2, &mut wide),
+                    (start, K::BITS - DIR_BITS - bits),
+                    bucket,
+                );
+                dir2[base as usize + sub] = e;
             }
             let mut last = lo as usize;
             let leaf = holding(&mut last, K::slot_last(slot)) == lo && values[lo as usize] < LEAF;
@@ -225,10 +333,13 @@ impl<K: Key> IntervalTable<K> {
                 bits << WIDTH_SHIFT | base
             });
         }
-        dir2.push(first_seg[SLOTS]);
+        assert!(
+            starts.len() <= LO as usize,
+            "too many segments for the directory"
+        );
         dir2.shrink_to_fit();
         assert!(
-            starts.len() < BASE as usize && dir2.len() < BASE as usize,
+            dir2.len() < BASE as usize && wide.len() < WIDE as usize,
             "too many segments for the directory"
         );
         IntervalTable {
@@ -237,7 +348,68 @@ impl<K: Key> IntervalTable<K> {
             values,
             dir,
             dir2,
+            wide,
         }
+    }
+
+    /// The entry of the keys `start..=start.fill_below(shift)`, which lie in segments
+    /// `lo..=hi`: a leaf, a packed bucket, or a [`Wide`] (with a deeper level appended to
+    /// `dir2` when its bucket is long and bits remain).
+    fn entry(
+        starts: &[K],
+        values: &[u32],
+        (dir2, wide): (&mut Vec<u32>, &mut Vec<Wide<K>>),
+        (start, shift): (K, u32),
+        (lo, hi): (u32, u32),
+    ) -> u32 {
+        if lo == hi && values[lo as usize] < LEAF {
+            return LEAF | values[lo as usize];
+        }
+        let count = (hi - lo) as usize;
+        if (count <= K::SEARCHED || shift == 0) && count < 1 << (30 - COUNT_SHIFT) && lo <= LO {
+            return (hi - lo) << COUNT_SHIFT | lo;
+        }
+        // The block of keys sharing the bits above the highest one in which the inner starts
+        // (all but `lo`'s, which may lie before `start`) differ.
+        let (s1, s2) = (starts[lo as usize + 1], starts[hi as usize]);
+        let (first, top) = if count <= K::SEARCHED || shift == 0 || s1 == s2 {
+            (start, 0)
+        } else {
+            let top = s1.top_diff(s2) + 1;
+            (s1.clear_below(top), top)
+        };
+        let bits = if top == 0 {
+            0
+        } else {
+            count
+                .next_power_of_two()
+                .trailing_zeros()
+                .clamp(1, MAX_DEEP.min(top))
+        };
+        let at = wide.len();
+        assert!(at < WIDE as usize, "too many segments for the directory");
+        let base = dir2.len();
+        wide.push(Wide {
+            first,
+            last: first.fill_below(top),
+            lo,
+            hi,
+            base: base as u32,
+            shift: (top - bits) as u8,
+            bits: bits as u8,
+        });
+        dir2.resize(base + (1 << bits), 0);
+        let run = &starts[lo as usize..=hi as usize];
+        let holding = |key: K| lo + (run.partition_point(|&s| s <= key) - 1) as u32;
+        for j in 0..1usize << bits {
+            let child = first.or_at(j, top - bits);
+            let bucket = (holding(child), holding(child.fill_below(top - bits)));
+            dir2[base + j] = Self::entry(starts, values, (dir2, wide), (child, top - bits), bucket);
+        }
+        if bits == 0 {
+            dir2.truncate(base);
+        }
+        WIDE | at as u32
     }
 
     /// The value of the segment holding `key`.
@@ -247,7 +419,11 @@ impl<K: Key> IntervalTable<K> {
         if a & LEAF != 0 {
             return a & !LEAF;
         }
-        let (lo, hi) = self.bucket(self.sub_index(key, a));
+        let e = self.descend(key, self.dir2[self.sub_index(key, a)]);
+        if e & LEAF != 0 {
+            return e & !LEAF;
+        }
+        let (lo, hi) = self.bucket(e);
         self.values[self.find(key, lo, hi)]
     }
 
@@ -259,16 +435,41 @@ impl<K: Key> IntervalTable<K> {
         (a & BASE) as usize + key.sub((a >> WIDTH_SHIFT) & 31)
     }
 
-    /// The bucket of segments `[lo, hi]` starting at `dir2[i]`.
+    /// From second-level entry `e` of `key`, through the deeper levels: a leaf, a packed
+    /// bucket, or a [`Wide`] with no level below.
     #[inline(always)]
-    fn bucket(&self, i: usize) -> (u32, u32) {
-        (self.dir2[i], self.dir2[i + 1])
+    fn descend(&self, key: K, mut e: u32) -> u32 {
+        while e & (LEAF | WIDE) == WIDE {
+            let w = &self.wide[(e & !WIDE) as usize];
+            if w.bits == 0 {
+                break;
+            }
+            if key < w.first {
+                return w.lo;
+            }
+            if key > w.last {
+                return w.hi;
+            }
+            e = self.dir2[w.base as usize + key.bits_at(u32::from(w.shift), u32::from(w.bits))];
+        }
+        e
+    }
+
+    /// The bucket of segments `[lo, hi]` of entry `e` (no leaf) as [`Self::descend`] leaves it.
+    #[inline(always)]
+    fn bucket(&self, e: u32) -> (u32, u32) {
+        if e & WIDE != 0 {
+            let w = &self.wide[(e & !WIDE) as usize];
+            return (w.lo, w.hi);
+        }
+        let lo = e & LO;
+        (lo, lo + (e >> COUNT_SHIFT))
     }
 
     /// The segment of `key` in bucket `[lo, hi]`: a bucket of up to two starts (most of them)
-    /// is decided by two comparisons without a branch; a longer one (IPv6's crowded space
-    /// makes buckets of hundreds) bisects the every-[`STRIDE`]th starts of `coarse`, which
-    /// stay in cache, then counts within one run of [`STRIDE`] starts.
+    /// is decided by two comparisons without a branch; a longer one (up to
+    /// [`Key::SEARCHED`] starts) bisects the every-[`STRIDE`]th starts of `coarse`, which stay
+    /// in cache, then counts within one run of [`STRIDE`] starts.
     #[inline(always)]
     fn find(&self, key: K, lo: u32, hi: u32) -> usize {
         let (lo, hi) = (lo as usize, hi as usize);
@@ -290,10 +491,12 @@ impl<K: Key> IntervalTable<K> {
 
     /// The values of many keys, as [`IntervalTable::get`] gives them one by one: `each(i,
     /// value)` for the `i`th key, in order. In stages over blocks of keys: every key's
-    /// directory entry, which answers keys in leaf slots and lists the others (without a
-    /// branch), prefetching their buckets; then every listed key's bucket, prefetching the
-    /// first start it compares and its value; then their searches. The reads of a block are in flight
-    /// together instead of one chain after another, and a key in a leaf slot costs one read.
+    /// directory entry (the next block's are prefetched meanwhile), which answers keys in
+    /// leaf slots and lists the others (without a branch), prefetching their second-level
+    /// entries; then those entries, which answer keys in leaf sub-slots and list the rest,
+    /// prefetching the first start each compares and its value; then their searches. The
+    /// reads of a block are in flight together instead of one chain after another, and a key
+    /// in a leaf slot costs one read.
     #[inline]
     pub fn get_many(&self, keys: &[K], mut each: impl FnMut(usize, u32)) {
         const BLOCK: usize = 32;
@@ -301,6 +504,15 @@ impl<K: Key> IntervalTable<K> {
         let mut listed = [(0u32, 0u32); BLOCK]; // (key in block, bucket in `dir2`)
         let mut buckets = [(0u32, 0u32); BLOCK];
         for (b, block) in keys.chunks(BLOCK).enumerate() {
+            // The next block's directory entries, on their way while this block is searched.
+            for &key in keys
+                .get((b + 1) * BLOCK..)
+                .unwrap_or_default()
+                .iter()
+                .take(BLOCK)
+            {
+                prefetch(self.dir.as_ptr().wrapping_add(key.top16()));
+            }
             let mut n = 0;
             for (i, &key) in block.iter().enumerate() {
                 let a = self.dir[key.top16()];
@@ -312,12 +524,23 @@ impl<K: Key> IntervalTable<K> {
                 listed[n] = (i as u32, at as u32);
                 n += search;
             }
-            for (bucket, &(_, at)) in buckets.iter_mut().zip(&listed[..n]) {
-                *bucket = self.bucket(at as usize);
+            // Second-level entries: a leaf answers, the others are listed again with their
+            // buckets, whose first start and value are prefetched.
+            let mut m = 0;
+            for j in 0..n {
+                let (i, at) = listed[j];
+                let e = self.descend(block[i as usize], self.dir2[at as usize]);
+                values[i as usize] = e & !LEAF;
+                let search = u32::from(e & LEAF == 0);
+                // A leaf's "bucket" is garbage: entry 0 instead, a bucket of segment 0.
+                let bucket = self.bucket(e & search.wrapping_neg());
                 prefetch(self.starts.as_ptr().wrapping_add(bucket.0 as usize + 1));
                 prefetch(self.values.as_ptr().wrapping_add(bucket.0 as usize));
+                buckets[m] = bucket;
+                listed[m].0 = i;
+                m += search as usize;
             }
-            for (&(lo, hi), &(i, _)) in buckets.iter().zip(&listed[..n]) {
+            for (&(lo, hi), &(i, _)) in buckets.iter().zip(&listed[..m]) {
                 let i = i as usize;
                 values[i] = self.values[self.find(block[i], lo, hi)];
             }
@@ -327,12 +550,20 @@ impl<K: Key> IntervalTable<K> {
         }
     }
 
+    /// Brings the directory entry of `key` into cache, without waiting: a caller that knows
+    /// its next keys early calls this for them before [`IntervalTable::get_many`].
+    #[inline(always)]
+    pub fn prefetch_slot(&self, key: K) {
+        prefetch(self.dir.as_ptr().wrapping_add(key.top16()));
+    }
+
     /// Bytes held: (segment starts and values, directory).
     pub fn heap_bytes(&self) -> (usize, usize) {
         (
             (self.starts.capacity() + self.coarse.capacity()) * std::mem::size_of::<K>()
                 + self.values.capacity() * std::mem::size_of::<u32>(),
-            (self.dir.capacity() + self.dir2.capacity()) * 4,
+            (self.dir.capacity() + self.dir2.capacity()) * 4
+                + self.wide.capacity() * std::mem::size_of::<Wide<K>>(),
         )
     }
 
@@ -401,7 +632,73 @@ mod tests {
         })
     }
 
+    /// Innermost containing range of `key` in sorted laminar ranges, by brute force.
+    fn innermost_u128(ranges: &[(u128, u128)], key: u128) -> u32 {
+        ranges
+            .iter()
+            .rposition(|&(s, e)| s <= key && key <= e)
+            .map_or(NONE, |i| i as u32)
+    }
+
+    /// Prefixes crowded as IPv6's are: a few top-16 slots, and inside them clusters at two
+    /// depths (bits 64..80 and the lowest 8), so buckets of every length, deeper levels and
+    /// keys outside a level's block all occur.
+    fn prefixes_u128() -> impl Strategy<Value = Vec<(u128, u128)>> {
+        proptest::collection::vec((0u128..3, 0u128..16, 0u128..256, 0u32..=128), 0..160).prop_map(
+            |v| {
+                let mut r: Vec<(u128, u128)> = v
+                    .into_iter()
+                    .map(|(top, mid, low, len)| {
+                        let key = (0x2603 + top) << 112 | mid << 60 | low;
+                        let host = u128::MAX.checked_shr(len).unwrap_or(0);
+                        (key & !host, key | host)
+                    })
+                    .collect();
+                r.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+                r.dedup();
+                r
+            },
+        )
+    }
+
     proptest! {
+        #[test]
+        fn table_matches_oracle_u128(ranges in prefixes_u128(), probes in proptest::collection::vec(any::<u128>(), 32)) {
+            let table = IntervalTable::new(laminar_sweep(&ranges).segments);
+            let edges = ranges.iter().flat_map(|&(s, e)| [s, e, s.wrapping_sub(1), e.wrapping_add(1)]);
+            let keys: Vec<u128> = probes.into_iter().chain(edges).chain([0, u128::MAX]).collect();
+            let mut batch = Vec::new();
+            table.get_many(&keys, |_, v| batch.push(v));
+            for (&key, &got) in keys.iter().zip(&batch) {
+                let want = innermost_u128(&ranges, key);
+                prop_assert_eq!(table.get(key), want, "key {:#x}", key);
+                prop_assert_eq!(got, want, "batch, key {:#x}", key);
+            }
+        }
+
+        /// Many prefixes in one top-16 slot of IPv4: buckets too long to pack and deeper levels.
+        #[test]
+        fn crowded_slot_matches_oracle(v in proptest::collection::vec((0u32..1 << 16, 16u32..=32), 0..400), probes in proptest::collection::vec(0u32..1 << 16, 64)) {
+            let mut ranges: Vec<(u32, u32)> = v
+                .into_iter()
+                .map(|(low, len)| {
+                    let host = u32::MAX.checked_shr(len).unwrap_or(0);
+                    let key = 0x0A0B_0000 | low;
+                    (key & !host, key | host)
+                })
+                .collect();
+            ranges.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+            ranges.dedup();
+            let table = IntervalTable::new(laminar_sweep(&ranges).segments);
+            let keys: Vec<u32> = probes.into_iter().map(|p| 0x0A0B_0000 | p).chain(ranges.iter().flat_map(|&(s, e)| [s, e, s - 1, e + 1])).collect();
+            let mut batch = Vec::new();
+            table.get_many(&keys, |_, v| batch.push(v));
+            for (&key, &got) in keys.iter().zip(&batch) {
+                prop_assert_eq!(table.get(key), innermost(&ranges, key), "key {:#x}", key);
+                prop_assert_eq!(got, innermost(&ranges, key), "batch, key {:#x}", key);
+            }
+        }
+
         #[test]
         fn table_matches_oracle(ranges in prefixes_u32(), probes in proptest::collection::vec(any::<u32>(), 64)) {
             let sweep = laminar_sweep(&ranges);
@@ -423,6 +720,54 @@ mod tests {
                 let expect = ranges[..i].iter().rposition(|&(ps, pe)| ps <= s && e <= pe).map(|x| x as u32);
                 prop_assert_eq!(*p, expect);
             }
+        }
+    }
+
+    /// The deeper levels exist where the tests above need them: 300 adjacent /32s in one
+    /// top-16 slot, and 200 /64s in one /48 of IPv6 (a level over the block they share, keys
+    /// on either side of it answered from the bucket's ends).
+    #[test]
+    fn crowded_slots_get_deeper_levels() {
+        let mut v4: Vec<(u32, u32)> = (0..300u32)
+            .map(|i| 0x0A0B_0000 | i)
+            .map(|k| (k, k))
+            .collect();
+        v4.sort();
+        v4.dedup();
+        let table = IntervalTable::new(laminar_sweep(&v4).segments);
+        assert!(table.wide.iter().any(|w| w.bits > 0));
+        for k in (0x0A0B_0000u32..=0x0A0B_FFFF)
+            .step_by(7)
+            .chain(v4.iter().map(|r| r.0))
+        {
+            assert_eq!(table.get(k), innermost(&v4, k), "{k:#x}");
+        }
+        let v6: Vec<(u128, u128)> = (0..200u128)
+            .map(|i| {
+                let s = (0x2603_1000_0000_0000u128 << 64) | (i << 64);
+                (s, s | u128::from(u64::MAX))
+            })
+            .collect();
+        let table = IntervalTable::new(laminar_sweep(&v6).segments);
+        assert!(
+            table
+                .wide
+                .iter()
+                .any(|w| w.bits > 0 && w.first > Key::slot_start(0x2603))
+        );
+        let probes = [
+            0x2603u128 << 112,
+            (0x2603_1000u128 << 96) - 1,
+            0x2603_1000u128 << 96,
+            (0x2603_1000_0000_00C8u128 << 64),
+            (0x2603_1000_0000_00C7u128 << 64) | 5,
+            u128::MAX,
+        ];
+        for k in probes
+            .into_iter()
+            .chain(v6.iter().flat_map(|r| [r.0, r.1, r.0 - 1]))
+        {
+            assert_eq!(table.get(k), innermost_u128(&v6, k), "{k:#x}");
         }
     }
 

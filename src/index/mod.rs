@@ -130,13 +130,23 @@ impl<K: interval::Key> Family<K> {
         let mut keys = [K::ZERO; BATCH];
         let mut spans = [0u32; BATCH];
         for (b, block) in ips.chunks(BATCH).enumerate() {
+            for &a in ips
+                .get((b + 1) * BATCH..)
+                .unwrap_or_default()
+                .iter()
+                .take(BATCH)
+            {
+                self.table.prefetch_slot(key(a));
+            }
             let keys = &mut keys[..block.len()];
             for (k, &a) in keys.iter_mut().zip(block) {
                 *k = key(a);
             }
             self.table.get_many(keys, |i, span| {
                 spans[i] = span;
-                interval::prefetch(self.matches.as_ptr().wrapping_add(self.span(span).0));
+                let (s, e) = self.span(span);
+                interval::prefetch(self.matches.as_ptr().wrapping_add(s));
+                interval::prefetch(self.matches.as_ptr().wrapping_add(e.saturating_sub(1)));
             });
             for (i, &span) in spans[..block.len()].iter().enumerate() {
                 let (s, e) = self.span(span);
