@@ -440,19 +440,29 @@ impl<K: Key> IntervalTable<K> {
     #[inline(always)]
     fn descend(&self, key: K, mut e: u32) -> u32 {
         while e & (LEAF | WIDE) == WIDE {
-            let w = &self.wide[(e & !WIDE) as usize];
-            if w.bits == 0 {
-                break;
+            match self.step(key, e) {
+                Ok(at) => e = self.dir2[at],
+                Err(last) => return last,
             }
-            if key < w.first {
-                return w.lo;
-            }
-            if key > w.last {
-                return w.hi;
-            }
-            e = self.dir2[w.base as usize + key.bits_at(u32::from(w.shift), u32::from(w.bits))];
         }
         e
+    }
+
+    /// One level down from `Wide` entry `e` of `key`: `Ok` with where in `dir2` its entry
+    /// of the level below is, or `Err` with its final entry (`e` itself when no level is
+    /// below, the packed bucket of segment `lo` or `hi` for a key outside the level's block).
+    #[inline(always)]
+    fn step(&self, key: K, e: u32) -> Result<usize, u32> {
+        let w = &self.wide[(e & !WIDE) as usize];
+        if w.bits == 0 {
+            Err(e)
+        } else if key < w.first {
+            Err(w.lo)
+        } else if key > w.last {
+            Err(w.hi)
+        } else {
+            Ok(w.base as usize + key.bits_at(u32::from(w.shift), u32::from(w.bits)))
+        }
     }
 
     /// The bucket of segments `[lo, hi]` of entry `e` (no leaf) as [`Self::descend`] leaves it.
@@ -524,12 +534,51 @@ impl<K: Key> IntervalTable<K> {
                 listed[n] = (i as u32, at as u32);
                 n += search;
             }
-            // Second-level entries: a leaf answers, the others are listed again with their
-            // buckets, whose first start and value are prefetched.
+            // Second-level entries (in `listed[j].1` from here on), taken down the deeper
+            // levels a level at a time for all keys together, each level's reads prefetched
+            // before any is used.
+            for entry in &mut listed[..n] {
+                entry.1 = self.dir2[entry.1 as usize];
+            }
+            let mut work = [0u8; BLOCK];
+            let mut w = 0;
+            for (j, &(_, e)) in listed[..n].iter().enumerate() {
+                work[w] = j as u8;
+                w += usize::from(e & (LEAF | WIDE) == WIDE);
+            }
+            while w > 0 {
+                for &j in &work[..w] {
+                    let e = listed[usize::from(j)].1;
+                    prefetch(self.wide.as_ptr().wrapping_add((e & !WIDE) as usize));
+                }
+                let mut next = 0;
+                for k in 0..w {
+                    let j = usize::from(work[k]);
+                    let (i, e) = listed[j];
+                    match self.step(block[i as usize], e) {
+                        Ok(at) => {
+                            prefetch(self.dir2.as_ptr().wrapping_add(at));
+                            listed[j].1 = at as u32;
+                            work[next] = j as u8;
+                            next += 1;
+                        }
+                        Err(e) => listed[j].1 = e,
+                    }
+                }
+                w = 0;
+                for k in 0..next {
+                    let j = usize::from(work[k]);
+                    let e = self.dir2[listed[j].1 as usize];
+                    listed[j].1 = e;
+                    work[w] = j as u8;
+                    w += usize::from(e & (LEAF | WIDE) == WIDE);
+                }
+            }
+            // Final entries: a leaf answers, the others are listed again with their buckets,
+            // whose first start and value are prefetched.
             let mut m = 0;
             for j in 0..n {
-                let (i, at) = listed[j];
-                let e = self.descend(block[i as usize], self.dir2[at as usize]);
+                let (i, e) = listed[j];
                 values[i as usize] = e & !LEAF;
                 let search = u32::from(e & LEAF == 0);
                 // A leaf's "bucket" is garbage: entry 0 instead, a bucket of segment 0.
