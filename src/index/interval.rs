@@ -501,7 +501,8 @@ impl<K: Key> IntervalTable<K> {
 
     /// The values of many keys, as [`IntervalTable::get`] gives them one by one: `each(i,
     /// value)` for the `i`th key, in order. In stages over blocks of keys: every key's
-    /// directory entry (the next block's are prefetched meanwhile), which answers keys in
+    /// directory entry (a caller that knows its next keys prefetches theirs with
+    /// [`IntervalTable::prefetch_slot`] meanwhile), which answers keys in
     /// leaf slots and lists the others (without a branch), prefetching their second-level
     /// entries; then those entries, which answer keys in leaf sub-slots and list the rest,
     /// prefetching the first start each compares and its value; then their searches. The
@@ -514,15 +515,6 @@ impl<K: Key> IntervalTable<K> {
         let mut listed = [(0u32, 0u32); BLOCK]; // (key in block, bucket in `dir2`)
         let mut buckets = [(0u32, 0u32); BLOCK];
         for (b, block) in keys.chunks(BLOCK).enumerate() {
-            // The next block's directory entries, on their way while this block is searched.
-            for &key in keys
-                .get((b + 1) * BLOCK..)
-                .unwrap_or_default()
-                .iter()
-                .take(BLOCK)
-            {
-                prefetch(self.dir.as_ptr().wrapping_add(key.top16()));
-            }
             let mut n = 0;
             for (i, &key) in block.iter().enumerate() {
                 let a = self.dir[key.top16()];

@@ -130,6 +130,7 @@ impl<K: interval::Key> Family<K> {
         let mut keys = [K::ZERO; BATCH];
         let mut spans = [0u32; BATCH];
         for (b, block) in ips.chunks(BATCH).enumerate() {
+            // The next batch's directory entries, on their way while this one is looked up.
             for &a in ips
                 .get((b + 1) * BATCH..)
                 .unwrap_or_default()
@@ -145,6 +146,7 @@ impl<K: interval::Key> Family<K> {
             self.table.get_many(keys, |i, span| {
                 spans[i] = span;
                 let (s, e) = self.span(span);
+                // First and last match: a span of a few matches often crosses a line.
                 interval::prefetch(self.matches.as_ptr().wrapping_add(s));
                 interval::prefetch(self.matches.as_ptr().wrapping_add(e.saturating_sub(1)));
             });
