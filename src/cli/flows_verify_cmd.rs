@@ -83,62 +83,56 @@ pub fn verify(
     };
     let mut opened = false;
     let mut header_done = format != Format::Table;
-    let mut first_bad = None;
-    for input in &inputs {
-        let origin = input.origin();
-        let st = stream(
-            input,
-            &|rec| {
-                // Verdicts and rows on the pool; counts and writing here, in file order.
-                let mut t = Tally::default();
-                let rows = verifier.record(&rec, &origin, &mut t);
-                let mut b = String::new();
-                for (i, r) in rows.iter().enumerate() {
-                    write_row(&mut b, format, r, i > 0);
-                }
-                (b, t)
-            },
-            &mut |(b, t)| {
-                tally.add(&t);
-                if b.is_empty() {
-                    return Ok(());
-                }
-                if !opened {
-                    open(&mut *out)?;
-                    opened = true;
-                }
-                if !header_done {
-                    out.write_all(
-                        format!(
-                            "{:<20} {:<8} {:<24} {:<8} {:<5} {:<40} {:<40} {:<6} {:<36} {:<6} RULE\n",
-                            "DRIFT",
-                            "SEVERITY",
-                            "TIME",
-                            "DIR",
-                            "PROTO",
-                            "LOCAL",
-                            "REMOTE",
-                            "LOGGED",
-                            "LOGGED RULE",
-                            "TAGNET"
-                        )
-                        .as_bytes(),
-                    )?;
-                    header_done = true;
-                }
-                if format == Format::Json {
-                    out.write_all(if first { b"\n" } else { b",\n" })?;
-                    first = false;
-                }
-                out.write_all(b.as_bytes())?;
-                Ok(())
-            },
-        )?;
-        stats += st.0;
-        if first_bad.is_none() {
-            first_bad = st.1;
-        }
-    }
+    let origins: Vec<String> = inputs.iter().map(|i| i.origin()).collect();
+    let (st, first_bad) = stream(
+        &inputs,
+        &|i, rec| {
+            // Verdicts and rows on the pool; counts and writing here, in file order.
+            let mut t = Tally::default();
+            let rows = verifier.record(&rec, &origins[i], &mut t);
+            let mut b = String::new();
+            for (i, r) in rows.iter().enumerate() {
+                write_row(&mut b, format, r, i > 0);
+            }
+            (b, t)
+        },
+        &mut |_, (b, t)| {
+            tally.add(&t);
+            if b.is_empty() {
+                return Ok(());
+            }
+            if !opened {
+                open(&mut *out)?;
+                opened = true;
+            }
+            if !header_done {
+                out.write_all(
+                    format!(
+                        "{:<20} {:<8} {:<24} {:<8} {:<5} {:<40} {:<40} {:<6} {:<36} {:<6} RULE\n",
+                        "DRIFT",
+                        "SEVERITY",
+                        "TIME",
+                        "DIR",
+                        "PROTO",
+                        "LOCAL",
+                        "REMOTE",
+                        "LOGGED",
+                        "LOGGED RULE",
+                        "TAGNET"
+                    )
+                    .as_bytes(),
+                )?;
+                header_done = true;
+            }
+            if format == Format::Json {
+                out.write_all(if first { b"\n" } else { b",\n" })?;
+                first = false;
+            }
+            out.write_all(b.as_bytes())?;
+            Ok(())
+        },
+    )?;
+    stats += st;
     tally.read(&stats);
     if !opened {
         check_read(&stats, &inputs, a.skip_bad, first_bad.as_ref())?;

@@ -4,79 +4,100 @@
 
 use std::net::IpAddr;
 
-/// Appends the decimal digits of `n`.
-pub fn push_u64(b: &mut Vec<u8>, mut n: u64) {
-    // Numbers of a flow row (ports, packets, most byte counts) have a few digits: pushed one
-    // by one they cost less than a call to `memcpy` for a handful of bytes.
-    if n < 100_000 {
-        b.reserve(5);
-        if n >= 10_000 {
-            b.push(b'0' + (n / 10_000) as u8);
-        }
-        if n >= 1_000 {
-            b.push(b'0' + (n / 1_000 % 10) as u8);
-        }
-        if n >= 100 {
-            b.push(b'0' + (n / 100 % 10) as u8);
-        }
-        if n >= 10 {
-            b.push(b'0' + (n / 10 % 10) as u8);
-        }
-        b.push(b'0' + (n % 10) as u8);
-        return;
-    }
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    b.extend_from_slice(&digits[i..]);
+/// Appends the first `len` bytes of `text` (`len <= N`): a copy of a fixed size, which
+/// compiles to a few stores with no call to `memcpy`, then a truncation to `len`.
+#[inline(always)]
+fn push_first<const N: usize>(b: &mut Vec<u8>, text: &[u8; N], len: usize) {
+    debug_assert!(len <= N);
+    b.extend_from_slice(text);
+    b.truncate(b.len() - (N - len));
 }
 
-/// Appends an IPv4 octet's digits.
-fn push_octet(b: &mut Vec<u8>, o: u8) {
-    if o >= 100 {
-        b.push(b'0' + o / 100);
+// The digits of a field are gathered in a register, first byte lowest, and stored at once:
+// bytes stored one by one into a buffer then read back as one word stall the processor
+// (the load cannot be forwarded from the narrow stores).
+
+/// Appends the decimal digits of `n`.
+pub fn push_u64(b: &mut Vec<u8>, n: u64) {
+    let len = digits(n);
+    if len <= 16 {
+        let mut v = 0u128;
+        let mut m = n;
+        for _ in 0..len {
+            v = v << 8 | u128::from(b'0' + (m % 10) as u8);
+            m /= 10;
+        }
+        return push_first(b, &v.to_le_bytes(), len);
     }
-    if o >= 10 {
-        b.push(b'0' + o / 10 % 10);
+    let mut d = [0u8; 20];
+    let mut m = n;
+    for i in (0..len).rev() {
+        d[i] = b'0' + (m % 10) as u8;
+        m /= 10;
     }
-    b.push(b'0' + o % 10);
+    b.extend_from_slice(&d[..len]);
 }
+
+/// How many decimal digits `n` has.
+#[inline(always)]
+fn digits(n: u64) -> usize {
+    if n < 100_000 {
+        1 + usize::from(n >= 10)
+            + usize::from(n >= 100)
+            + usize::from(n >= 1_000)
+            + usize::from(n >= 10_000)
+    } else {
+        n.ilog10() as usize + 1
+    }
+}
+
+/// Each octet's digits, first digit lowest, and their count in the top byte.
+const OCTETS: [u32; 256] = {
+    let mut t = [0u32; 256];
+    let mut o = 0;
+    while o < 256 {
+        let (h, d, u) = ((o / 100) as u32, (o / 10 % 10) as u32, (o % 10) as u32);
+        t[o] = if o >= 100 {
+            (b'0' as u32 + h) | (b'0' as u32 + d) << 8 | (b'0' as u32 + u) << 16 | 3 << 24
+        } else if o >= 10 {
+            (b'0' as u32 + d) | (b'0' as u32 + u) << 8 | 2 << 24
+        } else {
+            (b'0' as u32 + u) | 1 << 24
+        };
+        o += 1;
+    }
+    t
+};
 
 /// Appends an IPv4 prefix as `Display` writes it (`20.38.98.0/24`), by hand.
 pub fn push_ipv4_net(b: &mut Vec<u8>, net: ipnet::Ipv4Net) {
     b.reserve(18);
     push_ipv4(b, net.network());
     b.push(b'/');
-    push_octet(b, net.prefix_len());
+    push_u64(b, u64::from(net.prefix_len()));
 }
 
 /// Appends a dotted quad.
 fn push_ipv4(b: &mut Vec<u8>, a: std::net::Ipv4Addr) {
-    let [w, x, y, z] = a.octets();
-    push_octet(b, w);
-    b.push(b'.');
-    push_octet(b, x);
-    b.push(b'.');
-    push_octet(b, y);
-    b.push(b'.');
-    push_octet(b, z);
+    let mut v = 0u128;
+    let mut len = 0;
+    for (k, o) in a.octets().into_iter().enumerate() {
+        if k > 0 {
+            v |= u128::from(b'.') << (8 * len);
+            len += 1;
+        }
+        let t = OCTETS[usize::from(o)];
+        v |= u128::from(t & 0xff_ffff) << (8 * len);
+        len += (t >> 24) as usize;
+    }
+    push_first(b, &v.to_le_bytes(), len);
 }
 
 /// Appends an address as `Display` writes it (IPv4 dotted quads by hand; IPv6 through `fmt`,
 /// whose compression rules are longer than they are worth repeating).
 pub fn push_ip(b: &mut Vec<u8>, ip: IpAddr) {
     match ip {
-        IpAddr::V4(a) => {
-            b.reserve(15);
-            push_ipv4(b, a);
-        }
+        IpAddr::V4(a) => push_ipv4(b, a),
         IpAddr::V6(a) => {
             use std::io::Write as _;
             let _ = write!(b, "{a}");
@@ -111,20 +132,31 @@ pub fn push_rfc3339(b: &mut Vec<u8>, ms: u64, day: &mut Option<(u64, [u8; 11])>)
     push_clock(b, rem, ms % 1000);
 }
 
+/// Appends `HH:MM:SS.mmmZ`.
 fn push_clock(b: &mut Vec<u8>, rem: u64, milli: u64) {
-    let two = |b: &mut Vec<u8>, n: u64| {
-        b.push(b'0' + (n / 10) as u8);
-        b.push(b'0' + (n % 10) as u8);
-    };
-    two(b, rem / 3600);
-    b.push(b':');
-    two(b, rem % 3600 / 60);
-    b.push(b':');
-    two(b, rem % 60);
-    b.push(b'.');
-    b.push(b'0' + (milli / 100) as u8);
-    two(b, milli % 100);
-    b.push(b'Z');
+    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    let mut v = 0u128;
+    for (i, c) in [
+        b'0' + (h / 10) as u8,
+        b'0' + (h % 10) as u8,
+        b':',
+        b'0' + (m / 10) as u8,
+        b'0' + (m % 10) as u8,
+        b':',
+        b'0' + (s / 10) as u8,
+        b'0' + (s % 10) as u8,
+        b'.',
+        b'0' + (milli / 100) as u8,
+        b'0' + (milli / 10 % 10) as u8,
+        b'0' + (milli % 10) as u8,
+        b'Z',
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        v |= u128::from(c) << (8 * i);
+    }
+    push_first(b, &v.to_le_bytes(), 13);
 }
 
 #[cfg(test)]

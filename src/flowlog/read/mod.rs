@@ -316,78 +316,196 @@ pub fn read_map<T: Send>(
 }
 
 /// [`read_map`] with records read in parts past `part_bytes` (1 MB in [`read_map`]).
-fn read_map_in_parts<T: Send>(
-    r: impl Read + Send,
+fn read_map_in_parts<'r, T: Send>(
+    r: impl Read + Send + 'r,
     origin: &str,
     part_bytes: usize,
     map: &(dyn Fn(Record) -> T + Sync),
     each: &mut dyn FnMut(T) -> bool,
     on_bad: &mut dyn FnMut(Bad),
 ) -> Stats {
-    let mut scan = Scanner::new(r, origin);
-    scan.part_bytes = part_bytes;
+    let origins = [origin];
+    let mut r = Some(Box::new(r) as Box<dyn Read + Send + 'r>);
     let mut stats = Stats::default();
-    let mut batch = scan.next_batch();
-    let mut stop = false;
+    let read = pipeline(
+        &origins,
+        &mut |_| Ok(r.take().expect("one input, opened once")),
+        part_bytes,
+        BATCH_BYTES,
+        &|_, rec| map(rec),
+        &mut |_, t| each(t),
+        &mut |_, b| on_bad(b),
+        &mut |_, s| stats = s,
+    );
+    // The one input is open already: nothing is left to fail.
+    debug_assert!(read.is_ok());
+    stats
+}
+
+/// [`read_map`] over several inputs in turn, as one stream: the next input is opened and its
+/// first batch scanned while the last batch of the one before is parsed, so the pool does not
+/// wait at the start of each file (a folder of hour blobs is many small inputs). `map` and
+/// `each` get the input's position in `inputs` with each record; `on_bad` with each bad tuple;
+/// `on_end` its statistics once its last record went through `each`. An input that cannot be
+/// opened ends the read with its error, everything before it given; `each` returning false
+/// stops the read. Not to be called from inside the thread pool.
+pub fn read_map_inputs<T: Send>(
+    inputs: &[Input],
+    map: &(dyn Fn(usize, Record) -> T + Sync),
+    each: &mut dyn FnMut(usize, T) -> bool,
+    on_bad: &mut dyn FnMut(usize, Bad),
+    on_end: &mut dyn FnMut(usize, Stats),
+) -> Result<()> {
+    let origins: Vec<String> = inputs.iter().map(Input::origin).collect();
+    let origins: Vec<&str> = origins.iter().map(String::as_str).collect();
+    pipeline(
+        &origins,
+        &mut |i| open(&inputs[i]),
+        split::PART_BYTES,
+        BATCH_BYTES,
+        map,
+        each,
+        on_bad,
+        on_end,
+    )
+}
+
+/// Records of one input in a batch of the pipeline.
+struct Segment {
+    /// The input's position.
+    at: usize,
+    batch: Batch,
+}
+
+/// The reading pipeline of [`read_map_inputs`]: batch `k` parsed and mapped on the pool while
+/// batch `k + 1` is read and scanned. A batch is about `batch_bytes` of records, taken from
+/// as many inputs as it needs: the end of one file and the start of the next are parsed
+/// together, so a file's short last batch does not leave the pool idle.
+#[allow(clippy::too_many_arguments)]
+fn pipeline<'o, 'r, T: Send>(
+    origins: &[&'o str],
+    open: &mut (dyn FnMut(usize) -> Result<Box<dyn Read + Send + 'r>> + Send),
+    part_bytes: usize,
+    batch_bytes: usize,
+    map: &(dyn Fn(usize, Record) -> T + Sync),
+    each: &mut dyn FnMut(usize, T) -> bool,
+    on_bad: &mut dyn FnMut(usize, Bad),
+    on_end: &mut dyn FnMut(usize, Stats),
+) -> Result<()> {
+    if origins.is_empty() {
+        return Ok(());
+    }
+    // The input the scanner reads.
+    let mut scanning = 0;
+    let mut scan = Scanner::new(open(0)?, origins[0]);
+    scan.part_bytes = part_bytes;
+    // Fills a batch: segments of the inputs in turn, then the error of an input that could
+    // not be opened (which ends the read once the segments before it are given). `ended`:
+    // the scanner's input is read to its end.
+    let mut fill = |scan: &mut Scanner<'o, Box<dyn Read + Send + 'r>>,
+                    scanning: &mut usize,
+                    ended: &mut bool|
+     -> (Vec<Segment>, Option<Error>) {
+        let mut segments = Vec::new();
+        let mut bytes = 0;
+        loop {
+            if *ended {
+                *scanning += 1;
+                *ended = false;
+                match open(*scanning) {
+                    Ok(r) => {
+                        *scan = Scanner::new(r, origins[*scanning]);
+                        scan.part_bytes = part_bytes;
+                    }
+                    Err(e) => return (segments, Some(e)),
+                }
+            }
+            let batch = scan.next_batch(batch_bytes - bytes);
+            bytes += batch.bytes;
+            *ended = batch.done;
+            segments.push(Segment {
+                at: *scanning,
+                batch,
+            });
+            if !*ended || bytes >= batch_bytes || *scanning + 1 == origins.len() {
+                return (segments, None);
+            }
+        }
+    };
+    let mut ended = false;
+    let (mut segments, mut failed) = fill(&mut scan, &mut scanning, &mut ended);
+    let mut stats = Stats::default();
     // A record read in parts: the tuples of its parts so far (bad ones included), which the
     // positions of the next part's bad tuples count from.
     let mut base = 0usize;
     loop {
+        // Nothing more to scan once the last input is read to its end, or one failed to open.
+        let more = failed.is_none() && !(ended && scanning + 1 == origins.len());
         let (current, next) = rayon::join(
             || {
                 use rayon::prelude::*;
-                batch
-                    .records
-                    .par_iter()
-                    .map(|raw| {
-                        let (rec, bad) = parse_record(raw, origin);
+                let records: Vec<(usize, &RawRecord)> = segments
+                    .iter()
+                    .flat_map(|s| s.batch.records.iter().map(move |r| (s.at, r)))
+                    .collect();
+                records
+                    .into_par_iter()
+                    .map(|(at, raw)| {
+                        let (rec, bad) = parse_record(raw, origins[at]);
                         let mut seen = Stats::default();
                         seen.note(&rec, raw.part != Part::More);
                         let n = (rec.tuples.len(), bad.len(), seen);
-                        (map(rec), bad, n, raw.part)
+                        (map(at, rec), bad, n, raw.part)
                     })
                     .collect::<Vec<_>>()
             },
-            || {
-                if batch.done || stop {
-                    None
-                } else {
-                    Some(scan.next_batch())
-                }
-            },
+            || more.then(|| fill(&mut scan, &mut scanning, &mut ended)),
         );
-        for (t, bad, (tuples, nbad, seen), part) in current {
-            if part != Part::More {
-                stats.records += 1;
-            }
-            stats.tuples += tuples;
-            stats.bad += nbad;
-            stats += seen;
-            let read = tuples + bad.iter().filter(|b| b.tuple.is_some()).count();
-            for mut b in bad {
-                if let Some(k) = b.tuple.as_mut() {
-                    *k += base;
+        let mut current = current.into_iter();
+        for seg in &mut segments {
+            let at = seg.at;
+            for (t, bad, (tuples, nbad, seen), part) in
+                current.by_ref().take(seg.batch.records.len())
+            {
+                if part != Part::More {
+                    stats.records += 1;
                 }
-                on_bad(b);
+                stats.tuples += tuples;
+                stats.bad += nbad;
+                stats += seen;
+                let read = tuples + bad.iter().filter(|b| b.tuple.is_some()).count();
+                for mut b in bad {
+                    if let Some(k) = b.tuple.as_mut() {
+                        *k += base;
+                    }
+                    on_bad(at, b);
+                }
+                base = if part == Part::More { base + read } else { 0 };
+                if !each(at, t) {
+                    on_end(at, stats);
+                    return Ok(());
+                }
             }
-            base = if part == Part::More { base + read } else { 0 };
-            if !stop && !each(t) {
-                stop = true;
+            if let Some(b) = seg.batch.error.take() {
+                stats.bad += 1;
+                on_bad(at, b);
+            }
+            if seg.batch.done {
+                on_end(at, std::mem::take(&mut stats));
+                base = 0;
             }
         }
-        if stop {
-            break;
-        }
-        if let Some(b) = batch.error.take() {
-            stats.bad += 1;
-            on_bad(b);
+        if let Some(e) = failed {
+            return Err(e);
         }
         match next {
-            Some(n) => batch = n,
-            None => break,
+            Some((s, f)) => {
+                segments = s;
+                failed = f;
+            }
+            None => return Ok(()),
         }
     }
-    stats
 }
 
 /// Reads a whole blob from memory (tests, the Python package): the records and the bad tuples.
@@ -446,6 +564,103 @@ mod tests {
       "properties":{"Version":2,"flows":[{"rule":"DefaultRule_DenyAllInBound","flows":[{"mac":"000D3AF8801A",
       "flowTuples":["1487282421,42.119.146.95,10.1.0.4,51529,5358,T,I,D,B,,,,"]}]},
       {"rule":"UserRule_default-allow-rdp","flows":[{"mac":"000D3AF8801A","flowTuples":["1487282370,163.28.66.17,10.1.0.4,61771,3389,T,I,A,B,,,,"]}]}]}}]}"#;
+
+    /// Several inputs read as one stream, batches small enough to end inside a record and to
+    /// span inputs, against each input read alone: the same records in the same order, each
+    /// input's bad tuples and statistics its own; an input that cannot be opened ends the
+    /// read with its error once everything before it was given.
+    #[test]
+    fn inputs_read_as_one_stream_are_read_alone() {
+        let blobs: Vec<String> = (0..7)
+            .map(|k| match k % 3 {
+                0 => VNET.to_string(),
+                1 => NSG.to_string(),
+                _ => format!("{{\"records\":[{}]}}", {
+                    let rec = &VNET[13..VNET.len() - 2];
+                    vec![rec; k].join(",")
+                }),
+            })
+            .collect();
+        let names: Vec<String> = (0..blobs.len()).map(|k| format!("b{k}.json")).collect();
+        let origins: Vec<&str> = names.iter().map(String::as_str).collect();
+        let alone: Vec<_> = blobs
+            .iter()
+            .zip(&origins)
+            .map(|(b, o)| read_slice_in_parts(b.as_bytes(), o, 64))
+            .collect();
+        for batch_bytes in [1, 100, 700, 1 << 20] {
+            for fail_at in [None, Some(0), Some(4)] {
+                let mut got: Vec<(Vec<Record>, Vec<Bad>, Option<Stats>)> =
+                    vec![Default::default(); blobs.len()];
+                let got = std::cell::RefCell::new(&mut got);
+                let result = pipeline(
+                    &origins,
+                    &mut |i| {
+                        if Some(i) == fail_at {
+                            return Err(Error::Usage(format!("input {i} cannot be opened")));
+                        }
+                        Ok(Box::new(blobs[i].as_bytes()) as Box<dyn Read + Send>)
+                    },
+                    64,
+                    batch_bytes,
+                    &|i, r| (i, r),
+                    &mut |i, (j, r)| {
+                        assert_eq!(i, j);
+                        let mut got = got.borrow_mut();
+                        let recs = &mut got[i].0;
+                        match recs.last_mut() {
+                            Some(last) if last.more => {
+                                last.more = r.more;
+                                let offset = last.groups.len() as u32;
+                                last.groups.extend(r.groups);
+                                last.tuples.extend(r.tuples.into_iter().map(|mut t| {
+                                    t.group += offset;
+                                    t
+                                }));
+                                last.kind = last.kind.or(r.kind);
+                            }
+                            _ => recs.push(r),
+                        }
+                        true
+                    },
+                    &mut |i, b| got.borrow_mut()[i].1.push(b),
+                    &mut |i, st| {
+                        let mut got = got.borrow_mut();
+                        assert!(got[i].2.is_none(), "input {i} ended twice");
+                        assert!(
+                            got[i + 1..].iter().all(|g| g.0.is_empty() && g.2.is_none()),
+                            "input {i} ended after a later one began"
+                        );
+                        got[i].2 = Some(st);
+                    },
+                );
+                let got = got.into_inner();
+                let until = fail_at.unwrap_or(blobs.len());
+                assert_eq!(
+                    result.is_err(),
+                    fail_at.is_some(),
+                    "{batch_bytes} {fail_at:?}"
+                );
+                for (k, (recs, bad, stats)) in got.iter().enumerate() {
+                    if k < until {
+                        assert_eq!(
+                            format!("{recs:?}"),
+                            format!("{:?}", alone[k].0),
+                            "input {k}, batches of {batch_bytes}"
+                        );
+                        assert_eq!(
+                            format!("{bad:?}"),
+                            format!("{:?}", alone[k].1),
+                            "input {k}, batches of {batch_bytes}"
+                        );
+                        assert_eq!(stats.as_ref(), Some(&alone[k].2), "input {k}");
+                    } else {
+                        assert!(recs.is_empty() && bad.is_empty() && stats.is_none());
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn vnet_blob() {

@@ -36,6 +36,8 @@ pub(super) struct Batch {
     pub(super) records: Vec<RawRecord>,
     pub(super) error: Option<Bad>,
     pub(super) done: bool,
+    /// The records' bytes.
+    pub(super) bytes: usize,
 }
 
 /// Where the scan is in the document.
@@ -172,14 +174,15 @@ impl<'o, R: Read> Scanner<'o, R> {
         }
     }
 
-    pub(super) fn next_batch(&mut self) -> Batch {
+    /// Records up to about `limit` bytes of them, or to the end of the input.
+    pub(super) fn next_batch(&mut self, limit: usize) -> Batch {
         let mut batch = Batch {
             records: Vec::new(),
             error: None,
             done: false,
+            bytes: 0,
         };
-        let mut bytes = 0;
-        while bytes < BATCH_BYTES {
+        while batch.bytes < limit {
             if self.failed {
                 batch.done = true;
                 return batch;
@@ -213,7 +216,7 @@ impl<'o, R: Read> Scanner<'o, R> {
             }
             match self.step() {
                 Ok(Some(rec)) => {
-                    bytes += rec.bytes.len();
+                    batch.bytes += rec.bytes.len();
                     batch.records.push(rec);
                 }
                 Ok(None) => {}
