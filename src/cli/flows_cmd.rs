@@ -210,6 +210,10 @@ pub fn attribute(
         let mut first = true;
         let mut wrote_header = false;
         let shelf = std::sync::Mutex::new(Vec::<Rows>::new());
+        // Blocks gathered to be written together, past the output's buffer: a write that
+        // large goes straight to the file, where one block a record would be copied into it.
+        let mut pending: Vec<(&[u8], Vec<u8>)> = Vec::new();
+        let mut pending_bytes = 0;
         let (st, first_bad) = stream(
             &inputs,
             &|_, rec| {
@@ -238,15 +242,23 @@ pub fn attribute(
                     out.write_all(&header)?;
                     wrote_header = true;
                 }
-                if format == Format::Json {
-                    // Blocks are rendered apart; the first row of the output has no comma.
-                    out.write_all(if first { b"\n" } else { b",\n" })?;
-                    first = false;
+                // Blocks are rendered apart; the first row of JSON output has no comma.
+                let sep: &[u8] = match format {
+                    Format::Json if first => b"\n",
+                    Format::Json => b",\n",
+                    _ => b"",
+                };
+                first = false;
+                pending_bytes += b.len();
+                pending.push((sep, b));
+                if pending_bytes >= PENDING_BYTES {
+                    write_pending(&mut *out, &mut pending)?;
+                    pending_bytes = 0;
                 }
-                out.write_all(&b)?;
                 Ok(())
             },
         )?;
+        write_pending(&mut *out, &mut pending)?;
         stats += st;
         if !wrote_header {
             // Blobs without a tuple (an hour without traffic): the empty table — once the
@@ -266,6 +278,15 @@ pub fn attribute(
         }
     }
     Ok(Status::Success)
+}
+
+/// Bytes of rows written at once: the size of the output's buffer (`main`).
+const PENDING_BYTES: usize = 1 << 20;
+
+fn write_pending(out: &mut dyn Write, pending: &mut Vec<(&[u8], Vec<u8>)>) -> Result<()> {
+    render::write_all_slices(out, pending.iter().flat_map(|(sep, b)| [*sep, &b[..]]))?;
+    pending.clear();
+    Ok(())
 }
 
 pub(super) fn endpoint(ip: std::net::IpAddr, port: u16) -> String {
