@@ -438,73 +438,133 @@ fn pipeline<'o, 'r, T: Send>(
     // A record read in parts: the tuples of its parts so far (bad ones included), which the
     // positions of the next part's bad tuples count from.
     let mut base = 0usize;
+    // The batch before, parsed: given to `each` on this thread while the pool parses the next
+    // (writing the output is then not time the pool waits).
+    let mut ready: Option<Ready<T>> = None;
     loop {
         // Nothing more to scan once the last input is read to its end, or one failed to open.
         let more = failed.is_none() && !(ended && scanning + 1 == origins.len());
-        let (current, next) = rayon::join(
-            || {
-                use rayon::prelude::*;
-                let records: Vec<(usize, &RawRecord)> = segments
-                    .iter()
-                    .flat_map(|s| s.batch.records.iter().map(move |r| (s.at, r)))
-                    .collect();
-                records
-                    .into_par_iter()
-                    .map(|(at, raw)| {
-                        let (rec, bad) = parse_record(raw, origins[at]);
-                        let mut seen = Stats::default();
-                        seen.note(&rec, raw.part != Part::More);
-                        let n = (rec.tuples.len(), bad.len(), seen);
-                        (map(at, rec), bad, n, raw.part)
-                    })
-                    .collect::<Vec<_>>()
-            },
-            || more.then(|| fill(&mut scan, &mut scanning, &mut ended)),
-        );
-        let mut current = current.into_iter();
-        for seg in &mut segments {
-            let at = seg.at;
-            for (t, bad, (tuples, nbad, seen), part) in
-                current.by_ref().take(seg.batch.records.len())
-            {
-                if part != Part::More {
-                    stats.records += 1;
-                }
-                stats.tuples += tuples;
-                stats.bad += nbad;
-                stats += seen;
-                let read = tuples + bad.iter().filter(|b| b.tuple.is_some()).count();
-                for mut b in bad {
-                    if let Some(k) = b.tuple.as_mut() {
-                        *k += base;
-                    }
-                    on_bad(at, b);
-                }
-                base = if part == Part::More { base + read } else { 0 };
-                if !each(at, t) {
-                    on_end(at, stats);
-                    return Ok(());
-                }
-            }
-            if let Some(b) = seg.batch.error.take() {
-                stats.bad += 1;
-                on_bad(at, b);
-            }
-            if seg.batch.done {
-                on_end(at, std::mem::take(&mut stats));
-                base = 0;
-            }
+        let mut job = || {
+            rayon::join(
+                || {
+                    use rayon::prelude::*;
+                    let records: Vec<(usize, &RawRecord)> = segments
+                        .iter()
+                        .flat_map(|s| s.batch.records.iter().map(move |r| (s.at, r)))
+                        .collect();
+                    records
+                        .into_par_iter()
+                        .map(|(at, raw)| {
+                            let (rec, bad) = parse_record(raw, origins[at]);
+                            let mut seen = Stats::default();
+                            seen.note(&rec, raw.part != Part::More);
+                            let n = (rec.tuples.len(), bad.len(), seen);
+                            (map(at, rec), bad, n, raw.part)
+                        })
+                        .collect::<Vec<_>>()
+                },
+                || more.then(|| fill(&mut scan, &mut scanning, &mut ended)),
+            )
+        };
+        let mut give = |ready: Option<Ready<T>>| match ready {
+            Some(r) => deliver(r, &mut stats, &mut base, each, on_bad, on_end),
+            None => Ok(true),
+        };
+        let (work, go_on) = if rayon::current_thread_index().is_none() {
+            // The batch is parsed from a thread of its own, waiting on the pool, while this
+            // one gives out the batch before.
+            std::thread::scope(|s| {
+                let work = s.spawn(job);
+                let go_on = give(ready.take());
+                let work = work
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (work, go_on)
+            })
+        } else {
+            // Called from the pool (a file of many read in parallel): a thread of the pool must
+            // not block on another thread waiting for the pool, so the batch before is given
+            // out first, then this one parsed on this thread and the pool.
+            let go_on = give(ready.take());
+            (job(), go_on)
+        };
+        if !go_on? {
+            return Ok(());
         }
-        if let Some(e) = failed {
-            return Err(e);
-        }
+        let (parsed, next) = work;
+        let ends = segments
+            .into_iter()
+            .map(|s| (s.at, s.batch.records.len(), s.batch.error, s.batch.done))
+            .collect();
+        ready = Some((ends, parsed, failed));
         match next {
             Some((s, f)) => {
                 segments = s;
                 failed = f;
             }
-            None => return Ok(()),
+            None => break,
         }
+    }
+    match ready {
+        Some(r) => deliver(r, &mut stats, &mut base, each, on_bad, on_end).map(|_| ()),
+        None => Ok(()),
+    }
+}
+
+/// A parsed batch to give out: for each segment its input, number of records, the error that
+/// ended it and whether its input ended there; each record's result, bad tuples, counts and
+/// part; the error of an input that could not be opened after it.
+#[allow(clippy::type_complexity)]
+type Ready<T> = (
+    Vec<(usize, usize, Option<Bad>, bool)>,
+    Vec<(T, Vec<Bad>, (usize, usize, Stats), Part)>,
+    Option<Error>,
+);
+
+/// Gives a parsed batch to the callbacks of [`pipeline`], in order. `Ok(false)`: `each`
+/// stopped the read; `Err`: the batch ended with an input that could not be opened.
+fn deliver<T>(
+    (ends, parsed, failed): Ready<T>,
+    stats: &mut Stats,
+    base: &mut usize,
+    each: &mut dyn FnMut(usize, T) -> bool,
+    on_bad: &mut dyn FnMut(usize, Bad),
+    on_end: &mut dyn FnMut(usize, Stats),
+) -> Result<bool> {
+    let mut parsed = parsed.into_iter();
+    for (at, records, error, done) in ends {
+        for (t, bad, (tuples, nbad, seen), part) in parsed.by_ref().take(records) {
+            if part != Part::More {
+                stats.records += 1;
+            }
+            stats.tuples += tuples;
+            stats.bad += nbad;
+            *stats += seen;
+            let read = tuples + bad.iter().filter(|b| b.tuple.is_some()).count();
+            for mut b in bad {
+                if let Some(k) = b.tuple.as_mut() {
+                    *k += *base;
+                }
+                on_bad(at, b);
+            }
+            *base = if part == Part::More { *base + read } else { 0 };
+            if !each(at, t) {
+                on_end(at, std::mem::take(stats));
+                return Ok(false);
+            }
+        }
+        if let Some(b) = error {
+            stats.bad += 1;
+            on_bad(at, b);
+        }
+        if done {
+            on_end(at, std::mem::take(stats));
+            *base = 0;
+        }
+    }
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(true),
     }
 }
 
