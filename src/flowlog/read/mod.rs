@@ -348,7 +348,8 @@ fn read_map_in_parts<'r, T: Send>(
 /// `each` get the input's position in `inputs` with each record; `on_bad` with each bad tuple;
 /// `on_end` its statistics once its last record went through `each`. An input that cannot be
 /// opened ends the read with its error, everything before it given; `each` returning false
-/// stops the read. Not to be called from inside the thread pool.
+/// stops the read. From outside the thread pool, `each` runs on this thread while the pool
+/// parses the next batch; from inside it, in turn with the parsing.
 pub fn read_map_inputs<T: Send>(
     inputs: &[Input],
     map: &(dyn Fn(usize, Record) -> T + Sync),
@@ -470,9 +471,10 @@ fn pipeline<'o, 'r, T: Send>(
             Some(r) => deliver(r, &mut stats, &mut base, each, on_bad, on_end),
             None => Ok(true),
         };
-        let (work, go_on) = if rayon::current_thread_index().is_none() {
+        let (work, go_on) = if ready.is_some() && rayon::current_thread_index().is_none() {
             // The batch is parsed from a thread of its own, waiting on the pool, while this
-            // one gives out the batch before.
+            // one gives out the batch before (none before the first: no thread for a blob of
+            // one batch).
             std::thread::scope(|s| {
                 let work = s.spawn(job);
                 let go_on = give(ready.take());
@@ -482,9 +484,9 @@ fn pipeline<'o, 'r, T: Send>(
                 (work, go_on)
             })
         } else {
-            // Called from the pool (a file of many read in parallel): a thread of the pool must
-            // not block on another thread waiting for the pool, so the batch before is given
-            // out first, then this one parsed on this thread and the pool.
+            // The first batch; or called from the pool (a file of many read in parallel),
+            // where a thread of the pool must not block on another thread waiting for the
+            // pool: the batch before is given out first, then this one parsed here.
             let go_on = give(ready.take());
             (job(), go_on)
         };
