@@ -591,24 +591,30 @@ pub fn read_slice_in_parts(
         part_bytes,
         &|r| r,
         &mut |r| {
-            match recs.last_mut() {
-                Some(last) if last.more => {
-                    last.more = r.more;
-                    let offset = last.groups.len() as u32;
-                    last.groups.extend(r.groups);
-                    last.tuples.extend(r.tuples.into_iter().map(|mut t| {
-                        t.group += offset;
-                        t
-                    }));
-                    last.kind = last.kind.or(r.kind);
-                }
-                _ => recs.push(r),
-            }
+            join_part(&mut recs, r);
             true
         },
         &mut |b| bad.push(b),
     );
     (recs, bad, stats)
+}
+
+/// Appends a record to `recs`, or, when the last one was read in parts and this is its next,
+/// to that record (its groups renumbered after the last one's).
+fn join_part(recs: &mut Vec<Record>, r: Record) {
+    match recs.last_mut() {
+        Some(last) if last.more => {
+            last.more = r.more;
+            let offset = last.groups.len() as u32;
+            last.groups.extend(r.groups);
+            last.tuples.extend(r.tuples.into_iter().map(|mut t| {
+                t.group += offset;
+                t
+            }));
+            last.kind = last.kind.or(r.kind);
+        }
+        _ => recs.push(r),
+    }
 }
 
 #[cfg(test)]
@@ -668,21 +674,7 @@ mod tests {
                     &|i, r| (i, r),
                     &mut |i, (j, r)| {
                         assert_eq!(i, j);
-                        let mut got = got.borrow_mut();
-                        let recs = &mut got[i].0;
-                        match recs.last_mut() {
-                            Some(last) if last.more => {
-                                last.more = r.more;
-                                let offset = last.groups.len() as u32;
-                                last.groups.extend(r.groups);
-                                last.tuples.extend(r.tuples.into_iter().map(|mut t| {
-                                    t.group += offset;
-                                    t
-                                }));
-                                last.kind = last.kind.or(r.kind);
-                            }
-                            _ => recs.push(r),
-                        }
+                        join_part(&mut got.borrow_mut()[i].0, r);
                         true
                     },
                     &mut |i, b| got.borrow_mut()[i].1.push(b),
