@@ -365,6 +365,36 @@ fn lookup_v4(c: &mut Criterion) {
              {:.1} ns an address: the part of every tool's time no lookup removes",
             t.elapsed().as_secs_f64() * 1e9 / 5.0 / N as f64
         );
+        // tagnet's two parts apart: the lookup alone (each answer's run of matches, not
+        // walked), and the walk alone (the runs known beforehand).
+        let time5 = |f: &dyn Fn() -> u64| {
+            let t = std::time::Instant::now();
+            for _ in 0..5 {
+                black_box(f());
+            }
+            t.elapsed().as_secs_f64() * 1e9 / 5.0 / N as f64
+        };
+        let lookup_alone = time5(&|| {
+            let mut sum = 0u64;
+            index.lookup_many_v4_at(&addrs, |_, run| sum += (run.start ^ run.end) as u64);
+            sum
+        });
+        let mut runs = Vec::with_capacity(N);
+        index.lookup_many_v4_at(&addrs, |_, run| runs.push(run));
+        let all = index.matches_v4();
+        let walk_alone = time5(&|| {
+            let mut w = Walk::default();
+            for run in &runs {
+                for m in &all[run.clone()] {
+                    w.tag(m.tag);
+                }
+            }
+            w.checksum
+        });
+        eprintln!(
+            "lookup_v4_cn376: tagnet's lookup alone {lookup_alone:.1} ns an address, its walk \
+             alone {walk_alone:.1} ns"
+        );
         return alternate("lookup_v4_cn376", "dir_24_8", &addrs, tagnet_many, dir_walk);
     }
     let want = tagnet_many(&addrs);

@@ -2,12 +2,13 @@
 //!
 //! [`TagIndex`] answers "which tags hold this address" with **every** containing tag —
 //! `AzureCloud`, `AzureCloud.<region>`, `<Service>`, `<Service>.<region>` — each with the
-//! matching prefix, for IPv4 and IPv6. Distinct prefixes are swept once into an
-//! [`interval::IntervalTable`]; each elementary segment points at a precomputed, name-sorted
-//! slice of matches (the closure of its innermost prefix and all prefixes containing it),
-//! named by a `u32` packing its offset and length. A lookup is a directory step (which alone
-//! answers most of the address space, outside the published ranges), else a second step and a
-//! short binary search, then a slice: O(log b), no allocation.
+//! matching prefix, for IPv4 and IPv6. Distinct prefixes are swept once into elementary
+//! segments, each pointing at a precomputed, name-sorted slice of matches (the closure of its
+//! innermost prefix and all prefixes containing it), named by a `u32` packing its offset and
+//! length. IPv4 segments go into a [`dir::Dir4`] (fixed strides 16-8-8: at most three reads,
+//! no search), IPv6 ones into an [`interval::IntervalTable`] (a directory step, which alone
+//! answers most of the address space, else a second step, deeper levels where crowded, and a
+//! short search). Then a slice: no allocation.
 //!
 //! [`RegionIndex`] holds one compressed prefix trie per family and region
 //! ([`prefix_trie::PrefixMap`]), for the regional questions (routes, NSG checks) built on top;
@@ -16,9 +17,11 @@
 //! Build cost is O(n log n) in the number of (tag, prefix) pairs; families and regions are
 //! built in parallel with rayon.
 
+pub mod dir;
 pub mod interval;
 
 use crate::snapshot::{Snapshot, TagId};
+use dir::Dir4;
 use interval::{IntervalTable, NONE, laminar_sweep};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use prefix_trie::PrefixMap;
@@ -69,9 +72,10 @@ impl Memory {
     }
 }
 
-/// Addresses a batch lookup handles at a time: a block's first matches are prefetched before
-/// any is walked, and must still be in the first-level cache when they are.
+/// Addresses an IPv6 batch lookup handles at a time.
 const BATCH: usize = 64;
+/// How many answers ahead of the one given out a batch lookup prefetches its matches.
+const AHEAD: usize = 8;
 
 /// How a table segment's `u32` names its span of `matches`: `offset << LEN_BITS | len`, or,
 /// for a span too long or too far to pack, `LONG | i` with the span at `long[i]`. A packed span
@@ -80,15 +84,94 @@ const LEN_BITS: u32 = 7;
 const LEN_MAX: u32 = (1 << LEN_BITS) - 1;
 const LONG: u32 = 1 << 31;
 
+/// The table of a family's segments: [`Dir4`] for IPv4, [`IntervalTable`] for IPv6.
+trait Table: Clone + std::fmt::Debug + Send + Sync {
+    type K: interval::Key;
+    fn build(segments: impl Iterator<Item = (Self::K, u32)>) -> Self;
+    fn get(&self, key: Self::K) -> u32;
+    /// The values of many items' keys: `each(i, value)` for the `i`th item, in order.
+    fn get_many_by<A: Copy>(
+        &self,
+        items: &[A],
+        key: impl Fn(A) -> Self::K,
+        each: impl FnMut(usize, u32),
+    );
+    /// (segments, directory) bytes.
+    fn heap_bytes(&self) -> (usize, usize);
+}
+
+impl Table for Dir4 {
+    type K = u32;
+    fn build(segments: impl Iterator<Item = (u32, u32)>) -> Self {
+        Dir4::new(segments)
+    }
+    #[inline(always)]
+    fn get(&self, key: u32) -> u32 {
+        Dir4::get(self, key)
+    }
+    #[inline(always)]
+    fn get_many_by<A: Copy>(
+        &self,
+        items: &[A],
+        key: impl Fn(A) -> u32,
+        each: impl FnMut(usize, u32),
+    ) {
+        Dir4::get_many_by(self, items, key, each)
+    }
+    fn heap_bytes(&self) -> (usize, usize) {
+        (0, Dir4::heap_bytes(self))
+    }
+}
+
+impl Table for IntervalTable<u128> {
+    type K = u128;
+    fn build(segments: impl Iterator<Item = (u128, u32)>) -> Self {
+        IntervalTable::new(segments)
+    }
+    #[inline(always)]
+    fn get(&self, key: u128) -> u32 {
+        IntervalTable::get(self, key)
+    }
+    /// A block of [`BATCH`] keys at a time, the next block's directory entries prefetched
+    /// meanwhile.
+    #[inline(always)]
+    fn get_many_by<A: Copy>(
+        &self,
+        items: &[A],
+        key: impl Fn(A) -> u128,
+        mut each: impl FnMut(usize, u32),
+    ) {
+        let mut keys = [0u128; BATCH];
+        for (b, block) in items.chunks(BATCH).enumerate() {
+            for &a in items
+                .get((b + 1) * BATCH..)
+                .unwrap_or_default()
+                .iter()
+                .take(BATCH)
+            {
+                self.prefetch_slot(key(a));
+            }
+            let keys = &mut keys[..block.len()];
+            for (k, &a) in keys.iter_mut().zip(block) {
+                *k = key(a);
+            }
+            self.get_many(keys, |i, v| each(b * BATCH + i, v));
+        }
+    }
+    fn heap_bytes(&self) -> (usize, usize) {
+        IntervalTable::heap_bytes(self)
+    }
+}
+
 #[derive(Debug, Clone)]
-struct Family<K> {
-    table: IntervalTable<K>,
+struct Family<T: Table> {
+    table: T,
     matches: Vec<Match>,
     /// Spans that do not pack into a segment's `u32`.
     long: Vec<(u32, u32)>,
 }
 
-impl<K: interval::Key> Family<K> {
+impl<T: Table> Family<T> {
     /// The `u32` naming span `[s, e)` of `matches`, adding it to `long` if it does not pack.
     fn pack(long: &mut Vec<(u32, u32)>, (s, e): (u32, u32)) -> u32 {
         if e - s <= LEN_MAX && s < LONG >> LEN_BITS {
@@ -113,47 +196,35 @@ impl<K: interval::Key> Family<K> {
 
     /// The matches of one key.
     #[inline(always)]
-    fn get(&self, key: K) -> &[Match] {
+    fn get(&self, key: T::K) -> &[Match] {
         let (s, e) = self.span(self.table.get(key));
         &self.matches[s..e]
     }
 
-    /// The matches of many addresses, a block of [`BATCH`] keys at a time: their spans
-    /// first, prefetching each one's first match, then the calls, each with the run of
-    /// `matches` that answers the address.
+    /// The matches of many addresses: `each(i, run)` with the run of `matches` answering
+    /// the `i`th, in order. Each answer's first and last match are prefetched [`AHEAD`]
+    /// answers before it is given out (a span of a few matches often crosses a line).
     fn lookup_many<A: Copy>(
         &self,
         ips: &[A],
-        key: impl Fn(A) -> K,
+        key: impl Fn(A) -> T::K,
         mut each: impl FnMut(usize, std::ops::Range<usize>),
     ) {
-        let mut keys = [K::ZERO; BATCH];
-        let mut spans = [0u32; BATCH];
-        for (b, block) in ips.chunks(BATCH).enumerate() {
-            // The next batch's directory entries, on their way while this one is looked up.
-            for &a in ips
-                .get((b + 1) * BATCH..)
-                .unwrap_or_default()
-                .iter()
-                .take(BATCH)
-            {
-                self.table.prefetch_slot(key(a));
+        const RING: usize = 2 * AHEAD;
+        let mut ring = [(0usize, 0usize); RING];
+        self.table.get_many_by(ips, key, |i, span| {
+            let (s, e) = self.span(span);
+            interval::prefetch(self.matches.as_ptr().wrapping_add(s));
+            interval::prefetch(self.matches.as_ptr().wrapping_add(e.saturating_sub(1)));
+            if let Some(j) = i.checked_sub(AHEAD) {
+                let (s, e) = ring[j % RING];
+                each(j, s..e);
             }
-            let keys = &mut keys[..block.len()];
-            for (k, &a) in keys.iter_mut().zip(block) {
-                *k = key(a);
-            }
-            self.table.get_many(keys, |i, span| {
-                spans[i] = span;
-                let (s, e) = self.span(span);
-                // First and last match: a span of a few matches often crosses a line.
-                interval::prefetch(self.matches.as_ptr().wrapping_add(s));
-                interval::prefetch(self.matches.as_ptr().wrapping_add(e.saturating_sub(1)));
-            });
-            for (i, &span) in spans[..block.len()].iter().enumerate() {
-                let (s, e) = self.span(span);
-                each(b * BATCH + i, s..e);
-            }
+            ring[i % RING] = (s, e);
+        });
+        for j in ips.len().saturating_sub(AHEAD)..ips.len() {
+            let (s, e) = ring[j % RING];
+            each(j, s..e);
         }
     }
 }
@@ -161,8 +232,8 @@ impl<K: interval::Key> Family<K> {
 /// Every tag containing an address, for IPv4 and IPv6, plus per-region tries.
 #[derive(Debug, Clone)]
 pub struct TagIndex {
-    v4: Family<u32>,
-    v6: Family<u128>,
+    v4: Family<Dir4>,
+    v6: Family<IntervalTable<u128>>,
     prefixes: Vec<IpNet>,
     v4_prefix_count: usize,
     regions: BTreeMap<String, LazyRegion>,
@@ -206,11 +277,13 @@ impl RegionIndex {
 
 trait Net: Copy + Send + Sync {
     type K: interval::Key;
+    type T: Table<K = Self::K>;
     fn range(&self) -> (Self::K, Self::K);
     fn to_ipnet(self) -> IpNet;
 }
 impl Net for Ipv4Net {
     type K = u32;
+    type T = Dir4;
     fn range(&self) -> (u32, u32) {
         (self.network().into(), self.broadcast().into())
     }
@@ -220,6 +293,7 @@ impl Net for Ipv4Net {
 }
 impl Net for Ipv6Net {
     type K = u128;
+    type T = IntervalTable<u128>;
     fn range(&self) -> (u128, u128) {
         (self.network().into(), self.broadcast().into())
     }
@@ -229,7 +303,7 @@ impl Net for Ipv6Net {
 }
 
 /// Builds one family: returns the family index and its distinct prefixes in id order.
-fn build_family<N: Net>(pairs: &mut [(N::K, N::K, TagId, N)]) -> (Family<N::K>, Vec<IpNet>) {
+fn build_family<N: Net>(pairs: &mut [(N::K, N::K, TagId, N)]) -> (Family<N::T>, Vec<IpNet>) {
     pairs.par_sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
     // Group identical prefixes: node i covers pairs[bounds[i]..bounds[i + 1]].
     let mut ranges: Vec<(N::K, N::K)> = Vec::new();
@@ -266,9 +340,9 @@ fn build_family<N: Net>(pairs: &mut [(N::K, N::K, TagId, N)]) -> (Family<N::K>, 
     let mut long = Vec::new();
     let packed: Vec<u32> = closure
         .iter()
-        .map(|&span| Family::<N::K>::pack(&mut long, span))
+        .map(|&span| Family::<N::T>::pack(&mut long, span))
         .collect();
-    let table = IntervalTable::new(sweep.segments.iter().map(|&(k, node)| {
+    let table = N::T::build(sweep.segments.iter().map(|&(k, node)| {
         (
             k,
             if node == NONE {
@@ -439,7 +513,7 @@ impl TagIndex {
 
     /// The index's size in memory, by part (the lazily built per-region tries excluded).
     pub fn memory(&self) -> Memory {
-        fn fam<K: interval::Key>(f: &Family<K>) -> FamilyMemory {
+        fn fam<T: Table>(f: &Family<T>) -> FamilyMemory {
             let (segments, directory) = f.table.heap_bytes();
             FamilyMemory {
                 segments,
