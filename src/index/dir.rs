@@ -298,21 +298,28 @@ mod tests {
         }
     }
 
+    /// The prefixes of (address, length) pairs as ranges, sorted and distinct.
+    fn ranges(v: impl IntoIterator<Item = (u32, u32)>) -> Vec<(u32, u32)> {
+        let mut r: Vec<(u32, u32)> = v
+            .into_iter()
+            .map(|(key, len)| {
+                let host = u32::MAX.checked_shr(len).unwrap_or(0);
+                (key & !host, key | host)
+            })
+            .collect();
+        r.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        r.dedup();
+        r
+    }
+
     /// Prefixes of every length whose addresses vary in the top, middle and bottom bits: /16s
     /// whole and cut, /24s whole and cut, boundaries at the first and last address of both.
     fn prefixes() -> impl Strategy<Value = Vec<(u32, u32)>> {
         proptest::collection::vec((0u32..4, 0u32..4, 0u32..4, 0u32..=32), 0..60).prop_map(|v| {
-            let mut r: Vec<(u32, u32)> = v
-                .into_iter()
-                .map(|(a, b, c, len)| {
-                    let key = a << 30 | (b * 85) << 8 | (c * 85);
-                    let host = u32::MAX.checked_shr(len).unwrap_or(0);
-                    (key & !host, key | host)
-                })
-                .collect();
-            r.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-            r.dedup();
-            r
+            ranges(
+                v.into_iter()
+                    .map(|(a, b, c, len)| (a << 30 | (b * 85) << 8 | (c * 85), len)),
+            )
         })
     }
 
@@ -320,16 +327,7 @@ mod tests {
         /// Up to 40 prefixes of /24 to /32 in one /24: lines of every length, and chunks.
         #[test]
         fn crowded_24_matches_oracle(v in proptest::collection::vec((0u32..256, 24u32..=32), 0..40)) {
-            let mut ranges: Vec<(u32, u32)> = v
-                .into_iter()
-                .map(|(low, len)| {
-                    let host = u32::MAX.checked_shr(len).unwrap_or(0);
-                    let key = 0x0A0B_0C00 | low;
-                    (key & !host, key | host)
-                })
-                .collect();
-            ranges.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-            ranges.dedup();
+            let ranges = ranges(v.into_iter().map(|(low, len)| (0x0A0B_0C00 | low, len)));
             check(&ranges, 0x0A0B_0BF0..0x0A0B_0D10);
         }
 
