@@ -1,11 +1,11 @@
 //! IPv4 table of fixed strides, 16-8-8: the address's top 16 bits index a first level, whose
 //! entry is the value of the whole /16 or a 256-entry chunk of its /24s; a /24's entry is its
 //! value, or a cache line holding the few segment boundaries inside it with their values
-//! ([`Line`]: up to [`LINE_STARTS`] boundaries, counted without a branch), or, for the few
+//! (`Line`: up to [`LINE_STARTS`] boundaries, counted without a branch), or, for the few
 //! /24s cut more finely, a 256-entry chunk of its addresses. At most three reads an address
 //! and no search: the layout of a router's DIR-24-8 with a /16 first level (256 KiB) instead
 //! of a /24 one (64 MiB, a cache and TLB miss an address). On the published Azure ranges
-//! (57,702 segment starts): 779 cut /16s, 11,274 cut /24s, of which 540 take a chunk — 2.3 MiB
+//! (57,702 segment starts): 779 cut /16s, 11,274 cut /24s, of which 540 take a chunk — 2.2 MiB
 //! in all.
 //!
 //! Built from the same segments as [`super::interval::IntervalTable`]; the two give the same
@@ -16,14 +16,16 @@ use std::hint::select_unpredictable as select;
 
 /// Entries at or above this are no value: in the first level `CHUNK + c` names chunk `c` of
 /// the second; in the second, `LINE + c` names line `c`, `FULL + c` chunk `c` of addresses.
-/// Values must stay below it.
-pub const CHUNK: u32 = 0xFFF0_0000;
+/// Values must stay below it: the index's packed spans do (below 2^31, or 2^31 plus the
+/// number of spans too long to pack). 2^27 codes each for lines and chunks, where IPv4 has
+/// 2^24 /24s: codes never run out.
+pub const CHUNK: u32 = 0xF000_0000;
 const LINE: u32 = CHUNK;
-const FULL: u32 = CHUNK + (1 << 19);
+const FULL: u32 = CHUNK + (1 << 27);
 const STRIDE: usize = 256;
 /// Items a batch lookup takes a stage at a time.
 const BLOCK: usize = 16;
-/// The most segment boundaries a /24 held in a [`Line`] may have.
+/// The most segment boundaries a /24 held in a line (`Line`) may have.
 pub const LINE_STARTS: usize = 11;
 
 /// A /24 cut by up to [`LINE_STARTS`] segment boundaries, in one cache line: the low bytes of
@@ -129,6 +131,9 @@ impl Dir4 {
                 l2.push(entry);
             }
         }
+        l2.shrink_to_fit();
+        lines.shrink_to_fit();
+        full.shrink_to_fit();
         assert!(
             l2.len() / STRIDE < (u32::MAX - CHUNK) as usize
                 && lines.len() < (FULL - LINE) as usize
@@ -168,7 +173,7 @@ impl Dir4 {
     }
 
     /// The values of many items' keys, as [`Dir4::get`] gives them one by one: `each(i,
-    /// value)` for the `i`th item, in order. Software-pipelined over blocks of [`BLOCK`]
+    /// value)` for the `i`th item, in order. Software-pipelined over blocks of 16 (`BLOCK`)
     /// items: while block `b`'s first-level entries are prefetched, block `b - 1` reads them
     /// and prefetches its /24 entries, block `b - 2` reads those and prefetches its lines or
     /// address entries, and block `b - 3` reads those and is answered; so every read has a
@@ -351,6 +356,28 @@ mod tests {
         );
         assert_eq!(dir.get(u32::MAX), 0);
         assert_eq!(dir.get(u32::MAX - 1), CHUNK - 1);
+    }
+
+    /// Segments given as they come, neighbours of equal value included (one segment).
+    #[test]
+    fn equal_neighbours_are_one_segment() {
+        let segs = [(0, 1), (0x0A0B_0C05, 2), (0x0A0B_0C07, 2), (0x0A0B_0C09, 1)];
+        let dir = Dir4::new(segs);
+        assert_eq!(dir.len(), 3);
+        assert_eq!(dir.lines.len(), 2, "one line, beside the spare");
+        let want = |k: u32| {
+            if (0x0A0B_0C05..0x0A0B_0C09).contains(&k) {
+                2
+            } else {
+                1
+            }
+        };
+        let keys: Vec<u32> = (0x0A0B_0B00..0x0A0B_0D00).chain([0, u32::MAX]).collect();
+        let mut batch = Vec::new();
+        dir.get_many_by(&keys, |k| k, |_, v| batch.push(v));
+        for (&k, &got) in keys.iter().zip(&batch) {
+            assert_eq!((dir.get(k), got), (want(k), want(k)), "{k:#x}");
+        }
     }
 
     /// A /24 with as many boundaries as a line holds takes a line; one more, a chunk.

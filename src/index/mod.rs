@@ -627,6 +627,47 @@ pub fn relations(
 mod tests {
     use super::*;
 
+    /// Batches of every length around the pipeline's blocks and the matches' ring (none, fewer
+    /// than the ring, a block, several) answer each address once, in order, as one lookup
+    /// at a time does, for both families and both forms (matches, runs).
+    #[test]
+    fn batches_of_every_length_answer_in_order() {
+        let json = br#"{"changeNumber":1,"cloud":"Public","values":[
+            {"name":"A","properties":{"region":"","systemService":"","addressPrefixes":["10.0.0.0/8","10.1.2.0/24","2001:db8::/32"]}},
+            {"name":"B","properties":{"region":"","systemService":"","addressPrefixes":["10.1.2.128/25","10.1.2.7/32","2001:db8:1::/48"]}}]}"#;
+        let snap = crate::load::from_slice(json, "t").unwrap();
+        let index = TagIndex::build(&snap);
+        let v4: Vec<Ipv4Addr> = (0..300u32)
+            .map(|i| Ipv4Addr::from(0x0A01_0200 + i * 7 % 512 + (i % 3) * 0x0100_0000))
+            .collect();
+        let v6: Vec<Ipv6Addr> = (0..300u128)
+            .map(|i| Ipv6Addr::from(0x2001_0db8_0000u128 << 80 | (i % 4) << 80 | i))
+            .collect();
+        for n in [0, 1, 7, 8, 9, 15, 16, 17, 47, 48, 49, 64, 65, 300] {
+            let mut got = Vec::new();
+            index.lookup_many_v4(&v4[..n], |i, m| got.push((i, m.to_vec())));
+            let want: Vec<_> = (0..n)
+                .map(|i| (i, index.lookup_v4(v4[i]).to_vec()))
+                .collect();
+            assert_eq!(got, want, "IPv4, {n} addresses");
+            assert!(
+                n < 10 || want.iter().any(|(_, m)| m.len() == 2),
+                "IPv4 answers vary"
+            );
+            let mut runs = Vec::new();
+            index.lookup_many_v4_at(&v4[..n], |i, r| {
+                runs.push((i, index.matches_v4()[r].to_vec()))
+            });
+            assert_eq!(runs, want, "IPv4 runs, {n} addresses");
+            let mut got = Vec::new();
+            index.lookup_many_v6(&v6[..n], |i, m| got.push((i, m.to_vec())));
+            let want: Vec<_> = (0..n)
+                .map(|i| (i, index.lookup_v6(v6[i]).to_vec()))
+                .collect();
+            assert_eq!(got, want, "IPv6, {n} addresses");
+        }
+    }
+
     /// Tags sharing prefixes in numbers around what packs into a segment's `u32`: 130 tags
     /// hold 10.0.0.0/8 and 2000::/3 (whole directory slots, so their long spans must not be
     /// taken for leaf values), one of them also 10.1.2.128/25 (131); 126 tags hold
