@@ -228,12 +228,6 @@ impl Dir4 {
         }
     }
 
-    /// Brings the first-level entry of `key` into cache, without waiting.
-    #[inline(always)]
-    pub fn prefetch_slot(&self, key: u32) {
-        prefetch(self.l1.as_ptr().wrapping_add((key >> 16) as usize));
-    }
-
     /// Bytes held by the levels.
     pub fn heap_bytes(&self) -> usize {
         (self.l1.capacity() + self.l2.capacity() + self.full.capacity()) * 4

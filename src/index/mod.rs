@@ -56,7 +56,8 @@ pub struct Memory {
 /// Bytes of one family of the index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct FamilyMemory {
-    /// Segment starts and their match spans.
+    /// Segment starts and their match spans (IPv6; the IPv4 table holds its values in its
+    /// levels, counted under `directory`).
     pub segments: usize,
     /// The directory on the top bits and its second levels.
     pub directory: usize,
