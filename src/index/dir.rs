@@ -31,8 +31,9 @@ pub const LINE_STARTS: usize = 11;
 
 /// One cache line of the third level: a line, or a sixteenth of a chunk of 256 addresses'
 /// values. A line holds, in words 0 to 3, the low bytes of a /24's segment boundaries (unused
-/// ones zero), and in words 4 to 15 the values, last segment first: the value of an address
-/// is word `4 + g` with `g` the number of boundaries above its low byte.
+/// ones zero), and in words 4 to 15 the values of its segments in order, the last repeated to
+/// the end: the value of an address is word `4 + g` with `g` the number of boundaries at or
+/// below its low byte, which is the place of the first boundary above it.
 #[derive(Debug, Clone, Copy, Default)]
 #[repr(C, align(64))]
 struct Block([u32; 16]);
@@ -42,14 +43,37 @@ impl Block {
     /// block of a chunk gives some word of itself: a batch lookup reads both ways.)
     #[inline(always)]
     fn line(&self, low: u32) -> u32 {
-        let w = &self.0;
-        let mut starts = [0u8; 16];
-        for (bytes, word) in starts.chunks_exact_mut(4).zip(w) {
-            bytes.copy_from_slice(&word.to_le_bytes());
+        // Boundaries ascend and unused ones are zero (at or below any byte): the index of the
+        // address's segment is the number of boundaries at or below its low byte before the
+        // first above it, or (none above) at least the index of the last segment.
+        let g = self.at_or_below(low as u8).trailing_ones() as usize;
+        self.0[4 + g.min(LINE_STARTS)]
+    }
+
+    /// Bit `i` set where boundary byte `i` is at or below `low`.
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    #[allow(unsafe_code)] // one of the two unsafe blocks of the library; see the SAFETY note
+    fn at_or_below(&self, low: u8) -> u32 {
+        use std::arch::x86_64::*;
+        let w = self.0.map(|w| w as i32);
+        // SAFETY: SSE2 is in the x86_64 baseline, and these compute on values only (no
+        // pointer is read).
+        unsafe {
+            let starts = _mm_set_epi32(w[3], w[2], w[1], w[0]);
+            let low = _mm_set1_epi8(low as i8);
+            // s <= low exactly where max(s, low) == low (bytes unsigned).
+            _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(starts, low), low)) as u32
         }
-        let low = low as u8;
-        let above = starts.iter().fold(0u8, |n, &s| n + u8::from(s > low));
-        w[4 + usize::from(above).min(LINE_STARTS)]
+    }
+
+    /// Bit `i` set where boundary byte `i` is at or below `low`.
+    #[cfg(not(target_arch = "x86_64"))]
+    #[inline(always)]
+    fn at_or_below(&self, low: u8) -> u32 {
+        (0..16).fold(0, |m, i| {
+            m | u32::from((self.0[i / 4] >> (8 * (i % 4))) as u8 <= low) << i
+        })
     }
 
     /// A line of boundaries `starts` (ascending low bytes) between `values` (one more).
@@ -60,8 +84,8 @@ impl Block {
         for (i, &s) in starts.iter().enumerate() {
             b.0[i / 4] |= (s & 0xff) << (8 * (i % 4));
         }
-        for (i, &v) in values.iter().enumerate() {
-            b.0[4 + k - i] = v;
+        for (i, word) in b.0[4..].iter_mut().enumerate() {
+            *word = values[i.min(k)];
         }
         b
     }
@@ -251,7 +275,7 @@ impl Dir4 {
             if let Some(b) = b.checked_sub(2) {
                 let (q, mut m) = (&mut q3[b % 2], 0);
                 for &s in &q2[b % 2][..n2[b % 2]] {
-                    let s = usize::from(s);
+                    let s = usize::from(s) % R;
                     let e = self.l2[at[s]];
                     let w = select(e >= CHUNK, Self::word(e, k[s]), 0);
                     prefetch(ext.wrapping_add(w));
@@ -263,7 +287,7 @@ impl Dir4 {
             }
             if let Some(b) = b.checked_sub(3) {
                 for &s in &q3[b % 2][..n3[b % 2]] {
-                    let s = usize::from(s);
+                    let s = usize::from(s) % R;
                     v[s] = self.third(v[s], at[s], k[s]);
                 }
                 for (i, s) in block(b) {

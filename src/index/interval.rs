@@ -627,7 +627,7 @@ impl<K: Key> IntervalTable<K> {
 /// Asks the processor to bring the line holding `p` into cache, without waiting for it. Never
 /// faults: `p` may point anywhere (it is not read).
 #[inline(always)]
-#[allow(unsafe_code)] // the one unsafe call of the library; see the SAFETY note
+#[allow(unsafe_code)] // one of the two unsafe blocks of the library (the other: `dir::Block`); see the SAFETY note
 pub fn prefetch<T>(p: *const T) {
     #[cfg(target_arch = "x86_64")]
     {
