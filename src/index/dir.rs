@@ -1,7 +1,7 @@
 //! IPv4 table of fixed strides, 16-8-8: the address's top 16 bits index a first level, whose
 //! entry is the value of the whole /16 or a 256-entry chunk of its /24s; a /24's entry is its
 //! value, or a cache line holding the few segment boundaries inside it with their values
-//! (a line: up to [`LINE_STARTS`] boundaries, counted without a branch), or, for the few
+//! (a line: up to [`LINE_STARTS`] boundaries, placed by one 16-byte compare), or, for the few
 //! /24s cut more finely, a 256-entry chunk of its addresses. At most three reads an address
 //! and no search: the layout of a router's DIR-24-8 with a /16 first level (256 KiB) instead
 //! of a /24 one (64 MiB, a cache and TLB miss an address). On the published Azure ranges
