@@ -18,8 +18,8 @@ use std::hint::select_unpredictable as select;
 /// the second; in the second, `CHUNK + b` names the line at block `b` of the third level and
 /// `CHUNK + FULL + b` the chunk of addresses starting at block `b`. Values must stay below
 /// it: the index's packed spans do (below 2^31, or 2^31 plus the number of spans too long to
-/// pack). 2^27 codes for blocks of the third level (2^31 addresses), where IPv4 has 2^24
-/// /24s: codes never run out.
+/// pack). 2^27 codes for blocks of the third level: enough for 8.4M chunked /24s (half of
+/// IPv4's 2^24), some 10^8 segments; more than that is refused by an assertion when built.
 pub const CHUNK: u32 = 0xF000_0000;
 /// The bit of a second-level code marking a chunk of addresses (not a line).
 const FULL: u32 = 1 << 27;
